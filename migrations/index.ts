@@ -1,0 +1,7 @@
+import { PlatformApiKeys1764270000000 } from './1764270000000-platform-api-keys';
+
+/**
+ * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
+ * TypeScript sources and compiled output, and a forgotten file fails review rather than silently.
+ */
+export const MIGRATIONS = [PlatformApiKeys1764270000000];

@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { KilnConfig } from './platform/config/kiln-config';
+import { PlatformModule, PlatformRuntime } from './platform/platform.module';
+import { PlatformWorkersModule } from './platform/queues/platform-workers.module';
+
+/**
+ * Composition root. Roles differ only in which modules are imported here: every process has the
+ * platform kernel and can produce on every queue; a domain's HTTP API, message handlers and queue
+ * workers come only with the roles that own them.
+ */
+@Module({})
+export class AppModule {
+  static forRoles(config: KilnConfig, runtime: PlatformRuntime): DynamicModule {
+    const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule];
+    // Domain modules are added per role as they land: ingestion, training, models, inference, audit.
+    return { module: AppModule, imports };
+  }
+}

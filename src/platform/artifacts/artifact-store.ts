@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+
+/** A stored artifact: identified by the SHA-256 of its bytes (hex, lower case). */
+export interface ArtifactRef {
+  sha256: string;
+  size: number;
+}
+
+export interface PutOptions {
+  /** Reject (and store nothing) when the content exceeds this many bytes. */
+  maxBytes?: number;
+}
+
+/** The content exceeded `PutOptions.maxBytes`; nothing was stored. */
+export class ArtifactTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`artifact exceeds the limit of ${maxBytes} bytes`);
+    this.name = 'ArtifactTooLargeError';
+  }
+}
+
+export class ArtifactNotFoundError extends Error {
+  constructor(readonly sha256: string) {
+    super(`artifact ${sha256} not found`);
+    this.name = 'ArtifactNotFoundError';
+  }
+}
+
+/** The given id is not a SHA-256 hex digest (e.g. a path traversal attempt). */
+export class InvalidArtifactIdError extends Error {
+  constructor(id: string) {
+    super(`invalid artifact id ${JSON.stringify(id.slice(0, 80))}: expected 64 lower-case hex characters`);
+    this.name = 'InvalidArtifactIdError';
+  }
+}
+
+/**
+ * Port: content-addressed blob storage for uploads, dataset data, model weights and batch outputs.
+ * The filesystem implementation is the default; an object store can implement the same contract.
+ * Used as the DI token (abstract class, not an interface, so Nest can inject it).
+ */
+export abstract class ArtifactStore {
+  /** Streams the content in, hashing as it goes; durable (fsync'd) when the promise resolves. */
+  abstract put(content: Readable | AsyncIterable<Uint8Array> | Uint8Array, options?: PutOptions): Promise<ArtifactRef>;
+  /** A stream of the artifact's bytes; rejects with ArtifactNotFoundError. */
+  abstract get(sha256: string): Promise<Readable>;
+  /** The whole artifact in memory: only for small artifacts (model topology, checkpoints). */
+  abstract getBuffer(sha256: string): Promise<Buffer>;
+  abstract stat(sha256: string): Promise<ArtifactRef | null>;
+  abstract delete(sha256: string): Promise<void>;
+  /** Readiness probe: throws when the store cannot be written. */
+  abstract check(): Promise<void>;
+}

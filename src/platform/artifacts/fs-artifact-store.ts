@@ -1,0 +1,122 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  ArtifactNotFoundError,
+  ArtifactRef,
+  ArtifactStore,
+  ArtifactTooLargeError,
+  InvalidArtifactIdError,
+  PutOptions,
+} from './artifact-store';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Filesystem artifact store: `<root>/sha256/ab/cd/<hash>`. Writes go to `<root>/tmp` first, are
+ * hashed while streaming, fsync'd, then renamed into place (atomic on one filesystem) and the
+ * directory fsync'd, so a crash leaves either the whole artifact or nothing. Paths are built only
+ * from validated hex digests, so no input can reach outside the root.
+ */
+export class FsArtifactStore extends ArtifactStore {
+  constructor(private readonly root: string) {
+    super();
+  }
+
+  async put(content: Readable | AsyncIterable<Uint8Array> | Uint8Array, options: PutOptions = {}): Promise<ArtifactRef> {
+    const tmpDir = join(this.root, 'tmp');
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    const source = content instanceof Uint8Array ? Readable.from([content]) : content;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Uint8Array | string>) {
+          for await (const raw of chunks) {
+            const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+            size += chunk.length;
+            if (size > maxBytes) throw new ArtifactTooLargeError(maxBytes);
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { flags: 'wx', mode: 0o640 }),
+      );
+      await fsyncPath(tmp);
+      const sha256 = hash.digest('hex');
+      const target = this.pathOf(sha256);
+      await mkdir(dirname(target), { recursive: true });
+      // Same content already stored: keep the existing file (content-addressed, so identical).
+      if (await exists(target)) {
+        await rm(tmp, { force: true });
+      } else {
+        await rename(tmp, target);
+        await fsyncPath(dirname(target));
+      }
+      return { sha256, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(sha256: string): Promise<Readable> {
+    const path = this.pathOf(sha256);
+    // Open first so a missing artifact rejects here rather than erroring later mid-stream.
+    const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new ArtifactNotFoundError(sha256) : err;
+    });
+    return createReadStream('', { fd: handle.fd, autoClose: true });
+  }
+
+  async getBuffer(sha256: string): Promise<Buffer> {
+    return readFile(this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new ArtifactNotFoundError(sha256) : err;
+    });
+  }
+
+  async stat(sha256: string): Promise<ArtifactRef | null> {
+    const s = await stat(this.pathOf(sha256)).catch(() => null);
+    return s ? { sha256, size: s.size } : null;
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
+  async check(): Promise<void> {
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
+    const probe = join(this.root, 'tmp', `.probe-${randomUUID()}`);
+    const handle = await open(probe, 'wx');
+    await handle.close();
+    await rm(probe, { force: true });
+  }
+
+  /** Absolute path for a digest; the only place a path is built, and only from 64 hex characters. */
+  private pathOf(sha256: string): string {
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw new InvalidArtifactIdError(String(sha256));
+    return join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

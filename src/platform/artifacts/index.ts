@@ -1,0 +1,2 @@
+export * from './artifact-store';
+export { FsArtifactStore } from './fs-artifact-store';

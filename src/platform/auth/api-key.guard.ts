@@ -1,0 +1,41 @@
+import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeysService } from './api-keys.service';
+import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY } from './roles';
+
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
+
+/** The presented key: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export function presentedKey(headers: FastifyRequest['headers']): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  const key = headers['x-api-key'];
+  return typeof key === 'string' && key.trim() ? key.trim() : undefined;
+}
+
+/** Global guard: every HTTP route needs a valid API key unless marked @Public(); @Roles() narrows who. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true; // microservice transports are authenticated by the network
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = presentedKey(request.headers);
+    if (!key) throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or x-api-key)');
+    const principal = await this.keys.verify(key);
+    if (!principal) throw new UnauthorizedException('the API key is not valid or was revoked');
+    request.principal = principal;
+    const allowed = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
+    if (allowed && principal.role !== 'admin' && !allowed.includes(principal.role)) {
+      throw new ForbiddenException(`role "${principal.role}" may not do this; allowed: admin, ${allowed.join(', ')}`);
+    }
+    return true;
+  }
+}

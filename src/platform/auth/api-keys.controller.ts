@@ -1,0 +1,42 @@
+import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthenticatedRequest } from './api-key.guard';
+import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto';
+import { ApiKeysService } from './api-keys.service';
+import { Roles } from './roles';
+
+@ApiTags('api keys')
+@Roles('admin')
+@Controller('api/keys')
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an API key (the key is returned once)' })
+  async create(@Body() body: CreateApiKeyDto, @Req() req: AuthenticatedRequest): Promise<CreatedApiKeyDto> {
+    const created = await this.keys.create(body.name, body.role, req.principal?.id ?? null);
+    return { ...ApiKeyDto.from(created.apiKey), key: created.key };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys (never the keys themselves)' })
+  async list(): Promise<ApiKeyDto[]> {
+    return (await this.keys.list()).map(ApiKeyDto.from);
+  }
+
+  @Get(':id')
+  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
+    const key = await this.keys.get(id);
+    if (!key) throw new NotFoundException(`API key ${id} not found`);
+    return ApiKeyDto.from(key);
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an API key' })
+  async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
+    const key = await this.keys.revoke(id);
+    if (!key) throw new NotFoundException(`API key ${id} not found`);
+    return ApiKeyDto.from(key);
+  }
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataSource, IsNull, Repository } from 'typeorm';
+import { KILN_CONFIG, KilnConfig } from '../config/kiln-config';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiRole, Principal } from './roles';
+
+const KEY_PATTERN = /^kiln_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,})$/;
+/** Advisory lock taken while seeding the first admin key, so concurrent replicas create one, not several. */
+const BOOTSTRAP_LOCK_KEY = 4_118_273_002;
+/** `last_used_at` is refreshed at most this often per key, to keep writes off the hot path. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface CreatedApiKey {
+  key: string;
+  apiKey: ApiKeyEntity;
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+  ) {}
+
+  /** Seeds the admin key: `KILN_ADMIN_KEY` when set, else a generated one when no admin exists yet. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+      const repo = tx.getRepository(ApiKeyEntity);
+      if (this.config.adminKey) {
+        const match = KEY_PATTERN.exec(this.config.adminKey);
+        // Any string of 24+ characters is accepted; one not in Kiln's format gets a derived key id.
+        const keyId = match ? match[1]! : sha256(this.config.adminKey).slice(0, 12);
+        if (!(await repo.exists({ where: { keyId } }))) {
+          await repo.insert(this.entity(keyId, 'bootstrap admin (KILN_ADMIN_KEY)', 'admin', this.config.adminKey, null));
+        }
+        return;
+      }
+      const admins = await repo.count({ where: { role: 'admin', revokedAt: IsNull() } });
+      if (admins > 0) return;
+      const created = this.generate('bootstrap admin', 'admin', null);
+      await repo.insert(created.apiKey);
+      const file = join(this.config.dataDir, 'admin.key');
+      await mkdir(this.config.dataDir, { recursive: true });
+      await writeFile(file, `${created.key}\n`, { mode: 0o600 });
+      await chmod(file, 0o600);
+      // Printed once, on purpose, on stdout: this is the only time the key exists in clear outside the file.
+      process.stdout.write(
+        `\n  Kiln created the first admin API key (shown once; also saved to ${file}, mode 0600):\n\n    ${created.key}\n\n`,
+      );
+      this.logger.warn({ file }, 'created the first admin API key');
+    });
+  }
+
+  async create(name: string, role: ApiRole, createdBy: string | null): Promise<CreatedApiKey> {
+    const created = this.generate(name, role, createdBy);
+    await this.keys.insert(created.apiKey);
+    return created;
+  }
+
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'ASC' } });
+  }
+
+  get(id: string): Promise<ApiKeyEntity | null> {
+    return this.keys.findOne({ where: { id } });
+  }
+
+  /** Revokes a key; returns null when no such key exists. Revoking twice is harmless. */
+  async revoke(id: string): Promise<ApiKeyEntity | null> {
+    const key = await this.keys.findOne({ where: { id } });
+    if (!key) return null;
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await this.keys.update({ id }, { revokedAt: key.revokedAt });
+    }
+    return key;
+  }
+
+  /** Returns the caller for a presented key, or null when it is unknown, malformed or revoked. */
+  async verify(presented: string): Promise<Principal | null> {
+    const match = KEY_PATTERN.exec(presented);
+    const keyId = match ? match[1]! : sha256(presented).slice(0, 12);
+    const row = await this.keys.findOne({
+      where: { keyId, revokedAt: IsNull() },
+      select: { id: true, keyId: true, name: true, role: true, secretHash: true },
+    });
+    if (!row) return null;
+    const expected = Buffer.from(row.secretHash, 'hex');
+    const actual = Buffer.from(sha256(presented), 'hex');
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+    this.touch(row.id);
+    return { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
+  }
+
+  private touch(id: string): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWritten.get(id) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWritten.set(id, now);
+    this.keys.update({ id }, { lastUsedAt: new Date(now) }).catch((err: unknown) => {
+      this.logger.warn({ err }, 'could not record key use');
+    });
+  }
+
+  private generate(name: string, role: ApiRole, createdBy: string | null): CreatedApiKey {
+    const keyId = randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').slice(0, 12);
+    const key = `kiln_${keyId}_${randomBytes(24).toString('base64url')}`;
+    return { key, apiKey: this.entity(keyId, name, role, key, createdBy) };
+  }
+
+  private entity(keyId: string, name: string, role: ApiRole, key: string, createdBy: string | null): ApiKeyEntity {
+    return Object.assign(new ApiKeyEntity(), {
+      id: randomUUID(),
+      keyId,
+      name,
+      role,
+      secretHash: sha256(key),
+      createdBy,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+  }
+}

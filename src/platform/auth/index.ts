@@ -1,0 +1,3 @@
+export * from './roles';
+export { ApiKeysService } from './api-keys.service';
+export type { AuthenticatedRequest } from './api-key.guard';

@@ -1,0 +1,149 @@
+import 'reflect-metadata';
+import { Logger as NestLogger } from '@nestjs/common';
+import { DiscoveryService, NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { WorkerHost } from '@nestjs/bullmq';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { AppModule } from '../app.module';
+import { presentedKey } from './auth/api-key.guard';
+import { ApiKeysService } from './auth/api-keys.service';
+import type { KilnConfig } from './config/kiln-config';
+import { EmbeddedPostgresServer } from './database/embedded-postgres';
+import { HttpErrorFilter, sendProblem } from './http/http-error.filter';
+import { ErrorFormats } from './http/problem-details';
+import { kilnValidationPipe } from './http/validation';
+import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './lifecycle/startup-checks';
+import { requestIdFor } from './logging/logging';
+import { installHttpMetrics } from './metrics/http-metrics';
+import { MetricsService } from './metrics/metrics.service';
+import { configureQueueBackend, migrateQueueSchema } from './queues/queue-backend';
+
+export interface RunningKiln {
+  app: NestFastifyApplication;
+  /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:3000 */
+  url: string;
+  databaseUrl: string;
+  startupMs: number;
+  /** Graceful stop: drain HTTP, let running jobs finish, close pools, stop embedded PostgreSQL. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a Kiln process for `config.roles`: checks the data directory, resolves the database
+ * (embedded PostgreSQL unless DATABASE_URL), checks Redis when configured, picks the queue backend,
+ * then creates the Nest app on Fastify and listens. Problems before Nest exists are StartupErrors.
+ */
+export async function startKiln(config: KilnConfig, logger: Logger): Promise<RunningKiln> {
+  const started = Date.now();
+  await checkDataDirWritable(config.dataDir);
+  let embedded: EmbeddedPostgresServer | undefined;
+  let databaseUrl: string;
+  if (config.database.mode === 'external') {
+    databaseUrl = config.database.url!;
+    await checkDatabaseReachable(databaseUrl);
+  } else {
+    embedded = new EmbeddedPostgresServer(config.dataDir, logger.child({ component: 'embedded-postgres' }));
+    databaseUrl = await embedded.start();
+  }
+  let app: NestFastifyApplication | undefined;
+  try {
+    if (config.queues.redisUrl) await checkRedisReachable(config.queues.redisUrl);
+    const queue = configureQueueBackend(config, databaseUrl);
+    if (queue.backend === 'postgres') await migrateQueueSchema(databaseUrl);
+    const adapter = new FastifyAdapter({
+      bodyLimit: config.http.bodyLimitBytes,
+      genReqId: requestIdFor,
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+    });
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoles(config, { databaseUrl, queue }), adapter, {
+      bufferLogs: true,
+      abortOnError: false,
+    });
+    app.useLogger(app.get(PinoNestLogger));
+    configureHttp(app, config);
+    await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EADDRINUSE' ? new StartupError(`PORT: ${config.http.host}:${config.http.port} is already in use`) : err;
+    });
+    const nest = app;
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+    const startupMs = Date.now() - started;
+    return {
+      app,
+      url: `http://${host}:${port}`,
+      databaseUrl,
+      startupMs,
+      close: async () => {
+        await drain(nest);
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+function configureHttp(app: NestFastifyApplication, config: KilnConfig): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const formats = app.get(ErrorFormats);
+  const logger = new NestLogger('Http');
+  app.useGlobalPipes(kilnValidationPipe());
+  app.useGlobalFilters(new HttpErrorFilter(formats));
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installHttpMetrics(fastify, app.get(MetricsService));
+
+  if (config.docs !== 'off') {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Kiln')
+        .setDescription('Ingest datasets, train TensorFlow.js models as queued jobs, register, serve and audit them.')
+        .setVersion(process.env.npm_package_version ?? '0.1.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Kiln API key' }, 'bearer')
+        .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
+        .addSecurityRequirements('bearer')
+        .addSecurityRequirements('x-api-key')
+        .build(),
+    );
+    if (config.docs === 'auth') {
+      const keys = app.get(ApiKeysService);
+      fastify.addHook('onRequest', async (request, reply) => {
+        if (!/^\/docs(\/|-json|$)/.test(request.url)) return;
+        const key = presentedKey(request.headers);
+        if (!key || !(await keys.verify(key))) {
+          sendProblem(formats, Object.assign(new Error('an API key is required'), { statusCode: 401 }), request, reply, logger);
+        }
+      });
+    }
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  }
+}
+
+/**
+ * Shutdown order that loses nothing: stop accepting and finish in-flight HTTP requests; then close
+ * every queue worker, which waits for its running job to finish (a job that cannot finish is
+ * returned to the queue by BullMQ's lock expiry); then let Nest close queues and the database pool.
+ */
+async function drain(app: NestFastifyApplication): Promise<void> {
+  const log = new NestLogger('Shutdown');
+  log.log('draining HTTP requests');
+  await app.getHttpAdapter().getInstance().close();
+  const workers = app
+    .get(DiscoveryService)
+    .getProviders()
+    .map((w) => w.instance as unknown)
+    .filter((i): i is WorkerHost => i instanceof WorkerHost)
+    .map((host) => host.worker);
+  log.log(`closing ${workers.length} queue workers (running jobs finish first)`);
+  await Promise.all(workers.map((w) => w.close()));
+  await app.close();
+  log.log('closed');
+}

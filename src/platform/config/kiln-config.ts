@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseRoles, Role } from './roles';
+
+/**
+ * Every environment variable Kiln reads, validated once at start into a typed object.
+ * A bad value stops start-up with a message naming the variable (see `loadConfig`).
+ * The README's configuration table documents each of these; keep the two in step.
+ */
+const postgresUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a URL like postgres://user:password@host:5432/database' },
+);
+
+const redisUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a URL like redis://host:6379/0' },
+);
+
+const exposure = z.enum(['public', 'auth', 'off']);
+
+const envSchema = z.object({
+  KILN_ROLES: z.string().default('all'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
+  KILN_DATA_DIR: z.string().min(1).default('./data'),
+  KILN_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  KILN_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+  KILN_METRICS: exposure.default('public'),
+  KILN_DOCS: exposure.default('public'),
+  KILN_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('kiln'),
+  KILN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  KILN_TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  KILN_TRANSPORT: z.enum(['tcp', 'redis', 'nats']).default('tcp'),
+});
+
+export type DatabaseMode = 'embedded' | 'external';
+export type QueueBackendKind = 'redis' | 'postgres';
+export type Exposure = z.infer<typeof exposure>;
+
+export interface KilnConfig {
+  roles: Role[];
+  http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
+  database: { mode: DatabaseMode; url?: string };
+  queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
+  dataDir: string;
+  artifactsDir: string;
+  adminKey?: string;
+  log: { level: string };
+  metrics: Exposure;
+  docs: Exposure;
+  shutdownTimeoutMs: number;
+  tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  transport: 'tcp' | 'redis' | 'nats';
+}
+
+/** A configuration problem: the message names the variable and the reason, in one line. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
+  // Empty strings count as unset, as in most twelve-factor tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  let roles: Role[];
+  try {
+    roles = parseRoles(e.KILN_ROLES);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: KILN_ROLES: ${(err as Error).message}`);
+  }
+  const dataDir = resolve(e.KILN_DATA_DIR);
+  return {
+    roles,
+    http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES, uploadLimitBytes: e.KILN_UPLOAD_LIMIT_BYTES },
+    database: e.DATABASE_URL ? { mode: 'external', url: e.DATABASE_URL } : { mode: 'embedded' },
+    queues: e.REDIS_URL
+      ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }
+      : { backend: 'postgres', prefix: e.KILN_QUEUE_PREFIX },
+    dataDir,
+    artifactsDir: resolve(dataDir, 'artifacts'),
+    adminKey: e.KILN_ADMIN_KEY,
+    log: { level: e.KILN_LOG_LEVEL },
+    metrics: e.KILN_METRICS,
+    docs: e.KILN_DOCS,
+    shutdownTimeoutMs: e.KILN_SHUTDOWN_TIMEOUT_MS,
+    tfBackend: e.KILN_TF_BACKEND,
+    transport: e.KILN_TRANSPORT,
+  };
+}
+
+/** DI token for the validated configuration. */
+export const KILN_CONFIG = Symbol('KILN_CONFIG');

@@ -1,0 +1,67 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ArtifactNotFoundError, ArtifactTooLargeError, InvalidArtifactIdError } from '../artifacts/artifact-store';
+import { ErrorFormats, FieldError, problem, ProblemDetails } from './problem-details';
+import { ValidationProblemException } from './validation';
+
+/** Maps any thrown value to problem details; unknown errors become a 500 without internals leaking. */
+export function toProblem(error: unknown, request: { url: string; id: string }): ProblemDetails {
+  const base = { instance: request.url.split('?')[0], requestId: request.id };
+  if (error instanceof ValidationProblemException) {
+    return problem(400, error.message, { ...base, errors: error.errors });
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    let detail = error.message;
+    let errors: FieldError[] | undefined;
+    if (typeof response === 'object' && response !== null) {
+      const r = response as { message?: unknown; errors?: FieldError[] };
+      if (Array.isArray(r.message)) detail = r.message.join('; ');
+      else if (typeof r.message === 'string') detail = r.message;
+      errors = r.errors;
+    }
+    return problem(status, detail, { ...base, ...(errors ? { errors } : {}) });
+  }
+  if (error instanceof ArtifactNotFoundError) return problem(404, error.message, base);
+  if (error instanceof InvalidArtifactIdError) return problem(400, error.message, base);
+  if (error instanceof ArtifactTooLargeError) return problem(413, error.message, base);
+  // Errors raised by Fastify itself (body too large, malformed JSON, unsupported media type…).
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const detail = fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fastifyError.message ?? '')
+      ? `body: ${fastifyError.message}`
+      : (fastifyError.message ?? 'bad request');
+    return problem(fastifyError.statusCode, detail, base);
+  }
+  return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error', base);
+}
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly formats: ErrorFormats) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw error;
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    sendProblem(this.formats, error, request, reply, this.logger);
+  }
+}
+
+export function sendProblem(
+  formats: ErrorFormats,
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logger: Pick<Logger, 'error'>,
+): void {
+  const details = toProblem(error, request);
+  if (details.status >= 500) logger.error({ err: error, requestId: request.id }, 'unhandled error');
+  const { contentType, body } = formats.forUrl(request.url)(details);
+  if (reply.sent) return;
+  void reply.status(details.status).header('content-type', contentType).send(body);
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { ConfigError, KilnConfig, loadConfig } from '../config/kiln-config';
+import { startKiln } from '../bootstrap';
+import { createRootLogger } from '../logging/logging';
+import { StartupError } from './startup-checks';
+
+/**
+ * Runs a Kiln process until SIGTERM/SIGINT: the body of `src/main.ts` and of each `apps/<role>/main.ts`
+ * (which only fix KILN_ROLES). Start-up problems print one line and exit 1; a signal drains and exits 0.
+ */
+export async function runKilnProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: KilnConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    fail(err);
+  }
+  const logger = createRootLogger(config);
+  let kiln;
+  try {
+    kiln = await startKiln(config, logger);
+  } catch (err) {
+    fail(err, logger);
+  }
+  const running = kiln;
+  logger.info(
+    { url: running.url, roles: config.roles, database: config.database.mode, queues: config.queues.backend, startupMs: running.startupMs },
+    'Kiln is ready',
+  );
+  process.stdout.write(
+    `\n  Kiln ${config.roles.join(',')} listening on ${running.url}  (docs ${running.url}/docs, health ${running.url}/health/ready)\n` +
+      (config.adminKey ? '' : `  Admin API key: printed above on first start, and kept in ${config.dataDir}/admin.key\n\n`),
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function fail(err: unknown, logger?: Logger): never {
+  const known = err instanceof ConfigError || err instanceof StartupError || (err as Error)?.message?.startsWith('embedded PostgreSQL');
+  const message = known ? (err as Error).message : `unexpected error during start-up: ${(err as Error)?.message ?? String(err)}`;
+  if (!known) logger?.error({ err }, 'start-up failed');
+  process.stderr.write(`kiln: cannot start: ${message}\n`);
+  process.exit(1);
+}
