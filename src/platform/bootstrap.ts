@@ -4,6 +4,7 @@ import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
+import fastifyMultipart from '@fastify/multipart';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module';
@@ -63,6 +64,10 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       abortOnError: false,
     });
     app.useLogger(app.get(PinoNestLogger));
+    // Multipart uploads are streamed by the handlers (request.file()); the limit answers 413 past it.
+    await app.register(fastifyMultipart, {
+      limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
+    });
     configureHttp(app, config);
     await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new StartupError(`PORT: ${config.http.host}:${config.http.port} is already in use`) : err;

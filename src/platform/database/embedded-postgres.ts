@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
@@ -88,6 +88,7 @@ export class EmbeddedPostgresServer {
     const port = await freeLoopbackPort();
     const EmbeddedPostgres = loadEmbeddedPostgres();
     const runningAsRoot = process.getuid?.() === 0;
+    if (runningAsRoot) await this.letPostgresUserReach();
     this.server = new EmbeddedPostgres({
       databaseDir: this.pgDir,
       port,
@@ -173,6 +174,25 @@ export class EmbeddedPostgresServer {
       for (let waited = 0; waited < 5_000 && isAlive(pid); waited += 100) await sleep(100);
     }
     if (isAlive(pid)) throw new Error(`a PostgreSQL (pid ${pid}) still runs on ${this.pgDir} and would not stop`);
+  }
+
+  /**
+   * As root, PostgreSQL runs as the `postgres` system user, which must be able to traverse every
+   * directory down to its data. Kiln opens its own data directory for traversal (o+x, no listing);
+   * an ancestor that forbids it is reported rather than changed.
+   */
+  private async letPostgresUserReach(): Promise<void> {
+    const mode = (await stat(this.dataDir)).mode;
+    if ((mode & 0o001) === 0) await chmod(this.dataDir, (mode & 0o7777) | 0o001);
+    for (let dir = dirname(this.dataDir); ; dir = dirname(dir)) {
+      if (((await stat(dir)).mode & 0o001) === 0) {
+        throw new Error(
+          `embedded PostgreSQL runs as the "postgres" user when Kiln runs as root, and that user cannot enter ${dir}: ` +
+            `choose a KILN_DATA_DIR outside it, or set DATABASE_URL`,
+        );
+      }
+      if (dir === dirname(dir)) break;
+    }
   }
 
   private async ensureDatabase(serverUrl: string): Promise<void> {

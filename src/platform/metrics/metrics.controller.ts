@@ -1,10 +1,11 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Header, Injectable, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, Roles } from '../auth/roles';
 import { MetricsService } from './metrics.service';
 
 /** `/metrics` in the Prometheus text format; exposure is chosen by KILN_METRICS (see MetricsModule). */
+@Injectable() // so its constructor's parameter types are recorded for the subclasses below
 abstract class MetricsEndpoint {
   constructor(private readonly metrics: MetricsService) {}
 

@@ -1,0 +1,3 @@
+import { platformSuite } from './platform-suite';
+
+void platformSuite('postgres');
