@@ -1,7 +1,8 @@
 import { PlatformApiKeys1764270000000 } from './1764270000000-platform-api-keys';
+import { IngestionDatasets1764300000000 } from './1764300000000-ingestion-datasets';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
  * TypeScript sources and compiled output, and a forgotten file fails review rather than silently.
  */
-export const MIGRATIONS = [PlatformApiKeys1764270000000];
+export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000];

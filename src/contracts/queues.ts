@@ -17,6 +17,8 @@ export enum QueueName {
 export enum JobName {
   /** Diagnostic round trip through the queue backend (health checks, tests). */
   PlatformPing = 'platform.ping',
+  /** Parse, validate, profile and store one dataset version (see IngestionProcessVersionPayload). */
+  IngestionProcessVersion = 'ingestion.process-version',
 }
 
 /** Every payload carries the version of its shape so a consumer can reject what it does not know. */
@@ -38,9 +40,72 @@ export interface PlatformPingResult {
   answeredAt: string;
 }
 
+/**
+ * Job `ingestion.process-version` on queue `ingestion`: turn one raw upload (CSV, TSV, NDJSON or a
+ * JSON array of objects, optionally gzip) into an immutable, validated, profiled dataset version.
+ *
+ * Kiln enqueues it itself after `POST /api/datasets/{id}/versions`. Batch systems may also enqueue it
+ * straight onto the queue for a file already in the artifact store:
+ *
+ *   queue: `ingestion` (with the deployment's KILN_QUEUE_PREFIX), job name: `ingestion.process-version`
+ *   job id: `ingestion.process-version__<datasetVersionId>` (REQUIRED: `jobId(JobName.IngestionProcessVersion, id)`)
+ *   payload: {
+ *     "payloadVersion": 1,
+ *     "datasetVersionId": "<uuid chosen by the caller; the idempotency key>",
+ *     "datasetId": "<uuid of an existing dataset>",           // required when the version row does not exist yet
+ *     "artifactSha256": "<64 hex: the raw file in the artifact store>",  // idem
+ *     "fileName": "sales-2025-06.csv.gz",                      // optional; tells the format and gzip
+ *     "format": "csv",                                         // optional: csv|tsv|ndjson|json, optionally +gzip; wins over fileName
+ *     "schema": {"columns": [{"name": "amount", "type": "number", "nullable": false}]},  // optional
+ *     "errorPolicy": {"mode": "reject", "maxErrorRate": 0.01}, // optional; or {"mode": "drop"}; default reject at 0
+ *     "nullTokens": ["", "NA", "N/A", "null", "NaN"]          // optional
+ *   }
+ *
+ * Semantics:
+ *  - If no version row has `datasetVersionId`, the worker creates it (next version number of the
+ *    dataset, status `processing`); if one exists, its stored source and options are used and the
+ *    payload's `datasetId`/`artifactSha256` must match it.
+ *  - Idempotent: the same job id is enqueued at most once by BullMQ; a version already `ready` or
+ *    `failed` is final and a replay only returns its result. A retry after a crash redoes the work
+ *    from the raw artifact; the version becomes `ready` in one statement only once the columnar
+ *    (Arrow IPC) data is durable, so it is never half-visible.
+ *  - Bad input (unknown dataset, missing artifact, unreadable file, rejected rows, bad schema) fails
+ *    the job at once without retries (UnrecoverableError) and marks the version `failed` with
+ *    `failureReason`; transient errors retry with exponential backoff (5 attempts), after the last
+ *    one the version is marked `failed`.
+ *  - Progress: `job.progress` is `{rowsProcessed}`; the version's `progress.rowsProcessed` too.
+ *  - Result: `{datasetVersionId, datasetId, version, status, rowCount, contentHash, failureReason?}`.
+ */
+export interface IngestionProcessVersionPayload extends VersionedPayload<1> {
+  datasetVersionId: string;
+  datasetId?: string;
+  artifactSha256?: string;
+  fileName?: string;
+  format?: string;
+  /** `{columns: [...]}` or the columns array: `{name, type?, nullable?, categories?}`. */
+  schema?: unknown;
+  errorPolicy?: { mode: 'reject'; maxErrorRate?: number } | { mode: 'drop' };
+  nullTokens?: string[];
+}
+
+export interface IngestionProcessVersionResult {
+  datasetVersionId: string;
+  datasetId: string;
+  version: number;
+  status: 'ready' | 'failed';
+  rowCount: number | null;
+  contentHash: string | null;
+  failureReason?: string;
+}
+
 /** Payload and result type for every job name: producers and processors cannot disagree. */
 export interface JobContracts {
   [JobName.PlatformPing]: { queue: QueueName.Platform; payload: PlatformPingPayload; result: PlatformPingResult };
+  [JobName.IngestionProcessVersion]: {
+    queue: QueueName.Ingestion;
+    payload: IngestionProcessVersionPayload;
+    result: IngestionProcessVersionResult;
+  };
 }
 
 export type JobPayload<N extends JobName> = JobContracts[N]['payload'];
@@ -49,6 +114,7 @@ export type JobResult<N extends JobName> = JobContracts[N]['result'];
 /** Which queue each job is sent on. */
 export const JOB_QUEUE: { [N in JobName]: JobContracts[N]['queue'] } = {
   [JobName.PlatformPing]: QueueName.Platform,
+  [JobName.IngestionProcessVersion]: QueueName.Ingestion,
 };
 
 /** Deterministic job id from the business key, so a retry or a double submit never does the work twice. */

@@ -68,7 +68,8 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
-    configureHttp(app, config);
+    const lifecycle = { draining: false };
+    configureHttp(app, config, lifecycle);
     await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new StartupError(`PORT: ${config.http.host}:${config.http.port} is already in use`) : err;
     });
@@ -83,6 +84,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       databaseUrl,
       startupMs,
       close: async () => {
+        lifecycle.draining = true;
         await drain(nest);
         await embedded?.stop();
       },
@@ -94,7 +96,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
   }
 }
 
-function configureHttp(app: NestFastifyApplication, config: KilnConfig): void {
+function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycle: { draining: boolean }): void {
   const fastify = app.getHttpAdapter().getInstance();
   const formats = app.get(ErrorFormats);
   const logger = new NestLogger('Http');
@@ -102,6 +104,9 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig): void {
   app.useGlobalFilters(new HttpErrorFilter(formats));
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // While draining, a response to an in-flight request also closes its keep-alive connection;
+    // otherwise the server would wait for the client to hang up before it can finish closing.
+    if (lifecycle.draining) reply.header('connection', 'close');
   });
   installHttpMetrics(fastify, app.get(MetricsService));
 

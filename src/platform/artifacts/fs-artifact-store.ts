@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -72,7 +72,7 @@ export class FsArtifactStore extends ArtifactStore {
     const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? new ArtifactNotFoundError(sha256) : err;
     });
-    return createReadStream('', { fd: handle.fd, autoClose: true });
+    return handle.createReadStream({ autoClose: true });
   }
 
   async getBuffer(sha256: string): Promise<Buffer> {

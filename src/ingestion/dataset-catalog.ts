@@ -1,0 +1,31 @@
+import type { DatasetProfile } from '../contracts/dataset-profile';
+import type { ColumnSchema, DatasetReader } from './pipeline';
+
+/** A dataset version that is `ready`: its columns, profile and stored data. Immutable. */
+export interface ReadyDatasetVersion {
+  id: string;
+  datasetId: string;
+  datasetName: string;
+  version: number;
+  rowCount: number;
+  columns: ColumnSchema[];
+  /** The reference profile (histograms, frequencies, reservoir samples) for drift detection. */
+  profile: DatasetProfile;
+  /** SHA-256 of the stored Arrow IPC data (also its artifact id). */
+  contentHash: string;
+  createdAt: Date;
+}
+
+/**
+ * Read facade of the ingestion domain for other domains (training, batch scoring, drift): look up a
+ * ready version and read its rows in chunks. Abstract class so it is its own DI token; bound to
+ * `DatasetsService` by `IngestionDataModule`. Lookups throw Nest `NotFoundException` (unknown id) or
+ * `ConflictException` (the version exists but is not `ready`), with messages naming the id.
+ */
+export abstract class DatasetCatalog {
+  abstract getReadyVersion(versionId: string): Promise<ReadyDatasetVersion>;
+  /** The newest ready version of a dataset, by dataset id or name. */
+  abstract getLatestReadyVersion(datasetIdOrName: string): Promise<ReadyDatasetVersion>;
+  /** A chunked reader over a ready version's rows (logical column types from the version). */
+  abstract openReader(versionId: string): Promise<DatasetReader>;
+}

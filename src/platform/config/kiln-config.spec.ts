@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './kiln-config';
+import { ROLES } from './roles';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded, all-roles, PostgreSQL-queue setup', () => {
+    const c = loadConfig({});
+    assert.deepEqual(c.roles, [...ROLES]);
+    assert.equal(c.http.port, 3000);
+    assert.equal(c.http.host, '0.0.0.0');
+    assert.equal(c.database.mode, 'embedded');
+    assert.equal(c.queues.backend, 'postgres');
+    assert.match(c.dataDir, /\/data$/);
+  });
+
+  it('uses DATABASE_URL and REDIS_URL when set', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/kiln', REDIS_URL: 'redis://cache:6379/2', KILN_ROLES: 'inference, audit' });
+    assert.equal(c.database.mode, 'external');
+    assert.equal(c.queues.backend, 'redis');
+    assert.deepEqual(c.roles, ['inference', 'audit']);
+  });
+
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL: must be a URL like postgres:/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a URL like redis:/],
+    [{ PORT: 'eighty' }, /PORT: /],
+    [{ KILN_ROLES: 'gateway,,audit' }, /KILN_ROLES: unknown role/],
+    [{ KILN_ROLES: 'everything' }, /KILN_ROLES: unknown role "everything"/],
+    [{ KILN_METRICS: 'maybe' }, /KILN_METRICS: /],
+    [{ KILN_ADMIN_KEY: 'short' }, /KILN_ADMIN_KEY: must be at least 24 characters/],
+    [{ KILN_TF_BACKEND: 'cuda' }, /KILN_TF_BACKEND: /],
+  ];
+  for (const [env, message] of bad) {
+    it(`stops on ${JSON.stringify(env)} naming the variable`, () => {
+      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    });
+  }
+});

@@ -1,0 +1,132 @@
+/**
+ * The real process (`node dist/src/main.js`, what `npm start` runs) on the embedded default:
+ * ready with no services configured, state survives kill -9 and restart, SIGTERM drains in-flight
+ * work, and bad configuration stops start-up with one clear line.
+ */
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
+
+const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
+
+interface Spawned {
+  child: ChildProcess;
+  url: Promise<string>;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function spawnKiln(env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
+  });
+  url.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, url, output: () => out, exited };
+}
+
+async function ready(url: string): Promise<void> {
+  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 20_000);
+}
+
+describe('the all-in-one process on embedded PostgreSQL', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('starts with no services configured, keeps its state across kill -9 and restart', async () => {
+    const { env, cleanup } = await testEnvironment('embedded', { PORT: '0' });
+    cleanups.push(cleanup);
+    delete env.KILN_ADMIN_KEY; // the first start creates and prints the admin key
+    const started = Date.now();
+    const first = spawnKiln(env);
+    const url = await first.url;
+    await ready(url);
+    const startupMs = Date.now() - started;
+    assert.ok(startupMs < 20_000, `ready after ${startupMs} ms`);
+    const adminKey = /\n\s+(kiln_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)\n/.exec(first.output())?.[1];
+    assert.ok(adminKey, `the first start prints the admin key:\n${first.output().slice(0, 1500)}`);
+    const created = await httpRequest(url, adminKey, 'POST', '/api/keys', { body: { name: 'survives kill -9', role: 'predictor' } });
+    assert.equal(created.status, 201);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = spawnKiln(env);
+    const url2 = await second.url;
+    await ready(url2);
+    assert.doesNotMatch(second.output(), /created the first admin API key/, 'no second admin key is created');
+    const listed = await httpRequest(url2, adminKey, 'GET', '/api/keys');
+    assert.equal(listed.status, 200);
+    assert.ok(listed.body.some((k: { name: string }) => k.name === 'survives kill -9'));
+    const asPredictor = await httpRequest(url2, created.body.key, 'GET', '/api/platform');
+    assert.equal(asPredictor.status, 200);
+
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  });
+
+  it('on SIGTERM finishes the in-flight request and its queue job, refuses new work, exits 0', async () => {
+    const { env, cleanup } = await testEnvironment('embedded', { PORT: '0', KILN_LOG_LEVEL: 'info' });
+    cleanups.push(cleanup);
+    const kiln = spawnKiln(env);
+    const url = await kiln.url;
+    await ready(url);
+    const inFlight = httpRequest(url, env.KILN_ADMIN_KEY!, 'POST', '/api/platform/ping', { body: { message: 'drain me', delayMs: 1500 } });
+    await new Promise((r) => setTimeout(r, 300)); // the job is running now
+    kiln.child.kill('SIGTERM');
+    const res = await inFlight;
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.message, 'drain me');
+    await assert.rejects(fetch(`${url}/health/live`), 'no new connections once draining');
+    assert.equal(await kiln.exited, 0, kiln.output().slice(-2000));
+    assert.match(kiln.output(), /closing \d+ queue workers/);
+  });
+
+  describe('stops start-up with one clear line on bad configuration', () => {
+    const cases: Array<[string, (dir: string) => Promise<Record<string, string>>, RegExp]> = [
+      ['an unparseable DATABASE_URL', async () => ({ DATABASE_URL: 'not a url' }), /DATABASE_URL: must be a URL like postgres:/],
+      ['an unreachable database', async () => ({ DATABASE_URL: 'postgres://kiln@127.0.0.1:1/kiln' }), /DATABASE_URL: cannot use PostgreSQL at postgres:\/\/kiln@127\.0\.0\.1:1\/kiln/],
+      ['an unreachable Redis', async () => ({ REDIS_URL: 'redis://127.0.0.1:1' }), /REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/],
+      [
+        'an unwritable KILN_DATA_DIR',
+        async (dir) => {
+          const file = join(dir, 'a-file');
+          await writeFile(file, 'x');
+          return { KILN_DATA_DIR: join(file, 'data') };
+        },
+        /KILN_DATA_DIR \(.*a-file\/data\) is not writable/,
+      ],
+      ['an unknown role', async () => ({ KILN_ROLES: 'gateway,trainer' }), /KILN_ROLES: unknown role "trainer"/],
+      ['a bad PORT', async () => ({ PORT: '70000' }), /PORT: /],
+    ];
+    for (const [what, envFor, expected] of cases) {
+      it(what, async () => {
+        const { env, cleanup } = await testEnvironment('embedded');
+        cleanups.push(cleanup);
+        const kiln = spawnKiln({ ...env, ...(await envFor(env.KILN_DATA_DIR!)) });
+        assert.equal(await kiln.exited, 1);
+        const lines = kiln.output().trim().split('\n').filter((l) => l.startsWith('kiln: cannot start:'));
+        assert.equal(lines.length, 1, kiln.output());
+        assert.match(lines[0]!, expected);
+        assert.doesNotMatch(kiln.output(), /^\s+at /m, 'no stack trace');
+      });
+    }
+  });
+});
