@@ -1,6 +1,6 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ArtifactStore } from '../artifacts/artifact-store';
 import { Public } from '../auth/roles';
 import { QueueInspector } from '../queues/queue-inspector';
@@ -33,15 +33,26 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** 503 with the failing part named under `error` when something is not ready. */
+  /**
+   * 200 with every check when ready; otherwise 503 problem+json whose `detail` names the failing
+   * parts and why, with `failing` (their names) and `checks` (every check's result).
+   */
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
-      () => this.probe('queues', () => this.queues.ping()),
-      () => this.probe('artifacts', () => this.artifacts.check()),
-    ]);
+  async ready() {
+    try {
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+        () => this.probe('queues', () => this.queues.ping()),
+        () => this.probe('artifacts', () => this.artifacts.check()),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      const result = err.getResponse() as HealthCheckResult;
+      const failing = Object.keys(result.error ?? {});
+      const reasons = failing.map((name) => `${name} (${String(result.error?.[name]?.message ?? 'down')})`);
+      throw new ServiceUnavailableException({ message: `not ready: ${reasons.join(', ')}`, failing, checks: result.details });
+    }
   }
 
   private async probe(key: string, check: () => Promise<void>) {

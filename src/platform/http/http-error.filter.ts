@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ArtifactNotFoundError, ArtifactTooLargeError, InvalidArtifactIdError } from '../artifacts/artifact-store';
-import { ErrorFormats, FieldError, problem, ProblemDetails } from './problem-details';
+import { ErrorFormats, problem, ProblemDetails } from './problem-details';
 import { ValidationProblemException } from './validation';
 
 /** Maps any thrown value to problem details; unknown errors become a 500 without internals leaking. */
@@ -14,14 +14,15 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
     const status = error.getStatus();
     const response = error.getResponse();
     let detail = error.message;
-    let errors: FieldError[] | undefined;
+    let extensions: Record<string, unknown> = {};
     if (typeof response === 'object' && response !== null) {
-      const r = response as { message?: unknown; errors?: FieldError[] };
-      if (Array.isArray(r.message)) detail = r.message.join('; ');
-      else if (typeof r.message === 'string') detail = r.message;
-      errors = r.errors;
+      // Nest's own members are folded into `detail`; anything else (errors, failing…) is an extension member.
+      const { message, error: _name, statusCode: _code, ...rest } = response as Record<string, unknown>;
+      if (Array.isArray(message)) detail = message.join('; ');
+      else if (typeof message === 'string') detail = message;
+      extensions = rest;
     }
-    return problem(status, detail, { ...base, ...(errors ? { errors } : {}) });
+    return { ...problem(status, detail, base), ...extensions };
   }
   if (error instanceof ArtifactNotFoundError) return problem(404, error.message, base);
   if (error instanceof InvalidArtifactIdError) return problem(400, error.message, base);
@@ -60,7 +61,8 @@ export function sendProblem(
   logger: Pick<Logger, 'error'>,
 ): void {
   const details = toProblem(error, request);
-  if (details.status >= 500) logger.error({ err: error, requestId: request.id }, 'unhandled error');
+  // Deliberate 5xx answers (HttpException, e.g. 503 not ready) are not crashes; log only the rest.
+  if (details.status >= 500 && !(error instanceof HttpException)) logger.error({ err: error, requestId: request.id }, 'unhandled error');
   const { contentType, body } = formats.forUrl(request.url)(details);
   if (reply.sent) return;
   void reply.status(details.status).header('content-type', contentType).send(body);
