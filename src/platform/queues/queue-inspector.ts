@@ -35,7 +35,11 @@ export class QueueInspector {
       const job: Job | undefined = await this.queue(name).getJob(id);
       if (!job) throw new Error(`job ${id} not found on queue ${name}`);
       const state = await job.getState();
-      if (state === 'completed') return job.returnvalue as R;
+      if (state === 'completed') {
+        // `job` was read before the state: read it again so the return value is there.
+        const done = await this.queue(name).getJob(id);
+        return done?.returnvalue as R;
+      }
       if (state === 'failed') throw new Error(`job ${id} failed: ${job.failedReason}`);
       if (Date.now() > deadline) throw new Error(`job ${id} did not finish within ${timeoutMs} ms (state ${state})`);
       await new Promise((r) => setTimeout(r, pollMs));
