@@ -2,6 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { PlatformModule, PlatformRuntime } from './platform/platform.module';
 import { PlatformWorkersModule } from './platform/queues/platform-workers.module';
+import { IngestionModule, IngestionWorkersModule } from './ingestion';
+import { ModelsModule } from './models';
+import { TrainingModule, TrainingWorkersModule } from './training';
 
 /**
  * Composition root. Roles differ only in which modules are imported here: every process has the
@@ -12,7 +15,12 @@ import { PlatformWorkersModule } from './platform/queues/platform-workers.module
 export class AppModule {
   static forRoles(config: KilnConfig, runtime: PlatformRuntime): DynamicModule {
     const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule];
-    // Domain modules are added per role as they land: ingestion, training, models, inference, audit.
+    const roles = new Set(config.roles);
+    if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);
+    if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
+    if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
+    if (roles.has('training')) imports.push(TrainingWorkersModule);
+    // Domain modules are added per role as they land: inference, audit.
     return { module: AppModule, imports };
   }
 }

@@ -19,6 +19,8 @@ export enum JobName {
   PlatformPing = 'platform.ping',
   /** Parse, validate, profile and store one dataset version (see IngestionProcessVersionPayload). */
   IngestionProcessVersion = 'ingestion.process-version',
+  /** Train one queued training job and register its model version (see TrainingRunJobPayload). */
+  TrainingRunJob = 'training.run-job',
 }
 
 /** Every payload carries the version of its shape so a consumer can reject what it does not know. */
@@ -98,6 +100,29 @@ export interface IngestionProcessVersionResult {
   failureReason?: string;
 }
 
+/**
+ * Job `training.run-job` on queue `training`: run one training job created by
+ * `POST /api/training-jobs` (the spec lives on the `training_jobs` row; the payload carries only its id).
+ *
+ *   job id: `training.run-job__<trainingJobId>` (REQUIRED: `jobId(JobName.TrainingRunJob, id)`)
+ *   payload: {"payloadVersion": 1, "trainingJobId": "<uuid of an existing training job>"}
+ *
+ * Semantics: checkpoints every epoch to the artifact store; a retry resumes from the last checkpoint;
+ * a job already succeeded/failed/cancelled is final and a replay only returns its result; the model
+ * version is registered in the same transaction that marks the job succeeded (at most one per job).
+ * A bad spec or a missing dataset fails at once (UnrecoverableError); cancellation stops at the next batch.
+ */
+export interface TrainingRunJobPayload extends VersionedPayload<1> {
+  trainingJobId: string;
+}
+
+export interface TrainingRunJobResult {
+  trainingJobId: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  modelVersion?: { model: string; version: number };
+  error?: string;
+}
+
 /** Payload and result type for every job name: producers and processors cannot disagree. */
 export interface JobContracts {
   [JobName.PlatformPing]: { queue: QueueName.Platform; payload: PlatformPingPayload; result: PlatformPingResult };
@@ -106,6 +131,7 @@ export interface JobContracts {
     payload: IngestionProcessVersionPayload;
     result: IngestionProcessVersionResult;
   };
+  [JobName.TrainingRunJob]: { queue: QueueName.Training; payload: TrainingRunJobPayload; result: TrainingRunJobResult };
 }
 
 export type JobPayload<N extends JobName> = JobContracts[N]['payload'];
@@ -115,6 +141,7 @@ export type JobResult<N extends JobName> = JobContracts[N]['result'];
 export const JOB_QUEUE: { [N in JobName]: JobContracts[N]['queue'] } = {
   [JobName.PlatformPing]: QueueName.Platform,
   [JobName.IngestionProcessVersion]: QueueName.Ingestion,
+  [JobName.TrainingRunJob]: QueueName.Training,
 };
 
 /** Deterministic job id from the business key, so a retry or a double submit never does the work twice. */

@@ -10,7 +10,7 @@ export type DatasetVersionSourceKind = 'upload' | 'records' | 'queue';
 
 /** Ingestion options fixed when the version is created (re-used as is by every retry). */
 export interface DatasetVersionOptions {
-  schema?: unknown;
+  schema?: object;
   errorPolicy?: ErrorPolicy;
   nullTokens?: string[];
 }

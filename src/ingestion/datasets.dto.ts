@@ -151,6 +151,7 @@ export class DatasetVersionDto {
   @ApiPropertyOptional({ nullable: true, type: String, description: 'SHA-256 of the stored columnar data' }) contentHash!: string | null;
   @ApiProperty({ type: VersionProgressDto }) progress!: VersionProgressDto;
   @ApiProperty({ type: VersionSourceDto }) source!: VersionSourceDto;
+  @ApiProperty({ description: 'processing attempts started (retries after transient failures included)' }) attempts!: number;
   @ApiProperty() createdAt!: string;
   @ApiPropertyOptional({ nullable: true, type: String }) startedAt!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) finishedAt!: string | null;
@@ -174,6 +175,7 @@ export class DatasetVersionDto {
       contentHash: v.contentHash,
       progress: { rowsProcessed: v.rowsProcessed },
       source: { kind: v.sourceKind, fileName: v.fileName, format: v.format, sha256: v.rawSha256, sizeBytes: v.rawSizeBytes },
+      attempts: v.attempts,
       createdAt: v.createdAt.toISOString(),
       startedAt: v.startedAt?.toISOString() ?? null,
       finishedAt: v.finishedAt?.toISOString() ?? null,

@@ -4,6 +4,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { stringify, type Stringifier } from 'csv-stringify';
 import { DataSource, In, QueryFailedError, Repository, type EntityManager } from 'typeorm';
 import { JobName, jobId, QueueName, type IngestionProcessVersionPayload } from '../contracts';
 import { ArtifactStore } from '../platform/artifacts';
@@ -38,6 +39,12 @@ export interface NewVersion {
   options: DatasetVersionOptions;
 }
 
+/** `<field>: <reason>` for an ingestion input error, without repeating the field. */
+export function fieldMessage(e: IngestInputError): { field: string; reason: string; message: string } {
+  const reason = e.message.startsWith(`${e.field} `) ? e.message.slice(e.field.length + 1) : e.message;
+  return { field: e.field, reason, message: `${e.field}: ${reason}` };
+}
+
 export function isUuid(v: unknown): v is string {
   return typeof v === 'string' && UUID.test(v);
 }
@@ -55,7 +62,7 @@ export function checkVersionOptions(input: { schema?: unknown; errorPolicy?: unk
   const out: DatasetVersionOptions = {};
   if (input.schema !== undefined && input.schema !== null) {
     normalizeSchema(input.schema);
-    out.schema = input.schema;
+    out.schema = input.schema as object;
   }
   const p = input.errorPolicy;
   if (p !== undefined && p !== null) {
@@ -84,11 +91,13 @@ export function checkVersionOptions(input: { schema?: unknown; errorPolicy?: unk
   return out;
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF, or starts/ends with a space. */
-export function csvField(v: DatasetValue | string): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * RFC 4180 CSV through csv-stringify (the csv-parse family): header row, CRLF, quoting as needed.
+ * Booleans are written as `true`/`false` (csv-stringify's default is `1`/empty), null as empty.
+ */
+export function csvStringifier(columns: string[]): Stringifier {
+  // quoted_match: a bare LF inside a field must be quoted too, since many readers split records on LF.
+  return stringify({ header: true, columns, record_delimiter: 'windows', quoted_match: /[\r\n]/, cast: { boolean: (b) => String(b) } });
 }
 
 /**
@@ -233,6 +242,17 @@ export class DatasetsService extends DatasetCatalog {
     return this.versions.find({ where: { datasetId }, order: { version: 'ASC' } });
   }
 
+  /** The version once it is ready or failed, or null if it is still unfinished after `timeoutMs`. */
+  async waitForVersion(datasetId: string, versionId: string, timeoutMs: number, pollMs = 100): Promise<DatasetVersionEntity | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.getVersion(datasetId, versionId);
+      if (v.status === 'ready' || v.status === 'failed') return v;
+      if (Date.now() + pollMs > deadline) return null;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
   async getVersion(datasetId: string, versionId: string): Promise<DatasetVersionEntity> {
     const v = await this.versions.findOneBy({ id: versionId, datasetId });
     if (!v) {
@@ -271,17 +291,18 @@ export class DatasetsService extends DatasetCatalog {
     const v = await this.getVersion(datasetId, versionId);
     const reader = this.readerOf(v);
     const names = v.columns!.map((c) => c.name);
-    async function* lines(): AsyncGenerator<string> {
-      if (format === 'csv') yield `${names.map(csvField).join(',')}\r\n`;
+    async function* rows(): AsyncGenerator<Record<string, DatasetValue>> {
+      for await (const chunk of reader.chunks({ chunkRows: 8192 })) yield* DatasetReader.rowsOf(chunk);
+    }
+    async function* ndjson(): AsyncGenerator<string> {
       for await (const chunk of reader.chunks({ chunkRows: 8192 })) {
         let out = '';
-        for (const row of DatasetReader.rowsOf(chunk)) {
-          out += format === 'csv' ? `${names.map((n) => csvField(row[n] ?? null)).join(',')}\r\n` : `${JSON.stringify(row)}\n`;
-        }
+        for (const row of DatasetReader.rowsOf(chunk)) out += `${JSON.stringify(row)}\n`;
         yield out;
       }
     }
-    return { stream: Readable.from(lines(), { objectMode: false }), version: v };
+    const stream = format === 'csv' ? Readable.from(rows()).pipe(csvStringifier(names)) : Readable.from(ndjson(), { objectMode: false });
+    return { stream, version: v };
   }
 
   /** Versions still pending or processing (for the reconciler). */

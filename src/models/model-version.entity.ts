@@ -1,0 +1,81 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+export type ModelVersionSource = 'trained' | 'imported';
+export type ModelVersionStatus = 'active' | 'archived';
+
+/** Where a version came from: dataset version, training job, hyperparameters, backend, duration, code version. */
+export interface ModelLineage {
+  datasetVersionId?: string;
+  datasetId?: string;
+  datasetName?: string;
+  datasetVersion?: number;
+  datasetContentHash?: string;
+  trainingJobId?: string;
+  template?: string;
+  hyperparameters?: object;
+  features?: string[];
+  split?: object;
+  backend?: string;
+  durationMs?: number;
+  epochsCompleted?: number;
+  bestEpoch?: number;
+  resumedFromEpoch?: number;
+  samplesPerSecond?: number;
+  codeVersion?: string;
+}
+
+/** One immutable model version; the model.json and weights live in the artifact store. */
+@Entity({ name: 'model_versions' })
+export class ModelVersionEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'model_id', type: 'uuid' })
+  modelId!: string;
+
+  @Column({ type: 'integer' })
+  version!: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  source!: ModelVersionSource;
+
+  @Column({ type: 'varchar', length: 16, default: 'active' })
+  status!: ModelVersionStatus;
+
+  @Column({ type: 'varchar', length: 32 })
+  format!: 'layers-model' | 'graph-model';
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  task!: string | null;
+
+  @Column({ name: 'model_json_sha256', type: 'char', length: 64 })
+  modelJsonSha256!: string;
+
+  @Column({ name: 'weights_sha256', type: 'char', length: 64 })
+  weightsSha256!: string;
+
+  @Column({ type: 'jsonb' })
+  signature!: object;
+
+  @Column({ type: 'jsonb', nullable: true })
+  preprocessing!: object | null;
+
+  /** Target spec (classes, positive class, threshold) of trained classification/regression models. */
+  @Column({ type: 'jsonb', nullable: true })
+  target!: object | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  metrics!: object | null;
+
+  @Column({ type: 'jsonb', default: {} })
+  lineage!: ModelLineage;
+
+  @Column({ name: 'training_job_id', type: 'uuid', nullable: true })
+  trainingJobId!: string | null;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

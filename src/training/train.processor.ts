@@ -1,0 +1,215 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Job, UnrecoverableError } from 'bullmq';
+import { DataSource, In, Repository } from 'typeorm';
+import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
+import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
+import { ModelRegistry } from '../models';
+import { ArtifactStore } from '../platform/artifacts';
+import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
+import { runTraining, type TrainOutcome } from './train-runner';
+import { TrainingJobEntity } from './training-job.entity';
+
+/** How often a running job's row is polled for a cancel request. */
+export const CANCEL_POLL_MS = 250;
+
+class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Worker of the `training` queue: `training.run-job` (contract in src/contracts/queues.ts).
+ * The row is the state: status, progress, checkpoint. train() runs in a worker thread; each epoch's
+ * checkpoint is durable in the artifact store before training goes on, and a retry resumes from it.
+ * The model version is registered in the same transaction that marks the job succeeded.
+ */
+@Processor(QueueName.Training, { concurrency: 1 })
+export class TrainProcessor extends WorkerHost {
+  private readonly logger = new Logger(TrainProcessor.name);
+
+  constructor(
+    @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly catalog: DatasetCatalog,
+    private readonly registry: ModelRegistry,
+    private readonly artifacts: ArtifactStore,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<TrainingRunJobResult> {
+    const name = job.name as JobName;
+    switch (name) {
+      case JobName.TrainingRunJob:
+        return this.run(job as Job<TrainingRunJobPayload>);
+      default:
+        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.Training}`);
+    }
+  }
+
+  private async run(job: Job<TrainingRunJobPayload>): Promise<TrainingRunJobResult> {
+    const p = job.data;
+    if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
+    const row = typeof p.trainingJobId === 'string' ? await this.jobs.findOneBy({ id: p.trainingJobId }).catch(() => null) : null;
+    if (!row) throw new UnrecoverableError(`trainingJobId: training job ${String(p.trainingJobId)} not found`);
+    if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
+    if (row.cancelRequested) return this.markCancelled(row.id);
+
+    const started = await this.jobs
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'running', attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' })
+      .where({ id: row.id, status: In(['queued', 'running']), cancelRequested: false })
+      .execute();
+    if (!started.affected) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+
+    const controller = new AbortController();
+    const poll = setInterval(() => {
+      this.jobs
+        .findOne({ where: { id: row.id }, select: { id: true, cancelRequested: true } })
+        .then((r) => {
+          if (r?.cancelRequested) controller.abort();
+        })
+        .catch(() => undefined);
+    }, CANCEL_POLL_MS);
+    try {
+      const version = await this.readyVersion(row.datasetVersionId);
+      const table = await this.loadTable(version);
+      const spec: TrainSpec = { table, ...(row.spec as Omit<TrainSpec, 'table'>) };
+      let resumeFrom: Buffer | undefined;
+      if (row.checkpointSha256) {
+        resumeFrom = await this.artifacts.getBuffer(row.checkpointSha256).catch((e: unknown) => {
+          this.logger.warn({ err: e, trainingJobId: row.id }, 'checkpoint unreadable; training from scratch');
+          return undefined;
+        });
+      }
+      const history: EpochProgress[] = resumeFrom ? row.history.filter((h) => h.epoch <= (row.checkpointEpoch ?? 0)) : [];
+      const outcome = await runTraining(spec, {
+        resumeFrom,
+        signal: controller.signal,
+        onProgress: async (progress) => {
+          history.push(progress);
+          await this.jobs.update({ id: row.id, status: 'running' }, { progress, history: [...history] });
+          await job.updateProgress(progress as unknown as object).catch(() => undefined);
+        },
+        onCheckpoint: async (bytes, epochsCompleted) => {
+          const ref = await this.artifacts.put(bytes);
+          await this.jobs.update({ id: row.id, status: 'running' }, { checkpointSha256: ref.sha256, checkpointEpoch: epochsCompleted });
+        },
+      });
+      return await this.register(row, version, outcome);
+    } catch (e) {
+      return await this.handleFailure(job, row.id, e);
+    } finally {
+      clearInterval(poll);
+    }
+  }
+
+  private async readyVersion(id: string): Promise<ReadyDatasetVersion> {
+    try {
+      return await this.catalog.getReadyVersion(id);
+    } catch (e) {
+      throw new JobFailure('DATASET_UNAVAILABLE', `datasetVersionId: ${(e as Error).message}`);
+    }
+  }
+
+  private async loadTable(v: ReadyDatasetVersion): Promise<Table> {
+    const reader: DatasetReader = await this.catalog.openReader(v.id);
+    const rows: DataRecord[] = [];
+    for await (const chunk of reader.chunks()) for (const r of DatasetReader.rowsOf(chunk)) rows.push(r as DatasetRow as DataRecord);
+    return { columns: v.columns.map((c) => ({ name: c.name, type: c.type })), rows };
+  }
+
+  private async register(row: TrainingJobEntity, v: ReadyDatasetVersion, o: TrainOutcome): Promise<TrainingRunJobResult> {
+    const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(o.modelBytes.modelJson)));
+    const weights = await this.artifacts.put(o.modelBytes.weights);
+    const metrics = { validation: o.metrics.validation, test: o.metrics.test };
+    const registered = await this.db.transaction(async (m) => {
+      const { model, version } = await this.registry.registerTrainedVersion(m, {
+        modelName: row.modelName,
+        trainingJobId: row.id,
+        task: o.task,
+        modelJsonSha256: modelJson.sha256,
+        weightsSha256: weights.sha256,
+        signature: o.signature,
+        preprocessing: o.preprocessing,
+        target: o.target,
+        metrics,
+        lineage: {
+          datasetVersionId: v.id,
+          datasetId: v.datasetId,
+          datasetName: v.datasetName,
+          datasetVersion: v.version,
+          datasetContentHash: v.contentHash,
+          trainingJobId: row.id,
+          template: o.template,
+          hyperparameters: o.hyperparameters,
+          features: o.signature.features.map((f) => f.name),
+          split: row.spec.split ?? {},
+          backend: o.backend,
+          durationMs: o.durationMs,
+          epochsCompleted: o.epochsCompleted,
+          bestEpoch: o.bestEpoch,
+          resumedFromEpoch: o.resumedFromEpoch,
+          samplesPerSecond: o.samplesPerSecond,
+          codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+        },
+        createdBy: row.createdBy,
+      });
+      const done = await m.update(
+        TrainingJobEntity,
+        { id: row.id, status: 'running', cancelRequested: false },
+        { status: 'succeeded', metrics, modelVersionId: version.id, finishedAt: new Date() },
+      );
+      if (!done.affected) throw new JobFailure('CANCELLED', 'cancelled before registration');
+      return { model: model.name, version: version.version };
+    });
+    this.logger.log({ trainingJobId: row.id, ...registered }, 'training job succeeded; model version registered');
+    return { trainingJobId: row.id, status: 'succeeded', modelVersion: registered };
+  }
+
+  private async handleFailure(job: Job, id: string, e: unknown): Promise<TrainingRunJobResult> {
+    const err = e as Error & { field?: string };
+    if (err?.name === 'TrainingCancelledError' || (e instanceof JobFailure && e.code === 'CANCELLED')) return this.markCancelled(id);
+    if (err?.name === 'TrainingSpecError') return this.fail(id, 'INVALID_SPEC', err.message);
+    if (e instanceof JobFailure) return this.fail(id, e.code, e.message);
+    if (err?.name === 'CheckpointMismatchError') {
+      await this.jobs.update({ id }, { checkpointSha256: null, checkpointEpoch: null, history: [] });
+    }
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= attempts) await this.markFailed(id, 'INTERNAL_ERROR', `training failed after ${attempts} attempts: ${err?.message ?? String(e)}`);
+    throw e;
+  }
+
+  private async fail(id: string, code: string, message: string): Promise<never> {
+    await this.markFailed(id, code, message);
+    throw new UnrecoverableError(message);
+  }
+
+  private async markFailed(id: string, code: string, message: string): Promise<void> {
+    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'failed', errorCode: code, error: message, finishedAt: new Date() });
+    this.logger.warn({ trainingJobId: id, code }, `training job failed: ${message}`);
+  }
+
+  private async markCancelled(id: string): Promise<TrainingRunJobResult> {
+    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'cancelled', finishedAt: new Date() });
+    return this.resultOf(await this.jobs.findOneByOrFail({ id }));
+  }
+
+  private async resultOf(row: TrainingJobEntity): Promise<TrainingRunJobResult> {
+    const status = row.status === 'succeeded' || row.status === 'cancelled' ? row.status : 'failed';
+    const mv = row.modelVersionId ? await this.registry.versionById(row.modelVersionId) : null;
+    return {
+      trainingJobId: row.id,
+      status,
+      ...(mv ? { modelVersion: { model: mv.model.name, version: mv.version.version } } : {}),
+      ...(row.error ? { error: row.error } : {}),
+    };
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { IngestionDataModule } from '../ingestion';
+import { ModelsDataModule } from '../models';
+import { TrainingJobEntity } from './training-job.entity';
+import { TrainingJobsService } from './training-jobs.service';
+
+/** Training jobs in the database and the service; shared by the API and the workers. No routes, no processors. */
+@Module({
+  imports: [TypeOrmModule.forFeature([TrainingJobEntity]), IngestionDataModule, ModelsDataModule],
+  providers: [TrainingJobsService],
+  exports: [TrainingJobsService, TypeOrmModule, IngestionDataModule, ModelsDataModule],
+})
+export class TrainingDataModule {}

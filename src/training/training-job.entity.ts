@@ -1,0 +1,80 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { EpochProgress } from './engine';
+
+export type TrainingJobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const FINAL_STATUSES: readonly TrainingJobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** The validated request, stored on the row; the queue payload carries only the job id. */
+export interface TrainingJobSpec {
+  target: string;
+  task?: 'binary' | 'multiclass' | 'regression';
+  positiveClass?: string | number | boolean;
+  features?: string[];
+  template?: 'mlp' | 'linear';
+  hyperparameters?: Record<string, unknown>;
+  split?: { validation?: number; test?: number; stratify?: boolean };
+}
+
+@Entity({ name: 'training_jobs' })
+export class TrainingJobEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: TrainingJobStatus;
+
+  @Column({ name: 'dataset_version_id', type: 'uuid' })
+  datasetVersionId!: string;
+
+  @Column({ name: 'model_name', type: 'varchar', length: 128 })
+  modelName!: string;
+
+  @Column({ type: 'jsonb' })
+  spec!: TrainingJobSpec;
+
+  /** The last epoch's progress. */
+  @Column({ type: 'jsonb', nullable: true })
+  progress!: EpochProgress | null;
+
+  @Column({ type: 'jsonb', default: [] })
+  history!: EpochProgress[];
+
+  @Column({ type: 'jsonb', nullable: true })
+  metrics!: object | null;
+
+  @Column({ name: 'model_version_id', type: 'uuid', nullable: true })
+  modelVersionId!: string | null;
+
+  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
+  cancelRequested!: boolean;
+
+  @Column({ name: 'checkpoint_sha256', type: 'char', length: 64, nullable: true })
+  checkpointSha256!: string | null;
+
+  @Column({ name: 'checkpoint_epoch', type: 'integer', nullable: true })
+  checkpointEpoch!: number | null;
+
+  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
+  errorCode!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

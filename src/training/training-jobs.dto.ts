@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export const TASKS = ['binary', 'multiclass', 'regression'] as const;
+export const TEMPLATE_NAMES = ['mlp', 'linear'] as const;
+
+export class HyperparametersDto {
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) epochs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(65_536) batchSize?: number;
+  @IsOptional() @IsNumber() @Min(1e-7) @Max(10) learningRate?: number;
+  @IsOptional() @IsArray() @ArrayMaxSize(8) @IsInt({ each: true }) @Min(1, { each: true }) @Max(4096, { each: true }) hiddenUnits?: number[];
+  @IsOptional() @IsNumber() @Min(0) @Max(0.95) dropout?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(10) l2?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(10_000) earlyStoppingPatience?: number;
+  /** 'balanced' or {class label: weight}; checked in detail by the trainer. */
+  @IsOptional() classWeights?: 'balanced' | Record<string, number>;
+  @IsOptional() @IsInt() @Min(0) @Max(2 ** 31 - 1) seed?: number;
+}
+
+export class SplitDto {
+  @IsOptional() @IsNumber() @Min(0.01) @Max(0.5) validation?: number;
+  @IsOptional() @IsNumber() @Min(0.01) @Max(0.5) test?: number;
+  @IsOptional() @IsBoolean() stratify?: boolean;
+}
+
+export class CreateTrainingJobDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  datasetVersionId!: string;
+
+  @ApiProperty({ description: 'Target column' })
+  @IsString()
+  @MaxLength(200)
+  target!: string;
+
+  @ApiPropertyOptional({ enum: TASKS, description: 'Inferred from the target when omitted' })
+  @IsOptional()
+  @IsIn(TASKS)
+  task?: (typeof TASKS)[number];
+
+  @ApiPropertyOptional({ description: 'Binary only; default the minority class' })
+  @IsOptional()
+  positiveClass?: string | number | boolean;
+
+  @ApiPropertyOptional({ type: [String], description: 'Default: every other column' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(2000)
+  @IsString({ each: true })
+  features?: string[];
+
+  @ApiPropertyOptional({ enum: TEMPLATE_NAMES, default: 'mlp' })
+  @IsOptional()
+  @IsIn(TEMPLATE_NAMES)
+  template?: (typeof TEMPLATE_NAMES)[number];
+
+  @ApiPropertyOptional({ type: HyperparametersDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => HyperparametersDto)
+  hyperparameters?: HyperparametersDto;
+
+  @ApiPropertyOptional({ type: SplitDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SplitDto)
+  split?: SplitDto;
+
+  @ApiProperty({ description: 'Registry name of the model the trained version is registered under' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { message: "modelName must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" })
+  modelName!: string;
+}

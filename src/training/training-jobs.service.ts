@@ -1,0 +1,143 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { JobName, jobId, QueueName, type TrainingRunJobPayload } from '../contracts';
+import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
+import { ModelRegistry } from '../models';
+import { ValidationProblemException } from '../platform/http/validation';
+import type { CreateTrainingJobDto } from './training-jobs.dto';
+import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
+
+/** Retry policy of `training.run-job`: a retry resumes from the last epoch checkpoint. */
+export const TRAINING_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
+
+const NUMERIC_TYPES = new Set(['number', 'integer']);
+
+function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+@Injectable()
+export class TrainingJobsService {
+  constructor(
+    @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
+    @InjectQueue(QueueName.Training) private readonly queue: Queue,
+    private readonly catalog: DatasetCatalog,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  /** Validates every reference against the dataset version before anything is stored or queued. */
+  async create(body: CreateTrainingJobDto, createdBy: string | null): Promise<TrainingJobEntity> {
+    const version = await this.readyVersion(body.datasetVersionId);
+    this.checkSpec(version, body);
+    const spec: TrainingJobSpec = {
+      target: body.target,
+      ...(body.task !== undefined ? { task: body.task } : {}),
+      ...(body.positiveClass !== undefined ? { positiveClass: body.positiveClass } : {}),
+      ...(body.features !== undefined ? { features: body.features } : {}),
+      ...(body.template !== undefined ? { template: body.template } : {}),
+      ...(body.hyperparameters !== undefined ? { hyperparameters: { ...body.hyperparameters } } : {}),
+      ...(body.split !== undefined ? { split: { ...body.split } } : {}),
+    };
+    const job = this.jobs.create({
+      id: randomUUID(),
+      status: 'queued',
+      datasetVersionId: version.id,
+      modelName: body.modelName,
+      spec,
+      history: [],
+      createdBy,
+    });
+    await this.jobs.save(job);
+    try {
+      await this.enqueue(job.id);
+    } catch (e) {
+      // Not acknowledged: leave nothing behind that no worker will ever pick up.
+      await this.jobs.delete({ id: job.id, status: 'queued' }).catch(() => undefined);
+      throw e;
+    }
+    return job;
+  }
+
+  async enqueue(trainingJobId: string): Promise<void> {
+    const payload: TrainingRunJobPayload = { payloadVersion: 1, trainingJobId };
+    await this.queue.add(JobName.TrainingRunJob, payload, { ...TRAINING_JOB_OPTIONS, jobId: jobId(JobName.TrainingRunJob, trainingJobId) });
+  }
+
+  async list(limit = 100): Promise<TrainingJobEntity[]> {
+    return this.jobs.find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  async get(id: string): Promise<TrainingJobEntity> {
+    const job = isUuid(id) ? await this.jobs.findOneBy({ id }) : null;
+    if (!job) throw new NotFoundException(`training job ${id} not found`);
+    return job;
+  }
+
+  async modelVersionOf(job: TrainingJobEntity): Promise<{ model: string; version: number } | null> {
+    if (!job.modelVersionId) return null;
+    const r = await this.registry.versionById(job.modelVersionId);
+    return r ? { model: r.model.name, version: r.version.version } : null;
+  }
+
+  /**
+   * A queued job is cancelled at once (its queue job removed when still waiting); a running one is
+   * flagged and its worker stops at the next batch. A finished job cannot be cancelled (409).
+   */
+  async cancel(id: string): Promise<TrainingJobEntity> {
+    const job = await this.get(id);
+    const queued = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
+    if (queued.affected) {
+      await this.queue.remove(jobId(JobName.TrainingRunJob, id)).catch(() => 0); // a locked (active) job stays; the worker sees the status
+      return this.get(id);
+    }
+    const running = await this.jobs.update({ id, status: 'running' }, { cancelRequested: true });
+    if (!running.affected) throw new ConflictException(`training job ${id} is ${job.status} and cannot be cancelled`);
+    return this.get(id);
+  }
+
+  private async readyVersion(id: string): Promise<ReadyDatasetVersion> {
+    try {
+      return await this.catalog.getReadyVersion(id);
+    } catch (e) {
+      if (e instanceof NotFoundException) throw new NotFoundException(`datasetVersionId: dataset version ${id} not found`);
+      if (e instanceof ConflictException) {
+        throw new ValidationProblemException([{ field: 'datasetVersionId', reason: `dataset version ${id} is not ready` }]);
+      }
+      throw e;
+    }
+  }
+
+  /** The checks that need only the version's columns; the trainer re-checks everything against the rows. */
+  private checkSpec(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    const types = new Map(v.columns.map((c) => [c.name, c.type]));
+    const names = v.columns.map((c) => c.name);
+    const targetType = types.get(body.target);
+    if (targetType === undefined) {
+      throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is not a column of dataset version ${v.id} (columns: ${names.join(', ')})` }]);
+    }
+    if (targetType === 'timestamp') throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is a timestamp column and cannot be a target` }]);
+    if (body.task === 'regression' && !NUMERIC_TYPES.has(targetType)) {
+      throw new ValidationProblemException([{ field: 'task', reason: `regression needs a numeric target; '${body.target}' is ${targetType}` }]);
+    }
+    if (body.positiveClass !== undefined && body.task !== undefined && body.task !== 'binary') {
+      throw new ValidationProblemException([{ field: 'positiveClass', reason: 'only applies to task binary' }]);
+    }
+    if (body.features) {
+      const errors = body.features.flatMap((f, i) =>
+        f === body.target
+          ? [{ field: `features.${i}`, reason: `the target '${f}' cannot also be a feature` }]
+          : types.has(f)
+            ? []
+            : [{ field: `features.${i}`, reason: `'${f}' is not a column of dataset version ${v.id}` }],
+      );
+      if (new Set(body.features).size !== body.features.length) errors.push({ field: 'features', reason: 'a feature is listed twice' });
+      if (errors.length) throw new ValidationProblemException(errors);
+    } else if (names.length < 2) {
+      throw new ValidationProblemException([{ field: 'features', reason: 'the dataset has no column besides the target' }]);
+    }
+  }
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { TrainingDataModule } from './training-data.module';
+import { TrainingJobsController } from './training-jobs.controller';
+
+/** The training jobs HTTP API; roles `gateway` and `training`. */
+@Module({
+  imports: [TrainingDataModule],
+  controllers: [TrainingJobsController],
+})
+export class TrainingModule {}
