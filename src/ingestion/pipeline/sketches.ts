@@ -3,17 +3,12 @@
  * so the PRNG is only called on replacements), a distinct counter (exact up to a cap, then
  * HyperLogLog), and a fixed-size histogram whose power-of-two bin width doubles to fit the data.
  */
+import { mulberry32 as seededRandom } from '../../platform/util/seeded-random';
 
-/** mulberry32: small, fast, deterministic. Returns values in (0, 1). */
+/** mulberry32 shifted by half a step into the open interval (0, 1): Algorithm L takes log(u). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = seededRandom(seed);
+  return () => next() + 0.5 / 4294967296;
 }
 
 export function fmix32(h: number): number {

@@ -7,29 +7,23 @@ import { parseRoles, Role } from './roles';
  * A bad value stops start-up with a message naming the variable (see `loadConfig`).
  * The README's configuration table documents each of these; keep the two in step.
  */
-const postgresUrl = z.string().refine(
-  (v) => {
-    try {
-      const u = new URL(v);
-      return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a URL like postgres://user:password@host:5432/database' },
-);
+/** A URL with one of the given protocols and a host; the message shows an example. */
+function urlWith(protocols: string[], example: string) {
+  return z.string().refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return protocols.includes(u.protocol) && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL like ${example}` },
+  );
+}
 
-const redisUrl = z.string().refine(
-  (v) => {
-    try {
-      const u = new URL(v);
-      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be a URL like redis://host:6379/0' },
-);
+const postgresUrl = urlWith(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
+const redisUrl = urlWith(['redis:', 'rediss:'], 'redis://host:6379/0');
 
 const exposure = z.enum(['public', 'auth', 'off']);
 

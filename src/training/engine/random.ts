@@ -2,16 +2,9 @@
  * Seeded pseudo-random numbers (mulberry32): splits, shuffles and dropout masks derive from the job's
  * seed only, never from Math.random, so a job spec twice gives the same model on the same backend.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../platform/util/seeded-random';
+
+export { mulberry32 };
 
 /** Mixes several integers into one 32-bit seed (e.g. job seed, epoch, purpose). */
 export function deriveSeed(...parts: number[]): number {

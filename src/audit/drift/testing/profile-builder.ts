@@ -12,17 +12,9 @@ import { PROFILE_SAMPLE_SIZE } from '../../../contracts/dataset-profile';
 
 export type Row = Record<string, unknown>;
 
-/** mulberry32: tiny deterministic PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seededRandom } from '../../../platform/util/seeded-random';
+
+export { seededRandom };
 
 /** `n` rows drawn with replacement. */
 export function bootstrap<T>(rows: readonly T[], n: number, rand: () => number): T[] {

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny, fast, seeded PRNG with values in [0, 1). Used wherever Kiln must be
+ * reproducible (profiles' reservoir samples, data splits, shuffles, dropout masks): never Math.random.
+ * Hand-written because it is nine lines and every package for it pulls in more than it gives.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
