@@ -1,9 +1,11 @@
 import { PlatformApiKeys1764270000000 } from './1764270000000-platform-api-keys';
 import { IngestionDatasets1764300000000 } from './1764300000000-ingestion-datasets';
 import { TrainingModels1764400000000 } from './1764400000000-training-models';
+import { ModelsArchivePromotion1764410000000 } from './1764410000000-models-archive-promotion';
+import { TrainingTestPredictions1764450000000 } from './1764450000000-training-test-predictions';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
  * TypeScript sources and compiled output, and a forgotten file fails review rather than silently.
  */
-export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000];
+export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000, ModelsArchivePromotion1764410000000, TrainingTestPredictions1764450000000];

@@ -23,9 +23,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
-import { Hyperparameters, Metrics, TrainSpec, encodeCheckpoint, lossFor, prepareTraining, train, deriveSeed } from '../../src/training/engine';
+import { Hyperparameters, Metrics, TrainSpec, encodeCheckpoint, prepareTraining, train } from '../../src/training/engine';
+import { rawFit } from './raw-fit';
 import { PublicDataset, carsMpg, irisSpecies, moviesHighlyRated, penguinsSpecies } from '../../src/training/engine/testing/public-datasets';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
@@ -57,71 +57,6 @@ const QUALITY: Record<string, Partial<Hyperparameters>> = {
   'cars-mpg': { epochs: 40, learningRate: 0.01, hiddenUnits: [32, 16], dropout: 0.1, earlyStoppingPatience: 6, seed: 11 },
   'iris-species': { epochs: 60, learningRate: 0.02, hiddenUnits: [16], dropout: 0, seed: 2 },
 };
-
-/** The same network as template 'mlp', with tfjs' stock Dropout, trained by a plain model.fit. */
-async function rawFit(spec: TrainSpec, epochs: number): Promise<{ ms: number; cpu: number; samples: number }> {
-  const p = prepareTraining(spec);
-  const rows = (idx: number[]) => idx.map((i) => spec.table.rows[i]);
-  const opts = { allowExtra: true, allowAbsent: true } as const;
-  const trainRows = rows(p.split.train);
-  const valRows = rows(p.split.validation);
-  const w = p.preprocessor.width;
-  const x = tf.tensor2d(p.preprocessor.transform(trainRows, opts), [trainRows.length, w]);
-  const xv = tf.tensor2d(p.preprocessor.transform(valRows, opts), [valRows.length, w]);
-  const t = p.target;
-  const enc = (rs: typeof trainRows): tf.Tensor2D => {
-    if (t.task === 'regression') {
-      const { mean, std } = t.scale as { mean: number; std: number };
-      return tf.tensor2d(rs.map((r) => [((r[t.name] as number) - mean) / std]));
-    }
-    const classes = t.classes as string[];
-    const idx = rs.map((r) => classes.indexOf(String(r[t.name])));
-    return t.task === 'binary' ? tf.tensor2d(idx.map((i) => [i])) : (tf.cast(tf.oneHot(tf.tensor1d(idx, 'int32'), classes.length), 'float32') as tf.Tensor2D);
-  };
-  const y = enc(trainRows);
-  const yv = enc(valRows);
-  const hp = p.hp;
-  const reg = hp.l2 > 0 ? tfl.regularizers.l2({ l2: hp.l2 }) : undefined;
-  const model = tfl.sequential();
-  hp.hiddenUnits.forEach((units, i) => {
-    model.add(
-      tfl.layers.dense({
-        units,
-        activation: 'relu',
-        inputShape: i === 0 ? [w] : undefined,
-        kernelInitializer: tfl.initializers.heUniform({ seed: deriveSeed(hp.seed, 0x1a7e, i) }),
-        kernelRegularizer: reg,
-      }),
-    );
-    if (hp.dropout > 0) model.add(tfl.layers.dropout({ rate: hp.dropout }));
-  });
-  const units = t.task === 'multiclass' ? (t.classes as string[]).length : 1;
-  model.add(
-    tfl.layers.dense({
-      units,
-      activation: t.task === 'binary' ? 'sigmoid' : t.task === 'multiclass' ? 'softmax' : 'linear',
-      inputShape: hp.hiddenUnits.length === 0 ? [w] : undefined,
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(hp.seed, 0x1a7e, 999) }),
-      kernelRegularizer: reg,
-    }),
-  );
-  const optimizer = tf.train.adam(hp.learningRate);
-  model.compile({ optimizer, loss: lossFor(t.task) });
-  let classWeight: tfl.ClassWeight | undefined;
-  if (hp.classWeights === 'balanced' && t.classes) {
-    const counts = t.classes.map((c) => trainRows.filter((r) => String(r[t.name]) === c).length);
-    classWeight = Object.fromEntries(counts.map((c, i) => [i, trainRows.length / (counts.length * c)]));
-  }
-  const t0 = performance.now();
-  const c0 = cpuMs();
-  await model.fit(x, y, { epochs, batchSize: hp.batchSize, shuffle: true, verbose: 0, validationData: [xv, yv], classWeight });
-  const ms = performance.now() - t0;
-  const cpu = cpuMs() - c0;
-  tf.dispose([x, xv, y, yv]);
-  model.dispose();
-  optimizer.dispose();
-  return { ms, cpu, samples: trainRows.length * epochs };
-}
 
 async function kilnFit(spec: TrainSpec): Promise<{ loopMs: number; totalMs: number; totalCpu: number; samples: number }> {
   let bytes = 0;

@@ -8,3 +8,6 @@ export { ModelsModule } from './models.module';
 export { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';
 export type { ModelLineage } from './model-version.entity';
+export type { NewImportedVersion } from './model-registry.service';
+export { PROMOTE_MODES, PROMOTE_METRICS, ALL_PROMOTE_METRICS, LOWER_IS_BETTER, defaultPromoteMetric, decidePromotion } from './promotion';
+export type { PromoteMode, PromotionDecision, CandidateEvaluation } from './promotion';

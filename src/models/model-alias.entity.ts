@@ -41,4 +41,8 @@ export class ModelAliasHistoryEntity {
 
   @Column({ name: 'changed_at', type: 'timestamptz' })
   changedAt!: Date;
+
+  /** Why it moved, when the mover said (e.g. a training job's promotion decision). */
+  @Column({ type: 'text', nullable: true })
+  reason!: string | null;
 }

@@ -5,6 +5,9 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ModelAliasEntity, ModelAliasHistoryEntity } from './model-alias.entity';
 import { ModelEntity } from './model.entity';
 import { ModelLineage, ModelVersionEntity } from './model-version.entity';
+import { ArtifactStore } from '../platform/artifacts';
+import type { ModelBytes, ModelJson } from '../platform/tfjs/artifact-io';
+import type { ProductionVersion, PromotionDecision } from './promotion';
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ALIAS_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -20,6 +23,17 @@ export interface NewTrainedVersion {
   preprocessing: object;
   target: object;
   metrics: object;
+  lineage: ModelLineage;
+  createdBy: string | null;
+}
+
+/** A validated imported model (artifacts already durable in the artifact store). */
+export interface NewImportedVersion {
+  modelName: string;
+  format: 'layers-model' | 'graph-model';
+  modelJsonSha256: string;
+  weightsSha256: string;
+  signature: object;
   lineage: ModelLineage;
   createdBy: string | null;
 }
@@ -42,7 +56,114 @@ export class ModelRegistry {
     @InjectRepository(ModelEntity) private readonly models: Repository<ModelEntity>,
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
     @InjectRepository(ModelAliasHistoryEntity) private readonly history: Repository<ModelAliasHistoryEntity>,
+    private readonly artifacts: ArtifactStore,
   ) {}
+
+  /** Registers an imported version: creates the model on first use; version numbers are shared with trained versions. */
+  async registerImportedVersion(v: NewImportedVersion): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+    return this.db.transaction(async (m) => {
+      await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [randomUUID(), v.modelName, v.createdBy]);
+      const model = await m.findOneOrFail(ModelEntity, { where: { name: v.modelName }, lock: { mode: 'pessimistic_write' } });
+      model.versionCount += 1;
+      await m.update(ModelEntity, { id: model.id }, { versionCount: model.versionCount });
+      const version = m.create(ModelVersionEntity, {
+        id: randomUUID(),
+        modelId: model.id,
+        version: model.versionCount,
+        source: 'imported',
+        status: 'active',
+        format: v.format,
+        task: null,
+        modelJsonSha256: v.modelJsonSha256,
+        weightsSha256: v.weightsSha256,
+        signature: v.signature,
+        preprocessing: null,
+        target: null,
+        metrics: null,
+        lineage: v.lineage,
+        trainingJobId: null,
+        createdBy: v.createdBy,
+        archivedAt: null,
+        archivedBy: null,
+      });
+      await m.insert(ModelVersionEntity, version);
+      return { model, version: await m.findOneByOrFail(ModelVersionEntity, { id: version.id }) };
+    });
+  }
+
+  /** model.json + weights of a version, from the artifact store. */
+  async loadBytes(v: ModelVersionEntity): Promise<ModelBytes> {
+    const [json, weights] = await Promise.all([this.artifacts.getBuffer(v.modelJsonSha256), this.artifacts.getBuffer(v.weightsSha256)]);
+    return { modelJson: JSON.parse(json.toString('utf8')) as ModelJson, weights };
+  }
+
+  /** The version `production` points at (for an if-better comparison), or null (no model / no alias). */
+  async productionVersion(modelName: string): Promise<ProductionVersion | null> {
+    const model = MODEL_NAME_PATTERN.test(modelName) ? await this.models.findOneBy({ name: modelName }) : null;
+    if (!model) return null;
+    const rows: Array<{ model_version_id: string }> = await this.db.query(
+      `SELECT model_version_id FROM model_aliases WHERE model_id = $1 AND alias = 'production'`,
+      [model.id],
+    );
+    const v = rows[0] ? await this.versions.findOneBy({ id: rows[0].model_version_id }) : null;
+    if (!v) return null;
+    return {
+      version: v.version,
+      task: v.task,
+      metrics: v.metrics as ProductionVersion['metrics'],
+      preprocessing: v.preprocessing,
+      target: v.target,
+      load: () => this.loadBytes(v),
+    };
+  }
+
+  /**
+   * Applies a promotion decision inside the caller's (registration) transaction: moves `production`
+   * to `version` when the decision says so, with a history row (actor, reason). For if-better the
+   * comparison was made against `decision.productionVersion`; if another writer moved production
+   * meanwhile, nothing moves (the comparison is stale) and the decision says so.
+   */
+  async applyPromotion(m: EntityManager, model: ModelEntity, version: ModelVersionEntity, decision: PromotionDecision, by: string | null): Promise<PromotionDecision> {
+    await m.findOneOrFail(ModelEntity, { where: { id: model.id }, lock: { mode: 'pessimistic_write' } });
+    const from = await this.currentAliasVersion(m, model.id, decision.alias);
+    if (!decision.promote) return { ...decision, promoted: false, from, to: from };
+    if (decision.mode === 'if-better' && (decision.productionVersion ?? null) !== from && from !== version.version) {
+      return { ...decision, promote: false, promoted: false, from, to: from, reason: `${decision.reason}; not applied: production moved to version ${from} meanwhile` };
+    }
+    if (from === version.version) return { ...decision, promoted: true, from, to: from };
+    const now = new Date();
+    await m.upsert(ModelAliasEntity, { modelId: model.id, alias: decision.alias, modelVersionId: version.id, updatedBy: by, updatedAt: now }, ['modelId', 'alias']);
+    await m.insert(ModelAliasHistoryEntity, {
+      modelId: model.id,
+      alias: decision.alias,
+      fromVersion: from,
+      toVersion: version.version,
+      changedBy: by,
+      changedAt: now,
+      reason: `training job ${version.trainingJobId}: ${decision.reason}`.slice(0, 2000),
+    });
+    return { ...decision, promoted: true, from, to: version.version };
+  }
+
+  /**
+   * Archives a version: it stops being servable and cannot take an alias. 409 while an alias points
+   * at it (move or delete the alias first). Idempotent: archiving an archived version returns it.
+   */
+  async archive(name: string, version: number, by: string | null): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+    return this.db.transaction(async (m) => {
+      const model = await this.lockModel(m, name);
+      const v = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
+      if (!v) throw new NotFoundException(`model ${name} has no version ${version}`);
+      if (v.status === 'archived') return { model, version: v };
+      const aliases: Array<{ alias: string }> = await m.query(`SELECT alias FROM model_aliases WHERE model_version_id = $1 ORDER BY alias`, [v.id]);
+      if (aliases.length) {
+        const list = aliases.map((a) => a.alias).join(', ');
+        throw new ConflictException(`version ${version} of model ${name} is behind alias(es) ${list}; move or delete them before archiving`);
+      }
+      await m.update(ModelVersionEntity, { id: v.id }, { status: 'archived', archivedAt: new Date(), archivedBy: by });
+      return { model, version: await m.findOneByOrFail(ModelVersionEntity, { id: v.id }) };
+    });
+  }
 
   /**
    * Registers a trained version inside the caller's transaction (`m`), so the caller can mark its

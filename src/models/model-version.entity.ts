@@ -5,6 +5,8 @@ export type ModelVersionStatus = 'active' | 'archived';
 
 /** Where a version came from: dataset version, training job, hyperparameters, backend, duration, code version. */
 export interface ModelLineage {
+  /** Imported versions: the uploaded file names and model.json's generatedBy / convertedBy. */
+  imported?: { files: string[]; generatedBy?: string | null; convertedBy?: string | null; dryRunBackend?: string };
   datasetVersionId?: string;
   datasetId?: string;
   datasetName?: string;
@@ -75,6 +77,12 @@ export class ModelVersionEntity {
 
   @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
   createdBy!: string | null;
+
+  @Column({ name: 'archived_at', type: 'timestamptz', nullable: true })
+  archivedAt!: Date | null;
+
+  @Column({ name: 'archived_by', type: 'varchar', length: 200, nullable: true })
+  archivedBy!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

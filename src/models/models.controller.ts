@@ -1,8 +1,12 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Put, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Multipart } from '@fastify/multipart';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ArtifactStore } from '../platform/artifacts';
+import { ValidationProblemException } from '../platform/http/validation';
+import { bytesFromUpload, dryRun, parseSignature } from './model-import';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
-import { ModelRegistry, ALIAS_PATTERN } from './model-registry.service';
+import { ModelRegistry, ALIAS_PATTERN, MODEL_NAME_PATTERN } from './model-registry.service';
 import { aliasHistoryDto, modelDto, modelVersionDto, SetAliasDto, type ModelDto } from './models.dto';
 
 function checkAlias(alias: string): string {
@@ -14,7 +18,10 @@ function checkAlias(alias: string): string {
 @ApiTags('models')
 @Controller('api/models')
 export class ModelsController {
-  constructor(private readonly registry: ModelRegistry) {}
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly artifacts: ArtifactStore,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List registered models' })
@@ -41,6 +48,90 @@ export class ModelsController {
   @ApiOperation({ summary: 'One version: signature, preprocessing, metrics, lineage' })
   async version(@Param('name') name: string, @Param('version', new ParseIntPipe()) version: number) {
     const { model, version: v } = await this.registry.getVersion(name, version);
+    return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
+  }
+
+  @Post(':name/versions')
+  @Roles('developer')
+  @HttpCode(201)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['model', 'weights', 'signature'],
+      properties: {
+        model: { type: 'string', format: 'binary', description: 'model.json (TF.js layers or graph model)' },
+        weights: { type: 'array', items: { type: 'string', format: 'binary' }, description: "weight shard files, under the file names model.json's weightsManifest uses" },
+        signature: { type: 'string', description: 'JSON {inputs: [{name, dtype, shape}], outputs: [...]}; -1 for the batch dimension' },
+      },
+    },
+  })
+  @ApiOperation({
+    summary: 'Import a TF.js model (model.json + weight shards + signature) as a new version',
+    description:
+      'Kiln loads the model, runs a dry prediction on zeros of the declared input shapes and checks the outputs; ' +
+      'what does not load or does not match is refused with 400 naming the problem. Creates the model if missing; ' +
+      'version numbers are shared with trained versions.',
+  })
+  async importVersion(@Param('name') name: string, @Req() req: AuthenticatedRequest) {
+    if (!MODEL_NAME_PATTERN.test(name)) {
+      throw new ValidationProblemException([{ field: 'name', reason: "must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" }]);
+    }
+    if (!req.isMultipart()) throw new UnsupportedMediaTypeException('content-type: send multipart/form-data with parts "model" (model.json), "weights" (shards) and "signature"');
+    let modelJson: Buffer | undefined;
+    let signatureText: string | undefined;
+    const shards = new Map<string, Buffer>();
+    for await (const part of req.parts({ limits: { files: 101, fields: 10 } }) as AsyncIterable<Multipart>) {
+      if (part.type === 'field') {
+        if (part.fieldname !== 'signature') throw new ValidationProblemException([{ field: part.fieldname, reason: 'is not a known field; send "model", "weights" and "signature"' }]);
+        signatureText = String(part.value);
+        continue;
+      }
+      const buf = await part.toBuffer();
+      if (part.fieldname === 'model') {
+        if (modelJson) throw new ValidationProblemException([{ field: 'model', reason: 'send model.json once' }]);
+        modelJson = buf;
+      } else if (part.fieldname === 'weights') {
+        const file = part.filename || '';
+        if (!file) throw new ValidationProblemException([{ field: 'weights', reason: "each shard needs its file name (as model.json's weightsManifest names it)" }]);
+        if (shards.has(file)) throw new ValidationProblemException([{ field: 'weights', reason: `shard '${file}' was sent twice` }]);
+        shards.set(file, buf);
+      } else {
+        throw new ValidationProblemException([{ field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' }]);
+      }
+    }
+    const signature = parseSignature(signatureText);
+    const bytes = bytesFromUpload(modelJson, shards);
+    const report = await dryRun(bytes, signature);
+    const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
+    const weightsRef = await this.artifacts.put(bytes.weights);
+    const { model, version } = await this.registry.registerImportedVersion({
+      modelName: name,
+      format: report.format,
+      modelJsonSha256: jsonRef.sha256,
+      weightsSha256: weightsRef.sha256,
+      signature,
+      lineage: {
+        imported: {
+          files: [...shards.keys()],
+          generatedBy: bytes.modelJson.generatedBy ?? null,
+          convertedBy: bytes.modelJson.convertedBy ?? null,
+          dryRunBackend: report.backend,
+        },
+        backend: report.backend,
+        codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+      },
+      createdBy: req.principal?.name ?? null,
+    });
+    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
+  }
+
+  @Post(':name/versions/:version/archive')
+  @Roles('developer')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
+  async archive(@Param('name') name: string, @Param('version', new ParseIntPipe()) version: number, @Req() req: AuthenticatedRequest) {
+    const { model, version: v } = await this.registry.archive(name, version, req.principal?.name ?? null);
     return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
   }
 

@@ -55,9 +55,11 @@ export function modelVersionDto(m: ModelEntity, v: ModelVersionEntity, aliases: 
     artifacts: { modelJson: v.modelJsonSha256, weights: v.weightsSha256 },
     createdBy: v.createdBy,
     createdAt: v.createdAt.toISOString(),
+    archivedAt: v.archivedAt?.toISOString() ?? null,
+    archivedBy: v.archivedBy ?? null,
   };
 }
 
 export function aliasHistoryDto(model: string, h: ModelAliasHistoryEntity) {
-  return { model, alias: h.alias, from: h.fromVersion, to: h.toVersion, changedBy: h.changedBy, changedAt: h.changedAt.toISOString() };
+  return { model, alias: h.alias, from: h.fromVersion, to: h.toVersion, changedBy: h.changedBy, changedAt: h.changedAt.toISOString(), reason: h.reason ?? null };
 }

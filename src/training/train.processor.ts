@@ -5,11 +5,12 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource, In, Repository } from 'typeorm';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
-import { ModelRegistry } from '../models';
+import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
 import { runTraining, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
+import { trainingWorkerOptions } from './training-worker-options';
 
 /** How often a running job's row is polled for a cancel request. */
 export const CANCEL_POLL_MS = 250;
@@ -29,7 +30,7 @@ class JobFailure extends Error {
  * checkpoint is durable in the artifact store before training goes on, and a retry resumes from it.
  * The model version is registered in the same transaction that marks the job succeeded.
  */
-@Processor(QueueName.Training, { concurrency: 1 })
+@Processor(QueueName.Training, trainingWorkerOptions())
 export class TrainProcessor extends WorkerHost {
   private readonly logger = new Logger(TrainProcessor.name);
 
@@ -103,12 +104,20 @@ export class TrainProcessor extends WorkerHost {
           await this.jobs.update({ id: row.id, status: 'running' }, { checkpointSha256: ref.sha256, checkpointEpoch: epochsCompleted });
         },
       });
-      return await this.register(row, version, outcome);
+      await this.storeTestPredictions(row.id, outcome);
+      const promotion = await this.promotionFor(row, table, outcome);
+      return await this.register(row, version, outcome, promotion);
     } catch (e) {
       return await this.handleFailure(job, row.id, e);
     } finally {
       clearInterval(poll);
     }
+  }
+
+  /** The evaluated test split, as an artifact referenced from the job row (GET …/test-predictions). */
+  private async storeTestPredictions(id: string, o: TrainOutcome): Promise<void> {
+    const ref = await this.artifacts.put(Buffer.from(JSON.stringify(o.testPredictions)));
+    await this.jobs.update({ id, status: 'running' }, { testPredictionsSha256: ref.sha256 });
   }
 
   private async readyVersion(id: string): Promise<ReadyDatasetVersion> {
@@ -126,7 +135,16 @@ export class TrainProcessor extends WorkerHost {
     return { columns: v.columns.map((c) => ({ name: c.name, type: c.type })), rows };
   }
 
-  private async register(row: TrainingJobEntity, v: ReadyDatasetVersion, o: TrainOutcome): Promise<TrainingRunJobResult> {
+  /** promote always / if-better (src/models/promotion.ts): decided before, applied inside the registration transaction. */
+  private async promotionFor(row: TrainingJobEntity, table: Table, o: TrainOutcome): Promise<PromotionDecision | null> {
+    const mode = row.spec.promote ?? 'never';
+    if (mode === 'never') return null;
+    const production = mode === 'if-better' ? await this.registry.productionVersion(row.modelName) : null;
+    const candidate = { task: o.task, testMetrics: o.metrics.test as unknown as Record<string, unknown>, rows: table.rows, testRowIndices: o.testPredictions.rowIndices, testYTrue: o.testPredictions.yTrue };
+    return decidePromotion(mode, row.spec.promoteMetric, candidate, production);
+  }
+
+  private async register(row: TrainingJobEntity, v: ReadyDatasetVersion, o: TrainOutcome, decision: PromotionDecision | null = null): Promise<TrainingRunJobResult> {
     const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(o.modelBytes.modelJson)));
     const weights = await this.artifacts.put(o.modelBytes.weights);
     const metrics = { validation: o.metrics.validation, test: o.metrics.test };
@@ -168,6 +186,7 @@ export class TrainProcessor extends WorkerHost {
         { status: 'succeeded', metrics, modelVersionId: version.id, finishedAt: new Date() },
       );
       if (!done.affected) throw new JobFailure('CANCELLED', 'cancelled before registration');
+      if (decision) await m.update(TrainingJobEntity, { id: row.id }, { promotion: await this.registry.applyPromotion(m, model, version, decision, row.createdBy) });
       return { model: model.name, version: version.version };
     });
     this.logger.log({ trainingJobId: row.id, ...registered }, 'training job succeeded; model version registered');

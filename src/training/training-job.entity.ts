@@ -13,6 +13,8 @@ export interface TrainingJobSpec {
   template?: 'mlp' | 'linear';
   hyperparameters?: Record<string, unknown>;
   split?: { validation?: number; test?: number; stratify?: boolean };
+  promote?: 'never' | 'always' | 'if-better';
+  promoteMetric?: string;
 }
 
 @Entity({ name: 'training_jobs' })
@@ -53,6 +55,14 @@ export class TrainingJobEntity {
 
   @Column({ name: 'checkpoint_epoch', type: 'integer', nullable: true })
   checkpointEpoch!: number | null;
+
+  /** promote always/if-better: the decision and comparison {metric, candidate, production, basis, promoted, …}. */
+  @Column({ type: 'jsonb', nullable: true })
+  promotion!: object | null;
+
+  /** Artifact (JSON) of the evaluated test split: {rowIndices, yTrue, yPred, probabilities?}; set before the job succeeds. */
+  @Column({ name: 'test_predictions_sha256', type: 'char', length: 64, nullable: true })
+  testPredictionsSha256!: string | null;
 
   @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
   errorCode!: string | null;

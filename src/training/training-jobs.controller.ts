@@ -1,16 +1,21 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobsService } from './training-jobs.service';
+import { TrainingJobEvents } from './training-job-events';
 import type { TrainingJobEntity } from './training-job.entity';
 
 @ApiTags('training jobs')
 @Roles('developer')
 @Controller('api/training-jobs')
 export class TrainingJobsController {
-  constructor(private readonly jobs: TrainingJobsService) {}
+  constructor(
+    private readonly jobs: TrainingJobsService,
+    private readonly events: TrainingJobEvents,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -33,6 +38,25 @@ export class TrainingJobsController {
     return this.dto(await this.jobs.get(id));
   }
 
+  @Get(':id/events')
+  @ApiProduces('text/event-stream')
+  @ApiOperation({
+    summary: 'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; then the stream ends',
+  })
+  async streamEvents(@Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): Promise<void> {
+    await this.jobs.get(id); // 404 as problem+json before the stream starts
+    reply.hijack();
+    await this.events.stream(reply.raw, { read: () => this.jobs.get(id), render: (j) => this.dto(j) }, lastEventId);
+  }
+
+  @Get(':id/test-predictions')
+  @ApiOperation({
+    summary: 'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; metrics.test is computed from exactly these)',
+  })
+  async testPredictions(@Param('id') id: string) {
+    return this.jobs.testPredictions(id);
+  }
+
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
@@ -50,10 +74,13 @@ export class TrainingJobsController {
       progress: j.progress,
       history: j.history,
       metrics: j.metrics,
+      promotion: j.promotion ?? null,
       modelVersion: await this.jobs.modelVersionOf(j),
       cancelRequested: j.cancelRequested,
       /** The last epoch whose checkpoint is durable in the artifact store (a retry resumes after it). */
       checkpointEpoch: j.checkpointEpoch,
+      /** Artifact holding the evaluated test split (GET …/test-predictions). */
+      testPredictionsSha256: j.testPredictionsSha256,
       attempts: j.attempts,
       ...(j.error ? { error: { code: j.errorCode, message: j.error } } : {}),
       createdBy: j.createdBy,

@@ -18,6 +18,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+import { ALL_PROMOTE_METRICS, PROMOTE_MODES } from '../models';
+
 export const TASKS = ['binary', 'multiclass', 'regression'] as const;
 export const TEMPLATE_NAMES = ['mlp', 'linear'] as const;
 
@@ -88,4 +90,18 @@ export class CreateTrainingJobDto {
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { message: "modelName must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" })
   modelName!: string;
+
+  @ApiPropertyOptional({
+    enum: PROMOTE_MODES,
+    default: 'never',
+    description: "On success: 'always' moves the production alias to the new version; 'if-better' scores the current production version on this job's test split and moves the alias only if promoteMetric improves (the comparison is stored on the job as `promotion`)",
+  })
+  @IsOptional()
+  @IsIn(PROMOTE_MODES)
+  promote?: (typeof PROMOTE_MODES)[number];
+
+  @ApiPropertyOptional({ enum: ALL_PROMOTE_METRICS, description: 'Default: rocAuc (binary), macroF1 (multiclass), rmse (regression); lower is better for rmse, mae, logLoss' })
+  @IsOptional()
+  @IsIn(ALL_PROMOTE_METRICS)
+  promoteMetric?: string;
 }

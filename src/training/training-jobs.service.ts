@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type TrainingRunJobPayload } from '../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
-import { ModelRegistry } from '../models';
+import { ModelRegistry, PROMOTE_METRICS } from '../models';
+import { ArtifactStore } from '../platform/artifacts';
+import type { TestPredictions } from './engine';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
@@ -27,6 +29,7 @@ export class TrainingJobsService {
     @InjectQueue(QueueName.Training) private readonly queue: Queue,
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
+    private readonly artifacts: ArtifactStore,
   ) {}
 
   /** Validates every reference against the dataset version before anything is stored or queued. */
@@ -41,6 +44,8 @@ export class TrainingJobsService {
       ...(body.template !== undefined ? { template: body.template } : {}),
       ...(body.hyperparameters !== undefined ? { hyperparameters: { ...body.hyperparameters } } : {}),
       ...(body.split !== undefined ? { split: { ...body.split } } : {}),
+      ...(body.promote !== undefined ? { promote: body.promote } : {}),
+      ...(body.promoteMetric !== undefined ? { promoteMetric: body.promoteMetric } : {}),
     };
     const job = this.jobs.create({
       id: randomUUID(),
@@ -75,6 +80,13 @@ export class TrainingJobsService {
     const job = isUuid(id) ? await this.jobs.findOneBy({ id }) : null;
     if (!job) throw new NotFoundException(`training job ${id} not found`);
     return job;
+  }
+
+  /** The evaluated test split of a succeeded job (404 while it has none). */
+  async testPredictions(id: string): Promise<TestPredictions> {
+    const job = await this.get(id);
+    if (!job.testPredictionsSha256) throw new NotFoundException(`training job ${id} has no test predictions (status ${job.status})`);
+    return JSON.parse((await this.artifacts.getBuffer(job.testPredictionsSha256)).toString('utf8')) as TestPredictions;
   }
 
   async modelVersionOf(job: TrainingJobEntity): Promise<{ model: string; version: number } | null> {
@@ -122,6 +134,9 @@ export class TrainingJobsService {
     if (targetType === 'timestamp') throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is a timestamp column and cannot be a target` }]);
     if (body.task === 'regression' && !NUMERIC_TYPES.has(targetType)) {
       throw new ValidationProblemException([{ field: 'task', reason: `regression needs a numeric target; '${body.target}' is ${targetType}` }]);
+    }
+    if (body.promoteMetric !== undefined && body.task !== undefined && !PROMOTE_METRICS[body.task].includes(body.promoteMetric)) {
+      throw new ValidationProblemException([{ field: 'promoteMetric', reason: `${body.promoteMetric} is not a ${body.task} metric (${PROMOTE_METRICS[body.task].join(', ')})` }]);
     }
     if (body.positiveClass !== undefined && body.task !== undefined && body.task !== 'binary') {
       throw new ValidationProblemException([{ field: 'positiveClass', reason: 'only applies to task binary' }]);
