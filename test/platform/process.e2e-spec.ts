@@ -4,41 +4,12 @@
  * work, and bad configuration stops start-up with one clear line.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { spawnKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
 
-const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
-
-interface Spawned {
-  child: ChildProcess;
-  url: Promise<string>;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnKiln(env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
-  });
-  url.catch(() => undefined);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url, output: () => out, exited };
-}
 
 async function ready(url: string): Promise<void> {
   await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 20_000);

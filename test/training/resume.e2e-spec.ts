@@ -6,42 +6,13 @@
  * version's lineage says resumedFromEpoch > 0 and exactly one model version is registered.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
+import { spawnKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, skipUnless, testEnvironment, type TestKiln } from '../utils/test-kiln';
 import { createDataset, readyVersion, toCsv, vegaFile, type JsonRow } from '../ingestion/ingestion-helpers';
 
-const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
 const LOCK_MS = 3_000;
-
-interface Spawned {
-  child: ChildProcess;
-  url: Promise<string>;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnKiln(env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
-  });
-  url.catch(() => undefined);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url, output: () => out, exited };
-}
 
 /** Just enough of TestKiln for the ingestion helpers, against a spawned process. */
 function client(url: string, adminKey: string): TestKiln {

@@ -1,0 +1,39 @@
+/**
+ * The real process (`node dist/src/main.js`, what `npm start` runs) as a child, for the tests that
+ * need kill -9, SIGTERM or start-up failures. In-process tests use `startTestKiln` instead.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** Compiled entry point (tests run from dist/test/...). */
+export const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
+
+export interface SpawnedKiln {
+  child: ChildProcess;
+  /** Resolves with the base URL once the process prints that it listens; rejects if it exits first. */
+  url: Promise<string>;
+  /** Everything printed so far (stdout and stderr). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function spawnKiln(env: Record<string, string>): SpawnedKiln {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
+  });
+  url.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, url, output: () => out, exited };
+}
