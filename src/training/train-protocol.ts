@@ -7,7 +7,11 @@ export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes
 export interface RunTrainingOptions {
   resumeFrom?: Buffer;
   onProgress(p: EpochProgress): Promise<void>;
-  /** Persist the encoded checkpoint; training waits for it. */
+  /**
+   * Persist the encoded checkpoint. Training does not wait for it: calls come one at a time in
+   * increasing epoch order, an older checkpoint may be skipped when a newer one is already waiting,
+   * and the run's result is returned only after the latest one is persisted.
+   */
   onCheckpoint(bytes: Buffer, epochsCompleted: number): Promise<void>;
   signal: AbortSignal;
 }
@@ -24,7 +28,7 @@ export class TrainWorkerError extends Error {
   }
 }
 
-export type WorkerInbound = { type: 'cancel' } | { type: 'checkpoint-saved' };
+export type WorkerInbound = { type: 'cancel' };
 export type WorkerOutbound =
   | { type: 'progress'; progress: EpochProgress }
   | { type: 'checkpoint'; bytes: Uint8Array; epochsCompleted: number }

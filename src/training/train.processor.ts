@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource, In, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
@@ -14,6 +15,12 @@ import { trainingWorkerOptions } from './training-worker-options';
 
 /** How often a running job's row is polled for a cancel request. */
 export const CANCEL_POLL_MS = 250;
+/**
+ * Progress is written to the job row at most this often (plus the last epoch, every checkpoint and
+ * before the result is registered). Every epoch stays in `history`, so SSE, which polls the row
+ * every EVENTS_POLL_MS, still sends each epoch.
+ */
+export const PROGRESS_WRITE_MS = 250;
 
 class JobFailure extends Error {
   constructor(
@@ -27,7 +34,9 @@ class JobFailure extends Error {
 /**
  * Worker of the `training` queue: `training.run-job` (contract in src/contracts/queues.ts).
  * The row is the state: status, progress, checkpoint. train() runs in a worker thread; each epoch's
- * checkpoint is durable in the artifact store before training goes on, and a retry resumes from it.
+ * checkpoint is persisted (artifact store, then the row) while training goes on, in epoch order and
+ * coalesced (train-runner.ts), and a retry resumes from the latest persisted one. The row's history
+ * always covers its checkpointEpoch (it is written together with the checkpoint).
  * The model version is registered in the same transaction that marks the job succeeded.
  */
 @Processor(QueueName.Training, trainingWorkerOptions())
@@ -91,19 +100,43 @@ export class TrainProcessor extends WorkerHost {
         });
       }
       const history: EpochProgress[] = resumeFrom ? row.history.filter((h) => h.epoch <= (row.checkpointEpoch ?? 0)) : [];
+      // row writes go one at a time, in the order issued, each with the history known when issued,
+      // so the row's history never goes backwards
+      let rowWrites: Promise<unknown> = Promise.resolve();
+      const writeRow = (fields: () => QueryDeepPartialEntity<TrainingJobEntity>): Promise<void> => {
+        const w = rowWrites.then(() => this.jobs.update({ id: row.id, status: 'running' }, fields()));
+        rowWrites = w.catch(() => undefined);
+        return w.then(() => undefined);
+      };
+      let lastProgressWrite = 0;
+      let progressDirty = false;
+      const writeProgress = async (): Promise<void> => {
+        lastProgressWrite = performance.now();
+        progressDirty = false;
+        const progress = history[history.length - 1];
+        await writeRow(() => ({ progress, history: [...history] }));
+        await job.updateProgress(progress as unknown as object).catch(() => undefined);
+      };
       const outcome = await runTraining(spec, {
         resumeFrom,
         signal: controller.signal,
         onProgress: async (progress) => {
           history.push(progress);
-          await this.jobs.update({ id: row.id, status: 'running' }, { progress, history: [...history] });
-          await job.updateProgress(progress as unknown as object).catch(() => undefined);
+          progressDirty = true;
+          if (progress.epoch >= progress.epochs || performance.now() - lastProgressWrite >= PROGRESS_WRITE_MS) await writeProgress();
         },
         onCheckpoint: async (bytes, epochsCompleted) => {
           const ref = await this.artifacts.put(bytes);
-          await this.jobs.update({ id: row.id, status: 'running' }, { checkpointSha256: ref.sha256, checkpointEpoch: epochsCompleted });
+          // runTraining calls this after the progress of epochs <= epochsCompleted: history covers it
+          lastProgressWrite = performance.now();
+          progressDirty = false;
+          const progress = history[history.length - 1];
+          await writeRow(() => ({ checkpointSha256: ref.sha256, checkpointEpoch: epochsCompleted, progress, history: [...history] }));
         },
       });
+      // early stopping ends before the last epoch: the final progress may still be unwritten
+      if (progressDirty) await writeProgress();
+      await rowWrites;
       await this.storeTestPredictions(row.id, outcome);
       const promotion = await this.promotionFor(row, table, outcome);
       return await this.register(row, version, outcome, promotion);

@@ -35,20 +35,15 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const controller = new AbortController();
-  let ack: (() => void) | null = null;
   port.on('message', (m: WorkerInbound) => {
     if (m.type === 'cancel') controller.abort();
-    else if (m.type === 'checkpoint-saved') ack?.();
   });
   const post = (m: WorkerOutbound, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   trainInThisThread(workerData as TrainWorkerData, {
     signal: controller.signal,
     onProgress: async (progress) => post({ type: 'progress', progress }),
-    onCheckpoint: (bytes, epochsCompleted) =>
-      new Promise<void>((resolve) => {
-        ack = resolve;
-        post({ type: 'checkpoint', bytes, epochsCompleted });
-      }),
+    // posted and not awaited: the parent persists checkpoints in order (coalesced) while training goes on
+    onCheckpoint: async (bytes, epochsCompleted) => post({ type: 'checkpoint', bytes, epochsCompleted }),
   }).then(
     (outcome) => {
       post({ type: 'done', outcome });
