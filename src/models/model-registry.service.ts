@@ -59,13 +59,22 @@ export class ModelRegistry {
     private readonly artifacts: ArtifactStore,
   ) {}
 
+  /**
+   * Creates the model on first use and takes the next version number under a row lock on the model,
+   * so concurrent registrations (trained or imported) get 1, 2, 3… without gaps or duplicates.
+   */
+  private async nextVersion(m: EntityManager, modelName: string, createdBy: string | null): Promise<ModelEntity> {
+    await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [randomUUID(), modelName, createdBy]);
+    const model = await m.findOneOrFail(ModelEntity, { where: { name: modelName }, lock: { mode: 'pessimistic_write' } });
+    model.versionCount += 1;
+    await m.update(ModelEntity, { id: model.id }, { versionCount: model.versionCount });
+    return model;
+  }
+
   /** Registers an imported version: creates the model on first use; version numbers are shared with trained versions. */
   async registerImportedVersion(v: NewImportedVersion): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     return this.db.transaction(async (m) => {
-      await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [randomUUID(), v.modelName, v.createdBy]);
-      const model = await m.findOneOrFail(ModelEntity, { where: { name: v.modelName }, lock: { mode: 'pessimistic_write' } });
-      model.versionCount += 1;
-      await m.update(ModelEntity, { id: model.id }, { versionCount: model.versionCount });
+      const model = await this.nextVersion(m, v.modelName, v.createdBy);
       const version = m.create(ModelVersionEntity, {
         id: randomUUID(),
         modelId: model.id,
@@ -173,10 +182,7 @@ export class ModelRegistry {
   async registerTrainedVersion(m: EntityManager, v: NewTrainedVersion): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     const existing = await m.findOneBy(ModelVersionEntity, { trainingJobId: v.trainingJobId });
     if (existing) return { model: await m.findOneByOrFail(ModelEntity, { id: existing.modelId }), version: existing };
-    await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [randomUUID(), v.modelName, v.createdBy]);
-    const model = await m.findOneOrFail(ModelEntity, { where: { name: v.modelName }, lock: { mode: 'pessimistic_write' } });
-    model.versionCount += 1;
-    await m.update(ModelEntity, { id: model.id }, { versionCount: model.versionCount });
+    const model = await this.nextVersion(m, v.modelName, v.createdBy);
     const version = m.create(ModelVersionEntity, {
       id: randomUUID(),
       modelId: model.id,

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { mean, quantile, sampleStd } from '../../src/ingestion/pipeline/test-helpers';
 import { eventually, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
 /** Repository root (from test/ingestion or dist/test/ingestion). */
@@ -92,21 +93,7 @@ export async function readyVersion(kiln: TestKiln, datasetId: string, data: Buff
 }
 
 // ---- plain statistics
-export function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-export function sampleStd(xs: number[]): number {
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
-/** numpy's default (linear) quantile. */
-export function quantile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * p;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
+export { mean, quantile, sampleStd };
 export function assertClose(actual: unknown, expected: number, label: string, eps = 1e-9): void {
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= eps * Math.max(1, Math.abs(expected)), `${label}: ${String(actual)} vs ${expected}`);
 }

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { loadGraphModelFromBytes, type ModelBytes } from '../../src/platform/tfjs/artifact-io';
+import { loadGraphModelFromBytes } from '../../src/platform/tfjs/artifact-io';
+import { handWrittenGraphModel } from '../../src/platform/tfjs/testing/graph-model-fixture';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
@@ -70,41 +71,6 @@ function layersModel(): tfl.LayersModel {
   return m;
 }
 
-/** y = sigmoid(x·W + b) in tensorflowjs_converter's GraphDef JSON (as in artifact-io.spec), re-saved by GraphModel.save. */
-function converterStyleGraph(): ModelBytes {
-  const f32 = { type: 'DT_FLOAT' };
-  const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-  return {
-    modelJson: {
-      format: 'graph-model',
-      generatedBy: 'models.e2e-spec',
-      convertedBy: null,
-      modelTopology: {
-        node: [
-          { name: 'x', op: 'Placeholder', attr: { dtype: f32, shape: { shape: dims(-1, 3) } } },
-          { name: 'w', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 1) } } } },
-          { name: 'b', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(1) } } } },
-          { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { T: f32, transpose_a: { b: false }, transpose_b: { b: false } } },
-          { name: 'logit', op: 'BiasAdd', input: ['mm', 'b'], attr: { T: f32, data_format: { s: Buffer.from('NHWC').toString('base64') } } },
-          { name: 'y', op: 'Sigmoid', input: ['logit'], attr: { T: f32 } },
-        ],
-        library: {},
-        versions: { producer: 1 },
-      },
-      weightsManifest: [
-        {
-          paths: ['group1-shard1of1.bin'],
-          weights: [
-            { name: 'w', shape: [3, 1], dtype: 'float32' },
-            { name: 'b', shape: [1], dtype: 'float32' },
-          ],
-        },
-      ],
-    },
-    weights: Buffer.from(new Float32Array([0.2, -0.4, 0.7, 0.1]).buffer),
-  };
-}
-
 const LAYERS_SIGNATURE = {
   inputs: [{ name: 'features', dtype: 'float32', shape: [-1, 3] }],
   outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, 2] }],
@@ -128,7 +94,7 @@ async function main(): Promise<void> {
       const datasetId = await createDataset(kiln, 'penguins');
       dataset = await readyVersion(kiln, datasetId, vegaFile('penguins.json'), { fileName: 'penguins.json' });
       layers = await savedByTfjs(layersModel(), 'layers', 2);
-      const g = await loadGraphModelFromBytes(converterStyleGraph());
+      const g = await loadGraphModelFromBytes(handWrittenGraphModel());
       graph = await savedByTfjs(g, 'graph');
       g.dispose();
     });

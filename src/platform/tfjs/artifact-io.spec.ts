@@ -14,6 +14,7 @@ import {
   saveModelToBytes,
 } from './artifact-io';
 import { TfRuntime } from './tf-runtime';
+import { GRAPH_B, GRAPH_W, handWrittenGraphModel } from './testing/graph-model-fixture';
 import * as tfconv from '@tensorflow/tfjs-converter';
 
 const X = [
@@ -35,40 +36,8 @@ function predictArray(model: { predict(x: tf.Tensor): unknown }): number[] {
  * y = sigmoid(x · W + b). Written by hand because producing one from TF.js needs the Python
  * converter; TF.js's own GraphModel.save() then re-serialises it in the test below.
  */
-const W = [0.2, -0.4, 0.7];
-const B = 0.1;
-function handWrittenGraphModel(): ModelBytes {
-  const f32 = { type: 'DT_FLOAT' };
-  const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-  const modelJson = {
-    format: 'graph-model',
-    generatedBy: 'kiln artifact-io.spec',
-    convertedBy: null,
-    modelTopology: {
-      node: [
-        { name: 'x', op: 'Placeholder', attr: { dtype: f32, shape: { shape: dims(-1, 3) } } },
-        { name: 'w', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 1) } } } },
-        { name: 'b', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(1) } } } },
-        { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { T: f32, transpose_a: { b: false }, transpose_b: { b: false } } },
-        { name: 'logit', op: 'BiasAdd', input: ['mm', 'b'], attr: { T: f32, data_format: { s: Buffer.from('NHWC').toString('base64') } } },
-        { name: 'y', op: 'Sigmoid', input: ['logit'], attr: { T: f32 } },
-      ],
-      library: {},
-      versions: { producer: 1 },
-    },
-    weightsManifest: [
-      {
-        paths: ['group1-shard1of1.bin'],
-        weights: [
-          { name: 'w', shape: [3, 1], dtype: 'float32' as const },
-          { name: 'b', shape: [1], dtype: 'float32' as const },
-        ],
-      },
-    ],
-  };
-  return { modelJson, weights: Buffer.from(new Float32Array([...W, B]).buffer) };
-}
-
+const W = GRAPH_W;
+const B = GRAPH_B;
 function expectedGraphOutput(): number[] {
   return X.map((r) => {
     const z = r[0] * W[0] + r[1] * W[1] + r[2] * W[2] + B;
