@@ -28,12 +28,17 @@ export class TrainWorkerError extends Error {
   }
 }
 
-export type WorkerInbound = { type: 'cancel' };
+/**
+ * A worker thread is long-lived and runs jobs one after another: `start` begins a job, `cancel`
+ * aborts the running one (ignored when none runs). Each job ends with exactly one `done` or `error`,
+ * which also report the tensors still allocated in the worker after the job (leak check).
+ */
+export type WorkerInbound = { type: 'start'; data: TrainWorkerData } | { type: 'cancel' };
 export type WorkerOutbound =
   | { type: 'progress'; progress: EpochProgress }
   | { type: 'checkpoint'; bytes: Uint8Array; epochsCompleted: number }
-  | { type: 'done'; outcome: TrainOutcome }
-  | { type: 'error'; name: string; message: string; field?: string };
+  | { type: 'done'; outcome: TrainOutcome; numTensors?: number }
+  | { type: 'error'; name: string; message: string; field?: string; numTensors?: number };
 
 export interface TrainWorkerData {
   spec: TrainSpec;

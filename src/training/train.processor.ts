@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource, In, Repository } from 'typeorm';
@@ -9,7 +9,7 @@ import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersio
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
-import { runTraining, type TrainOutcome } from './train-runner';
+import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
 import { trainingWorkerOptions } from './training-worker-options';
 
@@ -33,14 +33,14 @@ class JobFailure extends Error {
 
 /**
  * Worker of the `training` queue: `training.run-job` (contract in src/contracts/queues.ts).
- * The row is the state: status, progress, checkpoint. train() runs in a worker thread; each epoch's
+ * The row is the state: status, progress, checkpoint. train() runs in a long-lived worker thread (pool); each epoch's
  * checkpoint is persisted (artifact store, then the row) while training goes on, in epoch order and
  * coalesced (train-runner.ts), and a retry resumes from the latest persisted one. The row's history
  * always covers its checkpointEpoch (it is written together with the checkpoint).
  * The model version is registered in the same transaction that marks the job succeeded.
  */
 @Processor(QueueName.Training, trainingWorkerOptions())
-export class TrainProcessor extends WorkerHost {
+export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
 
   constructor(
@@ -51,6 +51,11 @@ export class TrainProcessor extends WorkerHost {
     private readonly artifacts: ArtifactStore,
   ) {
     super();
+  }
+
+  /** Idle training threads are terminated now, busy ones as their job ends (the queue worker waits for it). */
+  async onApplicationShutdown(): Promise<void> {
+    await closeTrainingWorkers();
   }
 
   async process(job: Job): Promise<TrainingRunJobResult> {

@@ -1,8 +1,11 @@
 /**
- * Entry of the training worker thread (see train-runner.ts): initialises TF.js (KILN_TF_BACKEND)
- * in this thread, trains, and posts progress, checkpoints and the result to the parent.
+ * Entry of a training worker thread (see train-runner.ts): initialises TF.js (KILN_TF_BACKEND) once,
+ * when the thread starts, then runs jobs one after another as `start` messages arrive, posting
+ * progress, checkpoints and each job's result to the parent. Every job's model and optimizer are
+ * disposed when it ends, so the thread's tensor count does not grow from job to job.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { encodeCheckpoint, train, type EpochProgress } from './engine';
@@ -34,25 +37,51 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const controller = new AbortController();
-  port.on('message', (m: WorkerInbound) => {
-    if (m.type === 'cancel') controller.abort();
-  });
   const post = (m: WorkerOutbound, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-  trainInThisThread(workerData as TrainWorkerData, {
-    signal: controller.signal,
-    onProgress: async (progress) => post({ type: 'progress', progress }),
-    // posted and not awaited: the parent persists checkpoints in order (coalesced) while training goes on
-    onCheckpoint: async (bytes, epochsCompleted) => post({ type: 'checkpoint', bytes, epochsCompleted }),
-  }).then(
-    (outcome) => {
-      post({ type: 'done', outcome });
-      port.close();
-    },
-    (e: unknown) => {
+  // the backend is initialised once per thread, before (or while) the first job arrives
+  const ready = TfRuntime.init().catch(() => undefined);
+  let current: AbortController | null = null;
+  const numTensors = (): number | undefined => {
+    try {
+      return tf.memory().numTensors;
+    } catch {
+      return undefined;
+    }
+  };
+  const run = async (data: TrainWorkerData, controller: AbortController): Promise<void> => {
+    await ready;
+    try {
+      const outcome = await trainInThisThread(data, {
+        signal: controller.signal,
+        onProgress: async (progress) => post({ type: 'progress', progress }),
+        // posted and not awaited: the parent persists checkpoints in order (coalesced) while training goes on
+        onCheckpoint: async (bytes, epochsCompleted) => post({ type: 'checkpoint', bytes, epochsCompleted }),
+      });
+      current = null;
+      post({ type: 'done', outcome, numTensors: numTensors() });
+    } catch (e) {
+      current = null;
       const err = e as Error & { field?: string };
-      post({ type: 'error', name: err?.name ?? 'Error', message: err?.message ?? String(e), ...(typeof err?.field === 'string' ? { field: err.field } : {}) });
-      port.close();
-    },
-  );
+      post({
+        type: 'error',
+        name: err?.name ?? 'Error',
+        message: err?.message ?? String(e),
+        ...(typeof err?.field === 'string' ? { field: err.field } : {}),
+        numTensors: numTensors(),
+      });
+    }
+  };
+  port.on('message', (m: WorkerInbound) => {
+    if (m.type === 'cancel') {
+      current?.abort();
+    } else if (m.type === 'start') {
+      if (current) {
+        post({ type: 'error', name: 'Error', message: 'training worker is busy: a job is already running' });
+        return;
+      }
+      const controller = new AbortController();
+      current = controller;
+      void run(m.data, controller);
+    }
+  });
 }
