@@ -1,0 +1,84 @@
+import type { engine } from '../../training';
+
+/**
+ * What every serving protocol sees of a model version: its identity, its tensor signature and, for
+ * Kiln-trained models, the record-level contract (features, preprocessing, target).
+ *
+ * One runtime serves all three protocols. The protocol layers (record API, TF Serving v1, OIP v2) turn
+ * their request bodies into `HostTensor`s and the runtime checks them against `inputs` (the shared
+ * validation core), batches them and answers with `HostTensor`s in `outputs` order.
+ */
+export type TensorDtype = 'float32' | 'int32' | 'bool';
+
+/** Signature entry; `-1` marks a variable dimension (the batch dimension is always `-1`). */
+export interface TensorSpec {
+  name: string;
+  dtype: TensorDtype;
+  shape: number[];
+}
+
+/** A tensor in host memory, row-major. `bool` data is 0/1 in a Uint8Array. */
+export interface HostTensor {
+  name: string;
+  dtype: TensorDtype;
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+export type ModelPlatform = 'tensorflowjs_layers' | 'tensorflowjs_graph';
+
+export interface ServedModel {
+  name: string;
+  version: number;
+  /** model_versions.id */
+  versionId: string;
+  source: 'trained' | 'imported';
+  format: 'layers-model' | 'graph-model';
+  platform: ModelPlatform;
+  task: 'binary' | 'multiclass' | 'regression' | null;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Kiln-trained models: the named source features of the record API, with their column types. */
+  features: Array<{ name: string; type: string }> | null;
+  preprocessing: engine.PreprocessingSpec | null;
+  target: engine.TargetSpec | null;
+}
+
+/**
+ * Which version answers. `version` and `alias` are exclusive; with neither, the model's deployment
+ * routes (canary weights) decide, else the `production` alias.
+ */
+export interface ModelSelector {
+  version?: number;
+  alias?: string;
+}
+
+export type ServingProtocol = 'record' | 'tfserving' | 'oip';
+
+/** Who asks and how: for routing stickiness (request id), audit and metrics. */
+export interface InferenceCall {
+  protocol: ServingProtocol;
+  /** The client's request id (x-request-id, OIP `id`) or the server's; canary routing hashes it. */
+  requestId: string;
+  /** True when the client supplied `requestId` itself (then routing is sticky on it). */
+  clientRequestId?: boolean;
+  callerKeyId?: string | null;
+}
+
+export interface InferenceResult {
+  /** The version that really computed the outputs. */
+  model: ServedModel;
+  /** In the order of `model.outputs`. */
+  outputs: HostTensor[];
+  /** Routed by a deployment to a route other than its first (a canary). */
+  canary: boolean;
+}
+
+export function platformOf(format: ServedModel['format']): ModelPlatform {
+  return format === 'graph-model' ? 'tensorflowjs_graph' : 'tensorflowjs_layers';
+}
+
+/** Number of elements of a fully known shape. */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
