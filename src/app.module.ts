@@ -5,6 +5,7 @@ import { PlatformWorkersModule } from './platform/queues/platform-workers.module
 import { IngestionModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
+import { InferenceModule } from './inference';
 
 /**
  * Composition root. Roles differ only in which modules are imported here: every process has the
@@ -20,7 +21,8 @@ export class AppModule {
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
     if (roles.has('training')) imports.push(TrainingWorkersModule);
-    // Domain modules are added per role as they land: inference, audit.
+    if (roles.has('inference')) imports.push(InferenceModule);
+    // Domain modules are added per role as they land: audit.
     return { module: AppModule, imports };
   }
 }

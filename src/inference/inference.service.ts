@@ -1,54 +1,341 @@
-import { Injectable } from '@nestjs/common';
-import type { engine } from '../training';
-import type { HostTensor, InferenceCall, InferenceResult, ModelSelector, ServedModel } from './runtime/served-model';
+import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { ValidationProblemException } from '../platform/http/validation';
+import { MetricsService } from '../platform/metrics/metrics.service';
+import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { ModelDeployments, ModelRegistry, type RoutingSnapshot } from '../models';
+import { engine } from '../training';
+import { DynamicBatcher } from './runtime/dynamic-batcher';
+import { InferenceMetrics } from './runtime/inference-metrics';
+import { LoadedModel } from './runtime/loaded-model';
+import { ModelCache, versionKey } from './runtime/model-cache';
+import { RoutingTable } from './runtime/routing-table';
+import { platformOf, type HostTensor, type InferenceCall, type InferenceResult, type ModelSelector, type ServedModel } from './runtime/served-model';
+import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
+import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
 
-/** One record's answer on the record API (engine.RecordPrediction + the raw model score). */
+/** One record's answer on the record API. */
+export interface RecordPrediction extends engine.RecordPrediction {
+  /** Classification: probability of the predicted label (binary: of the positive class). */
+  score?: number;
+}
+
 export interface RecordPredictionResult {
   model: ServedModel;
   canary: boolean;
-  predictions: engine.RecordPrediction[];
+  predictions: RecordPrediction[];
+  /** The preprocessed model input (rows × width), for explanations. */
+  features: Float32Array;
 }
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
 /**
- * The data plane's single entry point: every protocol controller calls these. Errors are Nest
- * HttpExceptions (400 bad input naming the field, 404 unknown model/version/alias, 503 not ready,
- * queue full or timed out); ErrorFormats renders them as problem+json on /api and {"error"} on /v1, /v2.
- * (Skeleton: implementation lands with the runtime.)
+ * The data plane's single entry point: every protocol controller (record API, TF Serving v1, OIP v2)
+ * and batch scoring call these, so routing, validation, batching and metrics are the same everywhere.
+ * Errors are Nest HttpExceptions (400 naming the field, 404 unknown model/version/alias, 503 queue full
+ * or timed out); ErrorFormats renders them as problem+json on /api and `{"error"}` on /v1 and /v2.
  */
 @Injectable()
-export class InferenceService {
-  /** Metadata of the version the selector resolves to (no load needed). */
-  async describe(_name: string, _selector: ModelSelector): Promise<ServedModel> {
-    throw new Error('not implemented yet');
+export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Inference');
+  private readonly cache: ModelCache;
+  private readonly routing: RoutingTable;
+  private readonly metrics: InferenceMetrics;
+  private readonly batchers = new WeakMap<LoadedModel, DynamicBatcher>();
+  private readonly preprocessors = new WeakMap<LoadedModel, engine.Preprocessor>();
+  readonly shadows = new ShadowLog();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly registry: ModelRegistry,
+    private readonly deployments: ModelDeployments,
+    metrics: MetricsService,
+  ) {
+    this.cache = new ModelCache((name, version) => this.load(name, version), {
+      maxModels: config.inference.maxModels,
+      maxBytes: config.inference.maxModelBytes,
+    });
+    this.routing = new RoutingTable(this.cache);
+    this.metrics = new InferenceMetrics(metrics.registry, () => this.cache.size);
   }
 
-  /** Loading state of the selected versions (all active versions when the selector is empty). */
-  async versionStatus(_name: string, _selector: ModelSelector): Promise<Array<{ version: number; state: VersionState; error: string | null }>> {
-    throw new Error('not implemented yet');
+  /** Loads and warms every version an alias or a deployment references, then follows changes. */
+  async onApplicationBootstrap(): Promise<void> {
+    await TfRuntime.init(this.config.tfBackend);
+    await this.refresh().catch((err: unknown) => this.logger.error({ err }, 'initial routing refresh failed'));
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'routing refresh failed'));
+    }, this.config.inference.routingRefreshMs);
+    this.timer.unref();
   }
 
-  /** True when the selected version is loaded and warm (loads it when it is not, for explicit versions). */
-  async isReady(_name: string, _selector: ModelSelector): Promise<boolean> {
-    throw new Error('not implemented yet');
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.cache.clear();
+  }
+
+  /** Reads the registry's routing snapshot and applies it when it changed (coalesced). */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const snapshot: RoutingSnapshot = await this.deployments.routingSnapshot();
+        if (snapshot.fingerprint === this.routing.fingerprint) return;
+        await this.routing.apply(snapshot);
+        for (const f of this.routing.loadFailures) this.logger.error({ version: f.key, error: f.error }, 'could not load a routed model version');
+        for (const m of this.cache.loaded()) this.batchers.get(m)?.configure(this.routing.serving(m.served.name));
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
   }
 
   /** True when every version referenced by an alias or a deployment is loaded and warm. */
   serverReady(): boolean {
-    throw new Error('not implemented yet');
+    return this.routing.ready;
+  }
+
+  /** Metadata of the version the selector resolves to. */
+  async describe(name: string, selector: ModelSelector): Promise<ServedModel> {
+    const { model } = await this.resolve(name, selector, null);
+    model.release();
+    return model.served;
+  }
+
+  /** True when the selected version is loaded and warm (an explicit version is loaded on demand). */
+  async isReady(name: string, selector: ModelSelector): Promise<boolean> {
+    const { model } = await this.resolve(name, selector, null);
+    model.release();
+    return !model.unloaded;
+  }
+
+  /** Loading state of the selected version, or of every version the model's aliases and deployment reference. */
+  async versionStatus(name: string, selector: ModelSelector): Promise<Array<{ version: number; state: VersionState; error: string | null }>> {
+    if (selector.version !== undefined || selector.alias !== undefined) {
+      const { model } = await this.resolve(name, selector, null);
+      model.release();
+      return [{ version: model.served.version, state: 'AVAILABLE', error: null }];
+    }
+    await this.registry.getModel(name);
+    const failures = new Map(this.routing.loadFailures.map((f) => [f.key, f.error]));
+    return this.routing.referencedVersions(name).map((version) => {
+      const key = versionKey(name, version);
+      const error = failures.get(key) ?? null;
+      const state: VersionState = this.cache.isLoaded(key) ? 'AVAILABLE' : this.cache.isLoading(key) ? 'LOADING' : error ? 'END' : 'START';
+      return { version, state, error };
+    });
   }
 
   /**
-   * Runs input tensors through the selected version (validated against its signature: names, dtypes,
-   * shapes; batched with concurrent calls). Outputs in signature order, optionally filtered by name.
+   * Runs input tensors through the selected version: validated against its signature, batched with
+   * concurrent calls. Outputs in signature order, optionally filtered by name.
    */
-  async infer(_name: string, _selector: ModelSelector, _inputs: HostTensor[], _call: InferenceCall, _opts: { outputs?: string[] } = {}): Promise<InferenceResult> {
-    throw new Error('not implemented yet');
+  async infer(name: string, selector: ModelSelector, inputs: HostTensor[], call: InferenceCall, opts: { outputs?: string[] } = {}): Promise<InferenceResult> {
+    const started = performance.now();
+    const { model, canary } = await this.resolve(name, selector, call);
+    let outcome = 'ok';
+    try {
+      const { inputs: ordered, rows } = validateInputs(model.served, inputs);
+      const wanted = opts.outputs ? this.outputIndices(model.served, opts.outputs) : null;
+      const outputs = await this.batcher(model).submit(ordered, rows);
+      this.shadow(name, model, call, rows, firstValues(outputs), async (shadow) => {
+        const { inputs: same, rows: n } = validateInputs(shadow.served, ordered);
+        return firstValues(await this.batcher(shadow).submit(same, n));
+      });
+      return { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+    } catch (e) {
+      outcome = e instanceof HttpException ? String(e.getStatus()) : '500';
+      throw e;
+    } finally {
+      model.release();
+      this.observe(model.served, call, outcome, started);
+    }
   }
 
   /** Named-feature records through the saved preprocessing, the model and the target decoding. */
-  async predictRecords(_name: string, _selector: ModelSelector, _records: unknown[], _call: InferenceCall): Promise<RecordPredictionResult> {
-    throw new Error('not implemented yet');
+  async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall): Promise<RecordPredictionResult> {
+    if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
+    if (records.length > MAX_ROWS_PER_REQUEST) {
+      throw new ValidationProblemException([{ field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` }]);
+    }
+    const started = performance.now();
+    const { model, canary } = await this.resolve(name, selector, call);
+    let outcome = 'ok';
+    try {
+      const { x, predictions } = await this.scoreRecords(model, records);
+      this.shadow(name, model, call, records.length, liveValues(predictions), async (shadow) => liveValues((await this.scoreRecords(shadow, records)).predictions));
+      return { model: model.served, canary, predictions, features: x };
+    } catch (e) {
+      outcome = e instanceof HttpException ? String(e.getStatus()) : '500';
+      throw e;
+    } finally {
+      model.release();
+      this.observe(model.served, call, outcome, started);
+    }
   }
+
+  /** The layers model of a version (explanations need gradients through it), acquired for the duration of `fn`. */
+  async withLayersModel<T>(name: string, version: number, fn: (model: LoadedModel) => Promise<T> | T): Promise<T> {
+    const model = await this.cache.acquire(name, version);
+    try {
+      return await fn(model);
+    } finally {
+      model.release();
+    }
+  }
+
+  private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: Float32Array; predictions: RecordPrediction[] }> {
+    const { served } = model;
+    if (!served.preprocessing || !served.target) {
+      throw new BadRequestException(
+        `model ${served.name} version ${served.version} was imported with a tensor signature and has no named features; call it through /v2 or /v1`,
+      );
+    }
+    const pre = this.preprocessor(model);
+    let x: Float32Array;
+    try {
+      x = pre.transform(records);
+    } catch (e) {
+      if (!(e instanceof engine.RecordValidationError)) throw e;
+      throw new ValidationProblemException(
+        e.issues.map((i) => ({ field: i.feature === null ? `records.${i.index}` : `records.${i.index}.${i.feature}`, reason: i.reason })),
+      );
+    }
+    const input = served.inputs[0]!;
+    const [y] = await this.batcher(model).submit([{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }], records.length);
+    const predictions: RecordPrediction[] = engine.decodeOutputs(served.target, y!.data, records.length);
+    for (const p of predictions) {
+      if (!p.probabilities || p.label === undefined) continue;
+      p.score = served.task === 'binary' ? p.probabilities[served.target.positiveClass ?? served.target.classes![1]!] : p.probabilities[p.label];
+    }
+    return { x, predictions };
+  }
+
+  private outputIndices(served: ServedModel, names: string[]): number[] {
+    return names.map((n) => {
+      const i = served.outputs.findIndex((o) => o.name === n);
+      if (i < 0) throw new BadRequestException(`output '${n}' is not an output of model ${served.name} version ${served.version} (outputs: ${served.outputs.map((o) => o.name).join(', ')})`);
+      return i;
+    });
+  }
+
+  /**
+   * Which loaded version answers: an explicit version (loaded on demand, LRU), an alias, or the
+   * model's default route (deployment weights, sticky on the client's request id, else `production`).
+   * The returned model is acquired: the caller releases it.
+   */
+  private async resolve(name: string, selector: ModelSelector, call: InferenceCall | null): Promise<{ model: LoadedModel; canary: boolean }> {
+    if (selector.version !== undefined && selector.alias !== undefined) throw new BadRequestException('version and alias: give one selector, not both');
+    if (selector.version !== undefined) {
+      if (!Number.isInteger(selector.version) || selector.version < 1) throw new BadRequestException(`version: '${selector.version}' is not a positive integer`);
+      return { model: await this.cache.acquire(name, selector.version), canary: false };
+    }
+    const pick = () => {
+      if (selector.alias !== undefined) {
+        const v = this.routing.alias(name, selector.alias);
+        return v === undefined ? undefined : { version: v, canary: false };
+      }
+      return this.routing.route(name, call?.clientRequestId ? call.requestId : null);
+    };
+    let route = pick();
+    if (!route) {
+      // Maybe a change this replica has not polled yet.
+      await this.refresh();
+      route = pick();
+    }
+    if (!route) {
+      await this.registry.getModel(name); // 404 for an unknown model
+      throw new NotFoundException(
+        selector.alias !== undefined
+          ? `model ${name} has no alias ${selector.alias}`
+          : `model ${name} has no production alias and no deployment; ask for a version or an alias`,
+      );
+    }
+    const model = this.cache.acquireLoaded(versionKey(name, route.version)) ?? (await this.cache.acquire(name, route.version));
+    return { model, canary: route.canary };
+  }
+
+  private async load(name: string, version: number): Promise<LoadedModel> {
+    const { model, version: v } = await this.registry.getVersion(name, version);
+    if (v.status !== 'active') throw new NotFoundException(`version ${version} of model ${name} is ${v.status} and not servable`);
+    const sig = v.signature as { features?: ServedModel['features']; inputs: ServedModel['inputs']; outputs: ServedModel['outputs'] };
+    const target = v.target as engine.TargetSpec | null;
+    const served: ServedModel = {
+      name: model.name,
+      version: v.version,
+      versionId: v.id,
+      source: v.source,
+      format: v.format,
+      platform: platformOf(v.format),
+      task: (v.task as ServedModel['task']) ?? null,
+      inputs: sig.inputs,
+      outputs: sig.outputs,
+      features: sig.features ?? null,
+      preprocessing: (v.preprocessing as engine.PreprocessingSpec | null) ?? null,
+      target,
+    };
+    const started = performance.now();
+    const loaded = await LoadedModel.load(served, await this.registry.loadBytes(v));
+    await loaded.warmUp();
+    this.logger.log({ model: name, version, ms: Math.round(performance.now() - started) }, 'model version loaded and warm');
+    return loaded;
+  }
+
+  private batcher(model: LoadedModel): DynamicBatcher {
+    let b = this.batchers.get(model);
+    if (!b) {
+      b = new DynamicBatcher((inputs) => model.run(inputs), this.routing.serving(model.served.name), this.metrics.observerFor(model.served.name));
+      this.batchers.set(model, b);
+    }
+    return b;
+  }
+
+  private preprocessor(model: LoadedModel): engine.Preprocessor {
+    let p = this.preprocessors.get(model);
+    if (!p) {
+      p = engine.Preprocessor.fromJSON(model.served.preprocessing);
+      this.preprocessors.set(model, p);
+    }
+    return p;
+  }
+
+  /** Sends a copy of the request to the model's shadow version off the response path and logs both answers. */
+  private shadow(name: string, live: LoadedModel, call: InferenceCall, rows: number, liveOut: Array<string | number>, run: (shadow: LoadedModel) => Promise<Array<string | number>>): void {
+    const version = this.routing.shadow(name);
+    if (version === null || version === live.served.version) return;
+    setImmediate(() => {
+      const shadow = this.cache.acquireLoaded(versionKey(name, version));
+      if (!shadow) return;
+      const base = { at: new Date().toISOString(), requestId: call.requestId, model: name, liveVersion: live.served.version, shadowVersion: version, rows };
+      run(shadow).then(
+        (out) => {
+          const cmp = compareOutputs(liveOut, out);
+          this.shadows.record({ ...base, live: liveOut.slice(0, MAX_RECORDED_VALUES), shadow: out.slice(0, MAX_RECORDED_VALUES), ...cmp, error: null });
+          this.metrics.shadow.inc({ model: name, outcome: (cmp.agreement ?? 1) === 1 && (cmp.maxAbsDiff ?? 0) === 0 ? 'agree' : 'differ' });
+        },
+        (e: unknown) => {
+          this.shadows.record({ ...base, live: [], shadow: [], agreement: null, maxAbsDiff: null, error: e instanceof Error ? e.message : String(e) });
+          this.metrics.shadow.inc({ model: name, outcome: 'error' });
+        },
+      ).finally(() => shadow.release());
+    });
+  }
+
+  private observe(served: ServedModel, call: InferenceCall | null, outcome: string, started: number): void {
+    const protocol = call?.protocol ?? 'record';
+    this.metrics.requests.inc({ model: served.name, version: String(served.version), protocol, outcome });
+    if (outcome === 'ok') this.metrics.duration.observe({ model: served.name, protocol }, (performance.now() - started) / 1000);
+  }
+}
+
+function firstValues(outputs: HostTensor[]): number[] {
+  const d = outputs[0]?.data;
+  return d ? Array.from(d.subarray(0, MAX_RECORDED_VALUES)) : [];
+}
+
+function liveValues(predictions: RecordPrediction[]): Array<string | number> {
+  return predictions.map((p) => p.label ?? p.value ?? NaN);
 }

@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ModelAliasEntity, ModelAliasHistoryEntity } from './model-alias.entity';
+import { deploymentReference } from './deployment-references';
 import { ModelEntity } from './model.entity';
 import { ModelLineage, ModelVersionEntity } from './model-version.entity';
 import { ArtifactStore } from '../platform/artifacts';
@@ -156,7 +157,7 @@ export class ModelRegistry {
 
   /**
    * Archives a version: it stops being servable and cannot take an alias. 409 while an alias points
-   * at it (move or delete the alias first). Idempotent: archiving an archived version returns it.
+   * at it or a deployment routes to it / shadows it (move or delete those first). Idempotent: archiving an archived version returns it.
    */
   async archive(name: string, version: number, by: string | null): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     return this.db.transaction(async (m) => {
@@ -169,6 +170,8 @@ export class ModelRegistry {
         const list = aliases.map((a) => a.alias).join(', ');
         throw new ConflictException(`version ${version} of model ${name} is behind alias(es) ${list}; move or delete them before archiving`);
       }
+      const deployed = await deploymentReference(m, model.id, v.id);
+      if (deployed) throw new ConflictException(`version ${version} of model ${name} is used by the deployment (as a ${deployed}); change or delete the deployment before archiving`);
       await m.update(ModelVersionEntity, { id: v.id }, { status: 'archived', archivedAt: new Date(), archivedBy: by });
       return { model, version: await m.findOneByOrFail(ModelVersionEntity, { id: v.id }) };
     });

@@ -3,13 +3,17 @@
  * finish, public data files, and plain statistics written independently of the pipeline.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { mean, quantile, sampleStd } from '../../src/ingestion/pipeline/test-helpers';
 import { eventually, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
-/** Repository root (from test/ingestion or dist/test/ingestion). */
-export const ROOT = resolve(__dirname, __dirname.includes(join('dist', 'test')) ? '../../..' : '../..');
+/** Repository root: the nearest ancestor with a package.json (works from test/, dist/test/ or any build dir). */
+export const ROOT = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 /** vega-datasets (BSD-3-Clause): tables nobody on the team wrote. */
 export const VEGA = join(ROOT, 'node_modules', 'vega-datasets', 'data');
 

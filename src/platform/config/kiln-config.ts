@@ -47,6 +47,10 @@ const envSchema = z.object({
   KILN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   KILN_TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   KILN_TRANSPORT: z.enum(['tcp', 'redis', 'nats']).default('tcp'),
+  KILN_INFERENCE_MAX_MODELS: z.coerce.number().int().min(1).default(16),
+  KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
+  // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
+  KILN_ROUTING_REFRESH_MS: z.coerce.number().int().min(50).max(1500).default(500),
 });
 
 export type DatabaseMode = 'embedded' | 'external';
@@ -67,6 +71,8 @@ export interface KilnConfig {
   shutdownTimeoutMs: number;
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   transport: 'tcp' | 'redis' | 'nats';
+  /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
+  inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number };
 }
 
 /** A configuration problem: the message names the variable and the reason, in one line. */
@@ -109,6 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     shutdownTimeoutMs: e.KILN_SHUTDOWN_TIMEOUT_MS,
     tfBackend: e.KILN_TF_BACKEND,
     transport: e.KILN_TRANSPORT,
+    inference: {
+      maxModels: e.KILN_INFERENCE_MAX_MODELS,
+      maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),
+      routingRefreshMs: e.KILN_ROUTING_REFRESH_MS,
+    },
   };
 }
 

@@ -13,9 +13,18 @@ const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.he
  */
 export function requestIdFor(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  const fromClient = typeof given === 'string' && REQUEST_ID.test(given);
+  const id = fromClient ? given : randomUUID();
   req.headers['x-request-id'] = id;
+  if (!fromClient) generatedIds.add(req);
   return id;
+}
+
+const generatedIds = new WeakSet<IncomingMessage>();
+
+/** True when the caller sent its own `x-request-id` (canary routing is then sticky on it). */
+export function clientSentRequestId(req: IncomingMessage): boolean {
+  return !generatedIds.has(req);
 }
 
 /** Structured JSON logs on stdout, one object per line. */

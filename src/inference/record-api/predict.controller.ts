@@ -1,0 +1,72 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Roles, type AuthenticatedRequest } from '../../platform/auth';
+import { clientSentRequestId } from '../../platform/logging/logging';
+import { ValidationProblemException } from '../../platform/http/validation';
+import { InferenceService } from '../inference.service';
+import type { ModelSelector } from '../runtime/served-model';
+
+/** Parses `?version=N` / `?alias=…` (exclusive); neither means the deployment routes, else `production`. */
+export function selectorFromQuery(version: string | undefined, alias: string | undefined): ModelSelector {
+  if (version !== undefined && alias !== undefined) throw new ValidationProblemException([{ field: 'version', reason: 'give version or alias, not both' }]);
+  if (version !== undefined) {
+    if (!/^[1-9][0-9]{0,8}$/.test(version)) throw new ValidationProblemException([{ field: 'version', reason: `'${version.slice(0, 40)}' is not a positive integer` }]);
+    return { version: Number(version) };
+  }
+  if (alias !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(alias)) throw new ValidationProblemException([{ field: 'alias', reason: `'${alias.slice(0, 40)}' is not an alias name` }]);
+    return { alias };
+  }
+  return {};
+}
+
+/**
+ * The record API: named features in, labelled predictions out, with the model's saved preprocessing.
+ * Hot path: the body is checked by hand (not by the DTO pipe, which would deep-copy every record).
+ */
+@ApiTags('serving: record API')
+@Controller('api/models')
+export class PredictController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Post(':name/predict')
+  @HttpCode(200)
+  @Roles('predictor', 'developer')
+  @ApiOperation({
+    summary: 'Predict from named-feature records',
+    description:
+      'Applies the version\'s saved preprocessing. Without version/alias the model\'s deployment routes (canary weights, sticky on x-request-id) decide, else the production alias. ' +
+      'A missing, extra or wrongly typed feature answers 400 naming the record index, the feature and the reason.',
+  })
+  @ApiQuery({ name: 'version', required: false, type: Number })
+  @ApiQuery({ name: 'alias', required: false, type: String })
+  @ApiBody({ schema: { type: 'object', required: ['records'], properties: { records: { type: 'array', items: { type: 'object', additionalProperties: true } } } } })
+  async predict(
+    @Param('name') name: string,
+    @Query('version') version: string | undefined,
+    @Query('alias') alias: string | undefined,
+    @Body() body: unknown,
+    @Req() req: AuthenticatedRequest,
+  ) {
+    const selector = selectorFromQuery(version, alias);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('body: must be a JSON object {records: [...]}');
+    const { records, ...rest } = body as { records?: unknown };
+    const extra = Object.keys(rest);
+    if (extra.length) throw new ValidationProblemException(extra.map((field) => ({ field, reason: 'is not a known property (expected only records)' })));
+    if (!Array.isArray(records)) throw new ValidationProblemException([{ field: 'records', reason: 'must be an array of objects' }]);
+    const result = await this.inference.predictRecords(name, selector, records, {
+      protocol: 'record',
+      requestId: req.id,
+      clientRequestId: clientSentRequestId(req.raw),
+      callerKeyId: req.principal?.keyId ?? null,
+    });
+    return { model: result.model.name, version: result.model.version, requestId: req.id, predictions: result.predictions };
+  }
+
+  @Get(':name/shadow')
+  @Roles('developer')
+  @ApiOperation({ summary: "Shadow version's answers next to the live ones (this replica's recent calls)" })
+  shadow(@Param('name') name: string) {
+    return this.inference.shadows.summary(name);
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ModelsDataModule } from '../../models';
+import { InferenceService } from '../inference.service';
+
+/**
+ * The model runtime (loading, warm-up, LRU, routing, dynamic batching) behind `InferenceService`.
+ * No routes: imported by the inference HTTP module and by the batch-scoring workers.
+ */
+@Module({
+  imports: [ModelsDataModule],
+  providers: [InferenceService],
+  exports: [InferenceService],
+})
+export class InferenceRuntimeModule {}

@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfconv from '@tensorflow/tfjs-converter';
+import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
+import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
+
+/**
+ * One model version in memory: the TF.js model, its ServedModel description and an in-flight counter.
+ * `run` is the only place tensors are created for serving: host arrays in, host arrays out, inside
+ * `tf.tidy` so nothing leaks. Layers models match inputs/outputs by position (their Keras names are
+ * implementation details), graph models by name (as the import checks them).
+ */
+export class LoadedModel {
+  private inFlight = 0;
+  private disposeWhenIdle = false;
+  private disposed = false;
+
+  private constructor(
+    readonly served: ServedModel,
+    private readonly model: { format: 'layers-model'; model: tfl.LayersModel } | { format: 'graph-model'; model: tfconv.GraphModel },
+    /** Size of the weights in bytes: what the LRU's memory bound counts. */
+    readonly weightBytes: number,
+  ) {}
+
+  static async load(served: ServedModel, bytes: ModelBytes): Promise<LoadedModel> {
+    const model = await loadModelFromBytes(bytes);
+    return new LoadedModel(served, model, bytes.weights.length);
+  }
+
+  /** Runs one dummy batch (zeros, batch 1) so the first real request does not pay for kernel set-up. */
+  async warmUp(): Promise<void> {
+    const inputs = this.served.inputs.map((spec) => zeros(spec, 1));
+    await this.run(inputs);
+  }
+
+  /** Executes the model on validated inputs (signature order); outputs in signature order. */
+  async run(inputs: HostTensor[]): Promise<HostTensor[]> {
+    if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
+    const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
+    try {
+      let ys: tf.Tensor[];
+      if (this.model.format === 'layers-model') {
+        const y = this.model.model.predict(feeds.length === 1 ? feeds[0]! : feeds);
+        ys = Array.isArray(y) ? y : [y];
+      } else {
+        const feed = Object.fromEntries(this.served.inputs.map((s, i) => [s.name, feeds[i]!]));
+        const names = this.served.outputs.map((s) => s.name);
+        let y: tf.Tensor | tf.Tensor[];
+        try {
+          y = this.model.model.execute(feed, names);
+        } catch (e) {
+          // Graphs with control flow or dynamic shapes need the async executor.
+          if (!/executeAsync/.test((e as Error).message)) throw e;
+          y = await this.model.model.executeAsync(feed, names);
+        }
+        ys = Array.isArray(y) ? y : [y];
+      }
+      try {
+        return this.served.outputs.map((spec, i) => {
+          const y = ys[i];
+          if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${this.served.outputs.length}`);
+          return { name: spec.name, dtype: spec.dtype, shape: y.shape.slice(), data: hostData(y, spec) };
+        });
+      } finally {
+        tf.dispose(ys);
+      }
+    } finally {
+      tf.dispose(feeds);
+    }
+  }
+
+  /** The TF.js layers model (explanations need gradients through it); null for graph models. */
+  get layersModel(): tfl.LayersModel | null {
+    return this.model.format === 'layers-model' ? this.model.model : null;
+  }
+
+  /** Marks one request as using this model; it is not disposed before `release`. */
+  acquire(): void {
+    this.inFlight += 1;
+  }
+
+  release(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0 && this.disposeWhenIdle) this.dispose();
+  }
+
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  /** Unloads now when idle, else after the last in-flight request releases it. */
+  unload(): void {
+    this.disposeWhenIdle = true;
+    if (this.inFlight === 0) this.dispose();
+  }
+
+  get unloaded(): boolean {
+    return this.disposed;
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.model.dispose();
+  }
+}
+
+function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {
+  const d = y.dataSync();
+  if (spec.dtype === 'bool') return Uint8Array.from(d as ArrayLike<number>);
+  if (spec.dtype === 'int32') return d instanceof Int32Array ? d.slice() : Int32Array.from(d as ArrayLike<number>);
+  return d instanceof Float32Array ? d.slice() : Float32Array.from(d as ArrayLike<number>);
+}
+
+/** A zero tensor of a signature entry with every variable dimension set to `rows`. */
+export function zeros(spec: TensorSpec, rows: number): HostTensor {
+  const shape = spec.shape.map((d) => (d < 0 ? rows : d));
+  const n = elementCount(shape);
+  const data = spec.dtype === 'float32' ? new Float32Array(n) : spec.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+  return { name: spec.name, dtype: spec.dtype, shape, data };
+}

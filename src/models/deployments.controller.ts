@@ -1,0 +1,52 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthenticatedRequest } from '../platform/auth';
+import { Roles } from '../platform/auth';
+import { SetDeploymentDto, SetServingDto } from './deployments.dto';
+import { ModelDeployments, type DeploymentView, type ServingView } from './deployments.service';
+
+/** A model's deployment (canary routes, shadow) and serving settings: reads for any role, writes for `developer` (and admin). */
+@ApiTags('deployments')
+@Controller('api/models/:name')
+export class DeploymentsController {
+  constructor(private readonly deployments: ModelDeployments) {}
+
+  @Get('deployment')
+  @ApiOperation({ summary: "The model's deployment: routes (alias routes with the version their alias points at now) and shadow; 404 when none" })
+  async getDeployment(@Param('name') name: string): Promise<DeploymentView> {
+    return this.deployments.getDeployment(name);
+  }
+
+  @Put('deployment')
+  @Roles('developer')
+  @ApiOperation({
+    summary: 'Set the deployment: weighted routes to versions or aliases, and an optional shadow version',
+    description:
+      'Replaces the whole deployment atomically. Weights are relative. Each route names exactly one of `version` (must be active) or `alias` ' +
+      '(must exist; the route follows it when it moves). A version a deployment uses cannot be archived (409).',
+  })
+  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest): Promise<DeploymentView> {
+    return this.deployments.setDeployment(name, body, req.principal?.name ?? null);
+  }
+
+  @Delete('deployment')
+  @Roles('developer')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Remove the deployment (traffic goes to the production alias again); answers with what was removed' })
+  async deleteDeployment(@Param('name') name: string): Promise<DeploymentView> {
+    return this.deployments.deleteDeployment(name);
+  }
+
+  @Get('serving')
+  @ApiOperation({ summary: 'Effective serving settings (dynamic batching); the defaults until set' })
+  async getServing(@Param('name') name: string): Promise<ServingView> {
+    return this.deployments.getServing(name);
+  }
+
+  @Put('serving')
+  @Roles('developer')
+  @ApiOperation({ summary: 'Change serving settings; fields left out keep their current value' })
+  async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest): Promise<ServingView> {
+    return this.deployments.setServing(name, body, req.principal?.name ?? null);
+  }
+}

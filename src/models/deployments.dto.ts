@@ -1,0 +1,87 @@
+/** Request bodies of the deployment and serving-settings API (checked again in depth by deployment-rules.ts). */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { MAX_ROUTE_WEIGHT, MAX_ROUTES, SERVING_BOUNDS, SERVING_DEFAULTS } from './deployment-rules';
+import { ALIAS_PATTERN } from './model-registry.service';
+
+export class DeploymentRouteDto {
+  @ApiPropertyOptional({ description: 'A fixed version (exactly one of version or alias)', minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  version?: number;
+
+  @ApiPropertyOptional({ description: 'An alias; the route follows it when it moves (exactly one of version or alias)', example: 'production' })
+  @IsOptional()
+  @IsString()
+  @Matches(ALIAS_PATTERN, { message: "alias must be 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit" })
+  alias?: string;
+
+  @ApiProperty({ description: 'Relative weight (normalised over the routes), > 0', exclusiveMinimum: true, minimum: 0, maximum: MAX_ROUTE_WEIGHT, example: 90 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(MAX_ROUTE_WEIGHT)
+  weight!: number;
+}
+
+export class SetDeploymentDto {
+  @ApiProperty({
+    type: [DeploymentRouteDto],
+    description: `1–${MAX_ROUTES} routes in order: the first is the primary, the others canaries`,
+    example: [
+      { alias: 'production', weight: 90 },
+      { version: 4, weight: 10 },
+    ],
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ROUTES)
+  @ValidateNested({ each: true })
+  @Type(() => DeploymentRouteDto)
+  routes!: DeploymentRouteDto[];
+
+  @ApiPropertyOptional({ description: 'Version that gets a copy of every request (its answers are only recorded); null: none', minimum: 1, nullable: true, type: Number })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  shadow?: number | null;
+}
+
+const b = SERVING_BOUNDS;
+const d = SERVING_DEFAULTS;
+
+/** Partial update: fields left out keep their current value. */
+export class SetServingDto {
+  @ApiPropertyOptional({ description: `Largest batch per model call (1 = batching off); default ${d.maxBatchSize}`, minimum: b.maxBatchSize.min, maximum: b.maxBatchSize.max })
+  @IsOptional()
+  @IsInt()
+  @Min(b.maxBatchSize.min)
+  @Max(b.maxBatchSize.max)
+  maxBatchSize?: number;
+
+  @ApiPropertyOptional({
+    description: `How long a queued request may wait for a batch to fill (0: batch what queued while the previous batch ran); default ${d.maxQueueDelayMs}`,
+    minimum: b.maxQueueDelayMs.min,
+    maximum: b.maxQueueDelayMs.max,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(b.maxQueueDelayMs.min)
+  @Max(b.maxQueueDelayMs.max)
+  maxQueueDelayMs?: number;
+
+  @ApiPropertyOptional({ description: `Requests waiting per version before 503; default ${d.maxQueueSize}`, minimum: b.maxQueueSize.min, maximum: b.maxQueueSize.max })
+  @IsOptional()
+  @IsInt()
+  @Min(b.maxQueueSize.min)
+  @Max(b.maxQueueSize.max)
+  maxQueueSize?: number;
+
+  @ApiPropertyOptional({ description: `Queue wait + compute before 503; default ${d.timeoutMs}`, minimum: b.timeoutMs.min, maximum: b.timeoutMs.max })
+  @IsOptional()
+  @IsInt()
+  @Min(b.timeoutMs.min)
+  @Max(b.timeoutMs.max)
+  timeoutMs?: number;
+}

@@ -1,0 +1,155 @@
+/**
+ * The record API and the model runtime end to end on PostgreSQL (queues on its backend): models
+ * trained through the API on vega-datasets penguins, predictions in request order, 400s naming the
+ * record, feature and reason, 404s, batching metrics, and a zero-downtime alias swap under load.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { penguinsRows } from '../ingestion/ingestion-helpers';
+import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
+
+async function main(): Promise<void> {
+  const skip = await skipUnless('postgres');
+  describe('record API and model runtime on configuration "postgres"', { skip }, () => {
+    let kiln: TestKiln;
+    const MODEL = 'penguins-serving';
+    const records = penguinRecords(40, 100);
+
+    before(async () => {
+      kiln = await startTestKiln('postgres', { KILN_ROUTING_REFRESH_MS: '200' });
+      const data = await penguinsVersion(kiln);
+      const base = { datasetVersionId: data.id, modelName: MODEL, target: 'Species' };
+      assert.equal(await trainModel(kiln, { ...base, promote: 'always' }), 1);
+      // A second, different version (other seed and width): its outputs differ from version 1's.
+      assert.equal(await trainModel(kiln, { ...base, hyperparameters: { seed: 11, hiddenUnits: [8], epochs: 4 } }), 2);
+    });
+    after(async () => {
+      await kiln?.close();
+    });
+
+    const predict = (body: unknown, query = '', headers?: Record<string, string>) =>
+      kiln.request('POST', `/api/models/${MODEL}/predict${query}`, { body, ...(headers ? { headers } : {}) });
+
+    it('answers labelled predictions in request order from the production version', async () => {
+      const res = await predict({ records });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.model, MODEL);
+      assert.equal(res.body.version, 1);
+      assert.equal(res.headers.get('x-request-id'), res.body.requestId);
+      assert.equal(res.body.predictions.length, records.length);
+      const classes = new Set(['Adelie', 'Chinstrap', 'Gentoo']);
+      for (const p of res.body.predictions) {
+        assert.ok(classes.has(p.label), p.label);
+        const probs = Object.values(p.probabilities) as number[];
+        assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+        assert.equal(p.score, p.probabilities[p.label]);
+      }
+      // One record at a time gives the same answers: order is kept and batching does not mix rows.
+      const singles = await Promise.all(records.slice(0, 8).map((r) => predict({ records: [r] }, '?version=1')));
+      singles.forEach((s, i) => assert.deepEqual(s.body.predictions[0], res.body.predictions[i]));
+      // Trained well enough to be a real model: most penguins get their species right.
+      const truth = penguinsRows().slice(100, 140).map((r) => r.Species);
+      const right = res.body.predictions.filter((p: any, i: number) => p.label === truth[i]).length;
+      assert.ok(right / truth.length > 0.8, `accuracy ${right}/${truth.length}`);
+    });
+
+    it('names the record, the feature and the reason of bad input', async () => {
+      const [first, second] = records;
+      const { Island: _drop, ...missing } = first!;
+      const bad = await predict({ records: [first, missing, { ...second, Wingspan: 3 }, { ...second, 'Body Mass (g)': 'heavy' }] });
+      assert.equal(bad.status, 400, bad.text);
+      assert.match(bad.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      const fields = bad.body.errors.map((e: any) => e.field);
+      assert.deepEqual(fields.sort(), ['records.1.Island', 'records.2.Wingspan', 'records.3.Body Mass (g)'].sort());
+      for (const e of bad.body.errors) assert.ok(e.reason.length > 3, e.reason);
+      assert.equal((await predict({ records: [] })).status, 400);
+      assert.equal((await predict({ rows: records })).body.errors[0].field, 'rows');
+      assert.equal((await predict({ records: 'x' })).body.errors[0].field, 'records');
+      assert.equal((await predict({ records }, '?version=abc')).body.errors[0].field, 'version');
+      assert.equal((await predict({ records }, '?version=1&alias=production')).status, 400);
+    });
+
+    it('answers 404 for an unknown model, version or alias, and serves explicit versions', async () => {
+      const unknown = await kiln.request('POST', '/api/models/no-such-model/predict', { body: { records } });
+      assert.equal(unknown.status, 404, unknown.text);
+      assert.equal((await predict({ records }, '?version=9')).status, 404);
+      const alias = await predict({ records }, '?alias=staging');
+      assert.equal(alias.status, 404);
+      assert.match(alias.body.detail, /staging/);
+      const v2 = await predict({ records }, '?version=2');
+      assert.equal(v2.status, 200, v2.text);
+      assert.equal(v2.body.version, 2);
+      const v1 = await predict({ records }, '?version=1');
+      assert.notDeepEqual(v2.body.predictions, v1.body.predictions, 'the two versions differ');
+    });
+
+    it('requires a data-plane role', async () => {
+      const anonymous = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records }, key: null });
+      assert.equal(anonymous.status, 401);
+      const auditor = await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } });
+      assert.equal(auditor.status, 201, auditor.text);
+      const denied = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records }, key: auditor.body.key });
+      assert.equal(denied.status, 403);
+      const predictor = await kiln.request('POST', '/api/keys', { body: { name: 'app', role: 'predictor' } });
+      const ok = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records }, key: predictor.body.key });
+      assert.equal(ok.status, 200, ok.text);
+    });
+
+    it('moves an alias under load with zero failures, each response labelled with the version that computed it', async () => {
+      const expected = new Map<number, string>();
+      for (const v of [1, 2]) expected.set(v, JSON.stringify((await predict({ records }, `?version=${v}`)).body.predictions));
+      let stop = false;
+      const seen: Array<{ version: number; at: number }> = [];
+      const failures: string[] = [];
+      const client = async () => {
+        while (!stop) {
+          const r = await predict({ records });
+          if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
+          else if (JSON.stringify(r.body.predictions) !== expected.get(r.body.version)) failures.push(`version ${r.body.version} answered another version's numbers`);
+          else seen.push({ version: r.body.version, at: Date.now() });
+        }
+      };
+      const clients = Array.from({ length: 6 }, client);
+      const lags: number[] = [];
+      for (const target of [2, 1, 2, 1]) {
+        await new Promise((r) => setTimeout(r, 300));
+        const moved = await kiln.request('PUT', `/api/models/${MODEL}/aliases/production`, { body: { version: target } });
+        assert.equal(moved.status, 200, moved.text);
+        const at = Date.now();
+        await eventually(async () => (seen.some((s) => s.at > at && s.version === target) ? true : undefined), 5_000, 20);
+        lags.push(seen.find((s) => s.at > at && s.version === target)!.at - at);
+      }
+      stop = true;
+      await Promise.all(clients);
+      assert.deepEqual(failures, []);
+      assert.ok(seen.length > 50, `${seen.length} responses`);
+      assert.ok(Math.max(...lags) < 2_000, `alias moves reached the replica after ${lags.join(', ')} ms`);
+    });
+
+    it('refuses archived versions', async () => {
+      await kiln.request('PUT', `/api/models/${MODEL}/aliases/production`, { body: { version: 1 } });
+      // Version 2 stops being referenced; once the replica has polled, it may be archived.
+      const archived = await eventually(async () => {
+        const r = await kiln.request('POST', `/api/models/${MODEL}/versions/2/archive`);
+        return r.status === 200 ? r : undefined;
+      });
+      assert.equal(archived.body.status, 'archived');
+      const res = await eventually(async () => {
+        const r = await predict({ records }, '?version=2');
+        return r.status === 404 ? r : undefined;
+      }, 5_000);
+      assert.match(res.body.detail, /archived/);
+    });
+
+    it('exports batching and request metrics', async () => {
+      const text = (await kiln.request('GET', '/metrics')).text;
+      assert.match(text, new RegExp(`kiln_inference_batch_size_bucket\\{le="1",model="${MODEL}"\\}`));
+      assert.match(text, new RegExp(`kiln_inference_requests_total\\{model="${MODEL}",version="1",protocol="record",outcome="ok"\\} [1-9]`));
+      assert.match(text, /kiln_inference_queue_seconds_count/);
+      assert.match(text, /kiln_inference_loaded_models [1-9]/);
+    });
+  });
+}
+
+void main();
