@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { KILN_CONFIG, KilnConfig } from '../config/kiln-config';
 import { ApiKeyEntity } from './api-key.entity';
@@ -13,6 +14,11 @@ const KEY_PATTERN = /^kiln_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,})$/;
 const BOOTSTRAP_LOCK_KEY = 4_118_273_002;
 /** `last_used_at` is refreshed at most this often per key, to keep writes off the hot path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * A verified key is trusted for this long without asking PostgreSQL again (the data plane verifies a
+ * key on every request). Revoking on this replica takes effect at once; other replicas follow within it.
+ */
+export const VERIFIED_KEY_TTL_MS = 5_000;
 
 export interface CreatedApiKey {
   key: string;
@@ -27,6 +33,8 @@ function sha256(value: string): string {
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWritten = new Map<string, number>();
+  /** sha256(presented key) → principal, for keys verified within VERIFIED_KEY_TTL_MS. */
+  private readonly verified = new LRUCache<string, Principal>({ max: 10_000, ttl: VERIFIED_KEY_TTL_MS });
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -86,11 +94,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
       key.revokedAt = new Date();
       await this.keys.update({ id }, { revokedAt: key.revokedAt });
     }
+    for (const [hash, p] of this.verified.entries()) if (p.id === id) this.verified.delete(hash);
     return key;
   }
 
   /** Returns the caller for a presented key, or null when it is unknown, malformed or revoked. */
   async verify(presented: string): Promise<Principal | null> {
+    const presentedHash = sha256(presented);
+    const cached = this.verified.get(presentedHash);
+    if (cached) return cached;
     const match = KEY_PATTERN.exec(presented);
     const keyId = match ? match[1]! : sha256(presented).slice(0, 12);
     const row = await this.keys.findOne({
@@ -99,10 +111,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
     if (!row) return null;
     const expected = Buffer.from(row.secretHash, 'hex');
-    const actual = Buffer.from(sha256(presented), 'hex');
+    const actual = Buffer.from(presentedHash, 'hex');
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
     this.touch(row.id);
-    return { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
+    const principal = { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
+    this.verified.set(presentedHash, principal);
+    return principal;
   }
 
   private touch(id: string): void {
