@@ -4,9 +4,10 @@ import { TrainingModels1764400000000 } from './1764400000000-training-models';
 import { ModelsArchivePromotion1764410000000 } from './1764410000000-models-archive-promotion';
 import { TrainingTestPredictions1764450000000 } from './1764450000000-training-test-predictions';
 import { ModelsDeploymentsServing1764500000000 } from './1764500000000-models-deployments-serving';
+import { InferenceBatchPredictions1764510000000 } from './1764510000000-inference-batch-predictions';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
  * TypeScript sources and compiled output, and a forgotten file fails review rather than silently.
  */
-export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000, ModelsArchivePromotion1764410000000, TrainingTestPredictions1764450000000, ModelsDeploymentsServing1764500000000];
+export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000, ModelsArchivePromotion1764410000000, TrainingTestPredictions1764450000000, ModelsDeploymentsServing1764500000000, InferenceBatchPredictions1764510000000];

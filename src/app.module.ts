@@ -5,7 +5,7 @@ import { PlatformWorkersModule } from './platform/queues/platform-workers.module
 import { IngestionModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
-import { InferenceModule } from './inference';
+import { BatchScoringModule, BatchScoringWorkersModule, InferenceModule } from './inference';
 
 /**
  * Composition root. Roles differ only in which modules are imported here: every process has the
@@ -21,7 +21,8 @@ export class AppModule {
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
     if (roles.has('training')) imports.push(TrainingWorkersModule);
-    if (roles.has('inference')) imports.push(InferenceModule);
+    if (roles.has('gateway') || roles.has('inference')) imports.push(BatchScoringModule);
+    if (roles.has('inference')) imports.push(InferenceModule, BatchScoringWorkersModule);
     // Domain modules are added per role as they land: audit.
     return { module: AppModule, imports };
   }

@@ -21,6 +21,8 @@ export enum JobName {
   IngestionProcessVersion = 'ingestion.process-version',
   /** Train one queued training job and register its model version (see TrainingRunJobPayload). */
   TrainingRunJob = 'training.run-job',
+  /** Score one dataset version with one model version into a new dataset version (see InferenceBatchPredictPayload). */
+  InferenceBatchPredict = 'inference.batch-predict',
 }
 
 /** Every payload carries the version of its shape so a consumer can reject what it does not know. */
@@ -123,6 +125,46 @@ export interface TrainingRunJobResult {
   error?: string;
 }
 
+/**
+ * Job `inference.batch-predict` on queue `batch-inference`: run one batch prediction created by
+ * `POST /api/batch-predictions` (the request lives on the `batch_predictions` row; the payload carries only its id).
+ *
+ *   job id: `inference.batch-predict__<batchPredictionId>` (REQUIRED: `jobId(JobName.InferenceBatchPredict, id)`)
+ *   payload: {"payloadVersion": 1, "batchPredictionId": "<uuid of an existing batch prediction>"}
+ *
+ * Semantics:
+ *  - The model selector (version or alias) is resolved once when the job starts; the whole job uses
+ *    that version (recorded on the row as `modelVersion`) even if the alias moves meanwhile.
+ *  - The input version is scored in chunks through the record API's path (the model's feature
+ *    columns only; nulls kept). The output rows (every input column + `prediction`,
+ *    `probability_<class>` per class, `score` for binary) are written as NDJSON to the artifact store
+ *    and ingested as a NEW version of the output dataset by enqueueing `ingestion.process-version`
+ *    with an explicit schema; the job succeeds once that version is `ready` (`outputDatasetVersionId`).
+ *  - Idempotent: a job already succeeded/failed/cancelled is final and a replay only returns its
+ *    result; the output version id is fixed on the row before ingestion is enqueued, so a retry
+ *    after a crash waits for that same version and never writes a second one.
+ *  - Bad input (unknown model, version or alias, archived version, a model without named features,
+ *    a dataset lacking a feature column) fails at once (UnrecoverableError) with the reason on the
+ *    row; transient errors retry with exponential backoff.
+ *  - Cancellation (`POST /api/batch-predictions/{id}/cancel`) is honoured between chunks, up to the
+ *    moment the output is handed to ingestion; nothing is written for a cancelled job.
+ *  - Progress: `job.progress` and the row carry `{phase, rowsProcessed, totalRows}`.
+ */
+export interface InferenceBatchPredictPayload extends VersionedPayload<1> {
+  batchPredictionId: string;
+}
+
+export interface InferenceBatchPredictResult {
+  batchPredictionId: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  /** The version that scored every row. */
+  modelVersion?: { model: string; version: number };
+  outputDatasetId?: string;
+  outputDatasetVersionId?: string;
+  rowCount?: number;
+  error?: string;
+}
+
 /** Payload and result type for every job name: producers and processors cannot disagree. */
 export interface JobContracts {
   [JobName.PlatformPing]: { queue: QueueName.Platform; payload: PlatformPingPayload; result: PlatformPingResult };
@@ -132,6 +174,11 @@ export interface JobContracts {
     result: IngestionProcessVersionResult;
   };
   [JobName.TrainingRunJob]: { queue: QueueName.Training; payload: TrainingRunJobPayload; result: TrainingRunJobResult };
+  [JobName.InferenceBatchPredict]: {
+    queue: QueueName.BatchInference;
+    payload: InferenceBatchPredictPayload;
+    result: InferenceBatchPredictResult;
+  };
 }
 
 export type JobPayload<N extends JobName> = JobContracts[N]['payload'];
@@ -142,6 +189,7 @@ export const JOB_QUEUE: { [N in JobName]: JobContracts[N]['queue'] } = {
   [JobName.PlatformPing]: QueueName.Platform,
   [JobName.IngestionProcessVersion]: QueueName.Ingestion,
   [JobName.TrainingRunJob]: QueueName.Training,
+  [JobName.InferenceBatchPredict]: QueueName.BatchInference,
 };
 
 /** Deterministic job id from the business key, so a retry or a double submit never does the work twice. */

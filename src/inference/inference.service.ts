@@ -12,20 +12,21 @@ import { ModelCache, versionKey } from './runtime/model-cache';
 import { RoutingTable } from './runtime/routing-table';
 import { platformOf, type HostTensor, type InferenceCall, type InferenceResult, type ModelSelector, type ServedModel } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
+import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
 
 /** One record's answer on the record API. */
 export interface RecordPrediction extends engine.RecordPrediction {
   /** Classification: probability of the predicted label (binary: of the positive class). */
   score?: number;
+  /** With `explain`: per-feature integrated-gradients attributions. */
+  explanation?: Explanation;
 }
 
 export interface RecordPredictionResult {
   model: ServedModel;
   canary: boolean;
   predictions: RecordPrediction[];
-  /** The preprocessed model input (rows × width), for explanations. */
-  features: Float32Array;
 }
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
@@ -155,9 +156,15 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  /** Named-feature records through the saved preprocessing, the model and the target decoding. */
-  async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall): Promise<RecordPredictionResult> {
+  /**
+   * Named-feature records through the saved preprocessing, the model and the target decoding; with
+   * `explain`, integrated-gradients attributions per source feature (layers models, ≤ MAX_EXPLAIN_ROWS records).
+   */
+  async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall, opts: { explain?: boolean } = {}): Promise<RecordPredictionResult> {
     if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
+    if (opts.explain && records.length > MAX_EXPLAIN_ROWS) {
+      throw new ValidationProblemException([{ field: 'explain', reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} records per request; this one has ${records.length}` }]);
+    }
     if (records.length > MAX_ROWS_PER_REQUEST) {
       throw new ValidationProblemException([{ field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` }]);
     }
@@ -167,7 +174,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     try {
       const { x, predictions } = await this.scoreRecords(model, records);
       this.shadow(name, model, call, records.length, liveValues(predictions), async (shadow) => liveValues((await this.scoreRecords(shadow, records)).predictions));
-      return { model: model.served, canary, predictions, features: x };
+      if (opts.explain) this.explain(model, x, predictions);
+      return { model: model.served, canary, predictions };
     } catch (e) {
       outcome = e instanceof HttpException ? String(e.getStatus()) : '500';
       throw e;
@@ -177,14 +185,19 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  /** The layers model of a version (explanations need gradients through it), acquired for the duration of `fn`. */
-  async withLayersModel<T>(name: string, version: number, fn: (model: LoadedModel) => Promise<T> | T): Promise<T> {
-    const model = await this.cache.acquire(name, version);
+  /** Attaches attributions to each prediction (synchronous TF.js work: bounded by MAX_EXPLAIN_ROWS). */
+  private explain(model: LoadedModel, x: Float32Array, predictions: RecordPrediction[]): void {
+    const { served } = model;
+    const layers = model.layersModel;
+    if (!layers) throw new BadRequestException(`explain: model ${served.name} version ${served.version} is a graph model; explanations need a Kiln-trained layers model`);
+    let explanations: Explanation[];
     try {
-      return await fn(model);
-    } finally {
-      model.release();
+      explanations = explainRecords(layers, served.preprocessing!, served.target!, x, predictions.length);
+    } catch (e) {
+      if (e instanceof ExplainInputError) throw new ValidationProblemException([{ field: `explain.${e.field}`, reason: e.reason }]);
+      throw e;
     }
+    predictions.forEach((p, i) => (p.explanation = explanations[i]));
   }
 
   private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: Float32Array; predictions: RecordPrediction[] }> {

@@ -142,6 +142,38 @@ async function main(): Promise<void> {
       assert.match(res.body.detail, /archived/);
     });
 
+    it('explains predictions of mlp and linear models: attributions sum to prediction minus baseline', async () => {
+      const res = await predict({ records: records.slice(0, 10) }, '?explain=true&version=1');
+      assert.equal(res.status, 200, res.text);
+      for (const p of res.body.predictions) {
+        const e = p.explanation;
+        assert.equal(e.method, 'integrated-gradients');
+        assert.equal(e.output, `probability:${p.label}`);
+        assert.ok(Math.abs(e.prediction - p.probabilities[p.label]) < 1e-5, `${e.prediction} vs ${p.probabilities[p.label]}`);
+        assert.deepEqual(Object.keys(e.attributions).sort(), Object.keys(records[0]!).sort());
+        const sum = (Object.values(e.attributions) as number[]).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)), `sum ${sum} vs ${e.prediction - e.baseline}`);
+      }
+      // A linear regression of body mass on the other measurements.
+      const data = await penguinsVersion(kiln);
+      const features = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Sex'];
+      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'penguins-mass', target: 'Body Mass (g)', template: 'linear', features, hyperparameters: { epochs: 20, hiddenUnits: [] } });
+      const massRecords = records.slice(0, 10).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
+      const lin = await kiln.request('POST', `/api/models/penguins-mass/predict?version=${v}&explain=true`, { body: { records: massRecords } });
+      assert.equal(lin.status, 200, lin.text);
+      for (const p of lin.body.predictions) {
+        const e = p.explanation;
+        assert.equal(e.output, 'value');
+        assert.ok(Math.abs(e.prediction - p.value) < 1e-2, `${e.prediction} vs ${p.value}`);
+        const sum = (Object.values(e.attributions) as number[]).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)), `sum ${sum} vs ${e.prediction - e.baseline}`);
+      }
+      const tooMany = await predict({ records: penguinRecords(101) }, '?explain=true');
+      assert.equal(tooMany.status, 400);
+      assert.equal(tooMany.body.errors[0].field, 'explain');
+      assert.equal((await predict({ records }, '?explain=yes')).body.errors[0].field, 'explain');
+    });
+
     it('exports batching and request metrics', async () => {
       const text = (await kiln.request('GET', '/metrics')).text;
       assert.match(text, new RegExp(`kiln_inference_batch_size_bucket\\{le="1",model="${MODEL}"\\}`));

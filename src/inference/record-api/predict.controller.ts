@@ -40,15 +40,18 @@ export class PredictController {
   })
   @ApiQuery({ name: 'version', required: false, type: Number })
   @ApiQuery({ name: 'alias', required: false, type: String })
+  @ApiQuery({ name: 'explain', required: false, type: Boolean, description: 'Per-feature integrated-gradients attributions (at most 100 records)' })
   @ApiBody({ schema: { type: 'object', required: ['records'], properties: { records: { type: 'array', items: { type: 'object', additionalProperties: true } } } } })
   async predict(
     @Param('name') name: string,
     @Query('version') version: string | undefined,
     @Query('alias') alias: string | undefined,
+    @Query('explain') explain: string | undefined,
     @Body() body: unknown,
     @Req() req: AuthenticatedRequest,
   ) {
     const selector = selectorFromQuery(version, alias);
+    if (explain !== undefined && explain !== 'true' && explain !== 'false') throw new ValidationProblemException([{ field: 'explain', reason: 'must be true or false' }]);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('body: must be a JSON object {records: [...]}');
     const { records, ...rest } = body as { records?: unknown };
     const extra = Object.keys(rest);
@@ -59,7 +62,7 @@ export class PredictController {
       requestId: req.id,
       clientRequestId: clientSentRequestId(req.raw),
       callerKeyId: req.principal?.keyId ?? null,
-    });
+    }, { explain: explain === 'true' });
     return { model: result.model.name, version: result.model.version, requestId: req.id, predictions: result.predictions };
   }
 

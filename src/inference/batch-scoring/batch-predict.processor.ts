@@ -1,0 +1,335 @@
+/**
+ * Worker of the `batch-inference` queue: `inference.batch-predict` (contract in src/contracts/queues.ts).
+ *
+ * The row is the state. At start the model selector is resolved once to a concrete version (kept on
+ * the row, so a retry uses it too). The input version is read in chunks, each chunk's feature records
+ * go through `InferenceService.predictRecords` (the record API's path: preprocessing, model, target
+ * decoding), and the output rows stream as NDJSON into the artifact store; cancellation is checked
+ * between chunks and progress is written to the row at most every PROGRESS_WRITE_MS. Then, in one
+ * conditional UPDATE that a cancel cannot interleave with, the output dataset version id is fixed on
+ * the row, `ingestion.process-version` is enqueued for it (explicit schema, so types are kept) and
+ * the job succeeds once that version is ready. Concurrency 1: scoring shares the process's model
+ * runtime with online traffic, so batch work never takes more than one slot of it.
+ */
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { HttpException, Logger, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Job, Queue, UnrecoverableError } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { In, IsNull, Repository } from 'typeorm';
+import {
+  JobName,
+  jobId,
+  QueueName,
+  type InferenceBatchPredictPayload,
+  type InferenceBatchPredictResult,
+  type IngestionProcessVersionPayload,
+  type IngestionProcessVersionResult,
+} from '../../contracts';
+import { DatasetCatalog, DatasetReader, type ReadyDatasetVersion } from '../../ingestion';
+import { ModelRegistry } from '../../models';
+import { ArtifactStore } from '../../platform/artifacts';
+import { ValidationProblemException } from '../../platform/http/validation';
+import { InferenceService } from '../inference.service';
+import type { ModelSelector, ServedModel } from '../runtime/served-model';
+import { BatchPredictionEntity } from './batch-prediction.entity';
+import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, type PredictionColumns, type ScoringTarget } from './prediction-columns';
+
+/** How often a running job's row is polled for a cancel request (acted on between chunks). */
+export const CANCEL_POLL_MS = 250;
+/** Progress is written to the row (and the queue job) at most this often, plus after the last chunk. */
+export const PROGRESS_WRITE_MS = 250;
+/** How often the output version is checked while ingestion runs. */
+export const OUTPUT_POLL_MS = 200;
+/** Longest wait for the output version in one attempt; then the attempt fails and a retry waits again. */
+export const OUTPUT_WAIT_MS = 30 * 60_000;
+
+/** Field errors reported on the row at most (a chunk of bad rows can have thousands). */
+const MAX_REPORTED_ERRORS = 5;
+
+function briefly(e: HttpException): string {
+  if (!(e instanceof ValidationProblemException) || e.errors.length <= MAX_REPORTED_ERRORS) return e.message;
+  const shown = e.errors.slice(0, MAX_REPORTED_ERRORS).map((f) => `${f.field}: ${f.reason}`);
+  return `${shown.join('; ')}; … and ${e.errors.length - MAX_REPORTED_ERRORS} more`;
+}
+
+/** A permanent failure: recorded on the row, the queue job is not retried. */
+class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class CancelledError extends Error {}
+
+@Processor(QueueName.BatchInference, { concurrency: 1 })
+export class BatchPredictProcessor extends WorkerHost {
+  private readonly logger = new Logger(BatchPredictProcessor.name);
+
+  constructor(
+    @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
+    @InjectQueue(QueueName.Ingestion) private readonly ingestion: Queue,
+    private readonly catalog: DatasetCatalog,
+    private readonly registry: ModelRegistry,
+    private readonly inference: InferenceService,
+    private readonly artifacts: ArtifactStore,
+  ) {
+    super();
+  }
+
+  async process(job: Job): Promise<InferenceBatchPredictResult> {
+    const name = job.name as JobName;
+    switch (name) {
+      case JobName.InferenceBatchPredict:
+        return this.run(job as Job<InferenceBatchPredictPayload>);
+      default:
+        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.BatchInference}`);
+    }
+  }
+
+  private async run(job: Job<InferenceBatchPredictPayload>): Promise<InferenceBatchPredictResult> {
+    const p = job.data;
+    if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
+    const row = typeof p.batchPredictionId === 'string' ? await this.jobs.findOneBy({ id: p.batchPredictionId }).catch(() => null) : null;
+    if (!row) throw new UnrecoverableError(`batchPredictionId: batch prediction ${String(p.batchPredictionId)} not found`);
+    if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
+    if (row.cancelRequested) return this.markCancelled(row.id);
+
+    const started = await this.jobs
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'running', attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' })
+      .where({ id: row.id, status: In(['queued', 'running']), cancelRequested: false })
+      .execute();
+    if (!started.affected) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+
+    try {
+      let current = await this.jobs.findOneByOrFail({ id: row.id });
+      if (!current.outputDatasetVersionId) {
+        const handedOff = await this.scoreAndHandOff(job, current);
+        if (!handedOff) return await this.markCancelled(row.id);
+        current = handedOff;
+      }
+      const output = await this.ingestOutput(current);
+      return await this.markSucceeded(current, output);
+    } catch (e) {
+      return await this.handleFailure(job, row.id, e);
+    }
+  }
+
+  /** Scores every row into an NDJSON artifact, then fixes the output version id; null when cancelled first. */
+  private async scoreAndHandOff(job: Job, row: BatchPredictionEntity): Promise<BatchPredictionEntity | null> {
+    const served = await this.resolveModel(row);
+    const input = await this.readyInput(row.datasetVersionId);
+    const features = served.features;
+    if (!features || features.length === 0) {
+      throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no named features (an imported model); batch scoring needs a Kiln-trained model`);
+    }
+    const missing = missingFeatures(features, input.columns.map((c) => c.name));
+    if (missing.length > 0) {
+      throw new JobFailure(
+        'DATASET_MISSING_FEATURES',
+        `datasetVersionId: dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${served.version} of model ${served.name}`,
+      );
+    }
+    const cols = this.columnsFor(served, input);
+    await this.jobs.update(
+      { id: row.id, status: 'running' },
+      { modelVersion: served.version, modelVersionId: served.versionId, predictionColumns: cols, phase: 'scoring', rowsProcessed: 0, totalRows: input.rowCount },
+    );
+
+    let cancelRequested = false;
+    const poll = setInterval(() => {
+      this.jobs
+        .findOne({ where: { id: row.id }, select: { id: true, cancelRequested: true } })
+        .then((r) => {
+          if (r?.cancelRequested) cancelRequested = true;
+        })
+        .catch(() => undefined);
+    }, CANCEL_POLL_MS);
+    try {
+      const reader = await this.catalog.openReader(input.id);
+      const ref = await this.artifacts.put(this.scoredNdjson(job, row, served, reader, cols, () => cancelRequested));
+      const handoff = await this.jobs.update(
+        { id: row.id, status: 'running', cancelRequested: false, outputDatasetVersionId: IsNull() },
+        { outputDatasetVersionId: randomUUID(), outputArtifactSha256: ref.sha256, phase: 'ingesting', rowsProcessed: input.rowCount },
+      );
+      if (!handoff.affected) return null;
+      this.logger.log({ batchPredictionId: row.id, rows: input.rowCount, model: served.name, version: served.version }, 'batch prediction scored; output handed to ingestion');
+      return await this.jobs.findOneByOrFail({ id: row.id });
+    } finally {
+      clearInterval(poll);
+    }
+  }
+
+  /** Input rows + prediction columns as NDJSON, one chunk per model call; progress and cancellation between chunks. */
+  private async *scoredNdjson(
+    job: Job,
+    row: BatchPredictionEntity,
+    served: ServedModel,
+    reader: DatasetReader,
+    cols: PredictionColumns,
+    cancelled: () => boolean,
+  ): AsyncGenerator<Buffer> {
+    const features = served.features!;
+    const selector: ModelSelector = { version: served.version };
+    let rowsProcessed = 0;
+    let chunkIndex = 0;
+    let lastWrite = 0;
+    const writeProgress = async (): Promise<void> => {
+      lastWrite = performance.now();
+      await this.jobs.update({ id: row.id, status: 'running' }, { rowsProcessed });
+      await job.updateProgress({ phase: 'scoring', rowsProcessed, totalRows: row.totalRows }).catch(() => undefined);
+    };
+    for await (const chunk of reader.chunks({ chunkRows: row.chunkSize })) {
+      if (cancelled()) throw new CancelledError('cancelled');
+      const rows = DatasetReader.rowsOf(chunk);
+      const result = await this.predict(served, selector, rows.map((r) => featureRecord(r, features)), `${row.id}:${chunkIndex}`, chunk.offset);
+      if (result.model.version !== served.version) throw new Error(`chunk ${chunkIndex} was scored by version ${result.model.version}, not ${served.version}`);
+      if (result.predictions.length !== rows.length) throw new Error(`chunk ${chunkIndex}: ${result.predictions.length} predictions for ${rows.length} rows`);
+      yield Buffer.from(rows.map((r, i) => JSON.stringify(outputRow(r, result.predictions[i]!, cols))).join('\n') + '\n');
+      rowsProcessed += rows.length;
+      chunkIndex++;
+      if (performance.now() - lastWrite >= PROGRESS_WRITE_MS) await writeProgress();
+    }
+    if (cancelled()) throw new CancelledError('cancelled');
+    await writeProgress();
+  }
+
+  /**
+   * The record API's path; a 4xx from the runtime (a value that does not fit a feature, model gone) is
+   * permanent. Its `records.<i>` fields index the chunk, which starts at dataset row `offset`.
+   */
+  private async predict(served: ServedModel, selector: ModelSelector, records: unknown[], requestId: string, offset: number) {
+    try {
+      return await this.inference.predictRecords(served.name, selector, records, { protocol: 'record', requestId });
+    } catch (e) {
+      if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500) {
+        throw new JobFailure('PREDICT_REJECTED', `the model rejected rows ${offset}..${offset + records.length - 1} of the input (records.<i> = row ${offset} + i): ${briefly(e)}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Once per job: a retry reuses the version recorded by the first attempt, so one version scores every row. */
+  private async resolveModel(row: BatchPredictionEntity): Promise<ServedModel> {
+    const selector: ModelSelector =
+      row.modelVersion !== null ? { version: row.modelVersion } : row.requestedVersion !== null ? { version: row.requestedVersion } : { alias: row.requestedAlias! };
+    let served: ServedModel;
+    try {
+      served = await this.inference.describe(row.modelName, selector);
+    } catch (e) {
+      if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500) throw new JobFailure('MODEL_UNAVAILABLE', `model: ${e.message}`);
+      throw e;
+    }
+    const registered = await this.registry.getVersion(row.modelName, served.version).catch((e: unknown) => {
+      throw e instanceof NotFoundException ? new JobFailure('MODEL_UNAVAILABLE', `model: ${e.message}`) : e;
+    });
+    if (registered.version.status !== 'active') {
+      throw new JobFailure('MODEL_UNAVAILABLE', `model: version ${served.version} of model ${row.modelName} is ${registered.version.status}`);
+    }
+    return served;
+  }
+
+  private columnsFor(served: ServedModel, input: ReadyDatasetVersion): PredictionColumns {
+    const task = served.task ?? served.target?.task ?? null;
+    if (!task) throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no task (no target spec)`);
+    const target: ScoringTarget = { task, classes: served.target?.classes, positiveClass: served.target?.positiveClass };
+    try {
+      return predictionColumns(target, input.columns.map((c) => c.name));
+    } catch (e) {
+      throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name}: ${(e as Error).message}`);
+    }
+  }
+
+  private async readyInput(id: string): Promise<ReadyDatasetVersion> {
+    try {
+      return await this.catalog.getReadyVersion(id);
+    } catch (e) {
+      throw new JobFailure('DATASET_UNAVAILABLE', `datasetVersionId: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Enqueues `ingestion.process-version` for the output (idempotent: the job id is the version id) and
+   * waits for the version. The ingestion job may be gone (kept 7 days / 1000): the version row decides
+   * then, and a missing job for a version not yet final is enqueued again.
+   */
+  private async ingestOutput(row: BatchPredictionEntity): Promise<{ rowCount: number }> {
+    const versionId = row.outputDatasetVersionId!;
+    const input = await this.readyInput(row.datasetVersionId);
+    const payload: IngestionProcessVersionPayload = {
+      payloadVersion: 1,
+      datasetVersionId: versionId,
+      datasetId: row.outputDatasetId,
+      artifactSha256: row.outputArtifactSha256!,
+      fileName: `batch-prediction-${row.id}.ndjson`,
+      format: 'ndjson',
+      schema: { columns: outputSchema(input.columns, row.predictionColumns!) },
+      errorPolicy: { mode: 'reject' },
+    };
+    const id = jobId(JobName.IngestionProcessVersion, versionId);
+    const deadline = Date.now() + OUTPUT_WAIT_MS;
+    for (;;) {
+      const ready = await this.catalog.getReadyVersion(versionId).catch(() => null);
+      if (ready) return { rowCount: ready.rowCount };
+      const ingestJob = await this.ingestion.getJob(id);
+      if (!ingestJob) {
+        await this.ingestion.add(JobName.IngestionProcessVersion, payload, { jobId: id });
+      } else {
+        const state = await ingestJob.getState();
+        if (state === 'failed') throw new JobFailure('OUTPUT_REJECTED', `ingestion of the output (dataset version ${versionId}) failed: ${ingestJob.failedReason}`);
+        if (state === 'completed') {
+          const result = ((await this.ingestion.getJob(id))?.returnvalue ?? null) as IngestionProcessVersionResult | null;
+          if (result?.status === 'failed') throw new JobFailure('OUTPUT_REJECTED', `ingestion of the output (dataset version ${versionId}) failed: ${result.failureReason}`);
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`the output dataset version ${versionId} was not ready within ${OUTPUT_WAIT_MS} ms (is an ingestion worker running?)`);
+      await new Promise((r) => setTimeout(r, OUTPUT_POLL_MS));
+    }
+  }
+
+  private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceBatchPredictResult> {
+    await this.jobs.update({ id: row.id, status: 'running' }, { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() });
+    this.logger.log({ batchPredictionId: row.id, outputDatasetVersionId: row.outputDatasetVersionId }, 'batch prediction succeeded');
+    return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+  }
+
+  private async handleFailure(job: Job, id: string, e: unknown): Promise<InferenceBatchPredictResult> {
+    if (e instanceof CancelledError) return this.markCancelled(id);
+    if (e instanceof JobFailure) {
+      await this.markFailed(id, e.code, e.message);
+      throw new UnrecoverableError(e.message);
+    }
+    const attempts = job.opts.attempts ?? 1;
+    const message = e instanceof Error ? e.message : String(e);
+    if (job.attemptsMade + 1 >= attempts) await this.markFailed(id, 'INTERNAL_ERROR', `batch prediction failed after ${attempts} attempts: ${message}`);
+    else this.logger.warn({ batchPredictionId: id, attempt: job.attemptsMade + 1, err: e }, 'batch prediction attempt failed; retrying');
+    throw e;
+  }
+
+  private async markFailed(id: string, code: string, message: string): Promise<void> {
+    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'failed', errorCode: code, error: message, finishedAt: new Date() });
+    this.logger.warn({ batchPredictionId: id, code }, `batch prediction failed: ${message}`);
+  }
+
+  private async markCancelled(id: string): Promise<InferenceBatchPredictResult> {
+    await this.jobs.update({ id, status: In(['queued', 'running']), outputDatasetVersionId: IsNull() }, { status: 'cancelled', phase: null, finishedAt: new Date() });
+    return this.resultOf(await this.jobs.findOneByOrFail({ id }));
+  }
+
+  private resultOf(row: BatchPredictionEntity): InferenceBatchPredictResult {
+    const status = row.status === 'succeeded' || row.status === 'cancelled' ? row.status : 'failed';
+    return {
+      batchPredictionId: row.id,
+      status,
+      ...(row.modelVersion !== null ? { modelVersion: { model: row.modelName, version: row.modelVersion } } : {}),
+      outputDatasetId: row.outputDatasetId,
+      ...(status === 'succeeded' && row.outputDatasetVersionId ? { outputDatasetVersionId: row.outputDatasetVersionId, rowCount: row.rowsProcessed } : {}),
+      ...(row.error ? { error: row.error } : {}),
+    };
+  }
+}

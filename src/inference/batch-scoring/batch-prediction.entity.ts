@@ -1,0 +1,100 @@
+/**
+ * A batch prediction: the source of truth for one `inference.batch-predict` job (the queue payload
+ * carries only its id). Status, resolved model version, progress and the output version live here.
+ */
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn, type ValueTransformer } from 'typeorm';
+import type { PredictionColumns } from './prediction-columns';
+
+export type BatchPredictionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const FINAL_BATCH_STATUSES: readonly BatchPredictionStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** `scoring`: chunks through the model; `ingesting`: the output handed to ingestion (no longer cancellable). */
+export type BatchPredictionPhase = 'scoring' | 'ingesting';
+
+/** PostgreSQL bigint comes back as a string; row counts stay far below 2^53. */
+const bigintNumber: ValueTransformer = {
+  to: (v: number | null | undefined) => v,
+  from: (v: string | null) => (v === null || v === undefined ? null : Number(v)),
+};
+
+@Entity({ name: 'batch_predictions' })
+export class BatchPredictionEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: BatchPredictionStatus;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  phase!: BatchPredictionPhase | null;
+
+  @Column({ name: 'model_name', type: 'varchar', length: 128 })
+  modelName!: string;
+
+  /** The selector as requested: a version number or an alias (exactly one). */
+  @Column({ name: 'requested_version', type: 'integer', nullable: true })
+  requestedVersion!: number | null;
+
+  @Column({ name: 'requested_alias', type: 'varchar', length: 64, nullable: true })
+  requestedAlias!: string | null;
+
+  /** The version the selector resolved to when the job started; every row is scored by it. */
+  @Column({ name: 'model_version', type: 'integer', nullable: true })
+  modelVersion!: number | null;
+
+  @Column({ name: 'model_version_id', type: 'uuid', nullable: true })
+  modelVersionId!: string | null;
+
+  @Column({ name: 'dataset_version_id', type: 'uuid' })
+  datasetVersionId!: string;
+
+  @Column({ name: 'output_dataset_id', type: 'uuid' })
+  outputDatasetId!: string;
+
+  /** Chosen (and fixed) just before the output is handed to ingestion: a retry reuses it. */
+  @Column({ name: 'output_dataset_version_id', type: 'uuid', nullable: true })
+  outputDatasetVersionId!: string | null;
+
+  /** The NDJSON output in the artifact store (the new version's raw source). */
+  @Column({ name: 'output_artifact_sha256', type: 'char', length: 64, nullable: true })
+  outputArtifactSha256!: string | null;
+
+  @Column({ name: 'prediction_columns', type: 'jsonb', nullable: true })
+  predictionColumns!: PredictionColumns | null;
+
+  @Column({ name: 'chunk_size', type: 'integer' })
+  chunkSize!: number;
+
+  @Column({ name: 'rows_processed', type: 'bigint', default: 0, transformer: bigintNumber })
+  rowsProcessed!: number;
+
+  @Column({ name: 'total_rows', type: 'bigint', nullable: true, transformer: bigintNumber })
+  totalRows!: number | null;
+
+  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
+  cancelRequested!: boolean;
+
+  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
+  errorCode!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

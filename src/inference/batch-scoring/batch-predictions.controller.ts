@@ -1,0 +1,47 @@
+/**
+ * HTTP API of batch scoring: queue a batch prediction, follow it, cancel it. Role `developer` (and
+ * `admin`) for every route: jobs read whole datasets and write new dataset versions, which is
+ * management-plane work; `predictor` keys stay on the data plane.
+ */
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthenticatedRequest } from '../../platform/auth';
+import { Roles } from '../../platform/auth';
+import { batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
+import { BatchPredictionsService } from './batch-predictions.service';
+
+@ApiTags('batch predictions')
+@Roles('developer')
+@Controller('api/batch-predictions')
+export class BatchPredictionsController {
+  constructor(private readonly jobs: BatchPredictionsService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Queue a batch prediction: score a ready dataset version with one model version into a new dataset version (input columns + prediction columns). References are checked before queueing',
+  })
+  async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest) {
+    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Batch predictions, newest first (at most 100)' })
+  async list() {
+    return (await this.jobs.list()).map(batchPredictionDto);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A batch prediction: status, phase, resolved model version, progress, output dataset version, error' })
+  async get(@Param('id') id: string) {
+    return batchPredictionDto(await this.jobs.get(id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished' })
+  async cancel(@Param('id') id: string) {
+    return batchPredictionDto(await this.jobs.cancel(id));
+  }
+}

@@ -1,0 +1,71 @@
+/** Request body of `POST /api/batch-predictions` and the job as the API shows it. */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { MODEL_NAME_PATTERN } from '../../models';
+import { MAX_ROWS_PER_REQUEST } from '../runtime/validate-inputs';
+import type { BatchPredictionEntity } from './batch-prediction.entity';
+
+/** Rows sent to the model per call (and per cancellation check). */
+export const DEFAULT_CHUNK_SIZE = 1_000;
+/** The runtime's per-call cap (the record API's request limit). */
+export const MAX_CHUNK_SIZE = MAX_ROWS_PER_REQUEST;
+
+export class CreateBatchPredictionDto {
+  @ApiProperty({ description: 'Registered model name' })
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: 'model must be a model name (letters, digits, . _ -; at most 128)' })
+  model!: string;
+
+  @ApiPropertyOptional({ minimum: 1, description: 'Model version number; exclusive with alias. With neither, the `production` alias' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  version?: number;
+
+  @ApiPropertyOptional({ description: 'Model alias (e.g. `production`, `staging`); resolved once when the job starts' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'alias must be an alias name (letters, digits, . _ -; at most 64)' })
+  alias?: string;
+
+  @ApiProperty({ format: 'uuid', description: 'A ready dataset version with every feature column of the model' })
+  @IsUUID()
+  datasetVersionId!: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Dataset that receives the output version; default: the input version’s dataset' })
+  @IsOptional()
+  @IsUUID()
+  outputDatasetId?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE, description: 'Rows per model call' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CHUNK_SIZE)
+  chunkSize?: number;
+}
+
+export function batchPredictionDto(b: BatchPredictionEntity) {
+  return {
+    id: b.id,
+    status: b.status,
+    phase: b.phase,
+    model: b.modelName,
+    requested: b.requestedVersion !== null ? { version: b.requestedVersion } : { alias: b.requestedAlias },
+    /** The version that scores every row (resolved when the job starts). */
+    modelVersion: b.modelVersion,
+    datasetVersionId: b.datasetVersionId,
+    outputDatasetId: b.outputDatasetId,
+    outputDatasetVersionId: b.outputDatasetVersionId,
+    predictionColumns: b.predictionColumns,
+    chunkSize: b.chunkSize,
+    progress: { rowsProcessed: b.rowsProcessed, totalRows: b.totalRows },
+    cancelRequested: b.cancelRequested,
+    attempts: b.attempts,
+    ...(b.error ? { error: { code: b.errorCode, message: b.error } } : {}),
+    createdBy: b.createdBy,
+    createdAt: b.createdAt.toISOString(),
+    startedAt: b.startedAt?.toISOString() ?? null,
+    finishedAt: b.finishedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Use cases of batch predictions: create (every reference checked before anything is stored or
+ * queued), read, list and cancel. The row is the source of truth; the queue job carries its id.
+ */
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { IsNull, Repository } from 'typeorm';
+import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../contracts';
+import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
+import { ModelRegistry } from '../../models';
+import { ValidationProblemException } from '../../platform/http/validation';
+import { BatchPredictionEntity } from './batch-prediction.entity';
+import { DEFAULT_CHUNK_SIZE, type CreateBatchPredictionDto } from './batch-predictions.dto';
+import { missingFeatures } from './prediction-columns';
+
+/** Retry policy of `inference.batch-predict`: a retry rescores from the start unless the output was already handed to ingestion. */
+export const BATCH_PREDICT_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
+
+/** With neither `version` nor `alias`, a batch job scores with this alias (no canary routing: one version per job). */
+export const DEFAULT_ALIAS = 'production';
+
+function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+/** The registry's view of the version a selector points at now (the worker resolves it again at start). */
+interface SelectedVersion {
+  version: number;
+  features: Array<{ name: string }> | null;
+}
+
+@Injectable()
+export class BatchPredictionsService {
+  constructor(
+    @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
+    @InjectQueue(QueueName.BatchInference) private readonly queue: Queue,
+    private readonly catalog: DatasetCatalog,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  async create(body: CreateBatchPredictionDto, createdBy: string | null): Promise<BatchPredictionEntity> {
+    if (body.version !== undefined && body.alias !== undefined) {
+      throw new ValidationProblemException([{ field: 'alias', reason: 'give either version or alias, not both' }]);
+    }
+    const input = await this.readyInput(body.datasetVersionId);
+    const selected = await this.selectVersion(body.model, body.version, body.alias ?? (body.version === undefined ? DEFAULT_ALIAS : undefined));
+    this.checkFeatures(body.model, selected, input);
+    const outputDatasetId = body.outputDatasetId ?? input.datasetId;
+    if (body.outputDatasetId !== undefined) await this.requireDataset(body.outputDatasetId);
+
+    const job = this.jobs.create({
+      id: randomUUID(),
+      status: 'queued',
+      phase: null,
+      modelName: body.model,
+      requestedVersion: body.version ?? null,
+      requestedAlias: body.version === undefined ? (body.alias ?? DEFAULT_ALIAS) : null,
+      datasetVersionId: input.id,
+      outputDatasetId,
+      chunkSize: body.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      totalRows: input.rowCount,
+      createdBy,
+    });
+    await this.jobs.save(job);
+    try {
+      await this.enqueue(job.id);
+    } catch (e) {
+      // Not acknowledged: leave nothing behind that no worker will ever pick up.
+      await this.jobs.delete({ id: job.id, status: 'queued' }).catch(() => undefined);
+      throw e;
+    }
+    return job;
+  }
+
+  async enqueue(batchPredictionId: string): Promise<void> {
+    const payload: InferenceBatchPredictPayload = { payloadVersion: 1, batchPredictionId };
+    await this.queue.add(JobName.InferenceBatchPredict, payload, {
+      ...BATCH_PREDICT_JOB_OPTIONS,
+      jobId: jobId(JobName.InferenceBatchPredict, batchPredictionId),
+    });
+  }
+
+  async list(limit = 100): Promise<BatchPredictionEntity[]> {
+    return this.jobs.find({ order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  async get(id: string): Promise<BatchPredictionEntity> {
+    const job = isUuid(id) ? await this.jobs.findOneBy({ id }) : null;
+    if (!job) throw new NotFoundException(`batch prediction ${id} not found`);
+    return job;
+  }
+
+  /**
+   * A queued job is cancelled at once (its queue job removed when still waiting); a running one is
+   * flagged and its worker stops before the next chunk. Once the output has been handed to
+   * ingestion the new dataset version will appear, so the job can no longer be cancelled (409).
+   */
+  async cancel(id: string): Promise<BatchPredictionEntity> {
+    const job = await this.get(id);
+    const queued = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
+    if (queued.affected) {
+      await this.queue.remove(jobId(JobName.InferenceBatchPredict, id)).catch(() => 0); // an active (locked) job stays; its worker sees the status
+      return this.get(id);
+    }
+    const running = await this.jobs.update({ id, status: 'running', outputDatasetVersionId: IsNull() }, { cancelRequested: true });
+    if (running.affected) return this.get(id);
+    if (job.status === 'running') {
+      throw new ConflictException(`batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) and can no longer be cancelled`);
+    }
+    throw new ConflictException(`batch prediction ${id} is ${job.status} and cannot be cancelled`);
+  }
+
+  private async readyInput(id: string): Promise<ReadyDatasetVersion> {
+    try {
+      return await this.catalog.getReadyVersion(id);
+    } catch (e) {
+      if (e instanceof NotFoundException) throw new NotFoundException(`datasetVersionId: dataset version ${id} not found`);
+      if (e instanceof ConflictException) throw new ValidationProblemException([{ field: 'datasetVersionId', reason: `dataset version ${id} is not ready` }]);
+      throw e;
+    }
+  }
+
+  /** 404 naming `model`, `version` or `alias`; 400 for an archived version. */
+  private async selectVersion(name: string, version: number | undefined, alias: string | undefined): Promise<SelectedVersion> {
+    const model = await this.registry.getModel(name).catch((e: unknown) => {
+      throw e instanceof NotFoundException ? new NotFoundException(`model: model ${name} not found`) : e;
+    });
+    const field = version !== undefined ? 'version' : 'alias';
+    let number = version;
+    if (number === undefined) {
+      number = (await this.registry.aliasesOf(model.id))[alias!];
+      if (number === undefined) throw new NotFoundException(`alias: model ${name} has no alias ${alias}${alias === DEFAULT_ALIAS ? ' (give version or alias)' : ''}`);
+    }
+    const found = await this.registry.getVersion(name, number).catch((e: unknown) => {
+      throw e instanceof NotFoundException ? new NotFoundException(`version: model ${name} has no version ${number}`) : e;
+    });
+    if (found.version.status !== 'active') {
+      throw new ValidationProblemException([{ field, reason: `version ${number} of model ${name} is ${found.version.status}` }]);
+    }
+    const features = (found.version.signature as { features?: Array<{ name: string }> }).features ?? null;
+    return { version: number, features };
+  }
+
+  private checkFeatures(model: string, selected: SelectedVersion, input: ReadyDatasetVersion): void {
+    if (!selected.features || selected.features.length === 0) {
+      throw new ValidationProblemException([
+        { field: 'model', reason: `version ${selected.version} of model ${model} has no named features (an imported model); batch scoring needs the record-level contract of a Kiln-trained model` },
+      ]);
+    }
+    const missing = missingFeatures(selected.features, input.columns.map((c) => c.name));
+    if (missing.length > 0) {
+      throw new ValidationProblemException([
+        { field: 'datasetVersionId', reason: `dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${selected.version} of model ${model}` },
+      ]);
+    }
+  }
+
+  /** DatasetCatalog has no plain dataset lookup: its latest-ready lookup tells "unknown" (404) from "no ready version yet" (409, exists). */
+  private async requireDataset(id: string): Promise<void> {
+    try {
+      await this.catalog.getLatestReadyVersion(id);
+    } catch (e) {
+      if (e instanceof NotFoundException) throw new NotFoundException(`outputDatasetId: dataset ${id} not found`);
+      if (!(e instanceof ConflictException)) throw e;
+    }
+  }
+}
