@@ -23,7 +23,7 @@ export class AppModule {
     if (roles.has('training')) imports.push(TrainingWorkersModule);
     if (roles.has('gateway') || roles.has('inference')) imports.push(BatchScoringModule);
     if (roles.has('inference')) imports.push(InferenceModule, BatchScoringWorkersModule);
-    // Domain modules are added per role as they land: audit.
+    // The audit domain is added per role as it lands.
     return { module: AppModule, imports };
   }
 }

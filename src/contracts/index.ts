@@ -1,2 +1,3 @@
 export * from './queues';
 export * from './dataset-profile';
+export * from './audit';

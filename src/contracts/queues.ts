@@ -6,6 +6,7 @@
  * Add new names instead, and bump `payloadVersion` when a payload changes shape.
  * Job names follow `<domain>.<verb>-<noun>`.
  */
+import type { AdminEventRecord, AuditPredictionRecord } from './audit';
 export enum QueueName {
   Platform = 'platform',
   Ingestion = 'ingestion',
@@ -23,6 +24,12 @@ export enum JobName {
   TrainingRunJob = 'training.run-job',
   /** Score one dataset version with one model version into a new dataset version (see InferenceBatchPredictPayload). */
   InferenceBatchPredict = 'inference.batch-predict',
+  /** Prediction records and admin events to write into the audit log (see AuditRecordBatchPayload). */
+  AuditRecordBatch = 'audit.record-batch',
+  /** Compare one served model's recent inputs and predictions with its training data (see AuditDriftCheckPayload). */
+  AuditDriftCheck = 'audit.drift-check',
+  /** Drop expired audit partitions (KILN_AUDIT_RETENTION_DAYS); itself an audit event. */
+  AuditRetention = 'audit.retention',
 }
 
 /** Every payload carries the version of its shape so a consumer can reject what it does not know. */
@@ -165,6 +172,54 @@ export interface InferenceBatchPredictResult {
   error?: string;
 }
 
+/**
+ * Job `audit.record-batch` on queue `audit`: a group commit of prediction records and admin events
+ * (shapes in ./audit.ts).
+ *
+ *   job id: `audit.record-batch__<uuid of the batch>` (the producer's; the batch is enqueued once)
+ *   payload: {"payloadVersion": 1, "predictions": [AuditPredictionRecord…], "events": [AdminEventRecord…]}
+ *
+ * Semantics: the worker appends every record not already stored to its hash chain (predictions by
+ * `requestId`, events by `eventId`), so a retried or replayed job never duplicates a record. Records
+ * are immutable once written. Result: how many were new and how many were already stored.
+ */
+export interface AuditRecordBatchPayload extends VersionedPayload<1> {
+  predictions: AuditPredictionRecord[];
+  events: AdminEventRecord[];
+}
+
+export interface AuditRecordBatchResult {
+  predictionsWritten: number;
+  eventsWritten: number;
+  duplicates: number;
+}
+
+/**
+ * Job `audit.drift-check` on queue `audit` (a repeatable job per served model, id
+ * `audit.drift-check__<model>`): compares the model's recent logged inputs and predictions with the
+ * profile of the dataset version it was trained on and stores a drift report.
+ */
+export interface AuditDriftCheckPayload extends VersionedPayload<1> {
+  model: string;
+}
+
+export interface AuditDriftCheckResult {
+  model: string;
+  reportId: string | null;
+  drift: boolean | null;
+  /** Why no report was made (e.g. too few logged rows). */
+  skipped?: string;
+}
+
+/** Job `audit.retention` on queue `audit` (repeatable, daily): drops partitions older than KILN_AUDIT_RETENTION_DAYS. */
+export interface AuditRetentionPayload extends VersionedPayload<1> {
+  retentionDays?: number;
+}
+
+export interface AuditRetentionResult {
+  droppedPartitions: string[];
+}
+
 /** Payload and result type for every job name: producers and processors cannot disagree. */
 export interface JobContracts {
   [JobName.PlatformPing]: { queue: QueueName.Platform; payload: PlatformPingPayload; result: PlatformPingResult };
@@ -179,6 +234,9 @@ export interface JobContracts {
     payload: InferenceBatchPredictPayload;
     result: InferenceBatchPredictResult;
   };
+  [JobName.AuditRecordBatch]: { queue: QueueName.Audit; payload: AuditRecordBatchPayload; result: AuditRecordBatchResult };
+  [JobName.AuditDriftCheck]: { queue: QueueName.Audit; payload: AuditDriftCheckPayload; result: AuditDriftCheckResult };
+  [JobName.AuditRetention]: { queue: QueueName.Audit; payload: AuditRetentionPayload; result: AuditRetentionResult };
 }
 
 export type JobPayload<N extends JobName> = JobContracts[N]['payload'];
@@ -190,6 +248,9 @@ export const JOB_QUEUE: { [N in JobName]: JobContracts[N]['queue'] } = {
   [JobName.IngestionProcessVersion]: QueueName.Ingestion,
   [JobName.TrainingRunJob]: QueueName.Training,
   [JobName.InferenceBatchPredict]: QueueName.BatchInference,
+  [JobName.AuditRecordBatch]: QueueName.Audit,
+  [JobName.AuditDriftCheck]: QueueName.Audit,
+  [JobName.AuditRetention]: QueueName.Audit,
 };
 
 /** Deterministic job id from the business key, so a retry or a double submit never does the work twice. */

@@ -1,6 +1,8 @@
 import { Module, OnModuleInit } from '@nestjs/common';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
+import { OpenInferenceController } from './open-inference.controller';
 import { PredictController } from './record-api/predict.controller';
+import { TfServingController } from './tf-serving.controller';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 
 /**
@@ -9,7 +11,7 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
  */
 @Module({
   imports: [InferenceRuntimeModule],
-  controllers: [PredictController],
+  controllers: [PredictController, TfServingController, OpenInferenceController],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(private readonly formats: ErrorFormats) {}

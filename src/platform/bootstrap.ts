@@ -14,6 +14,7 @@ import type { KilnConfig } from './config/kiln-config';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
 import { HttpErrorFilter, sendProblem } from './http/http-error.filter';
 import { ErrorFormats } from './http/problem-details';
+import { installServingJsonParser, installWrongMethodAnswer } from '../inference';
 import { kilnValidationPipe } from './http/validation';
 import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './lifecycle/startup-checks';
 import { requestIdFor } from './logging/logging';
@@ -68,6 +69,9 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
+    // The serving protocols' JSON rules (depth cap, TF Serving's NaN tokens) and 405s on /v1, /v2.
+    installServingJsonParser(app, { bodyLimit: config.http.bodyLimitBytes });
+    installWrongMethodAnswer(app.getHttpAdapter().getInstance());
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
     await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {

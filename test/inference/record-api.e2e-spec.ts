@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventually, httpRequest, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { spawnKiln } from '../utils/spawn-kiln';
 import { penguinsRows } from '../ingestion/ingestion-helpers';
+import { engine } from '../../src/training';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
 
 async function main(): Promise<void> {
@@ -53,6 +54,26 @@ async function main(): Promise<void> {
       const truth = penguinsRows().slice(100, 140).map((r) => r.Species);
       const right = res.body.predictions.filter((p: any, i: number) => p.label === truth[i]).length;
       assert.ok(right / truth.length > 0.8, `accuracy ${right}/${truth.length}`);
+    });
+
+    it('gives identical numbers on the record API, TF Serving v1 and OIP v2 for the same input', async () => {
+      const v = (await kiln.request('GET', `/api/models/${MODEL}/versions/1`)).body;
+      // The v1/v2 input of a Kiln-trained model is the preprocessed feature tensor the record API builds.
+      const x = engine.Preprocessor.fromJSON(v.preprocessing).transform(records);
+      const width = x.length / records.length;
+      const rows = Array.from({ length: records.length }, (_, i) => Array.from(x.subarray(i * width, (i + 1) * width)));
+      const classes: string[] = v.target.classes;
+      const viaRecords = (await predict({ records }, '?version=1')).body.predictions.map((p: any) => classes.map((c) => p.probabilities[c]));
+      const v1 = await kiln.request('POST', `/v1/models/${MODEL}/versions/1:predict`, { body: { instances: rows } });
+      assert.equal(v1.status, 200, v1.text);
+      const v2 = await kiln.request('POST', `/v2/models/${MODEL}/versions/1/infer`, {
+        body: { inputs: [{ name: v.signature.inputs[0].name, shape: [records.length, width], datatype: 'FP32', data: rows }] },
+      });
+      assert.equal(v2.status, 200, v2.text);
+      const flat: number[] = v2.body.outputs[0].data;
+      const viaV2 = rows.map((_, i) => flat.slice(i * classes.length, (i + 1) * classes.length));
+      assert.deepEqual(v1.body.predictions, viaRecords);
+      assert.deepEqual(viaV2, viaRecords);
     });
 
     it('names the record, the feature and the reason of bad input', async () => {

@@ -51,6 +51,12 @@ const envSchema = z.object({
   KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
   // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
   KILN_ROUTING_REFRESH_MS: z.coerce.number().int().min(50).max(1500).default(500),
+  KILN_AUDIT: z.enum(['on', 'off']).default('on'),
+  KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
+  KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  KILN_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
+  KILN_DRIFT_WINDOW_ROWS: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
+  KILN_ALERT_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
 });
 
 export type DatabaseMode = 'embedded' | 'external';
@@ -73,6 +79,19 @@ export interface KilnConfig {
   transport: 'tcp' | 'redis' | 'nats';
   /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
   inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number };
+  /**
+   * Diagnostics-audit: `enabled` off only for benchmarks/trusted batch setups (no prediction log);
+   * payloads `hash` stores only the SHA-256 of inputs; drift checks every `driftIntervalMs` over the
+   * last `driftWindowRows` logged rows of each served model; `alertWebhookUrl` is POSTed on drift.
+   */
+  audit: {
+    enabled: boolean;
+    payloads: 'full' | 'hash';
+    retentionDays: number;
+    driftIntervalMs: number;
+    driftWindowRows: number;
+    alertWebhookUrl?: string;
+  };
 }
 
 /** A configuration problem: the message names the variable and the reason, in one line. */
@@ -119,6 +138,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       maxModels: e.KILN_INFERENCE_MAX_MODELS,
       maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),
       routingRefreshMs: e.KILN_ROUTING_REFRESH_MS,
+    },
+    audit: {
+      enabled: e.KILN_AUDIT === 'on',
+      payloads: e.KILN_AUDIT_PAYLOADS,
+      retentionDays: e.KILN_AUDIT_RETENTION_DAYS,
+      driftIntervalMs: e.KILN_DRIFT_INTERVAL_MS,
+      driftWindowRows: e.KILN_DRIFT_WINDOW_ROWS,
+      ...(e.KILN_ALERT_WEBHOOK_URL ? { alertWebhookUrl: e.KILN_ALERT_WEBHOOK_URL } : {}),
     },
   };
 }

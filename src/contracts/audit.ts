@@ -1,0 +1,59 @@
+/**
+ * THE SEAM into the diagnostics-audit domain: what every data-plane call and every mutating
+ * management call hands to the audit domain, through the `audit` queue (job `audit.record-batch`).
+ *
+ * Producers (any role) never write audit tables: they enqueue batches (group commit: the records of
+ * all requests that finished in the same event-loop turn share one job, so one queue write) and answer
+ * their caller only once that job is durable in the queue backend. The audit worker writes them
+ * idempotently (by `requestId` for predictions, `eventId` for admin events) into hash-chained tables.
+ */
+
+/** Which protocol served the call. `batch` = one record per scored chunk of a batch prediction. */
+export type AuditRoute = 'record' | 'tfserving' | 'oip' | 'batch';
+
+/** `live` answered the caller; `shadow` is the copy sent to a deployment's shadow version; `batch` a batch-scoring chunk. */
+export type AuditKind = 'live' | 'shadow' | 'batch';
+
+export interface AuditPredictionRecord {
+  /** Unique per record: the request id; shadow copies use `<requestId>/shadow`, batch chunks `<batchId>:<chunk>`. */
+  requestId: string;
+  /** When the response was produced (ISO 8601). */
+  servedAt: string;
+  callerKeyId: string | null;
+  model: string;
+  /** The version that computed the outputs; null when the call failed before a version was chosen. */
+  version: number | null;
+  route: AuditRoute;
+  kind: AuditKind;
+  /** Routed by a deployment to a canary route. */
+  canary: boolean;
+  /** HTTP status of the answer (200, or the error's status). */
+  status: number;
+  latencyMs: number;
+  rows: number;
+  /**
+   * The inputs as received: record API → the array of records; /v1 and /v2 → `[{name, shape, datatype, data}]`;
+   * batch → null. Null too when KILN_AUDIT_PAYLOADS=hash.
+   */
+  inputs: unknown;
+  /** SHA-256 (hex) of the canonical JSON of the inputs (always present). */
+  inputsSha256: string;
+  /** Record API → the predictions array; tensors → `[{name, shape, data}]`; errors → null. */
+  outputs: unknown;
+  /** Error message when status ≥ 400. */
+  error: string | null;
+}
+
+export interface AdminEventRecord {
+  /** Unique per event (uuid chosen by the producer): the idempotency key. */
+  eventId: string;
+  at: string;
+  requestId: string;
+  actorKeyId: string | null;
+  /** `<noun>.<past-tense verb>`, e.g. `dataset.created`, `alias.moved`, `key.revoked`, `audit.retention-expired`. */
+  action: string;
+  /** What was acted on, e.g. `{model: 'fraud', alias: 'production'}`. */
+  target: Record<string, unknown>;
+  before: unknown;
+  after: unknown;
+}

@@ -1,0 +1,147 @@
+/**
+ * Open Inference Protocol v2 over REST (`/v2/...`): server and model health, metadata and inference
+ * on the shared InferenceService. Request bodies are parsed by the OIP codec; errors are rendered as
+ * `{"error": "..."}` by the /v2 error format. Health and server metadata are public (probes).
+ */
+import { Body, Controller, Get, HttpCode, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
+import { clientSentRequestId } from '../platform/logging/logging';
+import { InferenceService } from './inference.service';
+import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
+
+const SERVER_VERSION = process.env.npm_package_version ?? '0.1.0';
+
+const INFER_DESCRIPTION =
+  'JSON tensors in, JSON tensors out. FP16/BF16 and BYTES cannot be sent as JSON (400); `outputs` filters what comes back; ' +
+  '`id` is echoed and used as the request id (canary routing is sticky on it).';
+
+const TENSOR_SCHEMA = {
+  type: 'object',
+  required: ['name', 'shape', 'datatype', 'data'],
+  properties: {
+    name: { type: 'string' },
+    shape: { type: 'array', items: { type: 'integer' } },
+    datatype: { type: 'string', example: 'FP32' },
+    parameters: { type: 'object' },
+    data: { type: 'array', items: {}, description: 'row-major, flat or nested; element count = product of shape' },
+  },
+};
+
+const INFER_SCHEMA = {
+  type: 'object',
+  required: ['inputs'],
+  properties: {
+    id: { type: 'string' },
+    parameters: { type: 'object' },
+    inputs: { type: 'array', items: TENSOR_SCHEMA },
+    outputs: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } } },
+  },
+};
+
+@ApiTags('serving: Open Inference Protocol v2')
+@Controller('v2')
+export class OpenInferenceController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Server metadata: name, version, extensions' })
+  server() {
+    return serverMetadata(SERVER_VERSION);
+  }
+
+  @Get('health/live')
+  @Public()
+  @ApiOperation({ summary: 'Server live' })
+  live() {
+    return { live: true };
+  }
+
+  @Get('health/ready')
+  @Public()
+  @ApiOperation({ summary: 'Server ready: every version an alias or a deployment references is loaded (503 otherwise)' })
+  serverReady() {
+    if (!this.inference.serverReady()) throw new ServiceUnavailableException('not every deployed model version is loaded yet');
+    return { ready: true };
+  }
+
+  @Get('models/:name')
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Model metadata: versions, platform, input and output tensors (-1 = variable dimension)' })
+  metadata(@Param('name') name: string) {
+    return this.modelMetadata(name, undefined);
+  }
+
+  @Get('models/:name/versions/:version')
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Model metadata of one version' })
+  versionMetadata(@Param('name') name: string, @Param('version') version: string) {
+    return this.modelMetadata(name, version);
+  }
+
+  @Get('models/:name/ready')
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Model ready (503 while the version is not loaded)' })
+  ready(@Param('name') name: string) {
+    return this.modelReady(name, undefined);
+  }
+
+  @Get('models/:name/versions/:version/ready')
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Model version ready (loads an explicit version on demand)' })
+  versionReady(@Param('name') name: string, @Param('version') version: string) {
+    return this.modelReady(name, version);
+  }
+
+  @Post('models/:name/infer')
+  @HttpCode(200)
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Inference', description: INFER_DESCRIPTION })
+  @ApiBody({ schema: INFER_SCHEMA })
+  infer(@Param('name') name: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    return this.runInference(name, undefined, body, req);
+  }
+
+  @Post('models/:name/versions/:version/infer')
+  @HttpCode(200)
+  @Roles('predictor', 'developer')
+  @ApiOperation({ summary: 'Inference on one version', description: INFER_DESCRIPTION })
+  @ApiBody({ schema: INFER_SCHEMA })
+  versionInfer(@Param('name') name: string, @Param('version') version: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    return this.runInference(name, version, body, req);
+  }
+
+  private async modelMetadata(name: string, version: string | undefined) {
+    const selector = parseVersionSegment(name, version);
+    const model = await this.inference.describe(name, selector);
+    const versions = selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
+    return modelMetadata(model, versions.length ? [...new Set(versions)].sort((a, b) => a - b) : [model.version]);
+  }
+
+  private async modelReady(name: string, version: string | undefined) {
+    if (!(await this.inference.isReady(name, parseVersionSegment(name, version)))) {
+      throw new ServiceUnavailableException(`model '${name}'${version ? ` version ${version}` : ''} is not ready`);
+    }
+    return { name, ready: true };
+  }
+
+  private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest) {
+    const selector = parseVersionSegment(name, version);
+    const model = await this.inference.describe(name, selector);
+    const request = parseInferRequest(body, model);
+    const result = await this.inference.infer(
+      name,
+      selector,
+      request.inputs,
+      {
+        protocol: 'oip',
+        requestId: request.id ?? req.id,
+        clientRequestId: request.id !== undefined || clientSentRequestId(req.raw),
+        callerKeyId: req.principal?.keyId ?? null,
+      },
+      request.outputs ? { outputs: request.outputs } : {},
+    );
+    return inferResponse(result, request);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Shared by the protocol codecs: JSON scalars into typed arrays for a TF.js dtype (with the reason a
+ * value does not fit), nested JSON arrays flattened row-major, and typed arrays back to nested JSON.
+ * Errors are 400s naming the JSON location of the value.
+ */
+import { BadRequestException } from '@nestjs/common';
+import type { HostTensor, TensorDtype } from '../runtime/served-model';
+
+export type TypedData = HostTensor['data'];
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+export function allocate(dtype: TensorDtype, length: number): TypedData {
+  if (dtype === 'float32') return new Float32Array(length);
+  if (dtype === 'int32') return new Int32Array(length);
+  return new Uint8Array(length);
+}
+
+/** Why `value` cannot be an element of a `dtype` tensor, or null when it can. */
+export function scalarProblem(value: unknown, dtype: TensorDtype): string | null {
+  if (typeof value === 'string' || isB64(value)) return `${describeValue(value)}: string and {"b64": …} values need a string input; this model has none`;
+  if (dtype === 'bool') return typeof value === 'boolean' ? null : `${describeValue(value)} is not a boolean (the input is bool)`;
+  if (typeof value !== 'number') return `${describeValue(value)} is not a number (the input is ${dtype})`;
+  if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
+    return `${value} is not a 32-bit integer (the input is int32)`;
+  }
+  return null;
+}
+
+/** Stores an already checked scalar. */
+export function store(data: TypedData, index: number, value: unknown): void {
+  data[index] = typeof value === 'boolean' ? (value ? 1 : 0) : (value as number);
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return isB64(value) ? 'a {"b64": …} value' : 'an object';
+  return String(value);
+}
+
+/** TF Serving's binary value `{"b64": "…"}`. */
+export function isB64(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'b64' in value;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `where` + `[i][j]…` for an element path. */
+export function at(where: string, path: readonly number[]): string {
+  return where + path.map((i) => `[${i}]`).join('');
+}
+
+/** Shape of a nested JSON array, read along its first elements (a scalar has shape []). */
+export function nestedShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return shape;
+}
+
+/**
+ * Writes `value` (nested exactly as `shape`) into `out` from `offset`, checking every element for
+ * `dtype`; returns the next offset. 400 naming the first element or list that does not fit.
+ */
+export function fillExact(value: unknown, shape: readonly number[], dtype: TensorDtype, out: TypedData, offset: number, where: string): number {
+  const path: number[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) throw new BadRequestException(`${at(where, path)}: a list where a scalar belongs (shape ${fmt(shape)})`);
+      const problem = scalarProblem(v, dtype);
+      if (problem) throw new BadRequestException(`${at(where, path)}: ${problem}`);
+      store(out, offset++, v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      const got = Array.isArray(v) ? `a list of ${v.length}` : describeValue(v);
+      throw new BadRequestException(`${at(where, path)}: ${got} where a list of ${shape[depth]} belongs (shape ${fmt(shape)})`);
+    }
+    for (let i = 0; i < v.length; i++) {
+      path.push(i);
+      walk(v[i], depth + 1);
+      path.pop();
+    }
+  };
+  walk(value, 0);
+  return offset;
+}
+
+/** Number of scalars in a nested JSON array (any nesting). */
+export function leafCount(value: unknown): number {
+  if (!Array.isArray(value)) return 1;
+  let n = 0;
+  for (const v of value) n += Array.isArray(v) ? leafCount(v) : 1;
+  return n;
+}
+
+/** Typed data → nested JSON arrays of `shape` (bool → true/false). */
+export function nest(data: TypedData, shape: readonly number[], dtype: TensorDtype, offset = 0): unknown {
+  const scalar = (i: number): number | boolean => (dtype === 'bool' ? data[i] !== 0 : data[i]!);
+  if (shape.length === 0) return scalar(offset);
+  const build = (depth: number, start: number): unknown[] => {
+    const n = shape[depth]!;
+    if (depth === shape.length - 1) {
+      const row = new Array<number | boolean>(n);
+      for (let i = 0; i < n; i++) row[i] = scalar(start + i);
+      return row;
+    }
+    const stride = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: n }, (_, i) => build(depth + 1, start + i * stride));
+  };
+  return build(0, offset);
+}
+
+/** Typed data → flat JSON array (bool → true/false). */
+export function flat(data: TypedData, dtype: TensorDtype): Array<number | boolean> {
+  if (dtype === 'bool') return Array.from(data, (v) => v !== 0);
+  return Array.from(data);
+}
+
+export function fmt(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,47 @@
+/**
+ * 405 Method Not Allowed for the serving protocols. Fastify answers a known path with an unknown
+ * method as 404; on /v1 and /v2 the protocols want 405 with `{"error"}` and an `Allow` header.
+ * An `onRequest` hook sees requests that matched no route (`request.is404`) and answers 405 when the
+ * path is one of the protocol routes under another method. (Nest owns Fastify's not-found handler,
+ * so this is a hook rather than a second handler.) The TF Serving controller, whose wildcard routes
+ * take both GET and POST, uses `allowedMethods` itself for the other mismatches.
+ */
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import { isServingPath } from './json-body';
+import { OIP_ROUTES } from './open-inference';
+import { TF_SERVING_ROUTES } from './tf-serving';
+
+export interface RouteMethods {
+  /** Matched against the path without the query string. */
+  pattern: RegExp;
+  methods: string[];
+}
+
+/** The methods a protocol path accepts (empty when it is no protocol route). */
+export function allowedMethods(path: string, routes: readonly RouteMethods[]): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) if (r.pattern.test(path)) r.methods.forEach((m) => methods.add(m));
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods];
+}
+
+export function methodNotAllowed(method: string, path: string, allow: readonly string[]): HttpException {
+  return new HttpException(`${method} is not allowed on ${path}; use ${allow.filter((m) => m !== 'HEAD').join(' or ')}`, HttpStatus.METHOD_NOT_ALLOWED);
+}
+
+/** Answers 405 `{"error"}` + `Allow` for a known protocol path requested with a method it does not take. */
+export function installWrongMethodAnswer(fastify: FastifyInstance, routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES]): void {
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const path = request.url.split('?')[0] ?? request.url;
+    if (!isServingPath(path)) return;
+    const allow = allowedMethods(path, routes);
+    if (allow.length === 0 || allow.includes(request.method)) return;
+    await reply
+      .status(405)
+      .header('allow', allow.join(', '))
+      .header('content-type', 'application/json')
+      .send({ error: methodNotAllowed(request.method, path, allow).message });
+  });
+}

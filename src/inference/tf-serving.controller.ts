@@ -1,0 +1,120 @@
+/**
+ * TensorFlow Serving REST API v1 (`/v1/models/...`): model status, metadata, `:predict`, `:classify`
+ * and `:regress`, with the `/versions/{N}` and `/labels/{label}` selectors (a label is a registry
+ * alias). TF Serving puts verbs after a colon (`/v1/models/m:predict`), which clashes with route
+ * parameter syntax, so one GET and one POST wildcard route take everything under /v1/models/ and
+ * the codec parses the rest. Errors are rendered as `{"error": "..."}` by the /v1 error format.
+ */
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles, type AuthenticatedRequest } from '../platform/auth';
+import { clientSentRequestId } from '../platform/logging/logging';
+import { ValidationProblemException } from '../platform/http/validation';
+import { InferenceService } from './inference.service';
+import type { InferenceCall } from './runtime/served-model';
+import {
+  classifyResponse,
+  modelMetadataResponse,
+  modelStatusResponse,
+  parseExamples,
+  parsePredictRequest,
+  parseTfServingPath,
+  predictResponse,
+  regressResponse,
+  TF_SERVING_ROUTES,
+  type TfServingTarget,
+} from './protocols/tf-serving';
+import { allowedMethods, methodNotAllowed } from './protocols/wrong-method';
+
+const PREFIX = '/v1/models/';
+
+const PATH_DOC = {
+  name: 'path',
+  description: '`{name}[/versions/{N}|/labels/{label}]` then `/metadata` or nothing (GET), `:predict`, `:classify` or `:regress` (POST)',
+  example: 'penguins/labels/production:predict',
+};
+
+@ApiTags('serving: TF Serving v1')
+@Controller('v1/models')
+@Roles('predictor', 'developer')
+export class TfServingController {
+  constructor(private readonly inference: InferenceService) {}
+
+  @Get('*')
+  @ApiOperation({ summary: 'Model status (`/v1/models/{name}[sel]`) or metadata (`/v1/models/{name}[sel]/metadata`)' })
+  @ApiParam(PATH_DOC)
+  async get(@Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const target = this.target(req, reply, 'GET');
+    if (target.action === 'metadata') return modelMetadataResponse(await this.inference.describe(target.name, target.selector));
+    return modelStatusResponse(await this.inference.versionStatus(target.name, target.selector));
+  }
+
+  @Post('*')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Predict (`:predict`), classify (`:classify`) or regress (`:regress`)',
+    description:
+      ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; NaN, Infinity and -Infinity are accepted as numbers. ' +
+      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"result": ...}`.',
+  })
+  @ApiParam(PATH_DOC)
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        signature_name: { type: 'string', example: 'serving_default' },
+        instances: { type: 'array', items: {} },
+        inputs: {},
+        context: { type: 'object' },
+        examples: { type: 'array', items: { type: 'object' } },
+      },
+    },
+  })
+  async post(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { name, selector, action } = this.target(req, reply, 'POST');
+    const call: InferenceCall = {
+      protocol: 'tfserving',
+      requestId: req.id,
+      clientRequestId: clientSentRequestId(req.raw),
+      callerKeyId: req.principal?.keyId ?? null,
+    };
+    const model = await this.inference.describe(name, selector);
+    if (action === 'predict') {
+      const request = parsePredictRequest(body, model);
+      return predictResponse(await this.inference.infer(name, selector, request.inputs, call), request.form);
+    }
+    const verb = action as 'classify' | 'regress';
+    const records = parseExamples(body, model, verb);
+    const result = await this.inference.predictRecords(name, selector, records, call).catch((err: unknown) => {
+      // The record pipeline names `records.N.feature`; TF Serving clients sent `examples`.
+      if (err instanceof ValidationProblemException) {
+        throw new BadRequestException(err.errors.map((e) => `${e.field.replace(/^records\.(\d+)/, 'examples[$1]')}: ${e.reason}`).join('; '));
+      }
+      throw err;
+    });
+    return verb === 'classify' ? classifyResponse(result.predictions) : regressResponse(result.predictions);
+  }
+
+  /** The route under /v1/models/ and a 405 (with Allow) when it exists under the other method. */
+  private target(req: AuthenticatedRequest, reply: FastifyReply, method: 'GET' | 'POST'): TfServingTarget {
+    // Swagger UI and some clients percent-encode the '/' and ':' inside the path.
+    const path = decoded(req.url.split('?')[0] ?? req.url);
+    const target = parseTfServingPath(path.slice(PREFIX.length));
+    if (!target) throw new NotFoundException(`no TensorFlow Serving route ${path.slice(0, 200)}`);
+    const allow = allowedMethods(path, TF_SERVING_ROUTES);
+    if (!allow.includes(method)) {
+      void reply.header('allow', allow.join(', '));
+      throw methodNotAllowed(req.method, path, allow);
+    }
+    return target;
+  }
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new NotFoundException(`no TensorFlow Serving route ${path.slice(0, 200)} (bad percent-encoding)`);
+  }
+}
