@@ -6,6 +6,7 @@ import { IngestionModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
 import { BatchScoringModule, BatchScoringWorkersModule, InferenceModule } from './inference';
+import { AuditModule, AuditSinkModule, AuditWorkersModule } from './audit';
 
 /**
  * Composition root. Roles differ only in which modules are imported here: every process has the
@@ -15,7 +16,7 @@ import { BatchScoringModule, BatchScoringWorkersModule, InferenceModule } from '
 @Module({})
 export class AppModule {
   static forRoles(config: KilnConfig, runtime: PlatformRuntime): DynamicModule {
-    const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule];
+    const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule, AuditSinkModule];
     const roles = new Set(config.roles);
     if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
@@ -23,7 +24,8 @@ export class AppModule {
     if (roles.has('training')) imports.push(TrainingWorkersModule);
     if (roles.has('gateway') || roles.has('inference')) imports.push(BatchScoringModule);
     if (roles.has('inference')) imports.push(InferenceModule, BatchScoringWorkersModule);
-    // The audit domain is added per role as it lands.
+    if (roles.has('gateway') || roles.has('audit')) imports.push(AuditModule);
+    if (roles.has('audit')) imports.push(AuditWorkersModule);
     return { module: AppModule, imports };
   }
 }

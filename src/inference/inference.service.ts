@@ -1,4 +1,5 @@
 import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AuditSink } from '../audit';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { ValidationProblemException } from '../platform/http/validation';
 import { MetricsService } from '../platform/metrics/metrics.service';
@@ -12,6 +13,7 @@ import { ModelCache, versionKey } from './runtime/model-cache';
 import { RoutingTable } from './runtime/routing-table';
 import { platformOf, type HostTensor, type InferenceCall, type InferenceResult, type ModelSelector, type ServedModel } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
+import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
 
@@ -53,6 +55,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
     private readonly registry: ModelRegistry,
     private readonly deployments: ModelDeployments,
+    private readonly audit: AuditSink,
     metrics: MetricsService,
   ) {
     this.cache = new ModelCache((name, version) => this.load(name, version), {
@@ -135,24 +138,23 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * concurrent calls. Outputs in signature order, optionally filtered by name.
    */
   async infer(name: string, selector: ModelSelector, inputs: HostTensor[], call: InferenceCall, opts: { outputs?: string[] } = {}): Promise<InferenceResult> {
-    const started = performance.now();
-    const { model, canary } = await this.resolve(name, selector, call);
-    let outcome = 'ok';
+    const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit));
+    const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
+    audit.servedBy(model.served);
     try {
-      const { inputs: ordered, rows } = validateInputs(model.served, inputs);
-      const wanted = opts.outputs ? this.outputIndices(model.served, opts.outputs) : null;
-      const outputs = await this.batcher(model).submit(ordered, rows);
-      this.shadow(name, model, call, rows, firstValues(outputs), async (shadow) => {
+      const { inputs: ordered, rows } = await audit.step(() => validateInputs(model.served, inputs));
+      const wanted = opts.outputs ? await audit.step(() => this.outputIndices(model.served, opts.outputs!)) : null;
+      const outputs = await audit.step(() => this.batcher(model).submit(ordered, rows));
+      this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
         const { inputs: same, rows: n } = validateInputs(shadow.served, ordered);
-        return firstValues(await this.batcher(shadow).submit(same, n));
+        const out = await this.batcher(shadow).submit(same, n);
+        return { values: firstValues(out), outputs: out.map(tensorForAudit) };
       });
-      return { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
-    } catch (e) {
-      outcome = e instanceof HttpException ? String(e.getStatus()) : '500';
-      throw e;
+      const result = { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
+      return result;
     } finally {
       model.release();
-      this.observe(model.served, call, outcome, started);
     }
   }
 
@@ -161,27 +163,31 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * `explain`, integrated-gradients attributions per source feature (layers models, ≤ MAX_EXPLAIN_ROWS records).
    */
   async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall, opts: { explain?: boolean } = {}): Promise<RecordPredictionResult> {
-    if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
-    if (opts.explain && records.length > MAX_EXPLAIN_ROWS) {
-      throw new ValidationProblemException([{ field: 'explain', reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} records per request; this one has ${records.length}` }]);
-    }
-    if (records.length > MAX_ROWS_PER_REQUEST) {
-      throw new ValidationProblemException([{ field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` }]);
-    }
-    const started = performance.now();
-    const { model, canary } = await this.resolve(name, selector, call);
-    let outcome = 'ok';
+    const audit = this.startAudit(name, call, () => (call.protocol === 'batch' ? null : records));
+    await audit.step(() => {
+      if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
+      if (opts.explain && records.length > MAX_EXPLAIN_ROWS) {
+        throw new ValidationProblemException([{ field: 'explain', reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} records per request; this one has ${records.length}` }]);
+      }
+      if (records.length > MAX_ROWS_PER_REQUEST) {
+        throw new ValidationProblemException([{ field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` }]);
+      }
+    });
+    const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
+    audit.servedBy(model.served);
     try {
-      const { x, predictions } = await this.scoreRecords(model, records);
-      this.shadow(name, model, call, records.length, liveValues(predictions), async (shadow) => liveValues((await this.scoreRecords(shadow, records)).predictions));
-      if (opts.explain) this.explain(model, x, predictions);
+      const { x, predictions } = await audit.step(() => this.scoreRecords(model, records));
+      if (call.protocol !== 'batch') {
+        this.shadow(name, model, call, records.length, liveValues(predictions), records, async (shadow) => {
+          const p = (await this.scoreRecords(shadow, records)).predictions;
+          return { values: liveValues(p), outputs: p };
+        });
+      }
+      if (opts.explain) await audit.step(() => this.explain(model, x, predictions));
+      await audit.succeeded(canary, records.length, call.protocol === 'batch' ? batchSummary(predictions) : predictions.map(withoutExplanation));
       return { model: model.served, canary, predictions };
-    } catch (e) {
-      outcome = e instanceof HttpException ? String(e.getStatus()) : '500';
-      throw e;
     } finally {
       model.release();
-      this.observe(model.served, call, outcome, started);
     }
   }
 
@@ -315,38 +321,95 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return p;
   }
 
-  /** Sends a copy of the request to the model's shadow version off the response path and logs both answers. */
-  private shadow(name: string, live: LoadedModel, call: InferenceCall, rows: number, liveOut: Array<string | number>, run: (shadow: LoadedModel) => Promise<Array<string | number>>): void {
+  private startAudit(name: string, call: InferenceCall, inputs: () => unknown): CallAudit {
+    return new CallAudit(this.audit, this.logger, name, call, inputs, (served, outcome, started) => this.observe(name, served, call, outcome, started));
+  }
+
+  /** Sends a copy of the request to the model's shadow version off the response path; records both answers. */
+  private shadow(
+    name: string,
+    live: LoadedModel,
+    call: InferenceCall,
+    rows: number,
+    liveOut: Array<string | number>,
+    inputs: unknown,
+    run: (shadow: LoadedModel) => Promise<{ values: Array<string | number>; outputs: unknown }>,
+  ): void {
     const version = this.routing.shadow(name);
     if (version === null || version === live.served.version) return;
     setImmediate(() => {
       const shadow = this.cache.acquireLoaded(versionKey(name, version));
       if (!shadow) return;
+      const started = performance.now();
       const base = { at: new Date().toISOString(), requestId: call.requestId, model: name, liveVersion: live.served.version, shadowVersion: version, rows };
-      run(shadow).then(
-        (out) => {
-          const cmp = compareOutputs(liveOut, out);
-          this.shadows.record({ ...base, live: liveOut.slice(0, MAX_RECORDED_VALUES), shadow: out.slice(0, MAX_RECORDED_VALUES), ...cmp, error: null });
-          this.metrics.shadow.inc({ model: name, outcome: (cmp.agreement ?? 1) === 1 && (cmp.maxAbsDiff ?? 0) === 0 ? 'agree' : 'differ' });
-        },
-        (e: unknown) => {
-          this.shadows.record({ ...base, live: [], shadow: [], agreement: null, maxAbsDiff: null, error: e instanceof Error ? e.message : String(e) });
-          this.metrics.shadow.inc({ model: name, outcome: 'error' });
-        },
-      ).finally(() => shadow.release());
+      const auditShadow = (status: number, outputs: unknown, error: string | null) =>
+        this.audit
+          .recordPrediction({
+            requestId: `${call.requestId}/shadow`,
+            servedAt: base.at,
+            callerKeyId: call.callerKeyId ?? null,
+            model: name,
+            version,
+            route: call.protocol,
+            kind: 'shadow',
+            canary: false,
+            status,
+            latencyMs: performance.now() - started,
+            rows,
+            ...this.audit.payload(inputs),
+            outputs,
+            error,
+          })
+          .catch((err: unknown) => this.logger.warn({ err, requestId: call.requestId }, 'could not audit a shadow call'));
+      run(shadow)
+        .then(
+          async (out) => {
+            const cmp = compareOutputs(liveOut, out.values);
+            this.shadows.record({ ...base, live: liveOut.slice(0, MAX_RECORDED_VALUES), shadow: out.values.slice(0, MAX_RECORDED_VALUES), ...cmp, error: null });
+            this.metrics.shadow.inc({ model: name, outcome: (cmp.agreement ?? 1) === 1 && (cmp.maxAbsDiff ?? 0) === 0 ? 'agree' : 'differ' });
+            await auditShadow(200, out.outputs, null);
+          },
+          async (e: unknown) => {
+            const message = e instanceof Error ? e.message : String(e);
+            this.shadows.record({ ...base, live: [], shadow: [], agreement: null, maxAbsDiff: null, error: message });
+            this.metrics.shadow.inc({ model: name, outcome: 'error' });
+            await auditShadow(e instanceof HttpException ? e.getStatus() : 500, null, message);
+          },
+        )
+        .finally(() => shadow.release());
     });
   }
 
-  private observe(served: ServedModel, call: InferenceCall | null, outcome: string, started: number): void {
-    const protocol = call?.protocol ?? 'record';
-    this.metrics.requests.inc({ model: served.name, version: String(served.version), protocol, outcome });
-    if (outcome === 'ok') this.metrics.duration.observe({ model: served.name, protocol }, (performance.now() - started) / 1000);
+  private observe(name: string, served: ServedModel | null, call: InferenceCall, outcome: string, started: number): void {
+    this.metrics.requests.inc({ model: name, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
+    if (outcome === 'ok') this.metrics.duration.observe({ model: name, protocol: call.protocol }, (performance.now() - started) / 1000);
   }
 }
 
 function firstValues(outputs: HostTensor[]): number[] {
   const d = outputs[0]?.data;
   return d ? Array.from(d.subarray(0, MAX_RECORDED_VALUES)) : [];
+}
+
+/** A tensor as the audit log stores it (the OIP shape: name, shape, datatype, data). */
+function tensorForAudit(t: HostTensor): { name: string; shape: number[]; datatype: string; data: HostTensor['data'] } {
+  return { name: t.name, shape: t.shape, datatype: t.dtype, data: t.data };
+}
+
+function withoutExplanation(p: RecordPrediction): RecordPrediction {
+  const { explanation: _e, ...rest } = p;
+  return rest;
+}
+
+/** Batch chunks are audited in aggregate: label counts (classification) or value range (regression). */
+function batchSummary(predictions: RecordPrediction[]): { labels?: Record<string, number>; min?: number; max?: number; mean?: number } {
+  if (predictions[0]?.label !== undefined) {
+    const labels: Record<string, number> = {};
+    for (const p of predictions) labels[p.label!] = (labels[p.label!] ?? 0) + 1;
+    return { labels };
+  }
+  const values = predictions.map((p) => p.value ?? NaN).filter(Number.isFinite);
+  return values.length ? { min: Math.min(...values), max: Math.max(...values), mean: values.reduce((a, b) => a + b, 0) / values.length } : {};
 }
 
 function liveValues(predictions: RecordPrediction[]): Array<string | number> {

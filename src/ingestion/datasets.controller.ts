@@ -1,3 +1,4 @@
+import { Audited } from '../platform/audit-trail/audited.decorator';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import {
   Body,
@@ -93,6 +94,7 @@ export class DatasetsController {
   ) {}
 
   @Post()
+  @Audited('dataset.created')
   @ApiOperation({ summary: 'Create a dataset (names are unique: 409 on a duplicate)' })
   @ApiResponse({ status: 201, type: DatasetDto })
   create(@Body() body: CreateDatasetDto): Promise<DatasetDto> {
@@ -113,6 +115,7 @@ export class DatasetsController {
   }
 
   @Post(':id/versions')
+  @Audited('dataset-version.created')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Upload a new version (multipart field "file", or JSON {records}); 202 once the upload is durable',

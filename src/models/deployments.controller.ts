@@ -1,3 +1,4 @@
+import { Audited, type AuditBefore } from '../platform/audit-trail/audited.decorator';
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../platform/auth';
@@ -18,6 +19,7 @@ export class DeploymentsController {
   }
 
   @Put('deployment')
+  @Audited('deployment.changed')
   @Roles('developer')
   @ApiOperation({
     summary: 'Set the deployment: weighted routes to versions or aliases, and an optional shadow version',
@@ -25,11 +27,13 @@ export class DeploymentsController {
       'Replaces the whole deployment atomically. Weights are relative. Each route names exactly one of `version` (must be active) or `alias` ' +
       '(must exist; the route follows it when it moves). A version a deployment uses cannot be archived (409).',
   })
-  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest): Promise<DeploymentView> {
+  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<DeploymentView> {
+    req.auditBefore = await this.deployments.getDeployment(name).catch(() => null);
     return this.deployments.setDeployment(name, body, req.principal?.name ?? null);
   }
 
   @Delete('deployment')
+  @Audited('deployment.deleted')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove the deployment (traffic goes to the production alias again); answers with what was removed' })
@@ -44,9 +48,11 @@ export class DeploymentsController {
   }
 
   @Put('serving')
+  @Audited('serving-settings.changed')
   @Roles('developer')
   @ApiOperation({ summary: 'Change serving settings; fields left out keep their current value' })
-  async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest): Promise<ServingView> {
+  async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<ServingView> {
+    req.auditBefore = await this.deployments.getServing(name);
     return this.deployments.setServing(name, body, req.principal?.name ?? null);
   }
 }

@@ -1,3 +1,4 @@
+import { Audited } from '../platform/audit-trail/audited.decorator';
 import type { Multipart } from '@fastify/multipart';
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -52,6 +53,7 @@ export class ModelsController {
   }
 
   @Post(':name/versions')
+  @Audited('model.imported')
   @Roles('developer')
   @HttpCode(201)
   @ApiConsumes('multipart/form-data')
@@ -127,6 +129,7 @@ export class ModelsController {
   }
 
   @Post(':name/versions/:version/archive')
+  @Audited('model-version.archived')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
@@ -136,6 +139,7 @@ export class ModelsController {
   }
 
   @Put(':name/aliases/:alias')
+  @Audited('alias.moved')
   @Roles('developer')
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
@@ -144,6 +148,7 @@ export class ModelsController {
   }
 
   @Delete(':name/aliases/:alias')
+  @Audited('alias.deleted')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })

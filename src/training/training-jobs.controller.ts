@@ -1,3 +1,4 @@
+import { Audited } from '../platform/audit-trail/audited.decorator';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -18,6 +19,7 @@ export class TrainingJobsController {
   ) {}
 
   @Post()
+  @Audited('training.started')
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {
@@ -58,6 +60,7 @@ export class TrainingJobsController {
   }
 
   @Post(':id/cancel')
+  @Audited('training.cancelled')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
   async cancel(@Param('id') id: string) {

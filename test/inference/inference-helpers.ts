@@ -1,10 +1,10 @@
 /** Shared steps of the inference e2e tests: a real public table ingested, models trained through the API. */
 import assert from 'node:assert/strict';
-import { eventually, type TestKiln } from '../utils/test-kiln';
+import { eventually, type KilnClient } from '../utils/test-kiln';
 import { createDataset, penguinsRows, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
 
 /** vega-datasets penguins as a ready dataset version. */
-export async function penguinsVersion(kiln: TestKiln): Promise<{ id: string; datasetId: string }> {
+export async function penguinsVersion(kiln: KilnClient): Promise<{ id: string; datasetId: string }> {
   const datasetId = await createDataset(kiln, `penguins-${Math.random().toString(36).slice(2, 8)}`);
   const v = await readyVersion(kiln, datasetId, vegaFile('penguins.json'), { fileName: 'penguins.json' });
   return { id: v.id, datasetId };
@@ -21,7 +21,7 @@ export interface TrainOptions {
 }
 
 /** Queues a training job and waits for its version; returns the version number. */
-export async function trainModel(kiln: TestKiln, o: TrainOptions): Promise<number> {
+export async function trainModel(kiln: KilnClient, o: TrainOptions): Promise<number> {
   const res = await kiln.request('POST', '/api/training-jobs', {
     body: {
       datasetVersionId: o.datasetVersionId,

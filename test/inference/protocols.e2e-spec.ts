@@ -16,6 +16,7 @@ import { oipSchemaErrors, type OipSchemaName } from '../../src/inference/protoco
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
+import { importLayersModel } from '../models/model-import-helpers';
 
 const IMPORTED = 'proto-dense';
 const CLASSIFIER = 'proto-penguins';
@@ -30,27 +31,6 @@ function denseModel(): tfl.LayersModel {
   m.add(tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
   m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
   return m;
-}
-
-/** Saves with TF.js's own save API and uploads model.json + one shard + the signature; returns the shard. */
-async function importLayersModel(kiln: TestKiln, name: string, model: tfl.LayersModel): Promise<Buffer> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const a = artifacts!;
-  const weights = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
-  const form = new FormData();
-  form.append('signature', JSON.stringify(SIGNATURE));
-  const modelJson = { modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: null, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] };
-  form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
-  form.append('weights', new Blob([weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
-  assert.equal(res.status, 201, await res.text());
-  return weights;
 }
 
 /** A `{"error": "..."}` body (never problem+json) with the expected status. */
@@ -84,7 +64,7 @@ async function main(): Promise<void> {
       kiln = await startTestKiln('postgres', { KILN_ROUTING_REFRESH_MS: '200' });
       local = denseModel();
       expected = (local.predict(tf.tensor2d(rows)) as tf.Tensor).arraySync() as number[][];
-      await importLayersModel(kiln, IMPORTED, local);
+      await importLayersModel(kiln, IMPORTED, local, SIGNATURE);
       const alias = await kiln.request('PUT', `/api/models/${IMPORTED}/aliases/production`, { body: { version: 1 } });
       assert.equal(alias.status, 200, alias.text);
       const data = await penguinsVersion(kiln);
@@ -329,7 +309,7 @@ async function main(): Promise<void> {
       // A model whose weights vanish from the artifact store after import; `production` then points at it.
       const broken = tfl.sequential();
       broken.add(tfl.layers.dense({ units: 2, activation: 'softmax', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 99 }) }));
-      const weights = await importLayersModel(kiln, 'proto-broken', broken);
+      const weights = await importLayersModel(kiln, 'proto-broken', broken, SIGNATURE);
       const sha = createHash('sha256').update(weights).digest('hex');
       await rm(join(kiln.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha));
       const alias = await kiln.request('PUT', '/api/models/proto-broken/aliases/production', { body: { version: 1 } });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mean, quantile, sampleStd } from '../../src/ingestion/pipeline/test-helpers';
-import { eventually, type TestKiln, type TestResponse } from '../utils/test-kiln';
+import { eventually, type KilnClient, type TestResponse } from '../utils/test-kiln';
 
 /** Repository root: the nearest ancestor with a package.json (works from test/, dist/test/ or any build dir). */
 export const ROOT = ((): string => {
@@ -47,7 +47,7 @@ export interface UploadOptions {
 }
 
 /** POST /api/datasets/:id/versions as multipart/form-data. */
-export async function upload(kiln: TestKiln, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<TestResponse> {
+export async function upload(kiln: KilnClient, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<TestResponse> {
   const form = new FormData();
   for (const [k, v] of Object.entries(opts.fields ?? {})) form.append(k, v);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
@@ -67,14 +67,14 @@ export async function upload(kiln: TestKiln, datasetId: string, data: Buffer | s
   return { status: res.status, headers: res.headers, body, text };
 }
 
-export async function createDataset(kiln: TestKiln, name: string): Promise<string> {
+export async function createDataset(kiln: KilnClient, name: string): Promise<string> {
   const res = await kiln.request('POST', '/api/datasets', { body: { name } });
   assert.equal(res.status, 201, res.text);
   return res.body.id as string;
 }
 
 /** Waits until the version is ready or failed and returns it. */
-export async function settled(kiln: TestKiln, datasetId: string, versionId: string, timeoutMs = 30_000): Promise<any> {
+export async function settled(kiln: KilnClient, datasetId: string, versionId: string, timeoutMs = 30_000): Promise<any> {
   return eventually(async () => {
     const res = await kiln.request('GET', `/api/datasets/${datasetId}/versions/${versionId}`);
     assert.equal(res.status, 200, res.text);
@@ -83,14 +83,14 @@ export async function settled(kiln: TestKiln, datasetId: string, versionId: stri
 }
 
 /** Uploads and waits; asserts 202 first. */
-export async function ingest(kiln: TestKiln, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<any> {
+export async function ingest(kiln: KilnClient, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<any> {
   const res = await upload(kiln, datasetId, data, opts);
   assert.equal(res.status, 202, res.text);
   assert.equal(res.body.status, 'pending');
   return settled(kiln, datasetId, res.body.id);
 }
 
-export async function readyVersion(kiln: TestKiln, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<any> {
+export async function readyVersion(kiln: KilnClient, datasetId: string, data: Buffer | string, opts: UploadOptions = {}): Promise<any> {
   const v = await ingest(kiln, datasetId, data, opts);
   assert.equal(v.status, 'ready', `expected ready, got ${v.status}: ${v.failureReason}`);
   return v;

@@ -49,6 +49,14 @@ export interface TestKiln {
   close(): Promise<void>;
 }
 
+/** What the request helpers need of a Kiln: a running in-process TestKiln or a spawned process. */
+export type KilnClient = Pick<TestKiln, 'url' | 'adminKey' | 'request'>;
+
+/** A client for a Kiln at `url` (e.g. a spawned process), authenticated with `adminKey` by default. */
+export function kilnClient(url: string, adminKey: string): KilnClient {
+  return { url, adminKey, request: (method, path, options = {}) => httpRequest(url, adminKey, method, path, options) };
+}
+
 /** Why a configuration cannot run here, or null when it can. */
 export async function unavailableReason(configuration: TestConfiguration): Promise<string | null> {
   if (configuration === 'embedded') return null;

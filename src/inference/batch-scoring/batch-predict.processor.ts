@@ -205,7 +205,7 @@ export class BatchPredictProcessor extends WorkerHost {
    */
   private async predict(served: ServedModel, selector: ModelSelector, records: unknown[], requestId: string, offset: number) {
     try {
-      return await this.inference.predictRecords(served.name, selector, records, { protocol: 'record', requestId });
+      return await this.inference.predictRecords(served.name, selector, records, { protocol: 'batch', requestId });
     } catch (e) {
       if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500) {
         throw new JobFailure('PREDICT_REJECTED', `the model rejected rows ${offset}..${offset + records.length - 1} of the input (records.<i> = row ${offset} + i): ${briefly(e)}`);

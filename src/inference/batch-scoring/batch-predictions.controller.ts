@@ -3,6 +3,7 @@
  * `admin`) for every route: jobs read whole datasets and write new dataset versions, which is
  * management-plane work; `predictor` keys stay on the data plane.
  */
+import { Audited } from '../../platform/audit-trail/audited.decorator';
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../../platform/auth';
@@ -17,6 +18,7 @@ export class BatchPredictionsController {
   constructor(private readonly jobs: BatchPredictionsService) {}
 
   @Post()
+  @Audited('batch-prediction.started')
   @HttpCode(202)
   @ApiOperation({
     summary:
@@ -39,6 +41,7 @@ export class BatchPredictionsController {
   }
 
   @Post(':id/cancel')
+  @Audited('batch-prediction.cancelled')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished' })
   async cancel(@Param('id') id: string) {

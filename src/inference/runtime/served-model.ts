@@ -53,7 +53,8 @@ export interface ModelSelector {
   alias?: string;
 }
 
-export type ServingProtocol = 'record' | 'tfserving' | 'oip';
+/** How the call arrived; `batch` = a chunk of a batch prediction (audited in aggregate). */
+export type ServingProtocol = 'record' | 'tfserving' | 'oip' | 'batch';
 
 /** Who asks and how: for routing stickiness (request id), audit and metrics. */
 export interface InferenceCall {

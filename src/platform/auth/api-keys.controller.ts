@@ -1,3 +1,4 @@
+import { Audited } from '../audit-trail/audited.decorator';
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from './api-key.guard';
@@ -12,6 +13,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @Audited('key.created', { redact: ['key'] })
   @ApiOperation({ summary: 'Create an API key (the key is returned once)' })
   async create(@Body() body: CreateApiKeyDto, @Req() req: AuthenticatedRequest): Promise<CreatedApiKeyDto> {
     const created = await this.keys.create(body.name, body.role, req.principal?.id ?? null);
@@ -32,6 +34,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
+  @Audited('key.revoked')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an API key' })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {

@@ -1,0 +1,103 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { createHash, randomUUID } from 'node:crypto';
+import { JobName, jobId, QueueName, type AdminEventRecord, type AuditPredictionRecord, type AuditRecordBatchPayload } from '../contracts';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { canonicalJson, toJsonSafe } from './chain';
+
+/** Records in one job at most; a larger burst becomes several jobs. */
+const MAX_RECORDS_PER_BATCH = 500;
+/** Batches being written to the queue backend at once; later records wait for the next batch. */
+const MAX_BATCHES_IN_FLIGHT = 4;
+
+type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 'event'; record: AdminEventRecord }) & {
+  resolve(): void;
+  reject(e: unknown): void;
+};
+
+/**
+ * The producer side of the audit log, in every process that serves predictions or management calls.
+ *
+ * Durability by group commit: records are collected for one event-loop turn and enqueued together
+ * as ONE `audit.record-batch` job (one write to the queue backend: a PostgreSQL commit on the
+ * PostgreSQL backend, an AOF-logged write on Redis); every caller's promise resolves only once that
+ * job is stored, and callers answer their client after that. So a process killed at any moment loses
+ * no record of an answered request: either the job is in the backend (the audit worker writes it,
+ * idempotently, after any restart) or the client never got its answer.
+ */
+@Injectable()
+export class AuditSink {
+  private readonly logger = new Logger('AuditSink');
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+
+  constructor(
+    @InjectQueue(QueueName.Audit) private readonly queue: Queue,
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+  ) {}
+
+  /** False with KILN_AUDIT=off: nothing is recorded. */
+  get enabled(): boolean {
+    return this.config.audit.enabled;
+  }
+
+  /**
+   * The stored form of a call's inputs and its SHA-256: inputs are kept unless KILN_AUDIT_PAYLOADS=hash.
+   * (JSON-safe first: NaN/Infinity become strings, typed arrays arrays.)
+   */
+  payload(inputs: unknown): { inputs: unknown; inputsSha256: string } {
+    const safe = toJsonSafe(inputs ?? null);
+    const inputsSha256 = createHash('sha256').update(canonicalJson(safe)).digest('hex');
+    return { inputs: this.config.audit.payloads === 'hash' ? null : safe, inputsSha256 };
+  }
+
+  /** Resolves once the record is durable in the queue backend (rejects with 503 when it cannot be). */
+  recordPrediction(record: AuditPredictionRecord): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    return new Promise((resolve, reject) => this.add({ kind: 'prediction', record, resolve, reject }));
+  }
+
+  /** Resolves once the event is durable in the queue backend. */
+  recordEvent(event: Omit<AdminEventRecord, 'eventId' | 'at'> & Partial<Pick<AdminEventRecord, 'eventId' | 'at'>>): Promise<void> {
+    const record: AdminEventRecord = { eventId: randomUUID(), at: new Date().toISOString(), ...event };
+    return new Promise((resolve, reject) => this.add({ kind: 'event', record, resolve, reject }));
+  }
+
+  private add(p: Pending): void {
+    this.pending.push(p);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_BATCHES_IN_FLIGHT || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, MAX_RECORDS_PER_BATCH);
+    if (batch.length === 0) return;
+    const payload: AuditRecordBatchPayload = {
+      payloadVersion: 1,
+      predictions: batch.flatMap((p) => (p.kind === 'prediction' ? [p.record] : [])),
+      events: batch.flatMap((p) => (p.kind === 'event' ? [p.record] : [])),
+    };
+    this.inFlight++;
+    try {
+      await this.queue.add(JobName.AuditRecordBatch, payload, { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.logger.error({ err, records: batch.length }, 'could not store audit records; the calls that made them fail');
+      const failure = new ServiceUnavailableException('the audit log is unavailable; the call was not completed');
+      for (const p of batch) p.reject(failure);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+}

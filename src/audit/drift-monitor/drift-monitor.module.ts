@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { IngestionDataModule } from '../../ingestion';
+import { ModelsDataModule } from '../../models';
+import { TrainingDataModule } from '../../training';
+import { DriftAlerts } from './drift-alerts';
+import { DriftController } from './drift.controller';
+import { DriftMetrics } from './drift-metrics';
+import { DriftMonitor } from './drift-monitor.service';
+import { DriftRetrain } from './drift-retrain';
+import { DriftService } from './drift.service';
+import { DriftStore } from './drift-store';
+
+/**
+ * Drift: the check run by the `audit` worker (`DriftMonitor`), the drift API (reports, check now,
+ * closed-loop settings) and the drift gauges in /metrics. The schedules are `DriftSchedulerModule`
+ * (audit worker processes only).
+ */
+@Module({
+  imports: [IngestionDataModule, ModelsDataModule, TrainingDataModule],
+  controllers: [DriftController],
+  providers: [DriftMonitor, DriftStore, DriftAlerts, DriftRetrain, DriftService, DriftMetrics],
+  exports: [DriftMonitor],
+})
+export class DriftMonitorModule {}

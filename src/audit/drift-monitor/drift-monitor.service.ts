@@ -1,0 +1,142 @@
+/**
+ * One drift check of one served model (job `audit.drift-check`): the newest window of its primary
+ * version's live record-API traffic (inputs and predictions from the prediction log) against the
+ * profile of the dataset version that version was trained on, feature by feature with the
+ * protocols.md defaults (`compareToReference`); the predictions against the training target's
+ * column. Stores the report, then alerts (webhook) and runs the closed loop (retrain) on a drift
+ * verdict. A check that cannot say anything meaningful is skipped with a reason and stores nothing.
+ */
+import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { AuditDriftCheckPayload, AuditDriftCheckResult } from '../../contracts';
+import type { DatasetProfile } from '../../contracts/dataset-profile';
+import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
+import { ModelDeployments, ModelRegistry } from '../../models';
+import { KILN_CONFIG, type KilnConfig } from '../../platform/config/kiln-config';
+import { compareToReference, histogramComparison, type HistogramComparison } from '../drift';
+import { DriftAlerts } from './drift-alerts';
+import type { PredictionDrift, StoredDriftReport } from './drift-report';
+import { DriftRetrain } from './drift-retrain';
+import { DriftStore } from './drift-store';
+import { buildWindow, type DriftWindow } from './drift-window';
+import { primaryVersion } from './served-version';
+
+/** Fewer records than this say too little about a distribution: the check is skipped. */
+export const MIN_WINDOW_ROWS = 30;
+
+@Injectable()
+export class DriftMonitor {
+  private readonly logger = new Logger('DriftMonitor');
+
+  constructor(
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly deployments: ModelDeployments,
+    private readonly registry: ModelRegistry,
+    private readonly catalog: DatasetCatalog,
+    private readonly store: DriftStore,
+    private readonly alerts: DriftAlerts,
+    private readonly retrain: DriftRetrain,
+  ) {}
+
+  async check(payload: AuditDriftCheckPayload): Promise<AuditDriftCheckResult> {
+    const model = payload.model;
+    const skip = (skipped: string): AuditDriftCheckResult => {
+      this.logger.log({ model, skipped }, 'drift check skipped');
+      return { model, reportId: null, drift: null, skipped };
+    };
+
+    const routing = (await this.deployments.routingSnapshot()).models.find((m) => m.name === model);
+    if (!routing) return skip('the model is not served (no alias or deployment)');
+    const served = primaryVersion(routing);
+    if (!served) return skip('no version takes the main traffic (no deployment route resolves and no production alias)');
+    const { version } = await this.registry.getVersion(model, served.version);
+    const referenceId = version.lineage.datasetVersionId;
+    if (!referenceId) return skip(`version ${served.version} was imported: there is no training dataset profile to compare with`);
+    let reference: ReadyDatasetVersion;
+    try {
+      reference = await this.catalog.getReadyVersion(referenceId);
+    } catch (e) {
+      // Not retried: a missing reference stays missing.
+      if (e instanceof NotFoundException || e instanceof ConflictException) return skip(`the training dataset version ${referenceId} is not readable: ${e.message}`);
+      throw e;
+    }
+
+    const target = (version.target as { name?: string } | null)?.name ?? null;
+    const features = version.lineage.features ?? Object.keys(reference.profile.columns).filter((c) => c !== target);
+    const maxRows = this.config.audit.driftWindowRows;
+    const window = buildWindow(await this.store.loggedPredictions(model, served.version, maxRows), features, maxRows);
+    if (window.rows === 0 && window.hashedRequests > 0) {
+      return skip(`the prediction log holds only input hashes for version ${served.version} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`);
+    }
+    if (window.rows < MIN_WINDOW_ROWS) {
+      const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
+      return skip(`too few logged records for version ${served.version}: ${window.rows} < ${MIN_WINDOW_ROWS} (live record-API calls with status 200)${off}`);
+    }
+
+    const report = this.compare(reference, features, target, version.task, window, maxRows);
+    const settings = await this.store.settings(model);
+    const reportId = randomUUID();
+    const stored = await this.store.withModelLock(model, async (m) => {
+      if (report.datasetDrift && settings.onDrift) {
+        const trainingJobId = version.trainingJobId ?? version.lineage.trainingJobId ?? null;
+        report.retrain = await this.retrain.onDrift(m, { model, version: served.version, reportId, trainingJobId, lineage: version.lineage }, settings.onDrift);
+      }
+      return this.store.insertReport(m, {
+        id: reportId,
+        model,
+        modelVersion: served.version,
+        windowFrom: window.from!,
+        windowTo: window.to!,
+        rows: window.rows,
+        referenceDatasetVersionId: reference.id,
+        drift: report.datasetDrift,
+        driftedShare: report.driftedShare,
+        report,
+      });
+    });
+    this.logger.log({ model, version: served.version, reportId: stored.id, drift: stored.drift, driftedShare: stored.driftedShare }, 'drift check done');
+    if (stored.drift) await this.alerts.send(stored);
+    return { model, reportId: stored.id, drift: stored.drift };
+  }
+
+  /** Pure comparison of the window with the reference (inputs and predictions). */
+  private compare(
+    reference: ReadyDatasetVersion,
+    features: readonly string[],
+    target: string | null,
+    task: string | null,
+    window: DriftWindow,
+    maxRows: number,
+  ): StoredDriftReport {
+    const profile = reference.profile;
+    const inputs = compareToReference(profile, { columns: window.columns }, { features });
+    const histograms: Record<string, HistogramComparison> = {};
+    for (const f of inputs.features) histograms[f.feature] = histogramOf(profile, f.feature, window.columns[f.feature]!)!;
+    return {
+      ...inputs,
+      reference: { datasetVersionId: reference.id, datasetId: reference.datasetId, datasetName: reference.datasetName, datasetVersion: reference.version },
+      window: { from: window.from!.toISOString(), to: window.to!.toISOString(), rows: window.rows, requests: window.requests, maxRows },
+      histograms,
+      prediction: target === null ? null : predictionDrift(profile, target, task, window),
+      retrain: null,
+    };
+  }
+}
+
+function histogramOf(profile: DatasetProfile, column: string, values: readonly unknown[]): HistogramComparison | null {
+  const p = profile.columns[column];
+  return p && p.kind !== 'timestamp' ? histogramComparison(p, values) : null;
+}
+
+/** Predicted labels / values vs. the training data's target column, with the same rules as the inputs. */
+function predictionDrift(profile: DatasetProfile, target: string, task: string | null, window: DriftWindow): PredictionDrift {
+  const r = compareToReference(profile, { columns: { [target]: window.predictions } }, { features: [target] });
+  const result = r.features[0] ?? null;
+  return {
+    target,
+    task,
+    result,
+    skipped: result ? null : (r.skipped[0]?.reason ?? 'not tested'),
+    histogram: result ? histogramOf(profile, target, window.predictions) : null,
+  };
+}

@@ -1,0 +1,75 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Audited, type AuditBefore } from '../../platform/audit-trail/audited.decorator';
+import { Roles, type AuthenticatedRequest } from '../../platform/auth';
+import type { AuditDriftCheckResult } from '../../contracts';
+import type { DriftReportView, DriftSettingsView } from './drift-report';
+import { DriftHistoryQuery, PutDriftSettingsDto } from './drift.dto';
+import { DriftService, MAX_CHECK_WAIT_SECONDS } from './drift.service';
+
+/** Seconds from an RFC 7240 `Prefer: wait=N` header (capped), or 0 when absent. */
+function preferredWaitSeconds(prefer: string | undefined): number {
+  const m = /(?:^|[,;\s])wait\s*=\s*(\d+)/i.exec(prefer ?? '');
+  return m ? Math.min(Number(m[1]), MAX_CHECK_WAIT_SECONDS) : 0;
+}
+
+/** Drift reports of a model, an on-demand check, and the per-model closed-loop settings. */
+@ApiTags('drift')
+@Controller('api/models/:name')
+export class DriftController {
+  constructor(private readonly drift: DriftService) {}
+
+  @Get('drift')
+  @Roles('auditor', 'developer')
+  @ApiOperation({
+    summary: "The model's newest drift report and its history (newest first)",
+    description:
+      'Each report compares the newest window of the served version\'s live record-API traffic with the profile of its training dataset version: per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; the dataset-level verdict (≥ 50% of the features drifted); the predictions vs. the training target; and what the closed loop did.',
+  })
+  async reports(@Param('name') name: string, @Query() q: DriftHistoryQuery): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }> {
+    return this.drift.reports(name, q.limit ?? 20);
+  }
+
+  @Post('drift/check')
+  @Roles('developer')
+  @Audited('drift-check.requested')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
+  @ApiHeader({ name: 'Prefer', required: false, description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)` })
+  @ApiResponse({ status: 202, description: '{jobId, status: "queued"}' })
+  @ApiResponse({ status: 200, description: 'with Prefer: wait=N, the outcome {model, reportId, drift, skipped?, report?}' })
+  async check(
+    @Param('name') name: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('prefer') prefer?: string,
+  ): Promise<{ jobId: string; status: 'queued' } | (AuditDriftCheckResult & { jobId: string; report: DriftReportView | null })> {
+    const waitSeconds = preferredWaitSeconds(prefer);
+    const jobId = await this.drift.enqueueCheck(name);
+    if (!waitSeconds) return { jobId, status: 'queued' };
+    void reply.header('preference-applied', `wait=${waitSeconds}`);
+    const outcome = await this.drift.waitForCheck(jobId, waitSeconds * 1000);
+    if (!outcome) return { jobId, status: 'queued' };
+    void reply.status(200);
+    return { jobId, ...outcome };
+  }
+
+  @Get('drift-settings')
+  @Roles('developer')
+  @ApiOperation({ summary: "The model's drift settings (closed loop); onDrift null until set" })
+  async getSettings(@Param('name') name: string): Promise<DriftSettingsView> {
+    return this.drift.settings(name);
+  }
+
+  @Put('drift-settings')
+  @Roles('developer')
+  @Audited('drift-settings.changed')
+  @ApiOperation({
+    summary: 'Set the closed loop: on a drift verdict, queue a training job like the served version\'s on the newest ready version of a dataset',
+    description: 'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',
+  })
+  async putSettings(@Param('name') name: string, @Body() body: PutDriftSettingsDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<DriftSettingsView> {
+    req.auditBefore = await this.drift.settings(name);
+    return this.drift.putSettings(name, body.onDrift, req.principal?.name ?? null);
+  }
+}

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditEventsController } from './audit-events.controller';
+import { AuditChainHeadEntity, AuditEventEntity, AuditPredictionEntity } from './audit-log.entities';
+import { AuditLogReader } from './audit-log.reader';
+import { AuditLogWriter } from './audit-log.writer';
+import { AuditPredictionsController } from './audit-predictions.controller';
+import { AuditVerifyController } from './audit-verify.controller';
+import { ChainVerifier } from './chain-verifier.service';
+import { RetentionService } from './retention.service';
+
+/**
+ * The prediction log and admin-event chain: the writer and retention (used by the `audit` queue
+ * worker), verification and the auditor query APIs (`/api/audit/predictions`, `/events`, `/verify`).
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([AuditPredictionEntity, AuditEventEntity, AuditChainHeadEntity])],
+  controllers: [AuditPredictionsController, AuditEventsController, AuditVerifyController],
+  providers: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader],
+  exports: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader],
+})
+export class AuditLogModule {}

@@ -1,0 +1,193 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { UnrecoverableError } from 'bullmq';
+import { DataSource, EntityManager } from 'typeorm';
+import type { AuditRecordBatchPayload, AuditRecordBatchResult } from '../../contracts';
+import { hashRecord } from '../chain';
+import { eventContent, predictionContent } from './chain-content';
+import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
+import { ensurePartition, partitionFor } from './partitions';
+
+export type ChainName = 'predictions' | 'events';
+
+/** Rows per multi-row INSERT (19 parameters each, far below PostgreSQL's 65 535). */
+const INSERT_CHUNK = 500;
+
+const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, served_at, caller_key_id, model, model_version, route, kind, canary,
+  status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
+const PREDICTION_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '::jsonb', '', '::jsonb', '', '', ''];
+const EVENT_INSERT_COLUMNS = `seq, event_id, at, logged_at, request_id, actor_key_id, action, target, before, after, prev_hash, hash`;
+const EVENT_CASTS = ['', '', '', '', '', '', '', '::jsonb', '::jsonb', '::jsonb', '', ''];
+
+/**
+ * Appends batches to the two hash chains, idempotently (the `audit.record-batch` worker).
+ *
+ * One transaction per chain: lock the chain head row (SELECT … FOR UPDATE — this serialises every
+ * writer of that chain across audit replicas), drop records already stored (predictions by request
+ * id, events by event id) and duplicates inside the batch, ensure the day's partition, hash each
+ * record over its content (chain-content.ts) and the previous hash, insert in multi-row chunks and
+ * move the head. `logged_at` never goes backwards along a chain (it is at least the newest stored
+ * one, whatever the replica clocks say), so seq order = time order and retention's partitions
+ * always hold the oldest seqs.
+ */
+@Injectable()
+export class AuditLogWriter {
+  /** The partition this process last ensured (saves a catalog lookup per batch). */
+  private lastPartition: string | null = null;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * `loggedAt` is the worker's clock; an explicit value (tests, back-fills) is still clamped to
+   * the newest stored `logged_at`.
+   */
+  async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date()): Promise<AuditRecordBatchResult> {
+    let predictions: NewPrediction[];
+    let events: NewEvent[];
+    try {
+      predictions = arrayOf(payload.predictions, 'predictions').map(normalizePrediction);
+      events = arrayOf(payload.events, 'events').map(normalizeEvent);
+    } catch (err) {
+      if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
+      throw err;
+    }
+    const p = predictions.length ? await this.writePredictions(predictions, loggedAt) : NOTHING;
+    const e = events.length ? await this.db.transaction((m) => this.appendEvents(m, events, loggedAt)) : NOTHING;
+    return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates };
+  }
+
+  /** Appends admin events inside the caller's transaction (retention writes its expiry events this way). */
+  async appendEvents(m: EntityManager, records: NewEvent[], requestedAt: Date = new Date()): Promise<Appended> {
+    const head = await lockHead(m, 'events');
+    const unique = dedupe(records, (r) => r.eventId);
+    const stored = new Set(
+      ((await m.query(`SELECT event_id AS id FROM audit_events WHERE event_id = ANY($1::uuid[])`, [unique.map((r) => r.eventId)])) as IdRow[]).map((r) => r.id),
+    );
+    const fresh = unique.filter((r) => !stored.has(r.eventId));
+    if (fresh.length > 0) {
+      const newest = (await m.query(`SELECT logged_at AS at FROM audit_events ORDER BY seq DESC LIMIT 1`)) as TimeRow[];
+      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      let prev = head.hash;
+      let seq = Number(head.seq);
+      const rows = fresh.map((r) => {
+        seq += 1;
+        const hash = hashRecord(prev, eventContent({ ...r, seq, loggedAt }));
+        const row = [seq, r.eventId, r.at, loggedAt, r.requestId, r.actorKeyId, r.action, r.targetJson, r.beforeJson, r.afterJson, prev, hash];
+        prev = hash;
+        return row;
+      });
+      await insertChunked(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_CASTS, rows);
+      await moveHead(m, 'events', seq, prev);
+    }
+    return { written: fresh.length, duplicates: records.length - fresh.length };
+  }
+
+  private async writePredictions(records: NewPrediction[], loggedAt: Date): Promise<Appended> {
+    let ensured: string | null = null;
+    try {
+      const result = await this.db.transaction((m) =>
+        this.appendPredictions(m, records, loggedAt, (name) => {
+          ensured = name;
+        }),
+      );
+      // cached only once committed: a rolled-back transaction also rolls back the CREATE TABLE
+      if (ensured) this.lastPartition = ensured;
+      return result;
+    } catch (err) {
+      this.lastPartition = null;
+      throw err;
+    }
+  }
+
+  private async appendPredictions(m: EntityManager, records: NewPrediction[], requestedAt: Date, onEnsured: (partition: string) => void): Promise<Appended> {
+    const head = await lockHead(m, 'predictions');
+    const unique = dedupe(records, (r) => r.requestId);
+    const stored = new Set(
+      ((await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [unique.map((r) => r.requestId)])) as IdRow[]).map(
+        (r) => r.id,
+      ),
+    );
+    const fresh = unique.filter((r) => !stored.has(r.requestId));
+    if (fresh.length > 0) {
+      // ordered by the partition key: only the newest partition is read
+      const newest = (await m.query(`SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`)) as TimeRow[];
+      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      const partition = partitionFor(loggedAt);
+      if (partition.name !== this.lastPartition) {
+        await ensurePartition(m, partition);
+        onEnsured(partition.name);
+      }
+      let prev = head.hash;
+      let seq = Number(head.seq);
+      const rows = fresh.map((r) => {
+        seq += 1;
+        const hash = hashRecord(prev, predictionContent({ ...r, seq, loggedAt }));
+        const row = [
+          seq, loggedAt, r.requestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route, r.kind, r.canary,
+          r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash,
+        ];
+        prev = hash;
+        return row;
+      });
+      await insertChunked(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_CASTS, rows);
+      await moveHead(m, 'predictions', seq, prev);
+    }
+    return { written: fresh.length, duplicates: records.length - fresh.length };
+  }
+}
+
+export interface Appended {
+  written: number;
+  duplicates: number;
+}
+
+interface IdRow {
+  id: string;
+}
+interface TimeRow {
+  at: Date;
+}
+
+const NOTHING: Appended = { written: 0, duplicates: 0 };
+
+function arrayOf<T>(value: T[] | undefined, field: string): T[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new IncomingRecordError(`${field}: must be an array`);
+  return value;
+}
+
+/** First occurrence of each key wins (a batch may carry the same record twice). */
+function dedupe<T>(records: T[], key: (r: T) => string): T[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const k = key(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Whole milliseconds (what a timestamptz gives back to JS), and never before `floor`. */
+function notBefore(at: Date, floor: Date | undefined): Date {
+  const ms = Math.floor(at.getTime());
+  return new Date(floor && floor.getTime() > ms ? floor.getTime() : ms);
+}
+
+export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
+  const rows = (await m.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`, [chain])) as Array<{ seq: string; hash: string }>;
+  if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
+  return rows[0]!;
+}
+
+async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<void> {
+  await m.query(`UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
+}
+
+async function insertChunked(m: EntityManager, table: string, columns: string, casts: string[], rows: unknown[][]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const chunk = rows.slice(start, start + INSERT_CHUNK);
+    const params: unknown[] = [];
+    const tuples = chunk.map((row) => `(${row.map((value, i) => `$${params.push(value)}${casts[i]}`).join(', ')})`);
+    await m.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, params);
+  }
+}

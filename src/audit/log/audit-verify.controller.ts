@@ -1,0 +1,26 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../../platform/auth';
+import { ChainVerifier, type ChainVerificationReport } from './chain-verifier.service';
+import { parseBound, VerifyQueryDto } from './audit-log.dto';
+
+/** Recomputes a hash chain from the stored rows and reports the first break. */
+@ApiTags('audit')
+@Roles('auditor')
+@Controller('api/audit/verify')
+export class AuditVerifyController {
+  constructor(private readonly verifier: ChainVerifier) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Verify the predictions or events hash chain',
+    description:
+      'from / to: a seq (inclusive) or an ISO 8601 time on logged_at (from inclusive, to exclusive); default the whole chain. ' +
+      'Answers {ok: true, checked} or {ok: false, checked, firstBroken: {seq, requestId | eventId, reason}}. ' +
+      'When retention dropped the oldest partitions, verification starts at the first remaining record, anchored on the hash ' +
+      'the audit.retention-expired event recorded (anchoredAt).',
+  })
+  async verify(@Query() q: VerifyQueryDto): Promise<ChainVerificationReport> {
+    return this.verifier.verify(q.chain ?? 'predictions', parseBound('from', q.from), parseBound('to', q.to));
+  }
+}

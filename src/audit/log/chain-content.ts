@@ -1,0 +1,113 @@
+/**
+ * THE definition of what each audit record's hash covers — used by the writer (to compute hashes)
+ * and by the verifier (to recompute them from the rows read back), so the two cannot disagree.
+ *
+ * The content is every stored column except `prev_hash` and `hash`, under the API's camelCase names,
+ * with timestamps as ISO 8601 strings (UTC, millisecond precision: the writer stores JS Dates, so
+ * they round-trip exactly), `seq` as a number, and jsonb columns as stored (already JSON-safe, see
+ * stored-json.ts). A record's API / export form is its content plus `prevHash` and `hash`, so anyone
+ * can re-verify an export offline: hash = SHA-256_hex(prevHash + RFC 8785 canonical JSON of the
+ * line without prevHash and hash).
+ */
+
+/** A row of `audit_predictions` as read back (raw SQL with PREDICTION_COLUMNS, or the entity). */
+export interface StoredPrediction {
+  seq: string | number;
+  loggedAt: Date;
+  requestId: string;
+  servedAt: Date;
+  callerKeyId: string | null;
+  model: string;
+  modelVersion: number | null;
+  route: string;
+  kind: string;
+  canary: boolean;
+  status: number;
+  latencyMs: number;
+  rows: number;
+  inputs: unknown;
+  inputsSha256: string;
+  outputs: unknown;
+  error: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** A row of `audit_events` as read back. */
+export interface StoredEvent {
+  seq: string | number;
+  eventId: string;
+  at: Date;
+  loggedAt: Date;
+  requestId: string | null;
+  actorKeyId: string | null;
+  action: string;
+  target: unknown;
+  before: unknown;
+  after: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+/** SELECT list giving StoredPrediction-shaped rows. */
+export const PREDICTION_COLUMNS = `seq, logged_at AS "loggedAt", request_id AS "requestId", served_at AS "servedAt",
+  caller_key_id AS "callerKeyId", model, model_version AS "modelVersion", route, kind, canary, status,
+  latency_ms AS "latencyMs", rows, inputs, inputs_sha256 AS "inputsSha256", outputs, error, prev_hash AS "prevHash", hash`;
+
+/** SELECT list giving StoredEvent-shaped rows. */
+export const EVENT_COLUMNS = `seq, event_id AS "eventId", at, logged_at AS "loggedAt", request_id AS "requestId",
+  actor_key_id AS "actorKeyId", action, target, before, after, prev_hash AS "prevHash", hash`;
+
+const iso = (d: Date | string): string => new Date(d).toISOString();
+/** double precision may hold NaN / ±Infinity, which have no JSON form. */
+const jsonNumber = (n: number): number | string => (Number.isFinite(n) ? n : String(n));
+
+export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>) {
+  return {
+    seq: Number(p.seq),
+    loggedAt: iso(p.loggedAt),
+    requestId: p.requestId,
+    servedAt: iso(p.servedAt),
+    callerKeyId: p.callerKeyId,
+    model: p.model,
+    version: p.modelVersion,
+    route: p.route,
+    kind: p.kind,
+    canary: p.canary,
+    status: p.status,
+    latencyMs: jsonNumber(p.latencyMs),
+    rows: p.rows,
+    inputs: p.inputs ?? null,
+    inputsSha256: p.inputsSha256,
+    outputs: p.outputs ?? null,
+    error: p.error,
+  };
+}
+
+export function eventContent(e: Omit<StoredEvent, 'prevHash' | 'hash'>) {
+  return {
+    seq: Number(e.seq),
+    eventId: e.eventId,
+    at: iso(e.at),
+    loggedAt: iso(e.loggedAt),
+    requestId: e.requestId,
+    actorKeyId: e.actorKeyId,
+    action: e.action,
+    target: e.target ?? null,
+    before: e.before ?? null,
+    after: e.after ?? null,
+  };
+}
+
+export type PredictionContent = ReturnType<typeof predictionContent>;
+export type EventContent = ReturnType<typeof eventContent>;
+
+/** The API / export form of a stored prediction record. */
+export function predictionDto(p: StoredPrediction): PredictionContent & { prevHash: string; hash: string } {
+  return { ...predictionContent(p), prevHash: p.prevHash, hash: p.hash };
+}
+
+/** The API / export form of a stored admin event. */
+export function eventDto(e: StoredEvent): EventContent & { prevHash: string; hash: string } {
+  return { ...eventContent(e), prevHash: e.prevHash, hash: e.hash };
+}

@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
+import { GENESIS_HASH, verifyChain, type ChainRecord } from '../chain';
+import type { ChainName } from './audit-log.writer';
+import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventContent, predictionContent, type StoredEvent, type StoredPrediction } from './chain-content';
+import { RETENTION_EXPIRED_ACTION } from './retention.service';
+
+/** Rows read per page while verifying (memory stays bounded whatever the chain's length). */
+const PAGE = 1_000;
+
+/** A bound of a verification range: a seq (inclusive), or a time on `logged_at` (from inclusive, to exclusive). */
+export type ChainBound = { seq: number } | { time: Date };
+
+export interface ChainBreakReport {
+  seq: number;
+  requestId?: string;
+  eventId?: string;
+  /**
+   * `hash_mismatch`: the record was edited. `prev_hash_mismatch`: the record does not link to the
+   * one before it (a record before it was deleted, inserted, reordered, or edited with its hash
+   * recomputed). `missing`: the chain head says records exist that are gone (the newest records,
+   * or the record just before the range). `head_mismatch`: the newest record is not the head's.
+   */
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch';
+  expected: string | null;
+  actual: string | null;
+}
+
+export interface ChainVerificationReport {
+  chain: ChainName;
+  ok: boolean;
+  checked: number;
+  /** The seq range examined (inclusive); empty when fromSeq > toSeq. */
+  fromSeq: number;
+  toSeq: number;
+  /**
+   * Where verification started when not at genesis: `retention` — the oldest records were dropped
+   * by retention and the first remaining record links to the hash the `audit.retention-expired`
+   * event `eventId` recorded; `range` — `from` was given and the range links to its predecessor.
+   */
+  anchoredAt?: { seq: number; prevHash: string; by: 'retention' | 'range'; eventId?: string };
+  firstBroken?: ChainBreakReport;
+}
+
+interface Start {
+  /** First seq to verify. */
+  lo: number;
+  previousHash: string;
+  anchoredAt?: ChainVerificationReport['anchoredAt'];
+}
+
+type Row = StoredPrediction | StoredEvent;
+
+const TABLE: Record<ChainName, string> = { predictions: 'audit_predictions', events: 'audit_events' };
+
+/**
+ * Recomputes a hash chain from the stored rows (`GET /api/audit/verify`), page by page in seq
+ * order, inside one read-only REPEATABLE READ transaction so the head, the rows and the retention
+ * anchor are one consistent snapshot. Uses the same content definition as the writer.
+ */
+@Injectable()
+export class ChainVerifier {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async verify(chain: ChainName, from?: ChainBound, to?: ChainBound): Promise<ChainVerificationReport> {
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction('REPEATABLE READ');
+      await qr.query('SET TRANSACTION READ ONLY');
+      const report = await this.run(qr, chain, from, to);
+      await qr.commitTransaction();
+      return report;
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction();
+      throw err;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private async run(qr: QueryRunner, chain: ChainName, from?: ChainBound, to?: ChainBound): Promise<ChainVerificationReport> {
+    const [head] = (await qr.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{ seq: string; hash: string }>;
+    const headSeq = Number(head!.seq);
+    const requestedFrom = from ? await this.seqFrom(qr, chain, from, headSeq) : 1;
+    const hi = Math.min(to ? await this.seqTo(qr, chain, to) : headSeq, headSeq);
+    const start = await this.start(qr, chain, requestedFrom, hi);
+    if ('reason' in start) return { chain, fromSeq: requestedFrom, toSeq: hi, ok: false, checked: 0, firstBroken: start };
+    const { lo, anchoredAt } = start;
+    const base = { chain, fromSeq: lo, toSeq: hi, ...(anchoredAt ? { anchoredAt } : {}) };
+    if (lo > hi) return { ...base, ok: true, checked: 0 };
+
+    let checked = 0;
+    let lastSeq = lo - 1;
+    let lastHash = start.previousHash;
+    for (;;) {
+      const page = (await qr.query(
+        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`,
+        [lastSeq, hi],
+      )) as Row[];
+      if (page.length === 0) break;
+      const result = verifyChain(page.map((row) => chainRecord(chain, row)), { previousHash: lastHash });
+      if (!result.ok) {
+        const row = page[result.firstBroken.index]!;
+        const { reason, expected, actual } = result.firstBroken;
+        return { ...base, ok: false, checked: checked + result.checked, firstBroken: { seq: Number(row.seq), ...idOf(chain, row), reason, expected, actual } };
+      }
+      checked += page.length;
+      const last = page[page.length - 1]!;
+      lastSeq = Number(last.seq);
+      lastHash = last.hash;
+    }
+    if (hi === headSeq && (lastSeq !== headSeq || lastHash !== head!.hash)) {
+      const firstBroken: ChainBreakReport =
+        lastSeq < headSeq
+          ? { seq: lastSeq + 1, reason: 'missing', expected: null, actual: null }
+          : { seq: headSeq, reason: 'head_mismatch', expected: head!.hash, actual: lastHash };
+      return { ...base, ok: false, checked, firstBroken };
+    }
+    return { ...base, ok: true, checked };
+  }
+
+  /** First seq of the range: the seq itself, or the first record logged at or after the time. */
+  private async seqFrom(qr: QueryRunner, chain: ChainName, bound: ChainBound, headSeq: number): Promise<number> {
+    if ('seq' in bound) return Math.max(bound.seq, 1);
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at >= $1 ORDER BY logged_at, seq LIMIT 1`, [bound.time])) as SeqRow[];
+    return rows.length ? Number(rows[0]!.seq) : headSeq + 1;
+  }
+
+  /** Last seq of the range: the seq itself, or the last record logged before the time. */
+  private async seqTo(qr: QueryRunner, chain: ChainName, bound: ChainBound): Promise<number> {
+    if ('seq' in bound) return bound.seq;
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at < $1 ORDER BY logged_at DESC, seq DESC LIMIT 1`, [bound.time])) as SeqRow[];
+    return rows.length ? Number(rows[0]!.seq) : 0;
+  }
+
+  /** The newest retention expiry that dropped records: the chain now starts after its throughSeq. */
+  private async retentionAnchor(qr: QueryRunner): Promise<{ throughSeq: number; throughHash: string; eventId: string } | null> {
+    const rows = (await qr.query(
+      `SELECT event_id AS "eventId", (after->>'throughSeq')::bigint AS "throughSeq", after->>'throughHash' AS "throughHash"
+       FROM audit_events WHERE action = $1 AND after->>'throughSeq' IS NOT NULL
+       ORDER BY (after->>'throughSeq')::bigint DESC LIMIT 1`,
+      [RETENTION_EXPIRED_ACTION],
+    )) as Array<{ eventId: string; throughSeq: string; throughHash: string }>;
+    const r = rows[0];
+    return r ? { eventId: r.eventId, throughSeq: Number(r.throughSeq), throughHash: r.throughHash } : null;
+  }
+
+  /**
+   * Where verification starts and the hash its first record must link to: after the records
+   * retention dropped (the expiry event's hash), at genesis, or on the stored predecessor of a
+   * range; a missing predecessor that retention does not account for is itself a break.
+   */
+  private async start(qr: QueryRunner, chain: ChainName, lo: number, hi: number): Promise<Start | ChainBreakReport> {
+    const retention = chain === 'predictions' ? await this.retentionAnchor(qr) : null;
+    if (retention && lo <= retention.throughSeq + 1) {
+      const seq = retention.throughSeq + 1;
+      return { lo: seq, previousHash: retention.throughHash, anchoredAt: { seq, prevHash: retention.throughHash, by: 'retention', eventId: retention.eventId } };
+    }
+    if (lo <= 1) return { lo: 1, previousHash: GENESIS_HASH };
+    if (lo > hi) return { lo, previousHash: GENESIS_HASH };
+    const rows = (await qr.query(`SELECT hash FROM ${TABLE[chain]} WHERE seq = $1`, [lo - 1])) as Array<{ hash: string }>;
+    if (rows.length === 0) return { seq: lo - 1, reason: 'missing', expected: null, actual: null };
+    return { lo, previousHash: rows[0]!.hash, anchoredAt: { seq: lo, prevHash: rows[0]!.hash, by: 'range' } };
+  }
+}
+
+interface SeqRow {
+  seq: string;
+}
+
+function chainRecord(chain: ChainName, row: Row): ChainRecord {
+  const content = chain === 'predictions' ? predictionContent(row as StoredPrediction) : eventContent(row as StoredEvent);
+  return { id: Number(row.seq), prevHash: row.prevHash, hash: row.hash, content };
+}
+
+function idOf(chain: ChainName, row: Row): { requestId: string } | { eventId: string } {
+  return chain === 'predictions' ? { requestId: (row as StoredPrediction).requestId } : { eventId: (row as StoredEvent).eventId };
+}

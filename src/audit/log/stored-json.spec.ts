@@ -1,0 +1,32 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { canonicalJson } from '../chain';
+import { cleanText, storedJson } from './stored-json';
+
+describe('storedJson', () => {
+  it('turns non-finite numbers and BigInts into strings, so the value has a JSON form', () => {
+    const s = storedJson([{ name: 'x', data: [1, NaN, Infinity, -Infinity, -0, 1e21] }, { n: 10n }]);
+    assert.deepEqual(s.value, [{ name: 'x', data: [1, 'NaN', 'Infinity', '-Infinity', 0, 1e21] }, { n: '10' }]);
+    assert.equal(s.text, JSON.stringify(s.value));
+    assert.doesNotThrow(() => canonicalJson(s.value));
+  });
+
+  it('replaces NUL and unpaired surrogates (which jsonb refuses) in strings and keys, keeps valid pairs', () => {
+    const s = storedJson({ 'a\0b': 'x\0y', lone: '\uD800z', pair: '😀', low: 'q\uDC00' });
+    assert.deepEqual(s.value, { 'a\uFFFDb': 'x\uFFFDy', lone: '\uFFFDz', pair: '😀', low: 'q\uFFFD' });
+    assert.ok(!/\\u0000|\\ud8|\\udc/i.test(s.text!));
+  });
+
+  it('keeps a "__proto__" key as data, applies toJSON, and maps nothing to SQL NULL', () => {
+    const s = storedJson(JSON.parse('{"__proto__": {"x": 1}, "k": [{"__proto__": "\\u0000"}]}'));
+    assert.equal(s.text, '{"__proto__":{"x":1},"k":[{"__proto__":"\uFFFD"}]}');
+    assert.deepEqual(storedJson({ t: new Date(0) }).value, { t: '1970-01-01T00:00:00.000Z' });
+    for (const v of [undefined, null]) assert.deepEqual(storedJson(v), { text: null, value: null });
+  });
+
+  it('cleanText leaves ordinary text untouched', () => {
+    const s = 'plain é 😀';
+    assert.equal(cleanText(s), s);
+    assert.equal(cleanText('\0'), '\uFFFD');
+  });
+});

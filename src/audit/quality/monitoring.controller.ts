@@ -1,0 +1,41 @@
+/**
+ * `GET /api/models/{name}/monitoring` (the numbers, roles auditor/developer) and `GET /monitoring/{name}`
+ * (a public HTML page that asks for an API key and draws them).
+ */
+import { Controller, Get, Header, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { MODEL_NAME_PATTERN } from '../../models';
+import { Public, Roles } from '../../platform/auth';
+import { monitoringPage } from './monitoring-page';
+import { MonitoringService } from './monitoring.service';
+import { parseTimeWindow } from './time-window';
+
+@ApiTags('audit: feedback and monitoring')
+@Controller()
+export class MonitoringController {
+  constructor(private readonly monitoring: MonitoringService) {}
+
+  @Get('api/models/:name/monitoring')
+  @Roles('auditor', 'developer')
+  @ApiOperation({
+    summary: 'Live traffic, latency, prediction distribution, quality on labelled predictions and the latest drift report',
+    description: 'Per model version over a window (default 1h) of live calls by served time; latency per minute; the latest drift report or null.',
+  })
+  @ApiQuery({ name: 'window', required: false, description: '15m, 1h, 24h (any <n>m|h|d up to 31 days); not with from/to' })
+  @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 start (with optional to, default now)' })
+  @ApiQuery({ name: 'to', required: false })
+  async document(@Param('name') name: string, @Query('window') window?: string, @Query('from') from?: string, @Query('to') to?: string) {
+    return this.monitoring.document(name, parseTimeWindow({ window, from, to }));
+  }
+
+  @Get('monitoring/:name')
+  @Public()
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  @ApiProduces('text/html')
+  @ApiOperation({ summary: 'Monitoring page (HTML; asks for an API key and reads the monitoring document)' })
+  page(@Param('name') name: string): string {
+    if (!MODEL_NAME_PATTERN.test(name)) throw new NotFoundException(`model ${name.slice(0, 60)} not found`);
+    return monitoringPage(name);
+  }
+}

@@ -1,0 +1,65 @@
+import { HttpException, Logger } from '@nestjs/common';
+import type { AuditSink } from '../audit';
+import type { AuditPredictionRecord } from '../contracts';
+import type { InferenceCall, ServedModel } from './runtime/served-model';
+
+/**
+ * The audit record and the metrics of ONE data-plane call. Steps run through `step`: a failure is
+ * recorded (with its HTTP status) and rethrown; `succeeded` resolves only once the success record is
+ * durable, so the caller answers its client after the record is safe.
+ */
+export class CallAudit {
+  private readonly started = performance.now();
+  private served: ServedModel | null = null;
+
+  constructor(
+    private readonly sink: AuditSink,
+    private readonly logger: Logger,
+    private readonly model: string,
+    private readonly call: InferenceCall,
+    /** The inputs as the log stores them (computed only when a record is made). */
+    private readonly inputs: () => unknown,
+    private readonly observe: (served: ServedModel | null, outcome: string, started: number) => void,
+  ) {}
+
+  /** The version that answers (known once routed). */
+  servedBy(model: ServedModel): void {
+    this.served = model;
+  }
+
+  async step<T>(fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const status = e instanceof HttpException ? e.getStatus() : 500;
+      this.observe(this.served, String(status), this.started);
+      if (this.sink.enabled) {
+        const error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
+        await this.sink
+          .recordPrediction(this.record({ canary: false, status, rows: 0, outputs: null, error }))
+          .catch((err: unknown) => this.logger.error({ err, requestId: this.call.requestId }, 'could not audit a failed call'));
+      }
+      throw e;
+    }
+  }
+
+  async succeeded(canary: boolean, rows: number, outputs: unknown): Promise<void> {
+    this.observe(this.served, 'ok', this.started);
+    if (this.sink.enabled) await this.sink.recordPrediction(this.record({ canary, status: 200, rows, outputs, error: null }));
+  }
+
+  private record(r: Pick<AuditPredictionRecord, 'canary' | 'status' | 'rows' | 'outputs' | 'error'>): AuditPredictionRecord {
+    return {
+      requestId: this.call.requestId,
+      servedAt: new Date().toISOString(),
+      callerKeyId: this.call.callerKeyId ?? null,
+      model: this.model,
+      version: this.served?.version ?? null,
+      route: this.call.protocol,
+      kind: this.call.protocol === 'batch' ? 'batch' : 'live',
+      latencyMs: performance.now() - this.started,
+      ...this.sink.payload(this.inputs()),
+      ...r,
+    };
+  }
+}

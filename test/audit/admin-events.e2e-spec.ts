@@ -1,0 +1,119 @@
+/**
+ * The admin audit trail on PostgreSQL: every mutating management call leaves exactly one event
+ * (actor key id, action, target, before/after, request id) in the events hash chain; a refused call
+ * leaves none; a new key's secret never reaches the log.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Client } from 'pg';
+import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
+import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
+import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
+import { importLayersModel } from '../models/model-import-helpers';
+
+interface EventRow {
+  action: string;
+  request_id: string;
+  actor_key_id: string | null;
+  target: Record<string, unknown>;
+  before: any;
+  after: any;
+}
+
+async function main(): Promise<void> {
+  const skip = await skipUnless('postgres');
+  describe('admin audit trail on configuration "postgres"', { skip }, () => {
+    let kiln: TestKiln;
+    let db: Client;
+    /** request id → the action its call must have logged. */
+    const expected = new Map<string, string>();
+    const adminKeyId = () => /^kiln_([A-Za-z0-9]{12})_/.exec(kiln.adminKey)![1];
+
+    before(async () => {
+      kiln = await startTestKiln('postgres');
+      db = new Client({ connectionString: kiln.databaseUrl });
+      await db.connect();
+      await TfRuntime.initForTests();
+    });
+    after(async () => {
+      await db?.end();
+      await kiln?.close();
+    });
+
+    const expectEvent = (res: TestResponse, status: number, action: string) => {
+      assert.equal(res.status, status, res.text);
+      expected.set(res.headers.get('x-request-id')!, action);
+      return res;
+    };
+
+    it('records every mutating management call, once, with actor, target and before/after', async () => {
+      const key = expectEvent(await kiln.request('POST', '/api/keys', { body: { name: 'ci', role: 'predictor' } }), 201, 'key.created');
+      const data = await penguinsVersion(kiln); // dataset.created + dataset-version.created (request ids read from the log below)
+      const v1 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'audited', target: 'Species' });
+      const v2 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'audited', target: 'Species', hyperparameters: { seed: 3 } });
+      expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }), 200, 'alias.moved');
+      const moved = expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }), 200, 'alias.moved');
+      expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/staging', { body: { version: v1 } }), 200, 'alias.moved');
+      expectEvent(await kiln.request('DELETE', '/api/models/audited/aliases/staging'), 200, 'alias.deleted');
+      expectEvent(await kiln.request('PUT', '/api/models/audited/serving', { body: { maxBatchSize: 8 } }), 200, 'serving-settings.changed');
+      expectEvent(await kiln.request('PUT', '/api/models/audited/deployment', { body: { routes: [{ alias: 'production', weight: 9 }, { version: v1, weight: 1 }] } }), 200, 'deployment.changed');
+      expectEvent(await kiln.request('DELETE', '/api/models/audited/deployment'), 200, 'deployment.deleted');
+      const batch = expectEvent(await kiln.request('POST', '/api/batch-predictions', { body: { model: 'audited', version: v1, datasetVersionId: data.id } }), 202, 'batch-prediction.started');
+      const cancelBatch = await kiln.request('POST', `/api/batch-predictions/${batch.body.id}/cancel`);
+      if (cancelBatch.status === 202) expectEvent(cancelBatch, 202, 'batch-prediction.cancelled');
+      const job = expectEvent(
+        await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: data.id, target: 'Species', modelName: 'audited', hyperparameters: { epochs: 200 } } }),
+        202,
+        'training.started',
+      );
+      const cancelJob = await kiln.request('POST', `/api/training-jobs/${job.body.id}/cancel`);
+      if (cancelJob.status === 202) expectEvent(cancelJob, 202, 'training.cancelled');
+      expectEvent(await kiln.request('POST', `/api/models/audited/versions/${v1}/archive`), 200, 'model-version.archived');
+      const m = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
+      await importLayersModel(kiln, 'audited-import', m, { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] });
+      expectEvent(await kiln.request('DELETE', `/api/keys/${key.body.id}`), 200, 'key.revoked');
+      // Refused calls leave nothing.
+      const refused = await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: 99 } });
+      assert.equal(refused.status, 404);
+      const denied = await kiln.request('POST', '/api/datasets', { body: { name: 'x' }, key: key.body.key });
+      assert.equal(denied.status, 401);
+      // The record API is the data plane: prediction log, not admin events.
+      await kiln.request('POST', '/api/models/audited/predict', { body: { records: penguinRecords(1) } });
+
+      const rows = await eventually(async () => {
+        const r = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ORDER BY seq`);
+        const ids = new Set(r.rows.map((e) => e.request_id));
+        return [...expected.keys()].every((id) => ids.has(id)) && r.rows.some((e) => e.action === 'model.imported') ? r.rows : undefined;
+      });
+      for (const [requestId, action] of expected) {
+        const matching = rows.filter((e) => e.request_id === requestId);
+        assert.equal(matching.length, 1, `${action} logged once`);
+        assert.equal(matching[0]!.action, action);
+        assert.equal(matching[0]!.actor_key_id, adminKeyId());
+      }
+      const actions = new Set(rows.map((e) => e.action));
+      for (const a of ['dataset.created', 'dataset-version.created', 'model.imported']) assert.ok(actions.has(a), a);
+      assert.ok(!rows.some((e) => e.request_id === refused.headers.get('x-request-id')), 'a refused call leaves no event');
+      assert.ok(!actions.has('prediction'), 'predictions are not admin events');
+
+      const move = rows.find((e) => e.request_id === moved.headers.get('x-request-id'))!;
+      assert.deepEqual(move.target, { name: 'audited', alias: 'production' });
+      assert.equal(move.after.from, v1);
+      assert.equal(move.after.to, v2);
+      const serving = rows.find((e) => e.action === 'serving-settings.changed')!;
+      assert.equal(serving.before.maxBatchSize, 32, 'before: the defaults');
+      assert.equal(serving.after.maxBatchSize, 8);
+      const created = rows.find((e) => e.action === 'key.created')!;
+      assert.equal(created.after.key, '[redacted]');
+      assert.ok(!JSON.stringify(rows).includes(key.body.key), 'the secret is nowhere in the log');
+
+      const verify = await kiln.request('GET', '/api/audit/verify?chain=events');
+      assert.equal(verify.status, 200, verify.text);
+      assert.equal(verify.body.ok, true, verify.text);
+      assert.ok(verify.body.checked >= expected.size);
+    });
+  });
+}
+
+void main();

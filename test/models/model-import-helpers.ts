@@ -1,0 +1,31 @@
+/** Importing a TF.js layers model through the registry API, as a client that trained it elsewhere would. */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { KilnClient } from '../utils/test-kiln';
+
+export interface TensorSignature {
+  inputs: Array<{ name: string; dtype: string; shape: number[] }>;
+  outputs: Array<{ name: string; dtype: string; shape: number[] }>;
+}
+
+/** Saves with TF.js's own save API and uploads model.json + one shard + the signature; returns the shard. */
+export async function importLayersModel(kiln: KilnClient, name: string, model: tfl.LayersModel, signature: TensorSignature): Promise<Buffer> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const a = artifacts!;
+  const weights = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
+  const form = new FormData();
+  form.append('signature', JSON.stringify(signature));
+  const modelJson = { modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: null, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] };
+  form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
+  form.append('weights', new Blob([weights]), 'w.bin');
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+  assert.equal(res.status, 201, await res.text());
+  return weights;
+}
