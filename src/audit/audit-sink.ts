@@ -4,12 +4,15 @@ import type { Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { JobName, jobId, QueueName, type AdminEventRecord, type AuditPredictionRecord, type AuditRecordBatchPayload } from '../contracts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
-import { canonicalJson, toJsonSafe } from './chain';
+import { toJsonSafe } from './chain';
 
 /** Records in one job at most; a larger burst becomes several jobs. */
 const MAX_RECORDS_PER_BATCH = 500;
-/** Batches being written to the queue backend at once; later records wait for the next batch. */
-const MAX_BATCHES_IN_FLIGHT = 4;
+/**
+ * Batches being written to the queue backend at once; later records wait for the next batch. Few in
+ * flight = larger batches under load (fewer jobs, fewer commits per record) for one commit of latency.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
 
 type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 'event'; record: AdminEventRecord }) & {
   resolve(): void;
@@ -44,13 +47,14 @@ export class AuditSink {
   }
 
   /**
-   * The stored form of a call's inputs and its SHA-256: inputs are kept unless KILN_AUDIT_PAYLOADS=hash.
-   * (JSON-safe first: NaN/Infinity become strings, typed arrays arrays.)
+   * The stored form of a call's inputs: kept as given unless KILN_AUDIT_PAYLOADS=hash, where only
+   * their SHA-256 goes to the log (when kept, the audit writer hashes them, off the request path).
+   * `jsonSafe`: the inputs came from JSON.parse (no NaN, no typed arrays), so no copy is needed.
    */
-  payload(inputs: unknown): { inputs: unknown; inputsSha256: string } {
-    const safe = toJsonSafe(inputs ?? null);
-    const inputsSha256 = createHash('sha256').update(canonicalJson(safe)).digest('hex');
-    return { inputs: this.config.audit.payloads === 'hash' ? null : safe, inputsSha256 };
+  payload(inputs: unknown, jsonSafe = false): { inputs: unknown; inputsSha256: string | null } {
+    const safe = jsonSafe ? (inputs ?? null) : toJsonSafe(inputs ?? null);
+    if (this.config.audit.payloads !== 'hash') return { inputs: safe, inputsSha256: null };
+    return { inputs: null, inputsSha256: createHash('sha256').update(JSON.stringify(safe)).digest('hex') };
   }
 
   /** Resolves once the record is durable in the queue backend (rejects with 503 when it cannot be). */

@@ -36,8 +36,12 @@ export interface AuditPredictionRecord {
    * batch → null. Null too when KILN_AUDIT_PAYLOADS=hash.
    */
   inputs: unknown;
-  /** SHA-256 (hex) of the canonical JSON of the inputs (always present). */
-  inputsSha256: string;
+  /**
+   * SHA-256 (hex) of `JSON.stringify(inputs)` (JSON-safe form). Required when `inputs` is null
+   * (KILN_AUDIT_PAYLOADS=hash); when the inputs are sent, null lets the audit writer compute it off
+   * the request path. Stored for every record.
+   */
+  inputsSha256: string | null;
   /** Record API → the predictions array; tensors → `[{name, shape, data}]`; errors → null. */
   outputs: unknown;
   /** Error message when status ≥ 400. */

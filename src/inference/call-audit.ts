@@ -19,6 +19,8 @@ export class CallAudit {
     private readonly call: InferenceCall,
     /** The inputs as the log stores them (computed only when a record is made). */
     private readonly inputs: () => unknown,
+    /** The inputs came straight from JSON.parse (no NaN, no typed arrays): stored without a copy. */
+    private readonly inputsAreJson: boolean,
     private readonly observe: (served: ServedModel | null, outcome: string, started: number) => void,
   ) {}
 
@@ -58,7 +60,7 @@ export class CallAudit {
       route: this.call.protocol,
       kind: this.call.protocol === 'batch' ? 'batch' : 'live',
       latencyMs: performance.now() - this.started,
-      ...this.sink.payload(this.inputs()),
+      ...this.sink.payload(this.inputs(), this.inputsAreJson),
       ...r,
     };
   }

@@ -125,7 +125,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     }
     await this.registry.getModel(name);
     const failures = new Map(this.routing.loadFailures.map((f) => [f.key, f.error]));
-    return this.routing.referencedVersions(name).map((version) => {
+    // Versions that failed to load are not routed to, but they are what the registry asks for: report them.
+    const failed = [...failures.keys()].filter((k) => k.startsWith(`${name}@`)).map((k) => Number(k.slice(name.length + 1)));
+    const versions = [...new Set([...this.routing.referencedVersions(name), ...failed])].sort((a, b) => a - b);
+    return versions.map((version) => {
       const key = versionKey(name, version);
       const error = failures.get(key) ?? null;
       const state: VersionState = this.cache.isLoaded(key) ? 'AVAILABLE' : this.cache.isLoading(key) ? 'LOADING' : error ? 'END' : 'START';
@@ -138,7 +141,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * concurrent calls. Outputs in signature order, optionally filtered by name.
    */
   async infer(name: string, selector: ModelSelector, inputs: HostTensor[], call: InferenceCall, opts: { outputs?: string[] } = {}): Promise<InferenceResult> {
-    const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit));
+    const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
     try {
@@ -163,7 +166,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * `explain`, integrated-gradients attributions per source feature (layers models, ≤ MAX_EXPLAIN_ROWS records).
    */
   async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall, opts: { explain?: boolean } = {}): Promise<RecordPredictionResult> {
-    const audit = this.startAudit(name, call, () => (call.protocol === 'batch' ? null : records));
+    // Record API bodies come from JSON.parse; /v1 classify/regress examples may carry NaN tokens.
+    const audit = this.startAudit(name, call, () => (call.protocol === 'batch' ? null : records), call.protocol === 'record');
     await audit.step(() => {
       if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
       if (opts.explain && records.length > MAX_EXPLAIN_ROWS) {
@@ -321,8 +325,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return p;
   }
 
-  private startAudit(name: string, call: InferenceCall, inputs: () => unknown): CallAudit {
-    return new CallAudit(this.audit, this.logger, name, call, inputs, (served, outcome, started) => this.observe(name, served, call, outcome, started));
+  private startAudit(name: string, call: InferenceCall, inputs: () => unknown, inputsAreJson: boolean): CallAudit {
+    return new CallAudit(this.audit, this.logger, name, call, inputs, inputsAreJson, (served, outcome, started) => this.observe(name, served, call, outcome, started));
   }
 
   /** Sends a copy of the request to the model's shadow version off the response path; records both answers. */

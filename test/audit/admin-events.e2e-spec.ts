@@ -81,11 +81,15 @@ async function main(): Promise<void> {
       // The record API is the data plane: prediction log, not admin events.
       await kiln.request('POST', '/api/models/audited/predict', { body: { records: penguinRecords(1) } });
 
+      // Each event was durable in the queue before its response; the audit worker writes them shortly after.
       const rows = await eventually(async () => {
         const r = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ORDER BY seq`);
         const ids = new Set(r.rows.map((e) => e.request_id));
-        return [...expected.keys()].every((id) => ids.has(id)) && r.rows.some((e) => e.action === 'model.imported') ? r.rows : undefined;
-      });
+        const missing = [...expected].filter(([id]) => !ids.has(id)).map(([, action]) => action);
+        if (!r.rows.some((e) => e.action === 'model.imported')) missing.push('model.imported');
+        assert.deepEqual(missing, [], `events not written yet (${r.rows.length} written)`);
+        return r.rows;
+      }, 60_000, 100);
       for (const [requestId, action] of expected) {
         const matching = rows.filter((e) => e.request_id === requestId);
         assert.equal(matching.length, 1, `${action} logged once`);

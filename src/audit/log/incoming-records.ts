@@ -4,6 +4,7 @@
  * in their JSON-safe form (stored-json.ts). A record that breaks the contract (the producer is Kiln's
  * own AuditSink) is an IncomingRecordError naming the record and field: retrying cannot fix it.
  */
+import { createHash } from 'node:crypto';
 import type { AdminEventRecord, AuditPredictionRecord } from '../../contracts';
 import type { StoredEvent, StoredPrediction } from './chain-content';
 import { cleanText, storedJson } from './stored-json';
@@ -113,7 +114,9 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
     rows: r.int('rows', 0, 2_147_483_647) as number,
     inputs: inputs.value,
     inputsJson: inputs.text,
-    inputsSha256: r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
+    // Producers that keep the inputs leave the hash to the writer (off the request path).
+    inputsSha256:
+      record.inputsSha256 == null && inputs.text !== null ? createHash('sha256').update(inputs.text).digest('hex') : r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
     outputs: outputs.value,
     outputsJson: outputs.text,
     error: r.text('error', Number.MAX_SAFE_INTEGER, true),

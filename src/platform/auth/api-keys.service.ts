@@ -33,7 +33,7 @@ function sha256(value: string): string {
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWritten = new Map<string, number>();
-  /** sha256(presented key) → principal, for keys verified within VERIFIED_KEY_TTL_MS. */
+  /** Presented key → principal, for keys verified within VERIFIED_KEY_TTL_MS (the key itself is the cache key: no hash per request). */
   private readonly verified = new LRUCache<string, Principal>({ max: 10_000, ttl: VERIFIED_KEY_TTL_MS });
 
   constructor(
@@ -94,15 +94,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
       key.revokedAt = new Date();
       await this.keys.update({ id }, { revokedAt: key.revokedAt });
     }
-    for (const [hash, p] of this.verified.entries()) if (p.id === id) this.verified.delete(hash);
+    for (const [presented, p] of this.verified.entries()) if (p.id === id) this.verified.delete(presented);
     return key;
   }
 
   /** Returns the caller for a presented key, or null when it is unknown, malformed or revoked. */
   async verify(presented: string): Promise<Principal | null> {
-    const presentedHash = sha256(presented);
-    const cached = this.verified.get(presentedHash);
+    const cached = this.verified.get(presented);
     if (cached) return cached;
+    const presentedHash = sha256(presented);
     const match = KEY_PATTERN.exec(presented);
     const keyId = match ? match[1]! : sha256(presented).slice(0, 12);
     const row = await this.keys.findOne({
@@ -115,7 +115,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
     this.touch(row.id);
     const principal = { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
-    this.verified.set(presentedHash, principal);
+    this.verified.set(presented, principal);
     return principal;
   }
 

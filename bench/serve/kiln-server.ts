@@ -1,0 +1,78 @@
+/**
+ * Kiln as a child process for the serving benchmark (`node dist/src/main.js`, what `npm start`
+ * runs; see test/utils/spawn-kiln.ts), so the load generator in the bench process does not share
+ * an event loop with the server. Also the small JSON client the bench uses for setup calls.
+ */
+import { spawn } from 'node:child_process';
+import { MAIN } from '../../test/utils/spawn-kiln';
+
+export interface KilnChild {
+  url: string;
+  pid: number;
+  /** SIGTERM and wait for the exit (graceful shutdown; a --cpu-prof profile is written then). */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Spawns `node [nodeArgs] dist/src/main.js` (as test/utils/spawn-kiln.ts does, plus Node flags:
+ * `--cpu-prof` is not allowed in NODE_OPTIONS) and waits for /health/ready.
+ */
+export async function startKilnChild(env: Record<string, string>, nodeArgs: string[] = []): Promise<KilnChild> {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
+  });
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const res = await fetch(`${url}/health/ready`).catch(() => null);
+    if (res?.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`Kiln not ready after 60 s:\n${out.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export type Api = (method: string, path: string, body?: unknown) => Promise<any>;
+
+/** JSON calls with a key; a status ≥ 400 throws with the body. */
+export function apiClient(baseUrl: string, key: string): Api {
+  return async (method, path, body) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status}: ${text.slice(0, 500)}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+}
+
+/** Polls `f` until it returns a value. */
+export async function until<T>(f: () => Promise<T | undefined>, intervalMs: number, timeoutMs = 600_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
