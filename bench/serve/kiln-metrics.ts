@@ -23,7 +23,7 @@ export async function scrapeMetrics(baseUrl: string): Promise<MetricsScrape> {
 }
 
 /** Sum of every series of `name` whose labels include all of `labels`. */
-function sum(s: MetricsScrape, name: string, labels: Record<string, string>): number {
+export function sum(s: MetricsScrape, name: string, labels: Record<string, string>): number {
   let total = 0;
   for (const [key, value] of s.series) {
     if (!(key === name || key.startsWith(`${name}{`))) continue;

@@ -63,7 +63,7 @@ import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runt
 import { summarise, type CpuProfile, type ProfileSummary } from './cpu-profile';
 import { featureNames, generateTable, predictBody } from './fixture';
 import { apiClient, startKilnChild, until, type Api, type KilnChild } from './kiln-server';
-import { scrapeMetrics, serverView, type ServerView } from './kiln-metrics';
+import { scrapeMetrics, serverView, sum, type ServerView } from './kiln-metrics';
 import { runCell, type CellResult } from './load';
 import { modelCeiling, type CeilingRow } from './model-ceiling';
 import { descendants } from './proc-stats';
@@ -243,7 +243,7 @@ async function profile(env: Record<string, string>, key: string, models: Prepare
 
 /** Client counts of the audit on/off comparison (BENCH_AUDIT_CLIENTS; empty = skip it). */
 const AUDIT_CLIENTS = (process.env.BENCH_AUDIT_CLIENTS ?? '1,64').split(',').filter(Boolean).map(Number);
-const AUDIT_REPS = Number(process.env.BENCH_AUDIT_REPS ?? 2);
+const AUDIT_REPS = Number(process.env.BENCH_AUDIT_REPS ?? 3);
 
 /**
  * The diagnostics-audit cost: the small model's record API (batching on) with the prediction log on
@@ -253,7 +253,7 @@ const AUDIT_REPS = Number(process.env.BENCH_AUDIT_REPS ?? 2);
  * process) writes the hash-chained log while the load runs.
  */
 async function auditComparison(env: Record<string, string>, key: string, small: Prepared, refreshMs: number) {
-  const runs: Array<{ audit: 'off' | 'on'; clients: number } & CellResult> = [];
+  const runs: Array<{ audit: 'off' | 'on'; clients: number; drainSeconds: number; sustainedReqPerSec: number } & CellResult> = [];
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   for (let rep = 0; rep < AUDIT_REPS; rep++) {
     for (const audit of ['off', 'on'] as const) {
@@ -265,19 +265,29 @@ async function auditComparison(env: Record<string, string>, key: string, small: 
         const pids = () => ({ node: [kiln.pid], postgres: descendants(kiln.pid).filter((p) => p.comm === 'postgres').map((p) => p.pid) });
         for (const clients of AUDIT_CLIENTS) {
           const r = await runCell({ url, body: small.requestBody, headers, clients, seconds: SECONDS, warmupSeconds: WARMUP, serverPids: pids });
-          runs.push({ audit, clients, ...r });
-          console.log(`audit ${audit} ${clients} clients  ${JSON.stringify(r)}`);
+          // The audit worker may trail the producers: the cell is not over until the log has caught up
+          // (else its cost would land on the next cell). Sustained req/s counts that drain time.
+          const drainStarted = performance.now();
+          await until(async () => {
+            const m = await scrapeMetrics(kiln.url);
+            const pending = sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'waiting' }) + sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'active' });
+            return pending === 0 ? true : undefined;
+          }, 100);
+          const drainSeconds = Number(((performance.now() - drainStarted) / 1000).toFixed(2));
+          const sustainedReqPerSec = Math.round(r.requests / (r.seconds + drainSeconds));
+          runs.push({ audit, clients, ...r, drainSeconds, sustainedReqPerSec });
+          console.log(`audit ${audit} ${clients} clients  ${JSON.stringify({ ...r, drainSeconds, sustainedReqPerSec })}`);
         }
       } finally {
         await kiln.stop();
       }
     }
   }
-  const median = (xs: Array<CellResult>) => [...xs].sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor((xs.length - 1) / 2)]!;
+  const median = (xs: typeof runs) => [...xs].sort((a, b) => a.sustainedReqPerSec - b.sustainedReqPerSec)[Math.floor(xs.length / 2)]!;
   const summary = AUDIT_CLIENTS.map((clients) => {
     const off = median(runs.filter((r) => r.audit === 'off' && r.clients === clients));
     const on = median(runs.filter((r) => r.audit === 'on' && r.clients === clients));
-    return { clients, off, on, onVsOff: Number((on.reqPerSec / off.reqPerSec).toFixed(3)) };
+    return { clients, off, on, onVsOff: Number((on.sustainedReqPerSec / off.sustainedReqPerSec).toFixed(3)) };
   });
   return { repetitions: AUDIT_REPS, runs, summary };
 }
@@ -414,7 +424,7 @@ async function main(): Promise<void> {
       if (at64) {
         targets.push({
           target: 'small, 64 clients, batching on: auditing costs ≤ 20 % of throughput (on ≥ 80 % of off)',
-          measured: `${(100 * at64.onVsOff).toFixed(1)} % (${at64.on.reqPerSec} vs ${at64.off.reqPerSec} req/s), p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms`,
+          measured: `audit on = ${(100 * at64.onVsOff).toFixed(1)} % of off, a cost of ${(100 - 100 * at64.onVsOff).toFixed(1)} % (sustained ${at64.on.sustainedReqPerSec} vs ${at64.off.sustainedReqPerSec} req/s; answered ${at64.on.reqPerSec} req/s, log drained ${at64.on.drainSeconds} s later), p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms`,
           pass: at64.onVsOff >= 0.8,
         });
       }
@@ -484,10 +494,12 @@ async function main(): Promise<void> {
     for (const [key, rows] of Object.entries(ceilings)) console.log(`  ${key}: ${rows.map((c) => `b${c.batch} ${c.rowsPerSec}`).join('  ')}`);
     if (audit) {
       console.log('\nauditing (small model, batching on; Kiln restarted per mode, modes alternated, median of the repetitions):');
-      console.log('| clients | audit off req/s | p50 / p99 ms | audit on req/s | p50 / p99 ms | on / off |');
-      console.log('|---|---|---|---|---|---|');
+      console.log('| clients | audit off req/s | p50 / p99 ms | audit on req/s | p50 / p99 ms | log drain after the cell | on sustained req/s | on / off (sustained) |');
+      console.log('|---|---|---|---|---|---|---|---|');
       for (const x of audit.summary) {
-        console.log(`| ${x.clients} | ${x.off.reqPerSec} | ${x.off.p50MsExact.toFixed(2)} / ${x.off.p99MsExact.toFixed(2)} | ${x.on.reqPerSec} | ${x.on.p50MsExact.toFixed(2)} / ${x.on.p99MsExact.toFixed(2)} | ${x.onVsOff.toFixed(3)} |`);
+        console.log(
+          `| ${x.clients} | ${x.off.reqPerSec} | ${x.off.p50MsExact.toFixed(2)} / ${x.off.p99MsExact.toFixed(2)} | ${x.on.reqPerSec} | ${x.on.p50MsExact.toFixed(2)} / ${x.on.p99MsExact.toFixed(2)} | ${x.on.drainSeconds} s | ${x.on.sustainedReqPerSec} | ${x.onVsOff.toFixed(3)} |`,
+        );
       }
     }
     console.log('\ntargets:');

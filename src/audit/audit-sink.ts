@@ -53,7 +53,8 @@ export class AuditSink {
    */
   payload(inputs: unknown, jsonSafe = false): { inputs: unknown; inputsSha256: string | null } {
     const safe = jsonSafe ? (inputs ?? null) : toJsonSafe(inputs ?? null);
-    if (this.config.audit.payloads !== 'hash') return { inputs: safe, inputsSha256: null };
+    // No inputs (batch chunks are logged in aggregate): there is nothing for the writer to hash.
+    if (this.config.audit.payloads !== 'hash' && safe !== null) return { inputs: safe, inputsSha256: null };
     return { inputs: null, inputsSha256: createHash('sha256').update(JSON.stringify(safe)).digest('hex') };
   }
 

@@ -1,3 +1,4 @@
+import { claimJobRow } from '../platform/queues/job-rows';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
@@ -76,13 +77,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
-    const started = await this.jobs
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'running', attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' })
-      .where({ id: row.id, status: In(['queued', 'running']), cancelRequested: false })
-      .execute();
-    if (!started.affected) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    if (!(await claimJobRow(this.jobs, row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
 
     const controller = new AbortController();
     const poll = setInterval(() => {

@@ -11,6 +11,7 @@
  * the job succeeds once that version is ready. Concurrency 1: scoring shares the process's model
  * runtime with online traffic, so batch work never takes more than one slot of it.
  */
+import { claimJobRow } from '../../platform/queues/job-rows';
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -98,13 +99,7 @@ export class BatchPredictProcessor extends WorkerHost {
     if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
-    const started = await this.jobs
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'running', attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' })
-      .where({ id: row.id, status: In(['queued', 'running']), cancelRequested: false })
-      .execute();
-    if (!started.affected) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    if (!(await claimJobRow(this.jobs, row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
 
     try {
       let current = await this.jobs.findOneByOrFail({ id: row.id });
