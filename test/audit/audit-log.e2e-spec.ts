@@ -320,6 +320,13 @@ async function main(): Promise<void> {
     assert.match(job.failedReason, /predictions\[0\]\.servedAt: must be an ISO 8601 time/);
     assert.equal(job.attemptsMade, 1, 'not retried: retrying cannot fix it');
     assert.equal((await pg.query(`SELECT count(*)::int AS n FROM audit_predictions WHERE request_id = $1`, [`${tag}-bad`])).rows[0].n, 0);
+    // A bad record never takes the good records of its group commit with it.
+    const mixed = { payloadVersion: 1 as const, predictions: [prediction(`${tag}-good`, 0), prediction(`${tag}-bad2`, 1, { servedAt: 'not a time' })], events: [] };
+    const second = await finishedJob(mixed);
+    assert.equal(second.state, 'failed');
+    assert.match(second.job.failedReason, /1 record\(s\) refused \(the others were written\): predictions\[1\]\.servedAt/);
+    const stored = await pg.query(`SELECT request_id FROM audit_predictions WHERE request_id IN ($1, $2)`, [`${tag}-good`, `${tag}-bad2`]);
+    assert.deepEqual(stored.rows.map((r: { request_id: string }) => r.request_id), [`${tag}-good`]);
   });
 
   it('schedules retention as a daily repeatable job on the audit queue, which the audit worker runs', async () => {

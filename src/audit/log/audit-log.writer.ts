@@ -40,19 +40,37 @@ export class AuditLogWriter {
   /**
    * `loggedAt` is the worker's clock; an explicit value (tests, back-fills) is still clamped to
    * the newest stored `logged_at`.
+   *
+   * A record that breaks the contract cannot be stored, but it must not take the other records of
+   * its group commit with it: the valid ones are written first, then the job fails (without retries,
+   * which cannot fix it) naming every refused record, so the problem is visible in the failed set.
    */
   async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date()): Promise<AuditRecordBatchResult> {
+    const refused: string[] = [];
+    const valid = <R, N>(records: R[], normalize: (r: R, i: number) => N): N[] =>
+      records.flatMap((r, i) => {
+        try {
+          return [normalize(r, i)];
+        } catch (err) {
+          if (!(err instanceof IncomingRecordError)) throw err;
+          refused.push(err.message);
+          return [];
+        }
+      });
     let predictions: NewPrediction[];
     let events: NewEvent[];
     try {
-      predictions = arrayOf(payload.predictions, 'predictions').map(normalizePrediction);
-      events = arrayOf(payload.events, 'events').map(normalizeEvent);
+      predictions = valid(arrayOf(payload.predictions, 'predictions'), normalizePrediction);
+      events = valid(arrayOf(payload.events, 'events'), normalizeEvent);
     } catch (err) {
       if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
       throw err;
     }
     const p = predictions.length ? await this.writePredictions(predictions, loggedAt) : NOTHING;
     const e = events.length ? await this.db.transaction((m) => this.appendEvents(m, events, loggedAt)) : NOTHING;
+    if (refused.length) {
+      throw new UnrecoverableError(`audit.record-batch: ${refused.length} record(s) refused (the others were written): ${refused.slice(0, 10).join('; ')}`);
+    }
     return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates };
   }
 
