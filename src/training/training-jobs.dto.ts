@@ -18,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 
-import { ALL_PROMOTE_METRICS, PROMOTE_MODES } from '../models';
+import { ALL_PROMOTE_METRICS, MODEL_NAME_PATTERN, PROMOTE_MODES } from '../models';
 
 export const TASKS = ['binary', 'multiclass', 'regression'] as const;
 export const TEMPLATE_NAMES = ['mlp', 'linear'] as const;
@@ -88,7 +88,7 @@ export class CreateTrainingJobDto {
 
   @ApiProperty({ description: 'Registry name of the model the trained version is registered under' })
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, { message: "modelName must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" })
+  @Matches(MODEL_NAME_PATTERN, { message: "modelName must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" })
   modelName!: string;
 
   @ApiPropertyOptional({

@@ -1,4 +1,5 @@
 /** Request body of `POST /api/batch-predictions` and the job as the API shows it. */
+import { ALIAS_PATTERN } from '../../models';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { MODEL_NAME_PATTERN } from '../../models';
@@ -25,7 +26,7 @@ export class CreateBatchPredictionDto {
   @ApiPropertyOptional({ description: 'Model alias (e.g. `production`, `staging`); resolved once when the job starts' })
   @IsOptional()
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'alias must be an alias name (letters, digits, . _ -; at most 64)' })
+  @Matches(ALIAS_PATTERN, { message: 'alias must be an alias name (letters, digits, . _ -; at most 64)' })
   alias?: string;
 
   @ApiProperty({ format: 'uuid', description: 'A ready dataset version with every feature column of the model' })

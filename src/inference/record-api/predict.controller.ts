@@ -3,6 +3,7 @@ import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientSentRequestId } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { ALIAS_PATTERN } from '../../models';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
 
@@ -14,7 +15,7 @@ export function selectorFromQuery(version: string | undefined, alias: string | u
     return { version: Number(version) };
   }
   if (alias !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(alias)) throw new ValidationProblemException([{ field: 'alias', reason: `'${alias.slice(0, 40)}' is not an alias name` }]);
+    if (!ALIAS_PATTERN.test(alias)) throw new ValidationProblemException([{ field: 'alias', reason: `'${alias.slice(0, 40)}' is not an alias name` }]);
     return { alias };
   }
   return {};
