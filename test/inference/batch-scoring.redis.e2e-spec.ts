@@ -1,0 +1,3 @@
+import { batchScoringSuite } from './batch-scoring-suite';
+
+void batchScoringSuite('redis');

@@ -1,0 +1,3 @@
+import { canaryShadowSuite } from './canary-shadow-suite';
+
+void canaryShadowSuite('redis');

@@ -1,0 +1,3 @@
+import { recordApiSuite } from './record-api-suite';
+
+void recordApiSuite('redis');
