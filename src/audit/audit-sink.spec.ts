@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { AuditSink } from './audit-sink';
+import { canonicalJson } from './chain';
+import type { AuditPredictionRecord, AuditRecordBatchPayload } from '../contracts';
 import type { KilnConfig } from '../platform/config/kiln-config';
 
 const sink = (payloads: 'full' | 'hash') => new AuditSink(null as never, { audit: { enabled: true, payloads } } as KilnConfig);
@@ -19,10 +21,35 @@ describe('AuditSink.payload', () => {
   it('stores only the hash of the JSON-safe inputs in hash mode', () => {
     const out = sink('hash').payload([{ x: NaN, t: new Float32Array([1, 2]) }]);
     assert.equal(out.inputs, null);
-    assert.equal(out.inputsSha256, sha(JSON.stringify([{ x: 'NaN', t: [1, 2] }])));
+    assert.equal(out.inputsSha256, sha(canonicalJson([{ x: 'NaN', t: [1, 2] }])));
   });
 
   it('makes typed arrays and non-finite numbers JSON-safe unless told the inputs are parsed JSON', () => {
     assert.deepEqual(sink('full').payload({ d: new Int32Array([3]), v: Infinity }).inputs, { d: [3], v: 'Infinity' });
+  });
+});
+
+describe('AuditSink group commit', () => {
+  const record = (requestId: string, island: string): AuditPredictionRecord => ({
+    requestId, servedAt: new Date(0).toISOString(), callerKeyId: null, model: 'm', version: 1, route: 'record', kind: 'live',
+    canary: false, status: 200, latencyMs: 1, rows: 1, inputs: [{ Island: island }], inputsSha256: null, outputs: [{ label: '\0' }], error: null,
+  });
+
+  it('enqueues strings escaped, and a job the backend refuses fails only the record that caused it', async () => {
+    const jobs: AuditRecordBatchPayload[] = [];
+    const queue = {
+      add: async (_name: string, payload: AuditRecordBatchPayload) => {
+        if (payload.predictions!.some((p) => p.requestId === 'refused')) throw new Error('backend refused the job');
+        jobs.push(payload);
+      },
+    };
+    const s = new AuditSink(queue as never, { audit: { enabled: true, payloads: 'full' } } as KilnConfig);
+    const outcomes = await Promise.allSettled([s.recordPrediction(record('a', 'x\0')), s.recordPrediction(record('refused', 'y')), s.recordPrediction(record('b', '\ud800'))]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const stored = jobs.flatMap((j) => j.predictions!);
+    assert.deepEqual(stored.map((p) => p.requestId).sort(), ['a', 'b']);
+    const text = JSON.stringify(stored);
+    assert.ok(!/\\u0000|\\ud800/.test(text), text);
+    assert.deepEqual(stored.find((p) => p.requestId === 'a')!.inputs, [{ Island: 'x\ue0000000' }]);
   });
 });

@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { JobName, jobId, QueueName, type AdminEventRecord, type AuditPredictionRecord, type AuditRecordBatchPayload } from '../contracts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
-import { toJsonSafe } from './chain';
+import { canonicalJson, escapeStrings, escapeText, toJsonSafe } from './chain';
 
 /** Records in one job at most; a larger burst becomes several jobs. */
 const MAX_RECORDS_PER_BATCH = 500;
@@ -28,6 +28,10 @@ type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 
  * job is stored, and callers answer their client after that. So a process killed at any moment loses
  * no record of an answered request: either the job is in the backend (the audit worker writes it,
  * idempotently, after any restart) or the client never got its answer.
+ *
+ * Records enter the queue in their stored form (chain/json-safe.ts: strings escaped, so no NUL or
+ * unpaired surrogate reaches the queue backend or PostgreSQL). A job the backend refuses is retried
+ * record by record, so one record that cannot be stored fails its own call, never its neighbours'.
  */
 @Injectable()
 export class AuditSink {
@@ -55,18 +59,31 @@ export class AuditSink {
     const safe = jsonSafe ? (inputs ?? null) : toJsonSafe(inputs ?? null);
     // No inputs (batch chunks are logged in aggregate): there is nothing for the writer to hash.
     if (this.config.audit.payloads !== 'hash' && safe !== null) return { inputs: safe, inputsSha256: null };
-    return { inputs: null, inputsSha256: createHash('sha256').update(JSON.stringify(safe)).digest('hex') };
+    return { inputs: null, inputsSha256: createHash('sha256').update(canonicalJson(safe)).digest('hex') };
   }
 
   /** Resolves once the record is durable in the queue backend (rejects with 503 when it cannot be). */
-  recordPrediction(record: AuditPredictionRecord): Promise<void> {
+  recordPrediction(given: AuditPredictionRecord): Promise<void> {
     if (!this.enabled) return Promise.resolve();
+    const record: AuditPredictionRecord = {
+      ...given,
+      inputs: escapeStrings(given.inputs),
+      outputs: escapeStrings(toJsonSafe(given.outputs)),
+      error: given.error === null ? null : escapeText(given.error),
+    };
     return new Promise((resolve, reject) => this.add({ kind: 'prediction', record, resolve, reject }));
   }
 
   /** Resolves once the event is durable in the queue backend. */
   recordEvent(event: Omit<AdminEventRecord, 'eventId' | 'at'> & Partial<Pick<AdminEventRecord, 'eventId' | 'at'>>): Promise<void> {
-    const record: AdminEventRecord = { eventId: randomUUID(), at: new Date().toISOString(), ...event };
+    const record: AdminEventRecord = {
+      eventId: randomUUID(),
+      at: new Date().toISOString(),
+      ...event,
+      target: escapeStrings(toJsonSafe(event.target)) as Record<string, unknown>,
+      before: escapeStrings(toJsonSafe(event.before)),
+      after: escapeStrings(toJsonSafe(event.after)),
+    };
     return new Promise((resolve, reject) => this.add({ kind: 'event', record, resolve, reject }));
   }
 
@@ -87,22 +104,33 @@ export class AuditSink {
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0, MAX_RECORDS_PER_BATCH);
     if (batch.length === 0) return;
+    this.inFlight++;
+    try {
+      await this.enqueue(batch);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      if (batch.length === 1) this.fail(batch, err);
+      // Refused as a whole: one record may be what the backend cannot take. Each alone, so it fails alone.
+      else await Promise.all(batch.map((p) => this.enqueue([p]).then(() => p.resolve(), (e: unknown) => this.fail([p], e))));
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+
+  private async enqueue(batch: Pending[]): Promise<void> {
     const payload: AuditRecordBatchPayload = {
       payloadVersion: 1,
       predictions: batch.flatMap((p) => (p.kind === 'prediction' ? [p.record] : [])),
       events: batch.flatMap((p) => (p.kind === 'event' ? [p.record] : [])),
     };
-    this.inFlight++;
-    try {
-      await this.queue.add(JobName.AuditRecordBatch, payload, { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 });
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      this.logger.error({ err, records: batch.length }, 'could not store audit records; the calls that made them fail');
-      const failure = new ServiceUnavailableException('the audit log is unavailable; the call was not completed');
-      for (const p of batch) p.reject(failure);
-    } finally {
-      this.inFlight--;
-      this.schedule();
-    }
+    await this.queue.add(JobName.AuditRecordBatch, payload, { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 });
+  }
+
+  private fail(batch: Pending[], err: unknown): void {
+    const ids = batch.map((p) => (p.kind === 'prediction' ? p.record.requestId : p.record.eventId));
+    this.logger.error({ err, records: batch.length, ids: ids.slice(0, 20) }, 'could not store audit records; the calls that made them fail');
+    const failure = new ServiceUnavailableException('the audit log is unavailable; the call was not completed');
+    for (const p of batch) p.reject(failure);
   }
 }

@@ -53,6 +53,7 @@ export class CallAudit {
   private record(r: Pick<AuditPredictionRecord, 'canary' | 'status' | 'rows' | 'outputs' | 'error'>): AuditPredictionRecord {
     return {
       requestId: this.call.requestId,
+      clientRequestId: this.call.clientRequestId ?? null,
       servedAt: new Date().toISOString(),
       callerKeyId: this.call.callerKeyId ?? null,
       model: this.model,

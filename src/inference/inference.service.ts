@@ -261,7 +261,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         const v = this.routing.alias(name, selector.alias);
         return v === undefined ? undefined : { version: v, canary: false };
       }
-      return this.routing.route(name, call?.clientRequestId ? call.requestId : null);
+      return this.routing.route(name, call?.clientRequestId ?? null);
     };
     let route = pick();
     if (!route) {
@@ -350,6 +350,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         this.audit
           .recordPrediction({
             requestId: `${call.requestId}/shadow`,
+            clientRequestId: call.clientRequestId ?? null,
             servedAt: base.at,
             callerKeyId: call.callerKeyId ?? null,
             model: name,

@@ -6,7 +6,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
-import { clientSentRequestId } from '../platform/logging/logging';
+import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
 
@@ -14,7 +14,8 @@ const SERVER_VERSION = process.env.npm_package_version ?? '0.1.0';
 
 const INFER_DESCRIPTION =
   'JSON tensors in, JSON tensors out. FP16/BF16 and BYTES cannot be sent as JSON (400); `outputs` filters what comes back; ' +
-  '`id` is echoed and used as the request id (canary routing is sticky on it).';
+  '`id` (at most 200 characters, no control characters) is echoed and kept in the audit record as the client request id ' +
+  '(canary routing is sticky on it); the call\'s own id is the x-request-id response header.';
 
 const TENSOR_SCHEMA = {
   type: 'object',
@@ -136,8 +137,8 @@ export class OpenInferenceController {
       request.inputs,
       {
         protocol: 'oip',
-        requestId: request.id ?? req.id,
-        clientRequestId: request.id !== undefined || clientSentRequestId(req.raw),
+        requestId: req.id,
+        clientRequestId: request.id ?? clientRequestIdOf(req.raw),
         callerKeyId: req.principal?.keyId ?? null,
       },
       request.outputs ? { outputs: request.outputs } : {},

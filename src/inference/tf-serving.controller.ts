@@ -9,7 +9,7 @@ import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException
 import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles, type AuthenticatedRequest } from '../platform/auth';
-import { clientSentRequestId } from '../platform/logging/logging';
+import { clientRequestIdOf } from '../platform/logging/logging';
 import { ValidationProblemException } from '../platform/http/validation';
 import { InferenceService } from './inference.service';
 import type { InferenceCall } from './runtime/served-model';
@@ -76,7 +76,7 @@ export class TfServingController {
     const call: InferenceCall = {
       protocol: 'tfserving',
       requestId: req.id,
-      clientRequestId: clientSentRequestId(req.raw),
+      clientRequestId: clientRequestIdOf(req.raw),
       callerKeyId: req.principal?.keyId ?? null,
     };
     const model = await this.inference.describe(name, selector);

@@ -1,10 +1,33 @@
 /**
- * A JSON-safe copy of a value: non-finite numbers (NaN, ±Infinity, which TF Serving's REST API
- * accepts) become the strings "NaN", "Infinity", "-Infinity"; typed arrays become arrays. What is
- * hashed is then exactly what a jsonb column stores and gives back.
+ * THE JSON-safe encoding of audit records, used by the producer (AuditSink, before a record enters
+ * the queue backend) and by the writer and readers of the audit log (stored-json.ts, chain-content.ts).
+ *
+ * Two steps:
+ * - `toJsonSafe`: non-finite numbers (NaN, ±Infinity, which TF Serving's REST API accepts) become the
+ *   strings "NaN", "Infinity", "-Infinity"; typed arrays become arrays; Dates their ISO string. This
+ *   is the value the record describes ("what the model saw"); `inputsSha256` is SHA-256 of its
+ *   RFC 8785 canonical JSON.
+ * - `escapeStrings` / `unescapeStrings`: PostgreSQL's `text` refuses NUL and `jsonb` also refuses
+ *   unpaired UTF-16 surrogates, and with the PostgreSQL queue backend the job payload itself is stored
+ *   in PostgreSQL. So every string and object key is stored escaped, reversibly: each NUL, unpaired
+ *   surrogate and each ESCAPE character (U+E000, private use) becomes ESCAPE followed by the code
+ *   unit as 4 lowercase hex digits ("a\0" → "a\ue0000000", "\ud800" → "\ue000d800",
+ *   "\ue000" → "\ue000e000"). Any other string is stored unchanged, so ordinary data reads as itself;
+ *   unescaping gives back exactly the original JS string. Stored rows (and queue payloads) are in
+ *   the escaped form; the hash chain, the API and exports use the unescaped form.
  */
+
+/** Introduces an escape in stored strings (private use, never produced by Kiln itself). */
+export const ESCAPE = '\uE000';
+
+const NEEDS_ESCAPE = /[\0\uD800-\uDFFF\uE000]/;
+const TO_ESCAPE = /\0|\uE000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ESCAPED = /\uE000([0-9a-f]{4})/g;
+
+/** Same value with non-finite numbers as strings, typed arrays as arrays, Dates as ISO strings. */
 export function toJsonSafe(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>, (v) => toJsonSafe(v));
   if (Array.isArray(value)) return value.map((v) => toJsonSafe(v));
@@ -12,4 +35,34 @@ export function toJsonSafe(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonSafe(v);
   return out;
+}
+
+/** The stored form of one string: NUL, unpaired surrogates and ESCAPE become ESCAPE + 4 hex digits. */
+export function escapeText(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  return s.replace(TO_ESCAPE, (c) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/** The original string of a stored one (inverse of escapeText). */
+export function unescapeText(s: string): string {
+  if (!s.includes(ESCAPE)) return s;
+  return s.replace(ESCAPED, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+function mapStrings(value: unknown, f: (s: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  // fromEntries defines own properties, so a "__proto__" key stays a key
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)]));
+}
+
+/** A JSON value (from toJsonSafe or JSON.parse) with every string and key in its stored form. */
+export function escapeStrings<T>(value: T): T {
+  return mapStrings(value, escapeText) as T;
+}
+
+/** The original value of a stored JSON value (inverse of escapeStrings). */
+export function unescapeStrings<T>(value: T): T {
+  return mapStrings(value, unescapeText) as T;
 }

@@ -45,6 +45,12 @@ export class PredictionFilterQuery {
   @Min(0)
   version?: number;
 
+  @ApiPropertyOptional({ description: 'the id the client sent with the call (x-request-id, OIP `id`); several calls may share it' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  clientRequestId?: string;
+
   @ApiPropertyOptional({ description: 'servedAt ≥ from (ISO 8601)' })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: ISO_MESSAGE })

@@ -10,6 +10,7 @@ export class AuditPredictionEntity implements StoredPrediction {
   @PrimaryColumn({ type: 'bigint' }) seq!: string;
   @PrimaryColumn({ name: 'logged_at', type: 'timestamptz' }) loggedAt!: Date;
   @Column({ name: 'request_id', type: 'varchar', length: 200 }) requestId!: string;
+  @Column({ name: 'client_request_id', type: 'varchar', length: 200, nullable: true }) clientRequestId!: string | null;
   @Column({ name: 'served_at', type: 'timestamptz' }) servedAt!: Date;
   @Column({ name: 'caller_key_id', type: 'varchar', length: 64, nullable: true }) callerKeyId!: string | null;
   @Column({ type: 'varchar', length: 128 }) model!: string;

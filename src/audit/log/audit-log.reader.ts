@@ -7,6 +7,8 @@ import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventDto, predictionDto, type Stored
 export interface PredictionFilter {
   model?: string;
   version?: number;
+  /** The id the client sent (x-request-id, OIP `id`). */
+  clientRequestId?: string;
   /** servedAt ≥ from */
   from?: Date;
   /** servedAt < to */
@@ -105,6 +107,7 @@ function predictionWhere(filter: PredictionFilter): Where {
   return new Where()
     .add((p) => `model = ${p}`, filter.model)
     .add((p) => `model_version = ${p}`, filter.version)
+    .add((p) => `client_request_id = ${p}`, filter.clientRequestId)
     .add((p) => `served_at >= ${p}`, filter.from)
     .add((p) => `served_at < ${p}`, filter.to);
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
@@ -10,12 +10,12 @@ import { ensurePartition, partitionFor } from './partitions';
 
 export type ChainName = 'predictions' | 'events';
 
-/** Rows per multi-row INSERT (19 parameters each, far below PostgreSQL's 65 535). */
+/** Rows per multi-row INSERT (20 parameters each, far below PostgreSQL's 65 535). */
 const INSERT_CHUNK = 500;
 
-const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, served_at, caller_key_id, model, model_version, route, kind, canary,
+const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model, model_version, route, kind, canary,
   status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
-const PREDICTION_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '::jsonb', '', '::jsonb', '', '', ''];
+const PREDICTION_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '::jsonb', '', '::jsonb', '', '', ''];
 const EVENT_INSERT_COLUMNS = `seq, event_id, at, logged_at, request_id, actor_key_id, action, target, before, after, prev_hash, hash`;
 const EVENT_CASTS = ['', '', '', '', '', '', '', '::jsonb', '::jsonb', '::jsonb', '', ''];
 
@@ -32,6 +32,7 @@ const EVENT_CASTS = ['', '', '', '', '', '', '', '::jsonb', '::jsonb', '::jsonb'
  */
 @Injectable()
 export class AuditLogWriter {
+  private readonly logger = new Logger('AuditLogWriter');
   /** The partition this process last ensured (saves a catalog lookup per batch). */
   private lastPartition: string | null = null;
 
@@ -44,6 +45,10 @@ export class AuditLogWriter {
    * A record that breaks the contract cannot be stored, but it must not take the other records of
    * its group commit with it: the valid ones are written first, then the job fails (without retries,
    * which cannot fix it) naming every refused record, so the problem is visible in the failed set.
+   * The same holds for a record PostgreSQL refuses (a data error despite the stored-form escaping):
+   * the batch is then written record by record, and such a record is stored without its payloads
+   * (inputs / outputs, keeping inputsSha256, the error saying why) so its answered call still has a
+   * record; only if even that is refused is it logged and named in the job's failure.
    */
   async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date()): Promise<AuditRecordBatchResult> {
     const refused: string[] = [];
@@ -66,12 +71,53 @@ export class AuditLogWriter {
       if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
       throw err;
     }
-    const p = predictions.length ? await this.writePredictions(predictions, loggedAt) : NOTHING;
-    const e = events.length ? await this.db.transaction((m) => this.appendEvents(m, events, loggedAt)) : NOTHING;
+    const p = predictions.length ? await this.isolating(predictions, (batch) => this.writePredictions(batch, loggedAt), withoutPayloads, refused) : NOTHING;
+    const writeEvents = (batch: NewEvent[]) => this.db.transaction((m) => this.appendEvents(m, batch, loggedAt));
+    const e = events.length ? await this.isolating(events, writeEvents, null, refused) : NOTHING;
     if (refused.length) {
       throw new UnrecoverableError(`audit.record-batch: ${refused.length} record(s) refused (the others were written): ${refused.slice(0, 10).join('; ')}`);
     }
     return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates };
+  }
+
+  /**
+   * `write(records)`; when PostgreSQL refuses the data (SQLSTATE class 22 / 54: e.g. bad text,
+   * jsonb too large), each record alone, then (`degrade`) a reduced form of a refused one; what is
+   * still refused is logged and added to `refused`. Any other error (connection, lock) is thrown so
+   * the job is retried whole.
+   */
+  private async isolating<R extends { requestId?: string | null; eventId?: string }>(
+    records: R[],
+    write: (batch: R[]) => Promise<Appended>,
+    degrade: ((r: R, reason: string) => R) | null,
+    refused: string[],
+  ): Promise<Appended> {
+    try {
+      return await write(records);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (records.length > 1) this.logger.warn({ err, records: records.length }, 'audit batch refused by PostgreSQL; writing its records one by one');
+    }
+    const total = { written: 0, duplicates: 0 };
+    for (const r of records) {
+      const attempts = [r];
+      for (let i = 0; i < attempts.length; i++) {
+        try {
+          const a = await write([attempts[i]!]);
+          total.written += a.written;
+          total.duplicates += a.duplicates;
+          break;
+        } catch (err) {
+          if (!isDataError(err)) throw err;
+          const reason = (err as { code?: string; message?: string }).message ?? String(err);
+          const id = r.eventId ?? r.requestId;
+          this.logger.error({ err, id, degraded: i > 0 }, 'audit record refused by PostgreSQL');
+          if (degrade && i === 0) attempts.push(degrade(r, reason));
+          else refused.push(`${id}: refused by PostgreSQL (${reason.slice(0, 200)})`);
+        }
+      }
+    }
+    return total;
   }
 
   /** Appends admin events inside the caller's transaction (retention writes its expiry events this way). */
@@ -141,7 +187,7 @@ export class AuditLogWriter {
         seq += 1;
         const hash = hashRecord(prev, predictionContent({ ...r, seq, loggedAt }));
         const row = [
-          seq, loggedAt, r.requestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route, r.kind, r.canary,
+          seq, loggedAt, r.requestId, r.clientRequestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route, r.kind, r.canary,
           r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash,
         ];
         prev = hash;
@@ -167,6 +213,18 @@ interface TimeRow {
 }
 
 const NOTHING: Appended = { written: 0, duplicates: 0 };
+
+/** PostgreSQL refused the values themselves (retrying the same data cannot succeed). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+}
+
+/** A prediction record without its payloads, for when PostgreSQL refuses them: the call still has a record. */
+function withoutPayloads(r: NewPrediction, reason: string): NewPrediction {
+  const note = `audit: inputs and outputs not stored (refused by PostgreSQL: ${reason.slice(0, 200)})`;
+  return { ...r, inputs: null, inputsJson: null, outputs: null, outputsJson: null, error: r.error ? `${r.error}; ${note}` : note };
+}
 
 function arrayOf<T>(value: T[] | undefined, field: string): T[] {
   if (value === undefined || value === null) return [];

@@ -8,7 +8,7 @@ import { PageDto, PredictionFilterQuery, PredictionsQueryDto, timeParam } from '
 
 function filterOf(q: PredictionFilterQuery): PredictionFilter {
   if (q.version !== undefined && q.model === undefined) throw new ValidationProblemException([{ field: 'version', reason: 'needs model' }]);
-  return { model: q.model, version: q.version, from: timeParam(q.from), to: timeParam(q.to) };
+  return { model: q.model, version: q.version, clientRequestId: q.clientRequestId, from: timeParam(q.from), to: timeParam(q.to) };
 }
 
 /**
@@ -23,7 +23,7 @@ export class AuditPredictionsController {
   constructor(private readonly reader: AuditLogReader) {}
 
   @Get()
-  @ApiOperation({ summary: 'Logged predictions, filtered by model / version / servedAt, paginated by cursor' })
+  @ApiOperation({ summary: 'Logged predictions, filtered by model / version / clientRequestId / servedAt, paginated by cursor' })
   async list(@Query() q: PredictionsQueryDto): Promise<PageDto> {
     return this.reader.listPredictions(filterOf(q), { cursor: q.cursor === undefined ? undefined : Number(q.cursor), limit: q.limit ?? 100, order: q.order ?? 'desc' });
   }
@@ -37,7 +37,7 @@ export class AuditPredictionsController {
   }
 
   @Get(':requestId')
-  @ApiOperation({ summary: 'One logged prediction by request id' })
+  @ApiOperation({ summary: 'One logged prediction by the request id its response carried (x-request-id header)' })
   async get(@Param('requestId') requestId: string) {
     const record = await this.reader.getPrediction(requestId);
     if (!record) throw new NotFoundException(`requestId: no logged prediction '${requestId.slice(0, 200)}'`);

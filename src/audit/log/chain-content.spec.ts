@@ -7,6 +7,7 @@ const stored: StoredPrediction = {
   seq: '42',
   loggedAt: new Date('2025-01-02T03:04:05.678Z'),
   requestId: 'req-42',
+  clientRequestId: null,
   servedAt: new Date('2025-01-02T03:04:05.001Z'),
   callerKeyId: null,
   model: 'iris',

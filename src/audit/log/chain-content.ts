@@ -4,17 +4,22 @@
  *
  * The content is every stored column except `prev_hash` and `hash`, under the API's camelCase names,
  * with timestamps as ISO 8601 strings (UTC, millisecond precision: the writer stores JS Dates, so
- * they round-trip exactly), `seq` as a number, and jsonb columns as stored (already JSON-safe, see
- * stored-json.ts). A record's API / export form is its content plus `prevHash` and `hash`, so anyone
+ * they round-trip exactly), `seq` as a number, jsonb columns and `error` with their strings unescaped
+ * (rows store them escaped, see chain/json-safe.ts: the content is what the model received), and
+ * `clientRequestId` only when the row has one (records from before that column hash as they did). A record's API / export form is its content plus `prevHash` and `hash`, so anyone
  * can re-verify an export offline: hash = SHA-256_hex(prevHash + RFC 8785 canonical JSON of the
  * line without prevHash and hash).
  */
+
+import { unescapeStrings, unescapeText } from '../chain';
 
 /** A row of `audit_predictions` as read back (raw SQL with PREDICTION_COLUMNS, or the entity). */
 export interface StoredPrediction {
   seq: string | number;
   loggedAt: Date;
   requestId: string;
+  /** The id the client sent (x-request-id, OIP `id`); not unique. */
+  clientRequestId: string | null;
   servedAt: Date;
   callerKeyId: string | null;
   model: string;
@@ -50,7 +55,8 @@ export interface StoredEvent {
 }
 
 /** SELECT list giving StoredPrediction-shaped rows. */
-export const PREDICTION_COLUMNS = `seq, logged_at AS "loggedAt", request_id AS "requestId", served_at AS "servedAt",
+export const PREDICTION_COLUMNS = `seq, logged_at AS "loggedAt", request_id AS "requestId",
+  client_request_id AS "clientRequestId", served_at AS "servedAt",
   caller_key_id AS "callerKeyId", model, model_version AS "modelVersion", route, kind, canary, status,
   latency_ms AS "latencyMs", rows, inputs, inputs_sha256 AS "inputsSha256", outputs, error, prev_hash AS "prevHash", hash`;
 
@@ -67,6 +73,7 @@ export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>
     seq: Number(p.seq),
     loggedAt: iso(p.loggedAt),
     requestId: p.requestId,
+    ...(p.clientRequestId != null ? { clientRequestId: p.clientRequestId } : {}),
     servedAt: iso(p.servedAt),
     callerKeyId: p.callerKeyId,
     model: p.model,
@@ -77,10 +84,10 @@ export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>
     status: p.status,
     latencyMs: jsonNumber(p.latencyMs),
     rows: p.rows,
-    inputs: p.inputs ?? null,
+    inputs: unescapeStrings(p.inputs ?? null),
     inputsSha256: p.inputsSha256,
-    outputs: p.outputs ?? null,
-    error: p.error,
+    outputs: unescapeStrings(p.outputs ?? null),
+    error: p.error === null ? null : unescapeText(p.error),
   };
 }
 
@@ -93,9 +100,9 @@ export function eventContent(e: Omit<StoredEvent, 'prevHash' | 'hash'>) {
     requestId: e.requestId,
     actorKeyId: e.actorKeyId,
     action: e.action,
-    target: e.target ?? null,
-    before: e.before ?? null,
-    after: e.after ?? null,
+    target: unescapeStrings(e.target ?? null),
+    before: unescapeStrings(e.before ?? null),
+    after: unescapeStrings(e.after ?? null),
   };
 }
 

@@ -1,12 +1,13 @@
 /**
  * Checks and normalises the records of an `audit.record-batch` job (shapes in src/contracts/audit.ts)
- * into what the writer stores: timestamps as Dates (ms), text cleaned for PostgreSQL, jsonb values
- * in their JSON-safe form (stored-json.ts). A record that breaks the contract (the producer is Kiln's
+ * into what the writer stores: timestamps as Dates (ms), text and jsonb values in their stored form
+ * (escaped strings, see chain/json-safe.ts and stored-json.ts). A record that breaks the contract (the producer is Kiln's
  * own AuditSink) is an IncomingRecordError naming the record and field: retrying cannot fix it.
  */
 import { createHash } from 'node:crypto';
 import type { AdminEventRecord, AuditPredictionRecord } from '../../contracts';
 import type { StoredEvent, StoredPrediction } from './chain-content';
+import { canonicalJson, unescapeStrings } from '../chain';
 import { cleanText, storedJson } from './stored-json';
 
 export class IncomingRecordError extends Error {}
@@ -102,6 +103,7 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
   const outputs = storedJson(record.outputs);
   return {
     requestId: r.text('requestId', 200, false),
+    clientRequestId: r.text('clientRequestId', 200, true),
     servedAt: r.time('servedAt'),
     callerKeyId: r.text('callerKeyId', 64, true),
     model: r.text('model', 128, false),
@@ -114,9 +116,13 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
     rows: r.int('rows', 0, 2_147_483_647) as number,
     inputs: inputs.value,
     inputsJson: inputs.text,
-    // Producers that keep the inputs leave the hash to the writer (off the request path).
+    // Producers that keep the inputs leave the hash to the writer (off the request path): SHA-256 of
+    // the canonical JSON (RFC 8785) of the inputs as the model received them (unescaped), as a
+    // producer computes it; canonical, so the queue backend's key order (jsonb) cannot change it.
     inputsSha256:
-      record.inputsSha256 == null && inputs.text !== null ? createHash('sha256').update(inputs.text).digest('hex') : r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
+      record.inputsSha256 == null && inputs.text !== null
+        ? createHash('sha256').update(canonicalJson(unescapeStrings(inputs.value))).digest('hex')
+        : r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
     outputs: outputs.value,
     outputsJson: outputs.text,
     error: r.text('error', Number.MAX_SAFE_INTEGER, true),

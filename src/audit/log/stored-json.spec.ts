@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson } from '../chain';
+import { canonicalJson, unescapeStrings } from '../chain';
 import { cleanText, storedJson } from './stored-json';
 
 describe('storedJson', () => {
@@ -11,22 +11,23 @@ describe('storedJson', () => {
     assert.doesNotThrow(() => canonicalJson(s.value));
   });
 
-  it('replaces NUL and unpaired surrogates (which jsonb refuses) in strings and keys, keeps valid pairs', () => {
-    const s = storedJson({ 'a\0b': 'x\0y', lone: '\uD800z', pair: '😀', low: 'q\uDC00' });
-    assert.deepEqual(s.value, { 'a\uFFFDb': 'x\uFFFDy', lone: '\uFFFDz', pair: '😀', low: 'q\uFFFD' });
+  it('escapes NUL and unpaired surrogates (which jsonb refuses) in strings and keys, reversibly, keeps valid pairs', () => {
+    const original = { 'a\0b': 'x\0y', lone: '\uD800z', pair: '😀', low: 'q\uDC00' };
+    const s = storedJson(original);
+    assert.deepEqual(s.value, { 'a\uE0000000b': 'x\uE0000000y', lone: '\uE000d800z', pair: '😀', low: 'q\uE000dc00' });
     assert.ok(!/\\u0000|\\ud8|\\udc/i.test(s.text!));
+    assert.deepEqual(unescapeStrings(s.value), original);
   });
 
   it('keeps a "__proto__" key as data, applies toJSON, and maps nothing to SQL NULL', () => {
     const s = storedJson(JSON.parse('{"__proto__": {"x": 1}, "k": [{"__proto__": "\\u0000"}]}'));
-    assert.equal(s.text, '{"__proto__":{"x":1},"k":[{"__proto__":"\uFFFD"}]}');
+    assert.equal(s.text, '{"__proto__":{"x":1},"k":[{"__proto__":"\uE0000000"}]}');
     assert.deepEqual(storedJson({ t: new Date(0) }).value, { t: '1970-01-01T00:00:00.000Z' });
     for (const v of [undefined, null]) assert.deepEqual(storedJson(v), { text: null, value: null });
   });
 
-  it('cleanText leaves ordinary text untouched', () => {
-    const s = 'plain é 😀';
-    assert.equal(cleanText(s), s);
-    assert.equal(cleanText('\0'), '\uFFFD');
+  it('cleanText leaves ordinary and already escaped text untouched', () => {
+    for (const s of ['plain é 😀', 'a\uE0000000b']) assert.equal(cleanText(s), s);
+    assert.equal(cleanText('\0'), '\uE0000000');
   });
 });

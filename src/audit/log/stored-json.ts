@@ -1,21 +1,23 @@
 /**
- * Makes values storable in PostgreSQL so that what is read back is exactly what was hashed.
+ * Makes values storable in PostgreSQL so that what is read back is exactly what was hashed, using
+ * THE encoding of src/audit/chain/json-safe.ts (shared with the producer, AuditSink).
  *
- * `jsonb` refuses `\u0000` and unpaired UTF-16 surrogates, `text` refuses NUL, and JSON has no
- * NaN / ±Infinity (which the /v1 protocol accepts) or BigInt. So, before hashing and storing:
- * NUL and unpaired surrogates become U+FFFD (in strings and object keys), non-finite numbers become
- * the strings "NaN" / "Infinity" / "-Infinity", BigInts become decimal strings, and `toJSON`
+ * Records arrive with their strings already escaped (escapeStrings: no NUL, no unpaired surrogates,
+ * which `text` / `jsonb` refuse). A producer that skipped that step still gets its record stored: any
+ * NUL or unpaired surrogate left is escaped here too (an ESCAPE already present is taken as an escape).
+ * Non-finite numbers become "NaN" / "Infinity" / "-Infinity", BigInts decimal strings, and `toJSON`
  * (Dates) applies as in JSON.stringify. The jsonb column receives the very JSON text that was parsed
- * back into the hashed value, so the database stores what was hashed.
+ * back into `value`, so the database stores `value`; unescapeStrings(value) is the original.
  */
+import { ESCAPE } from '../chain';
 
-const UNSAFE_TEXT = /[\0\uD800-\uDFFF]/;
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const UNSAFE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const MAYBE_UNSAFE = /[\0\uD800-\uDFFF]/;
 
-/** A string PostgreSQL stores and returns unchanged (NUL and unpaired surrogates → U+FFFD). */
+/** A stored-form string PostgreSQL keeps unchanged: a NUL or unpaired surrogate left is escaped. */
 export function cleanText(s: string): string {
-  if (!UNSAFE_TEXT.test(s)) return s;
-  return s.replace(UNPAIRED_SURROGATE, '\uFFFD').replace(/\0/g, '\uFFFD');
+  if (!MAYBE_UNSAFE.test(s)) return s;
+  return s.replace(UNSAFE, (c) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 function replacer(_key: string, value: unknown): unknown {
@@ -25,7 +27,7 @@ function replacer(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
     // fromEntries defines own properties, so a "__proto__" key stays a key
-    if (keys.some((k) => UNSAFE_TEXT.test(k))) return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
+    if (keys.some((k) => MAYBE_UNSAFE.test(k))) return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
   }
   return value;
 }
@@ -33,7 +35,7 @@ function replacer(_key: string, value: unknown): unknown {
 export interface StoredJson {
   /** JSON text for a `jsonb` parameter, or null for SQL NULL. */
   text: string | null;
-  /** The value PostgreSQL will give back for `text` (what gets hashed). */
+  /** The value PostgreSQL will give back for `text` (stored form: unescapeStrings gives the original). */
   value: unknown;
 }
 

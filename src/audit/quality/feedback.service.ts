@@ -3,6 +3,12 @@
  * (400 naming `items.N.…`), every request id must be a logged live prediction (404 naming the items),
  * and every label must agree with any label already stored (409 naming the items) before one
  * transaction stores them; the same label again is a no-op, so retries are safe.
+ *
+ * A client may label a prediction as soon as it has the answer, while the audit worker may still be
+ * writing its record (the record is durable in the queue before the call is answered, in the log a
+ * moment later). So an id the server issued recently (request ids are UUIDv7: their issue time is in
+ * the id) that is not in the log yet is waited for, up to RECORD_WAIT_MS; any other unknown id is a
+ * 404 at once. This needs no state shared between replicas.
  */
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -11,6 +17,13 @@ import type { FieldError } from '../../platform/http/problem-details';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { FeedbackItem, Normalised, normaliseActual, parseFeedbackBody } from './feedback-input';
 import { LabelSpecs } from './label-specs';
+import { uuidV7Time } from '../../platform/logging/logging';
+
+/** Longest wait for the audit record of a just-answered prediction. */
+export const RECORD_WAIT_MS = 5_000;
+/** An id issued longer ago than this whose record is missing is unknown (no wait). */
+const RECENT_ID_MS = 60_000;
+const POLL_MS = 50;
 
 export interface FeedbackOutcome {
   created: number;
@@ -50,11 +63,7 @@ export class FeedbackService {
     const { items, errors } = parseFeedbackBody(body);
     if (errors.length) throw new ValidationProblemException(errors);
 
-    const logged: LoggedPrediction[] = await this.db.query(
-      `SELECT request_id, model, model_version, rows, status FROM audit_predictions WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
-      [items.map((i) => i.requestId)],
-    );
-    const byId = new Map(logged.map((p) => [p.request_id, p]));
+    const byId = await this.logged(items.map((i) => i.requestId));
     const missing = items.filter((i) => !byId.has(i.requestId));
     if (missing.length) {
       throw new NotFoundException({
@@ -88,6 +97,28 @@ export class FeedbackService {
       unchanged: rows.length - created.size,
       items: rows.map((r) => ({ requestId: r.request_id, model: r.model, version: r.model_version, actual: r.actual, stored: created.has(r.request_id) ? 'created' : 'unchanged' })),
     };
+  }
+
+  /** The logged live predictions among `ids`, waiting (bounded) for those the server issued just now. */
+  private async logged(ids: string[]): Promise<Map<string, LoggedPrediction>> {
+    const byId = new Map<string, LoggedPrediction>();
+    const deadline = Date.now() + RECORD_WAIT_MS;
+    let wanted = ids;
+    for (;;) {
+      const rows: LoggedPrediction[] = await this.db.query(
+        `SELECT request_id, model, model_version, rows, status FROM audit_predictions WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
+        [wanted],
+      );
+      for (const p of rows) byId.set(p.request_id, p);
+      const now = Date.now();
+      wanted = wanted.filter((id) => {
+        if (byId.has(id)) return false;
+        const issued = uuidV7Time(id);
+        return issued !== null && issued > now - RECENT_ID_MS && issued < now + RECENT_ID_MS;
+      });
+      if (wanted.length === 0 || now >= deadline) return byId;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
   }
 
   /** Inserts new labels and checks the others against what is stored; any conflict rolls the call back. */

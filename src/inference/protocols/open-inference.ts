@@ -13,6 +13,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { elementCount, type HostTensor, type InferenceResult, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './wrong-method';
+import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
 export type OipDatatype = (typeof OIP_DATATYPES)[number];
@@ -179,6 +180,8 @@ function fillAny(data: unknown[], datatype: OipDatatype, dtype: TensorDtype, out
 export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name' | 'inputs' | 'outputs'>): ParsedInferRequest {
   if (!isPlainObject(body)) throw bad('body: must be a JSON object {id?, parameters?, inputs, outputs?}');
   if (body.id !== undefined && typeof body.id !== 'string') throw bad('id: must be a string');
+  const idProblem = typeof body.id === 'string' ? clientRequestIdProblem(body.id) : null;
+  if (idProblem) throw bad(`id: ${idProblem}`);
   refuseBinary(checkParameters(body.parameters, ''), '', ['binary_data_output']);
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw bad('inputs: must be a non-empty list of tensors');
   const inputs = body.inputs.map((raw, i) => parseInput(raw, i, model.inputs));

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
-import { clientSentRequestId } from '../../platform/logging/logging';
+import { clientRequestIdOf } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { ALIAS_PATTERN } from '../../models';
 import { InferenceService } from '../inference.service';
@@ -61,7 +61,7 @@ export class PredictController {
     const result = await this.inference.predictRecords(name, selector, records, {
       protocol: 'record',
       requestId: req.id,
-      clientRequestId: clientSentRequestId(req.raw),
+      clientRequestId: clientRequestIdOf(req.raw),
       callerKeyId: req.principal?.keyId ?? null,
     }, { explain: explain === 'true' });
     return { model: result.model.name, version: result.model.version, requestId: req.id, predictions: result.predictions };

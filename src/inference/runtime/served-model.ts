@@ -59,10 +59,10 @@ export type ServingProtocol = 'record' | 'tfserving' | 'oip' | 'batch';
 /** Who asks and how: for routing stickiness (request id), audit and metrics. */
 export interface InferenceCall {
   protocol: ServingProtocol;
-  /** The client's request id (x-request-id, OIP `id`) or the server's; canary routing hashes it. */
+  /** The server's request id, unique per call: the audit record's key. */
   requestId: string;
-  /** True when the client supplied `requestId` itself (then routing is sticky on it). */
-  clientRequestId?: boolean;
+  /** The id the client sent (x-request-id, OIP `id`), kept in the audit record; canary routing is sticky on it. */
+  clientRequestId?: string | null;
   callerKeyId?: string | null;
 }
 

@@ -1,0 +1,143 @@
+/**
+ * Audit integrity under hostile and concurrent clients, run per queue backend (PostgreSQL:
+ * integrity.e2e-spec; Redis: integrity.redis.e2e-spec), on a penguins model trained through the API:
+ * - poisoned group commit: clients sending NUL / lone surrogates in string features beside honest
+ *   clients; no honest call fails, and the hostile records are stored and read back exactly;
+ * - reused ids: every answered call has its own record (server-unique request id), the client's id is
+ *   kept and searchable, v2 `id` is echoed and validated;
+ * - feedback sent right after its prediction is accepted.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
+import { canonicalJson } from '../../src/audit/chain';
+import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function integritySuite(configuration: TestConfiguration): Promise<void> {
+  const skip = await skipUnless(configuration);
+  describe(`audit integrity on configuration "${configuration}"`, { skip }, () => {
+    let kiln: TestKiln;
+    let predictor = '';
+    let auditor = '';
+    const MODEL = 'integrity';
+    const records = penguinRecords(20, 0);
+
+    before(async () => {
+      kiln = await startTestKiln(configuration, { KILN_LOG_LEVEL: 'error' });
+      for (const role of ['predictor', 'auditor'] as const) {
+        const r = await kiln.request('POST', '/api/keys', { body: { name: `integrity ${role}`, role } });
+        assert.equal(r.status, 201, r.text);
+        if (role === 'predictor') predictor = r.body.key;
+        else auditor = r.body.key;
+      }
+      const data = await penguinsVersion(kiln);
+      await trainModel(kiln, { datasetVersionId: data.id, modelName: MODEL, target: 'Species', promote: 'always', hyperparameters: { epochs: 2 } });
+    });
+    after(async () => {
+      await kiln?.close();
+    });
+
+    const predict = (body: unknown, headers?: Record<string, string>) =>
+      kiln.request('POST', `/api/models/${MODEL}/predict`, { key: predictor, body, ...(headers ? { headers } : {}) });
+    const stored = (id: string) =>
+      eventually(async () => {
+        const r = await kiln.request('GET', `/api/audit/predictions/${encodeURIComponent(id)}`, { key: auditor });
+        return r.status === 200 ? r.body : undefined;
+      }, 20_000, 50);
+
+    it('a client sending NUL or lone surrogates never fails the honest calls beside it; its record is exact', async () => {
+      const hostileValues = ['Biscoe\u0000', '\ud800', 'Dream\udc00x', '\u0000\u0000', 'Torgersen\ue000' + '0041'];
+      const CALLS = 30;
+      let honestFailed = 0;
+      let honestCalls = 0;
+      const hostile: Array<{ id: string; sent: unknown }> = [];
+      let hostileFailed = 0;
+      const honestClient = async (c: number) => {
+        for (let i = 0; i < CALLS; i++) {
+          honestCalls++;
+          const r = await predict({ records: [records[(c + i) % records.length]] });
+          if (r.status !== 200) honestFailed++;
+        }
+      };
+      const hostileClient = async (c: number) => {
+        for (let i = 0; i < CALLS; i++) {
+          const value = hostileValues[(c + i) % hostileValues.length]!;
+          const sent = [{ ...records[i % records.length], Island: value, Sex: `${value}\ud83d` }];
+          const r = await predict({ records: sent });
+          if (r.status === 200) hostile.push({ id: r.headers.get('x-request-id')!, sent });
+          else hostileFailed++;
+        }
+      };
+      await Promise.all([...Array.from({ length: 8 }, (_, c) => honestClient(c)), hostileClient(0), hostileClient(1)]);
+      process.stdout.write(
+        `# poisoning (${configuration}): honest calls ${honestCalls}, honest failed ${honestFailed}; ` +
+          `hostile calls ${2 * CALLS}, answered 200: ${hostile.length}, refused: ${hostileFailed}\n`,
+      );
+      assert.equal(honestFailed, 0, `${honestFailed} of ${honestCalls} honest calls failed`);
+      assert.ok(hostile.length > 0, 'the hostile calls were answered (unknown categories are served)');
+      for (const h of hostile.slice(0, 12)) {
+        const rec = await stored(h.id);
+        assert.deepEqual(rec.inputs, h.sent, `record ${h.id} stores exactly what the model received`);
+        assert.equal(rec.inputsSha256, sha256(canonicalJson(h.sent)));
+      }
+      const verify = await kiln.request('GET', '/api/audit/verify', { key: auditor });
+      assert.equal(verify.body.ok, true, verify.text);
+    });
+
+    it('three calls with the same x-request-id get three records, found by the ids their responses carried', async () => {
+      const clientId = `reused-${configuration}-${Date.now()}`;
+      const answers = await Promise.all([0, 1, 2].map(() => predict({ records: [records[0]] }, { 'x-request-id': clientId })));
+      const ids = answers.map((a) => {
+        assert.equal(a.status, 200, a.text);
+        assert.equal(a.body.requestId, a.headers.get('x-request-id'));
+        return a.body.requestId as string;
+      });
+      assert.equal(new Set(ids).size, 3, `server ids are unique per call: ${ids.join(', ')}`);
+      for (const id of ids) assert.equal((await stored(id)).clientRequestId, clientId);
+      const listed = await kiln.request('GET', `/api/audit/predictions?clientRequestId=${clientId}`, { key: auditor });
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.body.items.map((r: any) => r.requestId).sort(), [...ids].sort());
+    });
+
+    it('v2: the body id is echoed and kept as the client id; reused, empty ids get their own records; bad ids are 400', async () => {
+      const v = await kiln.request('GET', `/api/models/${MODEL}/versions/1`);
+      const input = v.body.signature.inputs[0];
+      const width = input.shape[1];
+      const body = (id: string) => ({ id, inputs: [{ name: input.name, shape: [1, width], datatype: 'FP32', data: new Array(width).fill(0.5) }] });
+      const infer = (id: string) => kiln.request('POST', `/v2/models/${MODEL}/infer`, { key: predictor, body: body(id) });
+      const same = await Promise.all([0, 1, 2].map(() => infer('same-v2-id')));
+      const ids = same.map((a) => {
+        assert.equal(a.status, 200, a.text);
+        assert.equal(a.body.id, 'same-v2-id');
+        return a.headers.get('x-request-id')!;
+      });
+      assert.equal(new Set(ids).size, 3);
+      for (const id of ids) assert.equal((await stored(id)).clientRequestId, 'same-v2-id');
+      const empty = await infer('');
+      assert.equal(empty.status, 200, empty.text);
+      assert.equal(empty.body.id, '');
+      await stored(empty.headers.get('x-request-id')!);
+      for (const bad of ['x'.repeat(201), 'a\u0000b', 'tab\there']) {
+        const r = await infer(bad);
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.body.error, /\bid\b/);
+      }
+      const verify = await kiln.request('GET', '/api/audit/verify', { key: auditor });
+      assert.equal(verify.body.ok, true, verify.text);
+    });
+
+    it('feedback sent right after its prediction is accepted', async () => {
+      for (let i = 0; i < 5; i++) {
+        const p = await predict({ records: [records[i]] });
+        assert.equal(p.status, 200, p.text);
+        const f = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' } });
+        assert.equal(f.status, 201, f.text);
+      }
+      const unknown = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: 'never-issued', actual: 'Adelie' } });
+      assert.equal(unknown.status, 404, unknown.text);
+    });
+  });
+}
