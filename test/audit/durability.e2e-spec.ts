@@ -42,8 +42,8 @@ async function main(): Promise<void> {
           try {
             const r = await httpRequest(url, env.KILN_ADMIN_KEY!, 'POST', '/api/models/durable/predict', { body: { records: [records[i % records.length]] }, headers: { 'x-request-id': id } });
             if (r.status === 200) {
-              assert.equal(r.body.requestId, id);
-              answered.push(id);
+              assert.equal(r.body.requestId, r.headers.get('x-request-id'));
+              answered.push(r.body.requestId);
             }
           } catch {
             return; // the process is gone
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       try {
         const stored = await eventually(
           async () => {
-            const r = await db.query<{ request_id: string }>(`SELECT request_id FROM audit_predictions WHERE request_id LIKE 'kill9-%'`);
+            const r = await db.query<{ request_id: string }>(`SELECT request_id FROM audit_predictions WHERE client_request_id LIKE 'kill9-%'`);
             const ids = new Set(r.rows.map((x) => x.request_id));
             const missing = answered.filter((id) => !ids.has(id));
             assert.equal(missing.length, 0, `${missing.length} of ${answered.length} answered predictions have no record yet (${ids.size} stored)`);

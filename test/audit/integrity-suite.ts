@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Client } from 'pg';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
@@ -127,6 +128,37 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       }
       const verify = await kiln.request('GET', '/api/audit/verify', { key: auditor });
       assert.equal(verify.body.ok, true, verify.text);
+    });
+
+    it('a record PostgreSQL refuses fails alone: its neighbours are written, it is stored without payloads', async () => {
+      // A real PostgreSQL refusal (SQLSTATE 22023) for one client's records that carry inputs.
+      const db = new Client({ connectionString: kiln.databaseUrl });
+      await db.connect();
+      try {
+        await db.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.client_request_id = 'poison-writer' AND NEW.inputs IS NOT NULL THEN
+              RAISE EXCEPTION 'refused for the test' USING ERRCODE = '22023';
+            END IF;
+            RETURN NEW;
+          END $$`);
+        await db.query(`CREATE TRIGGER refuse_poison BEFORE INSERT ON audit_predictions FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
+        const answers = await Promise.all(
+          ['honest-a', 'poison-writer', 'honest-b'].map((id) => predict({ records: [records[1]] }, { 'x-request-id': id })),
+        );
+        for (const a of answers) assert.equal(a.status, 200, a.text);
+        const [a, poison, b] = await Promise.all(answers.map((x) => stored(x.headers.get('x-request-id')!)));
+        assert.deepEqual(a.inputs, [records[1]]);
+        assert.deepEqual(b.inputs, [records[1]]);
+        assert.equal(poison.inputs, null);
+        assert.equal(poison.inputsSha256, sha256(canonicalJson([records[1]])));
+        assert.match(poison.error, /not stored \(refused by PostgreSQL: refused for the test\)/);
+        const verify = await kiln.request('GET', '/api/audit/verify', { key: auditor });
+        assert.equal(verify.body.ok, true, verify.text);
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS refuse_poison ON audit_predictions`).catch(() => undefined);
+        await db.end();
+      }
     });
 
     it('feedback sent right after its prediction is accepted', async () => {

@@ -122,19 +122,17 @@ async function main(): Promise<void> {
       const rows = s.rows.filter((_, i) => i % 3 === 0).slice(0, 70);
       const groups: JsonRow[][] = [...Array.from({ length: 6 }, (_, g) => rows.slice(g * 5, g * 5 + 5)), ...rows.slice(30).map((r) => [r])];
       const out = await pool(groups, 6, async (records, i) => {
-        const requestId = `${s.model}-${i}`;
-        const res = await predict(s, records, requestId);
+        const res = await predict(s, records, `${s.model}-${i}`);
         assert.equal(res.status, 200, res.text);
-        assert.equal(res.body.requestId, requestId);
-        return { requestId, records, predictions: res.body.predictions };
+        // labelled by the id the response carried (the client's own id is kept beside it)
+        return { requestId: res.body.requestId as string, records, predictions: res.body.predictions };
       });
       sent.set(s.model, out);
       const bad: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const requestId = `${s.model}-bad-${i}`;
-        const res = await kiln.request('POST', `/api/models/${s.model}/predict`, { key: keys.predictor, body: { records: [{ nope: 1 }] }, headers: { 'x-request-id': requestId } });
+        const res = await kiln.request('POST', `/api/models/${s.model}/predict`, { key: keys.predictor, body: { records: [{ nope: 1 }] } });
         assert.equal(res.status, 400, res.text);
-        bad.push(requestId);
+        bad.push(res.headers.get('x-request-id')!);
       }
       failed.set(s.model, bad);
     }
@@ -364,8 +362,9 @@ async function main(): Promise<void> {
 
     // Last: its extra prediction would change the counts the tests above check.
     it('lets exactly one of two concurrent conflicting labels win', async () => {
-      const requestId = `${species.model}-race`;
-      assert.equal((await predict(species, [species.rows[1]!], requestId)).status, 200);
+      const predicted = await predict(species, [species.rows[1]!], `${species.model}-race`);
+      assert.equal(predicted.status, 200);
+      const requestId = predicted.body.requestId as string;
       await eventually(async () => ((await db.query(`SELECT 1 FROM audit_predictions WHERE request_id = $1`, [requestId])).rows.length ? true : undefined));
       const answers = await Promise.all(['Adelie', 'Gentoo', 'Adelie', 'Gentoo'].map((actual) => feedback({ requestId, actual })));
       const statuses = answers.map((a) => a.status);

@@ -81,9 +81,9 @@ export async function canaryShadowSuite(configuration: TestConfiguration): Promi
         return r.body.calls >= 100 ? r.body : undefined;
       });
       assert.equal(shadow.errors, 0);
-      const sample = shadow.recent.find((c: any) => /^canary-\d+$/.test(c.requestId));
+      const sample = shadow.recent.find((c: any) => /^canary-\d+$/.test(c.clientRequestId));
       assert.ok(sample, 'a recorded shadow call of this test');
-      const i = Number(sample.requestId.slice('canary-'.length));
+      const i = Number(sample.clientRequestId.slice('canary-'.length));
       assert.equal(sample.shadowVersion, 3);
       assert.ok([1, 2].includes(sample.liveVersion));
       const v3 = JSON.parse(expected.get(3)![i % records.length]!);

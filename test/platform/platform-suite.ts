@@ -113,10 +113,13 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
       assert.equal(res.body.status, 413);
     });
 
-    it('accepts or generates x-request-id, echoes it and puts it in errors', async () => {
+    it('gives every call its own request id (UUIDv7), whatever x-request-id the client sent, and puts it in errors', async () => {
       const given = await kiln.request('GET', '/api/nope', { headers: { 'x-request-id': 'trace-abc.123' } });
-      assert.equal(given.headers.get('x-request-id'), 'trace-abc.123');
-      assert.equal(given.body.requestId, 'trace-abc.123');
+      const again = await kiln.request('GET', '/api/nope', { headers: { 'x-request-id': 'trace-abc.123' } });
+      const id = given.headers.get('x-request-id') ?? '';
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(given.body.requestId, id);
+      assert.notEqual(again.headers.get('x-request-id'), id);
       const generated = await kiln.request('GET', '/health/live', { key: null, headers: { 'x-request-id': 'bad id with spaces' } });
       assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     });

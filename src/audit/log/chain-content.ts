@@ -6,11 +6,11 @@
  * with timestamps as ISO 8601 strings (UTC, millisecond precision: the writer stores JS Dates, so
  * they round-trip exactly), `seq` as a number, jsonb columns and `error` with their strings unescaped
  * (rows store them escaped, see chain/json-safe.ts: the content is what the model received), and
- * `clientRequestId` only when the row has one (records from before that column hash as they did). A record's API / export form is its content plus `prevHash` and `hash`, so anyone
- * can re-verify an export offline: hash = SHA-256_hex(prevHash + RFC 8785 canonical JSON of the
- * line without prevHash and hash).
+ * `clientRequestId` only when the row has one (records from before that column hash as they did).
+ * A record's API / export form is its content plus `prevHash` and `hash`, so anyone can re-verify
+ * an export offline: hash = SHA-256_hex(prevHash + RFC 8785 canonical JSON of the line without
+ * prevHash and hash).
  */
-
 import { unescapeStrings, unescapeText } from '../chain';
 
 /** A row of `audit_predictions` as read back (raw SQL with PREDICTION_COLUMNS, or the entity). */

@@ -6,6 +6,8 @@
 export interface ShadowComparison {
   at: string;
   requestId: string;
+  /** The id the client sent with the live call, if any. */
+  clientRequestId: string | null;
   model: string;
   liveVersion: number;
   shadowVersion: number;
