@@ -111,7 +111,7 @@ export class AuditSink {
     } catch (err) {
       if (batch.length === 1) this.fail(batch, err);
       // Refused as a whole: one record may be what the backend cannot take. Each alone, so it fails alone.
-      else await Promise.all(batch.map((p) => this.enqueue([p]).then(() => p.resolve(), (e: unknown) => this.fail([p], e))));
+      else await Promise.all(batch.map((p) => this.enqueue([p]).then(p.resolve, (e: unknown) => this.fail([p], e))));
     } finally {
       this.inFlight--;
       this.schedule();
@@ -124,12 +124,14 @@ export class AuditSink {
       predictions: batch.flatMap((p) => (p.kind === 'prediction' ? [p.record] : [])),
       events: batch.flatMap((p) => (p.kind === 'event' ? [p.record] : [])),
     };
-    await this.queue.add(JobName.AuditRecordBatch, payload, { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 });
+    const options = { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 };
+    await this.queue.add(JobName.AuditRecordBatch, payload, options);
   }
 
   private fail(batch: Pending[], err: unknown): void {
     const ids = batch.map((p) => (p.kind === 'prediction' ? p.record.requestId : p.record.eventId));
-    this.logger.error({ err, records: batch.length, ids: ids.slice(0, 20) }, 'could not store audit records; the calls that made them fail');
+    const message = 'could not store audit records; the calls that made them fail';
+    this.logger.error({ err, records: batch.length, ids: ids.slice(0, 20) }, message);
     const failure = new ServiceUnavailableException('the audit log is unavailable; the call was not completed');
     for (const p of batch) p.reject(failure);
   }

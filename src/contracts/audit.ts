@@ -15,7 +15,10 @@ export type AuditRoute = 'record' | 'tfserving' | 'oip' | 'batch';
 export type AuditKind = 'live' | 'shadow' | 'batch';
 
 export interface AuditPredictionRecord {
-  /** Unique per record: the server's request id (unique per call); shadow copies use `<requestId>/shadow`, batch chunks `<batchId>:<chunk>`. */
+  /**
+   * Unique per record: the server's request id (unique per call); shadow copies use
+   * `<requestId>/shadow`, batch chunks `<batchId>:<chunk>`.
+   */
   requestId: string;
   /** The id the client sent (x-request-id, OIP `id`; may repeat across calls, may be ''); null when none. */
   clientRequestId?: string | null;
@@ -39,7 +42,8 @@ export interface AuditPredictionRecord {
    */
   inputs: unknown;
   /**
-   * SHA-256 (hex) of the RFC 8785 canonical JSON of `inputs` (JSON-safe form, strings as received). Required when `inputs` is null
+   * SHA-256 (hex) of the RFC 8785 canonical JSON of `inputs` (JSON-safe form, strings as received).
+   * Required when `inputs` is null
    * (KILN_AUDIT_PAYLOADS=hash); when the inputs are sent, null lets the audit writer compute it off
    * the request path. Stored for every record.
    */

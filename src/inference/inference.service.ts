@@ -345,7 +345,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       const shadow = this.cache.acquireLoaded(versionKey(name, version));
       if (!shadow) return;
       const started = performance.now();
-      const base = { at: new Date().toISOString(), requestId: call.requestId, clientRequestId: call.clientRequestId ?? null, model: name, liveVersion: live.served.version, shadowVersion: version, rows };
+      const ids = { requestId: call.requestId, clientRequestId: call.clientRequestId ?? null };
+      const base = { at: new Date().toISOString(), ...ids, model: name, liveVersion: live.served.version, shadowVersion: version, rows };
       const auditShadow = (status: number, outputs: unknown, error: string | null) =>
         this.audit
           .recordPrediction({

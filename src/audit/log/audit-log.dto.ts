@@ -45,7 +45,7 @@ export class PredictionFilterQuery {
   @Min(0)
   version?: number;
 
-  @ApiPropertyOptional({ description: 'the id the client sent with the call (x-request-id, OIP `id`); several calls may share it' })
+  @ApiPropertyOptional({ description: 'the id the client sent (x-request-id, OIP `id`); several calls may share it' })
   @IsOptional()
   @IsString()
   @MaxLength(200)

@@ -13,8 +13,8 @@ export type ChainName = 'predictions' | 'events';
 /** Rows per multi-row INSERT (20 parameters each, far below PostgreSQL's 65 535). */
 const INSERT_CHUNK = 500;
 
-const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model, model_version, route, kind, canary,
-  status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
+const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model,
+  model_version, route, kind, canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
 const PREDICTION_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '::jsonb', '', '::jsonb', '', '', ''];
 const EVENT_INSERT_COLUMNS = `seq, event_id, at, logged_at, request_id, actor_key_id, action, target, before, after, prev_hash, hash`;
 const EVENT_CASTS = ['', '', '', '', '', '', '', '::jsonb', '::jsonb', '::jsonb', '', ''];
@@ -71,7 +71,8 @@ export class AuditLogWriter {
       if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
       throw err;
     }
-    const p = predictions.length ? await this.isolating(predictions, (batch) => this.writePredictions(batch, loggedAt), withoutPayloads, refused) : NOTHING;
+    const writePredictions = (batch: NewPrediction[]) => this.writePredictions(batch, loggedAt);
+    const p = predictions.length ? await this.isolating(predictions, writePredictions, withoutPayloads, refused) : NOTHING;
     const writeEvents = (batch: NewEvent[]) => this.db.transaction((m) => this.appendEvents(m, batch, loggedAt));
     const e = events.length ? await this.isolating(events, writeEvents, null, refused) : NOTHING;
     if (refused.length) {
@@ -96,7 +97,9 @@ export class AuditLogWriter {
       return await write(records);
     } catch (err) {
       if (!isDataError(err)) throw err;
-      if (records.length > 1) this.logger.warn({ err, records: records.length }, 'audit batch refused by PostgreSQL; writing its records one by one');
+      if (records.length > 1) {
+        this.logger.warn({ err, records: records.length }, 'audit batch refused by PostgreSQL; writing its records one by one');
+      }
     }
     const total = { written: 0, duplicates: 0 };
     for (const r of records) {
@@ -109,7 +112,7 @@ export class AuditLogWriter {
           break;
         } catch (err) {
           if (!isDataError(err)) throw err;
-          const reason = (err as { code?: string; message?: string }).message ?? String(err);
+          const reason = (err as { message?: string }).message ?? String(err);
           const id = r.eventId ?? r.requestId;
           this.logger.error({ err, id, degraded: i > 0 }, 'audit record refused by PostgreSQL');
           if (degrade && i === 0) attempts.push(degrade(r, reason));
@@ -187,8 +190,8 @@ export class AuditLogWriter {
         seq += 1;
         const hash = hashRecord(prev, predictionContent({ ...r, seq, loggedAt }));
         const row = [
-          seq, loggedAt, r.requestId, r.clientRequestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route, r.kind, r.canary,
-          r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash,
+          seq, loggedAt, r.requestId, r.clientRequestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route,
+          r.kind, r.canary, r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash,
         ];
         prev = hash;
         return row;
@@ -223,7 +226,8 @@ function isDataError(err: unknown): boolean {
 /** A prediction record without its payloads, for when PostgreSQL refuses them: the call still has a record. */
 function withoutPayloads(r: NewPrediction, reason: string): NewPrediction {
   const note = `audit: inputs and outputs not stored (refused by PostgreSQL: ${reason.slice(0, 200)})`;
-  return { ...r, inputs: null, inputsJson: null, outputs: null, outputsJson: null, error: r.error ? `${r.error}; ${note}` : note };
+  const error = r.error ? `${r.error}; ${note}` : note;
+  return { ...r, inputs: null, inputsJson: null, outputs: null, outputsJson: null, error };
 }
 
 function arrayOf<T>(value: T[] | undefined, field: string): T[] {

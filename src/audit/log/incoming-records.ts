@@ -1,8 +1,9 @@
 /**
  * Checks and normalises the records of an `audit.record-batch` job (shapes in src/contracts/audit.ts)
  * into what the writer stores: timestamps as Dates (ms), text and jsonb values in their stored form
- * (escaped strings, see chain/json-safe.ts and stored-json.ts). A record that breaks the contract (the producer is Kiln's
- * own AuditSink) is an IncomingRecordError naming the record and field: retrying cannot fix it.
+ * (escaped strings, see chain/json-safe.ts and stored-json.ts). A record that breaks the contract
+ * (the producer is Kiln's own AuditSink) is an IncomingRecordError naming the record and field:
+ * retrying cannot fix it.
  */
 import { createHash } from 'node:crypto';
 import type { AdminEventRecord, AuditPredictionRecord } from '../../contracts';

@@ -8,15 +8,14 @@ import type { KilnConfig } from '../config/kiln-config';
 export const MAX_CLIENT_REQUEST_ID = 200;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
 
 /** Why `id` cannot be kept as a client request id, or null (shared by x-request-id and OIP `id`). */
 export function clientRequestIdProblem(id: string): string | null {
   if (id.length > MAX_CLIENT_REQUEST_ID) return `must be at most ${MAX_CLIENT_REQUEST_ID} characters`;
   if (CONTROL.test(id)) return 'must not contain control characters';
-  if (/[\uD800-\uDFFF]/.test(id) && /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(id)) {
-    return 'must not contain unpaired UTF-16 surrogates';
-  }
+  if (LONE_SURROGATE.test(id)) return 'must not contain unpaired UTF-16 surrogates';
   return null;
 }
 
