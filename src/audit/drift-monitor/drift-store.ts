@@ -7,6 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { DriftReportView, DriftSettingsView, OnDriftSettings, StoredDriftReport } from './drift-report';
+import { unescapeStrings } from '../chain';
 import type { LoggedPrediction } from './drift-window';
 
 export interface NewDriftReport {
@@ -67,7 +68,8 @@ export class DriftStore {
         ORDER BY served_at DESC, seq DESC LIMIT $3`,
       [model, version, limit],
     );
-    return rows.map((r) => ({ servedAt: r.served_at, inputs: r.inputs, outputs: r.outputs }));
+    // rows store strings escaped (chain/json-safe.ts): drift compares the values the model received
+    return rows.map((r) => ({ servedAt: r.served_at, inputs: unescapeStrings(r.inputs), outputs: unescapeStrings(r.outputs) }));
   }
 
   async insertReport(m: EntityManager, r: NewDriftReport): Promise<DriftReportView> {
