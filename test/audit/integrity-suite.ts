@@ -170,6 +170,17 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       }
       const unknown = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: 'never-issued', actual: 'Adelie' } });
       assert.equal(unknown.status, 404, unknown.text);
+      // The client's own id works too when it names one prediction; a reused one does not.
+      const own = `own-${configuration}-${Date.now()}`;
+      const p = await predict({ records: [records[7]] }, { 'x-request-id': own });
+      await stored(p.headers.get('x-request-id')!);
+      const byOwn = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: own, actual: 'Gentoo' } });
+      assert.equal(byOwn.status, 201, byOwn.text);
+      assert.equal(byOwn.body.items[0].requestId, p.headers.get('x-request-id'));
+      const reused = `reused-own-${configuration}-${Date.now()}`;
+      for (const x of await Promise.all([0, 1].map(() => predict({ records: [records[8]] }, { 'x-request-id': reused })))) await stored(x.headers.get('x-request-id')!);
+      const ambiguous = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: reused, actual: 'Gentoo' } });
+      assert.equal(ambiguous.status, 404, ambiguous.text);
     });
   });
 }

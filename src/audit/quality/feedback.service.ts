@@ -8,7 +8,8 @@
  * writing its record (the record is durable in the queue before the call is answered, in the log a
  * moment later). So an id the server issued recently (request ids are UUIDv7: their issue time is in
  * the id) that is not in the log yet is waited for, up to RECORD_WAIT_MS; any other unknown id is a
- * 404 at once. This needs no state shared between replicas.
+ * 404 at once. This needs no state shared between replicas. An id that is no request id may be the
+ * client's own (x-request-id / OIP `id` it sent): accepted when exactly one live prediction carries it.
  */
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -68,7 +69,10 @@ export class FeedbackService {
     if (missing.length) {
       throw new NotFoundException({
         message: `${missing.length} request id${missing.length === 1 ? '' : 's'} not found among logged live predictions`,
-        errors: missing.map((i) => ({ field: idField(i), reason: `no live prediction '${i.requestId.slice(0, 80)}' in the audit log` })),
+        errors: missing.map((i) => ({
+          field: idField(i),
+          reason: `no live prediction '${i.requestId.slice(0, 80)}' in the audit log (give the x-request-id its response carried)`,
+        })),
       });
     }
 
@@ -87,7 +91,7 @@ export class FeedbackService {
       }
       const r = normaliseActual(item, spec, p.rows);
       if ('errors' in r) problems.push(...r.errors);
-      else rows.push({ path: item.path, request_id: item.requestId, actual: r.value, model: p.model, model_version: p.model_version });
+      else rows.push({ path: item.path, request_id: p.request_id, actual: r.value, model: p.model, model_version: p.model_version });
     }
     if (problems.length) throw new ValidationProblemException(problems);
 
@@ -116,9 +120,18 @@ export class FeedbackService {
         const issued = uuidV7Time(id);
         return issued !== null && issued > now - RECENT_ID_MS && issued < now + RECENT_ID_MS;
       });
-      if (wanted.length === 0 || now >= deadline) return byId;
+      if (wanted.length === 0 || now >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    const unknown = ids.filter((id) => !byId.has(id));
+    if (unknown.length === 0) return byId;
+    const byClientId: Array<LoggedPrediction & { client_request_id: string; n: number }> = await this.db.query(
+      `SELECT request_id, model, model_version, rows, status, client_request_id, count(*) OVER (PARTITION BY client_request_id)::int AS n
+         FROM audit_predictions WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
+      [unknown],
+    );
+    for (const p of byClientId) if (p.n === 1) byId.set(p.client_request_id, p);
+    return byId;
   }
 
   /** Inserts new labels and checks the others against what is stored; any conflict rolls the call back. */
