@@ -10,7 +10,11 @@ const ITEM_SCHEMA = {
   type: 'object',
   required: ['requestId', 'actual'],
   properties: {
-    requestId: { type: 'string', maxLength: 200, description: 'The x-request-id / requestId of a logged live prediction' },
+    requestId: {
+      type: 'string',
+      maxLength: 200,
+      description: 'The x-request-id the prediction\'s response carried, or the id the client sent when exactly one live prediction has it',
+    },
     actual: {
       description: 'The true class label (numbers/booleans are stringified) or regression value; for a request that scored N records, an array of N values in order',
       oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: {} }],
