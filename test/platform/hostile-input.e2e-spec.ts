@@ -13,7 +13,7 @@ import { importLayersModel } from '../models/model-import-helpers';
 import { skipUnless, startTestKiln, TestKiln } from '../utils/test-kiln';
 
 const SEED = Number(process.env.KILN_HOSTILE_SEED ?? 20261004);
-const SAMPLES = 10;
+const SAMPLES = 16;
 
 type Schema = Record<string, any>;
 interface Operation { method: string; path: string; parameters: Schema[]; body?: { type: string; schema: Schema } }
@@ -106,8 +106,10 @@ function bodyFamily(doc: Schema, op: Operation, real: Record<string, string>, rn
   let i = 0;
   json(base);
   for (const key of Object.keys(schema.properties ?? {})) {
-    for (let k = 0; k < 3; k++) json({ ...base, [key]: values[i++ % values.length] });
+    for (let k = 0; k < 8; k++) json({ ...base, [key]: values[i++ % values.length] });
     json({ ...base, [key]: 'a\u0000b' });
+    json({ ...base, [key]: 'a\ud800b' });
+    json({ ...base, [key]: 2 ** 31 });
     const prop = resolve(doc, (schema.properties as Schema)[key]);
     if (prop.type === 'array') json({ ...base, [key]: [values[i++ % values.length], 'a\u0000b', 2 ** 31] });
     if (prop.type === 'object' || prop.properties) json({ ...base, [key]: [base[key]] });

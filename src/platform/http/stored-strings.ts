@@ -1,29 +1,46 @@
 /**
  * PostgreSQL `text` and `jsonb` cannot hold U+0000, so a NUL in anything Kiln stores (names,
  * descriptions, options, file names, ids, query filters) would fail deep in a query as a 500.
- * These helpers find it at the edge so the answer is a 400 naming the field instead.
+ * These helpers find it at the edge so the answer is a 400 naming the field instead. DTO bodies
+ * are also refused when a string holds an unpaired surrogate (`\ud800`): `text` would store U+FFFD
+ * instead of what was sent and `jsonb` refuses it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from './problem-details';
 import { ValidationProblemException } from './validation';
 
 export const NUL_REASON = 'must not contain the NUL character (U+0000)';
+/** With the `u` flag a surrogate range only matches a surrogate that is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+export const SURROGATE_REASON = 'must be well-formed Unicode (no unpaired surrogate such as \\ud800)';
+
+/** The field path and reason of the first string (value or key) that cannot be stored as sent, or null. */
+export function unstorableFieldIn(value: unknown, path: string): { field: string; reason: string } | null {
+  const nul = nulFieldIn(value, path);
+  if (nul !== null) return { field: nul || 'body', reason: NUL_REASON };
+  const lone = fieldMatching(value, path, (s) => LONE_SURROGATE.test(s), 0);
+  return lone === null ? null : { field: lone || 'body', reason: SURROGATE_REASON };
+}
 
 /** The field path of the first string (value or object key) holding U+0000 in `value`, or null. */
-export function nulFieldIn(value: unknown, path: string, depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+export function nulFieldIn(value: unknown, path: string): string | null {
+  return fieldMatching(value, path, (s) => s.includes('\u0000'), 0);
+}
+
+function fieldMatching(value: unknown, path: string, bad: (s: string) => boolean, depth: number): string | null {
+  if (typeof value === 'string') return bad(value) ? path : null;
   if (value === null || typeof value !== 'object' || depth > 64) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = nulFieldIn(value[i], path ? `${path}.${i}` : String(i), depth + 1);
+      const found = fieldMatching(value[i], path ? `${path}.${i}` : String(i), bad, depth + 1);
       if (found !== null) return found;
     }
     return null;
   }
   for (const [key, v] of Object.entries(value)) {
     const field = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return field;
-    const found = nulFieldIn(v, field, depth + 1);
+    if (bad(key)) return field;
+    const found = fieldMatching(v, field, bad, depth + 1);
     if (found !== null) return found;
   }
   return null;
