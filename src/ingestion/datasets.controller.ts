@@ -24,6 +24,7 @@ import { Readable } from 'node:stream';
 import { ArtifactStore } from '../platform/artifacts';
 import { Roles } from '../platform/auth/roles';
 import { ValidationProblemException } from '../platform/http/validation';
+import { NUL_REASON } from '../platform/http/stored-strings';
 import type { DatasetVersionOptions } from './dataset-version.entity';
 import {
   AcceptedVersionDto,
@@ -281,6 +282,7 @@ export class DatasetsController {
         throw new ValidationProblemException([{ field: 'file', reason: `is required: the data must be in the multipart field "file", not "${part.fieldname}"` }]);
       }
       const fileName = part.filename ? part.filename.slice(0, 500) : null;
+      if (fileName?.includes('\u0000')) throw new ValidationProblemException([{ field: 'file', reason: `file name ${NUL_REASON}` }]);
       const options = rethrowInputError(() =>
         checkVersionOptions({
           schema: fields.schema !== undefined ? parseJsonField('schema', fields.schema) : undefined,

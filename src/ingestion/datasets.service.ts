@@ -1,4 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
+import { NUL_REASON, nulFieldIn } from '../platform/http/stored-strings';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -60,6 +61,9 @@ export function isUniqueViolation(e: unknown, constraint?: string): boolean {
  */
 export function checkVersionOptions(input: { schema?: unknown; errorPolicy?: unknown; nullTokens?: unknown }): DatasetVersionOptions {
   const out: DatasetVersionOptions = {};
+  // Options are stored (jsonb) and PostgreSQL holds no U+0000.
+  const nul = nulFieldIn({ schema: input.schema, nullTokens: input.nullTokens }, '');
+  if (nul !== null) throw new IngestInputError('OPTIONS_INVALID', nul, `${nul} ${NUL_REASON}`);
   if (input.schema !== undefined && input.schema !== null) {
     normalizeSchema(input.schema);
     out.schema = input.schema as object;

@@ -4,12 +4,14 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { MAX_ROUTE_WEIGHT, MAX_ROUTES, SERVING_BOUNDS, SERVING_DEFAULTS } from './deployment-rules';
 import { ALIAS_PATTERN } from './model-registry.service';
+import { MAX_VERSION_NUMBER } from './version-number';
 
 export class DeploymentRouteDto {
   @ApiPropertyOptional({ description: 'A fixed version (exactly one of version or alias)', minimum: 1 })
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION_NUMBER)
   version?: number;
 
   @ApiPropertyOptional({ description: 'An alias; the route follows it when it moves (exactly one of version or alias)', example: 'production' })
@@ -45,6 +47,7 @@ export class SetDeploymentDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION_NUMBER)
   shadow?: number | null;
 }
 

@@ -7,6 +7,7 @@
 export { ModelsDataModule } from './models-data.module';
 export { ModelsModule } from './models.module';
 export { ModelRegistry, MODEL_NAME_PATTERN, ALIAS_PATTERN } from './model-registry.service';
+export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './version-number';
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';
 export type { ModelLineage } from './model-version.entity';
 export type { NewImportedVersion } from './model-registry.service';

@@ -35,8 +35,15 @@ function bad(field: string, reason: string): never {
   throw new ValidationProblemException([{ field, reason }]);
 }
 
-/** Parses and checks the `signature` form field. */
-export function parseSignature(raw: string | undefined): TensorSignature {
+/** Default of KILN_IMPORT_MAX_ELEMENTS: elements of all dry-run inputs together (16 MB of float32). */
+export const DEFAULT_IMPORT_MAX_ELEMENTS = 4_000_000;
+
+/**
+ * Parses and checks the `signature` form field. The dry prediction feeds one row of zeros per
+ * input, so the inputs' elements together (-1 counted as 1) must stay within `maxElements`; that is
+ * checked here, before the model is even loaded.
+ */
+export function parseSignature(raw: string | undefined, maxElements = DEFAULT_IMPORT_MAX_ELEMENTS): TensorSignature {
   if (raw === undefined) bad('signature', 'is required: a JSON field {inputs: [{name, dtype, shape}], outputs: [...]}');
   let j: unknown;
   try {
@@ -63,12 +70,22 @@ export function parseSignature(raw: string | undefined): TensorSignature {
       shape.forEach((d, k) => {
         if (!Number.isInteger(d) || (d !== -1 && (d < 1 || d > 1_000_000))) bad(`${f}.shape.${k}`, 'must be -1 (any size) or a positive integer');
       });
-      const total = shape.reduce((a: number, d: number) => a * (d === -1 ? 1 : d), 1);
-      if (total > 10_000_000) bad(`${f}.shape`, 'is too large for a dry prediction (over 10M elements per row)');
       return { name, dtype: dtype as TensorDtype, shape: shape as number[] };
     });
   };
-  return { inputs: list('inputs'), outputs: list('outputs') };
+  const sig = { inputs: list('inputs'), outputs: list('outputs') };
+  for (const key of ['inputs', 'outputs'] as const) {
+    const total = sig[key].reduce((sum, t) => sum + dryRunShape(t.shape).reduce((a, d) => a * d, 1), 0);
+    if (total > maxElements) {
+      bad(`signature.${key}`, `declare ${total} elements per row in total; at most ${maxElements} (KILN_IMPORT_MAX_ELEMENTS)`);
+    }
+  }
+  return sig;
+}
+
+/** The shape of the dry prediction's row: -1 (any size) becomes 1. */
+function dryRunShape(shape: number[]): number[] {
+  return shape.map((d) => (d === -1 ? 1 : d));
 }
 
 /** model.json text + shards (by their uploaded file names) → ModelBytes; 400 naming the problem. */
@@ -118,7 +135,13 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature): Promise<D
     if (e instanceof ModelArtifactError) bad('model', e.message);
     bad('model', `cannot load the model: ${(e as Error).message}`);
   }
-  const zeros = sig.inputs.map((s) => tf.zeros(s.shape.map((d) => (d === -1 ? 1 : d)), s.dtype));
+  // Zeros are allocated only once the declared inputs match the model's (count, shapes, dtypes).
+  const zeros: tf.Tensor[] = [];
+  const zerosFor = (s: TensorSpec): tf.Tensor => {
+    const t = tf.zeros(dryRunShape(s.shape), s.dtype);
+    zeros.push(t);
+    return t;
+  };
   const outputs: tf.Tensor[] = [];
   try {
     if (loaded.format === 'layers-model') {
@@ -135,7 +158,8 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature): Promise<D
         bad('signature.outputs', `declares ${sig.outputs.length} output(s); the layers model has ${model.outputs.length} (${model.outputs.map((t) => fmt(t.shape)).join(', ')})`);
       }
       try {
-        const y = model.predict(zeros.length === 1 ? zeros[0] : zeros);
+        const x = sig.inputs.map(zerosFor);
+        const y = model.predict(x.length === 1 ? x[0]! : x);
         outputs.push(...(Array.isArray(y) ? y : [y]));
       } catch (e) {
         bad('model', `the dry prediction on zeros of the declared input shapes failed: ${(e as Error).message}`);
@@ -147,13 +171,14 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature): Promise<D
         bad('signature.inputs', `declares ${sig.inputs.length} input(s); the graph model takes ${graphInputs.length} (${graphInputs.map((t) => baseName(t.name)).join(', ')})`);
       }
       const feed: tf.NamedTensorMap = {};
-      sig.inputs.forEach((s, i) => {
+      const matched = sig.inputs.map((s, i) => {
         const t = graphInputs.find((g) => baseName(g.name) === baseName(s.name));
         if (!t) bad(`signature.inputs.${i}.name`, `'${s.name}' is not an input of the graph model (inputs: ${graphInputs.map((g) => baseName(g.name)).join(', ')})`);
         if (t.shape && !dimsMatch(t.shape, s.shape)) bad(`signature.inputs.${i}.shape`, `declares ${fmt(s.shape)}; the graph input '${baseName(t.name)}' has shape ${fmt(t.shape)}`);
         if (t.dtype && t.dtype !== s.dtype) bad(`signature.inputs.${i}.dtype`, `declares ${s.dtype}; the graph input '${baseName(t.name)}' is ${t.dtype}`);
-        feed[t.name] = zeros[i];
+        return t;
       });
+      sig.inputs.forEach((s, i) => (feed[matched[i]!.name] = zerosFor(s)));
       const nodes = new Set(Object.keys((model as unknown as { executor: { graph: { nodes: Record<string, unknown> } } }).executor?.graph?.nodes ?? {}));
       sig.outputs.forEach((s, i) => {
         if (nodes.size && !nodes.has(baseName(s.name))) {

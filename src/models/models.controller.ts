@@ -1,6 +1,9 @@
 import { Audited } from '../platform/audit-trail/audited.decorator';
 import type { Multipart } from '@fastify/multipart';
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
+import { ParseVersionPipe } from './version-number';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { NUL_REASON } from '../platform/http/stored-strings';
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
@@ -22,6 +25,7 @@ export class ModelsController {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly artifacts: ArtifactStore,
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {}
 
   @Get()
@@ -47,7 +51,7 @@ export class ModelsController {
 
   @Get(':name/versions/:version')
   @ApiOperation({ summary: 'One version: signature, preprocessing, metrics, lineage' })
-  async version(@Param('name') name: string, @Param('version', new ParseIntPipe()) version: number) {
+  async version(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number) {
     const { model, version: v } = await this.registry.getVersion(name, version);
     return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
   }
@@ -96,13 +100,14 @@ export class ModelsController {
       } else if (part.fieldname === 'weights') {
         const file = part.filename || '';
         if (!file) throw new ValidationProblemException([{ field: 'weights', reason: "each shard needs its file name (as model.json's weightsManifest names it)" }]);
+        if (file.includes('\u0000')) throw new ValidationProblemException([{ field: 'weights', reason: `file name ${NUL_REASON}` }]);
         if (shards.has(file)) throw new ValidationProblemException([{ field: 'weights', reason: `shard '${file}' was sent twice` }]);
         shards.set(file, buf);
       } else {
         throw new ValidationProblemException([{ field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' }]);
       }
     }
-    const signature = parseSignature(signatureText);
+    const signature = parseSignature(signatureText, this.config.importMaxElements);
     const bytes = bytesFromUpload(modelJson, shards);
     const report = await dryRun(bytes, signature);
     const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
@@ -133,7 +138,7 @@ export class ModelsController {
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
-  async archive(@Param('name') name: string, @Param('version', new ParseIntPipe()) version: number, @Req() req: AuthenticatedRequest) {
+  async archive(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number, @Req() req: AuthenticatedRequest) {
     const { model, version: v } = await this.registry.archive(name, version, req.principal?.name ?? null);
     return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
   }

@@ -15,6 +15,7 @@ import { EmbeddedPostgresServer } from './database/embedded-postgres';
 import { HttpErrorFilter, sendProblem } from './http/http-error.filter';
 import { ErrorFormats } from './http/problem-details';
 import { installServingJsonParser, installWrongMethodAnswer } from '../inference';
+import { installNulParameterGuard } from './http/stored-strings';
 import { kilnValidationPipe } from './http/validation';
 import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './lifecycle/startup-checks';
 import { requestIdFor } from './logging/logging';
@@ -54,7 +55,18 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     if (config.queues.redisUrl) await checkRedisReachable(config.queues.redisUrl);
     const queue = configureQueueBackend(config, databaseUrl);
     if (queue.backend === 'postgres') await migrateQueueSchema(databaseUrl);
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = config.http;
     const adapter = new FastifyAdapter({
+      // Slow clients: node answers 408 and closes when headers (or the whole request, body included) take
+      // longer than these; idle keep-alive connections close. Node checks the timers every
+      // connectionsCheckingInterval (30 s by default), so check at least every second.
+      http: {
+        headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+        requestTimeout: requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs, requestTimeoutMs),
+      },
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
       bodyLimit: config.http.bodyLimitBytes,
       genReqId: requestIdFor,
       return503OnClosing: true,
@@ -113,6 +125,8 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycl
     if (lifecycle.draining) reply.header('connection', 'close');
   });
   installHttpMetrics(fastify, app.get(MetricsService));
+  // `%00` in a path or query parameter names nothing Kiln could store or find: 400 before any handler.
+  installNulParameterGuard(fastify, (error, request, reply) => sendProblem(formats, error, request, reply, logger));
 
   if (config.docs !== 'off') {
     const document = SwaggerModule.createDocument(

@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swag
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { MAX_VERSION_NUMBER } from '../../models/version-number';
 import type { ChainBound } from './chain-verifier.service';
 
 export const MAX_PAGE = 1000;
@@ -43,6 +44,7 @@ export class PredictionFilterQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_VERSION_NUMBER)
   version?: number;
 
   @ApiPropertyOptional({ description: 'the id the client sent (x-request-id, OIP `id`); several calls may share it' })

@@ -9,6 +9,7 @@
  * Stored normalised: always an array of label strings or numbers.
  */
 import type { FieldError } from '../../platform/http/problem-details';
+import { NUL_REASON, nulFieldIn } from '../../platform/http/stored-strings';
 
 export const MAX_FEEDBACK_ITEMS = 1000;
 const MAX_REQUEST_ID = 200;
@@ -51,6 +52,8 @@ function parseItem(v: unknown, path: string, errors: FieldError[]): FeedbackItem
     errors.push({ field: field(path, 'requestId'), reason: `must be a string of 1 to ${MAX_REQUEST_ID} characters` });
   }
   if (actual === undefined || actual === null) errors.push({ field: field(path, 'actual'), reason: 'is required (the true label or value)' });
+  const nul = nulFieldIn({ requestId, actual }, path);
+  if (nul !== null) errors.push({ field: nul, reason: NUL_REASON });
   return errors.length === before ? { path, requestId: requestId as string, actual } : null;
 }
 

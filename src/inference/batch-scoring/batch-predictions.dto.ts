@@ -3,6 +3,7 @@ import { ALIAS_PATTERN } from '../../models';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { MODEL_NAME_PATTERN } from '../../models';
+import { MAX_VERSION_NUMBER } from '../../models/version-number';
 import { MAX_ROWS_PER_REQUEST } from '../runtime/validate-inputs';
 import type { BatchPredictionEntity } from './batch-prediction.entity';
 
@@ -21,6 +22,7 @@ export class CreateBatchPredictionDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION_NUMBER)
   version?: number;
 
   @ApiPropertyOptional({ description: 'Model alias (e.g. `production`, `staging`); resolved once when the job starts' })

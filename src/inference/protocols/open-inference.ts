@@ -10,6 +10,7 @@
  * BYTES needs a string tensor, which TF.js models here do not have: 400 naming the input.
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { parseVersionNumber } from '../../models/version-number';
 import { elementCount, type HostTensor, type InferenceResult, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './wrong-method';
@@ -242,7 +243,8 @@ export function serverMetadata(version: string): { name: string; version: string
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */
 export function parseVersionSegment(name: string, version: string | undefined): { version?: number } {
   if (version === undefined) return {};
-  if (!/^[1-9]\d{0,9}$/.test(version)) throw new NotFoundException(`model '${name}' has no version '${version.slice(0, 40)}'`);
-  return { version: Number(version) };
+  const n = parseVersionNumber(version);
+  if (n === null) throw new NotFoundException(`model '${name}' has no version '${version.slice(0, 40)}'`);
+  return { version: n };
 }
 

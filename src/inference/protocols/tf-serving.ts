@@ -6,6 +6,7 @@
  * own JSON shapes. Pure functions; bad input is a 400 naming the field.
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { parseVersionNumber } from '../../models/version-number';
 import type { engine } from '../../training';
 import { elementCount, type HostTensor, type InferenceResult, type ModelSelector, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
@@ -38,8 +39,9 @@ export function parseTfServingPath(rest: string): TfServingTarget | null {
   const [, name, version, label, metadata, verb] = m as unknown as [string, string, string?, string?, string?, string?];
   let selector: ModelSelector = {};
   if (version !== undefined) {
-    if (!/^[1-9]\d{0,9}$/.test(version)) throw new NotFoundException(`model '${name}' has no version '${version.slice(0, 40)}'`);
-    selector = { version: Number(version) };
+    const n = parseVersionNumber(version);
+    if (n === null) throw new NotFoundException(`model '${name}' has no version '${version.slice(0, 40)}'`);
+    selector = { version: n };
   } else if (label !== undefined) {
     selector = { alias: label };
   }

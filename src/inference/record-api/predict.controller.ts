@@ -4,6 +4,7 @@ import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientRequestIdOf } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { ALIAS_PATTERN } from '../../models';
+import { parseVersionNumber } from '../../models/version-number';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
 
@@ -11,8 +12,9 @@ import type { ModelSelector } from '../runtime/served-model';
 export function selectorFromQuery(version: string | undefined, alias: string | undefined): ModelSelector {
   if (version !== undefined && alias !== undefined) throw new ValidationProblemException([{ field: 'version', reason: 'give version or alias, not both' }]);
   if (version !== undefined) {
-    if (!/^[1-9][0-9]{0,8}$/.test(version)) throw new ValidationProblemException([{ field: 'version', reason: `'${version.slice(0, 40)}' is not a positive integer` }]);
-    return { version: Number(version) };
+    const n = parseVersionNumber(version);
+    if (n === null) throw new ValidationProblemException([{ field: 'version', reason: `'${version.slice(0, 40)}' is not a version number` }]);
+    return { version: n };
   }
   if (alias !== undefined) {
     if (!ALIAS_PATTERN.test(alias)) throw new ValidationProblemException([{ field: 'alias', reason: `'${alias.slice(0, 40)}' is not an alias name` }]);

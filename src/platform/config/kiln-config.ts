@@ -38,6 +38,11 @@ const envSchema = z.object({
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   KILN_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+  // Slow clients: headers must arrive within, the whole request (body included) within, idle keep-alive closes after.
+  KILN_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  KILN_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(300_000),
+  KILN_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
+  KILN_IMPORT_MAX_ELEMENTS: z.coerce.number().int().min(1).max(1e9).default(4_000_000),
   KILN_METRICS: exposure.default('public'),
   KILN_DOCS: exposure.default('public'),
   KILN_QUEUE_PREFIX: z
@@ -65,7 +70,18 @@ export type Exposure = z.infer<typeof exposure>;
 
 export interface KilnConfig {
   roles: Role[];
-  http: { port: number; host: string; bodyLimitBytes: number; uploadLimitBytes: number };
+  http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    uploadLimitBytes: number;
+    /** Slow-client bounds (ms): request headers, the whole request incl. body, idle keep-alive connection. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
+  /** Model import: the dry prediction's inputs may hold at most this many elements in total. */
+  importMaxElements: number;
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
@@ -120,7 +136,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
   const dataDir = resolve(e.KILN_DATA_DIR);
   return {
     roles,
-    http: { port: e.PORT, host: e.HOST, bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES, uploadLimitBytes: e.KILN_UPLOAD_LIMIT_BYTES },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
+      uploadLimitBytes: e.KILN_UPLOAD_LIMIT_BYTES,
+      headersTimeoutMs: e.KILN_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.KILN_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KILN_HTTP_KEEPALIVE_TIMEOUT_MS,
+    },
+    importMaxElements: e.KILN_IMPORT_MAX_ELEMENTS,
     database: e.DATABASE_URL ? { mode: 'external', url: e.DATABASE_URL } : { mode: 'embedded' },
     queues: e.REDIS_URL
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }

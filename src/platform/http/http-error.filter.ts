@@ -27,6 +27,10 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
   if (error instanceof ArtifactNotFoundError) return problem(404, error.message, base);
   if (error instanceof InvalidArtifactIdError) return problem(400, error.message, base);
   if (error instanceof ArtifactTooLargeError) return problem(413, error.message, base);
+  if (isMalformedMultipart(error)) {
+    const reason = `is not a well-formed multipart/form-data body (${error.message})`;
+    return problem(400, `body: ${reason}`, { ...base, errors: [{ field: 'body', reason }] });
+  }
   // Errors raised by Fastify itself (body too large, malformed JSON, unsupported media type…).
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
@@ -36,6 +40,15 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
     return problem(fastifyError.statusCode, detail, base);
   }
   return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error', base);
+}
+
+/**
+ * busboy (under @fastify/multipart) reports a malformed body (no or wrong boundary, cut short, bad
+ * part headers) as a plain Error while the handler reads the parts; those are the client's fault.
+ */
+function isMalformedMultipart(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof HttpException || 'statusCode' in error) return false;
+  return /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|File) terminated early)/.test(error.message);
 }
 
 @Catch()

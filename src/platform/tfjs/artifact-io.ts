@@ -233,7 +233,10 @@ export function fromModelJsonAndShards(modelJson: unknown, shards: ReadonlyMap<s
     if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
       throw new ModelArtifactError(`weightsManifest[${gi}] needs 'paths' and 'weights' arrays`);
     }
-    for (const p of group.paths) {
+    for (const [pi, p] of (group.paths as unknown[]).entries()) {
+      if (typeof p !== 'string' || p.length === 0 || p.includes('\u0000')) {
+        throw new ModelArtifactError(`model.json's weightsManifest[${gi}].paths[${pi}] must be a file name (a non-empty string)`);
+      }
       const name = p.split('/').pop() ?? p;
       const shard = shards.get(p) ?? shards.get(name);
       if (!shard) throw new ModelArtifactError(`weight shard '${p}' named in model.json was not provided`);
