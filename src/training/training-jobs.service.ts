@@ -178,6 +178,27 @@ export class TrainingJobsService {
     }
   }
 
+  /**
+   * A version written by batch scoring holds a model's predictions of its target: learning that same
+   * target from them is a leak (test accuracy 1.0), so those columns are refused by name, whether
+   * listed in `features` or implied by the default (every other column).
+   */
+  private checkScoredColumns(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    const lineage = v.lineage;
+    if (lineage?.kind !== 'batch-scoring' || (lineage.target !== null && lineage.target !== body.target)) return;
+    const features = new Set(body.features ?? v.columns.map((c) => c.name));
+    const leaking = lineage.scoredColumns.filter((c) => features.has(c));
+    if (leaking.length === 0) return;
+    throw new ValidationProblemException([
+      {
+        field: 'features',
+        reason:
+          `${leaking.map((c) => `'${c}'`).join(', ')} hold the predictions of '${body.target}' by model ${lineage.model} v${lineage.modelVersion} ` +
+          `(batch prediction ${lineage.batchPredictionId}); list features without them, or train on the input version ${lineage.inputDatasetVersionId}`,
+      },
+    ]);
+  }
+
   /** The checks that need only the version's columns; the trainer re-checks everything against the rows. */
   private checkSpec(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
     const types = new Map(v.columns.map((c) => [c.name, c.type]));
@@ -196,6 +217,7 @@ export class TrainingJobsService {
     if (body.positiveClass !== undefined && body.task !== undefined && body.task !== 'binary') {
       throw new ValidationProblemException([{ field: 'positiveClass', reason: 'only applies to task binary' }]);
     }
+    this.checkScoredColumns(v, body);
     if (body.features) {
       const errors = body.features.flatMap((f, i) =>
         f === body.target
