@@ -17,7 +17,7 @@ async function main(): Promise<void> {
 
     before(async () => {
       kiln = await startTestKiln('embedded');
-      const data = Array.from({ length: 60 }, (_, i) => ({ x: i, churn: i % 3 === 0 ? 'yes' : 'no', Species: ['A', 'B', 'C'][i % 3]! }));
+      const data = Array.from({ length: 60 }, (_, i) => ({ x: i, flag: i % 2, churn: i % 3 === 0 ? 'yes' : 'no', Species: ['A', 'B', 'C'][i % 3]! }));
       penguins = await readyVersion(kiln, await createDataset(kiln, 'synthetic'), toCsv(data), { fileName: 'synthetic.csv' });
       const rows = [{ x: 1, y: 'a' }, { x: 2, y: 'b' }, { x: 3, y: 'a' }, { x: 4, y: 'b' }];
       tiny = await readyVersion(kiln, await createDataset(kiln, 'tiny'), toCsv(rows), { fileName: 'tiny.csv' });
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
       ['positiveClass not a string', { target: 'churn', positiveClass: { a: 1 } }, 'positiveClass', /string/],
       ['positiveClass not a class', { target: 'churn', positiveClass: 'maybe' }, 'positiveClass', /no, yes/],
+      ['positiveClass not a value of a numeric 0/1 target', { target: 'flag', positiveClass: '7' }, 'positiveClass', /0, 1/],
       ['positiveClass on a multiclass target', { target: 'Species', positiveClass: 'A' }, 'positiveClass', /binary/],
       ['classWeights nonsense', { hyperparameters: { classWeights: 'nonsense' } }, 'hyperparameters.classWeights', /balanced/],
       ['classWeights unknown class', { hyperparameters: { classWeights: { Dodo: 2 } } }, 'hyperparameters.classWeights.Dodo', /class/],
