@@ -164,13 +164,16 @@ export class TrainingJobsService {
       const counts = exactValueCounts(v, body.target);
       if (!counts) return; // the trainer checks against the rows; too many rows for a split to fail
       const rows: DataRecord[] = [...counts.keys()].map((value) => ({ [body.target]: value }));
-      const target = resolveTarget(v.columns, rows, body.target, { task: body.task, positiveClass: body.positiveClass });
+      const opts = { task: body.task, positiveClass: body.positiveClass };
+      const target = resolveTarget(v.columns, rows, body.target, opts);
       checkClassWeights(hp, target);
       const n = [...counts.values()].reduce((a, b) => a + b, 0);
       if (n > SPLIT_CHECK_MAX_ROWS) return;
       const classification = target.task !== 'regression';
       const index = new Map((target.classes ?? []).map((c, i) => [c, i]));
-      const strata = classification ? [...counts].flatMap(([value, c]) => Array<number>(c).fill(index.get(String(value)) ?? 0)) : undefined;
+      const strata = classification
+        ? [...counts].flatMap(([value, c]) => Array<number>(c).fill(index.get(String(value)) ?? 0))
+        : undefined;
       splitIndices(n, hp.seed, { stratify: classification, ...body.split }, strata);
     } catch (e) {
       if (e instanceof TrainingSpecError) throw new ValidationProblemException([{ field: e.field, reason: e.reason }]);

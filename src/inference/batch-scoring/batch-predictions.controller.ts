@@ -24,8 +24,16 @@ export class BatchPredictionsController {
     summary:
       'Queue a batch prediction: score a ready dataset version with one model version into a new dataset version (input columns + prediction columns). References are checked before queueing',
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'The same key again returns the job it created (409 if the body differs)' })
-  async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest, @Headers('idempotency-key') key?: string) {
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'The same key again returns the job it created (409 if the body differs)',
+  })
+  async create(
+    @Body() body: CreateBatchPredictionDto,
+    @Req() req: AuthenticatedRequest,
+    @Headers('idempotency-key') key?: string,
+  ) {
     return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, key));
   }
 

@@ -57,7 +57,11 @@ export class BatchPredictionsService {
    * repeat's body differs). Without `outputDatasetId` the output goes to a dataset named after input,
    * model and version, never to the input dataset (whose latest version training would pick up).
    */
-  async create(body: CreateBatchPredictionDto, createdBy: string | null, idempotencyKey?: string): Promise<BatchPredictionEntity> {
+  async create(
+    body: CreateBatchPredictionDto,
+    createdBy: string | null,
+    idempotencyKey?: string,
+  ): Promise<BatchPredictionEntity> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new ValidationProblemException([{ field: 'Idempotency-Key', reason: 'must be 1–255 visible ASCII characters' }]);
     }
@@ -74,7 +78,11 @@ export class BatchPredictionsService {
     this.checkFeatures(body.model, selected, input);
     if (body.outputDatasetId !== undefined) await this.requireDataset(body.outputDatasetId);
     const outputDatasetId =
-      body.outputDatasetId ?? (await this.catalog.ensureDataset(scoredDatasetName(input.datasetName, body.model, selected.version), `${input.datasetName} scored by ${body.model} v${selected.version} (batch predictions)`));
+      body.outputDatasetId ??
+      (await this.catalog.ensureDataset(
+        scoredDatasetName(input.datasetName, body.model, selected.version),
+        `${input.datasetName} scored by ${body.model} v${selected.version} (batch predictions)`,
+      ));
 
     const job = this.jobs.create({
       id: randomUUID(),
@@ -114,7 +122,9 @@ export class BatchPredictionsService {
   private async byIdempotencyKey(key: string, requestSha256: string): Promise<BatchPredictionEntity | null> {
     const earlier = await this.jobs.findOneBy({ idempotencyKey: key });
     if (earlier && earlier.requestSha256 !== requestSha256) {
-      throw new ConflictException(`Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`);
+      throw new ConflictException(
+        `Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`,
+      );
     }
     return earlier;
   }
