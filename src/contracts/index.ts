@@ -1,3 +1,4 @@
 export * from './queues';
 export * from './dataset-profile';
+export * from './dataset-lineage';
 export * from './audit';

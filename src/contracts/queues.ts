@@ -6,6 +6,7 @@
  * Add new names instead, and bump `payloadVersion` when a payload changes shape.
  * Job names follow `<domain>.<verb>-<noun>`.
  */
+import type { DatasetLineage } from './dataset-lineage';
 import type { AdminEventRecord, AuditPredictionRecord } from './audit';
 export enum QueueName {
   Platform = 'platform',
@@ -97,6 +98,8 @@ export interface IngestionProcessVersionPayload extends VersionedPayload<1> {
   schema?: unknown;
   errorPolicy?: { mode: 'reject'; maxErrorRate?: number } | { mode: 'drop' };
   nullTokens?: string[];
+  /** Stored on a version this job creates: the Kiln job that produced the rows (batch scoring). */
+  lineage?: DatasetLineage;
 }
 
 export interface IngestionProcessVersionResult {

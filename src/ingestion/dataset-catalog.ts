@@ -1,3 +1,4 @@
+import type { DatasetLineage } from '../contracts/dataset-lineage';
 import type { DatasetProfile } from '../contracts/dataset-profile';
 import type { ColumnSchema, DatasetReader } from './pipeline';
 
@@ -13,6 +14,8 @@ export interface ReadyDatasetVersion {
   profile: DatasetProfile;
   /** SHA-256 of the stored Arrow IPC data (also its artifact id). */
   contentHash: string;
+  /** The Kiln job that produced the rows (batch scoring); null for uploads. */
+  lineage: DatasetLineage | null;
   createdAt: Date;
 }
 
@@ -28,4 +31,6 @@ export abstract class DatasetCatalog {
   abstract getLatestReadyVersion(datasetIdOrName: string): Promise<ReadyDatasetVersion>;
   /** A chunked reader over a ready version's rows (logical column types from the version). */
   abstract openReader(versionId: string): Promise<DatasetReader>;
+  /** The id of the dataset with this name, created empty when there is none (batch scoring's output). */
+  abstract ensureDataset(name: string, description: string | null): Promise<string>;
 }

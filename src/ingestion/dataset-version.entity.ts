@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn, type ValueTransformer } from 'typeorm';
+import type { DatasetLineage } from '../contracts/dataset-lineage';
 import type { DatasetProfile } from '../contracts/dataset-profile';
 import type { ColumnSchema, ErrorPolicy, RowError } from './pipeline';
 
@@ -76,6 +77,10 @@ export class DatasetVersionEntity {
   /** The first 100 row errors. */
   @Column({ type: 'jsonb', default: [] })
   errors!: RowError[];
+
+  /** The Kiln job that produced the rows (batch scoring); null for uploads. */
+  @Column({ type: 'jsonb', nullable: true })
+  lineage!: DatasetLineage | null;
 
   @Column({ name: 'error_count', type: 'bigint', default: 0, transformer: bigintNumber })
   errorCount!: number;

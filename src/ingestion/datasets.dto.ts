@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { DatasetProfile } from '../contracts/dataset-profile';
+import type { DatasetLineage } from '../contracts/dataset-lineage';
 import type { DatasetEntity } from './dataset.entity';
 import { DATASET_VERSION_STATUSES, type DatasetVersionEntity, type DatasetVersionStatus } from './dataset-version.entity';
 import { COLUMN_TYPES, type ColumnSchema, type RowError } from './pipeline';
@@ -151,6 +152,8 @@ export class DatasetVersionDto {
   @ApiPropertyOptional({ nullable: true, type: String, description: 'SHA-256 of the stored columnar data' }) contentHash!: string | null;
   @ApiProperty({ type: VersionProgressDto }) progress!: VersionProgressDto;
   @ApiProperty({ type: VersionSourceDto }) source!: VersionSourceDto;
+  @ApiPropertyOptional({ nullable: true, type: Object, description: 'The Kiln job that produced the rows: {kind: "batch-scoring", batchPredictionId, model, modelVersion, target, inputDatasetId, inputDatasetVersionId, scoredColumns}; null for uploads' })
+  lineage!: DatasetLineage | null;
   @ApiProperty({ description: 'processing attempts started (retries after transient failures included)' }) attempts!: number;
   @ApiProperty() createdAt!: string;
   @ApiPropertyOptional({ nullable: true, type: String }) startedAt!: string | null;
@@ -175,6 +178,7 @@ export class DatasetVersionDto {
       contentHash: v.contentHash,
       progress: { rowsProcessed: v.rowsProcessed },
       source: { kind: v.sourceKind, fileName: v.fileName, format: v.format, sha256: v.rawSha256, sizeBytes: v.rawSizeBytes },
+      lineage: v.lineage ?? null,
       attempts: v.attempts,
       createdAt: v.createdAt.toISOString(),
       startedAt: v.startedAt?.toISOString() ?? null,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { stringify, type Stringifier } from 'csv-stringify';
 import { DataSource, In, QueryFailedError, Repository, type EntityManager } from 'typeorm';
-import { JobName, jobId, QueueName, type IngestionProcessVersionPayload } from '../contracts';
+import { JobName, jobId, QueueName, type DatasetLineage, type IngestionProcessVersionPayload } from '../contracts';
 import { ArtifactStore } from '../platform/artifacts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { DatasetCatalog, type ReadyDatasetVersion } from './dataset-catalog';
@@ -38,6 +38,7 @@ export interface NewVersion {
   rawSha256: string;
   rawSizeBytes: number | null;
   options: DatasetVersionOptions;
+  lineage?: DatasetLineage | null;
 }
 
 /** `<field>: <reason>` for an ingestion input error, without repeating the field. */
@@ -146,6 +147,18 @@ export class DatasetsService extends DatasetCatalog {
     return DatasetDto.from((await this.datasets.findOneByOrFail({ id: entity.id })));
   }
 
+  /** The dataset with this name, created (empty) when there is none; its id. */
+  async ensureDataset(name: string, description: string | null): Promise<string> {
+    const found = await this.datasets.findOneBy({ name });
+    if (found) return found.id;
+    try {
+      return (await this.createDataset(name, description)).id;
+    } catch (e) {
+      if (!(e instanceof ConflictException)) throw e;
+      return (await this.datasets.findOneByOrFail({ name })).id; // created concurrently
+    }
+  }
+
   async listDatasets(): Promise<DatasetDto[]> {
     const all = await this.datasets.find({ order: { createdAt: 'ASC', name: 'ASC' } });
     if (all.length === 0) return [];
@@ -208,6 +221,7 @@ export class DatasetsService extends DatasetCatalog {
         rawSha256: input.rawSha256,
         rawSizeBytes: input.rawSizeBytes,
         options: input.options,
+        lineage: input.lineage ?? null,
         rowsProcessed: 0,
         errors: [],
         errorCount: 0,
@@ -354,6 +368,7 @@ export class DatasetsService extends DatasetCatalog {
       columns: r.columns,
       profile: r.profile!,
       contentHash: r.contentHash,
+      lineage: v.lineage ?? null,
       createdAt: r.createdAt,
     };
   }

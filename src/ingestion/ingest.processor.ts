@@ -160,6 +160,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
         rawSha256: p.artifactSha256,
         rawSizeBytes: stat?.size ?? null,
         options: { schema: p.schema as object | undefined, errorPolicy: p.errorPolicy, nullTokens: p.nullTokens },
+        lineage: p.lineage ?? null,
       });
     } catch (e) {
       if (e instanceof NotFoundException) throw new UnrecoverableError(`datasetId: dataset ${p.datasetId} not found`);

@@ -8,7 +8,7 @@ export const FINAL_STATUSES: readonly TrainingJobStatus[] = ['succeeded', 'faile
 export interface TrainingJobSpec {
   target: string;
   task?: 'binary' | 'multiclass' | 'regression';
-  positiveClass?: string | number | boolean;
+  positiveClass?: string;
   features?: string[];
   template?: 'mlp' | 'linear';
   hyperparameters?: Record<string, unknown>;

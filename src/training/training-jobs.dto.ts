@@ -7,6 +7,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsObject,
   IsNumber,
   IsOptional,
   IsString,
@@ -59,7 +60,8 @@ export class CreateTrainingJobDto {
 
   @ApiPropertyOptional({ description: 'Binary only; default the minority class' })
   @IsOptional()
-  positiveClass?: string | number | boolean;
+  @IsString({ message: "positiveClass must be a string: one of the target's class labels ('true'/'false' for booleans)" })
+  positiveClass?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'Default: every other column' })
   @IsOptional()
@@ -76,6 +78,7 @@ export class CreateTrainingJobDto {
 
   @ApiPropertyOptional({ type: HyperparametersDto })
   @IsOptional()
+  @IsObject({ message: 'hyperparameters must be an object ({epochs, batchSize, …})' })
   @ValidateNested()
   @Type(() => HyperparametersDto)
   hyperparameters?: HyperparametersDto;

@@ -5,10 +5,19 @@ import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type TrainingRunJobPayload } from '../contracts';
+import { PROFILE_SAMPLE_SIZE } from '../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
 import { ModelRegistry, PROMOTE_METRICS } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
-import type { TestPredictions } from './engine';
+import {
+  checkClassWeights,
+  resolveHyperparameters,
+  resolveTarget,
+  splitIndices,
+  TrainingSpecError,
+  type DataRecord,
+  type TestPredictions,
+} from './engine';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
@@ -17,6 +26,25 @@ import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
 export const TRAINING_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
 
 const NUMERIC_TYPES = new Set(['number', 'integer']);
+
+/**
+ * Above this many labelled rows no split can come out empty (fractions ≥ 0.01, at most MAX_CLASSES
+ * classes), so the pre-queue split check is skipped.
+ */
+const SPLIT_CHECK_MAX_ROWS = 10_000;
+
+/** Every non-missing value of the target with its count, when the profile knows them exactly; else null. */
+function exactValueCounts(v: ReadyDatasetVersion, target: string): Map<string | number, number> | null {
+  const p = v.profile?.columns?.[target];
+  if (!p) return null;
+  if (p.kind === 'categorical' && p.otherCount === 0) return new Map(Object.entries(p.frequencies));
+  if (p.kind === 'numeric' && p.sample.length === p.count && p.count <= PROFILE_SAMPLE_SIZE) {
+    const counts = new Map<number, number>();
+    for (const x of p.sample) counts.set(x, (counts.get(x) ?? 0) + 1);
+    return counts;
+  }
+  return null;
+}
 
 function isUuid(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
@@ -36,6 +64,7 @@ export class TrainingJobsService {
   async create(body: CreateTrainingJobDto, createdBy: string | null): Promise<TrainingJobEntity> {
     const version = await this.readyVersion(body.datasetVersionId);
     this.checkSpec(version, body);
+    this.checkAgainstProfile(version, body);
     const spec: TrainingJobSpec = {
       target: body.target,
       ...(body.task !== undefined ? { task: body.task } : {}),
@@ -123,6 +152,56 @@ export class TrainingJobsService {
     }
   }
 
+  /**
+   * The trainer's own checks (hyperparameters, target classes, positiveClass, class weights, split
+   * sizes) run on what the version's profile knows exactly: the class labels and counts of a
+   * categorical/boolean/string target with every value counted, or every value of a numeric target
+   * with at most PROFILE_SAMPLE_SIZE values (its reservoir sample is then the whole column).
+   */
+  private checkAgainstProfile(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    try {
+      const hp = resolveHyperparameters(body.template ?? 'mlp', { ...(body.hyperparameters ?? {}) });
+      const counts = exactValueCounts(v, body.target);
+      if (!counts) return; // the trainer checks against the rows; too many rows for a split to fail
+      const rows: DataRecord[] = [...counts.keys()].map((value) => ({ [body.target]: value }));
+      const opts = { task: body.task, positiveClass: body.positiveClass };
+      const target = resolveTarget(v.columns, rows, body.target, opts);
+      checkClassWeights(hp, target);
+      const n = [...counts.values()].reduce((a, b) => a + b, 0);
+      if (n > SPLIT_CHECK_MAX_ROWS) return;
+      const classification = target.task !== 'regression';
+      const index = new Map((target.classes ?? []).map((c, i) => [c, i]));
+      const strata = classification
+        ? [...counts].flatMap(([value, c]) => Array<number>(c).fill(index.get(String(value)) ?? 0))
+        : undefined;
+      splitIndices(n, hp.seed, { stratify: classification, ...body.split }, strata);
+    } catch (e) {
+      if (e instanceof TrainingSpecError) throw new ValidationProblemException([{ field: e.field, reason: e.reason }]);
+      throw e;
+    }
+  }
+
+  /**
+   * A version written by batch scoring holds a model's predictions of its target: learning that same
+   * target from them is a leak (test accuracy 1.0), so those columns are refused by name, whether
+   * listed in `features` or implied by the default (every other column).
+   */
+  private checkScoredColumns(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    const lineage = v.lineage;
+    if (lineage?.kind !== 'batch-scoring' || (lineage.target !== null && lineage.target !== body.target)) return;
+    const features = new Set(body.features ?? v.columns.map((c) => c.name));
+    const leaking = lineage.scoredColumns.filter((c) => features.has(c));
+    if (leaking.length === 0) return;
+    throw new ValidationProblemException([
+      {
+        field: 'features',
+        reason:
+          `${leaking.map((c) => `'${c}'`).join(', ')} hold the predictions of '${body.target}' by model ${lineage.model} v${lineage.modelVersion} ` +
+          `(batch prediction ${lineage.batchPredictionId}); list features without them, or train on the input version ${lineage.inputDatasetVersionId}`,
+      },
+    ]);
+  }
+
   /** The checks that need only the version's columns; the trainer re-checks everything against the rows. */
   private checkSpec(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
     const types = new Map(v.columns.map((c) => [c.name, c.type]));
@@ -141,6 +220,7 @@ export class TrainingJobsService {
     if (body.positiveClass !== undefined && body.task !== undefined && body.task !== 'binary') {
       throw new ValidationProblemException([{ field: 'positiveClass', reason: 'only applies to task binary' }]);
     }
+    this.checkScoredColumns(v, body);
     if (body.features) {
       const errors = body.features.flatMap((f, i) =>
         f === body.target

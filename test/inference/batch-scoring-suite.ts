@@ -94,12 +94,18 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
         [{ ...base, version: 0 }, 'version'],
         [{ ...base, chunkSize: 0 }, 'chunkSize'],
         [{ ...base, extra: 1 }, 'extra'],
+        [{ ...base, outputDatasetId: null }, 'outputDatasetId'],
       ];
       for (const [body, field] of invalid) {
         const r = await kiln.request('POST', '/api/batch-predictions', { body });
         assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
         assert.ok(r.body.errors.some((e: any) => e.field === field), `${field} in ${r.text}`);
       }
+      const nullOutput = await kiln.request('POST', '/api/batch-predictions', { body: { ...base, outputDatasetId: null } });
+      assert.match(nullOutput.body.errors[0].reason, /must be a dataset id \(UUID\) or omitted/, nullOutput.text);
+      const badKey = await kiln.request('POST', '/api/batch-predictions', { body: base, headers: { 'idempotency-key': 'x'.repeat(256) } });
+      assert.equal(badKey.status, 400, badKey.text);
+      assert.equal(badKey.body.errors[0].field, 'Idempotency-Key');
       // a dataset version without the model's 'Island' feature
       const otherId = await createDataset(kiln, 'penguins-no-island');
       const noIsland = await readyVersion(kiln, otherId, toCsv(penguins.slice(0, 40), Object.keys(penguins[0]!).filter((c) => c !== 'Island')));
@@ -116,7 +122,7 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
       assert.equal((await kiln.request('POST', `/api/batch-predictions/${randomUUID()}/cancel`)).status, 404);
     });
 
-    it('scores a version into a new version of the same dataset: input columns + predictions equal to the record API', async () => {
+    it('scores a version into a new dataset (never the input one): input columns + predictions equal to the record API', async () => {
       const res = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, alias: 'production', datasetVersionId: version.id, chunkSize: 50 } });
       assert.equal(res.status, 202, res.text);
       assert.equal(res.body.status, 'queued');
@@ -125,13 +131,30 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       assert.equal(done.modelVersion, 1);
       assert.deepEqual(done.progress, { rowsProcessed: penguins.length, totalRows: penguins.length });
-      assert.equal(done.outputDatasetId, datasetId);
+      // the output is not a new version of the input dataset (training would pick it up as latest)
+      assert.notEqual(done.outputDatasetId, datasetId);
+      const latestInput = await kiln.request('GET', `/api/datasets/${datasetId}`);
+      assert.equal(latestInput.body.latestReadyVersion.id, version.id, latestInput.text);
+      assert.deepEqual((await kiln.request('GET', `/api/datasets/${datasetId}/versions`)).body.map((v: any) => v.id), [version.id]);
+      const outDataset = await kiln.request('GET', `/api/datasets/${done.outputDatasetId}`);
+      assert.equal(outDataset.body.name, `penguins-scored-${MODEL}-v1`, outDataset.text);
       assert.deepEqual(done.predictionColumns.probabilities.map((p: any) => p.column).sort(), CLASSES.map((c) => `probability_${c}`));
       assert.equal(done.predictionColumns.score, null, 'multiclass has no score');
 
-      const out = (await kiln.request('GET', `/api/datasets/${datasetId}/versions/${done.outputDatasetVersionId}`)).body;
+      const out = (await kiln.request('GET', `/api/datasets/${done.outputDatasetId}/versions/${done.outputDatasetVersionId}`)).body;
       assert.equal(out.status, 'ready', JSON.stringify(out));
-      assert.equal(out.version, 2);
+      assert.equal(out.version, 1);
+      const scored = ['prediction', ...CLASSES.map((c) => `probability_${c}`)];
+      assert.deepEqual(out.lineage, {
+        kind: 'batch-scoring',
+        batchPredictionId: done.id,
+        model: MODEL,
+        modelVersion: 1,
+        target: 'Species',
+        inputDatasetId: datasetId,
+        inputDatasetVersionId: version.id,
+        scoredColumns: scored,
+      });
       assert.equal(out.rowCount, penguins.length);
       const types = Object.fromEntries(out.columns.map((c: any) => [c.name, c.type]));
       for (const c of version.columns) assert.equal(types[c.name], c.type, `input column ${c.name} keeps its type`);
@@ -140,7 +163,7 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
       assert.equal(out.columns.length, version.columns.length + 1 + CLASSES.length);
 
       const inputRows = await ndjsonRows(datasetId, version.id);
-      const outputRows = await ndjsonRows(datasetId, done.outputDatasetVersionId);
+      const outputRows = await ndjsonRows(done.outputDatasetId, done.outputDatasetVersionId);
       assert.equal(outputRows.length, inputRows.length);
       outputRows.forEach((o, i) => {
         for (const c of version.columns) assert.deepEqual(o[c.name], inputRows[i][c.name], `row ${i} column ${c.name}`);
@@ -167,10 +190,38 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
         }
       });
 
+      // training the scored target on the scored copy is refused, naming the columns; nothing queued
+      const jobsBefore = (await kiln.request('GET', '/api/training-jobs')).body.length;
+      const leak = await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak' } });
+      assert.equal(leak.status, 400, leak.text);
+      assert.equal(leak.body.errors[0].field, 'features');
+      for (const c of scored) assert.match(leak.body.errors[0].reason, new RegExp(`'${c}'`), leak.text);
+      const listed = await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak', features: ['Island', 'prediction'] } });
+      assert.equal(listed.status, 400, listed.text);
+      assert.equal((await kiln.request('GET', '/api/training-jobs')).body.length, jobsBefore, 'nothing was queued');
+
       const list = await kiln.request('GET', '/api/batch-predictions');
       assert.equal(list.body[0].id, done.id);
       const cancel = await kiln.request('POST', `/api/batch-predictions/${done.id}/cancel`);
       assert.equal(cancel.status, 409, cancel.text);
+    });
+
+    it('is one job for the same request sent twice with the same Idempotency-Key', async () => {
+      const body = { model: MODEL, version: 1, datasetVersionId: version.id, chunkSize: 100 };
+      const key = `score-${randomUUID()}`;
+      const before = (await kiln.request('GET', '/api/batch-predictions')).body.length;
+      const [a, b] = await Promise.all([0, 1].map(() => kiln.request('POST', '/api/batch-predictions', { body, headers: { 'idempotency-key': key } })));
+      assert.equal(a!.status, 202, a!.text);
+      assert.equal(b!.status, 202, b!.text);
+      assert.equal(a!.body.id, b!.body.id);
+      const c = await kiln.request('POST', '/api/batch-predictions', { body, headers: { 'idempotency-key': key } });
+      assert.equal(c.body.id, a!.body.id);
+      const other = await kiln.request('POST', '/api/batch-predictions', { body: { ...body, chunkSize: 7 }, headers: { 'idempotency-key': key } });
+      assert.equal(other.status, 409, other.text);
+      assert.match(other.body.detail, /^Idempotency-Key: /);
+      assert.equal((await kiln.request('GET', '/api/batch-predictions')).body.length, before + 1, 'one job');
+      const done = await finished(a!.body.id);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done));
     });
 
     it('writes into another dataset when outputDatasetId is given', async () => {
@@ -249,6 +300,8 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
 
       const versions = (await kiln.request('GET', `/api/datasets/${bigId}/versions`)).body;
       assert.deepEqual(versions.map((v: any) => v.id), [big.id], 'no output version');
+      assert.notEqual(done.outputDatasetId, bigId);
+      assert.deepEqual((await kiln.request('GET', `/api/datasets/${done.outputDatasetId}/versions`)).body, [], 'no output version');
       const again = await kiln.request('POST', `/api/batch-predictions/${running.body.id}/cancel`);
       assert.equal(again.status, 409, again.text);
     });

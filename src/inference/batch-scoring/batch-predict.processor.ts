@@ -34,7 +34,7 @@ import { ValidationProblemException } from '../../platform/http/validation';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector, ServedModel } from '../runtime/served-model';
 import { BatchPredictionEntity } from './batch-prediction.entity';
-import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, type PredictionColumns, type ScoringTarget } from './prediction-columns';
+import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, scoredColumnNames, type PredictionColumns, type ScoringTarget } from './prediction-columns';
 
 /** How often a running job's row is polled for a cancel request (acted on between chunks). */
 export const CANCEL_POLL_MS = 250;
@@ -234,7 +234,8 @@ export class BatchPredictProcessor extends WorkerHost {
     if (!task) throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no task (no target spec)`);
     const target: ScoringTarget = { task, classes: served.target?.classes, positiveClass: served.target?.positiveClass };
     try {
-      return predictionColumns(target, input.columns.map((c) => c.name));
+      const cols = predictionColumns(target, input.columns.map((c) => c.name));
+      return served.target?.name !== undefined ? { ...cols, target: served.target.name } : cols;
     } catch (e) {
       throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name}: ${(e as Error).message}`);
     }
@@ -265,6 +266,16 @@ export class BatchPredictProcessor extends WorkerHost {
       format: 'ndjson',
       schema: { columns: outputSchema(input.columns, row.predictionColumns!) },
       errorPolicy: { mode: 'reject' },
+      lineage: {
+        kind: 'batch-scoring',
+        batchPredictionId: row.id,
+        model: row.modelName,
+        modelVersion: row.modelVersion!,
+        target: row.predictionColumns!.target ?? null,
+        inputDatasetId: input.datasetId,
+        inputDatasetVersionId: input.id,
+        scoredColumns: scoredColumnNames(row.predictionColumns!),
+      },
     };
     const id = jobId(JobName.IngestionProcessVersion, versionId);
     const deadline = Date.now() + OUTPUT_WAIT_MS;

@@ -83,6 +83,13 @@ export class BatchPredictionEntity {
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
 
+  /** The client's `Idempotency-Key` header, with the SHA-256 of the request it came with. */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey!: string | null;
+
+  @Column({ name: 'request_sha256', type: 'char', length: 64, nullable: true })
+  requestSha256!: string | null;
+
   @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
   createdBy!: string | null;
 

@@ -4,8 +4,8 @@
  * management-plane work; `predictor` keys stay on the data plane.
  */
 import { Audited } from '../../platform/audit-trail/audited.decorator';
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../../platform/auth';
 import { Roles } from '../../platform/auth';
 import { batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
@@ -24,8 +24,17 @@ export class BatchPredictionsController {
     summary:
       'Queue a batch prediction: score a ready dataset version with one model version into a new dataset version (input columns + prediction columns). References are checked before queueing',
   })
-  async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest) {
-    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null));
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'The same key again returns the job it created (409 if the body differs)',
+  })
+  async create(
+    @Body() body: CreateBatchPredictionDto,
+    @Req() req: AuthenticatedRequest,
+    @Headers('idempotency-key') key?: string,
+  ) {
+    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, key));
   }
 
   @Get()

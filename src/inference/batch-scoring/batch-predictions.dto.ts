@@ -1,11 +1,14 @@
 /** Request body of `POST /api/batch-predictions` and the job as the API shows it. */
 import { ALIAS_PATTERN } from '../../models';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MODEL_NAME_PATTERN } from '../../models';
 import { MAX_VERSION_NUMBER } from '../../models/version-number';
 import { MAX_ROWS_PER_REQUEST } from '../runtime/validate-inputs';
 import type { BatchPredictionEntity } from './batch-prediction.entity';
+
+/** `Idempotency-Key` header: 1–255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** Rows sent to the model per call (and per cancellation check). */
 export const DEFAULT_CHUNK_SIZE = 1_000;
@@ -35,9 +38,12 @@ export class CreateBatchPredictionDto {
   @IsUUID()
   datasetVersionId!: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Dataset that receives the output version; default: the input version’s dataset' })
-  @IsOptional()
-  @IsUUID()
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Dataset that receives the output version; default: the dataset `<input>-scored-<model>-v<version>` (created when missing), never the input dataset',
+  })
+  @ValidateIf((o: CreateBatchPredictionDto) => o.outputDatasetId !== undefined)
+  @IsUUID(undefined, { message: 'outputDatasetId must be a dataset id (UUID) or omitted' })
   outputDatasetId?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE, description: 'Rows per model call' })

@@ -6,14 +6,15 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
-import { randomUUID } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
+import { createHash, randomUUID } from 'node:crypto';
 import { IsNull, Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry } from '../../models';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { BatchPredictionEntity } from './batch-prediction.entity';
-import { DEFAULT_CHUNK_SIZE, type CreateBatchPredictionDto } from './batch-predictions.dto';
+import { DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
 
 /** Retry policy of `inference.batch-predict`: a retry rescores from the start unless the output was already handed to ingestion. */
@@ -21,6 +22,16 @@ export const BATCH_PREDICT_JOB_OPTIONS = { attempts: 3, backoff: { type: 'expone
 
 /** With neither `version` nor `alias`, a batch job scores with this alias (no canary routing: one version per job). */
 export const DEFAULT_ALIAS = 'production';
+
+/** `<input>-scored-<model>-v<version>`, cut to the dataset name limit (128) keeping the model and version. */
+export function scoredDatasetName(input: string, model: string, version: number): string {
+  const tail = `-scored-${model}-v${version}`;
+  return `${input.slice(0, Math.max(1, 128 - tail.length))}${tail}`.slice(0, 128);
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
 
 function isUuid(s: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
@@ -41,15 +52,37 @@ export class BatchPredictionsService {
     private readonly registry: ModelRegistry,
   ) {}
 
-  async create(body: CreateBatchPredictionDto, createdBy: string | null): Promise<BatchPredictionEntity> {
+  /**
+   * With an `Idempotency-Key`, the first request creates the job and a repeat returns it (409 when the
+   * repeat's body differs). Without `outputDatasetId` the output goes to a dataset named after input,
+   * model and version, never to the input dataset (whose latest version training would pick up).
+   */
+  async create(
+    body: CreateBatchPredictionDto,
+    createdBy: string | null,
+    idempotencyKey?: string,
+  ): Promise<BatchPredictionEntity> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+      throw new ValidationProblemException([{ field: 'Idempotency-Key', reason: 'must be 1–255 visible ASCII characters' }]);
+    }
+    const requestSha256 = idempotencyKey !== undefined ? sha256(canonicalize(JSON.parse(JSON.stringify(body)))) : null;
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.byIdempotencyKey(idempotencyKey, requestSha256!);
+      if (earlier) return earlier;
+    }
     if (body.version !== undefined && body.alias !== undefined) {
       throw new ValidationProblemException([{ field: 'alias', reason: 'give either version or alias, not both' }]);
     }
     const input = await this.readyInput(body.datasetVersionId);
     const selected = await this.selectVersion(body.model, body.version, body.alias ?? (body.version === undefined ? DEFAULT_ALIAS : undefined));
     this.checkFeatures(body.model, selected, input);
-    const outputDatasetId = body.outputDatasetId ?? input.datasetId;
     if (body.outputDatasetId !== undefined) await this.requireDataset(body.outputDatasetId);
+    const outputDatasetId =
+      body.outputDatasetId ??
+      (await this.catalog.ensureDataset(
+        scoredDatasetName(input.datasetName, body.model, selected.version),
+        `${input.datasetName} scored by ${body.model} v${selected.version} (batch predictions)`,
+      ));
 
     const job = this.jobs.create({
       id: randomUUID(),
@@ -62,9 +95,20 @@ export class BatchPredictionsService {
       outputDatasetId,
       chunkSize: body.chunkSize ?? DEFAULT_CHUNK_SIZE,
       totalRows: input.rowCount,
+      idempotencyKey: idempotencyKey ?? null,
+      requestSha256,
       createdBy,
     });
-    await this.jobs.save(job);
+    try {
+      await this.jobs.insert(job);
+    } catch (e) {
+      // the same key sent twice at once (unique index): the other request created the job
+      if (idempotencyKey !== undefined) {
+        const earlier = await this.byIdempotencyKey(idempotencyKey, requestSha256!);
+        if (earlier) return earlier;
+      }
+      throw e;
+    }
     try {
       await this.enqueue(job.id);
     } catch (e) {
@@ -73,6 +117,16 @@ export class BatchPredictionsService {
       throw e;
     }
     return job;
+  }
+
+  private async byIdempotencyKey(key: string, requestSha256: string): Promise<BatchPredictionEntity | null> {
+    const earlier = await this.jobs.findOneBy({ idempotencyKey: key });
+    if (earlier && earlier.requestSha256 !== requestSha256) {
+      throw new ConflictException(
+        `Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`,
+      );
+    }
+    return earlier;
   }
 
   async enqueue(batchPredictionId: string): Promise<void> {

@@ -27,6 +27,13 @@ export interface PredictionColumns {
   probabilities: Array<{ label: string; column: string }>;
   /** Binary: the column holding the positive class's probability. */
   score: { label: string; column: string } | null;
+  /** The model's target column these predict (set by the worker; absent on jobs from before it was kept). */
+  target?: string;
+}
+
+/** Every column a scoring run adds, in output order. */
+export function scoredColumnNames(cols: PredictionColumns): string[] {
+  return [cols.prediction, ...cols.probabilities.map((p) => p.column), ...(cols.score ? [cols.score.column] : [])];
 }
 
 /** One record's answer from the record API (engine.RecordPrediction). */

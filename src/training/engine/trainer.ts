@@ -142,6 +142,19 @@ function resolveFeatures(spec: TrainSpec): string[] {
   return features;
 }
 
+/** Class weights against the resolved target (also the API's pre-queue check). */
+export function checkClassWeights(hp: Hyperparameters, target: TargetSpec): void {
+  const classification = target.task !== 'regression';
+  if (hp.classWeights && typeof hp.classWeights === 'object') {
+    if (!classification) throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
+    for (const k of Object.keys(hp.classWeights)) {
+      if (!(target.classes ?? []).includes(k)) throw new TrainingSpecError(`hyperparameters.classWeights.${k}`, `'${k}' is not a class of the target`);
+    }
+  } else if (hp.classWeights === 'balanced' && !classification) {
+    throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
+  }
+}
+
 /** Validates the spec, splits the rows and fits the preprocessing on the training split. */
 export function prepareTraining(spec: TrainSpec): PreparedTraining {
   const template = spec.template ?? 'mlp';
@@ -167,14 +180,7 @@ export function prepareTraining(spec: TrainSpec): PreparedTraining {
     test: local.test.map((i) => usable[i]),
   };
 
-  if (hp.classWeights && typeof hp.classWeights === 'object') {
-    if (!classification) throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
-    for (const k of Object.keys(hp.classWeights)) {
-      if (!(target.classes ?? []).includes(k)) throw new TrainingSpecError(`hyperparameters.classWeights.${k}`, `'${k}' is not a class of the target`);
-    }
-  } else if (hp.classWeights === 'balanced' && !classification) {
-    throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
-  }
+  checkClassWeights(hp, target);
 
   const trainRows = split.train.map((i) => table.rows[i]);
   const preprocessor = Preprocessor.fit(table.columns, trainRows, features, spec.preprocessing);
