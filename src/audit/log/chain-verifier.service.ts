@@ -21,8 +21,12 @@ export interface ChainBreakReport {
    * one before it (a record before it was deleted, inserted, reordered, or edited with its hash
    * recomputed). `missing`: the chain head says records exist that are gone (the newest records,
    * or the record just before the range). `head_mismatch`: the newest record is not the head's.
+   * `seq_gap`: a record's seq is not the one after its predecessor's (a record was removed and the
+   * next one relinked, or a row was inserted with a seq of its own choosing). `duplicate_seq`: two
+   * rows share a seq. `out_of_range`: a row's seq is below 1 or beyond the stored chain head (a row
+   * inserted past the writer, which no head accounts for).
    */
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch';
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch' | 'seq_gap' | 'duplicate_seq' | 'out_of_range';
   expected: string | null;
   actual: string | null;
 }
@@ -89,18 +93,27 @@ export class ChainVerifier {
     if ('reason' in start) return { chain, fromSeq: requestedFrom, toSeq: hi, ok: false, checked: 0, firstBroken: start };
     const { lo, anchoredAt } = start;
     const base = { chain, fromSeq: lo, toSeq: hi, ...(anchoredAt ? { anchoredAt } : {}) };
-    if (lo > hi) return { ...base, ok: true, checked: 0 };
+    const stray = await this.outOfRange(qr, chain, headSeq);
+    if (lo > hi) return stray ? { ...base, ok: false, checked: 0, firstBroken: stray } : { ...base, ok: true, checked: 0 };
 
     let checked = 0;
     let lastSeq = lo - 1;
     let lastHash = start.previousHash;
-    for (;;) {
+    // Pages are windows of seq values (not LIMIT pages), so rows sharing a seq land in one page.
+    for (let windowStart = lo; windowStart <= hi; windowStart += PAGE) {
       const page = (await qr.query(
-        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`,
-        [lastSeq, hi],
+        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq >= $1 AND seq <= $2 ORDER BY seq, logged_at`,
+        [windowStart, Math.min(windowStart + PAGE - 1, hi)],
       )) as Row[];
-      if (page.length === 0) break;
+      if (page.length === 0) continue;
       const result = verifyChain(page.map((row) => chainRecord(chain, row)), { previousHash: lastHash });
+      const linkBreak = result.ok ? page.length : result.firstBroken.index;
+      const seqBreak = continuityBreak(page, lastSeq);
+      if (seqBreak && seqBreak.index < linkBreak) {
+        const row = page[seqBreak.index]!;
+        const firstBroken: ChainBreakReport = { seq: Number(row.seq), ...idOf(chain, row), ...seqBreak.report };
+        return { ...base, ok: false, checked: checked + seqBreak.index + 1, firstBroken };
+      }
       if (!result.ok) {
         const row = page[result.firstBroken.index]!;
         const { reason, expected, actual } = result.firstBroken;
@@ -118,7 +131,24 @@ export class ChainVerifier {
           : { seq: headSeq, reason: 'head_mismatch', expected: head!.hash, actual: lastHash };
       return { ...base, ok: false, checked, firstBroken };
     }
+    if (stray) return { ...base, ok: false, checked, firstBroken: stray };
     return { ...base, ok: true, checked };
+  }
+
+  /**
+   * A row no chain position accounts for: seq below 1 or beyond the stored head. The writer never
+   * stores one, so any such row was inserted around it; the range verified does not matter.
+   */
+  private async outOfRange(qr: QueryRunner, chain: ChainName, headSeq: number): Promise<ChainBreakReport | null> {
+    const idColumn = chain === 'predictions' ? 'request_id AS "requestId"' : 'event_id AS "eventId"';
+    const rows = (await qr.query(
+      `SELECT seq, ${idColumn} FROM ${TABLE[chain]} WHERE seq < 1 OR seq > $1 ORDER BY seq LIMIT 1`,
+      [headSeq],
+    )) as Array<{ seq: string; requestId?: string; eventId?: string }>;
+    const r = rows[0];
+    if (!r) return null;
+    const id = r.requestId !== undefined ? { requestId: r.requestId } : { eventId: r.eventId! };
+    return { seq: Number(r.seq), ...id, reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
   }
 
   /** First seq of the range: the seq itself, or the first record logged at or after the time. */
@@ -164,6 +194,20 @@ export class ChainVerifier {
     if (rows.length === 0) return { seq: lo - 1, reason: 'missing', expected: null, actual: null };
     return { lo, previousHash: rows[0]!.hash, anchoredAt: { seq: lo, prevHash: rows[0]!.hash, by: 'range' } };
   }
+}
+
+/** The first row whose seq does not follow its predecessor's (`previousSeq` for the first row). */
+function continuityBreak(page: Row[], previousSeq: number): { index: number; report: Pick<ChainBreakReport, 'reason' | 'expected' | 'actual'> } | null {
+  let expected = previousSeq + 1;
+  for (let index = 0; index < page.length; index++) {
+    const seq = Number(page[index]!.seq);
+    if (seq !== expected) {
+      const reason = seq === expected - 1 ? 'duplicate_seq' : 'seq_gap';
+      return { index, report: { reason, expected: String(expected), actual: String(seq) } };
+    }
+    expected++;
+  }
+  return null;
 }
 
 interface SeqRow {
