@@ -1,15 +1,21 @@
 /**
  * Audit integrity: rows forged straight into the prediction log (a seq below 1, beyond the stored
- * chain head, or far beyond it; a removed record with the next one relinked) fail verification.
+ * chain head, or far beyond it; a removed record with the next one relinked) fail verification; a
+ * signed checkpoint catches a rewrite of the newest record together with the chain head; the
+ * signing key is a 0600 file outside the embedded database directory and verifies the published
+ * checkpoints.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, verify as verifySignature } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { canonicalJson, hashRecord } from '../../src/audit/chain';
 import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
 import { predictionContent } from '../../src/audit/log/chain-content';
 import type { AuditPredictionRecord } from '../../src/contracts';
+import { ArtifactStore } from '../../src/platform/artifacts';
 import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
 function prediction(requestId: string): AuditPredictionRecord {
@@ -118,6 +124,84 @@ async function main(): Promise<void> {
       await pg.query(`UPDATE audit_predictions SET prev_hash = $1, hash = $2 WHERE seq = 4`, [r4.prev_hash, r4.hash]);
       await pg.query(`INSERT INTO audit_predictions SELECT (json_populate_record(NULL::audit_predictions, $1::json)).*`, [JSON.stringify(r3)]);
       assert.equal((await verify()).ok, true);
+    });
+
+    it('a signed checkpoint catches the newest record rewritten together with the chain head', async () => {
+      const created = await kiln.request('POST', '/api/audit/checkpoints');
+      assert.equal(created.status, 201, created.text);
+      const signed = created.body.checkpoints.find((c: { chain: string }) => c.chain === 'predictions');
+      const h = await head();
+      assert.deepEqual([signed.seq, signed.hash], [Number(h.seq), h.hash]);
+      const before = await verify();
+      assert.deepEqual([before.ok, before.checkpoint?.ok, before.checkpoint?.seq], [true, true, Number(h.seq)]);
+
+      // rewrite the newest record's outputs, recompute its hash and the head: the unkeyed chain is consistent again
+      const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq = $1`, [h.seq]);
+      const r = rows[0];
+      const outputs = [{ label: 'Gentoo' }];
+      const rewritten = hashRecord(r.prev_hash, predictionContent({
+        seq: r.seq, loggedAt: r.logged_at, requestId: r.request_id, servedAt: r.served_at, callerKeyId: r.caller_key_id,
+        model: r.model, modelVersion: r.model_version, route: r.route, kind: r.kind, canary: r.canary, status: r.status,
+        latencyMs: r.latency_ms, rows: r.rows, inputs: r.inputs, inputsSha256: r.inputs_sha256, outputs, error: r.error,
+      }));
+      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [JSON.stringify(outputs), rewritten, h.seq]);
+      await pg.query(`UPDATE audit_chain_heads SET hash = $1 WHERE chain = 'predictions'`, [rewritten]);
+      const after = await verify();
+      assert.equal(after.ok, false, JSON.stringify(after));
+      assert.deepEqual([after.firstBroken.seq, after.firstBroken.reason, after.checkpoint.reason], [Number(h.seq), 'checkpoint_mismatch', 'hash_mismatch']);
+
+      // forging the checkpoint row to match (without the key) does not help: its signature fails
+      const statement = JSON.parse(signed.statement);
+      await pg.query(`UPDATE audit_checkpoints SET statement = $1 WHERE id = $2`, [JSON.stringify({ ...statement, hash: rewritten }), signed.id]);
+      const forged = await verify();
+      assert.deepEqual([forged.ok, forged.checkpoint.reason], [false, 'signature_invalid']);
+
+      await pg.query(`UPDATE audit_checkpoints SET statement = $1 WHERE id = $2`, [signed.statement, signed.id]);
+      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [JSON.stringify(r.outputs), r.hash, h.seq]);
+      await pg.query(`UPDATE audit_chain_heads SET hash = $1 WHERE chain = 'predictions'`, [r.hash]);
+      assert.equal((await verify()).ok, true);
+    });
+  });
+
+  const skipEmbedded = await skipUnless('embedded');
+  describe('audit integrity: the checkpoint signing key (embedded)', { skip: skipEmbedded }, () => {
+    let kiln: TestKiln;
+
+    before(async () => {
+      kiln = await startTestKiln('embedded');
+    });
+
+    after(async () => {
+      await kiln?.close();
+    });
+
+    it('is a 0600 file under the data dir, outside the embedded database directory, and verifies the published checkpoints', async () => {
+      const created = await kiln.request('POST', '/api/audit/checkpoints');
+      assert.equal(created.status, 201, created.text);
+      const file = join(kiln.dataDir, 'keys', 'audit-signing.pem');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.ok(relative(join(kiln.dataDir, 'pg'), file).startsWith('..'), 'the key is not inside the database directory');
+      const auditor = await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } });
+      const listed = await kiln.request('GET', '/api/audit/checkpoints', { key: auditor.body.key });
+      assert.equal(listed.status, 200, listed.text);
+      const { publicKey, latest } = listed.body;
+      assert.equal(publicKey.algorithm, 'ed25519');
+      for (const chain of ['predictions', 'events']) {
+        const c = latest[chain];
+        assert.ok(c, `a checkpoint of ${chain}`);
+        assert.equal(verifySignature(null, Buffer.from(c.statement), publicKey.publicKeyPem, Buffer.from(c.signature, 'base64')), true);
+        assert.deepEqual(JSON.parse(c.statement), { type: 'kiln.audit-checkpoint', version: 1, chain, seq: c.seq, hash: c.hash, at: c.at, keyId: publicKey.keyId });
+        // the exported copy in the artifact store is the same signed statement
+        const exported = JSON.parse((await kiln.app.get(ArtifactStore).getBuffer(c.artifactSha256)).toString('utf8'));
+        assert.deepEqual(exported, { statement: c.statement, signature: c.signature, publicKeyPem: publicKey.publicKeyPem });
+      }
+      // a tampered statement does not verify
+      const tampered = JSON.stringify({ ...JSON.parse(latest.predictions.statement), seq: latest.predictions.seq + 1 });
+      assert.equal(verifySignature(null, Buffer.from(tampered), publicKey.publicKeyPem, Buffer.from(latest.predictions.signature, 'base64')), false);
+      // only admins take checkpoints
+      assert.equal((await kiln.request('POST', '/api/audit/checkpoints', { key: auditor.body.key })).status, 403);
+      const v = await kiln.request('GET', '/api/audit/verify', { key: auditor.body.key });
+      assert.deepEqual([v.body.ok, v.body.checkpoint?.ok], [true, true]);
     });
   });
 }

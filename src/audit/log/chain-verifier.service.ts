@@ -4,6 +4,8 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { GENESIS_HASH, verifyChain, type ChainRecord } from '../chain';
 import type { ChainName } from './audit-log.writer';
 import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventContent, predictionContent, type StoredEvent, type StoredPrediction } from './chain-content';
+import { CheckpointKey } from './checkpoint-key';
+import { parseStatement } from './checkpoints.service';
 import { RETENTION_EXPIRED_ACTION } from './retention.service';
 
 /** Rows read per page while verifying (memory stays bounded whatever the chain's length). */
@@ -24,9 +26,10 @@ export interface ChainBreakReport {
    * `seq_gap`: a record's seq is not the one after its predecessor's (a record was removed and the
    * next one relinked, or a row was inserted with a seq of its own choosing). `duplicate_seq`: two
    * rows share a seq. `out_of_range`: a row's seq is below 1 or beyond the stored chain head (a row
-   * inserted past the writer, which no head accounts for).
+   * inserted past the writer, which no head accounts for). `checkpoint_mismatch`: the newest signed
+   * checkpoint does not hold (see `checkpoint.reason`).
    */
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch' | 'seq_gap' | 'duplicate_seq' | 'out_of_range';
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch' | 'seq_gap' | 'duplicate_seq' | 'out_of_range' | 'checkpoint_mismatch';
   expected: string | null;
   actual: string | null;
 }
@@ -45,6 +48,26 @@ export interface ChainVerificationReport {
    */
   anchoredAt?: { seq: number; prevHash: string; by: 'retention' | 'range'; eventId?: string };
   firstBroken?: ChainBreakReport;
+  /**
+   * The chain against its newest signed checkpoint (absent when none was taken): the signature with
+   * the signing key's public key, then that the stored record at `seq` still has `hash` and the head
+   * is not behind it. `signature_invalid`: the checkpoint row was forged or edited;
+   * `hash_mismatch` / `missing`: the record it signed was rewritten or removed (even if the chain
+   * and its head were recomputed); `head_behind`: the chain was cut back below it.
+   */
+  checkpoint?: CheckpointCheck;
+}
+
+export interface CheckpointCheck {
+  id: string;
+  seq: number;
+  hash: string;
+  at: string;
+  ok: boolean;
+  reason?: 'signature_invalid' | 'hash_mismatch' | 'missing' | 'head_behind';
+  actual?: string | null;
+  /** The record it signed was dropped by retention; only the retention anchor could be compared. */
+  expiredByRetention?: boolean;
 }
 
 interface Start {
@@ -65,7 +88,10 @@ const TABLE: Record<ChainName, string> = { predictions: 'audit_predictions', eve
  */
 @Injectable()
 export class ChainVerifier {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly key: CheckpointKey,
+  ) {}
 
   async verify(chain: ChainName, from?: ChainBound, to?: ChainBound): Promise<ChainVerificationReport> {
     const qr = this.db.createQueryRunner();
@@ -73,7 +99,7 @@ export class ChainVerifier {
     try {
       await qr.startTransaction('REPEATABLE READ');
       await qr.query('SET TRANSACTION READ ONLY');
-      const report = await this.run(qr, chain, from, to);
+      const report = await this.withCheckpoint(qr, chain, await this.run(qr, chain, from, to));
       await qr.commitTransaction();
       return report;
     } catch (err) {
@@ -149,6 +175,47 @@ export class ChainVerifier {
     if (!r) return null;
     const id = r.requestId !== undefined ? { requestId: r.requestId } : { eventId: r.eventId! };
     return { seq: Number(r.seq), ...id, reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
+  }
+
+  /** Adds the check against the newest signed checkpoint; a failed one fails the report. */
+  private async withCheckpoint(qr: QueryRunner, chain: ChainName, report: ChainVerificationReport): Promise<ChainVerificationReport> {
+    const checkpoint = await this.checkpoint(qr, chain);
+    if (!checkpoint) return report;
+    if (checkpoint.ok || !report.ok) return { ...report, checkpoint, ok: report.ok && checkpoint.ok };
+    const firstBroken: ChainBreakReport = { seq: checkpoint.seq, reason: 'checkpoint_mismatch', expected: checkpoint.hash, actual: checkpoint.actual ?? null };
+    return { ...report, ok: false, checkpoint, firstBroken };
+  }
+
+  private async checkpoint(qr: QueryRunner, chain: ChainName): Promise<CheckpointCheck | null> {
+    const rows = (await qr.query(
+      `SELECT id, statement, signature FROM audit_checkpoints WHERE chain = $1 ORDER BY at DESC, seq DESC LIMIT 1`,
+      [chain],
+    )) as Array<{ id: string; statement: string; signature: string }>;
+    const row = rows[0];
+    if (!row) return null;
+    const statement = this.key.verify(row.statement, row.signature) ? parseStatement(row.statement) : null;
+    if (!statement || statement.chain !== chain) {
+      const claimed = parseStatement(row.statement);
+      return { id: row.id, seq: claimed?.seq ?? -1, hash: claimed?.hash ?? '', at: claimed?.at ?? '', ok: false, reason: 'signature_invalid' };
+    }
+    const base = { id: row.id, seq: statement.seq, hash: statement.hash, at: statement.at };
+    const [head] = (await qr.query(`SELECT seq FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{ seq: string }>;
+    if (Number(head!.seq) < statement.seq) return { ...base, ok: false, reason: 'head_behind', actual: null };
+    if (statement.seq === 0) {
+      return statement.hash === GENESIS_HASH ? { ...base, ok: true } : { ...base, ok: false, reason: 'hash_mismatch', actual: GENESIS_HASH };
+    }
+    const stored = (await qr.query(`SELECT hash FROM ${TABLE[chain]} WHERE seq = $1`, [statement.seq])) as Array<{ hash: string }>;
+    if (stored.length === 0) {
+      const retention = chain === 'predictions' ? await this.retentionAnchor(qr) : null;
+      if (retention && retention.throughSeq > statement.seq) return { ...base, ok: true, expiredByRetention: true };
+      if (retention && retention.throughSeq === statement.seq) {
+        const ok = retention.throughHash === statement.hash;
+        return ok ? { ...base, ok, expiredByRetention: true } : { ...base, ok, reason: 'hash_mismatch', actual: retention.throughHash, expiredByRetention: true };
+      }
+      return { ...base, ok: false, reason: 'missing', actual: null };
+    }
+    const ok = stored.length === 1 && stored[0]!.hash === statement.hash;
+    return ok ? { ...base, ok } : { ...base, ok, reason: 'hash_mismatch', actual: stored[0]!.hash };
   }
 
   /** First seq of the range: the seq itself, or the first record logged at or after the time. */
