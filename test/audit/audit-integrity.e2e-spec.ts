@@ -16,7 +16,7 @@ import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
 import { predictionContent } from '../../src/audit/log/chain-content';
 import type { AuditPredictionRecord } from '../../src/contracts';
 import { ArtifactStore } from '../../src/platform/artifacts';
-import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
 function prediction(requestId: string): AuditPredictionRecord {
   const inputs = [{ x: 1 }];
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     let kiln: TestKiln;
 
     before(async () => {
-      kiln = await startTestKiln('embedded');
+      kiln = await startTestKiln('embedded', { KILN_AUDIT_CHECKPOINT_INTERVAL_MS: '1000' });
     });
 
     after(async () => {
@@ -202,6 +202,17 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('POST', '/api/audit/checkpoints', { key: auditor.body.key })).status, 403);
       const v = await kiln.request('GET', '/api/audit/verify', { key: auditor.body.key });
       assert.deepEqual([v.body.ok, v.body.checkpoint?.ok], [true, true]);
+    });
+
+    it('the periodic job signs a chain head that moved since its newest checkpoint', async () => {
+      const before = (await kiln.request('GET', '/api/audit/checkpoints')).body.latest.events;
+      assert.equal((await kiln.request('POST', '/api/keys', { body: { name: 'moves the events head', role: 'predictor' } })).status, 201);
+      const signed = await eventually(async () => {
+        const latest = (await kiln.request('GET', '/api/audit/checkpoints')).body.latest.events;
+        return latest && latest.seq > before.seq ? latest : undefined;
+      });
+      const v = await kiln.request('GET', '/api/audit/verify?chain=events');
+      assert.deepEqual([v.body.ok, v.body.checkpoint?.id, v.body.checkpoint?.ok], [true, signed.id, true]);
     });
   });
 }
