@@ -9,6 +9,7 @@ import { AuditLog1764600000000 } from './1764600000000-audit-log';
 import { AuditFeedback1764610000000 } from './1764610000000-audit-feedback';
 import { AuditDrift1764620000000 } from './1764620000000-audit-drift';
 import { AuditClientRequestId1764700000000 } from './1764700000000-audit-client-request-id';
+import { AuditSkippedDriftCheckpoints1764710000000 } from './1764710000000-audit-skipped-drift-checkpoints';
 import { BatchScoringLineage1764740000000 } from './1764740000000-batch-scoring-lineage';
 
 /**
@@ -27,5 +28,6 @@ export const MIGRATIONS = [
   AuditFeedback1764610000000,
   AuditDrift1764620000000,
   AuditClientRequestId1764700000000,
+  AuditSkippedDriftCheckpoints1764710000000,
   BatchScoringLineage1764740000000,
 ];

@@ -210,7 +210,7 @@ export interface AuditDriftCheckResult {
   model: string;
   reportId: string | null;
   drift: boolean | null;
-  /** Why no report was made (e.g. too few logged rows). */
+  /** Why the check was skipped (e.g. too few logged rows); its report has status `skipped` and this reason. */
   skipped?: string;
 }
 

@@ -143,16 +143,17 @@ async function main(): Promise<void> {
       assert.deepEqual(s.template?.data, { payloadVersion: 1, model: MODEL });
     });
 
-    it('skips a check (and stores nothing) while fewer than 30 records are logged', async () => {
+    it('skips a check while fewer than 30 records are logged, storing a skipped report with the reason', async () => {
       await sendTraffic(sampleWithoutReplacement(penguins, 20, 1));
       const outcome = await checkNow();
-      assert.equal(outcome.reportId, null);
       assert.equal(outcome.drift, null);
       assert.match(outcome.skipped, /too few logged records for version 1: 20 < 30/);
       const res = await kiln.request('GET', `/api/models/${MODEL}/drift`);
       assert.equal(res.status, 200, res.text);
-      assert.equal(res.body.latest, null);
-      assert.deepEqual(res.body.history, []);
+      assert.deepEqual([res.body.latest.id, res.body.latest.status, res.body.latest.modelVersion, res.body.latest.rows], [outcome.reportId, 'skipped', 1, 20]);
+      assert.equal(res.body.latest.reason, outcome.skipped);
+      // the schedule's first run (no traffic yet) may have stored a skipped report before this one
+      assert.ok(res.body.history.every((r: any) => r.status === 'skipped' && r.drift === null && typeof r.reason === 'string'));
     });
 
     it('does not flag traffic sampled from the unshifted table', async () => {
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
       assert.ok(res.body.history[0].createdAt >= res.body.history[1].createdAt);
       assert.equal(res.body.history[1].id, shiftedReport.id);
       const all = await kiln.request('GET', `/api/models/${MODEL}/drift?limit=50`);
-      assert.deepEqual(all.body.history.map((r: any) => r.drift).reverse(), [false, true, true]);
+      assert.deepEqual(all.body.history.filter((r: any) => r.status === 'completed').map((r: any) => r.drift).reverse(), [false, true, true]);
       assert.equal((await kiln.request('GET', `/api/models/${MODEL}/drift?limit=0`)).status, 400);
       assert.equal((await kiln.request('GET', `/api/models/no-such-model/drift`)).status, 404);
       // Auditors read; only developers (and admins) change settings or run checks.
@@ -325,8 +326,8 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('PUT', '/api/models/drift-imported/aliases/production', { body: { version: 1 } })).status, 200);
       const res = await kiln.request('POST', '/api/models/drift-imported/drift/check', { headers: { prefer: 'wait=60' } });
       assert.equal(res.status, 200, res.text);
-      assert.equal(res.body.reportId, null);
       assert.match(res.body.skipped, /version 1 was imported: there is no training dataset profile/);
+      assert.deepEqual([res.body.report.id, res.body.report.status, res.body.report.reason], [res.body.reportId, 'skipped', res.body.skipped]);
     });
 
     it('removes the schedule of a model that is no longer served', async () => {

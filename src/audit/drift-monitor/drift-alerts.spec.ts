@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { KilnConfig } from '../../platform/config/kiln-config';
 import { alertOf, DriftAlerts } from './drift-alerts';
-import type { DriftReportView } from './drift-report';
+import type { CompletedDriftReportView as DriftReportView } from './drift-report';
 
 const feature = (name: string, drifted: boolean) => ({
   feature: name, kind: 'numeric' as const, test: 'ks' as const, score: 0.4, pValue: drifted ? 1e-9 : 0.6, threshold: 0.05,

@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KILN_CONFIG, type KilnConfig } from '../../platform/config/kiln-config';
-import type { DriftReportView } from './drift-report';
+import type { CompletedDriftReportView as DriftReportView } from './drift-report';
 
 export const ALERT_TIMEOUT_MS = 5_000;
 

@@ -16,7 +16,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import type { FeatureDrift } from '../drift';
-import type { DriftReportView } from './drift-report';
+import type { CompletedDriftReportView as DriftReportView } from './drift-report';
 import { DriftStore } from './drift-store';
 
 export const DRIFT_METRICS_CACHE_MS = 5_000;

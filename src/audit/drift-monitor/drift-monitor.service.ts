@@ -4,7 +4,8 @@
  * profile of the dataset version that version was trained on, feature by feature with the
  * protocols.md defaults (`compareToReference`); the predictions against the training target's
  * column. Stores the report, then alerts (webhook) and runs the closed loop (retrain) on a drift
- * verdict. A check that cannot say anything meaningful is skipped with a reason and stores nothing.
+ * verdict. A check that cannot say anything meaningful is skipped: it stores a `skipped` report with
+ * the reason (and the served version and window rows when known), so the reports API shows why.
  */
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -40,9 +41,10 @@ export class DriftMonitor {
 
   async check(payload: AuditDriftCheckPayload): Promise<AuditDriftCheckResult> {
     const model = payload.model;
-    const skip = (skipped: string): AuditDriftCheckResult => {
-      this.logger.log({ model, skipped }, 'drift check skipped');
-      return { model, reportId: null, drift: null, skipped };
+    const skip = async (skipped: string, modelVersion: number | null = null, rows = 0): Promise<AuditDriftCheckResult> => {
+      const stored = await this.store.insertSkipped({ id: randomUUID(), model, modelVersion, rows, reason: skipped });
+      this.logger.log({ model, skipped, reportId: stored.id }, 'drift check skipped');
+      return { model, reportId: stored.id, drift: null, skipped };
     };
 
     const routing = (await this.deployments.routingSnapshot()).models.find((m) => m.name === model);
@@ -51,13 +53,13 @@ export class DriftMonitor {
     if (!served) return skip('no version takes the main traffic (no deployment route resolves and no production alias)');
     const { version } = await this.registry.getVersion(model, served.version);
     const referenceId = version.lineage.datasetVersionId;
-    if (!referenceId) return skip(`version ${served.version} was imported: there is no training dataset profile to compare with`);
+    if (!referenceId) return skip(`version ${served.version} was imported: there is no training dataset profile to compare with`, served.version);
     let reference: ReadyDatasetVersion;
     try {
       reference = await this.catalog.getReadyVersion(referenceId);
     } catch (e) {
       // Not retried: a missing reference stays missing.
-      if (e instanceof NotFoundException || e instanceof ConflictException) return skip(`the training dataset version ${referenceId} is not readable: ${e.message}`);
+      if (e instanceof NotFoundException || e instanceof ConflictException) return skip(`the training dataset version ${referenceId} is not readable: ${e.message}`, served.version);
       throw e;
     }
 
@@ -66,11 +68,12 @@ export class DriftMonitor {
     const maxRows = this.config.audit.driftWindowRows;
     const window = buildWindow(await this.store.loggedPredictions(model, served.version, maxRows), features, maxRows);
     if (window.rows === 0 && window.hashedRequests > 0) {
-      return skip(`the prediction log holds only input hashes for version ${served.version} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`);
+      return skip(`the prediction log holds only input hashes for version ${served.version} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`, served.version);
     }
     if (window.rows < MIN_WINDOW_ROWS) {
       const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
-      return skip(`too few logged records for version ${served.version}: ${window.rows} < ${MIN_WINDOW_ROWS} (live record-API calls with status 200)${off}`);
+      const reason = `too few logged records for version ${served.version}: ${window.rows} < ${MIN_WINDOW_ROWS} (live record-API calls with status 200)${off}`;
+      return skip(reason, served.version, window.rows);
     }
 
     const report = this.compare(reference, features, target, version.task, window, maxRows);

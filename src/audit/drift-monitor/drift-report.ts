@@ -43,10 +43,18 @@ export interface StoredDriftReport extends Omit<DriftReport, 'features' | 'skipp
   retrain: RetrainOutcome | null;
 }
 
-/** One row of drift_reports as the API returns it. */
-export interface DriftReportView {
+/**
+ * One row of drift_reports as the API returns it. `skipped`: the check could say nothing (model not
+ * served, too few logged records, no training profile…); `reason` says why and the verdict fields
+ * are null (`modelVersion` too when no version was served).
+ */
+export type DriftReportView = CompletedDriftReportView | SkippedDriftReportView;
+
+export interface CompletedDriftReportView {
   id: string;
   model: string;
+  status: 'completed';
+  reason: null;
   modelVersion: number;
   createdAt: string;
   windowFrom: string;
@@ -56,4 +64,20 @@ export interface DriftReportView {
   drift: boolean;
   driftedShare: number;
   report: StoredDriftReport;
+}
+
+export interface SkippedDriftReportView {
+  id: string;
+  model: string;
+  status: 'skipped';
+  reason: string;
+  modelVersion: number | null;
+  createdAt: string;
+  windowFrom: null;
+  windowTo: null;
+  rows: number;
+  referenceDatasetVersionId: null;
+  drift: null;
+  driftedShare: null;
+  report: null;
 }

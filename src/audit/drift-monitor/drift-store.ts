@@ -6,7 +6,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { DriftReportView, DriftSettingsView, OnDriftSettings, StoredDriftReport } from './drift-report';
+import type {
+  CompletedDriftReportView,
+  DriftReportView,
+  DriftSettingsView,
+  OnDriftSettings,
+  SkippedDriftReportView,
+  StoredDriftReport,
+} from './drift-report';
 import { unescapeStrings } from '../chain';
 import type { LoggedPrediction } from './drift-window';
 
@@ -26,30 +33,58 @@ export interface NewDriftReport {
 interface ReportRow {
   id: string;
   model: string;
-  model_version: number;
+  status: 'completed' | 'skipped';
+  reason: string | null;
+  model_version: number | null;
   created_at: Date;
-  window_from: Date;
-  window_to: Date;
+  window_from: Date | null;
+  window_to: Date | null;
   rows: number;
-  reference_dataset_version_id: string;
-  drift: boolean;
-  drifted_share: number;
-  report: StoredDriftReport;
+  reference_dataset_version_id: string | null;
+  drift: boolean | null;
+  drifted_share: number | null;
+  report: StoredDriftReport | null;
 }
 
 function toView(r: ReportRow): DriftReportView {
+  if (r.status === 'skipped') return skippedView(r);
+  return completedView(r);
+}
+
+function skippedView(r: ReportRow): SkippedDriftReportView {
   return {
     id: r.id,
     model: r.model,
+    status: 'skipped',
+    reason: r.reason ?? '',
+    modelVersion: r.model_version === null ? null : Number(r.model_version),
+    createdAt: r.created_at.toISOString(),
+    windowFrom: null,
+    windowTo: null,
+    rows: Number(r.rows),
+    referenceDatasetVersionId: null,
+    drift: null,
+    driftedShare: null,
+    report: null,
+  };
+}
+
+/** A completed row (the table's CHECK guarantees the verdict columns are set). */
+function completedView(r: ReportRow): CompletedDriftReportView {
+  return {
+    id: r.id,
+    model: r.model,
+    status: 'completed',
+    reason: null,
     modelVersion: Number(r.model_version),
     createdAt: r.created_at.toISOString(),
-    windowFrom: r.window_from.toISOString(),
-    windowTo: r.window_to.toISOString(),
+    windowFrom: r.window_from!.toISOString(),
+    windowTo: r.window_to!.toISOString(),
     rows: Number(r.rows),
-    referenceDatasetVersionId: r.reference_dataset_version_id,
-    drift: r.drift,
+    referenceDatasetVersionId: r.reference_dataset_version_id!,
+    drift: r.drift!,
     driftedShare: Number(r.drifted_share),
-    report: r.report,
+    report: r.report!,
   };
 }
 
@@ -72,25 +107,36 @@ export class DriftStore {
     return rows.map((r) => ({ servedAt: r.served_at, inputs: unescapeStrings(r.inputs), outputs: unescapeStrings(r.outputs) }));
   }
 
-  async insertReport(m: EntityManager, r: NewDriftReport): Promise<DriftReportView> {
+  /** A check that could say nothing: stored with its reason so the reports API shows it. */
+  async insertSkipped(r: { id: string; model: string; modelVersion: number | null; rows: number; reason: string }): Promise<SkippedDriftReportView> {
+    const rows: ReportRow[] = await this.db.query(
+      `INSERT INTO drift_reports (id, model, model_version, rows, status, reason) VALUES ($1, $2, $3, $4, 'skipped', $5) RETURNING *`,
+      [r.id, r.model, r.modelVersion, r.rows, r.reason],
+    );
+    return skippedView(rows[0]!);
+  }
+
+  async insertReport(m: EntityManager, r: NewDriftReport): Promise<CompletedDriftReportView> {
     const rows: ReportRow[] = await m.query(
       `INSERT INTO drift_reports (id, model, model_version, window_from, window_to, rows, reference_dataset_version_id, drift, drifted_share, report)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
       [r.id, r.model, r.modelVersion, r.windowFrom, r.windowTo, r.rows, r.referenceDatasetVersionId, r.drift, r.driftedShare, JSON.stringify(r.report)],
     );
-    return toView(rows[0]!);
+    return completedView(rows[0]!);
   }
 
-  /** Newest first. */
+  /** Newest first, skipped checks included. */
   async reports(model: string, limit: number): Promise<DriftReportView[]> {
     const rows: ReportRow[] = await this.db.query(`SELECT * FROM drift_reports WHERE model = $1 ORDER BY created_at DESC, id LIMIT $2`, [model, limit]);
     return rows.map(toView);
   }
 
-  /** The newest report of every model (for the /metrics gauges). */
-  async latestPerModel(): Promise<DriftReportView[]> {
-    const rows: ReportRow[] = await this.db.query(`SELECT DISTINCT ON (model) * FROM drift_reports ORDER BY model, created_at DESC, id`);
-    return rows.map(toView);
+  /** The newest completed report of every model (for the /metrics gauges; a skipped check sets none). */
+  async latestPerModel(): Promise<CompletedDriftReportView[]> {
+    const rows: ReportRow[] = await this.db.query(
+      `SELECT DISTINCT ON (model) * FROM drift_reports WHERE status = 'completed' ORDER BY model, created_at DESC, id`,
+    );
+    return rows.map(completedView);
   }
 
   /** Whether an earlier report of this model already queued a retrain on that dataset version. */

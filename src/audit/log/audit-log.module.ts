@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditCheckpointsController } from './audit-checkpoints.controller';
 import { AuditEventsController } from './audit-events.controller';
 import { AuditChainHeadEntity, AuditEventEntity, AuditPredictionEntity } from './audit-log.entities';
 import { AuditLogReader } from './audit-log.reader';
@@ -7,16 +8,19 @@ import { AuditLogWriter } from './audit-log.writer';
 import { AuditPredictionsController } from './audit-predictions.controller';
 import { AuditVerifyController } from './audit-verify.controller';
 import { ChainVerifier } from './chain-verifier.service';
+import { CheckpointKey } from './checkpoint-key';
+import { AuditCheckpoints } from './checkpoints.service';
 import { RetentionService } from './retention.service';
 
 /**
  * The prediction log and admin-event chain: the writer and retention (used by the `audit` queue
- * worker), verification and the auditor query APIs (`/api/audit/predictions`, `/events`, `/verify`).
+ * worker), verification, signed checkpoints and the auditor query APIs (`/api/audit/predictions`,
+ * `/events`, `/verify`, `/checkpoints`).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([AuditPredictionEntity, AuditEventEntity, AuditChainHeadEntity])],
-  controllers: [AuditPredictionsController, AuditEventsController, AuditVerifyController],
-  providers: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader],
-  exports: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader],
+  controllers: [AuditPredictionsController, AuditEventsController, AuditVerifyController, AuditCheckpointsController],
+  providers: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader, CheckpointKey, AuditCheckpoints],
+  exports: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader, AuditCheckpoints],
 })
 export class AuditLogModule {}

@@ -4,6 +4,8 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { GENESIS_HASH, verifyChain, type ChainRecord } from '../chain';
 import type { ChainName } from './audit-log.writer';
 import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventContent, predictionContent, type StoredEvent, type StoredPrediction } from './chain-content';
+import { CheckpointKey } from './checkpoint-key';
+import { parseStatement } from './checkpoints.service';
 import { RETENTION_EXPIRED_ACTION } from './retention.service';
 
 /** Rows read per page while verifying (memory stays bounded whatever the chain's length). */
@@ -21,8 +23,13 @@ export interface ChainBreakReport {
    * one before it (a record before it was deleted, inserted, reordered, or edited with its hash
    * recomputed). `missing`: the chain head says records exist that are gone (the newest records,
    * or the record just before the range). `head_mismatch`: the newest record is not the head's.
+   * `seq_gap`: a record's seq is not the one after its predecessor's (a record was removed and the
+   * next one relinked, or a row was inserted with a seq of its own choosing). `duplicate_seq`: two
+   * rows share a seq. `out_of_range`: a row's seq is below 1 or beyond the stored chain head (a row
+   * inserted past the writer, which no head accounts for). `checkpoint_mismatch`: the newest signed
+   * checkpoint does not hold (see `checkpoint.reason`).
    */
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch';
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch' | 'seq_gap' | 'duplicate_seq' | 'out_of_range' | 'checkpoint_mismatch';
   expected: string | null;
   actual: string | null;
 }
@@ -41,6 +48,26 @@ export interface ChainVerificationReport {
    */
   anchoredAt?: { seq: number; prevHash: string; by: 'retention' | 'range'; eventId?: string };
   firstBroken?: ChainBreakReport;
+  /**
+   * The chain against its newest signed checkpoint (absent when none was taken): the signature with
+   * the signing key's public key, then that the stored record at `seq` still has `hash` and the head
+   * is not behind it. `signature_invalid`: the checkpoint row was forged or edited;
+   * `hash_mismatch` / `missing`: the record it signed was rewritten or removed (even if the chain
+   * and its head were recomputed); `head_behind`: the chain was cut back below it.
+   */
+  checkpoint?: CheckpointCheck;
+}
+
+export interface CheckpointCheck {
+  id: string;
+  seq: number;
+  hash: string;
+  at: string;
+  ok: boolean;
+  reason?: 'signature_invalid' | 'hash_mismatch' | 'missing' | 'head_behind';
+  actual?: string | null;
+  /** The record it signed was dropped by retention; only the retention anchor could be compared. */
+  expiredByRetention?: boolean;
 }
 
 interface Start {
@@ -61,7 +88,10 @@ const TABLE: Record<ChainName, string> = { predictions: 'audit_predictions', eve
  */
 @Injectable()
 export class ChainVerifier {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly key: CheckpointKey,
+  ) {}
 
   async verify(chain: ChainName, from?: ChainBound, to?: ChainBound): Promise<ChainVerificationReport> {
     const qr = this.db.createQueryRunner();
@@ -69,7 +99,7 @@ export class ChainVerifier {
     try {
       await qr.startTransaction('REPEATABLE READ');
       await qr.query('SET TRANSACTION READ ONLY');
-      const report = await this.run(qr, chain, from, to);
+      const report = await this.withCheckpoint(qr, chain, await this.run(qr, chain, from, to));
       await qr.commitTransaction();
       return report;
     } catch (err) {
@@ -89,18 +119,27 @@ export class ChainVerifier {
     if ('reason' in start) return { chain, fromSeq: requestedFrom, toSeq: hi, ok: false, checked: 0, firstBroken: start };
     const { lo, anchoredAt } = start;
     const base = { chain, fromSeq: lo, toSeq: hi, ...(anchoredAt ? { anchoredAt } : {}) };
-    if (lo > hi) return { ...base, ok: true, checked: 0 };
+    const stray = await this.outOfRange(qr, chain, headSeq);
+    if (lo > hi) return stray ? { ...base, ok: false, checked: 0, firstBroken: stray } : { ...base, ok: true, checked: 0 };
 
     let checked = 0;
     let lastSeq = lo - 1;
     let lastHash = start.previousHash;
-    for (;;) {
+    // Pages are windows of seq values (not LIMIT pages), so rows sharing a seq land in one page.
+    for (let windowStart = lo; windowStart <= hi; windowStart += PAGE) {
       const page = (await qr.query(
-        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`,
-        [lastSeq, hi],
+        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq >= $1 AND seq <= $2 ORDER BY seq, logged_at`,
+        [windowStart, Math.min(windowStart + PAGE - 1, hi)],
       )) as Row[];
-      if (page.length === 0) break;
+      if (page.length === 0) continue;
       const result = verifyChain(page.map((row) => chainRecord(chain, row)), { previousHash: lastHash });
+      const linkBreak = result.ok ? page.length : result.firstBroken.index;
+      const seqBreak = continuityBreak(page, lastSeq);
+      if (seqBreak && seqBreak.index < linkBreak) {
+        const row = page[seqBreak.index]!;
+        const firstBroken: ChainBreakReport = { seq: Number(row.seq), ...idOf(chain, row), ...seqBreak.report };
+        return { ...base, ok: false, checked: checked + seqBreak.index + 1, firstBroken };
+      }
       if (!result.ok) {
         const row = page[result.firstBroken.index]!;
         const { reason, expected, actual } = result.firstBroken;
@@ -118,7 +157,65 @@ export class ChainVerifier {
           : { seq: headSeq, reason: 'head_mismatch', expected: head!.hash, actual: lastHash };
       return { ...base, ok: false, checked, firstBroken };
     }
+    if (stray) return { ...base, ok: false, checked, firstBroken: stray };
     return { ...base, ok: true, checked };
+  }
+
+  /**
+   * A row no chain position accounts for: seq below 1 or beyond the stored head. The writer never
+   * stores one, so any such row was inserted around it; the range verified does not matter.
+   */
+  private async outOfRange(qr: QueryRunner, chain: ChainName, headSeq: number): Promise<ChainBreakReport | null> {
+    const idColumn = chain === 'predictions' ? 'request_id AS "requestId"' : 'event_id AS "eventId"';
+    const rows = (await qr.query(
+      `SELECT seq, ${idColumn} FROM ${TABLE[chain]} WHERE seq < 1 OR seq > $1 ORDER BY seq LIMIT 1`,
+      [headSeq],
+    )) as Array<{ seq: string; requestId?: string; eventId?: string }>;
+    const r = rows[0];
+    if (!r) return null;
+    const id = r.requestId !== undefined ? { requestId: r.requestId } : { eventId: r.eventId! };
+    return { seq: Number(r.seq), ...id, reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
+  }
+
+  /** Adds the check against the newest signed checkpoint; a failed one fails the report. */
+  private async withCheckpoint(qr: QueryRunner, chain: ChainName, report: ChainVerificationReport): Promise<ChainVerificationReport> {
+    const checkpoint = await this.checkpoint(qr, chain);
+    if (!checkpoint) return report;
+    if (checkpoint.ok || !report.ok) return { ...report, checkpoint, ok: report.ok && checkpoint.ok };
+    const firstBroken: ChainBreakReport = { seq: checkpoint.seq, reason: 'checkpoint_mismatch', expected: checkpoint.hash, actual: checkpoint.actual ?? null };
+    return { ...report, ok: false, checkpoint, firstBroken };
+  }
+
+  private async checkpoint(qr: QueryRunner, chain: ChainName): Promise<CheckpointCheck | null> {
+    const rows = (await qr.query(
+      `SELECT id, statement, signature FROM audit_checkpoints WHERE chain = $1 ORDER BY at DESC, seq DESC LIMIT 1`,
+      [chain],
+    )) as Array<{ id: string; statement: string; signature: string }>;
+    const row = rows[0];
+    if (!row) return null;
+    const statement = this.key.verify(row.statement, row.signature) ? parseStatement(row.statement) : null;
+    if (!statement || statement.chain !== chain) {
+      const claimed = parseStatement(row.statement);
+      return { id: row.id, seq: claimed?.seq ?? -1, hash: claimed?.hash ?? '', at: claimed?.at ?? '', ok: false, reason: 'signature_invalid' };
+    }
+    const base = { id: row.id, seq: statement.seq, hash: statement.hash, at: statement.at };
+    const [head] = (await qr.query(`SELECT seq FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{ seq: string }>;
+    if (Number(head!.seq) < statement.seq) return { ...base, ok: false, reason: 'head_behind', actual: null };
+    if (statement.seq === 0) {
+      return statement.hash === GENESIS_HASH ? { ...base, ok: true } : { ...base, ok: false, reason: 'hash_mismatch', actual: GENESIS_HASH };
+    }
+    const stored = (await qr.query(`SELECT hash FROM ${TABLE[chain]} WHERE seq = $1`, [statement.seq])) as Array<{ hash: string }>;
+    if (stored.length === 0) {
+      const retention = chain === 'predictions' ? await this.retentionAnchor(qr) : null;
+      if (retention && retention.throughSeq > statement.seq) return { ...base, ok: true, expiredByRetention: true };
+      if (retention && retention.throughSeq === statement.seq) {
+        const ok = retention.throughHash === statement.hash;
+        return ok ? { ...base, ok, expiredByRetention: true } : { ...base, ok, reason: 'hash_mismatch', actual: retention.throughHash, expiredByRetention: true };
+      }
+      return { ...base, ok: false, reason: 'missing', actual: null };
+    }
+    const ok = stored.length === 1 && stored[0]!.hash === statement.hash;
+    return ok ? { ...base, ok } : { ...base, ok, reason: 'hash_mismatch', actual: stored[0]!.hash };
   }
 
   /** First seq of the range: the seq itself, or the first record logged at or after the time. */
@@ -164,6 +261,20 @@ export class ChainVerifier {
     if (rows.length === 0) return { seq: lo - 1, reason: 'missing', expected: null, actual: null };
     return { lo, previousHash: rows[0]!.hash, anchoredAt: { seq: lo, prevHash: rows[0]!.hash, by: 'range' } };
   }
+}
+
+/** The first row whose seq does not follow its predecessor's (`previousSeq` for the first row). */
+function continuityBreak(page: Row[], previousSeq: number): { index: number; report: Pick<ChainBreakReport, 'reason' | 'expected' | 'actual'> } | null {
+  let expected = previousSeq + 1;
+  for (let index = 0; index < page.length; index++) {
+    const seq = Number(page[index]!.seq);
+    if (seq !== expected) {
+      const reason = seq === expected - 1 ? 'duplicate_seq' : 'seq_gap';
+      return { index, report: { reason, expected: String(expected), actual: String(seq) } };
+    }
+    expected++;
+  }
+  return null;
 }
 
 interface SeqRow {

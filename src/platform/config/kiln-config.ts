@@ -59,6 +59,8 @@ const envSchema = z.object({
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
   KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
   KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  KILN_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  KILN_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   KILN_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
   KILN_DRIFT_WINDOW_ROWS: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
   KILN_ALERT_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
@@ -107,6 +109,13 @@ export interface KilnConfig {
     driftIntervalMs: number;
     driftWindowRows: number;
     alertWebhookUrl?: string;
+    /**
+     * Signed checkpoints of the chain heads: the Ed25519 private key (PEM, never in the database;
+     * default `<dataDir>/keys/audit-signing.pem`, created 0600 when missing) and how often the
+     * audit worker signs the heads when they moved.
+     */
+    signingKeyFile: string;
+    checkpointIntervalMs: number;
   };
 }
 
@@ -170,6 +179,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       retentionDays: e.KILN_AUDIT_RETENTION_DAYS,
       driftIntervalMs: e.KILN_DRIFT_INTERVAL_MS,
       driftWindowRows: e.KILN_DRIFT_WINDOW_ROWS,
+      signingKeyFile: resolve(e.KILN_AUDIT_SIGNING_KEY_FILE ?? resolve(dataDir, 'keys', 'audit-signing.pem')),
+      checkpointIntervalMs: e.KILN_AUDIT_CHECKPOINT_INTERVAL_MS,
       ...(e.KILN_ALERT_WEBHOOK_URL ? { alertWebhookUrl: e.KILN_ALERT_WEBHOOK_URL } : {}),
     },
   };
