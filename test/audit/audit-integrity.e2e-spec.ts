@@ -101,6 +101,12 @@ async function main(): Promise<void> {
           const v = await verify();
           assert.equal(v.ok, false, JSON.stringify(v));
           assert.deepEqual([v.firstBroken.seq, v.firstBroken.requestId, v.firstBroken.reason], [Number(seq), requestId, 'out_of_range']);
+          // and the record lookup and listing never serve it as a record
+          const lookup = await kiln.request('GET', `/api/audit/predictions/${requestId}`, { key: auditorKey });
+          assert.equal(lookup.status, 404, lookup.text);
+          const listed = await kiln.request('GET', '/api/audit/predictions?limit=500', { key: auditorKey });
+          assert.equal(listed.status, 200, listed.text);
+          assert.ok(!listed.body.items.some((p: { requestId: string }) => p.requestId === requestId), 'forged row listed');
         } finally {
           await pg.query(`DELETE FROM audit_predictions WHERE request_id = $1`, [requestId]);
         }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
-import { AuditPredictionEntity } from './audit-log.entities';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventDto, predictionDto, type StoredEvent, type StoredPrediction } from './chain-content';
 
 export interface PredictionFilter {
@@ -43,6 +42,12 @@ class Where {
   readonly params: unknown[] = [];
   private readonly parts: string[] = [];
 
+  /** A condition without parameters. */
+  always(condition: string): this {
+    this.parts.push(condition);
+    return this;
+  }
+
   add(condition: (param: string) => string, value: unknown): this {
     if (value !== undefined) this.parts.push(condition(`$${this.params.push(value)}`));
     return this;
@@ -61,7 +66,6 @@ class Where {
 export class AuditLogReader {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @InjectRepository(AuditPredictionEntity) private readonly predictions: Repository<AuditPredictionEntity>,
   ) {}
 
   async listPredictions(filter: PredictionFilter, page: PageRequest): Promise<Page<ReturnType<typeof predictionDto>>> {
@@ -70,8 +74,10 @@ export class AuditLogReader {
   }
 
   async getPrediction(requestId: string): Promise<ReturnType<typeof predictionDto> | null> {
-    const row = await this.predictions.findOneBy({ requestId });
-    return row ? predictionDto(row) : null;
+    const where = committedPredictions().add((p) => `request_id = ${p}`, requestId);
+    const sql = `SELECT ${PREDICTION_COLUMNS} FROM audit_predictions ${where} LIMIT 1`;
+    const rows = (await this.db.query(sql, where.params)) as StoredPrediction[];
+    return rows[0] ? predictionDto(rows[0]) : null;
   }
 
   /** NDJSON lines of the matching prediction records in seq order, one keyset page at a time. */
@@ -103,8 +109,19 @@ export class AuditLogReader {
   }
 }
 
+/**
+ * Only rows the writer committed: seq 1 … the chain head (the writer moves the head in the same
+ * transaction as its inserts). A row put into the table any other way (seq 0, beyond the head) is
+ * never served as a record; `/api/audit/verify` reports it.
+ */
+function committedPredictions(): Where {
+  return new Where().always(
+    `seq BETWEEN 1 AND COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'), 0)`,
+  );
+}
+
 function predictionWhere(filter: PredictionFilter): Where {
-  return new Where()
+  return committedPredictions()
     .add((p) => `model = ${p}`, filter.model)
     .add((p) => `model_version = ${p}`, filter.version)
     .add((p) => `client_request_id = ${p}`, filter.clientRequestId)
