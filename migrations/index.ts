@@ -8,9 +8,10 @@ import { InferenceBatchPredictions1764510000000 } from './1764510000000-inferenc
 import { AuditLog1764600000000 } from './1764600000000-audit-log';
 import { AuditFeedback1764610000000 } from './1764610000000-audit-feedback';
 import { AuditDrift1764620000000 } from './1764620000000-audit-drift';
+import { PlatformAdminEventOutbox1764720000000 } from './1764720000000-platform-admin-event-outbox';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
  * TypeScript sources and compiled output, and a forgotten file fails review rather than silently.
  */
-export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000, ModelsArchivePromotion1764410000000, TrainingTestPredictions1764450000000, ModelsDeploymentsServing1764500000000, InferenceBatchPredictions1764510000000, AuditLog1764600000000, AuditFeedback1764610000000, AuditDrift1764620000000];
+export const MIGRATIONS = [PlatformApiKeys1764270000000, IngestionDatasets1764300000000, TrainingModels1764400000000, ModelsArchivePromotion1764410000000, TrainingTestPredictions1764450000000, ModelsDeploymentsServing1764500000000, InferenceBatchPredictions1764510000000, AuditLog1764600000000, AuditFeedback1764610000000, AuditDrift1764620000000, PlatformAdminEventOutbox1764720000000];
