@@ -25,6 +25,15 @@ export const SYSTEM_PROMOTION = 'system:promotion';
 /** `production` moved by a retrain that a drift report started. */
 export const SYSTEM_DRIFT_RETRAIN = 'system:drift-retrain';
 
+/** `createdBy` of the training jobs a drift report starts (src/audit/drift-monitor/drift-retrain.ts). */
+export const DRIFT_RETRAIN_CREATED_BY = 'drift-monitor';
+
+/** The actor of a promotion applied when training job `jobId` (created by `createdBy`) registers its version. */
+export function promotionActor(jobId: string, createdBy: string | null): AdminActor {
+  const actorKeyId = createdBy === DRIFT_RETRAIN_CREATED_BY ? SYSTEM_DRIFT_RETRAIN : SYSTEM_PROMOTION;
+  return { requestId: `training-job:${jobId}`, actorKeyId };
+}
+
 /** The actor of an HTTP call: its request id and the key that made it. */
 export function actorOf(req: { id: string; principal?: { keyId: string } }): AdminActor {
   return { requestId: req.id, actorKeyId: req.principal?.keyId ?? null };

@@ -20,10 +20,10 @@ export interface AuditedOptions {
    */
   outbox?: boolean;
   /**
-   * What was acted on, from the response, for handlers whose route has no parameters naming it
-   * (a create): merged over the route params.
+   * What was acted on, from the response (and the request body), for handlers whose route has no
+   * parameters naming it (a create): merged over the route params.
    */
-  target?: (response: any) => Record<string, unknown>;
+  target?: (response: any, body: any) => Record<string, unknown>;
 }
 
 export const AUDITED = Symbol('kiln:audited');
