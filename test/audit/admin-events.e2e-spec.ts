@@ -126,9 +126,9 @@ async function main(): Promise<void> {
       assert.ok(!actions.has('prediction'), 'predictions are not admin events');
 
       const move = rows.find((e) => e.request_id === moved.headers.get('x-request-id'))!;
-      assert.deepEqual(move.target, { model: 'audited', alias: 'production' });
       assert.equal(move.before, v1);
       assert.equal(move.after, v2);
+      assert.deepEqual(move.target, { model: 'audited', alias: 'production' });
       const moveBack = rows.find((e) => e.request_id === back.headers.get('x-request-id'))!;
       assert.deepEqual([moveBack.before, moveBack.after], [v2, v1], 'a 2 → 1 move says where the alias was');
       const firstMove = rows.find((e) => e.action === 'alias.moved' && e.target.model === 'audited')!;
