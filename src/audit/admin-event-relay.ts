@@ -34,7 +34,9 @@ export class AdminEventRelay implements OnApplicationBootstrap, OnModuleDestroy 
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
-      this.flush().catch((err: unknown) => this.logger.warn({ err }, 'admin-event outbox relay failed; retried next pass'));
+      this.flush().catch((err: unknown) => {
+        this.logger.warn({ err }, 'admin-event outbox relay failed; retried next pass');
+      });
     }, RELAY_INTERVAL_MS);
     this.timer.unref();
   }

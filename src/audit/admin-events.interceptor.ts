@@ -53,7 +53,10 @@ export class AdminEventsInterceptor implements NestInterceptor {
               requestId: req.id,
               actorKeyId: req.principal?.keyId ?? null,
               action: spec.action,
-              target: toJsonSafe({ ...(req.params as Record<string, string>), ...(spec.target?.(body, req.body) ?? {}) }) as Record<string, unknown>,
+              target: toJsonSafe({
+                ...(req.params as Record<string, string>),
+                ...(spec.target?.(body, req.body) ?? {}),
+              }) as Record<string, unknown>,
               before: bounded(req.auditBefore ?? null),
               after: bounded(redact(body ?? null, spec.redact ?? [])),
             })

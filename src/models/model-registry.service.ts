@@ -257,7 +257,13 @@ export class ModelRegistry {
    * Points `alias` at `version` (atomic, with a history row and its `alias.moved` event in the same
    * transaction). Archived versions cannot take an alias (409). A call that moves nothing logs nothing.
    */
-  async setAlias(name: string, alias: string, version: number, by: string | null, actor: AdminActor): Promise<AliasChange> {
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    by: string | null,
+    actor: AdminActor,
+  ): Promise<AliasChange> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const target = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
@@ -280,7 +286,8 @@ export class ModelRegistry {
       if (from === null) throw new NotFoundException(`model ${name} has no alias ${alias}`);
       await m.delete(ModelAliasEntity, { modelId: model.id, alias });
       await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: null, changedBy: by, changedAt: new Date() });
-      await writeAdminEvent(m, actor, { action: 'alias.deleted', target: { model: model.name, alias }, before: from, after: null });
+      const target = { model: model.name, alias };
+      await writeAdminEvent(m, actor, { action: 'alias.deleted', target, before: from, after: null });
       return { alias, from, to: null };
     });
   }
@@ -310,6 +317,13 @@ export class ModelRegistry {
  * a training job's promotion, a drift-triggered retrain), written in the move's transaction:
  * target = model and alias, before = the version it pointed at (null if none), after = the new one.
  */
-function aliasMovedEvent(m: EntityManager, actor: AdminActor, model: string, alias: string, from: number | null, to: number): Promise<string> {
+function aliasMovedEvent(
+  m: EntityManager,
+  actor: AdminActor,
+  model: string,
+  alias: string,
+  from: number | null,
+  to: number,
+): Promise<string> {
   return writeAdminEvent(m, actor, { action: 'alias.moved', target: { model, alias }, before: from, after: to });
 }

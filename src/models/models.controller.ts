@@ -144,7 +144,8 @@ export class ModelsController {
   @Roles('developer')
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
-    const change = await this.registry.setAlias(name, checkAlias(alias), body.version, req.principal?.name ?? null, actorOf(req));
+    const by = req.principal?.name ?? null;
+    const change = await this.registry.setAlias(name, checkAlias(alias), body.version, by, actorOf(req));
     return { model: name, ...change, version: change.to };
   }
 

@@ -221,7 +221,8 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       );
       if (!done.affected) throw new JobFailure('CANCELLED', 'cancelled before registration');
       if (decision) {
-        const promotion = await this.registry.applyPromotion(m, model, version, decision, row.createdBy, promotionActor(row.id, row.createdBy));
+        const actor = promotionActor(row.id, row.createdBy);
+        const promotion = await this.registry.applyPromotion(m, model, version, decision, row.createdBy, actor);
         await m.update(TrainingJobEntity, { id: row.id }, { promotion });
       }
       return { model: model.name, version: version.version };

@@ -9,7 +9,9 @@ export class CreateApiKeyDto {
   @IsNotEmpty()
   @MaxLength(200)
   // \p{Cc}: control characters (NUL, C0, DEL, C1); \p{Cs}: a UTF-16 surrogate not part of a pair
-  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: 'must not contain control characters (such as NUL) or unpaired UTF-16 surrogates' })
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
+    message: 'must not contain control characters (such as NUL) or unpaired UTF-16 surrogates',
+  })
   name!: string;
 
   @ApiProperty({ enum: API_ROLES })

@@ -109,7 +109,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
       const before = ApiKeyDto.from(found);
       found.revokedAt = new Date();
       await m.update(ApiKeyEntity, { id }, { revokedAt: found.revokedAt });
-      await writeAdminEvent(m, actor, { action: 'key.revoked', target: keyTarget(found), before, after: ApiKeyDto.from(found) });
+      const after = ApiKeyDto.from(found);
+      await writeAdminEvent(m, actor, { action: 'key.revoked', target: keyTarget(found), before, after });
       return found;
     });
     if (!key) return null;
