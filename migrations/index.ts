@@ -10,6 +10,7 @@ import { AuditFeedback1764610000000 } from './1764610000000-audit-feedback';
 import { AuditDrift1764620000000 } from './1764620000000-audit-drift';
 import { AuditClientRequestId1764700000000 } from './1764700000000-audit-client-request-id';
 import { AuditSkippedDriftCheckpoints1764710000000 } from './1764710000000-audit-skipped-drift-checkpoints';
+import { PlatformAdminEventOutbox1764720000000 } from './1764720000000-platform-admin-event-outbox';
 import { BatchScoringLineage1764740000000 } from './1764740000000-batch-scoring-lineage';
 
 /**
@@ -29,5 +30,6 @@ export const MIGRATIONS = [
   AuditDrift1764620000000,
   AuditClientRequestId1764700000000,
   AuditSkippedDriftCheckpoints1764710000000,
+  PlatformAdminEventOutbox1764720000000,
   BatchScoringLineage1764740000000,
 ];

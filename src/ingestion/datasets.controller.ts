@@ -95,7 +95,7 @@ export class DatasetsController {
   ) {}
 
   @Post()
-  @Audited('dataset.created')
+  @Audited('dataset.created', { target: (d: DatasetDto) => ({ datasetId: d.id, name: d.name }) })
   @ApiOperation({ summary: 'Create a dataset (names are unique: 409 on a duplicate)' })
   @ApiResponse({ status: 201, type: DatasetDto })
   create(@Body() body: CreateDatasetDto): Promise<DatasetDto> {

@@ -1,4 +1,5 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, Repository } from 'typeorm';
@@ -133,7 +134,14 @@ export class ModelRegistry {
    * comparison was made against `decision.productionVersion`; if another writer moved production
    * meanwhile, nothing moves (the comparison is stale) and the decision says so.
    */
-  async applyPromotion(m: EntityManager, model: ModelEntity, version: ModelVersionEntity, decision: PromotionDecision, by: string | null): Promise<PromotionDecision> {
+  async applyPromotion(
+    m: EntityManager,
+    model: ModelEntity,
+    version: ModelVersionEntity,
+    decision: PromotionDecision,
+    by: string | null,
+    actor: AdminActor,
+  ): Promise<PromotionDecision> {
     await m.findOneOrFail(ModelEntity, { where: { id: model.id }, lock: { mode: 'pessimistic_write' } });
     const from = await this.currentAliasVersion(m, model.id, decision.alias);
     if (!decision.promote) return { ...decision, promoted: false, from, to: from };
@@ -152,6 +160,7 @@ export class ModelRegistry {
       changedAt: now,
       reason: `training job ${version.trainingJobId}: ${decision.reason}`.slice(0, 2000),
     });
+    await aliasMovedEvent(m, actor, model.name, decision.alias, from, version.version);
     return { ...decision, promoted: true, from, to: version.version };
   }
 
@@ -244,8 +253,17 @@ export class ModelRegistry {
     return Object.fromEntries(rows.map((r) => [r.alias, Number(r.version)]));
   }
 
-  /** Points `alias` at `version` (atomic, with a history row). Archived versions cannot take an alias (409). */
-  async setAlias(name: string, alias: string, version: number, by: string | null): Promise<AliasChange> {
+  /**
+   * Points `alias` at `version` (atomic, with a history row and its `alias.moved` event in the same
+   * transaction). Archived versions cannot take an alias (409). A call that moves nothing logs nothing.
+   */
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    by: string | null,
+    actor: AdminActor,
+  ): Promise<AliasChange> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const target = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
@@ -256,17 +274,20 @@ export class ModelRegistry {
       const now = new Date();
       await m.upsert(ModelAliasEntity, { modelId: model.id, alias, modelVersionId: target.id, updatedBy: by, updatedAt: now }, ['modelId', 'alias']);
       await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: version, changedBy: by, changedAt: now });
+      await aliasMovedEvent(m, actor, model.name, alias, from, version);
       return { alias, from, to: version };
     });
   }
 
-  async deleteAlias(name: string, alias: string, by: string | null): Promise<AliasChange> {
+  async deleteAlias(name: string, alias: string, by: string | null, actor: AdminActor): Promise<AliasChange> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const from = await this.currentAliasVersion(m, model.id, alias);
       if (from === null) throw new NotFoundException(`model ${name} has no alias ${alias}`);
       await m.delete(ModelAliasEntity, { modelId: model.id, alias });
       await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: null, changedBy: by, changedAt: new Date() });
+      const target = { model: model.name, alias };
+      await writeAdminEvent(m, actor, { action: 'alias.deleted', target, before: from, after: null });
       return { alias, from, to: null };
     });
   }
@@ -289,4 +310,20 @@ export class ModelRegistry {
     );
     return rows[0] ? Number(rows[0].version) : null;
   }
+}
+
+/**
+ * The one `alias.moved` event of every alias move, whoever makes it (a key through the alias API,
+ * a training job's promotion, a drift-triggered retrain), written in the move's transaction:
+ * target = model and alias, before = the version it pointed at (null if none), after = the new one.
+ */
+function aliasMovedEvent(
+  m: EntityManager,
+  actor: AdminActor,
+  model: string,
+  alias: string,
+  from: number | null,
+  to: number,
+): Promise<string> {
+  return writeAdminEvent(m, actor, { action: 'alias.moved', target: { model, alias }, before: from, after: to });
 }

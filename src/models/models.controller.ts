@@ -1,3 +1,4 @@
+import { actorOf } from '../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../platform/audit-trail/audited.decorator';
 import type { Multipart } from '@fastify/multipart';
 import { ParseVersionPipe } from './version-number';
@@ -144,21 +145,22 @@ export class ModelsController {
   }
 
   @Put(':name/aliases/:alias')
-  @Audited('alias.moved')
+  @Audited('alias.moved', { outbox: true })
   @Roles('developer')
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
-    const change = await this.registry.setAlias(name, checkAlias(alias), body.version, req.principal?.name ?? null);
+    const by = req.principal?.name ?? null;
+    const change = await this.registry.setAlias(name, checkAlias(alias), body.version, by, actorOf(req));
     return { model: name, ...change, version: change.to };
   }
 
   @Delete(':name/aliases/:alias')
-  @Audited('alias.deleted')
+  @Audited('alias.deleted', { outbox: true })
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })
   async deleteAlias(@Param('name') name: string, @Param('alias') alias: string, @Req() req: AuthenticatedRequest) {
-    const change = await this.registry.deleteAlias(name, checkAlias(alias), req.principal?.name ?? null);
+    const change = await this.registry.deleteAlias(name, checkAlias(alias), req.principal?.name ?? null, actorOf(req));
     return { model: name, ...change };
   }
 

@@ -8,7 +8,7 @@ import fastifyMultipart from '@fastify/multipart';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from '../app.module';
-import { presentedKey } from './auth/api-key.guard';
+import { bearerChallenge, presentedKey } from './auth/api-key.guard';
 import { ApiKeysService } from './auth/api-keys.service';
 import type { KilnConfig } from './config/kiln-config';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
@@ -147,6 +147,7 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycl
         if (!/^\/docs(\/|-json|$)/.test(request.url)) return;
         const key = presentedKey(request.headers);
         if (!key || !(await keys.verify(key))) {
+          void reply.header('www-authenticate', bearerChallenge(Boolean(key)));
           sendProblem(formats, Object.assign(new Error('an API key is required'), { statusCode: 401 }), request, reply, logger);
         }
       });

@@ -1,4 +1,5 @@
 import { claimJobRow } from '../platform/queues/job-rows';
+import { promotionActor } from '../platform/audit-trail/admin-event-outbox';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
@@ -219,7 +220,11 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         { status: 'succeeded', metrics, modelVersionId: version.id, finishedAt: new Date() },
       );
       if (!done.affected) throw new JobFailure('CANCELLED', 'cancelled before registration');
-      if (decision) await m.update(TrainingJobEntity, { id: row.id }, { promotion: await this.registry.applyPromotion(m, model, version, decision, row.createdBy) });
+      if (decision) {
+        const actor = promotionActor(row.id, row.createdBy);
+        const promotion = await this.registry.applyPromotion(m, model, version, decision, row.createdBy, actor);
+        await m.update(TrainingJobEntity, { id: row.id }, { promotion });
+      }
       return { model: model.name, version: version.version };
     });
     this.logger.log({ trainingJobId: row.id, ...registered }, 'training job succeeded; model version registered');

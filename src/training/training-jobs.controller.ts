@@ -19,7 +19,13 @@ export class TrainingJobsController {
   ) {}
 
   @Post()
-  @Audited('training.started')
+  @Audited('training.started', {
+    target: (job: { id: string }, body: CreateTrainingJobDto) => ({
+      trainingJobId: job.id,
+      datasetVersionId: body.datasetVersionId,
+      model: body.modelName,
+    }),
+  })
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {

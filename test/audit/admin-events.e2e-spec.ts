@@ -47,6 +47,28 @@ async function main(): Promise<void> {
       return res;
     };
 
+    it('records every alias move a promotion makes: one alias.moved with system:promotion, before and after', async () => {
+      const data = await penguinsVersion(kiln);
+      const p1 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'promoted', target: 'Species', promote: 'if-better' });
+      const p2 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'promoted', target: 'Species', promote: 'always', hyperparameters: { seed: 5 } });
+      const aliases = await kiln.request('GET', '/api/models/promoted/versions');
+      assert.equal(aliases.status, 200, aliases.text);
+      const rows = await eventually(async () => {
+        const r = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`);
+        return r.rows.length >= 2 ? r.rows : undefined;
+      }, 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1500)); // a duplicate, if any, would be written by now
+      const all = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`);
+      assert.equal(all.rows.length, 2, 'one event per move');
+      assert.deepEqual(rows.map((e) => [e.actor_key_id, e.target, e.before, e.after]), [
+        ['system:promotion', { model: 'promoted', alias: 'production' }, null, p1],
+        ['system:promotion', { model: 'promoted', alias: 'production' }, p1, p2],
+      ]);
+      assert.match(rows[0]!.request_id, /^training-job:/);
+      const history = await kiln.request('GET', '/api/models/promoted/aliases/production/history');
+      assert.equal(history.body.length, 2, 'the alias history and the audit trail agree');
+    });
+
     it('records every mutating management call, once, with actor, target and before/after', async () => {
       const key = expectEvent(await kiln.request('POST', '/api/keys', { body: { name: 'ci', role: 'predictor' } }), 201, 'key.created');
       const data = await penguinsVersion(kiln); // dataset.created + dataset-version.created (request ids read from the log below)
@@ -54,6 +76,8 @@ async function main(): Promise<void> {
       const v2 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'audited', target: 'Species', hyperparameters: { seed: 3 } });
       expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }), 200, 'alias.moved');
       const moved = expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }), 200, 'alias.moved');
+      const back = expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }), 200, 'alias.moved');
+      expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }), 200, 'alias.moved');
       expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/staging', { body: { version: v1 } }), 200, 'alias.moved');
       expectEvent(await kiln.request('DELETE', '/api/models/audited/aliases/staging'), 200, 'alias.deleted');
       expectEvent(await kiln.request('PUT', '/api/models/audited/serving', { body: { maxBatchSize: 8 } }), 200, 'serving-settings.changed');
@@ -102,9 +126,20 @@ async function main(): Promise<void> {
       assert.ok(!actions.has('prediction'), 'predictions are not admin events');
 
       const move = rows.find((e) => e.request_id === moved.headers.get('x-request-id'))!;
-      assert.deepEqual(move.target, { name: 'audited', alias: 'production' });
-      assert.equal(move.after.from, v1);
-      assert.equal(move.after.to, v2);
+      assert.equal(move.before, v1);
+      assert.equal(move.after, v2);
+      assert.deepEqual(move.target, { model: 'audited', alias: 'production' });
+      const moveBack = rows.find((e) => e.request_id === back.headers.get('x-request-id'))!;
+      assert.deepEqual([moveBack.before, moveBack.after], [v2, v1], 'a 2 → 1 move says where the alias was');
+      const firstMove = rows.find((e) => e.action === 'alias.moved' && e.target.model === 'audited')!;
+      assert.deepEqual([firstMove.before, firstMove.after], [null, v1], 'a new alias had no version before');
+      // Creates name what they created (no route params to take it from).
+      const datasetCreated = rows.find((e) => e.action === 'dataset.created' && e.after.id === data.datasetId)!;
+      assert.deepEqual(datasetCreated.target, { datasetId: data.datasetId, name: datasetCreated.after.name });
+      const started = rows.find((e) => e.request_id === job.headers.get('x-request-id'))!;
+      assert.deepEqual(started.target, { trainingJobId: job.body.id, datasetVersionId: data.id, model: 'audited' });
+      const batchStarted = rows.find((e) => e.request_id === batch.headers.get('x-request-id'))!;
+      assert.deepEqual(batchStarted.target, { batchPredictionId: batch.body.id, model: 'audited', version: v1, datasetVersionId: data.id });
       const serving = rows.find((e) => e.action === 'serving-settings.changed')!;
       assert.equal(serving.before.maxBatchSize, 32, 'before: the defaults');
       assert.equal(serving.after.maxBatchSize, 8);

@@ -266,6 +266,7 @@ async function main(): Promise<void> {
       assert.equal(started.requestId, `drift:${shiftedReport.id}`);
       assert.equal(started.actorKeyId, null);
       assert.equal(started.after.cause.driftReportId, shiftedReport.id);
+      assert.deepEqual(started.target, { trainingJobId: retrain.trainingJobId, datasetVersionId: newer.id, model: MODEL });
 
       // Drift again with no newer data: alerted again, but the same retrain is not queued twice.
       const again = await checkNow();

@@ -53,8 +53,11 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
       assert.equal(none.status, 401);
       assert.equal(none.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.match(none.body.detail, /API key is required/);
+      // RFC 6750 §3: a 401 names the scheme; a token that was sent but is not valid says so
+      assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="kiln"');
       const bogus = await kiln.request('GET', '/api/keys', { key: 'kiln_AAAAAAAAAAAA_notarealkeynotarealkeynotarealkey00' });
       assert.equal(bogus.status, 401);
+      assert.equal(bogus.headers.get('www-authenticate'), 'Bearer realm="kiln", error="invalid_token"');
 
       const keys: Record<string, string> = {};
       for (const role of ['developer', 'predictor', 'auditor'] as const) {

@@ -10,6 +10,7 @@
  * the one the drifted version was trained on is not retrained on (it would learn nothing new).
  */
 import { HttpException, Injectable, Logger } from '@nestjs/common';
+import { DRIFT_RETRAIN_CREATED_BY } from '../../platform/audit-trail/admin-event-outbox';
 import type { EntityManager } from 'typeorm';
 import { DatasetCatalog } from '../../ingestion';
 import type { ModelLineage } from '../../models';
@@ -19,7 +20,7 @@ import { AuditSink } from '../audit-sink';
 import { DriftStore } from './drift-store';
 
 /** Actor recorded on training jobs queued by the closed loop. */
-export const DRIFT_RETRAIN_ACTOR = 'drift-monitor';
+export const DRIFT_RETRAIN_ACTOR = DRIFT_RETRAIN_CREATED_BY;
 
 type CreateBody = Parameters<TrainingJobsService['create']>[0];
 
@@ -64,7 +65,7 @@ export class DriftRetrain {
         requestId: `drift:${drifted.reportId}`,
         actorKeyId: null,
         action: 'training.started',
-        target: { trainingJobId: job.id, model: drifted.model },
+        target: { trainingJobId: job.id, datasetVersionId: job.datasetVersionId, model: drifted.model },
         before: null,
         after: { id: job.id, status: job.status, datasetVersionId: job.datasetVersionId, modelName: job.modelName, spec: job.spec, createdBy: DRIFT_RETRAIN_ACTOR, cause: { driftReportId: drifted.reportId, driftedVersion: drifted.version } },
       });

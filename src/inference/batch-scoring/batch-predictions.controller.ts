@@ -18,7 +18,14 @@ export class BatchPredictionsController {
   constructor(private readonly jobs: BatchPredictionsService) {}
 
   @Post()
-  @Audited('batch-prediction.started')
+  @Audited('batch-prediction.started', {
+    target: (b: ReturnType<typeof batchPredictionDto>) => ({
+      batchPredictionId: b.id,
+      model: b.model,
+      ...b.requested,
+      datasetVersionId: b.datasetVersionId,
+    }),
+  })
   @HttpCode(202)
   @ApiOperation({
     summary:

@@ -13,6 +13,17 @@ export interface AuditedOptions {
   action: string;
   /** Response members never written to the log (secrets such as a new API key). */
   redact?: string[];
+  /**
+   * The handler writes its own event with `writeAdminEvent` inside the transaction of its change
+   * (admin-event-outbox.ts), so the change and the event commit together; the interceptor then only
+   * relays the outbox before answering.
+   */
+  outbox?: boolean;
+  /**
+   * What was acted on, from the response (and the request body), for handlers whose route has no
+   * parameters naming it (a create): merged over the route params.
+   */
+  target?: (response: any, body: any) => Record<string, unknown>;
 }
 
 export const AUDITED = Symbol('kiln:audited');

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service';
 import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY } from './roles';
 
@@ -12,6 +12,14 @@ export function presentedKey(headers: FastifyRequest['headers']): string | undef
   if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
   const key = headers['x-api-key'];
   return typeof key === 'string' && key.trim() ? key.trim() : undefined;
+}
+
+/**
+ * The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3): the scheme alone when no key was sent,
+ * `error="invalid_token"` when one was sent but is unknown, malformed or revoked.
+ */
+export function bearerChallenge(keyPresented: boolean): string {
+  return keyPresented ? 'Bearer realm="kiln", error="invalid_token"' : 'Bearer realm="kiln"';
 }
 
 /** Global guard: every HTTP route needs a valid API key unless marked @Public(); @Roles() narrows who. */
@@ -27,10 +35,17 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
     const key = presentedKey(request.headers);
-    if (!key) throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or x-api-key)');
+    if (!key) {
+      void reply.header('www-authenticate', bearerChallenge(false));
+      throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or x-api-key)');
+    }
     const principal = await this.keys.verify(key);
-    if (!principal) throw new UnauthorizedException('the API key is not valid or was revoked');
+    if (!principal) {
+      void reply.header('www-authenticate', bearerChallenge(true));
+      throw new UnauthorizedException('the API key is not valid or was revoked');
+    }
     request.principal = principal;
     const allowed = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
     if (allowed && principal.role !== 'admin' && !allowed.includes(principal.role)) {

@@ -1,3 +1,4 @@
+import { actorOf } from '../audit-trail/admin-event-outbox';
 import { Audited } from '../audit-trail/audited.decorator';
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -13,10 +14,10 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
-  @Audited('key.created', { redact: ['key'] })
+  @Audited('key.created', { outbox: true })
   @ApiOperation({ summary: 'Create an API key (the key is returned once)' })
   async create(@Body() body: CreateApiKeyDto, @Req() req: AuthenticatedRequest): Promise<CreatedApiKeyDto> {
-    const created = await this.keys.create(body.name, body.role, req.principal?.id ?? null);
+    const created = await this.keys.create(body.name, body.role, req.principal?.id ?? null, actorOf(req));
     return { ...ApiKeyDto.from(created.apiKey), key: created.key };
   }
 
@@ -34,11 +35,11 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
-  @Audited('key.revoked')
+  @Audited('key.revoked', { outbox: true })
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an API key' })
-  async revoke(@Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
-    const key = await this.keys.revoke(id);
+  async revoke(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthenticatedRequest): Promise<ApiKeyDto> {
+    const key = await this.keys.revoke(id, actorOf(req));
     if (!key) throw new NotFoundException(`API key ${id} not found`);
     return ApiKeyDto.from(key);
   }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { API_ROLES, ApiRole } from './roles';
 import type { ApiKeyEntity } from './api-key.entity';
 
@@ -8,6 +8,10 @@ export class CreateApiKeyDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
+  // \p{Cc}: control characters (NUL, C0, DEL, C1); \p{Cs}: a UTF-16 surrogate not part of a pair
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
+    message: 'must not contain control characters (such as NUL) or unpaired UTF-16 surrogates',
+  })
   name!: string;
 
   @ApiProperty({ enum: API_ROLES })

@@ -5,8 +5,10 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import { writeAdminEvent, type AdminActor } from '../audit-trail/admin-event-outbox';
 import { KILN_CONFIG, KilnConfig } from '../config/kiln-config';
 import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeyDto } from './api-keys.dto';
 import { ApiRole, Principal } from './roles';
 
 const KEY_PATTERN = /^kiln_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,})$/;
@@ -23,6 +25,11 @@ export const VERIFIED_KEY_TTL_MS = 5_000;
 export interface CreatedApiKey {
   key: string;
   apiKey: ApiKeyEntity;
+}
+
+/** What a key event is about: the key's row id and public key id. */
+function keyTarget(key: ApiKeyEntity): Record<string, unknown> {
+  return { id: key.id, keyId: key.keyId, name: key.name };
 }
 
 function sha256(value: string): string {
@@ -72,9 +79,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
   }
 
-  async create(name: string, role: ApiRole, createdBy: string | null): Promise<CreatedApiKey> {
+  /** Creates a key and its `key.created` event in one transaction (both or neither). */
+  async create(name: string, role: ApiRole, createdBy: string | null, actor: AdminActor): Promise<CreatedApiKey> {
     const created = this.generate(name, role, createdBy);
-    await this.keys.insert(created.apiKey);
+    await this.dataSource.transaction(async (m) => {
+      await m.insert(ApiKeyEntity, created.apiKey);
+      const after = { ...ApiKeyDto.from(created.apiKey), key: '[redacted]' };
+      await writeAdminEvent(m, actor, { action: 'key.created', target: keyTarget(created.apiKey), before: null, after });
+    });
     return created;
   }
 
@@ -86,14 +98,22 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return this.keys.findOne({ where: { id } });
   }
 
-  /** Revokes a key; returns null when no such key exists. Revoking twice is harmless. */
-  async revoke(id: string): Promise<ApiKeyEntity | null> {
-    const key = await this.keys.findOne({ where: { id } });
+  /**
+   * Revokes a key, with its `key.revoked` event in the same transaction; returns null when no such
+   * key exists. Revoking twice is harmless (and, changing nothing, logs no second event).
+   */
+  async revoke(id: string, actor: AdminActor): Promise<ApiKeyEntity | null> {
+    const key = await this.dataSource.transaction(async (m) => {
+      const found = await m.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!found || found.revokedAt) return found;
+      const before = ApiKeyDto.from(found);
+      found.revokedAt = new Date();
+      await m.update(ApiKeyEntity, { id }, { revokedAt: found.revokedAt });
+      const after = ApiKeyDto.from(found);
+      await writeAdminEvent(m, actor, { action: 'key.revoked', target: keyTarget(found), before, after });
+      return found;
+    });
     if (!key) return null;
-    if (!key.revokedAt) {
-      key.revokedAt = new Date();
-      await this.keys.update({ id }, { revokedAt: key.revokedAt });
-    }
     for (const [presented, p] of this.verified.entries()) if (p.id === id) this.verified.delete(presented);
     return key;
   }
