@@ -328,7 +328,8 @@ async function main(): Promise<void> {
     });
 
     it('an event stream stops when its client disconnects', async () => {
-      const id = await submit(kiln, { datasetVersionId: carsVersion.id, ...carsJob, modelName: 'cars-sse', hyperparameters: { ...carsJob.hyperparameters, epochs: 200 } });
+      // early stopping off and many epochs: the job must still be running when it is cancelled below
+      const id = await submit(kiln, { datasetVersionId: carsVersion.id, ...carsJob, modelName: 'cars-sse', hyperparameters: { ...carsJob.hyperparameters, epochs: 2000, earlyStoppingPatience: 0 } });
       const events = kiln.app.get(TrainingJobEvents) as unknown as { open: Set<unknown> };
       const partial = await readEvents(kiln, `/api/training-jobs/${id}/events`, { stopAfter: 1 });
       assert.equal(partial.events.length, 1);
