@@ -1,3 +1,4 @@
+import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import type { DatasetLineage } from '../contracts/dataset-lineage';
 import type { DatasetProfile } from '../contracts/dataset-profile';
 import type { ColumnSchema, DatasetReader } from './pipeline';
@@ -31,6 +32,9 @@ export abstract class DatasetCatalog {
   abstract getLatestReadyVersion(datasetIdOrName: string): Promise<ReadyDatasetVersion>;
   /** A chunked reader over a ready version's rows (logical column types from the version). */
   abstract openReader(versionId: string): Promise<DatasetReader>;
-  /** The id of the dataset with this name, created empty when there is none (batch scoring's output). */
-  abstract ensureDataset(name: string, description: string | null): Promise<string>;
+  /**
+   * The id of the dataset with this name, created empty when there is none (batch scoring's output);
+   * a creation commits with its `dataset.created` event by `actor`.
+   */
+  abstract ensureDataset(name: string, description: string | null, actor: AdminActor): Promise<string>;
 }

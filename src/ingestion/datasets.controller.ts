@@ -1,4 +1,6 @@
+import { actorOf, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../platform/audit-trail/audited.decorator';
+import type { AuthenticatedRequest } from '../platform/auth/api-key.guard';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import {
   Body,
@@ -37,7 +39,7 @@ import {
   RowsPageDto,
   RowsQueryDto,
 } from './datasets.dto';
-import { checkVersionOptions, DatasetsService, fieldMessage } from './datasets.service';
+import { acceptedVersion, checkVersionOptions, DatasetsService, fieldMessage } from './datasets.service';
 import { IngestInputError, resolveFormat } from './pipeline';
 
 /** Longest synchronous wait a client may ask for with `Prefer: wait=N`. */
@@ -95,11 +97,11 @@ export class DatasetsController {
   ) {}
 
   @Post()
-  @Audited('dataset.created', { target: (d: DatasetDto) => ({ datasetId: d.id, name: d.name }) })
+  @Audited('dataset.created', { outbox: true })
   @ApiOperation({ summary: 'Create a dataset (names are unique: 409 on a duplicate)' })
   @ApiResponse({ status: 201, type: DatasetDto })
-  create(@Body() body: CreateDatasetDto): Promise<DatasetDto> {
-    return this.datasets.createDataset(body.name, body.description ?? null);
+  create(@Body() body: CreateDatasetDto, @Req() req: AuthenticatedRequest): Promise<DatasetDto> {
+    return this.datasets.createDataset(body.name, body.description ?? null, actorOf(req));
   }
 
   @Get()
@@ -116,7 +118,7 @@ export class DatasetsController {
   }
 
   @Post(':id/versions')
-  @Audited('dataset-version.created')
+  @Audited('dataset-version.created', { outbox: true })
   @HttpCode(202)
   @ApiOperation({
     summary: 'Upload a new version (multipart field "file", or JSON {records}); 202 once the upload is durable',
@@ -139,7 +141,7 @@ export class DatasetsController {
   @ApiResponse({ status: 422, description: 'with Prefer: wait=N, the data was refused (failureReason, failureCode, rowErrors)' })
   async createVersion(
     @Param('id', new ParseUUIDPipe()) id: string,
-    @Req() req: FastifyRequest,
+    @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('prefer') prefer?: string,
   ): Promise<AcceptedVersionDto | DatasetVersionDto> {
@@ -147,13 +149,13 @@ export class DatasetsController {
     const waitSeconds = preferredWaitSeconds(prefer);
     let accepted: AcceptedVersionDto;
     if (req.isMultipart()) {
-      accepted = await this.fromUpload(id, req);
+      accepted = await this.fromUpload(id, req, actorOf(req));
     } else {
       const type = String(req.headers['content-type'] ?? '');
       if (!/^application\/(.+\+)?json\b/i.test(type)) {
         throw new UnsupportedMediaTypeException('content-type: send multipart/form-data with the data in the field "file", or application/json {records: [...]}');
       }
-      accepted = await this.fromRecords(id, req.body);
+      accepted = await this.fromRecords(id, req.body, actorOf(req));
     }
     if (!waitSeconds) return accepted;
     const settled = await this.datasets.waitForVersion(id, accepted.id, waitSeconds * 1000);
@@ -221,7 +223,7 @@ export class DatasetsController {
   // ---- version sources
 
   /** `{records: [...]}`: checked here (an array of plain objects), stored as NDJSON in the artifact store. */
-  private async fromRecords(datasetId: string, body: unknown): Promise<AcceptedVersionDto> {
+  private async fromRecords(datasetId: string, body: unknown, actor: AdminActor): Promise<AcceptedVersionDto> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new ValidationProblemException([{ field: 'body', reason: 'must be a JSON object {records: [...], schema?, errorPolicy?, nullTokens?}' }]);
     }
@@ -245,14 +247,14 @@ export class DatasetsController {
       })(),
     );
     const ref = await this.artifacts.put(ndjson, { maxBytes: this.datasets.uploadLimitBytes });
-    return this.accept(datasetId, 'records', 'records.ndjson', 'ndjson', ref, options);
+    return this.accept(datasetId, 'records', 'records.ndjson', 'ndjson', ref, options, actor);
   }
 
   /**
    * Multipart: option fields first, then the `file` part, streamed straight into the artifact store
    * (never buffered whole). Over the upload limit → 413 and nothing stored.
    */
-  private async fromUpload(datasetId: string, req: FastifyRequest): Promise<AcceptedVersionDto> {
+  private async fromUpload(datasetId: string, req: FastifyRequest, actor: AdminActor): Promise<AcceptedVersionDto> {
     const fields: Partial<Record<OptionField, string>> = {};
     let upload: { ref: { sha256: string; size: number }; fileName: string | null; options: DatasetVersionOptions } | null = null;
     for await (const part of req.parts() as AsyncIterable<Multipart>) {
@@ -269,7 +271,7 @@ export class DatasetsController {
       upload = await this.storeFile(part, fields);
     }
     if (!upload) throw new ValidationProblemException([{ field: 'file', reason: 'is required: send the data as a multipart file part named "file"' }]);
-    return this.accept(datasetId, 'upload', upload.fileName, fields.format?.trim() || null, upload.ref, upload.options);
+    return this.accept(datasetId, 'upload', upload.fileName, fields.format?.trim() || null, upload.ref, upload.options, actor);
   }
 
   private async storeFile(
@@ -312,25 +314,12 @@ export class DatasetsController {
     format: string | null,
     ref: { sha256: string; size: number },
     options: DatasetVersionOptions,
+    actor: AdminActor,
   ): Promise<AcceptedVersionDto> {
-    const v = await this.datasets.acceptVersion({
-      datasetId,
-      status: 'pending',
-      sourceKind,
-      fileName,
-      format,
-      rawSha256: ref.sha256,
-      rawSizeBytes: ref.size,
-      options,
-    });
-    return {
-      id: v.id,
-      datasetId: v.datasetId,
-      version: v.version,
-      status: 'pending',
-      uploadSha256: ref.sha256,
-      uploadBytes: ref.size,
-      createdAt: v.createdAt.toISOString(),
-    };
+    const v = await this.datasets.acceptVersion(
+      { datasetId, status: 'pending', sourceKind, fileName, format, rawSha256: ref.sha256, rawSizeBytes: ref.size, options },
+      actor,
+    );
+    return acceptedVersion(v);
   }
 }

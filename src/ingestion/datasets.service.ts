@@ -9,6 +9,7 @@ import { stringify, type Stringifier } from 'csv-stringify';
 import { DataSource, In, QueryFailedError, Repository, type EntityManager } from 'typeorm';
 import { JobName, jobId, QueueName, type DatasetLineage, type IngestionProcessVersionPayload } from '../contracts';
 import { ArtifactStore } from '../platform/artifacts';
+import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { DatasetCatalog, type ReadyDatasetVersion } from './dataset-catalog';
 import { DatasetEntity } from './dataset.entity';
@@ -18,7 +19,7 @@ import {
   type DatasetVersionSourceKind,
   type DatasetVersionStatus,
 } from './dataset-version.entity';
-import { DatasetDto, type DownloadFormat } from './datasets.dto';
+import { DatasetDto, type AcceptedVersionDto, type DownloadFormat } from './datasets.dto';
 import { DatasetReader, IngestInputError, normalizeSchema, type DatasetValue, type ErrorPolicy, type RowPage } from './pipeline';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -136,23 +137,32 @@ export class DatasetsService extends DatasetCatalog {
 
   // ---- datasets
 
-  async createDataset(name: string, description: string | null): Promise<DatasetDto> {
+  /** Creates a dataset and its `dataset.created` event in one transaction (both or neither). */
+  async createDataset(name: string, description: string | null, actor: AdminActor): Promise<DatasetDto> {
     const entity = this.datasets.create({ id: randomUUID(), name, description, versionCount: 0 });
     try {
-      await this.datasets.insert(entity);
+      return await this.dataSource.transaction(async (m) => {
+        await m.insert(DatasetEntity, entity);
+        const created = DatasetDto.from(await m.findOneByOrFail(DatasetEntity, { id: entity.id }));
+        const target = { datasetId: created.id, name: created.name };
+        await writeAdminEvent(m, actor, { action: 'dataset.created', target, before: null, after: created });
+        return created;
+      });
     } catch (e) {
       if (isUniqueViolation(e, 'datasets_name_key')) throw new ConflictException(`name: a dataset named ${JSON.stringify(name)} already exists`);
       throw e;
     }
-    return DatasetDto.from((await this.datasets.findOneByOrFail({ id: entity.id })));
   }
 
-  /** The dataset with this name, created (empty) when there is none; its id. */
-  async ensureDataset(name: string, description: string | null): Promise<string> {
+  /**
+   * The dataset with this name, created (empty) when there is none; its id. A creation writes its
+   * `dataset.created` event (by `actor`) in the same transaction; finding one writes none.
+   */
+  async ensureDataset(name: string, description: string | null, actor: AdminActor): Promise<string> {
     const found = await this.datasets.findOneBy({ name });
     if (found) return found.id;
     try {
-      return (await this.createDataset(name, description)).id;
+      return (await this.createDataset(name, description, actor)).id;
     } catch (e) {
       if (!(e instanceof ConflictException)) throw e;
       return (await this.datasets.findOneByOrFail({ name })).id; // created concurrently
@@ -200,7 +210,7 @@ export class DatasetsService extends DatasetCatalog {
    * row's lock until commit, so concurrent uploads get 1, 2, 3… without gaps or duplicates (and the
    * UNIQUE (dataset_id, version) constraint backs it up). 404 when the dataset does not exist.
    */
-  async insertVersion(input: NewVersion, manager?: EntityManager): Promise<DatasetVersionEntity> {
+  async insertVersion(input: NewVersion, manager?: EntityManager, actor?: AdminActor): Promise<DatasetVersionEntity> {
     const run = async (tx: EntityManager): Promise<DatasetVersionEntity> => {
       const bumped: Array<{ version_count: number }> = await tx.query(
         `UPDATE datasets SET version_count = version_count + 1, updated_at = now() WHERE id = $1 RETURNING version_count`,
@@ -229,7 +239,12 @@ export class DatasetsService extends DatasetCatalog {
         startedAt: input.status === 'processing' ? new Date() : null,
       });
       await repo.insert(entity);
-      return repo.findOneByOrFail({ id: entity.id });
+      const inserted = await repo.findOneByOrFail({ id: entity.id });
+      if (actor) {
+        const after = acceptedVersion(inserted);
+        await writeAdminEvent(tx, actor, { action: 'dataset-version.created', target: { id: input.datasetId }, before: null, after });
+      }
+      return inserted;
     };
     return manager ? run(manager) : this.dataSource.transaction(run);
   }
@@ -243,10 +258,11 @@ export class DatasetsService extends DatasetCatalog {
   /**
    * Records an upload that is already durable in the artifact store and queues its processing. When
    * the queue cannot be reached the version stays `pending` and the ingestion workers' reconciler
-   * queues it later: the upload is acknowledged either way, and never lost.
+   * queues it later: the upload is acknowledged either way, and never lost. The version's
+   * `dataset-version.created` event (by `actor`) commits with its row.
    */
-  async acceptVersion(input: NewVersion): Promise<DatasetVersionEntity> {
-    const v = await this.insertVersion(input);
+  async acceptVersion(input: NewVersion, actor: AdminActor): Promise<DatasetVersionEntity> {
+    const v = await this.insertVersion(input, undefined, actor);
     try {
       await this.enqueue(v.id);
     } catch (e) {
@@ -372,4 +388,17 @@ export class DatasetsService extends DatasetCatalog {
       createdAt: r.createdAt,
     };
   }
+}
+
+/** The answer to an accepted upload (also the `after` of its `dataset-version.created` event). */
+export function acceptedVersion(v: DatasetVersionEntity): AcceptedVersionDto {
+  return {
+    id: v.id,
+    datasetId: v.datasetId,
+    version: v.version,
+    status: 'pending',
+    uploadSha256: v.rawSha256,
+    uploadBytes: Number(v.rawSizeBytes ?? 0),
+    createdAt: v.createdAt.toISOString(),
+  };
 }

@@ -1,3 +1,4 @@
+import { actorOf } from '../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../platform/audit-trail/audited.decorator';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
@@ -19,17 +20,11 @@ export class TrainingJobsController {
   ) {}
 
   @Post()
-  @Audited('training.started', {
-    target: (job: { id: string }, body: CreateTrainingJobDto) => ({
-      trainingJobId: job.id,
-      datasetVersionId: body.datasetVersionId,
-      model: body.modelName,
-    }),
-  })
+  @Audited('training.started', { outbox: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {
-    const job = await this.jobs.create(body, req.principal?.name ?? null);
+    const job = await this.jobs.create(body, req.principal?.name ?? null, actorOf(req));
     return { id: job.id, status: job.status };
   }
 
@@ -66,36 +61,14 @@ export class TrainingJobsController {
   }
 
   @Post(':id/cancel')
-  @Audited('training.cancelled')
+  @Audited('training.cancelled', { outbox: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
-  async cancel(@Param('id') id: string) {
-    return this.dto(await this.jobs.cancel(id));
+  async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
+    return this.dto(await this.jobs.cancel(id, actorOf(req)));
   }
 
-  private async dto(j: TrainingJobEntity) {
-    return {
-      id: j.id,
-      status: j.status,
-      datasetVersionId: j.datasetVersionId,
-      modelName: j.modelName,
-      spec: j.spec,
-      progress: j.progress,
-      history: j.history,
-      metrics: j.metrics,
-      promotion: j.promotion ?? null,
-      modelVersion: await this.jobs.modelVersionOf(j),
-      cancelRequested: j.cancelRequested,
-      /** The last epoch whose checkpoint is durable in the artifact store (a retry resumes after it). */
-      checkpointEpoch: j.checkpointEpoch,
-      /** Artifact holding the evaluated test split (GET …/test-predictions). */
-      testPredictionsSha256: j.testPredictionsSha256,
-      attempts: j.attempts,
-      ...(j.error ? { error: { code: j.errorCode, message: j.error } } : {}),
-      createdBy: j.createdBy,
-      createdAt: j.createdAt.toISOString(),
-      startedAt: j.startedAt?.toISOString() ?? null,
-      finishedAt: j.finishedAt?.toISOString() ?? null,
-    };
+  private dto(j: TrainingJobEntity) {
+    return this.jobs.toDto(j);
   }
 }

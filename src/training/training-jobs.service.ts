@@ -9,6 +9,7 @@ import { PROFILE_SAMPLE_SIZE } from '../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
 import { ModelRegistry, PROMOTE_METRICS } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
+import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import {
   checkClassWeights,
   resolveHyperparameters,
@@ -60,8 +61,17 @@ export class TrainingJobsService {
     private readonly artifacts: ArtifactStore,
   ) {}
 
-  /** Validates every reference against the dataset version before anything is stored or queued. */
-  async create(body: CreateTrainingJobDto, createdBy: string | null): Promise<TrainingJobEntity> {
+  /**
+   * Validates every reference against the dataset version before anything is stored or queued. The
+   * job commits with its `training.started` event by `actor` (`after` = `afterOf(job)`; by default
+   * what the HTTP call answers).
+   */
+  async create(
+    body: CreateTrainingJobDto,
+    createdBy: string | null,
+    actor: AdminActor,
+    afterOf: (job: TrainingJobEntity) => unknown = (j) => ({ id: j.id, status: j.status }),
+  ): Promise<TrainingJobEntity> {
     const version = await this.readyVersion(body.datasetVersionId);
     this.checkSpec(version, body);
     this.checkAgainstProfile(version, body);
@@ -85,12 +95,22 @@ export class TrainingJobsService {
       history: [],
       createdBy,
     });
-    await this.jobs.save(job);
+    const eventId = await this.jobs.manager.transaction(async (m) => {
+      await m.save(job);
+      const target = { trainingJobId: job.id, datasetVersionId: job.datasetVersionId, model: job.modelName };
+      return writeAdminEvent(m, actor, { action: 'training.started', target, before: null, after: afterOf(job) });
+    });
     try {
       await this.enqueue(job.id);
     } catch (e) {
-      // Not acknowledged: leave nothing behind that no worker will ever pick up.
-      await this.jobs.delete({ id: job.id, status: 'queued' }).catch(() => undefined);
+      // Not acknowledged: leave nothing behind that no worker will ever pick up (nor its event, if
+      // the relay has not moved it yet).
+      await this.jobs.manager
+        .transaction(async (m) => {
+          await m.delete(TrainingJobEntity, { id: job.id, status: 'queued' });
+          await m.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId]);
+        })
+        .catch(() => undefined);
       throw e;
     }
     return job;
@@ -128,16 +148,53 @@ export class TrainingJobsService {
    * A queued job is cancelled at once (its queue job removed when still waiting); a running one is
    * flagged and its worker stops at the next batch. A finished job cannot be cancelled (409).
    */
-  async cancel(id: string): Promise<TrainingJobEntity> {
+  async cancel(id: string, actor: AdminActor): Promise<TrainingJobEntity> {
     const job = await this.get(id);
-    const queued = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
-    if (queued.affected) {
+    const cancelled = await this.jobs.manager.transaction(async (m) => {
+      const changes = [
+        { where: { id, status: 'queued' as const }, set: { status: 'cancelled' as const, cancelRequested: true, finishedAt: new Date() } },
+        { where: { id, status: 'running' as const }, set: { cancelRequested: true } },
+      ];
+      for (const { where, set } of changes) {
+        if (!(await m.update(TrainingJobEntity, where, set)).affected) continue;
+        const after = await m.findOneByOrFail(TrainingJobEntity, { id });
+        await writeAdminEvent(m, actor, { action: 'training.cancelled', target: { id }, before: null, after: await this.toDto(after) });
+        return after;
+      }
+      return null;
+    });
+    if (!cancelled) throw new ConflictException(`training job ${id} is ${job.status} and cannot be cancelled`);
+    if (cancelled.status === 'cancelled') {
       await this.queue.remove(jobId(JobName.TrainingRunJob, id)).catch(() => 0); // a locked (active) job stays; the worker sees the status
-      return this.get(id);
     }
-    const running = await this.jobs.update({ id, status: 'running' }, { cancelRequested: true });
-    if (!running.affected) throw new ConflictException(`training job ${id} is ${job.status} and cannot be cancelled`);
-    return this.get(id);
+    return cancelled;
+  }
+
+  /** A job as the API shows it. */
+  async toDto(j: TrainingJobEntity) {
+    return {
+      id: j.id,
+      status: j.status,
+      datasetVersionId: j.datasetVersionId,
+      modelName: j.modelName,
+      spec: j.spec,
+      progress: j.progress,
+      history: j.history,
+      metrics: j.metrics,
+      promotion: j.promotion ?? null,
+      modelVersion: await this.modelVersionOf(j),
+      cancelRequested: j.cancelRequested,
+      /** The last epoch whose checkpoint is durable in the artifact store (a retry resumes after it). */
+      checkpointEpoch: j.checkpointEpoch,
+      /** Artifact holding the evaluated test split (GET …/test-predictions). */
+      testPredictionsSha256: j.testPredictionsSha256,
+      attempts: j.attempts,
+      ...(j.error ? { error: { code: j.errorCode, message: j.error } } : {}),
+      createdBy: j.createdBy,
+      createdAt: j.createdAt.toISOString(),
+      startedAt: j.startedAt?.toISOString() ?? null,
+      finishedAt: j.finishedAt?.toISOString() ?? null,
+    };
   }
 
   private async readyVersion(id: string): Promise<ReadyDatasetVersion> {

@@ -16,7 +16,6 @@ import { DatasetCatalog } from '../../ingestion';
 import type { ModelLineage } from '../../models';
 import { TrainingJobsService } from '../../training';
 import type { OnDriftSettings, RetrainOutcome } from './drift-report';
-import { AuditSink } from '../audit-sink';
 import { DriftStore } from './drift-store';
 
 /** Actor recorded on training jobs queued by the closed loop. */
@@ -41,7 +40,6 @@ export class DriftRetrain {
     private readonly catalog: DatasetCatalog,
     private readonly trainingJobs: TrainingJobsService,
     private readonly store: DriftStore,
-    private readonly sink: AuditSink,
   ) {}
 
   /** Runs inside the model's drift lock (`m`), so concurrent checks cannot queue the same retrain twice. */
@@ -59,16 +57,19 @@ export class DriftRetrain {
 
       const { spec } = await this.trainingJobs.get(drifted.trainingJobId);
       const body = { ...spec, datasetVersionId: latest.id, modelName: drifted.model, promote: settings.promote } as CreateBody;
-      const job = await this.trainingJobs.create(body, DRIFT_RETRAIN_ACTOR);
-      // Started by no API key: the admin trail says so and names the drift report that caused it.
-      await this.sink.recordEvent({
-        requestId: `drift:${drifted.reportId}`,
-        actorKeyId: null,
-        action: 'training.started',
-        target: { trainingJobId: job.id, datasetVersionId: job.datasetVersionId, model: drifted.model },
-        before: null,
-        after: { id: job.id, status: job.status, datasetVersionId: job.datasetVersionId, modelName: job.modelName, spec: job.spec, createdBy: DRIFT_RETRAIN_ACTOR, cause: { driftReportId: drifted.reportId, driftedVersion: drifted.version } },
-      });
+      // Started by no API key: the admin trail says so and names the drift report that caused it. The
+      // job and this `training.started` event commit together (the training domain's outbox write).
+      const actor = { requestId: `drift:${drifted.reportId}`, actorKeyId: null };
+      const cause = { driftReportId: drifted.reportId, driftedVersion: drifted.version };
+      const job = await this.trainingJobs.create(body, DRIFT_RETRAIN_ACTOR, actor, (j) => ({
+        id: j.id,
+        status: j.status,
+        datasetVersionId: j.datasetVersionId,
+        modelName: j.modelName,
+        spec: j.spec,
+        createdBy: DRIFT_RETRAIN_ACTOR,
+        cause,
+      }));
       this.logger.log({ model: drifted.model, trainingJobId: job.id, datasetVersionId: latest.id }, 'drift: retrain queued');
       return { status: 'queued', trainingJobId: job.id, datasetId: latest.datasetId, datasetVersionId: latest.id, datasetVersion: latest.version, promote: settings.promote };
     } catch (e) {

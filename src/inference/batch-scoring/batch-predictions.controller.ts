@@ -3,6 +3,7 @@
  * `admin`) for every route: jobs read whole datasets and write new dataset versions, which is
  * management-plane work; `predictor` keys stay on the data plane.
  */
+import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -18,14 +19,7 @@ export class BatchPredictionsController {
   constructor(private readonly jobs: BatchPredictionsService) {}
 
   @Post()
-  @Audited('batch-prediction.started', {
-    target: (b: ReturnType<typeof batchPredictionDto>) => ({
-      batchPredictionId: b.id,
-      model: b.model,
-      ...b.requested,
-      datasetVersionId: b.datasetVersionId,
-    }),
-  })
+  @Audited('batch-prediction.started', { outbox: true })
   @HttpCode(202)
   @ApiOperation({
     summary:
@@ -41,7 +35,7 @@ export class BatchPredictionsController {
     @Req() req: AuthenticatedRequest,
     @Headers('idempotency-key') key?: string,
   ) {
-    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, key));
+    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, actorOf(req), key));
   }
 
   @Get()
@@ -57,10 +51,10 @@ export class BatchPredictionsController {
   }
 
   @Post(':id/cancel')
-  @Audited('batch-prediction.cancelled')
+  @Audited('batch-prediction.cancelled', { outbox: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished' })
-  async cancel(@Param('id') id: string) {
-    return batchPredictionDto(await this.jobs.cancel(id));
+  async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
+    return batchPredictionDto(await this.jobs.cancel(id, actorOf(req)));
   }
 }

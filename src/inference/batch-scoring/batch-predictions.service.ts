@@ -12,9 +12,10 @@ import { IsNull, Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry } from '../../models';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { BatchPredictionEntity } from './batch-prediction.entity';
-import { DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
+import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
 
 /** Retry policy of `inference.batch-predict`: a retry rescores from the start unless the output was already handed to ingestion. */
@@ -60,6 +61,7 @@ export class BatchPredictionsService {
   async create(
     body: CreateBatchPredictionDto,
     createdBy: string | null,
+    actor: AdminActor,
     idempotencyKey?: string,
   ): Promise<BatchPredictionEntity> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
@@ -82,6 +84,7 @@ export class BatchPredictionsService {
       (await this.catalog.ensureDataset(
         scoredDatasetName(input.datasetName, body.model, selected.version),
         `${input.datasetName} scored by ${body.model} v${selected.version} (batch predictions)`,
+        actor,
       ));
 
     const job = this.jobs.create({
@@ -99,8 +102,16 @@ export class BatchPredictionsService {
       requestSha256,
       createdBy,
     });
+    let eventId: string;
     try {
-      await this.jobs.insert(job);
+      // The job and its `batch-prediction.started` event commit together; a request answered with an
+      // earlier job (same Idempotency-Key) creates nothing and so logs nothing.
+      eventId = await this.jobs.manager.transaction(async (m) => {
+        await m.insert(BatchPredictionEntity, job);
+        const dto = batchPredictionDto(job);
+        const target = { batchPredictionId: dto.id, model: dto.model, ...dto.requested, datasetVersionId: dto.datasetVersionId };
+        return writeAdminEvent(m, actor, { action: 'batch-prediction.started', target, before: null, after: dto });
+      });
     } catch (e) {
       // the same key sent twice at once (unique index): the other request created the job
       if (idempotencyKey !== undefined) {
@@ -112,8 +123,14 @@ export class BatchPredictionsService {
     try {
       await this.enqueue(job.id);
     } catch (e) {
-      // Not acknowledged: leave nothing behind that no worker will ever pick up.
-      await this.jobs.delete({ id: job.id, status: 'queued' }).catch(() => undefined);
+      // Not acknowledged: leave nothing behind that no worker will ever pick up (nor its event, if
+      // the relay has not moved it yet).
+      await this.jobs.manager
+        .transaction(async (m) => {
+          await m.delete(BatchPredictionEntity, { id: job.id, status: 'queued' });
+          await m.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId]);
+        })
+        .catch(() => undefined);
       throw e;
     }
     return job;
@@ -152,15 +169,26 @@ export class BatchPredictionsService {
    * flagged and its worker stops before the next chunk. Once the output has been handed to
    * ingestion the new dataset version will appear, so the job can no longer be cancelled (409).
    */
-  async cancel(id: string): Promise<BatchPredictionEntity> {
+  /** Cancels a job; the change and its `batch-prediction.cancelled` event commit together. */
+  async cancel(id: string, actor: AdminActor): Promise<BatchPredictionEntity> {
     const job = await this.get(id);
-    const queued = await this.jobs.update({ id, status: 'queued' }, { status: 'cancelled', cancelRequested: true, finishedAt: new Date() });
-    if (queued.affected) {
+    const cancelled = await this.jobs.manager.transaction(async (m) => {
+      const changes = [
+        { where: { id, status: 'queued' as const }, set: { status: 'cancelled' as const, cancelRequested: true, finishedAt: new Date() } },
+        { where: { id, status: 'running' as const, outputDatasetVersionId: IsNull() }, set: { cancelRequested: true } },
+      ];
+      for (const { where, set } of changes) {
+        if (!(await m.update(BatchPredictionEntity, where, set)).affected) continue;
+        const after = await m.findOneByOrFail(BatchPredictionEntity, { id });
+        await writeAdminEvent(m, actor, { action: 'batch-prediction.cancelled', target: { id }, before: null, after: batchPredictionDto(after) });
+        return after;
+      }
+      return null;
+    });
+    if (cancelled?.status === 'cancelled') {
       await this.queue.remove(jobId(JobName.InferenceBatchPredict, id)).catch(() => 0); // an active (locked) job stays; its worker sees the status
-      return this.get(id);
     }
-    const running = await this.jobs.update({ id, status: 'running', outputDatasetVersionId: IsNull() }, { cancelRequested: true });
-    if (running.affected) return this.get(id);
+    if (cancelled) return cancelled;
     if (job.status === 'running') {
       throw new ConflictException(`batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) and can no longer be cancelled`);
     }
