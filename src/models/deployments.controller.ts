@@ -1,4 +1,5 @@
-import { Audited, type AuditBefore } from '../platform/audit-trail/audited.decorator';
+import { actorOf } from '../platform/audit-trail/admin-event-outbox';
+import { Audited } from '../platform/audit-trail/audited.decorator';
 import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../platform/auth';
@@ -19,7 +20,7 @@ export class DeploymentsController {
   }
 
   @Put('deployment')
-  @Audited('deployment.changed')
+  @Audited('deployment.changed', { outbox: true })
   @Roles('developer')
   @ApiOperation({
     summary: 'Set the deployment: weighted routes to versions or aliases, and an optional shadow version',
@@ -27,18 +28,17 @@ export class DeploymentsController {
       'Replaces the whole deployment atomically. Weights are relative. Each route names exactly one of `version` (must be active) or `alias` ' +
       '(must exist; the route follows it when it moves). A version a deployment uses cannot be archived (409).',
   })
-  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<DeploymentView> {
-    req.auditBefore = await this.deployments.getDeployment(name).catch(() => null);
-    return this.deployments.setDeployment(name, body, req.principal?.name ?? null);
+  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest): Promise<DeploymentView> {
+    return this.deployments.setDeployment(name, body, req.principal?.name ?? null, actorOf(req));
   }
 
   @Delete('deployment')
-  @Audited('deployment.deleted')
+  @Audited('deployment.deleted', { outbox: true })
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove the deployment (traffic goes to the production alias again); answers with what was removed' })
-  async deleteDeployment(@Param('name') name: string): Promise<DeploymentView> {
-    return this.deployments.deleteDeployment(name);
+  async deleteDeployment(@Param('name') name: string, @Req() req: AuthenticatedRequest): Promise<DeploymentView> {
+    return this.deployments.deleteDeployment(name, actorOf(req));
   }
 
   @Get('serving')
@@ -48,11 +48,10 @@ export class DeploymentsController {
   }
 
   @Put('serving')
-  @Audited('serving-settings.changed')
+  @Audited('serving-settings.changed', { outbox: true })
   @Roles('developer')
   @ApiOperation({ summary: 'Change serving settings; fields left out keep their current value' })
-  async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<ServingView> {
-    req.auditBefore = await this.deployments.getServing(name);
-    return this.deployments.setServing(name, body, req.principal?.name ?? null);
+  async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest): Promise<ServingView> {
+    return this.deployments.setServing(name, body, req.principal?.name ?? null, actorOf(req));
   }
 }

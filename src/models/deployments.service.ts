@@ -1,6 +1,7 @@
 import { ConflictException, HttpException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../platform/http/validation';
 import {
   deploymentInputErrors,
@@ -54,19 +55,22 @@ const SNAPSHOT_SQL = `
  * Deployments (weighted canary routes to versions or aliases, plus an optional shadow version) and
  * serving settings of registered models, and the routing snapshot the inference runtime polls.
  * Writes lock the model row (`FOR UPDATE`) like ModelRegistry, so they serialise with alias moves
- * and archiving: a version a deployment uses can never end up archived.
+ * and archiving: a version a deployment uses can never end up archived. Each write commits with its
+ * admin event (`deployment.changed`, `deployment.deleted`, `serving-settings.changed`) by `actor`.
  */
 @Injectable()
 export class ModelDeployments {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Replaces the model's deployment (atomic). Versions must exist and be active; aliases must exist now (routes then follow them). */
-  async setDeployment(name: string, input: DeploymentInput, by: string | null): Promise<DeploymentView> {
+  async setDeployment(name: string, input: DeploymentInput, by: string | null, actor: AdminActor): Promise<DeploymentView> {
     const errors = deploymentInputErrors(input);
     if (errors.length) throw new ValidationProblemException(errors);
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const aliases = await this.aliasesOf(m, model.id);
+      const current = await m.findOneBy(ModelDeploymentEntity, { modelId: model.id });
+      const before = current ? this.deploymentView(name, current, aliases, await this.versionNumber(m, current.shadowVersionId)) : null;
       const wanted = [...input.routes.flatMap((r) => (r.version ? [r.version] : [])), ...(input.shadow ? [input.shadow] : [])];
       const found = wanted.length ? await m.findBy(ModelVersionEntity, { modelId: model.id, version: In(wanted) }) : [];
       const versions = new Map(found.map((v) => [v.version, v]));
@@ -91,7 +95,9 @@ export class ModelDeployments {
       }
       const row = { modelId: model.id, routes, shadowVersionId: shadow?.id ?? null, updatedBy: by, updatedAt: new Date() };
       await m.upsert(ModelDeploymentEntity, row, ['modelId']);
-      return this.deploymentView(name, row, aliases, shadow?.version ?? null);
+      const after = this.deploymentView(name, row, aliases, shadow?.version ?? null);
+      await writeAdminEvent(m, actor, { action: 'deployment.changed', target: { name }, before, after });
+      return after;
     });
   }
 
@@ -105,19 +111,20 @@ export class ModelDeployments {
   }
 
   /** Removes the deployment (traffic falls back to the `production` alias); returns what was removed. */
-  async deleteDeployment(name: string): Promise<DeploymentView> {
+  async deleteDeployment(name: string, actor: AdminActor): Promise<DeploymentView> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const row = await m.findOneBy(ModelDeploymentEntity, { modelId: model.id });
       if (!row) throw new NotFoundException(`model ${name} has no deployment`);
       const view = this.deploymentView(name, row, await this.aliasesOf(m, model.id), await this.versionNumber(m, row.shadowVersionId));
       await m.delete(ModelDeploymentEntity, { modelId: model.id });
+      await writeAdminEvent(m, actor, { action: 'deployment.deleted', target: { name }, before: null, after: view });
       return view;
     });
   }
 
   /** Partial update: fields left out keep their current value (the default when none was stored). */
-  async setServing(name: string, input: Partial<ServingSettings>, by: string | null): Promise<ServingView> {
+  async setServing(name: string, input: Partial<ServingSettings>, by: string | null, actor: AdminActor): Promise<ServingView> {
     const errors = servingInputErrors(input);
     if (errors.length) throw new ValidationProblemException(errors);
     return this.db.transaction(async (m) => {
@@ -134,7 +141,10 @@ export class ModelDeployments {
         updatedAt: new Date(),
       };
       await m.upsert(ModelServingSettingsEntity, row, ['modelId']);
-      return servingView(name, row);
+      const before = current ? servingView(name, current) : defaultServing(name);
+      const after = servingView(name, row);
+      await writeAdminEvent(m, actor, { action: 'serving-settings.changed', target: { name }, before, after });
+      return after;
     });
   }
 
@@ -142,7 +152,7 @@ export class ModelDeployments {
   async getServing(name: string): Promise<ServingView> {
     const model = await this.findModel(this.db.manager, name);
     const row = await this.db.manager.findOneBy(ModelServingSettingsEntity, { modelId: model.id });
-    return row ? servingView(name, row) : { model: name, ...SERVING_DEFAULTS, updatedBy: null, updatedAt: null };
+    return row ? servingView(name, row) : defaultServing(name);
   }
 
   /** Everything the inference runtime needs to route, in one query (see routing-snapshot.ts). */
@@ -195,4 +205,8 @@ function servingView(name: string, row: ServingSettings & { updatedBy: string | 
     updatedBy: row.updatedBy,
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+function defaultServing(name: string): ServingView {
+  return { model: name, ...SERVING_DEFAULTS, updatedBy: null, updatedAt: null };
 }

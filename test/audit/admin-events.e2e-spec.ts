@@ -114,11 +114,14 @@ async function main(): Promise<void> {
         assert.deepEqual(missing, [], `events not written yet (${r.rows.length} written)`);
         return r.rows;
       }, 60_000, 100);
+      const batchId = batch.headers.get('x-request-id');
       for (const [requestId, action] of expected) {
-        const matching = rows.filter((e) => e.request_id === requestId);
+        const matching = rows.filter((e) => e.request_id === requestId && e.action === action);
         assert.equal(matching.length, 1, `${action} logged once`);
-        assert.equal(matching[0]!.action, action);
         assert.equal(matching[0]!.actor_key_id, adminKeyId());
+        const others = rows.filter((e) => e.request_id === requestId && e.action !== action).map((e) => e.action);
+        // the batch prediction without outputDatasetId also created its output dataset
+        assert.deepEqual(others, requestId === batchId ? ['dataset.created'] : [], `${action}: no other event`);
       }
       const actions = new Set(rows.map((e) => e.action));
       for (const a of ['dataset.created', 'dataset-version.created', 'model.imported']) assert.ok(actions.has(a), a);
@@ -138,8 +141,12 @@ async function main(): Promise<void> {
       assert.deepEqual(datasetCreated.target, { datasetId: data.datasetId, name: datasetCreated.after.name });
       const started = rows.find((e) => e.request_id === job.headers.get('x-request-id'))!;
       assert.deepEqual(started.target, { trainingJobId: job.body.id, datasetVersionId: data.id, model: 'audited' });
-      const batchStarted = rows.find((e) => e.request_id === batch.headers.get('x-request-id'))!;
+      const batchStarted = rows.find((e) => e.request_id === batchId && e.action === 'batch-prediction.started')!;
       assert.deepEqual(batchStarted.target, { batchPredictionId: batch.body.id, model: 'audited', version: v1, datasetVersionId: data.id });
+      const outputCreated = rows.find((e) => e.request_id === batchId && e.action === 'dataset.created')!;
+      assert.equal(outputCreated.actor_key_id, adminKeyId());
+      assert.deepEqual(outputCreated.target, { datasetId: batch.body.outputDatasetId, name: outputCreated.after.name });
+      assert.notEqual(batch.body.outputDatasetId, data.datasetId, 'a new dataset, not the input');
       const serving = rows.find((e) => e.action === 'serving-settings.changed')!;
       assert.equal(serving.before.maxBatchSize, 32, 'before: the defaults');
       assert.equal(serving.after.maxBatchSize, 8);

@@ -13,6 +13,9 @@ import { handWrittenGraphModel } from '../../src/platform/tfjs/testing/graph-mod
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
+/** Direct service calls (no HTTP request) still name who made the change. */
+const testActor = { requestId: 'deployments-e2e', actorKeyId: null };
+
 const SIGNATURE = {
   inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
   outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
         assert.equal(fieldOf(await kiln.request('PUT', '/api/models/dep/serving', { body }), 400), field, JSON.stringify(body));
       }
       // the same bounds hold for callers of the service
-      await assert.rejects(deployments.setServing('dep', { maxBatchSize: 0 }, null), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize');
+      await assert.rejects(deployments.setServing('dep', { maxBatchSize: 0 }, null, testActor), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize');
       const edges = await kiln.request('PUT', '/api/models/edge/serving', { body: { maxBatchSize: 1, maxQueueDelayMs: 1000, maxQueueSize: 100_000, timeoutMs: 120_000 } });
       assert.equal(edges.status, 200, edges.text);
       const denied = await kiln.request('PUT', '/api/models/dep/serving', { key: predictorKey, body: { maxBatchSize: 2 } });
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
       for (const [body, field] of cases) assert.equal(fieldOf(await put(body), 400), field, JSON.stringify(body));
       // Non-finite weights cannot be sent as JSON: the service itself refuses them.
       for (const weight of [Number.NaN, Number.POSITIVE_INFINITY]) {
-        await assert.rejects(deployments.setDeployment('dep', { routes: [{ version: 2, weight }] }, null), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.weight');
+        await assert.rejects(deployments.setDeployment('dep', { routes: [{ version: 2, weight }] }, null, testActor), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.weight');
       }
       assert.deepEqual((await get()).body, before);
     });
