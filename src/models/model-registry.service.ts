@@ -1,5 +1,6 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
+import { modelVersionDto } from './models.dto';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, Repository } from 'typeorm';
@@ -73,8 +74,12 @@ export class ModelRegistry {
     return model;
   }
 
-  /** Registers an imported version: creates the model on first use; version numbers are shared with trained versions. */
-  async registerImportedVersion(v: NewImportedVersion): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+  /**
+   * Registers an imported version: creates the model on first use; version numbers are shared with
+   * trained versions. The version row (what makes the import visible; its artifacts were stored
+   * before) commits with its `model.imported` event by `actor`.
+   */
+  async registerImportedVersion(v: NewImportedVersion, actor: AdminActor): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     return this.db.transaction(async (m) => {
       const model = await this.nextVersion(m, v.modelName, v.createdBy);
       const version = m.create(ModelVersionEntity, {
@@ -98,7 +103,10 @@ export class ModelRegistry {
         archivedBy: null,
       });
       await m.insert(ModelVersionEntity, version);
-      return { model, version: await m.findOneByOrFail(ModelVersionEntity, { id: version.id }) };
+      const inserted = await m.findOneByOrFail(ModelVersionEntity, { id: version.id });
+      const after = modelVersionDto(model, inserted, await this.aliasesOf(model.id, m));
+      await writeAdminEvent(m, actor, { action: 'model.imported', target: { name: v.modelName }, before: null, after });
+      return { model, version: inserted };
     });
   }
 
@@ -166,9 +174,15 @@ export class ModelRegistry {
 
   /**
    * Archives a version: it stops being servable and cannot take an alias. 409 while an alias points
-   * at it or a deployment routes to it / shadows it (move or delete those first). Idempotent: archiving an archived version returns it.
+   * at it or a deployment routes to it / shadows it (move or delete those first). Idempotent: archiving an archived version returns it
+   * (and, changing nothing, logs nothing); an archive commits with its `model-version.archived` event by `actor`.
    */
-  async archive(name: string, version: number, by: string | null): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+  async archive(
+    name: string,
+    version: number,
+    by: string | null,
+    actor: AdminActor,
+  ): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const v = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
@@ -182,7 +196,10 @@ export class ModelRegistry {
       const deployed = await deploymentReference(m, model.id, v.id);
       if (deployed) throw new ConflictException(`version ${version} of model ${name} is used by the deployment (as a ${deployed}); change or delete the deployment before archiving`);
       await m.update(ModelVersionEntity, { id: v.id }, { status: 'archived', archivedAt: new Date(), archivedBy: by });
-      return { model, version: await m.findOneByOrFail(ModelVersionEntity, { id: v.id }) };
+      const archived = await m.findOneByOrFail(ModelVersionEntity, { id: v.id });
+      const after = modelVersionDto(model, archived, await this.aliasesOf(model.id, m));
+      await writeAdminEvent(m, actor, { action: 'model-version.archived', target: { name, version: String(version) }, before: null, after });
+      return { model, version: archived };
     });
   }
 
@@ -245,8 +262,8 @@ export class ModelRegistry {
   }
 
   /** alias → version number, for one model. */
-  async aliasesOf(modelId: string): Promise<Record<string, number>> {
-    const rows: Array<{ alias: string; version: number }> = await this.db.query(
+  async aliasesOf(modelId: string, m: EntityManager = this.db.manager): Promise<Record<string, number>> {
+    const rows: Array<{ alias: string; version: number }> = await m.query(
       `SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.model_version_id WHERE a.model_id = $1 ORDER BY a.alias`,
       [modelId],
     );

@@ -58,7 +58,7 @@ export class ModelsController {
   }
 
   @Post(':name/versions')
-  @Audited('model.imported')
+  @Audited('model.imported', { outbox: true })
   @Roles('developer')
   @HttpCode(201)
   @ApiConsumes('multipart/form-data')
@@ -130,17 +130,17 @@ export class ModelsController {
         codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
       },
       createdBy: req.principal?.name ?? null,
-    });
+    }, actorOf(req));
     return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
   }
 
   @Post(':name/versions/:version/archive')
-  @Audited('model-version.archived')
+  @Audited('model-version.archived', { outbox: true })
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
   async archive(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number, @Req() req: AuthenticatedRequest) {
-    const { model, version: v } = await this.registry.archive(name, version, req.principal?.name ?? null);
+    const { model, version: v } = await this.registry.archive(name, version, req.principal?.name ?? null, actorOf(req));
     return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
   }
 
