@@ -6,6 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import type {
   CompletedDriftReportView,
   DriftReportView,
@@ -159,13 +160,31 @@ export class DriftStore {
     return { model, onDrift: r?.on_drift ?? null, updatedBy: r?.updated_by ?? null, updatedAt: r ? r.updated_at.toISOString() : null };
   }
 
-  async putSettings(model: string, onDrift: OnDriftSettings | null, by: string | null): Promise<DriftSettingsView> {
-    await this.db.query(
-      `INSERT INTO drift_settings (model, on_drift, updated_by, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (model) DO UPDATE SET on_drift = EXCLUDED.on_drift, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
-      [model, onDrift === null ? null : JSON.stringify(onDrift), by],
+  /** Stores the settings; the change commits with its `drift-settings.changed` event by `actor`. */
+  async putSettings(model: string, onDrift: OnDriftSettings | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView> {
+    return this.db.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('kiln.drift-settings:' || $1))`, [model]);
+      const before = await this.settings(model, m);
+      await m.query(
+        `INSERT INTO drift_settings (model, on_drift, updated_by, updated_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (model) DO UPDATE SET on_drift = EXCLUDED.on_drift, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
+        [model, onDrift === null ? null : JSON.stringify(onDrift), by],
+      );
+      const after = await this.settings(model, m);
+      await writeAdminEvent(m, actor, { action: 'drift-settings.changed', target: { name: model }, before, after });
+      return after;
+    });
+  }
+
+  /**
+   * Commits the `drift-check.requested` event of check `jobId` before it is queued (the queue may
+   * be Redis, outside this database); `undo` takes it back when the check could not be queued.
+   */
+  async checkRequested(actor: AdminActor, model: string, jobId: string): Promise<{ undo: () => Promise<void> }> {
+    const eventId = await this.db.transaction((m) =>
+      writeAdminEvent(m, actor, { action: 'drift-check.requested', target: { name: model }, before: null, after: { jobId, status: 'queued' } }),
     );
-    return this.settings(model);
+    return { undo: async () => void (await this.db.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId])) };
   }
 
   /** Serialises the end of checks of one model (retrain decision + insert) across processes. */

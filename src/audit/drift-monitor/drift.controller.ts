@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Audited, type AuditBefore } from '../../platform/audit-trail/audited.decorator';
+import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
+import { Audited } from '../../platform/audit-trail/audited.decorator';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import type { AuditDriftCheckResult } from '../../contracts';
 import type { DriftReportView, DriftSettingsView } from './drift-report';
@@ -33,7 +34,7 @@ export class DriftController {
 
   @Post('drift/check')
   @Roles('developer')
-  @Audited('drift-check.requested')
+  @Audited('drift-check.requested', { outbox: true })
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
   @ApiHeader({ name: 'Prefer', required: false, description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)` })
@@ -41,11 +42,12 @@ export class DriftController {
   @ApiResponse({ status: 200, description: 'with Prefer: wait=N, the outcome {model, reportId, drift, skipped?, report?}' })
   async check(
     @Param('name') name: string,
+    @Req() req: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('prefer') prefer?: string,
   ): Promise<{ jobId: string; status: 'queued' } | (AuditDriftCheckResult & { jobId: string; report: DriftReportView | null })> {
     const waitSeconds = preferredWaitSeconds(prefer);
-    const jobId = await this.drift.enqueueCheck(name);
+    const jobId = await this.drift.enqueueCheck(name, actorOf(req));
     if (!waitSeconds) return { jobId, status: 'queued' };
     void reply.header('preference-applied', `wait=${waitSeconds}`);
     const outcome = await this.drift.waitForCheck(jobId, waitSeconds * 1000);
@@ -63,13 +65,12 @@ export class DriftController {
 
   @Put('drift-settings')
   @Roles('developer')
-  @Audited('drift-settings.changed')
+  @Audited('drift-settings.changed', { outbox: true })
   @ApiOperation({
     summary: 'Set the closed loop: on a drift verdict, queue a training job like the served version\'s on the newest ready version of a dataset',
     description: 'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',
   })
-  async putSettings(@Param('name') name: string, @Body() body: PutDriftSettingsDto, @Req() req: AuthenticatedRequest & AuditBefore): Promise<DriftSettingsView> {
-    req.auditBefore = await this.drift.settings(name);
-    return this.drift.putSettings(name, body.onDrift, req.principal?.name ?? null);
+  async putSettings(@Param('name') name: string, @Body() body: PutDriftSettingsDto, @Req() req: AuthenticatedRequest): Promise<DriftSettingsView> {
+    return this.drift.putSettings(name, body.onDrift, req.principal?.name ?? null, actorOf(req));
   }
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { JobName, jobId, QueueName, type AuditDriftCheckPayload, type AuditDriftCheckResult } from '../../contracts';
 import { DatasetCatalog } from '../../ingestion';
 import { ModelRegistry } from '../../models';
+import type { AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { QueueInspector } from '../../platform/queues/queue-inspector';
 import type { DriftReportView, DriftSettingsView } from './drift-report';
@@ -32,11 +33,18 @@ export class DriftService {
   }
 
   /** Queues one check now (its own job id, so it runs even while a scheduled one is waiting). */
-  async enqueueCheck(model: string): Promise<string> {
+  /** Queues a check now; its `drift-check.requested` event (by `actor`) is committed first, and taken back if queueing fails. */
+  async enqueueCheck(model: string, actor: AdminActor): Promise<string> {
     const { name } = await this.registry.getModel(model);
     const payload: AuditDriftCheckPayload = { payloadVersion: 1, model: name };
     const id = jobId(JobName.AuditDriftCheck, `${name}__now__${randomUUID()}`);
-    await this.queue.add(JobName.AuditDriftCheck, payload, { jobId: id, attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } });
+    const event = await this.store.checkRequested(actor, name, id);
+    try {
+      await this.queue.add(JobName.AuditDriftCheck, payload, { jobId: id, attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } });
+    } catch (e) {
+      await event.undo().catch(() => undefined);
+      throw e;
+    }
     return id;
   }
 
@@ -59,7 +67,7 @@ export class DriftService {
   }
 
   /** The dataset must exist (it may have no ready version yet: the loop uses the newest one at drift time). */
-  async putSettings(model: string, onDrift: OnDriftDto | null, by: string | null): Promise<DriftSettingsView> {
+  async putSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView> {
     const { name } = await this.registry.getModel(model);
     if (onDrift) {
       try {
@@ -71,6 +79,7 @@ export class DriftService {
         if (!(e instanceof ConflictException)) throw e;
       }
     }
-    return this.store.putSettings(name, onDrift ? { retrainFromDatasetId: onDrift.retrainFromDatasetId, promote: onDrift.promote ?? 'if-better' } : null, by);
+    const settings = onDrift ? { retrainFromDatasetId: onDrift.retrainFromDatasetId, promote: onDrift.promote ?? 'if-better' } : null;
+    return this.store.putSettings(name, settings, by, actor);
   }
 }

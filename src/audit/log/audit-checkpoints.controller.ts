@@ -1,7 +1,8 @@
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
-import { Roles } from '../../platform/auth';
+import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import type { PublishedKey } from './checkpoint-key';
 import { AuditCheckpoints, type SignedCheckpoint } from './checkpoints.service';
 
@@ -34,9 +35,9 @@ export class AuditCheckpointsController {
   @Post()
   @Roles('admin')
   @HttpCode(201)
-  @Audited('audit.checkpoint-created')
+  @Audited('audit.checkpoint-created', { outbox: true })
   @ApiOperation({ summary: 'Sign the current head of each chain now (admin)' })
-  async create(): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
-    return { publicKey: this.checkpoints.publicKey(), checkpoints: await this.checkpoints.create() };
+  async create(@Req() req: AuthenticatedRequest): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
+    return { publicKey: this.checkpoints.publicKey(), checkpoints: await this.checkpoints.create(false, actorOf(req)) };
   }
 }

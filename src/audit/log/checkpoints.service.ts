@@ -8,7 +8,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ArtifactStore } from '../../platform/artifacts';
 import { canonicalJson } from '../chain';
 import type { ChainName } from './audit-log.writer';
@@ -83,16 +84,26 @@ export class AuditCheckpoints {
    * Signs the current head of each chain. `onlyIfMoved`: skip a chain whose head is the one its
    * newest checkpoint already signed (or still at genesis), as the periodic job does.
    */
-  async create(onlyIfMoved = false): Promise<SignedCheckpoint[]> {
+  async create(onlyIfMoved = false, actor?: AdminActor): Promise<SignedCheckpoint[]> {
     const heads = (await this.db.query(`SELECT chain, seq, hash FROM audit_chain_heads ORDER BY chain`)) as Array<{ chain: ChainName; seq: string; hash: string }>;
-    const created: SignedCheckpoint[] = [];
+    const wanted: typeof heads = [];
     for (const head of heads) {
       if (onlyIfMoved) {
         const newest = await this.newest(head.chain);
         if (Number(head.seq) === 0 || (newest && newest.seq === Number(head.seq) && newest.hash === head.hash)) continue;
       }
-      created.push(await this.sign(head.chain, Number(head.seq), head.hash));
+      wanted.push(head);
     }
+    // An on-demand call's checkpoints commit with its `audit.checkpoint-created` event (by `actor`).
+    const created = await this.db.transaction(async (m) => {
+      const signed: SignedCheckpoint[] = [];
+      for (const head of wanted) signed.push(await this.sign(m, head.chain, Number(head.seq), head.hash));
+      if (actor) {
+        const after = { publicKey: this.publicKey(), checkpoints: signed };
+        await writeAdminEvent(m, actor, { action: 'audit.checkpoint-created', target: {}, before: null, after });
+      }
+      return signed;
+    });
     if (created.length) this.logger.log({ checkpoints: created.map((c) => ({ chain: c.chain, seq: c.seq, id: c.id })) }, 'audit checkpoints signed');
     return created;
   }
@@ -108,7 +119,7 @@ export class AuditCheckpoints {
     return rows.map(toCheckpoint);
   }
 
-  private async sign(chain: ChainName, seq: number, hash: string): Promise<SignedCheckpoint> {
+  private async sign(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<SignedCheckpoint> {
     const { keyId, publicKeyPem } = this.key.published();
     const at = new Date().toISOString();
     const body: CheckpointStatement = { type: 'kiln.audit-checkpoint', version: 1, chain, seq, hash, at, keyId };
@@ -117,7 +128,7 @@ export class AuditCheckpoints {
     const exported = Buffer.from(`${JSON.stringify({ statement, signature, publicKeyPem })}\n`, 'utf8');
     const { sha256 } = await this.artifacts.put(exported);
     const id = randomUUID();
-    const rows = (await this.db.query(
+    const rows = (await m.query(
       `INSERT INTO audit_checkpoints (id, chain, seq, hash, at, statement, signature, key_id, artifact_sha256)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [id, chain, seq, hash, at, statement, signature, keyId, sha256],
