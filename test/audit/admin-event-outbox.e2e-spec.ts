@@ -1,12 +1,15 @@
 /**
  * A management mutation and its admin event commit together or not at all (the admin-event outbox):
  * a hostile key name is a 400 that stores nothing; a failure injected into the event write (a
- * PostgreSQL trigger, no mocks) leaves neither the key nor an event; a normal creation and a
- * revocation leave exactly one event each, with actor, target and before/after.
+ * PostgreSQL trigger, no mocks) leaves neither the key (nor a dataset, training job or batch
+ * prediction) nor an event; a normal creation and a revocation leave exactly one event each, with
+ * actor, target and before/after; a batch prediction repeated with its Idempotency-Key logs one
+ * `batch-prediction.started`, and the output dataset it creates one `dataset.created`.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
+import { penguinsVersion, trainModel } from '../inference/inference-helpers';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
 async function main(): Promise<void> {
@@ -19,6 +22,20 @@ async function main(): Promise<void> {
     const keyCount = async () => (await db.query(`SELECT count(*)::int AS n FROM api_keys`)).rows[0].n as number;
     const eventsOf = async (requestId: string) =>
       (await db.query(`SELECT action, actor_key_id, target, before, after FROM audit_events WHERE request_id = $1`, [requestId])).rows;
+
+    const count = async (table: string) => (await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
+    /** Runs `work` while every insert into the outbox fails (a trigger: the real database refuses it). */
+    const withFailingOutbox = async (work: () => Promise<void>) => {
+      await db.query(`CREATE FUNCTION kiln_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'injected failure after the mutation'; END $$`);
+      await db.query(`CREATE TRIGGER kiln_test_fail BEFORE INSERT ON admin_event_outbox FOR EACH ROW EXECUTE FUNCTION kiln_test_fail()`);
+      try {
+        await work();
+      } finally {
+        await db.query(`DROP TRIGGER kiln_test_fail ON admin_event_outbox`);
+        await db.query(`DROP FUNCTION kiln_test_fail()`);
+      }
+    };
 
     before(async () => {
       kiln = await startTestKiln('postgres');
@@ -65,6 +82,63 @@ async function main(): Promise<void> {
         await db.query(`DROP TRIGGER kiln_test_fail ON admin_event_outbox`);
         await db.query(`DROP FUNCTION kiln_test_fail()`);
       }
+    });
+
+    it('a failure while storing the event leaves no dataset, training job or batch prediction, and no event', async () => {
+      const data = await penguinsVersion(kiln);
+      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'atomic', target: 'Species' });
+      const before = { datasets: await count('datasets'), jobs: await count('training_jobs'), batches: await count('batch_predictions') };
+      const requestIds: string[] = [];
+      await withFailingOutbox(async () => {
+        const dataset = await kiln.request('POST', '/api/datasets', { body: { name: 'doomed-dataset' } });
+        assert.ok(dataset.status >= 500, dataset.text);
+        const job = await kiln.request('POST', '/api/training-jobs', {
+          body: { datasetVersionId: data.id, target: 'Species', modelName: 'doomed-model', hyperparameters: { epochs: 2 } },
+        });
+        assert.ok(job.status >= 500, job.text);
+        const batch = await kiln.request('POST', '/api/batch-predictions', { body: { model: 'atomic', version: v, datasetVersionId: data.id } });
+        assert.ok(batch.status >= 500, batch.text);
+        requestIds.push(...[dataset, job, batch].map((r) => r.headers.get('x-request-id')!));
+      });
+      await new Promise((r) => setTimeout(r, 1500)); // > one relay pass; a queued job would have started
+      assert.equal((await db.query(`SELECT 1 FROM datasets WHERE name = 'doomed-dataset'`)).rowCount, 0, 'no dataset');
+      assert.deepEqual(
+        { datasets: await count('datasets'), jobs: await count('training_jobs'), batches: await count('batch_predictions') },
+        before,
+        'nothing stored: no dataset (not even the batch output), no training job, no batch prediction',
+      );
+      assert.equal((await db.query(`SELECT 1 FROM models WHERE name = 'doomed-model'`)).rowCount, 0, 'nothing was queued and trained');
+      for (const id of requestIds) assert.deepEqual(await eventsOf(id), [], `no event for ${id}`);
+      assert.equal(await count('admin_event_outbox'), 0);
+    });
+
+    it('a batch prediction sent twice with one Idempotency-Key logs one started event; its new output dataset one dataset.created', async () => {
+      const data = await penguinsVersion(kiln);
+      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'scored', target: 'Species' });
+      const body = { model: 'scored', version: v, datasetVersionId: data.id };
+      const headers = { 'idempotency-key': 'outbox-once' };
+      const first = await kiln.request('POST', '/api/batch-predictions', { body, headers });
+      assert.equal(first.status, 202, first.text);
+      const again = await kiln.request('POST', '/api/batch-predictions', { body, headers });
+      assert.equal(again.status, 202, again.text);
+      assert.equal(again.body.id, first.body.id, 'the same job');
+      const started = async () =>
+        (await db.query(`SELECT request_id, actor_key_id, target FROM audit_events WHERE action = 'batch-prediction.started' AND target->>'batchPredictionId' = $1`, [first.body.id])).rows;
+      await eventually(async () => ((await started()).length ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1500)); // a second event, if any, would be written by now
+      const rows = await started();
+      assert.equal(rows.length, 1, 'one batch-prediction.started for one job');
+      assert.equal(rows[0].request_id, first.headers.get('x-request-id'));
+      assert.deepEqual(await eventsOf(again.headers.get('x-request-id')!), [], 'the repeated request created nothing and logged nothing');
+      const outputId = first.body.outputDatasetId as string;
+      assert.notEqual(outputId, data.datasetId, 'a new output dataset, not the input');
+      const created = (await db.query(`SELECT request_id, actor_key_id, target, after FROM audit_events WHERE action = 'dataset.created' AND target->>'datasetId' = $1`, [outputId])).rows;
+      assert.equal(created.length, 1, 'the output dataset was created once, with its event');
+      assert.equal(created[0].request_id, first.headers.get('x-request-id'));
+      assert.equal(created[0].actor_key_id, adminKeyId(), 'by the caller');
+      const name = (await db.query(`SELECT name FROM datasets WHERE id = $1`, [outputId])).rows[0].name;
+      assert.deepEqual(created[0].target, { datasetId: outputId, name });
+      assert.equal(created[0].after.id, outputId);
     });
 
     it('a creation and a revocation leave exactly one event each, and the outbox drains', async () => {
