@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { penguinsVersion, trainModel } from '../inference/inference-helpers';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');
@@ -84,32 +84,43 @@ async function main(): Promise<void> {
       }
     });
 
-    it('a failure while storing the event leaves no dataset, training job or batch prediction, and no event', async () => {
-      const data = await penguinsVersion(kiln);
-      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'atomic', target: 'Species' });
-      const before = { datasets: await count('datasets'), jobs: await count('training_jobs'), batches: await count('batch_predictions') };
-      const requestIds: string[] = [];
-      await withFailingOutbox(async () => {
-        const dataset = await kiln.request('POST', '/api/datasets', { body: { name: 'doomed-dataset' } });
-        assert.ok(dataset.status >= 500, dataset.text);
-        const job = await kiln.request('POST', '/api/training-jobs', {
-          body: { datasetVersionId: data.id, target: 'Species', modelName: 'doomed-model', hyperparameters: { epochs: 2 } },
-        });
-        assert.ok(job.status >= 500, job.text);
-        const batch = await kiln.request('POST', '/api/batch-predictions', { body: { model: 'atomic', version: v, datasetVersionId: data.id } });
-        assert.ok(batch.status >= 500, batch.text);
-        requestIds.push(...[dataset, job, batch].map((r) => r.headers.get('x-request-id')!));
+    describe('a failure while storing the event leaves neither the change nor an event', () => {
+      let data: { id: string; datasetId: string };
+      let v: number;
+      before(async () => {
+        data = await penguinsVersion(kiln);
+        v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'atomic', target: 'Species' });
       });
-      await new Promise((r) => setTimeout(r, 1500)); // > one relay pass; a queued job would have started
-      assert.equal((await db.query(`SELECT 1 FROM datasets WHERE name = 'doomed-dataset'`)).rowCount, 0, 'no dataset');
-      assert.deepEqual(
-        { datasets: await count('datasets'), jobs: await count('training_jobs'), batches: await count('batch_predictions') },
-        before,
-        'nothing stored: no dataset (not even the batch output), no training job, no batch prediction',
-      );
-      assert.equal((await db.query(`SELECT 1 FROM models WHERE name = 'doomed-model'`)).rowCount, 0, 'nothing was queued and trained');
-      for (const id of requestIds) assert.deepEqual(await eventsOf(id), [], `no event for ${id}`);
-      assert.equal(await count('admin_event_outbox'), 0);
+      /** Sends `call` while the outbox refuses inserts: a 5xx, then (past one relay pass) nothing in `tables` and no event. */
+      const refusedWhole = async (call: () => Promise<TestResponse>, tables: string[]) => {
+        const counts = async () => Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await count(t)])));
+        const before = await counts();
+        let res!: TestResponse;
+        await withFailingOutbox(async () => {
+          res = await call();
+        });
+        assert.ok(res.status >= 500, res.text);
+        await new Promise((r) => setTimeout(r, 1500)); // > one relay pass; a queued job would have started
+        assert.deepEqual(await counts(), before, 'nothing stored');
+        assert.deepEqual(await eventsOf(res.headers.get('x-request-id')!), [], 'no event');
+        assert.equal(await count('admin_event_outbox'), 0);
+      };
+
+      it('dataset creation', async () => {
+        await refusedWhole(() => kiln.request('POST', '/api/datasets', { body: { name: 'doomed-dataset' } }), ['datasets']);
+        assert.equal((await db.query(`SELECT 1 FROM datasets WHERE name = 'doomed-dataset'`)).rowCount, 0);
+      });
+
+      it('training job creation (nothing queued)', async () => {
+        const body = { datasetVersionId: data.id, target: 'Species', modelName: 'doomed-model', hyperparameters: { epochs: 2 } };
+        await refusedWhole(() => kiln.request('POST', '/api/training-jobs', { body }), ['training_jobs']);
+        assert.equal((await db.query(`SELECT 1 FROM models WHERE name = 'doomed-model'`)).rowCount, 0, 'nothing was queued and trained');
+      });
+
+      it('batch prediction (and its default output dataset)', async () => {
+        const body = { model: 'atomic', version: v, datasetVersionId: data.id };
+        await refusedWhole(() => kiln.request('POST', '/api/batch-predictions', { body }), ['batch_predictions', 'datasets']);
+      });
     });
 
     it('a batch prediction sent twice with one Idempotency-Key logs one started event; its new output dataset one dataset.created', async () => {
