@@ -4,13 +4,6 @@ import { canonicalJson, toJsonSafe } from './chain';
 /** A before/after value larger than this is logged as its size and hash, not in full. */
 const MAX_LOGGED_BYTES = 64 * 1024;
 
-export function redact(body: unknown, fields: string[]): unknown {
-  if (fields.length === 0 || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  const copy = { ...(body as Record<string, unknown>) };
-  for (const f of fields) if (f in copy) copy[f] = '[redacted]';
-  return copy;
-}
-
 /** The logged form of a before/after value: JSON-safe, and at most MAX_LOGGED_BYTES (else its size and hash). */
 export function bounded(value: unknown): unknown {
   const safe = toJsonSafe(value);

@@ -97,7 +97,7 @@ export class DatasetsController {
   ) {}
 
   @Post()
-  @Audited('dataset.created', { outbox: true })
+  @Audited('dataset.created')
   @ApiOperation({ summary: 'Create a dataset (names are unique: 409 on a duplicate)' })
   @ApiResponse({ status: 201, type: DatasetDto })
   create(@Body() body: CreateDatasetDto, @Req() req: AuthenticatedRequest): Promise<DatasetDto> {
@@ -118,7 +118,7 @@ export class DatasetsController {
   }
 
   @Post(':id/versions')
-  @Audited('dataset-version.created', { outbox: true })
+  @Audited('dataset-version.created')
   @HttpCode(202)
   @ApiOperation({
     summary: 'Upload a new version (multipart field "file", or JSON {records}); 202 once the upload is durable',

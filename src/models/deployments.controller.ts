@@ -20,7 +20,7 @@ export class DeploymentsController {
   }
 
   @Put('deployment')
-  @Audited('deployment.changed', { outbox: true })
+  @Audited('deployment.changed')
   @Roles('developer')
   @ApiOperation({
     summary: 'Set the deployment: weighted routes to versions or aliases, and an optional shadow version',
@@ -33,7 +33,7 @@ export class DeploymentsController {
   }
 
   @Delete('deployment')
-  @Audited('deployment.deleted', { outbox: true })
+  @Audited('deployment.deleted')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove the deployment (traffic goes to the production alias again); answers with what was removed' })
@@ -48,7 +48,7 @@ export class DeploymentsController {
   }
 
   @Put('serving')
-  @Audited('serving-settings.changed', { outbox: true })
+  @Audited('serving-settings.changed')
   @Roles('developer')
   @ApiOperation({ summary: 'Change serving settings; fields left out keep their current value' })
   async setServing(@Param('name') name: string, @Body() body: SetServingDto, @Req() req: AuthenticatedRequest): Promise<ServingView> {

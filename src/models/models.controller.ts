@@ -58,7 +58,7 @@ export class ModelsController {
   }
 
   @Post(':name/versions')
-  @Audited('model.imported', { outbox: true })
+  @Audited('model.imported')
   @Roles('developer')
   @HttpCode(201)
   @ApiConsumes('multipart/form-data')
@@ -135,7 +135,7 @@ export class ModelsController {
   }
 
   @Post(':name/versions/:version/archive')
-  @Audited('model-version.archived', { outbox: true })
+  @Audited('model-version.archived')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
@@ -145,7 +145,7 @@ export class ModelsController {
   }
 
   @Put(':name/aliases/:alias')
-  @Audited('alias.moved', { outbox: true })
+  @Audited('alias.moved')
   @Roles('developer')
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
@@ -155,7 +155,7 @@ export class ModelsController {
   }
 
   @Delete(':name/aliases/:alias')
-  @Audited('alias.deleted', { outbox: true })
+  @Audited('alias.deleted')
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })

@@ -20,7 +20,7 @@ export class TrainingJobsController {
   ) {}
 
   @Post()
-  @Audited('training.started', { outbox: true })
+  @Audited('training.started')
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {
@@ -61,7 +61,7 @@ export class TrainingJobsController {
   }
 
   @Post(':id/cancel')
-  @Audited('training.cancelled', { outbox: true })
+  @Audited('training.cancelled')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {

@@ -34,7 +34,7 @@ export class DriftController {
 
   @Post('drift/check')
   @Roles('developer')
-  @Audited('drift-check.requested', { outbox: true })
+  @Audited('drift-check.requested')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
   @ApiHeader({ name: 'Prefer', required: false, description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)` })
@@ -65,7 +65,7 @@ export class DriftController {
 
   @Put('drift-settings')
   @Roles('developer')
-  @Audited('drift-settings.changed', { outbox: true })
+  @Audited('drift-settings.changed')
   @ApiOperation({
     summary: 'Set the closed loop: on a drift verdict, queue a training job like the served version\'s on the newest ready version of a dataset',
     description: 'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',

@@ -35,7 +35,7 @@ export class AuditCheckpointsController {
   @Post()
   @Roles('admin')
   @HttpCode(201)
-  @Audited('audit.checkpoint-created', { outbox: true })
+  @Audited('audit.checkpoint-created')
   @ApiOperation({ summary: 'Sign the current head of each chain now (admin)' })
   async create(@Req() req: AuthenticatedRequest): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
     return { publicKey: this.checkpoints.publicKey(), checkpoints: await this.checkpoints.create(false, actorOf(req)) };

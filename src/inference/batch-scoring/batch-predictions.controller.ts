@@ -19,7 +19,7 @@ export class BatchPredictionsController {
   constructor(private readonly jobs: BatchPredictionsService) {}
 
   @Post()
-  @Audited('batch-prediction.started', { outbox: true })
+  @Audited('batch-prediction.started')
   @HttpCode(202)
   @ApiOperation({
     summary:
@@ -51,7 +51,7 @@ export class BatchPredictionsController {
   }
 
   @Post(':id/cancel')
-  @Audited('batch-prediction.cancelled', { outbox: true })
+  @Audited('batch-prediction.cancelled')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {

@@ -10,7 +10,7 @@ import type { AdminEventRecord } from '../../contracts';
  * in the transaction (including the event itself) leaves neither. The audit domain's relay
  * (`src/audit/admin-event-relay.ts`) then hands each row to the audit log, idempotently by event
  * id, and deletes it; a process killed in between loses nothing (the row stays and is relayed later).
- * Handlers that write their event this way are marked `@Audited(action, { outbox: true })`.
+ * Handlers that write their event this way are marked `@Audited(action)`.
  */
 
 /** Who made a change: the calling key (and its request), or Kiln itself. */

@@ -14,7 +14,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
-  @Audited('key.created', { outbox: true })
+  @Audited('key.created')
   @ApiOperation({ summary: 'Create an API key (the key is returned once)' })
   async create(@Body() body: CreateApiKeyDto, @Req() req: AuthenticatedRequest): Promise<CreatedApiKeyDto> {
     const created = await this.keys.create(body.name, body.role, req.principal?.id ?? null, actorOf(req));
@@ -35,7 +35,7 @@ export class ApiKeysController {
   }
 
   @Delete(':id')
-  @Audited('key.revoked', { outbox: true })
+  @Audited('key.revoked')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an API key' })
   async revoke(@Param('id', new ParseUUIDPipe()) id: string, @Req() req: AuthenticatedRequest): Promise<ApiKeyDto> {
