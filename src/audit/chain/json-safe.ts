@@ -22,7 +22,12 @@ export const ESCAPE = '\uE000';
 
 const NEEDS_ESCAPE = /[\0\uD800-\uDFFF\uE000]/;
 const TO_ESCAPE = /\0|\uE000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const MAYBE_UNSTORABLE = /[\0\uD800-\uDFFF]/;
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const ESCAPED = /\uE000([0-9a-f]{4})/g;
+
+/** One UTF-16 code unit in its escaped form: ESCAPE + 4 lowercase hex digits. */
+const escapeUnit = (c: string) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0');
 
 /** Same value with non-finite numbers as strings, typed arrays as arrays, Dates as ISO strings. */
 export function toJsonSafe(value: unknown): unknown {
@@ -40,7 +45,17 @@ export function toJsonSafe(value: unknown): unknown {
 /** The stored form of one string: NUL, unpaired surrogates and ESCAPE become ESCAPE + 4 hex digits. */
 export function escapeText(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return s;
-  return s.replace(TO_ESCAPE, (c) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return s.replace(TO_ESCAPE, escapeUnit);
+}
+
+/**
+ * A string already in stored form, made safe for PostgreSQL: only a NUL or unpaired surrogate left in
+ * it is escaped (an ESCAPE present is taken as an escape, not escaped again). For writers that receive
+ * records from a producer that may have skipped escapeStrings.
+ */
+export function escapeUnstorable(s: string): string {
+  if (!MAYBE_UNSTORABLE.test(s)) return s;
+  return s.replace(UNSTORABLE, escapeUnit);
 }
 
 /** The original string of a stored one (inverse of escapeText). */

@@ -9,16 +9,10 @@
  * (Dates) applies as in JSON.stringify. The jsonb column receives the very JSON text that was parsed
  * back into `value`, so the database stores `value`; unescapeStrings(value) is the original.
  */
-import { ESCAPE } from '../chain';
-
-const UNSAFE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const MAYBE_UNSAFE = /[\0\uD800-\uDFFF]/;
+import { escapeUnstorable } from '../chain';
 
 /** A stored-form string PostgreSQL keeps unchanged: a NUL or unpaired surrogate left is escaped. */
-export function cleanText(s: string): string {
-  if (!MAYBE_UNSAFE.test(s)) return s;
-  return s.replace(UNSAFE, (c) => ESCAPE + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
+export const cleanText = escapeUnstorable;
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
@@ -27,7 +21,7 @@ function replacer(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
     // fromEntries defines own properties, so a "__proto__" key stays a key
-    if (keys.some((k) => MAYBE_UNSAFE.test(k))) return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
+    if (keys.some((k) => cleanText(k) !== k)) return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
   }
   return value;
 }
