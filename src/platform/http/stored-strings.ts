@@ -11,7 +11,7 @@ import { ValidationProblemException } from './validation';
 
 export const NUL_REASON = 'must not contain the NUL character (U+0000)';
 /** With the `u` flag a surrogate range only matches a surrogate that is not half of a pair. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 export const SURROGATE_REASON = 'must be well-formed Unicode (no unpaired surrogate such as \\ud800)';
 
 /** The field path and reason of the first string (value or key) that cannot be stored as sent, or null. */

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import pino, { Logger } from 'pino';
 import type { Params } from 'nestjs-pino';
 import type { KilnConfig } from '../config/kiln-config';
+import { LONE_SURROGATE } from '../http/stored-strings';
 
 /** A client's request id is kept when it has 1 to 200 characters and no control characters. */
 export const MAX_CLIENT_REQUEST_ID = 200;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'];
 
 /** Why `id` cannot be kept as a client request id, or null (shared by x-request-id and OIP `id`). */
