@@ -170,11 +170,10 @@ export class ChainVerifier {
     const rows = (await qr.query(
       `SELECT seq, ${idColumn} FROM ${TABLE[chain]} WHERE seq < 1 OR seq > $1 ORDER BY seq LIMIT 1`,
       [headSeq],
-    )) as Array<{ seq: string; requestId?: string; eventId?: string }>;
+    )) as Row[];
     const r = rows[0];
     if (!r) return null;
-    const id = r.requestId !== undefined ? { requestId: r.requestId } : { eventId: r.eventId! };
-    return { seq: Number(r.seq), ...id, reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
+    return { seq: Number(r.seq), ...idOf(chain, r), reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
   }
 
   /** Adds the check against the newest signed checkpoint; a failed one fails the report. */
