@@ -9,7 +9,7 @@ import { PROFILE_SAMPLE_SIZE } from '../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
 import { ModelRegistry, PROMOTE_METRICS } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
-import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
+import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import {
   checkClassWeights,
   resolveHyperparameters,
@@ -108,7 +108,7 @@ export class TrainingJobsService {
       await this.jobs.manager
         .transaction(async (m) => {
           await m.delete(TrainingJobEntity, { id: job.id, status: 'queued' });
-          await m.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId]);
+          await discardAdminEvent(m, eventId);
         })
         .catch(() => undefined);
       throw e;

@@ -6,7 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import type {
   CompletedDriftReportView,
   DriftReportView,
@@ -184,7 +184,7 @@ export class DriftStore {
     const eventId = await this.db.transaction((m) =>
       writeAdminEvent(m, actor, { action: 'drift-check.requested', target: { name: model }, before: null, after: { jobId, status: 'queued' } }),
     );
-    return { undo: async () => void (await this.db.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId])) };
+    return { undo: () => discardAdminEvent(this.db, eventId) };
   }
 
   /** Serialises the end of checks of one model (retrain decision + insert) across processes. */

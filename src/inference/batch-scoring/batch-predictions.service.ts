@@ -12,7 +12,7 @@ import { IsNull, Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry } from '../../models';
-import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
@@ -128,7 +128,7 @@ export class BatchPredictionsService {
       await this.jobs.manager
         .transaction(async (m) => {
           await m.delete(BatchPredictionEntity, { id: job.id, status: 'queued' });
-          await m.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId]);
+          await discardAdminEvent(m, eventId);
         })
         .catch(() => undefined);
       throw e;

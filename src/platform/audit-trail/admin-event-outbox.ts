@@ -63,3 +63,11 @@ export async function writeAdminEvent(m: EntityManager, actor: AdminActor, chang
   ]);
   return record.eventId;
 }
+
+/**
+ * Withdraws an event still in the outbox (its change was undone after the commit, e.g. the job could
+ * not be queued). An event the relay has already moved to the audit log stays there.
+ */
+export async function discardAdminEvent(m: Pick<EntityManager, 'query'>, eventId: string): Promise<void> {
+  await m.query(`DELETE FROM admin_event_outbox WHERE event_id = $1`, [eventId]);
+}
