@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../src/contracts';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestConfiguration } from '../utils/test-kiln';
+import { completedJob } from '../utils/completed-job';
 import { createDataset, penguinsRows, readyVersion, toCsv, vegaFile, type JsonRow } from '../ingestion/ingestion-helpers';
 
 const MODEL = 'penguins-batch';
@@ -249,10 +250,7 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
         await (await queue.getJob(qid))?.remove();
         const payload: InferenceBatchPredictPayload = { payloadVersion: 1, batchPredictionId: done.id };
         await queue.add(JobName.InferenceBatchPredict, payload, { jobId: qid });
-        const result = await eventually(async () => {
-          const j = await queue.getJob(qid);
-          return j && (await j.getState()) === 'completed' ? j.returnvalue : undefined;
-        });
+        const result = (await completedJob(queue, qid)).returnvalue;
         assert.equal(result.status, 'succeeded');
         assert.equal(result.outputDatasetVersionId, done.outputDatasetVersionId);
         return job(done.id);

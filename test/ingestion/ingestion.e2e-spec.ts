@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { JobName, jobId, QueueName, type IngestionProcessVersionPayload } from '../../src/contracts';
 import { ArtifactStore } from '../../src/platform/artifacts';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { completedJob } from '../utils/completed-job';
 import {
   assertClose,
   assertNumericProfile,
@@ -442,20 +443,14 @@ async function main(): Promise<void> {
         assert.equal(v.status, 'ready', v.failureReason);
         assert.equal(v.source.kind, 'queue');
         assert.equal(v.contentHash, seattleVersion.contentHash);
-        const job = await eventually(async () => {
-          const j = await queue.getJob(id);
-          return (await j?.getState()) === 'completed' ? j : undefined;
-        });
-        assert.deepEqual(job!.returnvalue, { datasetVersionId: versionId, datasetId: ds, version: 1, status: 'ready', rowCount: 1461, contentHash: v.contentHash });
+        const job = await completedJob(queue, id);
+        assert.deepEqual(job.returnvalue, { datasetVersionId: versionId, datasetId: ds, version: 1, status: 'ready', rowCount: 1461, contentHash: v.contentHash });
 
         // A replay after the job record is gone (e.g. removeOnComplete): the version is final, nothing changes.
-        await job!.remove();
+        await job.remove();
         await queue.add(JobName.IngestionProcessVersion, payload, { jobId: id });
-        const replay = await eventually(async () => {
-          const j = await queue.getJob(id);
-          return (await j?.getState()) === 'completed' ? j : undefined;
-        });
-        assert.deepEqual(replay!.returnvalue, job!.returnvalue);
+        const replay = await completedJob(queue, id);
+        assert.deepEqual(replay.returnvalue, job.returnvalue);
         const versions = await kiln.request('GET', `/api/datasets/${ds}/versions`);
         assert.equal(versions.body.length, 1);
         assert.equal(versions.body[0].finishedAt, v.finishedAt, 'the ready version was not touched');
