@@ -5,7 +5,7 @@ import { PlatformWorkersModule } from './platform/queues/platform-workers.module
 import { IngestionModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
-import { BatchScoringModule, BatchScoringWorkersModule, InferenceModule } from './inference';
+import { BatchPredictionsModule, BatchPredictionsWorkersModule, InferenceModule } from './inference';
 import { AuditModule, AuditSinkModule, AuditWorkersModule } from './audit';
 
 /**
@@ -22,8 +22,8 @@ export class AppModule {
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
     if (roles.has('training')) imports.push(TrainingWorkersModule);
-    if (roles.has('gateway') || roles.has('inference')) imports.push(BatchScoringModule);
-    if (roles.has('inference')) imports.push(InferenceModule, BatchScoringWorkersModule);
+    if (roles.has('gateway') || roles.has('inference')) imports.push(BatchPredictionsModule);
+    if (roles.has('inference')) imports.push(InferenceModule, BatchPredictionsWorkersModule);
     if (roles.has('gateway') || roles.has('audit')) imports.push(AuditModule);
     if (roles.has('audit')) imports.push(AuditWorkersModule);
     return { module: AppModule, imports };

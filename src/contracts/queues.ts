@@ -12,7 +12,11 @@ export enum QueueName {
   Platform = 'platform',
   Ingestion = 'ingestion',
   Training = 'training',
-  BatchInference = 'batch-inference',
+  /**
+   * Batch predictions (`/api/batch-predictions`). The member was `BatchInference`; its stored string
+   * stays 'batch-inference' (see above: queued jobs and outside producers address the queue by it).
+   */
+  BatchPredictions = 'batch-inference',
   Audit = 'audit',
 }
 
@@ -23,8 +27,12 @@ export enum JobName {
   IngestionProcessVersion = 'ingestion.process-version',
   /** Train one queued training job and register its model version (see TrainingRunJobPayload). */
   TrainingRunJob = 'training.run-job',
-  /** Score one dataset version with one model version into a new dataset version (see InferenceBatchPredictPayload). */
-  InferenceBatchPredict = 'inference.batch-predict',
+  /**
+   * Run one batch prediction: score one dataset version with one model version into a new dataset version (see
+   * InferenceRunBatchPredictionPayload). The member was `InferenceBatchPredict`; the stored name stays
+   * 'inference.batch-predict' (frozen, see above), and so does the job id prefix derived from it.
+   */
+  InferenceRunBatchPrediction = 'inference.batch-predict',
   /** Prediction records and admin events to write into the audit log (see AuditRecordBatchPayload). */
   AuditRecordBatch = 'audit.record-batch',
   /** Compare one served model's recent inputs and predictions with its training data (see AuditDriftCheckPayload). */
@@ -139,7 +147,7 @@ export interface TrainingRunJobResult {
  * Job `inference.batch-predict` on queue `batch-inference`: run one batch prediction created by
  * `POST /api/batch-predictions` (the request lives on the `batch_predictions` row; the payload carries only its id).
  *
- *   job id: `inference.batch-predict__<batchPredictionId>` (REQUIRED: `jobId(JobName.InferenceBatchPredict, id)`)
+ *   job id: `inference.batch-predict__<batchPredictionId>` (REQUIRED: `jobId(JobName.InferenceRunBatchPrediction, id)`)
  *   payload: {"payloadVersion": 1, "batchPredictionId": "<uuid of an existing batch prediction>"}
  *
  * Semantics:
@@ -160,11 +168,11 @@ export interface TrainingRunJobResult {
  *    moment the output is handed to ingestion; nothing is written for a cancelled job.
  *  - Progress: `job.progress` and the row carry `{phase, rowsProcessed, totalRows}`.
  */
-export interface InferenceBatchPredictPayload extends VersionedPayload<1> {
+export interface InferenceRunBatchPredictionPayload extends VersionedPayload<1> {
   batchPredictionId: string;
 }
 
-export interface InferenceBatchPredictResult {
+export interface InferenceRunBatchPredictionResult {
   batchPredictionId: string;
   status: 'succeeded' | 'failed' | 'cancelled';
   /** The version that scored every row. */
@@ -232,10 +240,10 @@ export interface JobContracts {
     result: IngestionProcessVersionResult;
   };
   [JobName.TrainingRunJob]: { queue: QueueName.Training; payload: TrainingRunJobPayload; result: TrainingRunJobResult };
-  [JobName.InferenceBatchPredict]: {
-    queue: QueueName.BatchInference;
-    payload: InferenceBatchPredictPayload;
-    result: InferenceBatchPredictResult;
+  [JobName.InferenceRunBatchPrediction]: {
+    queue: QueueName.BatchPredictions;
+    payload: InferenceRunBatchPredictionPayload;
+    result: InferenceRunBatchPredictionResult;
   };
   [JobName.AuditRecordBatch]: { queue: QueueName.Audit; payload: AuditRecordBatchPayload; result: AuditRecordBatchResult };
   [JobName.AuditDriftCheck]: { queue: QueueName.Audit; payload: AuditDriftCheckPayload; result: AuditDriftCheckResult };
@@ -250,7 +258,7 @@ export const JOB_QUEUE: { [N in JobName]: JobContracts[N]['queue'] } = {
   [JobName.PlatformPing]: QueueName.Platform,
   [JobName.IngestionProcessVersion]: QueueName.Ingestion,
   [JobName.TrainingRunJob]: QueueName.Training,
-  [JobName.InferenceBatchPredict]: QueueName.BatchInference,
+  [JobName.InferenceRunBatchPrediction]: QueueName.BatchPredictions,
   [JobName.AuditRecordBatch]: QueueName.Audit,
   [JobName.AuditDriftCheck]: QueueName.Audit,
   [JobName.AuditRetention]: QueueName.Audit,

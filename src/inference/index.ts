@@ -1,13 +1,13 @@
 /**
  * Public facade of the inference domain:
  *  - `InferenceModule`: the data plane's HTTP APIs, for the composition root only;
- *  - `BatchScoringModule` (the /api/batch-predictions API) and `BatchScoringWorkersModule` (its
- *    `batch-inference` queue worker), for the composition root only;
+ *  - `BatchPredictionsModule` (the /api/batch-predictions API) and `BatchPredictionsWorkersModule` (its
+ *    `QueueName.BatchPredictions` queue worker), for the composition root only; both in batch-predictions/;
  *  - `InferenceRuntimeModule` + `InferenceService`: the model runtime (routing, batching) for other
- *    in-process callers (batch scoring, the audit domain's replays).
+ *    in-process callers (batch predictions, the audit domain's replays).
  */
 export { InferenceModule } from './inference.module';
-export { BatchScoringModule, BatchScoringWorkersModule } from './batch-scoring';
+export { BatchPredictionsModule, BatchPredictionsWorkersModule } from './batch-predictions';
 export { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 export { InferenceService } from './inference.service';
 export type { RecordPrediction, RecordPredictionResult } from './inference.service';

@@ -4,7 +4,7 @@ import { InferenceService } from '../inference.service';
 
 /**
  * The model runtime (loading, warm-up, LRU, routing, dynamic batching) behind `InferenceService`.
- * No routes: imported by the inference HTTP module and by the batch-scoring workers.
+ * No routes: imported by the inference HTTP module and by the batch-predictions workers.
  */
 @Module({
   imports: [ModelsDataModule],

@@ -1,7 +1,7 @@
 /**
  * The batch predictions HTTP API (`/api/batch-predictions`): create, read, list, cancel. No worker and
  * no model runtime: the API only checks references (registry, dataset catalog) and enqueues. Any
- * process serving the management API may import it; the jobs run where `BatchScoringWorkersModule` is.
+ * process serving the management API may import it; the jobs run where `BatchPredictionsWorkersModule` is.
  */
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -16,4 +16,4 @@ import { BatchPredictionsService } from './batch-predictions.service';
   controllers: [BatchPredictionsController],
   providers: [BatchPredictionsService],
 })
-export class BatchScoringModule {}
+export class BatchPredictionsModule {}

@@ -1,5 +1,5 @@
 /**
- * Worker of the `batch-inference` queue: `inference.batch-predict` (contract in src/contracts/queues.ts).
+ * Worker of `QueueName.BatchPredictions` (stored name `batch-inference`): `inference.batch-predict` (contract in src/contracts/queues.ts).
  *
  * The row is the state. At start the model selector is resolved once to a concrete version (kept on
  * the row, so a retry uses it too). The input version is read in chunks, each chunk's feature records
@@ -22,8 +22,8 @@ import {
   JobName,
   jobId,
   QueueName,
-  type InferenceBatchPredictPayload,
-  type InferenceBatchPredictResult,
+  type InferenceRunBatchPredictionPayload,
+  type InferenceRunBatchPredictionResult,
   type IngestionProcessVersionPayload,
   type IngestionProcessVersionResult,
 } from '../../contracts';
@@ -66,9 +66,9 @@ class JobFailure extends Error {
 
 class CancelledError extends Error {}
 
-@Processor(QueueName.BatchInference, { concurrency: 1 })
-export class BatchPredictProcessor extends WorkerHost {
-  private readonly logger = new Logger(BatchPredictProcessor.name);
+@Processor(QueueName.BatchPredictions, { concurrency: 1 })
+export class BatchPredictionsProcessor extends WorkerHost {
+  private readonly logger = new Logger(BatchPredictionsProcessor.name);
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
@@ -81,17 +81,17 @@ export class BatchPredictProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<InferenceBatchPredictResult> {
+  async process(job: Job): Promise<InferenceRunBatchPredictionResult> {
     const name = job.name as JobName;
     switch (name) {
-      case JobName.InferenceBatchPredict:
-        return this.run(job as Job<InferenceBatchPredictPayload>);
+      case JobName.InferenceRunBatchPrediction:
+        return this.run(job as Job<InferenceRunBatchPredictionPayload>);
       default:
-        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.BatchInference}`);
+        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.BatchPredictions}`);
     }
   }
 
-  private async run(job: Job<InferenceBatchPredictPayload>): Promise<InferenceBatchPredictResult> {
+  private async run(job: Job<InferenceRunBatchPredictionPayload>): Promise<InferenceRunBatchPredictionResult> {
     const p = job.data;
     if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     const row = typeof p.batchPredictionId === 'string' ? await this.jobs.findOneBy({ id: p.batchPredictionId }).catch(() => null) : null;
@@ -298,13 +298,13 @@ export class BatchPredictProcessor extends WorkerHost {
     }
   }
 
-  private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceBatchPredictResult> {
+  private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceRunBatchPredictionResult> {
     await this.jobs.update({ id: row.id, status: 'running' }, { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() });
     this.logger.log({ batchPredictionId: row.id, outputDatasetVersionId: row.outputDatasetVersionId }, 'batch prediction succeeded');
     return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
   }
 
-  private async handleFailure(job: Job, id: string, e: unknown): Promise<InferenceBatchPredictResult> {
+  private async handleFailure(job: Job, id: string, e: unknown): Promise<InferenceRunBatchPredictionResult> {
     if (e instanceof CancelledError) return this.markCancelled(id);
     if (e instanceof JobFailure) {
       await this.markFailed(id, e.code, e.message);
@@ -322,12 +322,12 @@ export class BatchPredictProcessor extends WorkerHost {
     this.logger.warn({ batchPredictionId: id, code }, `batch prediction failed: ${message}`);
   }
 
-  private async markCancelled(id: string): Promise<InferenceBatchPredictResult> {
+  private async markCancelled(id: string): Promise<InferenceRunBatchPredictionResult> {
     await this.jobs.update({ id, status: In(['queued', 'running']), outputDatasetVersionId: IsNull() }, { status: 'cancelled', phase: null, finishedAt: new Date() });
     return this.resultOf(await this.jobs.findOneByOrFail({ id }));
   }
 
-  private resultOf(row: BatchPredictionEntity): InferenceBatchPredictResult {
+  private resultOf(row: BatchPredictionEntity): InferenceRunBatchPredictionResult {
     const status = row.status === 'succeeded' || row.status === 'cancelled' ? row.status : 'failed';
     return {
       batchPredictionId: row.id,

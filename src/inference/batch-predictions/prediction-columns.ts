@@ -1,5 +1,5 @@
 /**
- * Pure parts of batch scoring: naming the prediction columns, the output schema handed to ingestion,
+ * Pure parts of batch predictions: naming the prediction columns, the output schema handed to ingestion,
  * the feature records sent to the model, and the output rows (input columns + predictions).
  *
  * Columns added to every input row:

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../src/contracts';
+import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } from '../../src/contracts';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestConfiguration } from '../utils/test-kiln';
 import { completedJob } from '../utils/completed-job';
 import { createDataset, penguinsRows, readyVersion, toCsv, vegaFile, type JsonRow } from '../ingestion/ingestion-helpers';
@@ -20,9 +20,9 @@ import { createDataset, penguinsRows, readyVersion, toCsv, vegaFile, type JsonRo
 const MODEL = 'penguins-batch';
 const CLASSES = ['Adelie', 'Chinstrap', 'Gentoo'];
 
-export async function batchScoringSuite(configuration: TestConfiguration): Promise<void> {
+export async function batchPredictionsSuite(configuration: TestConfiguration): Promise<void> {
   const skip = await skipUnless(configuration);
-  describe(`batch scoring on configuration "${configuration}"`, { skip }, () => {
+  describe(`batch predictions on configuration "${configuration}"`, { skip }, () => {
     let kiln: TestKiln;
     let datasetId: string;
     let version: any;
@@ -244,12 +244,12 @@ export async function batchScoringSuite(configuration: TestConfiguration): Promi
       } finally {
         await pg.end();
       }
-      const queue = kiln.app.get<Queue>(getQueueToken(QueueName.BatchInference));
-      const qid = jobId(JobName.InferenceBatchPredict, done.id);
+      const queue = kiln.app.get<Queue>(getQueueToken(QueueName.BatchPredictions));
+      const qid = jobId(JobName.InferenceRunBatchPrediction, done.id);
       const replay = async (): Promise<any> => {
         await (await queue.getJob(qid))?.remove();
-        const payload: InferenceBatchPredictPayload = { payloadVersion: 1, batchPredictionId: done.id };
-        await queue.add(JobName.InferenceBatchPredict, payload, { jobId: qid });
+        const payload: InferenceRunBatchPredictionPayload = { payloadVersion: 1, batchPredictionId: done.id };
+        await queue.add(JobName.InferenceRunBatchPrediction, payload, { jobId: qid });
         const result = (await completedJob(queue, qid)).returnvalue;
         assert.equal(result.status, 'succeeded');
         assert.equal(result.outputDatasetVersionId, done.outputDatasetVersionId);

@@ -1,4 +1,4 @@
-/** Unit tests of batch scoring's pure parts: column naming, output schema, feature records, output rows. */
+/** Unit tests of batch predictions' pure parts: column naming, output schema, feature records, output rows. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, sanitizeColumnPart } from './prediction-columns';

@@ -1,5 +1,5 @@
 /**
- * HTTP API of batch scoring: queue a batch prediction, follow it, cancel it. Role `developer` (and
+ * HTTP API of batch predictions: queue a batch prediction, follow it, cancel it. Role `developer` (and
  * `admin`) for every route: jobs read whole datasets and write new dataset versions, which is
  * management-plane work; `predictor` keys stay on the data plane.
  */

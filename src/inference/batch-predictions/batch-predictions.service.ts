@@ -9,7 +9,7 @@ import type { Queue } from 'bullmq';
 import { canonicalize } from 'json-canonicalize';
 import { createHash, randomUUID } from 'node:crypto';
 import { IsNull, Repository } from 'typeorm';
-import { JobName, jobId, QueueName, type InferenceBatchPredictPayload } from '../../contracts';
+import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry } from '../../models';
 import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
@@ -19,7 +19,7 @@ import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type C
 import { missingFeatures } from './prediction-columns';
 
 /** Retry policy of `inference.batch-predict`: a retry rescores from the start unless the output was already handed to ingestion. */
-export const BATCH_PREDICT_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
+export const BATCH_PREDICTION_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
 
 /** With neither `version` nor `alias`, a batch job scores with this alias (no canary routing: one version per job). */
 export const DEFAULT_ALIAS = 'production';
@@ -48,7 +48,7 @@ interface SelectedVersion {
 export class BatchPredictionsService {
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
-    @InjectQueue(QueueName.BatchInference) private readonly queue: Queue,
+    @InjectQueue(QueueName.BatchPredictions) private readonly queue: Queue,
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
   ) {}
@@ -147,10 +147,10 @@ export class BatchPredictionsService {
   }
 
   async enqueue(batchPredictionId: string): Promise<void> {
-    const payload: InferenceBatchPredictPayload = { payloadVersion: 1, batchPredictionId };
-    await this.queue.add(JobName.InferenceBatchPredict, payload, {
-      ...BATCH_PREDICT_JOB_OPTIONS,
-      jobId: jobId(JobName.InferenceBatchPredict, batchPredictionId),
+    const payload: InferenceRunBatchPredictionPayload = { payloadVersion: 1, batchPredictionId };
+    await this.queue.add(JobName.InferenceRunBatchPrediction, payload, {
+      ...BATCH_PREDICTION_JOB_OPTIONS,
+      jobId: jobId(JobName.InferenceRunBatchPrediction, batchPredictionId),
     });
   }
 
@@ -186,7 +186,7 @@ export class BatchPredictionsService {
       return null;
     });
     if (cancelled?.status === 'cancelled') {
-      await this.queue.remove(jobId(JobName.InferenceBatchPredict, id)).catch(() => 0); // an active (locked) job stays; its worker sees the status
+      await this.queue.remove(jobId(JobName.InferenceRunBatchPrediction, id)).catch(() => 0); // an active (locked) job stays; its worker sees the status
     }
     if (cancelled) return cancelled;
     if (job.status === 'running') {

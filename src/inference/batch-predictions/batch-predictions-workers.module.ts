@@ -1,5 +1,5 @@
 /**
- * The `batch-inference` queue's processor only (no routes); imported only by processes with the
+ * The processor of `QueueName.BatchPredictions` (stored name `batch-inference`) only (no routes); imported only by processes with the
  * `inference` role, which own that queue and the model runtime it scores with.
  */
 import { Module } from '@nestjs/common';
@@ -7,11 +7,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { IngestionDataModule } from '../../ingestion';
 import { ModelsDataModule } from '../../models';
 import { InferenceRuntimeModule } from '../runtime/inference-runtime.module';
-import { BatchPredictProcessor } from './batch-predict.processor';
+import { BatchPredictionsProcessor } from './batch-predictions.processor';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([BatchPredictionEntity]), IngestionDataModule, ModelsDataModule, InferenceRuntimeModule],
-  providers: [BatchPredictProcessor],
+  providers: [BatchPredictionsProcessor],
 })
-export class BatchScoringWorkersModule {}
+export class BatchPredictionsWorkersModule {}

@@ -1,0 +1,3 @@
+import { batchPredictionsSuite } from './batch-predictions-suite';
+
+void batchPredictionsSuite('redis');

@@ -1,3 +1,0 @@
-import { batchScoringSuite } from './batch-scoring-suite';
-
-void batchScoringSuite('redis');
