@@ -1,10 +1,13 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn, type ValueTransformer } from 'typeorm';
+import { Column, Entity, type ValueTransformer } from 'typeorm';
+import { JobRowColumns, type JobRowStates } from '../platform/queues/queued-job-row';
 import type { DatasetLineage } from '../contracts/dataset-lineage';
 import type { DatasetProfile } from '../contracts/dataset-profile';
 import type { ColumnSchema, ErrorPolicy, RowError } from './pipeline';
 
 export type DatasetVersionStatus = 'pending' | 'processing' | 'ready' | 'failed';
 export const DATASET_VERSION_STATUSES: readonly DatasetVersionStatus[] = ['pending', 'processing', 'ready', 'failed'];
+/** A version's statuses as a queued job row: waiting `pending`, active `processing`, final `ready` or `failed`. */
+export const DATASET_VERSION_JOB_STATES: JobRowStates<DatasetVersionStatus> = { waiting: 'pending', active: 'processing', failed: 'failed' };
 
 /** Where the raw data came from: a multipart upload, a `{records}` body, or a job enqueued by a batch system. */
 export type DatasetVersionSourceKind = 'upload' | 'records' | 'queue';
@@ -22,19 +25,14 @@ const bigintNumber: ValueTransformer = {
   from: (v: string | null) => (v === null || v === undefined ? null : Number(v)),
 };
 
+/** id, status, attempts and the timestamps: JobRowColumns (the failure has columns of its own: failure_*). */
 @Entity({ name: 'dataset_versions' })
-export class DatasetVersionEntity {
-  @PrimaryColumn('uuid')
-  id!: string;
-
+export class DatasetVersionEntity extends JobRowColumns<DatasetVersionStatus> {
   @Column({ name: 'dataset_id', type: 'uuid' })
   datasetId!: string;
 
   @Column({ type: 'integer' })
   version!: number;
-
-  @Column({ type: 'varchar', length: 16 })
-  status!: DatasetVersionStatus;
 
   @Column({ name: 'source_kind', type: 'varchar', length: 16 })
   sourceKind!: DatasetVersionSourceKind;
@@ -100,20 +98,4 @@ export class DatasetVersionEntity {
 
   @Column({ name: 'failure_reason', type: 'text', nullable: true })
   failureReason!: string | null;
-
-  /** Processing attempts started (retries included). */
-  @Column({ type: 'integer', default: 0 })
-  attempts!: number;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
-  startedAt!: Date | null;
-
-  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
-  finishedAt!: Date | null;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 }

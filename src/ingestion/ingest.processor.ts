@@ -3,7 +3,7 @@ import { Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } fr
 import { InjectRepository } from '@nestjs/typeorm';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { PassThrough, type Readable } from 'node:stream';
-import { In, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import {
   JobName,
   jobId,
@@ -12,7 +12,8 @@ import {
   type IngestionProcessVersionResult,
 } from '../contracts';
 import { ArtifactStore, type ArtifactRef } from '../platform/artifacts';
-import { DatasetVersionEntity } from './dataset-version.entity';
+import { isLastAttempt, JobRows } from '../platform/queues/queued-job-row';
+import { DATASET_VERSION_JOB_STATES, DatasetVersionEntity } from './dataset-version.entity';
 import { checkVersionOptions, DatasetsService, fieldMessage, isUniqueViolation, isUuid, SHA256_HEX } from './datasets.service';
 import { IngestInputError, IngestRejectedError, runIngest, type IngestResult, type RowError } from './pipeline';
 
@@ -56,6 +57,7 @@ function resultOf(v: DatasetVersionEntity): IngestionProcessVersionResult {
 export class IngestProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(IngestProcessor.name);
   private reconcileTimer: NodeJS.Timeout | null = null;
+  private readonly rows: JobRows<DatasetVersionEntity>;
 
   constructor(
     private readonly datasets: DatasetsService,
@@ -64,6 +66,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
     @InjectQueue(QueueName.Ingestion) private readonly queue: Queue,
   ) {
     super();
+    this.rows = new JobRows(versions, 'dataset version', DATASET_VERSION_JOB_STATES);
   }
 
   async process(job: Job): Promise<IngestionProcessVersionResult> {
@@ -93,12 +96,9 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
     }
     if (v.status === 'ready' || v.status === 'failed') return resultOf(v); // final: a replay changes nothing
 
-    await this.versions
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'processing', attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())', rowsProcessed: 0 })
-      .where({ id: v.id, status: In(['pending', 'processing']) })
-      .execute();
+    // Unlike training jobs and batch predictions, a lost claim (another run finished the version) does not stop this run:
+    // it redoes the deterministic work and its final UPDATE (where status is 'processing') changes nothing.
+    await this.rows.claim(v.id, { rowsProcessed: 0 });
 
     try {
       const { result, ref } = await this.ingest(v, job);
@@ -130,7 +130,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
         throw new UnrecoverableError(failure.message);
       }
       const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 >= attempts) {
+      if (isLastAttempt(job)) {
         const msg = e instanceof Error ? e.message : String(e);
         await this.markFailed(v.id, new VersionFailure('INTERNAL_ERROR', null, `processing failed after ${attempts} attempts: ${msg}`)).catch(
           (err: unknown) => this.logger.error({ err, versionId: v.id }, 'could not mark the dataset version failed'),
@@ -229,18 +229,13 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   private async markFailed(id: string, f: VersionFailure): Promise<void> {
-    await this.versions.update(
-      { id, status: In(['pending', 'processing']) },
-      {
-        status: 'failed',
-        failureCode: f.code,
-        failureField: f.field,
-        failureReason: f.message,
-        errors: f.errors,
-        errorCount: f.errorCount,
-        finishedAt: new Date(),
-      },
-    );
+    await this.rows.markFailed(id, {
+      failureCode: f.code,
+      failureField: f.field,
+      failureReason: f.message,
+      errors: f.errors,
+      errorCount: f.errorCount,
+    });
     // Bad input is the caller's problem, not the server's: info, not warn.
     this.logger.log({ versionId: id, code: f.code, field: f.field }, `dataset version failed: ${f.message}`);
   }

@@ -1,22 +1,20 @@
-import { claimJobRow } from '../platform/queues/job-rows';
 import { promotionActor } from '../platform/audit-trail/admin-event-outbox';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
+import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
 import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
 import { trainingWorkerOptions } from './training-worker-options';
 
-/** How often a running job's row is polled for a cancel request. */
-export const CANCEL_POLL_MS = 250;
 /**
  * Progress is written to the job row at most this often (plus the last epoch, every checkpoint and
  * before the result is registered). Every epoch stays in `history`, so SSE, which polls the row
@@ -44,6 +42,7 @@ class JobFailure extends Error {
 @Processor(QueueName.Training, trainingWorkerOptions())
 export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
+  private readonly rows: CancellableJobRows<TrainingJobEntity>;
 
   constructor(
     @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
@@ -53,6 +52,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     private readonly artifacts: ArtifactStore,
   ) {
     super();
+    this.rows = new CancellableJobRows(jobs, 'training job');
   }
 
   /** Idle training threads are terminated now, busy ones as their job ends (the queue worker waits for it). */
@@ -78,17 +78,10 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
-    if (!(await claimJobRow(this.jobs, row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
 
     const controller = new AbortController();
-    const poll = setInterval(() => {
-      this.jobs
-        .findOne({ where: { id: row.id }, select: { id: true, cancelRequested: true } })
-        .then((r) => {
-          if (r?.cancelRequested) controller.abort();
-        })
-        .catch(() => undefined);
-    }, CANCEL_POLL_MS);
+    const stopWatching = this.rows.watchCancel(row.id, () => controller.abort());
     try {
       const version = await this.readyVersion(row.datasetVersionId);
       const table = await this.loadTable(version);
@@ -144,7 +137,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     } catch (e) {
       return await this.handleFailure(job, row.id, e);
     } finally {
-      clearInterval(poll);
+      stopWatching();
     }
   }
 
@@ -240,7 +233,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       await this.jobs.update({ id }, { checkpointSha256: null, checkpointEpoch: null, history: [] });
     }
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= attempts) await this.markFailed(id, 'INTERNAL_ERROR', `training failed after ${attempts} attempts: ${err?.message ?? String(e)}`);
+    if (isLastAttempt(job)) await this.markFailed(id, 'INTERNAL_ERROR', `training failed after ${attempts} attempts: ${err?.message ?? String(e)}`);
     throw e;
   }
 
@@ -250,12 +243,12 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
   }
 
   private async markFailed(id: string, code: string, message: string): Promise<void> {
-    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'failed', errorCode: code, error: message, finishedAt: new Date() });
+    await this.rows.fail(id, code, message);
     this.logger.warn({ trainingJobId: id, code }, `training job failed: ${message}`);
   }
 
   private async markCancelled(id: string): Promise<TrainingRunJobResult> {
-    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'cancelled', finishedAt: new Date() });
+    await this.rows.markCancelled(id);
     return this.resultOf(await this.jobs.findOneByOrFail({ id }));
   }
 

@@ -1,8 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+import { CancellableJobColumns, FINAL_JOB_STATUSES, type QueuedJobStatus } from '../platform/queues/queued-job-row';
 import type { EpochProgress } from './engine';
 
-export type TrainingJobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const FINAL_STATUSES: readonly TrainingJobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export type TrainingJobStatus = QueuedJobStatus;
+export const FINAL_STATUSES: readonly TrainingJobStatus[] = FINAL_JOB_STATUSES;
 
 /** The validated request, stored on the row; the queue payload carries only the job id. */
 export interface TrainingJobSpec {
@@ -17,14 +18,9 @@ export interface TrainingJobSpec {
   promoteMetric?: string;
 }
 
+/** id, status, attempts, cancel_requested, error_code, error and the timestamps: CancellableJobColumns. */
 @Entity({ name: 'training_jobs' })
-export class TrainingJobEntity {
-  @PrimaryColumn('uuid')
-  id!: string;
-
-  @Column({ type: 'varchar', length: 16 })
-  status!: TrainingJobStatus;
-
+export class TrainingJobEntity extends CancellableJobColumns {
   @Column({ name: 'dataset_version_id', type: 'uuid' })
   datasetVersionId!: string;
 
@@ -47,9 +43,6 @@ export class TrainingJobEntity {
   @Column({ name: 'model_version_id', type: 'uuid', nullable: true })
   modelVersionId!: string | null;
 
-  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
-  cancelRequested!: boolean;
-
   @Column({ name: 'checkpoint_sha256', type: 'char', length: 64, nullable: true })
   checkpointSha256!: string | null;
 
@@ -64,27 +57,6 @@ export class TrainingJobEntity {
   @Column({ name: 'test_predictions_sha256', type: 'char', length: 64, nullable: true })
   testPredictionsSha256!: string | null;
 
-  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
-  errorCode!: string | null;
-
-  @Column({ type: 'text', nullable: true })
-  error!: string | null;
-
-  @Column({ type: 'integer', default: 0 })
-  attempts!: number;
-
   @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
   createdBy!: string | null;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
-  startedAt!: Date | null;
-
-  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
-  finishedAt!: Date | null;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 }

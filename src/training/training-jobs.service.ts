@@ -20,6 +20,7 @@ import {
   type TestPredictions,
 } from './engine';
 import { ValidationProblemException } from '../platform/http/validation';
+import { CancellableJobRows } from '../platform/queues/queued-job-row';
 import type { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
 
@@ -47,19 +48,19 @@ function exactValueCounts(v: ReadyDatasetVersion, target: string): Map<string | 
   return null;
 }
 
-function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-}
-
 @Injectable()
 export class TrainingJobsService {
+  private readonly rows: CancellableJobRows<TrainingJobEntity>;
+
   constructor(
     @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
     @InjectQueue(QueueName.Training) private readonly queue: Queue,
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
     private readonly artifacts: ArtifactStore,
-  ) {}
+  ) {
+    this.rows = new CancellableJobRows(jobs, 'training job');
+  }
 
   /**
    * Validates every reference against the dataset version before anything is stored or queued. The
@@ -122,13 +123,11 @@ export class TrainingJobsService {
   }
 
   async list(limit = 100): Promise<TrainingJobEntity[]> {
-    return this.jobs.find({ order: { createdAt: 'DESC' }, take: limit });
+    return this.rows.list(limit);
   }
 
   async get(id: string): Promise<TrainingJobEntity> {
-    const job = isUuid(id) ? await this.jobs.findOneBy({ id }) : null;
-    if (!job) throw new NotFoundException(`training job ${id} not found`);
-    return job;
+    return this.rows.get(id);
   }
 
   /** The evaluated test split of a succeeded job (404 while it has none). */
@@ -149,25 +148,11 @@ export class TrainingJobsService {
    * flagged and its worker stops at the next batch. A finished job cannot be cancelled (409).
    */
   async cancel(id: string, actor: AdminActor): Promise<TrainingJobEntity> {
-    const job = await this.get(id);
-    const cancelled = await this.jobs.manager.transaction(async (m) => {
-      const changes = [
-        { where: { id, status: 'queued' as const }, set: { status: 'cancelled' as const, cancelRequested: true, finishedAt: new Date() } },
-        { where: { id, status: 'running' as const }, set: { cancelRequested: true } },
-      ];
-      for (const { where, set } of changes) {
-        if (!(await m.update(TrainingJobEntity, where, set)).affected) continue;
-        const after = await m.findOneByOrFail(TrainingJobEntity, { id });
-        await writeAdminEvent(m, actor, { action: 'training.cancelled', target: { id }, before: null, after: await this.toDto(after) });
-        return after;
-      }
-      return null;
+    return this.rows.cancel(id, {
+      record: async (m, after) => writeAdminEvent(m, actor, { action: 'training.cancelled', target: { id }, before: null, after: await this.toDto(after) }),
+      queue: this.queue,
+      queueJobId: jobId(JobName.TrainingRunJob, id),
     });
-    if (!cancelled) throw new ConflictException(`training job ${id} is ${job.status} and cannot be cancelled`);
-    if (cancelled.status === 'cancelled') {
-      await this.queue.remove(jobId(JobName.TrainingRunJob, id)).catch(() => 0); // a locked (active) job stays; the worker sees the status
-    }
-    return cancelled;
   }
 
   /** A job as the API shows it. */

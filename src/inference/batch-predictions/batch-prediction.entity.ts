@@ -2,11 +2,12 @@
  * A batch prediction: the source of truth for one `inference.batch-predict` job (the queue payload
  * carries only its id). Status, resolved model version, progress and the output version live here.
  */
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn, type ValueTransformer } from 'typeorm';
+import { Column, Entity, type ValueTransformer } from 'typeorm';
+import { CancellableJobColumns, FINAL_JOB_STATUSES, type QueuedJobStatus } from '../../platform/queues/queued-job-row';
 import type { PredictionColumns } from './prediction-columns';
 
-export type BatchPredictionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const FINAL_BATCH_STATUSES: readonly BatchPredictionStatus[] = ['succeeded', 'failed', 'cancelled'];
+export type BatchPredictionStatus = QueuedJobStatus;
+export const FINAL_BATCH_STATUSES: readonly BatchPredictionStatus[] = FINAL_JOB_STATUSES;
 
 /** `scoring`: chunks through the model; `ingesting`: the output handed to ingestion (no longer cancellable). */
 export type BatchPredictionPhase = 'scoring' | 'ingesting';
@@ -17,14 +18,9 @@ const bigintNumber: ValueTransformer = {
   from: (v: string | null) => (v === null || v === undefined ? null : Number(v)),
 };
 
+/** id, status, attempts, cancel_requested, error_code, error and the timestamps: CancellableJobColumns. */
 @Entity({ name: 'batch_predictions' })
-export class BatchPredictionEntity {
-  @PrimaryColumn('uuid')
-  id!: string;
-
-  @Column({ type: 'varchar', length: 16 })
-  status!: BatchPredictionStatus;
-
+export class BatchPredictionEntity extends CancellableJobColumns {
   @Column({ type: 'varchar', length: 16, nullable: true })
   phase!: BatchPredictionPhase | null;
 
@@ -71,18 +67,6 @@ export class BatchPredictionEntity {
   @Column({ name: 'total_rows', type: 'bigint', nullable: true, transformer: bigintNumber })
   totalRows!: number | null;
 
-  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
-  cancelRequested!: boolean;
-
-  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
-  errorCode!: string | null;
-
-  @Column({ type: 'text', nullable: true })
-  error!: string | null;
-
-  @Column({ type: 'integer', default: 0 })
-  attempts!: number;
-
   /** The client's `Idempotency-Key` header, with the SHA-256 of the request it came with. */
   @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
   idempotencyKey!: string | null;
@@ -92,16 +76,4 @@ export class BatchPredictionEntity {
 
   @Column({ name: 'created_by', type: 'varchar', length: 200, nullable: true })
   createdBy!: string | null;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
-  startedAt!: Date | null;
-
-  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
-  finishedAt!: Date | null;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 }

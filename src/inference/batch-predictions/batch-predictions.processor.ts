@@ -11,13 +11,12 @@
  * the job succeeds once that version is ready. Concurrency 1: scoring shares the process's model
  * runtime with online traffic, so batch work never takes more than one slot of it.
  */
-import { claimJobRow } from '../../platform/queues/job-rows';
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, Repository } from 'typeorm';
+import { IsNull, Repository } from 'typeorm';
 import {
   JobName,
   jobId,
@@ -31,13 +30,12 @@ import { DatasetCatalog, DatasetReader, type ReadyDatasetVersion } from '../../i
 import { ModelRegistry } from '../../models';
 import { ArtifactStore } from '../../platform/artifacts';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { CancellableJobRows, isLastAttempt } from '../../platform/queues/queued-job-row';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector, ServedModel } from '../runtime/served-model';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, scoredColumnNames, type PredictionColumns, type ScoringTarget } from './prediction-columns';
 
-/** How often a running job's row is polled for a cancel request (acted on between chunks). */
-export const CANCEL_POLL_MS = 250;
 /** Progress is written to the row (and the queue job) at most this often, plus after the last chunk. */
 export const PROGRESS_WRITE_MS = 250;
 /** How often the output version is checked while ingestion runs. */
@@ -69,6 +67,7 @@ class CancelledError extends Error {}
 @Processor(QueueName.BatchPredictions, { concurrency: 1 })
 export class BatchPredictionsProcessor extends WorkerHost {
   private readonly logger = new Logger(BatchPredictionsProcessor.name);
+  private readonly rows: CancellableJobRows<BatchPredictionEntity>;
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
@@ -79,6 +78,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
     private readonly artifacts: ArtifactStore,
   ) {
     super();
+    this.rows = new CancellableJobRows(jobs, 'batch prediction');
   }
 
   async process(job: Job): Promise<InferenceRunBatchPredictionResult> {
@@ -99,7 +99,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
     if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
-    if (!(await claimJobRow(this.jobs, row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
 
     try {
       let current = await this.jobs.findOneByOrFail({ id: row.id });
@@ -136,15 +136,9 @@ export class BatchPredictionsProcessor extends WorkerHost {
       { modelVersion: served.version, modelVersionId: served.versionId, predictionColumns: cols, phase: 'scoring', rowsProcessed: 0, totalRows: input.rowCount },
     );
 
+    // acted on between chunks
     let cancelRequested = false;
-    const poll = setInterval(() => {
-      this.jobs
-        .findOne({ where: { id: row.id }, select: { id: true, cancelRequested: true } })
-        .then((r) => {
-          if (r?.cancelRequested) cancelRequested = true;
-        })
-        .catch(() => undefined);
-    }, CANCEL_POLL_MS);
+    const stopWatching = this.rows.watchCancel(row.id, () => (cancelRequested = true));
     try {
       const reader = await this.catalog.openReader(input.id);
       const ref = await this.artifacts.put(this.scoredNdjson(job, row, served, reader, cols, () => cancelRequested));
@@ -156,7 +150,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
       this.logger.log({ batchPredictionId: row.id, rows: input.rowCount, model: served.name, version: served.version }, 'batch prediction scored; output handed to ingestion');
       return await this.jobs.findOneByOrFail({ id: row.id });
     } finally {
-      clearInterval(poll);
+      stopWatching();
     }
   }
 
@@ -312,18 +306,18 @@ export class BatchPredictionsProcessor extends WorkerHost {
     }
     const attempts = job.opts.attempts ?? 1;
     const message = e instanceof Error ? e.message : String(e);
-    if (job.attemptsMade + 1 >= attempts) await this.markFailed(id, 'INTERNAL_ERROR', `batch prediction failed after ${attempts} attempts: ${message}`);
+    if (isLastAttempt(job)) await this.markFailed(id, 'INTERNAL_ERROR', `batch prediction failed after ${attempts} attempts: ${message}`);
     else this.logger.warn({ batchPredictionId: id, attempt: job.attemptsMade + 1, err: e }, 'batch prediction attempt failed; retrying');
     throw e;
   }
 
   private async markFailed(id: string, code: string, message: string): Promise<void> {
-    await this.jobs.update({ id, status: In(['queued', 'running']) }, { status: 'failed', errorCode: code, error: message, finishedAt: new Date() });
+    await this.rows.fail(id, code, message);
     this.logger.warn({ batchPredictionId: id, code }, `batch prediction failed: ${message}`);
   }
 
   private async markCancelled(id: string): Promise<InferenceRunBatchPredictionResult> {
-    await this.jobs.update({ id, status: In(['queued', 'running']), outputDatasetVersionId: IsNull() }, { status: 'cancelled', phase: null, finishedAt: new Date() });
+    await this.rows.markCancelled(id, { where: { outputDatasetVersionId: IsNull() }, set: { phase: null } });
     return this.resultOf(await this.jobs.findOneByOrFail({ id }));
   }
 

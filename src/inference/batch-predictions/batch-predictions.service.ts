@@ -14,6 +14,7 @@ import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry } from '../../models';
 import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { CancellableJobRows } from '../../platform/queues/queued-job-row';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
@@ -34,10 +35,6 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-}
-
 /** The registry's view of the version a selector points at now (the worker resolves it again at start). */
 interface SelectedVersion {
   version: number;
@@ -46,12 +43,16 @@ interface SelectedVersion {
 
 @Injectable()
 export class BatchPredictionsService {
+  private readonly rows: CancellableJobRows<BatchPredictionEntity>;
+
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
     @InjectQueue(QueueName.BatchPredictions) private readonly queue: Queue,
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
-  ) {}
+  ) {
+    this.rows = new CancellableJobRows(jobs, 'batch prediction');
+  }
 
   /**
    * With an `Idempotency-Key`, the first request creates the job and a repeat returns it (409 when the
@@ -155,44 +156,30 @@ export class BatchPredictionsService {
   }
 
   async list(limit = 100): Promise<BatchPredictionEntity[]> {
-    return this.jobs.find({ order: { createdAt: 'DESC' }, take: limit });
+    return this.rows.list(limit);
   }
 
   async get(id: string): Promise<BatchPredictionEntity> {
-    const job = isUuid(id) ? await this.jobs.findOneBy({ id }) : null;
-    if (!job) throw new NotFoundException(`batch prediction ${id} not found`);
-    return job;
+    return this.rows.get(id);
   }
 
   /**
    * A queued job is cancelled at once (its queue job removed when still waiting); a running one is
    * flagged and its worker stops before the next chunk. Once the output has been handed to
    * ingestion the new dataset version will appear, so the job can no longer be cancelled (409).
+   * The change and its `batch-prediction.cancelled` event commit together.
    */
-  /** Cancels a job; the change and its `batch-prediction.cancelled` event commit together. */
   async cancel(id: string, actor: AdminActor): Promise<BatchPredictionEntity> {
-    const job = await this.get(id);
-    const cancelled = await this.jobs.manager.transaction(async (m) => {
-      const changes = [
-        { where: { id, status: 'queued' as const }, set: { status: 'cancelled' as const, cancelRequested: true, finishedAt: new Date() } },
-        { where: { id, status: 'running' as const, outputDatasetVersionId: IsNull() }, set: { cancelRequested: true } },
-      ];
-      for (const { where, set } of changes) {
-        if (!(await m.update(BatchPredictionEntity, where, set)).affected) continue;
-        const after = await m.findOneByOrFail(BatchPredictionEntity, { id });
-        await writeAdminEvent(m, actor, { action: 'batch-prediction.cancelled', target: { id }, before: null, after: batchPredictionDto(after) });
-        return after;
-      }
-      return null;
+    return this.rows.cancel(id, {
+      runningWhere: { outputDatasetVersionId: IsNull() },
+      record: (m, after) => writeAdminEvent(m, actor, { action: 'batch-prediction.cancelled', target: { id }, before: null, after: batchPredictionDto(after) }),
+      queue: this.queue,
+      queueJobId: jobId(JobName.InferenceRunBatchPrediction, id),
+      refusal: (job) =>
+        job.status === 'running'
+          ? `batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) and can no longer be cancelled`
+          : undefined,
     });
-    if (cancelled?.status === 'cancelled') {
-      await this.queue.remove(jobId(JobName.InferenceRunBatchPrediction, id)).catch(() => 0); // an active (locked) job stays; its worker sees the status
-    }
-    if (cancelled) return cancelled;
-    if (job.status === 'running') {
-      throw new ConflictException(`batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) and can no longer be cancelled`);
-    }
-    throw new ConflictException(`batch prediction ${id} is ${job.status} and cannot be cancelled`);
   }
 
   private async readyInput(id: string): Promise<ReadyDatasetVersion> {
