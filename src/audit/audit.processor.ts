@@ -1,12 +1,11 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { JobName, QueueName, type JobPayload, type JobResult } from '../contracts';
+import { JobName, QueueName, type JobResult } from '../contracts';
+import { JobHandlers, type JobNameOn } from '../platform/queues/job-handlers';
 import { DriftMonitor } from './drift-monitor/drift-monitor.service';
 import { AuditLogWriter } from './log/audit-log.writer';
 import { RetentionService } from './log/retention.service';
-
-type AuditJobName = JobName.AuditRecordBatch | JobName.AuditDriftCheck | JobName.AuditRetention;
 
 /**
  * The one worker of the `audit` queue (BullMQ hands any job of a queue to any of its workers, so
@@ -18,6 +17,11 @@ type AuditJobName = JobName.AuditRecordBatch | JobName.AuditDriftCheck | JobName
 @Processor(QueueName.Audit, { concurrency: 4, lockDuration: 5_000, stalledInterval: 5_000, maxStalledCount: 1_000 })
 export class AuditProcessor extends WorkerHost {
   private readonly logger = new Logger('AuditWorker');
+  readonly handlers = new JobHandlers(QueueName.Audit, [
+    { name: JobName.AuditRecordBatch, handle: (job) => this.writer.writeBatch(job.data) },
+    { name: JobName.AuditDriftCheck, handle: (job) => this.drift.check(job.data) },
+    { name: JobName.AuditRetention, handle: (job) => this.retention.run(job.data) },
+  ]);
 
   constructor(
     private readonly writer: AuditLogWriter,
@@ -27,19 +31,10 @@ export class AuditProcessor extends WorkerHost {
     super();
   }
 
-  async process(job: Job): Promise<JobResult<AuditJobName>> {
+  async process(job: Job): Promise<JobResult<JobNameOn<QueueName.Audit>>> {
     const payload = job.data as { payloadVersion?: unknown };
     if (payload?.payloadVersion !== 1) throw new UnrecoverableError(`${job.name}: unsupported payloadVersion ${String(payload?.payloadVersion)}`);
-    switch (job.name) {
-      case JobName.AuditRecordBatch:
-        return this.writer.writeBatch(job.data as JobPayload<JobName.AuditRecordBatch>);
-      case JobName.AuditDriftCheck:
-        return this.drift.check(job.data as JobPayload<JobName.AuditDriftCheck>);
-      case JobName.AuditRetention:
-        return this.retention.run(job.data as JobPayload<JobName.AuditRetention>);
-      default:
-        this.logger.warn({ job: job.name, id: job.id }, 'unknown job name on the audit queue');
-        throw new UnrecoverableError(`unknown job name ${job.name} on queue ${QueueName.Audit}`);
-    }
+    if (!this.handlers.handles(job.name)) this.logger.warn({ job: job.name, id: job.id }, 'unknown job name on the audit queue');
+    return this.handlers.dispatch(job);
   }
 }

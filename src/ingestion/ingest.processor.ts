@@ -12,6 +12,7 @@ import {
   type IngestionProcessVersionResult,
 } from '../contracts';
 import { ArtifactStore, type ArtifactRef } from '../platform/artifacts';
+import { JobHandlers } from '../platform/queues/job-handlers';
 import { isLastAttempt, JobRows } from '../platform/queues/queued-job-row';
 import { DATASET_VERSION_JOB_STATES, DatasetVersionEntity } from './dataset-version.entity';
 import { checkVersionOptions, DatasetsService, fieldMessage, isUniqueViolation, isUuid, SHA256_HEX } from './datasets.service';
@@ -58,6 +59,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
   private readonly logger = new Logger(IngestProcessor.name);
   private reconcileTimer: NodeJS.Timeout | null = null;
   private readonly rows: JobRows<DatasetVersionEntity>;
+  readonly handlers = new JobHandlers(QueueName.Ingestion, [{ name: JobName.IngestionProcessVersion, handle: (job) => this.processVersion(job) }]);
 
   constructor(
     private readonly datasets: DatasetsService,
@@ -70,13 +72,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   async process(job: Job): Promise<IngestionProcessVersionResult> {
-    const name = job.name as JobName;
-    switch (name) {
-      case JobName.IngestionProcessVersion:
-        return this.processVersion(job as Job<IngestionProcessVersionPayload>);
-      default:
-        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.Ingestion}`);
-    }
+    return this.handlers.dispatch(job);
   }
 
   private async processVersion(job: Job<IngestionProcessVersionPayload>): Promise<IngestionProcessVersionResult> {

@@ -9,6 +9,7 @@ import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResu
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
+import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
 import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
@@ -43,6 +44,7 @@ class JobFailure extends Error {
 export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
+  readonly handlers = new JobHandlers(QueueName.Training, [{ name: JobName.TrainingRunJob, handle: (job) => this.run(job) }]);
 
   constructor(
     @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
@@ -61,13 +63,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
   }
 
   async process(job: Job): Promise<TrainingRunJobResult> {
-    const name = job.name as JobName;
-    switch (name) {
-      case JobName.TrainingRunJob:
-        return this.run(job as Job<TrainingRunJobPayload>);
-      default:
-        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.Training}`);
-    }
+    return this.handlers.dispatch(job);
   }
 
   private async run(job: Job<TrainingRunJobPayload>): Promise<TrainingRunJobResult> {

@@ -30,6 +30,7 @@ import { DatasetCatalog, DatasetReader, type ReadyDatasetVersion } from '../../i
 import { ModelRegistry } from '../../models';
 import { ArtifactStore } from '../../platform/artifacts';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { JobHandlers } from '../../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../../platform/queues/queued-job-row';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector, ServedModel } from '../runtime/served-model';
@@ -68,6 +69,7 @@ class CancelledError extends Error {}
 export class BatchPredictionsProcessor extends WorkerHost {
   private readonly logger = new Logger(BatchPredictionsProcessor.name);
   private readonly rows: CancellableJobRows<BatchPredictionEntity>;
+  readonly handlers = new JobHandlers(QueueName.BatchPredictions, [{ name: JobName.InferenceRunBatchPrediction, handle: (job) => this.run(job) }]);
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
@@ -82,13 +84,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
   }
 
   async process(job: Job): Promise<InferenceRunBatchPredictionResult> {
-    const name = job.name as JobName;
-    switch (name) {
-      case JobName.InferenceRunBatchPrediction:
-        return this.run(job as Job<InferenceRunBatchPredictionPayload>);
-      default:
-        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.BatchPredictions}`);
-    }
+    return this.handlers.dispatch(job);
   }
 
   private async run(job: Job<InferenceRunBatchPredictionPayload>): Promise<InferenceRunBatchPredictionResult> {

@@ -3,20 +3,17 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobName, PlatformPingPayload, PlatformPingResult, QueueName } from '../../contracts';
+import { JobHandlers } from './job-handlers';
 
 const MAX_PING_DELAY_MS = 60_000;
 
 /** Worker for the `platform` queue: the diagnostic ping that proves a queue round trip. */
 @Processor(QueueName.Platform)
 export class PlatformProcessor extends WorkerHost {
+  readonly handlers = new JobHandlers(QueueName.Platform, [{ name: JobName.PlatformPing, handle: (job) => this.ping(job.data) }]);
+
   async process(job: Job): Promise<PlatformPingResult> {
-    const name = job.name as JobName;
-    switch (name) {
-      case JobName.PlatformPing:
-        return this.ping(job.data as PlatformPingPayload);
-      default:
-        throw new UnrecoverableError(`no handler for job ${JSON.stringify(job.name)} on queue ${QueueName.Platform}`);
-    }
+    return this.handlers.dispatch(job);
   }
 
   private async ping(payload: PlatformPingPayload): Promise<PlatformPingResult> {
