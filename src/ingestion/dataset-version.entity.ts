@@ -7,7 +7,11 @@ import type { ColumnSchema, ErrorPolicy, RowError } from './pipeline';
 export type DatasetVersionStatus = 'pending' | 'processing' | 'ready' | 'failed';
 export const DATASET_VERSION_STATUSES: readonly DatasetVersionStatus[] = ['pending', 'processing', 'ready', 'failed'];
 /** A version's statuses as a queued job row: waiting `pending`, active `processing`, final `ready` or `failed`. */
-export const DATASET_VERSION_JOB_STATES: JobRowStates<DatasetVersionStatus> = { waiting: 'pending', active: 'processing', failed: 'failed' };
+export const DATASET_VERSION_JOB_STATES: JobRowStates<DatasetVersionStatus> = {
+  waiting: 'pending',
+  active: 'processing',
+  failed: 'failed',
+};
 
 /** Where the raw data came from: a multipart upload, a `{records}` body, or a job enqueued by a batch system. */
 export type DatasetVersionSourceKind = 'upload' | 'records' | 'queue';

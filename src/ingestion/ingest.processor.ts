@@ -59,7 +59,9 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
   private readonly logger = new Logger(IngestProcessor.name);
   private reconcileTimer: NodeJS.Timeout | null = null;
   private readonly rows: JobRows<DatasetVersionEntity>;
-  readonly handlers = new JobHandlers(QueueName.Ingestion, [{ name: JobName.IngestionProcessVersion, handle: (job) => this.processVersion(job) }]);
+  readonly handlers = new JobHandlers(QueueName.Ingestion, [
+    { name: JobName.IngestionProcessVersion, handle: (job) => this.processVersion(job) },
+  ]);
 
   constructor(
     private readonly datasets: DatasetsService,

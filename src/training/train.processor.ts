@@ -229,7 +229,9 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       await this.jobs.update({ id }, { checkpointSha256: null, checkpointEpoch: null, history: [] });
     }
     const attempts = job.opts.attempts ?? 1;
-    if (isLastAttempt(job)) await this.markFailed(id, 'INTERNAL_ERROR', `training failed after ${attempts} attempts: ${err?.message ?? String(e)}`);
+    if (isLastAttempt(job)) {
+      await this.markFailed(id, 'INTERNAL_ERROR', `training failed after ${attempts} attempts: ${err?.message ?? String(e)}`);
+    }
     throw e;
   }
 

@@ -149,7 +149,8 @@ export class TrainingJobsService {
    */
   async cancel(id: string, actor: AdminActor): Promise<TrainingJobEntity> {
     return this.rows.cancel(id, {
-      record: async (m, after) => writeAdminEvent(m, actor, { action: 'training.cancelled', target: { id }, before: null, after: await this.toDto(after) }),
+      record: async (m, after) =>
+        writeAdminEvent(m, actor, { action: 'training.cancelled', target: { id }, before: null, after: await this.toDto(after) }),
       queue: this.queue,
       queueJobId: jobId(JobName.TrainingRunJob, id),
     });

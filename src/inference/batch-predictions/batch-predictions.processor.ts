@@ -69,7 +69,9 @@ class CancelledError extends Error {}
 export class BatchPredictionsProcessor extends WorkerHost {
   private readonly logger = new Logger(BatchPredictionsProcessor.name);
   private readonly rows: CancellableJobRows<BatchPredictionEntity>;
-  readonly handlers = new JobHandlers(QueueName.BatchPredictions, [{ name: JobName.InferenceRunBatchPrediction, handle: (job) => this.run(job) }]);
+  readonly handlers = new JobHandlers(QueueName.BatchPredictions, [
+    { name: JobName.InferenceRunBatchPrediction, handle: (job) => this.run(job) },
+  ]);
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,

@@ -172,12 +172,14 @@ export class BatchPredictionsService {
   async cancel(id: string, actor: AdminActor): Promise<BatchPredictionEntity> {
     return this.rows.cancel(id, {
       runningWhere: { outputDatasetVersionId: IsNull() },
-      record: (m, after) => writeAdminEvent(m, actor, { action: 'batch-prediction.cancelled', target: { id }, before: null, after: batchPredictionDto(after) }),
+      record: (m, after) =>
+        writeAdminEvent(m, actor, { action: 'batch-prediction.cancelled', target: { id }, before: null, after: batchPredictionDto(after) }),
       queue: this.queue,
       queueJobId: jobId(JobName.InferenceRunBatchPrediction, id),
       refusal: (job) =>
         job.status === 'running'
-          ? `batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) and can no longer be cancelled`
+          ? `batch prediction ${id} has handed its output to ingestion (dataset version ${job.outputDatasetVersionId}) ` +
+            'and can no longer be cancelled'
           : undefined,
     });
   }

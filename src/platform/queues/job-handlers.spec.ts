@@ -16,7 +16,8 @@ describe('job handler tables', () => {
       { name: JobName.AuditRetention, handle: unused },
     ];
     assert.doesNotThrow(() => checkJobHandlers(QueueName.Audit, entries));
-    assert.deepEqual(new JobHandlers(QueueName.Audit, entries).names.sort(), [JobName.AuditDriftCheck, JobName.AuditRecordBatch, JobName.AuditRetention]);
+    const names = new JobHandlers(QueueName.Audit, entries).names.sort();
+    assert.deepEqual(names, [JobName.AuditDriftCheck, JobName.AuditRecordBatch, JobName.AuditRetention]);
   });
 
   it('refuses a queue with a job name lacking a handler, naming the job', () => {

@@ -127,7 +127,10 @@ export class JobRows<T extends JobRowColumns> {
     const claimed = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ ...set, ...rowPatch<T>({ status: this.states.active, attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' }) })
+      .set({
+        ...set,
+        ...rowPatch<T>({ status: this.states.active, attempts: () => 'attempts + 1', startedAt: () => 'COALESCE(started_at, now())' }),
+      })
       .where(this.claimable(id))
       .execute();
     return !!claimed.affected;
@@ -178,7 +181,8 @@ export class CancellableJobRows<T extends CancellableJobColumns> extends JobRows
 
   /** Cancelled, unless already final (and `where` holds); `set` adds the domain's columns. */
   async markCancelled(id: string, also: { where?: FindOptionsWhere<T>; set?: QueryDeepPartialEntity<T> } = {}): Promise<void> {
-    await this.repo.update({ ...this.unfinished(id), ...also.where }, { ...also.set, ...rowPatch<T>({ status: 'cancelled', finishedAt: new Date() }) });
+    const set = { ...also.set, ...rowPatch<T>({ status: 'cancelled', finishedAt: new Date() }) };
+    await this.repo.update({ ...this.unfinished(id), ...also.where }, set);
   }
 
   /**
@@ -207,7 +211,10 @@ export class CancellableJobRows<T extends CancellableJobColumns> extends JobRows
     const target = this.repo.target;
     const cancelled = await this.repo.manager.transaction(async (m) => {
       const changes = [
-        { where: rowWhere<T>({ id, status: 'queued' }), set: rowPatch<T>({ status: 'cancelled', cancelRequested: true, finishedAt: new Date() }) },
+        {
+          where: rowWhere<T>({ id, status: 'queued' }),
+          set: rowPatch<T>({ status: 'cancelled', cancelRequested: true, finishedAt: new Date() }),
+        },
         { where: { ...o.runningWhere, ...rowWhere<T>({ id, status: 'running' }) }, set: rowPatch<T>({ cancelRequested: true }) },
       ];
       for (const { where, set } of changes) {
