@@ -92,7 +92,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
     } else {
       v = await this.createFromPayload(p);
     }
-    if (v.status === 'ready' || v.status === 'failed') return resultOf(v); // final: a replay changes nothing
+    if (this.rows.isFinished(v)) return resultOf(v); // final: a replay changes nothing
 
     // Unlike training jobs and batch predictions, a lost claim (another run finished the version) does not stop this run:
     // it redoes the deterministic work and its final UPDATE (where status is 'processing') changes nothing.

@@ -71,7 +71,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     const row = typeof p.trainingJobId === 'string' ? await this.jobs.findOneBy({ id: p.trainingJobId }).catch(() => null) : null;
     if (!row) throw new UnrecoverableError(`trainingJobId: training job ${String(p.trainingJobId)} not found`);
-    if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
+    if (this.rows.isFinished(row)) return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
     if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));

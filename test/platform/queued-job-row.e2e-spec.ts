@@ -208,9 +208,11 @@ void (async () => {
       assert.equal(await kit.claim(id, { rowsProcessed: 0 }), true);
       const claimed = await versions.findOneByOrFail({ id });
       assert.deepEqual([claimed.status, claimed.attempts, claimed.rowsProcessed], ['processing', 1, 0]);
+      assert.equal(kit.isFinished(claimed), false);
       await kit.markFailed(id, { rowsProcessed: 3 });
       const failed = await versions.findOneByOrFail({ id });
       assert.deepEqual([failed.status, failed.rowsProcessed], ['failed', 3]);
+      assert.equal(kit.isFinished(failed), true);
       assert.equal(await kit.claim(id), false);
     });
 

@@ -94,7 +94,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
     if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     const row = typeof p.batchPredictionId === 'string' ? await this.jobs.findOneBy({ id: p.batchPredictionId }).catch(() => null) : null;
     if (!row) throw new UnrecoverableError(`batchPredictionId: batch prediction ${String(p.batchPredictionId)} not found`);
-    if (row.status !== 'queued' && row.status !== 'running') return this.resultOf(row);
+    if (this.rows.isFinished(row)) return this.resultOf(row);
     if (row.cancelRequested) return this.markCancelled(row.id);
 
     if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));

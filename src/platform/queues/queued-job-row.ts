@@ -107,6 +107,11 @@ export class JobRows<T extends JobRowColumns> {
     readonly states: JobRowStates<T['status']>,
   ) {}
 
+  /** Final: neither waiting nor active. A worker only reports a final row (a replay changes nothing). */
+  isFinished(row: Pick<T, 'status'>): boolean {
+    return row.status !== this.states.waiting && row.status !== this.states.active;
+  }
+
   /** A row still waiting or active (a final row is never changed by a worker again). */
   protected unfinished(id: string): FindOptionsWhere<T> {
     return rowWhere<T>({ id, status: In([this.states.waiting, this.states.active]) });
