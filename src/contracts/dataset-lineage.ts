@@ -2,7 +2,12 @@
  * Where a dataset version's rows came from, when another Kiln job produced them. Stored on the
  * version (`dataset_versions.lineage`), shown by the datasets API and read by training, which refuses
  * to learn a target from the columns a model's predictions of that same target filled in.
- * Shared shape (no logic): batch scoring writes it, ingestion stores it, training reads it.
+ * Shared shape (no logic): batch predictions write it, ingestion stores it, training reads it.
+ */
+/**
+ * Rows written by a batch prediction. `kind: 'batch-scoring'` is stored in `dataset_versions.lineage`
+ * and returned by the API, so it keeps its old name (like the frozen queue and job names); the type
+ * is named after its kind. Everything else says "batch prediction".
  */
 export interface BatchScoringLineage {
   kind: 'batch-scoring';
