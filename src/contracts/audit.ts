@@ -11,7 +11,7 @@
 /** Which protocol served the call. `batch` = one record per scored chunk of a batch prediction. */
 export type AuditRoute = 'record' | 'tfserving' | 'oip' | 'batch';
 
-/** `live` answered the caller; `shadow` is the copy sent to a deployment's shadow version; `batch` a batch-scoring chunk. */
+/** `live` answered the caller; `shadow` is the copy sent to a deployment's shadow version; `batch` a batch-prediction chunk. */
 export type AuditKind = 'live' | 'shadow' | 'batch';
 
 export interface AuditPredictionRecord {
