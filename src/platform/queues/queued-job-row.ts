@@ -96,9 +96,10 @@ function rowPatch<T>(p: Record<string, unknown>): QueryDeepPartialEntity<T> {
   return p as unknown as QueryDeepPartialEntity<T>;
 }
 
+/** The services' own pattern (any version nibble), not class-validator's isUUID: which ids reach the database stays as it was. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The worker-side moves of a job row: claim, mark failed. */
+/** A domain's job rows: the worker's claim and mark failed, the service's get and list. */
 export class JobRows<T extends JobRowColumns> {
   constructor(
     readonly repo: Repository<T>,
