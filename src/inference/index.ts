@@ -12,5 +12,3 @@ export { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 export { InferenceService } from './inference.service';
 export type { RecordPrediction, RecordPredictionResult } from './inference.service';
 export type { ServedModel, HostTensor, ModelSelector, InferenceCall, InferenceResult } from './runtime/served-model';
-export { installServingJsonParser } from './protocols/json-body';
-export { installWrongMethodAnswer } from './protocols/wrong-method';
