@@ -132,7 +132,7 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycl
       new DocumentBuilder()
         .setTitle('Kiln')
         .setDescription('Ingest datasets, train TensorFlow.js models as queued jobs, register, serve and audit them.')
-        .setVersion(process.env.npm_package_version ?? '0.1.0')
+        .setVersion(config.version.package)
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Kiln API key' }, 'bearer')
         .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
         .addSecurityRequirements('bearer')

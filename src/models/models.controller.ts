@@ -127,7 +127,7 @@ export class ModelsController {
           dryRunBackend: report.backend,
         },
         backend: report.backend,
-        codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+        codeVersion: this.config.version.code,
       },
       createdBy: req.principal?.name ?? null,
     }, actorOf(req));
