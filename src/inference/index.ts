@@ -1,6 +1,7 @@
 /**
  * Public facade of the inference domain:
- *  - `InferenceModule`: the data plane's HTTP APIs, for the composition root only;
+ *  - `InferenceModule`: the data plane's HTTP APIs, for the composition root only (at init it registers
+ *    the serving protocols' error formats and JSON body dialects and installs their 405 answers);
  *  - `BatchScoringModule` (the /api/batch-predictions API) and `BatchScoringWorkersModule` (its
  *    `batch-inference` queue worker), for the composition root only;
  *  - `InferenceRuntimeModule` + `InferenceService`: the model runtime (routing, batching) for other
