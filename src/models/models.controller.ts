@@ -110,7 +110,7 @@ export class ModelsController {
     }
     const signature = parseSignature(signatureText, this.config.importMaxElements);
     const bytes = bytesFromUpload(modelJson, shards);
-    const report = await dryRun(bytes, signature);
+    const report = await dryRun(bytes, signature, this.config.tfBackend);
     const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
     const weightsRef = await this.artifacts.put(bytes.weights);
     const { model, version } = await this.registry.registerImportedVersion({
