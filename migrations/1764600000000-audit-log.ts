@@ -68,7 +68,9 @@ export class AuditLog1764600000000 implements MigrationInterface {
         seq bigint NOT NULL CHECK (seq >= 0),
         hash char(64) NOT NULL
       )`);
-    await q.query(`INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ('predictions', 0, $1), ('events', 0, $1)`, [AUDIT_LOG_GENESIS_HASH]);
+    await q.query(`INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ('predictions', 0, $1), ('events', 0, $1)`, [
+      AUDIT_LOG_GENESIS_HASH,
+    ]);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -20,5 +20,6 @@ export function allowedMethods(path: string, routes: readonly RouteMethods[]): s
 }
 
 export function methodNotAllowed(method: string, path: string, allow: readonly string[]): HttpException {
-  return new HttpException(`${method} is not allowed on ${path}; use ${allow.filter((m) => m !== 'HEAD').join(' or ')}`, HttpStatus.METHOD_NOT_ALLOWED);
+  const use = allow.filter((m) => m !== 'HEAD').join(' or ');
+  return new HttpException(`${method} is not allowed on ${path}; use ${use}`, HttpStatus.METHOD_NOT_ALLOWED);
 }

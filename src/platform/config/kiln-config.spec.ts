@@ -23,7 +23,12 @@ describe('loadConfig', () => {
 
   it('reads the training worker options and the versions', () => {
     assert.deepEqual(loadConfig({}).training, { concurrency: 1, lockMs: 30_000, inProcess: false });
-    const c = loadConfig({ KILN_TRAINING_CONCURRENCY: '3', KILN_TRAINING_LOCK_MS: '4000', KILN_TRAINING_IN_PROCESS: '1', npm_package_version: '1.2.3' });
+    const c = loadConfig({
+      KILN_TRAINING_CONCURRENCY: '3',
+      KILN_TRAINING_LOCK_MS: '4000',
+      KILN_TRAINING_IN_PROCESS: '1',
+      npm_package_version: '1.2.3',
+    });
     assert.deepEqual(c.training, { concurrency: 3, lockMs: 4000, inProcess: true });
     assert.deepEqual(c.version, { package: '1.2.3', code: '1.2.3' });
     assert.deepEqual(loadConfig({ KILN_CODE_VERSION: 'abc123' }).version, { package: '0.1.0', code: 'abc123' });
