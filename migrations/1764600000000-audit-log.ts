@@ -1,5 +1,10 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { GENESIS_HASH } from '../src/audit/chain';
+
+/**
+ * The hash the chain heads start from, frozen here as a literal (a migration imports no live code): it
+ * must equal `GENESIS_HASH` of src/audit/chain, which test/migrations/frozen-migrations.spec.ts checks.
+ */
+export const AUDIT_LOG_GENESIS_HASH = '0000000000000000000000000000000000000000000000000000000000000000';
 
 /**
  * The audit log: the prediction log (`audit_predictions`, partitioned by day on `logged_at` so
@@ -63,7 +68,9 @@ export class AuditLog1764600000000 implements MigrationInterface {
         seq bigint NOT NULL CHECK (seq >= 0),
         hash char(64) NOT NULL
       )`);
-    await q.query(`INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ('predictions', 0, $1), ('events', 0, $1)`, [GENESIS_HASH]);
+    await q.query(`INSERT INTO audit_chain_heads (chain, seq, hash) VALUES ('predictions', 0, $1), ('events', 0, $1)`, [
+      AUDIT_LOG_GENESIS_HASH,
+    ]);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -21,7 +21,7 @@ export class AppModule {
     if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
-    if (roles.has('training')) imports.push(TrainingWorkersModule);
+    if (roles.has('training')) imports.push(TrainingWorkersModule.forRoot(config.training));
     if (roles.has('gateway') || roles.has('inference')) imports.push(BatchPredictionsModule);
     if (roles.has('inference')) imports.push(InferenceModule, BatchPredictionsWorkersModule);
     if (roles.has('gateway') || roles.has('audit')) imports.push(AuditModule);

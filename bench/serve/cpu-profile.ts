@@ -85,7 +85,12 @@ const SPECIFIC: Array<[string, (f: Frame) => boolean]> = [
   ['metrics (prom-client, HTTP + inference metrics)', (f) => f.origin === 'prom-client' || f.origin.startsWith('kiln src/platform/metrics') || f.origin === 'kiln src/inference/runtime/inference-metrics'],
   ['logging / request id (pino, nestjs-pino)', (f) => /^(pino|pino-http|nestjs-pino|pino-std-serializers|sonic-boom)$/.test(f.origin) || f.origin.startsWith('kiln src/platform/logging')],
   // the parsers only, not the callbacks around them: Fastify runs the whole route synchronously inside the parser's `done`
-  ['request JSON parse', (f) => f.origin === 'secure-json-parse' || (f.origin === 'kiln src/inference/protocols/json-body' && f.functionName !== '')],
+  [
+    'request JSON parse',
+    (f) =>
+      f.origin === 'secure-json-parse' ||
+      (/^kiln src\/(platform\/http|inference\/protocols)\/json-body$/.test(f.origin) && f.functionName !== ''),
+  ],
   ['response JSON serialisation', (f) => (f.origin === 'fastify' && f.functionName === 'serialize') || f.origin === 'fast-json-stringify'],
   ['dynamic batcher', (f) => f.origin === 'kiln src/inference/runtime/dynamic-batcher'],
   ['inference service + record API controller', (f) => f.origin.startsWith('kiln src/inference')],

@@ -24,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
-import { startKiln } from '../../src/platform/bootstrap';
+import { startKiln } from '../../src/bootstrap';
 import { loadConfig } from '../../src/platform/config/kiln-config';
 import { createRootLogger } from '../../src/platform/logging/logging';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';

@@ -1,22 +1,36 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { JsonBodyDialects } from '../platform/http/json-body';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
 import { OpenInferenceController } from './open-inference.controller';
+import { registerServingBodyDialects } from './protocols/json-body';
+import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
 import { TfServingController } from './tf-serving.controller';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 
 /**
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
- * Inference Protocol (/v2), all on one `InferenceService`. /v1 and /v2 answer errors as `{"error"}`.
+ * Inference Protocol (/v2), all on one `InferenceService`. At init it fits the HTTP server to the
+ * serving protocols: `{"error"}` bodies on /v1 and /v2, their JSON dialects (NaN tokens on /v1,
+ * form-encoded bodies read as JSON) and 405 + `Allow` for a protocol path under another method.
  */
 @Module({
   imports: [InferenceRuntimeModule],
   controllers: [PredictController, TfServingController, OpenInferenceController],
 })
 export class InferenceModule implements OnModuleInit {
-  constructor(private readonly formats: ErrorFormats) {}
+  constructor(
+    private readonly formats: ErrorFormats,
+    private readonly bodyDialects: JsonBodyDialects,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   onModuleInit(): void {
     this.formats.register('/v1', errorMessageJson).register('/v2', errorMessageJson);
+    registerServingBodyDialects(this.bodyDialects);
+    // onModuleInit runs inside app.init(), before the server listens: Fastify still takes hooks.
+    installWrongMethodAnswer(this.adapterHost.httpAdapter.getInstance<FastifyInstance>());
   }
 }

@@ -3,14 +3,13 @@
  * on the shared InferenceService. Request bodies are parsed by the OIP codec; errors are rendered as
  * `{"error": "..."}` by the /v2 error format. Health and server metadata are public (probes).
  */
-import { Body, Controller, Get, HttpCode, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
-
-const SERVER_VERSION = process.env.npm_package_version ?? '0.1.0';
 
 const INFER_DESCRIPTION =
   'JSON tensors in, JSON tensors out. FP16/BF16 and BYTES cannot be sent as JSON (400); `outputs` filters what comes back; ' +
@@ -43,13 +42,16 @@ const INFER_SCHEMA = {
 @ApiTags('serving: Open Inference Protocol v2')
 @Controller('v2')
 export class OpenInferenceController {
-  constructor(private readonly inference: InferenceService) {}
+  constructor(
+    private readonly inference: InferenceService,
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+  ) {}
 
   @Get()
   @Public()
   @ApiOperation({ summary: 'Server metadata: name, version, extensions' })
   server() {
-    return serverMetadata(SERVER_VERSION);
+    return serverMetadata(this.config.version.package);
   }
 
   @Get('health/live')

@@ -25,7 +25,7 @@ import {
   TF_SERVING_ROUTES,
   type TfServingTarget,
 } from './protocols/tf-serving';
-import { allowedMethods, methodNotAllowed } from './protocols/wrong-method';
+import { allowedMethods, methodNotAllowed } from './protocols/route-methods';
 
 const PREFIX = '/v1/models/';
 

@@ -14,7 +14,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { ValidationProblemException } from '../platform/http/validation';
 import { fromModelJsonAndShards, loadModelFromBytes, ModelArtifactError, type ModelBytes, type ModelFormat } from '../platform/tfjs/artifact-io';
-import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { TfRuntime, type TfBackendChoice } from '../platform/tfjs/tf-runtime';
 
 export const TENSOR_DTYPES = ['float32', 'int32', 'bool'] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
@@ -125,9 +125,10 @@ export interface DryRunReport {
 /**
  * Loads the model and runs the dry prediction. Returns what ran; throws a 400 naming the first
  * mismatch (`model` when it does not load, `signature.inputs.N…` / `signature.outputs.N…` otherwise).
+ * `tfBackend` is the configured KILN_TF_BACKEND (a no-op when the runtime is already initialised).
  */
-export async function dryRun(bytes: ModelBytes, sig: TensorSignature): Promise<DryRunReport> {
-  const backend = await TfRuntime.init();
+export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend: TfBackendChoice): Promise<DryRunReport> {
+  const backend = await TfRuntime.init(tfBackend);
   let loaded: Awaited<ReturnType<typeof loadModelFromBytes>>;
   try {
     loaded = await loadModelFromBytes(bytes);

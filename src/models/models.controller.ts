@@ -110,7 +110,7 @@ export class ModelsController {
     }
     const signature = parseSignature(signatureText, this.config.importMaxElements);
     const bytes = bytesFromUpload(modelJson, shards);
-    const report = await dryRun(bytes, signature);
+    const report = await dryRun(bytes, signature, this.config.tfBackend);
     const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
     const weightsRef = await this.artifacts.put(bytes.weights);
     const { model, version } = await this.registry.registerImportedVersion({
@@ -127,7 +127,7 @@ export class ModelsController {
           dryRunBackend: report.backend,
         },
         backend: report.backend,
-        codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+        codeVersion: this.config.version.code,
       },
       createdBy: req.principal?.name ?? null,
     }, actorOf(req));

@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { KILN_CONFIG, KilnConfig } from './config/kiln-config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { JsonBodyDialects } from './http/json-body';
 import { ErrorFormats } from './http/problem-details';
 import { loggerParams } from './logging/logging';
 import { MetricsModule } from './metrics/metrics.module';
@@ -20,8 +21,8 @@ export interface PlatformRuntime {
 
 /**
  * The shared kernel every role imports: configuration, logging, database, queues, artifacts, auth,
- * health and metrics. `ErrorFormats` is global so a domain can register its own error body format
- * for a route prefix (the serving protocols use `{"error"}`).
+ * health and metrics. `ErrorFormats` and `JsonBodyDialects` are global so a domain can register its own
+ * error body format and JSON body dialect for a route prefix (the serving protocols: `{"error"}`, NaN tokens).
  */
 @Global()
 @Module({})
@@ -42,8 +43,9 @@ export class PlatformModule {
       providers: [
         { provide: KILN_CONFIG, useValue: config },
         { provide: ErrorFormats, useValue: new ErrorFormats() },
+        { provide: JsonBodyDialects, useValue: new JsonBodyDialects() },
       ],
-      exports: [KILN_CONFIG, ErrorFormats, AuthModule],
+      exports: [KILN_CONFIG, ErrorFormats, JsonBodyDialects, AuthModule],
     };
   }
 }

@@ -1,10 +1,13 @@
 /** Messages and data shared by the training worker thread (train.worker.ts) and its parent (train-runner.ts). */
+import type { TrainingConfig } from '../platform/config/kiln-config';
 import type { ModelBytes } from '../platform/tfjs/artifact-io';
 import type { EpochProgress, TrainResult, TrainSpec } from './engine';
 
 export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes };
 
 export interface RunTrainingOptions {
+  /** Size of the process-wide training thread pool (fixed by the first run) and whether to train on this thread instead. */
+  training: Pick<TrainingConfig, 'concurrency' | 'inProcess'>;
   resumeFrom?: Buffer;
   onProgress(p: EpochProgress): Promise<void>;
   /**

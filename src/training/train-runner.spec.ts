@@ -10,6 +10,7 @@ import type { RunTrainingOptions } from './train-protocol';
 const d = penguinsSpecies();
 const spec = (epochs: number): TrainSpec => ({ table: d.table, target: d.target, hyperparameters: { epochs, earlyStoppingPatience: 0, hiddenUnits: [8], seed: 1 } });
 const opts = (signal: AbortSignal, onProgress: RunTrainingOptions['onProgress'] = async () => undefined): RunTrainingOptions => ({
+  training: { concurrency: 1, inProcess: false },
   signal,
   onProgress,
   onCheckpoint: async () => undefined,

@@ -11,7 +11,7 @@
  * result (or error) is handed on only once every progress call and the latest checkpoint are
  * persisted, so registration never races a checkpoint write.
  *
- * `KILN_TRAINING_IN_PROCESS=1` runs the same code on the calling thread instead (debugging only).
+ * `KILN_TRAINING_IN_PROCESS=1` (`opts.training.inProcess`) runs the same code on the calling thread instead (debugging only).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,6 @@ import { Worker } from 'node:worker_threads';
 import type { TrainSpec } from './engine';
 import { asBuffer, TrainWorkerError, type RunTrainingOptions, type TrainOutcome, type WorkerInbound, type WorkerOutbound } from './train-protocol';
 import { trainInThisThread } from './train.worker';
-import { trainingWorkerOptions } from './training-worker-options';
 
 export { TrainWorkerError, type TrainOutcome } from './train-protocol';
 
@@ -30,7 +29,7 @@ function workerFile(): string | null {
 
 export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Promise<TrainOutcome> {
   const file = workerFile();
-  if (process.env.KILN_TRAINING_IN_PROCESS === '1' || !file) {
+  if (opts.training.inProcess || !file) {
     let failure: unknown = null;
     const checkpoints = new CheckpointPersister(opts.onCheckpoint, (e) => (failure ??= e));
     const settle = async (): Promise<void> => {
@@ -54,7 +53,7 @@ export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Pr
     await settle();
     return outcome;
   }
-  const pool = trainingWorkerPool(file);
+  const pool = trainingWorkerPool(file, opts.training.concurrency);
   const worker = pool.acquire();
   // a worker is handed back for the next job only when this job ended cleanly (done, or a training
   // error) and was never cancelled; after a cancel, a crash or an exit it is terminated and replaced
@@ -227,8 +226,8 @@ export class TrainingWorkerPool {
 
 let pool: TrainingWorkerPool | null = null;
 
-function trainingWorkerPool(file: string): TrainingWorkerPool {
-  if (!pool) pool = new TrainingWorkerPool(file, trainingWorkerOptions().concurrency ?? 1);
+function trainingWorkerPool(file: string, size: number): TrainingWorkerPool {
+  if (!pool) pool = new TrainingWorkerPool(file, size);
   return pool;
 }
 

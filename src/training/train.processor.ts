@@ -1,6 +1,6 @@
 import { promotionActor } from '../platform/audit-trail/admin-event-outbox';
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource, Repository } from 'typeorm';
@@ -9,12 +9,12 @@ import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResu
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
 import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
-import { trainingWorkerOptions } from './training-worker-options';
 
 /**
  * Progress is written to the job row at most this often (plus the last epoch, every checkpoint and
@@ -39,8 +39,9 @@ class JobFailure extends Error {
  * coalesced (train-runner.ts), and a retry resumes from the latest persisted one. The row's history
  * always covers its checkpointEpoch (it is written together with the checkpoint).
  * The model version is registered in the same transaction that marks the job succeeded.
+ * The queue worker options come from the configuration: TrainingWorkersModule.forRoot applies @Processor.
  */
-@Processor(QueueName.Training, trainingWorkerOptions())
+@Injectable()
 export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
@@ -52,6 +53,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
     private readonly artifacts: ArtifactStore,
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {
     super();
     this.rows = new CancellableJobRows(jobs, 'training job');
@@ -108,6 +110,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         await job.updateProgress(progress as unknown as object).catch(() => undefined);
       };
       const outcome = await runTraining(spec, {
+        training: this.config.training,
         resumeFrom,
         signal: controller.signal,
         onProgress: async (progress) => {
@@ -199,7 +202,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           bestEpoch: o.bestEpoch,
           resumedFromEpoch: o.resumedFromEpoch,
           samplesPerSecond: o.samplesPerSecond,
-          codeVersion: process.env.KILN_CODE_VERSION ?? process.env.npm_package_version ?? 'unknown',
+          codeVersion: this.config.version.code,
         },
         createdBy: row.createdBy,
       });

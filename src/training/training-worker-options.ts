@@ -1,24 +1,20 @@
 /**
- * BullMQ worker options of the `training` queue, read from the environment when the processor class
- * is declared (Nest's @Processor takes static options):
+ * BullMQ worker options of the `training` queue, from the validated configuration
+ * (`KilnConfig.training`: KILN_TRAINING_CONCURRENCY, KILN_TRAINING_LOCK_MS):
  *
- *   KILN_TRAINING_CONCURRENCY  jobs trained at once per process (default 1; each in its own long-lived worker
- *                              thread from the training pool, train-runner.ts)
- *   KILN_TRAINING_LOCK_MS      the job lock; a worker that died (kill -9) stops renewing it and the job is
- *                              moved back to waiting by the stalled check (run every lock period) and
- *                              retried from its last checkpoint. Default 30 000 ms (BullMQ's default).
+ *   concurrency    jobs trained at once per process (default 1; each in its own long-lived worker
+ *                  thread from the training pool, train-runner.ts)
+ *   lockDuration   the job lock; a worker that died (kill -9) stops renewing it and the job is moved
+ *                  back to waiting by the stalled check (run every lock period) and retried from its
+ *                  last checkpoint. Default 30 000 ms (BullMQ's default).
+ *
+ * Nest's @Processor takes static options, evaluated when the class is declared, and BullMQ reads them
+ * when the Worker is constructed (its lock manager copies lockDuration then), so they cannot be set on
+ * the worker afterwards: TrainingWorkersModule.forRoot declares a processor subclass per configuration.
  */
 import type { WorkerOptions } from 'bullmq';
+import type { TrainingConfig } from '../platform/config/kiln-config';
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid configuration: ${name}: must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-export function trainingWorkerOptions(): Partial<WorkerOptions> {
-  const lockDuration = positiveInt('KILN_TRAINING_LOCK_MS', 30_000);
-  return { concurrency: positiveInt('KILN_TRAINING_CONCURRENCY', 1), lockDuration, stalledInterval: lockDuration };
+export function trainingWorkerOptions(training: TrainingConfig): Partial<WorkerOptions> {
+  return { concurrency: training.concurrency, lockDuration: training.lockMs, stalledInterval: training.lockMs };
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { handWrittenGraphModel } from '../../src/platform/tfjs/testing/graph-model-fixture';
+import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 
 async function suite(configuration: TestConfiguration): Promise<void> {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { oipSchemaErrors, type OipSchemaName } from '../../src/inference/protocols/testing/oip-schema';
+import { oipSchemaErrors, type OipSchemaName } from '../support/inference/oip-schema';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { mean, quantile, sampleStd } from '../../src/ingestion/pipeline/test-helpers';
+import { mean, quantile, sampleStd } from '../support/ingestion/ingest-helpers';
 import { eventually, type KilnClient, type TestResponse } from '../utils/test-kiln';
 
 /** Repository root: the nearest ancestor with a package.json (works from test/, dist/test/ or any build dir). */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ModelDeployments, type ModelRouting, type RoutingSnapshot } from '../../src/models';
 import { ValidationProblemException } from '../../src/platform/http/validation';
-import { handWrittenGraphModel } from '../../src/platform/tfjs/testing/graph-model-fixture';
+import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 

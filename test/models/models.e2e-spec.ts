@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadGraphModelFromBytes } from '../../src/platform/tfjs/artifact-io';
-import { handWrittenGraphModel } from '../../src/platform/tfjs/testing/graph-model-fixture';
+import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';

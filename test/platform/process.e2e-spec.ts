@@ -92,6 +92,8 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
       ],
       ['an unknown role', async () => ({ KILN_ROLES: 'gateway,trainer' }), /KILN_ROLES: unknown role "trainer"/],
       ['a bad PORT', async () => ({ PORT: '70000' }), /PORT: /],
+      // once read at import time by the training queue's worker options, so it crashed with a stack trace
+      ['a bad KILN_TRAINING_CONCURRENCY', async () => ({ KILN_TRAINING_CONCURRENCY: 'two' }), /KILN_TRAINING_CONCURRENCY: /],
     ];
     for (const [what, envFor, expected] of cases) {
       it(what, async () => {

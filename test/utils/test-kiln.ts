@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startKiln } from '../../src/platform/bootstrap';
+import { startKiln } from '../../src/bootstrap';
 import { loadConfig } from '../../src/platform/config/kiln-config';
 import { createRootLogger } from '../../src/platform/logging/logging';
 

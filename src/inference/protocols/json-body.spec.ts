@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
-import { isServingPath, jsonDepthExceeds, parseJsonWithNonFinite, parseServingJson } from './json-body';
+import { JsonBodyDialects, jsonDepthExceeds, parseJsonBody } from '../../platform/http/json-body';
+import { isServingPath, parseJsonWithNonFinite, registerServingBodyDialects } from './json-body';
+
+const dialects = registerServingBodyDialects(new JsonBodyDialects());
+
+/** The body parser as the running server applies it to a path (platform parser + the serving dialects). */
+function parseServingJson(text: string, path: string, maxDepth?: number): unknown {
+  return parseJsonBody(text, dialects.forPath(path), maxDepth);
+}
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -63,8 +71,14 @@ describe('serving JSON body parser', () => {
   });
 
   it('knows the serving paths (their form-encoded bodies are read as JSON)', () => {
-    for (const p of ['/v1', '/v1/models/m:predict', '/v2', '/v2/models/m/infer']) assert.equal(isServingPath(p), true, p);
-    for (const p of ['/api/models/m/predict', '/v10/x', '/v2x', '/health/ready']) assert.equal(isServingPath(p), false, p);
+    for (const p of ['/v1', '/v1/models/m:predict', '/v2', '/v2/models/m/infer']) {
+      assert.equal(isServingPath(p), true, p);
+      assert.equal(dialects.forPath(p)?.formIsJson, true, p);
+    }
+    for (const p of ['/api/models/m/predict', '/v10/x', '/v2x', '/health/ready']) {
+      assert.equal(isServingPath(p), false, p);
+      assert.equal(dialects.forPath(p), undefined, p);
+    }
   });
 
   it('refuses an empty body', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import type { InferenceResult, ServedModel } from '../runtime/served-model';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './open-inference';
-import { oipSchemaErrors } from './testing/oip-schema';
+import { oipSchemaErrors } from '../../../test/support/inference/oip-schema';
 
 const model: ServedModel = {
   name: 'm',

@@ -13,7 +13,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models/version-number';
 import { elementCount, type HostTensor, type InferenceResult, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
-import type { RouteMethods } from './wrong-method';
+import type { RouteMethods } from './route-methods';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;

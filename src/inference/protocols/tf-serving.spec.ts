@@ -12,7 +12,8 @@ import {
   predictResponse,
   regressResponse,
 } from './tf-serving';
-import { parseServingJson } from './json-body';
+import { JsonBodyDialects, parseJsonBody } from '../../platform/http/json-body';
+import { registerServingBodyDialects } from './json-body';
 
 const single: ServedModel = {
   name: 'm',
@@ -124,7 +125,8 @@ describe('TF Serving v1 codec: predict requests', () => {
   });
 
   it('takes the NaN / Infinity tokens the /v1 body parser reads', () => {
-    const body = parseServingJson('{"instances": [[NaN, Infinity, -Infinity]]}', '/v1/models/m:predict');
+    const v1 = registerServingBodyDialects(new JsonBodyDialects()).forPath('/v1/models/m:predict');
+    const body = parseJsonBody('{"instances": [[NaN, Infinity, -Infinity]]}', v1);
     const data = Array.from(parsePredictRequest(body, single).inputs[0]!.data);
     assert.ok(Number.isNaN(data[0]));
     assert.deepEqual(data.slice(1), [Infinity, -Infinity]);

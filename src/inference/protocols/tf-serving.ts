@@ -10,7 +10,7 @@ import { parseVersionNumber } from '../../models/version-number';
 import type { engine } from '../../training';
 import { elementCount, type HostTensor, type InferenceResult, type ModelSelector, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
-import type { RouteMethods } from './wrong-method';
+import type { RouteMethods } from './route-methods';
 
 export const SIGNATURE_NAME = 'serving_default';
 export type TfServingAction = 'status' | 'metadata' | 'predict' | 'classify' | 'regress';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OIP_ROUTES } from './open-inference';
 import { TF_SERVING_ROUTES } from './tf-serving';
-import { allowedMethods, methodNotAllowed } from './wrong-method';
+import { allowedMethods, methodNotAllowed } from './route-methods';
 
 const ROUTES = [...TF_SERVING_ROUTES, ...OIP_ROUTES];
 

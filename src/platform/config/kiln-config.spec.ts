@@ -21,6 +21,20 @@ describe('loadConfig', () => {
     assert.deepEqual(c.roles, ['inference', 'audit']);
   });
 
+  it('reads the training worker options and the versions', () => {
+    assert.deepEqual(loadConfig({}).training, { concurrency: 1, lockMs: 30_000, inProcess: false });
+    const c = loadConfig({
+      KILN_TRAINING_CONCURRENCY: '3',
+      KILN_TRAINING_LOCK_MS: '4000',
+      KILN_TRAINING_IN_PROCESS: '1',
+      npm_package_version: '1.2.3',
+    });
+    assert.deepEqual(c.training, { concurrency: 3, lockMs: 4000, inProcess: true });
+    assert.deepEqual(c.version, { package: '1.2.3', code: '1.2.3' });
+    assert.deepEqual(loadConfig({ KILN_CODE_VERSION: 'abc123' }).version, { package: '0.1.0', code: 'abc123' });
+    assert.deepEqual(loadConfig({}).version, { package: '0.1.0', code: 'unknown' });
+  });
+
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL: must be a URL like postgres:/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a URL like redis:/],
@@ -30,6 +44,10 @@ describe('loadConfig', () => {
     [{ KILN_METRICS: 'maybe' }, /KILN_METRICS: /],
     [{ KILN_ADMIN_KEY: 'short' }, /KILN_ADMIN_KEY: must be at least 24 characters/],
     [{ KILN_TF_BACKEND: 'cuda' }, /KILN_TF_BACKEND: /],
+    [{ KILN_TRAINING_CONCURRENCY: 'two' }, /KILN_TRAINING_CONCURRENCY: /],
+    [{ KILN_TRAINING_CONCURRENCY: '0' }, /KILN_TRAINING_CONCURRENCY: /],
+    [{ KILN_TRAINING_LOCK_MS: '1.5' }, /KILN_TRAINING_LOCK_MS: /],
+    [{ KILN_TRAINING_IN_PROCESS: 'yes' }, /KILN_TRAINING_IN_PROCESS: /],
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {

@@ -64,6 +64,12 @@ const envSchema = z.object({
   KILN_DRIFT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
   KILN_DRIFT_WINDOW_ROWS: z.coerce.number().int().min(10).max(1_000_000).default(5_000),
   KILN_ALERT_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
+  KILN_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).default(1),
+  KILN_TRAINING_LOCK_MS: z.coerce.number().int().min(1).default(30_000),
+  KILN_TRAINING_IN_PROCESS: z.enum(['0', '1']).default('0'),
+  KILN_CODE_VERSION: z.string().min(1).optional(),
+  // Set by npm for `npm start` / `npm run …`: the package.json version.
+  npm_package_version: z.string().min(1).optional(),
 });
 
 export type DatabaseMode = 'embedded' | 'external';
@@ -117,6 +123,24 @@ export interface KilnConfig {
     signingKeyFile: string;
     checkpointIntervalMs: number;
   };
+  training: TrainingConfig;
+  /**
+   * `package`: the package.json version (npm_package_version under npm, else 0.1.0) in API metadata;
+   * `code`: recorded with each model version (KILN_CODE_VERSION, e.g. a git sha; else the package version).
+   */
+  version: { package: string; code: string };
+}
+
+/**
+ * The `training` queue worker: jobs trained at once per process (each in its own worker thread from
+ * the training pool), the job lock in ms (a worker that died stops renewing it; the stalled check, run
+ * every lock period, moves the job back to waiting and it resumes from its last checkpoint), and
+ * `inProcess` (KILN_TRAINING_IN_PROCESS=1: train on the calling thread, debugging only).
+ */
+export interface TrainingConfig {
+  concurrency: number;
+  lockMs: number;
+  inProcess: boolean;
 }
 
 /** A configuration problem: the message names the variable and the reason, in one line. */
@@ -182,6 +206,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       signingKeyFile: resolve(e.KILN_AUDIT_SIGNING_KEY_FILE ?? resolve(dataDir, 'keys', 'audit-signing.pem')),
       checkpointIntervalMs: e.KILN_AUDIT_CHECKPOINT_INTERVAL_MS,
       ...(e.KILN_ALERT_WEBHOOK_URL ? { alertWebhookUrl: e.KILN_ALERT_WEBHOOK_URL } : {}),
+    },
+    training: {
+      concurrency: e.KILN_TRAINING_CONCURRENCY,
+      lockMs: e.KILN_TRAINING_LOCK_MS,
+      inProcess: e.KILN_TRAINING_IN_PROCESS === '1',
+    },
+    version: {
+      package: e.npm_package_version ?? '0.1.0',
+      code: e.KILN_CODE_VERSION ?? e.npm_package_version ?? 'unknown',
     },
   };
 }

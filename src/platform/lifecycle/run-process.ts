@@ -1,14 +1,28 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { ConfigError, KilnConfig, loadConfig } from '../config/kiln-config';
-import { startKiln } from '../bootstrap';
 import { createRootLogger } from '../logging/logging';
 import { StartupError } from './startup-checks';
 
+export interface RunningKiln {
+  app: NestFastifyApplication;
+  /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:3000 */
+  url: string;
+  databaseUrl: string;
+  startupMs: number;
+  /** Graceful stop: drain HTTP, let running jobs finish, close pools, stop embedded PostgreSQL. */
+  close(): Promise<void>;
+}
+
+/** Starts the process's Nest app for a validated configuration (`startKiln` of `src/bootstrap.ts`, the composition root). */
+export type StartKiln = (config: KilnConfig, logger: Logger) => Promise<RunningKiln>;
+
 /**
- * Runs a Kiln process until SIGTERM/SIGINT: the body of `src/main.ts` and of each `apps/<role>/main.ts`
- * (which only fix KILN_ROLES). Start-up problems print one line and exit 1; a signal drains and exits 0.
+ * Runs a Kiln process until SIGTERM/SIGINT, starting it with `startKiln` (passed in by the composition
+ * root, so the platform imports no domain). Start-up problems print one line and exit 1; a signal drains
+ * and exits 0.
  */
-export async function runKilnProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runProcess(startKiln: StartKiln, env: NodeJS.ProcessEnv): Promise<void> {
   let config: KilnConfig;
   try {
     config = loadConfig(env);

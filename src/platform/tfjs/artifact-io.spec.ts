@@ -14,7 +14,7 @@ import {
   saveModelToBytes,
 } from './artifact-io';
 import { TfRuntime } from './tf-runtime';
-import { GRAPH_B, GRAPH_W, handWrittenGraphModel } from './testing/graph-model-fixture';
+import { GRAPH_B, GRAPH_W, handWrittenGraphModel } from '../../../test/support/tfjs/graph-model-fixture';
 import * as tfconv from '@tensorflow/tfjs-converter';
 
 const X = [

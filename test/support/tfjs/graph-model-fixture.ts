@@ -2,7 +2,7 @@
  * Test fixture: y = sigmoid(x·W + b) for x of shape [-1, 3], written by hand in the GraphDef JSON
  * that tensorflowjs_converter produces (there is no Python converter here to make one).
  */
-import type { ModelBytes } from '../artifact-io';
+import type { ModelBytes } from '../../../src/platform/tfjs/artifact-io';
 
 export const GRAPH_W = [0.2, -0.4, 0.7];
 export const GRAPH_B = 0.1;

@@ -1,11 +1,11 @@
-/** Test helpers (used by the *.spec.ts files only). */
+/** Test helpers of the ingestion pipeline (src/ingestion/pipeline/*.spec.ts and test/ingestion). */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { runIngest, type IngestOptions, type IngestResult } from './ingest-pipeline';
+import { runIngest, type IngestOptions, type IngestResult } from '../../../src/ingestion/pipeline/ingest-pipeline';
 
-/** Repository root (works from src/ and from dist/src/). */
-export const ROOT = resolve(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../../../..' : '../../..');
+/** Repository root (works from test/support/ingestion and from dist/test/support/ingestion). */
+export const ROOT = resolve(__dirname, __dirname.includes(`${join('dist', 'test')}`) ? '../../../..' : '../../..');
 export const VEGA = join(ROOT, 'node_modules', 'vega-datasets', 'data');
 
 export function vegaFile(name: string): Buffer {

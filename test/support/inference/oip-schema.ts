@@ -17,7 +17,7 @@ export type OipSchemaName =
   | 'inference_response'
   | 'inference_error_response';
 
-const FILE = join('src', 'inference', 'protocols', 'testing', 'open_inference_rest.yaml');
+const FILE = join('test', 'support', 'inference', 'open_inference_rest.yaml');
 
 /** The repository root, from the source tree or any compiled output directory. */
 function repoRoot(): string {

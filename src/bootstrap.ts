@@ -7,30 +7,29 @@ import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { AppModule } from '../app.module';
-import { bearerChallenge, presentedKey } from './auth/api-key.guard';
-import { ApiKeysService } from './auth/api-keys.service';
-import type { KilnConfig } from './config/kiln-config';
-import { EmbeddedPostgresServer } from './database/embedded-postgres';
-import { HttpErrorFilter, sendProblem } from './http/http-error.filter';
-import { ErrorFormats } from './http/problem-details';
-import { installServingJsonParser, installWrongMethodAnswer } from '../inference';
-import { installNulParameterGuard } from './http/stored-strings';
-import { kilnValidationPipe } from './http/validation';
-import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './lifecycle/startup-checks';
-import { requestIdFor } from './logging/logging';
-import { installHttpMetrics } from './metrics/http-metrics';
-import { MetricsService } from './metrics/metrics.service';
-import { configureQueueBackend, migrateQueueSchema } from './queues/queue-backend';
+import { AppModule } from './app.module';
+import { bearerChallenge, presentedKey } from './platform/auth/api-key.guard';
+import { ApiKeysService } from './platform/auth/api-keys.service';
+import type { KilnConfig } from './platform/config/kiln-config';
+import { EmbeddedPostgresServer } from './platform/database/embedded-postgres';
+import { HttpErrorFilter, sendProblem } from './platform/http/http-error.filter';
+import { installJsonBodyParser, JsonBodyDialects } from './platform/http/json-body';
+import { ErrorFormats } from './platform/http/problem-details';
+import { installNulParameterGuard } from './platform/http/stored-strings';
+import { kilnValidationPipe } from './platform/http/validation';
+import { runProcess, type RunningKiln } from './platform/lifecycle/run-process';
+import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './platform/lifecycle/startup-checks';
+import { requestIdFor } from './platform/logging/logging';
+import { installHttpMetrics } from './platform/metrics/http-metrics';
+import { MetricsService } from './platform/metrics/metrics.service';
+import { configureQueueBackend, migrateQueueSchema } from './platform/queues/queue-backend';
 
-export interface RunningKiln {
-  app: NestFastifyApplication;
-  /** Base URL the HTTP server listens on, e.g. http://127.0.0.1:3000 */
-  url: string;
-  databaseUrl: string;
-  startupMs: number;
-  /** Graceful stop: drain HTTP, let running jobs finish, close pools, stop embedded PostgreSQL. */
-  close(): Promise<void>;
+/**
+ * Runs a Kiln process until SIGTERM/SIGINT: the body of `src/main.ts` and of each `apps/<role>/main.ts`
+ * (which only fix KILN_ROLES). Start-up problems print one line and exit 1; a signal drains and exits 0.
+ */
+export function runKilnProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return runProcess(startKiln, env);
 }
 
 /**
@@ -81,9 +80,8 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
-    // The serving protocols' JSON rules (depth cap, TF Serving's NaN tokens) and 405s on /v1, /v2.
-    installServingJsonParser(app, { bodyLimit: config.http.bodyLimitBytes });
-    installWrongMethodAnswer(app.getHttpAdapter().getInstance());
+    // JSON bodies: depth cap and prototype guard everywhere; domains add their dialects (the serving protocols on /v1, /v2).
+    installJsonBodyParser(app, { bodyLimit: config.http.bodyLimitBytes }, app.get(JsonBodyDialects));
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
     await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {
@@ -134,7 +132,7 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycl
       new DocumentBuilder()
         .setTitle('Kiln')
         .setDescription('Ingest datasets, train TensorFlow.js models as queued jobs, register, serve and audit them.')
-        .setVersion(process.env.npm_package_version ?? '0.1.0')
+        .setVersion(config.version.package)
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Kiln API key' }, 'bearer')
         .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
         .addSecurityRequirements('bearer')

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BadRequestException } from '@nestjs/common';
+import { JsonBodyDialects, parseJsonBody } from './json-body';
+
+function badRequest(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => err instanceof BadRequestException && pattern.test(err.message));
+}
+
+describe('platform JSON body parser and dialects', () => {
+  it('picks the longest registered prefix, matching the prefix itself and what lies below it only', () => {
+    const a = { formIsJson: true };
+    const b = { formIsJson: false };
+    const dialects = new JsonBodyDialects().register('/v1', a).register('/v1/models', b);
+    assert.equal(dialects.forPath('/v1'), a);
+    assert.equal(dialects.forPath('/v1/x'), a);
+    assert.equal(dialects.forPath('/v1/models/m:predict'), b);
+    assert.equal(dialects.forPath('/v1x'), undefined);
+    assert.equal(dialects.forPath('/api/v1'), undefined);
+  });
+
+  it('tries a dialect\'s lenient reading only when strict JSON fails and it applies, and still guards prototypes', () => {
+    const lenient = { applies: (text: string) => text.includes('ONE'), parse: (text: string) => JSON.parse(text.replaceAll('ONE', '1')) };
+    assert.deepEqual(parseJsonBody('[ONE]', { lenient }), [1]);
+    assert.deepEqual(parseJsonBody('["ONE"]', { lenient }), ['ONE']);
+    badRequest(() => parseJsonBody('[ONE]'), /^body: not valid JSON/);
+    badRequest(() => parseJsonBody('[TWO]', { lenient }), /^body: not valid JSON/);
+    badRequest(() => parseJsonBody('{"__proto__": {"x": ONE}}', { lenient }), /forbidden prototype property/);
+  });
+
+  it('caps the depth and refuses an empty body whatever the dialect', () => {
+    badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting deeper than 2 levels$/);
+    badRequest(() => parseJsonBody('', { formIsJson: true }), /^body: empty/);
+  });
+});
