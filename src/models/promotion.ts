@@ -26,7 +26,7 @@ import {
   type Metrics,
   type PreprocessingSpec,
   type TargetSpec,
-} from '../training/engine';
+} from '../ml';
 
 export const PROMOTE_MODES = ['never', 'always', 'if-better'] as const;
 export type PromoteMode = (typeof PROMOTE_MODES)[number];

@@ -1,6 +1,6 @@
 /** Messages and data shared by the training worker thread (train.worker.ts) and its parent (train-runner.ts). */
 import type { ModelBytes } from '../platform/tfjs/artifact-io';
-import type { EpochProgress, TrainResult, TrainSpec } from './engine';
+import type { EpochProgress, TrainResult, TrainSpec } from '../ml';
 
 export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes };
 

@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { penguinsSpecies } from './engine/testing/public-datasets';
-import type { TrainSpec } from './engine';
+import { penguinsSpecies } from '../../test/support/public-datasets';
+import type { TrainSpec } from '../ml';
 import { closeTrainingWorkers, currentTrainingWorkerPool, lastTrainingWorkerTensorCount, runTraining } from './train-runner';
 import type { RunTrainingOptions } from './train-protocol';
 

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { TrainSpec } from './engine';
+import type { TrainSpec } from '../ml';
 import { asBuffer, TrainWorkerError, type RunTrainingOptions, type TrainOutcome, type WorkerInbound, type WorkerOutbound } from './train-protocol';
 import { trainInThisThread } from './train.worker';
 import { trainingWorkerOptions } from './training-worker-options';

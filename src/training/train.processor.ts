@@ -10,7 +10,7 @@ import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResu
 import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
 import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
-import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
+import type { DataRecord, EpochProgress, Table, TrainSpec } from '../ml';
 import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
 import { trainingWorkerOptions } from './training-worker-options';

@@ -8,7 +8,7 @@ import { isMainThread, parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { saveModelToBytes } from '../platform/tfjs/artifact-io';
-import { encodeCheckpoint, train, type EpochProgress } from './engine';
+import { encodeCheckpoint, train, type EpochProgress } from '../ml';
 import { asBuffer, type TrainOutcome, type TrainWorkerData, type WorkerInbound, type WorkerOutbound } from './train-protocol';
 
 export interface ThreadHooks {

@@ -18,7 +18,7 @@ import {
   TrainingSpecError,
   type DataRecord,
   type TestPredictions,
-} from './engine';
+} from '../ml';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';

@@ -7,7 +7,7 @@
  *   regression     → RMSE, MAE (and R²).
  * Undefined values (no labelled rows, AUC without both classes) are null.
  */
-import { engine } from '../../training';
+import * as ml from '../../ml';
 import type { LabelSpec } from './feedback-input';
 
 /** One record's logged prediction (record API output) and its ground truth. */
@@ -57,7 +57,7 @@ function regression(rows: LabelledPrediction[]): RegressionQuality {
     yPred.push(r.predicted.value);
   }
   if (yTrue.length === 0) return { labelled: 0, rmse: null, mae: null, r2: null };
-  const m = engine.regressionMetrics(yTrue, yPred);
+  const m = ml.regressionMetrics(yTrue, yPred);
   return { labelled: yTrue.length, rmse: finite(m.rmse), mae: finite(m.mae), r2: finite(m.r2) };
 }
 
@@ -71,7 +71,7 @@ function aucFor(rows: LabelledPrediction[], cls: string, score: (p: LabelledPred
     y.push(String(r.actual) === cls ? 1 : 0);
     s.push(v);
   }
-  return engine.rocAuc(y, s);
+  return ml.rocAuc(y, s);
 }
 
 function classification(rows: LabelledPrediction[], spec: LabelSpec): ClassificationQuality {
@@ -92,7 +92,7 @@ function classification(rows: LabelledPrediction[], spec: LabelSpec): Classifica
   if (yTrue.length === 0) {
     return { labelled: 0, accuracy: null, macroF1: null, ...(spec.task === 'binary' ? { f1: null } : {}), rocAuc: null, auc, confusionMatrix: null };
   }
-  const m = engine.multiclassMetrics(yTrue, yPred, classes);
+  const m = ml.multiclassMetrics(yTrue, yPred, classes);
   let rocAuc: number;
   let f1: number | undefined;
   if (spec.task === 'binary') {
