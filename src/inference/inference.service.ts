@@ -284,8 +284,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private async load(name: string, version: number): Promise<LoadedModel> {
     const { model, version: v } = await this.registry.getVersion(name, version);
     if (v.status !== 'active') throw new NotFoundException(`version ${version} of model ${name} is ${v.status} and not servable`);
-    const sig = v.signature as { features?: ServedModel['features']; inputs: ServedModel['inputs']; outputs: ServedModel['outputs'] };
-    const target = v.target as ml.TargetSpec | null;
+    const sig = v.signature;
+    const target = v.target;
     const served: ServedModel = {
       name: model.name,
       version: v.version,
@@ -297,7 +297,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       inputs: sig.inputs,
       outputs: sig.outputs,
       features: sig.features ?? null,
-      preprocessing: (v.preprocessing as ml.PreprocessingSpec | null) ?? null,
+      preprocessing: v.preprocessing ?? null,
       target,
     };
     const started = performance.now();

@@ -1,6 +1,14 @@
 /**
- * Kiln's framework-free TF.js training core. The Nest training domain (jobs, queues, registry) and the
- * inference domain (record API) call these; nothing here knows about Nest, the database or queues.
+ * Kiln's ML kernel: framework-free TF.js code, a peer of src/platform. No Nest, database, queue or
+ * domain code here (only tfjs, node and libraries); training (in its worker thread), models,
+ * inference and audit import it directly.
+ *
+ *   types, random, split, target   the input table, seeds, stratified splits, the target spec
+ *   preprocessing, templates       fitted feature preprocessing (saved with the model), model templates
+ *   trainer, checkpoint            train() with progress, cancel, per-epoch checkpoints and resume
+ *   metrics                        the one per-task metrics module (taskMetrics, TASK_METRICS, LOWER_IS_BETTER)
+ *   predict, evaluate              serving-side predictRecords; a saved model's metrics on labelled records
+ *   dataset-reader                 reads a dataset version's stored Arrow IPC data in chunks / as rows
  *
  *   await TfRuntime.init()                                  // src/platform/tfjs/tf-runtime
  *   const r = await train({table, target, ...}, {onProgress, onCheckpoint, resumeFrom, signal})
@@ -18,3 +26,5 @@ export * from './metrics';
 export * from './checkpoint';
 export * from './trainer';
 export * from './predict';
+export * from './evaluate';
+export * from './dataset-reader';

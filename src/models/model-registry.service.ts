@@ -9,6 +9,7 @@ import { deploymentReference } from './deployment-references';
 import { ModelEntity } from './model.entity';
 import { ModelLineage, ModelVersionEntity } from './model-version.entity';
 import { ArtifactStore } from '../platform/artifacts';
+import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
 import type { ModelBytes, ModelJson } from '../platform/tfjs/artifact-io';
 import type { ProductionVersion, PromotionDecision } from './promotion';
 
@@ -22,10 +23,10 @@ export interface NewTrainedVersion {
   task: string;
   modelJsonSha256: string;
   weightsSha256: string;
-  signature: object;
-  preprocessing: object;
-  target: object;
-  metrics: object;
+  signature: ModelVersionSignature;
+  preprocessing: ModelVersionPreprocessing;
+  target: ModelVersionTarget;
+  metrics: ModelVersionMetrics;
   lineage: ModelLineage;
   createdBy: string | null;
 }
@@ -36,7 +37,7 @@ export interface NewImportedVersion {
   format: 'layers-model' | 'graph-model';
   modelJsonSha256: string;
   weightsSha256: string;
-  signature: object;
+  signature: ModelVersionSignature;
   lineage: ModelLineage;
   createdBy: string | null;
 }
