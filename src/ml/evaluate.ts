@@ -1,4 +1,3 @@
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { taskMetrics, type Metrics } from './metrics';
 import { predictRecords } from './predict';
 import type { PreprocessingSpec } from './preprocessing';
@@ -20,7 +19,7 @@ export class UnknownLabelError extends Error {
  * (RecordValidationError, UnknownLabelError) when the records cannot be scored.
  */
 export function evaluateRecords(
-  model: tfl.LayersModel,
+  model: Parameters<typeof predictRecords>[0],
   preprocessing: PreprocessingSpec,
   target: TargetSpec,
   records: readonly DataRecord[],

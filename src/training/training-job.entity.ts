@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import type { EpochProgress } from '../ml';
+import type { PromotionDecision } from '../contracts';
 
 export type TrainingJobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: readonly TrainingJobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -58,7 +59,7 @@ export class TrainingJobEntity {
 
   /** promote always/if-better: the decision and comparison {metric, candidate, production, basis, promoted, …}. */
   @Column({ type: 'jsonb', nullable: true })
-  promotion!: object | null;
+  promotion!: PromotionDecision | null;
 
   /** Artifact (JSON) of the evaluated test split: {rowIndices, yTrue, yPred, probabilities?}; set before the job succeeds. */
   @Column({ name: 'test_predictions_sha256', type: 'char', length: 64, nullable: true })
