@@ -28,8 +28,8 @@ import { startKiln } from '../../src/bootstrap';
 import { loadConfig } from '../../src/platform/config/kiln-config';
 import { createRootLogger } from '../../src/platform/logging/logging';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
-import { Hyperparameters, TrainSpec, prepareTraining } from '../../src/training/engine';
-import { PublicDataset, carsMpg, moviesHighlyRated, penguinsSpecies } from '../../src/training/engine/testing/public-datasets';
+import { Hyperparameters, TrainSpec, prepareTraining } from '../../src/ml';
+import { PublicDataset, carsMpg, moviesHighlyRated, penguinsSpecies } from '../../test/support/public-datasets';
 import { rawFit } from './raw-fit';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { TrainSpec, deriveSeed, lossFor, prepareTraining } from '../../src/training/engine';
+import { TrainSpec, deriveSeed, lossFor, prepareTraining } from '../../src/ml';
 
 /** CPU time of this process (user + system), ms. */
 function cpuMs(): number {

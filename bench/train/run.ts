@@ -24,9 +24,9 @@ import { dirname, join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
-import { Hyperparameters, Metrics, TrainSpec, encodeCheckpoint, prepareTraining, train } from '../../src/training/engine';
+import { Hyperparameters, Metrics, TrainSpec, encodeCheckpoint, prepareTraining, train } from '../../src/ml';
 import { rawFit } from './raw-fit';
-import { PublicDataset, carsMpg, irisSpecies, moviesHighlyRated, penguinsSpecies } from '../../src/training/engine/testing/public-datasets';
+import { PublicDataset, carsMpg, irisSpecies, moviesHighlyRated, penguinsSpecies } from '../../test/support/public-datasets';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 /** Training samples per timed run (rows × epochs); epochs = ceil(this / training rows), at least 10. */

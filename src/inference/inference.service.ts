@@ -5,7 +5,7 @@ import { ValidationProblemException } from '../platform/http/validation';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { ModelDeployments, ModelRegistry, type RoutingSnapshot } from '../models';
-import { engine } from '../training';
+import * as ml from '../ml';
 import { DynamicBatcher } from './runtime/dynamic-batcher';
 import { InferenceMetrics } from './runtime/inference-metrics';
 import { LoadedModel } from './runtime/loaded-model';
@@ -18,7 +18,7 @@ import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation }
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
 
 /** One record's answer on the record API. */
-export interface RecordPrediction extends engine.RecordPrediction {
+export interface RecordPrediction extends ml.RecordPrediction {
   /** Classification: probability of the predicted label (binary: of the positive class). */
   score?: number;
   /** With `explain`: per-feature integrated-gradients attributions. */
@@ -46,7 +46,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly routing: RoutingTable;
   private readonly metrics: InferenceMetrics;
   private readonly batchers = new WeakMap<LoadedModel, DynamicBatcher>();
-  private readonly preprocessors = new WeakMap<LoadedModel, engine.Preprocessor>();
+  private readonly preprocessors = new WeakMap<LoadedModel, ml.Preprocessor>();
   readonly shadows = new ShadowLog();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
@@ -222,14 +222,14 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     try {
       x = pre.transform(records);
     } catch (e) {
-      if (!(e instanceof engine.RecordValidationError)) throw e;
+      if (!(e instanceof ml.RecordValidationError)) throw e;
       throw new ValidationProblemException(
         e.issues.map((i) => ({ field: i.feature === null ? `records.${i.index}` : `records.${i.index}.${i.feature}`, reason: i.reason })),
       );
     }
     const input = served.inputs[0]!;
     const [y] = await this.batcher(model).submit([{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }], records.length);
-    const predictions: RecordPrediction[] = engine.decodeOutputs(served.target, y!.data, records.length);
+    const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data, records.length);
     for (const p of predictions) {
       if (!p.probabilities || p.label === undefined) continue;
       p.score = served.task === 'binary' ? p.probabilities[served.target.positiveClass ?? served.target.classes![1]!] : p.probabilities[p.label];
@@ -284,8 +284,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private async load(name: string, version: number): Promise<LoadedModel> {
     const { model, version: v } = await this.registry.getVersion(name, version);
     if (v.status !== 'active') throw new NotFoundException(`version ${version} of model ${name} is ${v.status} and not servable`);
-    const sig = v.signature as { features?: ServedModel['features']; inputs: ServedModel['inputs']; outputs: ServedModel['outputs'] };
-    const target = v.target as engine.TargetSpec | null;
+    const sig = v.signature;
+    const target = v.target;
     const served: ServedModel = {
       name: model.name,
       version: v.version,
@@ -297,7 +297,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       inputs: sig.inputs,
       outputs: sig.outputs,
       features: sig.features ?? null,
-      preprocessing: (v.preprocessing as engine.PreprocessingSpec | null) ?? null,
+      preprocessing: v.preprocessing ?? null,
       target,
     };
     const started = performance.now();
@@ -316,10 +316,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return b;
   }
 
-  private preprocessor(model: LoadedModel): engine.Preprocessor {
+  private preprocessor(model: LoadedModel): ml.Preprocessor {
     let p = this.preprocessors.get(model);
     if (!p) {
-      p = engine.Preprocessor.fromJSON(model.served.preprocessing);
+      p = ml.Preprocessor.fromJSON(model.served.preprocessing);
       this.preprocessors.set(model, p);
     }
     return p;

@@ -1,6 +1,7 @@
 /**
  * Public facade of the models domain (the registry):
- *  - `ModelsDataModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions;
+ *  - `ModelsDataModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions,
+ *    apply a training job's promotion verdict (`productionVersion()` tells the job what to compare against);
  *  - `ModelDeployments` (also from `ModelsDataModule`): deployments, serving settings and `routingSnapshot()`, the read model the inference runtime polls;
  *  - `ModelsModule`: the HTTP API, for the composition root only.
  */
@@ -11,8 +12,8 @@ export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './vers
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';
 export type { ModelLineage } from './model-version.entity';
 export type { NewImportedVersion } from './model-registry.service';
-export { PROMOTE_MODES, PROMOTE_METRICS, ALL_PROMOTE_METRICS, LOWER_IS_BETTER, defaultPromoteMetric, decidePromotion } from './promotion';
-export type { PromoteMode, PromotionDecision, CandidateEvaluation } from './promotion';
+export { PROMOTE_MODES, PROMOTE_METRICS, ALL_PROMOTE_METRICS, LOWER_IS_BETTER } from './promotion';
+export type { PromoteMode, PromotionDecision, ProductionVersion } from './promotion';
 export { ModelDeployments } from './deployments.service';
 export type { DeploymentView, ServingView } from './deployments.service';
 export { SERVING_DEFAULTS, SERVING_BOUNDS } from './deployment-rules';

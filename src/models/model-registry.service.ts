@@ -9,8 +9,9 @@ import { deploymentReference } from './deployment-references';
 import { ModelEntity } from './model.entity';
 import { ModelLineage, ModelVersionEntity } from './model-version.entity';
 import { ArtifactStore } from '../platform/artifacts';
-import type { ModelBytes, ModelJson } from '../platform/tfjs/artifact-io';
-import type { ProductionVersion, PromotionDecision } from './promotion';
+import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
+import { readModelBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
+import type { ProductionVersion, PromotionDecision } from '../contracts';
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const ALIAS_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -22,10 +23,10 @@ export interface NewTrainedVersion {
   task: string;
   modelJsonSha256: string;
   weightsSha256: string;
-  signature: object;
-  preprocessing: object;
-  target: object;
-  metrics: object;
+  signature: ModelVersionSignature;
+  preprocessing: ModelVersionPreprocessing;
+  target: ModelVersionTarget;
+  metrics: ModelVersionMetrics;
   lineage: ModelLineage;
   createdBy: string | null;
 }
@@ -36,7 +37,7 @@ export interface NewImportedVersion {
   format: 'layers-model' | 'graph-model';
   modelJsonSha256: string;
   weightsSha256: string;
-  signature: object;
+  signature: ModelVersionSignature;
   lineage: ModelLineage;
   createdBy: string | null;
 }
@@ -112,11 +113,10 @@ export class ModelRegistry {
 
   /** model.json + weights of a version, from the artifact store. */
   async loadBytes(v: ModelVersionEntity): Promise<ModelBytes> {
-    const [json, weights] = await Promise.all([this.artifacts.getBuffer(v.modelJsonSha256), this.artifacts.getBuffer(v.weightsSha256)]);
-    return { modelJson: JSON.parse(json.toString('utf8')) as ModelJson, weights };
+    return readModelBytes(this.artifacts, v.modelJsonSha256, v.weightsSha256);
   }
 
-  /** The version `production` points at (for an if-better comparison), or null (no model / no alias). */
+  /** The version `production` points at (what a training job's if-better comparison scores), or null (no model / no alias). */
   async productionVersion(modelName: string): Promise<ProductionVersion | null> {
     const model = MODEL_NAME_PATTERN.test(modelName) ? await this.models.findOneBy({ name: modelName }) : null;
     if (!model) return null;
@@ -129,10 +129,11 @@ export class ModelRegistry {
     return {
       version: v.version,
       task: v.task,
-      metrics: v.metrics as ProductionVersion['metrics'],
+      metrics: v.metrics,
       preprocessing: v.preprocessing,
       target: v.target,
-      load: () => this.loadBytes(v),
+      modelJsonSha256: v.modelJsonSha256,
+      weightsSha256: v.weightsSha256,
     };
   }
 

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
 
 export type ModelVersionSource = 'trained' | 'imported';
 export type ModelVersionStatus = 'active' | 'archived';
@@ -57,17 +58,17 @@ export class ModelVersionEntity {
   weightsSha256!: string;
 
   @Column({ type: 'jsonb' })
-  signature!: object;
+  signature!: ModelVersionSignature;
 
   @Column({ type: 'jsonb', nullable: true })
-  preprocessing!: object | null;
+  preprocessing!: ModelVersionPreprocessing | null;
 
   /** Target spec (classes, positive class, threshold) of trained classification/regression models. */
   @Column({ type: 'jsonb', nullable: true })
-  target!: object | null;
+  target!: ModelVersionTarget | null;
 
   @Column({ type: 'jsonb', nullable: true })
-  metrics!: object | null;
+  metrics!: ModelVersionMetrics | null;
 
   @Column({ type: 'jsonb', default: {} })
   lineage!: ModelLineage;

@@ -1,8 +1,10 @@
 /**
- * Runs `train()` off the HTTP event loop, in a long-lived `worker_threads` Worker (train.worker.ts)
- * taken from a small pool (TrainingWorkerPool: TF.js initialised once per thread, jobs one after
- * another), and speaks a small message protocol with it: start, progress and checkpoints flow out,
- * cancel flows in. The result comes back without the tf model: as model bytes.
+ * Runs a training job's ML work off the HTTP event loop, in a long-lived `worker_threads` Worker
+ * (train.worker.ts) taken from a small pool (TrainingWorkerPool: TF.js initialised once per thread,
+ * jobs one after another), and speaks a small message protocol with it: start (a dataset version
+ * reference, not rows) and cancel flow in; progress, checkpoints and the production-version request
+ * of an if-better promotion flow out. The result comes back without the tf model: as model bytes,
+ * with the promotion verdict.
  *
  * Checkpoints do not stall training: the worker posts each epoch's checkpoint and goes on; the
  * parent persists them one at a time, in epoch order, through a CheckpointPersister. When a newer
@@ -16,18 +18,26 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { TrainSpec } from './engine';
-import { asBuffer, TrainWorkerError, type RunTrainingOptions, type TrainOutcome, type WorkerInbound, type WorkerOutbound } from './train-protocol';
+import {
+  asBuffer,
+  TrainWorkerError,
+  type RunTrainingOptions,
+  type TrainJobInput,
+  type TrainOutcome,
+  type WorkerInbound,
+  type WorkerOutbound,
+} from './train-protocol';
 import { trainInThisThread } from './train.worker';
 
-export { TrainWorkerError, type TrainOutcome } from './train-protocol';
+export { TrainWorkerError, type TrainJobInput, type TrainOutcome } from './train-protocol';
 
 function workerFile(): string | null {
   const js = join(__dirname, 'train.worker.js');
   return existsSync(js) ? js : null;
 }
 
-export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Promise<TrainOutcome> {
+/** Trains `input` (a dataset version reference, not rows: the worker thread reads the data itself). */
+export async function runTraining(input: TrainJobInput, opts: RunTrainingOptions): Promise<TrainOutcome> {
   const file = workerFile();
   if (opts.training.inProcess || !file) {
     let failure: unknown = null;
@@ -37,10 +47,11 @@ export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Pr
       if (failure) throw failure;
     };
     const outcome = await trainInThisThread(
-      { spec, resumeFrom: opts.resumeFrom },
+      { ...input, resumeFrom: opts.resumeFrom },
       {
         signal: opts.signal,
         onProgress: opts.onProgress,
+        productionVersion: () => opts.productionVersion(),
         onCheckpoint: async (bytes, epochsCompleted) => {
           if (failure) throw failure;
           checkpoints.offer(bytes, epochsCompleted);
@@ -89,6 +100,15 @@ export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Pr
           case 'progress':
             progress = progress.then(() => opts.onProgress(m.progress)).catch(fail);
             break;
+          case 'production-request':
+            void opts
+              .productionVersion()
+              .then(
+                (production) => send({ type: 'production', production }),
+                (e: unknown) => send({ type: 'production-error', message: (e as Error)?.message ?? String(e) }),
+              )
+              .catch(fail);
+            break;
           case 'checkpoint':
             // persisted only after the progress of the same (and earlier) epochs has been handled
             checkpoints.offer(asBuffer(m.bytes), m.epochsCompleted, progress);
@@ -129,7 +149,7 @@ export async function runTraining(spec: TrainSpec, opts: RunTrainingOptions): Pr
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      send({ type: 'start', data: { spec, resumeFrom: opts.resumeFrom } });
+      send({ type: 'start', data: { ...input, resumeFrom: opts.resumeFrom } });
       if (opts.signal.aborted) onAbort();
       opts.signal.addEventListener('abort', onAbort);
     });

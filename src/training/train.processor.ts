@@ -6,14 +6,14 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
-import { DatasetCatalog, DatasetReader, type DatasetRow, type ReadyDatasetVersion } from '../ingestion';
-import { decidePromotion, ModelRegistry, type PromotionDecision } from '../models';
+import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
+import { ModelRegistry, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
-import type { DataRecord, EpochProgress, Table, TrainSpec } from './engine';
-import { closeTrainingWorkers, runTraining, type TrainOutcome } from './train-runner';
+import type { EpochProgress, TrainSpec } from '../ml';
+import { closeTrainingWorkers, runTraining, type TrainJobInput, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
 
 /**
@@ -38,7 +38,8 @@ class JobFailure extends Error {
  * checkpoint is persisted (artifact store, then the row) while training goes on, in epoch order and
  * coalesced (train-runner.ts), and a retry resumes from the latest persisted one. The row's history
  * always covers its checkpointEpoch (it is written together with the checkpoint).
- * The model version is registered in the same transaction that marks the job succeeded.
+ * The model version is registered in the same transaction that marks the job succeeded, with the
+ * promotion verdict the worker made (the registry only moves the alias).
  * The queue worker options come from the configuration: TrainingWorkersModule.forRoot applies @Processor.
  */
 @Injectable()
@@ -82,8 +83,6 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     const stopWatching = this.rows.watchCancel(row.id, () => controller.abort());
     try {
       const version = await this.readyVersion(row.datasetVersionId);
-      const table = await this.loadTable(version);
-      const spec: TrainSpec = { table, ...(row.spec as Omit<TrainSpec, 'table'>) };
       let resumeFrom: Buffer | undefined;
       if (row.checkpointSha256) {
         resumeFrom = await this.artifacts.getBuffer(row.checkpointSha256).catch((e: unknown) => {
@@ -109,10 +108,18 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         await writeRow(() => ({ progress, history: [...history] }));
         await job.updateProgress(progress as unknown as object).catch(() => undefined);
       };
-      const outcome = await runTraining(spec, {
+      // a reference to the version's stored data, not rows: the worker thread reads it, trains and decides the promotion
+      const input: TrainJobInput = {
+        artifacts: this.artifacts.location(),
+        dataset: { sha256: version.contentHash, columns: version.columns.map((c) => ({ name: c.name, type: c.type })) },
+        spec: row.spec as Omit<TrainSpec, 'table'>,
+        ...(row.spec.promote ? { promote: { mode: row.spec.promote, metric: row.spec.promoteMetric } } : {}),
+      };
+      const outcome = await runTraining(input, {
         training: this.config.training,
         resumeFrom,
         signal: controller.signal,
+        productionVersion: () => this.registry.productionVersion(row.modelName),
         onProgress: async (progress) => {
           history.push(progress);
           progressDirty = true;
@@ -131,8 +138,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       if (progressDirty) await writeProgress();
       await rowWrites;
       await this.storeTestPredictions(row.id, outcome);
-      const promotion = await this.promotionFor(row, table, outcome);
-      return await this.register(row, version, outcome, promotion);
+      return await this.register(row, version, outcome, outcome.promotion);
     } catch (e) {
       return await this.handleFailure(job, row.id, e);
     } finally {
@@ -152,22 +158,6 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     } catch (e) {
       throw new JobFailure('DATASET_UNAVAILABLE', `datasetVersionId: ${(e as Error).message}`);
     }
-  }
-
-  private async loadTable(v: ReadyDatasetVersion): Promise<Table> {
-    const reader: DatasetReader = await this.catalog.openReader(v.id);
-    const rows: DataRecord[] = [];
-    for await (const chunk of reader.chunks()) for (const r of DatasetReader.rowsOf(chunk)) rows.push(r as DatasetRow as DataRecord);
-    return { columns: v.columns.map((c) => ({ name: c.name, type: c.type })), rows };
-  }
-
-  /** promote always / if-better (src/models/promotion.ts): decided before, applied inside the registration transaction. */
-  private async promotionFor(row: TrainingJobEntity, table: Table, o: TrainOutcome): Promise<PromotionDecision | null> {
-    const mode = row.spec.promote ?? 'never';
-    if (mode === 'never') return null;
-    const production = mode === 'if-better' ? await this.registry.productionVersion(row.modelName) : null;
-    const candidate = { task: o.task, testMetrics: o.metrics.test as unknown as Record<string, unknown>, rows: table.rows, testRowIndices: o.testPredictions.rowIndices, testYTrue: o.testPredictions.yTrue };
-    return decidePromotion(mode, row.spec.promoteMetric, candidate, production);
   }
 
   private async register(row: TrainingJobEntity, v: ReadyDatasetVersion, o: TrainOutcome, decision: PromotionDecision | null = null): Promise<TrainingRunJobResult> {

@@ -1,26 +1,66 @@
 /**
  * Entry of a training worker thread (see train-runner.ts): initialises TF.js (KILN_TF_BACKEND) once,
  * when the thread starts, then runs jobs one after another as `start` messages arrive, posting
- * progress, checkpoints and each job's result to the parent. Every job's model and optimizer are
+ * progress, checkpoints and each job's result to the parent. All of a job's ML work happens here:
+ * reading the dataset version's Arrow data from the artifact store, training, and the promotion
+ * verdict (if-better scores the production model here). Every job's models and optimizer are
  * disposed when it ends, so the thread's tensor count does not grow from job to job.
+ * Imports only the ML kernel, platform (tfjs, artifacts) and contract types: no Nest, no domain.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import type { ProductionVersion, PromotionDecision } from '../contracts';
+import { DatasetReader, encodeCheckpoint, train, type DataRecord, type EpochProgress, type Table, type TrainResult } from '../ml';
+import { openArtifactStore, type ArtifactStore } from '../platform/artifacts';
+import { readModelBytes, saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
-import { saveModelToBytes } from '../platform/tfjs/artifact-io';
-import { encodeCheckpoint, train, type EpochProgress } from './engine';
+import { decidePromotion } from './promotion-decision';
 import { asBuffer, type TrainOutcome, type TrainWorkerData, type WorkerInbound, type WorkerOutbound } from './train-protocol';
 
 export interface ThreadHooks {
   onProgress(p: EpochProgress): Promise<void>;
   onCheckpoint(bytes: Buffer, epochsCompleted: number): Promise<void>;
+  /** The current production version (the parent asks the registry). */
+  productionVersion(): Promise<ProductionVersion | null>;
   signal: AbortSignal;
+}
+
+/** The dataset version's rows, read from its stored Arrow IPC data. */
+async function readTable(store: ArtifactStore, dataset: TrainWorkerData['dataset']): Promise<Table> {
+  const reader = DatasetReader.fromArtifact(store, dataset.sha256, dataset.columns);
+  const rows: DataRecord[] = [];
+  for await (const chunk of reader.chunks()) for (const r of DatasetReader.rowsOf(chunk)) rows.push(r);
+  return { columns: dataset.columns.map((c) => ({ name: c.name, type: c.type })), rows };
+}
+
+/** promote never / always / if-better (promotion-decision.ts), on the job's own test split. */
+async function promotionOf(
+  data: TrainWorkerData,
+  table: Table,
+  r: TrainResult,
+  store: ArtifactStore,
+  hooks: ThreadHooks,
+): Promise<PromotionDecision | null> {
+  const mode = data.promote?.mode ?? 'never';
+  if (mode === 'never') return null;
+  const view = mode === 'if-better' ? await hooks.productionVersion() : null;
+  const production = view && { ...view, load: () => readModelBytes(store, view.modelJsonSha256, view.weightsSha256) };
+  const candidate = {
+    task: r.task,
+    testMetrics: r.metrics.test as unknown as Record<string, unknown>,
+    rows: table.rows,
+    testRowIndices: r.testPredictions.rowIndices,
+    testYTrue: r.testPredictions.yTrue,
+  };
+  return decidePromotion(mode, data.promote?.metric, candidate, production);
 }
 
 /** The training itself; also used directly when KILN_TRAINING_IN_PROCESS=1. */
 export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHooks): Promise<TrainOutcome> {
   await TfRuntime.init();
-  const result = await train(data.spec, {
+  const store = openArtifactStore(data.artifacts);
+  const table = await readTable(store, data.dataset);
+  const result = await train({ table, ...data.spec }, {
     resumeFrom: data.resumeFrom ? asBuffer(data.resumeFrom) : undefined,
     signal: hooks.signal,
     onProgress: (p) => hooks.onProgress(p),
@@ -28,8 +68,9 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
   });
   try {
     const modelBytes = await saveModelToBytes(result.model);
+    const promotion = await promotionOf(data, table, result, store, hooks);
     const { model: _model, ...rest } = result;
-    return { ...rest, modelBytes };
+    return { ...rest, modelBytes, promotion };
   } finally {
     result.model.dispose();
   }
@@ -41,6 +82,13 @@ if (!isMainThread && parentPort) {
   // the backend is initialised once per thread, before (or while) the first job arrives
   const ready = TfRuntime.init().catch(() => undefined);
   let current: AbortController | null = null;
+  // the running job's open production-request (at most one: asked once, after training)
+  let production: { resolve(p: ProductionVersion | null): void; reject(e: Error): void } | null = null;
+  const productionVersion = (): Promise<ProductionVersion | null> =>
+    new Promise((resolve, reject) => {
+      production = { resolve, reject };
+      post({ type: 'production-request' });
+    });
   const numTensors = (): number | undefined => {
     try {
       return tf.memory().numTensors;
@@ -56,6 +104,7 @@ if (!isMainThread && parentPort) {
         onProgress: async (progress) => post({ type: 'progress', progress }),
         // posted and not awaited: the parent persists checkpoints in order (coalesced) while training goes on
         onCheckpoint: async (bytes, epochsCompleted) => post({ type: 'checkpoint', bytes, epochsCompleted }),
+        productionVersion,
       });
       current = null;
       post({ type: 'done', outcome, numTensors: numTensors() });
@@ -74,6 +123,11 @@ if (!isMainThread && parentPort) {
   port.on('message', (m: WorkerInbound) => {
     if (m.type === 'cancel') {
       current?.abort();
+    } else if (m.type === 'production' || m.type === 'production-error') {
+      const asked = production;
+      production = null;
+      if (m.type === 'production') asked?.resolve(m.production);
+      else asked?.reject(new Error(m.message));
     } else if (m.type === 'start') {
       if (current) {
         post({ type: 'error', name: 'Error', message: 'training worker is busy: a job is already running' });

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import type { EpochProgress } from './engine';
+import type { EpochProgress } from '../ml';
 import { FINAL_STATUSES, type TrainingJobEntity } from './training-job.entity';
 
 /** How often an open event stream re-reads the job row. */

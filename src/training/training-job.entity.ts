@@ -1,6 +1,7 @@
 import { Column, Entity } from 'typeorm';
 import { CancellableJobColumns, FINAL_JOB_STATUSES, type QueuedJobStatus } from '../platform/queues/queued-job-row';
-import type { EpochProgress } from './engine';
+import type { EpochProgress } from '../ml';
+import type { PromotionDecision } from '../contracts';
 
 export type TrainingJobStatus = QueuedJobStatus;
 export const FINAL_STATUSES: readonly TrainingJobStatus[] = FINAL_JOB_STATUSES;
@@ -51,7 +52,7 @@ export class TrainingJobEntity extends CancellableJobColumns {
 
   /** promote always/if-better: the decision and comparison {metric, candidate, production, basis, promoted, …}. */
   @Column({ type: 'jsonb', nullable: true })
-  promotion!: object | null;
+  promotion!: PromotionDecision | null;
 
   /** Artifact (JSON) of the evaluated test split: {rowIndices, yTrue, yPred, probabilities?}; set before the job succeeds. */
   @Column({ name: 'test_predictions_sha256', type: 'char', length: 64, nullable: true })

@@ -18,7 +18,7 @@ import {
   TrainingSpecError,
   type DataRecord,
   type TestPredictions,
-} from './engine';
+} from '../ml';
 import { ValidationProblemException } from '../platform/http/validation';
 import { CancellableJobRows } from '../platform/queues/queued-job-row';
 import type { CreateTrainingJobDto } from './training-jobs.dto';

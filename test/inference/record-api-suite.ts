@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventually, httpRequest, skipUnless, startTestKiln, type TestKiln, type TestConfiguration } from '../utils/test-kiln';
 import { spawnKiln } from '../utils/spawn-kiln';
 import { penguinsRows } from '../ingestion/ingestion-helpers';
-import { engine } from '../../src/training';
+import * as ml from '../../src/ml';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
 
 export async function recordApiSuite(configuration: TestConfiguration): Promise<void> {
@@ -60,7 +60,7 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
     it('gives identical numbers on the record API, TF Serving v1 and OIP v2 for the same input', async () => {
       const v = (await kiln.request('GET', `/api/models/${MODEL}/versions/1`)).body;
       // The v1/v2 input of a Kiln-trained model is the preprocessed feature tensor the record API builds.
-      const x = engine.Preprocessor.fromJSON(v.preprocessing).transform(records);
+      const x = ml.Preprocessor.fromJSON(v.preprocessing).transform(records);
       const width = x.length / records.length;
       const rows = Array.from({ length: records.length }, (_, i) => Array.from(x.subarray(i * width, (i + 1) * width)));
       const classes: string[] = v.target.classes;

@@ -9,7 +9,7 @@
  *    for a finished job; a disconnecting client stops its stream.
  *
  * Every job's stored test metrics are recomputed here, with reference implementations written
- * independently of src/training/engine/metrics.ts, from the stored test predictions
+ * independently of src/ml/metrics.ts, from the stored test predictions
  * (GET /api/training-jobs/:id/test-predictions), whose true values are checked against the uploaded rows.
  */
 import assert from 'node:assert/strict';

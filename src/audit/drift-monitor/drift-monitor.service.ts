@@ -63,7 +63,7 @@ export class DriftMonitor {
       throw e;
     }
 
-    const target = (version.target as { name?: string } | null)?.name ?? null;
+    const target = version.target?.name ?? null;
     const features = version.lineage.features ?? Object.keys(reference.profile.columns).filter((c) => c !== target);
     const maxRows = this.config.audit.driftWindowRows;
     const window = buildWindow(await this.store.loggedPredictions(model, served.version, maxRows), features, maxRows);

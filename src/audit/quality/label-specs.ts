@@ -5,23 +5,21 @@
  */
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { ModelRegistry } from '../../models';
+import type { ModelVersionTarget } from '../../contracts';
 import type { LabelSpec } from './feedback-input';
 
 const MAX_CACHED = 1000;
 
-interface StoredTarget {
-  classes?: unknown;
-  positiveClass?: unknown;
-}
-
 /** A registry row's task/target → LabelSpec, or null when the version has no usable task. */
-export function labelSpecOf(task: string | null, target: object | null): LabelSpec | null {
+export function labelSpecOf(task: string | null, target: ModelVersionTarget | null): LabelSpec | null {
   if (task === 'regression') return { task };
   if (task !== 'binary' && task !== 'multiclass') return null;
-  const t = (target ?? {}) as StoredTarget;
-  if (!Array.isArray(t.classes) || t.classes.length < 2) return null;
-  const classes = t.classes.map(String);
-  return { task, classes, ...(task === 'binary' ? { positiveClass: typeof t.positiveClass === 'string' ? t.positiveClass : classes[1]! } : {}) };
+  // stored JSON: checked rather than trusted
+  const stored = target?.classes;
+  if (!Array.isArray(stored) || stored.length < 2) return null;
+  const classes = stored.map(String);
+  const positiveClass = typeof target?.positiveClass === 'string' ? target.positiveClass : classes[1]!;
+  return { task, classes, ...(task === 'binary' ? { positiveClass } : {}) };
 }
 
 @Injectable()

@@ -1,13 +1,14 @@
 /**
- * Quality metrics on labelled live predictions (pure). The metric functions are the training
- * engine's (the same definitions the model was evaluated with at training time); this file only
- * maps logged outputs + feedback labels onto them:
+ * Quality metrics on labelled live predictions (pure). The metrics are the ML kernel's per-task ones
+ * (`ml.taskMetrics`, the same definitions the model was evaluated with at training time); this file
+ * only maps logged outputs + feedback labels onto them (logged labels are already decided, so
+ * classification is scored on labels, the multiclass form, for binary too):
  *   classification → accuracy, macro F1 (and the positive class's F1 for binary), ROC AUC: binary from
  *                    the stored P(positive) (`score`), multiclass one-vs-rest macro AUC from `probabilities`;
  *   regression     → RMSE, MAE (and R²).
  * Undefined values (no labelled rows, AUC without both classes) are null.
  */
-import { engine } from '../../training';
+import * as ml from '../../ml';
 import type { LabelSpec } from './feedback-input';
 
 /** One record's logged prediction (record API output) and its ground truth. */
@@ -57,7 +58,7 @@ function regression(rows: LabelledPrediction[]): RegressionQuality {
     yPred.push(r.predicted.value);
   }
   if (yTrue.length === 0) return { labelled: 0, rmse: null, mae: null, r2: null };
-  const m = engine.regressionMetrics(yTrue, yPred);
+  const m = ml.taskMetrics({ task: 'regression', yTrue, yPred });
   return { labelled: yTrue.length, rmse: finite(m.rmse), mae: finite(m.mae), r2: finite(m.r2) };
 }
 
@@ -71,7 +72,7 @@ function aucFor(rows: LabelledPrediction[], cls: string, score: (p: LabelledPred
     y.push(String(r.actual) === cls ? 1 : 0);
     s.push(v);
   }
-  return engine.rocAuc(y, s);
+  return ml.rocAuc(y, s);
 }
 
 function classification(rows: LabelledPrediction[], spec: LabelSpec): ClassificationQuality {
@@ -92,7 +93,7 @@ function classification(rows: LabelledPrediction[], spec: LabelSpec): Classifica
   if (yTrue.length === 0) {
     return { labelled: 0, accuracy: null, macroF1: null, ...(spec.task === 'binary' ? { f1: null } : {}), rocAuc: null, auc, confusionMatrix: null };
   }
-  const m = engine.multiclassMetrics(yTrue, yPred, classes);
+  const m = ml.taskMetrics({ task: 'multiclass', classes, yTrue, yPred });
   let rocAuc: number;
   let f1: number | undefined;
   if (spec.task === 'binary') {

@@ -211,7 +211,7 @@ export class BatchPredictionsService {
     if (found.version.status !== 'active') {
       throw new ValidationProblemException([{ field, reason: `version ${number} of model ${name} is ${found.version.status}` }]);
     }
-    const features = (found.version.signature as { features?: Array<{ name: string }> }).features ?? null;
+    const features = found.version.signature.features ?? null;
     return { version: number, features };
   }
 

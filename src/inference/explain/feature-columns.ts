@@ -1,9 +1,9 @@
-import type { engine } from '../../training';
+import type * as ml from '../../ml';
 
 /**
  * Where each source feature lives in the preprocessed model input, and the default explanation
  * baseline ("a typical record") in that space. Mirrors the column layout of the engine's
- * `Preprocessor` (src/training/engine/preprocessing.ts):
+ * `Preprocessor` (src/ml/preprocessing.ts):
  *
  *   numeric      1 column (standardised) + 1 `__missing` indicator when the spec has one
  *   boolean      1 column (0/1) + 1 `__missing` indicator when the spec has one
@@ -18,7 +18,7 @@ export interface FeatureColumns {
 }
 
 /** The columns of every source feature, in input order; checks they add up to `spec.width`. */
-export function featureColumns(spec: engine.PreprocessingSpec): FeatureColumns[] {
+export function featureColumns(spec: ml.PreprocessingSpec): FeatureColumns[] {
   const out: FeatureColumns[] = [];
   let start = 0;
   for (const f of spec.features) {
@@ -38,7 +38,7 @@ export function featureColumns(spec: engine.PreprocessingSpec): FeatureColumns[]
  * every categorical at its most frequent training value (`vocabulary[0]`; the out-of-vocabulary
  * column when the vocabulary is empty), all missing indicators 0.
  */
-export function defaultBaseline(spec: engine.PreprocessingSpec): Float32Array {
+export function defaultBaseline(spec: ml.PreprocessingSpec): Float32Array {
   const b = new Float32Array(spec.width);
   const cols = featureColumns(spec);
   spec.features.forEach((f, i) => {

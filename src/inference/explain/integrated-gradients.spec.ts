@@ -2,10 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../../platform/tfjs/tf-runtime';
-import { engine } from '../../training';
+import * as ml from '../../ml';
 // test fixture of the engine (public vega-datasets tables), not part of the training facade
-import { carsMpg, moviesHighlyRated, penguinsSpecies, PublicDataset } from '../../training/engine/testing/public-datasets';
-import { DataRecord } from '../../training/engine/types';
+import { carsMpg, moviesHighlyRated, penguinsSpecies, PublicDataset } from '../../../test/support/public-datasets';
+import { DataRecord } from '../../ml/types';
 import { ExplainInputError, Explanation, defaultBaseline, explainRecords } from './index';
 
 /*
@@ -17,17 +17,17 @@ import { ExplainInputError, Explanation, defaultBaseline, explainRecords } from 
 
 interface Trained {
   data: PublicDataset;
-  result: engine.TrainResult;
-  pre: engine.Preprocessor;
+  result: ml.TrainResult;
+  pre: ml.Preprocessor;
   /** Test-split records with the model's features only. */
   records: DataRecord[];
 }
 
-async function trainOn(data: PublicDataset, spec: Partial<engine.TrainSpec>, rows: number): Promise<Trained> {
-  const result = await engine.train({ table: data.table, target: data.target, ...spec });
+async function trainOn(data: PublicDataset, spec: Partial<ml.TrainSpec>, rows: number): Promise<Trained> {
+  const result = await ml.train({ table: data.table, target: data.target, ...spec });
   const feats = result.signature.features.map((f) => f.name);
   const records = result.testPredictions.rowIndices.slice(0, rows).map((i) => Object.fromEntries(feats.map((f) => [f, data.table.rows[i][f] ?? null])));
-  return { data, result, pre: engine.Preprocessor.fromJSON(result.preprocessing), records };
+  return { data, result, pre: ml.Preprocessor.fromJSON(result.preprocessing), records };
 }
 
 /** Runs explainRecords and asserts it leaves no tensor behind. */
@@ -51,7 +51,7 @@ function assertComplete(e: Explanation, what: string): void {
 }
 
 /** The baseline written as a record: numbers at their training mean, categoricals at vocabulary[0], booleans at the fill. */
-function typicalRecord(spec: engine.PreprocessingSpec): DataRecord {
+function typicalRecord(spec: ml.PreprocessingSpec): DataRecord {
   return Object.fromEntries(
     spec.features.map((f) => [f.name, f.kind === 'numeric' ? f.mean : f.kind === 'boolean' ? f.fill === 1 : (f.vocabulary[0] ?? null)]),
   );
@@ -75,7 +75,7 @@ describe('explainRecords (integrated gradients)', () => {
 
   it('multiclass mlp: explains the predicted class, completeness holds, prediction = predictRecords', () => {
     const ex = explain(penguins, penguins.records);
-    const pred = engine.predictRecords(penguins.result.model, penguins.pre, penguins.result.target, penguins.records);
+    const pred = ml.predictRecords(penguins.result.model, penguins.pre, penguins.result.target, penguins.records);
     const features = penguins.result.preprocessing.features.map((f) => f.name);
     assert.equal(ex.length, penguins.records.length);
     ex.forEach((e, i) => {
@@ -97,7 +97,7 @@ describe('explainRecords (integrated gradients)', () => {
     const b = defaultBaseline(spec);
     assert.deepEqual(b, penguins.pre.transform([typicalRecord(spec)]));
     const ex = explain(penguins, penguins.records.slice(0, 5), { outputClass: 'Gentoo' });
-    const atBaseline = engine.predictRecords(penguins.result.model, penguins.pre, penguins.result.target, [typicalRecord(spec)])[0];
+    const atBaseline = ml.predictRecords(penguins.result.model, penguins.pre, penguins.result.target, [typicalRecord(spec)])[0];
     const pb = (atBaseline.probabilities as Record<string, number>).Gentoo;
     for (const e of ex) {
       assert.equal(e.output, 'probability:Gentoo');
@@ -129,7 +129,7 @@ describe('explainRecords (integrated gradients)', () => {
     assert.equal(target.positiveClass, 'true');
     const ex = explain(movies, movies.records);
     const neg = explain(movies, movies.records, { outputClass: 'false' });
-    const pred = engine.predictRecords(movies.result.model, movies.pre, target, movies.records);
+    const pred = ml.predictRecords(movies.result.model, movies.pre, target, movies.records);
     ex.forEach((e, i) => {
       assert.equal(e.output, 'probability:true');
       const p = (pred[i].probabilities as Record<string, number>).true;
@@ -166,7 +166,7 @@ describe('explainRecords (integrated gradients)', () => {
     const b = defaultBaseline(spec);
     const x = cars.pre.transform(cars.records);
     const ex = explain(cars, cars.records);
-    const pred = engine.predictRecords(model, cars.pre, cars.result.target, cars.records);
+    const pred = ml.predictRecords(model, cars.pre, cars.result.target, cars.records);
     const columnsOf = (f: string) => spec.outputNames.map((n, j) => (n === f || n === `${f}__missing` || n.startsWith(`${f}=`) ? j : -1)).filter((j) => j >= 0);
     let baseline = bias;
     for (let j = 0; j < spec.width; j++) baseline += kernel[j] * b[j];

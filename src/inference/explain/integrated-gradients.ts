@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { engine } from '../../training';
+import type * as ml from '../../ml';
 import { defaultBaseline, featureColumns } from './feature-columns';
 import { pathQuadrature } from './quadrature';
 import { reluKinks } from './relu-kinks';
@@ -77,7 +77,7 @@ interface ExplainedOutput {
   classOf: ((row: number) => number) | null;
 }
 
-function checkInputs(preprocessing: engine.PreprocessingSpec, x: Float32Array, rows: number, baseline: Float32Array, steps: number): void {
+function checkInputs(preprocessing: ml.PreprocessingSpec, x: Float32Array, rows: number, baseline: Float32Array, steps: number): void {
   const w = preprocessing.width;
   if (!Number.isInteger(steps) || steps < 1 || steps > MAX_EXPLAIN_STEPS) {
     throw new ExplainInputError('steps', `must be an integer from 1 to ${MAX_EXPLAIN_STEPS}, got ${steps}`);
@@ -92,7 +92,7 @@ function checkInputs(preprocessing: engine.PreprocessingSpec, x: Float32Array, r
 }
 
 /** Class probabilities as a matrix (binary: [1 − p, p]) or the regression value as one column. */
-function probabilities(target: engine.TargetSpec, y: tf.Tensor): tf.Tensor2D {
+function probabilities(target: ml.TargetSpec, y: tf.Tensor): tf.Tensor2D {
   const y2 = tf.reshape(y, [y.shape[0] as number, -1]) as tf.Tensor2D;
   return target.task === 'binary' ? (tf.concat([tf.sub(1, y2), y2], 1) as tf.Tensor2D) : y2;
 }
@@ -102,7 +102,7 @@ function forward(model: tfl.LayersModel, input: tf.Tensor2D): tf.Tensor {
   return Array.isArray(y) ? (y[0] as tf.Tensor) : (y as tf.Tensor);
 }
 
-function explainedOutput(model: tfl.LayersModel, target: engine.TargetSpec, x: Float32Array, rows: number, width: number, outputClass?: string): ExplainedOutput {
+function explainedOutput(model: tfl.LayersModel, target: ml.TargetSpec, x: Float32Array, rows: number, width: number, outputClass?: string): ExplainedOutput {
   if (target.task === 'regression') {
     if (outputClass !== undefined) throw new ExplainInputError('outputClass', 'only applies to classification models');
     return { label: () => 'value', classOf: null };
@@ -129,8 +129,8 @@ function explainedOutput(model: tfl.LayersModel, target: engine.TargetSpec, x: F
  */
 export function explainRecords(
   model: tfl.LayersModel,
-  preprocessing: engine.PreprocessingSpec,
-  target: engine.TargetSpec,
+  preprocessing: ml.PreprocessingSpec,
+  target: ml.TargetSpec,
   x: Float32Array,
   rows: number,
   opts: ExplainOptions = {},

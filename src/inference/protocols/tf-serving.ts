@@ -7,7 +7,7 @@
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models/version-number';
-import type { engine } from '../../training';
+import type * as ml from '../../ml';
 import { elementCount, type HostTensor, type InferenceResult, type ModelSelector, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
 import type { RouteMethods } from './route-methods';
@@ -209,12 +209,12 @@ export function parseExamples(body: unknown, model: Pick<ServedModel, 'name' | '
 }
 
 /** `{"result": [[[label, score], …], …]}`: one pair per class, in the model's class order. */
-export function classifyResponse(predictions: readonly engine.RecordPrediction[]): { result: Array<Array<[string, number]>> } {
+export function classifyResponse(predictions: readonly ml.RecordPrediction[]): { result: Array<Array<[string, number]>> } {
   return { result: predictions.map((p) => Object.entries(p.probabilities ?? {})) };
 }
 
 /** `{"result": [value, …]}`. */
-export function regressResponse(predictions: readonly engine.RecordPrediction[]): { result: number[] } {
+export function regressResponse(predictions: readonly ml.RecordPrediction[]): { result: number[] } {
   return { result: predictions.map((p) => p.value as number) };
 }
 

@@ -1,4 +1,4 @@
-import type { engine } from '../../training';
+import type * as ml from '../../ml';
 
 /**
  * What every serving protocol sees of a model version: its identity, its tensor signature and, for
@@ -40,8 +40,8 @@ export interface ServedModel {
   outputs: TensorSpec[];
   /** Kiln-trained models: the named source features of the record API, with their column types. */
   features: Array<{ name: string; type: string }> | null;
-  preprocessing: engine.PreprocessingSpec | null;
-  target: engine.TargetSpec | null;
+  preprocessing: ml.PreprocessingSpec | null;
+  target: ml.TargetSpec | null;
 }
 
 /**

@@ -82,7 +82,7 @@ describe('bad input: files', () => {
   it('valid multi-byte UTF-8 split across chunks is fine', async () => {
     const { result, arrow } = await ingestBuffer('name,v\ncafé ☕ 😀,1\nnaïve,2\n', { fileName: 'x.csv', chunkSize: 1 });
     assert.equal(result.rowCount, 2);
-    const { DatasetReader } = await import('./dataset-reader.js');
+    const { DatasetReader } = await import('../../ml/dataset-reader.js');
     const page = await new DatasetReader(() => arrow).readRows(0, 2);
     assert.deepEqual(page.rows.map((r) => r.name), ['café ☕ 😀', 'naïve']);
   });

@@ -7,7 +7,8 @@ export { resolveFormat, INGEST_FORMATS, DEFAULT_MAX_INFLATED_BYTES } from './for
 export type { IngestFormat, ByteInput } from './formats';
 export { normalizeSchema, COLUMN_TYPES, DEFAULT_CATEGORICAL_RULE } from './schema-inference';
 export type { ColumnSchema, IngestSchema, SchemaColumnInput, CategoricalRule } from './schema-inference';
-export { DatasetReader } from './dataset-reader';
-export type { DatasetChunk, ChunkOptions, ColumnValues, DatasetRow, DatasetValue, ReaderColumn, RowPage } from './dataset-reader';
+// the reader of the stored Arrow data is the ML kernel's (a training worker thread reads versions with it)
+export { DatasetReader } from '../../ml/dataset-reader';
+export type { DatasetChunk, ChunkOptions, ColumnValues, DatasetRow, DatasetValue, ReaderColumn, RowPage } from '../../ml/dataset-reader';
 export { DEFAULT_NULL_TOKENS } from './values';
 export { DEFAULT_BATCH_ROWS } from './columnar-writer';

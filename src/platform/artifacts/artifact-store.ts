@@ -34,6 +34,12 @@ export class InvalidArtifactIdError extends Error {
   }
 }
 
+/** Plain data from which another thread of this process opens the same store (`openArtifactStore`). */
+export interface ArtifactStoreLocation {
+  kind: 'filesystem';
+  root: string;
+}
+
 /**
  * Port: content-addressed blob storage for uploads, dataset data, model weights and batch outputs.
  * The filesystem implementation is the default; an object store can implement the same contract.
@@ -50,4 +56,6 @@ export abstract class ArtifactStore {
   abstract delete(sha256: string): Promise<void>;
   /** Readiness probe: throws when the store cannot be written. */
   abstract check(): Promise<void>;
+  /** Where the store is, as plain data (a training worker thread reads dataset data and models itself). */
+  abstract location(): ArtifactStoreLocation;
 }

@@ -8,6 +8,7 @@ import {
   ArtifactNotFoundError,
   ArtifactRef,
   ArtifactStore,
+  ArtifactStoreLocation,
   ArtifactTooLargeError,
   InvalidArtifactIdError,
   PutOptions,
@@ -98,11 +99,20 @@ export class FsArtifactStore extends ArtifactStore {
     await rm(probe, { force: true });
   }
 
+  location(): ArtifactStoreLocation {
+    return { kind: 'filesystem', root: this.root };
+  }
+
   /** Absolute path for a digest; the only place a path is built, and only from 64 hex characters. */
   private pathOf(sha256: string): string {
     if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw new InvalidArtifactIdError(String(sha256));
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
+}
+
+/** The store at `location` (e.g. in a worker thread, from the parent's `store.location()`). */
+export function openArtifactStore(location: ArtifactStoreLocation): ArtifactStore {
+  return new FsArtifactStore(location.root);
 }
 
 async function exists(path: string): Promise<boolean> {

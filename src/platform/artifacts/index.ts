@@ -1,2 +1,2 @@
 export * from './artifact-store';
-export { FsArtifactStore } from './fs-artifact-store';
+export { FsArtifactStore, openArtifactStore } from './fs-artifact-store';

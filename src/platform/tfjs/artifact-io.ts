@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfconv from '@tensorflow/tfjs-converter';
+import type { ArtifactStore } from '../artifacts/artifact-store';
 
 /**
  * TF.js models as bytes, for the content-addressed artifact store.
@@ -206,6 +207,12 @@ export async function loadGraphModelFromBytes(bytes: ModelBytes): Promise<tfconv
   } catch (e) {
     wrapLoadError(e, 'graph-model');
   }
+}
+
+/** A stored version's model.json + weights (two artifacts) as ModelBytes. */
+export async function readModelBytes(store: ArtifactStore, modelJsonSha256: string, weightsSha256: string): Promise<ModelBytes> {
+  const [json, weights] = await Promise.all([store.getBuffer(modelJsonSha256), store.getBuffer(weightsSha256)]);
+  return { modelJson: JSON.parse(json.toString('utf8')) as ModelJson, weights };
 }
 
 /** Loads either format, as `modelFormat` tells. */

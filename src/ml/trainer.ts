@@ -9,7 +9,7 @@ import {
   decodeTensors,
   encodeTensors,
 } from './checkpoint';
-import { Metrics, argmax, binaryMetrics, chooseThreshold, multiclassMetrics, regressionMetrics, rocAuc } from './metrics';
+import { Metrics, argmax, chooseThreshold, rocAuc, taskMetrics } from './metrics';
 import { PreprocessingSpec, Preprocessor } from './preprocessing';
 import { deriveSeed, seededPermutation } from './random';
 import { SplitIndices, SplitOptions, splitIndices } from './split';
@@ -24,7 +24,7 @@ import {
   resolveHyperparameters,
   setDropoutSeeds,
 } from './templates';
-import { ColumnSchema, DataRecord, Table, Task, TrainingCancelledError, TrainingSpecError } from './types';
+import { ColumnSchema, DataRecord, EpochProgress, Table, Task, TrainingCancelledError, TrainingSpecError } from './types';
 
 export interface TrainSpec {
   table: Table;
@@ -41,19 +41,6 @@ export interface TrainSpec {
   /** Default {validation: 0.15, test: 0.15, stratify: true (classification)}. */
   split?: SplitOptions;
   preprocessing?: { maxCategories?: number };
-}
-
-export interface EpochProgress {
-  /** 1-based. */
-  epoch: number;
-  epochs: number;
-  /** Mean training loss over the epoch's batches (class-weighted when class weights are on, plus L2). */
-  loss: number;
-  /** Validation loss, unweighted, same loss function (regression: on the standardised target). */
-  valLoss: number;
-  /** binary: rocAuc; multiclass: accuracy; regression: rmse (target units). */
-  valMetric: number;
-  valMetricName: 'rocAuc' | 'accuracy' | 'rmse';
 }
 
 export interface TrainOptions {
@@ -348,7 +335,7 @@ function evaluate(p: PreparedTraining, pred: Float32Array, rows: DataRecord[], t
   if (t.task === 'regression') {
     const yTrue = Array.from(encodeNumbers(t, rows));
     const yPred = Array.from(pred);
-    return { metrics: regressionMetrics(yTrue, yPred), predictions: { yTrue, yPred } };
+    return { metrics: taskMetrics({ task: 'regression', yTrue, yPred }), predictions: { yTrue, yPred } };
   }
   const classes = t.classes as string[];
   const cls = encodeClasses(t, rows);
@@ -356,7 +343,7 @@ function evaluate(p: PreparedTraining, pred: Float32Array, rows: DataRecord[], t
   if (t.task === 'binary') {
     const th = threshold as number;
     return {
-      metrics: binaryMetrics(cls, pred, th, classes),
+      metrics: taskMetrics({ task: 'binary', classes, yTrue: cls, pPositive: pred, threshold: th }),
       predictions: {
         yTrue,
         yPred: Array.from(pred, (q) => (q >= th ? classes[1] : classes[0])),
@@ -368,7 +355,7 @@ function evaluate(p: PreparedTraining, pred: Float32Array, rows: DataRecord[], t
   const probabilities = Array.from({ length: rows.length }, (_, i) => Array.from(pred.subarray(i * k, (i + 1) * k)));
   const predIdx = probabilities.map((r) => argmax(r));
   return {
-    metrics: multiclassMetrics(cls, predIdx, classes),
+    metrics: taskMetrics({ task: 'multiclass', classes, yTrue: cls, yPred: predIdx }),
     predictions: { yTrue, yPred: predIdx.map((c) => classes[c]), probabilities },
   };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { EpochProgress } from './trainer';
+import type { EpochProgress } from './types';
 
 /**
  * A per-epoch training checkpoint: everything `train({resumeFrom})` needs to continue after epoch

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CellValue, ColumnSchema, DataRecord, Table } from '../types';
+import type { CellValue, ColumnSchema, DataRecord, Table } from '../../src/ml/types';
 
 /**
  * Public tables nobody on the team wrote, as engine input (tests and bench/train). Column types are

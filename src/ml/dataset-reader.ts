@@ -1,22 +1,31 @@
 /**
- * Reads a dataset version's Arrow IPC stream back in chunks of rows, for training and batch
- * scoring, and row ranges for the paginated preview. Streamed: one record batch in memory at a
- * time (plus the chunk being assembled).
+ * Reads a dataset version's Arrow IPC stream (as ingestion's columnar writer stores it) back in
+ * chunks of rows, for training (in its worker thread), batch scoring and the paginated preview.
+ * Streamed: one record batch in memory at a time (plus the chunk being assembled). Part of the ML
+ * kernel so that a training worker thread reads a dataset version itself without loading a domain;
+ * the ingestion facade re-exports it.
  *
  * Chunk values per column:
  *  - number, integer, timestamp (epoch ms), boolean (1/0): Float64Array, NaN = missing;
  *  - categorical, string: (string | null)[].
  */
 import { DataType, RecordBatchReader, type Data, type RecordBatch } from 'apache-arrow';
-import type { ColumnType } from '../../contracts/dataset-profile';
-import type { ArtifactStore } from '../../platform/artifacts/artifact-store';
-import type { ByteInput } from './formats';
-import type { ColumnSchema } from './schema-inference';
+import type { Readable } from 'node:stream';
+import type { ColumnType } from './types';
+
+/** The bytes of an Arrow IPC stream. */
+export type ByteInput = Readable | AsyncIterable<Uint8Array | string> | Uint8Array;
+
+/** The part of the artifact store the reader needs (platform's ArtifactStore has it). */
+export interface ArtifactSource {
+  get(sha256: string): Promise<ByteInput>;
+}
 
 export type ColumnValues = Float64Array | Array<string | null>;
 export type DatasetValue = number | string | boolean | null;
 export type DatasetRow = Record<string, DatasetValue>;
 
+/** A column and its logical type (integer, categorical: the version's schema, not the Arrow types, knows them). */
 export interface ReaderColumn {
   name: string;
   type: ColumnType;
@@ -130,11 +139,11 @@ export class DatasetReader {
   constructor(
     private readonly open: () => ByteInput | Promise<ByteInput>,
     /** The version's columns (from the ingest result): gives logical types (integer, categorical). */
-    private readonly schemaColumns?: ColumnSchema[],
+    private readonly schemaColumns?: readonly ReaderColumn[],
   ) {}
 
   /** Reader over an artifact in the store. */
-  static fromArtifact(store: ArtifactStore, sha256: string, columns?: ColumnSchema[]): DatasetReader {
+  static fromArtifact(store: ArtifactSource, sha256: string, columns?: readonly ReaderColumn[]): DatasetReader {
     return new DatasetReader(() => store.get(sha256), columns);
   }
 

@@ -1,15 +1,15 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { TfRuntime } from '../../platform/tfjs/tf-runtime';
-import { loadLayersModelFromBytes, saveModelToBytes } from '../../platform/tfjs/artifact-io';
+import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { loadLayersModelFromBytes, saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { BinaryMetrics, MulticlassMetrics, RegressionMetrics } from './metrics';
 import { predictRecords } from './predict';
 import { Preprocessor } from './preprocessing';
 import { TrainResult, TrainSpec, train } from './trainer';
 import { CheckpointMismatchError, decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import { DataRecord, TrainingCancelledError } from './types';
-import { carsMpg, moviesHighlyRated, penguinsSpecies } from './testing/public-datasets';
+import { carsMpg, moviesHighlyRated, penguinsSpecies } from '../../test/support/public-datasets';
 
 /*
  * Trains on real public tables (vega-datasets; see testing/public-datasets.ts for the derived binary

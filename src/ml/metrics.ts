@@ -1,7 +1,12 @@
 /**
- * Evaluation metrics (camelCase keys as stored on jobs and model versions).
+ * Evaluation metrics (camelCase keys as stored on jobs and model versions): the one per-task module.
+ * `taskMetrics` is the regression / binary / multiclass switch every evaluation goes through
+ * (training's validation and test metrics, the if-better comparison of a production model on a
+ * candidate's test split, live quality on labelled predictions); `TASK_METRICS` and
+ * `LOWER_IS_BETTER` say which scalar metrics a task has and which way is better.
  * Probabilities are P(positive class) for binary; per-class rows (in `classes` order) for multiclass.
  */
+import type { Task } from './types';
 
 export interface ConfusionMatrix {
   /** Class labels; rows are actual classes, columns predicted classes, both in this order. */
@@ -213,4 +218,56 @@ export function regressionMetrics(yTrue: ArrayLike<number>, yPred: ArrayLike<num
     tot += (yTrue[i] - mean) * (yTrue[i] - mean);
   }
   return { rmse: Math.sqrt(se / n), mae: ae / n, r2: tot === 0 ? NaN : 1 - se / tot };
+}
+
+/** The scalar metrics of each task (keys of its metrics object). */
+export const TASK_METRICS: Readonly<Record<Task, readonly string[]>> = {
+  binary: ['rocAuc', 'prAuc', 'logLoss', 'accuracy', 'precision', 'recall', 'f1'],
+  multiclass: ['accuracy', 'macroF1'],
+  regression: ['rmse', 'mae', 'r2'],
+};
+
+/** Lower is better for these; higher for every other metric. */
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['rmse', 'mae', 'logLoss']);
+
+/** Values or true/predicted targets. */
+export interface RegressionPredictions {
+  task: 'regression';
+  yTrue: ArrayLike<number>;
+  yPred: ArrayLike<number>;
+}
+
+/** True class indices (0 = classes[0] = negative, 1 = positive) and P(positive), labelled at `threshold`. */
+export interface BinaryPredictions {
+  task: 'binary';
+  classes: string[];
+  yTrue: ArrayLike<number>;
+  pPositive: ArrayLike<number>;
+  threshold: number;
+}
+
+/** True and predicted class indices into `classes` (also any classification scored on decided labels). */
+export interface MulticlassPredictions {
+  task: 'multiclass';
+  classes: string[];
+  yTrue: ArrayLike<number>;
+  yPred: ArrayLike<number>;
+}
+
+export type TaskPredictions = RegressionPredictions | BinaryPredictions | MulticlassPredictions;
+
+/** The metrics of a task's predictions: the one per-task switch. */
+export function taskMetrics(p: RegressionPredictions): RegressionMetrics;
+export function taskMetrics(p: BinaryPredictions): BinaryMetrics;
+export function taskMetrics(p: MulticlassPredictions): MulticlassMetrics;
+export function taskMetrics(p: TaskPredictions): Metrics;
+export function taskMetrics(p: TaskPredictions): Metrics {
+  switch (p.task) {
+    case 'regression':
+      return regressionMetrics(p.yTrue, p.yPred);
+    case 'binary':
+      return binaryMetrics(p.yTrue, p.pPositive, p.threshold, p.classes);
+    case 'multiclass':
+      return multiclassMetrics(p.yTrue, p.yPred, p.classes);
+  }
 }

@@ -27,6 +27,20 @@ export interface Table {
 
 export type Task = 'binary' | 'multiclass' | 'regression';
 
+/** One epoch's progress, reported by train() and stored in checkpoints (`history`). */
+export interface EpochProgress {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Mean training loss over the epoch's batches (class-weighted when class weights are on, plus L2). */
+  loss: number;
+  /** Validation loss, unweighted, same loss function (regression: on the standardised target). */
+  valLoss: number;
+  /** binary: rocAuc; multiclass: accuracy; regression: rmse (target units). */
+  valMetric: number;
+  valMetricName: 'rocAuc' | 'accuracy' | 'rmse';
+}
+
 /** A spec is invalid before any training starts (the Nest layer maps it to a 400 naming `field`). */
 export class TrainingSpecError extends Error {
   constructor(

@@ -5,7 +5,7 @@ import { splitIndices } from './split';
 import { resolveTarget } from './target';
 import { resolveHyperparameters } from './templates';
 import { ColumnSchema, DataRecord, TrainingSpecError } from './types';
-import { carsMpg, penguinsSpecies } from './testing/public-datasets';
+import { carsMpg, penguinsSpecies } from '../../test/support/public-datasets';
 
 const columns: ColumnSchema[] = [
   { name: 'x', type: 'number' },

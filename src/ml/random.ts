@@ -2,7 +2,7 @@
  * Seeded pseudo-random numbers (mulberry32): splits, shuffles and dropout masks derive from the job's
  * seed only, never from Math.random, so a job spec twice gives the same model on the same backend.
  */
-import { mulberry32 } from '../../platform/util/seeded-random';
+import { mulberry32 } from '../platform/util/seeded-random';
 
 export { mulberry32 };
 
