@@ -2,7 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JobName, QueueName, type JobPayload, type JobResult } from '../contracts';
-import { DriftMonitor } from './drift-monitor/drift-monitor.service';
+import { DriftMonitor } from './drift/drift-monitor.service';
 import { AuditLogWriter } from './log/audit-log.writer';
 import { RetentionService } from './log/retention.service';
 

@@ -12,4 +12,4 @@ import { MonitoringService } from './monitoring.service';
   controllers: [FeedbackController, MonitoringController],
   providers: [FeedbackService, MonitoringService, LabelSpecs],
 })
-export class QualityModule {}
+export class MonitoringModule {}
