@@ -1,10 +1,11 @@
 /**
  * Public facade of the models domain (the registry):
- *  - `ModelsDataModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions;
- *  - `ModelDeployments` (also from `ModelsDataModule`): deployments, serving settings and `routingSnapshot()`, the read model the inference runtime polls;
+ *  - `ModelsServicesModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions;
+ *  - `ModelDeployments` (also from `ModelsServicesModule`): deployments, serving settings and `routingSnapshot()`,
+ *    the read model the inference runtime polls;
  *  - `ModelsModule`: the HTTP API, for the composition root only.
  */
-export { ModelsDataModule } from './models-data.module';
+export { ModelsServicesModule } from './models-services.module';
 export { ModelsModule } from './models.module';
 export { ModelRegistry, MODEL_NAME_PATTERN, ALIAS_PATTERN } from './model-registry.service';
 export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './version-number';

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TrainProcessor } from './train.processor';
-import { TrainingDataModule } from './training-data.module';
+import { TrainingServicesModule } from './training-services.module';
 
 /** Processors of the `training` queue only; imported by the role that owns the queue (`training`). */
 @Module({
-  imports: [TrainingDataModule],
+  imports: [TrainingServicesModule],
   providers: [TrainProcessor],
 })
 export class TrainingWorkersModule {}
