@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { MAX_ROUTE_WEIGHT, MAX_ROUTES, SERVING_BOUNDS, SERVING_DEFAULTS } from './deployment-rules';
-import { ALIAS_PATTERN } from './model-registry.service';
+import { ALIAS_PATTERN, SELECTOR_REASONS } from './version-selector';
 import { MAX_VERSION_NUMBER } from './version-number';
 
 export class DeploymentRouteDto {
@@ -17,7 +17,7 @@ export class DeploymentRouteDto {
   @ApiPropertyOptional({ description: 'An alias; the route follows it when it moves (exactly one of version or alias)', example: 'production' })
   @IsOptional()
   @IsString()
-  @Matches(ALIAS_PATTERN, { message: "alias must be 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit" })
+  @Matches(ALIAS_PATTERN, { message: `alias ${SELECTOR_REASONS.alias}` })
   alias?: string;
 
   @ApiProperty({ description: 'Relative weight (normalised over the routes), > 0', exclusiveMinimum: true, minimum: 0, maximum: MAX_ROUTE_WEIGHT, example: 90 })
