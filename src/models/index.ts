@@ -10,7 +10,15 @@
 export { ModelsServicesModule } from './models-services.module';
 export { ModelsModule } from './models.module';
 export { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
-export { ALIAS_PATTERN, SELECTOR_REASONS, parseVersionSelector, resolveVersionSelector, versionSelectorErrors } from './version-selector';
+export {
+  ALIAS_PATTERN,
+  SELECTOR_REASONS,
+  IsAliasName,
+  IsVersionNumber,
+  parseVersionSelector,
+  resolveVersionSelector,
+  versionSelectorErrors,
+} from './version-selector';
 export type { VersionSelector } from './version-selector';
 export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './version-number';
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';

@@ -259,7 +259,11 @@ export class ModelRegistry {
    * The version a selector names, read from the registry: 404 naming `model`, `version` or `alias`
    * (the field of the request that names what is missing). An empty selector means `defaultAlias`.
    */
-  async selectVersion(name: string, selector: VersionSelector, defaultAlias = 'production'): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+  async selectVersion(
+    name: string,
+    selector: VersionSelector,
+    defaultAlias = 'production',
+  ): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     const model = await this.getModel(name).catch((e: unknown) => {
       throw e instanceof NotFoundException ? new NotFoundException(`model: model ${name} not found`) : e;
     });
