@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DRIFT_RETRAIN_ACTOR } from './drift-monitor/drift-retrain';
+import { DRIFT_RETRAIN_ACTOR } from './drift/drift-retrain';
 import { actorOf, promotionActor, SYSTEM_DRIFT_RETRAIN, SYSTEM_PROMOTION } from '../platform/audit-trail/admin-event-outbox';
 
 describe('admin event actors', () => {

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditProcessor } from './audit.processor';
-import { DriftMonitorModule } from './drift-monitor/drift-monitor.module';
-import { DriftSchedulerModule } from './drift-monitor/drift-scheduler.module';
+import { DriftMonitorModule } from './drift/drift-monitor.module';
+import { DriftSchedulerModule } from './drift/drift-scheduler.module';
 import { AuditLogModule } from './log/audit-log.module';
 import { AuditLogWorkersModule } from './log/audit-log-workers.module';
 

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JobName, QueueName, type JobResult } from '../contracts';
 import { JobHandlers, type JobNameOn } from '../platform/queues/job-handlers';
-import { DriftMonitor } from './drift-monitor/drift-monitor.service';
+import { DriftMonitor } from './drift/drift-monitor.service';
 import { AuditLogWriter } from './log/audit-log.writer';
 import { RetentionService } from './log/retention.service';
 

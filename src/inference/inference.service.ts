@@ -11,6 +11,7 @@ import { InferenceMetrics } from './runtime/inference-metrics';
 import { LoadedModel } from './runtime/loaded-model';
 import { ModelCache, versionKey } from './runtime/model-cache';
 import { RoutingTable } from './runtime/routing-table';
+import { resolveVersionSelector } from '../models';
 import { platformOf, type HostTensor, type InferenceCall, type InferenceResult, type ModelSelector, type ServedModel } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
 import { CallAudit } from './call-audit';
@@ -251,31 +252,23 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * The returned model is acquired: the caller releases it.
    */
   private async resolve(name: string, selector: ModelSelector, call: InferenceCall | null): Promise<{ model: LoadedModel; canary: boolean }> {
-    if (selector.version !== undefined && selector.alias !== undefined) throw new BadRequestException('version and alias: give one selector, not both');
-    if (selector.version !== undefined) {
-      if (!Number.isInteger(selector.version) || selector.version < 1) throw new BadRequestException(`version: '${selector.version}' is not a positive integer`);
-      return { model: await this.cache.acquire(name, selector.version), canary: false };
+    const aliasVersion = (alias: string) => this.routing.alias(name, alias);
+    if (selector.version === undefined && selector.alias !== undefined && aliasVersion(selector.alias) === undefined) {
+      // Maybe a move this replica has not polled yet; still none: 404 for an unknown model before the alias.
+      await this.refresh();
+      if (aliasVersion(selector.alias) === undefined) await this.registry.getModel(name);
     }
-    const pick = () => {
-      if (selector.alias !== undefined) {
-        const v = this.routing.alias(name, selector.alias);
-        return v === undefined ? undefined : { version: v, canary: false };
-      }
-      return this.routing.route(name, call?.clientRequestId ?? null);
-    };
-    let route = pick();
+    const version = resolveVersionSelector(name, selector, aliasVersion);
+    if (selector.version !== undefined) return { model: await this.cache.acquire(name, selector.version), canary: false };
+    let route = version !== undefined ? { version, canary: false } : this.routing.route(name, call?.clientRequestId ?? null);
     if (!route) {
       // Maybe a change this replica has not polled yet.
       await this.refresh();
-      route = pick();
+      route = this.routing.route(name, call?.clientRequestId ?? null);
     }
     if (!route) {
       await this.registry.getModel(name); // 404 for an unknown model
-      throw new NotFoundException(
-        selector.alias !== undefined
-          ? `model ${name} has no alias ${selector.alias}`
-          : `model ${name} has no production alias and no deployment; ask for a version or an alias`,
-      );
+      throw new NotFoundException(`model ${name} has no production alias and no deployment; ask for a version or an alias`);
     }
     const model = this.cache.acquireLoaded(versionKey(name, route.version)) ?? (await this.cache.acquire(name, route.version));
     return { model, canary: route.canary };

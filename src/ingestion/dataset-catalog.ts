@@ -23,7 +23,7 @@ export interface ReadyDatasetVersion {
 /**
  * Read facade of the ingestion domain for other domains (training, batch scoring, drift): look up a
  * ready version and read its rows in chunks. Abstract class so it is its own DI token; bound to
- * `DatasetsService` by `IngestionDataModule`. Lookups throw Nest `NotFoundException` (unknown id) or
+ * `DatasetsService` by `IngestionServicesModule`. Lookups throw Nest `NotFoundException` (unknown id) or
  * `ConflictException` (the version exists but is not `ready`), with messages naming the id.
  */
 export abstract class DatasetCatalog {

@@ -24,7 +24,7 @@ import { ApiBody, ApiConsumes, ApiExtraModels, ApiHeader, ApiOperation, ApiProdu
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { ArtifactStore } from '../platform/artifacts';
-import { Roles } from '../platform/auth/roles';
+import { Roles } from '../platform/auth';
 import { ValidationProblemException } from '../platform/http/validation';
 import { NUL_REASON } from '../platform/http/stored-strings';
 import type { DatasetVersionOptions } from './dataset-version.entity';

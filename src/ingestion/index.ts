@@ -1,13 +1,13 @@
 /**
  * Public facade of the ingestion domain. Other domains import only from here (or src/contracts):
- *  - `IngestionDataModule` + `DatasetCatalog`: look up ready dataset versions (columns, profile,
+ *  - `IngestionServicesModule` + `DatasetCatalog`: look up ready dataset versions (columns, profile,
  *    row count, content hash) and open a `DatasetReader` over their rows;
  *  - `DatasetReader`: chunked, columnar reads of a version's Arrow data;
  *  - `IngestionModule` / `IngestionWorkersModule`: for the composition root only.
  */
 export { DatasetCatalog } from './dataset-catalog';
 export type { ReadyDatasetVersion } from './dataset-catalog';
-export { IngestionDataModule } from './ingestion-data.module';
+export { IngestionServicesModule } from './ingestion-services.module';
 export { IngestionModule } from './ingestion.module';
 export { IngestionWorkersModule } from './ingestion-workers.module';
 export { DatasetReader } from './pipeline';

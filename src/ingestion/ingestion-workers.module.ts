@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { IngestProcessor } from './ingest.processor';
-import { IngestionDataModule } from './ingestion-data.module';
+import { IngestionServicesModule } from './ingestion-services.module';
 
 /** Processors of the `ingestion` queue only; imported by the role that owns the queue (`ingestion`). */
 @Module({
-  imports: [IngestionDataModule],
+  imports: [IngestionServicesModule],
   providers: [IngestProcessor],
 })
 export class IngestionWorkersModule {}

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DatasetsController } from './datasets.controller';
-import { IngestionDataModule } from './ingestion-data.module';
+import { IngestionServicesModule } from './ingestion-services.module';
 
 /** The ingestion HTTP API (datasets, versions, uploads, preview, download); roles `gateway` and `ingestion`. */
 @Module({
-  imports: [IngestionDataModule],
+  imports: [IngestionServicesModule],
   controllers: [DatasetsController],
 })
 export class IngestionModule {}

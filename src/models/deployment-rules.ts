@@ -4,7 +4,7 @@
  * tests) get the same 400s naming the field.
  */
 import type { FieldError } from '../platform/http/problem-details';
-import { ALIAS_PATTERN } from './model-registry.service';
+import { versionSelectorErrors } from './version-selector';
 
 export const MAX_ROUTES = 10;
 /** Weights are relative; the cap keeps their sum finite (1e6 still allows a one-in-a-million canary). */
@@ -61,11 +61,11 @@ export function deploymentInputErrors(input: DeploymentInput): FieldError[] {
       errors.push({ field: at, reason: 'must be an object {version | alias, weight}' });
       return;
     }
+    // A route needs a selector (the API default has no meaning here): neither or both is the route's fault.
+    const selectorErrors = present(r.version) === present(r.alias) ? [] : versionSelectorErrors(r, { at: `${at}.` });
     if (present(r.version) === present(r.alias)) errors.push({ field: at, reason: 'give exactly one of version or alias' });
-    else if (present(r.version) && !isPositiveInt(r.version)) errors.push({ field: `${at}.version`, reason: 'must be an integer ≥ 1' });
-    else if (present(r.alias) && (typeof r.alias !== 'string' || !ALIAS_PATTERN.test(r.alias))) {
-      errors.push({ field: `${at}.alias`, reason: "must be 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit" });
-    } else {
+    else if (selectorErrors.length) errors.push(...selectorErrors);
+    else {
       const key = present(r.version) ? `version ${r.version}` : `alias ${r.alias}`;
       const first = seen.get(key);
       if (first !== undefined) errors.push({ field: at, reason: `routes.${first} already routes to ${key}` });

@@ -1,23 +1,20 @@
 /** Request bodies of the deployment and serving-settings API (checked again in depth by deployment-rules.ts). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, Max, Min, ValidateNested } from 'class-validator';
 import { MAX_ROUTE_WEIGHT, MAX_ROUTES, SERVING_BOUNDS, SERVING_DEFAULTS } from './deployment-rules';
-import { ALIAS_PATTERN } from './model-registry.service';
+import { IsAliasName, IsVersionNumber } from './version-selector';
 import { MAX_VERSION_NUMBER } from './version-number';
 
 export class DeploymentRouteDto {
-  @ApiPropertyOptional({ description: 'A fixed version (exactly one of version or alias)', minimum: 1 })
+  @ApiPropertyOptional({ description: 'A fixed version (exactly one of version or alias)', minimum: 1, maximum: MAX_VERSION_NUMBER })
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_VERSION_NUMBER)
+  @IsVersionNumber()
   version?: number;
 
   @ApiPropertyOptional({ description: 'An alias; the route follows it when it moves (exactly one of version or alias)', example: 'production' })
   @IsOptional()
-  @IsString()
-  @Matches(ALIAS_PATTERN, { message: "alias must be 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit" })
+  @IsAliasName()
   alias?: string;
 
   @ApiProperty({ description: 'Relative weight (normalised over the routes), > 0', exclusiveMinimum: true, minimum: 0, maximum: MAX_ROUTE_WEIGHT, example: 90 })
@@ -43,11 +40,15 @@ export class SetDeploymentDto {
   @Type(() => DeploymentRouteDto)
   routes!: DeploymentRouteDto[];
 
-  @ApiPropertyOptional({ description: 'Version that gets a copy of every request (its answers are only recorded); null: none', minimum: 1, nullable: true, type: Number })
+  @ApiPropertyOptional({
+    description: 'Version that gets a copy of every request (its answers are only recorded); null: none',
+    minimum: 1,
+    maximum: MAX_VERSION_NUMBER,
+    nullable: true,
+    type: Number,
+  })
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_VERSION_NUMBER)
+  @IsVersionNumber()
   shadow?: number | null;
 }
 

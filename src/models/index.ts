@@ -1,13 +1,26 @@
 /**
  * Public facade of the models domain (the registry):
- *  - `ModelsDataModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions,
+ *  - `ModelsServicesModule` + `ModelRegistry`: register trained versions (inside the caller's transaction), read versions,
  *    apply a training job's promotion verdict (`productionVersion()` tells the job what to compare against);
- *  - `ModelDeployments` (also from `ModelsDataModule`): deployments, serving settings and `routingSnapshot()`, the read model the inference runtime polls;
+ *  - `ModelDeployments` (also from `ModelsServicesModule`): deployments, serving settings and `routingSnapshot()`,
+ *    the read model the inference runtime polls;
+ *  - `VersionSelector` (`parseVersionSelector`, `resolveVersionSelector`, `ModelRegistry.selectVersion`): the one
+ *    version-or-alias choice of every API that picks a version, with one set of 400/404 texts;
  *  - `ModelsModule`: the HTTP API, for the composition root only.
  */
-export { ModelsDataModule } from './models-data.module';
+export { ModelsServicesModule } from './models-services.module';
 export { ModelsModule } from './models.module';
-export { ModelRegistry, MODEL_NAME_PATTERN, ALIAS_PATTERN } from './model-registry.service';
+export { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
+export {
+  ALIAS_PATTERN,
+  SELECTOR_REASONS,
+  IsAliasName,
+  IsVersionNumber,
+  parseVersionSelector,
+  resolveVersionSelector,
+  versionSelectorErrors,
+} from './version-selector';
+export type { VersionSelector } from './version-selector';
 export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './version-number';
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';
 export type { ModelLineage } from './model-version.entity';

@@ -12,9 +12,9 @@ import { ArtifactStore } from '../platform/artifacts';
 import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
 import { readModelBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
 import type { ProductionVersion, PromotionDecision } from '../contracts';
+import { noSuchAlias, resolveVersionSelector, type VersionSelector } from './version-selector';
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const ALIAS_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** What a trained model registers (artifacts already durable in the artifact store). */
 export interface NewTrainedVersion {
@@ -256,6 +256,26 @@ export class ModelRegistry {
     return { model, version: v };
   }
 
+  /**
+   * The version a selector names, read from the registry: 404 naming `model`, `version` or `alias`
+   * (the field of the request that names what is missing). An empty selector means `defaultAlias`.
+   */
+  async selectVersion(
+    name: string,
+    selector: VersionSelector,
+    defaultAlias = 'production',
+  ): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+    const model = await this.getModel(name).catch((e: unknown) => {
+      throw e instanceof NotFoundException ? new NotFoundException(`model: model ${name} not found`) : e;
+    });
+    const chosen = selector.version === undefined && selector.alias === undefined ? { alias: defaultAlias } : selector;
+    const aliases = chosen.alias !== undefined ? await this.aliasesOf(model.id) : {};
+    const number = resolveVersionSelector(name, chosen, (a) => (Object.hasOwn(aliases, a) ? aliases[a] : undefined))!;
+    const version = await this.versions.findOneBy({ modelId: model.id, version: number });
+    if (!version) throw new NotFoundException(`version: model ${name} has no version ${number}`);
+    return { model, version };
+  }
+
   async versionById(id: string): Promise<{ model: ModelEntity; version: ModelVersionEntity } | null> {
     const v = await this.versions.findOneBy({ id });
     if (!v) return null;
@@ -301,7 +321,7 @@ export class ModelRegistry {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const from = await this.currentAliasVersion(m, model.id, alias);
-      if (from === null) throw new NotFoundException(`model ${name} has no alias ${alias}`);
+      if (from === null) throw noSuchAlias(name, alias);
       await m.delete(ModelAliasEntity, { modelId: model.id, alias });
       await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: null, changedBy: by, changedAt: new Date() });
       const target = { model: model.name, alias };

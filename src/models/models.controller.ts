@@ -4,20 +4,16 @@ import type { Multipart } from '@fastify/multipart';
 import { ParseVersionPipe } from './version-number';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { NUL_REASON } from '../platform/http/stored-strings';
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
 import { bytesFromUpload, dryRun, parseSignature } from './model-import';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
-import { ModelRegistry, ALIAS_PATTERN, MODEL_NAME_PATTERN } from './model-registry.service';
+import { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
+import { checkAliasName } from './version-selector';
 import { aliasHistoryDto, modelDto, modelVersionDto, SetAliasDto, type ModelDto } from './models.dto';
-
-function checkAlias(alias: string): string {
-  if (!ALIAS_PATTERN.test(alias)) throw new BadRequestException(`alias: '${alias.slice(0, 80)}' must be 1–64 letters, digits, '.', '_' or '-'`);
-  return alias;
-}
 
 /** Model registry: reads for any role, writes for `developer` (and admin). */
 @ApiTags('models')
@@ -150,7 +146,7 @@ export class ModelsController {
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
     const by = req.principal?.name ?? null;
-    const change = await this.registry.setAlias(name, checkAlias(alias), body.version, by, actorOf(req));
+    const change = await this.registry.setAlias(name, checkAliasName(alias), body.version, by, actorOf(req));
     return { model: name, ...change, version: change.to };
   }
 
@@ -160,13 +156,13 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })
   async deleteAlias(@Param('name') name: string, @Param('alias') alias: string, @Req() req: AuthenticatedRequest) {
-    const change = await this.registry.deleteAlias(name, checkAlias(alias), req.principal?.name ?? null, actorOf(req));
+    const change = await this.registry.deleteAlias(name, checkAliasName(alias), req.principal?.name ?? null, actorOf(req));
     return { model: name, ...change };
   }
 
   @Get(':name/aliases/:alias/history')
   @ApiOperation({ summary: 'Who moved the alias, when, from which version to which' })
   async aliasHistory(@Param('name') name: string, @Param('alias') alias: string) {
-    return (await this.registry.aliasHistory(name, checkAlias(alias))).map((h) => aliasHistoryDto(name, h));
+    return (await this.registry.aliasHistory(name, checkAliasName(alias))).map((h) => aliasHistoryDto(name, h));
   }
 }

@@ -1,15 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
 import { MAX_VERSION_NUMBER } from './version-number';
+import { IsVersionNumber } from './version-selector';
 import type { ModelAliasHistoryEntity } from './model-alias.entity';
 import type { ModelEntity } from './model.entity';
 import type { ModelVersionEntity } from './model-version.entity';
 
 export class SetAliasDto {
   @ApiProperty({ description: 'Version number the alias points to', minimum: 1, maximum: MAX_VERSION_NUMBER })
-  @IsInt()
-  @Min(1)
-  @Max(MAX_VERSION_NUMBER)
+  @IsVersionNumber()
   version!: number;
 }
 

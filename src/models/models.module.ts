@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { DeploymentsController } from './deployments.controller';
 import { ModelsController } from './models.controller';
-import { ModelsDataModule } from './models-data.module';
+import { ModelsServicesModule } from './models-services.module';
 
 /** The model registry HTTP API; roles `gateway` and `training`. */
 @Module({
-  imports: [ModelsDataModule],
+  imports: [ModelsServicesModule],
   controllers: [ModelsController, DeploymentsController],
 })
 export class ModelsModule {}

@@ -4,7 +4,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { JobName, jobId, PlatformPingResult, QueueName } from '../contracts';
-import { Roles } from './auth/roles';
+import { Roles } from './auth/api-roles';
 import { KILN_CONFIG, KilnConfig } from './config/kiln-config';
 import { PingDto } from './platform.dto';
 import { QueueInspector } from './queues/queue-inspector';

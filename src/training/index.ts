@@ -1,11 +1,11 @@
 /**
  * Public facade of the training domain:
  *  - `TrainingModule` / `TrainingWorkersModule`: for the composition root only;
- *  - `TrainingDataModule` + `TrainingJobsService`: create training jobs from other domains (the drift closed loop).
+ *  - `TrainingServicesModule` + `TrainingJobsService`: create training jobs from other domains (the drift closed loop).
  * The TF.js engine it runs (in a worker thread) is the framework-free kernel in `src/ml`, which other
  * domains import directly, never through this facade.
  */
 export { TrainingModule } from './training.module';
 export { TrainingWorkersModule } from './training-workers.module';
-export { TrainingDataModule } from './training-data.module';
+export { TrainingServicesModule } from './training-services.module';
 export { TrainingJobsService } from './training-jobs.service';

@@ -3,7 +3,7 @@ import { Processor } from '@nestjs/bullmq';
 import { QueueName } from '../contracts';
 import type { TrainingConfig } from '../platform/config/kiln-config';
 import { TrainProcessor } from './train.processor';
-import { TrainingDataModule } from './training-data.module';
+import { TrainingServicesModule } from './training-services.module';
 import { trainingWorkerOptions } from './training-worker-options';
 
 /** Processors of the `training` queue only; imported by the role that owns the queue (`training`). */
@@ -18,7 +18,7 @@ export class TrainingWorkersModule {
     class ConfiguredTrainProcessor extends TrainProcessor {}
     return {
       module: TrainingWorkersModule,
-      imports: [TrainingDataModule],
+      imports: [TrainingServicesModule],
       providers: [{ provide: TrainProcessor, useClass: ConfiguredTrainProcessor }],
     };
   }

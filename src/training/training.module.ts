@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { TrainingDataModule } from './training-data.module';
+import { TrainingServicesModule } from './training-services.module';
 import { TrainingJobsController } from './training-jobs.controller';
 import { TrainingJobEvents } from './training-job-events';
 
 /** The training jobs HTTP API; roles `gateway` and `training`. */
 @Module({
-  imports: [TrainingDataModule],
+  imports: [TrainingServicesModule],
   controllers: [TrainingJobsController],
   providers: [TrainingJobEvents],
 })

@@ -15,7 +15,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { QueueName } from '../../src/contracts';
-import { DriftScheduler, schedulerId } from '../../src/audit/drift-monitor/drift-scheduler';
+import { DriftScheduler, schedulerId } from '../../src/audit/drift/drift-scheduler';
 import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { mulberry32 } from '../../src/platform/util/seeded-random';
 import { createDataset, penguinsRows, readyVersion, sampleStd, type JsonRow } from '../ingestion/ingestion-helpers';

@@ -166,6 +166,11 @@ async function main(): Promise<void> {
       for (const weight of [Number.NaN, Number.POSITIVE_INFINITY]) {
         await assert.rejects(deployments.setDeployment('dep', { routes: [{ version: 2, weight }] }, null, testActor), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.weight');
       }
+      // Direct callers skip the DTO: a version past int4 is a 400 naming the route, never a query the database refuses.
+      await assert.rejects(
+        deployments.setDeployment('dep', { routes: [{ version: 2 ** 31, weight: 1 }] }, null, testActor),
+        (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.version',
+      );
       assert.deepEqual((await get()).body, before);
     });
 

@@ -4,14 +4,14 @@
  */
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { IngestionDataModule } from '../../ingestion';
-import { ModelsDataModule } from '../../models';
+import { IngestionServicesModule } from '../../ingestion';
+import { ModelsServicesModule } from '../../models';
 import { InferenceRuntimeModule } from '../runtime/inference-runtime.module';
 import { BatchPredictionsProcessor } from './batch-predictions.processor';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([BatchPredictionEntity]), IngestionDataModule, ModelsDataModule, InferenceRuntimeModule],
+  imports: [TypeOrmModule.forFeature([BatchPredictionEntity]), IngestionServicesModule, ModelsServicesModule, InferenceRuntimeModule],
   providers: [BatchPredictionsProcessor],
 })
 export class BatchPredictionsWorkersModule {}

@@ -1,5 +1,5 @@
 /** Request body of `POST /api/batch-predictions` and the job as the API shows it. */
-import { ALIAS_PATTERN } from '../../models';
+import { IsAliasName, IsVersionNumber } from '../../models';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MODEL_NAME_PATTERN } from '../../models';
@@ -21,17 +21,18 @@ export class CreateBatchPredictionDto {
   @Matches(MODEL_NAME_PATTERN, { message: 'model must be a model name (letters, digits, . _ -; at most 128)' })
   model!: string;
 
-  @ApiPropertyOptional({ minimum: 1, description: 'Model version number; exclusive with alias. With neither, the `production` alias' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_VERSION_NUMBER,
+    description: 'Model version number; exclusive with alias. With neither, the `production` alias',
+  })
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_VERSION_NUMBER)
+  @IsVersionNumber()
   version?: number;
 
   @ApiPropertyOptional({ description: 'Model alias (e.g. `production`, `staging`); resolved once when the job starts' })
   @IsOptional()
-  @IsString()
-  @Matches(ALIAS_PATTERN, { message: 'alias must be an alias name (letters, digits, . _ -; at most 64)' })
+  @IsAliasName()
   alias?: string;
 
   @ApiProperty({ format: 'uuid', description: 'A ready dataset version with every feature column of the model' })

@@ -5,14 +5,14 @@
  */
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { IngestionDataModule } from '../../ingestion';
-import { ModelsDataModule } from '../../models';
+import { IngestionServicesModule } from '../../ingestion';
+import { ModelsServicesModule } from '../../models';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { BatchPredictionsController } from './batch-predictions.controller';
 import { BatchPredictionsService } from './batch-predictions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([BatchPredictionEntity]), IngestionDataModule, ModelsDataModule],
+  imports: [TypeOrmModule.forFeature([BatchPredictionEntity]), IngestionServicesModule, ModelsServicesModule],
   controllers: [BatchPredictionsController],
   providers: [BatchPredictionsService],
 })

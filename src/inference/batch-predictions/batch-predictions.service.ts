@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { IsNull, Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
-import { ModelRegistry } from '../../models';
+import { ModelRegistry, parseVersionSelector, type VersionSelector } from '../../models';
 import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { CancellableJobRows } from '../../platform/queues/queued-job-row';
@@ -73,11 +73,9 @@ export class BatchPredictionsService {
       const earlier = await this.byIdempotencyKey(idempotencyKey, requestSha256!);
       if (earlier) return earlier;
     }
-    if (body.version !== undefined && body.alias !== undefined) {
-      throw new ValidationProblemException([{ field: 'alias', reason: 'give either version or alias, not both' }]);
-    }
+    const selector = parseVersionSelector(body); // the DTO checked each field; here: not both
     const input = await this.readyInput(body.datasetVersionId);
-    const selected = await this.selectVersion(body.model, body.version, body.alias ?? (body.version === undefined ? DEFAULT_ALIAS : undefined));
+    const selected = await this.selectVersion(body.model, selector);
     this.checkFeatures(body.model, selected, input);
     if (body.outputDatasetId !== undefined) await this.requireDataset(body.outputDatasetId);
     const outputDatasetId =
@@ -194,25 +192,15 @@ export class BatchPredictionsService {
     }
   }
 
-  /** 404 naming `model`, `version` or `alias`; 400 for an archived version. */
-  private async selectVersion(name: string, version: number | undefined, alias: string | undefined): Promise<SelectedVersion> {
-    const model = await this.registry.getModel(name).catch((e: unknown) => {
-      throw e instanceof NotFoundException ? new NotFoundException(`model: model ${name} not found`) : e;
-    });
-    const field = version !== undefined ? 'version' : 'alias';
-    let number = version;
-    if (number === undefined) {
-      number = (await this.registry.aliasesOf(model.id))[alias!];
-      if (number === undefined) throw new NotFoundException(`alias: model ${name} has no alias ${alias}${alias === DEFAULT_ALIAS ? ' (give version or alias)' : ''}`);
+  /** 404 naming `model`, `version` or `alias` (neither: the `production` alias); 400 for an archived version. */
+  private async selectVersion(name: string, selector: VersionSelector): Promise<SelectedVersion> {
+    const { version: found } = await this.registry.selectVersion(name, selector, DEFAULT_ALIAS);
+    if (found.status !== 'active') {
+      const field = selector.version !== undefined ? 'version' : 'alias';
+      throw new ValidationProblemException([{ field, reason: `version ${found.version} of model ${name} is ${found.status}` }]);
     }
-    const found = await this.registry.getVersion(name, number).catch((e: unknown) => {
-      throw e instanceof NotFoundException ? new NotFoundException(`version: model ${name} has no version ${number}`) : e;
-    });
-    if (found.version.status !== 'active') {
-      throw new ValidationProblemException([{ field, reason: `version ${number} of model ${name} is ${found.version.status}` }]);
-    }
-    const features = found.version.signature.features ?? null;
-    return { version: number, features };
+    const features = found.signature.features ?? null;
+    return { version: found.version, features };
   }
 
   private checkFeatures(model: string, selected: SelectedVersion, input: ReadyDatasetVersion): void {

@@ -3,24 +3,13 @@ import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientRequestIdOf } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
-import { ALIAS_PATTERN } from '../../models';
-import { parseVersionNumber } from '../../models/version-number';
+import { parseVersionSelector } from '../../models';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
 
 /** Parses `?version=N` / `?alias=…` (exclusive); neither means the deployment routes, else `production`. */
 export function selectorFromQuery(version: string | undefined, alias: string | undefined): ModelSelector {
-  if (version !== undefined && alias !== undefined) throw new ValidationProblemException([{ field: 'version', reason: 'give version or alias, not both' }]);
-  if (version !== undefined) {
-    const n = parseVersionNumber(version);
-    if (n === null) throw new ValidationProblemException([{ field: 'version', reason: `'${version.slice(0, 40)}' is not a version number` }]);
-    return { version: n };
-  }
-  if (alias !== undefined) {
-    if (!ALIAS_PATTERN.test(alias)) throw new ValidationProblemException([{ field: 'alias', reason: `'${alias.slice(0, 40)}' is not an alias name` }]);
-    return { alias };
-  }
-  return {};
+  return parseVersionSelector({ version, alias }, { text: true });
 }
 
 /**

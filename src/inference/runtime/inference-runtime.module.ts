@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ModelsDataModule } from '../../models';
+import { ModelsServicesModule } from '../../models';
 import { InferenceService } from '../inference.service';
 
 /**
@@ -7,7 +7,7 @@ import { InferenceService } from '../inference.service';
  * No routes: imported by the inference HTTP module and by the batch-predictions workers.
  */
 @Module({
-  imports: [ModelsDataModule],
+  imports: [ModelsServicesModule],
   providers: [InferenceService],
   exports: [InferenceService],
 })

@@ -45,13 +45,10 @@ export interface ServedModel {
 }
 
 /**
- * Which version answers. `version` and `alias` are exclusive; with neither, the model's deployment
- * routes (canary weights) decide, else the `production` alias.
+ * Which version answers: the models domain's version-or-alias selector. With neither, the model's
+ * deployment routes (canary weights) decide, else the `production` alias.
  */
-export interface ModelSelector {
-  version?: number;
-  alias?: string;
-}
+export type ModelSelector = import('../../models').VersionSelector;
 
 /** How the call arrived; `batch` = a chunk of a batch prediction (audited in aggregate). */
 export type ServingProtocol = 'record' | 'tfserving' | 'oip' | 'batch';

@@ -25,7 +25,7 @@ export const SYSTEM_PROMOTION = 'system:promotion';
 /** `production` moved by a retrain that a drift report started. */
 export const SYSTEM_DRIFT_RETRAIN = 'system:drift-retrain';
 
-/** `createdBy` of the training jobs a drift report starts (src/audit/drift-monitor/drift-retrain.ts). */
+/** `createdBy` of the training jobs a drift report starts (src/audit/drift/drift-retrain.ts). */
 export const DRIFT_RETRAIN_CREATED_BY = 'drift-monitor';
 
 /** The actor of a promotion applied when training job `jobId` (created by `createdBy`) registers its version. */

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import type { ApiRole } from './roles';
+import type { ApiRole } from './api-roles';
 
 @Entity({ name: 'api_keys' })
 export class ApiKeyEntity {

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service';
-import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY } from './roles';
+import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY } from './api-roles';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 

@@ -5,7 +5,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from './api-key.guard';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
-import { Roles } from './roles';
+import { Roles } from './api-roles';
 
 @ApiTags('api keys')
 @Roles('admin')

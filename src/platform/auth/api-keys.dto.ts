@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
-import { API_ROLES, ApiRole } from './roles';
+import { API_ROLES, ApiRole } from './api-roles';
 import type { ApiKeyEntity } from './api-key.entity';
 
 export class CreateApiKeyDto {

@@ -9,7 +9,7 @@ import { writeAdminEvent, type AdminActor } from '../audit-trail/admin-event-out
 import { KILN_CONFIG, KilnConfig } from '../config/kiln-config';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyDto } from './api-keys.dto';
-import { ApiRole, Principal } from './roles';
+import { ApiRole, Principal } from './api-roles';
 
 const KEY_PATTERN = /^kiln_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{32,})$/;
 /** Advisory lock taken while seeding the first admin key, so concurrent replicas create one, not several. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from './kiln-config';
-import { ROLES } from './roles';
+import { ROLES } from './process-roles';
 
 describe('loadConfig', () => {
   it('defaults to the embedded, all-roles, PostgreSQL-queue setup', () => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseRoles, Role } from './roles';
+import { parseRoles, Role } from './process-roles';
 
 /**
  * Every environment variable Kiln reads, validated once at start into a typed object.

@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ArtifactStore } from '../artifacts/artifact-store';
-import { Public } from '../auth/roles';
+import { Public } from '../auth/api-roles';
 import { QueueInspector } from '../queues/queue-inspector';
 
 const CHECK_TIMEOUT_MS = 3_000;

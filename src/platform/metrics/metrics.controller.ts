@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Injectable, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public, Roles } from '../auth/roles';
+import { Public, Roles } from '../auth/api-roles';
 import { MetricsService } from './metrics.service';
 
 /** `/metrics` in the Prometheus text format; exposure is chosen by KILN_METRICS (see MetricsModule). */

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { IngestionDataModule } from '../../ingestion';
-import { ModelsDataModule } from '../../models';
-import { TrainingDataModule } from '../../training';
+import { IngestionServicesModule } from '../../ingestion';
+import { ModelsServicesModule } from '../../models';
+import { TrainingServicesModule } from '../../training';
 import { DriftAlerts } from './drift-alerts';
 import { DriftController } from './drift.controller';
 import { DriftMetrics } from './drift-metrics';
@@ -16,7 +16,7 @@ import { DriftStore } from './drift-store';
  * (audit worker processes only).
  */
 @Module({
-  imports: [IngestionDataModule, ModelsDataModule, TrainingDataModule],
+  imports: [IngestionServicesModule, ModelsServicesModule, TrainingServicesModule],
   controllers: [DriftController],
   providers: [DriftMonitor, DriftStore, DriftAlerts, DriftRetrain, DriftService, DriftMetrics],
   exports: [DriftMonitor],

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareToReference, DEFAULT_DRIFT_RULES } from './compare';
 import { OTHER_CATEGORY } from './histogram';
-import { buildProfile, seededRandom } from './testing/profile-builder';
+import { buildProfile, seededRandom } from '../../../../test/support/profile-builder';
 
 /** Synthetic table: x ~ U(0, 10), c ∈ {a: 50%, b: 30%, c: 20%}. */
 function table(n: number, seed: number, shiftX = 0, mix: [number, number, number] = [0.5, 0.3, 0.2]) {

@@ -7,12 +7,12 @@ import type {
   ColumnProfile,
   DatasetProfile,
   NumericColumnProfile,
-} from '../../../contracts/dataset-profile';
-import { PROFILE_SAMPLE_SIZE } from '../../../contracts/dataset-profile';
+} from '../../src/contracts/dataset-profile';
+import { PROFILE_SAMPLE_SIZE } from '../../src/contracts/dataset-profile';
 
 export type Row = Record<string, unknown>;
 
-import { mulberry32 as seededRandom } from '../../../platform/util/seeded-random';
+import { mulberry32 as seededRandom } from '../../src/platform/util/seeded-random';
 
 export { seededRandom };
 

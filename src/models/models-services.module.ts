@@ -17,4 +17,4 @@ import { ModelVersionEntity } from './model-version.entity';
   providers: [ModelRegistry, ModelDeployments],
   exports: [ModelRegistry, ModelDeployments],
 })
-export class ModelsDataModule {}
+export class ModelsServicesModule {}

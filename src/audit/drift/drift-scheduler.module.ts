@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { ModelsDataModule } from '../../models';
+import { ModelsServicesModule } from '../../models';
 import { DriftScheduler } from './drift-scheduler';
 
 /** The per-model drift-check schedules; import only where the `audit` queue worker runs. */
 @Module({
-  imports: [ModelsDataModule],
+  imports: [ModelsServicesModule],
   providers: [DriftScheduler],
 })
 export class DriftSchedulerModule {}

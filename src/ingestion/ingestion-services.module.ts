@@ -15,4 +15,4 @@ import { DatasetsService } from './datasets.service';
   providers: [DatasetsService, { provide: DatasetCatalog, useExisting: DatasetsService }],
   exports: [DatasetsService, DatasetCatalog, TypeOrmModule],
 })
-export class IngestionDataModule {}
+export class IngestionServicesModule {}

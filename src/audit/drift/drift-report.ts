@@ -1,5 +1,5 @@
 /** The stored shape of a drift report (`drift_reports.report`) and of a model's drift settings. */
-import type { DriftReport, FeatureDrift, HistogramComparison, SkippedFeature } from '../drift';
+import type { DriftReport, FeatureDrift, HistogramComparison, SkippedFeature } from './statistics';
 
 /** The closed loop: on a drift verdict, train again on the dataset's newest ready version. */
 export interface OnDriftSettings {

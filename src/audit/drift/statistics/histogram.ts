@@ -1,4 +1,4 @@
-import type { CategoricalColumnProfile, Histogram, NumericColumnProfile } from '../../contracts/dataset-profile';
+import type { CategoricalColumnProfile, Histogram, NumericColumnProfile } from '../../../contracts/dataset-profile';
 
 /** Bucket that collects categories outside the reference's exact `frequencies`. */
 export const OTHER_CATEGORY = '__other__';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { binOnEdges, histogramComparison, OTHER_CATEGORY, toCategory, toNumber } from './histogram';
-import type { CategoricalColumnProfile, NumericColumnProfile } from '../../contracts/dataset-profile';
+import type { CategoricalColumnProfile, NumericColumnProfile } from '../../../contracts/dataset-profile';
 
 describe('histograms on reference edges', () => {
   it('bins half-open intervals with the last bin closed, and counts out-of-range values', () => {

@@ -14,7 +14,7 @@ import type { DatasetProfile } from '../../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelDeployments, ModelRegistry } from '../../models';
 import { KILN_CONFIG, type KilnConfig } from '../../platform/config/kiln-config';
-import { compareToReference, histogramComparison, type HistogramComparison } from '../drift';
+import { compareToReference, histogramComparison, type HistogramComparison } from './statistics';
 import { DriftAlerts } from './drift-alerts';
 import type { PredictionDrift, StoredDriftReport } from './drift-report';
 import { DriftRetrain } from './drift-retrain';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ModelsDataModule } from '../../models';
+import { ModelsServicesModule } from '../../models';
 import { FeedbackController } from './feedback.controller';
 import { FeedbackService } from './feedback.service';
 import { LabelSpecs } from './label-specs';
@@ -8,8 +8,8 @@ import { MonitoringService } from './monitoring.service';
 
 /** Feedback (ground truth), live quality metrics, the monitoring document and the monitoring page. */
 @Module({
-  imports: [ModelsDataModule],
+  imports: [ModelsServicesModule],
   controllers: [FeedbackController, MonitoringController],
   providers: [FeedbackService, MonitoringService, LabelSpecs],
 })
-export class QualityModule {}
+export class MonitoringModule {}

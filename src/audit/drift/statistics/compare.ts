@@ -2,7 +2,7 @@ import type {
   CategoricalColumnProfile,
   DatasetProfile,
   NumericColumnProfile,
-} from '../../contracts/dataset-profile';
+} from '../../../contracts/dataset-profile';
 import { chiSquareHomogeneity } from './chi-square';
 import { jensenShannonDistance, populationStabilityIndex, PSI_EPSILON, wassersteinNormalized } from './distances';
 import { binOnEdges, categoricalHistogramComparison, toNumber } from './histogram';

@@ -15,7 +15,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
 import { MetricsService } from '../../platform/metrics/metrics.service';
-import type { FeatureDrift } from '../drift';
+import type { FeatureDrift } from './statistics';
 import type { CompletedDriftReportView as DriftReportView } from './drift-report';
 import { DriftStore } from './drift-store';
 

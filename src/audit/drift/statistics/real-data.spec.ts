@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NumericColumnProfile } from '../../contracts/dataset-profile';
+import type { NumericColumnProfile } from '../../../contracts/dataset-profile';
 import { compareToReference } from './compare';
-import { bootstrap, buildProfile, drawCategory, type Row, seededRandom, toColumns } from './testing/profile-builder';
+import { bootstrap, buildProfile, drawCategory, type Row, seededRandom, toColumns } from '../../../../test/support/profile-builder';
 
 function loadTable(name: string): Row[] {
   const path = join(process.cwd(), 'node_modules', 'vega-datasets', 'data', name);

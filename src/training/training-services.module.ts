@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { IngestionDataModule } from '../ingestion';
-import { ModelsDataModule } from '../models';
+import { IngestionServicesModule } from '../ingestion';
+import { ModelsServicesModule } from '../models';
 import { TrainingJobEntity } from './training-job.entity';
 import { TrainingJobsService } from './training-jobs.service';
 
 /** Training jobs in the database and the service; shared by the API and the workers. No routes, no processors. */
 @Module({
-  imports: [TypeOrmModule.forFeature([TrainingJobEntity]), IngestionDataModule, ModelsDataModule],
+  imports: [TypeOrmModule.forFeature([TrainingJobEntity]), IngestionServicesModule, ModelsServicesModule],
   providers: [TrainingJobsService],
-  exports: [TrainingJobsService, TypeOrmModule, IngestionDataModule, ModelsDataModule],
+  exports: [TrainingJobsService, TypeOrmModule, IngestionServicesModule, ModelsServicesModule],
 })
-export class TrainingDataModule {}
+export class TrainingServicesModule {}

@@ -66,7 +66,7 @@ const DOC = {
     createdAt: '2025-06-01T12:00:00.000Z',
     drift: true,
     report: {
-      // The drift monitor's stored shape (src/audit/drift-monitor/drift-report.ts).
+      // The drift monitor's stored shape (src/audit/drift/drift-report.ts).
       features: [
         { feature: 'amount', test: 'ks', score: 0.4, pValue: 0.001, threshold: 0.05, drifted: true, psi: 0.3 },
         { feature: 'country', test: 'chi_square', score: 1.2, pValue: 0.5, threshold: 0.05, drifted: false, psi: 0.01 },
