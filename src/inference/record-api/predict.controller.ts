@@ -4,7 +4,7 @@ import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientRequestIdOf } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { ALIAS_PATTERN } from '../../models';
-import { parseVersionNumber } from '../../models/version-number';
+import { parseVersionNumber } from '../../models';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
 
