@@ -8,7 +8,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'node_modules/', 'bench/results/', 'data/', 'coverage/']),
+  globalIgnores(['dist/', 'node_modules/', 'bench/results/', 'data/', 'coverage/', '.build/']),
   {
     files: ['**/*.ts'],
     extends: [eslint.configs.recommended, tseslint.configs.recommendedTypeChecked],
