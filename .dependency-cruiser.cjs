@@ -17,6 +17,13 @@ module.exports = {
       to: { path: `^src/${DOMAINS}/`, pathNot: ['^src/$1/', `^src/${DOMAINS}/index\\.ts$`] },
     },
     {
+      name: 'root-through-index',
+      comment: 'The composition root (src/*.ts) and the apps/ entries wire domains through their index.ts too.',
+      severity: 'error',
+      from: { path: '^(src/[^/]+\\.ts$|apps/)' },
+      to: { path: `^src/${DOMAINS}/`, pathNot: `^src/${DOMAINS}/index\\.ts$` },
+    },
+    {
       name: 'kernel-imports-no-domain',
       comment:
         'src/platform, src/contracts, src/ml and migrations/ sit below the domains: they import no domain and not the ' +

@@ -94,6 +94,14 @@ describe('npm run lint: dependency-cruiser boundaries', () => {
     inProbeTree(migration, (dir) => assertFails(depcruise(dir), 'kernel-imports-no-domain', 'migrations/1-init.ts → src/app.module.ts'));
   });
 
+  it('fails when the composition root reaches into a domain', () => {
+    const files = {
+      ...predictImporting('../models'),
+      'src/main.ts': "import { predict } from './inference/predict';\nexport const app = predict;\n",
+    };
+    inProbeTree(files, (dir) => assertFails(depcruise(dir), 'root-through-index', 'src/main.ts → src/inference/predict.ts'));
+  });
+
   it('fails on an import cycle', () => {
     const files = {
       ...predictImporting('../models'),
