@@ -27,7 +27,7 @@ describe('drift webhook', () => {
   before(async () => {
     server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => (body += c));
+      req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         const status = req.url === '/fail' ? 500 : 204;
         received.push({ status, body: JSON.parse(body) });

@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swag
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { ValidationProblemException } from '../../platform/http/validation';
-import { MAX_VERSION_NUMBER } from '../../models/version-number';
+import { MAX_VERSION_NUMBER } from '../../models';
 import type { ChainBound } from './chain-verifier.service';
 
 export const MAX_PAGE = 1000;

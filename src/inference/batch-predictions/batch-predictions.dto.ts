@@ -3,7 +3,7 @@ import { IsAliasName, IsVersionNumber } from '../../models';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MODEL_NAME_PATTERN } from '../../models';
-import { MAX_VERSION_NUMBER } from '../../models/version-number';
+import { MAX_VERSION_NUMBER } from '../../models';
 import { MAX_ROWS_PER_REQUEST } from '../runtime/validate-inputs';
 import type { BatchPredictionEntity } from './batch-prediction.entity';
 

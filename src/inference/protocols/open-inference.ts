@@ -10,7 +10,7 @@
  * BYTES needs a string tensor, which TF.js models here do not have: 400 naming the input.
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { parseVersionNumber } from '../../models/version-number';
+import { parseVersionNumber } from '../../models';
 import { elementCount, type HostTensor, type InferenceResult, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';

@@ -6,7 +6,7 @@
  * own JSON shapes. Pure functions; bad input is a 400 naming the field.
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { parseVersionNumber } from '../../models/version-number';
+import { parseVersionNumber } from '../../models';
 import type * as ml from '../../ml';
 import { elementCount, type HostTensor, type InferenceResult, type ModelSelector, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';

@@ -87,9 +87,10 @@ export class DynamicBatcher {
     if (maxQueueDelayMs > 0 && !full) {
       const oldest = this.queue[0]!.enqueuedAt;
       const wait = Math.max(0, oldest + maxQueueDelayMs - performance.now());
-      this.scheduled = setTimeout(() => this.flush(), wait);
+      // `void`: flush settles every queued request itself (runBatch resolves or rejects each one).
+      this.scheduled = setTimeout(() => void this.flush(), wait);
     } else {
-      this.scheduled = setImmediate(() => this.flush());
+      this.scheduled = setImmediate(() => void this.flush());
     }
   }
 

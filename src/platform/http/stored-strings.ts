@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from './problem-details';
-import { ValidationProblemException } from './validation';
+import { ValidationProblemException } from './validation-problem';
 
 export const NUL_REASON = 'must not contain the NUL character (U+0000)';
 /** With the `u` flag a surrogate range only matches a surrogate that is not half of a pair. */

@@ -1,13 +1,9 @@
-import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldError } from './problem-details';
 import { unstorableFieldIn } from './stored-strings';
+import { ValidationProblemException } from './validation-problem';
 
-/** A 400 that carries field-level reasons; the error filter renders them as problem+json `errors`. */
-export class ValidationProblemException extends BadRequestException {
-  constructor(readonly errors: FieldError[]) {
-    super(errors.map((e) => `${e.field}: ${e.reason}`).join('; '));
-  }
-}
+export { ValidationProblemException } from './validation-problem';
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
