@@ -18,7 +18,6 @@
 import type { ComparisonBasis, ProductionVersion, PromoteMode, PromotionDecision } from '../contracts';
 import { evaluateRecords, LOWER_IS_BETTER, UnknownLabelError, type DataRecord, type Metrics } from '../ml';
 import { loadModelFromBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
-import { TfRuntime } from '../platform/tfjs/tf-runtime';
 
 export function defaultPromoteMetric(task: string): string {
   return task === 'binary' ? 'rocAuc' : task === 'multiclass' ? 'macroF1' : 'rmse';
@@ -49,7 +48,7 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-/** Scores the production version on the candidate's test rows; throws with a reason when it cannot. */
+/** Scores the production version on the candidate's test rows (TF.js already initialised by the training thread); throws with a reason when it cannot. */
 export async function scoreProductionOnTestSplit(prod: ScorableProduction, c: CandidateEvaluation, metric: string): Promise<number> {
   if (prod.task !== c.task) throw new Error(`production version is a ${prod.task ?? 'untyped'} model, the candidate ${c.task}`);
   if (!prod.preprocessing || !prod.target) throw new Error('production version has no saved preprocessing/target (imported model)');
@@ -59,14 +58,13 @@ export async function scoreProductionOnTestSplit(prod: ScorableProduction, c: Ca
   const absent = first ? names.filter((n) => !(n in first)) : [];
   if (absent.length) throw new Error(`the candidate's table lacks production feature(s) ${absent.join(', ')}`);
   const records = c.testRowIndices.map((i) => Object.fromEntries(names.map((n) => [n, c.rows[i][n] ?? null])));
-  await TfRuntime.init();
   const loaded = await loadModelFromBytes(await prod.load());
   try {
     let m: Metrics;
     try {
       m = evaluateRecords(loaded.model, pre, prod.target, records, c.testYTrue);
     } catch (e) {
-      if (e instanceof UnknownLabelError) throw new Error(`test label '${String(e.label)}' is not a class of the production version`);
+      if (e instanceof UnknownLabelError) throw new Error(`test label '${String(e.label)}' is not a class of the production version`, { cause: e });
       throw e;
     }
     const v = num((m as unknown as Record<string, unknown>)[metric]);

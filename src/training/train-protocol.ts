@@ -4,6 +4,7 @@ import type { ProductionVersion, PromoteMode, PromotionDecision } from '../contr
 import type { EpochProgress, ReaderColumn, TrainResult, TrainSpec } from '../ml';
 import type { ArtifactStoreLocation } from '../platform/artifacts/artifact-store';
 import type { ModelBytes } from '../platform/tfjs/artifact-io';
+import type { TfBackendChoice } from '../platform/tfjs/tf-runtime';
 
 /** The result without the tf model (as bytes), with the promotion verdict made in the worker (null: promote never). */
 export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes; promotion: PromotionDecision | null };
@@ -14,6 +15,8 @@ export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes
  */
 export interface TrainJobInput {
   artifacts: ArtifactStoreLocation;
+  /** The configured KILN_TF_BACKEND, initialised by the thread before its first job. */
+  tfBackend: TfBackendChoice;
   /** The dataset version's stored Arrow IPC data (its content hash) and columns with their logical types. */
   dataset: { sha256: string; columns: ReaderColumn[] };
   /** The training spec; its table is read from `dataset`. */

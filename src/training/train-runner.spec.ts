@@ -17,6 +17,7 @@ const store = new FsArtifactStore(root);
 let dataset: TrainJobInput['dataset'];
 const spec = (epochs: number): TrainJobInput => ({
   artifacts: store.location(),
+  tfBackend: 'wasm',
   dataset,
   spec: { target: d.target, hyperparameters: { epochs, earlyStoppingPatience: 0, hiddenUnits: [8], seed: 1 } },
 });

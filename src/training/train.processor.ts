@@ -111,6 +111,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       // a reference to the version's stored data, not rows: the worker thread reads it, trains and decides the promotion
       const input: TrainJobInput = {
         artifacts: this.artifacts.location(),
+        tfBackend: this.config.tfBackend,
         dataset: { sha256: version.contentHash, columns: version.columns.map((c) => ({ name: c.name, type: c.type })) },
         spec: row.spec as Omit<TrainSpec, 'table'>,
         ...(row.spec.promote ? { promote: { mode: row.spec.promote, metric: row.spec.promoteMetric } } : {}),

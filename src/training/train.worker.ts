@@ -57,7 +57,7 @@ async function promotionOf(
 
 /** The training itself; also used directly when KILN_TRAINING_IN_PROCESS=1. */
 export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHooks): Promise<TrainOutcome> {
-  await TfRuntime.init();
+  await TfRuntime.init(data.tfBackend); // no-op after the thread's first job
   const store = openArtifactStore(data.artifacts);
   const table = await readTable(store, data.dataset);
   const result = await train({ table, ...data.spec }, {
@@ -79,8 +79,6 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const post = (m: WorkerOutbound, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-  // the backend is initialised once per thread, before (or while) the first job arrives
-  const ready = TfRuntime.init().catch(() => undefined);
   let current: AbortController | null = null;
   // the running job's open production-request (at most one: asked once, after training)
   let production: { resolve(p: ProductionVersion | null): void; reject(e: Error): void } | null = null;
@@ -97,7 +95,6 @@ if (!isMainThread && parentPort) {
     }
   };
   const run = async (data: TrainWorkerData, controller: AbortController): Promise<void> => {
-    await ready;
     try {
       const outcome = await trainInThisThread(data, {
         signal: controller.signal,

@@ -159,11 +159,11 @@ async function doInit(requested: TfBackendChoice): Promise<TfRuntimeInfo> {
  * Selects and initialises the backend; returns its name ('tensorflow' | 'wasm' | 'cpu').
  * Idempotent: a second call with the same choice (or any call after `auto`) returns the current one.
  */
-async function init(requested: TfBackendChoice = backendChoiceFromEnv()): Promise<TfBackendName> {
+async function init(requested: TfBackendChoice): Promise<TfBackendName> {
   return (await initInfo(requested)).backend;
 }
 
-async function initInfo(requested: TfBackendChoice = backendChoiceFromEnv()): Promise<TfRuntimeInfo> {
+async function initInfo(requested: TfBackendChoice): Promise<TfRuntimeInfo> {
   if (
     current &&
     (requested === current.requested ||
