@@ -11,7 +11,9 @@ export class BatchScoringLineage1764740000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE dataset_versions ADD COLUMN lineage jsonb`);
     await q.query(`ALTER TABLE batch_predictions ADD COLUMN idempotency_key varchar(255), ADD COLUMN request_sha256 char(64)`);
-    await q.query(`CREATE UNIQUE INDEX batch_predictions_idempotency_key ON batch_predictions (idempotency_key) WHERE idempotency_key IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX batch_predictions_idempotency_key ON batch_predictions (idempotency_key) WHERE idempotency_key IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

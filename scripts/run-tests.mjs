@@ -25,7 +25,11 @@ function walk(dir, out = []) {
 const files = ['src', 'test']
   .map((d) => join(dist, d))
   .flatMap((d) => {
-    try { return walk(d); } catch { return []; }
+    try {
+      return walk(d);
+    } catch {
+      return [];
+    }
   })
   // skip compiled leftovers whose source file was deleted or renamed
   .filter((f) => existsSync(join(root, relative(dist, f)).replace(/\.js$/, '.ts')))

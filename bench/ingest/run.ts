@@ -67,13 +67,20 @@ async function childIngest(file: string): Promise<RunResult> {
   const r = await runIngest({ source: () => createReadStream(file), fileName: file, sink });
   hash.digest('hex');
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { rows: r.rowCount, seconds, rowsPerSec: r.rowCount / seconds, maxRssMB: process.resourceUsage().maxRSS / 1024, arrowBytes: r.arrow.bytes };
+  return {
+    rows: r.rowCount,
+    seconds,
+    rowsPerSec: r.rowCount / seconds,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    arrowBytes: r.arrow.bytes,
+  };
 }
 
 // ---------------------------------------------------------------- data
 const CATEGORIES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
 const CITIES = Array.from({ length: 40 }, (_, i) => `city_${String.fromCharCode(97 + (i % 26))}${i}`);
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
 
 async function generateCsv(path: string, sizeBytes: number): Promise<number> {
   const out = createWriteStream(path);
@@ -112,7 +119,9 @@ async function generateCsv(path: string, sizeBytes: number): Promise<number> {
 }
 
 function flightsToCsv(path: string): number {
-  const rows = JSON.parse(readFileSync(join(ROOT, 'node_modules/vega-datasets/data/flights-200k.json'), 'utf8')) as Array<Record<string, number>>;
+  const rows = JSON.parse(readFileSync(join(ROOT, 'node_modules/vega-datasets/data/flights-200k.json'), 'utf8')) as Array<
+    Record<string, number>
+  >;
   const cols = Object.keys(rows[0]!);
   const lines = [cols.join(',')];
   for (const r of rows) lines.push(cols.map((c) => (r[c] === null || r[c] === undefined ? '' : String(r[c]))).join(','));

@@ -76,14 +76,30 @@ const SPECIFIC: Array<[string, (f: Frame) => boolean]> = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
   ['V8 (program: compiler, runtime)', (f) => f.functionName === '(program)'],
   [SOCKET_WRITES, (f) => f.url === '' && /^(writev|writeUtf8String|writeBuffer|writeLatin1String)$/.test(f.functionName)],
-  ['model (TF.js predict, tensors, wasm)', (f) => /^@tensorflow\//.test(f.origin) || f.origin.startsWith('wasm://') || f.origin === 'kiln src/inference/runtime/loaded-model'],
+  [
+    'model (TF.js predict, tensors, wasm)',
+    (f) => /^@tensorflow\//.test(f.origin) || f.origin.startsWith('wasm://') || f.origin === 'kiln src/inference/runtime/loaded-model',
+  ],
   ['preprocessing (validate + transform records)', (f) => f.origin === 'kiln src/ml/preprocessing'],
   ['other src/ml code (output decoding)', (f) => f.origin.startsWith('kiln src/ml')],
-  ['prediction audit log (call-audit, audit sink + queue, hash chain, its SQL)', (f) => f.origin.startsWith('kiln src/audit') || f.origin === 'kiln src/inference/call-audit' || f.origin === 'json-canonicalize'],
+  [
+    'prediction audit log (call-audit, audit sink + queue, hash chain, its SQL)',
+    (f) => f.origin.startsWith('kiln src/audit') || f.origin === 'kiln src/inference/call-audit' || f.origin === 'json-canonicalize',
+  ],
   ['routing poll of the registry (models domain, its SQL)', (f) => f.origin.startsWith('kiln src/models')],
   ['auth (API key guard + verify)', (f) => f.origin.startsWith('kiln src/platform/auth')],
-  ['metrics (prom-client, HTTP + inference metrics)', (f) => f.origin === 'prom-client' || f.origin.startsWith('kiln src/platform/metrics') || f.origin === 'kiln src/inference/runtime/inference-metrics'],
-  ['logging / request id (pino, nestjs-pino)', (f) => /^(pino|pino-http|nestjs-pino|pino-std-serializers|sonic-boom)$/.test(f.origin) || f.origin.startsWith('kiln src/platform/logging')],
+  [
+    'metrics (prom-client, HTTP + inference metrics)',
+    (f) =>
+      f.origin === 'prom-client' ||
+      f.origin.startsWith('kiln src/platform/metrics') ||
+      f.origin === 'kiln src/inference/runtime/inference-metrics',
+  ],
+  [
+    'logging / request id (pino, nestjs-pino)',
+    (f) =>
+      /^(pino|pino-http|nestjs-pino|pino-std-serializers|sonic-boom)$/.test(f.origin) || f.origin.startsWith('kiln src/platform/logging'),
+  ],
   // the parsers only, not the callbacks around them: Fastify runs the whole route synchronously inside the parser's `done`
   [
     'request JSON parse',
@@ -110,7 +126,9 @@ export function summarise(profile: CpuProfile, fromUs: number, toUs: number, top
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-  const frames = new Map<number, Frame>(profile.nodes.map((n) => [n.id, { ...n.callFrame, origin: originOf(n.callFrame.url, n.callFrame.functionName) }]));
+  const frames = new Map<number, Frame>(
+    profile.nodes.map((n) => [n.id, { ...n.callFrame, origin: originOf(n.callFrame.url, n.callFrame.functionName) }]),
+  );
   const ancestors = function* (id: number | undefined): Generator<Frame> {
     for (; id !== undefined; id = parent.get(id)) yield frames.get(id)!;
   };

@@ -34,7 +34,7 @@ export async function startKilnChild(env: Record<string, string>, nodeArgs: stri
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`kiln exited (${code}) before listening:\n${out.slice(-2000)}`)));
   });
-  for (const deadline = Date.now() + 60_000; ; ) {
+  for (const deadline = Date.now() + 60_000; ;) {
     const res = await fetch(`${url}/health/ready`).catch(() => null);
     if (res?.status === 200) break;
     if (Date.now() > deadline) throw new Error(`Kiln not ready after 60 s:\n${out.slice(-2000)}`);

@@ -62,7 +62,9 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   const after = Object.fromEntries(Object.entries(spec.serverPids()).map(([k, pids]) => [k, cpuSnapshot(pids)]));
   const ok = r['2xx'];
   const serverSeconds = Object.fromEntries(Object.keys(after).map((k) => [k, cpuSecondsBetween(before[k] ?? new Map(), after[k]!)]));
-  const serverCpuMsPerReq = Object.fromEntries(Object.entries(serverSeconds).map(([k, s]) => [k, ok > 0 ? Number(((s * 1000) / ok).toFixed(4)) : 0]));
+  const serverCpuMsPerReq = Object.fromEntries(
+    Object.entries(serverSeconds).map(([k, s]) => [k, ok > 0 ? Number(((s * 1000) / ok).toFixed(4)) : 0]),
+  );
   const selfSeconds = (self.user + self.system) / 1e6;
   const others = machineSeconds - selfSeconds - Object.values(serverSeconds).reduce((a, b) => a + b, 0);
   const sorted = Float64Array.from(times).sort();

@@ -120,7 +120,10 @@ function repoRoot(): string {
 function gitState(): { commit: string; uncommittedSrcFiles: number } | null {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot(), encoding: 'utf8' }).trim();
-    return { commit: git('rev-parse', 'HEAD'), uncommittedSrcFiles: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length };
+    return {
+      commit: git('rev-parse', 'HEAD'),
+      uncommittedSrcFiles: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length,
+    };
   } catch {
     return null;
   }
@@ -154,25 +157,49 @@ async function prepare(api: Api, predict: (name: string, body: string) => Promis
       features,
       modelName: name,
       template: 'mlp',
-      hyperparameters: { epochs: spec.epochs, batchSize: 64, learningRate: 0.005, hiddenUnits: spec.hiddenUnits, dropout: 0, earlyStoppingPatience: 0, seed: 7 },
+      hyperparameters: {
+        epochs: spec.epochs,
+        batchSize: 64,
+        learningRate: 0.005,
+        hiddenUnits: spec.hiddenUnits,
+        dropout: 0,
+        earlyStoppingPatience: 0,
+        seed: 7,
+      },
       promote: 'always',
     });
     const done = await until(async () => {
       const j = await api('GET', `/api/training-jobs/${job.id}`);
-      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training ${spec.key}: ${j.status} ${JSON.stringify(j.error)}`);
+      if (j.status === 'failed' || j.status === 'cancelled')
+        throw new Error(`training ${spec.key}: ${j.status} ${JSON.stringify(j.error)}`);
       return j.status === 'succeeded' ? j : undefined;
     }, 200);
     const trainSeconds = (performance.now() - t0) / 1000;
     const v = await api('GET', `/api/models/${name}/versions/${done.modelVersion.version}`);
     const requestBody = predictBody(features, SEED + spec.features);
     // The production alias is picked up by the routing poll; wait until the record API answers.
-    const responseBody = await until(async () => {
-      const res = await predict(name, requestBody);
-      const text = await res.text();
-      return res.status === 200 ? text : undefined;
-    }, 100, 30_000);
-    out.push({ spec, name, version: v.version, inputWidth: v.preprocessing.width, trainSeconds, requestBody, responseBody, artifacts: v.artifacts });
-    console.log(`trained ${name} v${v.version} in ${trainSeconds.toFixed(1)} s (input width ${v.preprocessing.width}); response ${Buffer.byteLength(responseBody)} B: ${responseBody}`);
+    const responseBody = await until(
+      async () => {
+        const res = await predict(name, requestBody);
+        const text = await res.text();
+        return res.status === 200 ? text : undefined;
+      },
+      100,
+      30_000,
+    );
+    out.push({
+      spec,
+      name,
+      version: v.version,
+      inputWidth: v.preprocessing.width,
+      trainSeconds,
+      requestBody,
+      responseBody,
+      artifacts: v.artifacts,
+    });
+    console.log(
+      `trained ${name} v${v.version} in ${trainSeconds.toFixed(1)} s (input width ${v.preprocessing.width}); response ${Buffer.byteLength(responseBody)} B: ${responseBody}`,
+    );
   }
   return out;
 }
@@ -205,7 +232,12 @@ async function setBatching(api: Api, name: string, mode: keyof typeof BATCHING, 
  * Restarts Kiln under --cpu-prof, drives each model at 64 clients with batching on, then off, and
  * summarises each window. The raw profile stays in a temp dir (printed) for Chrome DevTools.
  */
-async function profile(env: Record<string, string>, key: string, models: Prepared[], refreshMs: number): Promise<{ file: string; windows: Record<string, ProfileSummary & { clock: string }> }> {
+async function profile(
+  env: Record<string, string>,
+  key: string,
+  models: Prepared[],
+  refreshMs: number,
+): Promise<{ file: string; windows: Record<string, ProfileSummary & { clock: string }> }> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-serve-prof-'));
   const kiln = await startKilnChild(env, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   const api = apiClient(kiln.url, env.KILN_ADMIN_KEY!);
@@ -214,7 +246,14 @@ async function profile(env: Record<string, string>, key: string, models: Prepare
   let exitUs = 0;
   try {
     for (const m of models) {
-      await until(async () => ((await fetch(`${kiln.url}/api/models/${m.name}/predict`, { method: 'POST', headers, body: m.requestBody })).status === 200 ? true : undefined), 100, 30_000);
+      await until(
+        async () =>
+          (await fetch(`${kiln.url}/api/models/${m.name}/predict`, { method: 'POST', headers, body: m.requestBody })).status === 200
+            ? true
+            : undefined,
+        100,
+        30_000,
+      );
       for (const mode of ['on', 'off'] as const) {
         await setBatching(api, m.name, mode, refreshMs);
         const opts = { url: `${kiln.url}/api/models/${m.name}/predict`, method: 'POST', headers, body: m.requestBody, connections: 64 };
@@ -262,15 +301,30 @@ async function auditComparison(env: Record<string, string>, key: string, small: 
         await setBatching(apiClient(kiln.url, env.KILN_ADMIN_KEY!), small.name, 'on', refreshMs);
         const url = `${kiln.url}/api/models/${small.name}/predict`;
         await autocannon({ url, method: 'POST', headers, body: small.requestBody, connections: 16, duration: 2 });
-        const pids = () => ({ node: [kiln.pid], postgres: descendants(kiln.pid).filter((p) => p.comm === 'postgres').map((p) => p.pid) });
+        const pids = () => ({
+          node: [kiln.pid],
+          postgres: descendants(kiln.pid)
+            .filter((p) => p.comm === 'postgres')
+            .map((p) => p.pid),
+        });
         for (const clients of AUDIT_CLIENTS) {
-          const r = await runCell({ url, body: small.requestBody, headers, clients, seconds: SECONDS, warmupSeconds: WARMUP, serverPids: pids });
+          const r = await runCell({
+            url,
+            body: small.requestBody,
+            headers,
+            clients,
+            seconds: SECONDS,
+            warmupSeconds: WARMUP,
+            serverPids: pids,
+          });
           // The audit worker may trail the producers: the cell is not over until the log has caught up
           // (else its cost would land on the next cell). Sustained req/s counts that drain time.
           const drainStarted = performance.now();
           await until(async () => {
             const m = await scrapeMetrics(kiln.url);
-            const pending = sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'waiting' }) + sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'active' });
+            const pending =
+              sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'waiting' }) +
+              sum(m, 'kiln_queue_jobs', { queue: 'audit', state: 'active' });
             return pending === 0 ? true : undefined;
           }, 100);
           const drainSeconds = Number(((performance.now() - drainStarted) / 1000).toFixed(2));
@@ -297,7 +351,11 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-serve-'));
   const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
   // Other KILN_* settings of this shell reach the server (e.g. KILN_AUDIT=off for an A/B run).
-  const passed = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('KILN_') && e[0] !== 'KILN_ADMIN_KEY' && e[1] !== undefined));
+  const passed = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith('KILN_') && e[0] !== 'KILN_ADMIN_KEY' && e[1] !== undefined,
+    ),
+  );
   const env: Record<string, string> = {
     // The serving cells measure the data plane alone; the audit comparison below turns it on.
     KILN_AUDIT: 'off',
@@ -320,7 +378,9 @@ async function main(): Promise<void> {
   let kiln: KilnChild | undefined = await startKilnChild(env);
   const bare = await startBare();
   try {
-    console.log(`backend ${backend}, node ${process.version}, ${cpus().length} cpus, ${SECONDS} s per cell (+${WARMUP} s warm-up), clients ${CLIENTS.join('/')}, Kiln pid ${kiln.pid} at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}, load average ${startedLoad.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, ${SECONDS} s per cell (+${WARMUP} s warm-up), clients ${CLIENTS.join('/')}, Kiln pid ${kiln.pid} at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}, load average ${startedLoad.map((x) => x.toFixed(2)).join(' ')}`,
+    );
     const api = apiClient(kiln.url, adminKey);
     const predictorKey: string = (await api('POST', '/api/keys', { name: 'bench-serve', role: 'predictor' })).key;
     const headers = { authorization: `Bearer ${predictorKey}`, 'content-type': 'application/json' };
@@ -333,11 +393,23 @@ async function main(): Promise<void> {
     const ceilings: Record<string, CeilingRow[]> = {};
     for (const m of models) {
       const [json, weights] = await Promise.all([store.getBuffer(m.artifacts.modelJson), store.getBuffer(m.artifacts.weights)]);
-      ceilings[m.spec.key] = await modelCeiling({ modelJson: JSON.parse(json.toString('utf8')) as ModelJson, weights }, m.inputWidth, CEILING_BATCHES, Math.max(1, SECONDS / 2));
-      console.log(`model ceiling ${m.spec.key}: ${ceilings[m.spec.key]!.map((c) => `batch ${c.batch} ${c.rowsPerSec} rows/s (${c.msPerCall} ms/call)`).join(', ')}`);
+      ceilings[m.spec.key] = await modelCeiling(
+        { modelJson: JSON.parse(json.toString('utf8')) as ModelJson, weights },
+        m.inputWidth,
+        CEILING_BATCHES,
+        Math.max(1, SECONDS / 2),
+      );
+      console.log(
+        `model ceiling ${m.spec.key}: ${ceilings[m.spec.key]!.map((c) => `batch ${c.batch} ${c.rowsPerSec} rows/s (${c.msPerCall} ms/call)`).join(', ')}`,
+      );
     }
 
-    const kilnPids = () => ({ node: [k.pid], postgres: descendants(k.pid).filter((p) => p.comm === 'postgres').map((p) => p.pid) });
+    const kilnPids = () => ({
+      node: [k.pid],
+      postgres: descendants(k.pid)
+        .filter((p) => p.comm === 'postgres')
+        .map((p) => p.pid),
+    });
     const cells: Cell[] = [];
     for (const m of models) {
       await bare.setBody(m.responseBody);
@@ -365,11 +437,20 @@ async function main(): Promise<void> {
 
     await kiln.stop();
     kiln = undefined;
-    const audit = AUDIT_CLIENTS.length > 0 && models.some((m) => m.spec.key === 'small') ? await auditComparison(env, predictorKey, models.find((m) => m.spec.key === 'small')!, refreshMs) : null;
+    const audit =
+      AUDIT_CLIENTS.length > 0 && models.some((m) => m.spec.key === 'small')
+        ? await auditComparison(
+            env,
+            predictorKey,
+            models.find((m) => m.spec.key === 'small')!,
+            refreshMs,
+          )
+        : null;
     const profiled = PROFILE_SECONDS > 0 ? await profile(env, predictorKey, models, refreshMs) : null;
     const profiles = profiled?.windows ?? {};
 
-    const cell = (model: string, clients: number, server: Cell['server']) => cells.find((c) => c.model === model && c.clients === clients && c.server === server);
+    const cell = (model: string, clients: number, server: Cell['server']) =>
+      cells.find((c) => c.model === model && c.clients === clients && c.server === server);
     const ratios = models.flatMap((m) =>
       CLIENTS.map((clients) => {
         const b = cell(m.spec.key, clients, 'bare-http')!;
@@ -449,7 +530,11 @@ async function main(): Promise<void> {
         kilnSettingsFromShell: passed,
       },
       settings: { secondsPerCell: SECONDS, warmupSeconds: WARMUP, clients: CLIENTS, batching: BATCHING, profileSeconds: PROFILE_SECONDS },
-      fixture: { description: 'generated (bench fixture): seeded N(0,1) features, label yes/no from a logistic ground truth over all features', rows: ROWS, seed: SEED },
+      fixture: {
+        description: 'generated (bench fixture): seeded N(0,1) features, label yes/no from a logistic ground truth over all features',
+        rows: ROWS,
+        seed: SEED,
+      },
       models: models.map((m) => ({
         key: m.spec.key,
         name: m.name,
@@ -475,8 +560,12 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
 
     console.log(`\nwrote ${file}\n`);
-    console.log('p50 / p99 from every response time (µs resolution); [autocannon latency.p99, whole ms]; CPU ms per request of the Kiln node process + its PostgreSQL processes');
-    console.log('| model | clients | bare HTTP req/s | p50 / p99 ms | off req/s | p50 / p99 ms [ac p99] | on req/s | p50 / p99 ms [ac p99] | off / bare | on / bare | on / bare, CPU-bound | on / off | rows per model call (on) | CPU ms/req off | CPU ms/req on | bare CPU ms/req |');
+    console.log(
+      'p50 / p99 from every response time (µs resolution); [autocannon latency.p99, whole ms]; CPU ms per request of the Kiln node process + its PostgreSQL processes',
+    );
+    console.log(
+      '| model | clients | bare HTTP req/s | p50 / p99 ms | off req/s | p50 / p99 ms [ac p99] | on req/s | p50 / p99 ms [ac p99] | off / bare | on / bare | on / bare, CPU-bound | on / off | rows per model call (on) | CPU ms/req off | CPU ms/req on | bare CPU ms/req |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of ratios) {
       const b = cell(r.model, r.clients, 'bare-http')!;
@@ -489,12 +578,17 @@ async function main(): Promise<void> {
       );
     }
     const others = cells.map((c) => c.otherProcessesCores);
-    console.log(`\nother processes on the machine used ${Math.min(...others)}–${Math.max(...others)} cores during the cells (of ${cpus().length})`);
+    console.log(
+      `\nother processes on the machine used ${Math.min(...others)}–${Math.max(...others)} cores during the cells (of ${cpus().length})`,
+    );
     console.log('\nmodel ceiling (in-process predict, rows/s):');
-    for (const [key, rows] of Object.entries(ceilings)) console.log(`  ${key}: ${rows.map((c) => `b${c.batch} ${c.rowsPerSec}`).join('  ')}`);
+    for (const [key, rows] of Object.entries(ceilings))
+      console.log(`  ${key}: ${rows.map((c) => `b${c.batch} ${c.rowsPerSec}`).join('  ')}`);
     if (audit) {
       console.log('\nauditing (small model, batching on; Kiln restarted per mode, modes alternated, median of the repetitions):');
-      console.log('| clients | audit off req/s | p50 / p99 ms | audit on req/s | p50 / p99 ms | log drain after the cell | on sustained req/s | on / off (sustained) |');
+      console.log(
+        '| clients | audit off req/s | p50 / p99 ms | audit on req/s | p50 / p99 ms | log drain after the cell | on sustained req/s | on / off (sustained) |',
+      );
       console.log('|---|---|---|---|---|---|---|---|');
       for (const x of audit.summary) {
         console.log(
@@ -507,9 +601,27 @@ async function main(): Promise<void> {
     for (const [key, p] of Object.entries(profiles)) {
       console.log(`\nprofile of the Kiln main thread, ${key}, 64 clients (${p.windowMs} ms, ${p.idlePct} % idle, clock ${p.clock}):`);
       console.log('  by owner:          ' + p.byOwner.map((r) => `${r.name} ${r.pct}%`).join(', '));
-      console.log('  self by origin:    ' + p.selfByOrigin.slice(0, 12).map((r) => `${r.name} ${r.pct}%`).join(', '));
-      console.log('  self by function:  ' + p.selfByFunction.slice(0, 15).map((r) => `${r.name} ${r.pct}%`).join(', '));
-      console.log('  inclusive:         ' + p.inclusiveByFunction.slice(0, 25).map((r) => `${r.name} ${r.pct}%`).join(', '));
+      console.log(
+        '  self by origin:    ' +
+          p.selfByOrigin
+            .slice(0, 12)
+            .map((r) => `${r.name} ${r.pct}%`)
+            .join(', '),
+      );
+      console.log(
+        '  self by function:  ' +
+          p.selfByFunction
+            .slice(0, 15)
+            .map((r) => `${r.name} ${r.pct}%`)
+            .join(', '),
+      );
+      console.log(
+        '  inclusive:         ' +
+          p.inclusiveByFunction
+            .slice(0, 25)
+            .map((r) => `${r.name} ${r.pct}%`)
+            .join(', '),
+      );
     }
   } finally {
     bare.stop();

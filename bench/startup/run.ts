@@ -96,12 +96,18 @@ async function main(): Promise<void> {
       samples,
     };
     rows.push(row);
-    console.log(`${name.padEnd(36)} ready ${String(row.readyMs).padStart(6)} ms   node RSS ${row.nodeRssMB} MB   embedded postgres PSS ${row.embeddedPostgresPssMB} MB`);
+    console.log(
+      `${name.padEnd(36)} ready ${String(row.readyMs).padStart(6)} ms   node RSS ${row.nodeRssMB} MB   embedded postgres PSS ${row.embeddedPostgresPssMB} MB`,
+    );
   }
   mkdirSync(join(__dirname, '..', '..', '..', 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(__dirname, '..', '..', '..', 'bench', 'results', 'startup.json'),
-    JSON.stringify({ command: 'node dist/bench/startup/run.js', date: new Date().toISOString(), node: process.version, runs: RUNS, rows }, null, 2),
+    JSON.stringify(
+      { command: 'node dist/bench/startup/run.js', date: new Date().toISOString(), node: process.version, runs: RUNS, rows },
+      null,
+      2,
+    ),
   );
 }
 

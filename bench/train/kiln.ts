@@ -92,7 +92,9 @@ async function main(): Promise<void> {
 
   try {
     const backend = await TfRuntime.init(backendChoiceFromEnv());
-    console.log(`backend ${backend}, node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, Kiln at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`);
+    console.log(
+      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, Kiln at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
+    );
     const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
     const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg()].filter((d) => !only || only.includes(d.name));
     const rows: Array<Record<string, unknown>> = [];
@@ -121,7 +123,13 @@ async function main(): Promise<void> {
 
       const job = async (e: number): Promise<{ ms: number; loopSps: number; samples: number; width: number }> => {
         const t0 = performance.now();
-        const created = await api('POST', '/api/training-jobs', { datasetVersionId: version.id, target: d.target, task: d.task, modelName: `bench-${d.name}`, hyperparameters: { ...hp, epochs: e } });
+        const created = await api('POST', '/api/training-jobs', {
+          datasetVersionId: version.id,
+          target: d.target,
+          task: d.task,
+          modelName: `bench-${d.name}`,
+          hyperparameters: { ...hp, epochs: e },
+        });
         const done = await until(async () => {
           const j = await api('GET', `/api/training-jobs/${created.id}`);
           if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`job ${j.status}: ${JSON.stringify(j.error)}`);
@@ -140,7 +148,8 @@ async function main(): Promise<void> {
         k.push(await job(epochs));
         r.push(await rawFit(fixed, epochs));
       }
-      if (k.some((x) => x.samples !== r[0]!.samples)) throw new Error(`sample counts differ: Kiln ${k.map((x) => x.samples)} vs raw ${r[0]!.samples}`);
+      if (k.some((x) => x.samples !== r[0]!.samples))
+        throw new Error(`sample counts differ: Kiln ${k.map((x) => x.samples)} vs raw ${r[0]!.samples}`);
       const rawSps = r[0]!.samples / (median(r.map((x) => x.ms)) / 1000);
       const jobSps = k[0]!.samples / (median(k.map((x) => x.ms)) / 1000);
       const loopSps = median(k.map((x) => x.loopSps));
@@ -165,7 +174,14 @@ async function main(): Promise<void> {
     const out = {
       generatedAt: new Date().toISOString(),
       command: 'npx tsc -p tsconfig.json && node dist/bench/train/kiln.js',
-      environment: { backend, tfjs: tf.version_core, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, database: env.DATABASE_URL ? 'DATABASE_URL' : 'embedded' },
+      environment: {
+        backend,
+        tfjs: tf.version_core,
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        database: env.DATABASE_URL ? 'DATABASE_URL' : 'embedded',
+      },
       settings: { reps: REPS, samplesPerRun: SAMPLES_PER_RUN },
       loadAverageAtEnd: loadavg(),
       throughput: rows,
@@ -174,9 +190,14 @@ async function main(): Promise<void> {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
     console.log(`\nwrote ${file}\n`);
-    console.log('| dataset | rows × epochs | raw fit samples/s | Kiln job samples/s (API → queue → worker thread) | job ratio | worker loop ratio |');
+    console.log(
+      '| dataset | rows × epochs | raw fit samples/s | Kiln job samples/s (API → queue → worker thread) | job ratio | worker loop ratio |',
+    );
     console.log('|---|---|---|---|---|---|');
-    for (const t of rows) console.log(`| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnJobSamplesPerSec} | ${t.ratioJob} | ${t.ratioLoop} |`);
+    for (const t of rows)
+      console.log(
+        `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnJobSamplesPerSec} | ${t.ratioJob} | ${t.ratioLoop} |`,
+      );
   } finally {
     await kiln.close();
     rmSync(dataDir, { recursive: true, force: true });

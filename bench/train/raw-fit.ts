@@ -31,7 +31,9 @@ export async function rawFit(spec: TrainSpec, epochs: number): Promise<{ ms: num
     }
     const classes = t.classes as string[];
     const idx = rs.map((r) => classes.indexOf(String(r[t.name])));
-    return t.task === 'binary' ? tf.tensor2d(idx.map((i) => [i])) : (tf.cast(tf.oneHot(tf.tensor1d(idx, 'int32'), classes.length), 'float32') as tf.Tensor2D);
+    return t.task === 'binary'
+      ? tf.tensor2d(idx.map((i) => [i]))
+      : (tf.cast(tf.oneHot(tf.tensor1d(idx, 'int32'), classes.length), 'float32') as tf.Tensor2D);
   };
   const y = enc(trainRows);
   const yv = enc(valRows);
@@ -77,4 +79,3 @@ export async function rawFit(spec: TrainSpec, epochs: number): Promise<{ ms: num
   optimizer.dispose();
   return { ms, cpu, samples: trainRows.length * epochs };
 }
-

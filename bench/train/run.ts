@@ -52,7 +52,16 @@ function median(xs: number[]): number {
 
 /** Hyperparameters per dataset: the quality run (early stopping on) — same as the unit tests. */
 const QUALITY: Record<string, Partial<Hyperparameters>> = {
-  'movies-highly-rated': { epochs: 25, batchSize: 64, learningRate: 0.005, hiddenUnits: [32, 16], dropout: 0.1, earlyStoppingPatience: 4, classWeights: 'balanced', seed: 1 },
+  'movies-highly-rated': {
+    epochs: 25,
+    batchSize: 64,
+    learningRate: 0.005,
+    hiddenUnits: [32, 16],
+    dropout: 0.1,
+    earlyStoppingPatience: 4,
+    classWeights: 'balanced',
+    seed: 1,
+  },
   'penguins-species': { epochs: 30, learningRate: 0.01, hiddenUnits: [16], seed: 3 },
   'cars-mpg': { epochs: 40, learningRate: 0.01, hiddenUnits: [32, 16], dropout: 0.1, earlyStoppingPatience: 6, seed: 11 },
   'iris-species': { epochs: 60, learningRate: 0.02, hiddenUnits: [16], dropout: 0, seed: 2 },
@@ -82,15 +91,24 @@ function round(x: number, d = 4): number {
 
 function headline(task: string, m: Metrics): Record<string, number> {
   const a = m as unknown as Record<string, number>;
-  const keys = task === 'binary' ? ['rocAuc', 'prAuc', 'logLoss', 'accuracy', 'precision', 'recall', 'f1', 'threshold'] : task === 'multiclass' ? ['accuracy', 'macroF1'] : ['rmse', 'mae', 'r2'];
+  const keys =
+    task === 'binary'
+      ? ['rocAuc', 'prAuc', 'logLoss', 'accuracy', 'precision', 'recall', 'f1', 'threshold']
+      : task === 'multiclass'
+        ? ['accuracy', 'macroF1']
+        : ['rmse', 'mae', 'r2'];
   return Object.fromEntries(keys.map((k) => [k, round(a[k])]));
 }
 
 async function main(): Promise<void> {
   const backend = await TfRuntime.init(backendChoiceFromEnv());
-  console.log(`backend ${backend} (${TfRuntime.info()?.provider}), node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`);
+  console.log(
+    `backend ${backend} (${TfRuntime.info()?.provider}), node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`,
+  );
   const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
-  const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg(), irisSpecies()].filter((d) => !only || only.includes(d.name));
+  const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg(), irisSpecies()].filter(
+    (d) => !only || only.includes(d.name),
+  );
 
   const throughput: Array<Record<string, unknown>> = [];
   const quality: Array<Record<string, unknown>> = [];
@@ -155,7 +173,14 @@ async function main(): Promise<void> {
   const out = {
     generatedAt: new Date().toISOString(),
     command: 'npx tsc -p tsconfig.json && node dist/bench/train/run.js',
-    environment: { backend, provider: TfRuntime.info()?.provider, tfjs: tf.version_core, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model },
+    environment: {
+      backend,
+      provider: TfRuntime.info()?.provider,
+      tfjs: tf.version_core,
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+    },
     settings: { reps: REPS, samplesPerRun: SAMPLES_PER_RUN },
     loadAverageAtEnd: loadavg(),
     throughput,
@@ -165,14 +190,23 @@ async function main(): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
-  console.log('\n| dataset | rows × epochs | raw fit samples/s | Kiln loop samples/s | Kiln end-to-end samples/s | loop ratio | e2e ratio | e2e ratio (CPU time) |');
+  console.log(
+    '\n| dataset | rows × epochs | raw fit samples/s | Kiln loop samples/s | Kiln end-to-end samples/s | loop ratio | e2e ratio | e2e ratio (CPU time) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const t of throughput) {
-    console.log(`| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnLoopSamplesPerSec} | ${t.kilnEndToEndSamplesPerSec} | ${t.ratioLoop} | ${t.ratioEndToEnd} | ${t.ratioEndToEndCpu} |`);
+    console.log(
+      `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnLoopSamplesPerSec} | ${t.kilnEndToEndSamplesPerSec} | ${t.ratioLoop} | ${t.ratioEndToEnd} | ${t.ratioEndToEndCpu} |`,
+    );
   }
   console.log('\n| dataset | task | test metrics |');
   console.log('|---|---|---|');
-  for (const q of quality) console.log(`| ${q.dataset} | ${q.task} | ${Object.entries(q.test as object).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+  for (const q of quality)
+    console.log(
+      `| ${q.dataset} | ${q.task} | ${Object.entries(q.test as object)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+    );
 }
 
 main().catch((e: unknown) => {

@@ -31,8 +31,21 @@ describe('AuditSink.payload', () => {
 
 describe('AuditSink group commit', () => {
   const record = (requestId: string, island: string): AuditPredictionRecord => ({
-    requestId, servedAt: new Date(0).toISOString(), callerKeyId: null, model: 'm', version: 1, route: 'record', kind: 'live',
-    canary: false, status: 200, latencyMs: 1, rows: 1, inputs: [{ Island: island }], inputsSha256: null, outputs: [{ label: '\0' }], error: null,
+    requestId,
+    servedAt: new Date(0).toISOString(),
+    callerKeyId: null,
+    model: 'm',
+    version: 1,
+    route: 'record',
+    kind: 'live',
+    canary: false,
+    status: 200,
+    latencyMs: 1,
+    rows: 1,
+    inputs: [{ Island: island }],
+    inputsSha256: null,
+    outputs: [{ label: '\0' }],
+    error: null,
   });
 
   it('enqueues strings escaped, and a job the backend refuses fails only the record that caused it', async () => {
@@ -44,8 +57,15 @@ describe('AuditSink group commit', () => {
       },
     };
     const s = new AuditSink(queue as never, { audit: { enabled: true, payloads: 'full' } } as KilnConfig);
-    const outcomes = await Promise.allSettled([s.recordPrediction(record('a', 'x\0')), s.recordPrediction(record('refused', 'y')), s.recordPrediction(record('b', '\ud800'))]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const outcomes = await Promise.allSettled([
+      s.recordPrediction(record('a', 'x\0')),
+      s.recordPrediction(record('refused', 'y')),
+      s.recordPrediction(record('b', '\ud800')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     const stored = jobs.flatMap((j) => j.predictions!);
     assert.deepEqual(stored.map((p) => p.requestId).sort(), ['a', 'b']);
     const text = JSON.stringify(stored);

@@ -33,7 +33,8 @@ export class AuditProcessor extends WorkerHost {
 
   async process(job: Job): Promise<JobResult<JobNameOn<QueueName.Audit>>> {
     const payload = job.data as { payloadVersion?: unknown };
-    if (payload?.payloadVersion !== 1) throw new UnrecoverableError(`${job.name}: unsupported payloadVersion ${String(payload?.payloadVersion)}`);
+    if (payload?.payloadVersion !== 1)
+      throw new UnrecoverableError(`${job.name}: unsupported payloadVersion ${String(payload?.payloadVersion)}`);
     if (!this.handlers.handles(job.name)) this.logger.warn({ job: job.name, id: job.id }, 'unknown job name on the audit queue');
     return this.handlers.dispatch(job);
   }

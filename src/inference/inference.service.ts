@@ -1,4 +1,13 @@
-import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { AuditSink } from '../audit';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { ValidationProblemException } from '../platform/http/validation';
@@ -12,7 +21,14 @@ import { LoadedModel } from './runtime/loaded-model';
 import { ModelCache, versionKey } from './runtime/model-cache';
 import { RoutingTable } from './runtime/routing-table';
 import { resolveVersionSelector } from '../models';
-import { platformOf, type HostTensor, type InferenceCall, type InferenceResult, type ModelSelector, type ServedModel } from './runtime/served-model';
+import {
+  platformOf,
+  type HostTensor,
+  type InferenceCall,
+  type InferenceResult,
+  type ModelSelector,
+  type ServedModel,
+} from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
 import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
@@ -89,7 +105,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         const snapshot: RoutingSnapshot = await this.deployments.routingSnapshot();
         if (snapshot.fingerprint === this.routing.fingerprint) return;
         await this.routing.apply(snapshot);
-        for (const f of this.routing.loadFailures) this.logger.error({ version: f.key, error: f.error }, 'could not load a routed model version');
+        for (const f of this.routing.loadFailures)
+          this.logger.error({ version: f.key, error: f.error }, 'could not load a routed model version');
         for (const m of this.cache.loaded()) this.batchers.get(m)?.configure(this.routing.serving(m.served.name));
       } finally {
         this.refreshing = null;
@@ -118,7 +135,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Loading state of the selected version, or of every version the model's aliases and deployment reference. */
-  async versionStatus(name: string, selector: ModelSelector): Promise<Array<{ version: number; state: VersionState; error: string | null }>> {
+  async versionStatus(
+    name: string,
+    selector: ModelSelector,
+  ): Promise<Array<{ version: number; state: VersionState; error: string | null }>> {
     if (selector.version !== undefined || selector.alias !== undefined) {
       const { model } = await this.resolve(name, selector, null);
       model.release();
@@ -141,7 +161,13 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * Runs input tensors through the selected version: validated against its signature, batched with
    * concurrent calls. Outputs in signature order, optionally filtered by name.
    */
-  async infer(name: string, selector: ModelSelector, inputs: HostTensor[], call: InferenceCall, opts: { outputs?: string[] } = {}): Promise<InferenceResult> {
+  async infer(
+    name: string,
+    selector: ModelSelector,
+    inputs: HostTensor[],
+    call: InferenceCall,
+    opts: { outputs?: string[] } = {},
+  ): Promise<InferenceResult> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
@@ -166,16 +192,30 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * Named-feature records through the saved preprocessing, the model and the target decoding; with
    * `explain`, integrated-gradients attributions per source feature (layers models, ≤ MAX_EXPLAIN_ROWS records).
    */
-  async predictRecords(name: string, selector: ModelSelector, records: unknown[], call: InferenceCall, opts: { explain?: boolean } = {}): Promise<RecordPredictionResult> {
+  async predictRecords(
+    name: string,
+    selector: ModelSelector,
+    records: unknown[],
+    call: InferenceCall,
+    opts: { explain?: boolean } = {},
+  ): Promise<RecordPredictionResult> {
     // Record API bodies come from JSON.parse; /v1 classify/regress examples may carry NaN tokens.
     const audit = this.startAudit(name, call, () => (call.protocol === 'batch' ? null : records), call.protocol === 'record');
     await audit.step(() => {
-      if (!Array.isArray(records) || records.length === 0) throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
+      if (!Array.isArray(records) || records.length === 0)
+        throw new ValidationProblemException([{ field: 'records', reason: 'must be a non-empty array of objects' }]);
       if (opts.explain && records.length > MAX_EXPLAIN_ROWS) {
-        throw new ValidationProblemException([{ field: 'explain', reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} records per request; this one has ${records.length}` }]);
+        throw new ValidationProblemException([
+          {
+            field: 'explain',
+            reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} records per request; this one has ${records.length}`,
+          },
+        ]);
       }
       if (records.length > MAX_ROWS_PER_REQUEST) {
-        throw new ValidationProblemException([{ field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` }]);
+        throw new ValidationProblemException([
+          { field: 'records', reason: `at most ${MAX_ROWS_PER_REQUEST} records per request (use batch predictions for more)` },
+        ]);
       }
     });
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
@@ -189,7 +229,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         });
       }
       if (opts.explain) await audit.step(() => this.explain(model, x, predictions));
-      await audit.succeeded(canary, records.length, call.protocol === 'batch' ? batchSummary(predictions) : predictions.map(withoutExplanation));
+      await audit.succeeded(
+        canary,
+        records.length,
+        call.protocol === 'batch' ? batchSummary(predictions) : predictions.map(withoutExplanation),
+      );
       return { model: model.served, canary, predictions };
     } finally {
       model.release();
@@ -200,7 +244,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private explain(model: LoadedModel, x: Float32Array, predictions: RecordPrediction[]): void {
     const { served } = model;
     const layers = model.layersModel;
-    if (!layers) throw new BadRequestException(`explain: model ${served.name} version ${served.version} is a graph model; explanations need a Kiln-trained layers model`);
+    if (!layers)
+      throw new BadRequestException(
+        `explain: model ${served.name} version ${served.version} is a graph model; explanations need a Kiln-trained layers model`,
+      );
     let explanations: Explanation[];
     try {
       explanations = explainRecords(layers, served.preprocessing!, served.target!, x, predictions.length);
@@ -229,11 +276,15 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       );
     }
     const input = served.inputs[0]!;
-    const [y] = await this.batcher(model).submit([{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }], records.length);
+    const [y] = await this.batcher(model).submit(
+      [{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }],
+      records.length,
+    );
     const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data, records.length);
     for (const p of predictions) {
       if (!p.probabilities || p.label === undefined) continue;
-      p.score = served.task === 'binary' ? p.probabilities[served.target.positiveClass ?? served.target.classes![1]!] : p.probabilities[p.label];
+      p.score =
+        served.task === 'binary' ? p.probabilities[served.target.positiveClass ?? served.target.classes![1]!] : p.probabilities[p.label];
     }
     return { x, predictions };
   }
@@ -241,7 +292,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private outputIndices(served: ServedModel, names: string[]): number[] {
     return names.map((n) => {
       const i = served.outputs.findIndex((o) => o.name === n);
-      if (i < 0) throw new BadRequestException(`output '${n}' is not an output of model ${served.name} version ${served.version} (outputs: ${served.outputs.map((o) => o.name).join(', ')})`);
+      if (i < 0)
+        throw new BadRequestException(
+          `output '${n}' is not an output of model ${served.name} version ${served.version} (outputs: ${served.outputs.map((o) => o.name).join(', ')})`,
+        );
       return i;
     });
   }
@@ -251,7 +305,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
    * model's default route (deployment weights, sticky on the client's request id, else `production`).
    * The returned model is acquired: the caller releases it.
    */
-  private async resolve(name: string, selector: ModelSelector, call: InferenceCall | null): Promise<{ model: LoadedModel; canary: boolean }> {
+  private async resolve(
+    name: string,
+    selector: ModelSelector,
+    call: InferenceCall | null,
+  ): Promise<{ model: LoadedModel; canary: boolean }> {
     const aliasVersion = (alias: string) => this.routing.alias(name, alias);
     if (selector.version === undefined && selector.alias !== undefined && aliasVersion(selector.alias) === undefined) {
       // Maybe a move this replica has not polled yet; still none: 404 for an unknown model before the alias.
@@ -303,7 +361,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private batcher(model: LoadedModel): DynamicBatcher {
     let b = this.batchers.get(model);
     if (!b) {
-      b = new DynamicBatcher((inputs) => model.run(inputs), this.routing.serving(model.served.name), this.metrics.observerFor(model.served.name));
+      b = new DynamicBatcher(
+        (inputs) => model.run(inputs),
+        this.routing.serving(model.served.name),
+        this.metrics.observerFor(model.served.name),
+      );
       this.batchers.set(model, b);
     }
     return b;
@@ -319,7 +381,9 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private startAudit(name: string, call: InferenceCall, inputs: () => unknown, inputsAreJson: boolean): CallAudit {
-    return new CallAudit(this.audit, this.logger, name, call, inputs, inputsAreJson, (served, outcome, started) => this.observe(name, served, call, outcome, started));
+    return new CallAudit(this.audit, this.logger, name, call, inputs, inputsAreJson, (served, outcome, started) =>
+      this.observe(name, served, call, outcome, started),
+    );
   }
 
   /** Sends a copy of the request to the model's shadow version off the response path; records both answers. */
@@ -364,8 +428,17 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         .then(
           async (out) => {
             const cmp = compareOutputs(liveOut, out.values);
-            this.shadows.record({ ...base, live: liveOut.slice(0, MAX_RECORDED_VALUES), shadow: out.values.slice(0, MAX_RECORDED_VALUES), ...cmp, error: null });
-            this.metrics.shadow.inc({ model: name, outcome: (cmp.agreement ?? 1) === 1 && (cmp.maxAbsDiff ?? 0) === 0 ? 'agree' : 'differ' });
+            this.shadows.record({
+              ...base,
+              live: liveOut.slice(0, MAX_RECORDED_VALUES),
+              shadow: out.values.slice(0, MAX_RECORDED_VALUES),
+              ...cmp,
+              error: null,
+            });
+            this.metrics.shadow.inc({
+              model: name,
+              outcome: (cmp.agreement ?? 1) === 1 && (cmp.maxAbsDiff ?? 0) === 0 ? 'agree' : 'differ',
+            });
             await auditShadow(200, out.outputs, null);
           },
           async (e: unknown) => {
@@ -408,7 +481,9 @@ function batchSummary(predictions: RecordPrediction[]): { labels?: Record<string
     return { labels };
   }
   const values = predictions.map((p) => p.value ?? NaN).filter(Number.isFinite);
-  return values.length ? { min: Math.min(...values), max: Math.max(...values), mean: values.reduce((a, b) => a + b, 0) / values.length } : {};
+  return values.length
+    ? { min: Math.min(...values), max: Math.max(...values), mean: values.reduce((a, b) => a + b, 0) / values.length }
+    : {};
 }
 
 function liveValues(predictions: RecordPrediction[]): Array<string | number> {

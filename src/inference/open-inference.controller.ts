@@ -14,7 +14,7 @@ import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, s
 const INFER_DESCRIPTION =
   'JSON tensors in, JSON tensors out. FP16/BF16 and BYTES cannot be sent as JSON (400); `outputs` filters what comes back; ' +
   '`id` (at most 200 characters, no control characters) is echoed and kept in the audit record as the client request id ' +
-  '(canary routing is sticky on it); the call\'s own id is the x-request-id response header.';
+  "(canary routing is sticky on it); the call's own id is the x-request-id response header.";
 
 const TENSOR_SCHEMA = {
   type: 'object',
@@ -35,7 +35,10 @@ const INFER_SCHEMA = {
     id: { type: 'string' },
     parameters: { type: 'object' },
     inputs: { type: 'array', items: TENSOR_SCHEMA },
-    outputs: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } } },
+    outputs: {
+      type: 'array',
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: { type: 'object' } } },
+    },
   },
 };
 
@@ -118,7 +121,8 @@ export class OpenInferenceController {
   private async modelMetadata(name: string, version: string | undefined) {
     const selector = parseVersionSegment(name, version);
     const model = await this.inference.describe(name, selector);
-    const versions = selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
+    const versions =
+      selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
     return modelMetadata(model, versions.length ? [...new Set(versions)].sort((a, b) => a - b) : [model.version]);
   }
 

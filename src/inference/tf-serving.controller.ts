@@ -89,7 +89,9 @@ export class TfServingController {
     const result = await this.inference.predictRecords(name, selector, records, call).catch((err: unknown) => {
       // The record pipeline names `records.N.feature`; TF Serving clients sent `examples`.
       if (err instanceof ValidationProblemException) {
-        throw new BadRequestException(err.errors.map((e) => `${e.field.replace(/^records\.(\d+)/, 'examples[$1]')}: ${e.reason}`).join('; '));
+        throw new BadRequestException(
+          err.errors.map((e) => `${e.field.replace(/^records\.(\d+)/, 'examples[$1]')}: ${e.reason}`).join('; '),
+        );
       }
       throw err;
     });

@@ -20,7 +20,17 @@ import {
   UnprocessableEntityException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { ArtifactStore } from '../platform/artifacts';
@@ -153,7 +163,9 @@ export class DatasetsController {
     } else {
       const type = String(req.headers['content-type'] ?? '');
       if (!/^application\/(.+\+)?json\b/i.test(type)) {
-        throw new UnsupportedMediaTypeException('content-type: send multipart/form-data with the data in the field "file", or application/json {records: [...]}');
+        throw new UnsupportedMediaTypeException(
+          'content-type: send multipart/form-data with the data in the field "file", or application/json {records: [...]}',
+        );
       }
       accepted = await this.fromRecords(id, req.body, actorOf(req));
     }
@@ -225,19 +237,31 @@ export class DatasetsController {
   /** `{records: [...]}`: checked here (an array of plain objects), stored as NDJSON in the artifact store. */
   private async fromRecords(datasetId: string, body: unknown, actor: AdminActor): Promise<AcceptedVersionDto> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ValidationProblemException([{ field: 'body', reason: 'must be a JSON object {records: [...], schema?, errorPolicy?, nullTokens?}' }]);
+      throw new ValidationProblemException([
+        { field: 'body', reason: 'must be a JSON object {records: [...], schema?, errorPolicy?, nullTokens?}' },
+      ]);
     }
     const b = body as Record<string, unknown>;
     const unknown = Object.keys(b).filter((k) => !RECORDS_BODY_KEYS.includes(k));
-    if (unknown.length > 0) throw new ValidationProblemException(unknown.map((k) => ({ field: k, reason: `is not a known property (${RECORDS_BODY_KEYS.join(', ')})` })));
+    if (unknown.length > 0)
+      throw new ValidationProblemException(
+        unknown.map((k) => ({ field: k, reason: `is not a known property (${RECORDS_BODY_KEYS.join(', ')})` })),
+      );
     const records = b.records;
     if (!Array.isArray(records)) {
-      throw new ValidationProblemException([{ field: 'records', reason: `must be an array of objects, got ${records === undefined ? 'nothing' : records === null ? 'null' : typeof records}` }]);
+      throw new ValidationProblemException([
+        {
+          field: 'records',
+          reason: `must be an array of objects, got ${records === undefined ? 'nothing' : records === null ? 'null' : typeof records}`,
+        },
+      ]);
     }
     const bad = records.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
     if (bad >= 0) {
       const r = records[bad] as unknown;
-      throw new ValidationProblemException([{ field: `records[${bad}]`, reason: `must be an object, got ${r === null ? 'null' : Array.isArray(r) ? 'an array' : typeof r}` }]);
+      throw new ValidationProblemException([
+        { field: `records[${bad}]`, reason: `must be an object, got ${r === null ? 'null' : Array.isArray(r) ? 'an array' : typeof r}` },
+      ]);
     }
     if (records.length === 0) throw new UnprocessableEntityException('records: is an empty array; send at least one record');
     const options = rethrowInputError(() => checkVersionOptions(b));
@@ -261,16 +285,20 @@ export class DatasetsController {
       if (part.type === 'field') {
         const name = part.fieldname;
         if (!(OPTION_FIELDS as readonly string[]).includes(name)) {
-          throw new ValidationProblemException([{ field: name, reason: `is not a known field; the data goes in "file", options are ${OPTION_FIELDS.join(', ')}` }]);
+          throw new ValidationProblemException([
+            { field: name, reason: `is not a known field; the data goes in "file", options are ${OPTION_FIELDS.join(', ')}` },
+          ]);
         }
-        if (upload) throw new ValidationProblemException([{ field: name, reason: 'must come before the "file" part in the multipart form' }]);
+        if (upload)
+          throw new ValidationProblemException([{ field: name, reason: 'must come before the "file" part in the multipart form' }]);
         if (part.valueTruncated) throw new PayloadTooLargeException(`${name}: the field value is too large`);
         fields[name as OptionField] = String(part.value);
         continue;
       }
       upload = await this.storeFile(part, fields);
     }
-    if (!upload) throw new ValidationProblemException([{ field: 'file', reason: 'is required: send the data as a multipart file part named "file"' }]);
+    if (!upload)
+      throw new ValidationProblemException([{ field: 'file', reason: 'is required: send the data as a multipart file part named "file"' }]);
     return this.accept(datasetId, 'upload', upload.fileName, fields.format?.trim() || null, upload.ref, upload.options, actor);
   }
 
@@ -281,7 +309,9 @@ export class DatasetsController {
     const file = part.file;
     try {
       if (part.fieldname !== 'file') {
-        throw new ValidationProblemException([{ field: 'file', reason: `is required: the data must be in the multipart field "file", not "${part.fieldname}"` }]);
+        throw new ValidationProblemException([
+          { field: 'file', reason: `is required: the data must be in the multipart field "file", not "${part.fieldname}"` },
+        ]);
       }
       const fileName = part.filename ? part.filename.slice(0, 500) : null;
       if (fileName?.includes('\u0000')) throw new ValidationProblemException([{ field: 'file', reason: `file name ${NUL_REASON}` }]);
@@ -297,7 +327,8 @@ export class DatasetsController {
       const guarded = async function* (): AsyncGenerator<Buffer> {
         for await (const chunk of file as AsyncIterable<Buffer>) yield chunk;
         // busboy ends a part cut at limits.fileSize normally and flags it; refuse it before it is stored
-        if (file.truncated) throw new PayloadTooLargeException(`file: the upload exceeds the limit of ${limit} bytes (KILN_UPLOAD_LIMIT_BYTES)`);
+        if (file.truncated)
+          throw new PayloadTooLargeException(`file: the upload exceeds the limit of ${limit} bytes (KILN_UPLOAD_LIMIT_BYTES)`);
       };
       const ref = await this.artifacts.put(guarded(), { maxBytes: limit });
       if (ref.size === 0) throw new UnprocessableEntityException('file: the file is empty');

@@ -14,7 +14,9 @@ export const MAX_PREVIEW_ROWS = 1000;
 export class CreateDatasetDto {
   @ApiProperty({ example: 'penguins', maxLength: 128, pattern: DATASET_NAME_PATTERN.source, description: 'unique' })
   @IsString()
-  @Matches(DATASET_NAME_PATTERN, { message: 'name must start with a letter or digit and contain only letters, digits, ".", "_" and "-" (at most 128)' })
+  @Matches(DATASET_NAME_PATTERN, {
+    message: 'name must start with a letter or digit and contain only letters, digits, ".", "_" and "-" (at most 128)',
+  })
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 2000 })
@@ -43,7 +45,8 @@ export class DatasetDto {
   @ApiProperty() updatedAt!: string;
 
   static from(e: DatasetEntity, latest: DatasetVersionEntity | null = null, latestReady: DatasetVersionEntity | null = null): DatasetDto {
-    const summary = (v: DatasetVersionEntity | null): VersionSummaryDto | null => (v ? { id: v.id, version: v.version, status: v.status } : null);
+    const summary = (v: DatasetVersionEntity | null): VersionSummaryDto | null =>
+      v ? { id: v.id, version: v.version, status: v.status } : null;
     return {
       id: e.id,
       name: e.name,
@@ -144,7 +147,8 @@ export class DatasetVersionDto {
     nullable: true,
     type: 'object',
     additionalProperties: true,
-    description: 'profile.columns[<name>]: numeric {count, missing, distinct, min, max, mean, std, quantiles, histogram, sample} or categorical {count, missing, distinct, top, frequencies, otherCount, sample}',
+    description:
+      'profile.columns[<name>]: numeric {count, missing, distinct, min, max, mean, std, quantiles, histogram, sample} or categorical {count, missing, distinct, top, frequencies, otherCount, sample}',
   })
   profile!: DatasetProfile | null;
   @ApiProperty({ type: [RowErrorDto], description: 'the first 100' }) errors!: RowError[];
@@ -152,7 +156,12 @@ export class DatasetVersionDto {
   @ApiPropertyOptional({ nullable: true, type: String, description: 'SHA-256 of the stored columnar data' }) contentHash!: string | null;
   @ApiProperty({ type: VersionProgressDto }) progress!: VersionProgressDto;
   @ApiProperty({ type: VersionSourceDto }) source!: VersionSourceDto;
-  @ApiPropertyOptional({ nullable: true, type: Object, description: 'The Kiln job that produced the rows: {kind: "batch-scoring", batchPredictionId, model, modelVersion, target, inputDatasetId, inputDatasetVersionId, scoredColumns}; null for uploads' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Object,
+    description:
+      'The Kiln job that produced the rows: {kind: "batch-scoring", batchPredictionId, model, modelVersion, target, inputDatasetId, inputDatasetVersionId, scoredColumns}; null for uploads',
+  })
   lineage!: DatasetLineage | null;
   @ApiProperty({ description: 'processing attempts started (retries after transient failures included)' }) attempts!: number;
   @ApiProperty() createdAt!: string;

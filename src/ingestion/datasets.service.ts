@@ -73,16 +73,35 @@ export function checkVersionOptions(input: { schema?: unknown; errorPolicy?: unk
   const p = input.errorPolicy;
   if (p !== undefined && p !== null) {
     if (typeof p !== 'object' || Array.isArray(p)) {
-      throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy', 'errorPolicy must be an object {mode: "reject" | "drop", maxErrorRate?}');
+      throw new IngestInputError(
+        'ERROR_POLICY_INVALID',
+        'errorPolicy',
+        'errorPolicy must be an object {mode: "reject" | "drop", maxErrorRate?}',
+      );
     }
     const { mode, maxErrorRate, ...rest } = p as Record<string, unknown>;
     const extra = Object.keys(rest);
-    if (extra.length > 0) throw new IngestInputError('ERROR_POLICY_INVALID', `errorPolicy.${extra[0]}`, `errorPolicy.${extra[0]} is not a known property (mode, maxErrorRate)`);
-    if (mode !== 'reject' && mode !== 'drop') throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy.mode', 'errorPolicy.mode must be "reject" or "drop"');
+    if (extra.length > 0)
+      throw new IngestInputError(
+        'ERROR_POLICY_INVALID',
+        `errorPolicy.${extra[0]}`,
+        `errorPolicy.${extra[0]} is not a known property (mode, maxErrorRate)`,
+      );
+    if (mode !== 'reject' && mode !== 'drop')
+      throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy.mode', 'errorPolicy.mode must be "reject" or "drop"');
     if (maxErrorRate !== undefined) {
-      if (mode !== 'reject') throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy.maxErrorRate', 'errorPolicy.maxErrorRate only applies to mode "reject"');
+      if (mode !== 'reject')
+        throw new IngestInputError(
+          'ERROR_POLICY_INVALID',
+          'errorPolicy.maxErrorRate',
+          'errorPolicy.maxErrorRate only applies to mode "reject"',
+        );
       if (typeof maxErrorRate !== 'number' || !(maxErrorRate >= 0 && maxErrorRate <= 1)) {
-        throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy.maxErrorRate', 'errorPolicy.maxErrorRate must be a number between 0 and 1');
+        throw new IngestInputError(
+          'ERROR_POLICY_INVALID',
+          'errorPolicy.maxErrorRate',
+          'errorPolicy.maxErrorRate must be a number between 0 and 1',
+        );
       }
     }
     out.errorPolicy = (mode === 'drop' ? { mode } : maxErrorRate === undefined ? { mode } : { mode, maxErrorRate }) as ErrorPolicy;
@@ -149,7 +168,8 @@ export class DatasetsService extends DatasetCatalog {
         return created;
       });
     } catch (e) {
-      if (isUniqueViolation(e, 'datasets_name_key')) throw new ConflictException(`name: a dataset named ${JSON.stringify(name)} already exists`);
+      if (isUniqueViolation(e, 'datasets_name_key'))
+        throw new ConflictException(`name: a dataset named ${JSON.stringify(name)} already exists`);
       throw e;
     }
   }
@@ -300,7 +320,9 @@ export class DatasetsService extends DatasetCatalog {
     return this.versions.findOneBy({ id: versionId });
   }
 
-  private requireReadyEntity(v: DatasetVersionEntity): DatasetVersionEntity & { contentHash: string; columns: NonNullable<DatasetVersionEntity['columns']> } {
+  private requireReadyEntity(
+    v: DatasetVersionEntity,
+  ): DatasetVersionEntity & { contentHash: string; columns: NonNullable<DatasetVersionEntity['columns']> } {
     if (v.status !== 'ready' || !v.contentHash || !v.columns) {
       const why = v.status === 'failed' ? `failed (${v.failureReason})` : `${v.status}; its rows are available once it is ready`;
       throw new ConflictException(`version ${v.id} (version ${v.version} of dataset ${v.datasetId}) is ${why}`);
@@ -321,7 +343,11 @@ export class DatasetsService extends DatasetCatalog {
   }
 
   /** The version's rows as NDJSON or CSV (header row first), streamed chunk by chunk. */
-  async download(datasetId: string, versionId: string, format: DownloadFormat): Promise<{ stream: Readable; version: DatasetVersionEntity }> {
+  async download(
+    datasetId: string,
+    versionId: string,
+    format: DownloadFormat,
+  ): Promise<{ stream: Readable; version: DatasetVersionEntity }> {
     const v = await this.getVersion(datasetId, versionId);
     const reader = this.readerOf(v);
     const names = v.columns!.map((c) => c.name);

@@ -4,13 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { PassThrough, type Readable } from 'node:stream';
 import { Repository } from 'typeorm';
-import {
-  JobName,
-  jobId,
-  QueueName,
-  type IngestionProcessVersionPayload,
-  type IngestionProcessVersionResult,
-} from '../contracts';
+import { JobName, jobId, QueueName, type IngestionProcessVersionPayload, type IngestionProcessVersionResult } from '../contracts';
 import { ArtifactStore, type ArtifactRef } from '../platform/artifacts';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { isLastAttempt, JobRows } from '../platform/queues/queued-job-row';
@@ -79,7 +73,8 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
 
   private async processVersion(job: Job<IngestionProcessVersionPayload>): Promise<IngestionProcessVersionResult> {
     const p = job.data;
-    if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
+    if (!p || p.payloadVersion !== 1)
+      throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     if (!isUuid(p.datasetVersionId)) throw new UnrecoverableError('datasetVersionId must be a UUID');
     let v = await this.versions.findOneBy({ id: p.datasetVersionId });
     if (v) {
@@ -130,9 +125,10 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
       const attempts = job.opts.attempts ?? 1;
       if (isLastAttempt(job)) {
         const msg = e instanceof Error ? e.message : String(e);
-        await this.markFailed(v.id, new VersionFailure('INTERNAL_ERROR', null, `processing failed after ${attempts} attempts: ${msg}`)).catch(
-          (err: unknown) => this.logger.error({ err, versionId: v.id }, 'could not mark the dataset version failed'),
-        );
+        await this.markFailed(
+          v.id,
+          new VersionFailure('INTERNAL_ERROR', null, `processing failed after ${attempts} attempts: ${msg}`),
+        ).catch((err: unknown) => this.logger.error({ err, versionId: v.id }, 'could not mark the dataset version failed'));
       }
       throw e;
     }
@@ -140,12 +136,17 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
 
   /** Direct enqueue by a batch system: create the version row (idempotently, keyed by its id). */
   private async createFromPayload(p: IngestionProcessVersionPayload): Promise<DatasetVersionEntity> {
-    if (!isUuid(p.datasetId)) throw new UnrecoverableError(`no dataset version ${p.datasetVersionId} exists, and datasetId (a UUID) is needed to create it`);
+    if (!isUuid(p.datasetId))
+      throw new UnrecoverableError(`no dataset version ${p.datasetVersionId} exists, and datasetId (a UUID) is needed to create it`);
     if (typeof p.artifactSha256 !== 'string' || !SHA256_HEX.test(p.artifactSha256)) {
-      throw new UnrecoverableError(`no dataset version ${p.datasetVersionId} exists, and artifactSha256 (64 lower-case hex) is needed to create it`);
+      throw new UnrecoverableError(
+        `no dataset version ${p.datasetVersionId} exists, and artifactSha256 (64 lower-case hex) is needed to create it`,
+      );
     }
-    if (p.fileName !== undefined && (typeof p.fileName !== 'string' || p.fileName.length > 500)) throw new UnrecoverableError('fileName must be a string of at most 500 characters');
-    if (p.format !== undefined && (typeof p.format !== 'string' || p.format.length > 32)) throw new UnrecoverableError('format must be a string of at most 32 characters');
+    if (p.fileName !== undefined && (typeof p.fileName !== 'string' || p.fileName.length > 500))
+      throw new UnrecoverableError('fileName must be a string of at most 500 characters');
+    if (p.format !== undefined && (typeof p.format !== 'string' || p.format.length > 32))
+      throw new UnrecoverableError('format must be a string of at most 32 characters');
     const stat = await this.artifacts.stat(p.artifactSha256);
     try {
       return await this.datasets.insertVersion({
@@ -171,7 +172,11 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
   private async ingest(v: DatasetVersionEntity, job: Job): Promise<{ result: IngestResult; ref: ArtifactRef }> {
     const options = checkVersionOptions(v.options ?? {});
     if (!(await this.artifacts.stat(v.rawSha256))) {
-      throw new VersionFailure('ARTIFACT_NOT_FOUND', 'artifactSha256', `artifactSha256: the raw data ${v.rawSha256} is not in the artifact store`);
+      throw new VersionFailure(
+        'ARTIFACT_NOT_FOUND',
+        'artifactSha256',
+        `artifactSha256: the raw data ${v.rawSha256} is not in the artifact store`,
+      );
     }
     let lastWrite = 0;
     let writes: Promise<unknown> = Promise.resolve();

@@ -68,7 +68,10 @@ export function encodeCheckpoint(c: TrainingCheckpoint): Buffer {
 export function decodeCheckpoint(buf: Buffer): TrainingCheckpoint {
   if (buf.byteLength < 12 || !buf.subarray(0, 8).equals(MAGIC)) throw new CheckpointMismatchError('not a Kiln training checkpoint');
   const hlen = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.subarray(12, 12 + hlen).toString('utf8')) as Omit<TrainingCheckpoint, 'weights' | 'bestWeights' | 'optimizer'> & {
+  const header = JSON.parse(buf.subarray(12, 12 + hlen).toString('utf8')) as Omit<
+    TrainingCheckpoint,
+    'weights' | 'bestWeights' | 'optimizer'
+  > & {
     weights: { specs: tf.io.WeightsManifestEntry[]; bytes: number };
     bestWeights: { specs: tf.io.WeightsManifestEntry[]; bytes: number } | null;
     optimizer: { specs: tf.io.WeightsManifestEntry[]; bytes: number } | null;

@@ -54,14 +54,15 @@ export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): num
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSumPos = 0;
   let nPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (yTrue[order[k]] === 1) {
-      rankSumPos += avgRank;
-      nPos++;
-    }
+    for (let k = i; k <= j; k++)
+      if (yTrue[order[k]] === 1) {
+        rankSumPos += avgRank;
+        nPos++;
+      }
     i = j + 1;
   }
   const nNeg = n - nPos;
@@ -80,7 +81,7 @@ export function prAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): numb
   let fp = 0;
   let prevRecall = 0;
   let ap = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     for (let k = i; k <= j; k++) {
@@ -116,7 +117,7 @@ export function chooseThreshold(yTrue: ArrayLike<number>, p: ArrayLike<number>):
   let fp = 0;
   let best = -1;
   let bestT = 0.5;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && p[order[j + 1]] === p[order[i]]) j++;
     for (let k = i; k <= j; k++) {
@@ -158,7 +159,13 @@ export function binaryMetrics(yTrue: ArrayLike<number>, p: ArrayLike<number>, th
     recall,
     f1: safeDiv(2 * precision * recall, precision + recall),
     threshold,
-    confusionMatrix: { labels: [...classes], matrix: [[tn, fp], [fn, tp]] },
+    confusionMatrix: {
+      labels: [...classes],
+      matrix: [
+        [tn, fp],
+        [fn, tp],
+      ],
+    },
   };
 }
 

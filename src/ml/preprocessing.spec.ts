@@ -25,7 +25,17 @@ describe('Preprocessor', () => {
   it('standardises numbers with median imputation + missing indicator, one-hots top-K + OOV, booleans 0/1', () => {
     const p = Preprocessor.fit(columns, rows, ['x', 'flag', 'color', 'when'], { maxCategories: 2 });
     const s = p.spec;
-    assert.deepEqual(s.outputNames, ['x', 'x__missing', 'flag', 'flag__missing', 'color=red', 'color=blue', 'color=__oov__', 'when', 'when__missing']);
+    assert.deepEqual(s.outputNames, [
+      'x',
+      'x__missing',
+      'flag',
+      'flag__missing',
+      'color=red',
+      'color=blue',
+      'color=__oov__',
+      'when',
+      'when__missing',
+    ]);
     const fx = s.features[0];
     assert.equal(fx.kind, 'numeric');
     if (fx.kind !== 'numeric') return;
@@ -100,7 +110,10 @@ describe('split and target resolution', () => {
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, splitIndices(cls.length, 8, { validation: 0.2, test: 0.2 }, cls));
     const all = [...a.train, ...a.validation, ...a.test].sort((x, y) => x - y);
-    assert.deepEqual(all, cls.map((_, i) => i));
+    assert.deepEqual(
+      all,
+      cls.map((_, i) => i),
+    );
     for (let c = 0; c < 3; c++) {
       const share = (idx: number[]) => idx.filter((i) => cls[i] === c).length / idx.length;
       const overall = cls.filter((x) => x === c).length / cls.length;
@@ -121,7 +134,13 @@ describe('split and target resolution', () => {
       { b: true, n: 3, c: 'c', t: 0 },
       { b: null, n: 4, c: 'a', t: 0 },
     ];
-    assert.deepEqual(resolveTarget(cols, rs, 'b'), { name: 'b', columnType: 'boolean', task: 'binary', classes: ['false', 'true'], positiveClass: 'true' });
+    assert.deepEqual(resolveTarget(cols, rs, 'b'), {
+      name: 'b',
+      columnType: 'boolean',
+      task: 'binary',
+      classes: ['false', 'true'],
+      positiveClass: 'true',
+    });
     assert.equal(resolveTarget(cols, rs, 'b', { positiveClass: false }).positiveClass, 'false');
     assert.equal(resolveTarget(cols, rs, 'n').task, 'regression');
     assert.deepEqual(resolveTarget(cols, rs, 'c').classes, ['a', 'b', 'c']);
@@ -134,13 +153,37 @@ describe('split and target resolution', () => {
       }
       return 'no error';
     };
-    assert.equal(field(() => resolveTarget(cols, rs, 'c', { task: 'regression' })), 'task');
-    assert.equal(field(() => resolveTarget(cols, rs, 'nope')), 'target');
-    assert.equal(field(() => resolveTarget(cols, rs, 't')), 'target');
-    assert.equal(field(() => resolveTarget(cols, rs, 'c', { task: 'binary' })), 'task');
-    assert.equal(field(() => resolveTarget(cols, rs, 'b', { positiveClass: 'maybe' })), 'positiveClass');
-    assert.equal(field(() => resolveHyperparameters('mlp', { epochs: 0 })), 'hyperparameters.epochs');
-    assert.equal(field(() => resolveHyperparameters('linear', { hiddenUnits: [4] })), 'hyperparameters.hiddenUnits');
-    assert.equal(field(() => resolveHyperparameters('mlp', { bogus: 1 } as never)), 'hyperparameters.bogus');
+    assert.equal(
+      field(() => resolveTarget(cols, rs, 'c', { task: 'regression' })),
+      'task',
+    );
+    assert.equal(
+      field(() => resolveTarget(cols, rs, 'nope')),
+      'target',
+    );
+    assert.equal(
+      field(() => resolveTarget(cols, rs, 't')),
+      'target',
+    );
+    assert.equal(
+      field(() => resolveTarget(cols, rs, 'c', { task: 'binary' })),
+      'task',
+    );
+    assert.equal(
+      field(() => resolveTarget(cols, rs, 'b', { positiveClass: 'maybe' })),
+      'positiveClass',
+    );
+    assert.equal(
+      field(() => resolveHyperparameters('mlp', { epochs: 0 })),
+      'hyperparameters.epochs',
+    );
+    assert.equal(
+      field(() => resolveHyperparameters('linear', { hiddenUnits: [4] })),
+      'hyperparameters.hiddenUnits',
+    );
+    assert.equal(
+      field(() => resolveHyperparameters('mlp', { bogus: 1 } as never)),
+      'hyperparameters.bogus',
+    );
   });
 });

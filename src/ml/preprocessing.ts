@@ -96,7 +96,8 @@ export function valueProblem(type: ColumnType, v: unknown): string | null {
     case 'string':
       return typeof v === 'string' ? null : `expected a string or null, got ${describe(v)}`;
     case 'timestamp':
-      if (typeof v !== 'number' && typeof v !== 'string') return `expected an ISO-8601 timestamp string, epoch milliseconds or null, got ${describe(v)}`;
+      if (typeof v !== 'number' && typeof v !== 'string')
+        return `expected an ISO-8601 timestamp string, epoch milliseconds or null, got ${describe(v)}`;
       return Number.isNaN(timestampMs(v)) ? `'${String(v)}' is not a valid timestamp` : null;
   }
 }
@@ -228,7 +229,12 @@ export class Preprocessor {
   }
 
   /** Learns the preprocessing from the (training split's) rows. */
-  static fit(columns: readonly ColumnSchema[], rows: readonly DataRecord[], features: readonly string[], opts: FitOptions = {}): Preprocessor {
+  static fit(
+    columns: readonly ColumnSchema[],
+    rows: readonly DataRecord[],
+    features: readonly string[],
+    opts: FitOptions = {},
+  ): Preprocessor {
     const k = opts.maxCategories ?? DEFAULT_MAX_CATEGORIES;
     if (!Number.isInteger(k) || k < 1) throw new TrainingSpecError('preprocessing.maxCategories', 'must be a positive integer');
     const specs = features.map((name) => {

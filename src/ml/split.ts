@@ -22,7 +22,10 @@ export const DEFAULT_SPLIT = { validation: 0.15, test: 0.15 } as const;
 export function resolveSplit(opts: SplitOptions = {}): { validation: number; test: number } {
   const validation = opts.validation ?? DEFAULT_SPLIT.validation;
   const test = opts.test ?? DEFAULT_SPLIT.test;
-  for (const [k, v] of [['split.validation', validation], ['split.test', test]] as const) {
+  for (const [k, v] of [
+    ['split.validation', validation],
+    ['split.test', test],
+  ] as const) {
     if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new TrainingSpecError(k, 'must be a fraction strictly between 0 and 1');
   }
   if (validation + test >= 0.9) throw new TrainingSpecError('split', 'validation + test must leave at least 10% for training');

@@ -84,7 +84,10 @@ export function resolveTarget(
 
   if (counts.size < 2) throw new TrainingSpecError('target', `'${target}' has a single class; nothing to learn`);
   if (task === 'binary' && counts.size !== 2) {
-    throw new TrainingSpecError('task', `binary needs exactly 2 classes; '${target}' has ${counts.size > MAX_CLASSES ? `more than ${MAX_CLASSES}` : counts.size}`);
+    throw new TrainingSpecError(
+      'task',
+      `binary needs exactly 2 classes; '${target}' has ${counts.size > MAX_CLASSES ? `more than ${MAX_CLASSES}` : counts.size}`,
+    );
   }
   if (task === 'multiclass' && counts.size > MAX_CLASSES) {
     throw new TrainingSpecError('target', `'${target}' has more than ${MAX_CLASSES} classes`);

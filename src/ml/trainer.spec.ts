@@ -78,7 +78,16 @@ describe('train() on public data', () => {
     movies = await train({
       table: moviesData.table,
       target: moviesData.target,
-      hyperparameters: { epochs: 25, batchSize: 64, learningRate: 0.005, hiddenUnits: [32, 16], dropout: 0.1, earlyStoppingPatience: 4, classWeights: 'balanced', seed: 1 },
+      hyperparameters: {
+        epochs: 25,
+        batchSize: 64,
+        learningRate: 0.005,
+        hiddenUnits: [32, 16],
+        dropout: 0.1,
+        earlyStoppingPatience: 4,
+        classWeights: 'balanced',
+        seed: 1,
+      },
     });
     assert.equal(movies.task, 'binary');
     assert.equal(movies.target.positiveClass, 'true'); // minority by default
@@ -100,7 +109,10 @@ describe('train() on public data', () => {
     const th = movies.target.threshold as number;
     assert.equal(m.threshold, th);
     const yhat = p.map((q) => (q >= th ? 1 : 0));
-    assert.deepEqual(tp.yPred, yhat.map((v) => (v ? 'true' : 'false')));
+    assert.deepEqual(
+      tp.yPred,
+      yhat.map((v) => (v ? 'true' : 'false')),
+    );
     const c = refCounts(y, yhat);
     close(m.rocAuc, refAuc(y, p), 'rocAuc');
     close(m.prAuc, refAveragePrecision(y, p), 'prAuc');
@@ -109,16 +121,30 @@ describe('train() on public data', () => {
     close(m.precision, c.tp / (c.tp + c.fp), 'precision');
     close(m.recall, c.tp / (c.tp + c.fn), 'recall');
     close(m.f1, (2 * c.tp) / (2 * c.tp + c.fp + c.fn), 'f1');
-    assert.deepEqual(m.confusionMatrix, { labels: ['false', 'true'], matrix: [[c.tn, c.fp], [c.fn, c.tp]] });
+    assert.deepEqual(m.confusionMatrix, {
+      labels: ['false', 'true'],
+      matrix: [
+        [c.tn, c.fp],
+        [c.fn, c.tp],
+      ],
+    });
 
     // the threshold is the max-F1 one on validation (recomputed through the serving path)
     const feats = movies.signature.features.map((f) => f.name);
     const valRows = movies.split.validation.map((i) => moviesData.table.rows[i]);
-    const valPred = predictRecords(movies.model, movies.preprocessing, movies.target, valRows.map((r) => featuresOnly(r, feats)));
+    const valPred = predictRecords(
+      movies.model,
+      movies.preprocessing,
+      movies.target,
+      valRows.map((r) => featuresOnly(r, feats)),
+    );
     const yv = valRows.map((r) => (r.highlyRated ? 1 : 0));
     const pv = valPred.map((o) => (o.probabilities as Record<string, number>).true);
     const f1At = (t: number) => {
-      const k = refCounts(yv, pv.map((q) => (q >= t ? 1 : 0)));
+      const k = refCounts(
+        yv,
+        pv.map((q) => (q >= t ? 1 : 0)),
+      );
       return (2 * k.tp) / (2 * k.tp + k.fp + k.fn);
     };
     const bestF1 = Math.max(...pv.map(f1At));
@@ -149,7 +175,9 @@ describe('train() on public data', () => {
     assert.deepEqual(meta.kiln.target, movies.target);
     // preprocessing was fitted on the training split only
     const rt = movies.preprocessing.features.find((f) => f.name === 'Rotten Tomatoes Rating');
-    const obs = movies.split.train.map((i) => moviesData.table.rows[i]['Rotten Tomatoes Rating']).filter((v): v is number => typeof v === 'number');
+    const obs = movies.split.train
+      .map((i) => moviesData.table.rows[i]['Rotten Tomatoes Rating'])
+      .filter((v): v is number => typeof v === 'number');
     assert.ok(rt && rt.kind === 'numeric');
     close(rt.mean, obs.reduce((a, b) => a + b, 0) / obs.length, 'train-split mean', 1e-9);
     served.dispose();
@@ -158,7 +186,11 @@ describe('train() on public data', () => {
 
   it('multiclass (penguins species, categorical inputs with missing values)', async () => {
     const d = penguinsSpecies();
-    const r = await train({ table: d.table, target: d.target, hyperparameters: { epochs: 30, learningRate: 0.01, hiddenUnits: [16], seed: 3 } });
+    const r = await train({
+      table: d.table,
+      target: d.target,
+      hyperparameters: { epochs: 30, learningRate: 0.01, hiddenUnits: [16], seed: 3 },
+    });
     assert.equal(r.task, 'multiclass');
     const m = r.metrics.test as MulticlassMetrics;
     const classes = r.target.classes as string[];
@@ -213,8 +245,16 @@ describe('train() on public data', () => {
     close(m.r2, 1 - y.reduce((s, v, i) => s + (v - yhat[i]) ** 2, 0) / y.reduce((s, v) => s + (v - mean) ** 2, 0), 'r2');
     // the served model outputs MPG directly (target scaling folded into the output layer)
     const feats = r.signature.features.map((f) => f.name);
-    const again = predictRecords(r.model, r.preprocessing, r.target, r.testPredictions.rowIndices.map((i) => featuresOnly(d.table.rows[i], feats)));
-    assert.deepEqual(again.map((o) => o.value), yhat);
+    const again = predictRecords(
+      r.model,
+      r.preprocessing,
+      r.target,
+      r.testPredictions.rowIndices.map((i) => featuresOnly(d.table.rows[i], feats)),
+    );
+    assert.deepEqual(
+      again.map((o) => o.value),
+      yhat,
+    );
 
     const r2 = await train(spec);
     assert.deepEqual(r2.metrics, r.metrics);

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import {
-  CheckpointMismatchError,
-  EncodedTensors,
-  TrainingCheckpoint,
-  decodeCheckpoint,
-  decodeTensors,
-  encodeTensors,
-} from './checkpoint';
+import { CheckpointMismatchError, EncodedTensors, TrainingCheckpoint, decodeCheckpoint, decodeTensors, encodeTensors } from './checkpoint';
 import { Metrics, argmax, chooseThreshold, rocAuc, taskMetrics } from './metrics';
 import { PreprocessingSpec, Preprocessor } from './preprocessing';
 import { deriveSeed, seededPermutation } from './random';
@@ -135,7 +128,8 @@ export function checkClassWeights(hp: Hyperparameters, target: TargetSpec): void
   if (hp.classWeights && typeof hp.classWeights === 'object') {
     if (!classification) throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
     for (const k of Object.keys(hp.classWeights)) {
-      if (!(target.classes ?? []).includes(k)) throw new TrainingSpecError(`hyperparameters.classWeights.${k}`, `'${k}' is not a class of the target`);
+      if (!(target.classes ?? []).includes(k))
+        throw new TrainingSpecError(`hyperparameters.classWeights.${k}`, `'${k}' is not a class of the target`);
     }
   } else if (hp.classWeights === 'balanced' && !classification) {
     throw new TrainingSpecError('hyperparameters.classWeights', 'only applies to classification');
@@ -278,7 +272,9 @@ const EXTRA = 'kiln:';
 async function optimizerState(opt: tf.Optimizer): Promise<EncodedTensors> {
   const named = await opt.getWeights();
   const adam = opt as unknown as AdamInternals;
-  const extra = (['accBeta1', 'accBeta2'] as const).flatMap((k) => (adam[k] ? [{ name: `${EXTRA}${k}`, tensor: adam[k] as tf.Tensor }] : []));
+  const extra = (['accBeta1', 'accBeta2'] as const).flatMap((k) =>
+    adam[k] ? [{ name: `${EXTRA}${k}`, tensor: adam[k] as tf.Tensor }] : [],
+  );
   try {
     return await encodeTensors([...named.map((w, i) => ({ name: `${i}:${w.name}`, tensor: w.tensor })), ...extra]);
   } finally {
@@ -324,13 +320,20 @@ function permuteRows(m: Float32Array, cols: number, perm: Int32Array): Float32Ar
 }
 
 function predictMatrix(model: tfl.LayersModel, x: Float32Array, rows: number, width: number): Float32Array {
-  return tf.tidy(() => {
-    const out = model.predict(tf.tensor2d(x, [rows, width])) as tf.Tensor;
-    return out.dataSync() as Float32Array;
-  }).slice();
+  return tf
+    .tidy(() => {
+      const out = model.predict(tf.tensor2d(x, [rows, width])) as tf.Tensor;
+      return out.dataSync() as Float32Array;
+    })
+    .slice();
 }
 
-function evaluate(p: PreparedTraining, pred: Float32Array, rows: DataRecord[], threshold: number | undefined): { metrics: Metrics; predictions: Omit<TestPredictions, 'rowIndices'> } {
+function evaluate(
+  p: PreparedTraining,
+  pred: Float32Array,
+  rows: DataRecord[],
+  threshold: number | undefined,
+): { metrics: Metrics; predictions: Omit<TestPredictions, 'rowIndices'> } {
   const t = p.target;
   if (t.task === 'regression') {
     const yTrue = Array.from(encodeNumbers(t, rows));

@@ -35,7 +35,12 @@ export interface ServingSettings {
   timeoutMs: number;
 }
 
-export const SERVING_DEFAULTS: Readonly<ServingSettings> = Object.freeze({ maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000 });
+export const SERVING_DEFAULTS: Readonly<ServingSettings> = Object.freeze({
+  maxBatchSize: 32,
+  maxQueueDelayMs: 0,
+  maxQueueSize: 1024,
+  timeoutMs: 5000,
+});
 
 export const SERVING_BOUNDS: Readonly<Record<keyof ServingSettings, { min: number; max: number }>> = Object.freeze({
   maxBatchSize: { min: 1, max: 1024 },
@@ -75,7 +80,8 @@ export function deploymentInputErrors(input: DeploymentInput): FieldError[] {
       errors.push({ field: `${at}.weight`, reason: `must be a finite number > 0 and ≤ ${MAX_ROUTE_WEIGHT} (weights are relative)` });
     }
   });
-  if (present(input.shadow) && !isPositiveInt(input.shadow)) errors.push({ field: 'shadow', reason: 'must be a version number (integer ≥ 1) or null' });
+  if (present(input.shadow) && !isPositiveInt(input.shadow))
+    errors.push({ field: 'shadow', reason: 'must be a version number (integer ≥ 1) or null' });
   return errors;
 }
 

@@ -14,7 +14,9 @@ export class DeploymentsController {
   constructor(private readonly deployments: ModelDeployments) {}
 
   @Get('deployment')
-  @ApiOperation({ summary: "The model's deployment: routes (alias routes with the version their alias points at now) and shadow; 404 when none" })
+  @ApiOperation({
+    summary: "The model's deployment: routes (alias routes with the version their alias points at now) and shadow; 404 when none",
+  })
   async getDeployment(@Param('name') name: string): Promise<DeploymentView> {
     return this.deployments.getDeployment(name);
   }
@@ -28,7 +30,11 @@ export class DeploymentsController {
       'Replaces the whole deployment atomically. Weights are relative. Each route names exactly one of `version` (must be active) or `alias` ' +
       '(must exist; the route follows it when it moves). A version a deployment uses cannot be archived (409).',
   })
-  async setDeployment(@Param('name') name: string, @Body() body: SetDeploymentDto, @Req() req: AuthenticatedRequest): Promise<DeploymentView> {
+  async setDeployment(
+    @Param('name') name: string,
+    @Body() body: SetDeploymentDto,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<DeploymentView> {
     return this.deployments.setDeployment(name, body, req.principal?.name ?? null, actorOf(req));
   }
 

@@ -12,12 +12,21 @@ export class DeploymentRouteDto {
   @IsVersionNumber()
   version?: number;
 
-  @ApiPropertyOptional({ description: 'An alias; the route follows it when it moves (exactly one of version or alias)', example: 'production' })
+  @ApiPropertyOptional({
+    description: 'An alias; the route follows it when it moves (exactly one of version or alias)',
+    example: 'production',
+  })
   @IsOptional()
   @IsAliasName()
   alias?: string;
 
-  @ApiProperty({ description: 'Relative weight (normalised over the routes), > 0', exclusiveMinimum: true, minimum: 0, maximum: MAX_ROUTE_WEIGHT, example: 90 })
+  @ApiProperty({
+    description: 'Relative weight (normalised over the routes), > 0',
+    exclusiveMinimum: true,
+    minimum: 0,
+    maximum: MAX_ROUTE_WEIGHT,
+    example: 90,
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   @Max(MAX_ROUTE_WEIGHT)
@@ -57,7 +66,11 @@ const d = SERVING_DEFAULTS;
 
 /** Partial update: fields left out keep their current value. */
 export class SetServingDto {
-  @ApiPropertyOptional({ description: `Largest batch per model call (1 = batching off); default ${d.maxBatchSize}`, minimum: b.maxBatchSize.min, maximum: b.maxBatchSize.max })
+  @ApiPropertyOptional({
+    description: `Largest batch per model call (1 = batching off); default ${d.maxBatchSize}`,
+    minimum: b.maxBatchSize.min,
+    maximum: b.maxBatchSize.max,
+  })
   @IsOptional()
   @IsInt()
   @Min(b.maxBatchSize.min)
@@ -75,14 +88,22 @@ export class SetServingDto {
   @Max(b.maxQueueDelayMs.max)
   maxQueueDelayMs?: number;
 
-  @ApiPropertyOptional({ description: `Requests waiting per version before 503; default ${d.maxQueueSize}`, minimum: b.maxQueueSize.min, maximum: b.maxQueueSize.max })
+  @ApiPropertyOptional({
+    description: `Requests waiting per version before 503; default ${d.maxQueueSize}`,
+    minimum: b.maxQueueSize.min,
+    maximum: b.maxQueueSize.max,
+  })
   @IsOptional()
   @IsInt()
   @Min(b.maxQueueSize.min)
   @Max(b.maxQueueSize.max)
   maxQueueSize?: number;
 
-  @ApiPropertyOptional({ description: `Queue wait + compute before 503; default ${d.timeoutMs}`, minimum: b.timeoutMs.min, maximum: b.timeoutMs.max })
+  @ApiPropertyOptional({
+    description: `Queue wait + compute before 503; default ${d.timeoutMs}`,
+    minimum: b.timeoutMs.min,
+    maximum: b.timeoutMs.max,
+  })
   @IsOptional()
   @IsInt()
   @Min(b.timeoutMs.min)

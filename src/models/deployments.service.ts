@@ -77,7 +77,8 @@ export class ModelDeployments {
       const activeVersion = (field: string, version: number): ModelVersionEntity => {
         const v = versions.get(version);
         if (!v) throw fieldError(NotFoundException, field, `model ${name} has no version ${version}`);
-        if (v.status !== 'active') throw fieldError(ConflictException, field, `version ${version} of model ${name} is ${v.status} and cannot be deployed`);
+        if (v.status !== 'active')
+          throw fieldError(ConflictException, field, `version ${version} of model ${name} is ${v.status} and cannot be deployed`);
         return v;
       };
       const routes: StoredRoute[] = input.routes.map((r, i) => {
@@ -91,7 +92,10 @@ export class ModelDeployments {
       const shadow = input.shadow ? activeVersion('shadow', input.shadow) : null;
       if (shadow) {
         const i = routes.findIndex((r) => ('alias' in r ? aliases.get(r.alias)!.version : r.version) === shadow.version);
-        if (i >= 0) throw new ValidationProblemException([{ field: 'shadow', reason: `version ${shadow.version} already takes traffic through routes.${i}` }]);
+        if (i >= 0)
+          throw new ValidationProblemException([
+            { field: 'shadow', reason: `version ${shadow.version} already takes traffic through routes.${i}` },
+          ]);
       }
       const row = { modelId: model.id, routes, shadowVersionId: shadow?.id ?? null, updatedBy: by, updatedAt: new Date() };
       await m.upsert(ModelDeploymentEntity, row, ['modelId']);
@@ -160,10 +164,19 @@ export class ModelDeployments {
     return buildRoutingSnapshot((await this.db.query(SNAPSHOT_SQL)) as RoutingRow[]);
   }
 
-  private deploymentView(name: string, row: Pick<ModelDeploymentEntity, 'routes' | 'updatedBy' | 'updatedAt'>, aliases: Map<string, VersionRef>, shadow: number | null): DeploymentView {
+  private deploymentView(
+    name: string,
+    row: Pick<ModelDeploymentEntity, 'routes' | 'updatedBy' | 'updatedAt'>,
+    aliases: Map<string, VersionRef>,
+    shadow: number | null,
+  ): DeploymentView {
     return {
       model: name,
-      routes: row.routes.map((r) => ('alias' in r ? { alias: r.alias, version: aliases.get(r.alias)?.version ?? null, weight: r.weight } : { version: r.version, weight: r.weight })),
+      routes: row.routes.map((r) =>
+        'alias' in r
+          ? { alias: r.alias, version: aliases.get(r.alias)?.version ?? null, weight: r.weight }
+          : { version: r.version, weight: r.weight },
+      ),
       shadow: shadow === null ? null : { version: shadow },
       updatedBy: row.updatedBy,
       updatedAt: row.updatedAt.toISOString(),
@@ -189,7 +202,9 @@ export class ModelDeployments {
   }
 
   private async lockModel(m: EntityManager, name: string): Promise<ModelEntity> {
-    const model = MODEL_NAME_PATTERN.test(name) ? await m.findOne(ModelEntity, { where: { name }, lock: { mode: 'pessimistic_write' } }) : null;
+    const model = MODEL_NAME_PATTERN.test(name)
+      ? await m.findOne(ModelEntity, { where: { name }, lock: { mode: 'pessimistic_write' } })
+      : null;
     if (!model) throw new NotFoundException(`model ${name} not found`);
     return model;
   }

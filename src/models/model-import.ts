@@ -13,7 +13,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { ValidationProblemException } from '../platform/http/validation';
-import { fromModelJsonAndShards, loadModelFromBytes, ModelArtifactError, type ModelBytes, type ModelFormat } from '../platform/tfjs/artifact-io';
+import {
+  fromModelJsonAndShards,
+  loadModelFromBytes,
+  ModelArtifactError,
+  type ModelBytes,
+  type ModelFormat,
+} from '../platform/tfjs/artifact-io';
 import { TfRuntime, type TfBackendChoice } from '../platform/tfjs/tf-runtime';
 
 export const TENSOR_DTYPES = ['float32', 'int32', 'bool'] as const;
@@ -62,13 +68,15 @@ export function parseSignature(raw: string | undefined, maxElements = DEFAULT_IM
       const f = `signature.${key}.${i}`;
       if (t === null || typeof t !== 'object' || Array.isArray(t)) bad(f, 'must be an object {name, dtype, shape}');
       const { name, dtype, shape } = t as Record<string, unknown>;
-      if (typeof name !== 'string' || !/^[A-Za-z0-9_.:/-]{1,200}$/.test(name)) bad(`${f}.name`, "must be 1–200 letters, digits, '_', '.', ':', '/' or '-'");
+      if (typeof name !== 'string' || !/^[A-Za-z0-9_.:/-]{1,200}$/.test(name))
+        bad(`${f}.name`, "must be 1–200 letters, digits, '_', '.', ':', '/' or '-'");
       if (names.has(name)) bad(`${f}.name`, `'${name}' is declared twice`);
       names.add(name);
       if (!(TENSOR_DTYPES as readonly unknown[]).includes(dtype)) bad(`${f}.dtype`, `must be one of ${TENSOR_DTYPES.join(', ')}`);
       if (!Array.isArray(shape) || shape.length === 0 || shape.length > 8) bad(`${f}.shape`, 'must be an array of 1–8 dimensions');
       shape.forEach((d, k) => {
-        if (!Number.isInteger(d) || (d !== -1 && (d < 1 || d > 1_000_000))) bad(`${f}.shape.${k}`, 'must be -1 (any size) or a positive integer');
+        if (!Number.isInteger(d) || (d !== -1 && (d < 1 || d > 1_000_000)))
+          bad(`${f}.shape.${k}`, 'must be -1 (any size) or a positive integer');
       });
       return { name, dtype: dtype as TensorDtype, shape: shape as number[] };
     });
@@ -110,7 +118,8 @@ function dimsMatch(actual: ReadonlyArray<number | null | undefined>, declared: n
   return declared.every((d, i) => d === -1 || actual[i] == null || actual[i] === -1 || actual[i] === d);
 }
 
-const fmt = (s: ReadonlyArray<number | null | undefined> | undefined): string => (s ? `[${s.map((d) => (d == null || d === -1 ? -1 : d)).join(', ')}]` : 'unknown');
+const fmt = (s: ReadonlyArray<number | null | undefined> | undefined): string =>
+  s ? `[${s.map((d) => (d == null || d === -1 ? -1 : d)).join(', ')}]` : 'unknown';
 
 function baseName(n: string): string {
   return n.replace(/:0$/, '');
@@ -148,15 +157,22 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
     if (loaded.format === 'layers-model') {
       const model = loaded.model as tfl.LayersModel;
       if (model.inputs.length !== sig.inputs.length) {
-        bad('signature.inputs', `declares ${sig.inputs.length} input(s); the layers model takes ${model.inputs.length} (${model.inputs.map((t) => fmt(t.shape)).join(', ')})`);
+        bad(
+          'signature.inputs',
+          `declares ${sig.inputs.length} input(s); the layers model takes ${model.inputs.length} (${model.inputs.map((t) => fmt(t.shape)).join(', ')})`,
+        );
       }
       model.inputs.forEach((t, i) => {
         const s = sig.inputs[i];
-        if (!dimsMatch(t.shape, s.shape)) bad(`signature.inputs.${i}.shape`, `declares ${fmt(s.shape)}; the model's input ${i} has shape ${fmt(t.shape)}`);
+        if (!dimsMatch(t.shape, s.shape))
+          bad(`signature.inputs.${i}.shape`, `declares ${fmt(s.shape)}; the model's input ${i} has shape ${fmt(t.shape)}`);
         if (t.dtype !== s.dtype) bad(`signature.inputs.${i}.dtype`, `declares ${s.dtype}; the model's input ${i} is ${t.dtype}`);
       });
       if (model.outputs.length !== sig.outputs.length) {
-        bad('signature.outputs', `declares ${sig.outputs.length} output(s); the layers model has ${model.outputs.length} (${model.outputs.map((t) => fmt(t.shape)).join(', ')})`);
+        bad(
+          'signature.outputs',
+          `declares ${sig.outputs.length} output(s); the layers model has ${model.outputs.length} (${model.outputs.map((t) => fmt(t.shape)).join(', ')})`,
+        );
       }
       try {
         const x = sig.inputs.map(zerosFor);
@@ -169,21 +185,35 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
       const model = loaded.model as tfconv.GraphModel;
       const graphInputs = model.inputs;
       if (graphInputs.length !== sig.inputs.length) {
-        bad('signature.inputs', `declares ${sig.inputs.length} input(s); the graph model takes ${graphInputs.length} (${graphInputs.map((t) => baseName(t.name)).join(', ')})`);
+        bad(
+          'signature.inputs',
+          `declares ${sig.inputs.length} input(s); the graph model takes ${graphInputs.length} (${graphInputs.map((t) => baseName(t.name)).join(', ')})`,
+        );
       }
       const feed: tf.NamedTensorMap = {};
       const matched = sig.inputs.map((s, i) => {
         const t = graphInputs.find((g) => baseName(g.name) === baseName(s.name));
-        if (!t) bad(`signature.inputs.${i}.name`, `'${s.name}' is not an input of the graph model (inputs: ${graphInputs.map((g) => baseName(g.name)).join(', ')})`);
-        if (t.shape && !dimsMatch(t.shape, s.shape)) bad(`signature.inputs.${i}.shape`, `declares ${fmt(s.shape)}; the graph input '${baseName(t.name)}' has shape ${fmt(t.shape)}`);
-        if (t.dtype && t.dtype !== s.dtype) bad(`signature.inputs.${i}.dtype`, `declares ${s.dtype}; the graph input '${baseName(t.name)}' is ${t.dtype}`);
+        if (!t)
+          bad(
+            `signature.inputs.${i}.name`,
+            `'${s.name}' is not an input of the graph model (inputs: ${graphInputs.map((g) => baseName(g.name)).join(', ')})`,
+          );
+        if (t.shape && !dimsMatch(t.shape, s.shape))
+          bad(`signature.inputs.${i}.shape`, `declares ${fmt(s.shape)}; the graph input '${baseName(t.name)}' has shape ${fmt(t.shape)}`);
+        if (t.dtype && t.dtype !== s.dtype)
+          bad(`signature.inputs.${i}.dtype`, `declares ${s.dtype}; the graph input '${baseName(t.name)}' is ${t.dtype}`);
         return t;
       });
       sig.inputs.forEach((s, i) => (feed[matched[i]!.name] = zerosFor(s)));
-      const nodes = new Set(Object.keys((model as unknown as { executor: { graph: { nodes: Record<string, unknown> } } }).executor?.graph?.nodes ?? {}));
+      const nodes = new Set(
+        Object.keys((model as unknown as { executor: { graph: { nodes: Record<string, unknown> } } }).executor?.graph?.nodes ?? {}),
+      );
       sig.outputs.forEach((s, i) => {
         if (nodes.size && !nodes.has(baseName(s.name))) {
-          bad(`signature.outputs.${i}.name`, `'${s.name}' is not a node of the graph model (outputs: ${model.outputNodes.map(baseName).join(', ')})`);
+          bad(
+            `signature.outputs.${i}.name`,
+            `'${s.name}' is not a node of the graph model (outputs: ${model.outputNodes.map(baseName).join(', ')})`,
+          );
         }
       });
       try {
@@ -204,10 +234,18 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
     sig.outputs.forEach((s, i) => {
       const y = outputs[i];
       if (!y) bad(`signature.outputs.${i}`, `the model produced ${outputs.length} output(s)`);
-      if (!dimsMatch(y.shape, s.shape)) bad(`signature.outputs.${i}.shape`, `declares ${fmt(s.shape)}; the dry prediction's output ${i} has shape ${fmt(y.shape)} (batch 1)`);
+      if (!dimsMatch(y.shape, s.shape))
+        bad(
+          `signature.outputs.${i}.shape`,
+          `declares ${fmt(s.shape)}; the dry prediction's output ${i} has shape ${fmt(y.shape)} (batch 1)`,
+        );
       if (y.dtype !== s.dtype) bad(`signature.outputs.${i}.dtype`, `declares ${s.dtype}; the dry prediction's output ${i} is ${y.dtype}`);
     });
-    return { format: loaded.format, backend, outputs: outputs.map((y, i) => ({ name: sig.outputs[i]?.name ?? String(i), dtype: y.dtype, shape: y.shape })) };
+    return {
+      format: loaded.format,
+      backend,
+      outputs: outputs.map((y, i) => ({ name: sig.outputs[i]?.name ?? String(i), dtype: y.dtype, shape: y.shape })),
+    };
   } finally {
     tf.dispose(zeros);
     tf.dispose(outputs);

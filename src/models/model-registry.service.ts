@@ -68,7 +68,11 @@ export class ModelRegistry {
    * so concurrent registrations (trained or imported) get 1, 2, 3… without gaps or duplicates.
    */
   private async nextVersion(m: EntityManager, modelName: string, createdBy: string | null): Promise<ModelEntity> {
-    await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [randomUUID(), modelName, createdBy]);
+    await m.query(`INSERT INTO models (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [
+      randomUUID(),
+      modelName,
+      createdBy,
+    ]);
     const model = await m.findOneOrFail(ModelEntity, { where: { name: modelName }, lock: { mode: 'pessimistic_write' } });
     model.versionCount += 1;
     await m.update(ModelEntity, { id: model.id }, { versionCount: model.versionCount });
@@ -155,11 +159,22 @@ export class ModelRegistry {
     const from = await this.currentAliasVersion(m, model.id, decision.alias);
     if (!decision.promote) return { ...decision, promoted: false, from, to: from };
     if (decision.mode === 'if-better' && (decision.productionVersion ?? null) !== from && from !== version.version) {
-      return { ...decision, promote: false, promoted: false, from, to: from, reason: `${decision.reason}; not applied: production moved to version ${from} meanwhile` };
+      return {
+        ...decision,
+        promote: false,
+        promoted: false,
+        from,
+        to: from,
+        reason: `${decision.reason}; not applied: production moved to version ${from} meanwhile`,
+      };
     }
     if (from === version.version) return { ...decision, promoted: true, from, to: from };
     const now = new Date();
-    await m.upsert(ModelAliasEntity, { modelId: model.id, alias: decision.alias, modelVersionId: version.id, updatedBy: by, updatedAt: now }, ['modelId', 'alias']);
+    await m.upsert(
+      ModelAliasEntity,
+      { modelId: model.id, alias: decision.alias, modelVersionId: version.id, updatedBy: by, updatedAt: now },
+      ['modelId', 'alias'],
+    );
     await m.insert(ModelAliasHistoryEntity, {
       modelId: model.id,
       alias: decision.alias,
@@ -189,17 +204,30 @@ export class ModelRegistry {
       const v = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
       if (!v) throw new NotFoundException(`model ${name} has no version ${version}`);
       if (v.status === 'archived') return { model, version: v };
-      const aliases: Array<{ alias: string }> = await m.query(`SELECT alias FROM model_aliases WHERE model_version_id = $1 ORDER BY alias`, [v.id]);
+      const aliases: Array<{ alias: string }> = await m.query(
+        `SELECT alias FROM model_aliases WHERE model_version_id = $1 ORDER BY alias`,
+        [v.id],
+      );
       if (aliases.length) {
         const list = aliases.map((a) => a.alias).join(', ');
-        throw new ConflictException(`version ${version} of model ${name} is behind alias(es) ${list}; move or delete them before archiving`);
+        throw new ConflictException(
+          `version ${version} of model ${name} is behind alias(es) ${list}; move or delete them before archiving`,
+        );
       }
       const deployed = await deploymentReference(m, model.id, v.id);
-      if (deployed) throw new ConflictException(`version ${version} of model ${name} is used by the deployment (as a ${deployed}); change or delete the deployment before archiving`);
+      if (deployed)
+        throw new ConflictException(
+          `version ${version} of model ${name} is used by the deployment (as a ${deployed}); change or delete the deployment before archiving`,
+        );
       await m.update(ModelVersionEntity, { id: v.id }, { status: 'archived', archivedAt: new Date(), archivedBy: by });
       const archived = await m.findOneByOrFail(ModelVersionEntity, { id: v.id });
       const after = modelVersionDto(model, archived, await this.aliasesOf(model.id, m));
-      await writeAdminEvent(m, actor, { action: 'model-version.archived', target: { name, version: String(version) }, before: null, after });
+      await writeAdminEvent(m, actor, {
+        action: 'model-version.archived',
+        target: { name, version: String(version) },
+        before: null,
+        after,
+      });
       return { model, version: archived };
     });
   }
@@ -295,23 +323,28 @@ export class ModelRegistry {
    * Points `alias` at `version` (atomic, with a history row and its `alias.moved` event in the same
    * transaction). Archived versions cannot take an alias (409). A call that moves nothing logs nothing.
    */
-  async setAlias(
-    name: string,
-    alias: string,
-    version: number,
-    by: string | null,
-    actor: AdminActor,
-  ): Promise<AliasChange> {
+  async setAlias(name: string, alias: string, version: number, by: string | null, actor: AdminActor): Promise<AliasChange> {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const target = await m.findOneBy(ModelVersionEntity, { modelId: model.id, version });
       if (!target) throw new NotFoundException(`model ${name} has no version ${version}`);
-      if (target.status !== 'active') throw new ConflictException(`version ${version} of model ${name} is ${target.status} and cannot take an alias`);
+      if (target.status !== 'active')
+        throw new ConflictException(`version ${version} of model ${name} is ${target.status} and cannot take an alias`);
       const from = await this.currentAliasVersion(m, model.id, alias);
       if (from === version) return { alias, from, to: version };
       const now = new Date();
-      await m.upsert(ModelAliasEntity, { modelId: model.id, alias, modelVersionId: target.id, updatedBy: by, updatedAt: now }, ['modelId', 'alias']);
-      await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: version, changedBy: by, changedAt: now });
+      await m.upsert(ModelAliasEntity, { modelId: model.id, alias, modelVersionId: target.id, updatedBy: by, updatedAt: now }, [
+        'modelId',
+        'alias',
+      ]);
+      await m.insert(ModelAliasHistoryEntity, {
+        modelId: model.id,
+        alias,
+        fromVersion: from,
+        toVersion: version,
+        changedBy: by,
+        changedAt: now,
+      });
       await aliasMovedEvent(m, actor, model.name, alias, from, version);
       return { alias, from, to: version };
     });
@@ -323,7 +356,14 @@ export class ModelRegistry {
       const from = await this.currentAliasVersion(m, model.id, alias);
       if (from === null) throw noSuchAlias(name, alias);
       await m.delete(ModelAliasEntity, { modelId: model.id, alias });
-      await m.insert(ModelAliasHistoryEntity, { modelId: model.id, alias, fromVersion: from, toVersion: null, changedBy: by, changedAt: new Date() });
+      await m.insert(ModelAliasHistoryEntity, {
+        modelId: model.id,
+        alias,
+        fromVersion: from,
+        toVersion: null,
+        changedBy: by,
+        changedAt: new Date(),
+      });
       const target = { model: model.name, alias };
       await writeAdminEvent(m, actor, { action: 'alias.deleted', target, before: from, after: null });
       return { alias, from, to: null };
@@ -336,7 +376,9 @@ export class ModelRegistry {
   }
 
   private async lockModel(m: EntityManager, name: string): Promise<ModelEntity> {
-    const model = MODEL_NAME_PATTERN.test(name) ? await m.findOne(ModelEntity, { where: { name }, lock: { mode: 'pessimistic_write' } }) : null;
+    const model = MODEL_NAME_PATTERN.test(name)
+      ? await m.findOne(ModelEntity, { where: { name }, lock: { mode: 'pessimistic_write' } })
+      : null;
     if (!model) throw new NotFoundException(`model ${name} not found`);
     return model;
   }

@@ -13,7 +13,16 @@ import { ModelVersionEntity } from './model-version.entity';
  * `ModelDeployments` (deployments, serving settings and the routing snapshot the inference runtime polls). No routes.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity, ModelAliasEntity, ModelAliasHistoryEntity, ModelDeploymentEntity, ModelServingSettingsEntity])],
+  imports: [
+    TypeOrmModule.forFeature([
+      ModelEntity,
+      ModelVersionEntity,
+      ModelAliasEntity,
+      ModelAliasHistoryEntity,
+      ModelDeploymentEntity,
+      ModelServingSettingsEntity,
+    ]),
+  ],
   providers: [ModelRegistry, ModelDeployments],
   exports: [ModelRegistry, ModelDeployments],
 })

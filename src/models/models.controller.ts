@@ -64,7 +64,11 @@ export class ModelsController {
       required: ['model', 'weights', 'signature'],
       properties: {
         model: { type: 'string', format: 'binary', description: 'model.json (TF.js layers or graph model)' },
-        weights: { type: 'array', items: { type: 'string', format: 'binary' }, description: "weight shard files, under the file names model.json's weightsManifest uses" },
+        weights: {
+          type: 'array',
+          items: { type: 'string', format: 'binary' },
+          description: "weight shard files, under the file names model.json's weightsManifest uses",
+        },
         signature: { type: 'string', description: 'JSON {inputs: [{name, dtype, shape}], outputs: [...]}; -1 for the batch dimension' },
       },
     },
@@ -78,15 +82,23 @@ export class ModelsController {
   })
   async importVersion(@Param('name') name: string, @Req() req: AuthenticatedRequest) {
     if (!MODEL_NAME_PATTERN.test(name)) {
-      throw new ValidationProblemException([{ field: 'name', reason: "must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" }]);
+      throw new ValidationProblemException([
+        { field: 'name', reason: "must be 1–128 letters, digits, '.', '_' or '-' starting with a letter or digit" },
+      ]);
     }
-    if (!req.isMultipart()) throw new UnsupportedMediaTypeException('content-type: send multipart/form-data with parts "model" (model.json), "weights" (shards) and "signature"');
+    if (!req.isMultipart())
+      throw new UnsupportedMediaTypeException(
+        'content-type: send multipart/form-data with parts "model" (model.json), "weights" (shards) and "signature"',
+      );
     let modelJson: Buffer | undefined;
     let signatureText: string | undefined;
     const shards = new Map<string, Buffer>();
     for await (const part of req.parts({ limits: { files: 101, fields: 10 } }) as AsyncIterable<Multipart>) {
       if (part.type === 'field') {
-        if (part.fieldname !== 'signature') throw new ValidationProblemException([{ field: part.fieldname, reason: 'is not a known field; send "model", "weights" and "signature"' }]);
+        if (part.fieldname !== 'signature')
+          throw new ValidationProblemException([
+            { field: part.fieldname, reason: 'is not a known field; send "model", "weights" and "signature"' },
+          ]);
         signatureText = String(part.value);
         continue;
       }
@@ -96,12 +108,17 @@ export class ModelsController {
         modelJson = buf;
       } else if (part.fieldname === 'weights') {
         const file = part.filename || '';
-        if (!file) throw new ValidationProblemException([{ field: 'weights', reason: "each shard needs its file name (as model.json's weightsManifest names it)" }]);
+        if (!file)
+          throw new ValidationProblemException([
+            { field: 'weights', reason: "each shard needs its file name (as model.json's weightsManifest names it)" },
+          ]);
         if (file.includes('\u0000')) throw new ValidationProblemException([{ field: 'weights', reason: `file name ${NUL_REASON}` }]);
         if (shards.has(file)) throw new ValidationProblemException([{ field: 'weights', reason: `shard '${file}' was sent twice` }]);
         shards.set(file, buf);
       } else {
-        throw new ValidationProblemException([{ field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' }]);
+        throw new ValidationProblemException([
+          { field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' },
+        ]);
       }
     }
     const signature = parseSignature(signatureText, this.config.importMaxElements);
@@ -109,24 +126,27 @@ export class ModelsController {
     const report = await dryRun(bytes, signature, this.config.tfBackend);
     const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
     const weightsRef = await this.artifacts.put(bytes.weights);
-    const { model, version } = await this.registry.registerImportedVersion({
-      modelName: name,
-      format: report.format,
-      modelJsonSha256: jsonRef.sha256,
-      weightsSha256: weightsRef.sha256,
-      signature,
-      lineage: {
-        imported: {
-          files: [...shards.keys()],
-          generatedBy: bytes.modelJson.generatedBy ?? null,
-          convertedBy: bytes.modelJson.convertedBy ?? null,
-          dryRunBackend: report.backend,
+    const { model, version } = await this.registry.registerImportedVersion(
+      {
+        modelName: name,
+        format: report.format,
+        modelJsonSha256: jsonRef.sha256,
+        weightsSha256: weightsRef.sha256,
+        signature,
+        lineage: {
+          imported: {
+            files: [...shards.keys()],
+            generatedBy: bytes.modelJson.generatedBy ?? null,
+            convertedBy: bytes.modelJson.convertedBy ?? null,
+            dryRunBackend: report.backend,
+          },
+          backend: report.backend,
+          codeVersion: this.config.version.code,
         },
-        backend: report.backend,
-        codeVersion: this.config.version.code,
+        createdBy: req.principal?.name ?? null,
       },
-      createdBy: req.principal?.name ?? null,
-    }, actorOf(req));
+      actorOf(req),
+    );
     return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
   }
 

@@ -61,5 +61,13 @@ export function modelVersionDto(m: ModelEntity, v: ModelVersionEntity, aliases: 
 }
 
 export function aliasHistoryDto(model: string, h: ModelAliasHistoryEntity) {
-  return { model, alias: h.alias, from: h.fromVersion, to: h.toVersion, changedBy: h.changedBy, changedAt: h.changedAt.toISOString(), reason: h.reason ?? null };
+  return {
+    model,
+    alias: h.alias,
+    from: h.fromVersion,
+    to: h.toVersion,
+    changedBy: h.changedBy,
+    changedAt: h.changedAt.toISOString(),
+    reason: h.reason ?? null,
+  };
 }

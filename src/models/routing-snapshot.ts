@@ -83,7 +83,12 @@ export function buildRoutingSnapshot(rows: RoutingRow[]): RoutingSnapshot {
     serving:
       row.max_batch_size === null
         ? { ...SERVING_DEFAULTS }
-        : { maxBatchSize: row.max_batch_size, maxQueueDelayMs: row.max_queue_delay_ms!, maxQueueSize: row.max_queue_size!, timeoutMs: row.timeout_ms! },
+        : {
+            maxBatchSize: row.max_batch_size,
+            maxQueueDelayMs: row.max_queue_delay_ms!,
+            maxQueueSize: row.max_queue_size!,
+            timeoutMs: row.timeout_ms!,
+          },
   }));
   return { fingerprint: createHash('sha256').update(JSON.stringify(models)).digest('hex'), models };
 }

@@ -64,7 +64,8 @@ export async function scoreProductionOnTestSplit(prod: ScorableProduction, c: Ca
     try {
       m = evaluateRecords(loaded.model, pre, prod.target, records, c.testYTrue);
     } catch (e) {
-      if (e instanceof UnknownLabelError) throw new Error(`test label '${String(e.label)}' is not a class of the production version`, { cause: e });
+      if (e instanceof UnknownLabelError)
+        throw new Error(`test label '${String(e.label)}' is not a class of the production version`, { cause: e });
       throw e;
     }
     const v = num((m as unknown as Record<string, unknown>)[metric]);

@@ -79,4 +79,3 @@ export interface TrainWorkerData extends TrainJobInput {
 export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
-

@@ -61,7 +61,12 @@ describe('training worker pool', () => {
     // cancel message between macrotasks; train() may finish first, then the job still ends cancelled
     // in the processor, which registers nothing for a cancel-requested row.)
     const c = new AbortController();
-    await runTraining(spec(50), opts(c.signal, async (p) => { if (p.epoch === 1) c.abort(); })).catch((e: Error) => assert.equal(e.name, 'TrainingCancelledError'));
+    await runTraining(
+      spec(50),
+      opts(c.signal, async (p) => {
+        if (p.epoch === 1) c.abort();
+      }),
+    ).catch((e: Error) => assert.equal(e.name, 'TrainingCancelledError'));
     assert.equal(pool.size, 0);
     await runTraining(spec(1), opts(new AbortController().signal));
     assert.equal(pool.threadIds.length, 1);

@@ -71,7 +71,8 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
 
   private async run(job: Job<TrainingRunJobPayload>): Promise<TrainingRunJobResult> {
     const p = job.data;
-    if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
+    if (!p || p.payloadVersion !== 1)
+      throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     const row = typeof p.trainingJobId === 'string' ? await this.jobs.findOneBy({ id: p.trainingJobId }).catch(() => null) : null;
     if (!row) throw new UnrecoverableError(`trainingJobId: training job ${String(p.trainingJobId)} not found`);
     if (this.rows.isFinished(row)) return this.resultOf(row);
@@ -161,7 +162,12 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     }
   }
 
-  private async register(row: TrainingJobEntity, v: ReadyDatasetVersion, o: TrainOutcome, decision: PromotionDecision | null = null): Promise<TrainingRunJobResult> {
+  private async register(
+    row: TrainingJobEntity,
+    v: ReadyDatasetVersion,
+    o: TrainOutcome,
+    decision: PromotionDecision | null = null,
+  ): Promise<TrainingRunJobResult> {
     const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(o.modelBytes.modelJson)));
     const weights = await this.artifacts.put(o.modelBytes.weights);
     const metrics = { validation: o.metrics.validation, test: o.metrics.test };

@@ -60,12 +60,15 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
   await TfRuntime.init(data.tfBackend); // no-op after the thread's first job
   const store = openArtifactStore(data.artifacts);
   const table = await readTable(store, data.dataset);
-  const result = await train({ table, ...data.spec }, {
-    resumeFrom: data.resumeFrom ? asBuffer(data.resumeFrom) : undefined,
-    signal: hooks.signal,
-    onProgress: (p) => hooks.onProgress(p),
-    onCheckpoint: (c) => hooks.onCheckpoint(encodeCheckpoint(c), c.epochsCompleted),
-  });
+  const result = await train(
+    { table, ...data.spec },
+    {
+      resumeFrom: data.resumeFrom ? asBuffer(data.resumeFrom) : undefined,
+      signal: hooks.signal,
+      onProgress: (p) => hooks.onProgress(p),
+      onCheckpoint: (c) => hooks.onCheckpoint(encodeCheckpoint(c), c.epochsCompleted),
+    },
+  );
   try {
     const modelBytes = await saveModelToBytes(result.model);
     const promotion = await promotionOf(data, table, result, store, hooks);

@@ -44,9 +44,14 @@ export class TrainingJobsController {
   @Get(':id/events')
   @ApiProduces('text/event-stream')
   @ApiOperation({
-    summary: 'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; then the stream ends',
+    summary:
+      'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; then the stream ends',
   })
-  async streamEvents(@Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): Promise<void> {
+  async streamEvents(
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     await this.jobs.get(id); // 404 as problem+json before the stream starts
     reply.hijack();
     await this.events.stream(reply.raw, { read: () => this.jobs.get(id), render: (j) => this.dto(j) }, lastEventId);
@@ -54,7 +59,8 @@ export class TrainingJobsController {
 
   @Get(':id/test-predictions')
   @ApiOperation({
-    summary: 'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; metrics.test is computed from exactly these)',
+    summary:
+      'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; metrics.test is computed from exactly these)',
   })
   async testPredictions(@Param('id') id: string) {
     return this.jobs.testPredictions(id);

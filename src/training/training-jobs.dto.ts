@@ -28,7 +28,13 @@ export class HyperparametersDto {
   @IsOptional() @IsInt() @Min(1) @Max(10_000) epochs?: number;
   @IsOptional() @IsInt() @Min(1) @Max(65_536) batchSize?: number;
   @IsOptional() @IsNumber() @Min(1e-7) @Max(10) learningRate?: number;
-  @IsOptional() @IsArray() @ArrayMaxSize(8) @IsInt({ each: true }) @Min(1, { each: true }) @Max(4096, { each: true }) hiddenUnits?: number[];
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(8)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(4096, { each: true })
+  hiddenUnits?: number[];
   @IsOptional() @IsNumber() @Min(0) @Max(0.95) dropout?: number;
   @IsOptional() @IsNumber() @Min(0) @Max(10) l2?: number;
   @IsOptional() @IsInt() @Min(0) @Max(10_000) earlyStoppingPatience?: number;
@@ -97,13 +103,17 @@ export class CreateTrainingJobDto {
   @ApiPropertyOptional({
     enum: PROMOTE_MODES,
     default: 'never',
-    description: "On success: 'always' moves the production alias to the new version; 'if-better' scores the current production version on this job's test split and moves the alias only if promoteMetric improves (the comparison is stored on the job as `promotion`)",
+    description:
+      "On success: 'always' moves the production alias to the new version; 'if-better' scores the current production version on this job's test split and moves the alias only if promoteMetric improves (the comparison is stored on the job as `promotion`)",
   })
   @IsOptional()
   @IsIn(PROMOTE_MODES)
   promote?: (typeof PROMOTE_MODES)[number];
 
-  @ApiPropertyOptional({ enum: ALL_PROMOTE_METRICS, description: 'Default: rocAuc (binary), macroF1 (multiclass), rmse (regression); lower is better for rmse, mae, logLoss' })
+  @ApiPropertyOptional({
+    enum: ALL_PROMOTE_METRICS,
+    description: 'Default: rocAuc (binary), macroF1 (multiclass), rmse (regression); lower is better for rmse, mae, logLoss',
+  })
   @IsOptional()
   @IsIn(ALL_PROMOTE_METRICS)
   promoteMetric?: string;

@@ -214,9 +214,7 @@ export class TrainingJobsService {
       if (n > SPLIT_CHECK_MAX_ROWS) return;
       const classification = target.task !== 'regression';
       const index = new Map((target.classes ?? []).map((c, i) => [c, i]));
-      const strata = classification
-        ? [...counts].flatMap(([value, c]) => Array<number>(c).fill(index.get(String(value)) ?? 0))
-        : undefined;
+      const strata = classification ? [...counts].flatMap(([value, c]) => Array<number>(c).fill(index.get(String(value)) ?? 0)) : undefined;
       splitIndices(n, hp.seed, { stratify: classification, ...body.split }, strata);
     } catch (e) {
       if (e instanceof TrainingSpecError) throw new ValidationProblemException([{ field: e.field, reason: e.reason }]);
@@ -251,14 +249,21 @@ export class TrainingJobsService {
     const names = v.columns.map((c) => c.name);
     const targetType = types.get(body.target);
     if (targetType === undefined) {
-      throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is not a column of dataset version ${v.id} (columns: ${names.join(', ')})` }]);
+      throw new ValidationProblemException([
+        { field: 'target', reason: `'${body.target}' is not a column of dataset version ${v.id} (columns: ${names.join(', ')})` },
+      ]);
     }
-    if (targetType === 'timestamp') throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is a timestamp column and cannot be a target` }]);
+    if (targetType === 'timestamp')
+      throw new ValidationProblemException([{ field: 'target', reason: `'${body.target}' is a timestamp column and cannot be a target` }]);
     if (body.task === 'regression' && !NUMERIC_TYPES.has(targetType)) {
-      throw new ValidationProblemException([{ field: 'task', reason: `regression needs a numeric target; '${body.target}' is ${targetType}` }]);
+      throw new ValidationProblemException([
+        { field: 'task', reason: `regression needs a numeric target; '${body.target}' is ${targetType}` },
+      ]);
     }
     if (body.promoteMetric !== undefined && body.task !== undefined && !PROMOTE_METRICS[body.task].includes(body.promoteMetric)) {
-      throw new ValidationProblemException([{ field: 'promoteMetric', reason: `${body.promoteMetric} is not a ${body.task} metric (${PROMOTE_METRICS[body.task].join(', ')})` }]);
+      throw new ValidationProblemException([
+        { field: 'promoteMetric', reason: `${body.promoteMetric} is not a ${body.task} metric (${PROMOTE_METRICS[body.task].join(', ')})` },
+      ]);
     }
     if (body.positiveClass !== undefined && body.task !== undefined && body.task !== 'binary') {
       throw new ValidationProblemException([{ field: 'positiveClass', reason: 'only applies to task binary' }]);

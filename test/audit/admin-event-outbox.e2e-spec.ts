@@ -52,7 +52,10 @@ async function main(): Promise<void> {
       for (const name of ['\ud800', 'a\u0000b', 'x\udc00y', 'tab\there', 'bell\u0007']) {
         const res = await kiln.request('POST', '/api/keys', { body: { name, role: 'predictor' } });
         assert.equal(res.status, 400, `${JSON.stringify(name)}: ${res.text}`);
-        assert.ok(res.body.errors.some((e: { field: string }) => e.field === 'name'), res.text);
+        assert.ok(
+          res.body.errors.some((e: { field: string }) => e.field === 'name'),
+          res.text,
+        );
         assert.equal(await keyCount(), keys, 'nothing stored');
       }
       const emoji = await kiln.request('POST', '/api/keys', { body: { name: 'ci 🔑 ключ', role: 'predictor' } });
@@ -134,7 +137,12 @@ async function main(): Promise<void> {
       assert.equal(again.status, 202, again.text);
       assert.equal(again.body.id, first.body.id, 'the same job');
       const started = async () =>
-        (await db.query(`SELECT request_id, actor_key_id, target FROM audit_events WHERE action = 'batch-prediction.started' AND target->>'batchPredictionId' = $1`, [first.body.id])).rows;
+        (
+          await db.query(
+            `SELECT request_id, actor_key_id, target FROM audit_events WHERE action = 'batch-prediction.started' AND target->>'batchPredictionId' = $1`,
+            [first.body.id],
+          )
+        ).rows;
       await eventually(async () => ((await started()).length ? true : undefined));
       await new Promise((r) => setTimeout(r, 1500)); // a second event, if any, would be written by now
       const rows = await started();
@@ -143,7 +151,12 @@ async function main(): Promise<void> {
       assert.deepEqual(await eventsOf(again.headers.get('x-request-id')!), [], 'the repeated request created nothing and logged nothing');
       const outputId = first.body.outputDatasetId as string;
       assert.notEqual(outputId, data.datasetId, 'a new output dataset, not the input');
-      const created = (await db.query(`SELECT request_id, actor_key_id, target, after FROM audit_events WHERE action = 'dataset.created' AND target->>'datasetId' = $1`, [outputId])).rows;
+      const created = (
+        await db.query(
+          `SELECT request_id, actor_key_id, target, after FROM audit_events WHERE action = 'dataset.created' AND target->>'datasetId' = $1`,
+          [outputId],
+        )
+      ).rows;
       assert.equal(created.length, 1, 'the output dataset was created once, with its event');
       assert.equal(created[0].request_id, first.headers.get('x-request-id'));
       assert.equal(created[0].actor_key_id, adminKeyId(), 'by the caller');
@@ -172,7 +185,10 @@ async function main(): Promise<void> {
       assert.equal((await eventsOf(revoked.headers.get('x-request-id')!)).length, 1);
       assert.deepEqual(await eventsOf(again.headers.get('x-request-id')!), [], 'a revocation that changes nothing logs nothing');
       const all = await db.query(`SELECT action, target FROM audit_events WHERE target->>'id' = $1 ORDER BY seq`, [created.body.id]);
-      assert.deepEqual(all.rows.map((e) => e.action), ['key.created', 'key.revoked']);
+      assert.deepEqual(
+        all.rows.map((e) => e.action),
+        ['key.created', 'key.revoked'],
+      );
       assert.equal(c.action, 'key.created');
       assert.equal(c.actor_key_id, adminKeyId());
       assert.deepEqual(c.target, { id: created.body.id, keyId: created.body.keyId, name: 'exactly-once' });

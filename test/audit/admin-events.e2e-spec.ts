@@ -50,20 +50,37 @@ async function main(): Promise<void> {
     it('records every alias move a promotion makes: one alias.moved with system:promotion, before and after', async () => {
       const data = await penguinsVersion(kiln);
       const p1 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'promoted', target: 'Species', promote: 'if-better' });
-      const p2 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'promoted', target: 'Species', promote: 'always', hyperparameters: { seed: 5 } });
+      const p2 = await trainModel(kiln, {
+        datasetVersionId: data.id,
+        modelName: 'promoted',
+        target: 'Species',
+        promote: 'always',
+        hyperparameters: { seed: 5 },
+      });
       const aliases = await kiln.request('GET', '/api/models/promoted/versions');
       assert.equal(aliases.status, 200, aliases.text);
-      const rows = await eventually(async () => {
-        const r = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`);
-        return r.rows.length >= 2 ? r.rows : undefined;
-      }, 30_000, 100);
+      const rows = await eventually(
+        async () => {
+          const r = await db.query<EventRow>(
+            `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
+          );
+          return r.rows.length >= 2 ? r.rows : undefined;
+        },
+        30_000,
+        100,
+      );
       await new Promise((r) => setTimeout(r, 1500)); // a duplicate, if any, would be written by now
-      const all = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`);
+      const all = await db.query<EventRow>(
+        `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
+      );
       assert.equal(all.rows.length, 2, 'one event per move');
-      assert.deepEqual(rows.map((e) => [e.actor_key_id, e.target, e.before, e.after]), [
-        ['system:promotion', { model: 'promoted', alias: 'production' }, null, p1],
-        ['system:promotion', { model: 'promoted', alias: 'production' }, p1, p2],
-      ]);
+      assert.deepEqual(
+        rows.map((e) => [e.actor_key_id, e.target, e.before, e.after]),
+        [
+          ['system:promotion', { model: 'promoted', alias: 'production' }, null, p1],
+          ['system:promotion', { model: 'promoted', alias: 'production' }, p1, p2],
+        ],
+      );
       assert.match(rows[0]!.request_id, /^training-job:/);
       const history = await kiln.request('GET', '/api/models/promoted/aliases/production/history');
       assert.equal(history.body.length, 2, 'the alias history and the audit trail agree');
@@ -73,21 +90,51 @@ async function main(): Promise<void> {
       const key = expectEvent(await kiln.request('POST', '/api/keys', { body: { name: 'ci', role: 'predictor' } }), 201, 'key.created');
       const data = await penguinsVersion(kiln); // dataset.created + dataset-version.created (request ids read from the log below)
       const v1 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'audited', target: 'Species' });
-      const v2 = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'audited', target: 'Species', hyperparameters: { seed: 3 } });
+      const v2 = await trainModel(kiln, {
+        datasetVersionId: data.id,
+        modelName: 'audited',
+        target: 'Species',
+        hyperparameters: { seed: 3 },
+      });
       expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }), 200, 'alias.moved');
-      const moved = expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }), 200, 'alias.moved');
-      const back = expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }), 200, 'alias.moved');
+      const moved = expectEvent(
+        await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }),
+        200,
+        'alias.moved',
+      );
+      const back = expectEvent(
+        await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v1 } }),
+        200,
+        'alias.moved',
+      );
       expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: v2 } }), 200, 'alias.moved');
       expectEvent(await kiln.request('PUT', '/api/models/audited/aliases/staging', { body: { version: v1 } }), 200, 'alias.moved');
       expectEvent(await kiln.request('DELETE', '/api/models/audited/aliases/staging'), 200, 'alias.deleted');
       expectEvent(await kiln.request('PUT', '/api/models/audited/serving', { body: { maxBatchSize: 8 } }), 200, 'serving-settings.changed');
-      expectEvent(await kiln.request('PUT', '/api/models/audited/deployment', { body: { routes: [{ alias: 'production', weight: 9 }, { version: v1, weight: 1 }] } }), 200, 'deployment.changed');
+      expectEvent(
+        await kiln.request('PUT', '/api/models/audited/deployment', {
+          body: {
+            routes: [
+              { alias: 'production', weight: 9 },
+              { version: v1, weight: 1 },
+            ],
+          },
+        }),
+        200,
+        'deployment.changed',
+      );
       expectEvent(await kiln.request('DELETE', '/api/models/audited/deployment'), 200, 'deployment.deleted');
-      const batch = expectEvent(await kiln.request('POST', '/api/batch-predictions', { body: { model: 'audited', version: v1, datasetVersionId: data.id } }), 202, 'batch-prediction.started');
+      const batch = expectEvent(
+        await kiln.request('POST', '/api/batch-predictions', { body: { model: 'audited', version: v1, datasetVersionId: data.id } }),
+        202,
+        'batch-prediction.started',
+      );
       const cancelBatch = await kiln.request('POST', `/api/batch-predictions/${batch.body.id}/cancel`);
       if (cancelBatch.status === 202) expectEvent(cancelBatch, 202, 'batch-prediction.cancelled');
       const job = expectEvent(
-        await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: data.id, target: 'Species', modelName: 'audited', hyperparameters: { epochs: 200 } } }),
+        await kiln.request('POST', '/api/training-jobs', {
+          body: { datasetVersionId: data.id, target: 'Species', modelName: 'audited', hyperparameters: { epochs: 200 } },
+        }),
         202,
         'training.started',
       );
@@ -95,7 +142,10 @@ async function main(): Promise<void> {
       if (cancelJob.status === 202) expectEvent(cancelJob, 202, 'training.cancelled');
       expectEvent(await kiln.request('POST', `/api/models/audited/versions/${v1}/archive`), 200, 'model-version.archived');
       const m = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2] })] });
-      await importLayersModel(kiln, 'audited-import', m, { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] });
+      await importLayersModel(kiln, 'audited-import', m, {
+        inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
+      });
       expectEvent(await kiln.request('DELETE', `/api/keys/${key.body.id}`), 200, 'key.revoked');
       // Refused calls leave nothing.
       const refused = await kiln.request('PUT', '/api/models/audited/aliases/production', { body: { version: 99 } });
@@ -106,14 +156,20 @@ async function main(): Promise<void> {
       await kiln.request('POST', '/api/models/audited/predict', { body: { records: penguinRecords(1) } });
 
       // Each event was durable in the queue before its response; the audit worker writes them shortly after.
-      const rows = await eventually(async () => {
-        const r = await db.query<EventRow>(`SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ORDER BY seq`);
-        const ids = new Set(r.rows.map((e) => e.request_id));
-        const missing = [...expected].filter(([id]) => !ids.has(id)).map(([, action]) => action);
-        if (!r.rows.some((e) => e.action === 'model.imported')) missing.push('model.imported');
-        assert.deepEqual(missing, [], `events not written yet (${r.rows.length} written)`);
-        return r.rows;
-      }, 60_000, 100);
+      const rows = await eventually(
+        async () => {
+          const r = await db.query<EventRow>(
+            `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ORDER BY seq`,
+          );
+          const ids = new Set(r.rows.map((e) => e.request_id));
+          const missing = [...expected].filter(([id]) => !ids.has(id)).map(([, action]) => action);
+          if (!r.rows.some((e) => e.action === 'model.imported')) missing.push('model.imported');
+          assert.deepEqual(missing, [], `events not written yet (${r.rows.length} written)`);
+          return r.rows;
+        },
+        60_000,
+        100,
+      );
       const batchId = batch.headers.get('x-request-id');
       for (const [requestId, action] of expected) {
         const matching = rows.filter((e) => e.request_id === requestId && e.action === action);

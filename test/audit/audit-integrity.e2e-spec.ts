@@ -59,11 +59,29 @@ async function main(): Promise<void> {
       const requestId = `forged-${randomUUID()}`;
       const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq = $1`, [h.seq]);
       const r = rows[0];
-      const hash = hashRecord(h.hash, predictionContent({
-        seq, loggedAt: r.logged_at, requestId, clientRequestId: null, servedAt: r.served_at, callerKeyId: r.caller_key_id, model: r.model,
-        modelVersion: r.model_version, route: r.route, kind: r.kind, canary: r.canary, status: r.status,
-        latencyMs: r.latency_ms, rows: r.rows, inputs: r.inputs, inputsSha256: r.inputs_sha256, outputs: r.outputs, error: r.error,
-      }));
+      const hash = hashRecord(
+        h.hash,
+        predictionContent({
+          seq,
+          loggedAt: r.logged_at,
+          requestId,
+          clientRequestId: null,
+          servedAt: r.served_at,
+          callerKeyId: r.caller_key_id,
+          model: r.model,
+          modelVersion: r.model_version,
+          route: r.route,
+          kind: r.kind,
+          canary: r.canary,
+          status: r.status,
+          latencyMs: r.latency_ms,
+          rows: r.rows,
+          inputs: r.inputs,
+          inputsSha256: r.inputs_sha256,
+          outputs: r.outputs,
+          error: r.error,
+        }),
+      );
       await pg.query(
         `INSERT INTO audit_predictions SELECT $1::bigint, logged_at, $2, served_at, caller_key_id, model, model_version, route, kind,
            canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, $3, $4 FROM audit_predictions WHERE seq = $5`,
@@ -118,17 +136,37 @@ async function main(): Promise<void> {
       const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq IN (2, 3, 4) ORDER BY seq`);
       const [r2, r3, r4] = rows;
       await pg.query(`DELETE FROM audit_predictions WHERE seq = 3`);
-      const relinked = hashRecord(r2.hash, predictionContent({
-        seq: 4, loggedAt: r4.logged_at, requestId: r4.request_id, clientRequestId: r4.client_request_id, servedAt: r4.served_at, callerKeyId: r4.caller_key_id,
-        model: r4.model, modelVersion: r4.model_version, route: r4.route, kind: r4.kind, canary: r4.canary, status: r4.status,
-        latencyMs: r4.latency_ms, rows: r4.rows, inputs: r4.inputs, inputsSha256: r4.inputs_sha256, outputs: r4.outputs, error: r4.error,
-      }));
+      const relinked = hashRecord(
+        r2.hash,
+        predictionContent({
+          seq: 4,
+          loggedAt: r4.logged_at,
+          requestId: r4.request_id,
+          clientRequestId: r4.client_request_id,
+          servedAt: r4.served_at,
+          callerKeyId: r4.caller_key_id,
+          model: r4.model,
+          modelVersion: r4.model_version,
+          route: r4.route,
+          kind: r4.kind,
+          canary: r4.canary,
+          status: r4.status,
+          latencyMs: r4.latency_ms,
+          rows: r4.rows,
+          inputs: r4.inputs,
+          inputsSha256: r4.inputs_sha256,
+          outputs: r4.outputs,
+          error: r4.error,
+        }),
+      );
       await pg.query(`UPDATE audit_predictions SET prev_hash = $1, hash = $2 WHERE seq = 4`, [r2.hash, relinked]);
       const v = await verify();
       assert.deepEqual([v.ok, v.firstBroken?.seq, v.firstBroken?.reason], [false, 4, 'seq_gap']);
       // restore
       await pg.query(`UPDATE audit_predictions SET prev_hash = $1, hash = $2 WHERE seq = 4`, [r4.prev_hash, r4.hash]);
-      await pg.query(`INSERT INTO audit_predictions SELECT (json_populate_record(NULL::audit_predictions, $1::json)).*`, [JSON.stringify(r3)]);
+      await pg.query(`INSERT INTO audit_predictions SELECT (json_populate_record(NULL::audit_predictions, $1::json)).*`, [
+        JSON.stringify(r3),
+      ]);
       assert.equal((await verify()).ok, true);
     });
 
@@ -145,25 +183,57 @@ async function main(): Promise<void> {
       const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq = $1`, [h.seq]);
       const r = rows[0];
       const outputs = [{ label: 'Gentoo' }];
-      const rewritten = hashRecord(r.prev_hash, predictionContent({
-        seq: r.seq, loggedAt: r.logged_at, requestId: r.request_id, clientRequestId: r.client_request_id, servedAt: r.served_at, callerKeyId: r.caller_key_id,
-        model: r.model, modelVersion: r.model_version, route: r.route, kind: r.kind, canary: r.canary, status: r.status,
-        latencyMs: r.latency_ms, rows: r.rows, inputs: r.inputs, inputsSha256: r.inputs_sha256, outputs, error: r.error,
-      }));
-      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [JSON.stringify(outputs), rewritten, h.seq]);
+      const rewritten = hashRecord(
+        r.prev_hash,
+        predictionContent({
+          seq: r.seq,
+          loggedAt: r.logged_at,
+          requestId: r.request_id,
+          clientRequestId: r.client_request_id,
+          servedAt: r.served_at,
+          callerKeyId: r.caller_key_id,
+          model: r.model,
+          modelVersion: r.model_version,
+          route: r.route,
+          kind: r.kind,
+          canary: r.canary,
+          status: r.status,
+          latencyMs: r.latency_ms,
+          rows: r.rows,
+          inputs: r.inputs,
+          inputsSha256: r.inputs_sha256,
+          outputs,
+          error: r.error,
+        }),
+      );
+      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [
+        JSON.stringify(outputs),
+        rewritten,
+        h.seq,
+      ]);
       await pg.query(`UPDATE audit_chain_heads SET hash = $1 WHERE chain = 'predictions'`, [rewritten]);
       const after = await verify();
       assert.equal(after.ok, false, JSON.stringify(after));
-      assert.deepEqual([after.firstBroken.seq, after.firstBroken.reason, after.checkpoint.reason], [Number(h.seq), 'checkpoint_mismatch', 'hash_mismatch']);
+      assert.deepEqual(
+        [after.firstBroken.seq, after.firstBroken.reason, after.checkpoint.reason],
+        [Number(h.seq), 'checkpoint_mismatch', 'hash_mismatch'],
+      );
 
       // forging the checkpoint row to match (without the key) does not help: its signature fails
       const statement = JSON.parse(signed.statement);
-      await pg.query(`UPDATE audit_checkpoints SET statement = $1 WHERE id = $2`, [JSON.stringify({ ...statement, hash: rewritten }), signed.id]);
+      await pg.query(`UPDATE audit_checkpoints SET statement = $1 WHERE id = $2`, [
+        JSON.stringify({ ...statement, hash: rewritten }),
+        signed.id,
+      ]);
       const forged = await verify();
       assert.deepEqual([forged.ok, forged.checkpoint.reason], [false, 'signature_invalid']);
 
       await pg.query(`UPDATE audit_checkpoints SET statement = $1 WHERE id = $2`, [signed.statement, signed.id]);
-      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [JSON.stringify(r.outputs), r.hash, h.seq]);
+      await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [
+        JSON.stringify(r.outputs),
+        r.hash,
+        h.seq,
+      ]);
       await pg.query(`UPDATE audit_chain_heads SET hash = $1 WHERE chain = 'predictions'`, [r.hash]);
       assert.equal((await verify()).ok, true);
     });
@@ -196,14 +266,25 @@ async function main(): Promise<void> {
         const c = latest[chain];
         assert.ok(c, `a checkpoint of ${chain}`);
         assert.equal(verifySignature(null, Buffer.from(c.statement), publicKey.publicKeyPem, Buffer.from(c.signature, 'base64')), true);
-        assert.deepEqual(JSON.parse(c.statement), { type: 'kiln.audit-checkpoint', version: 1, chain, seq: c.seq, hash: c.hash, at: c.at, keyId: publicKey.keyId });
+        assert.deepEqual(JSON.parse(c.statement), {
+          type: 'kiln.audit-checkpoint',
+          version: 1,
+          chain,
+          seq: c.seq,
+          hash: c.hash,
+          at: c.at,
+          keyId: publicKey.keyId,
+        });
         // the exported copy in the artifact store is the same signed statement
         const exported = JSON.parse((await kiln.app.get(ArtifactStore).getBuffer(c.artifactSha256)).toString('utf8'));
         assert.deepEqual(exported, { statement: c.statement, signature: c.signature, publicKeyPem: publicKey.publicKeyPem });
       }
       // a tampered statement does not verify
       const tampered = JSON.stringify({ ...JSON.parse(latest.predictions.statement), seq: latest.predictions.seq + 1 });
-      assert.equal(verifySignature(null, Buffer.from(tampered), publicKey.publicKeyPem, Buffer.from(latest.predictions.signature, 'base64')), false);
+      assert.equal(
+        verifySignature(null, Buffer.from(tampered), publicKey.publicKeyPem, Buffer.from(latest.predictions.signature, 'base64')),
+        false,
+      );
       // only admins take checkpoints
       assert.equal((await kiln.request('POST', '/api/audit/checkpoints', { key: auditor.body.key })).status, 403);
       const v = await kiln.request('GET', '/api/audit/verify', { key: auditor.body.key });

@@ -17,10 +17,20 @@ async function suite(configuration: TestConfiguration): Promise<void> {
       kiln = await startTestKiln(configuration);
       const { modelJson, weights } = handWrittenGraphModel();
       const form = new FormData();
-      form.append('signature', JSON.stringify({ inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] }));
+      form.append(
+        'signature',
+        JSON.stringify({
+          inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
+          outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
+        }),
+      );
       form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
       form.append('weights', new Blob([weights]), 'group1-shard1of1.bin');
-      const imported = await fetch(`${kiln.url}/api/models/${MODEL}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+      const imported = await fetch(`${kiln.url}/api/models/${MODEL}/versions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${kiln.adminKey}` },
+        body: form,
+      });
       assert.equal(imported.status, 201, await imported.text());
     });
 
@@ -55,7 +65,10 @@ async function suite(configuration: TestConfiguration): Promise<void> {
       const res = await kiln.request('GET', `/api/models/${MODEL}/drift`);
       assert.deepEqual([res.body.latest.id, res.body.latest.status, res.body.latest.modelVersion], [outcome.reportId, 'skipped', 1]);
       assert.match(res.body.latest.reason, /no training dataset profile/);
-      assert.deepEqual(res.body.history.map((r: { status: string }) => r.status), ['skipped', 'skipped']);
+      assert.deepEqual(
+        res.body.history.map((r: { status: string }) => r.status),
+        ['skipped', 'skipped'],
+      );
       // a skipped report sets no drift gauge
       const metrics = await kiln.request('GET', '/metrics', { key: null });
       assert.equal(new RegExp(`kiln_drift_detected\\{model="${MODEL}"`).test(metrics.text), false);

@@ -94,7 +94,10 @@ async function main(): Promise<void> {
       });
       datasetId = await createDataset(kiln, `penguins-drift-${Math.random().toString(36).slice(2, 8)}`);
       trainedOn = (await readyVersion(kiln, datasetId, Buffer.from(JSON.stringify(penguins)), { fileName: 'penguins.json' })).id;
-      assert.equal(await trainModel(kiln, { datasetVersionId: trainedOn, modelName: MODEL, target: 'Species', features: FEATURES, promote: 'always' }), 1);
+      assert.equal(
+        await trainModel(kiln, { datasetVersionId: trainedOn, modelName: MODEL, target: 'Species', features: FEATURES, promote: 'always' }),
+        1,
+      );
     });
     after(async () => {
       await kiln?.close();
@@ -115,7 +118,10 @@ async function main(): Promise<void> {
       const pg = new Client({ connectionString: kiln.databaseUrl });
       await pg.connect();
       try {
-        const r = await pg.query(`SELECT coalesce(sum(rows), 0)::int AS n FROM audit_predictions WHERE model = $1 AND kind = 'live' AND status = 200`, [MODEL]);
+        const r = await pg.query(
+          `SELECT coalesce(sum(rows), 0)::int AS n FROM audit_predictions WHERE model = $1 AND kind = 'live' AND status = 200`,
+          [MODEL],
+        );
         return r.rows[0].n as number;
       } finally {
         await pg.end();
@@ -150,7 +156,10 @@ async function main(): Promise<void> {
       assert.match(outcome.skipped, /too few logged records for version 1: 20 < 30/);
       const res = await kiln.request('GET', `/api/models/${MODEL}/drift`);
       assert.equal(res.status, 200, res.text);
-      assert.deepEqual([res.body.latest.id, res.body.latest.status, res.body.latest.modelVersion, res.body.latest.rows], [outcome.reportId, 'skipped', 1, 20]);
+      assert.deepEqual(
+        [res.body.latest.id, res.body.latest.status, res.body.latest.modelVersion, res.body.latest.rows],
+        [outcome.reportId, 'skipped', 1, 20],
+      );
       assert.equal(res.body.latest.reason, outcome.skipped);
       // the schedule's first run (no traffic yet) may have stored a skipped report before this one
       assert.ok(res.body.history.every((r: any) => r.status === 'skipped' && r.drift === null && typeof r.reason === 'string'));
@@ -182,7 +191,12 @@ async function main(): Promise<void> {
       assert.equal(r.report.prediction.target, 'Species');
       assert.equal(r.report.prediction.result.test, 'chi_square');
       assert.equal(r.report.prediction.result.drifted, false, `prediction p=${r.report.prediction.result.pValue}`);
-      assert.equal(r.report.histograms[SHIFTED_NUMERIC].current.reduce((a: number, b: number) => a + b, 0) + r.report.histograms[SHIFTED_NUMERIC].currentAbove + r.report.histograms[SHIFTED_NUMERIC].currentBelow, features.get(SHIFTED_NUMERIC).currentCount);
+      assert.equal(
+        r.report.histograms[SHIFTED_NUMERIC].current.reduce((a: number, b: number) => a + b, 0) +
+          r.report.histograms[SHIFTED_NUMERIC].currentAbove +
+          r.report.histograms[SHIFTED_NUMERIC].currentBelow,
+        features.get(SHIFTED_NUMERIC).currentCount,
+      );
       assert.equal(r.report.retrain, null);
       assert.equal(alerts.length, 0, 'no webhook call without a drift verdict');
     });
@@ -193,7 +207,9 @@ async function main(): Promise<void> {
       const bad = await kiln.request('PUT', path, { body: { onDrift: { retrainFromDatasetId: 'nope' } } });
       assert.equal(bad.status, 400, bad.text);
       assert.equal(bad.body.errors[0].field, 'onDrift.retrainFromDatasetId');
-      const unknown = await kiln.request('PUT', path, { body: { onDrift: { retrainFromDatasetId: '00000000-0000-4000-8000-000000000000' } } });
+      const unknown = await kiln.request('PUT', path, {
+        body: { onDrift: { retrainFromDatasetId: '00000000-0000-4000-8000-000000000000' } },
+      });
       assert.equal(unknown.status, 400, unknown.text);
       assert.match(unknown.body.errors[0].reason, /not found/);
       const missing = await kiln.request('PUT', path, { body: {} });
@@ -205,7 +221,9 @@ async function main(): Promise<void> {
       assert.deepEqual((await kiln.request('GET', path)).body.onDrift, { retrainFromDatasetId: datasetId, promote: 'if-better' });
       assert.equal((await kiln.request('PUT', `/api/models/no-such-model/drift-settings`, { body: { onDrift: null } })).status, 404);
       // The change is an admin event with what it replaced.
-      const event = await eventually(async () => (await kiln.request('GET', '/api/audit/events?action=drift-settings.changed')).body.items?.[0]);
+      const event = await eventually(
+        async () => (await kiln.request('GET', '/api/audit/events?action=drift-settings.changed')).body.items?.[0],
+      );
       assert.deepEqual(event.target, { name: MODEL });
       assert.equal(event.before.onDrift, null);
       assert.deepEqual(event.after.onDrift, { retrainFromDatasetId: datasetId, promote: 'if-better' });
@@ -213,7 +231,9 @@ async function main(): Promise<void> {
 
     it('flags the shifted features and the dataset, calls the webhook and queues one retrain on the newest data', async () => {
       // New data arrives (a second version of the dataset): the closed loop retrains on it.
-      const newer = await readyVersion(kiln, datasetId, Buffer.from(JSON.stringify(shiftedRows(penguins, 344, 4))), { fileName: 'penguins.json' });
+      const newer = await readyVersion(kiln, datasetId, Buffer.from(JSON.stringify(shiftedRows(penguins, 344, 4))), {
+        fileName: 'penguins.json',
+      });
       await sendTraffic(shiftedRows(penguins, WINDOW_ROWS, 3));
       const outcome = await checkNow();
       assert.equal(outcome.drift, true, JSON.stringify(outcome.report?.report.features));
@@ -261,7 +281,9 @@ async function main(): Promise<void> {
       assert.deepEqual(job.spec.features, FEATURES);
       // Started by no API key: the admin trail names the drift report that caused it.
       const started = await eventually(async () =>
-        (await kiln.request('GET', '/api/audit/events?action=training.started')).body.items?.find((e: any) => e.target?.trainingJobId === retrain.trainingJobId),
+        (await kiln.request('GET', '/api/audit/events?action=training.started')).body.items?.find(
+          (e: any) => e.target?.trainingJobId === retrain.trainingJobId,
+        ),
       );
       assert.equal(started.requestId, `drift:${shiftedReport.id}`);
       assert.equal(started.actorKeyId, null);
@@ -286,11 +308,20 @@ async function main(): Promise<void> {
       assert.ok(res.body.history[0].createdAt >= res.body.history[1].createdAt);
       assert.equal(res.body.history[1].id, shiftedReport.id);
       const all = await kiln.request('GET', `/api/models/${MODEL}/drift?limit=50`);
-      assert.deepEqual(all.body.history.filter((r: any) => r.status === 'completed').map((r: any) => r.drift).reverse(), [false, true, true]);
+      assert.deepEqual(
+        all.body.history
+          .filter((r: any) => r.status === 'completed')
+          .map((r: any) => r.drift)
+          .reverse(),
+        [false, true, true],
+      );
       assert.equal((await kiln.request('GET', `/api/models/${MODEL}/drift?limit=0`)).status, 400);
       assert.equal((await kiln.request('GET', `/api/models/no-such-model/drift`)).status, 404);
       // Auditors read; only developers (and admins) change settings or run checks.
-      assert.equal((await kiln.request('PUT', `/api/models/${MODEL}/drift-settings`, { key: auditor.body.key, body: { onDrift: null } })).status, 403);
+      assert.equal(
+        (await kiln.request('PUT', `/api/models/${MODEL}/drift-settings`, { key: auditor.body.key, body: { onDrift: null } })).status,
+        403,
+      );
       assert.equal((await kiln.request('POST', `/api/models/${MODEL}/drift/check`, { key: auditor.body.key })).status, 403);
       const queued = await kiln.request('POST', `/api/models/${MODEL}/drift/check`);
       assert.equal(queued.status, 202, queued.text);
@@ -319,16 +350,29 @@ async function main(): Promise<void> {
     it('skips an imported model: it has no training dataset profile', async () => {
       const { modelJson, weights } = handWrittenGraphModel();
       const form = new FormData();
-      form.append('signature', JSON.stringify({ inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] }));
+      form.append(
+        'signature',
+        JSON.stringify({
+          inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
+          outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
+        }),
+      );
       form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
       form.append('weights', new Blob([weights]), 'group1-shard1of1.bin');
-      const imported = await fetch(`${kiln.url}/api/models/drift-imported/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+      const imported = await fetch(`${kiln.url}/api/models/drift-imported/versions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${kiln.adminKey}` },
+        body: form,
+      });
       assert.equal(imported.status, 201, await imported.text());
       assert.equal((await kiln.request('PUT', '/api/models/drift-imported/aliases/production', { body: { version: 1 } })).status, 200);
       const res = await kiln.request('POST', '/api/models/drift-imported/drift/check', { headers: { prefer: 'wait=60' } });
       assert.equal(res.status, 200, res.text);
       assert.match(res.body.skipped, /version 1 was imported: there is no training dataset profile/);
-      assert.deepEqual([res.body.report.id, res.body.report.status, res.body.report.reason], [res.body.reportId, 'skipped', res.body.skipped]);
+      assert.deepEqual(
+        [res.body.report.id, res.body.report.status, res.body.report.reason],
+        [res.body.reportId, 'skipped', res.body.skipped],
+      );
     });
 
     it('removes the schedule of a model that is no longer served', async () => {
@@ -336,7 +380,10 @@ async function main(): Promise<void> {
       const result = await kiln.app.get(DriftScheduler, { strict: false }).sync();
       assert.deepEqual(result.removed, [MODEL]);
       const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Audit), { strict: false });
-      assert.equal((await queue.getJobSchedulers(0, -1)).some((j) => j.key === schedulerId(MODEL)), false);
+      assert.equal(
+        (await queue.getJobSchedulers(0, -1)).some((j) => j.key === schedulerId(MODEL)),
+        false,
+      );
       const outcome = await checkNow();
       assert.match(outcome.skipped, /not served/);
     });

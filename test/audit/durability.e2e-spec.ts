@@ -40,7 +40,10 @@ async function main(): Promise<void> {
           const id = `kill9-${c}-${i}`;
           sent++;
           try {
-            const r = await httpRequest(url, env.KILN_ADMIN_KEY!, 'POST', '/api/models/durable/predict', { body: { records: [records[i % records.length]] }, headers: { 'x-request-id': id } });
+            const r = await httpRequest(url, env.KILN_ADMIN_KEY!, 'POST', '/api/models/durable/predict', {
+              body: { records: [records[i % records.length]] },
+              headers: { 'x-request-id': id },
+            });
             if (r.status === 200) {
               assert.equal(r.body.requestId, r.headers.get('x-request-id'));
               answered.push(r.body.requestId);
@@ -51,10 +54,14 @@ async function main(): Promise<void> {
         }
       };
       const clients = Array.from({ length: 16 }, (_, c) => client(c));
-      await eventually(async () => {
-        assert.ok(answered.length >= 300, `${answered.length} answered of ${sent} sent`);
-        return true;
-      }, 30_000, 10);
+      await eventually(
+        async () => {
+          assert.ok(answered.length >= 300, `${answered.length} answered of ${sent} sent`);
+          return true;
+        },
+        30_000,
+        10,
+      );
       kiln.child.kill('SIGKILL');
       await kiln.exited;
       stop = true;
@@ -69,10 +76,16 @@ async function main(): Promise<void> {
       try {
         const stored = await eventually(
           async () => {
-            const r = await db.query<{ request_id: string }>(`SELECT request_id FROM audit_predictions WHERE client_request_id LIKE 'kill9-%'`);
+            const r = await db.query<{ request_id: string }>(
+              `SELECT request_id FROM audit_predictions WHERE client_request_id LIKE 'kill9-%'`,
+            );
             const ids = new Set(r.rows.map((x) => x.request_id));
             const missing = answered.filter((id) => !ids.has(id));
-            assert.equal(missing.length, 0, `${missing.length} of ${answered.length} answered predictions have no record yet (${ids.size} stored)`);
+            assert.equal(
+              missing.length,
+              0,
+              `${missing.length} of ${answered.length} answered predictions have no record yet (${ids.size} stored)`,
+            );
             return r.rows;
           },
           30_000,

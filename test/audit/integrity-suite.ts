@@ -35,7 +35,13 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
         else auditor = r.body.key;
       }
       const data = await penguinsVersion(kiln);
-      await trainModel(kiln, { datasetVersionId: data.id, modelName: MODEL, target: 'Species', promote: 'always', hyperparameters: { epochs: 2 } });
+      await trainModel(kiln, {
+        datasetVersionId: data.id,
+        modelName: MODEL,
+        target: 'Species',
+        promote: 'always',
+        hyperparameters: { epochs: 2 },
+      });
     });
     after(async () => {
       await kiln?.close();
@@ -44,10 +50,14 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
     const predict = (body: unknown, headers?: Record<string, string>) =>
       kiln.request('POST', `/api/models/${MODEL}/predict`, { key: predictor, body, ...(headers ? { headers } : {}) });
     const stored = (id: string) =>
-      eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${encodeURIComponent(id)}`, { key: auditor });
-        return r.status === 200 ? r.body : undefined;
-      }, 20_000, 50);
+      eventually(
+        async () => {
+          const r = await kiln.request('GET', `/api/audit/predictions/${encodeURIComponent(id)}`, { key: auditor });
+          return r.status === 200 ? r.body : undefined;
+        },
+        20_000,
+        50,
+      );
 
     it('a client sending NUL or lone surrogates never fails the honest calls beside it; its record is exact', async () => {
       const hostileValues = ['Biscoe\u0000', '\ud800', 'Dream\udc00x', '\u0000\u0000', 'Torgersen\ue000' + '0041'];
@@ -107,7 +117,10 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       const v = await kiln.request('GET', `/api/models/${MODEL}/versions/1`);
       const input = v.body.signature.inputs[0];
       const width = input.shape[1];
-      const body = (id: string) => ({ id, inputs: [{ name: input.name, shape: [1, width], datatype: 'FP32', data: new Array(width).fill(0.5) }] });
+      const body = (id: string) => ({
+        id,
+        inputs: [{ name: input.name, shape: [1, width], datatype: 'FP32', data: new Array(width).fill(0.5) }],
+      });
       const infer = (id: string) => kiln.request('POST', `/v2/models/${MODEL}/infer`, { key: predictor, body: body(id) });
       const same = await Promise.all([0, 1, 2].map(() => infer('same-v2-id')));
       const ids = same.map((a) => {
@@ -165,10 +178,16 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       for (let i = 0; i < 5; i++) {
         const p = await predict({ records: [records[i]] });
         assert.equal(p.status, 200, p.text);
-        const f = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' } });
+        const f = await kiln.request('POST', '/api/feedback', {
+          key: predictor,
+          body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' },
+        });
         assert.equal(f.status, 201, f.text);
       }
-      const unknown = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: 'never-issued', actual: 'Adelie' } });
+      const unknown = await kiln.request('POST', '/api/feedback', {
+        key: predictor,
+        body: { requestId: 'never-issued', actual: 'Adelie' },
+      });
       assert.equal(unknown.status, 404, unknown.text);
       // The client's own id works too when it names one prediction; a reused one does not.
       const own = `own-${configuration}-${Date.now()}`;
@@ -178,7 +197,8 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       assert.equal(byOwn.status, 201, byOwn.text);
       assert.equal(byOwn.body.items[0].requestId, p.headers.get('x-request-id'));
       const reused = `reused-own-${configuration}-${Date.now()}`;
-      for (const x of await Promise.all([0, 1].map(() => predict({ records: [records[8]] }, { 'x-request-id': reused })))) await stored(x.headers.get('x-request-id')!);
+      for (const x of await Promise.all([0, 1].map(() => predict({ records: [records[8]] }, { 'x-request-id': reused }))))
+        await stored(x.headers.get('x-request-id')!);
       const ambiguous = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: reused, actual: 'Gentoo' } });
       assert.equal(ambiguous.status, 404, ambiguous.text);
     });

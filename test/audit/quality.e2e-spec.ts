@@ -65,7 +65,10 @@ function percentile(values: number[], q: number): number {
 }
 
 function close(actual: unknown, expected: number, what: string, eps = 1e-9): void {
-  assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= eps * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual}`);
+  assert.ok(
+    typeof actual === 'number' && Math.abs(actual - expected) <= eps * Math.max(1, Math.abs(expected)),
+    `${what}: expected ${expected}, got ${actual}`,
+  );
 }
 
 async function pool<T, R>(items: T[], size: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
@@ -113,9 +116,14 @@ async function main(): Promise<void> {
 
     const recordOf = (s: Scenario, r: JsonRow) => Object.fromEntries(s.features.map((f) => [f, r[f] ?? null]));
     const predict = (s: Scenario, records: JsonRow[], requestId: string) =>
-      kiln.request('POST', `/api/models/${s.model}/predict`, { key: keys.predictor, body: { records: records.map((r) => recordOf(s, r)) }, headers: { 'x-request-id': requestId } });
+      kiln.request('POST', `/api/models/${s.model}/predict`, {
+        key: keys.predictor,
+        body: { records: records.map((r) => recordOf(s, r)) },
+        headers: { 'x-request-id': requestId },
+      });
     const feedback = (body: unknown, key = keys.predictor) => kiln.request('POST', '/api/feedback', { key, body });
-    const monitoring = (s: Scenario, query = '', key: string | null = keys.auditor) => kiln.request('GET', `/api/models/${s.model}/monitoring${query}`, { key });
+    const monitoring = (s: Scenario, query = '', key: string | null = keys.auditor) =>
+      kiln.request('GET', `/api/models/${s.model}/monitoring${query}`, { key });
 
     /** 6 five-record requests then 40 one-record requests (70 records), plus 3 requests that fail validation. */
     async function traffic(s: Scenario): Promise<void> {
@@ -149,16 +157,32 @@ async function main(): Promise<void> {
       const penguins = await penguinsVersion(kiln);
       const sexedId = await createDataset(kiln, `penguins-sexed-${run}`);
       const sexed = await readyVersion(kiln, sexedId, Buffer.from(JSON.stringify(sex.rows)), { fileName: 'penguins-sexed.json' });
-      for (const [s, versionId] of [[species, penguins.id], [sex, sexed.id], [mass, penguins.id]] as const) {
-        await trainModel(kiln, { datasetVersionId: versionId, modelName: s.model, target: s.target, features: s.features, promote: 'always' });
+      for (const [s, versionId] of [
+        [species, penguins.id],
+        [sex, sexed.id],
+        [mass, penguins.id],
+      ] as const) {
+        await trainModel(kiln, {
+          datasetVersionId: versionId,
+          modelName: s.model,
+          target: s.target,
+          features: s.features,
+          promote: 'always',
+        });
         await traffic(s);
       }
       // The audit worker writes asynchronously after each response's record is durable in the queue.
       const expected = [species, sex, mass].reduce((n, s) => n + sent.get(s.model)!.length + 3, 0);
-      await eventually(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM audit_predictions WHERE model = ANY($1)`, [[species.model, sex.model, mass.model]]);
-        return rows[0].n === expected ? true : undefined;
-      }, 60_000, 200);
+      await eventually(
+        async () => {
+          const { rows } = await db.query(`SELECT count(*)::int AS n FROM audit_predictions WHERE model = ANY($1)`, [
+            [species.model, sex.model, mass.model],
+          ]);
+          return rows[0].n === expected ? true : undefined;
+        },
+        60_000,
+        200,
+      );
     });
     after(async () => {
       await db?.end();
@@ -170,7 +194,10 @@ async function main(): Promise<void> {
       return sent
         .get(s.model)!
         .slice(0, -4)
-        .map((r) => ({ requestId: r.requestId, actual: r.records.length === 1 ? r.records[0]![s.target] : r.records.map((x) => x[s.target]) }));
+        .map((r) => ({
+          requestId: r.requestId,
+          actual: r.records.length === 1 ? r.records[0]![s.target] : r.records.map((x) => x[s.target]),
+        }));
     }
 
     it('stores ground truth (201), replays idempotently (200) and answers 409 on a conflicting label', async () => {
@@ -189,21 +216,39 @@ async function main(): Promise<void> {
       const single = await feedback({ requestId: one!.requestId, actual: truth });
       assert.equal(single.status, 200, single.text);
       assert.equal(single.body.items[0].stored, 'unchanged');
-      const conflict = await feedback({ items: [{ requestId: two!.requestId, actual: two!.records[0]!.Species }, { requestId: one!.requestId, actual: other }] });
+      const conflict = await feedback({
+        items: [
+          { requestId: two!.requestId, actual: two!.records[0]!.Species },
+          { requestId: one!.requestId, actual: other },
+        ],
+      });
       assert.equal(conflict.status, 409, conflict.text);
       assert.equal(conflict.body.errors[0].field, 'items.1.actual');
-      const { rows } = await db.query(`SELECT request_id, actual FROM audit_feedback WHERE request_id = ANY($1) ORDER BY request_id`, [[one!.requestId, sent.get(species.model)![0]!.requestId]]);
+      const { rows } = await db.query(`SELECT request_id, actual FROM audit_feedback WHERE request_id = ANY($1) ORDER BY request_id`, [
+        [one!.requestId, sent.get(species.model)![0]!.requestId],
+      ]);
       const stored = Object.fromEntries(rows.map((r) => [r.request_id, r.actual]));
       assert.deepEqual(stored[one!.requestId], [truth]);
       // A five-record request stores one label per record, in order.
-      assert.deepEqual(stored[sent.get(species.model)![0]!.requestId], sent.get(species.model)![0]!.records.map((r) => r.Species));
+      assert.deepEqual(
+        stored[sent.get(species.model)![0]!.requestId],
+        sent.get(species.model)![0]!.records.map((r) => r.Species),
+      );
     });
 
     it('answers 404 naming unknown request ids, and stores nothing from that call', async () => {
       const unlabelled = sent.get(species.model)!.at(-1)!;
-      const res = await feedback({ items: [{ requestId: unlabelled.requestId, actual: 'Adelie' }, { requestId: `nope-${run}`, actual: 'Adelie' }] });
+      const res = await feedback({
+        items: [
+          { requestId: unlabelled.requestId, actual: 'Adelie' },
+          { requestId: `nope-${run}`, actual: 'Adelie' },
+        ],
+      });
       assert.equal(res.status, 404, res.text);
-      assert.deepEqual(res.body.errors.map((e: any) => e.field), ['items.1.requestId']);
+      assert.deepEqual(
+        res.body.errors.map((e: any) => e.field),
+        ['items.1.requestId'],
+      );
       const { rows } = await db.query(`SELECT 1 FROM audit_feedback WHERE request_id = $1`, [unlabelled.requestId]);
       assert.equal(rows.length, 0, 'all or nothing');
     });
@@ -215,7 +260,16 @@ async function main(): Promise<void> {
       const reg = sent.get(mass.model)!.at(-1)!;
       const cases: Array<[unknown, string, RegExp]> = [
         [{ items: [{ requestId: single.requestId, actual: 'Emperor' }] }, 'items.0.actual', /not a class/],
-        [{ items: [{ requestId: single.requestId, actual: 'Adelie' }, { requestId: multi.requestId, actual: 'Adelie' }] }, 'items.1.actual', /5 records/],
+        [
+          {
+            items: [
+              { requestId: single.requestId, actual: 'Adelie' },
+              { requestId: multi.requestId, actual: 'Adelie' },
+            ],
+          },
+          'items.1.actual',
+          /5 records/,
+        ],
         [{ requestId: multi.requestId, actual: ['Adelie', 'Adelie', 'Adelie', 'Adelie', { x: 1 }] }, 'actual.4', /class label/],
         [{ requestId: reg.requestId, actual: '4200' }, 'actual', /finite number/],
         [{ requestId: failed.get(species.model)![0], actual: 'Adelie' }, 'requestId', /failed \(status 400\)/],
@@ -258,7 +312,14 @@ async function main(): Promise<void> {
       assert.equal(v.quality.labelled, l.length);
       close(v.quality.accuracy, pred.filter((p, i) => p === truth[i]).length / l.length, 'accuracy');
       close(v.quality.macroF1, macroF1(truth, pred, classes), 'macroF1');
-      const aucs = classes.filter((c) => truth.includes(c)).map((c) => pairAuc(truth.map((t) => (t === c ? 1 : 0)), l.map((x) => x.p.probabilities[c])));
+      const aucs = classes
+        .filter((c) => truth.includes(c))
+        .map((c) =>
+          pairAuc(
+            truth.map((t) => (t === c ? 1 : 0)),
+            l.map((x) => x.p.probabilities[c]),
+          ),
+        );
       close(v.quality.rocAuc, aucs.reduce((a, b) => a + b, 0) / aucs.length, 'rocAuc');
       assert.ok(v.quality.accuracy > 0.8, `a real model: accuracy ${v.quality.accuracy}`);
       // Distribution over every answered record, labelled or not.
@@ -285,7 +346,14 @@ async function main(): Promise<void> {
       close(v.quality.f1, (2 * tp) / (2 * tp + fp + fn), 'f1');
       close(v.quality.macroF1, macroF1(truth, pred, ['FEMALE', 'MALE']), 'macroF1');
       for (const x of l) close(x.p.score, x.p.probabilities[positive], 'score is P(positive)');
-      close(v.quality.rocAuc, pairAuc(truth.map((t) => (t === positive ? 1 : 0)), l.map((x) => x.p.score)), 'rocAuc');
+      close(
+        v.quality.rocAuc,
+        pairAuc(
+          truth.map((t) => (t === positive ? 1 : 0)),
+          l.map((x) => x.p.score),
+        ),
+        'rocAuc',
+      );
     });
 
     it('regression: RMSE and MAE match, and the prediction histogram covers every answered record', async () => {
@@ -298,7 +366,10 @@ async function main(): Promise<void> {
       close(v.quality.mae, err.reduce((a, e) => a + Math.abs(e), 0) / err.length, 'mae');
       const values = sent.get(mass.model)!.flatMap((r) => r.predictions.map((p: any) => p.value as number));
       assert.equal(v.predictions.type, 'histogram');
-      assert.equal(v.predictions.counts.reduce((a: number, b: number) => a + b, 0), values.length);
+      assert.equal(
+        v.predictions.counts.reduce((a: number, b: number) => a + b, 0),
+        values.length,
+      );
       close(v.predictions.edges[0], Math.min(...values), 'lowest edge');
       close(v.predictions.edges.at(-1), Math.max(...values), 'highest edge');
     });
@@ -316,7 +387,10 @@ async function main(): Promise<void> {
       close(v.latencyMs.p50, percentile(lat, 0.5), 'p50');
       close(v.latencyMs.p95, percentile(lat, 0.95), 'p95');
       close(v.latencyMs.p99, percentile(lat, 0.99), 'p99');
-      assert.equal(doc.latencyOverTime.reduce((a: number, b: any) => a + b.count, 0), ok + 3);
+      assert.equal(
+        doc.latencyOverTime.reduce((a: number, b: any) => a + b.count, 0),
+        ok + 3,
+      );
       for (const b of doc.latencyOverTime) assert.ok(b.p50 <= b.p99 && /:00\.000Z$/.test(b.minute), JSON.stringify(b));
       const empty = await monitoring(species, '?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z');
       assert.equal(empty.status, 200, empty.text);
@@ -326,7 +400,9 @@ async function main(): Promise<void> {
     });
 
     it('includes the latest drift report, and checks window, model and role', async () => {
-      const features = [{ feature: 'Flipper Length (mm)', kind: 'numeric', test: 'ks', score: 0.4, pValue: 0.001, threshold: 0.05, drifted: true }];
+      const features = [
+        { feature: 'Flipper Length (mm)', kind: 'numeric', test: 'ks', score: 0.4, pValue: 0.001, threshold: 0.05, drifted: true },
+      ];
       const histograms = { 'Flipper Length (mm)': { kind: 'numeric', edges: [170, 200, 230], reference: [10, 5], current: [2, 9] } };
       const id = randomUUID();
       // created_at in the future: newer than any report the drift monitor may write meanwhile.
@@ -353,7 +429,8 @@ async function main(): Promise<void> {
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(res.text, new RegExp(`data-model="${species.model}"`));
-      for (const needle of ['createElementNS', "'x-api-key': key", '/monitoring?window=', 'lineChart(', 'barChart(', 'histogramOf(']) assert.ok(res.text.includes(needle), needle);
+      for (const needle of ['createElementNS', "'x-api-key': key", '/monitoring?window=', 'lineChart(', 'barChart(', 'histogramOf('])
+        assert.ok(res.text.includes(needle), needle);
       assert.doesNotMatch(res.text, /<script[^>]+src=/);
       assert.equal((await kiln.request('GET', '/monitoring/bad%20name', { key: null })).status, 404);
       const docs = await kiln.request('GET', '/docs-json', { key: null });
@@ -365,12 +442,20 @@ async function main(): Promise<void> {
       const predicted = await predict(species, [species.rows[1]!], `${species.model}-race`);
       assert.equal(predicted.status, 200);
       const requestId = predicted.body.requestId as string;
-      await eventually(async () => ((await db.query(`SELECT 1 FROM audit_predictions WHERE request_id = $1`, [requestId])).rows.length ? true : undefined));
+      await eventually(async () =>
+        (await db.query(`SELECT 1 FROM audit_predictions WHERE request_id = $1`, [requestId])).rows.length ? true : undefined,
+      );
       const answers = await Promise.all(['Adelie', 'Gentoo', 'Adelie', 'Gentoo'].map((actual) => feedback({ requestId, actual })));
       const statuses = answers.map((a) => a.status);
       assert.equal(statuses.filter((x) => x === 201).length, 1, String(statuses));
       const winner = answers.find((a) => a.status === 201)!.body.items[0].actual[0];
-      answers.forEach((a, i) => assert.equal(a.status, a.status === 201 ? 201 : ['Adelie', 'Gentoo', 'Adelie', 'Gentoo'][i] === winner ? 200 : 409, String(statuses)));
+      answers.forEach((a, i) =>
+        assert.equal(
+          a.status,
+          a.status === 201 ? 201 : ['Adelie', 'Gentoo', 'Adelie', 'Gentoo'][i] === winner ? 200 : 409,
+          String(statuses),
+        ),
+      );
     });
   });
 }

@@ -35,14 +35,20 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
     }
 
     async function finished(id: string, timeoutMs = 60_000): Promise<any> {
-      return eventually(async () => {
-        const j = await job(id);
-        return j.status === 'queued' || j.status === 'running' ? undefined : j;
-      }, timeoutMs, 100);
+      return eventually(
+        async () => {
+          const j = await job(id);
+          return j.status === 'queued' || j.status === 'running' ? undefined : j;
+        },
+        timeoutMs,
+        100,
+      );
     }
 
     async function ndjsonRows(dsId: string, versionId: string): Promise<any[]> {
-      const res = await fetch(`${kiln.url}/api/datasets/${dsId}/versions/${versionId}/download?format=ndjson`, { headers: { authorization: `Bearer ${kiln.adminKey}` } });
+      const res = await fetch(`${kiln.url}/api/datasets/${dsId}/versions/${versionId}/download?format=ndjson`, {
+        headers: { authorization: `Bearer ${kiln.adminKey}` },
+      });
       assert.equal(res.status, 200);
       return (await res.text())
         .split('\n')
@@ -55,13 +61,19 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       datasetId = await createDataset(kiln, 'penguins');
       version = await readyVersion(kiln, datasetId, vegaFile('penguins.json'), { fileName: 'penguins.json' });
       const train = await kiln.request('POST', '/api/training-jobs', {
-        body: { datasetVersionId: version.id, target: 'Species', modelName: MODEL, hyperparameters: { epochs: 8, batchSize: 16, learningRate: 0.02, hiddenUnits: [8], seed: 11 } },
+        body: {
+          datasetVersionId: version.id,
+          target: 'Species',
+          modelName: MODEL,
+          hyperparameters: { epochs: 8, batchSize: 16, learningRate: 0.02, hiddenUnits: [8], seed: 11 },
+        },
       });
       assert.equal(train.status, 202, train.text);
       await eventually(
         async () => {
           const r = await kiln.request('GET', `/api/training-jobs/${train.body.id}`);
-          if (r.body.status === 'failed' || r.body.status === 'cancelled') assert.fail(`training ${r.body.status}: ${JSON.stringify(r.body.error)}`);
+          if (r.body.status === 'failed' || r.body.status === 'cancelled')
+            assert.fail(`training ${r.body.status}: ${JSON.stringify(r.body.error)}`);
           return r.body.status === 'succeeded' ? r.body : undefined;
         },
         60_000,
@@ -100,7 +112,10 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       for (const [body, field] of invalid) {
         const r = await kiln.request('POST', '/api/batch-predictions', { body });
         assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
-        assert.ok(r.body.errors.some((e: any) => e.field === field), `${field} in ${r.text}`);
+        assert.ok(
+          r.body.errors.some((e: any) => e.field === field),
+          `${field} in ${r.text}`,
+        );
       }
       const nullOutput = await kiln.request('POST', '/api/batch-predictions', { body: { ...base, outputDatasetId: null } });
       assert.match(nullOutput.body.errors[0].reason, /must be a dataset id \(UUID\) or omitted/, nullOutput.text);
@@ -109,7 +124,14 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal(badKey.body.errors[0].field, 'Idempotency-Key');
       // a dataset version without the model's 'Island' feature
       const otherId = await createDataset(kiln, 'penguins-no-island');
-      const noIsland = await readyVersion(kiln, otherId, toCsv(penguins.slice(0, 40), Object.keys(penguins[0]!).filter((c) => c !== 'Island')));
+      const noIsland = await readyVersion(
+        kiln,
+        otherId,
+        toCsv(
+          penguins.slice(0, 40),
+          Object.keys(penguins[0]!).filter((c) => c !== 'Island'),
+        ),
+      );
       const lacking = await kiln.request('POST', '/api/batch-predictions', { body: { ...base, datasetVersionId: noIsland.id } });
       assert.equal(lacking.status, 400, lacking.text);
       assert.equal(lacking.body.errors[0].field, 'datasetVersionId');
@@ -124,7 +146,9 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
     });
 
     it('scores a version into a new dataset (never the input one): input columns + predictions equal to the record API', async () => {
-      const res = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, alias: 'production', datasetVersionId: version.id, chunkSize: 50 } });
+      const res = await kiln.request('POST', '/api/batch-predictions', {
+        body: { model: MODEL, alias: 'production', datasetVersionId: version.id, chunkSize: 50 },
+      });
       assert.equal(res.status, 202, res.text);
       assert.equal(res.body.status, 'queued');
       assert.deepEqual(res.body.requested, { alias: 'production' });
@@ -136,10 +160,16 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.notEqual(done.outputDatasetId, datasetId);
       const latestInput = await kiln.request('GET', `/api/datasets/${datasetId}`);
       assert.equal(latestInput.body.latestReadyVersion.id, version.id, latestInput.text);
-      assert.deepEqual((await kiln.request('GET', `/api/datasets/${datasetId}/versions`)).body.map((v: any) => v.id), [version.id]);
+      assert.deepEqual(
+        (await kiln.request('GET', `/api/datasets/${datasetId}/versions`)).body.map((v: any) => v.id),
+        [version.id],
+      );
       const outDataset = await kiln.request('GET', `/api/datasets/${done.outputDatasetId}`);
       assert.equal(outDataset.body.name, `penguins-scored-${MODEL}-v1`, outDataset.text);
-      assert.deepEqual(done.predictionColumns.probabilities.map((p: any) => p.column).sort(), CLASSES.map((c) => `probability_${c}`));
+      assert.deepEqual(
+        done.predictionColumns.probabilities.map((p: any) => p.column).sort(),
+        CLASSES.map((c) => `probability_${c}`),
+      );
       assert.equal(done.predictionColumns.score, null, 'multiclass has no score');
 
       const out = (await kiln.request('GET', `/api/datasets/${done.outputDatasetId}/versions/${done.outputDatasetVersionId}`)).body;
@@ -180,7 +210,10 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const sample = [0, 3, 8, 100, 200, 250, 300, 339, 343];
       const features = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex'];
       const records = sample.map((i) => Object.fromEntries(features.map((f) => [f, inputRows[i][f] ?? null])));
-      assert.ok(records.some((r) => Object.values(r).includes(null)), 'the sample has missing values');
+      assert.ok(
+        records.some((r) => Object.values(r).includes(null)),
+        'the sample has missing values',
+      );
       const online = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records } });
       assert.equal(online.status, 200, online.text);
       sample.forEach((rowIndex, k) => {
@@ -193,11 +226,15 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
 
       // training the scored target on the scored copy is refused, naming the columns; nothing queued
       const jobsBefore = (await kiln.request('GET', '/api/training-jobs')).body.length;
-      const leak = await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak' } });
+      const leak = await kiln.request('POST', '/api/training-jobs', {
+        body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak' },
+      });
       assert.equal(leak.status, 400, leak.text);
       assert.equal(leak.body.errors[0].field, 'features');
       for (const c of scored) assert.match(leak.body.errors[0].reason, new RegExp(`'${c}'`), leak.text);
-      const listed = await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak', features: ['Island', 'prediction'] } });
+      const listed = await kiln.request('POST', '/api/training-jobs', {
+        body: { datasetVersionId: out.id, target: 'Species', modelName: 'leak', features: ['Island', 'prediction'] },
+      });
       assert.equal(listed.status, 400, listed.text);
       assert.equal((await kiln.request('GET', '/api/training-jobs')).body.length, jobsBefore, 'nothing was queued');
 
@@ -211,13 +248,18 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const body = { model: MODEL, version: 1, datasetVersionId: version.id, chunkSize: 100 };
       const key = `score-${randomUUID()}`;
       const before = (await kiln.request('GET', '/api/batch-predictions')).body.length;
-      const [a, b] = await Promise.all([0, 1].map(() => kiln.request('POST', '/api/batch-predictions', { body, headers: { 'idempotency-key': key } })));
+      const [a, b] = await Promise.all(
+        [0, 1].map(() => kiln.request('POST', '/api/batch-predictions', { body, headers: { 'idempotency-key': key } })),
+      );
       assert.equal(a!.status, 202, a!.text);
       assert.equal(b!.status, 202, b!.text);
       assert.equal(a!.body.id, b!.body.id);
       const c = await kiln.request('POST', '/api/batch-predictions', { body, headers: { 'idempotency-key': key } });
       assert.equal(c.body.id, a!.body.id);
-      const other = await kiln.request('POST', '/api/batch-predictions', { body: { ...body, chunkSize: 7 }, headers: { 'idempotency-key': key } });
+      const other = await kiln.request('POST', '/api/batch-predictions', {
+        body: { ...body, chunkSize: 7 },
+        headers: { 'idempotency-key': key },
+      });
       assert.equal(other.status, 409, other.text);
       assert.match(other.body.detail, /^Idempotency-Key: /);
       assert.equal((await kiln.request('GET', '/api/batch-predictions')).body.length, before + 1, 'one job');
@@ -227,12 +269,15 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
 
     it('writes into another dataset when outputDatasetId is given', async () => {
       const target = await createDataset(kiln, 'penguins-scored');
-      const res = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, version: 1, datasetVersionId: version.id, outputDatasetId: target } });
+      const res = await kiln.request('POST', '/api/batch-predictions', {
+        body: { model: MODEL, version: 1, datasetVersionId: version.id, outputDatasetId: target },
+      });
       assert.equal(res.status, 202, res.text);
       const done = await finished(res.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       const expected = [[done.outputDatasetVersionId, 1, 'ready', penguins.length]];
-      const versions = async () => (await kiln.request('GET', `/api/datasets/${target}/versions`)).body.map((v: any) => [v.id, v.version, v.status, v.rowCount]);
+      const versions = async () =>
+        (await kiln.request('GET', `/api/datasets/${target}/versions`)).body.map((v: any) => [v.id, v.version, v.status, v.rowCount]);
       assert.deepEqual(await versions(), expected);
 
       // A worker that died after handing the output to ingestion: the retry scores nothing again and
@@ -270,7 +315,9 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const big = await readyVersion(kiln, bigId, toCsv(many));
       assert.equal(big.rowCount, many.length);
 
-      const running = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, datasetVersionId: big.id, chunkSize: 10 } });
+      const running = await kiln.request('POST', '/api/batch-predictions', {
+        body: { model: MODEL, datasetVersionId: big.id, chunkSize: 10 },
+      });
       assert.equal(running.status, 202, running.text);
       const queued = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, datasetVersionId: big.id } });
       assert.equal(queued.status, 202, queued.text);
@@ -297,7 +344,11 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal((await job(queued.body.id)).startedAt, null);
 
       const versions = (await kiln.request('GET', `/api/datasets/${bigId}/versions`)).body;
-      assert.deepEqual(versions.map((v: any) => v.id), [big.id], 'no output version');
+      assert.deepEqual(
+        versions.map((v: any) => v.id),
+        [big.id],
+        'no output version',
+      );
       assert.notEqual(done.outputDatasetId, bigId);
       assert.deepEqual((await kiln.request('GET', `/api/datasets/${done.outputDatasetId}/versions`)).body, [], 'no output version');
       const again = await kiln.request('POST', `/api/batch-predictions/${running.body.id}/cancel`);
@@ -322,7 +373,9 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal((await kiln.request('DELETE', `/api/models/${MODEL}/aliases/production`)).status, 200);
       const archive = await kiln.request('POST', `/api/models/${MODEL}/versions/1/archive`);
       assert.equal(archive.status, 200, archive.text);
-      const archived = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, version: 1, datasetVersionId: version.id } });
+      const archived = await kiln.request('POST', '/api/batch-predictions', {
+        body: { model: MODEL, version: 1, datasetVersionId: version.id },
+      });
       assert.equal(archived.status, 400, archived.text);
       assert.equal(archived.body.errors[0].field, 'version');
       assert.match(archived.body.errors[0].reason, /archived/);
@@ -332,4 +385,3 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
     });
   });
 }
-

@@ -27,7 +27,10 @@ export async function canaryShadowSuite(configuration: TestConfiguration): Promi
       for (const v of [1, 2, 3]) {
         const r = await kiln.request('POST', `/api/models/${MODEL}/predict?version=${v}`, { body: { records } });
         assert.equal(r.status, 200, r.text);
-        expected.set(v, r.body.predictions.map((p: unknown) => JSON.stringify(p)));
+        expected.set(
+          v,
+          r.body.predictions.map((p: unknown) => JSON.stringify(p)),
+        );
       }
       assert.notDeepEqual(expected.get(1), expected.get(2));
     });
@@ -36,11 +39,20 @@ export async function canaryShadowSuite(configuration: TestConfiguration): Promi
     });
 
     const predictOne = (i: number, requestId?: string) =>
-      kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records: [records[i % records.length]] }, ...(requestId ? { headers: { 'x-request-id': requestId } } : {}) });
+      kiln.request('POST', `/api/models/${MODEL}/predict`, {
+        body: { records: [records[i % records.length]] },
+        ...(requestId ? { headers: { 'x-request-id': requestId } } : {}),
+      });
 
     it('splits traffic by weight within ±5% over 2000 requests, sticky per request id, with a shadow that never answers', async () => {
       const put = await kiln.request('PUT', `/api/models/${MODEL}/deployment`, {
-        body: { routes: [{ alias: 'production', weight: 80 }, { version: 2, weight: 20 }], shadow: 3 },
+        body: {
+          routes: [
+            { alias: 'production', weight: 80 },
+            { version: 2, weight: 20 },
+          ],
+          shadow: 3,
+        },
       });
       assert.equal(put.status, 200, put.text);
       // The replica polls the registry; wait until the deployment is live.
@@ -59,11 +71,12 @@ export async function canaryShadowSuite(configuration: TestConfiguration): Promi
           const r = await predictOne(i, `canary-${i}`);
           assert.equal(r.status, 200, r.text);
           counts.set(r.body.version, (counts.get(r.body.version) ?? 0) + 1);
-          if (JSON.stringify(r.body.predictions[0]) !== expected.get(r.body.version)![i % records.length]) wrong.push(`request ${i} (version ${r.body.version})`);
+          if (JSON.stringify(r.body.predictions[0]) !== expected.get(r.body.version)![i % records.length])
+            wrong.push(`request ${i} (version ${r.body.version})`);
         }
       };
       await Promise.all(Array.from({ length: 16 }, worker));
-      assert.deepEqual(wrong, [], 'every answer is the labelled version\'s own');
+      assert.deepEqual(wrong, [], "every answer is the labelled version's own");
       assert.equal(counts.get(3) ?? 0, 0, 'the shadow never answers');
       const canaryShare = (counts.get(2) ?? 0) / N;
       assert.ok(Math.abs(canaryShare - 0.2) <= 0.05, `canary share ${canaryShare}`);
@@ -110,4 +123,3 @@ export async function canaryShadowSuite(configuration: TestConfiguration): Promi
     });
   });
 }
-

@@ -28,7 +28,9 @@ const SIGNATURE = {
 
 function denseModel(): tfl.LayersModel {
   const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+  );
   m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
   return m;
 }
@@ -68,14 +70,34 @@ async function main(): Promise<void> {
       const alias = await kiln.request('PUT', `/api/models/${IMPORTED}/aliases/production`, { body: { version: 1 } });
       assert.equal(alias.status, 200, alias.text);
       const data = await penguinsVersion(kiln);
-      assert.equal(await trainModel(kiln, { datasetVersionId: data.id, modelName: CLASSIFIER, target: 'Species', promote: 'always', hyperparameters: { epochs: 6 } }), 1);
       assert.equal(
-        await trainModel(kiln, { datasetVersionId: data.id, modelName: REGRESSOR, target: 'Body Mass (g)', promote: 'always', features: ['Species', 'Flipper Length (mm)'], hyperparameters: { epochs: 4 } }),
+        await trainModel(kiln, {
+          datasetVersionId: data.id,
+          modelName: CLASSIFIER,
+          target: 'Species',
+          promote: 'always',
+          hyperparameters: { epochs: 6 },
+        }),
+        1,
+      );
+      assert.equal(
+        await trainModel(kiln, {
+          datasetVersionId: data.id,
+          modelName: REGRESSOR,
+          target: 'Body Mass (g)',
+          promote: 'always',
+          features: ['Species', 'Flipper Length (mm)'],
+          hyperparameters: { epochs: 4 },
+        }),
         1,
       );
       predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
       auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
-      await eventually(async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined), 60_000, 100);
+      await eventually(
+        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
+        60_000,
+        100,
+      );
     });
     after(async () => {
       await kiln?.close();
@@ -139,7 +161,10 @@ async function main(): Promise<void> {
         closeTo([out.data.slice(0, 2), out.data.slice(2)], expected);
 
         const flat = await kiln.request('POST', `/v2/models/${IMPORTED}/versions/1/infer`, {
-          body: { inputs: [{ name: 'features', shape: [2, 3], datatype: 'FP64', data: rows.flat() }], outputs: [{ name: 'probabilities' }] },
+          body: {
+            inputs: [{ name: 'features', shape: [2, 3], datatype: 'FP64', data: rows.flat() }],
+            outputs: [{ name: 'probabilities' }],
+          },
         });
         assert.equal(flat.status, 200, flat.text);
         assertSchema('inference_response', flat.body);
@@ -197,7 +222,9 @@ async function main(): Promise<void> {
         for (const path of [`/v1/models/${IMPORTED}`, `/v1/models/${IMPORTED}/versions/1`, `/v1/models/${IMPORTED}/labels/production`]) {
           const res = await kiln.request('GET', path, { key: predictorKey });
           assert.equal(res.status, 200, res.text);
-          assert.deepEqual(res.body, { model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+          assert.deepEqual(res.body, {
+            model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+          });
         }
       });
 
@@ -207,17 +234,25 @@ async function main(): Promise<void> {
         assert.deepEqual(res.body.model_spec, { name: IMPORTED, signature_name: '', version: '1' });
         const sig = res.body.metadata.signature_def.signature_def.serving_default;
         assert.equal(sig.method_name, 'tensorflow/serving/predict');
-        assert.deepEqual(sig.inputs.features.tensor_shape.dim.map((d: any) => d.size), ['-1', '3']);
+        assert.deepEqual(
+          sig.inputs.features.tensor_shape.dim.map((d: any) => d.size),
+          ['-1', '3'],
+        );
         assert.equal(sig.inputs.features.dtype, 'DT_FLOAT');
         assert.equal(sig.outputs.probabilities.dtype, 'DT_FLOAT');
       });
 
       it('predicts in row form and columnar form, the single output unnamed; answers match TF.js', async () => {
-        const row = await kiln.request('POST', `/v1/models/${IMPORTED}:predict`, { key: predictorKey, body: { signature_name: 'serving_default', instances: rows } });
+        const row = await kiln.request('POST', `/v1/models/${IMPORTED}:predict`, {
+          key: predictorKey,
+          body: { signature_name: 'serving_default', instances: rows },
+        });
         assert.equal(row.status, 200, row.text);
         assert.deepEqual(Object.keys(row.body), ['predictions']);
         closeTo(row.body.predictions, expected);
-        const named = await kiln.request('POST', `/v1/models/${IMPORTED}/versions/1:predict`, { body: { instances: rows.map((r) => ({ features: r })) } });
+        const named = await kiln.request('POST', `/v1/models/${IMPORTED}/versions/1:predict`, {
+          body: { instances: rows.map((r) => ({ features: r })) },
+        });
         assert.deepEqual(named.body, row.body, named.text);
         const col = await kiln.request('POST', `/v1/models/${IMPORTED}/labels/production:predict`, { body: { inputs: rows } });
         assert.equal(col.status, 200, col.text);
@@ -239,7 +274,9 @@ async function main(): Promise<void> {
       });
 
       it('accepts the NaN, Infinity and -Infinity tokens as numbers', async () => {
-        const res = await kiln.request('POST', `/v1/models/${IMPORTED}:predict`, { body: '{"instances": [[NaN, 0.5, 1], [Infinity, -Infinity, 0], [0.1, 0.2, 0.3]]}' });
+        const res = await kiln.request('POST', `/v1/models/${IMPORTED}:predict`, {
+          body: '{"instances": [[NaN, 0.5, 1], [Infinity, -Infinity, 0], [0.1, 0.2, 0.3]]}',
+        });
         assert.equal(res.status, 200, res.text);
         assert.equal(res.body.predictions.length, 3);
         closeTo([res.body.predictions[2]], [expected[0]!]);
@@ -250,7 +287,16 @@ async function main(): Promise<void> {
         assertError(await predict({ instances: rows, inputs: rows }), 400, /exactly one of "instances" \(row form\) or "inputs"/);
         assertError(await predict({}), 400, /exactly one of/);
         assertError(await predict({ signature_name: 'other', instances: rows }), 400, /^signature_name:/);
-        assertError(await predict({ instances: [[1, 2, 3], [1, 2]] }), 400, /instances\[1\]: shape \[2\] differs/);
+        assertError(
+          await predict({
+            instances: [
+              [1, 2, 3],
+              [1, 2],
+            ],
+          }),
+          400,
+          /instances\[1\]: shape \[2\] differs/,
+        );
         assertError(await predict({ instances: [[1, 2, 3, 4]] }), 400, /features.*dimension 1 is 4/);
         assertError(await predict({ instances: [{ b64: 'AAAA' }] }), 400, /b64/);
         assertError(await predict({ instances: [[1, 'x', 3]] }), 400, /instances\[0\]\[1\]: the string "x"/);
@@ -267,21 +313,47 @@ async function main(): Promise<void> {
           assert.ok(Math.abs(pairs.reduce((s: number, p: [string, number]) => s + p[1], 0) - 1) < 1e-4);
         }
         const { Island, ...rest } = examples[0]!;
-        const withContext = await kiln.request('POST', `/v1/models/${CLASSIFIER}/labels/production:classify`, { body: { context: { Island }, examples: [rest] } });
+        const withContext = await kiln.request('POST', `/v1/models/${CLASSIFIER}/labels/production:classify`, {
+          body: { context: { Island }, examples: [rest] },
+        });
         assert.equal(withContext.status, 200, withContext.text);
         assert.deepEqual(withContext.body.result[0], classify.body.result[0]);
 
         const regress = await kiln.request('POST', `/v1/models/${REGRESSOR}:regress`, {
-          body: { examples: [{ Species: 'Gentoo', 'Flipper Length (mm)': 220 }, { Species: 'Adelie', 'Flipper Length (mm)': [185] }] },
+          body: {
+            examples: [
+              { Species: 'Gentoo', 'Flipper Length (mm)': 220 },
+              { Species: 'Adelie', 'Flipper Length (mm)': [185] },
+            ],
+          },
         });
         assert.equal(regress.status, 200, regress.text);
         assert.equal(regress.body.result.length, 2);
-        assert.ok(regress.body.result.every((v: unknown) => typeof v === 'number' && Number.isFinite(v)), regress.text);
+        assert.ok(
+          regress.body.result.every((v: unknown) => typeof v === 'number' && Number.isFinite(v)),
+          regress.text,
+        );
 
-        assertError(await kiln.request('POST', `/v1/models/${CLASSIFIER}:regress`, { body: { examples } }), 400, /multiclass model; use :classify/);
-        assertError(await kiln.request('POST', `/v1/models/${REGRESSOR}:classify`, { body: { examples } }), 400, /regression model; use :regress/);
-        assertError(await kiln.request('POST', `/v1/models/${IMPORTED}:classify`, { body: { examples } }), 400, /imported without named features/);
-        assertError(await kiln.request('POST', `/v1/models/${CLASSIFIER}:classify`, { body: { examples: [{ ...examples[0], Wingspan: 3 }] } }), 400, /examples\[0\]/);
+        assertError(
+          await kiln.request('POST', `/v1/models/${CLASSIFIER}:regress`, { body: { examples } }),
+          400,
+          /multiclass model; use :classify/,
+        );
+        assertError(
+          await kiln.request('POST', `/v1/models/${REGRESSOR}:classify`, { body: { examples } }),
+          400,
+          /regression model; use :regress/,
+        );
+        assertError(
+          await kiln.request('POST', `/v1/models/${IMPORTED}:classify`, { body: { examples } }),
+          400,
+          /imported without named features/,
+        );
+        assertError(
+          await kiln.request('POST', `/v1/models/${CLASSIFIER}:classify`, { body: { examples: [{ ...examples[0], Wingspan: 3 }] } }),
+          400,
+          /examples\[0\]/,
+        );
       });
 
       it('404 for an unknown model, version or label; 405 for a wrong method (with Allow)', async () => {
@@ -308,7 +380,14 @@ async function main(): Promise<void> {
     it('a deployed version that cannot load: /v2/health/ready 503 {"error"}, /v1 status never AVAILABLE', async () => {
       // A model whose weights vanish from the artifact store after import; `production` then points at it.
       const broken = tfl.sequential();
-      broken.add(tfl.layers.dense({ units: 2, activation: 'softmax', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 99 }) }));
+      broken.add(
+        tfl.layers.dense({
+          units: 2,
+          activation: 'softmax',
+          inputShape: [3],
+          kernelInitializer: tfl.initializers.glorotUniform({ seed: 99 }),
+        }),
+      );
       const weights = await importLayersModel(kiln, 'proto-broken', broken, SIGNATURE);
       const sha = createHash('sha256').update(weights).digest('hex');
       await rm(join(kiln.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha));
@@ -333,8 +412,17 @@ async function main(): Promise<void> {
       const doc = await kiln.request('GET', '/docs-json', { key: null });
       assert.equal(doc.status, 200);
       const paths = Object.keys(doc.body.paths);
-      for (const p of ['/v2', '/v2/health/ready', '/v2/models/{name}/infer', '/v2/models/{name}/versions/{version}/infer', '/v1/models/{path}']) {
-        assert.ok(paths.some((x) => x === p || x.startsWith(p)), `${p} not in ${paths.filter((x) => x.startsWith('/v')).join(', ')}`);
+      for (const p of [
+        '/v2',
+        '/v2/health/ready',
+        '/v2/models/{name}/infer',
+        '/v2/models/{name}/versions/{version}/infer',
+        '/v1/models/{path}',
+      ]) {
+        assert.ok(
+          paths.some((x) => x === p || x.startsWith(p)),
+          `${p} not in ${paths.filter((x) => x.startsWith('/v')).join(', ')}`,
+        );
       }
     });
   });

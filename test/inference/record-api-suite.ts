@@ -52,7 +52,9 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
       const singles = await Promise.all(records.slice(0, 8).map((r) => predict({ records: [r] }, '?version=1')));
       singles.forEach((s, i) => assert.deepEqual(s.body.predictions[0], res.body.predictions[i]));
       // Trained well enough to be a real model: most penguins get their species right.
-      const truth = penguinsRows().slice(100, 140).map((r) => r.Species);
+      const truth = penguinsRows()
+        .slice(100, 140)
+        .map((r) => r.Species);
       const right = res.body.predictions.filter((p: any, i: number) => p.label === truth[i]).length;
       assert.ok(right / truth.length > 0.8, `accuracy ${right}/${truth.length}`);
     });
@@ -64,7 +66,9 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
       const width = x.length / records.length;
       const rows = Array.from({ length: records.length }, (_, i) => Array.from(x.subarray(i * width, (i + 1) * width)));
       const classes: string[] = v.target.classes;
-      const viaRecords = (await predict({ records }, '?version=1')).body.predictions.map((p: any) => classes.map((c) => p.probabilities[c]));
+      const viaRecords = (await predict({ records }, '?version=1')).body.predictions.map((p: any) =>
+        classes.map((c) => p.probabilities[c]),
+      );
       const v1 = await kiln.request('POST', `/v1/models/${MODEL}/versions/1:predict`, { body: { instances: rows } });
       assert.equal(v1.status, 200, v1.text);
       const v2 = await kiln.request('POST', `/v2/models/${MODEL}/versions/1/infer`, {
@@ -137,7 +141,8 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
               ? await httpRequest(replicaUrl, kiln.adminKey, 'POST', `/api/models/${MODEL}/predict`, { body: { records } })
               : await predict({ records });
             if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
-            else if (JSON.stringify(r.body.predictions) !== expected.get(r.body.version)) failures.push(`version ${r.body.version} answered another version's numbers`);
+            else if (JSON.stringify(r.body.predictions) !== expected.get(r.body.version))
+              failures.push(`version ${r.body.version} answered another version's numbers`);
             else seen.push({ replica: onReplica ? 1 : 0, version: r.body.version, at: Date.now() });
           }
         };
@@ -189,21 +194,36 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
         assert.ok(Math.abs(e.prediction - p.probabilities[p.label]) < 1e-5, `${e.prediction} vs ${p.probabilities[p.label]}`);
         assert.deepEqual(Object.keys(e.attributions).sort(), Object.keys(records[0]!).sort());
         const sum = (Object.values(e.attributions) as number[]).reduce((a, b) => a + b, 0);
-        assert.ok(Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)), `sum ${sum} vs ${e.prediction - e.baseline}`);
+        assert.ok(
+          Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)),
+          `sum ${sum} vs ${e.prediction - e.baseline}`,
+        );
       }
       // A linear regression of body mass on the other measurements.
       const data = await penguinsVersion(kiln);
       const features = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Sex'];
-      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'penguins-mass', target: 'Body Mass (g)', template: 'linear', features, hyperparameters: { epochs: 20, hiddenUnits: [] } });
+      const v = await trainModel(kiln, {
+        datasetVersionId: data.id,
+        modelName: 'penguins-mass',
+        target: 'Body Mass (g)',
+        template: 'linear',
+        features,
+        hyperparameters: { epochs: 20, hiddenUnits: [] },
+      });
       const massRecords = records.slice(0, 10).map((r) => Object.fromEntries(features.map((f) => [f, r[f]])));
-      const lin = await kiln.request('POST', `/api/models/penguins-mass/predict?version=${v}&explain=true`, { body: { records: massRecords } });
+      const lin = await kiln.request('POST', `/api/models/penguins-mass/predict?version=${v}&explain=true`, {
+        body: { records: massRecords },
+      });
       assert.equal(lin.status, 200, lin.text);
       for (const p of lin.body.predictions) {
         const e = p.explanation;
         assert.equal(e.output, 'value');
         assert.ok(Math.abs(e.prediction - p.value) < 1e-2, `${e.prediction} vs ${p.value}`);
         const sum = (Object.values(e.attributions) as number[]).reduce((a, b) => a + b, 0);
-        assert.ok(Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)), `sum ${sum} vs ${e.prediction - e.baseline}`);
+        assert.ok(
+          Math.abs(sum - (e.prediction - e.baseline)) <= 1e-3 * Math.max(1, Math.abs(e.prediction - e.baseline)),
+          `sum ${sum} vs ${e.prediction - e.baseline}`,
+        );
       }
       const tooMany = await predict({ records: penguinRecords(101) }, '?explain=true');
       assert.equal(tooMany.status, 400);
@@ -214,10 +234,12 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
     it('exports batching and request metrics', async () => {
       const text = (await kiln.request('GET', '/metrics')).text;
       assert.match(text, new RegExp(`kiln_inference_batch_size_bucket\\{le="1",model="${MODEL}"\\}`));
-      assert.match(text, new RegExp(`kiln_inference_requests_total\\{model="${MODEL}",version="1",protocol="record",outcome="ok"\\} [1-9]`));
+      assert.match(
+        text,
+        new RegExp(`kiln_inference_requests_total\\{model="${MODEL}",version="1",protocol="record",outcome="ok"\\} [1-9]`),
+      );
       assert.match(text, /kiln_inference_queue_seconds_count/);
       assert.match(text, /kiln_inference_loaded_models [1-9]/);
     });
   });
 }
-

@@ -99,7 +99,10 @@ export async function readyVersion(kiln: KilnClient, datasetId: string, data: Bu
 // ---- plain statistics
 export { mean, quantile, sampleStd };
 export function assertClose(actual: unknown, expected: number, label: string, eps = 1e-9): void {
-  assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= eps * Math.max(1, Math.abs(expected)), `${label}: ${String(actual)} vs ${expected}`);
+  assert.ok(
+    typeof actual === 'number' && Math.abs(actual - expected) <= eps * Math.max(1, Math.abs(expected)),
+    `${label}: ${String(actual)} vs ${expected}`,
+  );
 }
 
 /** Asserts a numeric column profile against a direct computation over the raw values. */
@@ -113,8 +116,17 @@ export function assertNumericProfile(p: any, values: Array<number | null>, label
   assert.equal(p.max, Math.max(...nums), `${label} max`);
   assertClose(p.mean, mean(nums), `${label} mean`);
   assertClose(p.std, sampleStd(nums), `${label} std`);
-  for (const [k, q] of [['p25', 0.25], ['p50', 0.5], ['p75', 0.75]] as const) assertClose(p.quantiles[k], quantile(nums, q), `${label} ${k}`);
-  assert.equal(p.histogram.counts.reduce((a: number, b: number) => a + b, 0), nums.length, `${label} histogram total`);
+  for (const [k, q] of [
+    ['p25', 0.25],
+    ['p50', 0.5],
+    ['p75', 0.75],
+  ] as const)
+    assertClose(p.quantiles[k], quantile(nums, q), `${label} ${k}`);
+  assert.equal(
+    p.histogram.counts.reduce((a: number, b: number) => a + b, 0),
+    nums.length,
+    `${label} histogram total`,
+  );
   assert.equal(p.histogram.edges.length, p.histogram.counts.length + 1);
   assert.equal(p.sample.length, Math.min(1000, nums.length), `${label} reservoir sample`);
 }

@@ -82,7 +82,12 @@ async function main(): Promise<void> {
         assert.equal(got.status, 200);
         assert.equal(got.body.name, 'penguins');
         const docs = await kiln.request('GET', '/docs-json', { key: null });
-        for (const path of ['/api/datasets', '/api/datasets/{id}/versions', '/api/datasets/{id}/versions/{versionId}/rows', '/api/datasets/{id}/versions/{versionId}/download']) {
+        for (const path of [
+          '/api/datasets',
+          '/api/datasets/{id}/versions',
+          '/api/datasets/{id}/versions/{versionId}/rows',
+          '/api/datasets/{id}/versions/{versionId}/download',
+        ]) {
           assert.ok(docs.body.paths[path], `${path} is documented`);
         }
         const list = await kiln.request('GET', '/api/datasets');
@@ -91,7 +96,11 @@ async function main(): Promise<void> {
 
       it('an unknown dataset id is 404 on every route, a malformed one 400', async () => {
         const unknown = randomUUID();
-        for (const path of [`/api/datasets/${unknown}`, `/api/datasets/${unknown}/versions`, `/api/datasets/${unknown}/versions/${randomUUID()}`]) {
+        for (const path of [
+          `/api/datasets/${unknown}`,
+          `/api/datasets/${unknown}/versions`,
+          `/api/datasets/${unknown}/versions/${randomUUID()}`,
+        ]) {
           const res = await kiln.request('GET', path);
           assert.equal(res.status, 404, path);
           assert.match(res.body.detail, new RegExp(`dataset ${unknown} not found`));
@@ -127,8 +136,16 @@ async function main(): Promise<void> {
         assert.equal(v.progress.rowsProcessed, 344);
         assert.deepEqual(typesOf(v), PENGUIN_TYPES);
         for (const name of PENGUIN_NUMERIC) {
-          assertNumericProfile(v.profile.columns[name], penguins.map((r) => r[name] as number | null), name);
-          assert.equal(v.columns.find((c: { name: string }) => c.name === name).nullable, penguins.some((r) => r[name] === null), `${name} nullable`);
+          assertNumericProfile(
+            v.profile.columns[name],
+            penguins.map((r) => r[name] as number | null),
+            name,
+          );
+          assert.equal(
+            v.columns.find((c: { name: string }) => c.name === name).nullable,
+            penguins.some((r) => r[name] === null),
+            `${name} nullable`,
+          );
         }
         for (const name of ['Species', 'Island', 'Sex']) {
           const p = v.profile.columns[name];
@@ -137,7 +154,12 @@ async function main(): Promise<void> {
           assert.deepEqual(p.frequencies, expected, name);
           assert.equal(p.missing, penguins.filter((r) => r[name] === null).length, `${name} missing`);
           assert.equal(p.distinct, Object.keys(expected).length);
-          assert.deepEqual(p.top[0], Object.entries(expected).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count)[0]);
+          assert.deepEqual(
+            p.top[0],
+            Object.entries(expected)
+              .map(([value, count]) => ({ value, count }))
+              .sort((a, b) => b.count - a.count)[0],
+          );
           assert.deepEqual(v.columns.find((c: { name: string }) => c.name === name).categories, Object.keys(expected).sort());
         }
         assert.ok(v.profile.columns.Sex.missing > 0, 'the raw data has missing Sex values');
@@ -161,9 +183,20 @@ async function main(): Promise<void> {
         const v = seattleVersion;
         assert.equal(v.rowCount, seattle.length);
         assert.equal(v.rowCount, 1461);
-        assert.deepEqual(typesOf(v), { date: 'timestamp', precipitation: 'number', temp_max: 'number', temp_min: 'number', wind: 'number', weather: 'categorical' });
+        assert.deepEqual(typesOf(v), {
+          date: 'timestamp',
+          precipitation: 'number',
+          temp_max: 'number',
+          temp_min: 'number',
+          wind: 'number',
+          weather: 'categorical',
+        });
         for (const name of ['precipitation', 'temp_max', 'temp_min', 'wind']) {
-          assertNumericProfile(v.profile.columns[name], seattle.map((r) => Number(r[name])), name);
+          assertNumericProfile(
+            v.profile.columns[name],
+            seattle.map((r) => Number(r[name])),
+            name,
+          );
         }
         assert.deepEqual(v.profile.columns.weather.frequencies, countBy(seattle.map((r) => r.weather)));
         assert.equal(v.profile.columns.date.min, new Date(`${seattle[0]!.date}T00:00:00Z`).toISOString());
@@ -178,7 +211,10 @@ async function main(): Promise<void> {
         assert.equal(explicit.contentHash, seattleVersion.contentHash);
         assert.equal(explicit.source.format, 'csv+gzip');
         const versions = await kiln.request('GET', `/api/datasets/${seattleId}/versions`);
-        assert.deepEqual(versions.body.map((x: { version: number }) => x.version), [1, 2, 3]);
+        assert.deepEqual(
+          versions.body.map((x: { version: number }) => x.version),
+          [1, 2, 3],
+        );
       });
 
       it('Prefer: wait=N answers 201 with the ready version instead of 202', async () => {
@@ -187,7 +223,10 @@ async function main(): Promise<void> {
         assert.equal(res.status, 201, res.text);
         assert.equal(res.body.status, 'ready');
         assert.equal(res.body.rowCount, 344);
-        const records = await kiln.request('POST', `/api/datasets/${id}/versions`, { body: { records: [{ a: 1 }, { a: 2 }] }, headers: { prefer: 'respond-async, wait=20' } });
+        const records = await kiln.request('POST', `/api/datasets/${id}/versions`, {
+          body: { records: [{ a: 1 }, { a: 2 }] },
+          headers: { prefer: 'respond-async, wait=20' },
+        });
         assert.equal(records.status, 201, records.text);
         assert.equal(records.body.rowCount, 2);
       });
@@ -195,7 +234,11 @@ async function main(): Promise<void> {
       it('{records: [...]} JSON body: 202, then a ready version', async () => {
         const records = penguins.slice(0, 50);
         const res = await kiln.request('POST', `/api/datasets/${penguinsId}/versions`, {
-          body: { records, schema: { columns: [{ name: 'Body Mass (g)', type: 'number' }] }, errorPolicy: { mode: 'reject', maxErrorRate: 0.1 } },
+          body: {
+            records,
+            schema: { columns: [{ name: 'Body Mass (g)', type: 'number' }] },
+            errorPolicy: { mode: 'reject', maxErrorRate: 0.1 },
+          },
         });
         assert.equal(res.status, 202, res.text);
         assert.equal(res.body.status, 'pending');
@@ -204,14 +247,21 @@ async function main(): Promise<void> {
         assert.equal(v.rowCount, 50);
         assert.equal(v.source.kind, 'records');
         assert.equal(typesOf(v)['Body Mass (g)'], 'number', 'the schema overrides inference');
-        assertNumericProfile(v.profile.columns['Beak Length (mm)'], records.map((r) => r['Beak Length (mm)'] as number | null), 'records beak');
+        assertNumericProfile(
+          v.profile.columns['Beak Length (mm)'],
+          records.map((r) => r['Beak Length (mm)'] as number | null),
+          'records beak',
+        );
       });
 
       it('errorPolicy drop keeps the good rows and reports the bad ones', async () => {
         const csv = 'id,score\n1,0.5\n2,oops\n3,0.75\n';
         const v = await readyVersion(kiln, penguinsId, csv, {
           fileName: 'scores.csv',
-          fields: { schema: JSON.stringify({ columns: [{ name: 'score', type: 'number' }] }), errorPolicy: JSON.stringify({ mode: 'drop' }) },
+          fields: {
+            schema: JSON.stringify({ columns: [{ name: 'score', type: 'number' }] }),
+            errorPolicy: JSON.stringify({ mode: 'drop' }),
+          },
         });
         assert.equal(v.rowCount, 2);
         assert.equal(v.droppedRows, 1);
@@ -228,12 +278,17 @@ async function main(): Promise<void> {
         assert.deepEqual(first.body.rows, penguins.slice(0, 5));
         assert.equal(first.body.hasMore, true);
         assert.equal(first.body.total, 344);
-        assert.deepEqual(first.body.columns.map((c: { name: string }) => c.name), Object.keys(PENGUIN_TYPES));
+        assert.deepEqual(
+          first.body.columns.map((c: { name: string }) => c.name),
+          Object.keys(PENGUIN_TYPES),
+        );
         const last = await kiln.request('GET', `${base}?offset=340&limit=10`);
         assert.deepEqual(last.body.rows, penguins.slice(340));
         assert.equal(last.body.hasMore, false);
         const dates = await kiln.request('GET', `/api/datasets/${seattleId}/versions/${seattleVersion.id}/rows?offset=1&limit=1`);
-        assert.deepEqual(dates.body.rows, [{ ...seattle[1], date: '2012-01-02T00:00:00.000Z', precipitation: 10.9, temp_max: 10.6, temp_min: 2.8, wind: 4.5 }]);
+        assert.deepEqual(dates.body.rows, [
+          { ...seattle[1], date: '2012-01-02T00:00:00.000Z', precipitation: 10.9, temp_max: 10.6, temp_min: 2.8, wind: 4.5 },
+        ]);
         const tooMany = await kiln.request('GET', `${base}?limit=5000`);
         assert.equal(tooMany.status, 400);
         assert.equal(tooMany.body.errors[0].field, 'limit');
@@ -251,7 +306,10 @@ async function main(): Promise<void> {
         assert.equal(nd.status, 200);
         assert.match(nd.headers.get('content-type') ?? '', /application\/x-ndjson/);
         assert.match(nd.headers.get('content-disposition') ?? '', /attachment; filename="penguins-v1\.ndjson"/);
-        const lines = (await nd.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonRow);
+        const lines = (await nd.text())
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as JsonRow);
         assert.deepEqual(lines, penguins);
 
         const csvRes = await fetch(`${base}?format=csv`, { headers: auth });
@@ -260,7 +318,11 @@ async function main(): Promise<void> {
         const csvText = await csvRes.text();
         const parsed = parseCsv(csvText, { columns: true }) as Array<Record<string, string>>;
         assert.equal(parsed.length, 344);
-        assert.deepEqual(parsed[3], { ...Object.fromEntries(Object.keys(PENGUIN_TYPES).map((k) => [k, ''])), Species: 'Adelie', Island: 'Torgersen' }, 'nulls are empty cells');
+        assert.deepEqual(
+          parsed[3],
+          { ...Object.fromEntries(Object.keys(PENGUIN_TYPES).map((k) => [k, ''])), Species: 'Adelie', Island: 'Torgersen' },
+          'nulls are empty cells',
+        );
         assert.equal(Number(parsed[0]!['Beak Length (mm)']), 39.1);
         // re-ingesting the download gives the very same stored data
         const again = await readyVersion(kiln, penguinsId, csvText, { fileName: 'download.csv' });
@@ -289,7 +351,11 @@ async function main(): Promise<void> {
       });
       after(async () => {
         const versions = await kiln.request('GET', `/api/datasets/${badId}/versions`);
-        assert.deepEqual(versions.body.filter((v: { status: string }) => v.status !== 'failed'), [], 'only failed versions');
+        assert.deepEqual(
+          versions.body.filter((v: { status: string }) => v.status !== 'failed'),
+          [],
+          'only failed versions',
+        );
         const ds = await kiln.request('GET', `/api/datasets/${badId}`);
         assert.equal(ds.body.latestReadyVersion, null);
       });
@@ -299,7 +365,13 @@ async function main(): Promise<void> {
        * then the version fails with a reason naming field and cause. Synchronously (Prefer: wait=N):
        * 422 problem+json with the same reason.
        */
-      async function failsWith(data: Buffer | string, fileName: string, code: string, reason: RegExp, fields?: Record<string, string>): Promise<any> {
+      async function failsWith(
+        data: Buffer | string,
+        fileName: string,
+        code: string,
+        reason: RegExp,
+        fields?: Record<string, string>,
+      ): Promise<any> {
         const v = await ingest(kiln, badId, data, { fileName, fields });
         assert.equal(v.status, 'failed', `${fileName}: expected failed`);
         assert.equal(v.failureCode, code, v.failureReason);
@@ -339,9 +411,17 @@ async function main(): Promise<void> {
       });
 
       it('ragged rows → failed with row errors naming the row', async () => {
-        const v = await failsWith('a,b\n1,2\n3,4,5\n6\n', 'ragged.csv', 'ERROR_RATE_EXCEEDED', /2 of 3 rows are invalid.*row 2: row has 3 fields, expected 2/);
+        const v = await failsWith(
+          'a,b\n1,2\n3,4,5\n6\n',
+          'ragged.csv',
+          'ERROR_RATE_EXCEEDED',
+          /2 of 3 rows are invalid.*row 2: row has 3 fields, expected 2/,
+        );
         assert.equal(v.errorCount, 2);
-        assert.deepEqual(v.errors.map((e: { row: number }) => e.row), [2, 3]);
+        assert.deepEqual(
+          v.errors.map((e: { row: number }) => e.row),
+          [2, 3],
+        );
       });
 
       it('unbalanced quotes → failed', async () => {
@@ -366,20 +446,40 @@ async function main(): Promise<void> {
       });
 
       it('a schema that contradicts the data → failed with row errors; a schema column not in the data → failed', async () => {
-        const v = await failsWith(toCsv(penguins), 'penguins.csv', 'ERROR_RATE_EXCEEDED', /at least 100 of at least 100 rows are invalid, more than the allowed error rate 0\. First: row 1, column "Species": expected a number, got "Adelie"/, {
-          schema: JSON.stringify({ columns: [{ name: 'Species', type: 'number' }] }),
-        });
+        const v = await failsWith(
+          toCsv(penguins),
+          'penguins.csv',
+          'ERROR_RATE_EXCEEDED',
+          /at least 100 of at least 100 rows are invalid, more than the allowed error rate 0\. First: row 1, column "Species": expected a number, got "Adelie"/,
+          {
+            schema: JSON.stringify({ columns: [{ name: 'Species', type: 'number' }] }),
+          },
+        );
         assert.deepEqual(v.errors[0], { row: 1, column: 'Species', message: 'expected a number, got "Adelie"' });
-        await failsWith('a,b\n1,2\n', 'x.csv', 'SCHEMA_UNKNOWN_COLUMN', /^schema: column "nope" is not in the data \(columns: "a", "b"\)$/, {
-          schema: JSON.stringify({ columns: [{ name: 'nope', type: 'number' }] }),
-        });
+        await failsWith(
+          'a,b\n1,2\n',
+          'x.csv',
+          'SCHEMA_UNKNOWN_COLUMN',
+          /^schema: column "nope" is not in the data \(columns: "a", "b"\)$/,
+          {
+            schema: JSON.stringify({ columns: [{ name: 'nope', type: 'number' }] }),
+          },
+        );
       });
 
       it('wrong multipart field → 400 naming "file"; no file part → 400', async () => {
-        await refused(await upload(kiln, badId, 'a,b\n1,2\n', { fileName: 'x.csv', fieldName: 'upload' }), 400, /file: is required: the data must be in the multipart field "file", not "upload"/);
+        await refused(
+          await upload(kiln, badId, 'a,b\n1,2\n', { fileName: 'x.csv', fieldName: 'upload' }),
+          400,
+          /file: is required: the data must be in the multipart field "file", not "upload"/,
+        );
         const form = new FormData();
         form.append('format', 'csv');
-        const res = await fetch(`${kiln.url}/api/datasets/${badId}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+        const res = await fetch(`${kiln.url}/api/datasets/${badId}/versions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${kiln.adminKey}` },
+          body: form,
+        });
         const body = (await res.json()) as { detail: string };
         assert.equal(res.status, 400);
         assert.match(body.detail, /file: is required/);
@@ -387,28 +487,59 @@ async function main(): Promise<void> {
 
       it('unknown format → 415 (from the file name or the format field)', async () => {
         await refused(await upload(kiln, badId, 'x', { fileName: 'data.xlsx' }), 415, /file: cannot tell the format of "data\.xlsx"/);
-        await refused(await upload(kiln, badId, 'x', { fileName: 'x.csv', fields: { format: 'parquet' } }), 415, /format: unknown format "parquet"/);
+        await refused(
+          await upload(kiln, badId, 'x', { fileName: 'x.csv', fields: { format: 'parquet' } }),
+          415,
+          /format: unknown format "parquet"/,
+        );
       });
 
       it('bad options → 400 naming the field', async () => {
-        await refused(await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { schema: '{not json' } }), 400, /^schema: must be JSON text/);
         await refused(
-          await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { schema: JSON.stringify({ columns: [{ name: 'a', type: 'decimal' }] }) } }),
+          await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { schema: '{not json' } }),
+          400,
+          /^schema: must be JSON text/,
+        );
+        await refused(
+          await upload(kiln, badId, 'a\n1\n', {
+            fileName: 'x.csv',
+            fields: { schema: JSON.stringify({ columns: [{ name: 'a', type: 'decimal' }] }) },
+          }),
           400,
           /schema\.columns\[0\]\.type: "decimal" is not one of number, integer, boolean, categorical, string, timestamp/,
         );
-        await refused(await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { errorPolicy: '{"mode":"skip"}' } }), 400, /errorPolicy\.mode: must be "reject" or "drop"/);
-        await refused(await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { colour: 'red' } }), 400, /colour: is not a known field/);
+        await refused(
+          await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { errorPolicy: '{"mode":"skip"}' } }),
+          400,
+          /errorPolicy\.mode: must be "reject" or "drop"/,
+        );
+        await refused(
+          await upload(kiln, badId, 'a\n1\n', { fileName: 'x.csv', fields: { colour: 'red' } }),
+          400,
+          /colour: is not a known field/,
+        );
       });
 
       it('a JSON body that is not {records: [objects]} → 400 naming the field; empty records → 422', async () => {
         const path = `/api/datasets/${badId}/versions`;
         await refused(await kiln.request('POST', path, { body: [{ a: 1 }] }), 400, /body: must be a JSON object \{records/);
-        await refused(await kiln.request('POST', path, { body: { records: { a: 1 } } }), 400, /records: must be an array of objects, got object/);
-        await refused(await kiln.request('POST', path, { body: { records: [{ a: 1 }, 2] } }), 400, /records\[1\]: must be an object, got number/);
+        await refused(
+          await kiln.request('POST', path, { body: { records: { a: 1 } } }),
+          400,
+          /records: must be an array of objects, got object/,
+        );
+        await refused(
+          await kiln.request('POST', path, { body: { records: [{ a: 1 }, 2] } }),
+          400,
+          /records\[1\]: must be an object, got number/,
+        );
         await refused(await kiln.request('POST', path, { body: { records: [] } }), 422, /records: is an empty array/);
         await refused(await kiln.request('POST', path, { body: { rows: [] } }), 400, /rows: is not a known property/);
-        await refused(await kiln.request('POST', path, { body: '{"records": [', headers: { 'content-type': 'application/json' } }), 400, /not valid JSON/);
+        await refused(
+          await kiln.request('POST', path, { body: '{"records": [', headers: { 'content-type': 'application/json' } }),
+          400,
+          /not valid JSON/,
+        );
         await refused(await kiln.request('POST', path, { body: 'a,b\n1,2\n', headers: { 'content-type': 'text/csv' } }), 415, /./);
       });
     });
@@ -417,10 +548,15 @@ async function main(): Promise<void> {
       it('versions get 1, 2, 3… under concurrent uploads', async () => {
         const ds = await createDataset(kiln, 'concurrent');
         const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => kiln.request('POST', `/api/datasets/${ds}/versions`, { body: { records: [{ i, name: `n${i}` }] } })),
+          Array.from({ length: 8 }, (_, i) =>
+            kiln.request('POST', `/api/datasets/${ds}/versions`, { body: { records: [{ i, name: `n${i}` }] } }),
+          ),
         );
         for (const r of results) assert.equal(r.status, 202, r.text);
-        assert.deepEqual(results.map((r) => r.body.version as number).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.deepEqual(
+          results.map((r) => r.body.version as number).sort((a, b) => a - b),
+          [1, 2, 3, 4, 5, 6, 7, 8],
+        );
         for (const r of results) assert.equal((await settled(kiln, ds, r.body.id)).status, 'ready');
       });
 
@@ -438,13 +574,23 @@ async function main(): Promise<void> {
           errorPolicy: { mode: 'reject' },
         };
         const id = jobId(JobName.IngestionProcessVersion, versionId);
-        await Promise.all([queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }), queue.add(JobName.IngestionProcessVersion, payload, { jobId: id })]);
+        await Promise.all([
+          queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
+          queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
+        ]);
         const v = await settled(kiln, ds, versionId);
         assert.equal(v.status, 'ready', v.failureReason);
         assert.equal(v.source.kind, 'queue');
         assert.equal(v.contentHash, seattleVersion.contentHash);
         const job = await completedJob(queue, id);
-        assert.deepEqual(job.returnvalue, { datasetVersionId: versionId, datasetId: ds, version: 1, status: 'ready', rowCount: 1461, contentHash: v.contentHash });
+        assert.deepEqual(job.returnvalue, {
+          datasetVersionId: versionId,
+          datasetId: ds,
+          version: 1,
+          status: 'ready',
+          rowCount: 1461,
+          contentHash: v.contentHash,
+        });
 
         // A replay after the job record is gone (e.g. removeOnComplete): the version is final, nothing changes.
         await job.remove();
@@ -518,11 +664,15 @@ async function main(): Promise<void> {
         for (let i = 0; i < 400_000; i++) lines.push(`${i},${(i * 0.37) % 101},${i % 3 === 0 ? 'a' : 'b'}`);
         const res = await upload(kiln, ds, lines.join('\n'), { fileName: 'big.csv' });
         assert.equal(res.status, 202);
-        const seen = await eventually(async () => {
-          const v = (await kiln.request('GET', `/api/datasets/${ds}/versions/${res.body.id}`)).body;
-          if (v.status === 'ready') throw new Error('finished before progress was seen');
-          return v.status === 'processing' && v.progress.rowsProcessed > 0 ? v.progress.rowsProcessed : undefined;
-        }, 30_000, 20);
+        const seen = await eventually(
+          async () => {
+            const v = (await kiln.request('GET', `/api/datasets/${ds}/versions/${res.body.id}`)).body;
+            if (v.status === 'ready') throw new Error('finished before progress was seen');
+            return v.status === 'processing' && v.progress.rowsProcessed > 0 ? v.progress.rowsProcessed : undefined;
+          },
+          30_000,
+          20,
+        );
         assert.ok(seen > 0 && seen < 400_000, `partial progress ${seen}`);
         const done = await settled(kiln, ds, res.body.id, 60_000);
         assert.equal(done.status, 'ready', done.failureReason);

@@ -44,7 +44,11 @@ async function main(): Promise<void> {
       const after = await readdir(join(kiln.dataDir, 'artifacts', 'sha256'), { recursive: true });
       assert.deepEqual(after.sort(), before.sort(), 'no artifact was stored');
       const tmp = await readdir(join(kiln.dataDir, 'artifacts', 'tmp'));
-      assert.deepEqual(tmp.filter((f) => f.endsWith('.part')), [], 'no partial upload left behind');
+      assert.deepEqual(
+        tmp.filter((f) => f.endsWith('.part')),
+        [],
+        'no partial upload left behind',
+      );
       const versions = await kiln.request('GET', `/api/datasets/${ds}/versions`);
       assert.equal(versions.body.length, 1, 'no version was created');
       // a {records} body is held to the same limit once stored as NDJSON
@@ -60,9 +64,15 @@ async function main(): Promise<void> {
       const v = await ingest(kiln, ds, bomb, { fileName: 'bomb.csv.gz' });
       assert.equal(v.status, 'failed');
       assert.equal(v.failureCode, 'GZIP_TOO_LARGE');
-      assert.match(v.failureReason, new RegExp(`^file: the gzip data inflates to more than the limit of ${4 * LIMIT} bytes \\(possible gzip bomb\\)$`));
+      assert.match(
+        v.failureReason,
+        new RegExp(`^file: the gzip data inflates to more than the limit of ${4 * LIMIT} bytes \\(possible gzip bomb\\)$`),
+      );
       const versions = await kiln.request('GET', `/api/datasets/${ds}/versions`);
-      assert.deepEqual(versions.body.map((x: { status: string }) => x.status), ['ready', 'failed']);
+      assert.deepEqual(
+        versions.body.map((x: { status: string }) => x.status),
+        ['ready', 'failed'],
+      );
     });
   });
 }

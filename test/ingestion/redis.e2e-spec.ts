@@ -20,11 +20,23 @@ async function main(): Promise<void> {
       const ds = await createDataset(kiln, 'penguins');
       const v = await readyVersion(kiln, ds, vegaFile('penguins.json'), { fileName: 'penguins.json' });
       assert.equal(v.rowCount, 344);
-      assertNumericProfile(v.profile.columns['Body Mass (g)'], penguins.map((r) => r['Body Mass (g)'] as number | null), 'Body Mass (g)');
+      assertNumericProfile(
+        v.profile.columns['Body Mass (g)'],
+        penguins.map((r) => r['Body Mass (g)'] as number | null),
+        'Body Mass (g)',
+      );
       const page = await kiln.request('GET', `/api/datasets/${ds}/versions/${v.id}/rows?offset=10&limit=3`);
       assert.deepEqual(page.body.rows, penguins.slice(10, 13));
-      const nd = await fetch(`${kiln.url}/api/datasets/${ds}/versions/${v.id}/download`, { headers: { authorization: `Bearer ${kiln.adminKey}` } });
-      assert.deepEqual((await nd.text()).trimEnd().split('\n').map((l) => JSON.parse(l)), penguins);
+      const nd = await fetch(`${kiln.url}/api/datasets/${ds}/versions/${v.id}/download`, {
+        headers: { authorization: `Bearer ${kiln.adminKey}` },
+      });
+      assert.deepEqual(
+        (await nd.text())
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+        penguins,
+      );
       const records = await kiln.request('POST', `/api/datasets/${ds}/versions`, { body: { records: penguins.slice(0, 20) } });
       assert.equal(records.status, 202);
       assert.equal(records.body.version, 2);

@@ -27,7 +27,11 @@ async function importFixture(kiln: TestKiln, name: string): Promise<number> {
   form.append('signature', JSON.stringify(SIGNATURE));
   form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
   form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
   const body = (await res.json()) as { version: number };
   assert.equal(res.status, 201, JSON.stringify(body));
   return body.version;
@@ -71,14 +75,28 @@ async function main(): Promise<void> {
     it('serving settings: defaults until set, partial updates keep the other fields, 404 for an unknown model', async () => {
       const initial = await kiln.request('GET', '/api/models/dep/serving');
       assert.equal(initial.status, 200, initial.text);
-      assert.deepEqual(initial.body, { model: 'dep', maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000, updatedBy: null, updatedAt: null });
+      assert.deepEqual(initial.body, {
+        model: 'dep',
+        maxBatchSize: 32,
+        maxQueueDelayMs: 0,
+        maxQueueSize: 1024,
+        timeoutMs: 5000,
+        updatedBy: null,
+        updatedAt: null,
+      });
       const batch = await kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 8 } });
       assert.equal(batch.status, 200, batch.text);
-      assert.deepEqual([batch.body.maxBatchSize, batch.body.maxQueueDelayMs, batch.body.maxQueueSize, batch.body.timeoutMs], [8, 0, 1024, 5000]);
+      assert.deepEqual(
+        [batch.body.maxBatchSize, batch.body.maxQueueDelayMs, batch.body.maxQueueSize, batch.body.timeoutMs],
+        [8, 0, 1024, 5000],
+      );
       assert.ok(batch.body.updatedBy && batch.body.updatedAt);
       const timeout = await kiln.request('PUT', '/api/models/dep/serving', { body: { timeoutMs: 250, maxQueueDelayMs: 2 } });
       assert.equal(timeout.status, 200, timeout.text);
-      assert.deepEqual([timeout.body.maxBatchSize, timeout.body.maxQueueDelayMs, timeout.body.maxQueueSize, timeout.body.timeoutMs], [8, 2, 1024, 250]);
+      assert.deepEqual(
+        [timeout.body.maxBatchSize, timeout.body.maxQueueDelayMs, timeout.body.maxQueueSize, timeout.body.timeoutMs],
+        [8, 2, 1024, 250],
+      );
       const read = await kiln.request('GET', '/api/models/dep/serving');
       assert.deepEqual(read.body, timeout.body);
       assert.equal((await kiln.request('GET', '/api/models/nope/serving')).status, 404);
@@ -103,19 +121,34 @@ async function main(): Promise<void> {
         assert.equal(fieldOf(await kiln.request('PUT', '/api/models/dep/serving', { body }), 400), field, JSON.stringify(body));
       }
       // the same bounds hold for callers of the service
-      await assert.rejects(deployments.setServing('dep', { maxBatchSize: 0 }, null, testActor), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize');
-      const edges = await kiln.request('PUT', '/api/models/edge/serving', { body: { maxBatchSize: 1, maxQueueDelayMs: 1000, maxQueueSize: 100_000, timeoutMs: 120_000 } });
+      await assert.rejects(
+        deployments.setServing('dep', { maxBatchSize: 0 }, null, testActor),
+        (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize',
+      );
+      const edges = await kiln.request('PUT', '/api/models/edge/serving', {
+        body: { maxBatchSize: 1, maxQueueDelayMs: 1000, maxQueueSize: 100_000, timeoutMs: 120_000 },
+      });
       assert.equal(edges.status, 200, edges.text);
       const denied = await kiln.request('PUT', '/api/models/dep/serving', { key: predictorKey, body: { maxBatchSize: 2 } });
       assert.equal(denied.status, 403, denied.text);
       assert.equal((await kiln.request('GET', '/api/models/dep/serving', { key: predictorKey })).status, 200, 'reads for any role');
       const read = await kiln.request('GET', '/api/models/dep/serving');
-      assert.deepEqual([read.body.maxBatchSize, read.body.maxQueueDelayMs, read.body.timeoutMs], [8, 2, 250], 'unchanged by refused writes');
+      assert.deepEqual(
+        [read.body.maxBatchSize, read.body.maxQueueDelayMs, read.body.timeoutMs],
+        [8, 2, 250],
+        'unchanged by refused writes',
+      );
     });
 
     it('sets, reads and replaces a deployment; alias routes show where the alias points now', async () => {
       assert.equal((await get()).status, 404);
-      const set = await put({ routes: [{ alias: 'production', weight: 90 }, { version: 2, weight: 10 }], shadow: 3 });
+      const set = await put({
+        routes: [
+          { alias: 'production', weight: 90 },
+          { version: 2, weight: 10 },
+        ],
+        shadow: 3,
+      });
       assert.equal(set.status, 200, set.text);
       assert.deepEqual(set.body.routes, [
         { alias: 'production', version: 1, weight: 90 },
@@ -132,7 +165,13 @@ async function main(): Promise<void> {
       assert.equal(noShadow.status, 200, noShadow.text);
       assert.deepEqual(noShadow.body.routes, [{ version: 2, weight: 0.25 }]);
       assert.equal(noShadow.body.shadow, null);
-      const back = await put({ routes: [{ alias: 'production', weight: 90 }, { version: 2, weight: 10 }], shadow: 3 });
+      const back = await put({
+        routes: [
+          { alias: 'production', weight: 90 },
+          { version: 2, weight: 10 },
+        ],
+        shadow: 3,
+      });
       assert.equal(back.status, 200, back.text);
     });
 
@@ -164,7 +203,10 @@ async function main(): Promise<void> {
       for (const [body, field] of cases) assert.equal(fieldOf(await put(body), 400), field, JSON.stringify(body));
       // Non-finite weights cannot be sent as JSON: the service itself refuses them.
       for (const weight of [Number.NaN, Number.POSITIVE_INFINITY]) {
-        await assert.rejects(deployments.setDeployment('dep', { routes: [{ version: 2, weight }] }, null, testActor), (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.weight');
+        await assert.rejects(
+          deployments.setDeployment('dep', { routes: [{ version: 2, weight }] }, null, testActor),
+          (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'routes.0.weight',
+        );
       }
       // Direct callers skip the DTO: a version past int4 is a 400 naming the route, never a query the database refuses.
       await assert.rejects(
@@ -179,7 +221,18 @@ async function main(): Promise<void> {
       assert.equal((await put({ routes: [{ version: 1, weight: 1 }] }, 'nope')).status, 404);
       assert.equal((await get('nope')).status, 404);
       assert.equal((await get('bare')).status, 404, 'a model without a deployment');
-      assert.equal(fieldOf(await put({ routes: [{ version: 2, weight: 1 }, { version: 99, weight: 1 }] }), 404), 'routes.1.version');
+      assert.equal(
+        fieldOf(
+          await put({
+            routes: [
+              { version: 2, weight: 1 },
+              { version: 99, weight: 1 },
+            ],
+          }),
+          404,
+        ),
+        'routes.1.version',
+      );
       assert.equal(fieldOf(await put({ routes: [{ alias: 'staging', weight: 1 }] }), 404), 'routes.0.alias');
       assert.equal(fieldOf(await put({ routes: [{ version: 2, weight: 1 }], shadow: 99 }), 404), 'shadow');
       assert.equal((await kiln.request('POST', '/api/models/dep/versions/1/archive')).status, 200);
@@ -187,7 +240,10 @@ async function main(): Promise<void> {
       assert.equal(fieldOf(archivedRoute, 409), 'routes.0.version');
       assert.match(archivedRoute.text, /archived/);
       assert.equal(fieldOf(await put({ routes: [{ version: 2, weight: 1 }], shadow: 1 }), 409), 'shadow');
-      const denied = await kiln.request('PUT', '/api/models/dep/deployment', { key: predictorKey, body: { routes: [{ version: 2, weight: 1 }] } });
+      const denied = await kiln.request('PUT', '/api/models/dep/deployment', {
+        key: predictorKey,
+        body: { routes: [{ version: 2, weight: 1 }] },
+      });
       assert.equal(denied.status, 403, denied.text);
       assert.deepEqual((await get()).body, before);
     });
@@ -200,7 +256,17 @@ async function main(): Promise<void> {
       assert.equal(shadow.status, 409, shadow.text);
       assert.match(shadow.text, /deployment \(as a shadow\)/);
       assert.equal((await kiln.request('GET', '/api/models/dep/versions/3')).body.status, 'active');
-      assert.equal((await put({ routes: [{ alias: 'production', weight: 90 }, { version: 2, weight: 10 }] })).status, 200);
+      assert.equal(
+        (
+          await put({
+            routes: [
+              { alias: 'production', weight: 90 },
+              { version: 2, weight: 10 },
+            ],
+          })
+        ).status,
+        200,
+      );
       const released = await kiln.request('POST', '/api/models/dep/versions/3/archive');
       assert.equal(released.status, 200, released.text);
       assert.equal(released.body.status, 'archived');
@@ -229,7 +295,18 @@ async function main(): Promise<void> {
 
     it('routing snapshot: aliases, normalised routes, shadow and serving per model; the fingerprint moves exactly when the content does', async () => {
       // state: production → 4, versions 1–3 archived; dep and edge have serving settings, bare has nothing
-      assert.equal((await put({ routes: [{ alias: 'production', weight: 3 }, { version: 5, weight: 1 }], shadow: null })).status, 200);
+      assert.equal(
+        (
+          await put({
+            routes: [
+              { alias: 'production', weight: 3 },
+              { version: 5, weight: 1 },
+            ],
+            shadow: null,
+          })
+        ).status,
+        200,
+      );
       let snap = await deployments.routingSnapshot();
       assert.match(snap.fingerprint, /^[0-9a-f]{64}$/);
       assert.deepEqual(
@@ -254,14 +331,55 @@ async function main(): Promise<void> {
 
       const steps: Array<[string, () => Promise<unknown>, boolean]> = [
         ['nothing', async () => undefined, false],
-        ['the same deployment again (only updatedAt changes)', () => put({ routes: [{ alias: 'production', weight: 3 }, { version: 5, weight: 1 }] }), false],
-        ['the same weight ratio', () => put({ routes: [{ alias: 'production', weight: 75 }, { version: 5, weight: 25 }] }), false],
+        [
+          'the same deployment again (only updatedAt changes)',
+          () =>
+            put({
+              routes: [
+                { alias: 'production', weight: 3 },
+                { version: 5, weight: 1 },
+              ],
+            }),
+          false,
+        ],
+        [
+          'the same weight ratio',
+          () =>
+            put({
+              routes: [
+                { alias: 'production', weight: 75 },
+                { version: 5, weight: 25 },
+              ],
+            }),
+          false,
+        ],
         ['the alias set to where it already points', () => setAlias('production', 4), false],
         ['the same serving settings', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 8 } }), false],
         ['an alias move', () => setAlias('production', 5), true],
         ['a new alias', () => setAlias('staging', 4), true],
-        ['a weight change', () => put({ routes: [{ alias: 'production', weight: 1 }, { version: 5, weight: 1 }] }), true],
-        ['a shadow', () => put({ routes: [{ alias: 'production', weight: 1 }, { version: 5, weight: 1 }], shadow: 4 }), true],
+        [
+          'a weight change',
+          () =>
+            put({
+              routes: [
+                { alias: 'production', weight: 1 },
+                { version: 5, weight: 1 },
+              ],
+            }),
+          true,
+        ],
+        [
+          'a shadow',
+          () =>
+            put({
+              routes: [
+                { alias: 'production', weight: 1 },
+                { version: 5, weight: 1 },
+              ],
+              shadow: 4,
+            }),
+          true,
+        ],
         ['a serving change', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 16 } }), true],
         ['an alias deletion', () => kiln.request('DELETE', '/api/models/dep/aliases/production'), true],
       ];
@@ -284,7 +402,11 @@ async function main(): Promise<void> {
         shadow: { version: 4, versionId: versionIds.get(4) },
       });
       assert.equal(dep.serving.maxBatchSize, 16);
-      assert.deepEqual((await get()).body.routes[0], { alias: 'production', version: null, weight: 1 }, 'the API shows the dangling alias route');
+      assert.deepEqual(
+        (await get()).body.routes[0],
+        { alias: 'production', version: null, weight: 1 },
+        'the API shows the dangling alias route',
+      );
 
       assert.equal((await kiln.request('DELETE', '/api/models/dep/deployment')).status, 200);
       assert.equal((await kiln.request('DELETE', '/api/models/dep/aliases/staging')).status, 200);

@@ -10,7 +10,12 @@ export interface TensorSignature {
 }
 
 /** Saves with TF.js's own save API and uploads model.json + one shard + the signature; returns the shard. */
-export async function importLayersModel(kiln: KilnClient, name: string, model: tfl.LayersModel, signature: TensorSignature): Promise<Buffer> {
+export async function importLayersModel(
+  kiln: KilnClient,
+  name: string,
+  model: tfl.LayersModel,
+  signature: TensorSignature,
+): Promise<Buffer> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -22,10 +27,20 @@ export async function importLayersModel(kiln: KilnClient, name: string, model: t
   const weights = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
   const form = new FormData();
   form.append('signature', JSON.stringify(signature));
-  const modelJson = { modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: null, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] };
+  const modelJson = {
+    modelTopology: a.modelTopology,
+    format: a.format,
+    generatedBy: a.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }],
+  };
   form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
   form.append('weights', new Blob([weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
   assert.equal(res.status, 201, await res.text());
   return weights;
 }

@@ -25,7 +25,11 @@ async function importModel(kiln: TestKiln, name: string, u: Upload): Promise<Tes
   if (u.signature !== undefined) form.append('signature', typeof u.signature === 'string' ? u.signature : JSON.stringify(u.signature));
   form.append('model', new Blob([typeof u.modelJson === 'string' ? u.modelJson : JSON.stringify(u.modelJson)]), 'model.json');
   for (const s of u.shards) form.append('weights', new Blob([s.bytes]), s.name);
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, { method: 'POST', headers: { authorization: `Bearer ${kiln.adminKey}` }, body: form });
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
   const text = await res.text();
   let body: any = text;
   try {
@@ -37,7 +41,11 @@ async function importModel(kiln: TestKiln, name: string, u: Upload): Promise<Tes
 }
 
 /** What TF.js's own save API hands a handler, written out as model.json + `shardCount` shard files. */
-async function savedByTfjs(model: { save(h: tf.io.IOHandler): Promise<tf.io.SaveResult> }, prefix: string, shardCount = 1): Promise<Upload> {
+async function savedByTfjs(
+  model: { save(h: tf.io.IOHandler): Promise<tf.io.SaveResult> },
+  prefix: string,
+  shardCount = 1,
+): Promise<Upload> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -66,7 +74,9 @@ async function savedByTfjs(model: { save(h: tf.io.IOHandler): Promise<tf.io.Save
 
 function layersModel(): tfl.LayersModel {
   const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+  );
   m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
   return m;
 }
@@ -126,7 +136,11 @@ async function main(): Promise<void> {
     });
 
     it('refuses corrupt uploads with 400 naming the problem, storing nothing', async () => {
-      const notJson = await importModel(kiln, 'broken', { modelJson: '{"modelTopology": ', shards: layers.shards, signature: LAYERS_SIGNATURE });
+      const notJson = await importModel(kiln, 'broken', {
+        modelJson: '{"modelTopology": ',
+        shards: layers.shards,
+        signature: LAYERS_SIGNATURE,
+      });
       assert.equal(notJson.status, 400, notJson.text);
       assert.match(notJson.text, /model\.json is not valid JSON/);
       const truncated = await importModel(kiln, 'broken', {
@@ -154,20 +168,35 @@ async function main(): Promise<void> {
     });
 
     it('refuses a signature that does not match the model (400 naming the field)', async () => {
-      const input = await importModel(kiln, 'mismatch', { ...layers, signature: { ...LAYERS_SIGNATURE, inputs: [{ name: 'features', dtype: 'float32', shape: [-1, 4] }] } });
+      const input = await importModel(kiln, 'mismatch', {
+        ...layers,
+        signature: { ...LAYERS_SIGNATURE, inputs: [{ name: 'features', dtype: 'float32', shape: [-1, 4] }] },
+      });
       assert.equal(input.status, 400, input.text);
       assert.equal(input.body.errors[0].field, 'signature.inputs.0.shape');
       assert.match(input.body.errors[0].reason, /\[-1, 3\]/);
-      const output = await importModel(kiln, 'mismatch', { ...layers, signature: { ...LAYERS_SIGNATURE, outputs: [{ name: 'p', dtype: 'float32', shape: [-1, 3] }] } });
+      const output = await importModel(kiln, 'mismatch', {
+        ...layers,
+        signature: { ...LAYERS_SIGNATURE, outputs: [{ name: 'p', dtype: 'float32', shape: [-1, 3] }] },
+      });
       assert.equal(output.status, 400, output.text);
       assert.equal(output.body.errors[0].field, 'signature.outputs.0.shape');
-      const graphName = await importModel(kiln, 'mismatch', { ...graph, signature: { ...GRAPH_SIGNATURE, inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 3] }] } });
+      const graphName = await importModel(kiln, 'mismatch', {
+        ...graph,
+        signature: { ...GRAPH_SIGNATURE, inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 3] }] },
+      });
       assert.equal(graphName.status, 400, graphName.text);
       assert.equal(graphName.body.errors[0].field, 'signature.inputs.0.name');
-      const dtype = await importModel(kiln, 'mismatch', { ...graph, signature: { ...GRAPH_SIGNATURE, inputs: [{ name: 'x', dtype: 'int32', shape: [-1, 3] }] } });
+      const dtype = await importModel(kiln, 'mismatch', {
+        ...graph,
+        signature: { ...GRAPH_SIGNATURE, inputs: [{ name: 'x', dtype: 'int32', shape: [-1, 3] }] },
+      });
       assert.equal(dtype.status, 400, dtype.text);
       assert.equal(dtype.body.errors[0].field, 'signature.inputs.0.dtype');
-      const badShape = await importModel(kiln, 'mismatch', { ...graph, signature: { ...GRAPH_SIGNATURE, outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 0] }] } });
+      const badShape = await importModel(kiln, 'mismatch', {
+        ...graph,
+        signature: { ...GRAPH_SIGNATURE, outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 0] }] },
+      });
       assert.equal(badShape.status, 400, badShape.text);
       assert.equal(badShape.body.errors[0].field, 'signature.outputs.0.shape.1');
     });
@@ -204,7 +233,8 @@ async function main(): Promise<void> {
       return eventually(
         async () => {
           const r = await kiln.request('GET', `/api/training-jobs/${res.body.id}`);
-          if (r.body.status === 'failed' || r.body.status === 'cancelled') assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}`);
+          if (r.body.status === 'failed' || r.body.status === 'cancelled')
+            assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}`);
           return r.body.status === 'succeeded' ? r.body : undefined;
         },
         40_000,
@@ -217,11 +247,20 @@ async function main(): Promise<void> {
 
     it('rejects a promote metric of the wrong task before queueing', async () => {
       const res = await kiln.request('POST', '/api/training-jobs', {
-        body: { datasetVersionId: dataset.id, target: 'Species', task: 'multiclass', modelName: 'penguins-promo', promote: 'if-better', promoteMetric: 'rmse' },
+        body: {
+          datasetVersionId: dataset.id,
+          target: 'Species',
+          task: 'multiclass',
+          modelName: 'penguins-promo',
+          promote: 'if-better',
+          promoteMetric: 'rmse',
+        },
       });
       assert.equal(res.status, 400, res.text);
       assert.equal(res.body.errors[0].field, 'promoteMetric');
-      const mode = await kiln.request('POST', '/api/training-jobs', { body: { datasetVersionId: dataset.id, target: 'Species', modelName: 'penguins-promo', promote: 'sometimes' } });
+      const mode = await kiln.request('POST', '/api/training-jobs', {
+        body: { datasetVersionId: dataset.id, target: 'Species', modelName: 'penguins-promo', promote: 'sometimes' },
+      });
       assert.equal(mode.status, 400, mode.text);
       assert.equal(mode.body.errors[0].field, 'promote');
     });

@@ -42,7 +42,11 @@ async function importForm(signature: unknown, edit: (modelJson: any) => void = (
   let form: FormData | undefined;
   await model.save({
     save: async (a) => {
-      const modelJson = { modelTopology: a.modelTopology, format: a.format, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] };
+      const modelJson = {
+        modelTopology: a.modelTopology,
+        format: a.format,
+        weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }],
+      };
       edit(modelJson);
       form = new FormData();
       form.append('signature', JSON.stringify(signature));
@@ -98,7 +102,10 @@ void (async () => {
       assertRefused(await kiln.request('GET', '/api/audit/events?action=a%00b'), 'action');
       assertRefused(await kiln.request('GET', '/api/audit/predictions/a%00b'), 'requestId');
       assertRefused(await kiln.request('GET', '/api/training-jobs/a%00b'), 'id');
-      assert.deepEqual((await kiln.request('GET', '/api/datasets')).body.map((d: { name: string }) => d.name), ['ds']);
+      assert.deepEqual(
+        (await kiln.request('GET', '/api/datasets')).body.map((d: { name: string }) => d.name),
+        ['ds'],
+      );
       assert.deepEqual((await kiln.request('GET', `/api/datasets/${datasetId}/versions`)).body, []);
       assert.equal((await kiln.request('GET', '/api/keys')).body.length, 1, 'only the admin key');
     });
@@ -111,7 +118,11 @@ void (async () => {
       assertRefused(await kiln.request('PUT', '/api/models/m/deployment', { body: deployment }), /^routes\.0\.version$|^shadow$/);
       assertRefused(await kiln.request('GET', '/api/audit/predictions?model=m&version=2147483648'), 'version');
       assertRefused(await kiln.request('POST', '/api/models/m/predict?version=2147483648', { body: { records: [{ x: 1 }] } }), 'version');
-      for (const path of ['/v1/models/m/versions/2147483648', '/v2/models/m/versions/2147483648', '/v2/models/m/versions/2147483648/ready']) {
+      for (const path of [
+        '/v1/models/m/versions/2147483648',
+        '/v2/models/m/versions/2147483648',
+        '/v2/models/m/versions/2147483648/ready',
+      ]) {
         assert.equal((await kiln.request('GET', path)).status, 404, path);
       }
       const infer = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] };
@@ -120,14 +131,17 @@ void (async () => {
       assert.equal((await kiln.request('GET', '/api/models/m/aliases/staging/history')).body.length ?? 0, 0);
     });
 
-    it("refuses an import whose weightsManifest paths hold non-strings", async () => {
+    it('refuses an import whose weightsManifest paths hold non-strings', async () => {
       const form = await importForm(SIGNATURE, (j) => (j.weightsManifest[0].paths = [1, { a: 'w.bin' }]));
       assertRefused(await raw(kiln, 'POST', '/api/models/m3/versions', form), 'model');
       assert.equal((await kiln.request('GET', '/api/models/m3')).status, 404);
     });
 
     it('refuses a huge import signature quickly, before allocating, without stalling the server', async () => {
-      const hostile = { inputs: Array.from({ length: 64 }, (_, i) => ({ name: `x${i}`, dtype: 'float32', shape: [-1, 10, 1_000_000] })), outputs: SIGNATURE.outputs };
+      const hostile = {
+        inputs: Array.from({ length: 64 }, (_, i) => ({ name: `x${i}`, dtype: 'float32', shape: [-1, 10, 1_000_000] })),
+        outputs: SIGNATURE.outputs,
+      };
       const form = await importForm(hostile);
       const rssBefore = process.memoryUsage().rss;
       const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -156,8 +170,10 @@ void (async () => {
       assert.ok(probes.length > 0 && Math.max(...probes) < 100, `slowest /health/live ${Math.max(...probes).toFixed(0)} ms`);
       const grownMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
       assert.ok(grownMb < 200, `process grew by ${grownMb.toFixed(0)} MB`);
-      process.stdout.write(`hostile import: refused in ${ms.toFixed(0)} ms, max event-loop delay ${maxDelayMs.toFixed(1)} ms, ` +
-        `${probes.length} health probes (max ${Math.max(...probes).toFixed(1)} ms), rss +${grownMb.toFixed(0)} MB\n`);
+      process.stdout.write(
+        `hostile import: refused in ${ms.toFixed(0)} ms, max event-loop delay ${maxDelayMs.toFixed(1)} ms, ` +
+          `${probes.length} health probes (max ${Math.max(...probes).toFixed(1)} ms), rss +${grownMb.toFixed(0)} MB\n`,
+      );
       assert.equal((await kiln.request('GET', '/api/models/big')).status, 404);
     });
   });
@@ -196,7 +212,8 @@ void (async () => {
     }
 
     it('closes a connection whose body dribbles in past the request timeout', async () => {
-      const head = `POST /api/datasets HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${kiln.adminKey}\r\n` +
+      const head =
+        `POST /api/datasets HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${kiln.adminKey}\r\n` +
         'content-type: application/json\r\ncontent-length: 100000\r\n\r\n';
       const { ms, answer } = await dribble(head);
       assert.ok(ms < 3_000, `disconnected after ${ms.toFixed(0)} ms`);

@@ -16,23 +16,54 @@ const SEED = Number(process.env.KILN_HOSTILE_SEED ?? 20261004);
 const SAMPLES = 16;
 
 type Schema = Record<string, any>;
-interface Operation { method: string; path: string; parameters: Schema[]; body?: { type: string; schema: Schema } }
+interface Operation {
+  method: string;
+  path: string;
+  parameters: Schema[];
+  body?: { type: string; schema: Schema };
+}
 
 /** encodeURIComponent that also carries lone surrogates (as their raw CESU bytes) instead of throwing. */
 function encodeSegment(value: string): string {
   let out = '';
   for (const ch of value) {
     const code = ch.charCodeAt(0);
-    if (ch.length === 1 && code >= 0xd800 && code <= 0xdfff) out += `%ED%${(0xa0 | ((code >> 6) & 0x1f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`;
+    if (ch.length === 1 && code >= 0xd800 && code <= 0xdfff)
+      out += `%ED%${(0xa0 | ((code >> 6) & 0x1f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`;
     else out += encodeURIComponent(ch);
   }
   return out;
 }
 
 const hostileScalar: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('2147483648', '-2147483649', '9223372036854775808', '99999999999999999999999', '-1', '0', '1e400',
-    '1.5', 'NaN', 'Infinity', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '../', '../../etc/passwd', '..%2F..', '%00',
-    ' ', '', 'null', 'true', '[]', '{}', "'; DROP TABLE x; --", 'a'.repeat(5000)),
+  fc.constantFrom(
+    '2147483648',
+    '-2147483649',
+    '9223372036854775808',
+    '99999999999999999999999',
+    '-1',
+    '0',
+    '1e400',
+    '1.5',
+    'NaN',
+    'Infinity',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x\udfffy',
+    '../',
+    '../../etc/passwd',
+    '..%2F..',
+    '%00',
+    ' ',
+    '',
+    'null',
+    'true',
+    '[]',
+    '{}',
+    "'; DROP TABLE x; --",
+    'a'.repeat(5000),
+  ),
   fc.integer().map(String),
   fc.bigInt({ min: 2n ** 31n, max: 2n ** 70n }).map(String),
   fc.string({ maxLength: 40 }),
@@ -40,8 +71,31 @@ const hostileScalar: fc.Arbitrary<string> = fc.oneof(
 );
 
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(null, true, false, 0, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 2, 1e308, -1e308, 1.5, '', '\u0000',
-    'a\u0000b', '\ud800', 'x'.repeat(100_000), [], {}, [null], [{}], { a: 1 }, ['\u0000'], [[[[[]]]]]),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53 + 2,
+    1e308,
+    -1e308,
+    1.5,
+    '',
+    '\u0000',
+    'a\u0000b',
+    '\ud800',
+    'x'.repeat(100_000),
+    [],
+    {},
+    [null],
+    [{}],
+    { a: 1 },
+    ['\u0000'],
+    [[[[[]]]]],
+  ),
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.integer(),
   fc.double(),
@@ -51,7 +105,15 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 
 function resolve(doc: Schema, schema: Schema | undefined, depth = 0): Schema {
   if (!schema || depth > 6) return {};
-  if (schema.$ref) return resolve(doc, schema.$ref.split('/').slice(1).reduce((o: any, k: string) => o?.[k], doc), depth + 1);
+  if (schema.$ref)
+    return resolve(
+      doc,
+      schema.$ref
+        .split('/')
+        .slice(1)
+        .reduce((o: any, k: string) => o?.[k], doc),
+      depth + 1,
+    );
   if (schema.oneOf ?? schema.anyOf) return resolve(doc, (schema.oneOf ?? schema.anyOf)[0], depth + 1);
   if (schema.allOf) return Object.assign({}, ...schema.allOf.map((s: Schema) => resolve(doc, s, depth + 1)));
   return schema;
@@ -63,10 +125,15 @@ function plausible(doc: Schema, raw: Schema | undefined, depth = 0): unknown {
   if (schema.example !== undefined) return schema.example;
   if (schema.enum) return schema.enum[0];
   switch (schema.type) {
-    case 'integer': case 'number': return schema.minimum ?? 1;
-    case 'boolean': return true;
-    case 'string': return schema.format === 'uuid' ? '00000000-0000-4000-8000-000000000000' : 'x';
-    case 'array': return depth > 4 ? [] : [plausible(doc, schema.items, depth + 1)];
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return true;
+    case 'string':
+      return schema.format === 'uuid' ? '00000000-0000-4000-8000-000000000000' : 'x';
+    case 'array':
+      return depth > 4 ? [] : [plausible(doc, schema.items, depth + 1)];
     default: {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(schema.properties ?? {})) if (depth < 4) out[k] = plausible(doc, v as Schema, depth + 1);
@@ -79,7 +146,11 @@ function pathValue(name: string, real: Record<string, string>): string {
   return real[name] ?? (/version/i.test(name) ? '1' : /id$/i.test(name) ? '00000000-0000-4000-8000-000000000000' : 'm');
 }
 
-interface HostileRequest { path: string; body?: string | Buffer; contentType?: string }
+interface HostileRequest {
+  path: string;
+  body?: string | Buffer;
+  contentType?: string;
+}
 
 function parameterFamily(op: Operation, real: Record<string, string>, rng: number): HostileRequest[] {
   const path = op.parameters.filter((p) => p.in === 'path');
@@ -128,8 +199,16 @@ function bodyFamily(doc: Schema, op: Operation, real: Record<string, string>, rn
   out.push({ path, body: JSON.stringify(base), contentType: 'text/plain' });
   out.push({ path, body: JSON.stringify(base), contentType: 'multipart/form-data; boundary=x' });
   out.push({ path, body: JSON.stringify(base), contentType: 'multipart/form-data' });
-  out.push({ path, body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2', contentType: 'multipart/form-data; boundary=x' });
-  out.push({ path, body: '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\na\u0000b\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' });
+  out.push({
+    path,
+    body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2',
+    contentType: 'multipart/form-data; boundary=x',
+  });
+  out.push({
+    path,
+    body: '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\na\u0000b\r\n--x--\r\n',
+    contentType: 'multipart/form-data; boundary=x',
+  });
   out.push({
     path,
     body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a\u0000.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\r\n--x--\r\n',
@@ -151,8 +230,10 @@ void (async () => {
       kiln = await startTestKiln('postgres');
     });
     after(async () => {
-      process.stdout.write(`hostile walk: seed ${SEED}, requests sent ${counts.sent}, 2xx ${counts['2xx']}, ` +
-        `3xx ${counts['3xx']}, 4xx ${counts['4xx']}, 5xx ${counts['5xx']}\n`);
+      process.stdout.write(
+        `hostile walk: seed ${SEED}, requests sent ${counts.sent}, 2xx ${counts['2xx']}, ` +
+          `3xx ${counts['3xx']}, 4xx ${counts['4xx']}, 5xx ${counts['5xx']}\n`,
+      );
       await kiln?.close();
     });
 
@@ -163,7 +244,10 @@ void (async () => {
       let status: number;
       try {
         const res = await fetch(`${kiln.url}${req.path}`, {
-          method, headers, body: hasBody ? req.body : undefined, signal: AbortSignal.timeout(15_000),
+          method,
+          headers,
+          body: hasBody ? req.body : undefined,
+          signal: AbortSignal.timeout(15_000),
         });
         status = res.status;
         await res.arrayBuffer();
@@ -233,7 +317,8 @@ void (async () => {
     async function sendStreaming(req: HostileRequest): Promise<void> {
       const controller = new AbortController();
       const res = await fetch(`${kiln.url}${req.path}`, {
-        headers: { authorization: `Bearer ${kiln.adminKey}` }, signal: controller.signal,
+        headers: { authorization: `Bearer ${kiln.adminKey}` },
+        signal: controller.signal,
       });
       counts.sent++;
       const klass = `${Math.floor(res.status / 100)}xx` as keyof typeof counts;

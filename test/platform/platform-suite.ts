@@ -40,9 +40,15 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
       const sources = await Promise.all([1, 2, 3].map(() => new DataSource(dataSourceOptions(kiln.databaseUrl)).initialize()));
       try {
         const results = await Promise.all(sources.map((ds) => runMigrationsLocked(ds)));
-        assert.deepEqual(results.map((r) => r.length), [0, 0, 0]);
+        assert.deepEqual(
+          results.map((r) => r.length),
+          [0, 0, 0],
+        );
         const rows: Array<{ name: string }> = await sources[0]!.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
-        assert.deepEqual(rows.map((r) => r.name), MIGRATIONS.map((m) => m.name));
+        assert.deepEqual(
+          rows.map((r) => r.name),
+          MIGRATIONS.map((m) => m.name),
+        );
       } finally {
         await Promise.all(sources.map((ds) => ds.destroy()));
       }
@@ -78,7 +84,10 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
       const listed = await kiln.request('GET', '/api/keys');
       assert.equal(listed.status, 200);
       assert.ok(listed.body.length >= 4);
-      assert.ok(listed.body.every((k: Record<string, unknown>) => !('key' in k) && !('secretHash' in k)), 'no secret is ever listed');
+      assert.ok(
+        listed.body.every((k: Record<string, unknown>) => !('key' in k) && !('secretHash' in k)),
+        'no secret is ever listed',
+      );
 
       // a revoked key stops working at once
       const dev = listed.body.find((k: { name: string }) => k.name === 'developer key');
@@ -96,7 +105,9 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
       assert.equal(res.body.instance, '/api/keys');
       const fields = res.body.errors.map((e: { field: string }) => e.field).sort();
       assert.deepEqual([...new Set(fields)], ['extra', 'name', 'role']);
-      assert.ok(res.body.errors.some((e: { field: string; reason: string }) => e.field === 'role' && /one of the following values/.test(e.reason)));
+      assert.ok(
+        res.body.errors.some((e: { field: string; reason: string }) => e.field === 'role' && /one of the following values/.test(e.reason)),
+      );
       const malformed = await kiln.request('POST', '/api/keys', { body: '{"name": ' });
       assert.equal(malformed.status, 400);
       assert.match(malformed.body.detail, /JSON/);

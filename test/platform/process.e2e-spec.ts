@@ -10,7 +10,6 @@ import { after, describe, it } from 'node:test';
 import { spawnKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
 
-
 async function ready(url: string): Promise<void> {
   await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 20_000);
 }
@@ -79,8 +78,16 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
   describe('stops start-up with one clear line on bad configuration', () => {
     const cases: Array<[string, (dir: string) => Promise<Record<string, string>>, RegExp]> = [
       ['an unparseable DATABASE_URL', async () => ({ DATABASE_URL: 'not a url' }), /DATABASE_URL: must be a URL like postgres:/],
-      ['an unreachable database', async () => ({ DATABASE_URL: 'postgres://kiln@127.0.0.1:1/kiln' }), /DATABASE_URL: cannot use PostgreSQL at postgres:\/\/kiln@127\.0\.0\.1:1\/kiln/],
-      ['an unreachable Redis', async () => ({ REDIS_URL: 'redis://127.0.0.1:1' }), /REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/],
+      [
+        'an unreachable database',
+        async () => ({ DATABASE_URL: 'postgres://kiln@127.0.0.1:1/kiln' }),
+        /DATABASE_URL: cannot use PostgreSQL at postgres:\/\/kiln@127\.0\.0\.1:1\/kiln/,
+      ],
+      [
+        'an unreachable Redis',
+        async () => ({ REDIS_URL: 'redis://127.0.0.1:1' }),
+        /REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/,
+      ],
       [
         'an unwritable KILN_DATA_DIR',
         async (dir) => {
@@ -101,7 +108,11 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
         cleanups.push(cleanup);
         const kiln = spawnKiln({ ...env, ...(await envFor(env.KILN_DATA_DIR!)) });
         assert.equal(await kiln.exited, 1);
-        const lines = kiln.output().trim().split('\n').filter((l) => l.startsWith('kiln: cannot start:'));
+        const lines = kiln
+          .output()
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('kiln: cannot start:'));
         assert.equal(lines.length, 1, kiln.output());
         assert.match(lines[0]!, expected);
         assert.doesNotMatch(kiln.output(), /^\s+at /m, 'no stack trace');

@@ -96,7 +96,10 @@ void (async () => {
     });
 
     it("gives a row of its own the kit columns, under the migrations' names", () => {
-      const names = db.getMetadata(KitJob).columns.map((c) => c.databaseName).sort();
+      const names = db
+        .getMetadata(KitJob)
+        .columns.map((c) => c.databaseName)
+        .sort();
       const expected = ['id', 'status', 'attempts', 'created_at', 'started_at', 'finished_at', 'updated_at'];
       expected.push('cancel_requested', 'error_code', 'error');
       assert.deepEqual(names, [...expected, 'output'].sort());

@@ -2,12 +2,7 @@
  * Test support: a small, straightforward DatasetProfile builder (the real one belongs to the
  * ingestion domain) plus a seeded RNG, so drift tests can profile a public table themselves.
  */
-import type {
-  CategoricalColumnProfile,
-  ColumnProfile,
-  DatasetProfile,
-  NumericColumnProfile,
-} from '../../src/contracts/dataset-profile';
+import type { CategoricalColumnProfile, ColumnProfile, DatasetProfile, NumericColumnProfile } from '../../src/contracts/dataset-profile';
 import { PROFILE_SAMPLE_SIZE } from '../../src/contracts/dataset-profile';
 
 export type Row = Record<string, unknown>;
@@ -106,7 +101,11 @@ function categoricalProfile(values: string[], missing: number, rand: () => numbe
 }
 
 /** Profiles `rows`: a column whose non-null values are all numbers is numeric, else categorical. */
-export function buildProfile(rows: readonly Row[], columns: readonly string[], opts: { bins?: number; seed?: number } = {}): DatasetProfile {
+export function buildProfile(
+  rows: readonly Row[],
+  columns: readonly string[],
+  opts: { bins?: number; seed?: number } = {},
+): DatasetProfile {
   const rand = seededRandom(opts.seed ?? 1);
   const out: Record<string, ColumnProfile> = {};
   for (const name of columns) {

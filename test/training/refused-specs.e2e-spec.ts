@@ -17,9 +17,19 @@ async function main(): Promise<void> {
 
     before(async () => {
       kiln = await startTestKiln('embedded');
-      const data = Array.from({ length: 60 }, (_, i) => ({ x: i, flag: i % 2, churn: i % 3 === 0 ? 'yes' : 'no', Species: ['A', 'B', 'C'][i % 3]! }));
+      const data = Array.from({ length: 60 }, (_, i) => ({
+        x: i,
+        flag: i % 2,
+        churn: i % 3 === 0 ? 'yes' : 'no',
+        Species: ['A', 'B', 'C'][i % 3]!,
+      }));
       penguins = await readyVersion(kiln, await createDataset(kiln, 'synthetic'), toCsv(data), { fileName: 'synthetic.csv' });
-      const rows = [{ x: 1, y: 'a' }, { x: 2, y: 'b' }, { x: 3, y: 'a' }, { x: 4, y: 'b' }];
+      const rows = [
+        { x: 1, y: 'a' },
+        { x: 2, y: 'b' },
+        { x: 3, y: 'a' },
+        { x: 4, y: 'b' },
+      ];
       tiny = await readyVersion(kiln, await createDataset(kiln, 'tiny'), toCsv(rows), { fileName: 'tiny.csv' });
     });
     after(async () => {
@@ -61,7 +71,13 @@ async function main(): Promise<void> {
       const list = await kiln.request('GET', '/api/training-jobs');
       assert.deepEqual(list.body, [], 'nothing was queued');
       const ok = await kiln.request('POST', '/api/training-jobs', {
-        body: { datasetVersionId: penguins.id, target: 'churn', positiveClass: 'yes', modelName: 'ok', hyperparameters: { epochs: 1, classWeights: 'balanced' } },
+        body: {
+          datasetVersionId: penguins.id,
+          target: 'churn',
+          positiveClass: 'yes',
+          modelName: 'ok',
+          hyperparameters: { epochs: 1, classWeights: 'balanced' },
+        },
       });
       assert.equal(ok.status, 202, ok.text);
       assert.equal((await kiln.request('GET', '/api/training-jobs')).body.length, 1);

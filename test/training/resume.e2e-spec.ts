@@ -16,7 +16,11 @@ const LOCK_MS = 3_000;
 
 /** Just enough of TestKiln for the ingestion helpers, against a spawned process. */
 function client(url: string, adminKey: string): TestKiln {
-  return { url, adminKey, request: (method: string, path: string, options?: object) => httpRequest(url, adminKey, method, path, options) } as unknown as TestKiln;
+  return {
+    url,
+    adminKey,
+    request: (method: string, path: string, options?: object) => httpRequest(url, adminKey, method, path, options),
+  } as unknown as TestKiln;
 }
 
 async function ready(url: string): Promise<void> {
@@ -83,7 +87,8 @@ async function main(): Promise<void> {
       const done = await eventually(
         async () => {
           const r = await k2.request('GET', `/api/training-jobs/${id}`);
-          if (r.body.status === 'failed' || r.body.status === 'cancelled') assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}\n${second.output().slice(-3000)}`);
+          if (r.body.status === 'failed' || r.body.status === 'cancelled')
+            assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}\n${second.output().slice(-3000)}`);
           return r.body.status === 'succeeded' ? r.body : undefined;
         },
         180_000,

@@ -56,7 +56,10 @@ function logLoss(labels: number[], p: number[]): number {
 
 function close(actual: unknown, expected: number, label: string, eps = 1e-9): void {
   assert.equal(typeof actual, 'number', `${label}: not a number (${String(actual)})`);
-  assert.ok(Math.abs((actual as number) - expected) <= eps * Math.max(1, Math.abs(expected)), `${label}: stored ${String(actual)} vs recomputed ${expected}`);
+  assert.ok(
+    Math.abs((actual as number) - expected) <= eps * Math.max(1, Math.abs(expected)),
+    `${label}: stored ${String(actual)} vs recomputed ${expected}`,
+  );
 }
 
 // ---- server-sent events client
@@ -68,10 +71,18 @@ interface SseEvent {
 }
 
 /** Reads an event stream until the server ends it (or `stopAfter` events arrived: then the client disconnects). */
-async function readEvents(kiln: TestKiln, path: string, opts: { stopAfter?: number; lastEventId?: string } = {}): Promise<{ status: number; contentType: string | null; events: SseEvent[] }> {
+async function readEvents(
+  kiln: TestKiln,
+  path: string,
+  opts: { stopAfter?: number; lastEventId?: string } = {},
+): Promise<{ status: number; contentType: string | null; events: SseEvent[] }> {
   const abort = new AbortController();
   const res = await fetch(`${kiln.url}${path}`, {
-    headers: { authorization: `Bearer ${kiln.adminKey}`, accept: 'text/event-stream', ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}) },
+    headers: {
+      authorization: `Bearer ${kiln.adminKey}`,
+      accept: 'text/event-stream',
+      ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}),
+    },
     signal: abort.signal,
   });
   const events: SseEvent[] = [];
@@ -97,7 +108,11 @@ async function readEvents(kiln: TestKiln, path: string, opts: { stopAfter?: numb
           fields[k] = fields[k] !== undefined && k === 'data' ? `${fields[k]}\n${v}` : v;
         }
         if (fields.data === undefined) continue;
-        events.push({ event: fields.event ?? 'message', ...(fields.id !== undefined ? { id: fields.id } : {}), data: JSON.parse(fields.data) });
+        events.push({
+          event: fields.event ?? 'message',
+          ...(fields.id !== undefined ? { id: fields.id } : {}),
+          data: JSON.parse(fields.data),
+        });
         if (opts.stopAfter !== undefined && events.length >= opts.stopAfter) {
           abort.abort();
           return { status: res.status, contentType: res.headers.get('content-type'), events };
@@ -129,7 +144,10 @@ async function succeeded(kiln: TestKiln, id: string, timeoutMs = 120_000): Promi
   );
 }
 
-async function testPredictions(kiln: TestKiln, id: string): Promise<{ rowIndices: number[]; yTrue: Array<string | number>; yPred: Array<string | number>; probabilities?: number[][] }> {
+async function testPredictions(
+  kiln: TestKiln,
+  id: string,
+): Promise<{ rowIndices: number[]; yTrue: Array<string | number>; yPred: Array<string | number>; probabilities?: number[][] }> {
   const r = await kiln.request('GET', `/api/training-jobs/${id}/test-predictions`);
   assert.equal(r.status, 200, r.text);
   return r.body;
@@ -137,7 +155,18 @@ async function testPredictions(kiln: TestKiln, id: string): Promise<{ rowIndices
 
 // ---- the public tables, with the derived binary target
 
-const MOVIE_FEATURES = ['Rotten Tomatoes Rating', 'IMDB Votes', 'Production Budget', 'Running Time min', 'US Gross', 'Worldwide Gross', 'MPAA Rating', 'Major Genre', 'Creative Type', 'Source'];
+const MOVIE_FEATURES = [
+  'Rotten Tomatoes Rating',
+  'IMDB Votes',
+  'Production Budget',
+  'Running Time min',
+  'US Gross',
+  'Worldwide Gross',
+  'MPAA Rating',
+  'Major Genre',
+  'Creative Type',
+  'Source',
+];
 
 function movieRows(): JsonRow[] {
   const all = JSON.parse(vegaFile('movies.json').toString('utf8')) as JsonRow[];
@@ -191,7 +220,15 @@ async function main(): Promise<void> {
         task: 'binary',
         positiveClass: 'good',
         modelName: 'movies-good',
-        hyperparameters: { epochs, batchSize: 32, learningRate: 0.005, hiddenUnits: [32], classWeights: 'balanced', seed: 3, earlyStoppingPatience: 1000 },
+        hyperparameters: {
+          epochs,
+          batchSize: 32,
+          learningRate: 0.005,
+          hiddenUnits: [32],
+          classWeights: 'balanced',
+          seed: 3,
+          earlyStoppingPatience: 1000,
+        },
       });
       // Subscribed while queued/running: every epoch arrives once, in order, then the final event, then the end.
       const live = await readEvents(kiln, `/api/training-jobs/${id}/events`);
@@ -223,7 +260,11 @@ async function main(): Promise<void> {
       const resumed = await readEvents(kiln, `/api/training-jobs/${id}/events`, { lastEventId: String(epochs - 2) });
       assert.deepEqual(
         resumed.events.map((e) => [e.event, e.data.epoch]),
-        [['progress', epochs - 1], ['progress', epochs], ['succeeded', undefined]],
+        [
+          ['progress', epochs - 1],
+          ['progress', epochs],
+          ['succeeded', undefined],
+        ],
       );
       const unknown = await kiln.request('GET', '/api/training-jobs/00000000-0000-4000-8000-000000000000/events');
       assert.equal(unknown.status, 404, unknown.text);
@@ -282,8 +323,14 @@ async function main(): Promise<void> {
     });
 
     it('regression with categorical inputs and missing values (cars → Miles_per_Gallon): beats the mean; metrics recompute', async () => {
-      assert.ok(cars.some((c) => c.Horsepower === null), 'Horsepower has missing values');
-      assert.ok(cars.some((c) => c.Miles_per_Gallon === null), 'so does the target (those rows are dropped)');
+      assert.ok(
+        cars.some((c) => c.Horsepower === null),
+        'Horsepower has missing values',
+      );
+      assert.ok(
+        cars.some((c) => c.Miles_per_Gallon === null),
+        'so does the target (those rows are dropped)',
+      );
       const id = await submit(kiln, { datasetVersionId: carsVersion.id, ...carsJob });
       const job = await succeeded(kiln, id);
       const v = await kiln.request('GET', '/api/models/cars-mpg/versions/1');
@@ -329,7 +376,12 @@ async function main(): Promise<void> {
 
     it('an event stream stops when its client disconnects', async () => {
       // early stopping off and many epochs: the job must still be running when it is cancelled below
-      const id = await submit(kiln, { datasetVersionId: carsVersion.id, ...carsJob, modelName: 'cars-sse', hyperparameters: { ...carsJob.hyperparameters, epochs: 2000, earlyStoppingPatience: 0 } });
+      const id = await submit(kiln, {
+        datasetVersionId: carsVersion.id,
+        ...carsJob,
+        modelName: 'cars-sse',
+        hyperparameters: { ...carsJob.hyperparameters, epochs: 2000, earlyStoppingPatience: 0 },
+      });
       const events = kiln.app.get(TrainingJobEvents) as unknown as { open: Set<unknown> };
       const partial = await readEvents(kiln, `/api/training-jobs/${id}/events`, { stopAfter: 1 });
       assert.equal(partial.events.length, 1);
@@ -342,7 +394,12 @@ async function main(): Promise<void> {
     });
 
     it('shutting Kiln down ends open event streams instead of waiting for them (runs last: it closes Kiln)', async () => {
-      const id = await submit(kiln, { datasetVersionId: carsVersion.id, ...carsJob, modelName: 'cars-shutdown', hyperparameters: { ...carsJob.hyperparameters, epochs: 2000 } });
+      const id = await submit(kiln, {
+        datasetVersionId: carsVersion.id,
+        ...carsJob,
+        modelName: 'cars-shutdown',
+        hyperparameters: { ...carsJob.hyperparameters, epochs: 2000 },
+      });
       const events = kiln.app.get(TrainingJobEvents) as unknown as { open: Set<unknown> };
       const stream = readEvents(kiln, `/api/training-jobs/${id}/events`).catch((e: unknown) => e);
       await eventually(async () => (events.open.size === 1 ? true : undefined), 10_000);

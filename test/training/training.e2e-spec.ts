@@ -47,7 +47,10 @@ async function main(): Promise<void> {
       assert.equal(badFeature.body.errors[0].field, 'features.1');
       const badEpochs = await kiln.request('POST', '/api/training-jobs', { body: { ...base, hyperparameters: { epochs: 0 } } });
       assert.equal(badEpochs.status, 400, badEpochs.text);
-      assert.ok(badEpochs.body.errors.some((e: any) => e.field === 'hyperparameters.epochs'), badEpochs.text);
+      assert.ok(
+        badEpochs.body.errors.some((e: any) => e.field === 'hyperparameters.epochs'),
+        badEpochs.text,
+      );
       const list = await kiln.request('GET', '/api/training-jobs');
       assert.equal(list.status, 200);
       assert.deepEqual(list.body, [], 'nothing was queued');
@@ -76,7 +79,8 @@ async function main(): Promise<void> {
         async () => {
           const r = await kiln.request('GET', `/api/training-jobs/${id}`);
           assert.equal(r.status, 200, r.text);
-          if (r.body.status === 'failed' || r.body.status === 'cancelled') assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}`);
+          if (r.body.status === 'failed' || r.body.status === 'cancelled')
+            assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}`);
           return r.body.status === 'succeeded' ? r.body : undefined;
         },
         45_000,
@@ -155,7 +159,10 @@ async function main(): Promise<void> {
       // Writes need the developer role.
       const created = await kiln.request('POST', '/api/keys', { body: { name: 'reader', role: 'predictor' } });
       assert.equal(created.status, 201, created.text);
-      const denied = await kiln.request('PUT', '/api/models/penguins-species/aliases/staging', { key: created.body.key, body: { version: 1 } });
+      const denied = await kiln.request('PUT', '/api/models/penguins-species/aliases/staging', {
+        key: created.body.key,
+        body: { version: 1 },
+      });
       assert.equal(denied.status, 403, denied.text);
       const read = await kiln.request('GET', '/api/models/penguins-species', { key: created.body.key });
       assert.equal(read.status, 200, read.text);

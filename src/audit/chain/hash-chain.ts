@@ -44,9 +44,7 @@ export interface ChainBreak {
   actual: string;
 }
 
-export type ChainVerification =
-  | { ok: true; checked: number }
-  | { ok: false; checked: number; firstBroken: ChainBreak };
+export type ChainVerification = { ok: true; checked: number } | { ok: false; checked: number; firstBroken: ChainBreak };
 
 export interface VerifyOptions {
   /**

@@ -10,7 +10,10 @@ describe('the stored-form escaping of audit strings', () => {
   it('round-trips every JS string exactly and leaves nothing PostgreSQL refuses (property, seeded)', () => {
     const hostile = fc.constantFrom('\0', '\uD800', '\uDC00', '\uE000', '\uE0000041', '😀', 'a', '\uFFFD');
     const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
-    const text = fc.oneof(fc.string({ unit: codeUnit }), fc.array(hostile).map((a) => a.join('')));
+    const text = fc.oneof(
+      fc.string({ unit: codeUnit }),
+      fc.array(hostile).map((a) => a.join('')),
+    );
     fc.assert(
       fc.property(text, (s) => {
         const stored = escapeText(s);

@@ -7,14 +7,34 @@ import { alertOf, DriftAlerts } from './drift-alerts';
 import type { CompletedDriftReportView as DriftReportView } from './drift-report';
 
 const feature = (name: string, drifted: boolean) => ({
-  feature: name, kind: 'numeric' as const, test: 'ks' as const, score: 0.4, pValue: drifted ? 1e-9 : 0.6, threshold: 0.05,
-  thresholdRule: 'p_value_below' as const, drifted, psi: 0.3, psiThreshold: 0.1, psiMajorThreshold: 0.25, psiLevel: 'major' as const,
-  referenceCount: 300, currentCount: 200, currentMissing: 0,
+  feature: name,
+  kind: 'numeric' as const,
+  test: 'ks' as const,
+  score: 0.4,
+  pValue: drifted ? 1e-9 : 0.6,
+  threshold: 0.05,
+  thresholdRule: 'p_value_below' as const,
+  drifted,
+  psi: 0.3,
+  psiThreshold: 0.1,
+  psiMajorThreshold: 0.25,
+  psiLevel: 'major' as const,
+  referenceCount: 300,
+  currentCount: 200,
+  currentMissing: 0,
 });
 
 const report = {
-  id: 'r1', model: 'm', modelVersion: 2, createdAt: '2025-01-01T00:00:00.000Z', windowFrom: '2025-01-01T00:00:00.000Z', windowTo: '2025-01-01T00:01:00.000Z',
-  rows: 200, referenceDatasetVersionId: 'd1', drift: true, driftedShare: 0.5,
+  id: 'r1',
+  model: 'm',
+  modelVersion: 2,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  windowFrom: '2025-01-01T00:00:00.000Z',
+  windowTo: '2025-01-01T00:01:00.000Z',
+  rows: 200,
+  referenceDatasetVersionId: 'd1',
+  drift: true,
+  driftedShare: 0.5,
   report: { features: [feature('a', true), feature('b', false)], prediction: null, retrain: null },
 } as unknown as DriftReportView;
 
@@ -44,7 +64,10 @@ describe('drift webhook', () => {
 
   it('names only the drifted features in the alert', () => {
     const a = alertOf(report);
-    assert.deepEqual(a.driftedFeatures.map((f) => f.feature), ['a']);
+    assert.deepEqual(
+      a.driftedFeatures.map((f) => f.feature),
+      ['a'],
+    );
     assert.equal(a.reportPath, '/api/models/m/drift');
     assert.equal(a.version, 2);
   });

@@ -36,7 +36,14 @@ export function alertOf(r: DriftReportView): DriftAlert {
     driftedShare: r.driftedShare,
     driftedFeatures: r.report.features
       .filter((f) => f.drifted)
-      .map((f) => ({ feature: f.feature, test: f.test, score: f.score, ...(f.pValue !== undefined ? { pValue: f.pValue } : {}), threshold: f.threshold, psi: f.psi })),
+      .map((f) => ({
+        feature: f.feature,
+        test: f.test,
+        score: f.score,
+        ...(f.pValue !== undefined ? { pValue: f.pValue } : {}),
+        threshold: f.threshold,
+        psi: f.psi,
+      })),
     predictionDrifted: r.report.prediction?.result?.drifted ?? null,
     window: { from: r.windowFrom, to: r.windowTo, rows: r.rows },
     retrain: r.report.retrain,

@@ -38,30 +38,69 @@ export class DriftMetrics {
   private readonly logger = new Logger('DriftMetrics');
   private cache: { at: number; reports: Promise<DriftReportView[]> } | null = null;
 
-  constructor(metrics: MetricsService, private readonly store: DriftStore) {
+  constructor(
+    metrics: MetricsService,
+    private readonly store: DriftStore,
+  ) {
     const registry = metrics.registry;
     const ver = (r: DriftReportView) => ({ model: r.model, version: String(r.modelVersion) });
-    this.gauge(registry, 'kiln_drift_detected', 'Dataset-level drift verdict of the newest drift report (1 drift, 0 none)', ['model', 'version'], (g, r) =>
-      g.set(ver(r), r.drift ? 1 : 0),
+    this.gauge(
+      registry,
+      'kiln_drift_detected',
+      'Dataset-level drift verdict of the newest drift report (1 drift, 0 none)',
+      ['model', 'version'],
+      (g, r) => g.set(ver(r), r.drift ? 1 : 0),
     );
-    this.gauge(registry, 'kiln_drift_drifted_share', 'Share of the tested features that drifted in the newest drift report', ['model', 'version'], (g, r) =>
-      g.set(ver(r), r.driftedShare),
+    this.gauge(
+      registry,
+      'kiln_drift_drifted_share',
+      'Share of the tested features that drifted in the newest drift report',
+      ['model', 'version'],
+      (g, r) => g.set(ver(r), r.driftedShare),
     );
-    this.gauge(registry, 'kiln_drift_report_timestamp_seconds', 'When the newest drift report was made (Unix seconds)', ['model', 'version'], (g, r) =>
-      g.set(ver(r), Date.parse(r.createdAt) / 1000),
+    this.gauge(
+      registry,
+      'kiln_drift_report_timestamp_seconds',
+      'When the newest drift report was made (Unix seconds)',
+      ['model', 'version'],
+      (g, r) => g.set(ver(r), Date.parse(r.createdAt) / 1000),
     );
-    this.gauge(registry, 'kiln_drift_score', 'Per-feature drift score of the newest report (see the test label)', ['model', 'version', 'feature', 'test'], (g, r) => {
-      for (const f of everyFeature(r)) g.set({ ...ver(r), feature: f.feature, test: f.test }, f.score);
-    });
-    this.gauge(registry, 'kiln_drift_p_value', 'Per-feature p-value of the newest report (KS and chi-square only)', ['model', 'version', 'feature', 'test'], (g, r) => {
-      for (const f of everyFeature(r)) if (f.pValue !== undefined) g.set({ ...ver(r), feature: f.feature, test: f.test }, f.pValue);
-    });
-    this.gauge(registry, 'kiln_drift_psi', 'Per-feature population stability index of the newest report', ['model', 'version', 'feature'], (g, r) => {
-      for (const f of everyFeature(r)) if (f.psi !== null) g.set({ ...ver(r), feature: f.feature }, f.psi);
-    });
-    this.gauge(registry, 'kiln_drift_feature_detected', 'Per-feature drift verdict of the newest report (1 drift, 0 none)', ['model', 'version', 'feature'], (g, r) => {
-      for (const f of everyFeature(r)) g.set({ ...ver(r), feature: f.feature }, f.drifted ? 1 : 0);
-    });
+    this.gauge(
+      registry,
+      'kiln_drift_score',
+      'Per-feature drift score of the newest report (see the test label)',
+      ['model', 'version', 'feature', 'test'],
+      (g, r) => {
+        for (const f of everyFeature(r)) g.set({ ...ver(r), feature: f.feature, test: f.test }, f.score);
+      },
+    );
+    this.gauge(
+      registry,
+      'kiln_drift_p_value',
+      'Per-feature p-value of the newest report (KS and chi-square only)',
+      ['model', 'version', 'feature', 'test'],
+      (g, r) => {
+        for (const f of everyFeature(r)) if (f.pValue !== undefined) g.set({ ...ver(r), feature: f.feature, test: f.test }, f.pValue);
+      },
+    );
+    this.gauge(
+      registry,
+      'kiln_drift_psi',
+      'Per-feature population stability index of the newest report',
+      ['model', 'version', 'feature'],
+      (g, r) => {
+        for (const f of everyFeature(r)) if (f.psi !== null) g.set({ ...ver(r), feature: f.feature }, f.psi);
+      },
+    );
+    this.gauge(
+      registry,
+      'kiln_drift_feature_detected',
+      'Per-feature drift verdict of the newest report (1 drift, 0 none)',
+      ['model', 'version', 'feature'],
+      (g, r) => {
+        for (const f of everyFeature(r)) g.set({ ...ver(r), feature: f.feature }, f.drifted ? 1 : 0);
+      },
+    );
   }
 
   private gauge(registry: Registry, name: string, help: string, labelNames: string[], set: Setter): void {

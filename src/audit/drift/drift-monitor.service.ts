@@ -53,13 +53,15 @@ export class DriftMonitor {
     if (!served) return skip('no version takes the main traffic (no deployment route resolves and no production alias)');
     const { version } = await this.registry.getVersion(model, served.version);
     const referenceId = version.lineage.datasetVersionId;
-    if (!referenceId) return skip(`version ${served.version} was imported: there is no training dataset profile to compare with`, served.version);
+    if (!referenceId)
+      return skip(`version ${served.version} was imported: there is no training dataset profile to compare with`, served.version);
     let reference: ReadyDatasetVersion;
     try {
       reference = await this.catalog.getReadyVersion(referenceId);
     } catch (e) {
       // Not retried: a missing reference stays missing.
-      if (e instanceof NotFoundException || e instanceof ConflictException) return skip(`the training dataset version ${referenceId} is not readable: ${e.message}`, served.version);
+      if (e instanceof NotFoundException || e instanceof ConflictException)
+        return skip(`the training dataset version ${referenceId} is not readable: ${e.message}`, served.version);
       throw e;
     }
 
@@ -68,7 +70,10 @@ export class DriftMonitor {
     const maxRows = this.config.audit.driftWindowRows;
     const window = buildWindow(await this.store.loggedPredictions(model, served.version, maxRows), features, maxRows);
     if (window.rows === 0 && window.hashedRequests > 0) {
-      return skip(`the prediction log holds only input hashes for version ${served.version} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`, served.version);
+      return skip(
+        `the prediction log holds only input hashes for version ${served.version} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`,
+        served.version,
+      );
     }
     if (window.rows < MIN_WINDOW_ROWS) {
       const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
@@ -82,7 +87,11 @@ export class DriftMonitor {
     const stored = await this.store.withModelLock(model, async (m) => {
       if (report.datasetDrift && settings.onDrift) {
         const trainingJobId = version.trainingJobId ?? version.lineage.trainingJobId ?? null;
-        report.retrain = await this.retrain.onDrift(m, { model, version: served.version, reportId, trainingJobId, lineage: version.lineage }, settings.onDrift);
+        report.retrain = await this.retrain.onDrift(
+          m,
+          { model, version: served.version, reportId, trainingJobId, lineage: version.lineage },
+          settings.onDrift,
+        );
       }
       return this.store.insertReport(m, {
         id: reportId,
@@ -97,7 +106,10 @@ export class DriftMonitor {
         report,
       });
     });
-    this.logger.log({ model, version: served.version, reportId: stored.id, drift: stored.drift, driftedShare: stored.driftedShare }, 'drift check done');
+    this.logger.log(
+      { model, version: served.version, reportId: stored.id, drift: stored.drift, driftedShare: stored.driftedShare },
+      'drift check done',
+    );
     if (stored.drift) await this.alerts.send(stored);
     return { model, reportId: stored.id, drift: stored.drift };
   }
@@ -117,7 +129,12 @@ export class DriftMonitor {
     for (const f of inputs.features) histograms[f.feature] = histogramOf(profile, f.feature, window.columns[f.feature]!)!;
     return {
       ...inputs,
-      reference: { datasetVersionId: reference.id, datasetId: reference.datasetId, datasetName: reference.datasetName, datasetVersion: reference.version },
+      reference: {
+        datasetVersionId: reference.id,
+        datasetId: reference.datasetId,
+        datasetName: reference.datasetName,
+        datasetVersion: reference.version,
+      },
       window: { from: window.from!.toISOString(), to: window.to!.toISOString(), rows: window.rows, requests: window.requests, maxRows },
       histograms,
       prediction: target === null ? null : predictionDrift(profile, target, task, window),

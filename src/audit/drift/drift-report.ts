@@ -17,7 +17,14 @@ export interface DriftSettingsView {
 
 /** What the closed loop did on this report. */
 export type RetrainOutcome =
-  | { status: 'queued'; trainingJobId: string; datasetId: string; datasetVersionId: string; datasetVersion: number; promote: OnDriftSettings['promote'] }
+  | {
+      status: 'queued';
+      trainingJobId: string;
+      datasetId: string;
+      datasetVersionId: string;
+      datasetVersion: number;
+      promote: OnDriftSettings['promote'];
+    }
   | { status: 'skipped' | 'failed'; reason: string; datasetId: string; datasetVersionId?: string };
 
 export interface PredictionDrift {

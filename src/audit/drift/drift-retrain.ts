@@ -49,11 +49,21 @@ export class DriftRetrain {
       const latest = await this.catalog.getLatestReadyVersion(datasetId);
       const base = { datasetId: latest.datasetId, datasetVersionId: latest.id };
       if (latest.id === drifted.lineage.datasetVersionId) {
-        return { status: 'skipped', ...base, reason: `the newest ready version of dataset ${datasetId} (v${latest.version}) is the one the drifted version was trained on` };
+        return {
+          status: 'skipped',
+          ...base,
+          reason: `the newest ready version of dataset ${datasetId} (v${latest.version}) is the one the drifted version was trained on`,
+        };
       }
       const earlier = await this.store.retrainAlreadyQueued(m, drifted.model, latest.id);
-      if (earlier) return { status: 'skipped', ...base, reason: `training job ${earlier} was already queued on dataset version ${latest.id} by an earlier drift report` };
-      if (!drifted.trainingJobId) return { status: 'skipped', ...base, reason: 'the drifted version has no training job to repeat (imported model)' };
+      if (earlier)
+        return {
+          status: 'skipped',
+          ...base,
+          reason: `training job ${earlier} was already queued on dataset version ${latest.id} by an earlier drift report`,
+        };
+      if (!drifted.trainingJobId)
+        return { status: 'skipped', ...base, reason: 'the drifted version has no training job to repeat (imported model)' };
 
       const { spec } = await this.trainingJobs.get(drifted.trainingJobId);
       const body = { ...spec, datasetVersionId: latest.id, modelName: drifted.model, promote: settings.promote } as CreateBody;
@@ -71,7 +81,14 @@ export class DriftRetrain {
         cause,
       }));
       this.logger.log({ model: drifted.model, trainingJobId: job.id, datasetVersionId: latest.id }, 'drift: retrain queued');
-      return { status: 'queued', trainingJobId: job.id, datasetId: latest.datasetId, datasetVersionId: latest.id, datasetVersion: latest.version, promote: settings.promote };
+      return {
+        status: 'queued',
+        trainingJobId: job.id,
+        datasetId: latest.datasetId,
+        datasetVersionId: latest.id,
+        datasetVersion: latest.version,
+        promote: settings.promote,
+      };
     } catch (e) {
       // A bad reference (dataset deleted, spec no longer valid on the new data) is reported, never fatal to the check.
       if (!(e instanceof HttpException)) throw e;

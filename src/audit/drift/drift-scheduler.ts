@@ -64,18 +64,24 @@ export class DriftScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const every = this.config.audit.driftIntervalMs;
     const served = new Set((await this.deployments.routingSnapshot()).models.map((m) => m.name));
     const existing = new Map(
-      (await this.queue.getJobSchedulers(0, -1)).filter((s) => s.key.startsWith(SCHEDULER_PREFIX)).map((s) => [s.key.slice(SCHEDULER_PREFIX.length), s]),
+      (await this.queue.getJobSchedulers(0, -1))
+        .filter((s) => s.key.startsWith(SCHEDULER_PREFIX))
+        .map((s) => [s.key.slice(SCHEDULER_PREFIX.length), s]),
     );
     const added: string[] = [];
     const removed: string[] = [];
     for (const model of served) {
       if (existing.get(model)?.every === every) continue;
       const data: AuditDriftCheckPayload = { payloadVersion: 1, model };
-      await this.queue.upsertJobScheduler(schedulerId(model), { every }, {
-        name: JobName.AuditDriftCheck,
-        data,
-        opts: { attempts: 2, backoff: { type: 'fixed', delay: 5_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-      });
+      await this.queue.upsertJobScheduler(
+        schedulerId(model),
+        { every },
+        {
+          name: JobName.AuditDriftCheck,
+          data,
+          opts: { attempts: 2, backoff: { type: 'fixed', delay: 5_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+        },
+      );
       added.push(model);
     }
     for (const model of existing.keys()) {

@@ -109,7 +109,13 @@ export class DriftStore {
   }
 
   /** A check that could say nothing: stored with its reason so the reports API shows it. */
-  async insertSkipped(r: { id: string; model: string; modelVersion: number | null; rows: number; reason: string }): Promise<SkippedDriftReportView> {
+  async insertSkipped(r: {
+    id: string;
+    model: string;
+    modelVersion: number | null;
+    rows: number;
+    reason: string;
+  }): Promise<SkippedDriftReportView> {
     const rows: ReportRow[] = await this.db.query(
       `INSERT INTO drift_reports (id, model, model_version, rows, status, reason) VALUES ($1, $2, $3, $4, 'skipped', $5) RETURNING *`,
       [r.id, r.model, r.modelVersion, r.rows, r.reason],
@@ -121,14 +127,28 @@ export class DriftStore {
     const rows: ReportRow[] = await m.query(
       `INSERT INTO drift_reports (id, model, model_version, window_from, window_to, rows, reference_dataset_version_id, drift, drifted_share, report)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [r.id, r.model, r.modelVersion, r.windowFrom, r.windowTo, r.rows, r.referenceDatasetVersionId, r.drift, r.driftedShare, JSON.stringify(r.report)],
+      [
+        r.id,
+        r.model,
+        r.modelVersion,
+        r.windowFrom,
+        r.windowTo,
+        r.rows,
+        r.referenceDatasetVersionId,
+        r.drift,
+        r.driftedShare,
+        JSON.stringify(r.report),
+      ],
     );
     return completedView(rows[0]!);
   }
 
   /** Newest first, skipped checks included. */
   async reports(model: string, limit: number): Promise<DriftReportView[]> {
-    const rows: ReportRow[] = await this.db.query(`SELECT * FROM drift_reports WHERE model = $1 ORDER BY created_at DESC, id LIMIT $2`, [model, limit]);
+    const rows: ReportRow[] = await this.db.query(`SELECT * FROM drift_reports WHERE model = $1 ORDER BY created_at DESC, id LIMIT $2`, [
+      model,
+      limit,
+    ]);
     return rows.map(toView);
   }
 
@@ -182,7 +202,12 @@ export class DriftStore {
    */
   async checkRequested(actor: AdminActor, model: string, jobId: string): Promise<{ undo: () => Promise<void> }> {
     const eventId = await this.db.transaction((m) =>
-      writeAdminEvent(m, actor, { action: 'drift-check.requested', target: { name: model }, before: null, after: { jobId, status: 'queued' } }),
+      writeAdminEvent(m, actor, {
+        action: 'drift-check.requested',
+        target: { name: model },
+        before: null,
+        after: { jobId, status: 'queued' },
+      }),
     );
     return { undo: () => discardAdminEvent(this.db, eventId) };
   }

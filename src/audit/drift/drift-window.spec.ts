@@ -7,7 +7,14 @@ const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s));
 describe('buildWindow', () => {
   it('flattens record calls newest first into feature columns and predictions, aligned by index', () => {
     const logged: LoggedPrediction[] = [
-      { servedAt: at(3), inputs: [{ a: 1, b: 'x' }, { a: 2, b: 'y' }], outputs: [{ label: 'p' }, { label: 'q', probabilities: { p: 0.1, q: 0.9 } }] },
+      {
+        servedAt: at(3),
+        inputs: [
+          { a: 1, b: 'x' },
+          { a: 2, b: 'y' },
+        ],
+        outputs: [{ label: 'p' }, { label: 'q', probabilities: { p: 0.1, q: 0.9 } }],
+      },
       { servedAt: at(2), inputs: [{ a: 3 }], outputs: [{ value: 4.5 }] },
     ];
     const w = buildWindow(logged, ['a', 'b'], 100);

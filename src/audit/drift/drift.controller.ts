@@ -26,9 +26,12 @@ export class DriftController {
   @ApiOperation({
     summary: "The model's newest drift report and its history (newest first)",
     description:
-      'Each report compares the newest window of the served version\'s live record-API traffic with the profile of its training dataset version: per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; the dataset-level verdict (≥ 50% of the features drifted); the predictions vs. the training target; and what the closed loop did.',
+      "Each report compares the newest window of the served version's live record-API traffic with the profile of its training dataset version: per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; the dataset-level verdict (≥ 50% of the features drifted); the predictions vs. the training target; and what the closed loop did.",
   })
-  async reports(@Param('name') name: string, @Query() q: DriftHistoryQuery): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }> {
+  async reports(
+    @Param('name') name: string,
+    @Query() q: DriftHistoryQuery,
+  ): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }> {
     return this.drift.reports(name, q.limit ?? 20);
   }
 
@@ -37,7 +40,11 @@ export class DriftController {
   @Audited('drift-check.requested')
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
-  @ApiHeader({ name: 'Prefer', required: false, description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)` })
+  @ApiHeader({
+    name: 'Prefer',
+    required: false,
+    description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)`,
+  })
   @ApiResponse({ status: 202, description: '{jobId, status: "queued"}' })
   @ApiResponse({ status: 200, description: 'with Prefer: wait=N, the outcome {model, reportId, drift, skipped?, report?}' })
   async check(
@@ -67,10 +74,16 @@ export class DriftController {
   @Roles('developer')
   @Audited('drift-settings.changed')
   @ApiOperation({
-    summary: 'Set the closed loop: on a drift verdict, queue a training job like the served version\'s on the newest ready version of a dataset',
-    description: 'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',
+    summary:
+      "Set the closed loop: on a drift verdict, queue a training job like the served version's on the newest ready version of a dataset",
+    description:
+      'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',
   })
-  async putSettings(@Param('name') name: string, @Body() body: PutDriftSettingsDto, @Req() req: AuthenticatedRequest): Promise<DriftSettingsView> {
+  async putSettings(
+    @Param('name') name: string,
+    @Body() body: PutDriftSettingsDto,
+    @Req() req: AuthenticatedRequest,
+  ): Promise<DriftSettingsView> {
     return this.drift.putSettings(name, body.onDrift, req.principal?.name ?? null, actorOf(req));
   }
 }

@@ -7,7 +7,10 @@ import { PROMOTE_MODES, type PromoteMode } from '../../models';
 export const MAX_HISTORY = 500;
 
 export class OnDriftDto {
-  @ApiProperty({ format: 'uuid', description: "Dataset whose newest ready version the retrain uses (the version's training job spec is repeated on it)" })
+  @ApiProperty({
+    format: 'uuid',
+    description: "Dataset whose newest ready version the retrain uses (the version's training job spec is repeated on it)",
+  })
   @IsUUID()
   retrainFromDatasetId!: string;
 

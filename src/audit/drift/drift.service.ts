@@ -40,7 +40,12 @@ export class DriftService {
     const id = jobId(JobName.AuditDriftCheck, `${name}__now__${randomUUID()}`);
     const event = await this.store.checkRequested(actor, name, id);
     try {
-      await this.queue.add(JobName.AuditDriftCheck, payload, { jobId: id, attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } });
+      await this.queue.add(JobName.AuditDriftCheck, payload, {
+        jobId: id,
+        attempts: 1,
+        removeOnComplete: { count: 100 },
+        removeOnFail: { count: 100 },
+      });
     } catch (e) {
       await event.undo().catch(() => undefined);
       throw e;
@@ -74,7 +79,9 @@ export class DriftService {
         await this.catalog.getLatestReadyVersion(onDrift.retrainFromDatasetId);
       } catch (e) {
         if (e instanceof NotFoundException) {
-          throw new ValidationProblemException([{ field: 'onDrift.retrainFromDatasetId', reason: `dataset ${onDrift.retrainFromDatasetId} not found` }]);
+          throw new ValidationProblemException([
+            { field: 'onDrift.retrainFromDatasetId', reason: `dataset ${onDrift.retrainFromDatasetId} not found` },
+          ]);
         }
         if (!(e instanceof ConflictException)) throw e;
       }

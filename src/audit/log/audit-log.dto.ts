@@ -118,6 +118,7 @@ export function parseBound(field: 'from' | 'to', value: string | undefined): Cha
   if (value === undefined) return undefined;
   if (/^\d{1,15}$/.test(value)) return { seq: Number(value) };
   const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null;
-  if (!time || Number.isNaN(time.getTime())) throw new ValidationProblemException([{ field, reason: 'must be a seq (digits) or an ISO 8601 time' }]);
+  if (!time || Number.isNaN(time.getTime()))
+    throw new ValidationProblemException([{ field, reason: 'must be a seq (digits) or an ISO 8601 time' }]);
   return { time };
 }

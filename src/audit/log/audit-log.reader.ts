@@ -64,9 +64,7 @@ class Where {
  */
 @Injectable()
 export class AuditLogReader {
-  constructor(
-    @InjectDataSource() private readonly db: DataSource,
-  ) {}
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async listPredictions(filter: PredictionFilter, page: PageRequest): Promise<Page<ReturnType<typeof predictionDto>>> {
     const rows = await this.pageOf<StoredPrediction>('audit_predictions', PREDICTION_COLUMNS, predictionWhere(filter), page);
@@ -84,7 +82,11 @@ export class AuditLogReader {
   async *exportPredictions(filter: PredictionFilter): AsyncGenerator<string> {
     let cursor: number | undefined;
     for (;;) {
-      const rows = await this.pageOf<StoredPrediction>('audit_predictions', PREDICTION_COLUMNS, predictionWhere(filter), { cursor, limit: EXPORT_PAGE, order: 'asc' });
+      const rows = await this.pageOf<StoredPrediction>('audit_predictions', PREDICTION_COLUMNS, predictionWhere(filter), {
+        cursor,
+        limit: EXPORT_PAGE,
+        order: 'asc',
+      });
       if (rows.length === 0) return;
       yield rows.map((r) => `${JSON.stringify(predictionDto(r))}\n`).join('');
       if (rows.length <= EXPORT_PAGE) return;
@@ -115,9 +117,7 @@ export class AuditLogReader {
  * never served as a record; `/api/audit/verify` reports it.
  */
 function committedPredictions(): Where {
-  return new Where().always(
-    `seq BETWEEN 1 AND COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'), 0)`,
-  );
+  return new Where().always(`seq BETWEEN 1 AND COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'), 0)`);
 }
 
 function predictionWhere(filter: PredictionFilter): Where {

@@ -76,7 +76,9 @@ export class AuditLogWriter {
     const writeEvents = (batch: NewEvent[]) => this.db.transaction((m) => this.appendEvents(m, batch, loggedAt));
     const e = events.length ? await this.isolating(events, writeEvents, null, refused) : NOTHING;
     if (refused.length) {
-      throw new UnrecoverableError(`audit.record-batch: ${refused.length} record(s) refused (the others were written): ${refused.slice(0, 10).join('; ')}`);
+      throw new UnrecoverableError(
+        `audit.record-batch: ${refused.length} record(s) refused (the others were written): ${refused.slice(0, 10).join('; ')}`,
+      );
     }
     return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates };
   }
@@ -128,7 +130,11 @@ export class AuditLogWriter {
     const head = await lockHead(m, 'events');
     const unique = dedupe(records, (r) => r.eventId);
     const stored = new Set(
-      ((await m.query(`SELECT event_id AS id FROM audit_events WHERE event_id = ANY($1::uuid[])`, [unique.map((r) => r.eventId)])) as IdRow[]).map((r) => r.id),
+      (
+        (await m.query(`SELECT event_id AS id FROM audit_events WHERE event_id = ANY($1::uuid[])`, [
+          unique.map((r) => r.eventId),
+        ])) as IdRow[]
+      ).map((r) => r.id),
     );
     const fresh = unique.filter((r) => !stored.has(r.eventId));
     if (fresh.length > 0) {
@@ -139,7 +145,20 @@ export class AuditLogWriter {
       const rows = fresh.map((r) => {
         seq += 1;
         const hash = hashRecord(prev, eventContent({ ...r, seq, loggedAt }));
-        const row = [seq, r.eventId, r.at, loggedAt, r.requestId, r.actorKeyId, r.action, r.targetJson, r.beforeJson, r.afterJson, prev, hash];
+        const row = [
+          seq,
+          r.eventId,
+          r.at,
+          loggedAt,
+          r.requestId,
+          r.actorKeyId,
+          r.action,
+          r.targetJson,
+          r.beforeJson,
+          r.afterJson,
+          prev,
+          hash,
+        ];
         prev = hash;
         return row;
       });
@@ -166,13 +185,20 @@ export class AuditLogWriter {
     }
   }
 
-  private async appendPredictions(m: EntityManager, records: NewPrediction[], requestedAt: Date, onEnsured: (partition: string) => void): Promise<Appended> {
+  private async appendPredictions(
+    m: EntityManager,
+    records: NewPrediction[],
+    requestedAt: Date,
+    onEnsured: (partition: string) => void,
+  ): Promise<Appended> {
     const head = await lockHead(m, 'predictions');
     const unique = dedupe(records, (r) => r.requestId);
     const stored = new Set(
-      ((await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [unique.map((r) => r.requestId)])) as IdRow[]).map(
-        (r) => r.id,
-      ),
+      (
+        (await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [
+          unique.map((r) => r.requestId),
+        ])) as IdRow[]
+      ).map((r) => r.id),
     );
     const fresh = unique.filter((r) => !stored.has(r.requestId));
     if (fresh.length > 0) {
@@ -190,8 +216,26 @@ export class AuditLogWriter {
         seq += 1;
         const hash = hashRecord(prev, predictionContent({ ...r, seq, loggedAt }));
         const row = [
-          seq, loggedAt, r.requestId, r.clientRequestId, r.servedAt, r.callerKeyId, r.model, r.modelVersion, r.route,
-          r.kind, r.canary, r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash,
+          seq,
+          loggedAt,
+          r.requestId,
+          r.clientRequestId,
+          r.servedAt,
+          r.callerKeyId,
+          r.model,
+          r.modelVersion,
+          r.route,
+          r.kind,
+          r.canary,
+          r.status,
+          r.latencyMs,
+          r.rows,
+          r.inputsJson,
+          r.inputsSha256,
+          r.outputsJson,
+          r.error,
+          prev,
+          hash,
         ];
         prev = hash;
         return row;
@@ -254,7 +298,10 @@ function notBefore(at: Date, floor: Date | undefined): Date {
 }
 
 export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
-  const rows = (await m.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`, [chain])) as Array<{ seq: string; hash: string }>;
+  const rows = (await m.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`, [chain])) as Array<{
+    seq: string;
+    hash: string;
+  }>;
   if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
   return rows[0]!;
 }

@@ -25,7 +25,11 @@ export class AuditPredictionsController {
   @Get()
   @ApiOperation({ summary: 'Logged predictions, filtered by model / version / clientRequestId / servedAt, paginated by cursor' })
   async list(@Query() q: PredictionsQueryDto): Promise<PageDto> {
-    return this.reader.listPredictions(filterOf(q), { cursor: q.cursor === undefined ? undefined : Number(q.cursor), limit: q.limit ?? 100, order: q.order ?? 'desc' });
+    return this.reader.listPredictions(filterOf(q), {
+      cursor: q.cursor === undefined ? undefined : Number(q.cursor),
+      limit: q.limit ?? 100,
+      order: q.order ?? 'desc',
+    });
   }
 
   @Get('export')
@@ -33,7 +37,10 @@ export class AuditPredictionsController {
   @ApiProduces('application/x-ndjson')
   export(@Query() q: PredictionFilterQuery): StreamableFile {
     const stream = Readable.from(this.reader.exportPredictions(filterOf(q)));
-    return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8', disposition: 'attachment; filename="audit-predictions.ndjson"' });
+    return new StreamableFile(stream, {
+      type: 'application/x-ndjson; charset=utf-8',
+      disposition: 'attachment; filename="audit-predictions.ndjson"',
+    });
   }
 
   @Get(':requestId')

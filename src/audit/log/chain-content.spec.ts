@@ -34,7 +34,14 @@ describe('chain content', () => {
 
   it('covers every column but the hashes, so any edit changes the hash', () => {
     const h = hashRecord(GENESIS_HASH, predictionContent(stored));
-    const edits: Array<Partial<StoredPrediction>> = [{ seq: '43' }, { outputs: [{ label: 'virginica' }] }, { latencyMs: 0.6 }, { canary: false }, { loggedAt: new Date(0) }, { modelVersion: null }];
+    const edits: Array<Partial<StoredPrediction>> = [
+      { seq: '43' },
+      { outputs: [{ label: 'virginica' }] },
+      { latencyMs: 0.6 },
+      { canary: false },
+      { loggedAt: new Date(0) },
+      { modelVersion: null },
+    ];
     for (const edit of edits) assert.notEqual(hashRecord(GENESIS_HASH, predictionContent({ ...stored, ...edit })), h, JSON.stringify(edit));
     const other: StoredPrediction = { ...stored, prevHash: 'a'.repeat(64), hash: 'y' };
     assert.equal(hashRecord(GENESIS_HASH, predictionContent(other)), h);
@@ -48,7 +55,29 @@ describe('chain content', () => {
   });
 
   it('gives events the same treatment', () => {
-    const e = { seq: '7', eventId: 'e', at: new Date(1), loggedAt: new Date(2), requestId: null, actorKeyId: 'k', action: 'key.created', target: { id: 1 }, before: undefined, after: null };
-    assert.deepEqual(eventContent(e), { seq: 7, eventId: 'e', at: '1970-01-01T00:00:00.001Z', loggedAt: '1970-01-01T00:00:00.002Z', requestId: null, actorKeyId: 'k', action: 'key.created', target: { id: 1 }, before: null, after: null });
+    const e = {
+      seq: '7',
+      eventId: 'e',
+      at: new Date(1),
+      loggedAt: new Date(2),
+      requestId: null,
+      actorKeyId: 'k',
+      action: 'key.created',
+      target: { id: 1 },
+      before: undefined,
+      after: null,
+    };
+    assert.deepEqual(eventContent(e), {
+      seq: 7,
+      eventId: 'e',
+      at: '1970-01-01T00:00:00.001Z',
+      loggedAt: '1970-01-01T00:00:00.002Z',
+      requestId: null,
+      actorKeyId: 'k',
+      action: 'key.created',
+      target: { id: 1 },
+      before: null,
+      after: null,
+    });
   });
 });

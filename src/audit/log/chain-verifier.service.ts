@@ -3,7 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryRunner } from 'typeorm';
 import { GENESIS_HASH, verifyChain, type ChainRecord } from '../chain';
 import type { ChainName } from './audit-log.writer';
-import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventContent, predictionContent, type StoredEvent, type StoredPrediction } from './chain-content';
+import {
+  EVENT_COLUMNS,
+  PREDICTION_COLUMNS,
+  eventContent,
+  predictionContent,
+  type StoredEvent,
+  type StoredPrediction,
+} from './chain-content';
 import { CheckpointKey } from './checkpoint-key';
 import { parseStatement } from './checkpoints.service';
 import { RETENTION_EXPIRED_ACTION } from './retention.service';
@@ -29,7 +36,15 @@ export interface ChainBreakReport {
    * inserted past the writer, which no head accounts for). `checkpoint_mismatch`: the newest signed
    * checkpoint does not hold (see `checkpoint.reason`).
    */
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing' | 'head_mismatch' | 'seq_gap' | 'duplicate_seq' | 'out_of_range' | 'checkpoint_mismatch';
+  reason:
+    | 'hash_mismatch'
+    | 'prev_hash_mismatch'
+    | 'missing'
+    | 'head_mismatch'
+    | 'seq_gap'
+    | 'duplicate_seq'
+    | 'out_of_range'
+    | 'checkpoint_mismatch';
   expected: string | null;
   actual: string | null;
 }
@@ -111,7 +126,10 @@ export class ChainVerifier {
   }
 
   private async run(qr: QueryRunner, chain: ChainName, from?: ChainBound, to?: ChainBound): Promise<ChainVerificationReport> {
-    const [head] = (await qr.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{ seq: string; hash: string }>;
+    const [head] = (await qr.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{
+      seq: string;
+      hash: string;
+    }>;
     const headSeq = Number(head!.seq);
     const requestedFrom = from ? await this.seqFrom(qr, chain, from, headSeq) : 1;
     const hi = Math.min(to ? await this.seqTo(qr, chain, to) : headSeq, headSeq);
@@ -132,7 +150,10 @@ export class ChainVerifier {
         [windowStart, Math.min(windowStart + PAGE - 1, hi)],
       )) as Row[];
       if (page.length === 0) continue;
-      const result = verifyChain(page.map((row) => chainRecord(chain, row)), { previousHash: lastHash });
+      const result = verifyChain(
+        page.map((row) => chainRecord(chain, row)),
+        { previousHash: lastHash },
+      );
       const linkBreak = result.ok ? page.length : result.firstBroken.index;
       const seqBreak = continuityBreak(page, lastSeq);
       if (seqBreak && seqBreak.index < linkBreak) {
@@ -143,7 +164,12 @@ export class ChainVerifier {
       if (!result.ok) {
         const row = page[result.firstBroken.index]!;
         const { reason, expected, actual } = result.firstBroken;
-        return { ...base, ok: false, checked: checked + result.checked, firstBroken: { seq: Number(row.seq), ...idOf(chain, row), reason, expected, actual } };
+        return {
+          ...base,
+          ok: false,
+          checked: checked + result.checked,
+          firstBroken: { seq: Number(row.seq), ...idOf(chain, row), reason, expected, actual },
+        };
       }
       checked += page.length;
       const last = page[page.length - 1]!;
@@ -167,10 +193,9 @@ export class ChainVerifier {
    */
   private async outOfRange(qr: QueryRunner, chain: ChainName, headSeq: number): Promise<ChainBreakReport | null> {
     const idColumn = chain === 'predictions' ? 'request_id AS "requestId"' : 'event_id AS "eventId"';
-    const rows = (await qr.query(
-      `SELECT seq, ${idColumn} FROM ${TABLE[chain]} WHERE seq < 1 OR seq > $1 ORDER BY seq LIMIT 1`,
-      [headSeq],
-    )) as Row[];
+    const rows = (await qr.query(`SELECT seq, ${idColumn} FROM ${TABLE[chain]} WHERE seq < 1 OR seq > $1 ORDER BY seq LIMIT 1`, [
+      headSeq,
+    ])) as Row[];
     const r = rows[0];
     if (!r) return null;
     return { seq: Number(r.seq), ...idOf(chain, r), reason: 'out_of_range', expected: `1..${headSeq}`, actual: String(r.seq) };
@@ -181,7 +206,12 @@ export class ChainVerifier {
     const checkpoint = await this.checkpoint(qr, chain);
     if (!checkpoint) return report;
     if (checkpoint.ok || !report.ok) return { ...report, checkpoint, ok: report.ok && checkpoint.ok };
-    const firstBroken: ChainBreakReport = { seq: checkpoint.seq, reason: 'checkpoint_mismatch', expected: checkpoint.hash, actual: checkpoint.actual ?? null };
+    const firstBroken: ChainBreakReport = {
+      seq: checkpoint.seq,
+      reason: 'checkpoint_mismatch',
+      expected: checkpoint.hash,
+      actual: checkpoint.actual ?? null,
+    };
     return { ...report, ok: false, checkpoint, firstBroken };
   }
 
@@ -195,13 +225,22 @@ export class ChainVerifier {
     const statement = this.key.verify(row.statement, row.signature) ? parseStatement(row.statement) : null;
     if (!statement || statement.chain !== chain) {
       const claimed = parseStatement(row.statement);
-      return { id: row.id, seq: claimed?.seq ?? -1, hash: claimed?.hash ?? '', at: claimed?.at ?? '', ok: false, reason: 'signature_invalid' };
+      return {
+        id: row.id,
+        seq: claimed?.seq ?? -1,
+        hash: claimed?.hash ?? '',
+        at: claimed?.at ?? '',
+        ok: false,
+        reason: 'signature_invalid',
+      };
     }
     const base = { id: row.id, seq: statement.seq, hash: statement.hash, at: statement.at };
     const [head] = (await qr.query(`SELECT seq FROM audit_chain_heads WHERE chain = $1`, [chain])) as Array<{ seq: string }>;
     if (Number(head!.seq) < statement.seq) return { ...base, ok: false, reason: 'head_behind', actual: null };
     if (statement.seq === 0) {
-      return statement.hash === GENESIS_HASH ? { ...base, ok: true } : { ...base, ok: false, reason: 'hash_mismatch', actual: GENESIS_HASH };
+      return statement.hash === GENESIS_HASH
+        ? { ...base, ok: true }
+        : { ...base, ok: false, reason: 'hash_mismatch', actual: GENESIS_HASH };
     }
     const stored = (await qr.query(`SELECT hash FROM ${TABLE[chain]} WHERE seq = $1`, [statement.seq])) as Array<{ hash: string }>;
     if (stored.length === 0) {
@@ -209,7 +248,9 @@ export class ChainVerifier {
       if (retention && retention.throughSeq > statement.seq) return { ...base, ok: true, expiredByRetention: true };
       if (retention && retention.throughSeq === statement.seq) {
         const ok = retention.throughHash === statement.hash;
-        return ok ? { ...base, ok, expiredByRetention: true } : { ...base, ok, reason: 'hash_mismatch', actual: retention.throughHash, expiredByRetention: true };
+        return ok
+          ? { ...base, ok, expiredByRetention: true }
+          : { ...base, ok, reason: 'hash_mismatch', actual: retention.throughHash, expiredByRetention: true };
       }
       return { ...base, ok: false, reason: 'missing', actual: null };
     }
@@ -220,14 +261,18 @@ export class ChainVerifier {
   /** First seq of the range: the seq itself, or the first record logged at or after the time. */
   private async seqFrom(qr: QueryRunner, chain: ChainName, bound: ChainBound, headSeq: number): Promise<number> {
     if ('seq' in bound) return Math.max(bound.seq, 1);
-    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at >= $1 ORDER BY logged_at, seq LIMIT 1`, [bound.time])) as SeqRow[];
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at >= $1 ORDER BY logged_at, seq LIMIT 1`, [
+      bound.time,
+    ])) as SeqRow[];
     return rows.length ? Number(rows[0]!.seq) : headSeq + 1;
   }
 
   /** Last seq of the range: the seq itself, or the last record logged before the time. */
   private async seqTo(qr: QueryRunner, chain: ChainName, bound: ChainBound): Promise<number> {
     if ('seq' in bound) return bound.seq;
-    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at < $1 ORDER BY logged_at DESC, seq DESC LIMIT 1`, [bound.time])) as SeqRow[];
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at < $1 ORDER BY logged_at DESC, seq DESC LIMIT 1`, [
+      bound.time,
+    ])) as SeqRow[];
     return rows.length ? Number(rows[0]!.seq) : 0;
   }
 
@@ -252,7 +297,11 @@ export class ChainVerifier {
     const retention = chain === 'predictions' ? await this.retentionAnchor(qr) : null;
     if (retention && lo <= retention.throughSeq + 1) {
       const seq = retention.throughSeq + 1;
-      return { lo: seq, previousHash: retention.throughHash, anchoredAt: { seq, prevHash: retention.throughHash, by: 'retention', eventId: retention.eventId } };
+      return {
+        lo: seq,
+        previousHash: retention.throughHash,
+        anchoredAt: { seq, prevHash: retention.throughHash, by: 'retention', eventId: retention.eventId },
+      };
     }
     if (lo <= 1) return { lo: 1, previousHash: GENESIS_HASH };
     if (lo > hi) return { lo, previousHash: GENESIS_HASH };
@@ -263,7 +312,10 @@ export class ChainVerifier {
 }
 
 /** The first row whose seq does not follow its predecessor's (`previousSeq` for the first row). */
-function continuityBreak(page: Row[], previousSeq: number): { index: number; report: Pick<ChainBreakReport, 'reason' | 'expected' | 'actual'> } | null {
+function continuityBreak(
+  page: Row[],
+  previousSeq: number,
+): { index: number; report: Pick<ChainBreakReport, 'reason' | 'expected' | 'actual'> } | null {
   let expected = previousSeq + 1;
   for (let index = 0; index < page.length; index++) {
     const seq = Number(page[index]!.seq);

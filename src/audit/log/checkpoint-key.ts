@@ -56,9 +56,11 @@ export class CheckpointKey {
       pem = this.create(file);
     }
     const mode = statSync(file).mode & 0o077;
-    if (mode !== 0) this.logger.warn({ file, mode: (statSync(file).mode & 0o777).toString(8) }, 'audit signing key file is readable by group or others');
+    if (mode !== 0)
+      this.logger.warn({ file, mode: (statSync(file).mode & 0o777).toString(8) }, 'audit signing key file is readable by group or others');
     const privateKey = createPrivateKey(pem);
-    if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file}: expected an Ed25519 private key, found ${privateKey.asymmetricKeyType}`);
+    if (privateKey.asymmetricKeyType !== 'ed25519')
+      throw new Error(`${file}: expected an Ed25519 private key, found ${privateKey.asymmetricKeyType}`);
     const publicKey = createPublicKey(privateKey);
     const der = publicKey.export({ type: 'spki', format: 'der' });
     const published: PublishedKey = {

@@ -85,7 +85,11 @@ export class AuditCheckpoints {
    * newest checkpoint already signed (or still at genesis), as the periodic job does.
    */
   async create(onlyIfMoved = false, actor?: AdminActor): Promise<SignedCheckpoint[]> {
-    const heads = (await this.db.query(`SELECT chain, seq, hash FROM audit_chain_heads ORDER BY chain`)) as Array<{ chain: ChainName; seq: string; hash: string }>;
+    const heads = (await this.db.query(`SELECT chain, seq, hash FROM audit_chain_heads ORDER BY chain`)) as Array<{
+      chain: ChainName;
+      seq: string;
+      hash: string;
+    }>;
     const wanted: typeof heads = [];
     for (const head of heads) {
       if (onlyIfMoved) {
@@ -104,12 +108,15 @@ export class AuditCheckpoints {
       }
       return signed;
     });
-    if (created.length) this.logger.log({ checkpoints: created.map((c) => ({ chain: c.chain, seq: c.seq, id: c.id })) }, 'audit checkpoints signed');
+    if (created.length)
+      this.logger.log({ checkpoints: created.map((c) => ({ chain: c.chain, seq: c.seq, id: c.id })) }, 'audit checkpoints signed');
     return created;
   }
 
   async newest(chain: ChainName): Promise<SignedCheckpoint | null> {
-    const rows = (await this.db.query(`SELECT * FROM audit_checkpoints WHERE chain = $1 ORDER BY at DESC, seq DESC LIMIT 1`, [chain])) as CheckpointRow[];
+    const rows = (await this.db.query(`SELECT * FROM audit_checkpoints WHERE chain = $1 ORDER BY at DESC, seq DESC LIMIT 1`, [
+      chain,
+    ])) as CheckpointRow[];
     return rows[0] ? toCheckpoint(rows[0]) : null;
   }
 

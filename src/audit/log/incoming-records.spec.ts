@@ -41,7 +41,11 @@ describe('normalizePrediction', () => {
       [{ model: 'm'.repeat(129) }, /model: is longer than 128/],
       [{ status: 42 }, /status/],
     ];
-    for (const [over, message] of cases) assert.throws(() => normalizePrediction(prediction(over), 4), (e: unknown) => e instanceof IncomingRecordError && message.test(e.message));
+    for (const [over, message] of cases)
+      assert.throws(
+        () => normalizePrediction(prediction(over), 4),
+        (e: unknown) => e instanceof IncomingRecordError && message.test(e.message),
+      );
   });
 });
 

@@ -122,7 +122,9 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
     // producer computes it; canonical, so the queue backend's key order (jsonb) cannot change it.
     inputsSha256:
       record.inputsSha256 == null && inputs.text !== null
-        ? createHash('sha256').update(canonicalJson(unescapeStrings(inputs.value))).digest('hex')
+        ? createHash('sha256')
+            .update(canonicalJson(unescapeStrings(inputs.value)))
+            .digest('hex')
         : r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
     outputs: outputs.value,
     outputsJson: outputs.text,

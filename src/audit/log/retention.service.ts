@@ -34,7 +34,8 @@ export class RetentionService {
 
   async run(payload: AuditRetentionPayload, now: Date = new Date()): Promise<AuditRetentionResult> {
     const days = payload.retentionDays ?? this.config.audit.retentionDays;
-    if (!Number.isInteger(days) || days < 1) throw new UnrecoverableError(`audit.retention: retentionDays must be an integer ≥ 1, got ${String(days)}`);
+    if (!Number.isInteger(days) || days < 1)
+      throw new UnrecoverableError(`audit.retention: retentionDays must be an integer ≥ 1, got ${String(days)}`);
     const cutoff = now.getTime() - days * DAY_MS;
     const dropped: string[] = [];
     for (const partition of await listPartitions(this.db.manager)) {

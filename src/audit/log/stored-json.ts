@@ -21,7 +21,8 @@ function replacer(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
     // fromEntries defines own properties, so a "__proto__" key stays a key
-    if (keys.some((k) => cleanText(k) !== k)) return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
+    if (keys.some((k) => cleanText(k) !== k))
+      return Object.fromEntries(keys.map((k) => [cleanText(k), (value as Record<string, unknown>)[k]]));
   }
   return value;
 }

@@ -11,19 +11,41 @@ const fields = (errors: Array<{ field: string }>) => errors.map((e) => e.field);
 
 describe('parseFeedbackBody', () => {
   it('accepts a single item and a batch', () => {
-    assert.deepEqual(parseFeedbackBody({ requestId: 'r1', actual: 'Adelie' }), { items: [{ path: '', requestId: 'r1', actual: 'Adelie' }], errors: [] });
-    const batch = parseFeedbackBody({ items: [{ requestId: 'a', actual: 1 }, { requestId: 'b', actual: [1, 2] }] });
+    assert.deepEqual(parseFeedbackBody({ requestId: 'r1', actual: 'Adelie' }), {
+      items: [{ path: '', requestId: 'r1', actual: 'Adelie' }],
+      errors: [],
+    });
+    const batch = parseFeedbackBody({
+      items: [
+        { requestId: 'a', actual: 1 },
+        { requestId: 'b', actual: [1, 2] },
+      ],
+    });
     assert.deepEqual(batch.errors, []);
-    assert.deepEqual(batch.items.map((i) => i.path), ['items.0', 'items.1']);
+    assert.deepEqual(
+      batch.items.map((i) => i.path),
+      ['items.0', 'items.1'],
+    );
   });
 
   it('names every bad field', () => {
-    const r = parseFeedbackBody({ items: [{ requestId: 'a', actual: 'x' }, { requestId: 5, actual: 'x' }, { requestId: 'c' }, 'oops', { requestId: 'a', actual: 'y' }, { requestId: 'e', actual: 1, extra: 1 }] });
+    const r = parseFeedbackBody({
+      items: [
+        { requestId: 'a', actual: 'x' },
+        { requestId: 5, actual: 'x' },
+        { requestId: 'c' },
+        'oops',
+        { requestId: 'a', actual: 'y' },
+        { requestId: 'e', actual: 1, extra: 1 },
+      ],
+    });
     assert.deepEqual(fields(r.errors), ['items.1.requestId', 'items.2.actual', 'items.3', 'items.4.requestId', 'items.5.extra']);
     assert.deepEqual(fields(parseFeedbackBody({ requestId: '', actual: null }).errors), ['requestId', 'actual']);
     assert.deepEqual(fields(parseFeedbackBody([]).errors), ['body']);
     assert.deepEqual(fields(parseFeedbackBody({ items: [] }).errors), ['items']);
-    assert.deepEqual(fields(parseFeedbackBody({ items: new Array(MAX_FEEDBACK_ITEMS + 1).fill({ requestId: 'a', actual: 1 }) }).errors), ['items']);
+    assert.deepEqual(fields(parseFeedbackBody({ items: new Array(MAX_FEEDBACK_ITEMS + 1).fill({ requestId: 'a', actual: 1 }) }).errors), [
+      'items',
+    ]);
     assert.deepEqual(fields(parseFeedbackBody({ items: [{ requestId: 'a', actual: 1 }], requestId: 'x' }).errors), ['requestId']);
   });
 });

@@ -46,12 +46,15 @@ function parseItem(v: unknown, path: string, errors: FieldError[]): FeedbackItem
     return null;
   }
   const before = errors.length;
-  for (const k of Object.keys(v)) if (k !== 'requestId' && k !== 'actual') errors.push({ field: field(path, k), reason: 'is not a known property (expected requestId and actual)' });
+  for (const k of Object.keys(v))
+    if (k !== 'requestId' && k !== 'actual')
+      errors.push({ field: field(path, k), reason: 'is not a known property (expected requestId and actual)' });
   const { requestId, actual } = v;
   if (typeof requestId !== 'string' || requestId.length === 0 || requestId.length > MAX_REQUEST_ID) {
     errors.push({ field: field(path, 'requestId'), reason: `must be a string of 1 to ${MAX_REQUEST_ID} characters` });
   }
-  if (actual === undefined || actual === null) errors.push({ field: field(path, 'actual'), reason: 'is required (the true label or value)' });
+  if (actual === undefined || actual === null)
+    errors.push({ field: field(path, 'actual'), reason: 'is required (the true label or value)' });
   const nul = nulFieldIn({ requestId, actual }, path);
   if (nul !== null) errors.push({ field: nul, reason: NUL_REASON });
   return errors.length === before ? { path, requestId: requestId as string, actual } : null;
@@ -60,13 +63,18 @@ function parseItem(v: unknown, path: string, errors: FieldError[]): FeedbackItem
 /** The items of a body; a 400's field errors when the shape is wrong (all of them, not just the first). */
 export function parseFeedbackBody(body: unknown): { items: FeedbackItem[]; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  if (!isObject(body)) return { items: [], errors: [{ field: 'body', reason: 'must be a JSON object {requestId, actual} or {items: [...]}' }] };
+  if (!isObject(body))
+    return { items: [], errors: [{ field: 'body', reason: 'must be a JSON object {requestId, actual} or {items: [...]}' }] };
   if (!('items' in body)) {
     const item = parseItem(body, '', errors);
     return { items: item ? [item] : [], errors };
   }
   const extra = Object.keys(body).filter((k) => k !== 'items');
-  if (extra.length) return { items: [], errors: extra.map((k) => ({ field: k, reason: 'is not a known property (give items alone, or requestId and actual)' })) };
+  if (extra.length)
+    return {
+      items: [],
+      errors: extra.map((k) => ({ field: k, reason: 'is not a known property (give items alone, or requestId and actual)' })),
+    };
   const list = body.items;
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_FEEDBACK_ITEMS) {
     return { items: [], errors: [{ field: 'items', reason: `must be an array of 1 to ${MAX_FEEDBACK_ITEMS} items` }] };
@@ -77,7 +85,8 @@ export function parseFeedbackBody(body: unknown): { items: FeedbackItem[]; error
     const item = parseItem(v, `items.${i}`, errors);
     if (!item) return;
     const first = seen.get(item.requestId);
-    if (first !== undefined) errors.push({ field: `items.${i}.requestId`, reason: `repeats items.${first}.requestId; label each request once per call` });
+    if (first !== undefined)
+      errors.push({ field: `items.${i}.requestId`, reason: `repeats items.${first}.requestId; label each request once per call` });
     else seen.set(item.requestId, i);
     items.push(item);
   });
@@ -89,13 +98,21 @@ function normaliseOne(v: unknown, spec: LabelSpec, f: string): string | number |
     if (typeof v !== 'number' || !Number.isFinite(v)) return { field: f, reason: 'must be a finite number (the model is a regression)' };
     return v;
   }
-  if (typeof v === 'number' && !Number.isFinite(v)) return { field: f, reason: 'must be a class label (a string, or a finite number or boolean)' };
-  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return { field: f, reason: 'must be a class label (a string, or a number or boolean)' };
+  if (typeof v === 'number' && !Number.isFinite(v))
+    return { field: f, reason: 'must be a class label (a string, or a finite number or boolean)' };
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+    return { field: f, reason: 'must be a class label (a string, or a number or boolean)' };
   const label = String(v);
   const classes = spec.classes ?? [];
   if (!classes.includes(label)) {
-    const shown = classes.slice(0, 20).map((c) => `'${c}'`).join(', ');
-    return { field: f, reason: `'${label.slice(0, 60)}' is not a class of this model version (classes: ${shown}${classes.length > 20 ? ', …' : ''})` };
+    const shown = classes
+      .slice(0, 20)
+      .map((c) => `'${c}'`)
+      .join(', ');
+    return {
+      field: f,
+      reason: `'${label.slice(0, 60)}' is not a class of this model version (classes: ${shown}${classes.length > 20 ? ', …' : ''})`,
+    };
   }
   return label;
 }
@@ -109,11 +126,19 @@ export function normaliseActual(item: FeedbackItem, spec: LabelSpec, rows: numbe
   let values: unknown[];
   if (Array.isArray(item.actual)) {
     if (item.actual.length !== rows) {
-      return { errors: [{ field: f, reason: `has ${item.actual.length} values but the request scored ${rows} record${rows === 1 ? '' : 's'}; give one per record, in order` }] };
+      return {
+        errors: [
+          {
+            field: f,
+            reason: `has ${item.actual.length} values but the request scored ${rows} record${rows === 1 ? '' : 's'}; give one per record, in order`,
+          },
+        ],
+      };
     }
     values = item.actual;
   } else {
-    if (rows !== 1) return { errors: [{ field: f, reason: `the request scored ${rows} records: give an array with one value per record, in order` }] };
+    if (rows !== 1)
+      return { errors: [{ field: f, reason: `the request scored ${rows} records: give an array with one value per record, in order` }] };
     values = [item.actual];
   }
   const out: Array<string | number> = [];

@@ -13,10 +13,11 @@ const ITEM_SCHEMA = {
     requestId: {
       type: 'string',
       maxLength: 200,
-      description: 'The x-request-id the prediction\'s response carried, or the id the client sent when exactly one live prediction has it',
+      description: "The x-request-id the prediction's response carried, or the id the client sent when exactly one live prediction has it",
     },
     actual: {
-      description: 'The true class label (numbers/booleans are stringified) or regression value; for a request that scored N records, an array of N values in order',
+      description:
+        'The true class label (numbers/booleans are stringified) or regression value; for a request that scored N records, an array of N values in order',
       oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: {} }],
     },
   },
@@ -35,7 +36,14 @@ export class FeedbackController {
       `One {requestId, actual} or {items: [...]} (at most ${MAX_FEEDBACK_ITEMS}); all or nothing. 201 when a label was stored, 200 when every label was already there. ` +
       '404 for a request id that is not a logged live prediction, 409 when a prediction already has a different label, 400 naming the field (items.N.actual) for a value the model version cannot have.',
   })
-  @ApiBody({ schema: { oneOf: [ITEM_SCHEMA, { type: 'object', required: ['items'], properties: { items: { type: 'array', maxItems: MAX_FEEDBACK_ITEMS, items: ITEM_SCHEMA } } }] } })
+  @ApiBody({
+    schema: {
+      oneOf: [
+        ITEM_SCHEMA,
+        { type: 'object', required: ['items'], properties: { items: { type: 'array', maxItems: MAX_FEEDBACK_ITEMS, items: ITEM_SCHEMA } } },
+      ],
+    },
+  })
   async submit(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const outcome = await this.feedback.submit(body, req.principal?.keyId ?? null);
     void reply.status(outcome.created > 0 ? 201 : 200);

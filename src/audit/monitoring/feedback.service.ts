@@ -86,7 +86,10 @@ export class FeedbackService {
       }
       const spec = await this.specs.of(p.model, p.model_version);
       if (!spec) {
-        problems.push({ field: idField(item), reason: `model ${p.model} version ${p.model_version} has no classification or regression task (imported tensor model); it cannot take feedback` });
+        problems.push({
+          field: idField(item),
+          reason: `model ${p.model} version ${p.model_version} has no classification or regression task (imported tensor model); it cannot take feedback`,
+        });
         continue;
       }
       const r = normaliseActual(item, spec, p.rows);
@@ -99,7 +102,13 @@ export class FeedbackService {
     return {
       created: created.size,
       unchanged: rows.length - created.size,
-      items: rows.map((r) => ({ requestId: r.request_id, model: r.model, version: r.model_version, actual: r.actual, stored: created.has(r.request_id) ? 'created' : 'unchanged' })),
+      items: rows.map((r) => ({
+        requestId: r.request_id,
+        model: r.model,
+        version: r.model_version,
+        actual: r.actual,
+        stored: created.has(r.request_id) ? 'created' : 'unchanged',
+      })),
     };
   }
 

@@ -42,22 +42,49 @@ describe('liveQuality: binary', () => {
     close(q.accuracy, (tp + tn) / 10, 'accuracy');
     close(q.f1, f1Yes, 'f1');
     close(q.macroF1, (f1Yes + f1No) / 2, 'macroF1');
-    close(q.rocAuc, pairAuc(truth.map((t) => (t === 'yes' ? 1 : 0)), scores), 'rocAuc');
+    close(
+      q.rocAuc,
+      pairAuc(
+        truth.map((t) => (t === 'yes' ? 1 : 0)),
+        scores,
+      ),
+      'rocAuc',
+    );
     assert.equal(q.auc, 'binary');
-    assert.deepEqual(q.confusionMatrix, { labels: ['no', 'yes'], matrix: [[tn, fp], [fn, tp]] });
+    assert.deepEqual(q.confusionMatrix, {
+      labels: ['no', 'yes'],
+      matrix: [
+        [tn, fp],
+        [fn, tp],
+      ],
+    });
   });
 
   it('uses probabilities[positive] when score is absent, and null AUC with one class', () => {
     const noScore = rows.map((r) => ({ ...r, predicted: { label: r.predicted.label, probabilities: r.predicted.probabilities } }));
     const q = liveQuality(noScore, { task: 'binary', classes: ['no', 'yes'], positiveClass: 'yes' }) as ClassificationQuality;
-    close(q.rocAuc, pairAuc(truth.map((t) => (t === 'yes' ? 1 : 0)), scores), 'rocAuc');
-    const oneClass = liveQuality(rows.slice(0, 2), { task: 'binary', classes: ['no', 'yes'], positiveClass: 'yes' }) as ClassificationQuality;
+    close(
+      q.rocAuc,
+      pairAuc(
+        truth.map((t) => (t === 'yes' ? 1 : 0)),
+        scores,
+      ),
+      'rocAuc',
+    );
+    const oneClass = liveQuality(rows.slice(0, 2), {
+      task: 'binary',
+      classes: ['no', 'yes'],
+      positiveClass: 'yes',
+    }) as ClassificationQuality;
     assert.equal(oneClass.rocAuc, null);
     close(oneClass.accuracy, 1, 'accuracy');
   });
 
   it('answers nulls without labelled rows and skips outputs without a known label', () => {
-    const q = liveQuality([{ predicted: { value: 3 }, actual: 'yes' }], { task: 'binary', classes: ['no', 'yes'] }) as ClassificationQuality;
+    const q = liveQuality([{ predicted: { value: 3 }, actual: 'yes' }], {
+      task: 'binary',
+      classes: ['no', 'yes'],
+    }) as ClassificationQuality;
     assert.equal(q.labelled, 0);
     assert.equal(q.accuracy, null);
     assert.equal(q.rocAuc, null);
@@ -77,7 +104,10 @@ describe('liveQuality: multiclass', () => {
   const truth = ['a', 'b', 'c', 'a', 'b', 'c'];
   const rows: LabelledPrediction[] = probs.map((p, i) => {
     const k = p.indexOf(Math.max(...p));
-    return { predicted: { label: classes[k], score: p[k], probabilities: Object.fromEntries(classes.map((c, j) => [c, p[j]])) }, actual: truth[i]! };
+    return {
+      predicted: { label: classes[k], score: p[k], probabilities: Object.fromEntries(classes.map((c, j) => [c, p[j]])) },
+      actual: truth[i]!,
+    };
   });
 
   it('matches accuracy, macro F1 and one-vs-rest macro AUC computed by hand', () => {
@@ -91,7 +121,12 @@ describe('liveQuality: multiclass', () => {
       return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
     });
     close(q.macroF1, f1s.reduce((a, b) => a + b) / 3, 'macroF1');
-    const aucs = classes.map((c, j) => pairAuc(truth.map((t) => (t === c ? 1 : 0)), probs.map((p) => p[j]!)));
+    const aucs = classes.map((c, j) =>
+      pairAuc(
+        truth.map((t) => (t === c ? 1 : 0)),
+        probs.map((p) => p[j]!),
+      ),
+    );
     close(q.rocAuc, aucs.reduce((a, b) => a + b) / 3, 'rocAuc');
     assert.equal(q.auc, 'one-vs-rest-macro');
     assert.equal(q.f1, undefined);
@@ -102,7 +137,10 @@ describe('liveQuality: regression', () => {
   it('matches RMSE and MAE computed by hand', () => {
     const yTrue = [3, -0.5, 2, 7];
     const yPred = [2.5, 0, 2, 8];
-    const q = liveQuality(yTrue.map((t, i) => ({ predicted: { value: yPred[i] }, actual: t })), { task: 'regression' }) as RegressionQuality;
+    const q = liveQuality(
+      yTrue.map((t, i) => ({ predicted: { value: yPred[i] }, actual: t })),
+      { task: 'regression' },
+    ) as RegressionQuality;
     assert.equal(q.labelled, 4);
     close(q.mae, (0.5 + 0.5 + 0 + 1) / 4, 'mae');
     close(q.rmse, Math.sqrt((0.25 + 0.25 + 0 + 1) / 4), 'rmse');

@@ -91,7 +91,15 @@ function classification(rows: LabelledPrediction[], spec: LabelSpec): Classifica
   }
   const auc = spec.task === 'binary' ? 'binary' : 'one-vs-rest-macro';
   if (yTrue.length === 0) {
-    return { labelled: 0, accuracy: null, macroF1: null, ...(spec.task === 'binary' ? { f1: null } : {}), rocAuc: null, auc, confusionMatrix: null };
+    return {
+      labelled: 0,
+      accuracy: null,
+      macroF1: null,
+      ...(spec.task === 'binary' ? { f1: null } : {}),
+      rocAuc: null,
+      auc,
+      confusionMatrix: null,
+    };
   }
   const m = ml.taskMetrics({ task: 'multiclass', classes, yTrue, yPred });
   let rocAuc: number;
@@ -100,7 +108,9 @@ function classification(rows: LabelledPrediction[], spec: LabelSpec): Classifica
     const positive = spec.positiveClass ?? classes[1]!;
     const { precision, recall } = m.perClass[positive]!;
     f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-    rocAuc = aucFor(scored, positive, (p) => (typeof p.score === 'number' && Number.isFinite(p.score) ? p.score : probabilityOf(p, positive)));
+    rocAuc = aucFor(scored, positive, (p) =>
+      typeof p.score === 'number' && Number.isFinite(p.score) ? p.score : probabilityOf(p, positive),
+    );
   } else {
     const perClass = classes.map((c) => aucFor(scored, c, (p) => probabilityOf(p, c))).filter((v) => Number.isFinite(v));
     rocAuc = perClass.length ? perClass.reduce((a, b) => a + b, 0) / perClass.length : NaN;

@@ -10,7 +10,10 @@ class FakeElement {
   text = '';
   value = '1h';
   listeners: Record<string, (e: unknown) => void> = {};
-  constructor(readonly tag: string, readonly ns: string | null = null) {}
+  constructor(
+    readonly tag: string,
+    readonly ns: string | null = null,
+  ) {}
   setAttribute(k: string, v: unknown) {
     this.attrs[k] = String(v);
   }
@@ -75,7 +78,11 @@ const DOC = {
         amount: { kind: 'numeric', edges: [0, 10, 20, 30], reference: [5, 3, 2], current: [1, 3, 6] },
         country: { kind: 'categorical', categories: ['DE', 'FR'], reference: [4, 6], current: [5, 5] },
       },
-      prediction: { target: 'fraud', result: { drifted: false }, histogram: { kind: 'categorical', categories: ['no', 'yes'], reference: [9, 1], current: [8, 2] } },
+      prediction: {
+        target: 'fraud',
+        result: { drifted: false },
+        histogram: { kind: 'categorical', categories: ['no', 'yes'], reference: [9, 1], current: [8, 2] },
+      },
     },
   },
 };
@@ -124,7 +131,9 @@ describe('monitoringPage', () => {
 
   it('reads the monitoring API with the stored key and draws every chart', async () => {
     const { ids, requests } = await renderPage(DOC);
-    assert.deepEqual(JSON.parse(JSON.stringify(requests)), [{ url: '/api/models/fraud/monitoring?window=1h', headers: { 'x-api-key': 'the-key' } }]);
+    assert.deepEqual(JSON.parse(JSON.stringify(requests)), [
+      { url: '/api/models/fraud/monitoring?window=1h', headers: { 'x-api-key': 'the-key' } },
+    ]);
     // Latency: one line per percentile, one point per minute.
     const latency = ids.get('latency')!;
     assert.equal(latency.all('polyline').length, 2);
@@ -137,7 +146,10 @@ describe('monitoringPage', () => {
     const drift = ids.get('drift')!;
     const svgs = drift.all('svg');
     assert.equal(svgs.length, 4);
-    assert.deepEqual(svgs[0]!.all('rect').map((r) => r.attrs.fill), ['#d62728', '#1f77b4']);
+    assert.deepEqual(
+      svgs[0]!.all('rect').map((r) => r.attrs.fill),
+      ['#d62728', '#1f77b4'],
+    );
     assert.match(svgs[0]!.all('title')[0]!.text, /ks, threshold 0.05, p=0.00100, PSI 0.300/);
     assert.equal(svgs[1]!.all('rect').length, 6);
     assert.equal(svgs[2]!.all('rect').length, 4);

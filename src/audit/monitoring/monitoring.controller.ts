@@ -19,7 +19,8 @@ export class MonitoringController {
   @Roles('auditor', 'developer')
   @ApiOperation({
     summary: 'Live traffic, latency, prediction distribution, quality on labelled predictions and the latest drift report',
-    description: 'Per model version over a window (default 1h) of live calls by served time; latency per minute; the latest drift report or null.',
+    description:
+      'Per model version over a window (default 1h) of live calls by served time; latency per minute; the latest drift report or null.',
   })
   @ApiQuery({ name: 'window', required: false, description: '15m, 1h, 24h (any <n>m|h|d up to 31 days); not with from/to' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 start (with optional to, default now)' })

@@ -23,9 +23,7 @@ export const MAX_LABELLED_RECORDS = 200_000;
 export const HISTOGRAM_BINS = 20;
 
 export type PredictionDistribution =
-  | { type: 'labels'; counts: Record<string, number> }
-  | { type: 'histogram'; edges: number[]; counts: number[] }
-  | null;
+  { type: 'labels'; counts: Record<string, number> } | { type: 'histogram'; edges: number[]; counts: number[] } | null;
 
 export interface VersionMonitoring {
   version: number | null;
@@ -99,15 +97,16 @@ export class MonitoringService {
   }
 
   private async traffic(args: unknown[]) {
-    const rows: Array<{ version: number | null; count: number; errors: number; p50: number; p95: number; p99: number }> = await this.db.query(
-      `SELECT p.model_version AS version, count(*)::int AS count, (count(*) FILTER (WHERE p.status >= 400))::int AS errors,
+    const rows: Array<{ version: number | null; count: number; errors: number; p50: number; p95: number; p99: number }> =
+      await this.db.query(
+        `SELECT p.model_version AS version, count(*)::int AS count, (count(*) FILTER (WHERE p.status >= 400))::int AS errors,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY p.latency_ms) AS p50,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY p.latency_ms) AS p95,
               percentile_cont(0.99) WITHIN GROUP (ORDER BY p.latency_ms) AS p99
          FROM audit_predictions p WHERE ${LIVE_IN_WINDOW}
         GROUP BY p.model_version ORDER BY p.model_version NULLS LAST`,
-      args,
-    );
+        args,
+      );
     return rows;
   }
 
@@ -157,8 +156,9 @@ export class MonitoringService {
 
   /** One row per labelled record: the logged output element and the label at the same position. */
   private async labelled(args: unknown[]): Promise<{ rows: Map<string, LabelledPrediction[]>; truncated: boolean }> {
-    const rows: Array<{ version: number; predicted: LabelledPrediction['predicted'] | null; actual: string | number }> = await this.db.query(
-      `SELECT p.model_version AS version, o.value AS predicted, a.value AS actual
+    const rows: Array<{ version: number; predicted: LabelledPrediction['predicted'] | null; actual: string | number }> =
+      await this.db.query(
+        `SELECT p.model_version AS version, o.value AS predicted, a.value AS actual
          FROM audit_predictions p
          JOIN audit_feedback f ON f.request_id = p.request_id AND f.model = $1
          CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} WITH ORDINALITY AS o(value, i)
@@ -166,8 +166,8 @@ export class MonitoringService {
         WHERE ${LIVE_IN_WINDOW} AND p.route = 'record' AND p.status < 400
         ORDER BY p.served_at DESC
         LIMIT ${MAX_LABELLED_RECORDS + 1}`,
-      args,
-    );
+        args,
+      );
     const truncated = rows.length > MAX_LABELLED_RECORDS;
     const out = new Map<string, LabelledPrediction[]>();
     for (const r of rows.slice(0, MAX_LABELLED_RECORDS)) {

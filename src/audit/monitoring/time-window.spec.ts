@@ -36,12 +36,33 @@ describe('parseTimeWindow', () => {
   });
 
   it('names the field of a bad window', () => {
-    assert.equal(fieldOf(() => parseTimeWindow({ window: '1w' }, NOW)), 'window');
-    assert.equal(fieldOf(() => parseTimeWindow({ window: '0m' }, NOW)), 'window');
-    assert.equal(fieldOf(() => parseTimeWindow({ window: '40d' }, NOW)), 'window');
-    assert.equal(fieldOf(() => parseTimeWindow({ window: '1h', from: '2025-06-01T10:00:00Z' }, NOW)), 'window');
-    assert.equal(fieldOf(() => parseTimeWindow({ to: '2025-06-01T10:00:00Z' }, NOW)), 'from');
-    assert.equal(fieldOf(() => parseTimeWindow({ from: 'yesterday' }, NOW)), 'from');
-    assert.equal(fieldOf(() => parseTimeWindow({ from: '2025-06-01T10:00:00Z', to: '2025-06-01T09:00:00Z' }, NOW)), 'to');
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ window: '1w' }, NOW)),
+      'window',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ window: '0m' }, NOW)),
+      'window',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ window: '40d' }, NOW)),
+      'window',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ window: '1h', from: '2025-06-01T10:00:00Z' }, NOW)),
+      'window',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ to: '2025-06-01T10:00:00Z' }, NOW)),
+      'from',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ from: 'yesterday' }, NOW)),
+      'from',
+    );
+    assert.equal(
+      fieldOf(() => parseTimeWindow({ from: '2025-06-01T10:00:00Z', to: '2025-06-01T09:00:00Z' }, NOW)),
+      'to',
+    );
   });
 });

@@ -32,7 +32,8 @@ export function parseTimeWindow(q: { window?: string; from?: string; to?: string
     const from = parseInstant('from', q.from);
     const to = q.to === undefined ? now : parseInstant('to', q.to);
     if (to.getTime() <= from.getTime()) throw new ValidationProblemException([{ field: 'to', reason: 'must be after from' }]);
-    if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw new ValidationProblemException([{ field: 'from', reason: 'the window may span at most 31 days' }]);
+    if (to.getTime() - from.getTime() > MAX_WINDOW_MS)
+      throw new ValidationProblemException([{ field: 'from', reason: 'the window may span at most 31 days' }]);
     return { from, to, seconds: (to.getTime() - from.getTime()) / 1000 };
   }
   const spec = q.window ?? DEFAULT_WINDOW;

@@ -30,11 +30,7 @@ export class BatchPredictionsController {
     required: false,
     description: 'The same key again returns the job it created (409 if the body differs)',
   })
-  async create(
-    @Body() body: CreateBatchPredictionDto,
-    @Req() req: AuthenticatedRequest,
-    @Headers('idempotency-key') key?: string,
-  ) {
+  async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest, @Headers('idempotency-key') key?: string) {
     return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, actorOf(req), key));
   }
 
@@ -53,7 +49,10 @@ export class BatchPredictionsController {
   @Post(':id/cancel')
   @Audited('batch-prediction.cancelled')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished' })
+  @ApiOperation({
+    summary:
+      'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished',
+  })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
     return batchPredictionDto(await this.jobs.cancel(id, actorOf(req)));
   }

@@ -35,7 +35,16 @@ import { CancellableJobRows, isLastAttempt } from '../../platform/queues/queued-
 import { InferenceService } from '../inference.service';
 import type { ModelSelector, ServedModel } from '../runtime/served-model';
 import { BatchPredictionEntity } from './batch-prediction.entity';
-import { featureRecord, missingFeatures, outputRow, outputSchema, predictionColumns, scoredColumnNames, type PredictionColumns, type ScoringTarget } from './prediction-columns';
+import {
+  featureRecord,
+  missingFeatures,
+  outputRow,
+  outputSchema,
+  predictionColumns,
+  scoredColumnNames,
+  type PredictionColumns,
+  type ScoringTarget,
+} from './prediction-columns';
 
 /** Progress is written to the row (and the queue job) at most this often, plus after the last chunk. */
 export const PROGRESS_WRITE_MS = 250;
@@ -91,7 +100,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
 
   private async run(job: Job<InferenceRunBatchPredictionPayload>): Promise<InferenceRunBatchPredictionResult> {
     const p = job.data;
-    if (!p || p.payloadVersion !== 1) throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
+    if (!p || p.payloadVersion !== 1)
+      throw new UnrecoverableError(`unsupported payloadVersion ${JSON.stringify(p?.payloadVersion)}; expected 1`);
     const row = typeof p.batchPredictionId === 'string' ? await this.jobs.findOneBy({ id: p.batchPredictionId }).catch(() => null) : null;
     if (!row) throw new UnrecoverableError(`batchPredictionId: batch prediction ${String(p.batchPredictionId)} not found`);
     if (this.rows.isFinished(row)) return this.resultOf(row);
@@ -119,9 +129,15 @@ export class BatchPredictionsProcessor extends WorkerHost {
     const input = await this.readyInput(row.datasetVersionId);
     const features = served.features;
     if (!features || features.length === 0) {
-      throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no named features (an imported model); batch scoring needs a Kiln-trained model`);
+      throw new JobFailure(
+        'MODEL_UNSUPPORTED',
+        `model: version ${served.version} of model ${served.name} has no named features (an imported model); batch scoring needs a Kiln-trained model`,
+      );
     }
-    const missing = missingFeatures(features, input.columns.map((c) => c.name));
+    const missing = missingFeatures(
+      features,
+      input.columns.map((c) => c.name),
+    );
     if (missing.length > 0) {
       throw new JobFailure(
         'DATASET_MISSING_FEATURES',
@@ -131,7 +147,14 @@ export class BatchPredictionsProcessor extends WorkerHost {
     const cols = this.columnsFor(served, input);
     await this.jobs.update(
       { id: row.id, status: 'running' },
-      { modelVersion: served.version, modelVersionId: served.versionId, predictionColumns: cols, phase: 'scoring', rowsProcessed: 0, totalRows: input.rowCount },
+      {
+        modelVersion: served.version,
+        modelVersionId: served.versionId,
+        predictionColumns: cols,
+        phase: 'scoring',
+        rowsProcessed: 0,
+        totalRows: input.rowCount,
+      },
     );
 
     // acted on between chunks
@@ -145,7 +168,10 @@ export class BatchPredictionsProcessor extends WorkerHost {
         { outputDatasetVersionId: randomUUID(), outputArtifactSha256: ref.sha256, phase: 'ingesting', rowsProcessed: input.rowCount },
       );
       if (!handoff.affected) return null;
-      this.logger.log({ batchPredictionId: row.id, rows: input.rowCount, model: served.name, version: served.version }, 'batch prediction scored; output handed to ingestion');
+      this.logger.log(
+        { batchPredictionId: row.id, rows: input.rowCount, model: served.name, version: served.version },
+        'batch prediction scored; output handed to ingestion',
+      );
       return await this.jobs.findOneByOrFail({ id: row.id });
     } finally {
       stopWatching();
@@ -174,9 +200,17 @@ export class BatchPredictionsProcessor extends WorkerHost {
     for await (const chunk of reader.chunks({ chunkRows: row.chunkSize })) {
       if (cancelled()) throw new CancelledError('cancelled');
       const rows = DatasetReader.rowsOf(chunk);
-      const result = await this.predict(served, selector, rows.map((r) => featureRecord(r, features)), `${row.id}:${chunkIndex}`, chunk.offset);
-      if (result.model.version !== served.version) throw new Error(`chunk ${chunkIndex} was scored by version ${result.model.version}, not ${served.version}`);
-      if (result.predictions.length !== rows.length) throw new Error(`chunk ${chunkIndex}: ${result.predictions.length} predictions for ${rows.length} rows`);
+      const result = await this.predict(
+        served,
+        selector,
+        rows.map((r) => featureRecord(r, features)),
+        `${row.id}:${chunkIndex}`,
+        chunk.offset,
+      );
+      if (result.model.version !== served.version)
+        throw new Error(`chunk ${chunkIndex} was scored by version ${result.model.version}, not ${served.version}`);
+      if (result.predictions.length !== rows.length)
+        throw new Error(`chunk ${chunkIndex}: ${result.predictions.length} predictions for ${rows.length} rows`);
       yield Buffer.from(rows.map((r, i) => JSON.stringify(outputRow(r, result.predictions[i]!, cols))).join('\n') + '\n');
       rowsProcessed += rows.length;
       chunkIndex++;
@@ -195,7 +229,10 @@ export class BatchPredictionsProcessor extends WorkerHost {
       return await this.inference.predictRecords(served.name, selector, records, { protocol: 'batch', requestId });
     } catch (e) {
       if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500) {
-        throw new JobFailure('PREDICT_REJECTED', `the model rejected rows ${offset}..${offset + records.length - 1} of the input (records.<i> = row ${offset} + i): ${briefly(e)}`);
+        throw new JobFailure(
+          'PREDICT_REJECTED',
+          `the model rejected rows ${offset}..${offset + records.length - 1} of the input (records.<i> = row ${offset} + i): ${briefly(e)}`,
+        );
       }
       throw e;
     }
@@ -204,29 +241,41 @@ export class BatchPredictionsProcessor extends WorkerHost {
   /** Once per job: a retry reuses the version recorded by the first attempt, so one version scores every row. */
   private async resolveModel(row: BatchPredictionEntity): Promise<ServedModel> {
     const selector: ModelSelector =
-      row.modelVersion !== null ? { version: row.modelVersion } : row.requestedVersion !== null ? { version: row.requestedVersion } : { alias: row.requestedAlias! };
+      row.modelVersion !== null
+        ? { version: row.modelVersion }
+        : row.requestedVersion !== null
+          ? { version: row.requestedVersion }
+          : { alias: row.requestedAlias! };
     let served: ServedModel;
     try {
       served = await this.inference.describe(row.modelName, selector);
     } catch (e) {
-      if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500) throw new JobFailure('MODEL_UNAVAILABLE', `model: ${e.message}`);
+      if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500)
+        throw new JobFailure('MODEL_UNAVAILABLE', `model: ${e.message}`);
       throw e;
     }
     const registered = await this.registry.getVersion(row.modelName, served.version).catch((e: unknown) => {
       throw e instanceof NotFoundException ? new JobFailure('MODEL_UNAVAILABLE', `model: ${e.message}`) : e;
     });
     if (registered.version.status !== 'active') {
-      throw new JobFailure('MODEL_UNAVAILABLE', `model: version ${served.version} of model ${row.modelName} is ${registered.version.status}`);
+      throw new JobFailure(
+        'MODEL_UNAVAILABLE',
+        `model: version ${served.version} of model ${row.modelName} is ${registered.version.status}`,
+      );
     }
     return served;
   }
 
   private columnsFor(served: ServedModel, input: ReadyDatasetVersion): PredictionColumns {
     const task = served.task ?? served.target?.task ?? null;
-    if (!task) throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no task (no target spec)`);
+    if (!task)
+      throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no task (no target spec)`);
     const target: ScoringTarget = { task, classes: served.target?.classes, positiveClass: served.target?.positiveClass };
     try {
-      const cols = predictionColumns(target, input.columns.map((c) => c.name));
+      const cols = predictionColumns(
+        target,
+        input.columns.map((c) => c.name),
+      );
       return served.target?.name !== undefined ? { ...cols, target: served.target.name } : cols;
     } catch (e) {
       throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name}: ${(e as Error).message}`);
@@ -279,19 +328,33 @@ export class BatchPredictionsProcessor extends WorkerHost {
         await this.ingestion.add(JobName.IngestionProcessVersion, payload, { jobId: id });
       } else {
         const state = await ingestJob.getState();
-        if (state === 'failed') throw new JobFailure('OUTPUT_REJECTED', `ingestion of the output (dataset version ${versionId}) failed: ${ingestJob.failedReason}`);
+        if (state === 'failed')
+          throw new JobFailure(
+            'OUTPUT_REJECTED',
+            `ingestion of the output (dataset version ${versionId}) failed: ${ingestJob.failedReason}`,
+          );
         if (state === 'completed') {
           const result = ((await this.ingestion.getJob(id))?.returnvalue ?? null) as IngestionProcessVersionResult | null;
-          if (result?.status === 'failed') throw new JobFailure('OUTPUT_REJECTED', `ingestion of the output (dataset version ${versionId}) failed: ${result.failureReason}`);
+          if (result?.status === 'failed')
+            throw new JobFailure(
+              'OUTPUT_REJECTED',
+              `ingestion of the output (dataset version ${versionId}) failed: ${result.failureReason}`,
+            );
         }
       }
-      if (Date.now() > deadline) throw new Error(`the output dataset version ${versionId} was not ready within ${OUTPUT_WAIT_MS} ms (is an ingestion worker running?)`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the output dataset version ${versionId} was not ready within ${OUTPUT_WAIT_MS} ms (is an ingestion worker running?)`,
+        );
       await new Promise((r) => setTimeout(r, OUTPUT_POLL_MS));
     }
   }
 
   private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceRunBatchPredictionResult> {
-    await this.jobs.update({ id: row.id, status: 'running' }, { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() });
+    await this.jobs.update(
+      { id: row.id, status: 'running' },
+      { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() },
+    );
     this.logger.log({ batchPredictionId: row.id, outputDatasetVersionId: row.outputDatasetVersionId }, 'batch prediction succeeded');
     return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
   }
@@ -326,7 +389,9 @@ export class BatchPredictionsProcessor extends WorkerHost {
       status,
       ...(row.modelVersion !== null ? { modelVersion: { model: row.modelName, version: row.modelVersion } } : {}),
       outputDatasetId: row.outputDatasetId,
-      ...(status === 'succeeded' && row.outputDatasetVersionId ? { outputDatasetVersionId: row.outputDatasetVersionId, rowCount: row.rowsProcessed } : {}),
+      ...(status === 'succeeded' && row.outputDatasetVersionId
+        ? { outputDatasetVersionId: row.outputDatasetVersionId, rowCount: row.rowsProcessed }
+        : {}),
       ...(row.error ? { error: row.error } : {}),
     };
   }

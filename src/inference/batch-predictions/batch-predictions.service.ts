@@ -138,9 +138,7 @@ export class BatchPredictionsService {
   private async byIdempotencyKey(key: string, requestSha256: string): Promise<BatchPredictionEntity | null> {
     const earlier = await this.jobs.findOneBy({ idempotencyKey: key });
     if (earlier && earlier.requestSha256 !== requestSha256) {
-      throw new ConflictException(
-        `Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`,
-      );
+      throw new ConflictException(`Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`);
     }
     return earlier;
   }
@@ -187,7 +185,8 @@ export class BatchPredictionsService {
       return await this.catalog.getReadyVersion(id);
     } catch (e) {
       if (e instanceof NotFoundException) throw new NotFoundException(`datasetVersionId: dataset version ${id} not found`);
-      if (e instanceof ConflictException) throw new ValidationProblemException([{ field: 'datasetVersionId', reason: `dataset version ${id} is not ready` }]);
+      if (e instanceof ConflictException)
+        throw new ValidationProblemException([{ field: 'datasetVersionId', reason: `dataset version ${id} is not ready` }]);
       throw e;
     }
   }
@@ -206,13 +205,22 @@ export class BatchPredictionsService {
   private checkFeatures(model: string, selected: SelectedVersion, input: ReadyDatasetVersion): void {
     if (!selected.features || selected.features.length === 0) {
       throw new ValidationProblemException([
-        { field: 'model', reason: `version ${selected.version} of model ${model} has no named features (an imported model); batch scoring needs the record-level contract of a Kiln-trained model` },
+        {
+          field: 'model',
+          reason: `version ${selected.version} of model ${model} has no named features (an imported model); batch scoring needs the record-level contract of a Kiln-trained model`,
+        },
       ]);
     }
-    const missing = missingFeatures(selected.features, input.columns.map((c) => c.name));
+    const missing = missingFeatures(
+      selected.features,
+      input.columns.map((c) => c.name),
+    );
     if (missing.length > 0) {
       throw new ValidationProblemException([
-        { field: 'datasetVersionId', reason: `dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${selected.version} of model ${model}` },
+        {
+          field: 'datasetVersionId',
+          reason: `dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${selected.version} of model ${model}`,
+        },
       ]);
     }
   }

@@ -38,7 +38,12 @@ describe('prediction columns', () => {
   });
 
   it('regression has only prediction', () => {
-    assert.deepEqual(predictionColumns({ task: 'regression' }, ['x']), { task: 'regression', prediction: 'prediction', probabilities: [], score: null });
+    assert.deepEqual(predictionColumns({ task: 'regression' }, ['x']), {
+      task: 'regression',
+      prediction: 'prediction',
+      probabilities: [],
+      score: null,
+    });
   });
 
   it('never overwrites an input column and keeps colliding class names apart', () => {
@@ -107,6 +112,11 @@ describe('records and rows', () => {
     assert.deepEqual(outputRow({ a: 2 }, { value: 3.5 }, cols), { a: 2, prediction: 3.5 });
     assert.deepEqual(outputRow({ a: 2 }, { value: NaN }, cols), { a: 2, prediction: null });
     const mc = predictionColumns({ task: 'multiclass', classes: ['x', 'y', 'z'] }, []);
-    assert.deepEqual(outputRow({}, { label: 'x', probabilities: { x: 1 } }, mc), { prediction: 'x', probability_x: 1, probability_y: null, probability_z: null });
+    assert.deepEqual(outputRow({}, { label: 'x', probabilities: { x: 1 } }, mc), {
+      prediction: 'x',
+      probability_x: 1,
+      probability_y: null,
+      probability_z: null,
+    });
   });
 });

@@ -26,7 +26,9 @@ interface Trained {
 async function trainOn(data: PublicDataset, spec: Partial<ml.TrainSpec>, rows: number): Promise<Trained> {
   const result = await ml.train({ table: data.table, target: data.target, ...spec });
   const feats = result.signature.features.map((f) => f.name);
-  const records = result.testPredictions.rowIndices.slice(0, rows).map((i) => Object.fromEntries(feats.map((f) => [f, data.table.rows[i][f] ?? null])));
+  const records = result.testPredictions.rowIndices
+    .slice(0, rows)
+    .map((i) => Object.fromEntries(feats.map((f) => [f, data.table.rows[i][f] ?? null])));
   return { data, result, pre: ml.Preprocessor.fromJSON(result.preprocessing), records };
 }
 
@@ -65,7 +67,11 @@ describe('explainRecords (integrated gradients)', () => {
   before(async () => {
     await TfRuntime.initForTests();
     penguins = await trainOn(penguinsSpecies(), { hyperparameters: { epochs: 15, learningRate: 0.01, hiddenUnits: [16], seed: 3 } }, 30);
-    movies = await trainOn(moviesHighlyRated(), { hyperparameters: { epochs: 4, batchSize: 64, learningRate: 0.005, hiddenUnits: [32, 16], seed: 1 } }, 30);
+    movies = await trainOn(
+      moviesHighlyRated(),
+      { hyperparameters: { epochs: 4, batchSize: 64, learningRate: 0.005, hiddenUnits: [32, 16], seed: 1 } },
+      30,
+    );
     cars = await trainOn(carsMpg(), { template: 'linear', hyperparameters: { epochs: 20, learningRate: 0.05, seed: 5 } }, 30);
   });
 
@@ -116,7 +122,10 @@ describe('explainRecords (integrated gradients)', () => {
     for (const e of explain(penguins, records)) {
       assert.ok(e.attributions.Island === 0, `Island: ${e.attributions.Island}`);
       assert.ok(e.attributions['Beak Length (mm)'] === 0, `Beak Length: ${e.attributions['Beak Length (mm)']}`);
-      assert.ok(Object.values(e.attributions).some((a) => Math.abs(a) > 1e-3), 'other features still carry the difference');
+      assert.ok(
+        Object.values(e.attributions).some((a) => Math.abs(a) > 1e-3),
+        'other features still carry the difference',
+      );
       assertComplete(e, 'partly at baseline');
     }
     const [atBase] = explain(penguins, [typical]);
@@ -137,7 +146,8 @@ describe('explainRecords (integrated gradients)', () => {
       assertComplete(e, `row ${i}`);
       assert.equal(neg[i].output, 'probability:false');
       assert.ok(Math.abs(neg[i].prediction - (1 - p)) < 1e-6);
-      for (const [f, a] of Object.entries(e.attributions)) assert.ok(Math.abs(neg[i].attributions[f] + a) < 1e-6, `${f}: ${neg[i].attributions[f]} vs −${a}`);
+      for (const [f, a] of Object.entries(e.attributions))
+        assert.ok(Math.abs(neg[i].attributions[f] + a) < 1e-6, `${f}: ${neg[i].attributions[f]} vs −${a}`);
     });
     // missing values: the indicator column's share is in its feature's attribution
     const withMissing = movies.result.preprocessing.features.filter((f) => f.kind === 'numeric' && f.missingIndicator).map((f) => f.name);
@@ -167,7 +177,8 @@ describe('explainRecords (integrated gradients)', () => {
     const x = cars.pre.transform(cars.records);
     const ex = explain(cars, cars.records);
     const pred = ml.predictRecords(model, cars.pre, cars.result.target, cars.records);
-    const columnsOf = (f: string) => spec.outputNames.map((n, j) => (n === f || n === `${f}__missing` || n.startsWith(`${f}=`) ? j : -1)).filter((j) => j >= 0);
+    const columnsOf = (f: string) =>
+      spec.outputNames.map((n, j) => (n === f || n === `${f}__missing` || n.startsWith(`${f}=`) ? j : -1)).filter((j) => j >= 0);
     let baseline = bias;
     for (let j = 0; j < spec.width; j++) baseline += kernel[j] * b[j];
     ex.forEach((e, i) => {
@@ -176,11 +187,17 @@ describe('explainRecords (integrated gradients)', () => {
       assert.ok(Math.abs(e.baseline - baseline) < 1e-3, `baseline ${e.baseline} vs w·b + bias ${baseline}`);
       for (const f of spec.features) {
         const expected = columnsOf(f.name).reduce((s, j) => s + kernel[j] * (x[i * spec.width + j] - b[j]), 0);
-        assert.ok(Math.abs(e.attributions[f.name] - expected) < 1e-4 * (1 + Math.abs(expected)), `row ${i} ${f.name}: ${e.attributions[f.name]} vs ${expected}`);
+        assert.ok(
+          Math.abs(e.attributions[f.name] - expected) < 1e-4 * (1 + Math.abs(expected)),
+          `row ${i} ${f.name}: ${e.attributions[f.name]} vs ${expected}`,
+        );
       }
       assertComplete(e, `row ${i}`);
     });
-    assert.ok(spec.features.some((f) => f.kind === 'categorical'), 'one-hot columns are summed into their feature');
+    assert.ok(
+      spec.features.some((f) => f.kind === 'categorical'),
+      'one-hot columns are summed into their feature',
+    );
   });
 
   it('rejects out-of-range options and sizes naming the field', () => {
@@ -196,7 +213,11 @@ describe('explainRecords (integrated gradients)', () => {
     rejects('x', () => explainRecords(model, preprocessing, target, x, 3));
     rejects('baseline', () => explainRecords(model, preprocessing, target, x, 2, { baseline: new Float32Array(3) }));
     rejects('outputClass', () => explainRecords(model, preprocessing, target, x, 2, { outputClass: 'Emperor' }));
-    rejects('outputClass', () => explainRecords(cars.result.model, cars.result.preprocessing, cars.result.target, cars.pre.transform(cars.records.slice(0, 1)), 1, { outputClass: 'x' }));
+    rejects('outputClass', () =>
+      explainRecords(cars.result.model, cars.result.preprocessing, cars.result.target, cars.pre.transform(cars.records.slice(0, 1)), 1, {
+        outputClass: 'x',
+      }),
+    );
     assert.equal(tf.memory().numTensors, before);
   });
 });

@@ -86,7 +86,8 @@ function checkInputs(preprocessing: ml.PreprocessingSpec, x: Float32Array, rows:
     throw new ExplainInputError('rows', `explanations are computed for 1 to ${MAX_EXPLAIN_ROWS} records per call, got ${rows}`);
   }
   if (x.length !== rows * w) throw new ExplainInputError('x', `expected ${rows} × ${w} = ${rows * w} values, got ${x.length}`);
-  if (baseline.length !== w) throw new ExplainInputError('baseline', `expected ${w} values (the preprocessed width), got ${baseline.length}`);
+  if (baseline.length !== w)
+    throw new ExplainInputError('baseline', `expected ${w} values (the preprocessed width), got ${baseline.length}`);
   if (!x.every(Number.isFinite)) throw new ExplainInputError('x', 'contains a non-finite value');
   if (!baseline.every(Number.isFinite)) throw new ExplainInputError('baseline', 'contains a non-finite value');
 }
@@ -102,7 +103,14 @@ function forward(model: tfl.LayersModel, input: tf.Tensor2D): tf.Tensor {
   return Array.isArray(y) ? (y[0] as tf.Tensor) : (y as tf.Tensor);
 }
 
-function explainedOutput(model: tfl.LayersModel, target: ml.TargetSpec, x: Float32Array, rows: number, width: number, outputClass?: string): ExplainedOutput {
+function explainedOutput(
+  model: tfl.LayersModel,
+  target: ml.TargetSpec,
+  x: Float32Array,
+  rows: number,
+  width: number,
+  outputClass?: string,
+): ExplainedOutput {
   if (target.task === 'regression') {
     if (outputClass !== undefined) throw new ExplainInputError('outputClass', 'only applies to classification models');
     return { label: () => 'value', classOf: null };
@@ -150,7 +158,10 @@ export function explainRecords(
   for (const q of rules) offsets.push(offsets[offsets.length - 1] + q.alphas.length);
   const n = offsets[rows];
   if (n > MAX_EXPLAIN_PATH_POINTS) {
-    throw new ExplainInputError('rows', `these ${rows} rows need ${n} path points with ${steps} steps (at most ${MAX_EXPLAIN_PATH_POINTS}); send fewer rows or steps`);
+    throw new ExplainInputError(
+      'rows',
+      `these ${rows} rows need ${n} path points with ${steps} steps (at most ${MAX_EXPLAIN_PATH_POINTS}); send fewer rows or steps`,
+    );
   }
   const rowOf = new Int32Array(n);
   const alphas = new Float32Array(n);
@@ -172,7 +183,10 @@ export function explainRecords(
     // α·x + (1 − α)·b: exactly b at α = 0 and exactly x at α = 1
     const path = tf.add(tf.mul(a, tf.gather(xs, rowIndex)), tf.mul(tf.sub(1, a), b)) as tf.Tensor2D;
     const mask = explained.classOf
-      ? tf.oneHot(tf.tensor1d(Int32Array.from(rowOf, explained.classOf), 'int32'), target.task === 'binary' ? 2 : (target.classes ?? []).length)
+      ? tf.oneHot(
+          tf.tensor1d(Int32Array.from(rowOf, explained.classOf), 'int32'),
+          target.task === 'binary' ? 2 : (target.classes ?? []).length,
+        )
       : null;
     const f = (input: tf.Tensor2D): tf.Tensor1D => {
       const out = probabilities(target, forward(model, input));
@@ -202,7 +216,15 @@ export function explainRecords(
     }
     const base = values[offsets[r]];
     const prediction = values[offsets[r + 1] - 1];
-    out.push({ method: 'integrated-gradients', steps, output: explained.label(r), baseline: base, prediction, attributions, delta: sum - (prediction - base) });
+    out.push({
+      method: 'integrated-gradients',
+      steps,
+      output: explained.label(r),
+      baseline: base,
+      prediction,
+      attributions,
+      delta: sum - (prediction - base),
+    });
   }
   return out;
 }

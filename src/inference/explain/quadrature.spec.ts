@@ -18,7 +18,10 @@ describe('pathQuadrature', () => {
     assert.equal(weights[weights.length - 1], 0);
     assert.equal(alphas.length, 2 * (8 + 2) + 2);
     assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 1) < 1e-12);
-    assert.ok(alphas.every((a, i) => i === 0 || a > alphas[i - 1]), 'ascending');
+    assert.ok(
+      alphas.every((a, i) => i === 0 || a > alphas[i - 1]),
+      'ascending',
+    );
   });
 
   it('is exact for a piecewise cubic whose jump sits on a breakpoint, and not without the breakpoint', () => {

@@ -21,7 +21,9 @@ const GL2 = 1 / Math.sqrt(3);
 
 /** Breakpoints must lie in (0, 1); duplicates and points closer than 1e-9 collapse to one. */
 export function pathQuadrature(steps: number, breakpoints: readonly number[] = []): PathQuadrature {
-  const cuts = [...Array.from({ length: steps + 1 }, (_, k) => k / steps), ...breakpoints.filter((a) => a > 0 && a < 1)].sort((a, b) => a - b);
+  const cuts = [...Array.from({ length: steps + 1 }, (_, k) => k / steps), ...breakpoints.filter((a) => a > 0 && a < 1)].sort(
+    (a, b) => a - b,
+  );
   const alphas = [0];
   const weights = [0];
   let prev = 0;

@@ -37,7 +37,14 @@ function denseChain(model: tfl.LayersModel): DenseStep[] | null {
  * Per row, the path positions α ∈ (0, 1) where a ReLU switches (sorted, may repeat). `x` is row-major
  * rows × width, `baseline` is width values, the grid has `gridSteps` intervals.
  */
-export function reluKinks(model: tfl.LayersModel, x: Float32Array, baseline: Float32Array, rows: number, width: number, gridSteps: number): number[][] {
+export function reluKinks(
+  model: tfl.LayersModel,
+  x: Float32Array,
+  baseline: Float32Array,
+  rows: number,
+  width: number,
+  gridSteps: number,
+): number[][] {
   const kinks: number[][] = Array.from({ length: rows }, () => []);
   const chain = denseChain(model);
   const lastRelu = chain ? chain.map((s) => s.relu).lastIndexOf(true) : -1;
@@ -46,7 +53,10 @@ export function reluKinks(model: tfl.LayersModel, x: Float32Array, baseline: Flo
   // Filled inside the tidy (typed arrays returned from tf.tidy are walked element by element).
   const preActivations: Array<{ units: number; values: Float32Array }> = [];
   tf.tidy(() => {
-    const a = tf.tensor3d(Float32Array.from({ length: g }, (_, k) => k / gridSteps), [1, g, 1]);
+    const a = tf.tensor3d(
+      Float32Array.from({ length: g }, (_, k) => k / gridSteps),
+      [1, g, 1],
+    );
     const xs = tf.tensor3d(x, [rows, 1, width]);
     const b = tf.tensor3d(baseline, [1, 1, width]);
     let h = tf.reshape(tf.add(tf.mul(a, xs), tf.mul(tf.sub(1, a), b)), [rows * g, width]) as tf.Tensor2D;

@@ -21,7 +21,12 @@ function badRequest(fn: () => unknown, pattern: RegExp): void {
 
 describe('serving JSON body parser', () => {
   it('parses plain JSON on every route', () => {
-    assert.deepEqual(parseServingJson('{"instances": [[1, 2.5], [3, -4e2]]}', '/v1/models/m:predict'), { instances: [[1, 2.5], [3, -400]] });
+    assert.deepEqual(parseServingJson('{"instances": [[1, 2.5], [3, -4e2]]}', '/v1/models/m:predict'), {
+      instances: [
+        [1, 2.5],
+        [3, -400],
+      ],
+    });
     assert.deepEqual(parseServingJson('{"a": "NaN"}', '/v2/models/m/infer'), { a: 'NaN' });
     assert.deepEqual(parseServingJson('[true, null]', '/api/x'), [true, null]);
   });

@@ -40,7 +40,19 @@ const x = (over: object = {}) => ({ name: 'x', shape: [2, 2], datatype: 'FP32', 
 describe('OIP v2 codec: inference requests', () => {
   it('reads flat and nested data row-major into the dtype the signature needs', () => {
     const flat = parseInferRequest({ inputs: [x()] }, model);
-    const nested = parseInferRequest({ inputs: [x({ data: [[1, 2], [3, 4]] })] }, model);
+    const nested = parseInferRequest(
+      {
+        inputs: [
+          x({
+            data: [
+              [1, 2],
+              [3, 4],
+            ],
+          }),
+        ],
+      },
+      model,
+    );
     for (const r of [flat, nested]) {
       assert.equal(r.inputs.length, 1);
       assert.deepEqual(r.inputs[0]!.shape, [2, 2]);
@@ -60,13 +72,36 @@ describe('OIP v2 codec: inference requests', () => {
   });
 
   it('checks the element count against the shape (400 naming the input)', () => {
-    badRequest(() => parseInferRequest({ inputs: [x({ data: [1, 2, 3] })] }, model), /^inputs\[0\]\.data: 3 elements for shape \[2, 2\], which needs 4$/);
-    badRequest(() => parseInferRequest({ inputs: [x({ data: [[1, 2], [3, 4], [5, 6]] })] }, model), /6 elements for shape \[2, 2\]/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ data: [1, 2, 3] })] }, model),
+      /^inputs\[0\]\.data: 3 elements for shape \[2, 2\], which needs 4$/,
+    );
+    badRequest(
+      () =>
+        parseInferRequest(
+          {
+            inputs: [
+              x({
+                data: [
+                  [1, 2],
+                  [3, 4],
+                  [5, 6],
+                ],
+              }),
+            ],
+          },
+          model,
+        ),
+      /6 elements for shape \[2, 2\]/,
+    );
     badRequest(() => parseInferRequest({ inputs: [x({ shape: [2, 3] })] }, model), /4 elements for shape \[2, 3\], which needs 6/);
   });
 
   it('refuses bad shapes and structure', () => {
-    badRequest(() => parseInferRequest({ inputs: [x({ shape: [2, -1] })] }, model), /^inputs\[0\]\.shape: must be a list of non-negative integers$/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ shape: [2, -1] })] }, model),
+      /^inputs\[0\]\.shape: must be a list of non-negative integers$/,
+    );
     badRequest(() => parseInferRequest({ inputs: [x({ shape: [2.5, 2] })] }, model), /inputs\[0\]\.shape/);
     badRequest(() => parseInferRequest({ inputs: [x({ shape: '2,2' })] }, model), /inputs\[0\]\.shape/);
     badRequest(() => parseInferRequest({ inputs: [x({ data: 'abc' })] }, model), /^inputs\[0\]\.data: must be a list/);
@@ -80,27 +115,79 @@ describe('OIP v2 codec: inference requests', () => {
   });
 
   it('refuses FP16 and BF16 as JSON, and BYTES naming the input', () => {
-    badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'FP16' })] }, model), /^inputs\[0\]\.datatype: FP16 cannot be sent as JSON numbers/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ datatype: 'FP16' })] }, model),
+      /^inputs\[0\]\.datatype: FP16 cannot be sent as JSON numbers/,
+    );
     badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'BF16' })] }, model), /BF16 cannot be sent as JSON/);
-    badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'BYTES', data: ['a', 'b', 'c', 'd'] })] }, model), /^inputs\[0\]\.datatype: BYTES needs a string tensor; input 'x' is FP32/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ datatype: 'BYTES', data: ['a', 'b', 'c', 'd'] })] }, model),
+      /^inputs\[0\]\.datatype: BYTES needs a string tensor; input 'x' is FP32/,
+    );
     badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'FLOAT' })] }, model), /^inputs\[0\]\.datatype: "FLOAT" is not a datatype/);
   });
 
   it('checks every element against the datatype and the signature dtype, naming its position', () => {
-    badRequest(() => parseInferRequest({ inputs: [x({ data: [[1, 2], [3, 'four']] })] }, model), /^inputs\[0\]\.data\[1\]\[1\]: the string "four" is not a number \(datatype FP32\)$/);
-    badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'UINT8', data: [1, 2, 3, 256] })] }, model), /^inputs\[0\]\.data\[3\]: 256 is not a valid UINT8$/);
-    badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'INT32', data: [1, 2, 3, 1.5] })] }, model), /data\[3\]: 1\.5 is not a valid INT32/);
-    badRequest(() => parseInferRequest({ inputs: [{ name: 'k', shape: [1], datatype: 'FP32', data: [1.5] }] }, model), /data\[0\]: 1\.5 is not a 32-bit integer \(the input is int32\)/);
-    badRequest(() => parseInferRequest({ inputs: [{ name: 'k', shape: [1], datatype: 'INT64', data: [2 ** 40] }] }, model), /is not a 32-bit integer/);
-    badRequest(() => parseInferRequest({ inputs: [{ name: 'flag', shape: [1], datatype: 'INT8', data: [1] }] }, model), /^inputs\[0\]\.datatype: input 'flag' is BOOL; INT8 data cannot be converted/);
-    badRequest(() => parseInferRequest({ inputs: [x({ datatype: 'BOOL', data: [true, true, true, true] })] }, model), /input 'x' is FP32; BOOL data cannot be converted/);
-    badRequest(() => parseInferRequest({ inputs: [{ name: 'flag', shape: [1], datatype: 'BOOL', data: [1] }] }, model), /data\[0\]: 1 is not a boolean/);
+    badRequest(
+      () =>
+        parseInferRequest(
+          {
+            inputs: [
+              x({
+                data: [
+                  [1, 2],
+                  [3, 'four'],
+                ],
+              }),
+            ],
+          },
+          model,
+        ),
+      /^inputs\[0\]\.data\[1\]\[1\]: the string "four" is not a number \(datatype FP32\)$/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ datatype: 'UINT8', data: [1, 2, 3, 256] })] }, model),
+      /^inputs\[0\]\.data\[3\]: 256 is not a valid UINT8$/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ datatype: 'INT32', data: [1, 2, 3, 1.5] })] }, model),
+      /data\[3\]: 1\.5 is not a valid INT32/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [{ name: 'k', shape: [1], datatype: 'FP32', data: [1.5] }] }, model),
+      /data\[0\]: 1\.5 is not a 32-bit integer \(the input is int32\)/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [{ name: 'k', shape: [1], datatype: 'INT64', data: [2 ** 40] }] }, model),
+      /is not a 32-bit integer/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [{ name: 'flag', shape: [1], datatype: 'INT8', data: [1] }] }, model),
+      /^inputs\[0\]\.datatype: input 'flag' is BOOL; INT8 data cannot be converted/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ datatype: 'BOOL', data: [true, true, true, true] })] }, model),
+      /input 'x' is FP32; BOOL data cannot be converted/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [{ name: 'flag', shape: [1], datatype: 'BOOL', data: [1] }] }, model),
+      /data\[0\]: 1 is not a boolean/,
+    );
   });
 
   it('refuses the binary tensor extension parameters (not implemented)', () => {
-    badRequest(() => parseInferRequest({ inputs: [x({ parameters: { binary_data_size: 16 } })] }, model), /^inputs\[0\]\.parameters\.binary_data_size: the binary tensor extension is not supported/);
-    badRequest(() => parseInferRequest({ inputs: [x()], outputs: [{ name: 'y', parameters: { binary_data: true } }] }, model), /^outputs\[0\]\.parameters\.binary_data/);
-    badRequest(() => parseInferRequest({ inputs: [x()], parameters: { binary_data_output: true } }, model), /^parameters\.binary_data_output/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ parameters: { binary_data_size: 16 } })] }, model),
+      /^inputs\[0\]\.parameters\.binary_data_size: the binary tensor extension is not supported/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x()], outputs: [{ name: 'y', parameters: { binary_data: true } }] }, model),
+      /^outputs\[0\]\.parameters\.binary_data/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x()], parameters: { binary_data_output: true } }, model),
+      /^parameters\.binary_data_output/,
+    );
   });
 
   it('reads the outputs filter and refuses unknown output names', () => {
@@ -108,7 +195,10 @@ describe('OIP v2 codec: inference requests', () => {
     assert.equal(r.id, 'req-1');
     assert.deepEqual(r.outputs, ['z']);
     assert.equal(parseInferRequest({ inputs: [x()] }, model).outputs, undefined);
-    badRequest(() => parseInferRequest({ inputs: [x()], outputs: [{ name: 'nope' }] }, model), /^outputs\[0\]\.name: 'nope' is not an output of model 'm' \(outputs: y, z\)$/);
+    badRequest(
+      () => parseInferRequest({ inputs: [x()], outputs: [{ name: 'nope' }] }, model),
+      /^outputs\[0\]\.name: 'nope' is not an output of model 'm' \(outputs: y, z\)$/,
+    );
     badRequest(() => parseInferRequest({ inputs: [x()], outputs: ['y'] }, model), /^outputs\[0\]\.name: must be a string$/);
   });
 
@@ -145,7 +235,10 @@ describe('OIP v2 codec: responses', () => {
 
   it('applies the outputs filter and renders bool tensors as booleans', () => {
     const filtered = inferResponse(result, { outputs: ['z'] });
-    assert.deepEqual(filtered.outputs.map((o) => o.name), ['z']);
+    assert.deepEqual(
+      filtered.outputs.map((o) => o.name),
+      ['z'],
+    );
     const withBool = inferResponse({ ...result, outputs: [{ name: 'b', dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) }] });
     assert.deepEqual(withBool.outputs[0], { name: 'b', datatype: 'BOOL', shape: [2], data: [true, false] });
     assert.deepEqual(oipSchemaErrors('inference_response', withBool), []);

@@ -11,12 +11,34 @@
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models';
-import { elementCount, type HostTensor, type InferenceResult, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
+import {
+  elementCount,
+  type HostTensor,
+  type InferenceResult,
+  type ServedModel,
+  type TensorDtype,
+  type TensorSpec,
+} from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
-export const OIP_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
+export const OIP_DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BF16',
+  'BYTES',
+] as const;
 export type OipDatatype = (typeof OIP_DATATYPES)[number];
 
 export interface OipTensorMetadata {
@@ -137,7 +159,9 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   }
   const spec = specs.find((s) => s.name === name);
   if (dt === 'BYTES') {
-    throw bad(`${where}.datatype: BYTES needs a string tensor; input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`);
+    throw bad(
+      `${where}.datatype: BYTES needs a string tensor; input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`,
+    );
   }
   const dtype = spec?.dtype ?? naturalDtype(dt);
   if ((dtype === 'bool') !== (dt === 'BOOL')) {
@@ -199,7 +223,9 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
       if (!isPlainObject(raw) || typeof raw.name !== 'string') throw bad(`${where}.name: must be a string`);
       refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data']);
       if (!model.outputs.some((o) => o.name === raw.name)) {
-        throw bad(`${where}.name: '${raw.name}' is not an output of model '${model.name}' (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
+        throw bad(
+          `${where}.name: '${raw.name}' is not an output of model '${model.name}' (outputs: ${model.outputs.map((o) => o.name).join(', ')})`,
+        );
       }
       return raw.name;
     });
@@ -247,4 +273,3 @@ export function parseVersionSegment(name: string, version: string | undefined): 
   if (n === null) throw new NotFoundException(`model '${name}' has no version '${version.slice(0, 40)}'`);
   return { version: n };
 }
-

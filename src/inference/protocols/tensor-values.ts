@@ -19,7 +19,8 @@ export function allocate(dtype: TensorDtype, length: number): TypedData {
 
 /** Why `value` cannot be an element of a `dtype` tensor, or null when it can. */
 export function scalarProblem(value: unknown, dtype: TensorDtype): string | null {
-  if (typeof value === 'string' || isB64(value)) return `${describeValue(value)}: string and {"b64": …} values need a string input; this model has none`;
+  if (typeof value === 'string' || isB64(value))
+    return `${describeValue(value)}: string and {"b64": …} values need a string input; this model has none`;
   if (dtype === 'bool') return typeof value === 'boolean' ? null : `${describeValue(value)} is not a boolean (the input is bool)`;
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (the input is ${dtype})`;
   if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
@@ -71,7 +72,14 @@ export function nestedShape(value: unknown): number[] {
  * Writes `value` (nested exactly as `shape`) into `out` from `offset`, checking every element for
  * `dtype`; returns the next offset. 400 naming the first element or list that does not fit.
  */
-export function fillExact(value: unknown, shape: readonly number[], dtype: TensorDtype, out: TypedData, offset: number, where: string): number {
+export function fillExact(
+  value: unknown,
+  shape: readonly number[],
+  dtype: TensorDtype,
+  out: TypedData,
+  offset: number,
+  where: string,
+): number {
   const path: number[] = [];
   const walk = (v: unknown, depth: number): void => {
     if (depth === shape.length) {

@@ -8,7 +8,15 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models';
 import type * as ml from '../../ml';
-import { elementCount, type HostTensor, type InferenceResult, type ModelSelector, type ServedModel, type TensorDtype, type TensorSpec } from '../runtime/served-model';
+import {
+  elementCount,
+  type HostTensor,
+  type InferenceResult,
+  type ModelSelector,
+  type ServedModel,
+  type TensorDtype,
+  type TensorSpec,
+} from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
 import type { RouteMethods } from './route-methods';
 
@@ -74,7 +82,10 @@ function tensorFrom(value: unknown, spec: TensorSpec, where: string): HostTensor
  */
 function boundedCount(count: number, values: readonly unknown[]): number {
   if (count <= 65_536) return count;
-  return Math.min(count, values.reduce<number>((n, v) => n + leafCount(v), 0));
+  return Math.min(
+    count,
+    values.reduce<number>((n, v) => n + leafCount(v), 0),
+  );
 }
 
 function unknownKeys(obj: Record<string, unknown>, specs: readonly TensorSpec[], where: (key: string) => string, model: string): void {
@@ -97,7 +108,10 @@ function parseInstances(instances: unknown, model: Pick<ServedModel, 'name' | 'i
   const named = (v: unknown): v is Record<string, unknown> => isPlainObject(v) && !isB64(v);
   if (specs.length > 1) {
     instances.forEach((inst, i) => {
-      if (!named(inst)) throw bad(`instances[${i}]: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); each instance must be an object keyed by input name`);
+      if (!named(inst))
+        throw bad(
+          `instances[${i}]: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); each instance must be an object keyed by input name`,
+        );
     });
   }
   return specs.map((spec) => {
@@ -109,7 +123,13 @@ function parseInstances(instances: unknown, model: Pick<ServedModel, 'name' | 'i
     });
     const rowShape = nestedShape(rows[0]!.value);
     const per = elementCount(rowShape);
-    const data = allocate(spec.dtype, boundedCount(per * rows.length, rows.map((r) => r.value)));
+    const data = allocate(
+      spec.dtype,
+      boundedCount(
+        per * rows.length,
+        rows.map((r) => r.value),
+      ),
+    );
     rows.forEach(({ value, where }, i) => {
       const got = nestedShape(value);
       if (got.length !== rowShape.length || got.some((d, j) => d !== rowShape[j])) {
@@ -132,7 +152,9 @@ function parseColumns(inputs: unknown, model: Pick<ServedModel, 'name' | 'inputs
     });
   }
   if (specs.length !== 1) {
-    throw bad(`inputs: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); send an object keyed by input name`);
+    throw bad(
+      `inputs: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); send an object keyed by input name`,
+    );
   }
   return [tensorFrom(inputs, specs[0]!, 'inputs')];
 }
@@ -150,7 +172,10 @@ export function parsePredictRequest(body: unknown, model: Pick<ServedModel, 'nam
 }
 
 /** `{"predictions": [...]}` (row form) or `{"outputs": ...}` (columnar); a single output drops its name. */
-export function predictResponse(result: InferenceResult, form: ParsedPredictRequest['form']): { predictions: unknown[] } | { outputs: unknown } {
+export function predictResponse(
+  result: InferenceResult,
+  form: ParsedPredictRequest['form'],
+): { predictions: unknown[] } | { outputs: unknown } {
   const outputs = result.outputs;
   if (form === 'columnar') {
     if (outputs.length === 1) return { outputs: nest(outputs[0]!.data, outputs[0]!.shape, outputs[0]!.dtype) };
@@ -185,17 +210,25 @@ function featureValue(value: unknown, where: string): unknown {
  * A `:classify` / `:regress` body → named-feature records for the record pipeline (context merged
  * into every example). Only Kiln-trained models have named features; the task must fit the verb.
  */
-export function parseExamples(body: unknown, model: Pick<ServedModel, 'name' | 'version' | 'features' | 'task'>, verb: 'classify' | 'regress'): Array<Record<string, unknown>> {
+export function parseExamples(
+  body: unknown,
+  model: Pick<ServedModel, 'name' | 'version' | 'features' | 'task'>,
+  verb: 'classify' | 'regress',
+): Array<Record<string, unknown>> {
   if (!model.features) {
-    throw bad(`model '${model.name}' version ${model.version} was imported without named features; :${verb} needs a Kiln-trained model (use :predict)`);
+    throw bad(
+      `model '${model.name}' version ${model.version} was imported without named features; :${verb} needs a Kiln-trained model (use :predict)`,
+    );
   }
   if (verb === 'classify' && model.task === 'regression') throw bad(`model '${model.name}' is a regression model; use :regress`);
-  if (verb === 'regress' && model.task !== 'regression') throw bad(`model '${model.name}' is a ${model.task ?? 'non-regression'} model; use :classify`);
+  if (verb === 'regress' && model.task !== 'regression')
+    throw bad(`model '${model.name}' is a ${model.task ?? 'non-regression'} model; use :classify`);
   if (!isPlainObject(body)) throw bad('body: must be a JSON object {signature_name?, context?, examples}');
   checkSignatureName(body);
   const context = body.context ?? {};
   if (!isPlainObject(context)) throw bad('context: must be an object of feature values shared by every example');
-  if (!Array.isArray(body.examples) || body.examples.length === 0) throw bad('examples: must be a non-empty list of objects (feature name → value)');
+  if (!Array.isArray(body.examples) || body.examples.length === 0)
+    throw bad('examples: must be a non-empty list of objects (feature name → value)');
   const shared = Object.fromEntries(Object.entries(context).map(([k, v]) => [k, featureValue(v, `context.${k}`)]));
   return body.examples.map((ex, i) => {
     if (!isPlainObject(ex)) throw bad(`examples[${i}]: must be an object (feature name → value)`);

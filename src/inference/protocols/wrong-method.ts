@@ -13,7 +13,10 @@ import { allowedMethods, methodNotAllowed, type RouteMethods } from './route-met
 import { TF_SERVING_ROUTES } from './tf-serving';
 
 /** Answers 405 `{"error"}` + `Allow` for a known protocol path requested with a method it does not take. */
-export function installWrongMethodAnswer(fastify: FastifyInstance, routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES]): void {
+export function installWrongMethodAnswer(
+  fastify: FastifyInstance,
+  routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES],
+): void {
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return;
     const path = request.url.split('?')[0] ?? request.url;

@@ -27,13 +27,24 @@ export class PredictController {
   @ApiOperation({
     summary: 'Predict from named-feature records',
     description:
-      'Applies the version\'s saved preprocessing. Without version/alias the model\'s deployment routes (canary weights, sticky on x-request-id) decide, else the production alias. ' +
+      "Applies the version's saved preprocessing. Without version/alias the model's deployment routes (canary weights, sticky on x-request-id) decide, else the production alias. " +
       'A missing, extra or wrongly typed feature answers 400 naming the record index, the feature and the reason.',
   })
   @ApiQuery({ name: 'version', required: false, type: Number })
   @ApiQuery({ name: 'alias', required: false, type: String })
-  @ApiQuery({ name: 'explain', required: false, type: Boolean, description: 'Per-feature integrated-gradients attributions (at most 100 records)' })
-  @ApiBody({ schema: { type: 'object', required: ['records'], properties: { records: { type: 'array', items: { type: 'object', additionalProperties: true } } } } })
+  @ApiQuery({
+    name: 'explain',
+    required: false,
+    type: Boolean,
+    description: 'Per-feature integrated-gradients attributions (at most 100 records)',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['records'],
+      properties: { records: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+    },
+  })
   async predict(
     @Param('name') name: string,
     @Query('version') version: string | undefined,
@@ -43,18 +54,27 @@ export class PredictController {
     @Req() req: AuthenticatedRequest,
   ) {
     const selector = selectorFromQuery(version, alias);
-    if (explain !== undefined && explain !== 'true' && explain !== 'false') throw new ValidationProblemException([{ field: 'explain', reason: 'must be true or false' }]);
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestException('body: must be a JSON object {records: [...]}');
+    if (explain !== undefined && explain !== 'true' && explain !== 'false')
+      throw new ValidationProblemException([{ field: 'explain', reason: 'must be true or false' }]);
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw new BadRequestException('body: must be a JSON object {records: [...]}');
     const { records, ...rest } = body as { records?: unknown };
     const extra = Object.keys(rest);
-    if (extra.length) throw new ValidationProblemException(extra.map((field) => ({ field, reason: 'is not a known property (expected only records)' })));
+    if (extra.length)
+      throw new ValidationProblemException(extra.map((field) => ({ field, reason: 'is not a known property (expected only records)' })));
     if (!Array.isArray(records)) throw new ValidationProblemException([{ field: 'records', reason: 'must be an array of objects' }]);
-    const result = await this.inference.predictRecords(name, selector, records, {
-      protocol: 'record',
-      requestId: req.id,
-      clientRequestId: clientRequestIdOf(req.raw),
-      callerKeyId: req.principal?.keyId ?? null,
-    }, { explain: explain === 'true' });
+    const result = await this.inference.predictRecords(
+      name,
+      selector,
+      records,
+      {
+        protocol: 'record',
+        requestId: req.id,
+        clientRequestId: clientRequestIdOf(req.raw),
+        callerKeyId: req.principal?.keyId ?? null,
+      },
+      { explain: explain === 'true' },
+    );
     return { model: result.model.name, version: result.model.version, requestId: req.id, predictions: result.predictions };
   }
 

@@ -30,7 +30,13 @@ function observer() {
   return { seen, o };
 }
 
-const settings = (s: Partial<BatchingSettings>): BatchingSettings => ({ maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000, ...s });
+const settings = (s: Partial<BatchingSettings>): BatchingSettings => ({
+  maxBatchSize: 32,
+  maxQueueDelayMs: 0,
+  maxQueueSize: 1024,
+  timeoutMs: 5000,
+  ...s,
+});
 
 describe('DynamicBatcher', () => {
   it('batches requests queued in the same tick into one call and gives each its own rows, in order', async () => {
@@ -39,8 +45,18 @@ describe('DynamicBatcher', () => {
     const b = new DynamicBatcher(m.execute, settings({}), o);
     const results = await Promise.all([b.submit(rows(1), 1), b.submit(rows(2, 3), 2), b.submit(rows(4), 1)]);
     assert.deepEqual(m.calls, [4]);
-    assert.deepEqual(results.map((r) => Array.from(r[0]!.data)), [[2], [4, 6], [8]]);
-    assert.deepEqual(results.map((r) => r[0]!.shape), [[1, 1], [2, 1], [1, 1]]);
+    assert.deepEqual(
+      results.map((r) => Array.from(r[0]!.data)),
+      [[2], [4, 6], [8]],
+    );
+    assert.deepEqual(
+      results.map((r) => r[0]!.shape),
+      [
+        [1, 1],
+        [2, 1],
+        [1, 1],
+      ],
+    );
     assert.deepEqual(seen.batches, [4]);
     assert.equal(seen.queued, 3);
   });
@@ -70,7 +86,10 @@ describe('DynamicBatcher', () => {
     const first = await b.submit(rows(1), 1);
     const rest = await later!;
     assert.deepEqual(m.calls, [1, 3]);
-    assert.deepEqual([first, ...rest].map((r) => r[0]!.data[0]), [2, 4, 6, 8]);
+    assert.deepEqual(
+      [first, ...rest].map((r) => r[0]!.data[0]),
+      [2, 4, 6, 8],
+    );
   });
 
   it('waits up to maxQueueDelayMs for more rows, and no longer once the batch is full', async () => {
@@ -95,7 +114,10 @@ describe('DynamicBatcher', () => {
     const { seen, o } = observer();
     const b = new DynamicBatcher(m.execute, settings({ maxQueueSize: 2 }), o);
     const results = await Promise.allSettled([1, 2, 3].map((v) => b.submit(rows(v), 1)));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
     const err = (results[2] as PromiseRejectedResult).reason;
     assert.ok(err instanceof ServiceUnavailableException);
     assert.match(err.message, /queue is full/);
@@ -125,7 +147,10 @@ describe('DynamicBatcher', () => {
       observer().o,
     );
     const results = await Promise.allSettled([b.submit(rows(1), 1), b.submit(rows(2), 1)]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
     fail = false;
     const ok = await b.submit(rows(5), 1);
     assert.deepEqual(Array.from(ok[0]!.data), [5]);

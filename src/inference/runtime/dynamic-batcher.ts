@@ -65,7 +65,9 @@ export class DynamicBatcher {
   submit(inputs: HostTensor[], rows: number): Promise<HostTensor[]> {
     if (this.queue.length >= this.settings.maxQueueSize) {
       this.observer.rejected('queue_full');
-      return Promise.reject(new ServiceUnavailableException(`the model's request queue is full (${this.settings.maxQueueSize} waiting); retry later`));
+      return Promise.reject(
+        new ServiceUnavailableException(`the model's request queue is full (${this.settings.maxQueueSize} waiting); retry later`),
+      );
     }
     return new Promise<HostTensor[]>((resolve, reject) => {
       this.queue.push({ inputs, rows, enqueuedAt: performance.now(), resolve, reject });
@@ -107,7 +109,9 @@ export class DynamicBatcher {
         this.queue.shift();
         this.queuedRows -= next.rows;
         this.observer.rejected('timeout');
-        next.reject(new ServiceUnavailableException(`the request waited more than ${this.settings.timeoutMs} ms for the model; retry later`));
+        next.reject(
+          new ServiceUnavailableException(`the request waited more than ${this.settings.timeoutMs} ms for the model; retry later`),
+        );
         continue;
       }
       if (batch.length > 0 && rows + next.rows > this.settings.maxBatchSize) break;
@@ -136,7 +140,12 @@ export class DynamicBatcher {
     }
     let outputs: HostTensor[];
     try {
-      outputs = await this.execute(concatRows(batch.map((p) => p.inputs), rows));
+      outputs = await this.execute(
+        concatRows(
+          batch.map((p) => p.inputs),
+          rows,
+        ),
+      );
     } catch (e) {
       for (const p of batch) p.reject(e);
       return;
@@ -168,5 +177,10 @@ export function concatRows(requests: HostTensor[][], rows: number): HostTensor[]
 /** Rows [start, start + count) of a tensor whose first dimension is the batch. */
 export function sliceRows(t: HostTensor, start: number, count: number): HostTensor {
   const perRow = t.shape[0] ? t.data.length / t.shape[0] : 0;
-  return { name: t.name, dtype: t.dtype, shape: [count, ...t.shape.slice(1)], data: t.data.slice(start * perRow, (start + count) * perRow) };
+  return {
+    name: t.name,
+    dtype: t.dtype,
+    shape: [count, ...t.shape.slice(1)],
+    data: t.data.slice(start * perRow, (start + count) * perRow),
+  };
 }

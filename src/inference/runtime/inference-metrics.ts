@@ -26,7 +26,12 @@ export class InferenceMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
-    this.rejected = new Counter({ name: 'kiln_inference_rejected_total', help: 'Requests refused with 503 (queue full or timed out)', labelNames: ['model', 'reason'], registers });
+    this.rejected = new Counter({
+      name: 'kiln_inference_rejected_total',
+      help: 'Requests refused with 503 (queue full or timed out)',
+      labelNames: ['model', 'reason'],
+      registers,
+    });
     this.requests = new Counter({
       name: 'kiln_inference_requests_total',
       help: 'Inference requests by model, version, protocol and outcome (ok or the HTTP status)',
@@ -40,7 +45,12 @@ export class InferenceMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.shadow = new Counter({ name: 'kiln_inference_shadow_total', help: 'Shadow calls by outcome (agree, differ, error)', labelNames: ['model', 'outcome'], registers });
+    this.shadow = new Counter({
+      name: 'kiln_inference_shadow_total',
+      help: 'Shadow calls by outcome (agree, differ, error)',
+      labelNames: ['model', 'outcome'],
+      registers,
+    });
     new Gauge({
       name: 'kiln_inference_loaded_models',
       help: 'Model versions loaded in this process',

@@ -28,17 +28,14 @@ class FakeModel {
 function cache(limits: { maxModels: number; maxBytes: number }, bytes = 100) {
   const loads: string[] = [];
   const models = new Map<string, FakeModel>();
-  const c = new ModelCache(
-    async (name, version) => {
-      const key = versionKey(name, version);
-      loads.push(key);
-      await new Promise((r) => setTimeout(r, 5));
-      const m = new FakeModel(key, bytes);
-      models.set(key, m);
-      return m as unknown as LoadedModel;
-    },
-    limits,
-  );
+  const c = new ModelCache(async (name, version) => {
+    const key = versionKey(name, version);
+    loads.push(key);
+    await new Promise((r) => setTimeout(r, 5));
+    const m = new FakeModel(key, bytes);
+    models.set(key, m);
+    return m as unknown as LoadedModel;
+  }, limits);
   return { c, loads, models };
 }
 
@@ -89,10 +86,13 @@ describe('ModelCache', () => {
 
   it('does not cache a failed load', async () => {
     let fail = true;
-    const c = new ModelCache(async () => {
-      if (fail) throw new Error('no such version');
-      return new FakeModel('m@1', 1) as unknown as LoadedModel;
-    }, { maxModels: 2, maxBytes: 1e9 });
+    const c = new ModelCache(
+      async () => {
+        if (fail) throw new Error('no such version');
+        return new FakeModel('m@1', 1) as unknown as LoadedModel;
+      },
+      { maxModels: 2, maxBytes: 1e9 },
+    );
     await assert.rejects(c.acquire('m', 1), /no such version/);
     fail = false;
     assert.ok(await c.acquire('m', 1));

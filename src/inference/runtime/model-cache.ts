@@ -132,9 +132,7 @@ export class ModelCache {
   }
 
   private evict(): void {
-    const candidates = [...this.entries.values()]
-      .filter((e) => e.model && !this.pinned.has(e.key))
-      .sort((a, b) => a.lastUsed - b.lastUsed);
+    const candidates = [...this.entries.values()].filter((e) => e.model && !this.pinned.has(e.key)).sort((a, b) => a.lastUsed - b.lastUsed);
     while (candidates.length > 0 && (this.entries.size > this.limits.maxModels || this.bytes > this.limits.maxBytes)) {
       const victim = candidates.shift()!;
       this.entries.delete(victim.key);

@@ -24,7 +24,10 @@ export interface ShadowComparison {
 
 export const MAX_RECORDED_VALUES = 1000;
 
-export function compareOutputs(live: Array<string | number>, shadow: Array<string | number>): Pick<ShadowComparison, 'agreement' | 'maxAbsDiff'> {
+export function compareOutputs(
+  live: Array<string | number>,
+  shadow: Array<string | number>,
+): Pick<ShadowComparison, 'agreement' | 'maxAbsDiff'> {
   const n = Math.min(live.length, shadow.length);
   if (n === 0) return { agreement: null, maxAbsDiff: null };
   if (typeof live[0] === 'string') {
@@ -50,7 +53,10 @@ export class ShadowLog {
   }
 
   /** Newest first, with a summary over what is kept. */
-  summary(model: string, limit = 50): { calls: number; errors: number; meanAgreement: number | null; maxAbsDiff: number | null; recent: ShadowComparison[] } {
+  summary(
+    model: string,
+    limit = 50,
+  ): { calls: number; errors: number; meanAgreement: number | null; maxAbsDiff: number | null; recent: ShadowComparison[] } {
     const list = this.byModel.get(model) ?? [];
     const agreements = list.flatMap((c) => (c.agreement === null ? [] : [c.agreement]));
     const diffs = list.flatMap((c) => (c.maxAbsDiff === null ? [] : [c.maxAbsDiff]));

@@ -19,26 +19,37 @@ export function validateInputs(model: ServedModel, given: HostTensor[]): { input
   const declared = model.inputs.map((s) => s.name);
   for (const name of byName.keys()) {
     if (!declared.includes(name)) {
-      throw new BadRequestException(`input '${name}' is not an input of model ${model.name} version ${model.version} (inputs: ${declared.join(', ')})`);
+      throw new BadRequestException(
+        `input '${name}' is not an input of model ${model.name} version ${model.version} (inputs: ${declared.join(', ')})`,
+      );
     }
   }
   let rows: number | null = null;
   const inputs = model.inputs.map((spec) => {
     const t = byName.get(spec.name);
-    if (!t) throw new BadRequestException(`input '${spec.name}' is missing (model ${model.name} version ${model.version} takes ${declared.join(', ')})`);
-    if (t.dtype !== spec.dtype) throw new BadRequestException(`input '${spec.name}': datatype ${t.dtype} given, the model takes ${spec.dtype}`);
+    if (!t)
+      throw new BadRequestException(
+        `input '${spec.name}' is missing (model ${model.name} version ${model.version} takes ${declared.join(', ')})`,
+      );
+    if (t.dtype !== spec.dtype)
+      throw new BadRequestException(`input '${spec.name}': datatype ${t.dtype} given, the model takes ${spec.dtype}`);
     if (t.shape.length !== spec.shape.length) {
-      throw new BadRequestException(`input '${spec.name}': shape [${t.shape.join(', ')}] has rank ${t.shape.length}; the model takes [${spec.shape.join(', ')}]`);
+      throw new BadRequestException(
+        `input '${spec.name}': shape [${t.shape.join(', ')}] has rank ${t.shape.length}; the model takes [${spec.shape.join(', ')}]`,
+      );
     }
     t.shape.forEach((d, i) => {
-      if (!Number.isInteger(d) || d < 0) throw new BadRequestException(`input '${spec.name}': shape dimension ${i} must be a non-negative integer`);
+      if (!Number.isInteger(d) || d < 0)
+        throw new BadRequestException(`input '${spec.name}': shape dimension ${i} must be a non-negative integer`);
       const want = spec.shape[i]!;
       if (want >= 0 && d !== want) {
         throw new BadRequestException(`input '${spec.name}': dimension ${i} is ${d}; the model takes [${spec.shape.join(', ')}]`);
       }
     });
     if (elementCount(t.shape) !== t.data.length) {
-      throw new BadRequestException(`input '${spec.name}': ${t.data.length} element(s) do not fill shape [${t.shape.join(', ')}] (${elementCount(t.shape)})`);
+      throw new BadRequestException(
+        `input '${spec.name}': ${t.data.length} element(s) do not fill shape [${t.shape.join(', ')}] (${elementCount(t.shape)})`,
+      );
     }
     const n = t.shape[0] ?? 1;
     if (rows !== null && n !== rows) throw new BadRequestException(`input '${spec.name}' has ${n} rows; other inputs have ${rows}`);
@@ -46,6 +57,9 @@ export function validateInputs(model: ServedModel, given: HostTensor[]): { input
     return t;
   });
   if (!rows) throw new BadRequestException('the request has no rows (batch dimension 0)');
-  if (rows > MAX_ROWS_PER_REQUEST) throw new BadRequestException(`the request has ${rows} rows; at most ${MAX_ROWS_PER_REQUEST} per request (use batch predictions for more)`);
+  if (rows > MAX_ROWS_PER_REQUEST)
+    throw new BadRequestException(
+      `the request has ${rows} rows; at most ${MAX_ROWS_PER_REQUEST} per request (use batch predictions for more)`,
+    );
   return { inputs, rows };
 }

@@ -7,12 +7,7 @@ import { IngestInputError, IngestRejectedError, type IngestErrorCode } from './e
 import { runIngest } from './ingest-pipeline';
 import { CollectingSink, ingestBuffer } from '../../../test/support/ingestion/ingest-helpers';
 
-async function rejects(
-  p: Promise<unknown>,
-  code: IngestErrorCode,
-  message: RegExp,
-  field = 'file',
-): Promise<IngestInputError> {
+async function rejects(p: Promise<unknown>, code: IngestErrorCode, message: RegExp, field = 'file'): Promise<IngestInputError> {
   try {
     await p;
   } catch (e) {
@@ -50,7 +45,11 @@ describe('bad input: files', () => {
 
   it('ragged rows are row errors: rejected by default, dropped with mode drop', async () => {
     const csv = 'a,b\n1,2\n3,4,5\n6\n7,8\n';
-    const e = await rejects(ingestBuffer(csv, { fileName: 'x.csv' }), 'ERROR_RATE_EXCEEDED', /2 of 4 rows are invalid.*row 2: row has 3 fields, expected 2/);
+    const e = await rejects(
+      ingestBuffer(csv, { fileName: 'x.csv' }),
+      'ERROR_RATE_EXCEEDED',
+      /2 of 4 rows are invalid.*row 2: row has 3 fields, expected 2/,
+    );
     assert.ok(e instanceof IngestRejectedError);
     assert.deepEqual(e.errors, [
       { row: 2, column: null, message: 'row has 3 fields, expected 2' },
@@ -84,7 +83,10 @@ describe('bad input: files', () => {
     assert.equal(result.rowCount, 2);
     const { DatasetReader } = await import('../../ml/dataset-reader.js');
     const page = await new DatasetReader(() => arrow).readRows(0, 2);
-    assert.deepEqual(page.rows.map((r) => r.name), ['café ☕ 😀', 'naïve']);
+    assert.deepEqual(
+      page.rows.map((r) => r.name),
+      ['café ☕ 😀', 'naïve'],
+    );
   });
 
   it('truncated gzip', async () => {
@@ -121,8 +123,18 @@ describe('bad input: files', () => {
     await rejects(ingestBuffer('{"a":1}', { fileName: 'x.json' }), 'JSON_NOT_ARRAY_OF_OBJECTS', /must be an array of objects/);
     await rejects(ingestBuffer('[{"a":1}, 2]', { fileName: 'x.json' }), 'JSON_NOT_ARRAY_OF_OBJECTS', /element 1 is a number/);
     await rejects(ingestBuffer('{"a":1}\n[1]\n', { fileName: 'x.ndjson' }), 'JSON_NOT_ARRAY_OF_OBJECTS', /line 2 is an array/);
-    await rejects(runIngest({ records: [{ a: 1 }, 'x'], sink: new CollectingSink() }), 'JSON_NOT_ARRAY_OF_OBJECTS', /records\[1\] is a string/, 'records');
-    await rejects(runIngest({ records: {} as never, sink: new CollectingSink() }), 'JSON_NOT_ARRAY_OF_OBJECTS', /must be an array of objects/, 'records');
+    await rejects(
+      runIngest({ records: [{ a: 1 }, 'x'], sink: new CollectingSink() }),
+      'JSON_NOT_ARRAY_OF_OBJECTS',
+      /records\[1\] is a string/,
+      'records',
+    );
+    await rejects(
+      runIngest({ records: {} as never, sink: new CollectingSink() }),
+      'JSON_NOT_ARRAY_OF_OBJECTS',
+      /must be an array of objects/,
+      'records',
+    );
   });
 
   it('malformed JSON', async () => {
@@ -148,7 +160,12 @@ describe('bad input: schema and error policy', () => {
     const e = await rejects(
       ingestBuffer(csv, {
         fileName: 'x.csv',
-        schema: { columns: [{ name: 'score', type: 'number', nullable: false }, { name: 'grade', categories: ['a', 'b'] }] },
+        schema: {
+          columns: [
+            { name: 'score', type: 'number', nullable: false },
+            { name: 'grade', categories: ['a', 'b'] },
+          ],
+        },
       }),
       'ERROR_RATE_EXCEEDED',
       /3 of 4 rows are invalid/,
@@ -177,10 +194,18 @@ describe('bad input: schema and error policy', () => {
   it('user schema overrides inference', async () => {
     const { result } = await ingestBuffer(csv, {
       fileName: 'x.csv',
-      schema: { columns: [{ name: 'id', type: 'string' }, { name: 'grade', type: 'categorical' }] },
+      schema: {
+        columns: [
+          { name: 'id', type: 'string' },
+          { name: 'grade', type: 'categorical' },
+        ],
+      },
       errorPolicy: { mode: 'drop' },
     });
-    assert.deepEqual(result.columns.map((c) => c.type), ['string', 'string', 'categorical']); // score has an "x"
+    assert.deepEqual(
+      result.columns.map((c) => c.type),
+      ['string', 'string', 'categorical'],
+    ); // score has an "x"
     assert.deepEqual(result.columns[2]!.categories, ['a', 'b', 'z']);
   });
 
@@ -189,13 +214,21 @@ describe('bad input: schema and error policy', () => {
     for (let i = 0; i < 30; i++) rows.push(String(i));
     rows.push('oops');
     const e = await rejects(ingestBuffer(rows.join('\n'), { fileName: 'x.csv', inferenceRows: 10 }), 'ERROR_RATE_EXCEEDED', /oops/);
-    assert.match((e as IngestRejectedError).errors[0]!.message, /expected an integer \(type inferred from the first 10 rows; pass a schema to override\)/);
+    assert.match(
+      (e as IngestRejectedError).errors[0]!.message,
+      /expected an integer \(type inferred from the first 10 rows; pass a schema to override\)/,
+    );
     const full = await ingestBuffer(rows.join('\n'), { fileName: 'x.csv', inferenceRows: 10, inference: 'full' });
     assert.equal(full.result.columns[0]!.type, 'string');
   });
 
   it('invalid schema and options', async () => {
-    await rejects(ingestBuffer(csv, { fileName: 'x.csv', schema: { columns: [{ name: 'nope', type: 'number' }] } }), 'SCHEMA_UNKNOWN_COLUMN', /"nope" is not in the data/, 'schema');
+    await rejects(
+      ingestBuffer(csv, { fileName: 'x.csv', schema: { columns: [{ name: 'nope', type: 'number' }] } }),
+      'SCHEMA_UNKNOWN_COLUMN',
+      /"nope" is not in the data/,
+      'schema',
+    );
     await rejects(
       ingestBuffer(csv, { fileName: 'x.csv', schema: { columns: [{ name: 'id', type: 'float' as never }] } }),
       'SCHEMA_INVALID',

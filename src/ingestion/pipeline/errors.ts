@@ -113,6 +113,6 @@ export function isIngestInputError(e: unknown): e is IngestInputError {
 
 /** Quotes a user value for an error message, truncated. */
 export function quoteValue(v: unknown, max = 60): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
 }

@@ -35,7 +35,10 @@ const EXT_FORMATS: Record<string, IngestFormat> = {
  */
 export function resolveFormat(fileName?: string, format?: string): ResolvedFormat {
   if (format !== undefined && format !== '') {
-    const f = format.trim().toLowerCase().replace(/(\+gzip|\.gz|\+gz)$/, '');
+    const f = format
+      .trim()
+      .toLowerCase()
+      .replace(/(\+gzip|\.gz|\+gz)$/, '');
     const resolved = f === 'jsonl' ? 'ndjson' : (INGEST_FORMATS as readonly string[]).includes(f) ? (f as IngestFormat) : null;
     if (!resolved) {
       throw new IngestInputError(

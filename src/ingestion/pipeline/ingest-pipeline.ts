@@ -12,7 +12,15 @@ import type { Writable } from 'node:stream';
 import type { ColumnProfile, ColumnType, DatasetProfile } from '../../contracts/dataset-profile';
 import { ArrowStreamEncoder, DEFAULT_BATCH_ROWS } from './columnar-writer';
 import { IngestInputError, IngestRejectedError, type RowError } from './errors';
-import { DEFAULT_MAX_INFLATED_BYTES, decompress, resolveFormat, validateUtf8, type ByteInput, type ByteStats, type IngestFormat } from './formats';
+import {
+  DEFAULT_MAX_INFLATED_BYTES,
+  decompress,
+  resolveFormat,
+  validateUtf8,
+  type ByteInput,
+  type ByteStats,
+  type IngestFormat,
+} from './formats';
 import { CategoricalProfiler, NumericProfiler, TimestampProfiler, type ColumnProfiler } from './profiler';
 import { DEFAULT_MAX_RECORD_BYTES, readCsv, readJsonArray, readNdjson, readRecords } from './record-readers';
 import { RowValidator, createColumnState, type ColumnState } from './row-validation';
@@ -93,7 +101,8 @@ type Row = string[] | Record<string, unknown>;
 function checkOptions(o: IngestOptions): void {
   if (!o || typeof o !== 'object') throw new IngestInputError('OPTIONS_INVALID', 'options', 'options are required');
   if (!o.source === !o.records) throw new IngestInputError('OPTIONS_INVALID', 'source', 'give exactly one of source or records');
-  if (!o.sink || typeof (o.sink as Writable).write !== 'function') throw new IngestInputError('OPTIONS_INVALID', 'sink', 'sink must be a Writable');
+  if (!o.sink || typeof (o.sink as Writable).write !== 'function')
+    throw new IngestInputError('OPTIONS_INVALID', 'sink', 'sink must be a Writable');
   const p = o.errorPolicy;
   if (p !== undefined) {
     if (typeof p !== 'object' || p === null || (p.mode !== 'reject' && p.mode !== 'drop')) {
@@ -101,7 +110,11 @@ function checkOptions(o: IngestOptions): void {
     }
     if (p.mode === 'reject' && p.maxErrorRate !== undefined) {
       if (typeof p.maxErrorRate !== 'number' || !(p.maxErrorRate >= 0 && p.maxErrorRate <= 1)) {
-        throw new IngestInputError('ERROR_POLICY_INVALID', 'errorPolicy.maxErrorRate', 'errorPolicy.maxErrorRate must be a number between 0 and 1');
+        throw new IngestInputError(
+          'ERROR_POLICY_INVALID',
+          'errorPolicy.maxErrorRate',
+          'errorPolicy.maxErrorRate must be a number between 0 and 1',
+        );
       }
     }
   }
@@ -224,7 +237,11 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
   const stats: ByteStats = { inputBytes: 0, decodedBytes: 0, gzip: false };
 
   /** Runs the format's reader over the (re)opened source with the given callbacks. */
-  async function read(onHeader: (names: string[]) => void, onRow: (r: Row) => void | Promise<void>, st: ByteStats): Promise<{ records: number; hadHeader: boolean }> {
+  async function read(
+    onHeader: (names: string[]) => void,
+    onRow: (r: Row) => void | Promise<void>,
+    st: ByteStats,
+  ): Promise<{ records: number; hadHeader: boolean }> {
     if (o.records) {
       const n = await readRecords(o.records, onRow);
       return { records: n, hadHeader: true };
@@ -240,9 +257,19 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
     }
   }
 
-  async function readSource(onHeader: (names: string[]) => void, onRow: (r: Row) => void | Promise<void>, st: ByteStats): Promise<{ records: number; hadHeader: boolean }> {
+  async function readSource(
+    onHeader: (names: string[]) => void,
+    onRow: (r: Row) => void | Promise<void>,
+    st: ByteStats,
+  ): Promise<{ records: number; hadHeader: boolean }> {
     const input = await o.source!();
-    const bytes = validateUtf8(decompress(input, { gzipByName: resolved!.gzipByName, maxInflatedBytes: o.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES, stats: st }));
+    const bytes = validateUtf8(
+      decompress(input, {
+        gzipByName: resolved!.gzipByName,
+        maxInflatedBytes: o.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+        stats: st,
+      }),
+    );
     switch (resolved!.format) {
       case 'csv':
       case 'tsv': {
@@ -268,7 +295,8 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
   const isText = format === 'csv' || format === 'tsv';
   const checkEmpty = (st: ByteStats, hadHeader: boolean): void => {
     if (format === 'records') return;
-    if (st.decodedBytes === 0) throw new IngestInputError('EMPTY_FILE', 'file', st.gzip ? 'the file is empty (after decompression)' : 'the file is empty');
+    if (st.decodedBytes === 0)
+      throw new IngestInputError('EMPTY_FILE', 'file', st.gzip ? 'the file is empty (after decompression)' : 'the file is empty');
     if (isText && !hadHeader) throw new IngestInputError('EMPTY_FILE', 'file', 'the file has no header row (only blank lines)');
   };
   // ---- inference state
@@ -354,7 +382,10 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
         throw new IngestInputError(
           'SCHEMA_UNKNOWN_COLUMN',
           'schema',
-          `schema column ${JSON.stringify(name)} is not in the data (columns: ${names.slice(0, 20).map((n) => JSON.stringify(n)).join(', ')}${names.length > 20 ? ', …' : ''})`,
+          `schema column ${JSON.stringify(name)} is not in the data (columns: ${names
+            .slice(0, 20)
+            .map((n) => JSON.stringify(n))
+            .join(', ')}${names.length > 20 ? ', …' : ''})`,
         );
       }
     }
@@ -372,7 +403,11 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
       });
     });
     profilers = cols.map((c) =>
-      c.storage === 'f64' ? new NumericProfiler(c.name, seed) : c.storage === 'ts' ? new TimestampProfiler() : new CategoricalProfiler(c.name, seed),
+      c.storage === 'f64'
+        ? new NumericProfiler(c.name, seed)
+        : c.storage === 'ts'
+          ? new TimestampProfiler()
+          : new CategoricalProfiler(c.name, seed),
     );
     validator = new RowValidator(cols, {
       nullTokens,
@@ -451,7 +486,11 @@ async function ingest(o: IngestOptions): Promise<IngestResult> {
   const totalRows = v.rowNo;
   if (policy.mode === 'reject' && v.badRows > maxErrorRate * totalRows) throw reject(false);
   if (rowsStored === 0) {
-    throw new IngestInputError('NO_VALID_ROWS', 'file', `none of the ${totalRows} rows is valid; first error: row ${v.errors[0]?.row}: ${v.errors[0]?.message}`);
+    throw new IngestInputError(
+      'NO_VALID_ROWS',
+      'file',
+      `none of the ${totalRows} rows is valid; first error: row ${v.errors[0]?.row}: ${v.errors[0]?.message}`,
+    );
   }
   await writeChunk(sink, encoder!.finish());
   await endSink(sink);

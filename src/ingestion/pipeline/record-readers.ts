@@ -194,7 +194,11 @@ export async function readNdjson(
       throw new IngestInputError('JSON_MALFORMED', 'file', `malformed JSON on line ${line}: ${(e as Error).message}`);
     }
     if (!isPlainObject(v)) {
-      throw new IngestInputError('JSON_NOT_ARRAY_OF_OBJECTS', 'file', `every NDJSON line must be an object, but line ${line} is ${describe(v)}`);
+      throw new IngestInputError(
+        'JSON_NOT_ARRAY_OF_OBJECTS',
+        'file',
+        `every NDJSON line must be an object, but line ${line} is ${describe(v)}`,
+      );
     }
     n++;
     return onRow(v);
@@ -237,7 +241,11 @@ export async function readRecords(
   let n = 0;
   for await (const r of records as AsyncIterable<unknown>) {
     if (!isPlainObject(r)) {
-      throw new IngestInputError('JSON_NOT_ARRAY_OF_OBJECTS', 'records', `records must be an array of objects, but records[${n}] is ${describe(r)}`);
+      throw new IngestInputError(
+        'JSON_NOT_ARRAY_OF_OBJECTS',
+        'records',
+        `records must be an array of objects, but records[${n}] is ${describe(r)}`,
+      );
     }
     n++;
     const p = onRow(r);

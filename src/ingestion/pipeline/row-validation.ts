@@ -153,7 +153,10 @@ export class RowValidator {
 
   private categoryError(col: ColumnState, s: string): false {
     const list = [...col.categories!];
-    const shown = list.slice(0, CATEGORY_LIST_MAX).map((c) => JSON.stringify(c)).join(', ');
+    const shown = list
+      .slice(0, CATEGORY_LIST_MAX)
+      .map((c) => JSON.stringify(c))
+      .join(', ');
     this.error(col.name, `${quoteValue(s)} is not an allowed category (${shown}${list.length > CATEGORY_LIST_MAX ? ', …' : ''})`);
     return false;
   }

@@ -7,8 +7,10 @@ import { quantile } from '../../../test/support/ingestion/ingest-helpers';
 
 describe('values', () => {
   it('parseNumber is strict and agrees with Number() on decimals', () => {
-    for (const s of ['1', '-1.5', '+7', '.5', '5.', '1e5', '-2.5E-3', '0.30000000000000004', '123456789012345678']) assert.equal(parseNumber(s), Number(s), s);
-    for (const s of ['', ' 1', '1 ', '0x10', 'Infinity', '1e999', 'abc', '1.2.3', '-', '.', '1,5']) assert.ok(Number.isNaN(parseNumber(s)), s);
+    for (const s of ['1', '-1.5', '+7', '.5', '5.', '1e5', '-2.5E-3', '0.30000000000000004', '123456789012345678'])
+      assert.equal(parseNumber(s), Number(s), s);
+    for (const s of ['', ' 1', '1 ', '0x10', 'Infinity', '1e999', 'abc', '1.2.3', '-', '.', '1,5'])
+      assert.ok(Number.isNaN(parseNumber(s)), s);
     const rnd = mulberry32(7);
     for (let i = 0; i < 20000; i++) {
       const s = ((rnd() - 0.5) * 10 ** Math.floor(rnd() * 12)).toFixed(Math.floor(rnd() * 9));
@@ -26,7 +28,8 @@ describe('values', () => {
     ]) {
       assert.equal(parseTimestamp(s!), Date.parse(iso!), s);
     }
-    for (const s of ['2001-02-29', '2012-13-01', '2012-01-01T25:00', '20120101', '2012-01-01Tfoo', '1999']) assert.ok(Number.isNaN(parseTimestamp(s)), s);
+    for (const s of ['2001-02-29', '2012-13-01', '2012-01-01T25:00', '20120101', '2012-01-01Tfoo', '1999'])
+      assert.ok(Number.isNaN(parseTimestamp(s)), s);
   });
 });
 
@@ -66,7 +69,10 @@ describe('sketches', () => {
       h.addBatch(v, new Uint8Array(500).fill(1), 500, Math.min(...v), Math.max(...v), false);
     }
     const { edges, counts } = h.finish(Math.min(...all), Math.max(...all), 10);
-    assert.equal(counts.reduce((a, b) => a + b, 0), 1500);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      1500,
+    );
     const direct = counts.map((_, i) => all.filter((x) => x >= edges[i]! && x < edges[i + 1]!).length);
     assert.deepEqual(counts, direct);
   });
@@ -85,11 +91,18 @@ describe('sketches', () => {
     const m = all.reduce((a, b) => a + b, 0) / all.length;
     assert.ok(Math.abs(prof.mean! - m) < 1e-9 * m);
     const sorted = [...all].sort((a, b) => a - b);
-    for (const [k, q] of [['p5', 0.05], ['p50', 0.5], ['p95', 0.95]] as const) {
+    for (const [k, q] of [
+      ['p5', 0.05],
+      ['p50', 0.5],
+      ['p95', 0.95],
+    ] as const) {
       const lo = quantile(sorted, q - 0.01);
       const hi = quantile(sorted, q + 0.01);
       assert.ok(prof.quantiles[k]! >= lo && prof.quantiles[k]! <= hi, `${k} ${prof.quantiles[k]} not in [${lo}, ${hi}]`);
     }
-    assert.equal(prof.histogram.counts.reduce((a, b) => a + b, 0), 100000);
+    assert.equal(
+      prof.histogram.counts.reduce((a, b) => a + b, 0),
+      100000,
+    );
   });
 });

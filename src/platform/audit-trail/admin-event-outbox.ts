@@ -57,10 +57,7 @@ export async function writeAdminEvent(m: EntityManager, actor: AdminActor, chang
     ...change,
   };
   // JSON.stringify escapes lone surrogates and control characters: any JS string fits a text column.
-  await m.query(`INSERT INTO admin_event_outbox (event_id, record) VALUES ($1, $2)`, [
-    record.eventId,
-    JSON.stringify(record),
-  ]);
+  await m.query(`INSERT INTO admin_event_outbox (event_id, record) VALUES ($1, $2)`, [record.eventId, JSON.stringify(record)]);
   return record.eventId;
 }
 

@@ -15,7 +15,11 @@ describe('loadConfig', () => {
   });
 
   it('uses DATABASE_URL and REDIS_URL when set', () => {
-    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/kiln', REDIS_URL: 'redis://cache:6379/2', KILN_ROLES: 'inference, audit' });
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/kiln',
+      REDIS_URL: 'redis://cache:6379/2',
+      KILN_ROLES: 'inference, audit',
+    });
     assert.equal(c.database.mode, 'external');
     assert.equal(c.queues.backend, 'redis');
     assert.deepEqual(c.roles, ['inference', 'audit']);
@@ -51,7 +55,10 @@ describe('loadConfig', () => {
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
     });
   }
 });

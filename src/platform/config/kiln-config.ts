@@ -36,8 +36,16 @@ const envSchema = z.object({
   KILN_DATA_DIR: z.string().min(1).default('./data'),
   KILN_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  KILN_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
-  KILN_UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+  KILN_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+  KILN_UPLOAD_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024 * 1024),
   // Slow clients: headers must arrive within, the whole request (body included) within, idle keep-alive closes after.
   KILN_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   KILN_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(300_000),

@@ -141,7 +141,9 @@ export class EmbeddedPostgresServer {
     if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
       const cmdline = await readFile(`/proc/${owner}/cmdline`, 'utf8').catch(() => '');
       if (!cmdline || cmdline.includes('node')) {
-        throw new Error(`embedded PostgreSQL could not start: ${this.dataDir} is in use by another Kiln process (pid ${owner}); stop it or choose another KILN_DATA_DIR`);
+        throw new Error(
+          `embedded PostgreSQL could not start: ${this.dataDir} is in use by another Kiln process (pid ${owner}); stop it or choose another KILN_DATA_DIR`,
+        );
       }
     }
     await writeFile(file, `${process.pid}\n`);
@@ -158,7 +160,10 @@ export class EmbeddedPostgresServer {
   private failure(step: string, err: unknown): Error {
     const detail =
       (err instanceof Error ? err.message : '') ||
-      this.recentLog.filter((l) => /FATAL|ERROR|error|denied|could not/.test(l)).slice(-2).join(' | ') ||
+      this.recentLog
+        .filter((l) => /FATAL|ERROR|error|denied|could not/.test(l))
+        .slice(-2)
+        .join(' | ') ||
       this.recentLog.slice(-1)[0] ||
       'unknown error';
     return new Error(`embedded PostgreSQL could not ${step} in ${this.pgDir}: ${detail}`);

@@ -34,9 +34,10 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
   // Errors raised by Fastify itself (body too large, malformed JSON, unsupported media type…).
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    const detail = fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fastifyError.message ?? '')
-      ? `body: ${fastifyError.message}`
-      : (fastifyError.message ?? 'bad request');
+    const detail =
+      fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fastifyError.message ?? '')
+        ? `body: ${fastifyError.message}`
+        : (fastifyError.message ?? 'bad request');
     return problem(fastifyError.statusCode, detail, base);
   }
   return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error', base);
@@ -48,7 +49,9 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
  */
 function isMalformedMultipart(error: unknown): error is Error {
   if (!(error instanceof Error) || error instanceof HttpException || 'statusCode' in error) return false;
-  return /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|File) terminated early)/.test(error.message);
+  return /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|File) terminated early)/.test(
+    error.message,
+  );
 }
 
 @Catch()

@@ -19,7 +19,7 @@ describe('platform JSON body parser and dialects', () => {
     assert.equal(dialects.forPath('/api/v1'), undefined);
   });
 
-  it('tries a dialect\'s lenient reading only when strict JSON fails and it applies, and still guards prototypes', () => {
+  it("tries a dialect's lenient reading only when strict JSON fails and it applies, and still guards prototypes", () => {
     const lenient = { applies: (text: string) => text.includes('ONE'), parse: (text: string) => JSON.parse(text.replaceAll('ONE', '1')) };
     assert.deepEqual(parseJsonBody('[ONE]', { lenient }), [1]);
     assert.deepEqual(parseJsonBody('["ONE"]', { lenient }), ['ONE']);

@@ -17,7 +17,10 @@ describe('stored strings', () => {
 
   it('reports path and query parameters separately', () => {
     const errors = nulParameterErrors({ params: { id: 'a\u0000' }, query: { model: 'm', to: ['x', '\u0000'] } } as never);
-    assert.deepEqual(errors.map((e) => e.field), ['id', 'to.1']);
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['id', 'to.1'],
+    );
     assert.match(errors[0]!.reason, /^path parameter/);
     assert.match(errors[1]!.reason, /^query parameter/);
   });

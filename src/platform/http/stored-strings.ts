@@ -55,7 +55,10 @@ export function assertStorableStrings(value: unknown, field: string): void {
 /** The field errors for path and query parameters holding U+0000 (`%00`); they never name anything real. */
 export function nulParameterErrors(request: Pick<FastifyRequest, 'params' | 'query'>): FieldError[] {
   const errors: FieldError[] = [];
-  for (const [where, values] of [['path', request.params], ['query', request.query]] as const) {
+  for (const [where, values] of [
+    ['path', request.params],
+    ['query', request.query],
+  ] as const) {
     const found = nulFieldIn(values, '');
     if (found !== null) errors.push({ field: found, reason: `${where} parameter ${NUL_REASON}` });
   }

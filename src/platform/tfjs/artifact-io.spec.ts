@@ -57,7 +57,9 @@ describe('artifact-io', () => {
 
   it('layers model: save to bytes and load back gives identical predictions and metadata', async () => {
     const model = tfl.sequential();
-    model.add(tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
+    model.add(
+      tfl.layers.dense({ units: 4, activation: 'relu', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+    );
     model.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
     model.setUserDefinedMetadata({ kiln: { note: 'hello' } });
     const before = predictArray(model);
@@ -132,7 +134,10 @@ describe('artifact-io', () => {
       },
       weights: Buffer.alloc(0),
     };
-    await assert.rejects(loadLayersModelFromBytes(badLayers), (e: unknown) => e instanceof ModelArtifactError && /cannot load the layers-model/.test(e.message));
+    await assert.rejects(
+      loadLayersModelFromBytes(badLayers),
+      (e: unknown) => e instanceof ModelArtifactError && /cannot load the layers-model/.test(e.message),
+    );
     // the raw handler is usable with tfjs' own loaders too
     assert.equal(typeof bytesLoadHandler(g).load, 'function');
   });

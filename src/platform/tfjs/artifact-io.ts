@@ -145,9 +145,7 @@ export function validateModelBytes(bytes: ModelBytes): ModelFormat {
   const specs = j.weightsManifest.flatMap((g) => (Array.isArray(g?.weights) ? g.weights : []));
   const expected = expectedWeightBytes(specs);
   if (expected != null && expected !== bytes.weights.byteLength) {
-    throw new ModelArtifactError(
-      `weights hold ${bytes.weights.byteLength} bytes but model.json's weightsManifest describes ${expected}`,
-    );
+    throw new ModelArtifactError(`weights hold ${bytes.weights.byteLength} bytes but model.json's weightsManifest describes ${expected}`);
   }
   return modelFormat(j as ModelJson);
 }

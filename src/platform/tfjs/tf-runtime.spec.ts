@@ -42,7 +42,10 @@ describe('TfRuntime', () => {
   });
 
   it('an explicitly requested backend that cannot load is an error, not a silent downgrade', { skip: !nativeAbsent }, async () => {
-    await assert.rejects(TfRuntime.init('tensorflow'), (e: unknown) => e instanceof TfBackendUnavailableError && /tfjs-node/.test(e.message));
+    await assert.rejects(
+      TfRuntime.init('tensorflow'),
+      (e: unknown) => e instanceof TfBackendUnavailableError && /tfjs-node/.test(e.message),
+    );
     assert.equal(TfRuntime.backendName(), 'wasm');
   });
 

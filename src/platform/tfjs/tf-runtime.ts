@@ -166,9 +166,7 @@ async function init(requested: TfBackendChoice): Promise<TfBackendName> {
 async function initInfo(requested: TfBackendChoice): Promise<TfRuntimeInfo> {
   if (
     current &&
-    (requested === current.requested ||
-      requested === 'auto' ||
-      (requested !== 'tensorflow-gpu' && requested === current.backend))
+    (requested === current.requested || requested === 'auto' || (requested !== 'tensorflow-gpu' && requested === current.backend))
   ) {
     return current;
   }

@@ -42,10 +42,13 @@ describe('compareToReference', () => {
     const ref = buildProfile(table(5000, 3), ['x', 'c']);
     const same = compareToReference(ref, cols(table(2000, 4)));
     assert.equal(same.method, 'distance');
-    assert.deepEqual(same.features.map((f) => [f.feature, f.test, f.threshold, f.thresholdRule, f.drifted]), [
-      ['x', 'wasserstein_normalized', 0.1, 'score_at_least', false],
-      ['c', 'jensen_shannon', 0.1, 'score_at_least', false],
-    ]);
+    assert.deepEqual(
+      same.features.map((f) => [f.feature, f.test, f.threshold, f.thresholdRule, f.drifted]),
+      [
+        ['x', 'wasserstein_normalized', 0.1, 'score_at_least', false],
+        ['c', 'jensen_shannon', 0.1, 'score_at_least', false],
+      ],
+    );
     assert.ok(same.features.every((f) => f.pValue === undefined && f.psiLevel === 'none'));
     assert.equal(same.datasetDrift, false);
 
@@ -74,8 +77,14 @@ describe('compareToReference', () => {
     const ref = buildProfile(table(200, 1), ['x', 'c']);
     ref.columns.t = { kind: 'timestamp', count: 1, missing: 0, distinct: 1, min: null, max: null };
     const r = compareToReference(ref, { columns: { x: [null, 'NA', 1, 2, 3], c: [null, null] } }, { features: ['x', 'c', 't', 'nope'] });
-    assert.deepEqual(r.features.map((f) => [f.feature, f.currentCount, f.currentMissing]), [['x', 3, 2]]);
-    assert.deepEqual(r.skipped.map((s) => s.feature), ['c', 't', 'nope']);
+    assert.deepEqual(
+      r.features.map((f) => [f.feature, f.currentCount, f.currentMissing]),
+      [['x', 3, 2]],
+    );
+    assert.deepEqual(
+      r.skipped.map((s) => s.feature),
+      ['c', 't', 'nope'],
+    );
     const none = compareToReference(ref, { columns: {} });
     assert.equal(none.featureCount, 0);
     assert.equal(none.driftedShare, 0);

@@ -1,8 +1,4 @@
-import type {
-  CategoricalColumnProfile,
-  DatasetProfile,
-  NumericColumnProfile,
-} from '../../../contracts/dataset-profile';
+import type { CategoricalColumnProfile, DatasetProfile, NumericColumnProfile } from '../../../contracts/dataset-profile';
 import { chiSquareHomogeneity } from './chi-square';
 import { jensenShannonDistance, populationStabilityIndex, PSI_EPSILON, wassersteinNormalized } from './distances';
 import { binOnEdges, categoricalHistogramComparison, toNumber } from './histogram';
@@ -109,11 +105,7 @@ export interface DriftReport {
 }
 
 /** Compares current values with a dataset profile; pure and synchronous. */
-export function compareToReference(
-  referenceProfile: DatasetProfile,
-  current: CurrentWindow,
-  options: CompareOptions = {},
-): DriftReport {
+export function compareToReference(referenceProfile: DatasetProfile, current: CurrentWindow, options: CompareOptions = {}): DriftReport {
   const rules: DriftRules = { ...DEFAULT_DRIFT_RULES, ...stripUndefined(options.rules ?? {}) };
   const method =
     options.method === 'statistical' || options.method === 'distance'
@@ -127,9 +119,7 @@ export function compareToReference(
   const skipped: SkippedFeature[] = [];
 
   for (const feature of names) {
-    const column = Object.prototype.hasOwnProperty.call(referenceProfile.columns, feature)
-      ? referenceProfile.columns[feature]
-      : undefined;
+    const column = Object.prototype.hasOwnProperty.call(referenceProfile.columns, feature) ? referenceProfile.columns[feature] : undefined;
     if (!column) {
       skipped.push({ feature, reason: 'not in reference profile' });
       continue;

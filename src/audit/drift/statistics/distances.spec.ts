@@ -32,8 +32,23 @@ describe('Wasserstein-1', () => {
     const ref = [2, 4, 4, 4, 5, 5, 7, 9];
     const std = sampleStd(ref); // sqrt(32 / 7)
     close(std, Math.sqrt(32 / 7), 1e-12);
-    close(wassersteinNormalized(ref, ref.map((x) => x + std)), 1, 1e-12);
-    close(wassersteinNormalized(ref, ref.map((x) => x + 2), 4), 0.5, 1e-12);
+    close(
+      wassersteinNormalized(
+        ref,
+        ref.map((x) => x + std),
+      ),
+      1,
+      1e-12,
+    );
+    close(
+      wassersteinNormalized(
+        ref,
+        ref.map((x) => x + 2),
+        4,
+      ),
+      0.5,
+      1e-12,
+    );
     // constant reference: floored std keeps the score finite
     assert.ok(Number.isFinite(wassersteinNormalized([1, 1, 1], [2, 2, 2])));
   });

@@ -103,7 +103,11 @@ export function jensenShannonDistance(p: readonly number[], q: readonly number[]
  * `epsilon` so an empty bin gives a large but finite contribution.
  * Usual reading: < 0.1 stable, 0.1–0.25 drift, ≥ 0.25 major drift.
  */
-export function populationStabilityIndex(referenceCounts: readonly number[], currentCounts: readonly number[], epsilon = PSI_EPSILON): number {
+export function populationStabilityIndex(
+  referenceCounts: readonly number[],
+  currentCounts: readonly number[],
+  epsilon = PSI_EPSILON,
+): number {
   if (referenceCounts.length !== currentCounts.length) {
     throw new RangeError('populationStabilityIndex: vectors must have the same length');
   }

@@ -14,21 +14,44 @@ describe('histograms on reference edges', () => {
 
   it('numeric comparison keeps reference counts beside current counts', () => {
     const column: NumericColumnProfile = {
-      kind: 'numeric', count: 6, missing: 0, distinct: 6, min: 0, max: 3, mean: 1.5, std: 1,
-      quantiles: {}, histogram: { edges: [0, 1, 2, 3], counts: [2, 2, 2] }, sample: [0, 0.5, 1, 1.5, 2, 3],
+      kind: 'numeric',
+      count: 6,
+      missing: 0,
+      distinct: 6,
+      min: 0,
+      max: 3,
+      mean: 1.5,
+      std: 1,
+      quantiles: {},
+      histogram: { edges: [0, 1, 2, 3], counts: [2, 2, 2] },
+      sample: [0, 0.5, 1, 1.5, 2, 3],
     };
     assert.deepEqual(histogramComparison(column, [0.2, '1.5', null, 'x', 2.5, 3, 7, -2]), {
-      kind: 'numeric', edges: [0, 1, 2, 3], reference: [2, 2, 2], current: [1, 1, 2], currentBelow: 1, currentAbove: 1,
+      kind: 'numeric',
+      edges: [0, 1, 2, 3],
+      reference: [2, 2, 2],
+      current: [1, 1, 2],
+      currentBelow: 1,
+      currentAbove: 1,
     });
   });
 
   it('categorical comparison folds unseen categories into the other bucket', () => {
     const column: CategoricalColumnProfile = {
-      kind: 'categorical', count: 10, missing: 0, distinct: 3, top: [],
-      frequencies: { a: 5, b: 3, true: 1 }, otherCount: 1, sample: [],
+      kind: 'categorical',
+      count: 10,
+      missing: 0,
+      distinct: 3,
+      top: [],
+      frequencies: { a: 5, b: 3, true: 1 },
+      otherCount: 1,
+      sample: [],
     };
     assert.deepEqual(histogramComparison(column, ['a', 'a', 'z', true, null, 'b']), {
-      kind: 'categorical', categories: ['a', 'b', 'true', OTHER_CATEGORY], reference: [5, 3, 1, 1], current: [2, 1, 1, 1],
+      kind: 'categorical',
+      categories: ['a', 'b', 'true', OTHER_CATEGORY],
+      reference: [5, 3, 1, 1],
+      current: [2, 1, 1, 1],
     });
     const closed = { ...column, otherCount: 0 };
     const h = histogramComparison(closed, ['a']);

@@ -139,7 +139,5 @@ export function histogramComparison(
   reference: NumericColumnProfile | CategoricalColumnProfile,
   values: Iterable<unknown>,
 ): HistogramComparison {
-  return reference.kind === 'numeric'
-    ? numericHistogramComparison(reference, values)
-    : categoricalHistogramComparison(reference, values);
+  return reference.kind === 'numeric' ? numericHistogramComparison(reference, values) : categoricalHistogramComparison(reference, values);
 }

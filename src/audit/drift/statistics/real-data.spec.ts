@@ -86,7 +86,10 @@ for (const s of scenarios) {
     it(`flags exactly ${s.numeric} (+1 std) and ${s.categorical} (new mix)`, () => {
       for (const seed of [11, 12, 13]) {
         const report = compareToReference(reference, { columns: toColumns(shiftedWindow(seed), s.features) });
-        const drifted = report.features.filter((f) => f.drifted).map((f) => f.feature).sort();
+        const drifted = report.features
+          .filter((f) => f.drifted)
+          .map((f) => f.feature)
+          .sort();
         assert.deepEqual(drifted, [s.categorical, s.numeric].sort(), `seed ${seed}: ${JSON.stringify(report.features)}`);
         assert.equal(report.driftedShare, 2 / s.features.length);
         assert.equal(report.datasetDrift, false); // 2 of 7 < 50%
