@@ -40,6 +40,13 @@ module.exports = {
       to: { path: '(^|/)node_modules/(@nestjs/|typeorm/)' },
     },
     {
+      name: 'production-imports-no-test',
+      comment: 'Test fixtures live in test/support; production code (src/, apps/, migrations/) never imports test/ (unit specs may).',
+      severity: 'error',
+      from: { path: '^(src|apps|migrations)/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '^test/' },
+    },
+    {
       name: 'no-circular',
       comment: 'No import cycles: split the shared part into its own file, or pass it in.',
       severity: 'error',
