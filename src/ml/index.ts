@@ -1,7 +1,7 @@
 /**
  * Kiln's ML kernel: framework-free TF.js code, a peer of src/platform. No Nest, database, queue or
- * domain code here (only tfjs, node and libraries); training (in its worker thread), models,
- * inference and audit import it directly.
+ * domain code here (only tfjs, node, libraries and the pure src/platform/util helpers); training (in
+ * its worker thread), models, inference and audit import it directly.
  *
  *   types, random, split, target   the input table, seeds, stratified splits, the target spec
  *   preprocessing, templates       fitted feature preprocessing (saved with the model), model templates
@@ -10,7 +10,7 @@
  *   predict, evaluate              serving-side predictRecords; a saved model's metrics on labelled records
  *   dataset-reader                 reads a dataset version's stored Arrow IPC data in chunks / as rows
  *
- *   await TfRuntime.init()                                  // src/platform/tfjs/tf-runtime
+ *   await TfRuntime.init(config.tfBackend)                  // src/platform/tfjs/tf-runtime
  *   const r = await train({table, target, ...}, {onProgress, onCheckpoint, resumeFrom, signal})
  *   const bytes = await saveModelToBytes(r.model)           // src/platform/tfjs/artifact-io
  *   // store bytes + r.preprocessing + r.target + r.signature + r.metrics with the model version
