@@ -1,7 +1,7 @@
 import { Column, Entity } from 'typeorm';
 import { CancellableJobColumns, FINAL_JOB_STATUSES, type QueuedJobStatus } from '../platform/queues/queued-job-row';
 import type { EpochProgress } from '../ml';
-import type { PromotionDecision } from '../contracts';
+import type { ModelVersionMetrics, PromotionDecision } from '../contracts';
 
 export type TrainingJobStatus = QueuedJobStatus;
 export const FINAL_STATUSES: readonly TrainingJobStatus[] = FINAL_JOB_STATUSES;
@@ -38,8 +38,9 @@ export class TrainingJobEntity extends CancellableJobColumns {
   @Column({ type: 'jsonb', default: [] })
   history!: EpochProgress[];
 
+  /** The registered version's metrics (the same object as its model version's), once succeeded. */
   @Column({ type: 'jsonb', nullable: true })
-  metrics!: object | null;
+  metrics!: ModelVersionMetrics | null;
 
   @Column({ name: 'model_version_id', type: 'uuid', nullable: true })
   modelVersionId!: string | null;
