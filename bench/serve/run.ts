@@ -198,7 +198,8 @@ async function prepare(api: Api, predict: (name: string, body: string) => Promis
       artifacts: v.artifacts,
     });
     console.log(
-      `trained ${name} v${v.version} in ${trainSeconds.toFixed(1)} s (input width ${v.preprocessing.width}); response ${Buffer.byteLength(responseBody)} B: ${responseBody}`,
+      `trained ${name} v${v.version} in ${trainSeconds.toFixed(1)} s (input width ${v.preprocessing.width}); ` +
+        `response ${Buffer.byteLength(responseBody)} B: ${responseBody}`,
     );
   }
   return out;
@@ -379,7 +380,10 @@ async function main(): Promise<void> {
   const bare = await startBare();
   try {
     console.log(
-      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, ${SECONDS} s per cell (+${WARMUP} s warm-up), clients ${CLIENTS.join('/')}, Kiln pid ${kiln.pid} at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}, load average ${startedLoad.map((x) => x.toFixed(2)).join(' ')}`,
+      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, ${SECONDS} s per cell (+${WARMUP} s warm-up), ` +
+        `clients ${CLIENTS.join('/')}, Kiln pid ${kiln.pid} at ${kiln.url}` +
+        `${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}` +
+        `, load average ${startedLoad.map((x) => x.toFixed(2)).join(' ')}`,
     );
     const api = apiClient(kiln.url, adminKey);
     const predictorKey: string = (await api('POST', '/api/keys', { name: 'bench-serve', role: 'predictor' })).key;
@@ -400,7 +404,8 @@ async function main(): Promise<void> {
         Math.max(1, SECONDS / 2),
       );
       console.log(
-        `model ceiling ${m.spec.key}: ${ceilings[m.spec.key]!.map((c) => `batch ${c.batch} ${c.rowsPerSec} rows/s (${c.msPerCall} ms/call)`).join(', ')}`,
+        `model ceiling ${m.spec.key}: ` +
+          `${ceilings[m.spec.key]!.map((c) => `batch ${c.batch} ${c.rowsPerSec} rows/s (${c.msPerCall} ms/call)`).join(', ')}`,
       );
     }
 
@@ -485,7 +490,9 @@ async function main(): Promise<void> {
       const x = large64.on.reqPerSec / large64.off.reqPerSec;
       targets.push({
         target: 'large, 64 clients: batching on ≥ 2× off at equal or lower p99',
-        measured: `${x.toFixed(2)}× (${large64.on.reqPerSec} vs ${large64.off.reqPerSec} req/s), p99 ${large64.on.p99Ms} vs ${large64.off.p99Ms} ms`,
+        measured:
+          `${x.toFixed(2)}× (${large64.on.reqPerSec} vs ${large64.off.reqPerSec} req/s), ` +
+          `p99 ${large64.on.p99Ms} vs ${large64.off.p99Ms} ms`,
         pass: x >= 2 && large64.on.p99Ms <= large64.off.p99Ms,
       });
     }
@@ -505,7 +512,11 @@ async function main(): Promise<void> {
       if (at64) {
         targets.push({
           target: 'small, 64 clients, batching on: auditing costs ≤ 20 % of throughput (on ≥ 80 % of off)',
-          measured: `audit on = ${(100 * at64.onVsOff).toFixed(1)} % of off, a cost of ${(100 - 100 * at64.onVsOff).toFixed(1)} % (sustained ${at64.on.sustainedReqPerSec} vs ${at64.off.sustainedReqPerSec} req/s; answered ${at64.on.reqPerSec} req/s, log drained ${at64.on.drainSeconds} s later), p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms`,
+          measured:
+            `audit on = ${(100 * at64.onVsOff).toFixed(1)} % of off, a cost of ${(100 - 100 * at64.onVsOff).toFixed(1)} % ` +
+            `(sustained ${at64.on.sustainedReqPerSec} vs ${at64.off.sustainedReqPerSec} req/s; ` +
+            `answered ${at64.on.reqPerSec} req/s, log drained ${at64.on.drainSeconds} s later), ` +
+            `p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms`,
           pass: at64.onVsOff >= 0.8,
         });
       }
@@ -561,10 +572,14 @@ async function main(): Promise<void> {
 
     console.log(`\nwrote ${file}\n`);
     console.log(
-      'p50 / p99 from every response time (µs resolution); [autocannon latency.p99, whole ms]; CPU ms per request of the Kiln node process + its PostgreSQL processes',
+      'p50 / p99 from every response time (µs resolution); ' +
+        '[autocannon latency.p99, whole ms]; CPU ms per request of the Kiln node process + its PostgreSQL processes',
     );
     console.log(
-      '| model | clients | bare HTTP req/s | p50 / p99 ms | off req/s | p50 / p99 ms [ac p99] | on req/s | p50 / p99 ms [ac p99] | off / bare | on / bare | on / bare, CPU-bound | on / off | rows per model call (on) | CPU ms/req off | CPU ms/req on | bare CPU ms/req |',
+      '| model | clients | bare HTTP req/s | p50 / p99 ms | off req/s | ' +
+        'p50 / p99 ms [ac p99] | on req/s | p50 / p99 ms [ac p99] | off / bare | ' +
+        'on / bare | on / bare, CPU-bound | on / off | rows per model call (on) | ' +
+        'CPU ms/req off | CPU ms/req on | bare CPU ms/req |',
     );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of ratios) {
@@ -574,7 +589,9 @@ async function main(): Promise<void> {
       const lat = (c: Cell) => `${c.p50MsExact.toFixed(2)} / ${c.p99MsExact.toFixed(2)}`;
       const cpu = (c: Cell) => `${c.serverCpuMsPerReq.node!.toFixed(3)} + ${c.serverCpuMsPerReq.postgres!.toFixed(3)}`;
       console.log(
-        `| ${r.model} | ${r.clients} | ${b.reqPerSec} | ${lat(b)} | ${off.reqPerSec} | ${lat(off)} [${off.p99Ms}] | ${on.reqPerSec} | ${lat(on)} [${on.p99Ms}] | ${r.offVsBare} | ${r.onVsBare} | ${r.onVsBareCpuBound} | ${r.onVsOff} | ${on.kiln?.meanBatchRows?.toFixed(1) ?? '–'} | ${cpu(off)} | ${cpu(on)} | ${b.serverCpuMsPerReq.node!.toFixed(3)} |`,
+        `| ${r.model} | ${r.clients} | ${b.reqPerSec} | ${lat(b)} | ${off.reqPerSec} | ${lat(off)} [${off.p99Ms}] | ` +
+          `${on.reqPerSec} | ${lat(on)} [${on.p99Ms}] | ${r.offVsBare} | ${r.onVsBare} | ${r.onVsBareCpuBound} | ${r.onVsOff} | ` +
+          `${on.kiln?.meanBatchRows?.toFixed(1) ?? '–'} | ${cpu(off)} | ${cpu(on)} | ${b.serverCpuMsPerReq.node!.toFixed(3)} |`,
       );
     }
     const others = cells.map((c) => c.otherProcessesCores);
@@ -587,12 +604,15 @@ async function main(): Promise<void> {
     if (audit) {
       console.log('\nauditing (small model, batching on; Kiln restarted per mode, modes alternated, median of the repetitions):');
       console.log(
-        '| clients | audit off req/s | p50 / p99 ms | audit on req/s | p50 / p99 ms | log drain after the cell | on sustained req/s | on / off (sustained) |',
+        '| clients | audit off req/s | p50 / p99 ms | ' +
+          'audit on req/s | p50 / p99 ms | log drain after the cell | on sustained req/s | on / off (sustained) |',
       );
       console.log('|---|---|---|---|---|---|---|---|');
       for (const x of audit.summary) {
         console.log(
-          `| ${x.clients} | ${x.off.reqPerSec} | ${x.off.p50MsExact.toFixed(2)} / ${x.off.p99MsExact.toFixed(2)} | ${x.on.reqPerSec} | ${x.on.p50MsExact.toFixed(2)} / ${x.on.p99MsExact.toFixed(2)} | ${x.on.drainSeconds} s | ${x.on.sustainedReqPerSec} | ${x.onVsOff.toFixed(3)} |`,
+          `| ${x.clients} | ${x.off.reqPerSec} | ${x.off.p50MsExact.toFixed(2)} / ${x.off.p99MsExact.toFixed(2)} | ` +
+            `${x.on.reqPerSec} | ${x.on.p50MsExact.toFixed(2)} / ${x.on.p99MsExact.toFixed(2)} | ` +
+            `${x.on.drainSeconds} s | ${x.on.sustainedReqPerSec} | ${x.onVsOff.toFixed(3)} |`,
         );
       }
     }

@@ -97,7 +97,8 @@ async function main(): Promise<void> {
     };
     rows.push(row);
     console.log(
-      `${name.padEnd(36)} ready ${String(row.readyMs).padStart(6)} ms   node RSS ${row.nodeRssMB} MB   embedded postgres PSS ${row.embeddedPostgresPssMB} MB`,
+      `${name.padEnd(36)} ready ${String(row.readyMs).padStart(6)} ms   ` +
+        `node RSS ${row.nodeRssMB} MB   embedded postgres PSS ${row.embeddedPostgresPssMB} MB`,
     );
   }
   mkdirSync(join(__dirname, '..', '..', '..', 'bench', 'results'), { recursive: true });

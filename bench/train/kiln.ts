@@ -93,7 +93,8 @@ async function main(): Promise<void> {
   try {
     const backend = await TfRuntime.init(backendChoiceFromEnv());
     console.log(
-      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, Kiln at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
+      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, ` +
+        `Kiln at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
     );
     const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
     const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg()].filter((d) => !only || only.includes(d.name));
@@ -196,7 +197,8 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|');
     for (const t of rows)
       console.log(
-        `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnJobSamplesPerSec} | ${t.ratioJob} | ${t.ratioLoop} |`,
+        `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnJobSamplesPerSec} | ` +
+          `${t.ratioJob} | ${t.ratioLoop} |`,
       );
   } finally {
     await kiln.close();

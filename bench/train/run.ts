@@ -103,7 +103,8 @@ function headline(task: string, m: Metrics): Record<string, number> {
 async function main(): Promise<void> {
   const backend = await TfRuntime.init(backendChoiceFromEnv());
   console.log(
-    `backend ${backend} (${TfRuntime.info()?.provider}), node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`,
+    `backend ${backend} (${TfRuntime.info()?.provider}), node ${process.version}, ${cpus().length} cpus, ` +
+      `reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`,
   );
   const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
   const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg(), irisSpecies()].filter(
@@ -191,12 +192,15 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
   console.log(
-    '\n| dataset | rows × epochs | raw fit samples/s | Kiln loop samples/s | Kiln end-to-end samples/s | loop ratio | e2e ratio | e2e ratio (CPU time) |',
+    '\n| dataset | rows × epochs | raw fit samples/s | Kiln loop samples/s | Kiln end-to-end samples/s | ' +
+      'loop ratio | e2e ratio | e2e ratio (CPU time) |',
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const t of throughput) {
     console.log(
-      `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ${t.kilnLoopSamplesPerSec} | ${t.kilnEndToEndSamplesPerSec} | ${t.ratioLoop} | ${t.ratioEndToEnd} | ${t.ratioEndToEndCpu} |`,
+      `| ${t.dataset} | ${t.trainRows} × ${t.epochs} | ${t.rawFitSamplesPerSec} | ` +
+        `${t.kilnLoopSamplesPerSec} | ${t.kilnEndToEndSamplesPerSec} | ` +
+        `${t.ratioLoop} | ${t.ratioEndToEnd} | ${t.ratioEndToEndCpu} |`,
     );
   }
   console.log('\n| dataset | task | test metrics |');

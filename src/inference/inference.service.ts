@@ -262,7 +262,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     const { served } = model;
     if (!served.preprocessing || !served.target) {
       throw new BadRequestException(
-        `model ${served.name} version ${served.version} was imported with a tensor signature and has no named features; call it through /v2 or /v1`,
+        `model ${served.name} version ${served.version} was imported with a tensor signature and has no named features; ` +
+          `call it through /v2 or /v1`,
       );
     }
     const pre = this.preprocessor(model);
@@ -294,7 +295,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       const i = served.outputs.findIndex((o) => o.name === n);
       if (i < 0)
         throw new BadRequestException(
-          `output '${n}' is not an output of model ${served.name} version ${served.version} (outputs: ${served.outputs.map((o) => o.name).join(', ')})`,
+          `output '${n}' is not an output of model ${served.name} version ${served.version} ` +
+            `(outputs: ${served.outputs.map((o) => o.name).join(', ')})`,
         );
       return i;
     });

@@ -55,7 +55,8 @@ export class TfServingController {
   @ApiOperation({
     summary: 'Predict (`:predict`), classify (`:classify`) or regress (`:regress`)',
     description:
-      ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; NaN, Infinity and -Infinity are accepted as numbers. ' +
+      ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; ' +
+      'NaN, Infinity and -Infinity are accepted as numbers. ' +
       ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"result": ...}`.',
   })
   @ApiParam(PATH_DOC)

@@ -145,7 +145,9 @@ export class DatasetsController {
   @ApiHeader({
     name: 'Prefer',
     required: false,
-    description: `wait=N (RFC 7240, N ≤ ${MAX_WAIT_SECONDS}): answer when processing ends instead of 202 — 201 with the ready version, or 422 naming the problem; 202 if it takes longer`,
+    description:
+      `wait=N (RFC 7240, N ≤ ${MAX_WAIT_SECONDS}): answer when processing ends instead of 202 — ` +
+      `201 with the ready version, or 422 naming the problem; 202 if it takes longer`,
   })
   @ApiResponse({ status: 201, type: DatasetVersionDto, description: 'with Prefer: wait=N, the version became ready in time' })
   @ApiResponse({ status: 422, description: 'with Prefer: wait=N, the data was refused (failureReason, failureCode, rowErrors)' })

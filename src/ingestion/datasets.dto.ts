@@ -148,7 +148,8 @@ export class DatasetVersionDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'profile.columns[<name>]: numeric {count, missing, distinct, min, max, mean, std, quantiles, histogram, sample} or categorical {count, missing, distinct, top, frequencies, otherCount, sample}',
+      'profile.columns[<name>]: numeric {count, missing, distinct, min, max, mean, std, quantiles, histogram, sample} ' +
+      'or categorical {count, missing, distinct, top, frequencies, otherCount, sample}',
   })
   profile!: DatasetProfile | null;
   @ApiProperty({ type: [RowErrorDto], description: 'the first 100' }) errors!: RowError[];
@@ -160,7 +161,8 @@ export class DatasetVersionDto {
     nullable: true,
     type: Object,
     description:
-      'The Kiln job that produced the rows: {kind: "batch-scoring", batchPredictionId, model, modelVersion, target, inputDatasetId, inputDatasetVersionId, scoredColumns}; null for uploads',
+      'The Kiln job that produced the rows: {kind: "batch-scoring", batchPredictionId, model, modelVersion, target, ' +
+      'inputDatasetId, inputDatasetVersionId, scoredColumns}; null for uploads',
   })
   lineage!: DatasetLineage | null;
   @ApiProperty({ description: 'processing attempts started (retries after transient failures included)' }) attempts!: number;

@@ -27,7 +27,8 @@ export class DeploymentsController {
   @ApiOperation({
     summary: 'Set the deployment: weighted routes to versions or aliases, and an optional shadow version',
     description:
-      'Replaces the whole deployment atomically. Weights are relative. Each route names exactly one of `version` (must be active) or `alias` ' +
+      'Replaces the whole deployment atomically. Weights are relative. ' +
+      'Each route names exactly one of `version` (must be active) or `alias` ' +
       '(must exist; the route follows it when it moves). A version a deployment uses cannot be archived (409).',
   })
   async setDeployment(

@@ -78,7 +78,9 @@ export class SetServingDto {
   maxBatchSize?: number;
 
   @ApiPropertyOptional({
-    description: `How long a queued request may wait for a batch to fill (0: batch what queued while the previous batch ran); default ${d.maxQueueDelayMs}`,
+    description:
+      `How long a queued request may wait for a batch to fill (0: batch what queued while the previous batch ran); ` +
+      `default ${d.maxQueueDelayMs}`,
     minimum: b.maxQueueDelayMs.min,
     maximum: b.maxQueueDelayMs.max,
   })

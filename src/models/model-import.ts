@@ -159,7 +159,8 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
       if (model.inputs.length !== sig.inputs.length) {
         bad(
           'signature.inputs',
-          `declares ${sig.inputs.length} input(s); the layers model takes ${model.inputs.length} (${model.inputs.map((t) => fmt(t.shape)).join(', ')})`,
+          `declares ${sig.inputs.length} input(s); ` +
+            `the layers model takes ${model.inputs.length} (${model.inputs.map((t) => fmt(t.shape)).join(', ')})`,
         );
       }
       model.inputs.forEach((t, i) => {
@@ -171,7 +172,8 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
       if (model.outputs.length !== sig.outputs.length) {
         bad(
           'signature.outputs',
-          `declares ${sig.outputs.length} output(s); the layers model has ${model.outputs.length} (${model.outputs.map((t) => fmt(t.shape)).join(', ')})`,
+          `declares ${sig.outputs.length} output(s); ` +
+            `the layers model has ${model.outputs.length} (${model.outputs.map((t) => fmt(t.shape)).join(', ')})`,
         );
       }
       try {
@@ -187,7 +189,8 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
       if (graphInputs.length !== sig.inputs.length) {
         bad(
           'signature.inputs',
-          `declares ${sig.inputs.length} input(s); the graph model takes ${graphInputs.length} (${graphInputs.map((t) => baseName(t.name)).join(', ')})`,
+          `declares ${sig.inputs.length} input(s); ` +
+            `the graph model takes ${graphInputs.length} (${graphInputs.map((t) => baseName(t.name)).join(', ')})`,
         );
       }
       const feed: tf.NamedTensorMap = {};

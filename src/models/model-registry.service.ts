@@ -217,7 +217,8 @@ export class ModelRegistry {
       const deployed = await deploymentReference(m, model.id, v.id);
       if (deployed)
         throw new ConflictException(
-          `version ${version} of model ${name} is used by the deployment (as a ${deployed}); change or delete the deployment before archiving`,
+          `version ${version} of model ${name} is used by the deployment (as a ${deployed}); ` +
+            `change or delete the deployment before archiving`,
         );
       await m.update(ModelVersionEntity, { id: v.id }, { status: 'archived', archivedAt: new Date(), archivedBy: by });
       const archived = await m.findOneByOrFail(ModelVersionEntity, { id: v.id });
@@ -313,7 +314,8 @@ export class ModelRegistry {
   /** alias → version number, for one model. */
   async aliasesOf(modelId: string, m: EntityManager = this.db.manager): Promise<Record<string, number>> {
     const rows: Array<{ alias: string; version: number }> = await m.query(
-      `SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.model_version_id WHERE a.model_id = $1 ORDER BY a.alias`,
+      `SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.model_version_id ` +
+        `WHERE a.model_id = $1 ORDER BY a.alias`,
       [modelId],
     );
     return Object.fromEntries(rows.map((r) => [r.alias, Number(r.version)]));

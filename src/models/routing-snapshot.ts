@@ -29,7 +29,10 @@ export interface ModelRouting {
   name: string;
   modelId: string;
   aliases: Record<string, VersionRef>;
-  /** null: no deployment (the runtime falls back to the `production` alias). Route order is as stored: the first is the primary, others are canaries. */
+  /**
+   * null: no deployment (the runtime falls back to the `production` alias). Route order is as stored: the first is the
+   * primary, others are canaries.
+   */
   deployment: { routes: RoutingRoute[]; shadow: VersionRef | null } | null;
   /** Effective settings (the defaults when none are stored). */
   serving: ServingSettings;

@@ -48,7 +48,10 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-/** Scores the production version on the candidate's test rows (TF.js already initialised by the training thread); throws with a reason when it cannot. */
+/**
+ * Scores the production version on the candidate's test rows (TF.js already initialised by the training thread); throws
+ * with a reason when it cannot.
+ */
 export async function scoreProductionOnTestSplit(prod: ScorableProduction, c: CandidateEvaluation, metric: string): Promise<number> {
   if (prod.task !== c.task) throw new Error(`production version is a ${prod.task ?? 'untyped'} model, the candidate ${c.task}`);
   if (!prod.preprocessing || !prod.target) throw new Error('production version has no saved preprocessing/target (imported model)');

@@ -45,7 +45,8 @@ export class TrainingJobsController {
   @ApiProduces('text/event-stream')
   @ApiOperation({
     summary:
-      'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; then the stream ends',
+      'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; ' +
+      'then the stream ends',
   })
   async streamEvents(
     @Param('id') id: string,
@@ -60,7 +61,8 @@ export class TrainingJobsController {
   @Get(':id/test-predictions')
   @ApiOperation({
     summary:
-      'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; metrics.test is computed from exactly these)',
+      'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; ' +
+      'metrics.test is computed from exactly these)',
   })
   async testPredictions(@Param('id') id: string) {
     return this.jobs.testPredictions(id);

@@ -104,7 +104,9 @@ export class CreateTrainingJobDto {
     enum: PROMOTE_MODES,
     default: 'never',
     description:
-      "On success: 'always' moves the production alias to the new version; 'if-better' scores the current production version on this job's test split and moves the alias only if promoteMetric improves (the comparison is stored on the job as `promotion`)",
+      "On success: 'always' moves the production alias to the new version; " +
+      "'if-better' scores the current production version on this job's test split and moves the alias only if promoteMetric improves " +
+      '(the comparison is stored on the job as `promotion`)',
   })
   @IsOptional()
   @IsIn(PROMOTE_MODES)

@@ -237,8 +237,10 @@ export class TrainingJobsService {
       {
         field: 'features',
         reason:
-          `${leaking.map((c) => `'${c}'`).join(', ')} hold the predictions of '${body.target}' by model ${lineage.model} v${lineage.modelVersion} ` +
-          `(batch prediction ${lineage.batchPredictionId}); list features without them, or train on the input version ${lineage.inputDatasetVersionId}`,
+          `${leaking.map((c) => `'${c}'`).join(', ')} hold the predictions of '${body.target}' ` +
+          `by model ${lineage.model} v${lineage.modelVersion} ` +
+          `(batch prediction ${lineage.batchPredictionId}); ` +
+          `list features without them, or train on the input version ${lineage.inputDatasetVersionId}`,
       },
     ]);
   }

@@ -126,44 +126,49 @@ async function main(): Promise<void> {
       });
     });
 
-    it('a batch prediction sent twice with one Idempotency-Key logs one started event; its new output dataset one dataset.created', async () => {
-      const data = await penguinsVersion(kiln);
-      const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'scored', target: 'Species' });
-      const body = { model: 'scored', version: v, datasetVersionId: data.id };
-      const headers = { 'idempotency-key': 'outbox-once' };
-      const first = await kiln.request('POST', '/api/batch-predictions', { body, headers });
-      assert.equal(first.status, 202, first.text);
-      const again = await kiln.request('POST', '/api/batch-predictions', { body, headers });
-      assert.equal(again.status, 202, again.text);
-      assert.equal(again.body.id, first.body.id, 'the same job');
-      const started = async () =>
-        (
+    it(
+      'a batch prediction sent twice with one Idempotency-Key logs one started event; ' + 'its new output dataset one dataset.created',
+      async () => {
+        const data = await penguinsVersion(kiln);
+        const v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'scored', target: 'Species' });
+        const body = { model: 'scored', version: v, datasetVersionId: data.id };
+        const headers = { 'idempotency-key': 'outbox-once' };
+        const first = await kiln.request('POST', '/api/batch-predictions', { body, headers });
+        assert.equal(first.status, 202, first.text);
+        const again = await kiln.request('POST', '/api/batch-predictions', { body, headers });
+        assert.equal(again.status, 202, again.text);
+        assert.equal(again.body.id, first.body.id, 'the same job');
+        const started = async () =>
+          (
+            await db.query(
+              `SELECT request_id, actor_key_id, target FROM audit_events ` +
+                `WHERE action = 'batch-prediction.started' AND target->>'batchPredictionId' = $1`,
+              [first.body.id],
+            )
+          ).rows;
+        await eventually(async () => ((await started()).length ? true : undefined));
+        await new Promise((r) => setTimeout(r, 1500)); // a second event, if any, would be written by now
+        const rows = await started();
+        assert.equal(rows.length, 1, 'one batch-prediction.started for one job');
+        assert.equal(rows[0].request_id, first.headers.get('x-request-id'));
+        assert.deepEqual(await eventsOf(again.headers.get('x-request-id')!), [], 'the repeated request created nothing and logged nothing');
+        const outputId = first.body.outputDatasetId as string;
+        assert.notEqual(outputId, data.datasetId, 'a new output dataset, not the input');
+        const created = (
           await db.query(
-            `SELECT request_id, actor_key_id, target FROM audit_events WHERE action = 'batch-prediction.started' AND target->>'batchPredictionId' = $1`,
-            [first.body.id],
+            `SELECT request_id, actor_key_id, target, after FROM audit_events ` +
+              `WHERE action = 'dataset.created' AND target->>'datasetId' = $1`,
+            [outputId],
           )
         ).rows;
-      await eventually(async () => ((await started()).length ? true : undefined));
-      await new Promise((r) => setTimeout(r, 1500)); // a second event, if any, would be written by now
-      const rows = await started();
-      assert.equal(rows.length, 1, 'one batch-prediction.started for one job');
-      assert.equal(rows[0].request_id, first.headers.get('x-request-id'));
-      assert.deepEqual(await eventsOf(again.headers.get('x-request-id')!), [], 'the repeated request created nothing and logged nothing');
-      const outputId = first.body.outputDatasetId as string;
-      assert.notEqual(outputId, data.datasetId, 'a new output dataset, not the input');
-      const created = (
-        await db.query(
-          `SELECT request_id, actor_key_id, target, after FROM audit_events WHERE action = 'dataset.created' AND target->>'datasetId' = $1`,
-          [outputId],
-        )
-      ).rows;
-      assert.equal(created.length, 1, 'the output dataset was created once, with its event');
-      assert.equal(created[0].request_id, first.headers.get('x-request-id'));
-      assert.equal(created[0].actor_key_id, adminKeyId(), 'by the caller');
-      const name = (await db.query(`SELECT name FROM datasets WHERE id = $1`, [outputId])).rows[0].name;
-      assert.deepEqual(created[0].target, { datasetId: outputId, name });
-      assert.equal(created[0].after.id, outputId);
-    });
+        assert.equal(created.length, 1, 'the output dataset was created once, with its event');
+        assert.equal(created[0].request_id, first.headers.get('x-request-id'));
+        assert.equal(created[0].actor_key_id, adminKeyId(), 'by the caller');
+        const name = (await db.query(`SELECT name FROM datasets WHERE id = $1`, [outputId])).rows[0].name;
+        assert.deepEqual(created[0].target, { datasetId: outputId, name });
+        assert.equal(created[0].after.id, outputId);
+      },
+    );
 
     it('a creation and a revocation leave exactly one event each, and the outbox drains', async () => {
       const created = await kiln.request('POST', '/api/keys', { body: { name: 'exactly-once', role: 'auditor' } });

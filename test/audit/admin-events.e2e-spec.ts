@@ -62,7 +62,8 @@ async function main(): Promise<void> {
       const rows = await eventually(
         async () => {
           const r = await db.query<EventRow>(
-            `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
+            `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ` +
+              `WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
           );
           return r.rows.length >= 2 ? r.rows : undefined;
         },
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
       );
       await new Promise((r) => setTimeout(r, 1500)); // a duplicate, if any, would be written by now
       const all = await db.query<EventRow>(
-        `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
+        `SELECT action, request_id, actor_key_id, target, before, after FROM audit_events ` +
+          `WHERE action = 'alias.moved' AND target->>'model' = 'promoted' ORDER BY seq`,
       );
       assert.equal(all.rows.length, 2, 'one event per move');
       assert.deepEqual(

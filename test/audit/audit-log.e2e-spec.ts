@@ -361,7 +361,8 @@ async function main(): Promise<void> {
     it('finds a deleted row (at the next seq) and deleted newest rows (missing at the head)', async () => {
       const seq = await seqOf(`${tag}-live-3`);
       await pg.query(
-        `CREATE TEMP TABLE kept AS SELECT * FROM audit_predictions WHERE seq = $1 OR seq = (SELECT seq FROM audit_chain_heads WHERE chain = 'predictions')`,
+        `CREATE TEMP TABLE kept AS SELECT * FROM audit_predictions ` +
+          `WHERE seq = $1 OR seq = (SELECT seq FROM audit_chain_heads WHERE chain = 'predictions')`,
         [seq],
       );
       await pg.query(`DELETE FROM audit_predictions WHERE seq = $1`, [seq]);

@@ -407,7 +407,8 @@ async function main(): Promise<void> {
       const id = randomUUID();
       // created_at in the future: newer than any report the drift monitor may write meanwhile.
       await db.query(
-        `INSERT INTO drift_reports (id, model, model_version, created_at, window_from, window_to, rows, reference_dataset_version_id, drift, drifted_share, report)
+        `INSERT INTO drift_reports (id, model, model_version, created_at, window_from, window_to, ` +
+          `rows, reference_dataset_version_id, drift, drifted_share, report)
          VALUES ($1, $2, 1, now() + interval '1 hour', now(), now(), 70, $3, true, 1, $4)`,
         [id, species.model, randomUUID(), JSON.stringify({ features, histograms, datasetDrift: true })],
       );

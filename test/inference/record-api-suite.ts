@@ -123,51 +123,58 @@ export async function recordApiSuite(configuration: TestConfiguration): Promise<
       assert.equal(ok.status, 200, ok.text);
     });
 
-    it('moves an alias under load on two replicas with zero failures, each response labelled with the version that computed it', async () => {
-      // A second inference replica in its own process, on the same database, polling at the default interval.
-      const { KILN_ROUTING_REFRESH_MS: _fast, ...env } = kiln.env;
-      const replica = spawnKiln({ ...env, KILN_ROLES: 'inference' });
-      try {
-        const replicaUrl = await replica.url;
-        const expected = new Map<number, string>();
-        for (const v of [1, 2]) expected.set(v, JSON.stringify((await predict({ records }, `?version=${v}`)).body.predictions));
-        let stop = false;
-        const seen: Array<{ replica: number; version: number; at: number }> = [];
-        const failures: string[] = [];
-        const client = async (n: number) => {
-          const onReplica = n % 2 === 1;
-          while (!stop) {
-            const r = onReplica
-              ? await httpRequest(replicaUrl, kiln.adminKey, 'POST', `/api/models/${MODEL}/predict`, { body: { records } })
-              : await predict({ records });
-            if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
-            else if (JSON.stringify(r.body.predictions) !== expected.get(r.body.version))
-              failures.push(`version ${r.body.version} answered another version's numbers`);
-            else seen.push({ replica: onReplica ? 1 : 0, version: r.body.version, at: Date.now() });
+    it(
+      'moves an alias under load on two replicas with zero failures, ' + 'each response labelled with the version that computed it',
+      async () => {
+        // A second inference replica in its own process, on the same database, polling at the default interval.
+        const { KILN_ROUTING_REFRESH_MS: _fast, ...env } = kiln.env;
+        const replica = spawnKiln({ ...env, KILN_ROLES: 'inference' });
+        try {
+          const replicaUrl = await replica.url;
+          const expected = new Map<number, string>();
+          for (const v of [1, 2]) expected.set(v, JSON.stringify((await predict({ records }, `?version=${v}`)).body.predictions));
+          let stop = false;
+          const seen: Array<{ replica: number; version: number; at: number }> = [];
+          const failures: string[] = [];
+          const client = async (n: number) => {
+            const onReplica = n % 2 === 1;
+            while (!stop) {
+              const r = onReplica
+                ? await httpRequest(replicaUrl, kiln.adminKey, 'POST', `/api/models/${MODEL}/predict`, { body: { records } })
+                : await predict({ records });
+              if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
+              else if (JSON.stringify(r.body.predictions) !== expected.get(r.body.version))
+                failures.push(`version ${r.body.version} answered another version's numbers`);
+              else seen.push({ replica: onReplica ? 1 : 0, version: r.body.version, at: Date.now() });
+            }
+          };
+          const clients = Array.from({ length: 6 }, (_, n) => client(n));
+          const lags: number[] = [];
+          for (const target of [2, 1, 2, 1]) {
+            await new Promise((r) => setTimeout(r, 300));
+            const moved = await kiln.request('PUT', `/api/models/${MODEL}/aliases/production`, { body: { version: target } });
+            assert.equal(moved.status, 200, moved.text);
+            const at = Date.now();
+            for (const rep of [0, 1]) {
+              const first = await eventually(
+                async () => seen.find((s) => s.replica === rep && s.at > at && s.version === target),
+                5_000,
+                20,
+              );
+              lags.push(first.at - at);
+            }
           }
-        };
-        const clients = Array.from({ length: 6 }, (_, n) => client(n));
-        const lags: number[] = [];
-        for (const target of [2, 1, 2, 1]) {
-          await new Promise((r) => setTimeout(r, 300));
-          const moved = await kiln.request('PUT', `/api/models/${MODEL}/aliases/production`, { body: { version: target } });
-          assert.equal(moved.status, 200, moved.text);
-          const at = Date.now();
-          for (const rep of [0, 1]) {
-            const first = await eventually(async () => seen.find((s) => s.replica === rep && s.at > at && s.version === target), 5_000, 20);
-            lags.push(first.at - at);
-          }
+          stop = true;
+          await Promise.all(clients);
+          assert.deepEqual(failures, []);
+          assert.ok(seen.filter((s) => s.replica === 1).length > 20, 'the replica served');
+          assert.ok(Math.max(...lags) < 2_000, `alias moves reached the replicas after ${lags.join(', ')} ms`);
+        } finally {
+          replica.child.kill('SIGTERM');
+          await replica.exited;
         }
-        stop = true;
-        await Promise.all(clients);
-        assert.deepEqual(failures, []);
-        assert.ok(seen.filter((s) => s.replica === 1).length > 20, 'the replica served');
-        assert.ok(Math.max(...lags) < 2_000, `alias moves reached the replicas after ${lags.join(', ')} ms`);
-      } finally {
-        replica.child.kill('SIGTERM');
-        await replica.exited;
-      }
-    });
+      },
+    );
 
     it('refuses archived versions', async () => {
       await kiln.request('PUT', `/api/models/${MODEL}/aliases/production`, { body: { version: 1 } });

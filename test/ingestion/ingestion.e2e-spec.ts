@@ -560,47 +560,50 @@ async function main(): Promise<void> {
         for (const r of results) assert.equal((await settled(kiln, ds, r.body.id)).status, 'ready');
       });
 
-      it('a batch system enqueues straight onto the queue; replaying the same job id gives one ready version, same content hash', async () => {
-        const ds = await createDataset(kiln, 'from-queue');
-        const ref = await kiln.app.get(ArtifactStore).put(gzipSync(seattleCsv));
-        const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Ingestion), { strict: false });
-        const versionId = randomUUID();
-        const payload: IngestionProcessVersionPayload = {
-          payloadVersion: 1,
-          datasetVersionId: versionId,
-          datasetId: ds,
-          artifactSha256: ref.sha256,
-          fileName: 'seattle-weather.csv.gz',
-          errorPolicy: { mode: 'reject' },
-        };
-        const id = jobId(JobName.IngestionProcessVersion, versionId);
-        await Promise.all([
-          queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
-          queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
-        ]);
-        const v = await settled(kiln, ds, versionId);
-        assert.equal(v.status, 'ready', v.failureReason);
-        assert.equal(v.source.kind, 'queue');
-        assert.equal(v.contentHash, seattleVersion.contentHash);
-        const job = await completedJob(queue, id);
-        assert.deepEqual(job.returnvalue, {
-          datasetVersionId: versionId,
-          datasetId: ds,
-          version: 1,
-          status: 'ready',
-          rowCount: 1461,
-          contentHash: v.contentHash,
-        });
+      it(
+        'a batch system enqueues straight onto the queue; ' + 'replaying the same job id gives one ready version, same content hash',
+        async () => {
+          const ds = await createDataset(kiln, 'from-queue');
+          const ref = await kiln.app.get(ArtifactStore).put(gzipSync(seattleCsv));
+          const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Ingestion), { strict: false });
+          const versionId = randomUUID();
+          const payload: IngestionProcessVersionPayload = {
+            payloadVersion: 1,
+            datasetVersionId: versionId,
+            datasetId: ds,
+            artifactSha256: ref.sha256,
+            fileName: 'seattle-weather.csv.gz',
+            errorPolicy: { mode: 'reject' },
+          };
+          const id = jobId(JobName.IngestionProcessVersion, versionId);
+          await Promise.all([
+            queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
+            queue.add(JobName.IngestionProcessVersion, payload, { jobId: id }),
+          ]);
+          const v = await settled(kiln, ds, versionId);
+          assert.equal(v.status, 'ready', v.failureReason);
+          assert.equal(v.source.kind, 'queue');
+          assert.equal(v.contentHash, seattleVersion.contentHash);
+          const job = await completedJob(queue, id);
+          assert.deepEqual(job.returnvalue, {
+            datasetVersionId: versionId,
+            datasetId: ds,
+            version: 1,
+            status: 'ready',
+            rowCount: 1461,
+            contentHash: v.contentHash,
+          });
 
-        // A replay after the job record is gone (e.g. removeOnComplete): the version is final, nothing changes.
-        await job.remove();
-        await queue.add(JobName.IngestionProcessVersion, payload, { jobId: id });
-        const replay = await completedJob(queue, id);
-        assert.deepEqual(replay.returnvalue, job.returnvalue);
-        const versions = await kiln.request('GET', `/api/datasets/${ds}/versions`);
-        assert.equal(versions.body.length, 1);
-        assert.equal(versions.body[0].finishedAt, v.finishedAt, 'the ready version was not touched');
-      });
+          // A replay after the job record is gone (e.g. removeOnComplete): the version is final, nothing changes.
+          await job.remove();
+          await queue.add(JobName.IngestionProcessVersion, payload, { jobId: id });
+          const replay = await completedJob(queue, id);
+          assert.deepEqual(replay.returnvalue, job.returnvalue);
+          const versions = await kiln.request('GET', `/api/datasets/${ds}/versions`);
+          assert.equal(versions.body.length, 1);
+          assert.equal(versions.body[0].finishedAt, v.finishedAt, 'the ready version was not touched');
+        },
+      );
 
       it('a queued job for an unknown dataset or a missing artifact fails without retries and creates nothing ready', async () => {
         const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Ingestion), { strict: false });

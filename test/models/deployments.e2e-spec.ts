@@ -103,42 +103,46 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('PUT', '/api/models/nope/serving', { body: { maxBatchSize: 2 } })).status, 404);
     });
 
-    it('serving settings: out-of-bounds, non-integer and unknown fields are 400 naming the field and change nothing; writes need developer', async () => {
-      const cases: Array<[object, string]> = [
-        [{ maxBatchSize: 0 }, 'maxBatchSize'],
-        [{ maxBatchSize: 1025 }, 'maxBatchSize'],
-        [{ maxBatchSize: 2.5 }, 'maxBatchSize'],
-        [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs'],
-        [{ maxQueueDelayMs: 1001 }, 'maxQueueDelayMs'],
-        [{ maxQueueSize: 0 }, 'maxQueueSize'],
-        [{ maxQueueSize: 100_001 }, 'maxQueueSize'],
-        [{ timeoutMs: 0 }, 'timeoutMs'],
-        [{ timeoutMs: 120_001 }, 'timeoutMs'],
-        [{ timeoutMs: '100' }, 'timeoutMs'],
-        [{ batchSize: 4 }, 'batchSize'],
-      ];
-      for (const [body, field] of cases) {
-        assert.equal(fieldOf(await kiln.request('PUT', '/api/models/dep/serving', { body }), 400), field, JSON.stringify(body));
-      }
-      // the same bounds hold for callers of the service
-      await assert.rejects(
-        deployments.setServing('dep', { maxBatchSize: 0 }, null, testActor),
-        (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize',
-      );
-      const edges = await kiln.request('PUT', '/api/models/edge/serving', {
-        body: { maxBatchSize: 1, maxQueueDelayMs: 1000, maxQueueSize: 100_000, timeoutMs: 120_000 },
-      });
-      assert.equal(edges.status, 200, edges.text);
-      const denied = await kiln.request('PUT', '/api/models/dep/serving', { key: predictorKey, body: { maxBatchSize: 2 } });
-      assert.equal(denied.status, 403, denied.text);
-      assert.equal((await kiln.request('GET', '/api/models/dep/serving', { key: predictorKey })).status, 200, 'reads for any role');
-      const read = await kiln.request('GET', '/api/models/dep/serving');
-      assert.deepEqual(
-        [read.body.maxBatchSize, read.body.maxQueueDelayMs, read.body.timeoutMs],
-        [8, 2, 250],
-        'unchanged by refused writes',
-      );
-    });
+    it(
+      'serving settings: out-of-bounds, non-integer and unknown fields are 400 naming the field and change nothing; ' +
+        'writes need developer',
+      async () => {
+        const cases: Array<[object, string]> = [
+          [{ maxBatchSize: 0 }, 'maxBatchSize'],
+          [{ maxBatchSize: 1025 }, 'maxBatchSize'],
+          [{ maxBatchSize: 2.5 }, 'maxBatchSize'],
+          [{ maxQueueDelayMs: -1 }, 'maxQueueDelayMs'],
+          [{ maxQueueDelayMs: 1001 }, 'maxQueueDelayMs'],
+          [{ maxQueueSize: 0 }, 'maxQueueSize'],
+          [{ maxQueueSize: 100_001 }, 'maxQueueSize'],
+          [{ timeoutMs: 0 }, 'timeoutMs'],
+          [{ timeoutMs: 120_001 }, 'timeoutMs'],
+          [{ timeoutMs: '100' }, 'timeoutMs'],
+          [{ batchSize: 4 }, 'batchSize'],
+        ];
+        for (const [body, field] of cases) {
+          assert.equal(fieldOf(await kiln.request('PUT', '/api/models/dep/serving', { body }), 400), field, JSON.stringify(body));
+        }
+        // the same bounds hold for callers of the service
+        await assert.rejects(
+          deployments.setServing('dep', { maxBatchSize: 0 }, null, testActor),
+          (e: unknown) => e instanceof ValidationProblemException && e.errors[0]!.field === 'maxBatchSize',
+        );
+        const edges = await kiln.request('PUT', '/api/models/edge/serving', {
+          body: { maxBatchSize: 1, maxQueueDelayMs: 1000, maxQueueSize: 100_000, timeoutMs: 120_000 },
+        });
+        assert.equal(edges.status, 200, edges.text);
+        const denied = await kiln.request('PUT', '/api/models/dep/serving', { key: predictorKey, body: { maxBatchSize: 2 } });
+        assert.equal(denied.status, 403, denied.text);
+        assert.equal((await kiln.request('GET', '/api/models/dep/serving', { key: predictorKey })).status, 200, 'reads for any role');
+        const read = await kiln.request('GET', '/api/models/dep/serving');
+        assert.deepEqual(
+          [read.body.maxBatchSize, read.body.maxQueueDelayMs, read.body.timeoutMs],
+          [8, 2, 250],
+          'unchanged by refused writes',
+        );
+      },
+    );
 
     it('sets, reads and replaces a deployment; alias routes show where the alias points now', async () => {
       assert.equal((await get()).status, 404);
@@ -293,137 +297,141 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('POST', '/api/models/dep/versions/2/archive')).status, 200);
     });
 
-    it('routing snapshot: aliases, normalised routes, shadow and serving per model; the fingerprint moves exactly when the content does', async () => {
-      // state: production → 4, versions 1–3 archived; dep and edge have serving settings, bare has nothing
-      assert.equal(
-        (
-          await put({
-            routes: [
-              { alias: 'production', weight: 3 },
-              { version: 5, weight: 1 },
-            ],
-            shadow: null,
-          })
-        ).status,
-        200,
-      );
-      let snap = await deployments.routingSnapshot();
-      assert.match(snap.fingerprint, /^[0-9a-f]{64}$/);
-      assert.deepEqual(
-        snap.models.map((m) => m.name),
-        ['dep', 'edge'],
-      );
-      assert.deepEqual(entry(snap), {
-        name: 'dep',
-        modelId: entry(snap)!.modelId,
-        aliases: { production: { version: 4, versionId: versionIds.get(4) } },
-        deployment: {
-          routes: [
-            { alias: 'production', version: 4, versionId: versionIds.get(4), weight: 0.75 },
-            { version: 5, versionId: versionIds.get(5), weight: 0.25 },
-          ],
-          shadow: null,
-        },
-        serving: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 250 },
-      });
-      assert.deepEqual(entry(snap, 'edge')!.deployment, null);
-      assert.deepEqual(entry(snap, 'edge')!.aliases, {});
-
-      const steps: Array<[string, () => Promise<unknown>, boolean]> = [
-        ['nothing', async () => undefined, false],
-        [
-          'the same deployment again (only updatedAt changes)',
-          () =>
-            put({
+    it(
+      'routing snapshot: aliases, normalised routes, shadow and serving per model; ' +
+        'the fingerprint moves exactly when the content does',
+      async () => {
+        // state: production → 4, versions 1–3 archived; dep and edge have serving settings, bare has nothing
+        assert.equal(
+          (
+            await put({
               routes: [
                 { alias: 'production', weight: 3 },
                 { version: 5, weight: 1 },
               ],
-            }),
-          false,
-        ],
-        [
-          'the same weight ratio',
-          () =>
-            put({
-              routes: [
-                { alias: 'production', weight: 75 },
-                { version: 5, weight: 25 },
-              ],
-            }),
-          false,
-        ],
-        ['the alias set to where it already points', () => setAlias('production', 4), false],
-        ['the same serving settings', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 8 } }), false],
-        ['an alias move', () => setAlias('production', 5), true],
-        ['a new alias', () => setAlias('staging', 4), true],
-        [
-          'a weight change',
-          () =>
-            put({
-              routes: [
-                { alias: 'production', weight: 1 },
-                { version: 5, weight: 1 },
-              ],
-            }),
-          true,
-        ],
-        [
-          'a shadow',
-          () =>
-            put({
-              routes: [
-                { alias: 'production', weight: 1 },
-                { version: 5, weight: 1 },
-              ],
-              shadow: 4,
-            }),
-          true,
-        ],
-        ['a serving change', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 16 } }), true],
-        ['an alias deletion', () => kiln.request('DELETE', '/api/models/dep/aliases/production'), true],
-      ];
-      for (const [what, act, changes] of steps) {
-        const res = (await act()) as TestResponse | undefined;
-        if (res) assert.ok(res.status < 300, `${what}: ${res.text}`);
-        const next = await deployments.routingSnapshot();
-        if (changes) assert.notEqual(next.fingerprint, snap.fingerprint, `${what} must change the fingerprint`);
-        else assert.equal(next.fingerprint, snap.fingerprint, `${what} must not change the fingerprint`);
-        snap = next;
-      }
+              shadow: null,
+            })
+          ).status,
+          200,
+        );
+        let snap = await deployments.routingSnapshot();
+        assert.match(snap.fingerprint, /^[0-9a-f]{64}$/);
+        assert.deepEqual(
+          snap.models.map((m) => m.name),
+          ['dep', 'edge'],
+        );
+        assert.deepEqual(entry(snap), {
+          name: 'dep',
+          modelId: entry(snap)!.modelId,
+          aliases: { production: { version: 4, versionId: versionIds.get(4) } },
+          deployment: {
+            routes: [
+              { alias: 'production', version: 4, versionId: versionIds.get(4), weight: 0.75 },
+              { version: 5, versionId: versionIds.get(5), weight: 0.25 },
+            ],
+            shadow: null,
+          },
+          serving: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 250 },
+        });
+        assert.deepEqual(entry(snap, 'edge')!.deployment, null);
+        assert.deepEqual(entry(snap, 'edge')!.aliases, {});
 
-      const dep = entry(snap)!;
-      assert.deepEqual(dep.aliases, { staging: { version: 4, versionId: versionIds.get(4) } });
-      assert.deepEqual(dep.deployment, {
-        routes: [
-          { alias: 'production', version: null, versionId: null, weight: 0 },
-          { version: 5, versionId: versionIds.get(5), weight: 1 },
-        ],
-        shadow: { version: 4, versionId: versionIds.get(4) },
-      });
-      assert.equal(dep.serving.maxBatchSize, 16);
-      assert.deepEqual(
-        (await get()).body.routes[0],
-        { alias: 'production', version: null, weight: 1 },
-        'the API shows the dangling alias route',
-      );
+        const steps: Array<[string, () => Promise<unknown>, boolean]> = [
+          ['nothing', async () => undefined, false],
+          [
+            'the same deployment again (only updatedAt changes)',
+            () =>
+              put({
+                routes: [
+                  { alias: 'production', weight: 3 },
+                  { version: 5, weight: 1 },
+                ],
+              }),
+            false,
+          ],
+          [
+            'the same weight ratio',
+            () =>
+              put({
+                routes: [
+                  { alias: 'production', weight: 75 },
+                  { version: 5, weight: 25 },
+                ],
+              }),
+            false,
+          ],
+          ['the alias set to where it already points', () => setAlias('production', 4), false],
+          ['the same serving settings', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 8 } }), false],
+          ['an alias move', () => setAlias('production', 5), true],
+          ['a new alias', () => setAlias('staging', 4), true],
+          [
+            'a weight change',
+            () =>
+              put({
+                routes: [
+                  { alias: 'production', weight: 1 },
+                  { version: 5, weight: 1 },
+                ],
+              }),
+            true,
+          ],
+          [
+            'a shadow',
+            () =>
+              put({
+                routes: [
+                  { alias: 'production', weight: 1 },
+                  { version: 5, weight: 1 },
+                ],
+                shadow: 4,
+              }),
+            true,
+          ],
+          ['a serving change', () => kiln.request('PUT', '/api/models/dep/serving', { body: { maxBatchSize: 16 } }), true],
+          ['an alias deletion', () => kiln.request('DELETE', '/api/models/dep/aliases/production'), true],
+        ];
+        for (const [what, act, changes] of steps) {
+          const res = (await act()) as TestResponse | undefined;
+          if (res) assert.ok(res.status < 300, `${what}: ${res.text}`);
+          const next = await deployments.routingSnapshot();
+          if (changes) assert.notEqual(next.fingerprint, snap.fingerprint, `${what} must change the fingerprint`);
+          else assert.equal(next.fingerprint, snap.fingerprint, `${what} must not change the fingerprint`);
+          snap = next;
+        }
 
-      assert.equal((await kiln.request('DELETE', '/api/models/dep/deployment')).status, 200);
-      assert.equal((await kiln.request('DELETE', '/api/models/dep/aliases/staging')).status, 200);
-      const undeployed = entry(await deployments.routingSnapshot());
-      assert.ok(undeployed, 'still listed: it has serving settings');
-      assert.equal(undeployed.deployment, null);
-      assert.deepEqual(undeployed.aliases, {});
+        const dep = entry(snap)!;
+        assert.deepEqual(dep.aliases, { staging: { version: 4, versionId: versionIds.get(4) } });
+        assert.deepEqual(dep.deployment, {
+          routes: [
+            { alias: 'production', version: null, versionId: null, weight: 0 },
+            { version: 5, versionId: versionIds.get(5), weight: 1 },
+          ],
+          shadow: { version: 4, versionId: versionIds.get(4) },
+        });
+        assert.equal(dep.serving.maxBatchSize, 16);
+        assert.deepEqual(
+          (await get()).body.routes[0],
+          { alias: 'production', version: null, weight: 1 },
+          'the API shows the dangling alias route',
+        );
 
-      // a model is listed while it has an alias, a deployment or serving settings
-      const bareAlias = await kiln.request('PUT', '/api/models/bare/aliases/production', { body: { version: 1 } });
-      assert.equal(bareAlias.status, 200, bareAlias.text);
-      const bare = entry(await deployments.routingSnapshot(), 'bare');
-      assert.equal(bare?.aliases.production?.version, 1);
-      assert.deepEqual(bare.serving, { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000 }, 'the defaults');
-      assert.equal((await kiln.request('DELETE', '/api/models/bare/aliases/production')).status, 200);
-      assert.equal(entry(await deployments.routingSnapshot(), 'bare'), undefined);
-    });
+        assert.equal((await kiln.request('DELETE', '/api/models/dep/deployment')).status, 200);
+        assert.equal((await kiln.request('DELETE', '/api/models/dep/aliases/staging')).status, 200);
+        const undeployed = entry(await deployments.routingSnapshot());
+        assert.ok(undeployed, 'still listed: it has serving settings');
+        assert.equal(undeployed.deployment, null);
+        assert.deepEqual(undeployed.aliases, {});
+
+        // a model is listed while it has an alias, a deployment or serving settings
+        const bareAlias = await kiln.request('PUT', '/api/models/bare/aliases/production', { body: { version: 1 } });
+        assert.equal(bareAlias.status, 200, bareAlias.text);
+        const bare = entry(await deployments.routingSnapshot(), 'bare');
+        assert.equal(bare?.aliases.production?.version, 1);
+        assert.deepEqual(bare.serving, { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000 }, 'the defaults');
+        assert.equal((await kiln.request('DELETE', '/api/models/bare/aliases/production')).status, 200);
+        assert.equal(entry(await deployments.routingSnapshot(), 'bare'), undefined);
+      },
+    );
   });
 }
 

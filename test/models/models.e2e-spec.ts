@@ -265,51 +265,54 @@ async function main(): Promise<void> {
       assert.equal(mode.body.errors[0].field, 'promote');
     });
 
-    it('promote always moves production; if-better re-scores production on the new test split and moves it only on improvement', async () => {
-      const a = await train({ ...weak, promote: 'always' });
-      assert.equal(a.modelVersion.version, 1);
-      assert.equal(a.promotion.promoted, true);
-      let model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
-      assert.deepEqual(model.aliases, { production: 1 });
+    it(
+      'promote always moves production; ' + 'if-better re-scores production on the new test split and moves it only on improvement',
+      async () => {
+        const a = await train({ ...weak, promote: 'always' });
+        assert.equal(a.modelVersion.version, 1);
+        assert.equal(a.promotion.promoted, true);
+        let model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
+        assert.deepEqual(model.aliases, { production: 1 });
 
-      const b = await train({ ...strong, promote: 'if-better' });
-      assert.equal(b.modelVersion.version, 2);
-      const pb = b.promotion;
-      assert.equal(pb.metric, 'macroF1');
-      assert.equal(pb.basis, 'candidate-test-split');
-      assert.equal(pb.productionVersion, 1);
-      assert.equal(pb.candidate, b.metrics.test.macroF1);
-      // Version 1 re-scored on job b's test rows (same seed → same rows as job a): its stored metric.
-      assert.ok(Math.abs(pb.production - a.metrics.test.macroF1) < 1e-6, `${pb.production} vs ${a.metrics.test.macroF1}`);
-      assert.ok(pb.candidate > pb.production, JSON.stringify(pb));
-      assert.equal(pb.promoted, true);
-      model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
-      assert.deepEqual(model.aliases, { production: 2 });
+        const b = await train({ ...strong, promote: 'if-better' });
+        assert.equal(b.modelVersion.version, 2);
+        const pb = b.promotion;
+        assert.equal(pb.metric, 'macroF1');
+        assert.equal(pb.basis, 'candidate-test-split');
+        assert.equal(pb.productionVersion, 1);
+        assert.equal(pb.candidate, b.metrics.test.macroF1);
+        // Version 1 re-scored on job b's test rows (same seed → same rows as job a): its stored metric.
+        assert.ok(Math.abs(pb.production - a.metrics.test.macroF1) < 1e-6, `${pb.production} vs ${a.metrics.test.macroF1}`);
+        assert.ok(pb.candidate > pb.production, JSON.stringify(pb));
+        assert.equal(pb.promoted, true);
+        model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
+        assert.deepEqual(model.aliases, { production: 2 });
 
-      const c = await train({ ...weak, promote: 'if-better' });
-      assert.equal(c.modelVersion.version, 3);
-      assert.equal(c.promotion.promoted, false);
-      assert.equal(c.promotion.productionVersion, 2);
-      assert.ok(Math.abs(c.promotion.production - b.metrics.test.macroF1) < 1e-6, JSON.stringify(c.promotion));
-      assert.ok(c.promotion.candidate < c.promotion.production);
-      model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
-      assert.deepEqual(model.aliases, { production: 2 }, 'production stays');
+        const c = await train({ ...weak, promote: 'if-better' });
+        assert.equal(c.modelVersion.version, 3);
+        assert.equal(c.promotion.promoted, false);
+        assert.equal(c.promotion.productionVersion, 2);
+        assert.ok(Math.abs(c.promotion.production - b.metrics.test.macroF1) < 1e-6, JSON.stringify(c.promotion));
+        assert.ok(c.promotion.candidate < c.promotion.production);
+        model = (await kiln.request('GET', '/api/models/penguins-promo')).body;
+        assert.deepEqual(model.aliases, { production: 2 }, 'production stays');
 
-      const never = await train({ ...weak });
-      assert.equal(never.promotion, null);
+        const never = await train({ ...weak });
+        assert.equal(never.promotion, null);
 
-      const history = (await kiln.request('GET', '/api/models/penguins-promo/aliases/production/history')).body;
-      assert.deepEqual(
-        history.map((h: any) => [h.from, h.to]),
-        [
-          [null, 1],
-          [1, 2],
-        ],
-      );
-      assert.ok(history.every((h: any) => h.changedBy === a.createdBy));
-      assert.match(history[0].reason, /promote=always/);
-      assert.match(history[1].reason, /if-better: improves: macroF1/);
-    });
+        const history = (await kiln.request('GET', '/api/models/penguins-promo/aliases/production/history')).body;
+        assert.deepEqual(
+          history.map((h: any) => [h.from, h.to]),
+          [
+            [null, 1],
+            [1, 2],
+          ],
+        );
+        assert.ok(history.every((h: any) => h.changedBy === a.createdBy));
+        assert.match(history[0].reason, /promote=always/);
+        assert.match(history[1].reason, /if-better: improves: macroF1/);
+      },
+    );
   });
 }
 

@@ -211,7 +211,9 @@ function bodyFamily(doc: Schema, op: Operation, real: Record<string, string>, rn
   });
   out.push({
     path,
-    body: '--x\r\nContent-Disposition: form-data; name="file"; filename="a\u0000.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\r\n--x--\r\n',
+    body:
+      '--x\r\nContent-Disposition: form-data; name="file"; filename="a\u0000.csv"\r\n' +
+      'Content-Type: text/csv\r\n\r\na,b\n1,2\r\n--x--\r\n',
     contentType: 'multipart/form-data; boundary=x',
   });
   out.push({ path, body: Buffer.from([0xff, 0xfe, 0x00, 0x7b]), contentType: 'application/json' });

@@ -210,117 +210,120 @@ async function main(): Promise<void> {
       await kiln?.close();
     });
 
-    it('binary, imbalanced (movies, IMDB ≥ 8, balanced class weights): beats a trivial model; metrics recompute; SSE follows the job', async () => {
-      const positives = movies.filter((m) => m.Quality === 'good').length;
-      assert.ok(positives / movies.length < 0.1, `imbalanced: ${positives}/${movies.length} positives`);
-      const epochs = 25;
-      const id = await submit(kiln, {
-        datasetVersionId: moviesVersion.id,
-        target: 'Quality',
-        task: 'binary',
-        positiveClass: 'good',
-        modelName: 'movies-good',
-        hyperparameters: {
-          epochs,
-          batchSize: 32,
-          learningRate: 0.005,
-          hiddenUnits: [32],
-          classWeights: 'balanced',
-          seed: 3,
-          earlyStoppingPatience: 1000,
-        },
-      });
-      // Subscribed while queued/running: every epoch arrives once, in order, then the final event, then the end.
-      const live = await readEvents(kiln, `/api/training-jobs/${id}/events`);
-      assert.equal(live.status, 200);
-      assert.match(live.contentType ?? '', /^text\/event-stream/);
-      const progress = live.events.filter((e) => e.event === 'progress');
-      assert.deepEqual(
-        progress.map((e) => e.data.epoch),
-        Array.from({ length: epochs }, (_, i) => i + 1),
-      );
-      assert.deepEqual(
-        progress.map((e) => e.id),
-        progress.map((e) => String(e.data.epoch)),
-      );
-      assert.ok(progress.every((e) => e.data.epochs === epochs && Number.isFinite(e.data.loss) && e.data.valMetricName === 'rocAuc'));
-      const last = live.events.at(-1)!;
-      assert.equal(last.event, 'succeeded', JSON.stringify(last));
-      assert.equal(live.events.length, epochs + 1, 'nothing after the final event');
-      const job = await succeeded(kiln, id, 5_000);
-      assert.deepEqual(last.data.metrics, job.metrics);
-      assert.deepEqual(last.data.modelVersion, { model: 'movies-good', version: 1 });
+    it(
+      'binary, imbalanced (movies, IMDB ≥ 8, balanced class weights): ' + 'beats a trivial model; metrics recompute; SSE follows the job',
+      async () => {
+        const positives = movies.filter((m) => m.Quality === 'good').length;
+        assert.ok(positives / movies.length < 0.1, `imbalanced: ${positives}/${movies.length} positives`);
+        const epochs = 25;
+        const id = await submit(kiln, {
+          datasetVersionId: moviesVersion.id,
+          target: 'Quality',
+          task: 'binary',
+          positiveClass: 'good',
+          modelName: 'movies-good',
+          hyperparameters: {
+            epochs,
+            batchSize: 32,
+            learningRate: 0.005,
+            hiddenUnits: [32],
+            classWeights: 'balanced',
+            seed: 3,
+            earlyStoppingPatience: 1000,
+          },
+        });
+        // Subscribed while queued/running: every epoch arrives once, in order, then the final event, then the end.
+        const live = await readEvents(kiln, `/api/training-jobs/${id}/events`);
+        assert.equal(live.status, 200);
+        assert.match(live.contentType ?? '', /^text\/event-stream/);
+        const progress = live.events.filter((e) => e.event === 'progress');
+        assert.deepEqual(
+          progress.map((e) => e.data.epoch),
+          Array.from({ length: epochs }, (_, i) => i + 1),
+        );
+        assert.deepEqual(
+          progress.map((e) => e.id),
+          progress.map((e) => String(e.data.epoch)),
+        );
+        assert.ok(progress.every((e) => e.data.epochs === epochs && Number.isFinite(e.data.loss) && e.data.valMetricName === 'rocAuc'));
+        const last = live.events.at(-1)!;
+        assert.equal(last.event, 'succeeded', JSON.stringify(last));
+        assert.equal(live.events.length, epochs + 1, 'nothing after the final event');
+        const job = await succeeded(kiln, id, 5_000);
+        assert.deepEqual(last.data.metrics, job.metrics);
+        assert.deepEqual(last.data.modelVersion, { model: 'movies-good', version: 1 });
 
-      // A finished job: the whole story at once; Last-Event-ID skips what the client has seen.
-      const replay = await readEvents(kiln, `/api/training-jobs/${id}/events`);
-      assert.deepEqual(
-        replay.events.map((e) => e.event),
-        [...Array(epochs).fill('progress'), 'succeeded'],
-      );
-      const resumed = await readEvents(kiln, `/api/training-jobs/${id}/events`, { lastEventId: String(epochs - 2) });
-      assert.deepEqual(
-        resumed.events.map((e) => [e.event, e.data.epoch]),
-        [
-          ['progress', epochs - 1],
-          ['progress', epochs],
-          ['succeeded', undefined],
-        ],
-      );
-      const unknown = await kiln.request('GET', '/api/training-jobs/00000000-0000-4000-8000-000000000000/events');
-      assert.equal(unknown.status, 404, unknown.text);
+        // A finished job: the whole story at once; Last-Event-ID skips what the client has seen.
+        const replay = await readEvents(kiln, `/api/training-jobs/${id}/events`);
+        assert.deepEqual(
+          replay.events.map((e) => e.event),
+          [...Array(epochs).fill('progress'), 'succeeded'],
+        );
+        const resumed = await readEvents(kiln, `/api/training-jobs/${id}/events`, { lastEventId: String(epochs - 2) });
+        assert.deepEqual(
+          resumed.events.map((e) => [e.event, e.data.epoch]),
+          [
+            ['progress', epochs - 1],
+            ['progress', epochs],
+            ['succeeded', undefined],
+          ],
+        );
+        const unknown = await kiln.request('GET', '/api/training-jobs/00000000-0000-4000-8000-000000000000/events');
+        assert.equal(unknown.status, 404, unknown.text);
 
-      // Quality: a trivial model has ROC AUC 0.5 and (majority class) recall 0 on the positives.
-      const t = job.metrics.test;
-      assert.ok(t.rocAuc >= 0.85, `test rocAuc ${t.rocAuc}`);
-      assert.ok(t.prAuc >= 2 * (positives / movies.length), `test prAuc ${t.prAuc} vs base rate ${positives / movies.length}`);
-      // Always predicting "good" has F1 = 2·rate/(1 + rate) ≈ 0.13; the majority class has recall 0.
-      assert.ok(t.recall >= 0.3, `test recall ${t.recall} (balanced class weights)`);
-      assert.ok(t.f1 >= 0.3, `test f1 ${t.f1}`);
+        // Quality: a trivial model has ROC AUC 0.5 and (majority class) recall 0 on the positives.
+        const t = job.metrics.test;
+        assert.ok(t.rocAuc >= 0.85, `test rocAuc ${t.rocAuc}`);
+        assert.ok(t.prAuc >= 2 * (positives / movies.length), `test prAuc ${t.prAuc} vs base rate ${positives / movies.length}`);
+        // Always predicting "good" has F1 = 2·rate/(1 + rate) ≈ 0.13; the majority class has recall 0.
+        assert.ok(t.recall >= 0.3, `test recall ${t.recall} (balanced class weights)`);
+        assert.ok(t.f1 >= 0.3, `test f1 ${t.f1}`);
 
-      // The stored test split, checked against the uploaded rows, and every metric recomputed from it.
-      const tp = await testPredictions(kiln, id);
-      const n = tp.rowIndices.length;
-      assert.ok(n >= 0.1 * movies.length && n <= 0.2 * movies.length, `test rows ${n}`);
-      assert.equal(new Set(tp.rowIndices).size, n);
-      assert.deepEqual(
-        tp.yTrue,
-        tp.rowIndices.map((i) => movies[i]!.Quality),
-      );
-      const labels = tp.yTrue.map((y) => (y === 'good' ? 1 : 0));
-      const p = tp.probabilities!.map((row) => row[1]!);
-      assert.ok(tp.probabilities!.every((row) => Math.abs(row[0]! + row[1]! - 1) < 1e-9));
-      const threshold = t.threshold as number;
-      assert.deepEqual(
-        tp.yPred,
-        p.map((q) => (q >= threshold ? 'good' : 'other')),
-      );
-      close(t.rocAuc, pairwiseAuc(labels, p), 'rocAuc');
-      close(t.prAuc, averagePrecision(labels, p), 'prAuc');
-      close(t.logLoss, logLoss(labels, p), 'logLoss');
-      let tpos = 0;
-      let fpos = 0;
-      let tneg = 0;
-      let fneg = 0;
-      labels.forEach((l, i) => {
-        const yhat = tp.yPred[i] === 'good';
-        if (l === 1 && yhat) tpos++;
-        else if (l === 1) fneg++;
-        else if (yhat) fpos++;
-        else tneg++;
-      });
-      close(t.accuracy, (tpos + tneg) / n, 'accuracy');
-      close(t.precision, tpos / (tpos + fpos), 'precision');
-      close(t.recall, tpos / (tpos + fneg), 'recall');
-      close(t.f1, (2 * tpos) / (2 * tpos + fpos + fneg), 'f1');
-      assert.deepEqual(t.confusionMatrix.matrix, [
-        [tneg, fpos],
-        [fneg, tpos],
-      ]);
-      // The registered version carries the same evaluation.
-      const v = await kiln.request('GET', '/api/models/movies-good/versions/1');
-      assert.equal(v.status, 200, v.text);
-      assert.deepEqual(v.body.metrics, job.metrics);
-    });
+        // The stored test split, checked against the uploaded rows, and every metric recomputed from it.
+        const tp = await testPredictions(kiln, id);
+        const n = tp.rowIndices.length;
+        assert.ok(n >= 0.1 * movies.length && n <= 0.2 * movies.length, `test rows ${n}`);
+        assert.equal(new Set(tp.rowIndices).size, n);
+        assert.deepEqual(
+          tp.yTrue,
+          tp.rowIndices.map((i) => movies[i]!.Quality),
+        );
+        const labels = tp.yTrue.map((y) => (y === 'good' ? 1 : 0));
+        const p = tp.probabilities!.map((row) => row[1]!);
+        assert.ok(tp.probabilities!.every((row) => Math.abs(row[0]! + row[1]! - 1) < 1e-9));
+        const threshold = t.threshold as number;
+        assert.deepEqual(
+          tp.yPred,
+          p.map((q) => (q >= threshold ? 'good' : 'other')),
+        );
+        close(t.rocAuc, pairwiseAuc(labels, p), 'rocAuc');
+        close(t.prAuc, averagePrecision(labels, p), 'prAuc');
+        close(t.logLoss, logLoss(labels, p), 'logLoss');
+        let tpos = 0;
+        let fpos = 0;
+        let tneg = 0;
+        let fneg = 0;
+        labels.forEach((l, i) => {
+          const yhat = tp.yPred[i] === 'good';
+          if (l === 1 && yhat) tpos++;
+          else if (l === 1) fneg++;
+          else if (yhat) fpos++;
+          else tneg++;
+        });
+        close(t.accuracy, (tpos + tneg) / n, 'accuracy');
+        close(t.precision, tpos / (tpos + fpos), 'precision');
+        close(t.recall, tpos / (tpos + fneg), 'recall');
+        close(t.f1, (2 * tpos) / (2 * tpos + fpos + fneg), 'f1');
+        assert.deepEqual(t.confusionMatrix.matrix, [
+          [tneg, fpos],
+          [fneg, tpos],
+        ]);
+        // The registered version carries the same evaluation.
+        const v = await kiln.request('GET', '/api/models/movies-good/versions/1');
+        assert.equal(v.status, 200, v.text);
+        assert.deepEqual(v.body.metrics, job.metrics);
+      },
+    );
 
     it('regression with categorical inputs and missing values (cars → Miles_per_Gallon): beats the mean; metrics recompute', async () => {
       assert.ok(

@@ -77,7 +77,9 @@ export class DriftMonitor {
     }
     if (window.rows < MIN_WINDOW_ROWS) {
       const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
-      const reason = `too few logged records for version ${served.version}: ${window.rows} < ${MIN_WINDOW_ROWS} (live record-API calls with status 200)${off}`;
+      const reason =
+        `too few logged records for version ${served.version}: ${window.rows} < ${MIN_WINDOW_ROWS} ` +
+        `(live record-API calls with status 200)${off}`;
       return skip(reason, served.version, window.rows);
     }
 

@@ -125,7 +125,8 @@ export class DriftStore {
 
   async insertReport(m: EntityManager, r: NewDriftReport): Promise<CompletedDriftReportView> {
     const rows: ReportRow[] = await m.query(
-      `INSERT INTO drift_reports (id, model, model_version, window_from, window_to, rows, reference_dataset_version_id, drift, drifted_share, report)
+      `INSERT INTO drift_reports (id, model, model_version, window_from, window_to, ` +
+        `rows, reference_dataset_version_id, drift, drifted_share, report)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
       [
         r.id,
@@ -187,7 +188,8 @@ export class DriftStore {
       const before = await this.settings(model, m);
       await m.query(
         `INSERT INTO drift_settings (model, on_drift, updated_by, updated_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (model) DO UPDATE SET on_drift = EXCLUDED.on_drift, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
+         ON CONFLICT (model) DO UPDATE SET on_drift = EXCLUDED.on_drift, ` +
+          `updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
         [model, onDrift === null ? null : JSON.stringify(onDrift), by],
       );
       const after = await this.settings(model, m);

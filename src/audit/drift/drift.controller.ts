@@ -26,7 +26,11 @@ export class DriftController {
   @ApiOperation({
     summary: "The model's newest drift report and its history (newest first)",
     description:
-      "Each report compares the newest window of the served version's live record-API traffic with the profile of its training dataset version: per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; the dataset-level verdict (≥ 50% of the features drifted); the predictions vs. the training target; and what the closed loop did.",
+      "Each report compares the newest window of the served version's live record-API traffic " +
+      'with the profile of its training dataset version: ' +
+      'per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; ' +
+      'the dataset-level verdict (≥ 50% of the features drifted); ' +
+      'the predictions vs. the training target; and what the closed loop did.',
   })
   async reports(
     @Param('name') name: string,
@@ -77,7 +81,8 @@ export class DriftController {
     summary:
       "Set the closed loop: on a drift verdict, queue a training job like the served version's on the newest ready version of a dataset",
     description:
-      'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). onDrift null turns it off.',
+      'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). ' +
+      'onDrift null turns it off.',
   })
   async putSettings(
     @Param('name') name: string,

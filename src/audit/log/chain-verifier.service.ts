@@ -146,7 +146,8 @@ export class ChainVerifier {
     // Pages are windows of seq values (not LIMIT pages), so rows sharing a seq land in one page.
     for (let windowStart = lo; windowStart <= hi; windowStart += PAGE) {
       const page = (await qr.query(
-        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} WHERE seq >= $1 AND seq <= $2 ORDER BY seq, logged_at`,
+        `SELECT ${chain === 'predictions' ? PREDICTION_COLUMNS : EVENT_COLUMNS} FROM ${TABLE[chain]} ` +
+          `WHERE seq >= $1 AND seq <= $2 ORDER BY seq, logged_at`,
         [windowStart, Math.min(windowStart + PAGE - 1, hi)],
       )) as Row[];
       if (page.length === 0) continue;

@@ -130,7 +130,9 @@ export function normaliseActual(item: FeedbackItem, spec: LabelSpec, rows: numbe
         errors: [
           {
             field: f,
-            reason: `has ${item.actual.length} values but the request scored ${rows} record${rows === 1 ? '' : 's'}; give one per record, in order`,
+            reason:
+              `has ${item.actual.length} values but the request scored ${rows} record${rows === 1 ? '' : 's'}; ` +
+              `give one per record, in order`,
           },
         ],
       };

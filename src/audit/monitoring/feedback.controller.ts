@@ -17,7 +17,8 @@ const ITEM_SCHEMA = {
     },
     actual: {
       description:
-        'The true class label (numbers/booleans are stringified) or regression value; for a request that scored N records, an array of N values in order',
+        'The true class label (numbers/booleans are stringified) or regression value; ' +
+        'for a request that scored N records, an array of N values in order',
       oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: {} }],
     },
   },
@@ -33,8 +34,10 @@ export class FeedbackController {
   @ApiOperation({
     summary: 'Attach ground truth to logged predictions',
     description:
-      `One {requestId, actual} or {items: [...]} (at most ${MAX_FEEDBACK_ITEMS}); all or nothing. 201 when a label was stored, 200 when every label was already there. ` +
-      '404 for a request id that is not a logged live prediction, 409 when a prediction already has a different label, 400 naming the field (items.N.actual) for a value the model version cannot have.',
+      `One {requestId, actual} or {items: [...]} (at most ${MAX_FEEDBACK_ITEMS}); all or nothing. ` +
+      `201 when a label was stored, 200 when every label was already there. ` +
+      '404 for a request id that is not a logged live prediction, 409 when a prediction already has a different label, ' +
+      '400 naming the field (items.N.actual) for a value the model version cannot have.',
   })
   @ApiBody({
     schema: {

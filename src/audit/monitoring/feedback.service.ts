@@ -88,7 +88,9 @@ export class FeedbackService {
       if (!spec) {
         problems.push({
           field: idField(item),
-          reason: `model ${p.model} version ${p.model_version} has no classification or regression task (imported tensor model); it cannot take feedback`,
+          reason:
+            `model ${p.model} version ${p.model_version} has no classification or regression task (imported tensor model); ` +
+            `it cannot take feedback`,
         });
         continue;
       }
@@ -119,7 +121,8 @@ export class FeedbackService {
     let wanted = ids;
     for (;;) {
       const rows: LoggedPrediction[] = await this.db.query(
-        `SELECT request_id, model, model_version, rows, status FROM audit_predictions WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
+        `SELECT request_id, model, model_version, rows, status FROM audit_predictions ` +
+          `WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
         [wanted],
       );
       for (const p of rows) byId.set(p.request_id, p);
@@ -165,7 +168,9 @@ export class FeedbackService {
       if (conflicts.length) {
         const paths = new Map(rows.map((r) => [r.request_id, r.path]));
         throw new ConflictException({
-          message: `${conflicts.length} prediction${conflicts.length === 1 ? ' is' : 's are'} already labelled differently; labels are immutable`,
+          message:
+            `${conflicts.length} prediction${conflicts.length === 1 ? ' is' : 's are'} already labelled differently; ` +
+            `labels are immutable`,
           errors: conflicts.map((c) => ({
             field: paths.get(c.request_id) ? `${paths.get(c.request_id)}.actual` : 'actual',
             reason: `request '${c.request_id.slice(0, 80)}' is already labelled ${JSON.stringify(c.actual).slice(0, 200)}`,

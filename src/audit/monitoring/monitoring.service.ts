@@ -196,7 +196,8 @@ export class MonitoringService {
     const [{ exists }] = await this.db.query(`SELECT to_regclass('drift_reports') IS NOT NULL AS exists`);
     if (!exists) return null;
     const rows: Array<{ id: string; version: number; created_at: Date; drift: boolean; report: unknown }> = await this.db.query(
-      `SELECT id, model_version AS version, created_at, drift, report FROM drift_reports WHERE model = $1 AND status = 'completed' ORDER BY created_at DESC LIMIT 1`,
+      `SELECT id, model_version AS version, created_at, drift, report FROM drift_reports ` +
+        `WHERE model = $1 AND status = 'completed' ORDER BY created_at DESC LIMIT 1`,
       [model],
     );
     const r = rows[0];

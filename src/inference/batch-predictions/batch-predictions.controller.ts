@@ -23,7 +23,9 @@ export class BatchPredictionsController {
   @HttpCode(202)
   @ApiOperation({
     summary:
-      'Queue a batch prediction: score a ready dataset version with one model version into a new dataset version (input columns + prediction columns). References are checked before queueing',
+      'Queue a batch prediction: score a ready dataset version with one model version into a new dataset version ' +
+      '(input columns + prediction columns). ' +
+      'References are checked before queueing',
   })
   @ApiHeader({
     name: 'Idempotency-Key',

@@ -42,7 +42,8 @@ export class CreateBatchPredictionDto {
   @ApiPropertyOptional({
     format: 'uuid',
     description:
-      'Dataset that receives the output version; default: the dataset `<input>-scored-<model>-v<version>` (created when missing), never the input dataset',
+      'Dataset that receives the output version; default: the dataset `<input>-scored-<model>-v<version>` (created when missing), ' +
+      'never the input dataset',
   })
   @ValidateIf((o: CreateBatchPredictionDto) => o.outputDatasetId !== undefined)
   @IsUUID(undefined, { message: 'outputDatasetId must be a dataset id (UUID) or omitted' })

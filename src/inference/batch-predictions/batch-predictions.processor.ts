@@ -131,7 +131,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
     if (!features || features.length === 0) {
       throw new JobFailure(
         'MODEL_UNSUPPORTED',
-        `model: version ${served.version} of model ${served.name} has no named features (an imported model); batch scoring needs a Kiln-trained model`,
+        `model: version ${served.version} of model ${served.name} has no named features (an imported model); ` +
+          `batch scoring needs a Kiln-trained model`,
       );
     }
     const missing = missingFeatures(
@@ -141,7 +142,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
     if (missing.length > 0) {
       throw new JobFailure(
         'DATASET_MISSING_FEATURES',
-        `datasetVersionId: dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${served.version} of model ${served.name}`,
+        `datasetVersionId: dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} ` +
+          `of version ${served.version} of model ${served.name}`,
       );
     }
     const cols = this.columnsFor(served, input);

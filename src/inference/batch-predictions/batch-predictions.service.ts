@@ -207,7 +207,9 @@ export class BatchPredictionsService {
       throw new ValidationProblemException([
         {
           field: 'model',
-          reason: `version ${selected.version} of model ${model} has no named features (an imported model); batch scoring needs the record-level contract of a Kiln-trained model`,
+          reason:
+            `version ${selected.version} of model ${model} has no named features (an imported model); ` +
+            `batch scoring needs the record-level contract of a Kiln-trained model`,
         },
       ]);
     }
@@ -219,13 +221,18 @@ export class BatchPredictionsService {
       throw new ValidationProblemException([
         {
           field: 'datasetVersionId',
-          reason: `dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} of version ${selected.version} of model ${model}`,
+          reason:
+            `dataset version ${input.id} lacks the feature column(s) ${missing.map((m) => `'${m}'`).join(', ')} ` +
+            `of version ${selected.version} of model ${model}`,
         },
       ]);
     }
   }
 
-  /** DatasetCatalog has no plain dataset lookup: its latest-ready lookup tells "unknown" (404) from "no ready version yet" (409, exists). */
+  /**
+   * DatasetCatalog has no plain dataset lookup: its latest-ready lookup tells "unknown" (404) from "no ready version yet"
+   * (409, exists).
+   */
   private async requireDataset(id: string): Promise<void> {
     try {
       await this.catalog.getLatestReadyVersion(id);

@@ -160,7 +160,8 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   const spec = specs.find((s) => s.name === name);
   if (dt === 'BYTES') {
     throw bad(
-      `${where}.datatype: BYTES needs a string tensor; input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`,
+      `${where}.datatype: BYTES needs a string tensor; ` +
+        `input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`,
     );
   }
   const dtype = spec?.dtype ?? naturalDtype(dt);
@@ -224,7 +225,8 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
       refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data']);
       if (!model.outputs.some((o) => o.name === raw.name)) {
         throw bad(
-          `${where}.name: '${raw.name}' is not an output of model '${model.name}' (outputs: ${model.outputs.map((o) => o.name).join(', ')})`,
+          `${where}.name: '${raw.name}' is not an output of model '${model.name}' ` +
+            `(outputs: ${model.outputs.map((o) => o.name).join(', ')})`,
         );
       }
       return raw.name;

@@ -110,7 +110,8 @@ function parseInstances(instances: unknown, model: Pick<ServedModel, 'name' | 'i
     instances.forEach((inst, i) => {
       if (!named(inst))
         throw bad(
-          `instances[${i}]: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); each instance must be an object keyed by input name`,
+          `instances[${i}]: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); ` +
+            `each instance must be an object keyed by input name`,
         );
     });
   }
@@ -153,7 +154,8 @@ function parseColumns(inputs: unknown, model: Pick<ServedModel, 'name' | 'inputs
   }
   if (specs.length !== 1) {
     throw bad(
-      `inputs: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); send an object keyed by input name`,
+      `inputs: model '${model.name}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); ` +
+        `send an object keyed by input name`,
     );
   }
   return [tensorFrom(inputs, specs[0]!, 'inputs')];
@@ -217,7 +219,8 @@ export function parseExamples(
 ): Array<Record<string, unknown>> {
   if (!model.features) {
     throw bad(
-      `model '${model.name}' version ${model.version} was imported without named features; :${verb} needs a Kiln-trained model (use :predict)`,
+      `model '${model.name}' version ${model.version} was imported without named features; ` +
+        `:${verb} needs a Kiln-trained model (use :predict)`,
     );
   }
   if (verb === 'classify' && model.task === 'regression') throw bad(`model '${model.name}' is a regression model; use :regress`);

@@ -27,7 +27,9 @@ export class PredictController {
   @ApiOperation({
     summary: 'Predict from named-feature records',
     description:
-      "Applies the version's saved preprocessing. Without version/alias the model's deployment routes (canary weights, sticky on x-request-id) decide, else the production alias. " +
+      "Applies the version's saved preprocessing. Without version/alias the model's deployment routes " +
+      '(canary weights, sticky on x-request-id) decide, ' +
+      'else the production alias. ' +
       'A missing, extra or wrongly typed feature answers 400 naming the record index, the feature and the reason.',
   })
   @ApiQuery({ name: 'version', required: false, type: Number })

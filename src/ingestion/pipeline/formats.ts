@@ -60,7 +60,8 @@ export function resolveFormat(fileName?: string, format?: string): ResolvedForma
       'UNKNOWN_FORMAT',
       fileName ? 'file' : 'format',
       fileName
-        ? `cannot tell the format of ${JSON.stringify(fileName)}: expected a .csv, .tsv, .ndjson, .jsonl or .json file (optionally .gz), or an explicit format`
+        ? `cannot tell the format of ${JSON.stringify(fileName)}: ` +
+            `expected a .csv, .tsv, .ndjson, .jsonl or .json file (optionally .gz), or an explicit format`
         : 'no format given and no file name to tell it from; expected one of csv, tsv, ndjson, json',
     );
   }

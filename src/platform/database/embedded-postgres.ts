@@ -142,7 +142,8 @@ export class EmbeddedPostgresServer {
       const cmdline = await readFile(`/proc/${owner}/cmdline`, 'utf8').catch(() => '');
       if (!cmdline || cmdline.includes('node')) {
         throw new Error(
-          `embedded PostgreSQL could not start: ${this.dataDir} is in use by another Kiln process (pid ${owner}); stop it or choose another KILN_DATA_DIR`,
+          `embedded PostgreSQL could not start: ${this.dataDir} is in use by another Kiln process (pid ${owner}); ` +
+            `stop it or choose another KILN_DATA_DIR`,
         );
       }
     }
