@@ -1,3 +1,9 @@
+/**
+ * What processes and domains agree on, types and constants only (no logic, imports no domain):
+ * queue and job names with one payload/result type per job (queues.ts), the dataset profile and
+ * lineage shapes, audit records, the typed model-version views (signature, preprocessing, target,
+ * metrics) and the promotion verdict a training job hands the registry.
+ */
 export * from './queues';
 export * from './dataset-profile';
 export * from './dataset-lineage';
