@@ -17,8 +17,9 @@ export interface SpawnedKiln {
   exited: Promise<number | null>;
 }
 
-export function spawnKiln(env: Record<string, string>): SpawnedKiln {
-  const child = spawn(process.execPath, [MAIN], {
+/** `entry`: another compiled entry point, e.g. an `apps/<app>/main.js` split deployment entry. */
+export function spawnKiln(env: Record<string, string>, entry = MAIN): SpawnedKiln {
+  const child = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
