@@ -19,6 +19,7 @@ export interface TestS3Server {
   location(prefix?: string): S3ArtifactStoreLocation;
   /** Every key in the bucket (under `prefix`). */
   keys(prefix?: string): Promise<string[]>;
+  /** Stops the server (once; later calls wait for the first). */
   close(): Promise<void>;
 }
 
@@ -28,6 +29,7 @@ export async function startS3Server(): Promise<TestS3Server> {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
+  let closed: Promise<void> | undefined;
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
   return {
     endpoint,
@@ -43,10 +45,11 @@ export async function startS3Server(): Promise<TestS3Server> {
       } while (token);
       return keys;
     },
-    close: async () => {
-      client.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
-    },
+    close: () =>
+      (closed ??= (async () => {
+        client.destroy();
+        await server.close();
+        await rm(directory, { recursive: true, force: true });
+      })()),
   };
 }
