@@ -39,8 +39,9 @@ const kinds: Array<[string, () => Promise<Harness>]> = [
     async () => {
       const s3: TestS3Server = await startS3Server();
       return {
-        store: new S3ArtifactStore(s3.location('kiln/'), { credentials: S3RVER_CREDENTIALS }),
-        leftovers: () => s3.keys('kiln/tmp/'),
+        // a prefix that needs URL-encoding in CopyObject's source (not `+`: s3rver decodes that header with decodeURI)
+        store: new S3ArtifactStore(s3.location('kiln data/'), { credentials: S3RVER_CREDENTIALS }),
+        leftovers: () => s3.keys('kiln data/tmp/'),
         broken: () => new S3ArtifactStore({ ...s3.location(), bucket: 'no-such-bucket' }, { credentials: S3RVER_CREDENTIALS }),
         close: () => s3.close(),
       };

@@ -39,7 +39,7 @@ const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
  *   with one PutObject straight to its content key;
  * - larger content (dataset uploads) streams part by part into a multipart upload under `<prefix>tmp/`
  *   while it is hashed (memory stays at one part), then is copied to its content key with CopyObject
- *   (one request, up to 5 GiB: above, the put fails clearly) and the temporary object deleted. A failed
+ *   (one request, up to 5 GiB: past that the put fails clearly while streaming) and the temporary object deleted. A failed
  *   or too-large put aborts the multipart upload, so nothing stays behind.
  * Hand-written on the plain client because `@aws-sdk/lib-storage` (the SDK's upload helper) is not a
  * dependency, and it would still need the temporary key and copy to keep content addressing.
@@ -92,6 +92,8 @@ export class S3ArtifactStore extends ArtifactStore {
         const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
         size += chunk.length;
         if (size > maxBytes) throw new ArtifactTooLargeError(maxBytes);
+        // stop before uploading what CopyObject could not place under its content key
+        if (size > MAX_COPY_BYTES) throw new Error(`artifact exceeds the S3 store's limit of ${MAX_COPY_BYTES} bytes (one CopyObject)`);
         hash.update(chunk);
         pending.push(chunk);
         pendingBytes += chunk.length;
@@ -119,9 +121,8 @@ export class S3ArtifactStore extends ArtifactStore {
       );
       try {
         if (!(await this.stat(sha256))) {
-          if (size > MAX_COPY_BYTES) throw new Error(`artifact of ${size} bytes exceeds the S3 store's limit of ${MAX_COPY_BYTES} bytes`);
           await this.client.send(
-            new CopyObjectCommand({ Bucket: this.where.bucket, Key: key, CopySource: encodeURI(`${this.where.bucket}/${done.key}`) }),
+            new CopyObjectCommand({ Bucket: this.where.bucket, Key: key, CopySource: copySource(this.where.bucket, done.key) }),
           );
         }
       } finally {
@@ -192,6 +193,11 @@ export class S3ArtifactStore extends ArtifactStore {
     if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw new InvalidArtifactIdError(String(sha256));
     return `${this.prefix}sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
   }
+}
+
+/** CopyObject's `bucket/key` source, each key segment URL-encoded as S3 requires. */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 function isNotFound(err: unknown): boolean {
