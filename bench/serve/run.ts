@@ -56,7 +56,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import autocannon from 'autocannon';
-import { FsArtifactStore } from '../../src/platform/artifacts/fs-artifact-store';
+import { openArtifactStore } from '../../src/platform/artifacts/open-artifact-store';
 import { loadConfig } from '../../src/platform/config/kiln-config';
 import type { ModelJson } from '../../src/platform/tfjs/artifact-io';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
@@ -393,7 +393,7 @@ async function main(): Promise<void> {
     const models = await prepare(api, predict);
 
     // Model ceiling: the same version's bytes from Kiln's artifact store, in this process, Kiln idle.
-    const store = new FsArtifactStore(config.artifactsDir);
+    const store = openArtifactStore(config.artifacts);
     const ceilings: Record<string, CeilingRow[]> = {};
     for (const m of models) {
       const [json, weights] = await Promise.all([store.getBuffer(m.artifacts.modelJson), store.getBuffer(m.artifacts.weights)]);

@@ -34,7 +34,7 @@ export class PlatformModule {
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot(runtime.databaseUrl),
         QueuesModule.forRoot(runtime.queue),
-        ArtifactsModule.forRoot(config.artifactsDir),
+        ArtifactsModule.forRoot(config.artifacts),
         AuthModule,
         HealthModule,
         MetricsModule.forRoot(config.metrics),

@@ -11,7 +11,7 @@ import { isMainThread, parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ProductionVersion, PromotionDecision } from '../contracts';
 import { DatasetReader, encodeCheckpoint, train, type DataRecord, type EpochProgress, type Table, type TrainResult } from '../ml';
-import { openArtifactStore, type ArtifactStore } from '../platform/artifacts';
+import { openArtifactStore, type ArtifactStore, type ArtifactStoreLocation } from '../platform/artifacts';
 import { readModelBytes, saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { decidePromotion } from './promotion-decision';
@@ -23,6 +23,15 @@ export interface ThreadHooks {
   /** The current production version (the parent asks the registry). */
   productionVersion(): Promise<ProductionVersion | null>;
   signal: AbortSignal;
+}
+
+/** One store per location for the thread's life, not one per job (an S3 store holds a client and its connection pool). */
+const stores = new Map<string, ArtifactStore>();
+function storeAt(location: ArtifactStoreLocation): ArtifactStore {
+  const key = JSON.stringify(location);
+  let store = stores.get(key);
+  if (!store) stores.set(key, (store = openArtifactStore(location)));
+  return store;
 }
 
 /** The dataset version's rows, read from its stored Arrow IPC data. */
@@ -58,7 +67,7 @@ async function promotionOf(
 /** The training itself; also used directly when KILN_TRAINING_IN_PROCESS=1. */
 export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHooks): Promise<TrainOutcome> {
   await TfRuntime.init(data.tfBackend); // no-op after the thread's first job
-  const store = openArtifactStore(data.artifacts);
+  const store = storeAt(data.artifacts);
   const table = await readTable(store, data.dataset);
   const result = await train(
     { table, ...data.spec },

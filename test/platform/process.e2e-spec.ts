@@ -101,6 +101,11 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
       ['a bad PORT', async () => ({ PORT: '70000' }), /PORT: /],
       // once read at import time by the training queue's worker options, so it crashed with a stack trace
       ['a bad KILN_TRAINING_CONCURRENCY', async () => ({ KILN_TRAINING_CONCURRENCY: 'two' }), /KILN_TRAINING_CONCURRENCY: /],
+      [
+        'a KILN_ARTIFACTS_URL that is not an s3:// bucket URL',
+        async () => ({ KILN_ARTIFACTS_URL: 'https://kiln-artifacts.s3.amazonaws.com/prefix' }),
+        /KILN_ARTIFACTS_URL: must be a URL like s3:\/\/bucket\/prefix/,
+      ],
     ];
     for (const [what, envFor, expected] of cases) {
       it(what, async () => {

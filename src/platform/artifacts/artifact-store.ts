@@ -34,15 +34,32 @@ export class InvalidArtifactIdError extends Error {
   }
 }
 
-/** Plain data from which another thread of this process opens the same store (`openArtifactStore`). */
-export interface ArtifactStoreLocation {
+/**
+ * Plain data from which another thread of this process opens the same store (`openArtifactStore`).
+ * No credentials: an S3 store's thread takes them from the AWS SDK default chain (the environment,
+ * which worker threads share), so secrets never travel in messages or job data.
+ */
+export type ArtifactStoreLocation = FsArtifactStoreLocation | S3ArtifactStoreLocation;
+
+export interface FsArtifactStoreLocation {
   kind: 'filesystem';
   root: string;
 }
 
+export interface S3ArtifactStoreLocation {
+  kind: 's3';
+  bucket: string;
+  /** Key prefix: empty, or ending in `/`. */
+  prefix: string;
+  /** An S3-compatible server (MinIO, Ceph, …); absent for AWS S3 itself. */
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+}
+
 /**
  * Port: content-addressed blob storage for uploads, dataset data, model weights and batch outputs.
- * The filesystem implementation is the default; an object store can implement the same contract.
+ * The filesystem implementation is the default; S3 (`S3ArtifactStore`) serves several machines.
  * Used as the DI token (abstract class, not an interface, so Nest can inject it).
  */
 export abstract class ArtifactStore {

@@ -1,14 +1,15 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ArtifactStore } from './artifact-store';
-import { FsArtifactStore } from './fs-artifact-store';
+import { ArtifactStore, type ArtifactStoreLocation } from './artifact-store';
+import { openArtifactStore } from './open-artifact-store';
 
 @Global()
 @Module({})
 export class ArtifactsModule {
-  static forRoot(artifactsDir: string): DynamicModule {
+  /** The store the configuration names: the filesystem under the data directory, or an S3 bucket. */
+  static forRoot(location: ArtifactStoreLocation): DynamicModule {
     return {
       module: ArtifactsModule,
-      providers: [{ provide: ArtifactStore, useValue: new FsArtifactStore(artifactsDir) }],
+      providers: [{ provide: ArtifactStore, useValue: openArtifactStore(location) }],
       exports: [ArtifactStore],
     };
   }

@@ -8,7 +8,7 @@ import {
   ArtifactNotFoundError,
   ArtifactRef,
   ArtifactStore,
-  ArtifactStoreLocation,
+  FsArtifactStoreLocation,
   ArtifactTooLargeError,
   InvalidArtifactIdError,
   PutOptions,
@@ -99,7 +99,7 @@ export class FsArtifactStore extends ArtifactStore {
     await rm(probe, { force: true });
   }
 
-  location(): ArtifactStoreLocation {
+  location(): FsArtifactStoreLocation {
     return { kind: 'filesystem', root: this.root };
   }
 
@@ -108,11 +108,6 @@ export class FsArtifactStore extends ArtifactStore {
     if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) throw new InvalidArtifactIdError(String(sha256));
     return join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
-}
-
-/** The store at `location` (e.g. in a worker thread, from the parent's `store.location()`). */
-export function openArtifactStore(location: ArtifactStoreLocation): ArtifactStore {
-  return new FsArtifactStore(location.root);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -39,6 +39,45 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({}).version, { package: '0.1.0', code: 'unknown' });
   });
 
+  it('keeps artifacts on the filesystem unless KILN_ARTIFACTS_URL names an S3 bucket', () => {
+    const fs = loadConfig({ KILN_DATA_DIR: '/srv/kiln' });
+    assert.deepEqual(fs.artifacts, { kind: 'filesystem', root: '/srv/kiln/artifacts' });
+    assert.deepEqual(loadConfig({ KILN_ARTIFACTS_URL: 's3://kiln-artifacts' }).artifacts, {
+      kind: 's3',
+      bucket: 'kiln-artifacts',
+      prefix: '',
+      region: 'us-east-1',
+      forcePathStyle: false,
+    });
+    const minio = loadConfig({
+      KILN_ARTIFACTS_URL: 's3://kiln-artifacts/prod/eu',
+      AWS_ENDPOINT_URL: 'http://other:1',
+      AWS_ENDPOINT_URL_S3: 'http://minio:9000',
+      AWS_REGION: 'eu-west-1',
+    });
+    assert.deepEqual(minio.artifacts, {
+      kind: 's3',
+      bucket: 'kiln-artifacts',
+      prefix: 'prod/eu/',
+      endpoint: 'http://minio:9000',
+      region: 'eu-west-1',
+      forcePathStyle: true,
+    });
+    const hosted = loadConfig({
+      KILN_ARTIFACTS_URL: 's3://b12/',
+      AWS_ENDPOINT_URL: 'https://r2.example',
+      KILN_S3_FORCE_PATH_STYLE: 'false',
+    });
+    assert.deepEqual(hosted.artifacts, {
+      kind: 's3',
+      bucket: 'b12',
+      prefix: '',
+      endpoint: 'https://r2.example',
+      region: 'us-east-1',
+      forcePathStyle: false,
+    });
+  });
+
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL: must be a URL like postgres:/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a URL like redis:/],
@@ -52,6 +91,11 @@ describe('loadConfig', () => {
     [{ KILN_TRAINING_CONCURRENCY: '0' }, /KILN_TRAINING_CONCURRENCY: /],
     [{ KILN_TRAINING_LOCK_MS: '1.5' }, /KILN_TRAINING_LOCK_MS: /],
     [{ KILN_TRAINING_IN_PROCESS: 'yes' }, /KILN_TRAINING_IN_PROCESS: /],
+    [{ KILN_ARTIFACTS_URL: 'https://bucket.s3.amazonaws.com' }, /KILN_ARTIFACTS_URL: must be a URL like s3:\/\/bucket\/prefix/],
+    [{ KILN_ARTIFACTS_URL: 's3://ab' }, /KILN_ARTIFACTS_URL: /],
+    [{ KILN_ARTIFACTS_URL: 's3://Upper-Case' }, /KILN_ARTIFACTS_URL: /],
+    [{ AWS_ENDPOINT_URL_S3: 'minio:9000' }, /AWS_ENDPOINT_URL_S3: must be a URL like http:/],
+    [{ KILN_S3_FORCE_PATH_STYLE: 'yes' }, /KILN_S3_FORCE_PATH_STYLE: /],
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { ArtifactStoreLocation } from '../artifacts/artifact-store';
 import { parseRoles, Role } from './process-roles';
 
 /**
@@ -25,6 +26,20 @@ function urlWith(protocols: string[], example: string) {
 const postgresUrl = urlWith(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
 const redisUrl = urlWith(['redis:', 'rediss:'], 'redis://host:6379/0');
 
+const httpUrl = urlWith(['http:', 'https:'], 'http://host:9000');
+// s3://bucket/optional/prefix — bucket names as S3 allows them (3–63 lower-case letters, digits, dots, hyphens).
+const s3Url = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 's3:' && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(u.host) && !u.search && !u.hash;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a URL like s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, dots, hyphens)' },
+);
+
 const exposure = z.enum(['public', 'auth', 'off']);
 
 const envSchema = z.object({
@@ -34,6 +49,12 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: redisUrl.optional(),
   KILN_DATA_DIR: z.string().min(1).default('./data'),
+  // Artifact store: absent → the filesystem under KILN_DATA_DIR; s3://bucket/prefix → S3 (credentials: AWS SDK default chain).
+  KILN_ARTIFACTS_URL: s3Url.optional(),
+  AWS_ENDPOINT_URL_S3: httpUrl.optional(),
+  AWS_ENDPOINT_URL: httpUrl.optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  KILN_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   KILN_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KILN_BODY_LIMIT_BYTES: z.coerce
@@ -101,7 +122,10 @@ export interface KilnConfig {
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
+  /** The filesystem store's root (`<dataDir>/artifacts`), used when `artifacts` is the filesystem. */
   artifactsDir: string;
+  /** Where artifacts live: the filesystem store (default) or an S3 bucket (KILN_ARTIFACTS_URL). */
+  artifacts: ArtifactStoreLocation;
   adminKey?: string;
   log: { level: string };
   metrics: Exposure;
@@ -175,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     throw new ConfigError(`invalid configuration: KILN_ROLES: ${(err as Error).message}`);
   }
   const dataDir = resolve(e.KILN_DATA_DIR);
+  const artifactsDir = resolve(dataDir, 'artifacts');
   return {
     roles,
     http: {
@@ -192,7 +217,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }
       : { backend: 'postgres', prefix: e.KILN_QUEUE_PREFIX },
     dataDir,
-    artifactsDir: resolve(dataDir, 'artifacts'),
+    artifactsDir,
+    artifacts: e.KILN_ARTIFACTS_URL ? s3Location(e) : { kind: 'filesystem', root: artifactsDir },
     adminKey: e.KILN_ADMIN_KEY,
     log: { level: e.KILN_LOG_LEVEL },
     metrics: e.KILN_METRICS,
@@ -224,6 +250,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       package: e.npm_package_version ?? '0.1.0',
       code: e.KILN_CODE_VERSION ?? e.npm_package_version ?? 'unknown',
     },
+  };
+}
+
+function s3Location(e: z.infer<typeof envSchema>): ArtifactStoreLocation {
+  const url = new URL(e.KILN_ARTIFACTS_URL!);
+  const path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
+  const endpoint = e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL;
+  return {
+    kind: 's3',
+    bucket: url.host,
+    prefix: path === '' || path.endsWith('/') ? path : `${path}/`,
+    ...(endpoint ? { endpoint } : {}),
+    region: e.AWS_REGION,
+    // S3-compatible servers mostly want path-style addressing (no bucket DNS names); AWS S3 wants virtual-hosted.
+    forcePathStyle: e.KILN_S3_FORCE_PATH_STYLE ? e.KILN_S3_FORCE_PATH_STYLE === 'true' : endpoint !== undefined,
   };
 }
 

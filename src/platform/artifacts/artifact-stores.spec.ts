@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../../../test/support/s3-server';
+import { ArtifactNotFoundError, ArtifactStore, ArtifactTooLargeError, InvalidArtifactIdError } from './artifact-store';
+import { FsArtifactStore } from './fs-artifact-store';
+import { S3ArtifactStore } from './s3-artifact-store';
+
+/** One implementation under test: how to open it, and how to list what it left outside its content keys. */
+interface Harness {
+  store: ArtifactStore;
+  /** Temporary files / objects (must be none after every put). */
+  leftovers(): Promise<string[]>;
+  /** A store of the same kind that cannot work (its readiness check must fail). */
+  broken(): ArtifactStore;
+  close(): Promise<void>;
+}
+
+const kinds: Array<[string, () => Promise<Harness>]> = [
+  [
+    'FsArtifactStore',
+    async () => {
+      const root = await mkdtemp(join(tmpdir(), 'kiln-artifacts-'));
+      return {
+        store: new FsArtifactStore(root),
+        leftovers: () => readdir(join(root, 'tmp')).catch(() => []),
+        broken: () => new FsArtifactStore('/dev/null/artifacts'),
+        close: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+  ],
+  [
+    'S3ArtifactStore (on s3rver)',
+    async () => {
+      const s3: TestS3Server = await startS3Server();
+      return {
+        // a prefix that needs URL-encoding in CopyObject's source (not `+`: s3rver decodes that header with decodeURI)
+        store: new S3ArtifactStore(s3.location('kiln data/'), { credentials: S3RVER_CREDENTIALS }),
+        leftovers: () => s3.keys('kiln data/tmp/'),
+        broken: () => new S3ArtifactStore({ ...s3.location(), bucket: 'no-such-bucket' }, { credentials: S3RVER_CREDENTIALS }),
+        close: () => s3.close(),
+      };
+    },
+  ],
+];
+
+for (const [name, open] of kinds) {
+  describe(name, () => {
+    let h: Harness;
+    let store: ArtifactStore;
+    before(async () => {
+      h = await open();
+      store = h.store;
+    });
+    after(() => h.close());
+
+    it('streams content in and out, addressed by its SHA-256', async () => {
+      const chunks = Array.from({ length: 50 }, () => randomBytes(64 * 1024));
+      const whole = Buffer.concat(chunks);
+      const ref = await store.put(Readable.from(chunks));
+      assert.equal(ref.sha256, createHash('sha256').update(whole).digest('hex'));
+      assert.equal(ref.size, whole.length);
+      const back = Buffer.concat(await (await store.get(ref.sha256)).toArray());
+      assert.ok(back.equals(whole));
+      assert.ok((await store.getBuffer(ref.sha256)).equals(whole));
+      assert.deepEqual(await store.stat(ref.sha256), ref);
+    });
+
+    it('streams content larger than one upload part (S3: multipart, then copied to its content key)', async () => {
+      const chunks = Array.from({ length: 19 }, () => randomBytes(1024 * 1024));
+      const whole = Buffer.concat(chunks);
+      const ref = await store.put(Readable.from(chunks), { maxBytes: 20 * 1024 * 1024 });
+      assert.equal(ref.sha256, createHash('sha256').update(whole).digest('hex'));
+      assert.equal(ref.size, whole.length);
+      assert.ok(Buffer.concat(await (await store.get(ref.sha256)).toArray()).equals(whole));
+      assert.deepEqual(await store.stat(ref.sha256), ref);
+      assert.deepEqual(await store.put(Readable.from(chunks)), ref, 'a second put of the same large content');
+      assert.deepEqual(await h.leftovers(), [], 'no temporary files left');
+    });
+
+    it('stores identical content once, also when written concurrently', async () => {
+      const content = Buffer.from('same bytes, same address');
+      const refs = await Promise.all([1, 2, 3, 4].map(() => store.put(content)));
+      assert.equal(new Set(refs.map((r) => r.sha256)).size, 1);
+      assert.equal(await text(await store.get(refs[0]!.sha256)), 'same bytes, same address');
+      assert.deepEqual(await store.put(content), refs[0], 'put of stored content is a no-op with the same ref');
+      assert.deepEqual(await h.leftovers(), [], 'no temporary files left');
+    });
+
+    it('refuses content over maxBytes and leaves nothing behind', async () => {
+      await assert.rejects(store.put(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 }), ArtifactTooLargeError);
+      const big = Array.from({ length: 12 }, () => Buffer.alloc(1024 * 1024, 7));
+      await assert.rejects(store.put(Readable.from(big), { maxBytes: 11 * 1024 * 1024 }), ArtifactTooLargeError);
+      assert.equal(await store.stat(createHash('sha256').update(Buffer.concat(big)).digest('hex')), null);
+      assert.deepEqual(await h.leftovers(), []);
+    });
+
+    it('rejects any id that is not a SHA-256 digest, so no input reaches outside the root', async () => {
+      const attempts = ['../../etc/passwd', '/etc/passwd', `${'a'.repeat(63)}\0`, 'a'.repeat(64) + '/../x', 'A'.repeat(64), '..', ''];
+      for (const id of attempts) {
+        await assert.rejects(store.get(id), InvalidArtifactIdError, JSON.stringify(id));
+        await assert.rejects(store.getBuffer(id), InvalidArtifactIdError);
+        await assert.rejects(store.delete(id), InvalidArtifactIdError);
+      }
+    });
+
+    it('reports a missing artifact as not found', async () => {
+      await assert.rejects(store.get('0'.repeat(64)), ArtifactNotFoundError);
+      await assert.rejects(store.getBuffer('0'.repeat(64)), ArtifactNotFoundError);
+      assert.equal(await store.stat('0'.repeat(64)), null);
+    });
+
+    it('deletes an artifact', async () => {
+      const ref = await store.put(Buffer.from(`delete me ${name}`));
+      await store.delete(ref.sha256);
+      assert.equal(await store.stat(ref.sha256), null);
+      await assert.rejects(store.getBuffer(ref.sha256), ArtifactNotFoundError);
+    });
+
+    it('passes its readiness check when usable and fails when not', async () => {
+      await store.check();
+      await assert.rejects(h.broken().check());
+    });
+  });
+}
