@@ -122,9 +122,7 @@ export interface KilnConfig {
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
-  /** The filesystem store's root (`<dataDir>/artifacts`), used when `artifacts` is the filesystem. */
-  artifactsDir: string;
-  /** Where artifacts live: the filesystem store (default) or an S3 bucket (KILN_ARTIFACTS_URL). */
+  /** Where artifacts live: the filesystem store under `<dataDir>/artifacts` (default) or an S3 bucket (KILN_ARTIFACTS_URL). */
   artifacts: ArtifactStoreLocation;
   adminKey?: string;
   log: { level: string };
@@ -199,7 +197,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     throw new ConfigError(`invalid configuration: KILN_ROLES: ${(err as Error).message}`);
   }
   const dataDir = resolve(e.KILN_DATA_DIR);
-  const artifactsDir = resolve(dataDir, 'artifacts');
   return {
     roles,
     http: {
@@ -217,8 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }
       : { backend: 'postgres', prefix: e.KILN_QUEUE_PREFIX },
     dataDir,
-    artifactsDir,
-    artifacts: e.KILN_ARTIFACTS_URL ? s3Location(e) : { kind: 'filesystem', root: artifactsDir },
+    artifacts: e.KILN_ARTIFACTS_URL ? s3Location(e) : { kind: 'filesystem', root: resolve(dataDir, 'artifacts') },
     adminKey: e.KILN_ADMIN_KEY,
     log: { level: e.KILN_LOG_LEVEL },
     metrics: e.KILN_METRICS,
