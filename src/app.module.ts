@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { PlatformModule, PlatformRuntime } from './platform/platform.module';
 import { PlatformWorkersModule } from './platform/queues/platform-workers.module';
-import { IngestionModule, IngestionWorkersModule } from './ingestion';
+import { IngestionModule, IngestionRpcModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
 import { BatchPredictionsModule, BatchPredictionsWorkersModule, InferenceModule } from './inference';
@@ -19,7 +19,7 @@ export class AppModule {
     const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule, AuditSinkModule];
     const roles = new Set(config.roles);
     if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);
-    if (roles.has('ingestion')) imports.push(IngestionWorkersModule);
+    if (roles.has('ingestion')) imports.push(IngestionWorkersModule, IngestionRpcModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
     if (roles.has('training')) imports.push(TrainingWorkersModule.forRoot(config.training));
     if (roles.has('gateway') || roles.has('inference')) imports.push(BatchPredictionsModule);

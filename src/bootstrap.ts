@@ -23,6 +23,7 @@ import { requestIdFor } from './platform/logging/logging';
 import { installHttpMetrics } from './platform/metrics/http-metrics';
 import { MetricsService } from './platform/metrics/metrics.service';
 import { configureQueueBackend, migrateQueueSchema } from './platform/queues/queue-backend';
+import { rpcServerOptions } from './platform/rpc/rpc';
 
 /**
  * Runs a Kiln process until SIGTERM/SIGINT: the body of `src/main.ts` and of each `apps/<role>/main.ts`
@@ -84,6 +85,14 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     installJsonBodyParser(app, { bodyLimit: config.http.bodyLimitBytes }, app.get(JsonBodyDialects));
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
+    // Split deployment: a domain app also answers its message patterns over KILN_TRANSPORT (a hybrid app).
+    // Its global filters and pipes are not inherited: handlers map their own errors (answerRpc).
+    if (config.rpc.serve) {
+      app.connectMicroservice(rpcServerOptions(config));
+      await app.startAllMicroservices().catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new StartupError(`KILN_RPC_PORT: ${config.http.host}:${config.rpc.port} is already in use`) : err;
+      });
+    }
     await app.listen({ port: config.http.port, host: config.http.host }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'EADDRINUSE' ? new StartupError(`PORT: ${config.http.host}:${config.http.port} is already in use`) : err;
     });

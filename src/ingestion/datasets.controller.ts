@@ -49,6 +49,7 @@ import {
   RowsPageDto,
   RowsQueryDto,
 } from './datasets.dto';
+import { DatasetsPort } from './datasets.port';
 import { acceptedVersion, checkVersionOptions, DatasetsService, fieldMessage } from './datasets.service';
 import { IngestInputError, resolveFormat } from './pipeline';
 
@@ -104,6 +105,7 @@ export class DatasetsController {
   constructor(
     private readonly datasets: DatasetsService,
     private readonly artifacts: ArtifactStore,
+    private readonly reads: DatasetsPort,
   ) {}
 
   @Post()
@@ -118,13 +120,13 @@ export class DatasetsController {
   @ApiOperation({ summary: 'List datasets with their latest versions' })
   @ApiResponse({ status: 200, type: [DatasetDto] })
   list(): Promise<DatasetDto[]> {
-    return this.datasets.listDatasets();
+    return this.reads.listDatasets();
   }
 
   @Get(':id')
   @ApiResponse({ status: 200, type: DatasetDto })
   get(@Param('id', new ParseUUIDPipe()) id: string): Promise<DatasetDto> {
-    return this.datasets.getDataset(id);
+    return this.reads.getDataset(id);
   }
 
   @Post(':id/versions')

@@ -1,10 +1,33 @@
 import { Module } from '@nestjs/common';
+import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { DatasetsController } from './datasets.controller';
+import { DatasetsPort, DatasetsRpcClient } from './datasets.port';
+import { DatasetsRpcController } from './datasets.rpc-controller';
+import { DatasetsService } from './datasets.service';
 import { IngestionServicesModule } from './ingestion-services.module';
 
-/** The ingestion HTTP API (datasets, versions, uploads, preview, download); roles `gateway` and `ingestion`. */
+/**
+ * The ingestion HTTP API (datasets, versions, uploads, preview, download); roles `gateway` and `ingestion`.
+ * Its dataset reads go through `DatasetsPort`: the local service, or the ingestion app over the transport
+ * on a split gateway (config.rpc.ingestion set).
+ */
 @Module({
   imports: [IngestionServicesModule],
   controllers: [DatasetsController],
+  providers: [
+    {
+      provide: DatasetsPort,
+      inject: [KILN_CONFIG, DatasetsService],
+      useFactory: (config: KilnConfig, local: DatasetsService): DatasetsPort =>
+        config.rpc.ingestion ? new DatasetsRpcClient(config.rpc) : local,
+    },
+  ],
 })
 export class IngestionModule {}
+
+/** The ingestion app's message handlers (role `ingestion`); answered once bootstrap connects the transport. */
+@Module({
+  imports: [IngestionServicesModule],
+  controllers: [DatasetsRpcController],
+})
+export class IngestionRpcModule {}

@@ -26,6 +26,13 @@ function urlWith(protocols: string[], example: string) {
 const postgresUrl = urlWith(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database');
 const redisUrl = urlWith(['redis:', 'rediss:'], 'redis://host:6379/0');
 
+const natsUrl = urlWith(['nats:', 'tls:'], 'nats://host:4222');
+// host:port of a domain service's RPC listener (KILN_RPC_<ROLE> with KILN_TRANSPORT=tcp).
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. ingestion:4001')
+  .refine((v) => Number(v.split(':')[1]) <= 65535, 'port must be at most 65535');
+
 const httpUrl = urlWith(['http:', 'https:'], 'http://host:9000');
 // s3://bucket/optional/prefix — bucket names as S3 allows them (3–63 lower-case letters, digits, dots, hyphens).
 const s3Url = z.string().refine(
@@ -80,7 +87,12 @@ const envSchema = z.object({
     .default('kiln'),
   KILN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   KILN_TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-  KILN_TRANSPORT: z.enum(['tcp', 'redis', 'nats']).default('tcp'),
+  // Split deployment RPC: set KILN_TRANSPORT to turn it on (see `rpcConfig`).
+  KILN_TRANSPORT: z.enum(['tcp', 'redis', 'nats']).optional(),
+  NATS_URL: natsUrl.optional(),
+  KILN_RPC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  KILN_RPC_INGESTION: hostPort.optional(),
+  KILN_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   KILN_INFERENCE_MAX_MODELS: z.coerce.number().int().min(1).default(16),
   KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
   // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
@@ -100,6 +112,26 @@ const envSchema = z.object({
   // Set by npm for `npm start` / `npm run …`: the package.json version.
   npm_package_version: z.string().min(1).optional(),
 });
+
+export type Transport = 'tcp' | 'redis' | 'nats';
+
+/**
+ * Synchronous calls between split apps (only when KILN_TRANSPORT is set): `serve` — this process answers
+ * the message patterns of its domain roles (today: ingestion's dataset reads); `ingestion` — where a
+ * gateway without the ingestion role sends them (absent: the gateway reads the shared database itself).
+ * `timeoutMs` bounds one call, its single read retry included.
+ */
+export interface RpcConfig {
+  transport?: Transport;
+  serve: boolean;
+  /** TCP: the port this process's RPC listener binds (KILN_RPC_PORT, on HOST). */
+  port?: number;
+  /** TCP: the ingestion service's host:port (KILN_RPC_INGESTION); NATS/Redis: reached through the broker. */
+  ingestion?: { host: string; port: number } | 'broker';
+  natsUrl?: string;
+  redisUrl?: string;
+  timeoutMs: number;
+}
 
 export type DatabaseMode = 'embedded' | 'external';
 export type QueueBackendKind = 'redis' | 'postgres';
@@ -130,7 +162,8 @@ export interface KilnConfig {
   docs: Exposure;
   shutdownTimeoutMs: number;
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-  transport: 'tcp' | 'redis' | 'nats';
+  transport: Transport;
+  rpc: RpcConfig;
   /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
   inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number };
   /**
@@ -221,7 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     docs: e.KILN_DOCS,
     shutdownTimeoutMs: e.KILN_SHUTDOWN_TIMEOUT_MS,
     tfBackend: e.KILN_TF_BACKEND,
-    transport: e.KILN_TRANSPORT,
+    transport: e.KILN_TRANSPORT ?? 'tcp',
+    rpc: rpcConfig(e, roles),
     inference: {
       maxModels: e.KILN_INFERENCE_MAX_MODELS,
       maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),
@@ -246,6 +280,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       package: e.npm_package_version ?? '0.1.0',
       code: e.KILN_CODE_VERSION ?? e.npm_package_version ?? 'unknown',
     },
+  };
+}
+
+/** The RPC settings, or a ConfigError naming the missing variable when KILN_TRANSPORT needs one. */
+function rpcConfig(e: z.infer<typeof envSchema>, roles: Role[]): RpcConfig {
+  const transport = e.KILN_TRANSPORT;
+  const base = { timeoutMs: e.KILN_RPC_TIMEOUT_MS, ...(e.NATS_URL ? { natsUrl: e.NATS_URL } : {}) };
+  if (!transport) return { ...base, serve: false };
+  const fail = (message: string): never => {
+    throw new ConfigError(`invalid configuration: ${message}`);
+  };
+  if (transport === 'nats' && !e.NATS_URL) fail('NATS_URL: required with KILN_TRANSPORT=nats (e.g. nats://host:4222)');
+  if (transport === 'redis' && !e.REDIS_URL) fail('REDIS_URL: required with KILN_TRANSPORT=redis (e.g. redis://host:6379/0)');
+  const serve = roles.includes('ingestion');
+  if (transport === 'tcp' && serve && e.KILN_RPC_PORT === undefined) {
+    fail('KILN_RPC_PORT: required with KILN_TRANSPORT=tcp on a process with the ingestion role');
+  }
+  const callsIngestion = roles.includes('gateway') && !roles.includes('ingestion');
+  if (transport === 'tcp' && callsIngestion && !e.KILN_RPC_INGESTION) {
+    fail('KILN_RPC_INGESTION: required with KILN_TRANSPORT=tcp on a gateway without the ingestion role (host:port)');
+  }
+  let ingestion: RpcConfig['ingestion'];
+  if (callsIngestion) {
+    if (transport !== 'tcp') ingestion = 'broker';
+    else {
+      const [host, port] = e.KILN_RPC_INGESTION!.split(':');
+      ingestion = { host: host!, port: Number(port) };
+    }
+  }
+  return {
+    ...base,
+    transport,
+    serve,
+    ...(e.KILN_RPC_PORT !== undefined ? { port: e.KILN_RPC_PORT } : {}),
+    ...(ingestion ? { ingestion } : {}),
+    ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
   };
 }
 

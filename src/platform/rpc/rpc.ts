@@ -1,0 +1,128 @@
+import { HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
+import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Transport } from '@nestjs/microservices';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import type { RpcHttpError, RpcPattern } from '../../contracts/rpc';
+import type { KilnConfig, RpcConfig } from '../config/kiln-config';
+
+/** ioredis connection options from a redis:// URL (Nest's Redis transport takes host/port, not a URL). */
+function redisOptions(url: string): { host: string; port: number; db?: number; username?: string; password?: string; tls?: object } {
+  const u = new URL(url);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(db ? { db: Number(db) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/** The transport for `connectMicroservice`: TCP on HOST:KILN_RPC_PORT, or the NATS/Redis broker. */
+export function rpcServerOptions(config: KilnConfig): ClientOptions {
+  const rpc = config.rpc;
+  switch (rpc.transport) {
+    case 'tcp':
+      return { transport: Transport.TCP, options: { host: config.http.host, port: rpc.port! } };
+    case 'nats':
+      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!] } };
+    case 'redis':
+      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+    default:
+      throw new Error('RPC is off (KILN_TRANSPORT unset)');
+  }
+}
+
+/** The client side of the same transport towards the ingestion service. */
+export function rpcClientOptions(rpc: RpcConfig): ClientOptions {
+  switch (rpc.transport) {
+    case 'tcp': {
+      const target = rpc.ingestion as { host: string; port: number };
+      return { transport: Transport.TCP, options: { host: target.host, port: target.port } };
+    }
+    case 'nats':
+      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!] } };
+    case 'redis':
+      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+    default:
+      throw new Error('RPC is off (KILN_TRANSPORT unset)');
+  }
+}
+
+/**
+ * Server side of a message handler: an HttpException keeps its status and body across the hop (the
+ * caller rebuilds it, so its problem+json is the one the service would have sent); anything else is
+ * left to Nest, which answers "Internal server error" and logs it.
+ */
+export async function answerRpc<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof HttpException) {
+      const error: RpcHttpError = { kind: 'http-error', status: e.getStatus(), response: e.getResponse() as RpcHttpError['response'] };
+      throw new RpcException(error);
+    }
+    throw e;
+  }
+}
+
+function isAnsweredError(e: unknown): e is { status: 'error'; message: string } {
+  return typeof e === 'object' && e !== null && !(e instanceof Error) && (e as { status?: unknown }).status === 'error';
+}
+
+function isHttpError(e: unknown): e is RpcHttpError {
+  return typeof e === 'object' && e !== null && (e as RpcHttpError).kind === 'http-error' && typeof (e as RpcHttpError).status === 'number';
+}
+
+/**
+ * Client side: one ClientProxy to a named domain service. Every call is bounded by `timeoutMs` (a 503
+ * naming the service, never a hang); a read that failed without an answer (connection refused, no
+ * responders) is sent once more within the same budget; nothing else retries.
+ */
+export class RpcCaller {
+  private readonly client: ClientProxy;
+
+  constructor(
+    readonly service: string,
+    private readonly rpc: RpcConfig,
+  ) {
+    this.client = ClientProxyFactory.create(rpcClientOptions(rpc));
+  }
+
+  async read<T>(pattern: RpcPattern, payload: object): Promise<T> {
+    const deadline = Date.now() + this.rpc.timeoutMs;
+    try {
+      return await this.send<T>(pattern, payload, this.rpc.timeoutMs);
+    } catch (e) {
+      const left = deadline - Date.now();
+      if (e instanceof HttpException || e instanceof TimeoutError || left <= 0) throw this.unavailable(e);
+      try {
+        return await this.send<T>(pattern, payload, left);
+      } catch (again) {
+        throw this.unavailable(again);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve(this.client.close());
+  }
+
+  private async send<T>(pattern: RpcPattern, payload: object, ms: number): Promise<T> {
+    try {
+      return await firstValueFrom(this.client.send<T>(pattern, payload).pipe(timeout(ms)));
+    } catch (e) {
+      if (isHttpError(e)) throw new HttpException(e.response, e.status);
+      // The service answered with an error it did not map (Nest's {status: 'error', message}): its 500, not a retry.
+      if (isAnsweredError(e)) throw new InternalServerErrorException(`${this.service} service failed: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** HTTP errors from the service pass through; a timeout or transport failure is a 503 naming the service. */
+  private unavailable(e: unknown): HttpException {
+    if (e instanceof HttpException) return e;
+    const why = e instanceof TimeoutError || !(e instanceof Error) ? '' : ` (${e.message})`;
+    return new ServiceUnavailableException(`${this.service} service did not answer within ${this.rpc.timeoutMs} ms${why}`);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The first synchronous port across a split deployment: the gateway's dataset reads (`GET /api/datasets`,
+ * `GET /api/datasets/:id`) answered by a separate ingestion process over each KILN_TRANSPORT (tcp, redis,
+ * nats — the machine's nats-server at NATS_URL). Same answers as the ingestion app's own API, the same
+ * 404 problem, a 503 naming the ingestion service within 5 s while it is down, and reads again after it restarts.
+ */
+import assert from 'node:assert/strict';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
+import { eventually, httpRequest, skipUnless, testEnvironment } from '../utils/test-kiln';
+
+const APPS = join(__dirname, '..', '..', 'apps');
+const NATS_URL = process.env.KILN_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const TRANSPORTS = ['tcp', 'redis', 'nats'] as const;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function natsUnavailable(): Promise<string | false> {
+  const { hostname, port } = new URL(NATS_URL);
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 4222) });
+    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => (socket.end(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+  if (reachable) return false;
+  const message = `SKIPPED: no NATS server at ${NATS_URL}`;
+  if (process.env.KILN_TEST_REQUIRE_ALL === '1') throw new Error(`${message} (KILN_TEST_REQUIRE_ALL=1 forbids skipping)`);
+  return message;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timedGets(url: string, key: string, n = 20): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await httpRequest(url, key, 'GET', '/api/datasets');
+    times.push(performance.now() - t0);
+    assert.equal(res.status, 200, res.text);
+  }
+  return median(times);
+}
+
+async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]): Promise<void> {
+  const { env, cleanup } = await testEnvironment('redis');
+  const key = env.KILN_ADMIN_KEY!;
+  const rpcPort = await freePort();
+  const common = { ...env, KILN_TRANSPORT: transport, NATS_URL };
+  const ingestionEnv = { ...common, KILN_RPC_PORT: String(rpcPort) };
+  const gatewayEnv = { ...common, KILN_RPC_INGESTION: `127.0.0.1:${rpcPort}` };
+  const running: SpawnedKiln[] = [];
+  const start = (app: string, appEnv: Record<string, string>) => {
+    const kiln = spawnKiln(appEnv, join(APPS, app, 'main.js'));
+    running.push(kiln);
+    return kiln;
+  };
+  const ready = async (kiln: SpawnedKiln) => {
+    const url = await kiln.url;
+    await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 25_000);
+    return url;
+  };
+  try {
+    let ingestion = start('ingestion', ingestionEnv);
+    const gateway = start('gateway', gatewayEnv);
+    let ingestionUrl = await ready(ingestion);
+    const gatewayUrl = await ready(gateway);
+
+    const created = await httpRequest(ingestionUrl, key, 'POST', '/api/datasets', { body: { name: `rpc-${transport}`, description: 'x' } });
+    assert.equal(created.status, 201, created.text);
+    const direct = await httpRequest(ingestionUrl, key, 'GET', '/api/datasets');
+    const through = await httpRequest(gatewayUrl, key, 'GET', '/api/datasets');
+    assert.equal(through.status, 200, through.text);
+    assert.deepEqual(through.body, direct.body);
+    assert.equal(through.body.length, 1);
+    const one = await httpRequest(gatewayUrl, key, 'GET', `/api/datasets/${created.body.id}`);
+    assert.equal(one.status, 200, one.text);
+    assert.deepEqual(one.body, (await httpRequest(ingestionUrl, key, 'GET', `/api/datasets/${created.body.id}`)).body);
+
+    const unknown = '/api/datasets/00000000-0000-4000-8000-000000000000';
+    const [notFoundDirect, notFoundThrough] = await Promise.all([
+      httpRequest(ingestionUrl, key, 'GET', unknown),
+      httpRequest(gatewayUrl, key, 'GET', unknown),
+    ]);
+    assert.equal(notFoundThrough.status, 404, notFoundThrough.text);
+    assert.equal(notFoundThrough.headers.get('content-type'), notFoundDirect.headers.get('content-type'));
+    assert.match(notFoundThrough.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const withoutId = ({ requestId: _id, ...rest }: Record<string, unknown>) => rest;
+    assert.deepEqual(withoutId(notFoundThrough.body), withoutId(notFoundDirect.body));
+
+    const gatewayMs = await timedGets(gatewayUrl, key);
+    const directMs = await timedGets(ingestionUrl, key);
+    t.diagnostic(`${transport}: GET /api/datasets median ${gatewayMs.toFixed(2)} ms through the gateway, ${directMs.toFixed(2)} ms direct`);
+    assert.equal((await fetch(`${gatewayUrl}/health/ready`)).status, 200);
+
+    ingestion.child.kill('SIGKILL');
+    await ingestion.exited;
+    for (const path of ['/api/datasets', `/api/datasets/${created.body.id}`]) {
+      const t0 = Date.now();
+      const down = await httpRequest(gatewayUrl, key, 'GET', path);
+      const ms = Date.now() - t0;
+      assert.equal(down.status, 503, `${path}: ${down.text}`);
+      assert.match(down.body.detail, /^ingestion service did not answer within 3000 ms/);
+      assert.ok(ms < 5_000, `503 within 5 s (${ms} ms)`);
+    }
+    assert.equal((await fetch(`${gatewayUrl}/health/ready`)).status, 200, 'readiness does not depend on the RPC (yet)');
+
+    ingestion = start('ingestion', ingestionEnv);
+    ingestionUrl = await ready(ingestion);
+    const again = await eventually(async () => {
+      const res = await httpRequest(gatewayUrl, key, 'GET', '/api/datasets');
+      return res.status === 200 ? res : undefined;
+    }, 15_000);
+    assert.deepEqual(again.body, (await httpRequest(ingestionUrl, key, 'GET', '/api/datasets')).body);
+  } finally {
+    for (const kiln of running) if (kiln.child.exitCode === null && kiln.child.signalCode === null) kiln.child.kill('SIGKILL');
+    await Promise.all(running.map((k) => k.exited));
+    await cleanup();
+  }
+}
+
+describe('split gateway dataset reads over KILN_TRANSPORT', async () => {
+  const skip = (await skipUnless('redis')) || (await natsUnavailable());
+  // The three transports in parallel (each its own database and processes) to keep the test short.
+  it(
+    'answers like the ingestion app, 503 while it is down, again after restart: tcp, redis, nats',
+    { skip, timeout: 120_000 },
+    async (t) => {
+      const results = await Promise.allSettled(TRANSPORTS.map((transport) => splitReads(t, transport)));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${TRANSPORTS[i]}: ${(r.reason as Error).stack}`] : []));
+      assert.deepEqual(failed, []);
+    },
+  );
+});
