@@ -39,6 +39,26 @@ describe('loadConfig', () => {
     assert.deepEqual(loadConfig({}).version, { package: '0.1.0', code: 'unknown' });
   });
 
+  it('turns the split-deployment RPC on only with KILN_TRANSPORT, and calls ingestion only from a gateway without it', () => {
+    assert.deepEqual(loadConfig({}).rpc, { serve: false, timeoutMs: 3000 });
+    assert.equal(loadConfig({}).transport, 'tcp');
+    const all = loadConfig({ KILN_TRANSPORT: 'tcp', KILN_RPC_PORT: '4001' }).rpc;
+    assert.equal(all.serve, true);
+    assert.equal(all.ingestion, undefined, 'one process reads its own service');
+    const gateway = loadConfig({
+      KILN_ROLES: 'gateway',
+      KILN_TRANSPORT: 'tcp',
+      KILN_RPC_INGESTION: 'ingestion:4001',
+      KILN_RPC_TIMEOUT_MS: '500',
+    });
+    assert.deepEqual(gateway.rpc.ingestion, { host: 'ingestion', port: 4001 });
+    assert.equal(gateway.rpc.serve, false);
+    assert.equal(gateway.rpc.timeoutMs, 500);
+    const nats = loadConfig({ KILN_ROLES: 'gateway', KILN_TRANSPORT: 'nats', NATS_URL: 'nats://127.0.0.1:4222' }).rpc;
+    assert.equal(nats.ingestion, 'broker');
+    assert.equal(loadConfig({ KILN_ROLES: 'ingestion', KILN_TRANSPORT: 'redis', REDIS_URL: 'redis://h:6379' }).rpc.serve, true);
+  });
+
   it('keeps artifacts on the filesystem unless KILN_ARTIFACTS_URL names an S3 bucket', () => {
     const fs = loadConfig({ KILN_DATA_DIR: '/srv/kiln' });
     assert.deepEqual(fs.artifacts, { kind: 'filesystem', root: '/srv/kiln/artifacts' });
@@ -96,6 +116,15 @@ describe('loadConfig', () => {
     [{ KILN_ARTIFACTS_URL: 's3://Upper-Case' }, /KILN_ARTIFACTS_URL: /],
     [{ AWS_ENDPOINT_URL_S3: 'minio:9000' }, /AWS_ENDPOINT_URL_S3: must be a URL like http:/],
     [{ KILN_S3_FORCE_PATH_STYLE: 'yes' }, /KILN_S3_FORCE_PATH_STYLE: /],
+    [{ KILN_TRANSPORT: 'kafka' }, /KILN_TRANSPORT: /],
+    [{ KILN_TRANSPORT: 'nats' }, /NATS_URL: required with KILN_TRANSPORT=nats/],
+    [{ KILN_TRANSPORT: 'nats', NATS_URL: 'http://host:4222' }, /NATS_URL: must be a URL like nats:/],
+    [{ KILN_TRANSPORT: 'redis', KILN_ROLES: 'gateway' }, /REDIS_URL: required with KILN_TRANSPORT=redis/],
+    [{ KILN_TRANSPORT: 'tcp', KILN_ROLES: 'ingestion' }, /KILN_RPC_PORT: required with KILN_TRANSPORT=tcp/],
+    [{ KILN_TRANSPORT: 'tcp', KILN_ROLES: 'gateway' }, /KILN_RPC_INGESTION: required with KILN_TRANSPORT=tcp/],
+    [{ KILN_TRANSPORT: 'tcp', KILN_ROLES: 'gateway', KILN_RPC_INGESTION: 'ingestion' }, /KILN_RPC_INGESTION: must be host:port/],
+    [{ KILN_RPC_PORT: '70000' }, /KILN_RPC_PORT: /],
+    [{ KILN_RPC_TIMEOUT_MS: '10' }, /KILN_RPC_TIMEOUT_MS: /],
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {
