@@ -123,6 +123,10 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
       return res.status === 200 ? res : undefined;
     }, 15_000);
     assert.deepEqual(again.body, (await httpRequest(ingestionUrl, key, 'GET', '/api/datasets')).body);
+
+    // Both drain and exit 0 on SIGTERM with the transport connected (server and client closed by Nest).
+    for (const kiln of [ingestion, gateway]) kiln.child.kill('SIGTERM');
+    for (const kiln of [ingestion, gateway]) assert.equal(await kiln.exited, 0, `exits 0 on SIGTERM:\n${kiln.output().slice(-2000)}`);
   } finally {
     for (const kiln of running) if (kiln.child.exitCode === null && kiln.child.signalCode === null) kiln.child.kill('SIGKILL');
     await Promise.all(running.map((k) => k.exited));
