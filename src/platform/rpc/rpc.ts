@@ -3,6 +3,7 @@ import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Tran
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { RpcHttpError, RpcPattern } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
+import { ValidationProblemException } from '../http/validation-problem';
 
 /** ioredis connection options from a redis:// URL (Nest's Redis transport takes host/port, not a URL). */
 function redisOptions(url: string): { host: string; port: number; db?: number; username?: string; password?: string; tls?: object } {
@@ -25,7 +26,8 @@ export function rpcServerOptions(config: KilnConfig): ClientOptions {
     case 'tcp':
       return { transport: Transport.TCP, options: { host: config.http.host, port: rpc.port! } };
     case 'nats':
-      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!] } };
+      // A queue group: with several replicas of the app, one of them answers each request.
+      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!], queue: 'kiln-rpc' } };
     case 'redis':
       return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
     default:
@@ -59,7 +61,9 @@ export async function answerRpc<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (e) {
     if (e instanceof HttpException) {
-      const error: RpcHttpError = { kind: 'http-error', status: e.getStatus(), response: e.getResponse() as RpcHttpError['response'] };
+      // A validation problem keeps its field errors out of Nest's response; carry them as the problem's extension member.
+      const response = e instanceof ValidationProblemException ? { message: e.message, errors: e.errors } : e.getResponse();
+      const error: RpcHttpError = { kind: 'http-error', status: e.getStatus(), response: response as RpcHttpError['response'] };
       throw new RpcException(error);
     }
     throw e;
