@@ -5,7 +5,8 @@
  * 404 problem, a 503 naming the ingestion service within 5 s while it is down, and reads again after it restarts.
  */
 import assert from 'node:assert/strict';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
@@ -14,17 +15,6 @@ import { eventually, httpRequest, skipUnless, testEnvironment } from '../utils/t
 const APPS = join(__dirname, '..', '..', 'apps');
 const NATS_URL = process.env.KILN_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const TRANSPORTS = ['tcp', 'redis', 'nats'] as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function natsUnavailable(): Promise<string | false> {
   const { hostname, port } = new URL(NATS_URL);
@@ -56,7 +46,7 @@ async function timedGets(url: string, key: string, n = 20): Promise<number> {
 async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]): Promise<void> {
   const { env, cleanup } = await testEnvironment('redis');
   const key = env.KILN_ADMIN_KEY!;
-  const rpcPort = await freePort();
+  const rpcPort = await freeLoopbackPort();
   const common = { ...env, KILN_TRANSPORT: transport, NATS_URL };
   const ingestionEnv = { ...common, KILN_RPC_PORT: String(rpcPort) };
   const gatewayEnv = { ...common, KILN_RPC_INGESTION: `127.0.0.1:${rpcPort}` };

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
+import { freeLoopbackPort } from '../util/free-port';
 import { after, before, describe, it } from 'node:test';
 import { ConflictException, Controller, HttpException, Module, NotFoundException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -41,17 +42,6 @@ class TestRpcController {
 @Module({ controllers: [TestRpcController] })
 class TestRpcModule {}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const tcp = (port: number, timeoutMs = 1000): RpcConfig => ({
   transport: 'tcp',
   serve: false,
@@ -64,7 +54,7 @@ describe('RpcCaller over TCP', () => {
   let server: INestMicroservice;
   let caller: RpcCaller;
   before(async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     server = await NestFactory.createMicroservice<MicroserviceOptions>(TestRpcModule, {
       transport: Transport.TCP,
       options: { host: '127.0.0.1', port },
@@ -101,7 +91,7 @@ describe('RpcCaller over TCP', () => {
   });
 
   it('is a 503 naming the service when nothing listens, within the timeout', async () => {
-    const nobody = new RpcCaller('ingestion', tcp(await freePort(), 800));
+    const nobody = new RpcCaller('ingestion', tcp(await freeLoopbackPort(), 800));
     try {
       const t0 = Date.now();
       const error = await nobody.read('test.echo.v1' as RpcPattern, { value: 1 }).catch((e: unknown) => e);
