@@ -6,7 +6,7 @@ import { ksTwoSample } from './ks';
 
 /**
  * Feature-by-feature drift of a window of current values against a dataset version's profile,
- * with the defaults of shared/protocols.md ("Drift defaults worth matching"):
+ * with the defaults below (Evidently's; the README's "Drift" paragraph states them for users):
  * - reference ≤ 1000 rows: two-sample KS (numeric) / chi-square homogeneity (categorical),
  *   drift when p < 0.05;
  * - larger reference: Wasserstein-1 / reference std (numeric) or Jensen–Shannon distance
