@@ -10,7 +10,7 @@
  *           table, train a small MLP (promote always), 500 record-API predictions at concurrency 4,
  *           200 dataset reads through the gateway, until every prediction is in the audit log.
  * Training runs in a worker thread of its process, so the training app's peak includes it.
- *   npm run build && node dist/bench/deploy/memory.js
+ *   npm run bench:deploy   (npm run build && node dist/bench/deploy/memory.js)
  * Writes bench/results/deploy-memory.json.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
