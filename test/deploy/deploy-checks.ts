@@ -83,12 +83,42 @@ function expectedPorts(config: KilnConfig): Map<string, number> {
   return ports;
 }
 
+/**
+ * Whether an app holds the audit signing key: the audit worker signs checkpoints with it, the audit
+ * API (verify, checkpoints) checks them with it — every such app must read the same key.
+ */
+function usesAuditKey(surface: ProcessSurface): boolean {
+  return surface.queues.has('audit') || [...surface.routes].some((r) => r.startsWith('GET /api/audit/'));
+}
+
+/** The mount (longest mount path) a file lies under, as `(mountPath, source)`. */
+function mountOf(
+  file: string,
+  mounts: Array<{ path: string; source: string | undefined }>,
+): { path: string; source: string | undefined } | undefined {
+  return mounts
+    .filter((m) => file === m.path || file.startsWith(m.path.endsWith('/') ? m.path : `${m.path}/`))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+}
+
+/** Problems when the apps that use the audit key do not all read it from one shared source. */
+function checkSharedKey(users: Array<{ where: string; file: string; source: string | undefined }>): string[] {
+  const problems: string[] = [];
+  for (const u of users) if (!u.source) problems.push(`${u.where}: the audit signing key ${u.file} is on storage no other app shares`);
+  const sources = new Set(users.map((u) => `${u.file} from ${u.source}`));
+  if (sources.size > 1) problems.push(`the apps that sign or verify audit checkpoints read different keys: ${[...sources].join('; ')}`);
+  return problems;
+}
+
 const decode = (secret: K8sObject, key: string): string | undefined =>
   secret.stringData?.[key] ??
   (secret.data?.[key] !== undefined ? Buffer.from(String(secret.data[key]), 'base64').toString('utf8') : undefined);
 
-/** Validates every object against its schema and checks the set as one deployment. */
-export function checkKubernetes(objects: K8sObject[]): string[] {
+/**
+ * Validates every object against its schema and checks the set as one deployment. `imageEnv`: the
+ * variables the image sets (its ENV), under every container's own.
+ */
+export function checkKubernetes(objects: K8sObject[], imageEnv: Record<string, string>): string[] {
   const problems: string[] = [];
   const named = (kind: string, name: unknown) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
   for (const obj of objects) {
@@ -113,6 +143,7 @@ export function checkKubernetes(objects: K8sObject[]): string[] {
 
   /** Per Deployment: its app's configuration (for the autoscalers below). */
   const configs = new Map<string, KilnConfig>();
+  const keyUsers: Array<{ where: string; file: string; source: string | undefined }> = [];
   for (const d of deployments) {
     const name = String(d.metadata?.name);
     const pod = d.spec?.template;
@@ -126,8 +157,8 @@ export function checkKubernetes(objects: K8sObject[]): string[] {
       const where = `Deployment ${name} container ${c.name}`;
       const app = commandApp(where, c.command, problems);
       if (app && app !== name) problems.push(`${where}: runs the ${app} app, but the Deployment is named ${name}`);
-      // The environment as the container sees it: envFrom first, then env (env wins).
-      const env: Record<string, string> = {};
+      // The environment as the container sees it: the image's, then envFrom, then env (the last wins).
+      const env: Record<string, string> = { ...imageEnv };
       for (const from of c.envFrom ?? []) {
         const ref = from.configMapRef ?? from.secretRef;
         const source = named(from.configMapRef ? 'ConfigMap' : 'Secret', ref?.name);
@@ -180,8 +211,22 @@ export function checkKubernetes(objects: K8sObject[]): string[] {
       if (!resources.requests?.cpu || !resources.requests?.memory || !resources.limits?.memory) {
         problems.push(`${where}: resources need requests.cpu, requests.memory and limits.memory`);
       }
+      if (usesAuditKey(surface)) {
+        const volumes: any[] = pod?.spec?.volumes ?? [];
+        const mounts = (c.volumeMounts ?? []).map((m: any) => {
+          const v = volumes.find((x) => x.name === m.name);
+          const source = v?.secret
+            ? `Secret ${v.secret.secretName}`
+            : v?.persistentVolumeClaim
+              ? `PVC ${v.persistentVolumeClaim.claimName}`
+              : undefined;
+          return { path: String(m.mountPath), source };
+        });
+        keyUsers.push({ where, file: config.audit.signingKeyFile, source: mountOf(config.audit.signingKeyFile, mounts)?.source });
+      }
     }
   }
+  problems.push(...checkSharedKey(keyUsers));
 
   // Services: one per Deployment, same name, selecting its pods, targeting ports its container declares.
   for (const d of deployments) {
@@ -289,10 +334,11 @@ export function interpolate(value: string, vars: Record<string, string>, problem
  * of known variables, publishes and health-checks its HTTP port on a real route, and names only hosts
  * that are services of the file; inference runs two replicas.
  */
-export function checkCompose(doc: any, vars: Record<string, string>): string[] {
+export function checkCompose(doc: any, vars: Record<string, string>, imageEnv: Record<string, string>): string[] {
   const problems: string[] = [];
   const services: Record<string, any> = doc?.services ?? {};
   const seen: Role[] = [];
+  const keyUsers: Array<{ where: string; file: string; source: string | undefined }> = [];
   for (const [name, svc] of Object.entries(services)) {
     for (const dep of Object.keys(svc.depends_on ?? {}))
       if (!services[dep]) problems.push(`service ${name}: depends on ${dep}, which is no service`);
@@ -304,7 +350,10 @@ export function checkCompose(doc: any, vars: Record<string, string>): string[] {
     const raw: Record<string, unknown> = Array.isArray(svc.environment)
       ? Object.fromEntries((svc.environment as string[]).map((e) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]))
       : (svc.environment ?? {});
-    const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(String(v), vars, problems, `${where} ${k}`)]));
+    const env = {
+      ...imageEnv,
+      ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(String(v), vars, problems, `${where} ${k}`)])),
+    };
     const config = appConfig(where, app, env, problems);
     if (!config) continue;
     const surface = surfaceOf(config);
@@ -333,7 +382,20 @@ export function checkCompose(doc: any, vars: Record<string, string>): string[] {
         problems.push(`${where} healthcheck: port ${u.port} is not the HTTP port ${config.http.port}`);
     }
     if (app === 'inference' && Number(svc.deploy?.replicas ?? 1) < 2) problems.push(`${where}: inference needs 2 replicas`);
+    if (usesAuditKey(surface)) {
+      // Named volumes (`name:/path`) and bind mounts (`./dir:/path`) are storage services can share.
+      const mounts = (svc.volumes ?? []).map((v: unknown) => {
+        const [src, path] = typeof v === 'string' ? v.split(':') : [(v as any).source, (v as any).target];
+        const named = src && !src.includes('/') && !src.startsWith('.');
+        return {
+          path: String(path),
+          source: named ? (doc.volumes && src in doc.volumes ? `volume ${src}` : undefined) : src ? `bind ${src}` : undefined,
+        };
+      });
+      keyUsers.push({ where, file: config.audit.signingKeyFile, source: mountOf(config.audit.signingKeyFile, mounts)?.source });
+    }
   }
+  problems.push(...checkSharedKey(keyUsers));
   if (JSON.stringify([...seen].sort()) !== JSON.stringify([...APPS].sort()))
     problems.push(`the app services run ${seen.join(', ')}; expected ${APPS.join(', ')}`);
   return problems;
@@ -356,6 +418,23 @@ export function parseDockerfile(text: string): Instruction[] {
       const [op, ...rest] = l.split(/\s+/);
       return { op: op!.toUpperCase(), args: rest.join(' ') };
     });
+}
+
+/** The variables the runtime (last) stage sets with ENV (`ENV A=1 B=2` or `ENV A 1`). */
+export function imageEnv(text: string): Record<string, string> {
+  const stages = parseDockerfile(text).reduce<Instruction[][]>(
+    (acc, i) => (i.op === 'FROM' ? [...acc, []] : (acc[acc.length - 1]?.push(i), acc)),
+    [],
+  );
+  const env: Record<string, string> = {};
+  for (const { op, args } of stages[stages.length - 1] ?? []) {
+    if (op !== 'ENV') continue;
+    if (!args.includes('=')) {
+      const [name, ...value] = args.split(/\s+/);
+      env[name!] = value.join(' ');
+    } else for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+  }
+  return env;
 }
 
 /**
@@ -400,6 +479,9 @@ export function checkDockerfile(text: string, commands: string[]): string[] {
   }
   const runtime = stages[stages.length - 1];
   if (!runtime) return ['no FROM'];
+  for (const name of Object.keys(imageEnv(text))) {
+    if (!CONFIG_VARIABLES.includes(name)) problems.push(`ENV ${name}: unknown variable (not in the configuration schema)`);
+  }
   if (!runtime.user || /^(root|0)(:|$)/.test(runtime.user))
     problems.push(`the runtime stage runs as ${runtime.user ?? 'root'}, not as a non-root user`);
   const shipped = (file: string) =>

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { load as loadYaml, loadAll as loadAllYaml, YAML11_SCHEMA } from 'js-yaml';
 import { generateAdminKey } from '../utils/test-kiln';
-import { APPS, checkCompose, checkDockerfile, checkKubernetes, type K8sObject, ROOT } from './deploy-checks';
+import { APPS, checkCompose, checkDockerfile, checkKubernetes, imageEnv, type K8sObject, ROOT } from './deploy-checks';
 
 const DEPLOY = join(ROOT, 'deploy');
 const KUBERNETES = join(DEPLOY, 'kubernetes');
@@ -25,6 +25,8 @@ function kubernetesObjects(): K8sObject[] {
 }
 const composeDoc = () => load(readFileSync(join(DEPLOY, 'compose.yaml'), 'utf8')) as any;
 const dockerfile = () => readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+/** What the image's ENV sets under every container's environment. */
+const baseEnv = imageEnv(dockerfile());
 /** What `docker compose` would interpolate: the one variable the compose file requires. */
 const composeVars = { KILN_ADMIN_KEY: generateAdminKey() };
 
@@ -51,7 +53,7 @@ describe('deploy/', () => {
 
   it('Kubernetes manifests: valid objects that match the configuration, ports, routes and queues of each app', () => {
     const objects = kubernetesObjects();
-    assert.deepEqual(checkKubernetes(objects), []);
+    assert.deepEqual(checkKubernetes(objects, baseEnv), []);
     const kinds = objects.map((o) => `${o.kind} ${o.metadata?.name}`);
     for (const app of APPS) {
       assert.ok(kinds.includes(`Deployment ${app}`) && kinds.includes(`Service ${app}`), `${app}: Deployment and Service`);
@@ -64,7 +66,7 @@ describe('deploy/', () => {
   });
 
   it('compose file: the five apps (inference twice) with loadable configurations on real routes and hosts', () => {
-    assert.deepEqual(checkCompose(composeDoc(), composeVars), []);
+    assert.deepEqual(checkCompose(composeDoc(), composeVars, baseEnv), []);
   });
 
   it('Dockerfile: its COPY sources and every app command exist after npm run build, non-root runtime', () => {
@@ -76,7 +78,7 @@ describe('deploy/', () => {
     const broken = (mutate: (objects: K8sObject[]) => void): string[] => {
       const changed = copy(objects);
       mutate(changed);
-      return checkKubernetes(changed);
+      return checkKubernetes(changed, baseEnv);
     };
     const expectProblem = (problems: string[], pattern: RegExp) =>
       assert.ok(
@@ -161,6 +163,22 @@ describe('deploy/', () => {
       );
     });
 
+    it('an app that signs or verifies audit checkpoints without the shared key', () => {
+      expectProblem(
+        broken(
+          (o) =>
+            (container(o, 'gateway').volumeMounts = container(o, 'gateway').volumeMounts.filter(
+              (m: any) => m.name !== 'audit-signing-key',
+            )),
+        ),
+        /gateway container gateway: the audit signing key \/etc\/kiln\/keys\/audit-signing.pem is on storage no other app shares/,
+      );
+      expectProblem(
+        broken((o) => (container(o, 'audit').env = container(o, 'audit').env.filter((e: any) => e.name !== 'KILN_AUDIT_SIGNING_KEY_FILE'))),
+        /audit container audit: the audit signing key \/data\/keys\/audit-signing.pem is on storage no other app shares/,
+      );
+    });
+
     it('a KEDA trigger on a queue the worker does not consume, or on another Redis', () => {
       const scaled = (o: K8sObject[], name: string) => o.find((x) => x.kind === 'ScaledObject' && x.metadata?.name === name)!;
       expectProblem(
@@ -182,7 +200,7 @@ describe('deploy/', () => {
       const check = (mutate: (d: any) => void) => {
         const changed = copy(doc);
         mutate(changed);
-        return checkCompose(changed, composeVars);
+        return checkCompose(changed, composeVars, baseEnv);
       };
       expectProblem(
         check((d) => (d.services.audit.environment = { ...d.services.audit.environment, KILN_AUDIT_RETENTION: '30' })),
@@ -203,7 +221,11 @@ describe('deploy/', () => {
         check((d) => (d.services.inference.deploy.replicas = 1)),
         /service inference: inference needs 2 replicas/,
       );
-      expectProblem(checkCompose(doc, {}), /KILN_ADMIN_KEY: \$\{KILN_ADMIN_KEY\} is unset/);
+      expectProblem(checkCompose(doc, {}, baseEnv), /KILN_ADMIN_KEY: \$\{KILN_ADMIN_KEY\} is unset/);
+      expectProblem(
+        check((d) => delete d.services.audit.volumes),
+        /service audit: the audit signing key \/data\/keys\/audit-signing.pem is on storage no other app shares/,
+      );
     });
 
     it('Dockerfile: a COPY of something that does not exist, a command the image does not ship, root', () => {
@@ -218,6 +240,10 @@ describe('deploy/', () => {
         /dist\/migration does not exist/,
       );
       expectProblem(checkDockerfile(dockerfile().replace('USER node', 'USER root'), commands), /runs as root/);
+      expectProblem(
+        checkDockerfile(dockerfile().replace('KILN_DATA_DIR=/data', 'KILN_DATADIR=/data'), commands),
+        /ENV KILN_DATADIR: unknown variable/,
+      );
     });
   });
 });
