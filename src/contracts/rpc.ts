@@ -11,6 +11,25 @@ export const RpcPattern = {
 } as const;
 export type RpcPattern = (typeof RpcPattern)[keyof typeof RpcPattern];
 
+/**
+ * Readiness across the transport: each domain service that answers message patterns also answers its
+ * own health pattern (payload `RpcHealthPayload`, result `RpcHealthResult`), so a gateway's
+ * `/health/ready` can tell which of the services it calls answer. One entry per such service.
+ */
+export const RpcHealthPattern = {
+  ingestion: 'ingestion.health.v1',
+} as const;
+/** A domain service reachable over the transport. */
+export type RpcService = keyof typeof RpcHealthPattern;
+export type RpcHealthPayload = Record<string, never>;
+export interface RpcHealthResult {
+  /** The domain services the answering process serves over the transport. */
+  services: RpcService[];
+  /** Host name and pid of the process that answered (one of possibly several replicas). */
+  hostname: string;
+  pid: number;
+}
+
 export type DatasetsListPayload = Record<string, never>;
 export interface DatasetsGetPayload {
   id: string;

@@ -1,7 +1,5 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { RpcPattern, type DatasetsGetPayload, type DatasetsListPayload } from '../contracts/rpc';
-import type { RpcConfig } from '../platform/config/kiln-config';
-import { RpcCaller } from '../platform/rpc/rpc';
+import type { RpcCaller } from '../platform/rpc/rpc';
 import type { DatasetDto } from './datasets.dto';
 
 /**
@@ -14,14 +12,13 @@ export abstract class DatasetsPort {
   abstract getDataset(id: string): Promise<DatasetDto>;
 }
 
-/** `DatasetsPort` over the transport: the patterns of src/contracts/rpc.ts, answered by `DatasetsRpcController`. */
-@Injectable()
-export class DatasetsRpcClient extends DatasetsPort implements OnModuleDestroy {
-  private readonly caller: RpcCaller;
-
-  constructor(rpc: RpcConfig) {
+/**
+ * `DatasetsPort` over the transport: the patterns of src/contracts/rpc.ts, answered by `DatasetsRpcController`.
+ * The caller (and its connection) belongs to `RpcClients`, which closes it.
+ */
+export class DatasetsRpcClient extends DatasetsPort {
+  constructor(private readonly caller: RpcCaller) {
     super();
-    this.caller = new RpcCaller('ingestion', rpc);
   }
 
   listDatasets(): Promise<DatasetDto[]> {
@@ -32,9 +29,5 @@ export class DatasetsRpcClient extends DatasetsPort implements OnModuleDestroy {
   getDataset(id: string): Promise<DatasetDto> {
     const payload: DatasetsGetPayload = { id };
     return this.caller.read(RpcPattern.DatasetsGet, payload);
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.caller.close();
   }
 }

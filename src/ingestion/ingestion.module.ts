@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { RpcClients } from '../platform/rpc/rpc-clients';
 import { DatasetsController } from './datasets.controller';
 import { DatasetsPort, DatasetsRpcClient } from './datasets.port';
 import { DatasetsRpcController } from './datasets.rpc-controller';
@@ -9,7 +9,7 @@ import { IngestionServicesModule } from './ingestion-services.module';
 /**
  * The ingestion HTTP API (datasets, versions, uploads, preview, download); roles `gateway` and `ingestion`.
  * Its dataset reads go through `DatasetsPort`: the local service, or the ingestion app over the transport
- * on a split gateway (config.rpc.ingestion set).
+ * on a split gateway (RpcClients calls ingestion: config.rpc.ingestion set).
  */
 @Module({
   imports: [IngestionServicesModule],
@@ -17,9 +17,11 @@ import { IngestionServicesModule } from './ingestion-services.module';
   providers: [
     {
       provide: DatasetsPort,
-      inject: [KILN_CONFIG, DatasetsService],
-      useFactory: (config: KilnConfig, local: DatasetsService): DatasetsPort =>
-        config.rpc.ingestion ? new DatasetsRpcClient(config.rpc) : local,
+      inject: [RpcClients, DatasetsService],
+      useFactory: (clients: RpcClients, local: DatasetsService): DatasetsPort => {
+        const caller = clients.get('ingestion');
+        return caller ? new DatasetsRpcClient(caller) : local;
+      },
     },
   ],
 })

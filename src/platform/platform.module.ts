@@ -12,6 +12,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { PlatformController } from './platform.controller';
 import type { QueueConnection } from './queues/queue-backend';
 import { QueuesModule } from './queues/queues.module';
+import { RpcModule } from './rpc/rpc.module';
 
 /** What start-up resolved before Nest was created: the database URL (embedded or not) and the queue backend. */
 export interface PlatformRuntime {
@@ -21,7 +22,7 @@ export interface PlatformRuntime {
 
 /**
  * The shared kernel every role imports: configuration, logging, database, queues, artifacts, auth,
- * health and metrics. `ErrorFormats` and `JsonBodyDialects` are global so a domain can register its own
+ * RPC clients, health and metrics. `ErrorFormats` and `JsonBodyDialects` are global so a domain can register its own
  * error body format and JSON body dialect for a route prefix (the serving protocols: `{"error"}`, NaN tokens).
  */
 @Global()
@@ -36,6 +37,7 @@ export class PlatformModule {
         QueuesModule.forRoot(runtime.queue),
         ArtifactsModule.forRoot(config.artifacts),
         AuthModule,
+        RpcModule.forRoot(config),
         HealthModule,
         MetricsModule.forRoot(config.metrics),
       ],

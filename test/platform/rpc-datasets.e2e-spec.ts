@@ -3,6 +3,7 @@
  * `GET /api/datasets/:id`) answered by a separate ingestion process over each KILN_TRANSPORT (tcp, redis,
  * nats — the machine's nats-server at NATS_URL). Same answers as the ingestion app's own API, the same
  * 404 problem, a 503 naming the ingestion service within 5 s while it is down, and reads again after it restarts.
+ * The gateway's /health/ready lists the ingestion service and whether it answers, through all three phases.
  */
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
@@ -28,6 +29,16 @@ async function natsUnavailable(): Promise<string | false> {
   const message = `SKIPPED: no NATS server at ${NATS_URL}`;
   if (process.env.KILN_TEST_REQUIRE_ALL === '1') throw new Error(`${message} (KILN_TEST_REQUIRE_ALL=1 forbids skipping)`);
   return message;
+}
+
+/** The gateway's readiness: still 200 with the ingestion app down (see HealthController), `services` tells. */
+async function gatewayReadiness(url: string): Promise<{ status: string; transport: string; message?: string; answeredBy?: string }> {
+  const res = await fetch(`${url}/health/ready`);
+  const body = (await res.json()) as { status: string; services?: Record<string, { status: string; transport: string; message?: string }> };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.status, 'ok');
+  assert.deepEqual(Object.keys(body.services ?? {}), ['ingestion'], `the gateway lists the services it calls: ${JSON.stringify(body)}`);
+  return body.services!.ingestion!;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -92,7 +103,12 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
     const gatewayMs = await timedGets(gatewayUrl, key);
     const directMs = await timedGets(ingestionUrl, key);
     t.diagnostic(`${transport}: GET /api/datasets median ${gatewayMs.toFixed(2)} ms through the gateway, ${directMs.toFixed(2)} ms direct`);
-    assert.equal((await fetch(`${gatewayUrl}/health/ready`)).status, 200);
+    const up = await gatewayReadiness(gatewayUrl);
+    assert.equal(up.status, 'up', JSON.stringify(up));
+    assert.equal(up.transport, transport);
+    assert.match(up.answeredBy ?? '', new RegExp(`:${ingestion.child.pid}$`), 'answered by the ingestion process');
+    // The ingestion app calls no other service: its readiness lists none.
+    assert.equal(((await (await fetch(`${ingestionUrl}/health/ready`)).json()) as { services?: unknown }).services, undefined);
 
     ingestion.child.kill('SIGKILL');
     await ingestion.exited;
@@ -104,7 +120,11 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
       assert.match(down.body.detail, /^ingestion service did not answer within 3000 ms/);
       assert.ok(ms < 5_000, `503 within 5 s (${ms} ms)`);
     }
-    assert.equal((await fetch(`${gatewayUrl}/health/ready`)).status, 200, 'readiness does not depend on the RPC (yet)');
+    const t0 = Date.now();
+    const down = await gatewayReadiness(gatewayUrl);
+    assert.equal(down.status, 'down', JSON.stringify(down));
+    assert.match(down.message ?? '', /^ingestion service did not answer within 3000 ms/);
+    assert.ok(Date.now() - t0 < 5_000, `readiness answers within 5 s with ingestion down (${Date.now() - t0} ms)`);
 
     ingestion = start('ingestion', ingestionEnv);
     ingestionUrl = await ready(ingestion);
@@ -113,6 +133,9 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
       return res.status === 200 ? res : undefined;
     }, 15_000);
     assert.deepEqual(again.body, (await httpRequest(ingestionUrl, key, 'GET', '/api/datasets')).body);
+    const back = await gatewayReadiness(gatewayUrl);
+    assert.equal(back.status, 'up', JSON.stringify(back));
+    assert.match(back.answeredBy ?? '', new RegExp(`:${ingestion.child.pid}$`), 'answered by the restarted ingestion process');
 
     // Both drain and exit 0 on SIGTERM with the transport connected (server and client closed by Nest).
     for (const kiln of [ingestion, gateway]) kiln.child.kill('SIGTERM');

@@ -62,6 +62,11 @@ const envSchema = z.object({
   AWS_ENDPOINT_URL: httpUrl.optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   KILN_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  // Read by the AWS SDK's default credential chain, not by Kiln; listed so they are known variables
+  // (deploy/ is checked against this schema).
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   KILN_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KILN_BODY_LIMIT_BYTES: z.coerce
@@ -112,6 +117,9 @@ const envSchema = z.object({
   // Set by npm for `npm start` / `npm run …`: the package.json version.
   npm_package_version: z.string().min(1).optional(),
 });
+
+/** The name of every environment variable Kiln reads (the keys of the schema above). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type Transport = 'tcp' | 'redis' | 'nats';
 

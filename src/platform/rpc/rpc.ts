@@ -1,7 +1,7 @@
 import { HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import type { RpcHttpError, RpcPattern } from '../../contracts/rpc';
+import type { RpcHealthPattern, RpcHttpError, RpcPattern, RpcService } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
 import { ValidationProblemException } from '../http/validation-problem';
 
@@ -78,6 +78,8 @@ function isHttpError(e: unknown): e is RpcHttpError {
   return typeof e === 'object' && e !== null && (e as RpcHttpError).kind === 'http-error' && typeof (e as RpcHttpError).status === 'number';
 }
 
+type AnyPattern = RpcPattern | (typeof RpcHealthPattern)[RpcService];
+
 /**
  * Client side: one ClientProxy to a named domain service. Every call is bounded by `timeoutMs` (a 503
  * naming the service, never a hang); a read that failed without an answer (connection refused, no
@@ -108,11 +110,23 @@ export class RpcCaller {
     }
   }
 
+  /**
+   * One call within `ms`, never retried (readiness asks every few seconds anyway): the answer, or the
+   * same 503 naming the service that a read gets.
+   */
+  async probe<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
+    try {
+      return await this.send<T>(pattern, payload, ms);
+    } catch (e) {
+      throw this.unavailable(e, ms);
+    }
+  }
+
   close(): Promise<void> {
     return Promise.resolve(this.client.close());
   }
 
-  private async send<T>(pattern: RpcPattern, payload: object, ms: number): Promise<T> {
+  private async send<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
     try {
       return await firstValueFrom(this.client.send<T>(pattern, payload).pipe(timeout(ms)));
     } catch (e) {
@@ -124,9 +138,9 @@ export class RpcCaller {
   }
 
   /** HTTP errors from the service pass through; a timeout or transport failure is a 503 naming the service. */
-  private unavailable(e: unknown): HttpException {
+  private unavailable(e: unknown, ms = this.rpc.timeoutMs): HttpException {
     if (e instanceof HttpException) return e;
     const why = e instanceof TimeoutError || !(e instanceof Error) ? '' : ` (${e.message})`;
-    return new ServiceUnavailableException(`${this.service} service did not answer within ${this.rpc.timeoutMs} ms${why}`);
+    return new ServiceUnavailableException(`${this.service} service did not answer within ${ms} ms${why}`);
   }
 }
