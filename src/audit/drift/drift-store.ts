@@ -1,5 +1,5 @@
 /**
- * SQL for the drift slice: the window of logged predictions (audit_predictions, written by the
+ * SQL for the drift slice: the window of logged predictions (the committed rows of audit_predictions, written by the
  * audit-log worker), drift_reports and drift_settings. Plain SQL on the shared DataSource: the
  * tables are read by name from other places too (monitoring page, /metrics).
  */
@@ -16,6 +16,7 @@ import type {
   StoredDriftReport,
 } from './drift-report';
 import { unescapeStrings } from '../chain';
+import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import type { LoggedPrediction } from './drift-window';
 
 export interface NewDriftReport {
@@ -99,7 +100,7 @@ export class DriftStore {
    */
   async loggedPredictions(model: string, version: number, limit: number): Promise<LoggedPrediction[]> {
     const rows: Array<{ served_at: Date; inputs: unknown; outputs: unknown }> = await this.db.query(
-      `SELECT served_at, inputs, outputs FROM audit_predictions
+      `SELECT served_at, inputs, outputs FROM ${COMMITTED_PREDICTIONS} p
         WHERE model = $1 AND model_version = $2 AND kind = 'live' AND status = 200 AND route = 'record'
         ORDER BY served_at DESC, seq DESC LIMIT $3`,
       [model, version, limit],

@@ -17,6 +17,7 @@ import type { DataSource } from 'typeorm';
 import type { FieldError } from '../../platform/http/problem-details';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { FeedbackItem, Normalised, normaliseActual, parseFeedbackBody } from './feedback-input';
+import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import { LabelSpecs } from './label-specs';
 import { uuidV7Time } from '../../platform/logging/logging';
 
@@ -121,7 +122,7 @@ export class FeedbackService {
     let wanted = ids;
     for (;;) {
       const rows: LoggedPrediction[] = await this.db.query(
-        `SELECT request_id, model, model_version, rows, status FROM audit_predictions ` +
+        `SELECT request_id, model, model_version, rows, status FROM ${COMMITTED_PREDICTIONS} p ` +
           `WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
         [wanted],
       );
@@ -139,7 +140,7 @@ export class FeedbackService {
     if (unknown.length === 0) return byId;
     const byClientId: Array<LoggedPrediction & { client_request_id: string; n: number }> = await this.db.query(
       `SELECT request_id, model, model_version, rows, status, client_request_id, count(*) OVER (PARTITION BY client_request_id)::int AS n
-         FROM audit_predictions WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
+         FROM ${COMMITTED_PREDICTIONS} p WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
       [unknown],
     );
     for (const p of byClientId) if (p.n === 1) byId.set(p.client_request_id, p);
