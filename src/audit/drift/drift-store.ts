@@ -6,7 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import type {
   CompletedDriftReportView,
   DriftReportView,
@@ -199,20 +199,14 @@ export class DriftStore {
     });
   }
 
-  /**
-   * Commits the `drift-check.requested` event of check `jobId` before it is queued (the queue may
-   * be Redis, outside this database); `undo` takes it back when the check could not be queued.
-   */
-  async checkRequested(actor: AdminActor, model: string, jobId: string): Promise<{ undo: () => Promise<void> }> {
-    const eventId = await this.db.transaction((m) =>
-      writeAdminEvent(m, actor, {
-        action: 'drift-check.requested',
-        target: { name: model },
-        before: null,
-        after: { jobId, status: 'queued' },
-      }),
-    );
-    return { undo: () => discardAdminEvent(this.db, eventId) };
+  /** The `drift-check.requested` event of check `jobId`, in `m`'s transaction (committed before the check is queued); its event id. */
+  checkRequested(m: EntityManager, actor: AdminActor, model: string, jobId: string): Promise<string> {
+    return writeAdminEvent(m, actor, {
+      action: 'drift-check.requested',
+      target: { name: model },
+      before: null,
+      after: { jobId, status: 'queued' },
+    });
   }
 
   /** Serialises the end of checks of one model (retrain decision + insert) across processes. */
