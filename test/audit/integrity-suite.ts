@@ -6,15 +6,18 @@
  * - reused ids: every answered call has its own record (server-unique request id), the client's id is
  *   kept and searchable, v2 `id` is echoed and validated;
  * - feedback sent right after its prediction is accepted; feedback for ids this server never issued is
- *   a 404 at once (no wait), however fresh the UUIDv7 they look like.
+ *   a 404 at once (no wait), however fresh the UUIDv7 they look like; at most MAX_WAITING_CALLS wait.
  */
 import assert from 'node:assert/strict';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
-import { RECORD_WAIT_MS } from '../../src/audit/monitoring/feedback.service';
+import { MAX_WAITING_CALLS, RECORD_WAIT_MS } from '../../src/audit/monitoring/feedback.service';
+import { QueueName } from '../../src/contracts';
 import { uuidV7 } from '../../src/platform/logging/logging';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
 
@@ -239,6 +242,32 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
         ['items.1.requestId'],
       );
       assert.ok(performance.now() - t1 < RECORD_WAIT_MS / 2, 'the mixed call waited');
+    });
+
+    it(`at most ${MAX_WAITING_CALLS} feedback calls wait for records at once; one more is a 503, the waiting ones succeed`, async () => {
+      // Paused audit queue (BullMQ's own pause): predictions are answered (their records are durable in
+      // the queue) but not written to the log, so feedback for them has to wait.
+      const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Audit));
+      await queue.pause();
+      let statuses: number[];
+      try {
+        const predictions = await Promise.all(
+          Array.from({ length: MAX_WAITING_CALLS + 1 }, (_, i) => predict({ records: [records[i % 10]] })),
+        );
+        assert.deepEqual(new Set(predictions.map((p) => p.status)), new Set([200]));
+        const feedback = predictions.map((p) =>
+          kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' } }),
+        );
+        await new Promise((r) => setTimeout(r, 1_000)); // every call is in by now: 64 wait, one was refused
+        await queue.resume();
+        statuses = (await Promise.all(feedback)).map((f) => f.status);
+      } finally {
+        await queue.resume();
+      }
+      assert.deepEqual(
+        { created: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 503).length },
+        { created: MAX_WAITING_CALLS, refused: 1 },
+      );
     });
   });
 }
