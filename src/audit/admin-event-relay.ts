@@ -14,6 +14,9 @@ export const RELAY_INTERVAL_MS = 1_000;
 /**
  * Relays the admin-event outbox (src/platform/audit-trail/admin-event-outbox.ts) to the audit log.
  *
+ * Rows held for a job that is being queued (src/platform/queues/commit-then-enqueue.ts) wait until
+ * released or until their hold expires.
+ *
  * One pass = one transaction: lock up to RELAY_BATCH rows (`FOR UPDATE SKIP LOCKED`, so replicas
  * share the work and never send a row twice at once), hand them to the AuditSink (durable in the
  * queue backend when it resolves), delete them, commit. A process killed after the queue write but
@@ -66,7 +69,8 @@ export class AdminEventRelay implements OnApplicationBootstrap, OnModuleDestroy 
   private pass(): Promise<number> {
     return this.db.transaction(async (m) => {
       const rows = (await m.query(
-        `SELECT event_id, record FROM admin_event_outbox ORDER BY created_at, event_id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT event_id, record FROM admin_event_outbox WHERE held_until IS NULL OR held_until < now()
+          ORDER BY created_at, event_id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [RELAY_BATCH],
       )) as Array<{ event_id: string; record: string }>;
       if (rows.length === 0) return 0;

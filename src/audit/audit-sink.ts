@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { JobName, jobId, QueueName, type AdminEventRecord, type AuditPredictionRecord, type AuditRecordBatchPayload } from '../contracts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { canonicalJson, escapeStrings, escapeText, toJsonSafe } from './chain';
+import { RecentRequestIds } from './recent-request-ids';
 
 /** Records in one job at most; a larger burst becomes several jobs. */
 const MAX_RECORDS_PER_BATCH = 500;
@@ -13,6 +14,10 @@ const MAX_RECORDS_PER_BATCH = 500;
  * flight = larger batches under load (fewer jobs, fewer commits per record) for one commit of latency.
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
+/** How long a live prediction's request id counts as "recorded here, maybe not in the log yet" (feedback waits for it). */
+export const RECENT_RECORD_MS = 10_000;
+/** Request ids remembered at most (10 s at 20 000 calls/s). */
+const MAX_RECENT_IDS = 200_000;
 
 type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 'event'; record: AdminEventRecord }) & {
   resolve(): void;
@@ -39,6 +44,7 @@ export class AuditSink {
   private pending: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
+  private readonly recent = new RecentRequestIds(RECENT_RECORD_MS, MAX_RECENT_IDS);
 
   constructor(
     @InjectQueue(QueueName.Audit) private readonly queue: Queue,
@@ -62,9 +68,18 @@ export class AuditSink {
     return { inputs: null, inputsSha256: createHash('sha256').update(canonicalJson(safe)).digest('hex') };
   }
 
+  /**
+   * True when this process recorded a live prediction with this request id in the last
+   * RECENT_RECORD_MS: its record may still be on its way into the log.
+   */
+  recordedRecently(requestId: string): boolean {
+    return this.recent.has(requestId);
+  }
+
   /** Resolves once the record is durable in the queue backend (rejects with 503 when it cannot be). */
   recordPrediction(given: AuditPredictionRecord): Promise<void> {
     if (!this.enabled) return Promise.resolve();
+    if (given.kind === 'live') this.recent.add(given.requestId);
     const record: AuditPredictionRecord = {
       ...given,
       inputs: escapeStrings(given.inputs),

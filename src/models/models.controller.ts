@@ -8,7 +8,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req,
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
-import { bytesFromUpload, dryRun, parseSignature } from './model-import';
+import { parseSignature } from './model-import';
+import { checkImport } from './model-import-runner';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
@@ -122,25 +123,29 @@ export class ModelsController {
       }
     }
     const signature = parseSignature(signatureText, this.config.importMaxElements);
-    const bytes = bytesFromUpload(modelJson, shards);
-    const report = await dryRun(bytes, signature, this.config.tfBackend);
-    const jsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
-    const weightsRef = await this.artifacts.put(bytes.weights);
+    // parsing, loading, the dry prediction and storing run in a worker thread (model-import-runner.ts)
+    const checked = await checkImport({
+      modelJson,
+      shards: [...shards],
+      signature,
+      tfBackend: this.config.tfBackend,
+      artifacts: this.artifacts.location(),
+    });
     const { model, version } = await this.registry.registerImportedVersion(
       {
         modelName: name,
-        format: report.format,
-        modelJsonSha256: jsonRef.sha256,
-        weightsSha256: weightsRef.sha256,
+        format: checked.format,
+        modelJsonSha256: checked.modelJsonSha256,
+        weightsSha256: checked.weightsSha256,
         signature,
         lineage: {
           imported: {
             files: [...shards.keys()],
-            generatedBy: bytes.modelJson.generatedBy ?? null,
-            convertedBy: bytes.modelJson.convertedBy ?? null,
-            dryRunBackend: report.backend,
+            generatedBy: checked.generatedBy,
+            convertedBy: checked.convertedBy,
+            dryRunBackend: checked.backend,
           },
-          backend: report.backend,
+          backend: checked.backend,
           codeVersion: this.config.version.code,
         },
         createdBy: req.principal?.name ?? null,

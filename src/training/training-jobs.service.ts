@@ -9,7 +9,7 @@ import { PROFILE_SAMPLE_SIZE } from '../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
 import { ModelRegistry, PROMOTE_METRICS } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
-import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
+import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import {
   checkClassWeights,
   resolveHyperparameters,
@@ -20,6 +20,7 @@ import {
   type TestPredictions,
 } from '../ml';
 import { ValidationProblemException } from '../platform/http/validation';
+import { commitThenEnqueue } from '../platform/queues/commit-then-enqueue';
 import { CancellableJobRows } from '../platform/queues/queued-job-row';
 import type { CreateTrainingJobDto } from './training-jobs.dto';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
@@ -65,7 +66,7 @@ export class TrainingJobsService {
   /**
    * Validates every reference against the dataset version before anything is stored or queued. The
    * job commits with its `training.started` event by `actor` (`after` = `afterOf(job)`; by default
-   * what the HTTP call answers).
+   * what the HTTP call answers), then is queued; if it cannot be, neither stays (commit-then-enqueue.ts).
    */
   async create(
     body: CreateTrainingJobDto,
@@ -96,30 +97,24 @@ export class TrainingJobsService {
       history: [],
       createdBy,
     });
-    const eventId = await this.jobs.manager.transaction(async (m) => {
-      await m.save(job);
-      const target = { trainingJobId: job.id, datasetVersionId: job.datasetVersionId, model: job.modelName };
-      return writeAdminEvent(m, actor, { action: 'training.started', target, before: null, after: afterOf(job) });
+    return commitThenEnqueue(this.jobs.manager.dataSource, {
+      commit: async (m) => {
+        await m.save(job);
+        const target = { trainingJobId: job.id, datasetVersionId: job.datasetVersionId, model: job.modelName };
+        const eventId = await writeAdminEvent(m, actor, { action: 'training.started', target, before: null, after: afterOf(job) });
+        return { value: job, eventIds: [eventId] };
+      },
+      job: (j) => ({
+        queue: this.queue,
+        name: JobName.TrainingRunJob,
+        data: { payloadVersion: 1, trainingJobId: j.id } satisfies TrainingRunJobPayload,
+        opts: { ...TRAINING_JOB_OPTIONS, jobId: jobId(JobName.TrainingRunJob, j.id) },
+      }),
+      // not queued: nothing stays behind that no worker would ever pick up
+      undo: async (m, j) => {
+        await m.delete(TrainingJobEntity, { id: j.id, status: 'queued' });
+      },
     });
-    try {
-      await this.enqueue(job.id);
-    } catch (e) {
-      // Not acknowledged: leave nothing behind that no worker will ever pick up (nor its event, if
-      // the relay has not moved it yet).
-      await this.jobs.manager
-        .transaction(async (m) => {
-          await m.delete(TrainingJobEntity, { id: job.id, status: 'queued' });
-          await discardAdminEvent(m, eventId);
-        })
-        .catch(() => undefined);
-      throw e;
-    }
-    return job;
-  }
-
-  async enqueue(trainingJobId: string): Promise<void> {
-    const payload: TrainingRunJobPayload = { payloadVersion: 1, trainingJobId };
-    await this.queue.add(JobName.TrainingRunJob, payload, { ...TRAINING_JOB_OPTIONS, jobId: jobId(JobName.TrainingRunJob, trainingJobId) });
   }
 
   async list(limit = 100): Promise<TrainingJobEntity[]> {

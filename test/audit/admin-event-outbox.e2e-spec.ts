@@ -126,6 +126,64 @@ async function main(): Promise<void> {
       });
     });
 
+    describe('a queue that refuses the job leaves neither the change nor an event (commit, enqueue, undo)', () => {
+      let data: { id: string; datasetId: string };
+      let v: number;
+      let outputDatasetId: string;
+      before(async () => {
+        data = await penguinsVersion(kiln);
+        v = await trainModel(kiln, { datasetVersionId: data.id, modelName: 'unqueued', target: 'Species' });
+        const out = await kiln.request('POST', '/api/datasets', { body: { name: 'unqueued-out' } });
+        assert.equal(out.status, 201, out.text);
+        outputDatasetId = out.body.id;
+      });
+      /**
+       * Sends `call` while the queue backend (BullMQ's PostgreSQL tables: a trigger, no mocks) refuses
+       * jobs named `jobName` after 1.5 s: longer than a relay pass, so an event committed before the
+       * enqueue would be relayed meanwhile. Then: a 5xx, nothing in `table` or the outbox, no event.
+       */
+      const unqueued = async (jobName: string, call: () => Promise<TestResponse>, table: string | null) => {
+        const before = table ? await count(table) : 0;
+        await db.query(`CREATE FUNCTION kiln_test_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_sleep(1.5); RAISE EXCEPTION 'injected: the queue refuses %', NEW.name; END $$`);
+        await db.query(
+          `CREATE TRIGGER kiln_test_refuse_job BEFORE INSERT ON bullmq.job FOR EACH ROW ` +
+            `WHEN (NEW.name = '${jobName}') EXECUTE FUNCTION kiln_test_refuse_job()`,
+        );
+        let res: TestResponse;
+        try {
+          res = await call();
+        } finally {
+          await db.query(`DROP TRIGGER kiln_test_refuse_job ON bullmq.job`);
+          await db.query(`DROP FUNCTION kiln_test_refuse_job()`);
+        }
+        assert.ok(res.status >= 500, res.text);
+        await new Promise((r) => setTimeout(r, 1500)); // > one relay pass
+        assert.deepEqual(
+          {
+            rows: table ? (await count(table)) - before : 0,
+            outbox: await count('admin_event_outbox'),
+            events: (await eventsOf(res.headers.get('x-request-id')!)).map((e) => e.action),
+          },
+          { rows: 0, outbox: 0, events: [] },
+        );
+      };
+
+      it('training job', async () => {
+        const body = { datasetVersionId: data.id, target: 'Species', modelName: 'unqueued-model', hyperparameters: { epochs: 2 } };
+        await unqueued('training.run-job', () => kiln.request('POST', '/api/training-jobs', { body }), 'training_jobs');
+      });
+
+      it('batch prediction', async () => {
+        const body = { model: 'unqueued', version: v, datasetVersionId: data.id, outputDatasetId };
+        await unqueued('inference.batch-predict', () => kiln.request('POST', '/api/batch-predictions', { body }), 'batch_predictions');
+      });
+
+      it('on-demand drift check', async () => {
+        await unqueued('audit.drift-check', () => kiln.request('POST', '/api/models/unqueued/drift/check'), null);
+      });
+    });
+
     it(
       'a batch prediction sent twice with one Idempotency-Key logs one started event; ' + 'its new output dataset one dataset.created',
       async () => {

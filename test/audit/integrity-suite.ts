@@ -5,14 +5,20 @@
  *   clients; no honest call fails, and the hostile records are stored and read back exactly;
  * - reused ids: every answered call has its own record (server-unique request id), the client's id is
  *   kept and searchable, v2 `id` is echoed and validated;
- * - feedback sent right after its prediction is accepted.
+ * - feedback sent right after its prediction is accepted; feedback for ids this server never issued is
+ *   a 404 at once (no wait), however fresh the UUIDv7 they look like; at most MAX_WAITING_CALLS wait.
  */
 import assert from 'node:assert/strict';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
+import { MAX_WAITING_CALLS, RECORD_WAIT_MS } from '../../src/audit/monitoring/feedback.service';
+import { QueueName } from '../../src/contracts';
+import { uuidV7 } from '../../src/platform/logging/logging';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -201,6 +207,67 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
         await stored(x.headers.get('x-request-id')!);
       const ambiguous = await kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: reused, actual: 'Gentoo' } });
       assert.equal(ambiguous.status, 404, ambiguous.text);
+    });
+
+    it('feedback for fresh-looking ids this server never issued answers 404 at once, holding no request open', async () => {
+      // UUIDv7 ids of this very second, as a client wanting to hold requests open would forge them
+      const forged = Array.from({ length: 20 }, () => uuidV7());
+      const t0 = performance.now();
+      const answers = await Promise.all(
+        forged.map((requestId) => kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId, actual: 'Adelie' } })),
+      );
+      const elapsedMs = performance.now() - t0;
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        forged.map(() => 404),
+      );
+      assert.ok(elapsedMs < RECORD_WAIT_MS / 2, `20 feedback calls for never-issued ids took ${elapsedMs.toFixed(0)} ms`);
+      // a batch mixing one such id with a real prediction's id does not wait either
+      const p = await predict({ records: [records[9]] });
+      assert.equal(p.status, 200, p.text);
+      await stored(p.headers.get('x-request-id')!);
+      const t1 = performance.now();
+      const mixed = await kiln.request('POST', '/api/feedback', {
+        key: predictor,
+        body: {
+          items: [
+            { requestId: p.headers.get('x-request-id'), actual: 'Adelie' },
+            { requestId: uuidV7(), actual: 'Adelie' },
+          ],
+        },
+      });
+      assert.equal(mixed.status, 404, mixed.text);
+      assert.deepEqual(
+        mixed.body.errors.map((e: { field: string }) => e.field),
+        ['items.1.requestId'],
+      );
+      assert.ok(performance.now() - t1 < RECORD_WAIT_MS / 2, 'the mixed call waited');
+    });
+
+    it(`at most ${MAX_WAITING_CALLS} feedback calls wait for records at once; one more is a 503, the waiting ones succeed`, async () => {
+      // Paused audit queue (BullMQ's own pause): predictions are answered (their records are durable in
+      // the queue) but not written to the log, so feedback for them has to wait.
+      const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Audit));
+      await queue.pause();
+      let statuses: number[];
+      try {
+        const predictions = await Promise.all(
+          Array.from({ length: MAX_WAITING_CALLS + 1 }, (_, i) => predict({ records: [records[i % 10]] })),
+        );
+        assert.deepEqual(new Set(predictions.map((p) => p.status)), new Set([200]));
+        const feedback = predictions.map((p) =>
+          kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' } }),
+        );
+        await new Promise((r) => setTimeout(r, 1_000)); // every call is in by now: 64 wait, one was refused
+        await queue.resume();
+        statuses = (await Promise.all(feedback)).map((f) => f.status);
+      } finally {
+        await queue.resume();
+      }
+      assert.deepEqual(
+        { created: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 503).length },
+        { created: MAX_WAITING_CALLS, refused: 1 },
+      );
     });
   });
 }

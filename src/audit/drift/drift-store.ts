@@ -1,12 +1,12 @@
 /**
- * SQL for the drift slice: the window of logged predictions (audit_predictions, written by the
+ * SQL for the drift slice: the window of logged predictions (the committed rows of audit_predictions, written by the
  * audit-log worker), drift_reports and drift_settings. Plain SQL on the shared DataSource: the
  * tables are read by name from other places too (monitoring page, /metrics).
  */
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import type {
   CompletedDriftReportView,
   DriftReportView,
@@ -16,6 +16,7 @@ import type {
   StoredDriftReport,
 } from './drift-report';
 import { unescapeStrings } from '../chain';
+import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import type { LoggedPrediction } from './drift-window';
 
 export interface NewDriftReport {
@@ -99,7 +100,7 @@ export class DriftStore {
    */
   async loggedPredictions(model: string, version: number, limit: number): Promise<LoggedPrediction[]> {
     const rows: Array<{ served_at: Date; inputs: unknown; outputs: unknown }> = await this.db.query(
-      `SELECT served_at, inputs, outputs FROM audit_predictions
+      `SELECT served_at, inputs, outputs FROM ${COMMITTED_PREDICTIONS} p
         WHERE model = $1 AND model_version = $2 AND kind = 'live' AND status = 200 AND route = 'record'
         ORDER BY served_at DESC, seq DESC LIMIT $3`,
       [model, version, limit],
@@ -198,20 +199,14 @@ export class DriftStore {
     });
   }
 
-  /**
-   * Commits the `drift-check.requested` event of check `jobId` before it is queued (the queue may
-   * be Redis, outside this database); `undo` takes it back when the check could not be queued.
-   */
-  async checkRequested(actor: AdminActor, model: string, jobId: string): Promise<{ undo: () => Promise<void> }> {
-    const eventId = await this.db.transaction((m) =>
-      writeAdminEvent(m, actor, {
-        action: 'drift-check.requested',
-        target: { name: model },
-        before: null,
-        after: { jobId, status: 'queued' },
-      }),
-    );
-    return { undo: () => discardAdminEvent(this.db, eventId) };
+  /** The `drift-check.requested` event of check `jobId`, in `m`'s transaction (committed before the check is queued); its event id. */
+  checkRequested(m: EntityManager, actor: AdminActor, model: string, jobId: string): Promise<string> {
+    return writeAdminEvent(m, actor, {
+      action: 'drift-check.requested',
+      target: { name: model },
+      before: null,
+      after: { jobId, status: 'queued' },
+    });
   }
 
   /** Serialises the end of checks of one model (retrain decision + insert) across processes. */

@@ -2,12 +2,15 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import { JobName, jobId, QueueName, type AuditDriftCheckPayload, type AuditDriftCheckResult } from '../../contracts';
 import { DatasetCatalog } from '../../ingestion';
 import { ModelRegistry } from '../../models';
 import type { AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../../platform/http/validation';
+import { commitThenEnqueue } from '../../platform/queues/commit-then-enqueue';
 import { QueueInspector } from '../../platform/queues/queue-inspector';
 import type { DriftReportView, DriftSettingsView } from './drift-report';
 import type { OnDriftDto } from './drift.dto';
@@ -23,6 +26,7 @@ export class DriftService {
     private readonly store: DriftStore,
     private readonly inspector: QueueInspector,
     @InjectQueue(QueueName.Audit) private readonly queue: Queue,
+    @InjectDataSource() private readonly db: DataSource,
   ) {}
 
   /** 404 for an unknown model. */
@@ -32,25 +36,26 @@ export class DriftService {
     return { model: name, latest: history[0] ?? null, history };
   }
 
-  /** Queues one check now (its own job id, so it runs even while a scheduled one is waiting). */
-  /** Queues a check now; its `drift-check.requested` event (by `actor`) is committed first, and taken back if queueing fails. */
+  /**
+   * Queues one check now (its own job id, so it runs even while a scheduled one is waiting). Its
+   * `drift-check.requested` event (by `actor`) commits first and is released once the check is queued,
+   * or deleted if it cannot be (commit-then-enqueue.ts): never an event without a check.
+   */
   async enqueueCheck(model: string, actor: AdminActor): Promise<string> {
     const { name } = await this.registry.getModel(model);
     const payload: AuditDriftCheckPayload = { payloadVersion: 1, model: name };
     const id = jobId(JobName.AuditDriftCheck, `${name}__now__${randomUUID()}`);
-    const event = await this.store.checkRequested(actor, name, id);
-    try {
-      await this.queue.add(JobName.AuditDriftCheck, payload, {
-        jobId: id,
-        attempts: 1,
-        removeOnComplete: { count: 100 },
-        removeOnFail: { count: 100 },
-      });
-    } catch (e) {
-      await event.undo().catch(() => undefined);
-      throw e;
-    }
-    return id;
+    return commitThenEnqueue(this.db, {
+      commit: async (m) => ({ value: id, eventIds: [await this.store.checkRequested(m, actor, name, id)] }),
+      job: () => ({
+        queue: this.queue,
+        name: JobName.AuditDriftCheck,
+        data: payload,
+        opts: { jobId: id, attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      }),
+      // the check is nothing but its queue job: the held event alone is taken back
+      undo: async () => undefined,
+    });
   }
 
   /** The outcome (with the stored report) once the check ended, or null after `timeoutMs`. A failed check throws. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { COMMITTED_PREDICTIONS } from './committed-predictions';
 import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventDto, predictionDto, type StoredEvent, type StoredPrediction } from './chain-content';
 
 export interface PredictionFilter {
@@ -42,12 +43,6 @@ class Where {
   readonly params: unknown[] = [];
   private readonly parts: string[] = [];
 
-  /** A condition without parameters. */
-  always(condition: string): this {
-    this.parts.push(condition);
-    return this;
-  }
-
   add(condition: (param: string) => string, value: unknown): this {
     if (value !== undefined) this.parts.push(condition(`$${this.params.push(value)}`));
     return this;
@@ -67,13 +62,13 @@ export class AuditLogReader {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async listPredictions(filter: PredictionFilter, page: PageRequest): Promise<Page<ReturnType<typeof predictionDto>>> {
-    const rows = await this.pageOf<StoredPrediction>('audit_predictions', PREDICTION_COLUMNS, predictionWhere(filter), page);
+    const rows = await this.pageOf<StoredPrediction>(PREDICTIONS, PREDICTION_COLUMNS, predictionWhere(filter), page);
     return pageResult(rows.map(predictionDto), page.limit);
   }
 
   async getPrediction(requestId: string): Promise<ReturnType<typeof predictionDto> | null> {
-    const where = committedPredictions().add((p) => `request_id = ${p}`, requestId);
-    const sql = `SELECT ${PREDICTION_COLUMNS} FROM audit_predictions ${where} LIMIT 1`;
+    const where = new Where().add((p) => `request_id = ${p}`, requestId);
+    const sql = `SELECT ${PREDICTION_COLUMNS} FROM ${PREDICTIONS} ${where} LIMIT 1`;
     const rows = (await this.db.query(sql, where.params)) as StoredPrediction[];
     return rows[0] ? predictionDto(rows[0]) : null;
   }
@@ -82,7 +77,7 @@ export class AuditLogReader {
   async *exportPredictions(filter: PredictionFilter): AsyncGenerator<string> {
     let cursor: number | undefined;
     for (;;) {
-      const rows = await this.pageOf<StoredPrediction>('audit_predictions', PREDICTION_COLUMNS, predictionWhere(filter), {
+      const rows = await this.pageOf<StoredPrediction>(PREDICTIONS, PREDICTION_COLUMNS, predictionWhere(filter), {
         cursor,
         limit: EXPORT_PAGE,
         order: 'asc',
@@ -111,17 +106,11 @@ export class AuditLogReader {
   }
 }
 
-/**
- * Only rows the writer committed: seq 1 … the chain head (the writer moves the head in the same
- * transaction as its inserts). A row put into the table any other way (seq 0, beyond the head) is
- * never served as a record; `/api/audit/verify` reports it.
- */
-function committedPredictions(): Where {
-  return new Where().always(`seq BETWEEN 1 AND COALESCE((SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'), 0)`);
-}
+/** Only rows the writer committed (committed-predictions.ts), under the table's own name. */
+const PREDICTIONS = `${COMMITTED_PREDICTIONS} AS audit_predictions`;
 
 function predictionWhere(filter: PredictionFilter): Where {
-  return committedPredictions()
+  return new Where()
     .add((p) => `model = ${p}`, filter.model)
     .add((p) => `model_version = ${p}`, filter.version)
     .add((p) => `client_request_id = ${p}`, filter.clientRequestId)

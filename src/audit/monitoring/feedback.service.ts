@@ -6,24 +6,28 @@
  *
  * A client may label a prediction as soon as it has the answer, while the audit worker may still be
  * writing its record (the record is durable in the queue before the call is answered, in the log a
- * moment later). So an id the server issued recently (request ids are UUIDv7: their issue time is in
- * the id) that is not in the log yet is waited for, up to RECORD_WAIT_MS; any other unknown id is a
- * 404 at once. This needs no state shared between replicas. An id that is no request id may be the
- * client's own (x-request-id / OIP `id` it sent): accepted when exactly one live prediction carries it.
+ * moment later). So a request id whose live prediction THIS process recorded in the last few seconds
+ * (AuditSink.recordedRecently) and that is not in the log yet is waited for, up to RECORD_WAIT_MS;
+ * any other unknown id is a 404 at once, so ids the server never issued hold no request open. At most
+ * MAX_WAITING_CALLS calls wait at once per process; past that a call that would wait gets 503 (retry).
+ * In a split deployment, send feedback to the process that served the prediction, or retry a 404.
+ * An id that is no request id may be the client's own (x-request-id / OIP `id` it sent): accepted
+ * when exactly one live prediction carries it.
  */
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { FieldError } from '../../platform/http/problem-details';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { FeedbackItem, Normalised, normaliseActual, parseFeedbackBody } from './feedback-input';
+import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import { LabelSpecs } from './label-specs';
-import { uuidV7Time } from '../../platform/logging/logging';
+import { AuditSink } from '../audit-sink';
 
 /** Longest wait for the audit record of a just-answered prediction. */
 export const RECORD_WAIT_MS = 5_000;
-/** An id issued longer ago than this whose record is missing is unknown (no wait). */
-const RECENT_ID_MS = 60_000;
+/** Feedback calls waiting for records at once per process. */
+export const MAX_WAITING_CALLS = 64;
 const POLL_MS = 50;
 
 export interface FeedbackOutcome {
@@ -58,7 +62,10 @@ export class FeedbackService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly specs: LabelSpecs,
+    private readonly sink: AuditSink,
   ) {}
+
+  private waitingCalls = 0;
 
   async submit(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome> {
     const { items, errors } = parseFeedbackBody(body);
@@ -114,32 +121,43 @@ export class FeedbackService {
     };
   }
 
-  /** The logged live predictions among `ids`, waiting (bounded) for those the server issued just now. */
+  /** The logged live predictions among `ids`, waiting (bounded) for those this process recorded just now. */
   private async logged(ids: string[]): Promise<Map<string, LoggedPrediction>> {
     const byId = new Map<string, LoggedPrediction>();
-    const deadline = Date.now() + RECORD_WAIT_MS;
-    let wanted = ids;
-    for (;;) {
+    const lookUp = async (wanted: string[]): Promise<void> => {
       const rows: LoggedPrediction[] = await this.db.query(
-        `SELECT request_id, model, model_version, rows, status FROM audit_predictions ` +
+        `SELECT request_id, model, model_version, rows, status FROM ${COMMITTED_PREDICTIONS} p ` +
           `WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
         [wanted],
       );
       for (const p of rows) byId.set(p.request_id, p);
-      const now = Date.now();
-      wanted = wanted.filter((id) => {
-        if (byId.has(id)) return false;
-        const issued = uuidV7Time(id);
-        return issued !== null && issued > now - RECENT_ID_MS && issued < now + RECENT_ID_MS;
-      });
-      if (wanted.length === 0 || now >= deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    };
+    await lookUp(ids);
+    const inFlight = (): string[] => ids.filter((id) => !byId.has(id) && this.sink.recordedRecently(id));
+    let wanted = inFlight();
+    if (wanted.length > 0) {
+      if (this.waitingCalls >= MAX_WAITING_CALLS) {
+        throw new ServiceUnavailableException(
+          `${MAX_WAITING_CALLS} feedback calls are already waiting for their predictions' audit records; retry in a moment`,
+        );
+      }
+      this.waitingCalls++;
+      try {
+        const deadline = Date.now() + RECORD_WAIT_MS;
+        while (wanted.length > 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          await lookUp(wanted);
+          wanted = inFlight();
+        }
+      } finally {
+        this.waitingCalls--;
+      }
     }
     const unknown = ids.filter((id) => !byId.has(id));
     if (unknown.length === 0) return byId;
     const byClientId: Array<LoggedPrediction & { client_request_id: string; n: number }> = await this.db.query(
       `SELECT request_id, model, model_version, rows, status, client_request_id, count(*) OVER (PARTITION BY client_request_id)::int AS n
-         FROM audit_predictions WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
+         FROM ${COMMITTED_PREDICTIONS} p WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
       [unknown],
     );
     for (const p of byClientId) if (p.n === 1) byId.set(p.client_request_id, p);

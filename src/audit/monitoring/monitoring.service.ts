@@ -13,6 +13,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { ModelRegistry } from '../../models';
+import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import type { LabelSpec } from './feedback-input';
 import { LabelSpecs } from './label-specs';
 import { liveQuality, type LabelledPrediction, type LiveQuality } from './live-metrics';
@@ -103,7 +104,7 @@ export class MonitoringService {
               percentile_cont(0.5) WITHIN GROUP (ORDER BY p.latency_ms) AS p50,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY p.latency_ms) AS p95,
               percentile_cont(0.99) WITHIN GROUP (ORDER BY p.latency_ms) AS p99
-         FROM audit_predictions p WHERE ${LIVE_IN_WINDOW}
+         FROM ${COMMITTED_PREDICTIONS} p WHERE ${LIVE_IN_WINDOW}
         GROUP BY p.model_version ORDER BY p.model_version NULLS LAST`,
         args,
       );
@@ -113,7 +114,7 @@ export class MonitoringService {
   private async labelCounts(args: unknown[]): Promise<Map<string, PredictionDistribution>> {
     const rows: Array<{ version: number; label: string; count: number }> = await this.db.query(
       `SELECT p.model_version AS version, o.value->>'label' AS label, count(*)::int AS count
-         FROM audit_predictions p CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} AS o(value)
+         FROM ${COMMITTED_PREDICTIONS} p CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} AS o(value)
         WHERE ${LIVE_IN_WINDOW} AND p.route = 'record' AND p.status < 400 AND jsonb_typeof(o.value->'label') = 'string'
         GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2`,
       args,
@@ -131,7 +132,7 @@ export class MonitoringService {
     const rows: Array<{ version: number; lo: number; hi: number; bin: number; count: number }> = await this.db.query(
       `WITH v AS (
          SELECT p.model_version AS version, (o.value->>'value')::float8 AS x
-           FROM audit_predictions p CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} AS o(value)
+           FROM ${COMMITTED_PREDICTIONS} p CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} AS o(value)
           WHERE ${LIVE_IN_WINDOW} AND p.route = 'record' AND p.status < 400 AND jsonb_typeof(o.value->'value') = 'number'
        ), r AS (SELECT version, min(x) AS lo, max(x) AS hi FROM v GROUP BY version)
        SELECT v.version, r.lo, r.hi,
@@ -159,7 +160,7 @@ export class MonitoringService {
     const rows: Array<{ version: number; predicted: LabelledPrediction['predicted'] | null; actual: string | number }> =
       await this.db.query(
         `SELECT p.model_version AS version, o.value AS predicted, a.value AS actual
-         FROM audit_predictions p
+         FROM ${COMMITTED_PREDICTIONS} p
          JOIN audit_feedback f ON f.request_id = p.request_id AND f.model = $1
          CROSS JOIN LATERAL ${OUTPUT_ELEMENTS} WITH ORDINALITY AS o(value, i)
          JOIN LATERAL jsonb_array_elements(f.actual) WITH ORDINALITY AS a(value, i) ON a.i = o.i
@@ -184,7 +185,7 @@ export class MonitoringService {
       `SELECT date_trunc('minute', p.served_at) AS minute, count(*)::int AS count,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY p.latency_ms) AS p50,
               percentile_cont(0.99) WITHIN GROUP (ORDER BY p.latency_ms) AS p99
-         FROM audit_predictions p WHERE ${LIVE_IN_WINDOW}
+         FROM ${COMMITTED_PREDICTIONS} p WHERE ${LIVE_IN_WINDOW}
         GROUP BY 1 ORDER BY 1`,
       args,
     );

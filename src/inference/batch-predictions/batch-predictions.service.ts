@@ -12,7 +12,8 @@ import { IsNull, Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } from '../../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry, parseVersionSelector, type VersionSelector } from '../../models';
-import { discardAdminEvent, writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
+import { commitThenEnqueue } from '../../platform/queues/commit-then-enqueue';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { CancellableJobRows } from '../../platform/queues/queued-job-row';
 import { BatchPredictionEntity } from './batch-prediction.entity';
@@ -101,15 +102,27 @@ export class BatchPredictionsService {
       requestSha256,
       createdBy,
     });
-    let eventId: string;
     try {
-      // The job and its `batch-prediction.started` event commit together; a request answered with an
-      // earlier job (same Idempotency-Key) creates nothing and so logs nothing.
-      eventId = await this.jobs.manager.transaction(async (m) => {
-        await m.insert(BatchPredictionEntity, job);
-        const dto = batchPredictionDto(job);
-        const target = { batchPredictionId: dto.id, model: dto.model, ...dto.requested, datasetVersionId: dto.datasetVersionId };
-        return writeAdminEvent(m, actor, { action: 'batch-prediction.started', target, before: null, after: dto });
+      // The job and its `batch-prediction.started` event commit together, then the job is queued (if it
+      // cannot be, neither stays: commit-then-enqueue.ts); a request answered with an earlier job (same
+      // Idempotency-Key) creates nothing and so logs nothing.
+      return await commitThenEnqueue(this.jobs.manager.dataSource, {
+        commit: async (m) => {
+          await m.insert(BatchPredictionEntity, job);
+          const dto = batchPredictionDto(job);
+          const target = { batchPredictionId: dto.id, model: dto.model, ...dto.requested, datasetVersionId: dto.datasetVersionId };
+          const eventId = await writeAdminEvent(m, actor, { action: 'batch-prediction.started', target, before: null, after: dto });
+          return { value: job, eventIds: [eventId] };
+        },
+        job: (j) => ({
+          queue: this.queue,
+          name: JobName.InferenceRunBatchPrediction,
+          data: { payloadVersion: 1, batchPredictionId: j.id } satisfies InferenceRunBatchPredictionPayload,
+          opts: { ...BATCH_PREDICTION_JOB_OPTIONS, jobId: jobId(JobName.InferenceRunBatchPrediction, j.id) },
+        }),
+        undo: async (m, j) => {
+          await m.delete(BatchPredictionEntity, { id: j.id, status: 'queued' });
+        },
       });
     } catch (e) {
       // the same key sent twice at once (unique index): the other request created the job
@@ -119,20 +132,6 @@ export class BatchPredictionsService {
       }
       throw e;
     }
-    try {
-      await this.enqueue(job.id);
-    } catch (e) {
-      // Not acknowledged: leave nothing behind that no worker will ever pick up (nor its event, if
-      // the relay has not moved it yet).
-      await this.jobs.manager
-        .transaction(async (m) => {
-          await m.delete(BatchPredictionEntity, { id: job.id, status: 'queued' });
-          await discardAdminEvent(m, eventId);
-        })
-        .catch(() => undefined);
-      throw e;
-    }
-    return job;
   }
 
   private async byIdempotencyKey(key: string, requestSha256: string): Promise<BatchPredictionEntity | null> {
@@ -141,14 +140,6 @@ export class BatchPredictionsService {
       throw new ConflictException(`Idempotency-Key: ${key} was used for batch prediction ${earlier.id} with a different request body`);
     }
     return earlier;
-  }
-
-  async enqueue(batchPredictionId: string): Promise<void> {
-    const payload: InferenceRunBatchPredictionPayload = { payloadVersion: 1, batchPredictionId };
-    await this.queue.add(JobName.InferenceRunBatchPrediction, payload, {
-      ...BATCH_PREDICTION_JOB_OPTIONS,
-      jobId: jobId(JobName.InferenceRunBatchPrediction, batchPredictionId),
-    });
   }
 
   async list(limit = 100): Promise<BatchPredictionEntity[]> {
