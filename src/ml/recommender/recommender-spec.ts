@@ -70,8 +70,8 @@ function check(cond: boolean, field: string, reason: string): void {
 
 /** Fills defaults and validates every value (TrainingSpecError names the field). */
 export function resolveRecommenderHyperparameters(given: Partial<RecommenderHyperparameters> = {}): RecommenderHyperparameters {
-  for (const k of Object.keys(given)) {
-    if (!(k in DEFAULT_RECOMMENDER_HYPERPARAMETERS))
+  for (const [k, v] of Object.entries(given)) {
+    if (v !== undefined && !(k in DEFAULT_RECOMMENDER_HYPERPARAMETERS))
       throw new TrainingSpecError(`hyperparameters.${k}`, 'unknown hyperparameter of the recommender template');
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<RecommenderHyperparameters>;
@@ -142,3 +142,6 @@ export function checkInteractionColumns(columns: Array<{ name: string; type: str
     ...(typeof c['timestamp'] === 'string' ? { timestamp: c['timestamp'] } : {}),
   };
 }
+
+/** The scalar metrics of a recommender version (keys of its metrics object); rmse only with ratings. */
+export const RECOMMENDER_METRICS: readonly string[] = ['ndcgAtK', 'precisionAtK', 'recallAtK', 'mapAtK', 'coverage', 'rmse'];
