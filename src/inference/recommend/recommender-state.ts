@@ -76,10 +76,19 @@ export class RecommenderState {
       k = Math.max(k, x.data[r * 2 + 1]!);
     }
     k = Math.min(k, this.items);
-    const [values, indices] = tf.tidy(() => {
-      const top = tf.topk(scores(tf.tensor1d(rows, 'int32')), k, true);
-      return [top.values.dataSync() as Float32Array, top.indices.dataSync() as Int32Array];
+    // read back outside tidy: tidy walks a returned typed array element by element
+    const top = tf.tidy(() => {
+      const t = tf.topk(scores(tf.tensor1d(rows, 'int32')), k, true);
+      return [t.values, t.indices];
     });
+    let values: Float32Array;
+    let indices: Int32Array;
+    try {
+      values = top[0]!.dataSync() as Float32Array;
+      indices = top[1]!.dataSync() as Int32Array;
+    } finally {
+      tf.dispose(top);
+    }
     return [
       { name: 'scores', dtype: 'float32', shape: [n, k], data: values },
       { name: 'items', dtype: 'int32', shape: [n, k], data: indices },

@@ -88,8 +88,8 @@ export const ITEM_FACTORS_LAYER = 'item_factors';
 
 /** Users evaluated per epoch for the progress metric (the final metrics use every user). */
 const PROGRESS_EVAL_USERS = 500;
-/** Users scored per matrix product during evaluation. */
-const EVAL_CHUNK = 256;
+/** Scores held at once during evaluation (users per matrix product = this / items). */
+const EVAL_SCORES = 4_000_000;
 
 /**
  * The trainable factors: score(u, i) = mu + b_u + b_i + p_u · q_i (explicit); b_i + p_u · q_i
@@ -119,25 +119,39 @@ class Factors {
 
   /** Scores of every item for each user, row-major [users.length × items]. */
   scores(users: Int32Array): Float32Array {
-    return tf.tidy(() => {
-      const u = tf.tensor1d(users, 'int32');
-      const s = tf.add(tf.matMul(tf.gather(this.P, u), this.Q, false, true), tf.expandDims(this.bi, 0));
-      return tf.add(tf.add(s, tf.expandDims(tf.gather(this.bu, u), 1)), this.mu).dataSync() as Float32Array;
-    });
+    // read back outside tidy: tidy walks a returned typed array element by element
+    return hostData(
+      tf.tidy(() => {
+        const u = tf.tensor1d(users, 'int32');
+        const s = tf.add(tf.matMul(tf.gather(this.P, u), this.Q, false, true), tf.expandDims(this.bi, 0));
+        return tf.add(tf.add(s, tf.expandDims(tf.gather(this.bu, u), 1)), this.mu);
+      }),
+    );
   }
 
   /** Predicted scores of (user, item) pairs. */
   pairScores(users: Int32Array, items: Int32Array): Float32Array {
-    return tf.tidy(() => {
-      const u = tf.tensor1d(users, 'int32');
-      const i = tf.tensor1d(items, 'int32');
-      const dot = tf.sum(tf.mul(tf.gather(this.P, u), tf.gather(this.Q, i)), 1);
-      return tf.add(tf.add(tf.add(dot, tf.gather(this.bi, i)), tf.gather(this.bu, u)), this.mu).dataSync() as Float32Array;
-    });
+    return hostData(
+      tf.tidy(() => {
+        const u = tf.tensor1d(users, 'int32');
+        const i = tf.tensor1d(items, 'int32');
+        const dot = tf.sum(tf.mul(tf.gather(this.P, u), tf.gather(this.Q, i)), 1);
+        return tf.add(tf.add(tf.add(dot, tf.gather(this.bi, i)), tf.gather(this.bu, u)), this.mu);
+      }),
+    );
   }
 
   dispose(): void {
     tf.dispose([this.P, this.Q, this.bu, this.bi]);
+  }
+}
+
+/** A float tensor's values on the host; the tensor is disposed. */
+function hostData(t: tf.Tensor): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
   }
 }
 
@@ -426,8 +440,9 @@ class Evaluator {
     if (users.length > maxUsers) users = users.filter((_, n) => n % Math.ceil(users.length / maxUsers) === 0);
     const model = new TopKAccumulator(this.k, nItems);
     const baseline = new TopKAccumulator(this.k, nItems);
-    for (let c = 0; c < users.length; c += EVAL_CHUNK) {
-      const chunk = Int32Array.from(users.slice(c, c + EVAL_CHUNK));
+    const chunkSize = Math.max(1, Math.floor(EVAL_SCORES / nItems));
+    for (let c = 0; c < users.length; c += chunkSize) {
+      const chunk = Int32Array.from(users.slice(c, c + chunkSize));
       const scores = f.scores(chunk);
       chunk.forEach((u, row) => {
         const s = scores.subarray(row * nItems, (row + 1) * nItems);
