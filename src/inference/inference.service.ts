@@ -310,6 +310,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
 
   private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: Float32Array; predictions: RecordPrediction[] }> {
     const { served } = model;
+    if (served.task === 'recommendation') {
+      throw new BadRequestException(
+        `model ${served.name} version ${served.version} is a recommender: ` +
+          `ask it through /api/models/${served.name}/recommend or /similar-items`,
+      );
+    }
     if (!served.preprocessing || !served.target) {
       throw new BadRequestException(
         `model ${served.name} version ${served.version} was imported with a tensor signature and has no named features; ` +

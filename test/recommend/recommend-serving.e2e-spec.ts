@@ -22,6 +22,7 @@ void (async () => {
     const seenBy = new Map<string, Set<number>>();
     for (const r of planted.rows) seenBy.set(r.user, (seenBy.get(r.user) ?? new Set()).add(r.item));
     const requestIds: string[] = [];
+    const what = new Map<string, string>();
 
     before(async () => {
       kiln = await startTestKiln('postgres', { KILN_ROUTING_REFRESH_MS: '200' });
@@ -33,6 +34,13 @@ void (async () => {
         hyperparameters: { epochs: 15, seed: 5 },
         promote: 'always',
       });
+      // version 2: another seed, not promoted (the canary / shadow below)
+      await trainRecommenderJob(kiln, {
+        datasetVersionId: versionId,
+        modelName: MODEL,
+        columns: { user: 'user', item: 'item', timestamp: 'ts' },
+        hyperparameters: { epochs: 3, seed: 9, embeddingSize: 8 },
+      });
       const penguins = await penguinsVersion(kiln);
       await trainModel(kiln, { datasetVersionId: penguins.id, modelName: 'a-classifier', target: 'Species', promote: 'always' });
     });
@@ -42,8 +50,11 @@ void (async () => {
 
     const call = async (path: string, body: unknown, query = '') => {
       const res = await kiln.request('POST', `/api/models/${MODEL}/${path}${query}`, { body });
-      if (res.body?.requestId) requestIds.push(res.body.requestId as string);
-      else if (res.headers.get('x-request-id')) requestIds.push(res.headers.get('x-request-id')!);
+      const id = (res.body?.requestId as string | undefined) ?? res.headers.get('x-request-id');
+      if (id) {
+        requestIds.push(id);
+        what.set(id, `${path}${query} ${JSON.stringify(body)} → ${res.status}`);
+      }
       return res;
     };
 
@@ -145,6 +156,12 @@ void (async () => {
       assert.equal(unknown.status, 404, unknown.text);
       const badVersion = await call('recommend', { user: 'u1' }, '?version=9');
       assert.equal(badVersion.status, 404, badVersion.text);
+      const badAlias = await call('recommend', { user: 'u1' }, '?alias=nope');
+      assert.equal(badAlias.status, 404, badAlias.text);
+      // the record API on a recommender says where to ask instead
+      const predict = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records: [{ user: 'u1' }] } });
+      assert.equal(predict.status, 400, predict.text);
+      assert.match(predict.body.detail, /is a recommender/);
     });
 
     it('every answered call is audited exactly once, with its route', async () => {
@@ -153,15 +170,63 @@ void (async () => {
       const logged = await eventually(async () => {
         const res = await kiln.request('GET', `/api/audit/predictions?model=${MODEL}&limit=500`);
         assert.equal(res.status, 200, res.text);
+        // records reach the table through the audit queue: wait until every call's is there
         const items = res.body.items as Array<{ requestId: string; route: string; status: number }>;
-        return items.length >= ids.length ? items : undefined;
+        const logged = new Set(items.map((p) => p.requestId));
+        return ids.every((id) => logged.has(id)) ? items : undefined;
       });
       const mine = logged.filter((p) => p.route === 'recommend');
       const counts = new Map<string, number>();
       for (const p of mine) counts.set(p.requestId, (counts.get(p.requestId) ?? 0) + 1);
-      for (const id of ids) assert.equal(counts.get(id), 1, `request ${id} audited ${counts.get(id) ?? 0} times`);
+      for (const id of ids) assert.equal(counts.get(id), 1, `request ${what.get(id)} (${id}) audited ${counts.get(id) ?? 0} times`);
       assert.equal(mine.length, ids.length, 'no extra records');
       assert.ok(mine.some((p) => p.status === 400) && mine.some((p) => p.status === 200));
+    });
+
+    it('versions and aliases select; a deployment splits traffic and a shadow sees copies', async () => {
+      const own = async (v: number, user: string) => (await call('recommend', { user, k: 5 }, `?version=${v}`)).body.items;
+      assert.notDeepEqual(await own(1, 'u5'), await own(2, 'u5'));
+      const viaAlias = await call('recommend', { user: 'u5', k: 5 }, '?alias=production');
+      assert.equal(viaAlias.body.version, 1);
+      const put = await kiln.request('PUT', `/api/models/${MODEL}/deployment`, {
+        body: {
+          routes: [
+            { alias: 'production', weight: 50 },
+            { version: 2, weight: 50 },
+          ],
+        },
+      });
+      assert.equal(put.status, 200, put.text);
+      const expected = new Map([
+        [1, await own(1, 'u6')],
+        [2, await own(2, 'u6')],
+      ]);
+      const seen = await eventually(async () => {
+        const versions = new Set<number>();
+        for (let i = 0; i < 30; i++) {
+          const r = await kiln.request('POST', `/api/models/${MODEL}/recommend`, {
+            body: { user: 'u6', k: 5 },
+            headers: { 'x-request-id': `split-${i}` },
+          });
+          assert.equal(r.status, 200, r.text);
+          assert.deepEqual(r.body.items, expected.get(r.body.version as number), "each answer is its version's own");
+          versions.add(r.body.version as number);
+        }
+        return versions.size === 2 ? versions : undefined;
+      }, 10_000);
+      assert.deepEqual([...seen].sort(), [1, 2]);
+      const shadowPut = await kiln.request('PUT', `/api/models/${MODEL}/deployment`, {
+        body: { routes: [{ alias: 'production', weight: 100 }], shadow: 2 },
+      });
+      assert.equal(shadowPut.status, 200, shadowPut.text);
+      const shadow = await eventually(async () => {
+        await kiln.request('POST', `/api/models/${MODEL}/recommend`, { body: { user: 'u8', k: 5 } });
+        const r = await kiln.request('GET', `/api/models/${MODEL}/shadow`);
+        return r.body.calls >= 3 ? r.body : undefined;
+      }, 10_000);
+      assert.equal(shadow.errors, 0);
+      assert.equal(shadow.recent[0].shadowVersion, 2);
+      assert.equal(shadow.recent[0].liveVersion, 1);
     });
   });
 })();
