@@ -13,6 +13,7 @@ import { AuditSkippedDriftCheckpoints1764710000000 } from './1764710000000-audit
 import { PlatformAdminEventOutbox1764720000000 } from './1764720000000-platform-admin-event-outbox';
 import { BatchScoringLineage1764740000000 } from './1764740000000-batch-scoring-lineage';
 import { PlatformAdminEventOutboxHold1764800000000 } from './1764800000000-platform-admin-event-outbox-hold';
+import { ModelsRecommender1764870000000 } from './1764870000000-models-recommender';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   PlatformAdminEventOutbox1764720000000,
   BatchScoringLineage1764740000000,
   PlatformAdminEventOutboxHold1764800000000,
+  ModelsRecommender1764870000000,
 ];

@@ -9,7 +9,7 @@
  */
 
 /** Which protocol served the call. `batch` = one record per scored chunk of a batch prediction. */
-export type AuditRoute = 'record' | 'tfserving' | 'oip' | 'batch';
+export type AuditRoute = 'record' | 'recommend' | 'tfserving' | 'oip' | 'batch';
 
 /** `live` answered the caller; `shadow` is the copy sent to a deployment's shadow version; `batch` a batch-prediction chunk. */
 export type AuditKind = 'live' | 'shadow' | 'batch';

@@ -4,7 +4,7 @@
  * comparison read them. Types only. The shapes of preprocessing, target and metrics are the ML
  * kernel's (src/ml writes them at training time); they are re-exported here as types.
  */
-import type { Metrics, PreprocessingSpec, TargetSpec } from '../ml';
+import type { Metrics, PreprocessingSpec, RecommenderMetrics, TargetSpec } from '../ml';
 import type { ColumnType } from './dataset-profile';
 
 export type ModelTensorDtype = 'float32' | 'int32' | 'bool';
@@ -32,6 +32,20 @@ export type ModelVersionTarget = TargetSpec;
 
 /** Trained versions: metrics on the training job's validation and test splits; null for imported ones. */
 export interface ModelVersionMetrics {
-  validation: Metrics;
-  test: Metrics;
+  validation: Metrics | RecommenderMetrics;
+  test: Metrics | RecommenderMetrics;
+}
+
+/**
+ * Recommender versions (task `recommendation`): the serving model maps a user index to a score per
+ * item; `indexSha256` is the JSON artifact with the id vocabularies, seen items and popularity
+ * (the ML kernel's RecommenderIndex). Null for every other version.
+ */
+export interface ModelVersionRecommender {
+  feedback: 'explicit' | 'implicit';
+  columns: { user: string; item: string; rating?: string; timestamp?: string };
+  users: number;
+  items: number;
+  embeddingSize: number;
+  indexSha256: string;
 }

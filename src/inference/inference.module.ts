@@ -7,8 +7,11 @@ import { OpenInferenceController } from './open-inference.controller';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
+import { RecommendController } from './recommend/recommend.controller';
+import { RecommendService } from './recommend/recommend.service';
 import { TfServingController } from './tf-serving.controller';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
+import { ModelsServicesModule } from '../models';
 
 /**
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
@@ -17,8 +20,9 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
  * form-encoded bodies read as JSON) and 405 + `Allow` for a protocol path under another method.
  */
 @Module({
-  imports: [InferenceRuntimeModule],
-  controllers: [PredictController, TfServingController, OpenInferenceController],
+  imports: [InferenceRuntimeModule, ModelsServicesModule],
+  controllers: [PredictController, RecommendController, TfServingController, OpenInferenceController],
+  providers: [RecommendService],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(

@@ -63,6 +63,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly routing: RoutingTable;
   private readonly metrics: InferenceMetrics;
   private readonly batchers = new WeakMap<LoadedModel, DynamicBatcher>();
+  /** Batchers of model-kind APIs (e.g. recommendations), per loaded version and kind. */
+  private readonly kindBatchers = new WeakMap<LoadedModel, Map<string, DynamicBatcher>>();
   private readonly preprocessors = new WeakMap<LoadedModel, ml.Preprocessor>();
   readonly shadows = new ShadowLog();
   private timer: NodeJS.Timeout | null = null;
@@ -107,7 +109,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         await this.routing.apply(snapshot);
         for (const f of this.routing.loadFailures)
           this.logger.error({ version: f.key, error: f.error }, 'could not load a routed model version');
-        for (const m of this.cache.loaded()) this.batchers.get(m)?.configure(this.routing.serving(m.served.name));
+        for (const m of this.cache.loaded()) {
+          const settings = this.routing.serving(m.served.name);
+          this.batchers.get(m)?.configure(settings);
+          for (const b of this.kindBatchers.get(m)?.values() ?? []) b.configure(settings);
+        }
       } finally {
         this.refreshing = null;
       }
@@ -240,6 +246,50 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  /**
+   * A model-kind API (recommendations: src/inference/recommend) through the same routing, aliases,
+   * canary/shadow, audit and metrics as predict: `validate` runs before routing, `run` answers on the
+   * routed version (and, off the response path, on the shadow version). Audited exactly once.
+   */
+  async serveKind<R>(
+    name: string,
+    selector: ModelSelector,
+    call: InferenceCall,
+    request: unknown,
+    handler: {
+      validate?(): void;
+      run(model: LoadedModel): Promise<{ result: R; rows: number; outputs: unknown; values: Array<string | number> }>;
+    },
+  ): Promise<{ model: ServedModel; canary: boolean; result: R }> {
+    const audit = this.startAudit(name, call, () => request, true);
+    if (handler.validate) await audit.step(() => handler.validate!());
+    const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
+    audit.servedBy(model.served);
+    try {
+      const out = await audit.step(() => handler.run(model));
+      this.shadow(name, model, call, out.rows, out.values, request, async (shadow) => {
+        const o = await handler.run(shadow);
+        return { values: o.values, outputs: o.outputs };
+      });
+      await audit.succeeded(canary, out.rows, out.outputs);
+      return { model: model.served, canary, result: out.result };
+    } finally {
+      model.release();
+    }
+  }
+
+  /** A dynamic batcher of a model-kind API on a loaded version, with the model's batching settings. */
+  kindBatcher(model: LoadedModel, kind: string, execute: (inputs: HostTensor[]) => Promise<HostTensor[]>): DynamicBatcher {
+    let byKind = this.kindBatchers.get(model);
+    if (!byKind) this.kindBatchers.set(model, (byKind = new Map()));
+    let b = byKind.get(kind);
+    if (!b) {
+      b = new DynamicBatcher(execute, this.routing.serving(model.served.name), this.metrics.observerFor(model.served.name));
+      byKind.set(kind, b);
+    }
+    return b;
+  }
+
   /** Attaches attributions to each prediction (synchronous TF.js work: bounded by MAX_EXPLAIN_ROWS). */
   private explain(model: LoadedModel, x: Float32Array, predictions: RecordPrediction[]): void {
     const { served } = model;
@@ -260,6 +310,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
 
   private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: Float32Array; predictions: RecordPrediction[] }> {
     const { served } = model;
+    if (served.task === 'recommendation') {
+      throw new BadRequestException(
+        `model ${served.name} version ${served.version} is a recommender: ` +
+          `ask it through /api/models/${served.name}/recommend or /similar-items`,
+      );
+    }
     if (!served.preprocessing || !served.target) {
       throw new BadRequestException(
         `model ${served.name} version ${served.version} was imported with a tensor signature and has no named features; ` +

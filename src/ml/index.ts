@@ -28,3 +28,4 @@ export * from './trainer';
 export * from './predict';
 export * from './evaluate';
 export * from './dataset-reader';
+export * from './recommender';

@@ -36,9 +36,9 @@ export interface EpochProgress {
   loss: number;
   /** Validation loss, unweighted, same loss function (regression: on the standardised target). */
   valLoss: number;
-  /** binary: rocAuc; multiclass: accuracy; regression: rmse (target units). */
+  /** binary: rocAuc; multiclass: accuracy; regression: rmse (target units); recommender: rmse (ratings) or ndcgAtK (implicit). */
   valMetric: number;
-  valMetricName: 'rocAuc' | 'accuracy' | 'rmse';
+  valMetricName: 'rocAuc' | 'accuracy' | 'rmse' | 'ndcgAtK';
 }
 
 /** A spec is invalid before any training starts (the Nest layer maps it to a 400 naming `field`). */

@@ -9,7 +9,13 @@ import { deploymentReference } from './deployment-references';
 import { ModelEntity } from './model.entity';
 import { ModelLineage, ModelVersionEntity } from './model-version.entity';
 import { ArtifactStore } from '../platform/artifacts';
-import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
+import type {
+  ModelVersionMetrics,
+  ModelVersionPreprocessing,
+  ModelVersionRecommender,
+  ModelVersionSignature,
+  ModelVersionTarget,
+} from '../contracts';
 import { readModelBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
 import type { ProductionVersion, PromotionDecision } from '../contracts';
 import { noSuchAlias, resolveVersionSelector, type VersionSelector } from './version-selector';
@@ -24,10 +30,12 @@ export interface NewTrainedVersion {
   modelJsonSha256: string;
   weightsSha256: string;
   signature: ModelVersionSignature;
-  preprocessing: ModelVersionPreprocessing;
-  target: ModelVersionTarget;
+  /** Null for recommender versions (which have `recommender` instead). */
+  preprocessing: ModelVersionPreprocessing | null;
+  target: ModelVersionTarget | null;
   metrics: ModelVersionMetrics;
   lineage: ModelLineage;
+  recommender?: ModelVersionRecommender | null;
   createdBy: string | null;
 }
 
@@ -257,6 +265,7 @@ export class ModelRegistry {
       target: v.target,
       metrics: v.metrics,
       lineage: v.lineage,
+      recommender: v.recommender ?? null,
       trainingJobId: v.trainingJobId,
       createdBy: v.createdBy,
     });

@@ -1,5 +1,11 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
-import type { ModelVersionMetrics, ModelVersionPreprocessing, ModelVersionSignature, ModelVersionTarget } from '../contracts';
+import type {
+  ModelVersionMetrics,
+  ModelVersionPreprocessing,
+  ModelVersionRecommender,
+  ModelVersionSignature,
+  ModelVersionTarget,
+} from '../contracts';
 
 export type ModelVersionSource = 'trained' | 'imported';
 export type ModelVersionStatus = 'active' | 'archived';
@@ -72,6 +78,10 @@ export class ModelVersionEntity {
 
   @Column({ type: 'jsonb', default: {} })
   lineage!: ModelLineage;
+
+  /** Recommender versions: feedback kind, interaction columns, catalogue sizes, index artifact (migration 1764870000000). */
+  @Column({ type: 'jsonb', nullable: true })
+  recommender!: ModelVersionRecommender | null;
 
   @Column({ name: 'training_job_id', type: 'uuid', nullable: true })
   trainingJobId!: string | null;

@@ -52,6 +52,8 @@ export function modelVersionDto(m: ModelEntity, v: ModelVersionEntity, aliases: 
     target: v.target,
     metrics: v.metrics,
     lineage: v.lineage,
+    /** Recommender versions: feedback kind, interaction columns, catalogue sizes, index artifact. */
+    recommender: v.recommender ?? null,
     artifacts: { modelJson: v.modelJsonSha256, weights: v.weightsSha256 },
     createdBy: v.createdBy,
     createdAt: v.createdAt.toISOString(),

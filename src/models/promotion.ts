@@ -12,14 +12,14 @@
  *              cannot be scored on those rows; `basis` says which)
  */
 import type { PromoteMode } from '../contracts';
-import { LOWER_IS_BETTER, TASK_METRICS } from '../ml';
+import { LOWER_IS_BETTER, RECOMMENDER_METRICS, TASK_METRICS } from '../ml';
 
 export type { ComparisonBasis, ProductionVersion, PromoteMode, PromotionDecision } from '../contracts';
 
 export const PROMOTE_MODES = ['never', 'always', 'if-better'] as const satisfies readonly PromoteMode[];
 
 /** Metrics a promotion may compare, per task (scalar keys of metrics.test): the ML kernel's. */
-export const PROMOTE_METRICS: Readonly<Record<string, readonly string[]>> = TASK_METRICS;
+export const PROMOTE_METRICS: Readonly<Record<string, readonly string[]>> = { ...TASK_METRICS, recommendation: RECOMMENDER_METRICS };
 export const ALL_PROMOTE_METRICS = [...new Set(Object.values(PROMOTE_METRICS).flat())];
 
 /** Lower is better for these; higher for every other metric. */

@@ -1,13 +1,27 @@
 /** Messages and data shared by the training worker thread (train.worker.ts) and its parent (train-runner.ts). */
 import type { TrainingConfig } from '../platform/config/kiln-config';
 import type { ProductionVersion, PromoteMode, PromotionDecision } from '../contracts';
-import type { EpochProgress, ReaderColumn, TrainResult, TrainSpec } from '../ml';
+import type { EpochProgress, ReaderColumn, RecommenderSpec, RecommenderTrainResult, TrainResult, TrainSpec } from '../ml';
 import type { ArtifactStoreLocation } from '../platform/artifacts/artifact-store';
 import type { ModelBytes } from '../platform/tfjs/artifact-io';
 import type { TfBackendChoice } from '../platform/tfjs/tf-runtime';
 
 /** The result without the tf model (as bytes), with the promotion verdict made in the worker (null: promote never). */
-export type TrainOutcome = Omit<TrainResult, 'model'> & { modelBytes: ModelBytes; promotion: PromotionDecision | null };
+export type TabularOutcome = Omit<TrainResult, 'model'> & { kind: 'tabular'; modelBytes: ModelBytes; promotion: PromotionDecision | null };
+/** A `recommender` job's result: the serving model as bytes, its index (vocabularies, seen items, popularity), the verdict. */
+export type RecommenderOutcome = Omit<RecommenderTrainResult, 'model'> & {
+  kind: 'recommender';
+  modelBytes: ModelBytes;
+  promotion: PromotionDecision | null;
+};
+export type TrainOutcome = TabularOutcome | RecommenderOutcome;
+
+/** The job's stored spec as the worker gets it: a tabular TrainSpec or, with template `recommender`, a RecommenderSpec (no table). */
+export type WorkerSpec = Omit<TrainSpec, 'table'> | (Omit<RecommenderSpec, 'table'> & { template: 'recommender' });
+
+export function isRecommenderSpec(spec: WorkerSpec): spec is Omit<RecommenderSpec, 'table'> & { template: 'recommender' } {
+  return (spec as { template?: string }).template === 'recommender';
+}
 
 /**
  * What a training job hands the worker thread: references and scalars, no rows. The worker reads
@@ -20,7 +34,7 @@ export interface TrainJobInput {
   /** The dataset version's stored Arrow IPC data (its content hash) and columns with their logical types. */
   dataset: { sha256: string; columns: ReaderColumn[] };
   /** The training spec; its table is read from `dataset`. */
-  spec: Omit<TrainSpec, 'table'>;
+  spec: WorkerSpec;
   /** The job's `promote` / `promoteMetric` (promotion-decision.ts); absent: never. */
   promote?: { mode: PromoteMode; metric?: string };
 }

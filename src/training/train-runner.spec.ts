@@ -84,6 +84,7 @@ describe('training worker pool', () => {
     assert.equal(never.promotion, null);
     assert.equal(asked, 0);
     const first = await runTraining({ ...spec(2), promote: { mode: 'if-better' } }, { ...opts(signal), productionVersion: noProduction });
+    assert.ok(first.kind === 'tabular');
     assert.equal(asked, 1);
     assert.equal(first.promotion?.basis, 'no-production-version');
     assert.equal(first.promotion?.promote, true);
@@ -104,6 +105,7 @@ describe('training worker pool', () => {
       { ...spec(2), promote: { mode: 'if-better', metric: 'accuracy' } },
       { ...opts(signal), productionVersion: async () => production },
     );
+    assert.ok(second.kind === 'tabular');
     const p = second.promotion!;
     assert.equal(p.basis, 'candidate-test-split');
     assert.equal(p.productionVersion, 1);

@@ -7,13 +7,14 @@ import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
-import { ModelRegistry, type PromotionDecision } from '../models';
+import { ModelRegistry, type NewTrainedVersion, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
-import type { EpochProgress, TrainSpec } from '../ml';
-import { closeTrainingWorkers, runTraining, type TrainJobInput, type TrainOutcome } from './train-runner';
+import type { EpochProgress } from '../ml';
+import { closeTrainingWorkers, runTraining, type TrainJobInput } from './train-runner';
+import type { RecommenderOutcome, TabularOutcome, WorkerSpec } from './train-protocol';
 import { TrainingJobEntity } from './training-job.entity';
 
 /**
@@ -114,7 +115,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         artifacts: this.artifacts.location(),
         tfBackend: this.config.tfBackend,
         dataset: { sha256: version.contentHash, columns: version.columns.map((c) => ({ name: c.name, type: c.type })) },
-        spec: row.spec as Omit<TrainSpec, 'table'>,
+        spec: row.spec as WorkerSpec,
         ...(row.spec.promote ? { promote: { mode: row.spec.promote, metric: row.spec.promoteMetric } } : {}),
       };
       const outcome = await runTraining(input, {
@@ -139,6 +140,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       // early stopping ends before the last epoch: the final progress may still be unwritten
       if (progressDirty) await writeProgress();
       await rowWrites;
+      if (outcome.kind === 'recommender') return await this.registerRecommender(row, version, outcome);
       await this.storeTestPredictions(row.id, outcome);
       return await this.register(row, version, outcome, outcome.promotion);
     } catch (e) {
@@ -149,7 +151,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
   }
 
   /** The evaluated test split, as an artifact referenced from the job row (GET …/test-predictions). */
-  private async storeTestPredictions(id: string, o: TrainOutcome): Promise<void> {
+  private async storeTestPredictions(id: string, o: TabularOutcome): Promise<void> {
     const ref = await this.artifacts.put(Buffer.from(JSON.stringify(o.testPredictions)));
     await this.jobs.update({ id, status: 'running' }, { testPredictionsSha256: ref.sha256 });
   }
@@ -162,26 +164,70 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     }
   }
 
+  /**
+   * A recommender version: the serving model (user index → a score per item) plus its index artifact
+   * (vocabularies, seen items, popularity), task `recommendation`, no preprocessing or target.
+   */
+  private async registerRecommender(row: TrainingJobEntity, v: ReadyDatasetVersion, o: RecommenderOutcome): Promise<TrainingRunJobResult> {
+    const index = await this.artifacts.put(Buffer.from(JSON.stringify(o.index)));
+    const items = o.index.items.length;
+    return this.registerVersion(
+      row,
+      o.modelBytes,
+      {
+        task: 'recommendation',
+        signature: {
+          inputs: [{ name: 'user_index', dtype: 'float32', shape: [-1, 1] }],
+          outputs: [{ name: 'scores', dtype: 'float32', shape: [-1, items] }],
+        },
+        preprocessing: null,
+        target: null,
+        metrics: { validation: o.metrics.validation, test: o.metrics.test },
+        recommender: {
+          feedback: o.feedback,
+          columns: o.columns,
+          users: o.index.users.length,
+          items,
+          embeddingSize: o.hyperparameters.embeddingSize,
+          indexSha256: index.sha256,
+        },
+        lineage: {
+          datasetVersionId: v.id,
+          datasetId: v.datasetId,
+          datasetName: v.datasetName,
+          datasetVersion: v.version,
+          datasetContentHash: v.contentHash,
+          trainingJobId: row.id,
+          template: 'recommender',
+          hyperparameters: o.hyperparameters,
+          features: [o.columns.user, o.columns.item],
+          split: { ...(row.spec.split ?? {}), ...o.split },
+          backend: o.backend,
+          durationMs: o.durationMs,
+          epochsCompleted: o.epochsCompleted,
+          samplesPerSecond: o.samplesPerSecond,
+          codeVersion: this.config.version.code,
+        },
+      },
+      o.promotion,
+    );
+  }
+
   private async register(
     row: TrainingJobEntity,
     v: ReadyDatasetVersion,
-    o: TrainOutcome,
+    o: TabularOutcome,
     decision: PromotionDecision | null = null,
   ): Promise<TrainingRunJobResult> {
-    const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(o.modelBytes.modelJson)));
-    const weights = await this.artifacts.put(o.modelBytes.weights);
-    const metrics = { validation: o.metrics.validation, test: o.metrics.test };
-    const registered = await this.db.transaction(async (m) => {
-      const { model, version } = await this.registry.registerTrainedVersion(m, {
-        modelName: row.modelName,
-        trainingJobId: row.id,
+    return this.registerVersion(
+      row,
+      o.modelBytes,
+      {
         task: o.task,
-        modelJsonSha256: modelJson.sha256,
-        weightsSha256: weights.sha256,
         signature: o.signature,
         preprocessing: o.preprocessing,
         target: o.target,
-        metrics,
+        metrics: { validation: o.metrics.validation, test: o.metrics.test },
         lineage: {
           datasetVersionId: v.id,
           datasetId: v.datasetId,
@@ -201,6 +247,28 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
         },
+      },
+      decision,
+    );
+  }
+
+  /** Stores the model bytes and registers the version in the transaction that marks the job succeeded (and applies the promotion). */
+  private async registerVersion(
+    row: TrainingJobEntity,
+    bytes: TabularOutcome['modelBytes'],
+    fields: Omit<NewTrainedVersion, 'modelName' | 'trainingJobId' | 'modelJsonSha256' | 'weightsSha256' | 'createdBy'>,
+    decision: PromotionDecision | null,
+  ): Promise<TrainingRunJobResult> {
+    const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
+    const weights = await this.artifacts.put(bytes.weights);
+    const metrics = fields.metrics;
+    const registered = await this.db.transaction(async (m) => {
+      const { model, version } = await this.registry.registerTrainedVersion(m, {
+        ...fields,
+        modelName: row.modelName,
+        trainingJobId: row.id,
+        modelJsonSha256: modelJson.sha256,
+        weightsSha256: weights.sha256,
         createdBy: row.createdBy,
       });
       const done = await m.update(

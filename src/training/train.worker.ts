@@ -10,12 +10,29 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ProductionVersion, PromotionDecision } from '../contracts';
-import { DatasetReader, encodeCheckpoint, train, type DataRecord, type EpochProgress, type Table, type TrainResult } from '../ml';
+import {
+  DatasetReader,
+  encodeCheckpoint,
+  train,
+  trainRecommender,
+  type DataRecord,
+  type EpochProgress,
+  type Table,
+  type TrainResult,
+} from '../ml';
 import { openArtifactStore, type ArtifactStore, type ArtifactStoreLocation } from '../platform/artifacts';
 import { readModelBytes, saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { decidePromotion } from './promotion-decision';
-import { asBuffer, type TrainOutcome, type TrainWorkerData, type WorkerInbound, type WorkerOutbound } from './train-protocol';
+import {
+  asBuffer,
+  isRecommenderSpec,
+  type RecommenderOutcome,
+  type TrainOutcome,
+  type TrainWorkerData,
+  type WorkerInbound,
+  type WorkerOutbound,
+} from './train-protocol';
 
 export interface ThreadHooks {
   onProgress(p: EpochProgress): Promise<void>;
@@ -64,11 +81,49 @@ async function promotionOf(
   return decidePromotion(mode, data.promote?.metric, candidate, production);
 }
 
+/**
+ * A `recommender` job: matrix factorisation (src/ml/recommender). No checkpoints (a retry trains
+ * from scratch); promotion always / if-better on the stored test metrics (default ndcgAtK, rmse with ratings).
+ */
+async function trainRecommenderJob(
+  data: TrainWorkerData,
+  table: Table,
+  store: ArtifactStore,
+  hooks: ThreadHooks,
+): Promise<RecommenderOutcome> {
+  const spec = data.spec;
+  if (!isRecommenderSpec(spec)) throw new Error('not a recommender spec');
+  const result = await trainRecommender(
+    { table, columns: spec.columns, hyperparameters: spec.hyperparameters, split: spec.split },
+    { signal: hooks.signal, onProgress: (p) => hooks.onProgress(p) },
+  );
+  try {
+    const modelBytes = await saveModelToBytes(result.model);
+    const mode = data.promote?.mode ?? 'never';
+    const metric = data.promote?.metric ?? (result.feedback === 'explicit' ? 'rmse' : 'ndcgAtK');
+    const view = mode === 'if-better' ? await hooks.productionVersion() : null;
+    const production = view && { ...view, load: () => readModelBytes(store, view.modelJsonSha256, view.weightsSha256) };
+    const candidate = {
+      task: 'recommendation',
+      testMetrics: result.metrics.test as unknown as Record<string, unknown>,
+      rows: [],
+      testRowIndices: [],
+      testYTrue: [],
+    };
+    const promotion = await decidePromotion(mode, metric, candidate, production);
+    const { model: _model, ...rest } = result;
+    return { ...rest, kind: 'recommender', modelBytes, promotion };
+  } finally {
+    result.model.dispose();
+  }
+}
+
 /** The training itself; also used directly when KILN_TRAINING_IN_PROCESS=1. */
 export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHooks): Promise<TrainOutcome> {
   await TfRuntime.init(data.tfBackend); // no-op after the thread's first job
   const store = storeAt(data.artifacts);
   const table = await readTable(store, data.dataset);
+  if (isRecommenderSpec(data.spec)) return trainRecommenderJob(data, table, store, hooks);
   const result = await train(
     { table, ...data.spec },
     {
@@ -82,7 +137,7 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
     const modelBytes = await saveModelToBytes(result.model);
     const promotion = await promotionOf(data, table, result, store, hooks);
     const { model: _model, ...rest } = result;
-    return { ...rest, modelBytes, promotion };
+    return { ...rest, kind: 'tabular', modelBytes, promotion };
   } finally {
     result.model.dispose();
   }

@@ -8,11 +8,14 @@ export const FINAL_STATUSES: readonly TrainingJobStatus[] = FINAL_JOB_STATUSES;
 
 /** The validated request, stored on the row; the queue payload carries only the job id. */
 export interface TrainingJobSpec {
-  target: string;
+  /** Every template but recommender (which names its `columns` instead). */
+  target?: string;
   task?: 'binary' | 'multiclass' | 'regression';
   positiveClass?: string;
   features?: string[];
-  template?: 'mlp' | 'linear';
+  template?: 'mlp' | 'linear' | 'recommender';
+  /** recommender template: the interaction columns. */
+  columns?: { user: string; item: string; rating?: string; timestamp?: string };
   hyperparameters?: Record<string, unknown>;
   split?: { validation?: number; test?: number; stratify?: boolean };
   promote?: 'never' | 'always' | 'if-better';

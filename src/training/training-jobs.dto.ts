@@ -16,13 +16,14 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
 import { ALL_PROMOTE_METRICS, MODEL_NAME_PATTERN, PROMOTE_MODES } from '../models';
 
 export const TASKS = ['binary', 'multiclass', 'regression'] as const;
-export const TEMPLATE_NAMES = ['mlp', 'linear'] as const;
+export const TEMPLATE_NAMES = ['mlp', 'linear', 'recommender'] as const;
 
 export class HyperparametersDto {
   @IsOptional() @IsInt() @Min(1) @Max(10_000) epochs?: number;
@@ -41,6 +42,38 @@ export class HyperparametersDto {
   /** 'balanced' or {class label: weight}; checked in detail by the trainer. */
   @IsOptional() classWeights?: 'balanced' | Record<string, number>;
   @IsOptional() @IsInt() @Min(0) @Max(2 ** 31 - 1) seed?: number;
+  // recommender template (src/ml/recommender/recommender-spec.ts checks them in detail)
+  @IsOptional() @IsInt() @Min(1) @Max(512) embeddingSize?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(100) negatives?: number;
+  @IsOptional() @IsIn(['bpr', 'binary']) loss?: 'bpr' | 'binary';
+  @IsOptional() @IsInt() @Min(1) @Max(1000) k?: number;
+}
+
+/** The interaction columns of a `recommender` job. */
+export class InteractionColumnsDto {
+  @ApiProperty({ description: 'User id column (integer, string or categorical)' })
+  @IsString()
+  @MaxLength(200)
+  user!: string;
+
+  @ApiProperty({ description: 'Item id column (integer, string or categorical)' })
+  @IsString()
+  @MaxLength(200)
+  item!: string;
+
+  @ApiPropertyOptional({
+    description: 'Explicit feedback: numeric rating column (squared-error training, RMSE). Absent: implicit feedback',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  rating?: string;
+
+  @ApiPropertyOptional({ description: "With a timestamp, each user's newest interactions are held out; else a seeded per-user holdout" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  timestamp?: string;
 }
 
 export class SplitDto {
@@ -54,10 +87,18 @@ export class CreateTrainingJobDto {
   @IsUUID()
   datasetVersionId!: string;
 
-  @ApiProperty({ description: 'Target column' })
+  @ApiPropertyOptional({ description: 'Target column (every template except recommender, which takes `columns`)' })
+  @ValidateIf((o: CreateTrainingJobDto) => o.template !== 'recommender' || o.target !== undefined)
   @IsString()
   @MaxLength(200)
   target!: string;
+
+  @ApiPropertyOptional({ type: InteractionColumnsDto, description: 'recommender template only: {user, item, rating?, timestamp?}' })
+  @ValidateIf((o: CreateTrainingJobDto) => o.template === 'recommender' || o.columns !== undefined)
+  @IsObject({ message: 'columns must be an object {user, item, rating?, timestamp?}' })
+  @ValidateNested()
+  @Type(() => InteractionColumnsDto)
+  columns?: InteractionColumnsDto;
 
   @ApiPropertyOptional({ enum: TASKS, description: 'Inferred from the target when omitted' })
   @IsOptional()

@@ -12,7 +12,11 @@ import { ArtifactStore } from '../platform/artifacts';
 import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import {
   checkClassWeights,
+  checkInteractionColumns,
+  RECOMMENDER_METRICS,
   resolveHyperparameters,
+  resolveRecommenderHyperparameters,
+  resolveRecommenderSplit,
   resolveTarget,
   splitIndices,
   TrainingSpecError,
@@ -49,6 +53,14 @@ function exactValueCounts(v: ReadyDatasetVersion, target: string): Map<string | 
   return null;
 }
 
+/**
+ * The hyperparameters given in the request: the DTO instance also has an own `undefined` property for
+ * every field it declares (ES2022 class fields), and those of another template are not "given".
+ */
+function definedOnly<T extends object>(dto: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(dto ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 @Injectable()
 export class TrainingJobsService {
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
@@ -75,15 +87,21 @@ export class TrainingJobsService {
     afterOf: (job: TrainingJobEntity) => unknown = (j) => ({ id: j.id, status: j.status }),
   ): Promise<TrainingJobEntity> {
     const version = await this.readyVersion(body.datasetVersionId);
-    this.checkSpec(version, body);
-    this.checkAgainstProfile(version, body);
+    const recommender = body.template === 'recommender';
+    if (recommender) {
+      this.checkRecommenderSpec(version, body);
+    } else {
+      this.checkSpec(version, body);
+      this.checkAgainstProfile(version, body);
+    }
     const spec: TrainingJobSpec = {
-      target: body.target,
+      ...(body.target !== undefined ? { target: body.target } : {}),
+      ...(body.columns !== undefined ? { columns: { ...body.columns } } : {}),
       ...(body.task !== undefined ? { task: body.task } : {}),
       ...(body.positiveClass !== undefined ? { positiveClass: body.positiveClass } : {}),
       ...(body.features !== undefined ? { features: body.features } : {}),
       ...(body.template !== undefined ? { template: body.template } : {}),
-      ...(body.hyperparameters !== undefined ? { hyperparameters: { ...body.hyperparameters } } : {}),
+      ...(body.hyperparameters !== undefined ? { hyperparameters: definedOnly(body.hyperparameters) } : {}),
       ...(body.split !== undefined ? { split: { ...body.split } } : {}),
       ...(body.promote !== undefined ? { promote: body.promote } : {}),
       ...(body.promoteMetric !== undefined ? { promoteMetric: body.promoteMetric } : {}),
@@ -197,8 +215,9 @@ export class TrainingJobsService {
    * with at most PROFILE_SAMPLE_SIZE values (its reservoir sample is then the whole column).
    */
   private checkAgainstProfile(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    if (body.template === 'recommender') return; // checkRecommenderSpec
     try {
-      const hp = resolveHyperparameters(body.template ?? 'mlp', { ...(body.hyperparameters ?? {}) });
+      const hp = resolveHyperparameters(body.template ?? 'mlp', definedOnly(body.hyperparameters));
       const counts = exactValueCounts(v, body.target);
       if (!counts) return; // the trainer checks against the rows; too many rows for a split to fail
       const rows: DataRecord[] = [...counts.keys()].map((value) => ({ [body.target]: value }));
@@ -238,6 +257,53 @@ export class TrainingJobsService {
           `list features without them, or train on the input version ${lineage.inputDatasetVersionId}`,
       },
     ]);
+  }
+
+  /**
+   * A `recommender` job: the interaction columns exist and have usable types, the hyperparameters and
+   * split fractions are valid, and the fields of the tabular templates are absent. When the profile
+   * counts the user column exactly, a version whose users all have a single interaction is refused
+   * here (the per-user holdout needs two); otherwise the trainer finds it in the rows.
+   */
+  private checkRecommenderSpec(v: ReadyDatasetVersion, body: CreateTrainingJobDto): void {
+    const notForRecommender = (['target', 'task', 'positiveClass', 'features'] as const).filter((k) => body[k] !== undefined);
+    if (notForRecommender.length) {
+      throw new ValidationProblemException(
+        notForRecommender.map((field) => ({
+          field,
+          reason: 'does not apply to the recommender template (it takes columns: {user, item, rating?, timestamp?})',
+        })),
+      );
+    }
+    if (body.promoteMetric !== undefined && !RECOMMENDER_METRICS.includes(body.promoteMetric)) {
+      throw new ValidationProblemException([
+        { field: 'promoteMetric', reason: `${body.promoteMetric} is not a recommender metric (${RECOMMENDER_METRICS.join(', ')})` },
+      ]);
+    }
+    try {
+      const columns = checkInteractionColumns(v.columns, body.columns);
+      resolveRecommenderHyperparameters(definedOnly(body.hyperparameters));
+      resolveRecommenderSplit(body.split);
+      if (body.split?.stratify !== undefined) throw new TrainingSpecError('split.stratify', 'does not apply to the recommender template');
+      const p = v.profile?.columns?.[columns.user];
+      let most: number | null = null;
+      if (p?.kind === 'categorical' && p.otherCount === 0) most = Math.max(0, ...Object.values(p.frequencies));
+      else if (p?.kind === 'numeric' && p.sample.length === p.count && p.count <= PROFILE_SAMPLE_SIZE) {
+        const counts = new Map<number, number>();
+        for (const x of p.sample) counts.set(x, (counts.get(x) ?? 0) + 1);
+        most = Math.max(0, ...counts.values());
+      }
+      if (most !== null && most < 2) {
+        throw new TrainingSpecError(
+          'columns.user',
+          `every user of '${columns.user}' has fewer than 2 interactions: ` +
+            'the per-user holdout needs users with at least 2 (one to train on, one to test)',
+        );
+      }
+    } catch (e) {
+      if (e instanceof TrainingSpecError) throw new ValidationProblemException([{ field: e.field, reason: e.reason }]);
+      throw e;
+    }
   }
 
   /** The checks that need only the version's columns; the trainer re-checks everything against the rows. */

@@ -272,6 +272,11 @@ export class BatchPredictionsProcessor extends WorkerHost {
     const task = served.task ?? served.target?.task ?? null;
     if (!task)
       throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} has no task (no target spec)`);
+    if (task === 'recommendation')
+      throw new JobFailure(
+        'MODEL_UNSUPPORTED',
+        `model: version ${served.version} of model ${served.name} is a recommender; ask it through /recommend`,
+      );
     const target: ScoringTarget = { task, classes: served.target?.classes, positiveClass: served.target?.positiveClass };
     try {
       const cols = predictionColumns(

@@ -35,7 +35,7 @@ export interface ServedModel {
   source: 'trained' | 'imported';
   format: 'layers-model' | 'graph-model';
   platform: ModelPlatform;
-  task: 'binary' | 'multiclass' | 'regression' | null;
+  task: 'binary' | 'multiclass' | 'regression' | 'recommendation' | null;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   /** Kiln-trained models: the named source features of the record API, with their column types. */
@@ -51,7 +51,7 @@ export interface ServedModel {
 export type ModelSelector = import('../../models').VersionSelector;
 
 /** How the call arrived; `batch` = a chunk of a batch prediction (audited in aggregate). */
-export type ServingProtocol = 'record' | 'tfserving' | 'oip' | 'batch';
+export type ServingProtocol = 'record' | 'recommend' | 'tfserving' | 'oip' | 'batch';
 
 /** Who asks and how: for routing stickiness (request id), audit and metrics. */
 export interface InferenceCall {
