@@ -22,6 +22,10 @@ import { TrainingJobEntity } from './training-job.entity';
  * every EVENTS_POLL_MS, still sends each epoch.
  */
 export const PROGRESS_WRITE_MS = 250;
+/** A running job logs its progress at most this often (plus its first and last epoch). */
+export const PROGRESS_LOG_MS = 5_000;
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4) : String(x));
 
 class JobFailure extends Error {
   constructor(
@@ -79,6 +83,23 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     if (row.cancelRequested) return this.markCancelled(row.id);
 
     if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    const attempt = job.attemptsMade + 1;
+    this.logger.log(
+      { trainingJobId: row.id, model: row.modelName, datasetVersionId: row.datasetVersionId, attempt },
+      `training job ${row.id} started: model ${row.modelName}, target ${row.spec.target}${attempt > 1 ? `, attempt ${attempt}` : ''}` +
+        (row.checkpointEpoch ? `, resuming after epoch ${row.checkpointEpoch}` : ''),
+    );
+    let lastProgressLog = 0;
+    const logProgress = (p: EpochProgress): void => {
+      const now = performance.now();
+      if (p.epoch !== 1 && p.epoch < p.epochs && now - lastProgressLog < PROGRESS_LOG_MS) return;
+      lastProgressLog = now;
+      this.logger.log(
+        { trainingJobId: row.id, ...p },
+        `training job ${row.id}: epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)} ` +
+          `val loss ${fmt(p.valLoss)} ${p.valMetricName} ${fmt(p.valMetric)}`,
+      );
+    };
 
     const controller = new AbortController();
     const stopWatching = this.rows.watchCancel(row.id, () => controller.abort());
@@ -124,6 +145,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         productionVersion: () => this.registry.productionVersion(row.modelName),
         onProgress: async (progress) => {
           history.push(progress);
+          logProgress(progress);
           progressDirty = true;
           if (progress.epoch >= progress.epochs || performance.now() - lastProgressWrite >= PROGRESS_WRITE_MS) await writeProgress();
         },
@@ -216,7 +238,11 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       }
       return { model: model.name, version: version.version };
     });
-    this.logger.log({ trainingJobId: row.id, ...registered }, 'training job succeeded; model version registered');
+    this.logger.log(
+      { trainingJobId: row.id, ...registered },
+      `training job ${row.id} succeeded after ${o.epochsCompleted} epochs in ${(o.durationMs / 1000).toFixed(1)} s: ` +
+        `registered ${registered.model} v${registered.version}`,
+    );
     return { trainingJobId: row.id, status: 'succeeded', modelVersion: registered };
   }
 
@@ -242,11 +268,12 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
 
   private async markFailed(id: string, code: string, message: string): Promise<void> {
     await this.rows.fail(id, code, message);
-    this.logger.warn({ trainingJobId: id, code }, `training job failed: ${message}`);
+    this.logger.warn({ trainingJobId: id, code }, `training job ${id} failed (${code}): ${message}`);
   }
 
   private async markCancelled(id: string): Promise<TrainingRunJobResult> {
     await this.rows.markCancelled(id);
+    this.logger.log({ trainingJobId: id }, `training job ${id} cancelled`);
     return this.resultOf(await this.jobs.findOneByOrFail({ id }));
   }
 
