@@ -124,7 +124,11 @@ export function jobsCommand(): Command {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const job = await client.get(`/api/training-jobs/${id}`);
-      details(out, { ...job, history: `${job.history?.length ?? 0} epochs` }, [
+      if (out.json) {
+        emit(out, job, () => undefined);
+        return;
+      }
+      details(out, { ...job, history: `${job.history?.length ?? 0} epochs (--json shows them)` }, [
         'id',
         'status',
         'modelName',
