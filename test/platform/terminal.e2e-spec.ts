@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
-import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
+import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
+import { eventually, httpRequest, kilnClient, testEnvironment } from '../utils/test-kiln';
 
 async function ready(url: string): Promise<void> {
   await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 30_000);
@@ -54,7 +55,7 @@ describe('the terminal of `npm start`', () => {
     });
   }
 
-  it('logs one access line per request, Nest wiring only at debug, ISO timestamps', async () => {
+  it('logs one access line per request, Nest wiring only at debug, ISO timestamps, training job start/progress/end', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { KILN_LOG_LEVEL: 'info', KILN_LOG_FORMAT: 'json' });
     cleanups.push(cleanup);
     const kiln = spawnKiln(env);
@@ -83,6 +84,39 @@ describe('the terminal of `npm start`', () => {
     const wiring = lines.filter((l) => ['InstanceLoader', 'RoutesResolver', 'RouterExplorer'].includes(l.context));
     assert.deepEqual(wiring, [], 'module init and route mapping are debug lines');
     for (const l of lines) assert.match(String(l.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ISO 8601 time');
+
+    // A training job: one line when it starts, progress lines (first and last epoch at least), one when it ends.
+    const client = kilnClient(url, env.KILN_ADMIN_KEY!);
+    const version = await readyVersion(client, await createDataset(client, 'penguins'), vegaFile('penguins.json'), {
+      fileName: 'penguins.json',
+    });
+    const created = await client.request('POST', '/api/training-jobs', {
+      body: { datasetVersionId: version.id, target: 'Species', modelName: 'penguins', hyperparameters: { epochs: 3 } },
+    });
+    assert.equal(created.status, 202, created.text);
+    const id = created.body.id as string;
+    const jobLines = await eventually(async () => {
+      const mine = kiln
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, any>)
+        .filter((l) => l.trainingJobId === id);
+      return mine.some((l) => /succeeded/.test(l.msg)) ? mine : undefined;
+    }, 120_000);
+    const messages = jobLines.map((l) => l.msg as string);
+    assert.match(messages[0]!, new RegExp(`^training job ${id} started: model penguins, target Species$`));
+    assert.ok(
+      messages.some((m) => new RegExp(`^training job ${id}: epoch 1/3 loss \\S+ val loss \\S+ accuracy \\S+$`).test(m)),
+      messages.join('\n'),
+    );
+    assert.ok(messages.some((m) => m.includes('epoch 3/3')));
+    assert.match(
+      messages[messages.length - 1]!,
+      new RegExp(`^training job ${id} succeeded after 3 epochs in [\\d.]+ s: registered penguins v1$`),
+    );
+    for (const l of jobLines) assert.equal(l.level, 30, 'at info');
+
     kiln.child.kill('SIGTERM');
     assert.equal(await kiln.exited, 0);
   });
