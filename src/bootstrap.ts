@@ -17,7 +17,7 @@ import { installJsonBodyParser, JsonBodyDialects } from './platform/http/json-bo
 import { ErrorFormats } from './platform/http/problem-details';
 import { installNulParameterGuard } from './platform/http/stored-strings';
 import { kilnValidationPipe } from './platform/http/validation';
-import { runProcess, type RunningKiln } from './platform/lifecycle/run-process';
+import { runProcess, type InterruptibleOnShutdown, type RunningKiln } from './platform/lifecycle/run-process';
 import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './platform/lifecycle/startup-checks';
 import { installAccessLog, KilnNestLogger, requestIdFor } from './platform/logging/logging';
 import { installHttpMetrics } from './platform/metrics/http-metrics';
@@ -174,12 +174,14 @@ async function drain(app: NestFastifyApplication): Promise<void> {
   const log = new NestLogger('Shutdown');
   log.log('draining HTTP requests');
   await app.getHttpAdapter().getInstance().close();
-  const workers = app
+  const hosts = app
     .get(DiscoveryService)
     .getProviders()
     .map((w) => w.instance as unknown)
-    .filter((i): i is WorkerHost => i instanceof WorkerHost)
-    .map((host) => host.worker);
+    .filter((i): i is WorkerHost => i instanceof WorkerHost);
+  const workers = hosts.map((host) => host.worker);
+  // Long-running work (training) is handed back to its queue to resume at the next start, not waited for.
+  for (const host of hosts) (host as Partial<InterruptibleOnShutdown>).interruptForShutdown?.();
   log.log(`closing ${workers.length} queue workers (running jobs finish first)`);
   await Promise.all(workers.map((w) => w.close()));
   await app.close();

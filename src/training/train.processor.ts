@@ -2,7 +2,7 @@ import { promotionActor } from '../platform/audit-trail/admin-event-outbox';
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
@@ -24,6 +24,9 @@ import { TrainingJobEntity } from './training-job.entity';
 export const PROGRESS_WRITE_MS = 250;
 /** A running job logs its progress at most this often (plus its first and last epoch). */
 export const PROGRESS_LOG_MS = 5_000;
+
+/** Abort reason of a training interrupted by a shutdown (as opposed to a user's cancel). */
+const SHUTDOWN = 'shutdown';
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4) : String(x));
 
@@ -50,6 +53,10 @@ class JobFailure extends Error {
 export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
+  /** Running trainings by job id, so a shutdown can interrupt them (abort reason SHUTDOWN). */
+  private readonly running = new Map<string, AbortController>();
+  /** The queue lock token of each job being processed (needed to hand the job back to the queue). */
+  private readonly tokens = new WeakMap<Job, string | undefined>();
   readonly handlers = new JobHandlers(QueueName.Training, [{ name: JobName.TrainingRunJob, handle: (job) => this.run(job) }]);
 
   constructor(
@@ -69,8 +76,20 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     await closeTrainingWorkers();
   }
 
-  async process(job: Job): Promise<TrainingRunJobResult> {
+  async process(job: Job, token?: string): Promise<TrainingRunJobResult> {
+    this.tokens.set(job, token);
     return this.handlers.dispatch(job);
+  }
+
+  /**
+   * Called by the shutdown drain before the queue workers close: a training run can last far longer
+   * than a shutdown may wait, so it is interrupted at its next batch instead of being waited for. Its
+   * latest epoch checkpoint is already durable; the queue job goes back to the queue without using an
+   * attempt and the row stays `running`, so the next start resumes it from that checkpoint (as after a
+   * kill -9, without waiting for the lock to lapse).
+   */
+  interruptForShutdown(): void {
+    for (const controller of this.running.values()) controller.abort(SHUTDOWN);
   }
 
   private async run(job: Job<TrainingRunJobPayload>): Promise<TrainingRunJobResult> {
@@ -102,6 +121,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     };
 
     const controller = new AbortController();
+    this.running.set(row.id, controller);
     const stopWatching = this.rows.watchCancel(row.id, () => controller.abort());
     try {
       const version = await this.readyVersion(row.datasetVersionId);
@@ -164,10 +184,25 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       await this.storeTestPredictions(row.id, outcome);
       return await this.register(row, version, outcome, outcome.promotion);
     } catch (e) {
+      if (controller.signal.reason === SHUTDOWN) return await this.handBack(job, row.id);
       return await this.handleFailure(job, row.id, e);
     } finally {
       stopWatching();
+      this.running.delete(row.id);
     }
+  }
+
+  /** Interrupted by a shutdown: back to the queue (no attempt used); the next start resumes from the checkpoint. */
+  private async handBack(job: Job, id: string): Promise<never> {
+    const row = await this.jobs.findOneBy({ id });
+    await job.moveToDelayed(Date.now(), this.tokens.get(job));
+    this.logger.log(
+      { trainingJobId: id, checkpointEpoch: row?.checkpointEpoch ?? null },
+      `training job ${id} interrupted by the shutdown; it resumes ` +
+        (row?.checkpointEpoch ? `after epoch ${row.checkpointEpoch}` : 'from the start') +
+        ' when Kiln starts again',
+    );
+    throw new DelayedError();
   }
 
   /** The evaluated test split, as an artifact referenced from the job row (GET …/test-predictions). */

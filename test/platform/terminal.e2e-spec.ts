@@ -55,6 +55,57 @@ describe('the terminal of `npm start`', () => {
     });
   }
 
+  it('Ctrl-C during a training job: exits 0 at once, and the next start resumes the job from its checkpoint', async () => {
+    const { env, cleanup } = await testEnvironment('embedded', { KILN_LOG_LEVEL: 'info', KILN_LOG_FORMAT: 'pretty' });
+    cleanups.push(cleanup);
+    const kiln = spawnKiln(env, undefined, { detached: true });
+    const url = await kiln.url;
+    await ready(url);
+    const client = kilnClient(url, env.KILN_ADMIN_KEY!);
+    const version = await readyVersion(client, await createDataset(client, 'penguins'), vegaFile('penguins.json'), {
+      fileName: 'penguins.json',
+    });
+    const created = await client.request('POST', '/api/training-jobs', {
+      body: {
+        datasetVersionId: version.id,
+        target: 'Species',
+        modelName: 'long',
+        hyperparameters: { epochs: 5000, earlyStoppingPatience: 0 },
+      },
+    });
+    const id = created.body.id as string;
+    const checkpoint = await eventually(async () => {
+      const job = (await client.request('GET', `/api/training-jobs/${id}`)).body;
+      return job.checkpointEpoch >= 2 ? (job.checkpointEpoch as number) : undefined;
+    }, 60_000);
+    const interrupted = Date.now();
+    assert.equal(await ctrlC(kiln), 0, kiln.output().slice(-3000));
+    const ms = Date.now() - interrupted;
+    assert.ok(ms < 15_000, `exited ${ms} ms after Ctrl-C (the 5000-epoch job was not waited for)`);
+    assert.deepEqual(alarming(kiln.output()), [], kiln.output().slice(-3000));
+    const said = new RegExp(`training job ${id} interrupted by the shutdown; it resumes after epoch (\\d+) when Kiln starts again`).exec(
+      kiln.output(),
+    );
+    assert.ok(said, kiln.output().slice(-3000));
+    assert.ok(Number(said[1]) >= checkpoint);
+
+    const again = spawnKiln(env, undefined, { detached: true });
+    const url2 = await again.url;
+    await eventually(
+      async () => (new RegExp(`training job ${id} started: .*resuming after epoch ${said[1]}`).test(again.output()) ? true : undefined),
+      60_000,
+    );
+    const client2 = kilnClient(url2, env.KILN_ADMIN_KEY!);
+    const resumed = await eventually(async () => {
+      const job = (await client2.request('GET', `/api/training-jobs/${id}`)).body;
+      return job.status === 'running' && job.progress?.epoch > Number(said[1]) ? job : undefined;
+    }, 60_000);
+    assert.equal(resumed.history[0].epoch, 1, 'the history up to the checkpoint is kept');
+    assert.equal((await client2.request('POST', `/api/training-jobs/${id}/cancel`)).status, 202);
+    assert.equal(await ctrlC(again), 0, again.output().slice(-3000));
+    assert.deepEqual(alarming(again.output()), []);
+  });
+
   it('logs one access line per request, Nest wiring only at debug, ISO timestamps, training job start/progress/end', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { KILN_LOG_LEVEL: 'info', KILN_LOG_FORMAT: 'json' });
     cleanups.push(cleanup);

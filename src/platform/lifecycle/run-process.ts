@@ -18,6 +18,14 @@ export interface RunningKiln {
   close(): Promise<void>;
 }
 
+/**
+ * A queue worker host whose jobs can run far longer than a shutdown may wait (training): the drain calls
+ * this before closing the workers, and the host hands its running jobs back to the queue to resume later.
+ */
+export interface InterruptibleOnShutdown {
+  interruptForShutdown(): void;
+}
+
 /** Starts the process's Nest app for a validated configuration (`startKiln` of `src/bootstrap.ts`, the composition root). */
 export type StartKiln = (config: KilnConfig, logger: Logger) => Promise<RunningKiln>;
 
