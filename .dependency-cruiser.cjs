@@ -33,6 +33,22 @@ module.exports = {
       to: { path: `^src/(${DOMAINS}/|app\\.module\\.ts$|bootstrap\\.ts$|main\\.ts$)` },
     },
     {
+      name: 'cli-is-an-api-client',
+      comment:
+        'src/cli is a client of the HTTP API only (what it does, any script could do over HTTP): it imports nothing else ' +
+        'from src/, and nothing in src/ imports it.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: '^src/cli/' },
+    },
+    {
+      name: 'nothing-imports-the-cli',
+      comment: 'The server, the apps and the benchmarks do not import the CLI (tests run it as a child process).',
+      severity: 'error',
+      from: { path: '^(src|apps|bench|migrations)/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
       name: 'ml-is-framework-free',
       comment: 'src/ml is the framework-free ML kernel: no NestJS, no TypeORM (it must run in a bare worker thread).',
       severity: 'error',

@@ -5,7 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { bearerChallenge, presentedKey } from './platform/auth/api-key.guard';
@@ -17,9 +17,9 @@ import { installJsonBodyParser, JsonBodyDialects } from './platform/http/json-bo
 import { ErrorFormats } from './platform/http/problem-details';
 import { installNulParameterGuard } from './platform/http/stored-strings';
 import { kilnValidationPipe } from './platform/http/validation';
-import { runProcess, type RunningKiln } from './platform/lifecycle/run-process';
+import { runProcess, type InterruptibleOnShutdown, type RunningKiln } from './platform/lifecycle/run-process';
 import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './platform/lifecycle/startup-checks';
-import { requestIdFor } from './platform/logging/logging';
+import { installAccessLog, KilnNestLogger, requestIdFor } from './platform/logging/logging';
 import { installHttpMetrics } from './platform/metrics/http-metrics';
 import { MetricsService } from './platform/metrics/metrics.service';
 import { configureQueueBackend, migrateQueueSchema } from './platform/queues/queue-backend';
@@ -76,7 +76,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       bufferLogs: true,
       abortOnError: false,
     });
-    app.useLogger(app.get(PinoNestLogger));
+    app.useLogger(new KilnNestLogger(await app.resolve(PinoLogger), {}));
     // Multipart uploads are streamed by the handlers (request.file()); the limit answers 413 past it.
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
@@ -85,6 +85,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     installJsonBodyParser(app, { bodyLimit: config.http.bodyLimitBytes }, app.get(JsonBodyDialects));
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
+    installAccessLog(app.getHttpAdapter().getInstance(), logger);
     // Split deployment: a domain app also answers its message patterns over KILN_TRANSPORT (a hybrid app).
     // Its global filters and pipes are not inherited: handlers map their own errors (answerRpc).
     if (config.rpc.serve) {
@@ -106,6 +107,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       url: `http://${host}:${port}`,
       databaseUrl,
       startupMs,
+      adminKeyCreated: app.get(ApiKeysService, { strict: false }).createdAdminKey,
       close: async () => {
         lifecycle.draining = true;
         await drain(nest);
@@ -172,12 +174,14 @@ async function drain(app: NestFastifyApplication): Promise<void> {
   const log = new NestLogger('Shutdown');
   log.log('draining HTTP requests');
   await app.getHttpAdapter().getInstance().close();
-  const workers = app
+  const hosts = app
     .get(DiscoveryService)
     .getProviders()
     .map((w) => w.instance as unknown)
-    .filter((i): i is WorkerHost => i instanceof WorkerHost)
-    .map((host) => host.worker);
+    .filter((i): i is WorkerHost => i instanceof WorkerHost);
+  const workers = hosts.map((host) => host.worker);
+  // Long-running work (training) is handed back to its queue to resume at the next start, not waited for.
+  for (const host of hosts) (host as Partial<InterruptibleOnShutdown>).interruptForShutdown?.();
   log.log(`closing ${workers.length} queue workers (running jobs finish first)`);
   await Promise.all(workers.map((w) => w.close()));
   await app.close();

@@ -30,6 +30,11 @@ export abstract class DatasetCatalog {
   abstract getReadyVersion(versionId: string): Promise<ReadyDatasetVersion>;
   /** The newest ready version of a dataset, by dataset id or name. */
   abstract getLatestReadyVersion(datasetIdOrName: string): Promise<ReadyDatasetVersion>;
+  /**
+   * The ids of the versions a reference names: every version of a dataset (by id or name), or one
+   * version (by its id); empty when it names nothing. Filters lists of other domains' jobs by dataset.
+   */
+  abstract versionIdsOf(datasetOrVersion: string): Promise<string[]>;
   /** A chunked reader over a ready version's rows (logical column types from the version). */
   abstract openReader(versionId: string): Promise<DatasetReader>;
   /**

@@ -392,6 +392,12 @@ export class DatasetsService extends DatasetCatalog {
     return this.toReady(v, d);
   }
 
+  async versionIdsOf(datasetOrVersion: string): Promise<string[]> {
+    const d = await this.datasets.findOneBy(isUuid(datasetOrVersion) ? { id: datasetOrVersion } : { name: datasetOrVersion });
+    if (d) return (await this.versions.find({ where: { datasetId: d.id }, select: { id: true } })).map((v) => v.id);
+    return isUuid(datasetOrVersion) && (await this.versions.existsBy({ id: datasetOrVersion })) ? [datasetOrVersion] : [];
+  }
+
   async openReader(versionId: string): Promise<DatasetReader> {
     const v = isUuid(versionId) ? await this.versions.findOneBy({ id: versionId }) : null;
     if (!v) throw new NotFoundException(`dataset version ${versionId} not found`);

@@ -2,7 +2,7 @@ import { promotionActor } from '../platform/audit-trail/admin-event-outbox';
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobName, QueueName, type TrainingRunJobPayload, type TrainingRunJobResult } from '../contracts';
@@ -23,6 +23,13 @@ import { TrainingJobEntity } from './training-job.entity';
  * every EVENTS_POLL_MS, still sends each epoch.
  */
 export const PROGRESS_WRITE_MS = 250;
+/** A running job logs its progress at most this often (plus its first and last epoch). */
+export const PROGRESS_LOG_MS = 5_000;
+
+/** Abort reason of a training interrupted by a shutdown (as opposed to a user's cancel). */
+const SHUTDOWN = 'shutdown';
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toPrecision(4) : String(x));
 
 class JobFailure extends Error {
   constructor(
@@ -47,6 +54,10 @@ class JobFailure extends Error {
 export class TrainProcessor extends WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(TrainProcessor.name);
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
+  /** Running trainings by job id, so a shutdown can interrupt them (abort reason SHUTDOWN). */
+  private readonly running = new Map<string, AbortController>();
+  /** The queue lock token of each job being processed (needed to hand the job back to the queue). */
+  private readonly tokens = new WeakMap<Job, string | undefined>();
   readonly handlers = new JobHandlers(QueueName.Training, [{ name: JobName.TrainingRunJob, handle: (job) => this.run(job) }]);
 
   constructor(
@@ -66,8 +77,20 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     await closeTrainingWorkers();
   }
 
-  async process(job: Job): Promise<TrainingRunJobResult> {
+  async process(job: Job, token?: string): Promise<TrainingRunJobResult> {
+    this.tokens.set(job, token);
     return this.handlers.dispatch(job);
+  }
+
+  /**
+   * Called by the shutdown drain before the queue workers close: a training run can last far longer
+   * than a shutdown may wait, so it is interrupted at its next batch instead of being waited for. Its
+   * latest epoch checkpoint is already durable; the queue job goes back to the queue without using an
+   * attempt and the row stays `running`, so the next start resumes it from that checkpoint (as after a
+   * kill -9, without waiting for the lock to lapse).
+   */
+  interruptForShutdown(): void {
+    for (const controller of this.running.values()) controller.abort(SHUTDOWN);
   }
 
   private async run(job: Job<TrainingRunJobPayload>): Promise<TrainingRunJobResult> {
@@ -80,8 +103,26 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     if (row.cancelRequested) return this.markCancelled(row.id);
 
     if (!(await this.rows.claim(row.id))) return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));
+    const attempt = job.attemptsMade + 1;
+    this.logger.log(
+      { trainingJobId: row.id, model: row.modelName, datasetVersionId: row.datasetVersionId, attempt },
+      `training job ${row.id} started: model ${row.modelName}, target ${row.spec.target}${attempt > 1 ? `, attempt ${attempt}` : ''}` +
+        (row.checkpointEpoch ? `, resuming after epoch ${row.checkpointEpoch}` : ''),
+    );
+    let lastProgressLog = 0;
+    const logProgress = (p: EpochProgress): void => {
+      const now = performance.now();
+      if (p.epoch !== 1 && p.epoch < p.epochs && now - lastProgressLog < PROGRESS_LOG_MS) return;
+      lastProgressLog = now;
+      this.logger.log(
+        { trainingJobId: row.id, ...p },
+        `training job ${row.id}: epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)} ` +
+          `val loss ${fmt(p.valLoss)} ${p.valMetricName} ${fmt(p.valMetric)}`,
+      );
+    };
 
     const controller = new AbortController();
+    this.running.set(row.id, controller);
     const stopWatching = this.rows.watchCancel(row.id, () => controller.abort());
     try {
       const version = await this.readyVersion(row.datasetVersionId);
@@ -125,6 +166,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         productionVersion: () => this.registry.productionVersion(row.modelName),
         onProgress: async (progress) => {
           history.push(progress);
+          logProgress(progress);
           progressDirty = true;
           if (progress.epoch >= progress.epochs || performance.now() - lastProgressWrite >= PROGRESS_WRITE_MS) await writeProgress();
         },
@@ -144,10 +186,25 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       await this.storeTestPredictions(row.id, outcome);
       return await this.register(row, version, outcome, outcome.promotion);
     } catch (e) {
+      if (controller.signal.reason === SHUTDOWN) return await this.handBack(job, row.id);
       return await this.handleFailure(job, row.id, e);
     } finally {
       stopWatching();
+      this.running.delete(row.id);
     }
+  }
+
+  /** Interrupted by a shutdown: back to the queue (no attempt used); the next start resumes from the checkpoint. */
+  private async handBack(job: Job, id: string): Promise<never> {
+    const row = await this.jobs.findOneBy({ id });
+    await job.moveToDelayed(Date.now(), this.tokens.get(job));
+    this.logger.log(
+      { trainingJobId: id, checkpointEpoch: row?.checkpointEpoch ?? null },
+      `training job ${id} interrupted by the shutdown; it resumes ` +
+        (row?.checkpointEpoch ? `after epoch ${row.checkpointEpoch}` : 'from the start') +
+        ' when Kiln starts again',
+    );
+    throw new DelayedError();
   }
 
   /** The evaluated test split, as an artifact referenced from the job row (GET …/test-predictions). */
@@ -284,7 +341,14 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       }
       return { model: model.name, version: version.version };
     });
-    this.logger.log({ trainingJobId: row.id, ...registered }, 'training job succeeded; model version registered');
+    const lineage = fields.lineage;
+    this.logger.log(
+      { trainingJobId: row.id, ...registered },
+      `training job ${row.id} succeeded` +
+        (lineage.epochsCompleted !== undefined ? ` after ${lineage.epochsCompleted} epochs` : '') +
+        (lineage.durationMs !== undefined ? ` in ${(lineage.durationMs / 1000).toFixed(1)} s` : '') +
+        `: registered ${registered.model} v${registered.version}`,
+    );
     return { trainingJobId: row.id, status: 'succeeded', modelVersion: registered };
   }
 
@@ -310,11 +374,12 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
 
   private async markFailed(id: string, code: string, message: string): Promise<void> {
     await this.rows.fail(id, code, message);
-    this.logger.warn({ trainingJobId: id, code }, `training job failed: ${message}`);
+    this.logger.warn({ trainingJobId: id, code }, `training job ${id} failed (${code}): ${message}`);
   }
 
   private async markCancelled(id: string): Promise<TrainingRunJobResult> {
     await this.rows.markCancelled(id);
+    this.logger.log({ trainingJobId: id }, `training job ${id} cancelled`);
     return this.resultOf(await this.jobs.findOneByOrFail({ id }));
   }
 

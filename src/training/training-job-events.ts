@@ -5,19 +5,23 @@ import { FINAL_STATUSES, type TrainingJobEntity } from './training-job.entity';
 
 /** How often an open event stream re-reads the job row. */
 export const EVENTS_POLL_MS = 250;
-/** A comment line this often keeps proxies from closing an idle stream. */
-export const EVENTS_KEEPALIVE_MS = 15_000;
+/** A `heartbeat` event after this long without another event: the client knows the stream and the job are alive. */
+export const EVENTS_HEARTBEAT_MS = 5_000;
 
 export interface JobEventSource {
   /** The current row (throws when it disappeared). */
   read(): Promise<TrainingJobEntity>;
   /** The body of the final event (the job as GET /api/training-jobs/:id shows it). */
   render(job: TrainingJobEntity): Promise<unknown>;
+  /** Where a queued job stands in the queue (1 = next to start) and how many jobs run now. */
+  position(job: TrainingJobEntity): Promise<{ position: number; running: number }>;
 }
 
 /**
- * Server-sent events of one training job: `progress` per epoch (SSE id = the epoch), then one final
- * `succeeded` | `failed` | `cancelled` event whose data is the job, and the stream ends.
+ * Server-sent events of one training job: while it waits, `queued` {position, running} each time its
+ * place changes; `progress` per epoch (SSE id = the epoch), then one final `succeeded` | `failed` |
+ * `cancelled` event whose data is the job, and the stream ends. A `heartbeat` {status, at} follows every
+ * EVENTS_HEARTBEAT_MS without another event (a named event, so browser EventSource clients see it too).
  *
  * The stream follows the job ROW, polled every EVENTS_POLL_MS, not in-process events: the worker
  * may run in another process (split deployment) and the row is the state anyway. A client that
@@ -56,9 +60,19 @@ export class TrainingJobEvents implements OnModuleDestroy {
     };
     raw.write('retry: 1000\n\n');
     let lastWrite = Date.now();
+    let lastPosition = '';
     try {
       while (!ended) {
         const job = await source.read();
+        if (job.status === 'queued') {
+          const place = await source.position(job);
+          const key = `${place.position}/${place.running}`;
+          if (key !== lastPosition) {
+            write('queued', { status: 'queued', ...place });
+            lastPosition = key;
+            lastWrite = Date.now();
+          }
+        }
         for (const p of [...job.history].sort((a: EpochProgress, b: EpochProgress) => a.epoch - b.epoch)) {
           if (p.epoch > lastEpoch) {
             write('progress', p, p.epoch);
@@ -70,8 +84,8 @@ export class TrainingJobEvents implements OnModuleDestroy {
           write(job.status, await source.render(job));
           break;
         }
-        if (Date.now() - lastWrite >= EVENTS_KEEPALIVE_MS) {
-          if (!ended) raw.write(': keepalive\n\n');
+        if (Date.now() - lastWrite >= EVENTS_HEARTBEAT_MS) {
+          write('heartbeat', { status: job.status, at: new Date().toISOString() });
           lastWrite = Date.now();
         }
         await new Promise<void>((resolve) => {

@@ -1,11 +1,11 @@
 import { actorOf } from '../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../platform/audit-trail/audited.decorator';
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
-import { CreateTrainingJobDto } from './training-jobs.dto';
+import { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
 import { TrainingJobsService } from './training-jobs.service';
 import { TrainingJobEvents } from './training-job-events';
 import type { TrainingJobEntity } from './training-job.entity';
@@ -29,14 +29,36 @@ export class TrainingJobsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Training jobs, newest first (at most 100)' })
-  async list() {
-    const jobs = await this.jobs.list();
-    return Promise.all(jobs.map((j) => this.dto(j)));
+  @ApiOperation({
+    summary:
+      'Training jobs, newest first, filtered by status / model / dataset; `limit` per page (default 100). The epoch history is on ' +
+      'the job itself (GET …/{id}). A further page is announced by the `x-next-cursor` and `link: <…>; rel="next"` headers',
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'The page (an array of jobs)',
+    headers: {
+      'x-next-cursor': { description: 'Pass as `cursor` for the next page; absent on the last page', schema: { type: 'string' } },
+      link: { description: 'RFC 8288 link to the next page (rel="next"); absent on the last page', schema: { type: 'string' } },
+    },
+  })
+  async list(@Query() q: TrainingJobListQuery, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { jobs, nextCursor } = await this.jobs.list(q);
+    if (nextCursor) {
+      const next = new URLSearchParams(req.query as Record<string, string>);
+      next.set('cursor', nextCursor);
+      void reply.header('x-next-cursor', nextCursor);
+      void reply.header('link', `</api/training-jobs?${next.toString()}>; rel="next"`);
+    }
+    return Promise.all(jobs.map((j) => this.jobs.toSummaryDto(j)));
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A training job: status, progress, metrics, model version, error' })
+  @ApiOperation({
+    summary:
+      'A training job: status, progress, epoch history, metrics, model version, error; `resolved`: the configuration it runs ' +
+      'with (defaults filled in); `earlyStopping`: patience, bestEpoch, epochsCompleted, stoppedEarly',
+  })
   async get(@Param('id') id: string) {
     return this.dto(await this.jobs.get(id));
   }
@@ -45,8 +67,9 @@ export class TrainingJobsController {
   @ApiProduces('text/event-stream')
   @ApiOperation({
     summary:
-      'Server-sent events: `progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; ' +
-      'then the stream ends',
+      'Server-sent events: while queued, `queued` {position, running} whenever the position changes (1 = next to start); ' +
+      '`progress` per epoch (id = epoch), then one `succeeded`|`failed`|`cancelled` event with the job; then the stream ends. ' +
+      'A `heartbeat` {status, at} comes after every 5 s without another event',
   })
   async streamEvents(
     @Param('id') id: string,
@@ -55,7 +78,11 @@ export class TrainingJobsController {
   ): Promise<void> {
     await this.jobs.get(id); // 404 as problem+json before the stream starts
     reply.hijack();
-    await this.events.stream(reply.raw, { read: () => this.jobs.get(id), render: (j) => this.dto(j) }, lastEventId);
+    await this.events.stream(
+      reply.raw,
+      { read: () => this.jobs.get(id), render: (j) => this.dto(j), position: (j) => this.jobs.queuePosition(j) },
+      lastEventId,
+    );
   }
 
   @Get(':id/test-predictions')

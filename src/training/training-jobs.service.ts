@@ -7,13 +7,15 @@ import { Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type TrainingRunJobPayload } from '../contracts';
 import { PROFILE_SAMPLE_SIZE } from '../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
-import { ModelRegistry, PROMOTE_METRICS } from '../models';
+import { ModelRegistry, PROMOTE_METRICS, type ModelLineage } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import {
   checkClassWeights,
   checkInteractionColumns,
   RECOMMENDER_METRICS,
+  DEFAULT_SPLIT,
+  type EpochProgress,
   resolveHyperparameters,
   resolveRecommenderHyperparameters,
   resolveRecommenderSplit,
@@ -26,7 +28,8 @@ import {
 import { ValidationProblemException } from '../platform/http/validation';
 import { commitThenEnqueue } from '../platform/queues/commit-then-enqueue';
 import { CancellableJobRows } from '../platform/queues/queued-job-row';
-import type { CreateTrainingJobDto } from './training-jobs.dto';
+import type { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
+import { defaultPromoteMetric } from './promotion-decision';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
 
 /** Retry policy of `training.run-job`: a retry resumes from the last epoch checkpoint. */
@@ -59,6 +62,13 @@ function exactValueCounts(v: ReadyDatasetVersion, target: string): Map<string | 
  */
 function definedOnly<T extends object>(dto: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(dto ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The first epoch with the lowest validation loss (the trainer keeps that epoch's weights), or null before any. */
+function bestEpochOf(history: EpochProgress[]): number | null {
+  let best: EpochProgress | null = null;
+  for (const h of history) if (best === null || h.valLoss < best.valLoss) best = h;
+  return best?.epoch ?? null;
 }
 
 @Injectable()
@@ -135,8 +145,45 @@ export class TrainingJobsService {
     });
   }
 
-  async list(limit = 100): Promise<TrainingJobEntity[]> {
-    return this.rows.list(limit);
+  /**
+   * A page of jobs, newest first, filtered by status, model and dataset (id or name: any of its
+   * versions; or one version id). Keyset paging on (created_at, id): the cursor is the id of the last
+   * job of the previous page, so jobs created meanwhile neither shift nor repeat a page.
+   */
+  async list(q: TrainingJobListQuery = {}): Promise<{ jobs: TrainingJobEntity[]; nextCursor: string | null }> {
+    const limit = q.limit ?? 100;
+    const qb = this.jobs
+      .createQueryBuilder('j')
+      .orderBy('j.created_at', 'DESC')
+      .addOrderBy('j.id', 'DESC')
+      .limit(limit + 1);
+    if (q.status?.length) qb.andWhere('j.status IN (:...status)', { status: q.status });
+    if (q.model !== undefined) qb.andWhere('j.model_name = :model', { model: q.model });
+    if (q.dataset !== undefined) {
+      const versionIds = await this.catalog.versionIdsOf(q.dataset);
+      if (versionIds.length === 0) return { jobs: [], nextCursor: null };
+      qb.andWhere('j.dataset_version_id IN (:...versionIds)', { versionIds });
+    }
+    if (q.cursor !== undefined) {
+      if (!(await this.jobs.existsBy({ id: q.cursor }))) {
+        throw new ValidationProblemException([{ field: 'cursor', reason: 'must be the x-next-cursor of a previous page (no such job)' }]);
+      }
+      qb.andWhere('(j.created_at, j.id) < (SELECT c.created_at, c.id FROM training_jobs c WHERE c.id = :cursor)', { cursor: q.cursor });
+    }
+    const rows = await qb.getMany();
+    const jobs = rows.slice(0, limit);
+    return { jobs, nextCursor: rows.length > limit ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  /** Where a queued job stands: 1 = next to start; `running` jobs are ahead of every queued one. */
+  async queuePosition(job: TrainingJobEntity): Promise<{ position: number; running: number }> {
+    const [row] = (await this.jobs.query(
+      `SELECT count(*) FILTER (WHERE status = 'queued' AND (created_at, id) < ($1, $2))::int AS ahead,
+              count(*) FILTER (WHERE status = 'running')::int AS running
+         FROM training_jobs WHERE status IN ('queued', 'running')`,
+      [job.createdAt, job.id],
+    )) as Array<{ ahead: number; running: number }>;
+    return { position: (row?.ahead ?? 0) + 1, running: row?.running ?? 0 };
   }
 
   async get(id: string): Promise<TrainingJobEntity> {
@@ -169,8 +216,8 @@ export class TrainingJobsService {
     });
   }
 
-  /** A job as the API shows it. */
-  async toDto(j: TrainingJobEntity) {
+  /** A job as lists show it: everything but the epoch history (one call away, on the job itself). */
+  async toSummaryDto(j: TrainingJobEntity) {
     return {
       id: j.id,
       status: j.status,
@@ -178,7 +225,6 @@ export class TrainingJobsService {
       modelName: j.modelName,
       spec: j.spec,
       progress: j.progress,
-      history: j.history,
       metrics: j.metrics,
       promotion: j.promotion ?? null,
       modelVersion: await this.modelVersionOf(j),
@@ -193,6 +239,64 @@ export class TrainingJobsService {
       createdAt: j.createdAt.toISOString(),
       startedAt: j.startedAt?.toISOString() ?? null,
       finishedAt: j.finishedAt?.toISOString() ?? null,
+    };
+  }
+
+  /**
+   * A job as GET /api/training-jobs/:id shows it: the summary, the epoch history, the configuration it
+   * runs with (`resolved`: the request with every default filled in) and early stopping.
+   */
+  async toDto(j: TrainingJobEntity) {
+    const registered = j.modelVersionId ? await this.registry.versionById(j.modelVersionId) : null;
+    const lineage = registered?.version.lineage;
+    const resolved = this.resolvedSpecOf(j, registered?.version.task ?? null, lineage);
+    const hp = resolved.hyperparameters as { epochs?: number; earlyStoppingPatience?: number };
+    const epochsCompleted = lineage?.epochsCompleted ?? j.progress?.epoch ?? 0;
+    return {
+      ...(await this.toSummaryDto(j)),
+      history: j.history,
+      resolved,
+      earlyStopping: {
+        /** Epochs without a better validation loss before training stops; 0 = off. */
+        patience: hp.earlyStoppingPatience ?? null,
+        /** The epoch whose weights the model keeps (lowest validation loss so far, while running). */
+        bestEpoch: lineage?.bestEpoch ?? bestEpochOf(j.history),
+        epochsCompleted,
+        stoppedEarly: j.status === 'succeeded' && hp.epochs !== undefined ? epochsCompleted < hp.epochs : false,
+      },
+    };
+  }
+
+  /**
+   * The request with the defaults it runs with. Known before the job runs: template, hyperparameters,
+   * split fractions, promotion mode; learned from the data when it runs (null until then unless given):
+   * the task, the features (every other column), stratification and the promotion metric (per task).
+   * Once registered, the version's lineage is the record of what ran.
+   */
+  private resolvedSpecOf(j: TrainingJobEntity, registeredTask: string | null, lineage?: ModelLineage) {
+    const template = j.spec.template ?? 'mlp';
+    let hyperparameters: object = j.spec.hyperparameters ?? {};
+    try {
+      const given = { ...(j.spec.hyperparameters ?? {}) };
+      hyperparameters = template === 'recommender' ? resolveRecommenderHyperparameters(given) : resolveHyperparameters(template, given);
+    } catch {
+      // refused specs never reach a row; a row from an older Kiln keeps what it asked for
+    }
+    const task = registeredTask ?? j.spec.task ?? null;
+    return {
+      target: j.spec.target,
+      task,
+      positiveClass: j.spec.positiveClass ?? null,
+      features: lineage?.features ?? j.spec.features ?? null,
+      template,
+      hyperparameters: lineage?.hyperparameters ?? hyperparameters,
+      split: {
+        validation: j.spec.split?.validation ?? DEFAULT_SPLIT.validation,
+        test: j.spec.split?.test ?? DEFAULT_SPLIT.test,
+        stratify: j.spec.split?.stratify ?? (task === null ? null : task !== 'regression'),
+      },
+      promote: j.spec.promote ?? 'never',
+      promoteMetric: j.spec.promoteMetric ?? (task ? defaultPromoteMetric(task) : null),
     };
   }
 

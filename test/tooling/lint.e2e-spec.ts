@@ -111,6 +111,31 @@ describe('npm run lint: dependency-cruiser boundaries', () => {
     inProbeTree(files, (dir) => assertFails(depcruise(dir), 'no-circular', 'src/inference/a.ts'));
   });
 
+  it('fails when the CLI imports server code or the server imports the CLI; passes within src/cli', () => {
+    const cli = {
+      'src/cli/output.ts': 'export const show = (x: unknown): string => String(x);\n',
+      'src/platform/config.ts': 'export const port = 3000;\n',
+    };
+    const cliImportsPlatform = {
+      ...cli,
+      'src/cli/main.ts':
+        "import { port } from '../platform/config';\nimport { show } from './output';\nexport const run = (): string => show(port);\n",
+    };
+    inProbeTree(cliImportsPlatform, (dir) => assertFails(depcruise(dir), 'cli-is-an-api-client', 'src/cli/main.ts'));
+    const serverImportsCli = {
+      ...cli,
+      'src/cli/main.ts': "import { show } from './output';\nexport const run = (): string => show(1);\n",
+      'src/platform/uses-cli.ts':
+        "import { run } from '../cli/main';\nimport { port } from './config';\nexport const x = (): string => run() + port;\n",
+    };
+    inProbeTree(serverImportsCli, (dir) => assertFails(depcruise(dir), 'nothing-imports-the-cli', 'src/platform/uses-cli.ts'));
+    const fine = {
+      'src/cli/output.ts': cli['src/cli/output.ts'],
+      'src/cli/main.ts': "import { show } from './output';\nexport const run = (): string => show(1);\n",
+    };
+    inProbeTree(fine, (dir) => assertPasses(depcruise(dir)));
+  });
+
   it('fails when src/ml imports NestJS', () => {
     const files = { 'src/ml/kernel.ts': "import { Injectable } from '@nestjs/common';\n@Injectable()\nexport class Kernel {}\n" };
     inProbeTree(files, (dir) => assertFails(depcruise(dir), 'ml-is-framework-free', 'src/ml/kernel.ts'));

@@ -17,11 +17,16 @@ export interface SpawnedKiln {
   exited: Promise<number | null>;
 }
 
-/** `entry`: another compiled entry point, e.g. an `apps/<app>/main.js` split deployment entry. */
-export function spawnKiln(env: Record<string, string>, entry = MAIN): SpawnedKiln {
+/**
+ * `entry`: another compiled entry point, e.g. an `apps/<app>/main.js` split deployment entry.
+ * `detached`: the child leads its own process group, as `npm start` does in a terminal, so a test can
+ * signal the whole group (`process.kill(-pid, 'SIGINT')` is what Ctrl-C does).
+ */
+export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { detached?: boolean } = {}): SpawnedKiln {
   const child = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let out = '';
   const url = new Promise<string>((resolve, reject) => {

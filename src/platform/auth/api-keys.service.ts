@@ -49,6 +49,9 @@ export class ApiKeysService implements OnApplicationBootstrap {
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {}
 
+  /** True when this start generated the first admin key (and printed it). */
+  createdAdminKey = false;
+
   /** Seeds the admin key: `KILN_ADMIN_KEY` when set, else a generated one when no admin exists yet. */
   async onApplicationBootstrap(): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
@@ -67,6 +70,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       if (admins > 0) return;
       const created = this.generate('bootstrap admin', 'admin', null);
       await repo.insert(created.apiKey);
+      this.createdAdminKey = true;
       const file = join(this.config.dataDir, 'admin.key');
       await mkdir(this.config.dataDir, { recursive: true });
       await writeFile(file, `${created.key}\n`, { mode: 0o600 });

