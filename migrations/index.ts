@@ -12,6 +12,8 @@ import { AuditClientRequestId1764700000000 } from './1764700000000-audit-client-
 import { AuditSkippedDriftCheckpoints1764710000000 } from './1764710000000-audit-skipped-drift-checkpoints';
 import { PlatformAdminEventOutbox1764720000000 } from './1764720000000-platform-admin-event-outbox';
 import { BatchScoringLineage1764740000000 } from './1764740000000-batch-scoring-lineage';
+import { ModelsOnnxFormat1764810000000 } from './1764810000000-models-onnx-format';
+import { ModelsServingEngine1764811000000 } from './1764811000000-models-serving-engine';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -32,4 +34,6 @@ export const MIGRATIONS = [
   AuditSkippedDriftCheckpoints1764710000000,
   PlatformAdminEventOutbox1764720000000,
   BatchScoringLineage1764740000000,
+  ModelsOnnxFormat1764810000000,
+  ModelsServingEngine1764811000000,
 ];

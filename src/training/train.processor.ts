@@ -13,6 +13,7 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { EpochProgress, TrainSpec } from '../ml';
+import { ONNX_EXPORT_OPSET } from '../ml/onnx/onnx-export';
 import { closeTrainingWorkers, runTraining, type TrainJobInput, type TrainOutcome } from './train-runner';
 import { TrainingJobEntity } from './training-job.entity';
 
@@ -170,6 +171,9 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
   ): Promise<TrainingRunJobResult> {
     const modelJson = await this.artifacts.put(Buffer.from(JSON.stringify(o.modelBytes.modelJson)));
     const weights = await this.artifacts.put(o.modelBytes.weights);
+    // The TF.js artifact is the source of truth; the ONNX graph derived from it lets ONNX Runtime serve the same weights.
+    const onnx = await this.registry.exportOnnxGraph(o.modelBytes, o.signature, `kiln ${this.config.version.code}`);
+    if (onnx.error) this.logger.warn({ trainingJobId: row.id, error: onnx.error }, 'no ONNX graph for this version (it serves on TF.js)');
     const metrics = { validation: o.metrics.validation, test: o.metrics.test };
     const registered = await this.db.transaction(async (m) => {
       const { model, version } = await this.registry.registerTrainedVersion(m, {
@@ -178,6 +182,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
         task: o.task,
         modelJsonSha256: modelJson.sha256,
         weightsSha256: weights.sha256,
+        onnxSha256: onnx.sha256,
         signature: o.signature,
         preprocessing: o.preprocessing,
         target: o.target,
@@ -200,6 +205,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           resumedFromEpoch: o.resumedFromEpoch,
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
+          onnxExport: onnx.error ? { error: onnx.error } : { opset: ONNX_EXPORT_OPSET },
         },
         createdBy: row.createdBy,
       });
