@@ -13,6 +13,7 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { ValidationProblemException } from '../platform/http/validation';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { servingEngines } from '../platform/tfjs/serving-engines';
 import { ModelDeployments, ModelRegistry, type RoutingSnapshot } from '../models';
 import * as ml from '../ml';
 import { DynamicBatcher } from './runtime/dynamic-batcher';
@@ -87,6 +88,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   /** Loads and warms every version an alias or a deployment references, then follows changes. */
   async onApplicationBootstrap(): Promise<void> {
     await TfRuntime.init(this.config.tfBackend);
+    const engines = servingEngines();
+    this.logger.log(
+      { tfjs: engines.tfjs, onnxruntime: engines.onnxruntime },
+      `serving engines: TF.js on ${engines.tfjs?.provider ?? 'none'}, ONNX Runtime ${engines.onnxruntime.version} (cpu)`,
+    );
     await this.refresh().catch((err: unknown) => this.logger.error({ err }, 'initial routing refresh failed'));
     this.timer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'routing refresh failed'));

@@ -158,6 +158,22 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('GET', '/v2/models/engine-imported')).body.platform, 'tensorflowjs_layers');
     });
 
+    it('/api/platform and the /v2 server metadata report the TF.js backend and the ONNX Runtime build', async () => {
+      const platform = await kiln.request('GET', '/api/platform');
+      assert.equal(platform.status, 200, platform.text);
+      const { tfjs, onnxruntime } = platform.body.engines;
+      assert.match(tfjs.backend, /^(tensorflow|wasm|cpu)$/);
+      assert.match(tfjs.provider, /^@tensorflow\/tfjs-(node|node-gpu|backend-wasm|backend-cpu)$/);
+      assert.deepEqual(
+        { provider: onnxruntime.provider, executionProviders: onnxruntime.executionProviders },
+        { provider: 'onnxruntime-node', executionProviders: ['cpu'] },
+      );
+      assert.match(onnxruntime.version, /^1\.\d+\.\d+/);
+      const v2 = await kiln.request('GET', '/v2', { key: null });
+      assert.deepEqual(v2.body.engines, platform.body.engines);
+      assert.deepEqual(v2.body.extensions, []);
+    });
+
     it('refuses an unknown engine with 400 naming engine and changes nothing', async () => {
       const bad = await kiln.request('PUT', '/api/models/engine-mlp/serving', { body: { engine: 'tensorrt' } });
       assert.equal(bad.status, 400, bad.text);
