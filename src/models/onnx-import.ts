@@ -162,6 +162,16 @@ const fmt = (s: readonly number[] | null): string => (s ? `[${s.join(', ')}]` : 
  * of all outputs) together, as for TF.js imports (KILN_IMPORT_MAX_ELEMENTS).
  */
 export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | null, maxElements: number): Promise<OnnxImport> {
+  // Weights in external files would make ONNX Runtime open paths the uploader chose (it refuses most,
+  // but the graph has no business naming files on this server): refused before the graph is loaded.
+  const external = externalDataTensor(bytes);
+  if (external !== null) {
+    bad(
+      'model',
+      `tensor '${external}' keeps its data in an external file; save the graph with its weights inside ` +
+        '(onnx.save_model(model, path, save_as_external_data=False))',
+    );
+  }
   let model: OnnxModel;
   try {
     model = await OnnxModel.fromBytes(bytes);
@@ -326,4 +336,35 @@ export function onnxManifest(graph: Buffer, checked: OnnxImport): OnnxManifest {
     // Descriptive only: a graph ONNX Runtime loads but this decoder cannot read keeps nulls.
   }
   return { format: 'onnx', producer, opset, irVersion, inputs: checked.signature.inputs, outputs: checked.signature.outputs };
+}
+
+/** The name of the first tensor (initializer or constant, subgraphs included) stored as external data, or null. */
+function externalDataTensor(bytes: Buffer): string | null {
+  let m: onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch {
+    return null; // not a ModelProto: ONNX Runtime refuses it with its own message
+  }
+  const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+  const tensor = (t: onnx.ITensorProto | null | undefined): string | null =>
+    t && (t.dataLocation === EXTERNAL || (t.externalData?.length ?? 0) > 0) ? t.name || '(unnamed)' : null;
+  const graph = (g: onnx.IGraphProto | null | undefined, depth: number): string | null => {
+    if (!g || depth > 32) return null;
+    for (const t of g.initializer ?? []) if (tensor(t)) return tensor(t);
+    for (const sp of g.sparseInitializer ?? []) if (tensor(sp.values) ?? tensor(sp.indices)) return tensor(sp.values) ?? tensor(sp.indices);
+    for (const n of g.node ?? []) {
+      for (const a of n.attribute ?? []) {
+        const found =
+          tensor(a.t) ??
+          (a.tensors ?? []).map(tensor).find((x) => x !== null) ??
+          graph(a.g, depth + 1) ??
+          (a.graphs ?? []).map((sub) => graph(sub, depth + 1)).find((x) => x !== null) ??
+          null;
+        if (found) return found;
+      }
+    }
+    return null;
+  };
+  return graph(m.graph, 0);
 }

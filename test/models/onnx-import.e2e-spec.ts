@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
+import { externalDataGraph, oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
 async function importOnnx(
@@ -190,6 +190,7 @@ async function main(): Promise<void> {
           'model',
           /first \(batch\) dimension must be dynamic/,
         ],
+        ['weights in an external file', externalDataGraph('package.json'), {}, 'model', /external file/],
         ['shards beside a graph', graph, { weights: Buffer.from([1, 2, 3]) }, 'weights', /holds its own weights/],
         ['signature not JSON', graph, { signature: '{' }, 'signature', /not valid JSON/],
         ['unknown signature key', graph, { signature: { ...expected.signature, inputs: [] } }, 'signature.inputs', /not a known key/],

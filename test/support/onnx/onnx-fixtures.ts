@@ -53,3 +53,32 @@ export function oneNodeGraph(opts: {
 }
 
 export const ONNX_TYPES = onnx.TensorProto.DataType;
+
+/** `y = x + w` whose initializer `w` points at an external data file (what an importer must refuse). */
+export function externalDataGraph(location: string): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const dims = { dim: [{ dimParam: 'n' }, { dimValue: 1 }] };
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }],
+      initializer: [
+        {
+          name: 'w',
+          dims: [1],
+          dataType: FLOAT,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: location },
+            { key: 'length', value: '4' },
+          ],
+        },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
