@@ -87,7 +87,8 @@ export class OnnxModel {
         intraOpNumThreads: opts.intraOpThreads ?? 1,
         interOpNumThreads: 1,
         executionMode: 'sequential',
-        logSeverityLevel: 3,
+        // Fatal only: a refused graph's reason reaches the caller (400 or the load error), not stderr.
+        logSeverityLevel: 4,
       });
     } catch (e) {
       throw new OnnxModelError(`ONNX Runtime cannot load the graph: ${firstLine(e)}`);
