@@ -13,6 +13,8 @@ import { AuditSkippedDriftCheckpoints1764710000000 } from './1764710000000-audit
 import { PlatformAdminEventOutbox1764720000000 } from './1764720000000-platform-admin-event-outbox';
 import { BatchScoringLineage1764740000000 } from './1764740000000-batch-scoring-lineage';
 import { PlatformAdminEventOutboxHold1764800000000 } from './1764800000000-platform-admin-event-outbox-hold';
+import { ModelsOnnxFormat1764810000000 } from './1764810000000-models-onnx-format';
+import { ModelsServingEngine1764811000000 } from './1764811000000-models-serving-engine';
 import { ModelsRecommender1764870000000 } from './1764870000000-models-recommender';
 
 /**
@@ -35,5 +37,7 @@ export const MIGRATIONS = [
   PlatformAdminEventOutbox1764720000000,
   BatchScoringLineage1764740000000,
   PlatformAdminEventOutboxHold1764800000000,
+  ModelsOnnxFormat1764810000000,
+  ModelsServingEngine1764811000000,
   ModelsRecommender1764870000000,
 ];

@@ -13,12 +13,13 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { ValidationProblemException } from '../platform/http/validation';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { servingEngines } from '../platform/tfjs/serving-engines';
 import { ModelDeployments, ModelRegistry, type RoutingSnapshot } from '../models';
 import * as ml from '../ml';
 import { DynamicBatcher } from './runtime/dynamic-batcher';
 import { InferenceMetrics } from './runtime/inference-metrics';
 import { LoadedModel } from './runtime/loaded-model';
-import { ModelCache, versionKey } from './runtime/model-cache';
+import { ModelCache, parseVersionKey, versionKey, type EnginePreference } from './runtime/model-cache';
 import { RoutingTable } from './runtime/routing-table';
 import { resolveVersionSelector } from '../models';
 import {
@@ -28,6 +29,7 @@ import {
   type InferenceResult,
   type ModelSelector,
   type ServedModel,
+  type ServingEngine,
 } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
 import { CallAudit } from './call-audit';
@@ -77,7 +79,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly audit: AuditSink,
     metrics: MetricsService,
   ) {
-    this.cache = new ModelCache((name, version) => this.load(name, version), {
+    this.cache = new ModelCache((name, version, engine) => this.load(name, version, engine), {
       maxModels: config.inference.maxModels,
       maxBytes: config.inference.maxModelBytes,
     });
@@ -88,6 +90,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   /** Loads and warms every version an alias or a deployment references, then follows changes. */
   async onApplicationBootstrap(): Promise<void> {
     await TfRuntime.init(this.config.tfBackend);
+    const engines = servingEngines();
+    this.logger.log(
+      { tfjs: engines.tfjs, onnxruntime: engines.onnxruntime },
+      `serving engines: TF.js on ${engines.tfjs?.provider ?? 'none'}, ONNX Runtime ${engines.onnxruntime.version} (cpu)`,
+    );
     await this.refresh().catch((err: unknown) => this.logger.error({ err }, 'initial routing refresh failed'));
     this.timer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'routing refresh failed'));
@@ -153,11 +160,13 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     await this.registry.getModel(name);
     const failures = new Map(this.routing.loadFailures.map((f) => [f.key, f.error]));
     // Versions that failed to load are not routed to, but they are what the registry asks for: report them.
-    const failed = [...failures.keys()].filter((k) => k.startsWith(`${name}@`)).map((k) => Number(k.slice(name.length + 1)));
-    const versions = [...new Set([...this.routing.referencedVersions(name), ...failed])].sort((a, b) => a - b);
+    const failed = [...failures].map(([k, error]) => ({ ...parseVersionKey(k), error })).filter((k) => k.name === name);
+    const versions = [...new Set([...this.routing.referencedVersions(name), ...failed.map((k) => k.version)])].sort((a, b) => a - b);
+    const engine = this.routing.engine(name);
     return versions.map((version) => {
-      const key = versionKey(name, version);
-      const error = failures.get(key) ?? null;
+      const key = versionKey(name, version, engine);
+      // A failure on another engine (a refused engine switch) is reported too: the version answers on the old one.
+      const error = failures.get(key) ?? failed.find((k) => k.version === version)?.error ?? null;
       const state: VersionState = this.cache.isLoaded(key) ? 'AVAILABLE' : this.cache.isLoading(key) ? 'LOADING' : error ? 'END' : 'START';
       return { version, state, error };
     });
@@ -294,10 +303,17 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private explain(model: LoadedModel, x: Float32Array, predictions: RecordPrediction[]): void {
     const { served } = model;
     const layers = model.layersModel;
-    if (!layers)
-      throw new BadRequestException(
-        `explain: model ${served.name} version ${served.version} is a graph model; explanations need a Kiln-trained layers model`,
-      );
+    if (!layers) {
+      const what = served.engine === 'onnxruntime' ? 'served by ONNX Runtime, which computes no gradients' : 'a graph model';
+      throw new ValidationProblemException([
+        {
+          field: 'explain',
+          reason:
+            `model ${served.name} version ${served.version} is ${what}; ` +
+            'explanations need a Kiln-trained layers model on the tfjs engine',
+        },
+      ]);
+    }
     let explanations: Explanation[];
     try {
       explanations = explainRecords(layers, served.preprocessing!, served.target!, x, predictions.length);
@@ -375,7 +391,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       if (aliasVersion(selector.alias) === undefined) await this.registry.getModel(name);
     }
     const version = resolveVersionSelector(name, selector, aliasVersion);
-    if (selector.version !== undefined) return { model: await this.cache.acquire(name, selector.version), canary: false };
+    const engine = this.routing.engine(name);
+    if (selector.version !== undefined) return { model: await this.cache.acquire(name, selector.version, engine), canary: false };
     let route = version !== undefined ? { version, canary: false } : this.routing.route(name, call?.clientRequestId ?? null);
     if (!route) {
       // Maybe a change this replica has not polled yet.
@@ -386,22 +403,35 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       await this.registry.getModel(name); // 404 for an unknown model
       throw new NotFoundException(`model ${name} has no production alias and no deployment; ask for a version or an alias`);
     }
-    const model = this.cache.acquireLoaded(versionKey(name, route.version)) ?? (await this.cache.acquire(name, route.version));
+    const model =
+      this.cache.acquireLoaded(versionKey(name, route.version, engine)) ?? (await this.cache.acquire(name, route.version, engine));
     return { model, canary: route.canary };
   }
 
-  private async load(name: string, version: number): Promise<LoadedModel> {
+  /**
+   * Loads a version on the engine the model's setting asks for: imported ONNX graphs always on ONNX
+   * Runtime; other versions on TF.js (`tfjs`), on their ONNX graph (`onnxruntime`; an error for an
+   * imported TF.js model, which has none), or on the graph when there is one (`auto`).
+   */
+  private async load(name: string, version: number, preference: EnginePreference): Promise<LoadedModel> {
     const { model, version: v } = await this.registry.getVersion(name, version);
     if (v.status !== 'active') throw new NotFoundException(`version ${version} of model ${name} is ${v.status} and not servable`);
     const sig = v.signature;
     const target = v.target;
+    const graph = v.format === 'onnx' || preference !== 'tfjs' ? await this.registry.loadOnnxGraph(v) : null;
+    if (!graph && preference === 'onnxruntime')
+      throw new Error(
+        `version ${version} of model ${name} is an imported TF.js model and has no ONNX graph; serve it with engine tfjs or auto`,
+      );
+    const engine: ServingEngine = graph ? 'onnxruntime' : 'tfjs';
     const served: ServedModel = {
       name: model.name,
       version: v.version,
       versionId: v.id,
       source: v.source,
       format: v.format,
-      platform: platformOf(v.format),
+      engine,
+      platform: platformOf(v.format, engine),
       task: (v.task as ServedModel['task']) ?? null,
       inputs: sig.inputs,
       outputs: sig.outputs,
@@ -410,9 +440,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       target,
     };
     const started = performance.now();
-    const loaded = await LoadedModel.load(served, await this.registry.loadBytes(v));
+    const loaded = graph
+      ? await LoadedModel.loadOnnx(served, graph, { intraOpThreads: this.config.inference.onnxThreads })
+      : await LoadedModel.load(served, await this.registry.loadBytes(v));
     await loaded.warmUp();
-    this.logger.log({ model: name, version, ms: Math.round(performance.now() - started) }, 'model version loaded and warm');
+    this.logger.log({ model: name, version, engine, ms: Math.round(performance.now() - started) }, 'model version loaded and warm');
     return loaded;
   }
 
@@ -457,7 +489,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     const version = this.routing.shadow(name);
     if (version === null || version === live.served.version) return;
     setImmediate(() => {
-      const shadow = this.cache.acquireLoaded(versionKey(name, version));
+      const shadow = this.cache.acquireLoaded(versionKey(name, version, this.routing.engine(name)));
       if (!shadow) return;
       const started = performance.now();
       const ids = { requestId: call.requestId, clientRequestId: call.clientRequestId ?? null };

@@ -7,6 +7,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, ServiceUnava
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { servingEngines } from '../platform/tfjs/serving-engines';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
@@ -54,7 +55,7 @@ export class OpenInferenceController {
   @Public()
   @ApiOperation({ summary: 'Server metadata: name, version, extensions' })
   server() {
-    return serverMetadata(this.config.version.package);
+    return serverMetadata(this.config.version.package, servingEngines());
   }
 
   @Get('health/live')

@@ -23,8 +23,18 @@ export interface DeploymentInput {
   shadow?: number | null;
 }
 
-/** Dynamic batching knobs of one model, as the inference runtime applies them. */
+/**
+ * Which engine serves a model's Kiln-trained versions: `tfjs` (the default; the TF.js artifact),
+ * `onnxruntime` (the ONNX graph exported from it at registration), or `auto` (ONNX Runtime when the
+ * version has a graph, else TF.js). Imported ONNX graphs always run on ONNX Runtime, imported TF.js
+ * models on TF.js.
+ */
+export type ServingEnginePreference = 'tfjs' | 'onnxruntime' | 'auto';
+export const SERVING_ENGINES: readonly ServingEnginePreference[] = ['tfjs', 'onnxruntime', 'auto'];
+
+/** Dynamic batching knobs and the engine of one model, as the inference runtime applies them. */
 export interface ServingSettings {
+  engine: ServingEnginePreference;
   /** Largest batch one model call runs; 1 turns batching off. */
   maxBatchSize: number;
   /** How long the first queued request may wait for others to join its batch (0: batch what queued while the previous batch ran). */
@@ -36,13 +46,16 @@ export interface ServingSettings {
 }
 
 export const SERVING_DEFAULTS: Readonly<ServingSettings> = Object.freeze({
+  engine: 'tfjs',
   maxBatchSize: 32,
   maxQueueDelayMs: 0,
   maxQueueSize: 1024,
   timeoutMs: 5000,
 });
 
-export const SERVING_BOUNDS: Readonly<Record<keyof ServingSettings, { min: number; max: number }>> = Object.freeze({
+export type BatchingKey = Exclude<keyof ServingSettings, 'engine'>;
+
+export const SERVING_BOUNDS: Readonly<Record<BatchingKey, { min: number; max: number }>> = Object.freeze({
   maxBatchSize: { min: 1, max: 1024 },
   maxQueueDelayMs: { min: 0, max: 1000 },
   maxQueueSize: { min: 1, max: 100_000 },
@@ -87,10 +100,13 @@ export function deploymentInputErrors(input: DeploymentInput): FieldError[] {
 
 /** Every problem of a (partial) serving settings update. */
 export function servingInputErrors(input: Partial<ServingSettings>): FieldError[] {
-  return (Object.keys(SERVING_BOUNDS) as Array<keyof ServingSettings>).flatMap((field) => {
+  const errors: FieldError[] = (Object.keys(SERVING_BOUNDS) as BatchingKey[]).flatMap((field) => {
     const v = input[field];
     if (v === undefined) return [];
     const { min, max } = SERVING_BOUNDS[field];
     return Number.isInteger(v) && v >= min && v <= max ? [] : [{ field, reason: `must be an integer from ${min} to ${max}` }];
   });
+  if (input.engine !== undefined && !SERVING_ENGINES.includes(input.engine))
+    errors.push({ field: 'engine', reason: `must be one of ${SERVING_ENGINES.join(', ')}` });
+  return errors;
 }

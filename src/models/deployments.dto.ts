@@ -1,8 +1,27 @@
 /** Request bodies of the deployment and serving-settings API (checked again in depth by deployment-rules.ts). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsNumber, IsOptional, IsPositive, Max, Min, ValidateNested } from 'class-validator';
-import { MAX_ROUTE_WEIGHT, MAX_ROUTES, SERVING_BOUNDS, SERVING_DEFAULTS } from './deployment-rules';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import {
+  MAX_ROUTE_WEIGHT,
+  MAX_ROUTES,
+  SERVING_BOUNDS,
+  SERVING_DEFAULTS,
+  SERVING_ENGINES,
+  type ServingEnginePreference,
+} from './deployment-rules';
 import { IsAliasName, IsVersionNumber } from './version-selector';
 import { MAX_VERSION_NUMBER } from './version-number';
 
@@ -66,6 +85,16 @@ const d = SERVING_DEFAULTS;
 
 /** Partial update: fields left out keep their current value. */
 export class SetServingDto {
+  @ApiPropertyOptional({
+    enum: SERVING_ENGINES,
+    description:
+      "Engine of the model's Kiln-trained versions: tfjs (the TF.js artifact), onnxruntime (the ONNX graph exported from it), " +
+      `auto (ONNX Runtime when the version has a graph); default ${d.engine}. Imported ONNX graphs always run on ONNX Runtime`,
+  })
+  @IsOptional()
+  @IsIn(SERVING_ENGINES)
+  engine?: ServingEnginePreference;
+
   @ApiPropertyOptional({
     description: `Largest batch per model call (1 = batching off); default ${d.maxBatchSize}`,
     minimum: b.maxBatchSize.min,

@@ -9,6 +9,7 @@ import {
   SERVING_DEFAULTS,
   type DeploymentInput,
   type ServingSettings,
+  type BatchingKey,
 } from './deployment-rules';
 import { ModelDeploymentEntity, type StoredRoute } from './model-deployment.entity';
 import { MODEL_NAME_PATTERN } from './model-registry.service';
@@ -43,7 +44,7 @@ const SNAPSHOT_SQL = `
     COALESCE((SELECT jsonb_object_agg(a.alias, jsonb_build_object('version', v.version, 'versionId', v.id))
               FROM model_aliases a JOIN model_versions v ON v.id = a.model_version_id WHERE a.model_id = m.id), '{}'::jsonb) AS aliases,
     d.routes, sv.version AS shadow_version, sv.id AS shadow_version_id,
-    s.max_batch_size, s.max_queue_delay_ms, s.max_queue_size, s.timeout_ms
+    s.max_batch_size, s.max_queue_delay_ms, s.max_queue_size, s.timeout_ms, s.engine
   FROM models m
   LEFT JOIN model_deployments d ON d.model_id = m.id
   LEFT JOIN model_versions sv ON sv.id = d.shadow_version_id
@@ -134,9 +135,10 @@ export class ModelDeployments {
     return this.db.transaction(async (m) => {
       const model = await this.lockModel(m, name);
       const current = await m.findOneBy(ModelServingSettingsEntity, { modelId: model.id });
-      const pick = (k: keyof ServingSettings): number => input[k] ?? current?.[k] ?? SERVING_DEFAULTS[k];
+      const pick = (k: BatchingKey): number => input[k] ?? current?.[k] ?? SERVING_DEFAULTS[k];
       const row = {
         modelId: model.id,
+        engine: input.engine ?? current?.engine ?? SERVING_DEFAULTS.engine,
         maxBatchSize: pick('maxBatchSize'),
         maxQueueDelayMs: pick('maxQueueDelayMs'),
         maxQueueSize: pick('maxQueueSize'),
@@ -213,6 +215,7 @@ export class ModelDeployments {
 function servingView(name: string, row: ServingSettings & { updatedBy: string | null; updatedAt: Date }): ServingView {
   return {
     model: name,
+    engine: row.engine,
     maxBatchSize: row.maxBatchSize,
     maxQueueDelayMs: row.maxQueueDelayMs,
     maxQueueSize: row.maxQueueSize,

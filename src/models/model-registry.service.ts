@@ -17,6 +17,7 @@ import type {
   ModelVersionTarget,
 } from '../contracts';
 import { readModelBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
+import { onnxGraphOfTrainedModel } from './trained-onnx-export';
 import type { ProductionVersion, PromotionDecision } from '../contracts';
 import { noSuchAlias, resolveVersionSelector, type VersionSelector } from './version-selector';
 
@@ -37,12 +38,18 @@ export interface NewTrainedVersion {
   lineage: ModelLineage;
   recommender?: ModelVersionRecommender | null;
   createdBy: string | null;
+  /** The ONNX graph exported from the TF.js artifact (`exportOnnxGraph`), already in the artifact store; null: none. */
+  onnxSha256?: string | null;
 }
 
 /** A validated imported model (artifacts already durable in the artifact store). */
 export interface NewImportedVersion {
   modelName: string;
-  format: 'layers-model' | 'graph-model';
+  format: 'layers-model' | 'graph-model' | 'onnx';
+  /** ONNX imports with a record contract (`signature` part): what the record API needs. */
+  task?: string | null;
+  preprocessing?: ModelVersionPreprocessing | null;
+  target?: ModelVersionTarget | null;
   modelJsonSha256: string;
   weightsSha256: string;
   signature: ModelVersionSignature;
@@ -102,13 +109,14 @@ export class ModelRegistry {
         source: 'imported',
         status: 'active',
         format: v.format,
-        task: null,
+        task: v.task ?? null,
         modelJsonSha256: v.modelJsonSha256,
         weightsSha256: v.weightsSha256,
         signature: v.signature,
-        preprocessing: null,
-        target: null,
+        preprocessing: v.preprocessing ?? null,
+        target: v.target ?? null,
         metrics: null,
+        onnxSha256: null,
         lineage: v.lineage,
         trainingJobId: null,
         createdBy: v.createdBy,
@@ -121,6 +129,37 @@ export class ModelRegistry {
       await writeAdminEvent(m, actor, { action: 'model.imported', target: { name: v.modelName }, before: null, after });
       return { model, version: inserted };
     });
+  }
+
+  /**
+   * The serialized ONNX graph of a version: an imported ONNX version's own graph, a trained version's
+   * graph exported at registration, or, for a trained version registered before ONNX export existed,
+   * one exported now from its TF.js artifact (not stored: the version row is immutable). Null for
+   * imported TF.js models, which have none.
+   */
+  async loadOnnxGraph(v: ModelVersionEntity): Promise<Buffer | null> {
+    if (v.format === 'onnx') return this.artifacts.getBuffer(v.weightsSha256);
+    if (v.onnxSha256) return this.artifacts.getBuffer(v.onnxSha256);
+    if (v.source !== 'trained') return null;
+    return onnxGraphOfTrainedModel(await this.loadBytes(v), v.signature);
+  }
+
+  /**
+   * Exports a trained model's TF.js artifact to an ONNX graph and stores it; returns its artifact id,
+   * or null (with the reason) when the model has no ONNX equivalent: the TF.js artifact is the source of
+   * truth and the version registers either way.
+   */
+  async exportOnnxGraph(
+    bytes: ModelBytes,
+    signature: ModelVersionSignature,
+    producerVersion: string,
+  ): Promise<{ sha256: string | null; error: string | null }> {
+    try {
+      const graph = await onnxGraphOfTrainedModel(bytes, signature, producerVersion);
+      return { sha256: (await this.artifacts.put(graph)).sha256, error: null };
+    } catch (e) {
+      return { sha256: null, error: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   /** model.json + weights of a version, from the artifact store. */
@@ -268,6 +307,7 @@ export class ModelRegistry {
       recommender: v.recommender ?? null,
       trainingJobId: v.trainingJobId,
       createdBy: v.createdBy,
+      onnxSha256: v.onnxSha256 ?? null,
     });
     await m.insert(ModelVersionEntity, version);
     return { model, version };

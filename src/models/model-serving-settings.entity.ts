@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { ServingEnginePreference } from './deployment-rules';
 
 /** A model's serving (dynamic batching) settings, as effective values; no row = the defaults. */
 @Entity({ name: 'model_serving_settings' })
@@ -17,6 +18,9 @@ export class ModelServingSettingsEntity {
 
   @Column({ name: 'timeout_ms', type: 'integer' })
   timeoutMs!: number;
+
+  @Column({ type: 'varchar', length: 16, default: 'tfjs' })
+  engine!: ServingEnginePreference;
 
   @Column({ name: 'updated_by', type: 'varchar', length: 200, nullable: true })
   updatedBy!: string | null;

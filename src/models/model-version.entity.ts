@@ -13,7 +13,19 @@ export type ModelVersionStatus = 'active' | 'archived';
 /** Where a version came from: dataset version, training job, hyperparameters, backend, duration, code version. */
 export interface ModelLineage {
   /** Imported versions: the uploaded file names and model.json's generatedBy / convertedBy. */
-  imported?: { files: string[]; generatedBy?: string | null; convertedBy?: string | null; dryRunBackend?: string };
+  imported?: {
+    files: string[];
+    generatedBy?: string | null;
+    convertedBy?: string | null;
+    dryRunBackend?: string;
+    /** ONNX imports: the graph's producer (e.g. `pytorch 1.13.0`) and opset, as the graph states them. */
+    producer?: string | null;
+    opset?: number | null;
+  };
+  /** Trained versions: the ONNX export of the TF.js artifact at registration (opset), or why there is none. */
+  onnxExport?: { opset?: number; error?: string };
+  /** The engine that checked (imports) or can serve the version: `{engine, provider, version}`. */
+  engine?: { engine: string; provider: string; version: string };
   datasetVersionId?: string;
   datasetId?: string;
   datasetName?: string;
@@ -52,7 +64,8 @@ export class ModelVersionEntity {
   status!: ModelVersionStatus;
 
   @Column({ type: 'varchar', length: 32 })
-  format!: 'layers-model' | 'graph-model';
+  /** 'onnx': an imported ONNX graph; its bytes are `weights_sha256`, `model_json_sha256` a small JSON manifest. */
+  format!: 'layers-model' | 'graph-model' | 'onnx';
 
   @Column({ type: 'varchar', length: 16, nullable: true })
   task!: string | null;
@@ -62,6 +75,10 @@ export class ModelVersionEntity {
 
   @Column({ name: 'weights_sha256', type: 'char', length: 64 })
   weightsSha256!: string;
+
+  /** Trained versions: the ONNX graph exported from the TF.js artifact at registration (null: none). */
+  @Column({ name: 'onnx_sha256', type: 'char', length: 64, nullable: true })
+  onnxSha256!: string | null;
 
   @Column({ type: 'jsonb' })
   signature!: ModelVersionSignature;

@@ -10,6 +10,7 @@ import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
 import { parseSignature } from './model-import';
 import { checkImport } from './model-import-runner';
+import { inspectOnnx, looksLikeModelJson, onnxManifest, parseOnnxSignature } from './onnx-import';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
@@ -62,22 +63,33 @@ export class ModelsController {
   @ApiBody({
     schema: {
       type: 'object',
-      required: ['model', 'weights', 'signature'],
+      required: ['model'],
       properties: {
-        model: { type: 'string', format: 'binary', description: 'model.json (TF.js layers or graph model)' },
+        model: {
+          type: 'string',
+          format: 'binary',
+          description: 'model.json (TF.js layers or graph model; then weights and signature are required) or a .onnx file (alone)',
+        },
         weights: {
           type: 'array',
           items: { type: 'string', format: 'binary' },
           description: "weight shard files, under the file names model.json's weightsManifest uses",
         },
-        signature: { type: 'string', description: 'JSON {inputs: [{name, dtype, shape}], outputs: [...]}; -1 for the batch dimension' },
+        signature: {
+          type: 'string',
+          description:
+            'TF.js: JSON {inputs: [{name, dtype, shape}], outputs: [...]}; -1 for the batch dimension. ' +
+            'ONNX (optional): JSON {features: [{name, type}], task, classes?, positiveClass?, threshold?, input?, output?} ' +
+            'for the record API',
+        },
       },
     },
   })
   @ApiOperation({
-    summary: 'Import a TF.js model (model.json + weight shards + signature) as a new version',
+    summary: 'Import a TF.js model (model.json + weight shards + signature) or an ONNX graph (.onnx) as a new version',
     description:
       'Kiln loads the model, runs a dry prediction on zeros of the declared input shapes and checks the outputs; ' +
+      'an ONNX graph declares its own tensors (read by ONNX Runtime; dynamic axes as -1) and is served by ONNX Runtime; ' +
       'what does not load or does not match is refused with 400 naming the problem. Creates the model if missing; ' +
       'version numbers are shared with trained versions.',
   })
@@ -89,9 +101,10 @@ export class ModelsController {
     }
     if (!req.isMultipart())
       throw new UnsupportedMediaTypeException(
-        'content-type: send multipart/form-data with parts "model" (model.json), "weights" (shards) and "signature"',
+        'content-type: send multipart/form-data with parts "model" (model.json or a .onnx file), "weights" (shards) and "signature"',
       );
     let modelJson: Buffer | undefined;
+    let modelFile: string | undefined;
     let signatureText: string | undefined;
     const shards = new Map<string, Buffer>();
     for await (const part of req.parts({ limits: { files: 101, fields: 10 } }) as AsyncIterable<Multipart>) {
@@ -105,8 +118,9 @@ export class ModelsController {
       }
       const buf = await part.toBuffer();
       if (part.fieldname === 'model') {
-        if (modelJson) throw new ValidationProblemException([{ field: 'model', reason: 'send model.json once' }]);
+        if (modelJson) throw new ValidationProblemException([{ field: 'model', reason: 'send one model file' }]);
         modelJson = buf;
+        modelFile = part.filename || undefined;
       } else if (part.fieldname === 'weights') {
         const file = part.filename || '';
         if (!file)
@@ -121,6 +135,13 @@ export class ModelsController {
           { field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' },
         ]);
       }
+    }
+    if (modelJson && !looksLikeModelJson(modelJson, modelFile)) {
+      if (shards.size)
+        throw new ValidationProblemException([
+          { field: 'weights', reason: 'an ONNX graph holds its own weights; send only "model" (and optionally "signature")' },
+        ]);
+      return this.importOnnx(name, modelJson, modelFile, signatureText, req);
     }
     const signature = parseSignature(signatureText, this.config.importMaxElements);
     // parsing, loading, the dry prediction and storing run in a worker thread (model-import-runner.ts)
@@ -146,6 +167,47 @@ export class ModelsController {
             dryRunBackend: checked.backend,
           },
           backend: checked.backend,
+          codeVersion: this.config.version.code,
+        },
+        createdBy: req.principal?.name ?? null,
+      },
+      actorOf(req),
+    );
+    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
+  }
+
+  /** The ONNX branch of the import: inspect and dry-run on ONNX Runtime, store the graph, register. */
+  private async importOnnx(
+    name: string,
+    graph: Buffer,
+    file: string | undefined,
+    signatureText: string | undefined,
+    req: AuthenticatedRequest,
+  ) {
+    const contract = parseOnnxSignature(signatureText);
+    const checked = await inspectOnnx(graph, contract, this.config.importMaxElements);
+    const manifest = onnxManifest(graph, checked);
+    const manifestRef = await this.artifacts.put(Buffer.from(JSON.stringify(manifest)));
+    const graphRef = await this.artifacts.put(graph);
+    const { model, version } = await this.registry.registerImportedVersion(
+      {
+        modelName: name,
+        format: 'onnx',
+        modelJsonSha256: manifestRef.sha256,
+        weightsSha256: graphRef.sha256,
+        signature: checked.signature,
+        task: checked.task,
+        preprocessing: checked.preprocessing,
+        target: checked.target,
+        lineage: {
+          imported: {
+            files: [file ?? 'model.onnx'],
+            producer: manifest.producer,
+            opset: manifest.opset,
+            dryRunBackend: `onnxruntime-node ${checked.engine.version}`,
+          },
+          engine: { engine: 'onnxruntime', provider: checked.engine.provider, version: checked.engine.version },
+          backend: 'onnxruntime-cpu',
           codeVersion: this.config.version.code,
         },
         createdBy: req.principal?.name ?? null,

@@ -54,7 +54,9 @@ export function modelVersionDto(m: ModelEntity, v: ModelVersionEntity, aliases: 
     lineage: v.lineage,
     /** Recommender versions: feedback kind, interaction columns, catalogue sizes, index artifact. */
     recommender: v.recommender ?? null,
-    artifacts: { modelJson: v.modelJsonSha256, weights: v.weightsSha256 },
+    artifacts: { modelJson: v.modelJsonSha256, weights: v.weightsSha256, onnx: v.onnxSha256 ?? null },
+    /** Engines that can serve this version (ONNX Runtime: an imported graph or one exported from the TF.js artifact). */
+    engines: v.format === 'onnx' ? ['onnxruntime'] : v.onnxSha256 ? ['tfjs', 'onnxruntime'] : ['tfjs'],
     createdBy: v.createdBy,
     createdAt: v.createdAt.toISOString(),
     archivedAt: v.archivedAt?.toISOString() ?? null,

@@ -57,6 +57,7 @@ export interface RoutingRow {
   max_queue_delay_ms: number | null;
   max_queue_size: number | null;
   timeout_ms: number | null;
+  engine: ServingSettings['engine'] | null;
 }
 
 /** Resolves alias routes against the model's aliases and normalises the weights of the routes that resolve. */
@@ -91,6 +92,7 @@ export function buildRoutingSnapshot(rows: RoutingRow[]): RoutingSnapshot {
             maxQueueDelayMs: row.max_queue_delay_ms!,
             maxQueueSize: row.max_queue_size!,
             timeoutMs: row.timeout_ms!,
+            engine: row.engine ?? SERVING_DEFAULTS.engine,
           },
   }));
   return { fingerprint: createHash('sha256').update(JSON.stringify(models)).digest('hex'), models };

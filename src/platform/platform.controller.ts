@@ -10,6 +10,7 @@ import { PingDto } from './platform.dto';
 import { QueueInspector } from './queues/queue-inspector';
 import { QUEUE_CONNECTION } from './queues/queues.module';
 import type { QueueConnection } from './queues/queue-backend';
+import { servingEngines } from './tfjs/serving-engines';
 
 @ApiTags('platform')
 @Controller('api/platform')
@@ -22,13 +23,14 @@ export class PlatformController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'This process: roles, queue backend, database mode' })
+  @ApiOperation({ summary: 'This process: roles, queue backend, database mode, serving engines (TF.js backend, ONNX Runtime)' })
   info() {
     return {
       roles: this.config.roles,
       queueBackend: this.queue.backend,
       database: this.config.database.mode,
       pid: process.pid,
+      engines: servingEngines(),
     };
   }
 

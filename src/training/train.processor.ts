@@ -13,6 +13,7 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { EpochProgress } from '../ml';
+import { ONNX_EXPORT_OPSET } from '../ml/onnx/onnx-export';
 import { closeTrainingWorkers, runTraining, type TrainJobInput } from './train-runner';
 import type { RecommenderOutcome, TabularOutcome, WorkerSpec } from './train-protocol';
 import { TrainingJobEntity } from './training-job.entity';
@@ -276,11 +277,15 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
     o: TabularOutcome,
     decision: PromotionDecision | null = null,
   ): Promise<TrainingRunJobResult> {
+    // The TF.js artifact is the source of truth; the ONNX graph derived from it lets ONNX Runtime serve the same weights.
+    const onnx = await this.registry.exportOnnxGraph(o.modelBytes, o.signature, `kiln ${this.config.version.code}`);
+    if (onnx.error) this.logger.warn({ trainingJobId: row.id, error: onnx.error }, 'no ONNX graph for this version (it serves on TF.js)');
     return this.registerVersion(
       row,
       o.modelBytes,
       {
         task: o.task,
+        onnxSha256: onnx.sha256,
         signature: o.signature,
         preprocessing: o.preprocessing,
         target: o.target,
@@ -303,6 +308,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           resumedFromEpoch: o.resumedFromEpoch,
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
+          onnxExport: onnx.error ? { error: onnx.error } : { opset: ONNX_EXPORT_OPSET },
         },
       },
       decision,

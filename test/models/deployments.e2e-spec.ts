@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       assert.equal(initial.status, 200, initial.text);
       assert.deepEqual(initial.body, {
         model: 'dep',
+        engine: 'tfjs',
         maxBatchSize: 32,
         maxQueueDelayMs: 0,
         maxQueueSize: 1024,
@@ -331,7 +332,7 @@ async function main(): Promise<void> {
             ],
             shadow: null,
           },
-          serving: { maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 250 },
+          serving: { engine: 'tfjs', maxBatchSize: 8, maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 250 },
         });
         assert.deepEqual(entry(snap, 'edge')!.deployment, null);
         assert.deepEqual(entry(snap, 'edge')!.aliases, {});
@@ -427,7 +428,11 @@ async function main(): Promise<void> {
         assert.equal(bareAlias.status, 200, bareAlias.text);
         const bare = entry(await deployments.routingSnapshot(), 'bare');
         assert.equal(bare?.aliases.production?.version, 1);
-        assert.deepEqual(bare.serving, { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000 }, 'the defaults');
+        assert.deepEqual(
+          bare.serving,
+          { engine: 'tfjs', maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 1024, timeoutMs: 5000 },
+          'the defaults',
+        );
         assert.equal((await kiln.request('DELETE', '/api/models/bare/aliases/production')).status, 200);
         assert.equal(entry(await deployments.routingSnapshot(), 'bare'), undefined);
       },

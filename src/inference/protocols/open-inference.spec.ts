@@ -11,6 +11,7 @@ const model: ServedModel = {
   versionId: 'v3',
   source: 'imported',
   format: 'graph-model',
+  engine: 'tfjs',
   platform: 'tensorflowjs_graph',
   task: null,
   inputs: [

@@ -263,9 +263,15 @@ export function modelMetadata(model: ServedModel, versions: readonly number[]): 
   };
 }
 
-/** Server metadata: no extension is implemented (binary tensors are refused). */
-export function serverMetadata(version: string): { name: string; version: string; extensions: string[] } {
-  return { name: 'kiln', version, extensions: [] };
+/**
+ * Server metadata: no extension is implemented (binary tensors are refused). **Kiln** adds `engines`
+ * (the TF.js backend and the ONNX Runtime build this replica serves with); the schema allows extra keys.
+ */
+export function serverMetadata<E extends object>(
+  version: string,
+  engines?: E,
+): { name: string; version: string; extensions: string[]; engines?: E } {
+  return { name: 'kiln', version, extensions: [], ...(engines ? { engines } : {}) };
 }
 
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */

@@ -21,6 +21,7 @@ const single: ServedModel = {
   versionId: 'v2',
   source: 'imported',
   format: 'layers-model',
+  engine: 'tfjs',
   platform: 'tensorflowjs_layers',
   task: null,
   inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],

@@ -2,13 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
+import { OnnxModel, type OnnxSessionOptions } from '../../ml/onnx';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
+type EngineModel =
+  | { format: 'layers-model'; model: tfl.LayersModel }
+  | { format: 'graph-model'; model: tfconv.GraphModel }
+  | { format: 'onnx'; model: OnnxModel };
+
 /**
- * One model version in memory: the TF.js model, its ServedModel description and an in-flight counter.
- * `run` is the only place tensors are created for serving: host arrays in, host arrays out, inside
- * `tf.tidy` so nothing leaks. Layers models match inputs/outputs by position (their Keras names are
- * implementation details), graph models by name (as the import checks them).
+ * One model version in memory: the engine's model (TF.js layers or graph model, or an ONNX Runtime
+ * session), its ServedModel description and an in-flight counter. Both engines sit behind `run`: host
+ * arrays in, host arrays out, in signature order. On TF.js it is the only place tensors are created
+ * for serving, disposed before it returns so nothing leaks; layers models match inputs/outputs by
+ * position (their Keras names are implementation details), graph models and ONNX graphs by name.
  */
 export class LoadedModel {
   private inFlight = 0;
@@ -17,7 +24,7 @@ export class LoadedModel {
 
   private constructor(
     readonly served: ServedModel,
-    private readonly model: { format: 'layers-model'; model: tfl.LayersModel } | { format: 'graph-model'; model: tfconv.GraphModel },
+    private readonly model: EngineModel,
     /** Size of the weights in bytes: what the LRU's memory bound counts. */
     readonly weightBytes: number,
   ) {}
@@ -25,6 +32,12 @@ export class LoadedModel {
   static async load(served: ServedModel, bytes: ModelBytes): Promise<LoadedModel> {
     const model = await loadModelFromBytes(bytes);
     return new LoadedModel(served, model, bytes.weights.length);
+  }
+
+  /** An ONNX graph on ONNX Runtime (`served.engine` is 'onnxruntime'); `graph` is the serialized ModelProto. */
+  static async loadOnnx(served: ServedModel, graph: Uint8Array, opts: OnnxSessionOptions = {}): Promise<LoadedModel> {
+    const model = await OnnxModel.fromBytes(graph, opts);
+    return new LoadedModel(served, { format: 'onnx', model }, graph.length);
   }
 
   /** Runs one dummy batch (zeros, batch 1) so the first real request does not pay for kernel set-up. */
@@ -36,6 +49,13 @@ export class LoadedModel {
   /** Executes the model on validated inputs (signature order); outputs in signature order. */
   async run(inputs: HostTensor[]): Promise<HostTensor[]> {
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
+    if (this.model.format === 'onnx') {
+      const ys = await this.model.model.run(
+        inputs,
+        this.served.outputs.map((s) => s.name),
+      );
+      return ys.map((y, i) => ({ ...y, name: this.served.outputs[i]!.name }));
+    }
     const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
     try {
       let ys: tf.Tensor[];
@@ -101,7 +121,12 @@ export class LoadedModel {
   private dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.model.model.dispose();
+    if (this.model.format === 'onnx') {
+      // Releasing a session frees native memory; nothing can still be running on it (in-flight is 0).
+      this.model.model.dispose().catch(() => undefined);
+    } else {
+      this.model.model.dispose();
+    }
   }
 }
 

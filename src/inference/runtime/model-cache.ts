@@ -1,7 +1,14 @@
 import { LoadedModel } from './loaded-model';
 
+/**
+ * The model's serving engine setting: `tfjs`, `onnxruntime` or `auto` (the loader decides what a
+ * version can run on). Part of the cache key, so switching engines loads the other engine's copy
+ * beside the current one and the routing table swaps once it is warm.
+ */
+export type EnginePreference = 'tfjs' | 'onnxruntime' | 'auto';
+
 /** Loads one version (by model name and version number) from the registry and the artifact store. */
-export type ModelLoader = (name: string, version: number) => Promise<LoadedModel>;
+export type ModelLoader = (name: string, version: number, engine: EnginePreference) => Promise<LoadedModel>;
 
 export interface CacheLimits {
   /** Loaded versions at most (pinned ones count but are never evicted). */
@@ -17,7 +24,15 @@ interface Entry {
   lastUsed: number;
 }
 
-export const versionKey = (name: string, version: number): string => `${name}@${version}`;
+export const versionKey = (name: string, version: number, engine: EnginePreference = 'tfjs'): string =>
+  engine === 'tfjs' ? `${name}@${version}` : `${name}@${version}#${engine}`;
+
+/** The model name and version number of a cache key (model names never contain '@' or '#'). */
+export function parseVersionKey(key: string): { name: string; version: number; engine: EnginePreference } {
+  const m = /^(.*)@(\d+)(?:#(onnxruntime|auto))?$/.exec(key);
+  if (!m) throw new Error(`not a version key: ${key}`);
+  return { name: m[1]!, version: Number(m[2]), engine: (m[3] as EnginePreference | undefined) ?? 'tfjs' };
+}
 
 /**
  * Every loaded model version of this process, keyed `name@version`. Loads are coalesced (concurrent
@@ -36,15 +51,15 @@ export class ModelCache {
   ) {}
 
   /** Loads (if needed) and warms a version; resolves once it can serve. Failed loads are not cached. */
-  ensure(name: string, version: number): Promise<LoadedModel> {
-    const key = versionKey(name, version);
+  ensure(name: string, version: number, engine: EnginePreference = 'tfjs'): Promise<LoadedModel> {
+    const key = versionKey(name, version, engine);
     const existing = this.entries.get(key);
     if (existing) {
       existing.lastUsed = performance.now();
       return existing.promise;
     }
     const entry: Entry = { key, model: null, lastUsed: performance.now(), promise: null as never };
-    entry.promise = this.loader(name, version).then(
+    entry.promise = this.loader(name, version, engine).then(
       (model) => {
         if (this.entries.get(key) !== entry) {
           // Unpinned or evicted while loading: nobody holds it.
@@ -69,9 +84,9 @@ export class ModelCache {
    * A loaded version, acquired for one request (call `release` when done), loading it first when
    * needed. The acquire happens synchronously after the load resolves, so eviction cannot slip between.
    */
-  async acquire(name: string, version: number): Promise<LoadedModel> {
+  async acquire(name: string, version: number, engine: EnginePreference = 'tfjs'): Promise<LoadedModel> {
     for (;;) {
-      const model = await this.ensure(name, version);
+      const model = await this.ensure(name, version, engine);
       if (!model.unloaded) {
         model.acquire();
         return model;

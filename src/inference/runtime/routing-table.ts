@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_BATCHING, type BatchingSettings } from './dynamic-batcher';
-import { ModelCache, versionKey } from './model-cache';
+import { ModelCache, versionKey, type EnginePreference } from './model-cache';
 
 /**
  * Which loaded version answers which request, for every model that has an alias or a deployment.
@@ -25,7 +25,8 @@ export interface ModelRouting {
   name: string;
   aliases: Record<string, RoutedVersion>;
   deployment: { routes: DeploymentRoute[]; shadow: RoutedVersion | null } | null;
-  serving: BatchingSettings;
+  /** Batching knobs and the engine setting (absent: tfjs). */
+  serving: BatchingSettings & { engine?: EnginePreference };
 }
 
 export interface RoutingSnapshot {
@@ -39,6 +40,7 @@ interface ActiveModel {
   routes: Array<{ version: number; upTo: number }> | null;
   shadow: number | null;
   serving: BatchingSettings;
+  engine: EnginePreference;
 }
 
 export interface Route {
@@ -79,17 +81,18 @@ export class RoutingTable {
   }
 
   private async applyNow(snapshot: RoutingSnapshot): Promise<void> {
-    const wanted = new Map<string, { name: string; version: number }>();
-    const want = (name: string, version: number) => wanted.set(versionKey(name, version), { name, version });
+    const wanted = new Map<string, { name: string; version: number; engine: EnginePreference }>();
     for (const m of snapshot.models) {
-      for (const v of Object.values(m.aliases)) want(m.name, v.version);
-      for (const r of m.deployment?.routes ?? []) if (r.version !== null) want(m.name, r.version);
-      if (m.deployment?.shadow) want(m.name, m.deployment.shadow.version);
+      const engine = m.serving.engine ?? 'tfjs';
+      const want = (version: number) => wanted.set(versionKey(m.name, version, engine), { name: m.name, version, engine });
+      for (const v of Object.values(m.aliases)) want(v.version);
+      for (const r of m.deployment?.routes ?? []) if (r.version !== null) want(r.version);
+      if (m.deployment?.shadow) want(m.deployment.shadow.version);
     }
     const currentKeys = this.referencedKeys();
     // Pin old and new while loading: neither may be evicted mid-swap.
     this.cache.pin(new Set([...currentKeys, ...wanted.keys()]));
-    const results = await Promise.allSettled([...wanted.values()].map((w) => this.cache.ensure(w.name, w.version)));
+    const results = await Promise.allSettled([...wanted.values()].map((w) => this.cache.ensure(w.name, w.version, w.engine)));
     const failed = new Map<string, string>();
     [...wanted.keys()].forEach((key, i) => {
       const r = results[i]!;
@@ -98,9 +101,15 @@ export class RoutingTable {
     const next = new Map<string, ActiveModel>();
     for (const m of snapshot.models) {
       const previous = this.active.get(m.name);
+      const engine = m.serving.engine ?? 'tfjs';
+      if (previous && previous.engine !== engine && [...failed.keys()].some((k) => wanted.get(k)?.name === m.name)) {
+        // The new engine cannot load a version this model routes to: keep its whole previous routing (old engine).
+        next.set(m.name, previous);
+        continue;
+      }
       // A version that failed to load keeps the previous one behind that alias (if any).
       const pick = (version: number | undefined, fallback: number | undefined): number | undefined =>
-        version !== undefined && !failed.has(versionKey(m.name, version)) ? version : fallback;
+        version !== undefined && !failed.has(versionKey(m.name, version, engine)) ? version : fallback;
       const aliases = new Map<string, number>();
       for (const [alias, v] of Object.entries(m.aliases)) {
         const chosen = pick(v.version, previous?.aliases.get(alias));
@@ -117,7 +126,8 @@ export class RoutingTable {
         routes = total > 0 ? resolved.map((r) => ({ version: r.version, upTo: (acc += r.weight / total) })) : null;
       }
       const shadowVersion = m.deployment?.shadow ? pick(m.deployment.shadow.version, undefined) : undefined;
-      next.set(m.name, { aliases, routes, shadow: shadowVersion ?? null, serving: m.serving });
+      const { engine: _engine, ...serving } = m.serving;
+      next.set(m.name, { aliases, routes, shadow: shadowVersion ?? null, serving, engine });
     }
     this.active = next;
     this.cache.pin(this.referencedKeys());
@@ -129,9 +139,9 @@ export class RoutingTable {
   private referencedKeys(): Set<string> {
     const keys = new Set<string>();
     for (const [name, m] of this.active) {
-      for (const v of m.aliases.values()) keys.add(versionKey(name, v));
-      for (const r of m.routes ?? []) keys.add(versionKey(name, r.version));
-      if (m.shadow !== null) keys.add(versionKey(name, m.shadow));
+      for (const v of m.aliases.values()) keys.add(versionKey(name, v, m.engine));
+      for (const r of m.routes ?? []) keys.add(versionKey(name, r.version, m.engine));
+      if (m.shadow !== null) keys.add(versionKey(name, m.shadow, m.engine));
     }
     return keys;
   }
@@ -164,6 +174,11 @@ export class RoutingTable {
 
   serving(name: string): BatchingSettings {
     return this.active.get(name)?.serving ?? DEFAULT_BATCHING;
+  }
+
+  /** The model's engine setting (tfjs for a model this table does not route). */
+  engine(name: string): EnginePreference {
+    return this.active.get(name)?.engine ?? 'tfjs';
   }
 
   /** Versions this model's aliases and deployment reference. */

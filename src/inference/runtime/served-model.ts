@@ -25,7 +25,11 @@ export interface HostTensor {
   data: Float32Array | Int32Array | Uint8Array;
 }
 
-export type ModelPlatform = 'tensorflowjs_layers' | 'tensorflowjs_graph';
+/** OIP v2 platform strings: Kiln's own for TF.js, Triton's for ONNX Runtime. */
+export type ModelPlatform = 'tensorflowjs_layers' | 'tensorflowjs_graph' | 'onnxruntime_onnx';
+
+/** The engine that runs a loaded version: TF.js (layers and graph models) or ONNX Runtime. */
+export type ServingEngine = 'tfjs' | 'onnxruntime';
 
 export interface ServedModel {
   name: string;
@@ -33,7 +37,10 @@ export interface ServedModel {
   /** model_versions.id */
   versionId: string;
   source: 'trained' | 'imported';
-  format: 'layers-model' | 'graph-model';
+  /** What the registry stores: a TF.js layers or graph model, or an imported ONNX graph. */
+  format: 'layers-model' | 'graph-model' | 'onnx';
+  /** What runs it in this process (a Kiln-trained version may run on either; see the model's serving engine). */
+  engine: ServingEngine;
   platform: ModelPlatform;
   task: 'binary' | 'multiclass' | 'regression' | 'recommendation' | null;
   inputs: TensorSpec[];
@@ -72,7 +79,8 @@ export interface InferenceResult {
   canary: boolean;
 }
 
-export function platformOf(format: ServedModel['format']): ModelPlatform {
+export function platformOf(format: ServedModel['format'], engine: ServingEngine = 'tfjs'): ModelPlatform {
+  if (engine === 'onnxruntime' || format === 'onnx') return 'onnxruntime_onnx';
   return format === 'graph-model' ? 'tensorflowjs_graph' : 'tensorflowjs_layers';
 }
 

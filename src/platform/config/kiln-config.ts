@@ -104,6 +104,8 @@ const envSchema = z.object({
   KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
   // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
   KILN_ROUTING_REFRESH_MS: z.coerce.number().int().min(50).max(1500).default(500),
+  // ONNX Runtime's intra-op threads per loaded graph (1: like TF.js wasm, one core per model call).
+  KILN_ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
   KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
   KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
@@ -176,7 +178,7 @@ export interface KilnConfig {
   transport: Transport;
   rpc: RpcConfig;
   /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
-  inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number };
+  inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number; onnxThreads: number };
   /**
    * Diagnostics-audit: `enabled` off only for benchmarks/trusted batch setups (no prediction log);
    * payloads `hash` stores only the SHA-256 of inputs; drift checks every `driftIntervalMs` over the
@@ -271,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       maxModels: e.KILN_INFERENCE_MAX_MODELS,
       maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),
       routingRefreshMs: e.KILN_ROUTING_REFRESH_MS,
+      onnxThreads: e.KILN_ONNX_THREADS,
     },
     audit: {
       enabled: e.KILN_AUDIT === 'on',

@@ -1,0 +1,265 @@
+/**
+ * bench/engines — TF.js (wasm) vs ONNX Runtime on the same weights:
+ *
+ *   npm run bench:engines            (= npm run build --silent && node dist/bench/engines/run.js)
+ *   BENCH_SECONDS=5 BENCH_CLIENTS=1,16,64 BENCH_PARTS=inproc,http npm run bench:engines
+ *
+ * 1. In process (`inproc`): the serve bench's two networks (small 30 → 64 → 32 → 1, large
+ *    100 → 512 → 512 → 512 → 1, sigmoid output) built by Kiln's `mlp` template with seeded weights,
+ *    exported to ONNX by Kiln's exporter (src/ml/onnx/onnx-export.ts); rows/s at batch 1/8/32/128 of
+ *    what a server does per call: TF.js `tensor → predict → dataSync → dispose` on the wasm backend, and
+ *    ONNX Runtime `run` (CPU provider, KILN_ONNX_THREADS threads, default 1) on a host Float32Array.
+ *    The engines and batch sizes take turns in 5 rounds; the median round counts.
+ * 2. Over HTTP (`http`): Kiln as a child process (bench/serve/kiln-server.ts; embedded PostgreSQL
+ *    unless DATABASE_URL; prediction log off; batching on: maxBatchSize 32), the large model trained
+ *    through the API on the serve bench's generated table (1 epoch), then the record API (one record per
+ *    request) at BENCH_CLIENTS clients with `PUT …/serving {"engine"}` switched between `tfjs` and
+ *    `onnxruntime` for neighbouring cells (bench/serve/load.ts: autocannon in this process, 1 s warm-up).
+ *
+ * Ratios compare cells of the same run (the machine is shared: absolute numbers move with the load
+ * average printed at the start). Goal: ONNX Runtime ≥ 3× TF.js req/s at 64 clients (large model).
+ * Writes bench/results/engines.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
+import { exportDenseStackToOnnx, OnnxModel, onnxRuntimeInfo } from '../../src/ml/onnx';
+import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
+import { featureNames, generateTable, predictBody, seededRandom } from '../serve/fixture';
+import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
+import { runCell, type CellResult } from '../serve/load';
+import { descendants } from '../serve/proc-stats';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
+const PARTS = (process.env.BENCH_PARTS ?? 'inproc,http').split(',');
+const THREADS = Number(process.env.KILN_ONNX_THREADS ?? 1);
+const BATCHES = [1, 8, 32, 128];
+const ROUNDS = 5;
+const SEED = 20251201;
+
+const NETWORKS = [
+  { key: 'small', features: 30, hiddenUnits: [64, 32] },
+  { key: 'large', features: 100, hiddenUnits: [512, 512, 512] },
+] as const;
+
+interface InprocRow {
+  model: string;
+  batch: number;
+  tfjsRowsPerSec: number;
+  onnxRowsPerSec: number;
+  ratio: number;
+  maxAbsDiff: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function inProcess(): Promise<InprocRow[]> {
+  const rows: InprocRow[] = [];
+  for (const net of NETWORKS) {
+    const hp = resolveHyperparameters('mlp', { hiddenUnits: [...net.hiddenUnits], dropout: 0, seed: 7 });
+    const model: tfl.LayersModel = buildModel('mlp', { inputWidth: net.features, task: 'binary' }, hp, false);
+    const onnx = await OnnxModel.fromBytes(exportDenseStackToOnnx(model, 'features', 'probability'), { intraOpThreads: THREADS });
+    const rand = seededRandom(99);
+    const inputs = new Map(BATCHES.map((b) => [b, Float32Array.from({ length: b * net.features }, () => rand() * 2 - 1)]));
+    const tfjsCall = (b: number): Float32Array => {
+      const x = tf.tensor2d(inputs.get(b)!, [b, net.features]);
+      const y = model.predict(x) as tf.Tensor;
+      const out = y.dataSync() as Float32Array;
+      tf.dispose([x, y]);
+      return out;
+    };
+    const onnxCall = async (b: number): Promise<Float32Array> => {
+      const [y] = await onnx.run([{ name: 'features', dtype: 'float32', shape: [b, net.features], data: inputs.get(b)! }]);
+      return y!.data as Float32Array;
+    };
+    /** ms per call over `ms` milliseconds. */
+    const timed = async (engine: 'tfjs' | 'onnx', b: number, ms: number): Promise<number> => {
+      let calls = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < ms) {
+        if (engine === 'tfjs') tfjsCall(b);
+        else await onnxCall(b);
+        calls++;
+      }
+      return (performance.now() - t0) / calls;
+    };
+    const diffs = new Map<number, number>();
+    for (const b of BATCHES) {
+      const a = tfjsCall(b);
+      const o = await onnxCall(b);
+      diffs.set(
+        b,
+        a.reduce((m, v, i) => Math.max(m, Math.abs(v - o[i]!)), 0),
+      );
+      await timed('tfjs', b, 200);
+      await timed('onnx', b, 200);
+    }
+    const per = new Map<string, number[]>();
+    const slice = (SECONDS * 1000) / ROUNDS / BATCHES.length;
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const b of BATCHES) {
+        for (const engine of r % 2 === 0 ? (['tfjs', 'onnx'] as const) : (['onnx', 'tfjs'] as const)) {
+          const k = `${engine}:${b}`;
+          per.set(k, [...(per.get(k) ?? []), await timed(engine, b, slice)]);
+        }
+      }
+    }
+    for (const b of BATCHES) {
+      const tfjsRowsPerSec = Math.round((b * 1000) / median(per.get(`tfjs:${b}`)!));
+      const onnxRowsPerSec = Math.round((b * 1000) / median(per.get(`onnx:${b}`)!));
+      const row = {
+        model: net.key,
+        batch: b,
+        tfjsRowsPerSec,
+        onnxRowsPerSec,
+        ratio: Number((onnxRowsPerSec / tfjsRowsPerSec).toFixed(2)),
+        maxAbsDiff: diffs.get(b)!,
+      };
+      rows.push(row);
+      console.log(`in process ${JSON.stringify(row)}`);
+    }
+    await onnx.dispose();
+    model.dispose();
+  }
+  return rows;
+}
+
+interface HttpCell extends CellResult {
+  clients: number;
+  engine: 'tfjs' | 'onnxruntime';
+}
+
+async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime'): Promise<void> {
+  await api('PUT', `/api/models/${name}/serving`, { engine, maxBatchSize: 32, maxQueueDelayMs: 0 });
+  const platform = engine === 'tfjs' ? 'tensorflowjs_layers' : 'onnxruntime_onnx';
+  await until(async () => ((await api('GET', `/v2/models/${name}`)).platform === platform ? true : undefined), 100, 60_000);
+}
+
+async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<string, number>> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-engines-'));
+  const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
+  const env: Record<string, string> = {
+    KILN_AUDIT: 'off',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    KILN_DATA_DIR: dataDir,
+    KILN_ADMIN_KEY: adminKey,
+    KILN_LOG_LEVEL: 'warn',
+    KILN_QUEUE_PREFIX: `kbe${randomBytes(3).toString('hex')}`,
+    KILN_TF_BACKEND: process.env.KILN_TF_BACKEND ?? 'wasm',
+    KILN_ONNX_THREADS: String(THREADS),
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+  };
+  const kiln = await startKilnChild(env);
+  const cells: HttpCell[] = [];
+  try {
+    const api = apiClient(kiln.url, adminKey);
+    const large = NETWORKS[1];
+    const table = generateTable(3000, large.features, SEED);
+    const ds = await api('POST', '/api/datasets', { name: `bench-engines-${randomBytes(3).toString('hex')}` });
+    const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
+    const version = await until(async () => {
+      const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
+      if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
+      return v.status === 'ready' ? v : undefined;
+    }, 100);
+    const name = 'bench-engines-large';
+    const features = featureNames(large.features);
+    const job = await api('POST', '/api/training-jobs', {
+      datasetVersionId: version.id,
+      target: 'label',
+      task: 'binary',
+      positiveClass: 'yes',
+      features,
+      modelName: name,
+      template: 'mlp',
+      hyperparameters: { epochs: 1, batchSize: 64, hiddenUnits: [...large.hiddenUnits], dropout: 0, earlyStoppingPatience: 0, seed: 7 },
+      promote: 'always',
+    });
+    await until(async () => {
+      const j = await api('GET', `/api/training-jobs/${job.id}`);
+      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training: ${j.status} ${JSON.stringify(j.error)}`);
+      return j.status === 'succeeded' ? j : undefined;
+    }, 200);
+    const body = predictBody(features, SEED + large.features);
+    const predictorKey: string = (await api('POST', '/api/keys', { name: 'bench-engines', role: 'predictor' })).key;
+    const headers = { authorization: `Bearer ${predictorKey}`, 'content-type': 'application/json' };
+    const url = `${kiln.url}/api/models/${name}/predict`;
+    const pids = () => ({
+      node: [kiln.pid],
+      postgres: descendants(kiln.pid)
+        .filter((p) => p.comm === 'postgres')
+        .map((p) => p.pid),
+    });
+    for (const clients of CLIENTS) {
+      for (const engine of ['tfjs', 'onnxruntime'] as const) {
+        await setEngine(api, name, engine);
+        const r = await runCell({ url, body, headers, clients, seconds: SECONDS, warmupSeconds: 1, serverPids: pids });
+        cells.push({ clients, engine, ...r });
+        console.log(`http large ${clients} clients ${engine}: ${r.reqPerSec} req/s, p50 ${r.p50MsExact} ms, p99 ${r.p99MsExact} ms`);
+      }
+    }
+  } finally {
+    await kiln.stop();
+  }
+  const summary = CLIENTS.map((clients) => {
+    const t = cells.find((c) => c.clients === clients && c.engine === 'tfjs')!;
+    const o = cells.find((c) => c.clients === clients && c.engine === 'onnxruntime')!;
+    return {
+      clients,
+      tfjsReqPerSec: t.reqPerSec,
+      tfjsP99Ms: t.p99MsExact,
+      onnxReqPerSec: o.reqPerSec,
+      onnxP99Ms: o.p99MsExact,
+      ratio: Number((o.reqPerSec / t.reqPerSec).toFixed(2)),
+    };
+  });
+  return { cells, summary };
+}
+
+async function main(): Promise<void> {
+  const started = loadavg();
+  process.env.KILN_TF_BACKEND ??= 'wasm';
+  const backend = await TfRuntime.init(process.env.KILN_TF_BACKEND as 'wasm');
+  const ort = onnxRuntimeInfo();
+  console.log(
+    `tfjs backend ${backend}, ${ort.provider} ${ort.version} (${THREADS} intra-op thread(s)), node ${process.version}, ` +
+      `${cpus().length} cpus, load average ${started.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  const result: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverageAtStart: started,
+    tfjsBackend: backend,
+    onnxruntime: { ...ort, intraOpThreads: THREADS },
+    seconds: SECONDS,
+  };
+  if (PARTS.includes('inproc')) result.inProcess = await inProcess();
+  if (PARTS.includes('http')) {
+    const http = await overHttp();
+    result.http = http;
+    const at64 = http.summary.find((s) => s.clients === 64);
+    if (at64) console.log(`goal ONNX Runtime ≥ 3× TF.js req/s at 64 clients: ${at64.ratio}× → ${at64.ratio >= 3 ? 'met' : 'NOT met'}`);
+    console.table(http.summary);
+  }
+  if (result.inProcess) console.table(result.inProcess);
+  result.loadAverageAtEnd = loadavg();
+  const out = process.env.BENCH_OUT ?? resolve(__dirname, '..', '..', '..', 'bench', 'results', 'engines.json');
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${out}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,9 @@
+/**
+ * The ONNX engine of the ML kernel, kept out of `src/ml/index.ts` so that code which never serves
+ * ONNX (the training worker threads) does not load ONNX Runtime's native library.
+ *
+ *   onnx-model    an ONNX graph on ONNX Runtime: load from bytes, read its signature, run host tensors
+ *   onnx-export   a Kiln-trained Dense stack (mlp, linear templates) → an equivalent ONNX graph
+ */
+export * from './onnx-model';
+export * from './onnx-export';

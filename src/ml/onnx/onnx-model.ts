@@ -1,0 +1,133 @@
+import * as ort from 'onnxruntime-node';
+
+/**
+ * Kiln's second serving engine: an ONNX graph on ONNX Runtime (`onnxruntime-node`, CPU execution
+ * provider; its native binaries ship inside the npm package). Framework-free like the rest of the
+ * ML kernel: the inference runtime wraps an OnnxModel behind the same `run(host tensors)` contract as
+ * a TF.js model, and the model import uses `describe` + a dry run to check a graph before it is stored.
+ *
+ * Tensors are host arrays (row-major). Kiln's tensor types are float32, int32 and bool (0/1 bytes),
+ * the types its three serving protocols carry; a graph whose inputs or outputs use another type
+ * (int64, float64, strings, sequences, maps) is refused by `describe` with the name of the tensor.
+ */
+export type OnnxDtype = 'float32' | 'int32' | 'bool';
+
+export interface OnnxTensorInfo {
+  name: string;
+  dtype: OnnxDtype;
+  /** -1 for a symbolic or unknown dimension; null when the graph does not state the rank. */
+  shape: number[] | null;
+}
+
+export interface OnnxHostTensor {
+  name: string;
+  dtype: OnnxDtype;
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** A graph ONNX Runtime cannot load, or one Kiln cannot serve; `message` says why (and names the tensor). */
+export class OnnxModelError extends Error {
+  constructor(
+    message: string,
+    /** The tensor at fault, `inputs.N` / `outputs.N`, or null for the whole graph. */
+    readonly tensor: string | null = null,
+  ) {
+    super(message);
+    this.name = 'OnnxModelError';
+  }
+}
+
+export interface OnnxSessionOptions {
+  /** Threads of one operator (ONNX Runtime's intra-op pool); default 1 (see KILN_ONNX_THREADS). */
+  intraOpThreads?: number;
+}
+
+/** What engine this is, for logs, /api/platform, server metadata and lineage. */
+export function onnxRuntimeInfo(): { provider: 'onnxruntime-node'; version: string; executionProviders: string[] } {
+  return { provider: 'onnxruntime-node', version: ort.env.versions.node ?? ort.env.versions.common, executionProviders: ['cpu'] };
+}
+
+const SERVABLE: Record<string, OnnxDtype | undefined> = { float32: 'float32', int32: 'int32', bool: 'bool' };
+
+function infoOf(meta: ort.InferenceSession.ValueMetadata, where: string): OnnxTensorInfo {
+  if (!meta.isTensor) throw new OnnxModelError(`'${meta.name}' is not a tensor (sequences and maps cannot be served)`, where);
+  const dtype = SERVABLE[meta.type];
+  if (!dtype) {
+    throw new OnnxModelError(
+      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, int32 and bool tensors ` +
+        `(export it as float32, e.g. cast inside the graph)`,
+      where,
+    );
+  }
+  const shape = meta.shape.length === 0 ? null : meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+  return { name: meta.name, dtype, shape };
+}
+
+/** One ONNX graph loaded into an ONNX Runtime session. */
+export class OnnxModel {
+  private disposed = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputs: OnnxTensorInfo[],
+    readonly outputs: OnnxTensorInfo[],
+  ) {}
+
+  /**
+   * Loads a serialized ModelProto. Throws OnnxModelError when ONNX Runtime refuses it (not protobuf,
+   * unknown operator, bad opset, invalid graph) or when an input or output is not a servable tensor.
+   */
+  static async fromBytes(bytes: Uint8Array, opts: OnnxSessionOptions = {}): Promise<OnnxModel> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: opts.intraOpThreads ?? 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        // Fatal only: a refused graph's reason reaches the caller (400 or the load error), not stderr.
+        logSeverityLevel: 4,
+      });
+    } catch (e) {
+      throw new OnnxModelError(`ONNX Runtime cannot load the graph: ${firstLine(e)}`);
+    }
+    try {
+      const inputs = session.inputMetadata.map((m, i) => infoOf(m, `inputs.${i}`));
+      const outputs = session.outputMetadata.map((m, i) => infoOf(m, `outputs.${i}`));
+      if (inputs.length === 0) throw new OnnxModelError('the graph has no inputs');
+      if (outputs.length === 0) throw new OnnxModelError('the graph has no outputs');
+      return new OnnxModel(session, inputs, outputs);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  /** Runs the graph; `inputs` in `this.inputs` order, outputs in `this.outputs` order (or the named subset). */
+  async run(inputs: OnnxHostTensor[], outputNames: string[] = this.outputs.map((o) => o.name)): Promise<OnnxHostTensor[]> {
+    if (this.disposed) throw new Error('the ONNX session was released');
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.shape);
+    const result = await this.session.run(feeds, outputNames);
+    return outputNames.map((name) => {
+      const y = result[name] as ort.Tensor | undefined;
+      if (!y) throw new Error(`ONNX Runtime returned no output '${name}'`);
+      const dtype = SERVABLE[y.type];
+      if (!dtype) throw new Error(`output '${name}' came back as ${y.type}`);
+      const data = dtype === 'bool' ? Uint8Array.from(y.data as Uint8Array) : (y.data as Float32Array | Int32Array);
+      return { name, dtype, shape: y.dims.slice(), data };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release();
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
+}

@@ -1,0 +1,239 @@
+/**
+ * ONNX import end to end on the machine's PostgreSQL: a model exported by PyTorch's own exporter
+ * (test/support/onnx/make-torch-fixture.py) imports with only its `.onnx` file, is served by ONNX
+ * Runtime and answers /v2 and /v1 with PyTorch's own numbers; with a `signature` naming its features
+ * and classes the record API answers with labels. Bad and unsupported graphs are 400 naming the
+ * problem, and nothing is stored.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { externalDataGraph, oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
+import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
+
+async function importOnnx(
+  kiln: TestKiln,
+  name: string,
+  graph: Buffer,
+  extra: { signature?: unknown; fileName?: string; weights?: Buffer } = {},
+): Promise<TestResponse> {
+  const form = new FormData();
+  form.append('model', new Blob([graph]), extra.fileName ?? 'model.onnx');
+  if (extra.signature !== undefined)
+    form.append('signature', typeof extra.signature === 'string' ? extra.signature : JSON.stringify(extra.signature));
+  if (extra.weights) form.append('weights', new Blob([extra.weights]), 'w.bin');
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep the text */
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: element count`);
+  actual.forEach((v, i) =>
+    assert.ok(Math.abs(v - expected[i]!) <= tol, `${what}[${i}]: ${v} vs PyTorch ${expected[i]} (tolerance ${tol})`),
+  );
+}
+
+function assertRefused(res: TestResponse, field: string, reason: RegExp): void {
+  assert.equal(res.status, 400, res.text);
+  const errors = (res.body?.errors ?? []) as Array<{ field: string; reason: string }>;
+  assert.ok(
+    errors.some((e) => e.field === field && reason.test(e.reason)),
+    `expected an error on '${field}' matching ${reason}: ${res.text}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const skip = await skipUnless('postgres');
+  describe('ONNX import and serving on ONNX Runtime on configuration "postgres"', { skip }, () => {
+    let kiln: TestKiln;
+    let graph: Buffer;
+    let expected: TorchExpected;
+
+    before(async () => {
+      kiln = await startTestKiln('postgres');
+      ({ bytes: graph, expected } = torchIrisMlp());
+    });
+    after(async () => {
+      await kiln?.close();
+    });
+
+    it('imports a PyTorch export with only its .onnx file: tensors read from the graph, dynamic axes as -1', async () => {
+      const res = await importOnnx(kiln, 'torch-iris', graph);
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.version, 1);
+      assert.equal(res.body.source, 'imported');
+      assert.equal(res.body.format, 'onnx');
+      assert.deepEqual(res.body.signature.inputs, [{ name: 'features', dtype: 'float32', shape: [-1, 4] }]);
+      assert.deepEqual(res.body.signature.outputs, [{ name: 'probabilities', dtype: 'float32', shape: [-1, 3] }]);
+      assert.match(res.body.lineage.imported.producer, /^pytorch /);
+      assert.equal(res.body.lineage.imported.opset, 13);
+      assert.equal(res.body.lineage.engine.engine, 'onnxruntime');
+      assert.equal((await kiln.request('PUT', '/api/models/torch-iris/aliases/production', { body: { version: 1 } })).status, 200);
+    });
+
+    it('answers /v2 infer with PyTorch’s own numbers (within 1e-5), platform onnxruntime_onnx, audited once', async () => {
+      const meta = await kiln.request('GET', '/v2/models/torch-iris');
+      assert.equal(meta.status, 200, meta.text);
+      assert.equal(meta.body.platform, 'onnxruntime_onnx');
+      assert.deepEqual(meta.body.inputs, [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }]);
+      const rows = expected.inputs;
+      const res = await kiln.request('POST', '/v2/models/torch-iris/infer', {
+        body: { id: 'torch-parity', inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }] },
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.id, 'torch-parity');
+      assert.deepEqual(res.body.outputs[0].shape, [rows.length, 3]);
+      assertClose(res.body.outputs[0].data, expected.probabilities.flat(), 1e-5, '/v2 probabilities');
+      const requestId = res.headers.get('x-request-id')!;
+      // The record is durable before the answer; the audit worker appends it to the chain soon after.
+      const record = await eventually(async () => {
+        const r = await kiln.request('GET', `/api/audit/predictions/${requestId}`);
+        return r.status === 200 ? r : undefined;
+      });
+      assert.equal(record.body.model, 'torch-iris');
+      assert.equal(record.body.rows, rows.length);
+      const listed = await kiln.request('GET', '/api/audit/predictions?clientRequestId=torch-parity');
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal((listed.body.items ?? listed.body).length, 1);
+    });
+
+    it('answers /v1 predict with the same numbers, one row per instance', async () => {
+      const res = await kiln.request('POST', '/v1/models/torch-iris:predict', { body: { instances: expected.inputs } });
+      assert.equal(res.status, 200, res.text);
+      assertClose((res.body.predictions as number[][]).flat(), expected.probabilities.flat(), 1e-5, '/v1 predictions');
+    });
+
+    it('batches concurrent /v2 calls on ONNX Runtime without mixing rows', async () => {
+      const answers = await Promise.all(
+        expected.inputs.map((row) =>
+          kiln.request('POST', '/v2/models/torch-iris/infer', {
+            body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: row }] },
+          }),
+        ),
+      );
+      answers.forEach((res, i) => {
+        assert.equal(res.status, 200, res.text);
+        assertClose(res.body.outputs[0].data, expected.probabilities[i]!, 1e-5, `row ${i}`);
+      });
+    });
+
+    it('without a signature the record API says the version has no named features (400)', async () => {
+      const res = await kiln.request('POST', '/api/models/torch-iris/predict', { body: { records: [{ a: 1 }] } });
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.text, /no named features/);
+    });
+
+    it('with a signature naming features and classes, the record API answers with PyTorch’s labels', async () => {
+      const res = await importOnnx(kiln, 'torch-iris', graph, { signature: expected.signature });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.version, 2);
+      assert.equal(res.body.task, 'multiclass');
+      assert.deepEqual(
+        res.body.signature.features.map((f: { name: string }) => f.name),
+        expected.signature.features.map((f) => f.name),
+      );
+      const names = expected.signature.features.map((f) => f.name);
+      const records = expected.inputs.map((row) => Object.fromEntries(names.map((n, j) => [n, row[j]])));
+      const pred = await kiln.request('POST', '/api/models/torch-iris/predict?version=2', { body: { records } });
+      assert.equal(pred.status, 200, pred.text);
+      assert.deepEqual(
+        pred.body.predictions.map((p: { label: string }) => p.label),
+        expected.labels,
+      );
+      pred.body.predictions.forEach((p: { probabilities: Record<string, number>; score: number }, i: number) => {
+        assertClose(
+          expected.signature.classes.map((c) => p.probabilities[c]!),
+          expected.probabilities[i]!,
+          1e-5,
+          `record ${i} probabilities`,
+        );
+      });
+      const missing = await kiln.request('POST', '/api/models/torch-iris/predict?version=2', {
+        body: { records: [{ ...records[0], petal_width: 'wide' }] },
+      });
+      assertRefused(missing, 'records.0.petal_width', /number/);
+    });
+
+    it('refuses explanations on ONNX Runtime with a 400 naming explain', async () => {
+      const names = expected.signature.features.map((f) => f.name);
+      const res = await kiln.request('POST', '/api/models/torch-iris/predict?version=2&explain=true', {
+        body: { records: [Object.fromEntries(names.map((n) => [n, 1]))] },
+      });
+      assertRefused(res, 'explain', /ONNX Runtime/);
+    });
+
+    it('refuses bad and unsupported graphs with 400 naming the problem, storing nothing', async () => {
+      const cases: Array<[string, Buffer, { signature?: unknown; weights?: Buffer }, string, RegExp]> = [
+        ['not protobuf', Buffer.from('\u0000garbage that is not a graph'), {}, 'model', /cannot load the graph/],
+        ['unknown operator', oneNodeGraph({ op: 'NoSuchOp', inShape: ['n', 2], outShape: ['n', 2] }), {}, 'model', /cannot load/],
+        [
+          'int64 input',
+          oneNodeGraph({ inType: ONNX_TYPES.INT64, outType: ONNX_TYPES.INT64, inShape: ['n', 2], outShape: ['n', 2] }),
+          {},
+          'model',
+          /int64/,
+        ],
+        [
+          'fixed batch dimension',
+          oneNodeGraph({ inShape: [1, 2], outShape: [1, 2] }),
+          {},
+          'model',
+          /first \(batch\) dimension must be dynamic/,
+        ],
+        ['weights in an external file', externalDataGraph('package.json'), {}, 'model', /external file/],
+        ['shards beside a graph', graph, { weights: Buffer.from([1, 2, 3]) }, 'weights', /holds its own weights/],
+        ['signature not JSON', graph, { signature: '{' }, 'signature', /not valid JSON/],
+        ['unknown signature key', graph, { signature: { ...expected.signature, inputs: [] } }, 'signature.inputs', /not a known key/],
+        [
+          'feature count ≠ input columns',
+          graph,
+          { signature: { ...expected.signature, features: ['a', 'b', 'c'] } },
+          'signature.features',
+          /names 3 feature\(s\).*4 columns/,
+        ],
+        [
+          'class count ≠ output columns',
+          graph,
+          { signature: { ...expected.signature, classes: ['a', 'b'] } },
+          'signature.task',
+          /\[-1, 2\]/,
+        ],
+        [
+          'binary on a 3-column output',
+          graph,
+          { signature: { ...expected.signature, task: 'binary', classes: ['a', 'b'] } },
+          'signature.task',
+          /one column/,
+        ],
+        ['unknown output', graph, { signature: { ...expected.signature, output: 'logits' } }, 'signature.output', /not an output/],
+        [
+          'categorical feature',
+          graph,
+          { signature: { ...expected.signature, features: [{ name: 'a', type: 'string' }, 'b', 'c', 'd'] } },
+          'signature.features.0.type',
+          /number/,
+        ],
+      ];
+      for (const [what, bytes, extra, field, reason] of cases) {
+        const res = await importOnnx(kiln, 'bad-onnx', bytes, extra);
+        assert.equal(res.status, 400, `${what}: ${res.text}`);
+        assertRefused(res, field, reason);
+      }
+      assert.equal((await kiln.request('GET', '/api/models/bad-onnx')).status, 404, 'a refused import registers nothing');
+      const versions = await kiln.request('GET', '/api/models/torch-iris/versions');
+      assert.equal(versions.body.length, 2, 'refusals left the imported model alone');
+    });
+  });
+}
+
+void main();

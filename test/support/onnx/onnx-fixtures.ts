@@ -1,0 +1,84 @@
+/**
+ * ONNX test models: the PyTorch export made by make-torch-fixture.py (committed with PyTorch's own
+ * outputs) and small graphs written here with onnx-proto for the refusals an importer must make.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
+
+/** This folder in the source tree (the compiled file runs from dist/test/support/onnx). */
+const HERE = join(__dirname, '..', '..', '..', '..', 'test', 'support', 'onnx');
+
+export interface TorchExpected {
+  generatedBy: string;
+  inputs: number[][];
+  probabilities: number[][];
+  labels: string[];
+  signature: { features: Array<{ name: string; type: string }>; task: string; classes: string[] };
+}
+
+/** The iris MLP exported by torch.onnx.export (input `features` [batch, 4], output `probabilities` [batch, 3]). */
+export function torchIrisMlp(): { bytes: Buffer; expected: TorchExpected } {
+  return {
+    bytes: readFileSync(join(HERE, 'torch-iris-mlp.onnx')),
+    expected: JSON.parse(readFileSync(join(HERE, 'torch-iris-mlp.expected.json'), 'utf8')) as TorchExpected,
+  };
+}
+
+type Dim = number | string;
+
+/** A one-node graph `y = op(x)` with the given element types and shapes (strings are symbolic axes). */
+export function oneNodeGraph(opts: {
+  op?: string;
+  inType?: number;
+  outType?: number;
+  inShape: Dim[];
+  outShape: Dim[];
+  opset?: number;
+}): Buffer {
+  const dims = (s: Dim[]) => ({ dim: s.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) });
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: opts.opset ?? 13 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: opts.op ?? 'Identity', input: ['x'], output: ['y'] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: opts.inType ?? FLOAT, shape: dims(opts.inShape) } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: opts.outType ?? FLOAT, shape: dims(opts.outShape) } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+export const ONNX_TYPES = onnx.TensorProto.DataType;
+
+/** `y = x + w` whose initializer `w` points at an external data file (what an importer must refuse). */
+export function externalDataGraph(location: string): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const dims = { dim: [{ dimParam: 'n' }, { dimValue: 1 }] };
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g',
+      node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }],
+      initializer: [
+        {
+          name: 'w',
+          dims: [1],
+          dataType: FLOAT,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: location },
+            { key: 'length', value: '4' },
+          ],
+        },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
