@@ -33,6 +33,7 @@ import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow
 import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
+import { signatureView } from './runtime/signatures';
 
 /** One record's answer on the record API. */
 export interface RecordPrediction extends ml.RecordPrediction {
@@ -63,6 +64,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly routing: RoutingTable;
   private readonly metrics: InferenceMetrics;
   private readonly batchers = new WeakMap<LoadedModel, DynamicBatcher>();
+  private readonly signatureBatchers = new WeakMap<LoadedModel, Map<string, DynamicBatcher>>();
   private readonly preprocessors = new WeakMap<LoadedModel, ml.Preprocessor>();
   readonly shadows = new ShadowLog();
   private timer: NodeJS.Timeout | null = null;
@@ -107,7 +109,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         await this.routing.apply(snapshot);
         for (const f of this.routing.loadFailures)
           this.logger.error({ version: f.key, error: f.error }, 'could not load a routed model version');
-        for (const m of this.cache.loaded()) this.batchers.get(m)?.configure(this.routing.serving(m.served.name));
+        for (const m of this.cache.loaded()) {
+          this.batchers.get(m)?.configure(this.routing.serving(m.served.name));
+          for (const b of this.signatureBatchers.get(m)?.values() ?? []) b.configure(this.routing.serving(m.served.name));
+        }
       } finally {
         this.refreshing = null;
       }
@@ -166,21 +171,25 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     selector: ModelSelector,
     inputs: HostTensor[],
     call: InferenceCall,
-    opts: { outputs?: string[] } = {},
+    opts: { outputs?: string[]; signature?: string } = {},
   ): Promise<InferenceResult> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
     try {
-      const { inputs: ordered, rows, batchable } = await audit.step(() => validateInputs(model.served, inputs));
-      const wanted = opts.outputs ? await audit.step(() => this.outputIndices(model.served, opts.outputs!)) : null;
-      const outputs = await audit.step(() => this.batcher(model).submit(ordered, rows, batchable));
-      this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
-        const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
-        const out = await this.batcher(shadow).submit(same, n, b);
-        return { values: firstValues(out), outputs: out.map(tensorForAudit) };
-      });
-      const result = { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      // A named signature (TF Serving's signature_name) is the model seen through that signature's tensors.
+      const view = await audit.step(() => signatureView(model.served, opts.signature));
+      const named = view.inputs === model.served.inputs ? undefined : opts.signature;
+      const { inputs: ordered, rows, batchable } = await audit.step(() => validateInputs(view, inputs));
+      const wanted = opts.outputs ? await audit.step(() => this.outputIndices(view, opts.outputs!)) : null;
+      const outputs = await audit.step(() => this.batcher(model, named).submit(ordered, rows, batchable));
+      if (named === undefined)
+        this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
+          const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
+          const out = await this.batcher(shadow).submit(same, n, b);
+          return { values: firstValues(out), outputs: out.map(tensorForAudit) };
+        });
+      const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;
     } finally {
@@ -349,6 +358,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       task: (v.task as ServedModel['task']) ?? null,
       inputs: sig.inputs,
       outputs: sig.outputs,
+      ...(sig.signatures ? { signatures: sig.signatures } : {}),
       features: sig.features ?? null,
       preprocessing: v.preprocessing ?? null,
       target,
@@ -360,7 +370,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return loaded;
   }
 
-  private batcher(model: LoadedModel): DynamicBatcher {
+  private batcher(model: LoadedModel, signature?: string): DynamicBatcher {
+    if (signature !== undefined) return this.signatureBatcher(model, signature);
     let b = this.batchers.get(model);
     if (!b) {
       b = new DynamicBatcher(
@@ -369,6 +380,22 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         this.metrics.observerFor(model.served.name),
       );
       this.batchers.set(model, b);
+    }
+    return b;
+  }
+
+  /** Named signatures batch separately (other tensors), with the model's serving settings. */
+  private signatureBatcher(model: LoadedModel, signature: string): DynamicBatcher {
+    let bySignature = this.signatureBatchers.get(model);
+    if (!bySignature) this.signatureBatchers.set(model, (bySignature = new Map()));
+    let b = bySignature.get(signature);
+    if (!b) {
+      b = new DynamicBatcher(
+        (inputs) => model.run(inputs, signature),
+        this.routing.serving(model.served.name),
+        this.metrics.observerFor(model.served.name),
+      );
+      bySignature.set(signature, b);
     }
     return b;
   }

@@ -15,17 +15,22 @@ import { InferenceService } from './inference.service';
 import type { InferenceCall } from './runtime/served-model';
 import {
   classifyResponse,
+  classifySignatureResponse,
   modelMetadataResponse,
   modelStatusResponse,
   parseExamples,
   parsePredictRequest,
+  parseSignatureExamples,
   parseTfServingPath,
   predictResponse,
   regressResponse,
+  regressSignatureResponse,
+  signatureNameOf,
   TF_SERVING_ROUTES,
   type TfServingTarget,
 } from './protocols/tf-serving';
 import { allowedMethods, methodNotAllowed } from './protocols/route-methods';
+import { checkMethod, signatureView } from './runtime/signatures';
 
 const PREFIX = '/v1/models/';
 
@@ -58,7 +63,8 @@ export class TfServingController {
     description:
       ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; ' +
       'NaN, Infinity and -Infinity are accepted as numbers. ' +
-      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"results": ...}`.',
+      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models, or the ' +
+      'classify/regress signatures of imported graph models, chosen by `signature_name`) and answer `{"results": ...}`.',
   })
   @ApiParam(PATH_DOC)
   @ApiBody({
@@ -82,11 +88,21 @@ export class TfServingController {
       callerKeyId: req.principal?.keyId ?? null,
     };
     const model = await this.describe(name, selector);
+    const signature = signatureNameOf(body);
+    const view = signatureView(model, signature);
     if (action === 'predict') {
-      const request = parsePredictRequest(body, model);
-      return predictResponse(await this.inference.infer(name, selector, request.inputs, call), request.form);
+      const request = parsePredictRequest(body, view);
+      return predictResponse(await this.inference.infer(name, selector, request.inputs, call, { signature }), request.form);
     }
     const verb = action as 'classify' | 'regress';
+    if (!model.features) {
+      // Imported models: the signature's tensors, fed from the examples' features (TF Serving's classify/regress signatures).
+      checkMethod(view, verb);
+      const inputs = parseSignatureExamples(body, view);
+      const examples = inputs[0]?.shape[0] ?? 0;
+      const result = await this.inference.infer(name, selector, inputs, call, { signature });
+      return verb === 'classify' ? classifySignatureResponse(result, examples) : regressSignatureResponse(result, examples);
+    }
     const records = parseExamples(body, model, verb);
     const result = await this.inference.predictRecords(name, selector, records, call).catch((err: unknown) => {
       // The record pipeline names `records.N.feature`; TF Serving clients sent `examples`.

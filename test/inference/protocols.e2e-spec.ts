@@ -289,7 +289,11 @@ async function main(): Promise<void> {
         const predict = (body: unknown) => kiln.request('POST', `/v1/models/${IMPORTED}:predict`, { body });
         assertError(await predict({ instances: rows, inputs: rows }), 400, /exactly one of "instances" \(row form\) or "inputs"/);
         assertError(await predict({}), 400, /exactly one of/);
-        assertError(await predict({ signature_name: 'other', instances: rows }), 400, /^signature_name:/);
+        assertError(
+          await predict({ signature_name: 'other', instances: rows }),
+          400,
+          /^Serving signature name: "other" not found in signature def$/,
+        );
         assertError(
           await predict({
             instances: [
@@ -350,7 +354,8 @@ async function main(): Promise<void> {
         assertError(
           await kiln.request('POST', `/v1/models/${IMPORTED}:classify`, { body: { examples } }),
           400,
-          /imported without named features/,
+          // an imported model's default signature predicts (TF Serving's message for the wrong method)
+          /^Expected classification signature method_name to be tensorflow\/serving\/classify\. Was: tensorflow\/serving\/predict$/,
         );
         assertError(
           await kiln.request('POST', `/v1/models/${CLASSIFIER}:classify`, { body: { examples: [{ ...examples[0], Wingspan: 3 }] } }),

@@ -3,7 +3,8 @@
  * answers written down from the peers:
  *
  *  - TF Serving `model_servers/http_rest_api_handler_test.cc` (UnsupportedApiCalls,
- *    PredictRequestErrors, Predict) on a half_plus_two graph model, and `g3doc/api_rest.md`'s
+ *    PredictRequestErrors, Predict, Regress, Classify, GetModelMetadata) on a half_plus_two graph
+ *    model with its named signatures, and `g3doc/api_rest.md`'s
  *    non-finite numbers (`NaN`, `Infinity`, `-Infinity` in and out; ±1.797e308 → ±Infinity);
  *  - float32 printed as TF Serving prints it (`[2.05, 3.0]`, not `[2.049999952316284, 3]`);
  *  - Triton's non-finite tokens on /v2 and its 400 for a duplicate requested output;
@@ -24,18 +25,22 @@ const HPT = 'half_plus_two';
 const KSERVE = 'mymodel';
 
 async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
+  const res = await upload(kiln, name, bytes, signature);
+  assert.equal(res.status, 201, await res.text());
+  const alias = await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } });
+  assert.equal(alias.status, 200, alias.text);
+}
+
+function upload(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<Response> {
   const form = new FormData();
   form.append('signature', JSON.stringify(signature));
   form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
   form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+  return fetch(`${kiln.url}/api/models/${name}/versions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${kiln.adminKey}` },
     body: form,
   });
-  assert.equal(res.status, 201, await res.text());
-  const alias = await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } });
-  assert.equal(alias.status, 200, alias.text);
 }
 
 /** The body as TF Serving's and Triton's clients read it (NaN and Infinity tokens included). */
@@ -95,6 +100,118 @@ async function main(): Promise<void> {
           assertJsonType(res);
           assert.equal(res.text, want, path);
         }
+      });
+
+      it('Regress and Classify: named signatures of an imported model, answered as "results"', async () => {
+        const cases: Array<[string, unknown, string]> = [
+          [`${HPT}:regress`, { signature_name: 'regress_x_to_y', examples: [{ x: 80.0 }] }, '{"results":[42.0]}'],
+          [`${HPT}/versions/1:regress`, { signature_name: 'regress_x_to_y', examples: [{ x: 80.0 }] }, '{"results":[42.0]}'],
+          [`${HPT}/labels/production:regress`, { signature_name: 'regress_x_to_y', examples: [{ x: 80.0 }] }, '{"results":[42.0]}'],
+          [`${HPT}:classify`, { signature_name: 'classify_x_to_y', examples: [{ x: 20.0 }] }, '{"results":[[["",12.0]]]}'],
+          [`${HPT}/labels/production:classify`, { signature_name: 'classify_x_to_y', examples: [{ x: 10.0 }] }, '{"results":[[["",7.0]]]}'],
+          // the issue's case, and the other signatures of half_plus_two (y2 = 0.5x + 3, y3 = 0.5x2 + 3)
+          [`${HPT}:regress`, { signature_name: 'regress_x_to_y', examples: [{ x: 2 }] }, '{"results":[3.0]}'],
+          [`${HPT}:regress`, { signature_name: 'regress_x_to_y2', examples: [{ x: 2 }, { x: [4] }] }, '{"results":[4.0,5.0]}'],
+          [`${HPT}:regress`, { signature_name: 'regress_x2_to_y3', context: { x: 9 }, examples: [{ x2: 1 }] }, '{"results":[3.5]}'],
+          [`${HPT}:classify`, { signature_name: 'classify_x2_to_y3', examples: [{ x2: 0.1 }] }, '{"results":[[["",3.05]]]}'],
+          [`${HPT}:predict`, { signature_name: 'regress_x2_to_y3', instances: [1, 3] }, '{"predictions":[3.5,4.5]}'],
+        ];
+        for (const [path, body, want] of cases) {
+          const res = await v1(path, body);
+          assert.equal(res.status, 200, `${path} ${res.text}`);
+          assertJsonType(res);
+          assert.equal(res.text, want, `${path} ${JSON.stringify(body)}`);
+        }
+        assertError(
+          await v1(`${HPT}:regress`, { examples: [{ x: 1 }] }),
+          400,
+          /^Expected regression signature method_name to be tensorflow\/serving\/regress\. Was: tensorflow\/serving\/predict$/,
+        );
+        assertError(
+          await v1(`${HPT}:classify`, { signature_name: 'regress_x_to_y', examples: [{ x: 1 }] }),
+          400,
+          /Expected classification signature/,
+        );
+        assertError(
+          await v1(`${HPT}:regress`, { signature_name: 'nope', examples: [{ x: 1 }] }),
+          400,
+          /^Serving signature name: "nope" not found in signature def$/,
+        );
+        assertError(
+          await v1(`${HPT}:predict`, { signature_name: 'nope', instances: [1] }),
+          400,
+          /^Serving signature name: "nope" not found/,
+        );
+        assertError(
+          await v1(`${HPT}:regress`, { signature_name: 'regress_x2_to_y3', examples: [{ x: 1 }] }),
+          400,
+          /feature 'x2' is missing/,
+        );
+      });
+
+      it('import checks named signatures against the graph (400 naming the field)', async () => {
+        const refused = async (signature: object, field: string) => {
+          const res = await upload(kiln, 'hpt-refused', halfPlusTwo(), signature);
+          const body = (await res.json()) as { errors: Array<{ field: string; reason: string }> };
+          assert.equal(res.status, 400, JSON.stringify(body));
+          assert.equal(body.errors[0]!.field, field, JSON.stringify(body));
+        };
+        const { signatures: _all, ...single } = HALF_PLUS_TWO_SIGNATURE;
+        await refused(single, 'signature.inputs'); // x2 is in no signature
+        const s = (def: object) => ({ ...single, signatures: { s: def } });
+        await refused(
+          s({
+            method: 'regress',
+            inputs: [{ name: 'x2', dtype: 'float32', shape: [-1] }],
+            outputs: [{ name: 'o', tensor: 'nope', dtype: 'float32', shape: [-1] }],
+          }),
+          'signature.signatures.s.outputs.0.tensor',
+        );
+        await refused(
+          s({
+            inputs: [
+              { name: 'x2', dtype: 'float32', shape: [-1] },
+              { name: 'z', dtype: 'float32', shape: [-1] },
+            ],
+            outputs: [{ name: 'y3', dtype: 'float32', shape: [-1] }],
+          }),
+          'signature.signatures.s.inputs.1.tensor',
+        );
+        await refused(
+          s({ inputs: [{ name: 'x2', dtype: 'float32', shape: [-1] }], outputs: [{ name: 'y3', dtype: 'float32', shape: [-1, 4] }] }),
+          'signature.signatures.s.outputs.0.shape',
+        );
+      });
+
+      it("GetModelMetadata: every signature in TF Serving's shape, with defaults and tensor names", async () => {
+        const res = await kiln.request('GET', `/v1/models/${HPT}/metadata`);
+        assert.equal(res.status, 200, res.text);
+        assertJsonType(res);
+        const body = read(res);
+        assert.deepEqual(body.model_spec, { name: HPT, signature_name: '', version: '1' });
+        const defs = body.metadata.signature_def.signature_def;
+        // saved_model_half_plus_two_2_versions_metadata.json lists these six
+        assert.deepEqual(Object.keys(defs).sort(), [
+          'classify_x2_to_y3',
+          'classify_x_to_y',
+          'regress_x2_to_y3',
+          'regress_x_to_y',
+          'regress_x_to_y2',
+          'serving_default',
+        ]);
+        const scalarBatch = { dim: [{ size: '-1', name: '' }], unknown_rank: false };
+        assert.deepEqual(defs.serving_default, {
+          inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: scalarBatch, name: 'x:0' } },
+          outputs: { y: { dtype: 'DT_FLOAT', tensor_shape: scalarBatch, name: 'y:0' } },
+          method_name: 'tensorflow/serving/predict',
+          defaults: {},
+        });
+        assert.equal(defs.regress_x_to_y.method_name, 'tensorflow/serving/regress');
+        assert.equal(defs.regress_x_to_y.outputs.outputs.name, 'y:0');
+        assert.equal(defs.regress_x2_to_y3.inputs.x2.name, 'x2:0');
+        assert.equal(defs.classify_x_to_y.method_name, 'tensorflow/serving/classify');
+        assert.equal(defs.classify_x_to_y.outputs.scores.name, 'y:0');
+        for (const d of Object.values<any>(defs)) assert.deepEqual(d.defaults, {});
       });
 
       it('UnsupportedApiCalls: 400 with TF Serving messages for malformed URLs', async () => {

@@ -12,6 +12,7 @@ import {
   predictResponse,
   regressResponse,
 } from './tf-serving';
+import { signatureView } from '../runtime/signatures';
 import { writeServingJson } from './serving-json';
 import { JsonBodyDialects, parseJsonBody } from '../../platform/http/json-body';
 import { registerServingBodyDialects } from './json-body';
@@ -151,10 +152,8 @@ describe('TF Serving v1 codec: predict requests', () => {
       /^body: send exactly one of "instances" \(row form\) or "inputs" \(columnar form\)$/,
     );
     badRequest(() => parsePredictRequest({}, single), /exactly one of/);
-    badRequest(
-      () => parsePredictRequest({ signature_name: 'classify_x', instances: [[1, 2, 3]] }, single),
-      /^signature_name: "classify_x" is not a signature of this model; the only one is 'serving_default'$/,
-    );
+    badRequest(() => signatureView(single, 'classify_x'), /^Serving signature name: "classify_x" not found in signature def$/);
+    badRequest(() => parsePredictRequest({ signature_name: 3, instances: [[1, 2, 3]] }, single), /must be a string value/);
     badRequest(() => parsePredictRequest([[1, 2, 3]], single), /^body: must be a JSON object/);
     badRequest(() => parsePredictRequest({ instances: [] }, single), /^instances: must be a non-empty list/);
   });
@@ -306,7 +305,10 @@ describe('TF Serving v1 codec: classify and regress', () => {
       /^examples\[0\]\.len: also given in context$/,
     );
     badRequest(() => parseExamples({ context: [], examples: [{}] }, trained, 'classify'), /^context: must be an object/);
-    badRequest(() => parseExamples({ signature_name: 'x', examples: [{}] }, trained, 'classify'), /^signature_name:/);
+    badRequest(
+      () => parseExamples({ signature_name: 7, examples: [{}] }, trained, 'classify'),
+      /^signature_name: 'signature_name' key must be a string value\.$/,
+    );
   });
 
   it('answers `results` lists in TF Serving shape', () => {
@@ -358,7 +360,7 @@ describe('TF Serving v1 codec: status and metadata', () => {
         ],
         unknown_rank: false,
       },
-      name: 'a',
+      name: 'a:0',
     });
     assert.equal(sig.inputs.b!.dtype, 'DT_INT32');
     assert.equal(sig.outputs.c!.dtype, 'DT_BOOL');

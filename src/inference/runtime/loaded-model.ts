@@ -34,8 +34,15 @@ export class LoadedModel {
     await this.run(inputs);
   }
 
-  /** Executes the model on validated inputs (signature order); outputs in signature order. */
-  async run(inputs: HostTensor[]): Promise<HostTensor[]> {
+  /**
+   * Executes the model on validated inputs (signature order); outputs in signature order. A named
+   * signature (graph models) feeds and fetches its own graph tensors.
+   */
+  async run(inputs: HostTensor[], signature?: string): Promise<HostTensor[]> {
+    const def = signature !== undefined ? this.served.signatures?.[signature] : undefined;
+    if (signature !== undefined && !def) throw new Error(`model ${this.served.name} has no signature '${signature}'`);
+    const inputSpecs = def?.inputs ?? this.served.inputs;
+    const outputSpecs = def?.outputs ?? this.served.outputs;
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
     const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
     try {
@@ -44,8 +51,8 @@ export class LoadedModel {
         const y = this.model.model.predict(feeds.length === 1 ? feeds[0]! : feeds);
         ys = Array.isArray(y) ? y : [y];
       } else {
-        const feed = Object.fromEntries(this.served.inputs.map((s, i) => [s.name, feeds[i]!]));
-        const names = this.served.outputs.map((s) => s.name);
+        const feed = Object.fromEntries(inputSpecs.map((s, i) => [s.tensor ?? s.name, feeds[i]!]));
+        const names = outputSpecs.map((s) => s.tensor ?? s.name);
         let y: tf.Tensor | tf.Tensor[];
         try {
           try {
@@ -61,9 +68,9 @@ export class LoadedModel {
         ys = Array.isArray(y) ? y : [y];
       }
       try {
-        return this.served.outputs.map((spec, i) => {
+        return outputSpecs.map((spec, i) => {
           const y = ys[i];
-          if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${this.served.outputs.length}`);
+          if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${outputSpecs.length}`);
           return { name: spec.name, dtype: spec.dtype, shape: y.shape.slice(), data: hostData(y, spec) };
         });
       } finally {

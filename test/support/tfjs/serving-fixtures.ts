@@ -2,8 +2,12 @@
  * Hand-written TF.js graph models (the GraphDef JSON tensorflowjs_converter writes) standing in for
  * the peers' test models:
  *
- *  - `halfPlusTwo`: TF Serving's half_plus_two, y = 0.5·x + 2, with x of unknown rank (elementwise,
- *    so `[1.0, 2.0]` and `[[1.0, 2.0], [3.0, 4.0]]` both work, as on TF Serving);
+ *  - `halfPlusTwo`: TF Serving's half_plus_two (saved_model_half_plus_two.py): y = 0.5·x + 2,
+ *    y2 = 0.5·x + 3, y3 = 0.5·x2 + 3, with x and x2 of unknown rank (elementwise, so `[1.0, 2.0]`
+ *    and `[[1.0, 2.0], [3.0, 4.0]]` both work, as on TF Serving), and its signatures:
+ *    `serving_default` (x → y), `regress_x_to_y`, `regress_x_to_y2`, `regress_x2_to_y3`,
+ *    `classify_x_to_y`, `classify_x2_to_y3`. TF Serving's classify/regress signatures read
+ *    serialized tf.Examples; here each takes the example feature it parses (x or x2) directly;
  *  - `kserveExample`: the model of KServe's required_api.md request example: input0 UINT32 [2, 2],
  *    input1 BOOL [3] (no batch dimension, different first dimensions), output0 FP32 [3, 2] =
  *    float(input1) as a column + the column sums of input0.
@@ -32,25 +36,40 @@ function graph(nodes: object[], weights: Array<{ name: string; shape: number[]; 
   };
 }
 
+const f32 = (name: string, tensor?: string) => ({ name, dtype: 'float32', shape: [-1], ...(tensor ? { tensor } : {}) });
+
 export const HALF_PLUS_TWO_SIGNATURE = {
-  inputs: [{ name: 'x', dtype: 'float32', shape: [-1] }],
-  outputs: [{ name: 'y', dtype: 'float32', shape: [-1] }],
+  inputs: [f32('x')],
+  outputs: [f32('y')],
+  signatures: {
+    regress_x_to_y: { method: 'regress', inputs: [f32('x')], outputs: [f32('outputs', 'y')] },
+    regress_x_to_y2: { method: 'regress', inputs: [f32('x')], outputs: [f32('outputs', 'y2')] },
+    regress_x2_to_y3: { method: 'regress', inputs: [f32('x2')], outputs: [f32('outputs', 'y3')] },
+    classify_x_to_y: { method: 'classify', inputs: [f32('x')], outputs: [f32('scores', 'y')] },
+    classify_x2_to_y3: { method: 'classify', inputs: [f32('x2')], outputs: [f32('scores', 'y3')] },
+  },
 };
 
 export function halfPlusTwo(): ModelBytes {
   return graph(
     [
       { name: 'x', op: 'Placeholder', attr: { dtype: F32, shape: { shape: { unknownRank: true } } } },
+      { name: 'x2', op: 'Placeholder', attr: { dtype: F32, shape: { shape: { unknownRank: true } } } },
       constNode('a', 'DT_FLOAT', []),
       constNode('b', 'DT_FLOAT', []),
+      constNode('c', 'DT_FLOAT', []),
       { name: 'ax', op: 'Mul', input: ['a', 'x'], attr: { T: F32 } },
+      { name: 'ax2', op: 'Mul', input: ['a', 'x2'], attr: { T: F32 } },
       { name: 'y', op: 'AddV2', input: ['ax', 'b'], attr: { T: F32 } },
+      { name: 'y2', op: 'AddV2', input: ['ax', 'c'], attr: { T: F32 } },
+      { name: 'y3', op: 'AddV2', input: ['ax2', 'c'], attr: { T: F32 } },
     ],
     [
       { name: 'a', shape: [], dtype: 'float32' },
       { name: 'b', shape: [], dtype: 'float32' },
+      { name: 'c', shape: [], dtype: 'float32' },
     ],
-    Buffer.from(new Float32Array([0.5, 2]).buffer),
+    Buffer.from(new Float32Array([0.5, 2, 3]).buffer),
   );
 }
 
