@@ -58,7 +58,8 @@ export function parseSignatureDefs(raw: unknown): Record<string, ModelSignatureD
   const defs: Record<string, ModelSignatureDef> = {};
   for (const [name, def] of entries) {
     const f = `${field}.${name}`;
-    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(name)) bad(f, "a signature name is 1–100 letters, digits, '_', '.' or '-'");
+    // '/' too: TF Serving's api_rest.md calls half_plus_three's regress signature "tensorflow/serving/regress".
+    if (!/^[A-Za-z0-9_./-]{1,100}$/.test(name)) bad(f, "a signature name is 1–100 letters, digits, '_', '.', '/' or '-'");
     if (name === DEFAULT_SIGNATURE)
       bad(f, `'${DEFAULT_SIGNATURE}' is the signature of "inputs" and "outputs"; name the others differently`);
     if (!isObject(def)) bad(f, 'must be an object {method, inputs, outputs}');

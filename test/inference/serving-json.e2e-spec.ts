@@ -18,10 +18,17 @@ import { after, before, describe, it } from 'node:test';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
 import { parseJsonWithNonFinite } from '../../src/inference/protocols/json-body';
-import { HALF_PLUS_TWO_SIGNATURE, halfPlusTwo, KSERVE_EXAMPLE_SIGNATURE, kserveExample } from '../support/tfjs/serving-fixtures';
+import {
+  HALF_PLUS_THREE_SIGNATURE,
+  HALF_PLUS_TWO_SIGNATURE,
+  halfPlusTwo,
+  KSERVE_EXAMPLE_SIGNATURE,
+  kserveExample,
+} from '../support/tfjs/serving-fixtures';
 import { skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
 const HPT = 'half_plus_two';
+const HP3 = 'saved_model_half_plus_three';
 const KSERVE = 'mymodel';
 
 async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
@@ -71,6 +78,7 @@ async function main(): Promise<void> {
       kiln = await startTestKiln('postgres', { KILN_ROUTING_REFRESH_MS: '200' });
       await importGraph(kiln, HPT, halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
       await importGraph(kiln, KSERVE, kserveExample(), KSERVE_EXAMPLE_SIGNATURE);
+      await importGraph(kiln, HP3, halfPlusTwo(), HALF_PLUS_THREE_SIGNATURE);
     });
     after(async () => {
       await kiln?.close();
@@ -253,6 +261,32 @@ async function main(): Promise<void> {
           /Unrecognized servable version label: Version_Nonexistent/,
         );
         assertError(await raw('{ "signature_name": 100 }'), 400, /'signature_name' key must be a string value\./);
+      });
+    });
+
+    describe('TF Serving g3doc/api_rest.md "Example" (curl -d sends form-encoded JSON)', () => {
+      const curl = (path: string, data?: string) =>
+        kiln.request(data === undefined ? 'GET' : 'POST', `/v1/models/${path}`, {
+          ...(data === undefined ? {} : { body: data, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        });
+
+      it('status, predict, regress on "tensorflow/serving/regress", and 404 for an unknown model', async () => {
+        const status = await curl(HP3);
+        assert.equal(status.status, 200, status.text);
+        assertJsonType(status);
+        assert.deepEqual(read(status), {
+          model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+        });
+        const predict = await curl(`${HP3}:predict`, '{"instances": [1.0,2.0,5.0]}');
+        assertJsonType(predict);
+        assert.deepEqual(read(predict), { predictions: [3.5, 4.0, 5.5] });
+        const regress = await curl(
+          `${HP3}:regress`,
+          '{"signature_name": "tensorflow/serving/regress", "examples": [{"x": 1.0}, {"x": 2.0}]}',
+        );
+        assertJsonType(regress);
+        assert.equal(regress.text, '{"results":[3.5,4.0]}');
+        assertError(await curl('half:predict', '{"instances": [1.0,5.0]}'), 404, /half/);
       });
     });
 

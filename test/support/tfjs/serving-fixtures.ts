@@ -50,6 +50,19 @@ export const HALF_PLUS_TWO_SIGNATURE = {
   },
 };
 
+/**
+ * api_rest.md's half_plus_three (y = 0.5·x + 3) from the same graph: its default signature x → y2,
+ * and its regress signature, which the document calls "tensorflow/serving/regress".
+ */
+export const HALF_PLUS_THREE_SIGNATURE = {
+  inputs: [f32('x')],
+  outputs: [f32('y2')],
+  signatures: {
+    'tensorflow/serving/regress': { method: 'regress', inputs: [f32('x')], outputs: [f32('outputs', 'y2')] },
+    regress_x2_to_y3: { method: 'regress', inputs: [f32('x2')], outputs: [f32('outputs', 'y3')] },
+  },
+};
+
 export function halfPlusTwo(): ModelBytes {
   return graph(
     [
