@@ -3,6 +3,14 @@ import { describe, it } from 'node:test';
 import { parseJsonWithNonFinite } from './json-body';
 import { Float32Value, formatFloat32, formatNumber, writeServingJson } from './serving-json';
 
+/** The slow, obvious formatting: the fewest toPrecision digits that round-trip, in JS's notation, `.0` on whole numbers. */
+function reference(f: number): string {
+  let p = 1;
+  while (Math.fround(Number(f.toPrecision(p))) !== f) p++;
+  const text = String(Number(f.toPrecision(p)));
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
 describe('serving JSON writer', () => {
   it('prints float32 as the shortest decimal that reads back to the same float32 (TF Serving: 2.05, 0.43, 3.0)', () => {
     // float64 printing of the same floats: 2.049999952316284, 0.4300000071525574, 3
@@ -33,9 +41,26 @@ describe('serving JSON writer', () => {
       if (!Number.isFinite(v)) continue;
       const text = formatFloat32(v);
       assert.equal(Math.fround(Number(text)), v, `${text} for ${v}`);
+      assert.equal(text, reference(v), `fast path vs toPrecision for ${v}`);
       const digits = text.replace(/^-/, '').replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length;
       if (digits > 1 && v !== 0) {
         assert.notEqual(Math.fround(Number(v.toPrecision(digits - 1))), v, `${text} is not the shortest for ${v}`);
+      }
+    }
+  });
+
+  it('agrees with the toPrecision formatting on values of everyday magnitudes and on powers of ten', () => {
+    let seed = 99;
+    for (let n = 0; n < 20_000; n++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const scale = 10 ** ((seed % 17) - 8);
+      const v = Math.fround((seed / 2 ** 32 - 0.5) * scale);
+      if (v === 0) continue;
+      assert.equal(formatFloat32(v), reference(v), String(v));
+    }
+    for (let k = -40; k <= 40; k++) {
+      for (const v of [Math.fround(10 ** k), Math.fround(-(10 ** k)), Math.fround(9.999999 * 10 ** k)]) {
+        if (Number.isFinite(v) && v !== 0) assert.equal(formatFloat32(v), reference(v), String(v));
       }
     }
   });
