@@ -55,5 +55,10 @@ describe('named signatures of imported graph models', () => {
       'signature.signatures.s.outputs',
       /one output/,
     );
+    refused(
+      () => parseSignatureDefs({ s: { method: 'regress', inputs: [t('x')], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 2] }] } }),
+      'signature.signatures.s.outputs.0.shape',
+      /one value per example/,
+    );
   });
 });

@@ -68,6 +68,11 @@ export function parseSignatureDefs(raw: unknown): Record<string, ModelSignatureD
     const inputs = tensorList(def.inputs, `${f}.inputs`);
     const outputs = tensorList(def.outputs, `${f}.outputs`);
     if (method === 'regress' && outputs.length !== 1) bad(`${f}.outputs`, 'a regress signature has one output (the regression value)');
+    const per = outputs[0]!.shape.slice(1);
+    if (method === 'regress' && (outputs[0]!.shape[0] !== -1 || per.some((d) => d !== 1)))
+      bad(`${f}.outputs.0.shape`, 'a regress output holds one value per example: [-1] or [-1, 1]');
+    if (method === 'classify' && outputs.some((o) => o.shape[0] !== -1))
+      bad(`${f}.outputs`, 'classify outputs have the batch (example) dimension first: -1');
     defs[name] = { method: method as ModelSignatureDef['method'], inputs, outputs };
   }
   return defs;
