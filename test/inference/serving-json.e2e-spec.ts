@@ -3,7 +3,8 @@
  * answers written down from the peers:
  *
  *  - TF Serving `model_servers/http_rest_api_handler_test.cc` (UnsupportedApiCalls,
- *    PredictRequestErrors, Predict, Regress, Classify, GetModelMetadata) on a half_plus_two graph
+ *    PredictModelNameVersionErrors, PredictRequestErrors, Predict, Regress, Classify, GetStatus,
+ *    GetModelMetadata: all 36 of its HTTP cases) on a half_plus_two graph
  *    model with its named signatures, and `g3doc/api_rest.md`'s
  *    non-finite numbers (`NaN`, `Infinity`, `-Infinity` in and out; ±1.797e308 → ±Infinity);
  *  - float32 printed as TF Serving prints it (`[2.05, 3.0]`, not `[2.049999952316284, 3]`);
@@ -155,6 +156,17 @@ async function main(): Promise<void> {
           400,
           /feature 'x2' is missing/,
         );
+      });
+
+      it('GetStatus: all versions, a version, a label', async () => {
+        for (const path of [HPT, `${HPT}/versions/1`, `${HPT}/labels/production`]) {
+          const res = await kiln.request('GET', `/v1/models/${path}`);
+          assert.equal(res.status, 200, res.text);
+          assertJsonType(res);
+          assert.deepEqual(read(res), {
+            model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+          });
+        }
       });
 
       it('import checks named signatures against the graph (400 naming the field)', async () => {
