@@ -14,6 +14,20 @@ export interface ModelTensorSpec {
   name: string;
   dtype: ModelTensorDtype;
   shape: number[];
+  /** Named signatures of imported graph models: the graph tensor behind the name (default: the name). */
+  tensor?: string;
+}
+
+/**
+ * One more SignatureDef of an imported graph model beside the default (`inputs`/`outputs`, served as
+ * `serving_default`), as a SavedModel has several (TF Serving's half_plus_two: `regress_x_to_y`,
+ * `classify_x_to_y`, …). `classify` and `regress` signatures take named features (`:classify` /
+ * `:regress` examples), one input per feature.
+ */
+export interface ModelSignatureDef {
+  method: 'predict' | 'classify' | 'regress';
+  inputs: ModelTensorSpec[];
+  outputs: ModelTensorSpec[];
 }
 
 /** Trained versions: the kernel's ModelSignature (with `features`); imported versions: the uploaded inputs/outputs. */
@@ -22,6 +36,8 @@ export interface ModelVersionSignature {
   features?: Array<{ name: string; type: ColumnType }>;
   inputs: ModelTensorSpec[];
   outputs: ModelTensorSpec[];
+  /** Imported graph models: further signatures by name (never `serving_default`, which is inputs/outputs). */
+  signatures?: Record<string, ModelSignatureDef>;
 }
 
 /** Trained versions: the fitted preprocessing (`Preprocessor.fromJSON`); null for imported ones. */

@@ -35,6 +35,7 @@ import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow
 import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
+import { signatureView } from './runtime/signatures';
 
 /** One record's answer on the record API. */
 export interface RecordPrediction extends ml.RecordPrediction {
@@ -67,6 +68,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly batchers = new WeakMap<LoadedModel, DynamicBatcher>();
   /** Batchers of model-kind APIs (e.g. recommendations), per loaded version and kind. */
   private readonly kindBatchers = new WeakMap<LoadedModel, Map<string, DynamicBatcher>>();
+  /** Batchers of a graph model's named signatures (TF Serving `signature_name`), per loaded version. */
+  private readonly signatureBatchers = new WeakMap<LoadedModel, Map<string, DynamicBatcher>>();
   private readonly preprocessors = new WeakMap<LoadedModel, ml.Preprocessor>();
   readonly shadows = new ShadowLog();
   private timer: NodeJS.Timeout | null = null;
@@ -120,6 +123,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
           const settings = this.routing.serving(m.served.name);
           this.batchers.get(m)?.configure(settings);
           for (const b of this.kindBatchers.get(m)?.values() ?? []) b.configure(settings);
+          for (const b of this.signatureBatchers.get(m)?.values() ?? []) b.configure(settings);
         }
       } finally {
         this.refreshing = null;
@@ -181,21 +185,25 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     selector: ModelSelector,
     inputs: HostTensor[],
     call: InferenceCall,
-    opts: { outputs?: string[] } = {},
+    opts: { outputs?: string[]; signature?: string } = {},
   ): Promise<InferenceResult> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
     try {
-      const { inputs: ordered, rows } = await audit.step(() => validateInputs(model.served, inputs));
-      const wanted = opts.outputs ? await audit.step(() => this.outputIndices(model.served, opts.outputs!)) : null;
-      const outputs = await audit.step(() => this.batcher(model).submit(ordered, rows));
-      this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
-        const { inputs: same, rows: n } = validateInputs(shadow.served, ordered);
-        const out = await this.batcher(shadow).submit(same, n);
-        return { values: firstValues(out), outputs: out.map(tensorForAudit) };
-      });
-      const result = { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      // A named signature (TF Serving's signature_name) is the model seen through that signature's tensors.
+      const view = await audit.step(() => signatureView(model.served, opts.signature));
+      const named = view.inputs === model.served.inputs ? undefined : opts.signature;
+      const { inputs: ordered, rows, batchable } = await audit.step(() => validateInputs(view, inputs));
+      const wanted = opts.outputs ? await audit.step(() => this.outputIndices(view, opts.outputs!)) : null;
+      const outputs = await audit.step(() => this.batcher(model, named).submit(ordered, rows, batchable));
+      if (named === undefined)
+        this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
+          const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
+          const out = await this.batcher(shadow).submit(same, n, b);
+          return { values: firstValues(out), outputs: out.map(tensorForAudit) };
+        });
+      const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;
     } finally {
@@ -435,6 +443,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       task: (v.task as ServedModel['task']) ?? null,
       inputs: sig.inputs,
       outputs: sig.outputs,
+      ...(sig.signatures ? { signatures: sig.signatures } : {}),
       features: sig.features ?? null,
       preprocessing: v.preprocessing ?? null,
       target,
@@ -448,7 +457,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return loaded;
   }
 
-  private batcher(model: LoadedModel): DynamicBatcher {
+  private batcher(model: LoadedModel, signature?: string): DynamicBatcher {
+    if (signature !== undefined) return this.signatureBatcher(model, signature);
     let b = this.batchers.get(model);
     if (!b) {
       b = new DynamicBatcher(
@@ -457,6 +467,22 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         this.metrics.observerFor(model.served.name),
       );
       this.batchers.set(model, b);
+    }
+    return b;
+  }
+
+  /** Named signatures batch separately (other tensors), with the model's serving settings. */
+  private signatureBatcher(model: LoadedModel, signature: string): DynamicBatcher {
+    let bySignature = this.signatureBatchers.get(model);
+    if (!bySignature) this.signatureBatchers.set(model, (bySignature = new Map()));
+    let b = bySignature.get(signature);
+    if (!b) {
+      b = new DynamicBatcher(
+        (inputs) => model.run(inputs, signature),
+        this.routing.serving(model.served.name),
+        this.metrics.observerFor(model.served.name),
+      );
+      bySignature.set(signature, b);
     }
     return b;
   }

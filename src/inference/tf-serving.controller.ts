@@ -15,17 +15,22 @@ import { InferenceService } from './inference.service';
 import type { InferenceCall } from './runtime/served-model';
 import {
   classifyResponse,
+  classifySignatureResponse,
   modelMetadataResponse,
   modelStatusResponse,
   parseExamples,
   parsePredictRequest,
+  parseSignatureExamples,
   parseTfServingPath,
   predictResponse,
   regressResponse,
+  regressSignatureResponse,
+  signatureNameOf,
   TF_SERVING_ROUTES,
   type TfServingTarget,
 } from './protocols/tf-serving';
 import { allowedMethods, methodNotAllowed } from './protocols/route-methods';
+import { checkMethod, signatureView } from './runtime/signatures';
 
 const PREFIX = '/v1/models/';
 
@@ -46,7 +51,8 @@ export class TfServingController {
   @ApiParam(PATH_DOC)
   async get(@Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const target = this.target(req, reply, 'GET');
-    if (target.action === 'metadata') return modelMetadataResponse(await this.inference.describe(target.name, target.selector));
+    if (target.action === 'metadata') return modelMetadataResponse(await this.describe(target.name, target.selector));
+    if (target.selector.alias !== undefined) await this.describe(target.name, target.selector);
     return modelStatusResponse(await this.inference.versionStatus(target.name, target.selector));
   }
 
@@ -57,7 +63,8 @@ export class TfServingController {
     description:
       ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; ' +
       'NaN, Infinity and -Infinity are accepted as numbers. ' +
-      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"result": ...}`.',
+      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models, or the ' +
+      'classify/regress signatures of imported graph models, chosen by `signature_name`) and answer `{"results": ...}`.',
   })
   @ApiParam(PATH_DOC)
   @ApiBody({
@@ -80,12 +87,22 @@ export class TfServingController {
       clientRequestId: clientRequestIdOf(req.raw),
       callerKeyId: req.principal?.keyId ?? null,
     };
-    const model = await this.inference.describe(name, selector);
+    const model = await this.describe(name, selector);
+    const signature = signatureNameOf(body);
+    const view = signatureView(model, signature);
     if (action === 'predict') {
-      const request = parsePredictRequest(body, model);
-      return predictResponse(await this.inference.infer(name, selector, request.inputs, call), request.form);
+      const request = parsePredictRequest(body, view);
+      return predictResponse(await this.inference.infer(name, selector, request.inputs, call, { signature }), request.form);
     }
     const verb = action as 'classify' | 'regress';
+    if (!model.features) {
+      // Imported models: the signature's tensors, fed from the examples' features (TF Serving's classify/regress signatures).
+      checkMethod(view, verb);
+      const inputs = parseSignatureExamples(body, view);
+      const examples = inputs[0]?.shape[0] ?? 0;
+      const result = await this.inference.infer(name, selector, inputs, call, { signature });
+      return verb === 'classify' ? classifySignatureResponse(result, examples) : regressSignatureResponse(result, examples);
+    }
     const records = parseExamples(body, model, verb);
     const result = await this.inference.predictRecords(name, selector, records, call).catch((err: unknown) => {
       // The record pipeline names `records.N.feature`; TF Serving clients sent `examples`.
@@ -97,6 +114,17 @@ export class TfServingController {
       throw err;
     });
     return verb === 'classify' ? classifyResponse(result.predictions) : regressResponse(result.predictions);
+  }
+
+  /** The selected version; an unknown label of a known model is TF Serving's 400 (server_core.cc), not a 404. */
+  private async describe(name: string, selector: TfServingTarget['selector']) {
+    try {
+      return await this.inference.describe(name, selector);
+    } catch (err) {
+      if (!(err instanceof NotFoundException) || selector.alias === undefined) throw err;
+      await this.inference.versionStatus(name, {}); // 404 for an unknown model
+      throw new BadRequestException(`Unrecognized servable version label: ${selector.alias.slice(0, 200)}`);
+    }
   }
 
   /** The route under /v1/models/ and a 405 (with Allow) when it exists under the other method. */

@@ -21,6 +21,8 @@ import {
   type ModelFormat,
 } from '../platform/tfjs/artifact-io';
 import { TfRuntime, type TfBackendChoice } from '../platform/tfjs/tf-runtime';
+import type { ModelSignatureDef } from '../contracts';
+import { baseName, checkSignatureDefs, graphTensorOf, parseSignatureDefs } from './signature-defs';
 
 export const TENSOR_DTYPES = ['float32', 'int32', 'bool'] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
@@ -35,6 +37,8 @@ export interface TensorSpec {
 export interface TensorSignature {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** Graph models: further named signatures (signature-defs.ts). */
+  signatures?: Record<string, ModelSignatureDef>;
 }
 
 function bad(field: string, reason: string): never {
@@ -81,7 +85,8 @@ export function parseSignature(raw: string | undefined, maxElements = DEFAULT_IM
       return { name, dtype: dtype as TensorDtype, shape: shape as number[] };
     });
   };
-  const sig = { inputs: list('inputs'), outputs: list('outputs') };
+  const signatures = parseSignatureDefs(o.signatures);
+  const sig: TensorSignature = { inputs: list('inputs'), outputs: list('outputs'), ...(signatures ? { signatures } : {}) };
   for (const key of ['inputs', 'outputs'] as const) {
     const total = sig[key].reduce((sum, t) => sum + dryRunShape(t.shape).reduce((a, d) => a * d, 1), 0);
     if (total > maxElements) {
@@ -121,10 +126,6 @@ function dimsMatch(actual: ReadonlyArray<number | null | undefined>, declared: n
 const fmt = (s: ReadonlyArray<number | null | undefined> | undefined): string =>
   s ? `[${s.map((d) => (d == null || d === -1 ? -1 : d)).join(', ')}]` : 'unknown';
 
-function baseName(n: string): string {
-  return n.replace(/:0$/, '');
-}
-
 export interface DryRunReport {
   format: ModelFormat;
   backend: string;
@@ -156,6 +157,7 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
   try {
     if (loaded.format === 'layers-model') {
       const model = loaded.model as tfl.LayersModel;
+      if (sig.signatures) bad('signature.signatures', 'only graph models have further signatures; a layers model has one');
       if (model.inputs.length !== sig.inputs.length) {
         bad(
           'signature.inputs',
@@ -186,7 +188,12 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
     } else {
       const model = loaded.model as tfconv.GraphModel;
       const graphInputs = model.inputs;
-      if (graphInputs.length !== sig.inputs.length) {
+      // With named signatures the default one may leave graph inputs to the others (half_plus_two's x2).
+      const namedInputs = Object.values(sig.signatures ?? {}).flatMap((d) => d.inputs.map(graphTensorOf));
+      const uncovered = graphInputs.filter(
+        (g) => ![...sig.inputs.map((s) => s.name), ...namedInputs].some((n) => baseName(n) === baseName(g.name)),
+      );
+      if (sig.signatures ? uncovered.length > 0 || sig.inputs.length > graphInputs.length : graphInputs.length !== sig.inputs.length) {
         bad(
           'signature.inputs',
           `declares ${sig.inputs.length} input(s); ` +
@@ -233,6 +240,7 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
       } catch (e) {
         bad('model', `the dry prediction on zeros of the declared input shapes failed: ${(e as Error).message}`);
       }
+      if (sig.signatures) await checkSignatureDefs(model, sig.signatures);
     }
     sig.outputs.forEach((s, i) => {
       const y = outputs[i];

@@ -12,6 +12,8 @@ import {
   predictResponse,
   regressResponse,
 } from './tf-serving';
+import { signatureView } from '../runtime/signatures';
+import { writeServingJson } from './serving-json';
 import { JsonBodyDialects, parseJsonBody } from '../../platform/http/json-body';
 import { registerServingBodyDialects } from './json-body';
 
@@ -151,10 +153,8 @@ describe('TF Serving v1 codec: predict requests', () => {
       /^body: send exactly one of "instances" \(row form\) or "inputs" \(columnar form\)$/,
     );
     badRequest(() => parsePredictRequest({}, single), /exactly one of/);
-    badRequest(
-      () => parsePredictRequest({ signature_name: 'classify_x', instances: [[1, 2, 3]] }, single),
-      /^signature_name: "classify_x" is not a signature of this model; the only one is 'serving_default'$/,
-    );
+    badRequest(() => signatureView(single, 'classify_x'), /^Serving signature name: "classify_x" not found in signature def$/);
+    badRequest(() => parsePredictRequest({ signature_name: 3, instances: [[1, 2, 3]] }, single), /must be a string value/);
     badRequest(() => parsePredictRequest([[1, 2, 3]], single), /^body: must be a JSON object/);
     badRequest(() => parsePredictRequest({ instances: [] }, single), /^instances: must be a non-empty list/);
   });
@@ -226,6 +226,9 @@ describe('TF Serving v1 codec: predict requests', () => {
   });
 });
 
+/** What the client reads: the response as the serving JSON writer prints it, parsed. */
+const wire = (value: unknown): unknown => JSON.parse(writeServingJson(value));
+
 describe('TF Serving v1 codec: predict responses', () => {
   const one: InferenceResult = {
     model: single,
@@ -239,13 +242,13 @@ describe('TF Serving v1 codec: predict responses', () => {
   };
 
   it('a single output drops its name', () => {
-    assert.deepEqual(predictResponse(one, 'row'), {
+    assert.deepEqual(wire(predictResponse(one, 'row')), {
       predictions: [
         [0.5, 0.5],
         [0.25, 0.75],
       ],
     });
-    assert.deepEqual(predictResponse(one, 'columnar'), {
+    assert.deepEqual(wire(predictResponse(one, 'columnar')), {
       outputs: [
         [0.5, 0.5],
         [0.25, 0.75],
@@ -254,13 +257,13 @@ describe('TF Serving v1 codec: predict responses', () => {
   });
 
   it('several outputs are keyed by name, per row or per column', () => {
-    assert.deepEqual(predictResponse(two, 'row'), {
+    assert.deepEqual(wire(predictResponse(two, 'row')), {
       predictions: [
         { p: [0.5, 0.5], c: true },
         { p: [0.25, 0.75], c: false },
       ],
     });
-    assert.deepEqual(predictResponse(two, 'columnar'), {
+    assert.deepEqual(wire(predictResponse(two, 'columnar')), {
       outputs: {
         p: [
           [0.5, 0.5],
@@ -303,19 +306,27 @@ describe('TF Serving v1 codec: classify and regress', () => {
       /^examples\[0\]\.len: also given in context$/,
     );
     badRequest(() => parseExamples({ context: [], examples: [{}] }, trained, 'classify'), /^context: must be an object/);
-    badRequest(() => parseExamples({ signature_name: 'x', examples: [{}] }, trained, 'classify'), /^signature_name:/);
+    badRequest(
+      () => parseExamples({ signature_name: 7, examples: [{}] }, trained, 'classify'),
+      /^signature_name: 'signature_name' key must be a string value\.$/,
+    );
   });
 
-  it('answers result lists in TF Serving shape', () => {
-    assert.deepEqual(classifyResponse([{ label: 'b', probabilities: { a: 0.25, b: 0.75 } }]), {
-      result: [
+  it('answers `results` lists in TF Serving shape', () => {
+    assert.deepEqual(wire(classifyResponse([{ label: 'b', probabilities: { a: 0.25, b: 0.75 } }])), {
+      results: [
         [
           ['a', 0.25],
           ['b', 0.75],
         ],
       ],
     });
-    assert.deepEqual(regressResponse([{ value: 1.5 }, { value: -2 }]), { result: [1.5, -2] });
+    assert.deepEqual(wire(regressResponse([{ value: 1.5 }, { value: -2 }])), { results: [1.5, -2] });
+    assert.equal(
+      writeServingJson(regressResponse([{ value: 3 }, { value: 0.1 }])),
+      '{"results":[3.0,0.1]}',
+      'float32 values, as TF Serving prints them',
+    );
   });
 });
 
@@ -340,6 +351,7 @@ describe('TF Serving v1 codec: status and metadata', () => {
     assert.deepEqual(md.model_spec, { name: 'm', signature_name: '', version: '2' });
     const sig = md.metadata.signature_def.signature_def.serving_default;
     assert.equal(sig.method_name, 'tensorflow/serving/predict');
+    assert.deepEqual(sig.defaults, {}, 'TF Serving writes every SignatureDef field (saved_model_half_plus_two_2_versions_metadata.json)');
     assert.deepEqual(sig.inputs.a, {
       dtype: 'DT_FLOAT',
       tensor_shape: {
@@ -349,7 +361,7 @@ describe('TF Serving v1 codec: status and metadata', () => {
         ],
         unknown_rank: false,
       },
-      name: 'a',
+      name: 'a:0',
     });
     assert.equal(sig.inputs.b!.dtype, 'DT_INT32');
     assert.equal(sig.outputs.c!.dtype, 'DT_BOOL');

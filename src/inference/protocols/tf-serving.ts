@@ -19,6 +19,7 @@ import {
 } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
 import type { RouteMethods } from './route-methods';
+import { Float32Value } from './serving-json';
 
 export const SIGNATURE_NAME = 'serving_default';
 export type TfServingAction = 'status' | 'metadata' | 'predict' | 'classify' | 'regress';
@@ -61,10 +62,21 @@ function bad(message: string): BadRequestException {
   return new BadRequestException(message);
 }
 
-function checkSignatureName(body: Record<string, unknown>): void {
+/**
+ * The body's `signature_name` (undefined when absent). Which names exist is the model's business
+ * (runtime/signatures.ts: `serving_default` plus an imported graph model's named signatures).
+ */
+export function signatureNameOf(body: unknown): string | undefined {
+  if (!isPlainObject(body)) return undefined;
   const s = body.signature_name;
-  if (s === undefined || s === SIGNATURE_NAME) return;
-  throw bad(`signature_name: ${JSON.stringify(s)} is not a signature of this model; the only one is '${SIGNATURE_NAME}'`);
+  if (s === undefined) return undefined;
+  // TF Serving's own message (json_tensor.cc).
+  if (typeof s !== 'string') throw bad("signature_name: 'signature_name' key must be a string value.");
+  return s;
+}
+
+function checkSignatureName(body: Record<string, unknown>): void {
+  signatureNameOf(body);
 }
 
 /** One tensor from a nested JSON value whose shape is read from the value itself. */
@@ -244,14 +256,84 @@ export function parseExamples(
   });
 }
 
-/** `{"result": [[[label, score], …], …]}`: one pair per class, in the model's class order. */
-export function classifyResponse(predictions: readonly ml.RecordPrediction[]): { result: Array<Array<[string, number]>> } {
-  return { result: predictions.map((p) => Object.entries(p.probabilities ?? {})) };
+/**
+ * `:classify` / `:regress` on an imported model's classify or regress signature: each example (with
+ * `context`) gives one value per signature input, named by the input (the Example feature it stands
+ * for, as TF Serving's signatures parse tf.Examples in the graph): a number, or a list for inputs
+ * wider than one value per example. → one tensor per input, the batch dimension first.
+ */
+export function parseSignatureExamples(body: unknown, view: Pick<ServedModel, 'name' | 'inputs'>): HostTensor[] {
+  if (!isPlainObject(body)) throw bad('body: must be a JSON object {signature_name?, context?, examples}');
+  const context = body.context ?? {};
+  if (!isPlainObject(context)) throw bad('context: must be an object of feature values shared by every example');
+  if (!Array.isArray(body.examples) || body.examples.length === 0)
+    throw bad('examples: must be a non-empty list of objects (feature name → value)');
+  const instances = body.examples.map((ex, i) => {
+    if (!isPlainObject(ex)) throw bad(`examples[${i}]: must be an object (feature name → value)`);
+    const merged: Record<string, unknown> = { ...context };
+    for (const [k, v] of Object.entries(ex)) {
+      if (k in context) throw bad(`examples[${i}].${k}: also given in context`);
+      merged[k] = v;
+    }
+    // Only the signature's features are fed; TF Serving's Example parsing ignores the others too.
+    return Object.fromEntries(
+      view.inputs.map((spec) => {
+        if (!(spec.name in merged)) throw bad(`examples[${i}]: feature '${spec.name}' is missing`);
+        const v = merged[spec.name];
+        // One value per example for [-1] inputs (TF Serving's one-element lists unwrapped), a list otherwise.
+        const value = spec.shape.length === 1 ? featureValue(v, `examples[${i}].${spec.name}`) : Array.isArray(v) ? v : [v];
+        return [spec.name, value];
+      }),
+    );
+  });
+  return parseInstances(instances, view);
 }
 
-/** `{"result": [value, …]}`. */
-export function regressResponse(predictions: readonly ml.RecordPrediction[]): { result: number[] } {
-  return { result: predictions.map((p) => p.value as number) };
+/** `{"results": [value, …]}` from a regress signature's output (one value per example). */
+export function regressSignatureResponse(result: InferenceResult, examples: number): { results: Float32Value[] } {
+  const out = result.outputs[0]!;
+  if (out.data.length !== examples) {
+    throw bad(`the regress signature's output has ${out.data.length} values for ${examples} examples; it must give one per example`);
+  }
+  return { results: Array.from(out.data, (v) => new Float32Value(v)) };
+}
+
+/**
+ * `{"results": [[[class, score], …], …]}` from a classify signature: its `scores` output (else the
+ * first) per example; class labels from a `classes` output when the signature has one (numbers
+ * written as text), else "" as TF Serving writes them for signatures without classes.
+ */
+export function classifySignatureResponse(result: InferenceResult, examples: number): { results: Array<Array<[string, Float32Value]>> } {
+  const scores = result.outputs.find((t) => t.name === 'scores') ?? result.outputs[0]!;
+  const classes = result.outputs.find((t) => t.name === 'classes' && t !== scores);
+  const per = scores.data.length / examples;
+  if (!Number.isInteger(per) || per < 1) throw bad(`the classify signature's scores do not split into ${examples} examples`);
+  return {
+    results: Array.from({ length: examples }, (_, i) =>
+      Array.from({ length: per }, (_, j): [string, Float32Value] => [
+        classes ? String(classes.data[i * per + j]) : '',
+        new Float32Value(scores.data[i * per + j]!),
+      ]),
+    ),
+  };
+}
+
+/**
+ * `{"results": [[[label, score], …], …]}`: one pair per class, in the model's class order. The key is
+ * `results`, as TF Serving's server writes it (json_tensor.cc) and its tests read it; scores are the
+ * model's float32 values.
+ */
+export function classifyResponse(predictions: readonly ml.RecordPrediction[]): { results: Array<Array<[string, Float32Value]>> } {
+  return {
+    results: predictions.map((p) =>
+      Object.entries(p.probabilities ?? {}).map(([label, score]): [string, Float32Value] => [label, new Float32Value(score)]),
+    ),
+  };
+}
+
+/** `{"results": [value, …]}` (float32 values). */
+export function regressResponse(predictions: readonly ml.RecordPrediction[]): { results: Float32Value[] } {
+  return { results: predictions.map((p) => new Float32Value(p.value as number)) };
 }
 
 /** GetModelStatus: one entry per version. */
@@ -267,26 +349,40 @@ export function modelStatusResponse(states: ReadonlyArray<{ version: number; sta
 
 const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
 
+/** A TensorInfo: its `name` is the graph tensor, `node:0` as TensorFlow names a node's first output. */
 function tensorInfo(spec: TensorSpec) {
+  const tensor = spec.tensor ?? spec.name;
   return {
     dtype: DT[spec.dtype],
     tensor_shape: { dim: spec.shape.map((d) => ({ size: String(d), name: '' })), unknown_rank: false },
-    name: spec.name,
+    name: tensor.includes(':') ? tensor : `${tensor}:0`,
   };
 }
 
-/** GetModelMetadata in TF Serving's JSON shape (signature_def map with the one `serving_default`). */
+function signatureDef(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], method: string) {
+  return {
+    inputs: Object.fromEntries(inputs.map((s) => [s.name, tensorInfo(s)])),
+    outputs: Object.fromEntries(outputs.map((s) => [s.name, tensorInfo(s)])),
+    method_name: `tensorflow/serving/${method}`,
+    // TF Serving writes every SignatureDef field, `defaults` included (empty unless the model has some).
+    defaults: {},
+  };
+}
+
+/**
+ * GetModelMetadata in TF Serving's JSON shape: the signature_def map with `serving_default` (method
+ * `predict`, as Kiln serves it on :predict) and every named signature of an imported graph model.
+ */
 export function modelMetadataResponse(model: ServedModel) {
   return {
     model_spec: { name: model.name, signature_name: '', version: String(model.version) },
     metadata: {
       signature_def: {
         signature_def: {
-          [SIGNATURE_NAME]: {
-            inputs: Object.fromEntries(model.inputs.map((s) => [s.name, tensorInfo(s)])),
-            outputs: Object.fromEntries(model.outputs.map((s) => [s.name, tensorInfo(s)])),
-            method_name: 'tensorflow/serving/predict',
-          },
+          [SIGNATURE_NAME]: signatureDef(model.inputs, model.outputs, 'predict'),
+          ...Object.fromEntries(
+            Object.entries(model.signatures ?? {}).map(([name, d]) => [name, signatureDef(d.inputs, d.outputs, d.method)]),
+          ),
         },
       },
     },

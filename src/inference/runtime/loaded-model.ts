@@ -1,3 +1,4 @@
+import { BadRequestException } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
@@ -46,8 +47,15 @@ export class LoadedModel {
     await this.run(inputs);
   }
 
-  /** Executes the model on validated inputs (signature order); outputs in signature order. */
-  async run(inputs: HostTensor[]): Promise<HostTensor[]> {
+  /**
+   * Executes the model on validated inputs (signature order); outputs in signature order. A named
+   * signature (graph models) feeds and fetches its own graph tensors.
+   */
+  async run(inputs: HostTensor[], signature?: string): Promise<HostTensor[]> {
+    const def = signature !== undefined ? this.served.signatures?.[signature] : undefined;
+    if (signature !== undefined && !def) throw new Error(`model ${this.served.name} has no signature '${signature}'`);
+    const inputSpecs = def?.inputs ?? this.served.inputs;
+    const outputSpecs = def?.outputs ?? this.served.outputs;
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
     if (this.model.format === 'onnx') {
       const ys = await this.model.model.run(
@@ -63,22 +71,26 @@ export class LoadedModel {
         const y = this.model.model.predict(feeds.length === 1 ? feeds[0]! : feeds);
         ys = Array.isArray(y) ? y : [y];
       } else {
-        const feed = Object.fromEntries(this.served.inputs.map((s, i) => [s.name, feeds[i]!]));
-        const names = this.served.outputs.map((s) => s.name);
+        const feed = Object.fromEntries(inputSpecs.map((s, i) => [s.tensor ?? s.name, feeds[i]!]));
+        const names = outputSpecs.map((s) => s.tensor ?? s.name);
         let y: tf.Tensor | tf.Tensor[];
         try {
-          y = this.model.model.execute(feed, names);
+          try {
+            y = this.model.model.execute(feed, names);
+          } catch (e) {
+            // Graphs with control flow or dynamic shapes need the async executor.
+            if (!/executeAsync/.test((e as Error).message)) throw e;
+            y = await this.model.model.executeAsync(feed, names);
+          }
         } catch (e) {
-          // Graphs with control flow or dynamic shapes need the async executor.
-          if (!/executeAsync/.test((e as Error).message)) throw e;
-          y = await this.model.model.executeAsync(feed, names);
+          throw shapeRefusal(e);
         }
         ys = Array.isArray(y) ? y : [y];
       }
       try {
-        return this.served.outputs.map((spec, i) => {
+        return outputSpecs.map((spec, i) => {
           const y = ys[i];
-          if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${this.served.outputs.length}`);
+          if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${outputSpecs.length}`);
           return { name: spec.name, dtype: spec.dtype, shape: y.shape.slice(), data: hostData(y, spec) };
         });
       } finally {
@@ -128,6 +140,16 @@ export class LoadedModel {
       this.model.model.dispose();
     }
   }
+}
+
+/**
+ * A graph refusing the shape of an input (possible for inputs declared `[-1]`, which take any rank,
+ * as TF Serving lets the model decide) is the request's fault: 400 with TF.js's reason.
+ */
+function shapeRefusal(e: unknown): unknown {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/shape|rank/i.test(message)) return new BadRequestException(`the model cannot take the inputs' shapes: ${message.slice(0, 300)}`);
+  return e;
 }
 
 function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {

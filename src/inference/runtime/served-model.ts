@@ -15,6 +15,15 @@ export interface TensorSpec {
   name: string;
   dtype: TensorDtype;
   shape: number[];
+  /** Named signatures of graph models: the graph tensor behind `name` (default: `name`). */
+  tensor?: string;
+}
+
+/** A named signature beside the default one (imported graph models; TF Serving's SignatureDefs). */
+export interface SignatureDef {
+  method: 'predict' | 'classify' | 'regress';
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
 }
 
 /** A tensor in host memory, row-major. `bool` data is 0/1 in a Uint8Array. */
@@ -45,6 +54,8 @@ export interface ServedModel {
   task: 'binary' | 'multiclass' | 'regression' | 'recommendation' | null;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** Further signatures by name (never `serving_default`, which is `inputs`/`outputs`); absent = none. */
+  signatures?: Record<string, SignatureDef>;
   /** Kiln-trained models: the named source features of the record API, with their column types. */
   features: Array<{ name: string; type: string }> | null;
   preprocessing: ml.PreprocessingSpec | null;
