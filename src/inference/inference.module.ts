@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { JsonBodyDialects } from '../platform/http/json-body';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
 import { OpenInferenceController } from './open-inference.controller';
+import { OpenInferenceExtensionsController } from './open-inference-extensions.controller';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
@@ -18,7 +19,7 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
  */
 @Module({
   imports: [InferenceRuntimeModule],
-  controllers: [PredictController, TfServingController, OpenInferenceController],
+  controllers: [PredictController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(

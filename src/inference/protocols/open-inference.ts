@@ -21,6 +21,7 @@ import {
 } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
+import { OIP_EXTENSIONS } from './oip-extensions';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = [
@@ -263,9 +264,9 @@ export function modelMetadata(model: ServedModel, versions: readonly number[]): 
   };
 }
 
-/** Server metadata: no extension is implemented (binary tensors are refused). */
+/** Server metadata: the extensions of oip-extensions.ts (binary tensors are refused). */
 export function serverMetadata(version: string): { name: string; version: string; extensions: string[] } {
-  return { name: 'kiln', version, extensions: [] };
+  return { name: 'kiln', version, extensions: [...OIP_EXTENSIONS] };
 }
 
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */

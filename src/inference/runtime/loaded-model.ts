@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
+import type { ComputeTimes } from './model-statistics';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
 /**
@@ -33,10 +34,16 @@ export class LoadedModel {
     await this.run(inputs);
   }
 
-  /** Executes the model on validated inputs (signature order); outputs in signature order. */
-  async run(inputs: HostTensor[]): Promise<HostTensor[]> {
+  /**
+   * Executes the model on validated inputs (signature order); outputs in signature order. With
+   * `times`, fills in how long building the input tensors, running the model and reading the
+   * outputs back took (the statistics extension's compute_input / compute_infer / compute_output).
+   */
+  async run(inputs: HostTensor[], times?: ComputeTimes): Promise<HostTensor[]> {
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
+    const t0 = process.hrtime.bigint();
     const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
+    const t1 = process.hrtime.bigint();
     try {
       let ys: tf.Tensor[];
       if (this.model.format === 'layers-model') {
@@ -55,12 +62,19 @@ export class LoadedModel {
         }
         ys = Array.isArray(y) ? y : [y];
       }
+      const t2 = process.hrtime.bigint();
       try {
-        return this.served.outputs.map((spec, i) => {
+        const outputs = this.served.outputs.map((spec, i) => {
           const y = ys[i];
           if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${this.served.outputs.length}`);
           return { name: spec.name, dtype: spec.dtype, shape: y.shape.slice(), data: hostData(y, spec) };
         });
+        if (times) {
+          times.inputNs = Number(t1 - t0);
+          times.inferNs = Number(t2 - t1);
+          times.outputNs = Number(process.hrtime.bigint() - t2);
+        }
+        return outputs;
       } finally {
         tf.dispose(ys);
       }
