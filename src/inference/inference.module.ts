@@ -9,6 +9,7 @@ import { registerServingBodyDialects } from './protocols/json-body';
 import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
 import { TfServingController } from './tf-serving.controller';
+import { OpenInferenceGrpcServer } from './grpc/open-inference.grpc-server';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 
 /**
@@ -20,6 +21,8 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 @Module({
   imports: [InferenceRuntimeModule],
   controllers: [PredictController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
+  // The Open Inference Protocol over gRPC, on KILN_GRPC_PORT when set.
+  providers: [OpenInferenceGrpcServer],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(

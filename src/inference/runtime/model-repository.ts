@@ -101,6 +101,17 @@ export class ModelRepository {
     return { versions: keys.map(keyVersion).sort((a, b) => a - b) };
   }
 
+  /** True when the registry has a model of that name. */
+  async exists(name: string): Promise<boolean> {
+    return this.registry.getModel(name).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof NotFoundException) return false;
+        throw e;
+      },
+    );
+  }
+
   /** The default route of a model loaded through `load` (its held version), when it has no alias or deployment. */
   heldRoute(name: string): Route | undefined {
     const held = this.cache
