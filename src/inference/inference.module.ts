@@ -11,6 +11,7 @@ import { PredictController } from './record-api/predict.controller';
 import { TfServingController } from './tf-serving.controller';
 import { OpenInferenceGrpcServer } from './grpc/open-inference.grpc-server';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
+import { ModelsServicesModule } from '../models';
 
 /**
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
@@ -19,7 +20,7 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
  * form-encoded bodies read as JSON) and 405 + `Allow` for a protocol path under another method.
  */
 @Module({
-  imports: [InferenceRuntimeModule],
+  imports: [InferenceRuntimeModule, ModelsServicesModule],
   controllers: [PredictController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
   // The Open Inference Protocol over gRPC, on KILN_GRPC_PORT when set.
   providers: [OpenInferenceGrpcServer],

@@ -3,9 +3,12 @@
  * repository (index, load, unload), statistics and model configuration, on the shared runtime.
  * Errors are `{"error": "..."}` like the rest of /v2 (its error format is registered by the module).
  */
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../platform/auth';
+import { ModelDeployments } from '../models';
+import { actorOf } from '../platform/audit-trail/admin-event-outbox';
+import { Audited } from '../platform/audit-trail/audited.decorator';
+import { Roles, type AuthenticatedRequest } from '../platform/auth';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { InferenceService } from './inference.service';
 import { parseVersionSegment } from './protocols/open-inference';
@@ -18,7 +21,10 @@ const STATS_DESCRIPTION =
 @ApiTags('serving: Open Inference Protocol v2')
 @Controller('v2')
 export class OpenInferenceExtensionsController {
-  constructor(private readonly inference: InferenceService) {}
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly deployments: ModelDeployments,
+  ) {}
 
   @Get('models/stats')
   @Roles('predictor', 'developer', 'auditor')
@@ -72,15 +78,23 @@ export class OpenInferenceExtensionsController {
   @Post('repository/models/:name/load')
   @HttpCode(200)
   @Roles('developer')
+  @Audited('serving-settings.changed')
   @ApiOperation({
     summary: 'Load a model in this process',
     description:
       'A model an alias or a deployment routes is already loaded (its versions are checked); any other model gets its newest ' +
-      'active version loaded and used when no version is asked, until it is unloaded. Acts on this process only.',
+      'active version loaded and used when no version is asked, until it is unloaded. Acts on this process only. ' +
+      "`parameters.config` (Triton's ModelConfig as JSON text) may set max_batch_size and dynamic_batching: they become the " +
+      "model's serving settings (every replica; an admin event). Other config fields and file: parameters → 400.",
   })
   @ApiBody({ required: false, schema: { type: 'object', properties: { parameters: { type: 'object' } } } })
-  async load(@Param('name') name: string, @Body() body: unknown) {
-    parseLoadRequest(name, body);
+  async load(@Param('name') name: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { serving } = parseLoadRequest(name, body);
+    if (serving && Object.keys(serving).length > 0) {
+      if (!(await this.inference.repository.exists(name))) throw new NotFoundException(`failed to load '${name}': no model of that name`);
+      await this.deployments.setServing(name, serving, req.principal?.name ?? null, actorOf(req));
+    }
+    // Loading applies the registry's newest routing snapshot, so new serving settings are in force when it answers.
     await this.inference.repository.load(name);
     return {};
   }

@@ -257,6 +257,20 @@ async function main(): Promise<void> {
         );
       });
 
+      it("load with Triton's config override of max_batch_size (simple_http_model_control.py) sets the serving settings", async () => {
+        const load = await kiln.request('POST', `/v2/repository/models/${LOOSE}/load`, {
+          body: { parameters: { config: '{"max_batch_size":"16"}' } },
+        });
+        assert.equal(load.status, 200, load.text);
+        // In force when the load answers: no wait for the routing poll.
+        const config = await kiln.request('GET', `/v2/models/${LOOSE}/config`, { key: predictorKey });
+        assert.equal(config.status, 200, config.text);
+        assert.equal(config.body.max_batch_size, 16);
+        const serving = await kiln.request('GET', `/api/models/${LOOSE}/serving`);
+        assert.equal(serving.body.maxBatchSize, 16, serving.text);
+        assert.equal((await kiln.request('POST', `/v2/repository/models/${LOOSE}/unload`)).status, 200);
+      });
+
       it('load of a routed model succeeds (already loaded); its unload is refused with 409', async () => {
         assert.equal((await kiln.request('POST', `/v2/repository/models/${ROUTED}/load`)).status, 200);
         assertError(await kiln.request('POST', `/v2/repository/models/${ROUTED}/unload`), 409, /failed to unload .*routed by its aliases/);
@@ -271,12 +285,25 @@ async function main(): Promise<void> {
           /^failed to load 'wrong_model_name'/,
         );
         assertError(await kiln.request('POST', '/v2/repository/models/wrong_model_name/unload', { body: {} }), 404, /failed to unload/);
+        // simple_http_model_control.py's malformed override must fail with "failed to load".
         assertError(
           await kiln.request('POST', `/v2/repository/models/${LOOSE}/load`, {
-            body: { parameters: { config: '{"max_batch_size":"16"}' } },
+            body: { parameters: { config: '"parameters": {"config": {{"max_batch_size": "16"}}}' } },
           }),
           400,
-          /^failed to load .*parameters\.config/,
+          /^failed to load 'ext-loose': parameters\.config: not valid JSON/,
+        );
+        assertError(
+          await kiln.request('POST', `/v2/repository/models/${LOOSE}/load`, { body: { parameters: { config: '{"input": []}' } } }),
+          400,
+          /^failed to load .*parameters\.config\.input: cannot be overridden/,
+        );
+        assertError(
+          await kiln.request('POST', '/v2/repository/models/wrong_model_name/load', {
+            body: { parameters: { config: '{"max_batch_size": 4}' } },
+          }),
+          404,
+          /^failed to load 'wrong_model_name'/,
         );
         assertError(
           await kiln.request('POST', `/v2/repository/models/${LOOSE}/unload`, { body: { parameters: { unload_dependents: 'no' } } }),

@@ -28,10 +28,36 @@ describe('OIP extension codecs', () => {
     assert.throws(() => parseRepositoryIndexRequest([true]), /body: must be a JSON object/);
   });
 
-  it('load refuses config and file overrides naming the parameter; unload checks unload_dependents', () => {
-    assert.doesNotThrow(() => parseLoadRequest('m', {}));
-    assert.doesNotThrow(() => parseLoadRequest('m', { parameters: {} }));
-    assert.throws(() => parseLoadRequest('m', { parameters: { config: '{}' } }), /failed to load 'm': parameters\.config/);
+  it('load: config overrides of the batching become serving settings; other fields and files are refused naming them', () => {
+    assert.deepEqual(parseLoadRequest('m', {}), { serving: null });
+    assert.deepEqual(parseLoadRequest('m', { parameters: {} }), { serving: null });
+    // simple_http_model_control.py's override, and Triton's JSON form of 64-bit integers (strings).
+    assert.deepEqual(parseLoadRequest('m', { parameters: { config: '{"max_batch_size":"16"}' } }), { serving: { maxBatchSize: 16 } });
+    const full = {
+      name: 'm',
+      max_batch_size: 8,
+      dynamic_batching: {
+        max_queue_delay_microseconds: '2000',
+        default_queue_policy: { default_timeout_microseconds: 3_000_000, max_queue_size: 50 },
+      },
+    };
+    assert.deepEqual(parseLoadRequest('m', { parameters: { config: JSON.stringify(full) } }), {
+      serving: { maxBatchSize: 8, maxQueueDelayMs: 2, timeoutMs: 3000, maxQueueSize: 50 },
+    });
+    const refused: Array<[unknown, RegExp]> = [
+      ['"parameters": {"config": {{"max_batch_size": "16"}}}', /failed to load 'm': parameters\.config: not valid JSON/],
+      [{ max_batch_size: 16 }, /parameters\.config: must be a string/],
+      ['{"max_batch_size": 0}', /parameters\.config\.max_batch_size: must be between 1 and 1024/],
+      ['{"max_batch_size": "x"}', /parameters\.config\.max_batch_size: must be an integer/],
+      [
+        '{"dynamic_batching": {"max_queue_delay_microseconds": 1500}}',
+        /max_queue_delay_microseconds: must be a whole number of milliseconds/,
+      ],
+      ['{"input": []}', /parameters\.config\.input: cannot be overridden/],
+      ['{"name": "other"}', /parameters\.config\.name: is 'other'/],
+      ['{"dynamic_batching": {"preferred_batch_size": [4]}}', /dynamic_batching\.preferred_batch_size: cannot be overridden/],
+    ];
+    for (const [config, message] of refused) assert.throws(() => parseLoadRequest('m', { parameters: { config } }), message);
     assert.throws(() => parseLoadRequest('m', { parameters: { 'file:1/model.onnx': 'YQ==' } }), /parameters\.file:1\/model\.onnx/);
     assert.doesNotThrow(() => parseUnloadRequest({ parameters: { unload_dependents: true } }));
     assert.throws(() => parseUnloadRequest({ parameters: { unload_dependents: 'yes' } }), /Unable to parse 'unload_dependents'/);

@@ -12,6 +12,7 @@
  * expected a boolean", "failed to load '<model>'…").
  */
 import { BadRequestException } from '@nestjs/common';
+import { SERVING_BOUNDS, type ServingSettings } from '../../models';
 import type { BatchingSettings } from '../runtime/dynamic-batcher';
 import type { ServedModel, TensorDtype, TensorSpec } from '../runtime/served-model';
 import type { RouteMethods } from './route-methods';
@@ -44,29 +45,88 @@ export function parseRepositoryIndexRequest(body: unknown): { ready: boolean } {
 }
 
 /**
- * `{parameters?}` of a load request. Triton's `config` and `file:<version>/<name>` parameters override
- * the model's configuration or files for that load; Kiln's versions are immutable registry entries
- * (import a new version instead) and their batching is the registry's serving settings: 400.
+ * `{parameters?}` of a load request. Triton's `config` parameter (a ModelConfig as JSON text) may
+ * override what Kiln's configuration takes from the model's serving settings: `max_batch_size`,
+ * `dynamic_batching.max_queue_delay_microseconds` (whole milliseconds) and
+ * `dynamic_batching.default_queue_policy.{default_timeout_microseconds, max_queue_size}` (Triton's JSON
+ * writes 64-bit integers as strings; both forms are read). Those become the model's serving settings,
+ * for every replica (Triton keeps an override until the next load; Kiln's versions and settings live in
+ * the registry). Anything else in `config` (the signature, the platform…), and Triton's
+ * `file:<version>/<name>` parameters, cannot be overridden: Kiln's versions are immutable registry
+ * entries (import a new version instead): 400 naming the field.
  */
-export function parseLoadRequest(name: string, body: unknown): void {
+export function parseLoadRequest(name: string, body: unknown): { serving: Partial<ServingSettings> | null } {
   const b = bodyObject(body, '{parameters?}');
-  if (b.parameters === undefined) return;
+  if (b.parameters === undefined) return { serving: null };
   if (!isPlainObject(b.parameters)) throw new BadRequestException(`failed to load '${name}': parameters: must be an object`);
-  for (const key of Object.keys(b.parameters)) {
-    if (key === 'config') {
-      throw new BadRequestException(
-        `failed to load '${name}': parameters.config: configuration overrides are not supported; ` +
-          `batching comes from the model's serving settings (PUT /api/models/${name}/serving)`,
-      );
-    }
-    if (key.startsWith('file:')) {
+  let serving: Partial<ServingSettings> | null = null;
+  for (const [key, value] of Object.entries(b.parameters)) {
+    if (key === 'config') serving = parseConfigOverride(name, value);
+    else if (key.startsWith('file:')) {
       throw new BadRequestException(
         `failed to load '${name}': parameters.${key.slice(0, 60)}: model files cannot be sent with a load; ` +
           `import them as a new version (POST /api/models/${name}/versions)`,
       );
-    }
-    throw new BadRequestException(`failed to load '${name}': parameters.${key.slice(0, 60)}: unknown parameter (Kiln takes none)`);
+    } else
+      throw new BadRequestException(`failed to load '${name}': parameters.${key.slice(0, 60)}: unknown parameter (config is the only one)`);
   }
+  return { serving };
+}
+
+/** The serving settings a load's `config` override asks for (see parseLoadRequest). */
+function parseConfigOverride(name: string, value: unknown): Partial<ServingSettings> {
+  const fail = (field: string, reason: string): never => {
+    throw new BadRequestException(`failed to load '${name}': parameters.config${field}: ${reason}`);
+  };
+  if (typeof value !== 'string') fail('', 'must be a string holding the model configuration as JSON');
+  let config: unknown;
+  try {
+    config = JSON.parse(value as string);
+  } catch (e) {
+    return fail('', `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(config)) return fail('', 'must be a JSON object (a ModelConfig)');
+  const out: Partial<ServingSettings> = {};
+  const integer = (v: unknown, field: string, key: keyof ServingSettings, scale = 1): void => {
+    const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) return fail(field, `must be an integer, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    if (n % scale !== 0) return fail(field, `must be a whole number of milliseconds (a multiple of ${scale})`);
+    const { min, max } = SERVING_BOUNDS[key];
+    const scaled = n / scale;
+    if (scaled < min || scaled > max) return fail(field, `must be between ${min * scale} and ${max * scale}`);
+    out[key] = scaled;
+  };
+  for (const [key, v] of Object.entries(config)) {
+    if (key === 'name') {
+      if (v !== name) fail('.name', `is '${String(v).slice(0, 60)}'; a load cannot rename model '${name}'`);
+    } else if (key === 'max_batch_size') integer(v, '.max_batch_size', 'maxBatchSize');
+    else if (key === 'dynamic_batching') {
+      if (!isPlainObject(v)) return fail('.dynamic_batching', 'must be an object');
+      for (const [dk, dv] of Object.entries(v)) {
+        if (dk === 'max_queue_delay_microseconds') integer(dv, `.dynamic_batching.${dk}`, 'maxQueueDelayMs', 1000);
+        else if (dk === 'default_queue_policy') {
+          if (!isPlainObject(dv)) return fail(`.dynamic_batching.${dk}`, 'must be an object');
+          for (const [qk, qv] of Object.entries(dv)) {
+            const field = `.dynamic_batching.default_queue_policy.${qk}`;
+            if (qk === 'default_timeout_microseconds') integer(qv, field, 'timeoutMs', 1000);
+            else if (qk === 'max_queue_size') integer(qv, field, 'maxQueueSize');
+            else fail(field.slice(0, 120), 'cannot be overridden (Kiln: default_timeout_microseconds and max_queue_size)');
+          }
+        } else
+          fail(
+            `.dynamic_batching.${dk.slice(0, 60)}`,
+            'cannot be overridden (Kiln: max_queue_delay_microseconds and default_queue_policy)',
+          );
+      }
+    } else {
+      fail(
+        `.${key.slice(0, 60)}`,
+        'cannot be overridden: a version is an immutable registry entry (import a new version); ' +
+          'a load may change max_batch_size and dynamic_batching only',
+      );
+    }
+  }
+  return out;
 }
 
 /** `{parameters?: {unload_dependents?: boolean}}` (Kiln has no ensembles, so there are never dependents). */
