@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Client } from 'pg';
 import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference.grpc-server';
-import { loadOipGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
+import { loadOipGrpcPackage, loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { importLayersModel } from '../models/model-import-helpers';
@@ -48,17 +48,19 @@ async function main(): Promise<void> {
   describe('OIP over gRPC on configuration "postgres"', { skip }, () => {
     let kiln: TestKiln;
     let client: grpc.Client & Record<string, Rpc>;
+    /** A client generated from Triton's grpc_service.proto, as tritonclient's stubs are. */
+    let triton: grpc.Client & Record<string, Rpc>;
     let pg: Client;
     let predictorKey: string;
     let auditorKey: string;
 
     /** Calls one RPC with `key` (admin by default, null: none); the x-request-id metadata kept. */
-    const call = <T = any>(method: string, request: unknown, key: string | null = kiln.adminKey): Promise<Answer<T>> =>
+    const call = <T = any>(method: string, request: unknown, key: string | null = kiln.adminKey, via = client): Promise<Answer<T>> =>
       new Promise((resolve) => {
         const metadata = new grpc.Metadata();
         if (key) metadata.set('authorization', `Bearer ${key}`);
         let requestId: string | undefined;
-        const c = client[method]!.call(client, request, metadata, (err, res) =>
+        const c = via[method]!.call(via, request, metadata, (err, res) =>
           resolve(err ? { error: err, ...(requestId ? { requestId } : {}) } : { response: res as T, ...(requestId ? { requestId } : {}) }),
         );
         c.on('metadata', (m: grpc.Metadata) => (requestId = m.get('x-request-id')[0] as string | undefined));
@@ -79,6 +81,8 @@ async function main(): Promise<void> {
       assert.ok(port, 'the gRPC listener is up');
       const Service = loadOipGrpcPackage().GRPCInferenceService;
       client = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
+      const Triton = loadTritonGrpcPackage().GRPCInferenceService;
+      triton = new Triton(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
       pg = new Client({ connectionString: kiln.databaseUrl });
       await pg.connect();
       await eventually(
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     });
     after(async () => {
       client?.close();
+      triton?.close();
       await pg?.end();
       await kiln?.close();
     });
@@ -257,6 +262,63 @@ async function main(): Promise<void> {
       assert.equal(routed.error?.code, grpc.status.FAILED_PRECONDITION);
       assert.match(routed.error!.details, /routed by its aliases/);
       assert.equal((await call('RepositoryModelLoad', { model_name: 'no-such-model' })).error?.code, grpc.status.NOT_FOUND);
+    });
+
+    it("Triton's ModelStatistics, ModelConfig, RepositoryIndex and its RepositoryModelLoad/Unload, from Triton's proto", async () => {
+      const stats = await call('ModelStatistics', { name: ROUTED, version: '1' }, predictorKey, triton);
+      assert.equal(stats.error, undefined, stats.error?.details);
+      const rest = await kiln.request('GET', `/v2/models/${ROUTED}/versions/1/stats`, { key: predictorKey });
+      const [g, r] = [stats.response.model_stats[0], rest.body.model_stats[0]];
+      assert.deepEqual([g.name, g.version], [ROUTED, '1']);
+      assert.ok(g.inference_count >= 1 && g.inference_count === r.inference_count, `${g.inference_count} vs ${r.inference_count}`);
+      assert.equal(g.execution_count, r.execution_count);
+      assert.equal(g.inference_stats.success.count, r.inference_stats.success.count);
+      assert.deepEqual(
+        g.batch_stats.map((b: any) => b.batch_size),
+        r.batch_stats.map((b: any) => b.batch_size),
+      );
+      assert.ok((await call('ModelStatistics', {}, auditorKey, triton)).response.model_stats.some((m: any) => m.name === ROUTED));
+      assert.equal((await call('ModelStatistics', { name: 'no-such-model' }, predictorKey, triton)).error?.code, grpc.status.NOT_FOUND);
+
+      const config = await call('ModelConfig', { name: ROUTED }, predictorKey, triton);
+      assert.equal(config.error, undefined, config.error?.details);
+      const restConfig = await kiln.request('GET', `/v2/models/${ROUTED}/config`, { key: predictorKey });
+      const c = config.response.config;
+      assert.deepEqual(
+        [c.name, c.platform, c.max_batch_size, c.input[0].name, c.input[0].data_type, c.input[0].dims],
+        [ROUTED, 'tensorflowjs_layers', restConfig.body.max_batch_size, 'features', 'TYPE_FP32', [3]],
+      );
+      assert.deepEqual(c.version_policy, { specific: { versions: [1] }, policy_choice: 'specific' });
+
+      const index = await call('RepositoryIndex', { ready: true }, predictorKey, triton);
+      assert.deepEqual(
+        index.response.models.filter((m: any) => m.name === ROUTED),
+        [{ name: ROUTED, version: '1', state: 'READY', reason: '' }],
+      );
+      const repo = await call('RepositoryIndex', { repository_name: 'models' }, predictorKey, triton);
+      assert.equal(repo.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(repo.error!.details, /'repository_name' specification is not supported/);
+
+      // tritonclient's load: model_name is field 2 in Triton's message, the config override a string parameter.
+      const load = await call(
+        'RepositoryModelLoad',
+        { model_name: LOOSE, parameters: { config: { string_param: '{"max_batch_size": 4}' } } },
+        kiln.adminKey,
+        triton,
+      );
+      assert.equal(load.error, undefined, load.error?.details);
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: true });
+      assert.equal((await call('ModelConfig', { name: LOOSE }, predictorKey, triton)).response.config.max_batch_size, 4);
+      const bad = await call(
+        'RepositoryModelLoad',
+        { model_name: LOOSE, parameters: { config: { string_param: '{"input": []}' } } },
+        kiln.adminKey,
+        triton,
+      );
+      assert.equal(bad.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(bad.error!.details, /^failed to load .*parameters\.config\.input/);
+      assert.equal((await call('RepositoryModelUnload', { model_name: LOOSE }, kiln.adminKey, triton)).error, undefined);
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: false });
     });
   });
 }

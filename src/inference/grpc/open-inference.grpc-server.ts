@@ -4,9 +4,14 @@
  * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per call
  * that reaches the runtime, as on REST).
  *
+ * Beside the OIP proto's RPCs it answers Triton's ModelStatistics, ModelConfig and RepositoryIndex
+ * (proto/triton/grpc_service.proto), and tritonclient's RepositoryModelLoad/Unload (Triton numbers
+ * their fields differently; see grpc-predict-v2.ts), with the REST extensions' answers.
+ *
  * Auth: call metadata `authorization: Bearer <key>` (or `x-api-key: <key>`), with the roles of the
- * REST routes: ServerLive, ServerReady and ServerMetadata are public; ModelReady, ModelMetadata and
- * ModelInfer need predictor or developer; RepositoryModelLoad/Unload need developer (admin: all).
+ * REST routes: ServerLive, ServerReady and ServerMetadata are public; ModelReady, ModelMetadata,
+ * ModelInfer, ModelConfig and RepositoryIndex need predictor or developer, ModelStatistics also
+ * auditor; RepositoryModelLoad/Unload need developer (admin: all).
  * Errors are gRPC statuses carrying the REST error text: 400 → INVALID_ARGUMENT, 401 →
  * UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → NOT_FOUND, 409 → FAILED_PRECONDITION, 413 →
  * RESOURCE_EXHAUSTED, 503 → UNAVAILABLE, anything else → INTERNAL. Every answer carries the call's
@@ -32,7 +37,11 @@ import { toProblem } from '../../platform/http/http-error.filter';
 import { InferenceService } from '../inference.service';
 import { modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from '../protocols/open-inference';
 import { grpcInferResponse, inferBodyFromGrpc, type GrpcInferRequest } from './grpc-tensors';
-import { loadOipGrpcPackage } from './grpc-predict-v2';
+import { servedServiceDefinition } from './grpc-predict-v2';
+import { ModelDeployments } from '../../models';
+import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
+import { TfRuntime } from '../../platform/tfjs/tf-runtime';
+import { modelConfig, parseLoadRequest } from '../protocols/oip-extensions';
 
 const SERVICE = 'inference.GRPCInferenceService';
 
@@ -54,6 +63,12 @@ type Access = 'public' | ApiRole[];
 
 const DATA_PLANE: ApiRole[] = ['predictor', 'developer'];
 
+/** KServe's RepositoryModelLoadRequest, or Triton's with its `parameters` (ModelRepositoryParameter: a oneof). */
+interface RepositoryLoadRequest {
+  model_name?: string;
+  parameters?: Record<string, { string_param?: string; bool_param?: boolean; int64_param?: number }>;
+}
+
 interface CallContext {
   requestId: string;
   principal: Principal | null;
@@ -69,6 +84,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
     private readonly inference: InferenceService,
     private readonly keys: ApiKeysService,
+    private readonly deployments: ModelDeployments,
   ) {}
 
   /** The port the listener is bound to (KILN_GRPC_PORT, or the one picked for 0); null when off. */
@@ -82,7 +98,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       // The serving body limit applies to gRPC messages too (grpc-js's default is 4 MB).
       'grpc.max_receive_message_length': this.config.http.bodyLimitBytes,
     });
-    server.addService(loadOipGrpcPackage().GRPCInferenceService.service, this.handlers());
+    server.addService(servedServiceDefinition(), this.handlers());
     const host = this.config.http.host;
     const address = `${host.includes(':') ? `[${host}]` : host}:${this.config.grpc.port}`;
     this.boundPort = await new Promise<number>((resolve, reject) =>
@@ -118,17 +134,46 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       ModelReady: this.unary('ModelReady', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelReady(req)),
       ModelMetadata: this.unary('ModelMetadata', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelMetadata(req)),
       ModelInfer: this.unary('ModelInfer', DATA_PLANE, (req: GrpcInferRequest, ctx) => this.modelInfer(req, ctx)),
-      RepositoryModelLoad: this.unary('RepositoryModelLoad', ['developer'], async (req: { model_name?: string }) => {
-        const name = requiredName(req.model_name, 'model_name');
-        await this.inference.repository.load(name);
-        return { model_name: name, isLoaded: true };
-      }),
+      RepositoryModelLoad: this.unary('RepositoryModelLoad', ['developer'], (req: RepositoryLoadRequest, ctx) => this.load(req, ctx)),
       RepositoryModelUnload: this.unary('RepositoryModelUnload', ['developer'], async (req: { model_name?: string }) => {
         const name = requiredName(req.model_name, 'model_name');
         await this.inference.repository.unload(name);
         return { model_name: name, isUnloaded: true };
       }),
+      // Triton's extensions (proto/triton/grpc_service.proto), as on REST.
+      ModelStatistics: this.unary('ModelStatistics', [...DATA_PLANE, 'auditor'], async (req: { name?: string; version?: string }) => {
+        if (!req.name && req.version) throw new BadRequestException('version: needs a model name');
+        const version = req.name && req.version ? parseVersionSegment(req.name, req.version).version : undefined;
+        return { model_stats: await this.inference.repository.statistics(req.name || undefined, version) };
+      }),
+      ModelConfig: this.unary('ModelConfig', DATA_PLANE, async (req: { name?: string; version?: string }) => {
+        const name = requiredName(req.name, 'name');
+        const model = await this.inference.describe(name, parseVersionSegment(name, req.version || undefined));
+        const gpu = TfRuntime.info()?.provider === '@tensorflow/tfjs-node-gpu';
+        return { config: modelConfig(model, this.inference.repository.servingSettings(name), gpu) };
+      }),
+      RepositoryIndex: this.unary('RepositoryIndex', DATA_PLANE, async (req: { repository_name?: string; ready?: boolean }) => {
+        // Triton's message for the same request.
+        if (req.repository_name) throw new BadRequestException("'repository_name' specification is not supported");
+        return { models: await this.inference.repository.index(req.ready ?? false) };
+      }),
     };
+  }
+
+  /** KServe's or Triton's load; Triton's `config` parameter as on REST (serving settings, an admin event). */
+  private async load(req: RepositoryLoadRequest, ctx: CallContext) {
+    const name = requiredName(req.model_name, 'model_name');
+    const parameters = Object.fromEntries(
+      Object.entries(req.parameters ?? {}).map(([k, p]) => [k, p.string_param ?? p.bool_param ?? p.int64_param ?? null]),
+    );
+    const { serving } = parseLoadRequest(name, Object.keys(parameters).length > 0 ? { parameters } : {});
+    if (serving && Object.keys(serving).length > 0) {
+      if (!(await this.inference.repository.exists(name))) throw new NotFoundException(`failed to load '${name}': no model of that name`);
+      const actor = actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
+      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actor);
+    }
+    await this.inference.repository.load(name);
+    return { model_name: name, isLoaded: true };
   }
 
   /** One unary RPC: auth, the handler, the request id in the metadata, errors as gRPC statuses. */
