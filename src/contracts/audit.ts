@@ -8,8 +8,8 @@
  * idempotently (by `requestId` for predictions, `eventId` for admin events) into hash-chained tables.
  */
 
-/** Which protocol served the call. `batch` = one record per scored chunk of a batch prediction. */
-export type AuditRoute = 'record' | 'recommend' | 'tfserving' | 'oip' | 'batch';
+/** Which protocol served the call: `oip` over REST, `oip-grpc` over gRPC. `batch` = one record per scored chunk of a batch prediction. */
+export type AuditRoute = 'record' | 'recommend' | 'tfserving' | 'oip' | 'oip-grpc' | 'batch';
 
 /** `live` answered the caller; `shadow` is the copy sent to a deployment's shadow version; `batch` a batch-prediction chunk. */
 export type AuditKind = 'live' | 'shadow' | 'batch';

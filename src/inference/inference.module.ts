@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { JsonBodyDialects } from '../platform/http/json-body';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
 import { OpenInferenceController } from './open-inference.controller';
+import { OpenInferenceExtensionsController } from './open-inference-extensions.controller';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installServingJsonReplies } from './protocols/serving-replies';
 import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
@@ -12,6 +13,7 @@ import { PredictController } from './record-api/predict.controller';
 import { RecommendController } from './recommend/recommend.controller';
 import { RecommendService } from './recommend/recommend.service';
 import { TfServingController } from './tf-serving.controller';
+import { OpenInferenceGrpcServer } from './grpc/open-inference.grpc-server';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 import { ModelsServicesModule } from '../models';
 
@@ -25,8 +27,9 @@ import { ModelsServicesModule } from '../models';
  */
 @Module({
   imports: [InferenceRuntimeModule, ModelsServicesModule],
-  controllers: [PredictController, RecommendController, TfServingController, OpenInferenceController],
-  providers: [RecommendService],
+  controllers: [PredictController, RecommendController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
+  // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.
+  providers: [RecommendService, OpenInferenceGrpcServer],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(

@@ -20,6 +20,8 @@ import { DynamicBatcher } from './runtime/dynamic-batcher';
 import { InferenceMetrics } from './runtime/inference-metrics';
 import { LoadedModel } from './runtime/loaded-model';
 import { ModelCache, parseVersionKey, versionKey, type EnginePreference } from './runtime/model-cache';
+import { ModelRepository } from './runtime/model-repository';
+import { ModelStatistics, type ComputeTimes } from './runtime/model-statistics';
 import { RoutingTable } from './runtime/routing-table';
 import { resolveVersionSelector } from '../models';
 import {
@@ -72,6 +74,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly signatureBatchers = new WeakMap<LoadedModel, Map<string, DynamicBatcher>>();
   private readonly preprocessors = new WeakMap<LoadedModel, ml.Preprocessor>();
   readonly shadows = new ShadowLog();
+  /** Per-version counters of this process (the OIP statistics extension). */
+  private readonly stats = new ModelStatistics();
+  /** The OIP model repository and statistics extensions on this runtime. */
+  readonly repository: ModelRepository;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -88,6 +94,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     });
     this.routing = new RoutingTable(this.cache);
     this.metrics = new InferenceMetrics(metrics.registry, () => this.cache.size);
+    this.repository = new ModelRepository(registry, this.cache, this.routing, this.stats, () => this.refresh());
   }
 
   /** Loads and warms every version an alias or a deployment references, then follows changes. */
@@ -405,11 +412,14 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     if (!route) {
       // Maybe a change this replica has not polled yet.
       await this.refresh();
-      route = this.routing.route(name, call?.clientRequestId ?? null);
+      // Neither: a version loaded through the model repository API (POST /v2/repository/models/{name}/load).
+      route = this.routing.route(name, call?.clientRequestId ?? null) ?? this.repository.heldRoute(name);
     }
     if (!route) {
       await this.registry.getModel(name); // 404 for an unknown model
-      throw new NotFoundException(`model ${name} has no production alias and no deployment; ask for a version or an alias`);
+      throw new NotFoundException(
+        `model ${name} has no production alias and no deployment and is not loaded; ask for a version or an alias`,
+      );
     }
     const model =
       this.cache.acquireLoaded(versionKey(name, route.version, engine)) ?? (await this.cache.acquire(name, route.version, engine));
@@ -460,14 +470,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private batcher(model: LoadedModel, signature?: string): DynamicBatcher {
     if (signature !== undefined) return this.signatureBatcher(model, signature);
     let b = this.batchers.get(model);
-    if (!b) {
-      b = new DynamicBatcher(
-        (inputs) => model.run(inputs),
-        this.routing.serving(model.served.name),
-        this.metrics.observerFor(model.served.name),
-      );
-      this.batchers.set(model, b);
-    }
+    if (!b) this.batchers.set(model, (b = this.countedBatcher(model)));
     return b;
   }
 
@@ -476,15 +479,30 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     let bySignature = this.signatureBatchers.get(model);
     if (!bySignature) this.signatureBatchers.set(model, (bySignature = new Map()));
     let b = bySignature.get(signature);
-    if (!b) {
-      b = new DynamicBatcher(
-        (inputs) => model.run(inputs, signature),
-        this.routing.serving(model.served.name),
-        this.metrics.observerFor(model.served.name),
-      );
-      bySignature.set(signature, b);
-    }
+    if (!b) bySignature.set(signature, (b = this.countedBatcher(model, signature)));
     return b;
+  }
+
+  /** A batcher over `model.run` (for one signature) that feeds the metrics and the OIP statistics. */
+  private countedBatcher(model: LoadedModel, signature?: string): DynamicBatcher {
+    const { name, version } = model.served;
+    const observer = this.metrics.observerFor(name);
+    return new DynamicBatcher(
+      async (inputs) => {
+        const times: ComputeTimes = { inputNs: 0, inferNs: 0, outputNs: 0 };
+        const outputs = await model.run(inputs, signature, times);
+        this.stats.executed(name, version, inputs[0]?.shape[0] ?? 1, times);
+        return outputs;
+      },
+      this.routing.serving(name),
+      {
+        ...observer,
+        queued: (seconds) => {
+          observer.queued(seconds);
+          this.stats.queued(name, version, seconds * 1e9);
+        },
+      },
+    );
   }
 
   private preprocessor(model: LoadedModel): ml.Preprocessor {
@@ -569,6 +587,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private observe(name: string, served: ServedModel | null, call: InferenceCall, outcome: string, started: number): void {
+    if (served) this.stats.request(name, served.version, outcome === 'ok', (performance.now() - started) * 1e6);
     this.metrics.requests.inc({ model: name, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
     if (outcome === 'ok') this.metrics.duration.observe({ model: name, protocol: call.protocol }, (performance.now() - started) / 1000);
   }

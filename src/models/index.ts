@@ -30,5 +30,5 @@ export type { PromoteMode, PromotionDecision, ProductionVersion } from './promot
 export { ModelDeployments } from './deployments.service';
 export type { DeploymentView, ServingView } from './deployments.service';
 export { SERVING_DEFAULTS, SERVING_BOUNDS } from './deployment-rules';
-export type { DeploymentInput, RouteInput, ServingSettings } from './deployment-rules';
+export type { BatchingKey, DeploymentInput, RouteInput, ServingSettings } from './deployment-rules';
 export type { RoutingSnapshot, ModelRouting, RoutingRoute, VersionRef } from './routing-snapshot';

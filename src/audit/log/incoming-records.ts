@@ -26,7 +26,7 @@ export type NewEvent = Omit<StoredEvent, 'seq' | 'loggedAt' | 'prevHash' | 'hash
   afterJson: string | null;
 };
 
-const ROUTES = ['record', 'recommend', 'tfserving', 'oip', 'batch'];
+const ROUTES = ['record', 'recommend', 'tfserving', 'oip', 'oip-grpc', 'batch'];
 const KINDS = ['live', 'shadow', 'batch'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SHA256 = /^[0-9a-f]{64}$/;

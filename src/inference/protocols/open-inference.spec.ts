@@ -270,7 +270,7 @@ describe('OIP v2 codec: responses', () => {
 
   it('builds schema-valid server metadata', () => {
     const body = serverMetadata('1.2.3');
-    assert.deepEqual(body, { name: 'kiln', version: '1.2.3', extensions: [] });
+    assert.deepEqual(body, { name: 'kiln', version: '1.2.3', extensions: ['model_repository', 'model_configuration', 'statistics'] });
     assert.deepEqual(oipSchemaErrors('metadata_server_response', body), []);
   });
 

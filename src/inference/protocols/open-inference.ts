@@ -21,6 +21,7 @@ import {
 } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
+import { OIP_EXTENSIONS } from './oip-extensions';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = [
@@ -270,14 +271,14 @@ export function modelMetadata(model: ServedModel, versions: readonly number[]): 
 }
 
 /**
- * Server metadata: no extension is implemented (binary tensors are refused). **Kiln** adds `engines`
- * (the TF.js backend and the ONNX Runtime build this replica serves with); the schema allows extra keys.
+ * Server metadata: the extensions of oip-extensions.ts. **Kiln** adds `engines` (the TF.js backend and
+ * the ONNX Runtime build this replica serves with); the schema allows extra keys.
  */
 export function serverMetadata<E extends object>(
   version: string,
   engines?: E,
 ): { name: string; version: string; extensions: string[]; engines?: E } {
-  return { name: 'kiln', version, extensions: [], ...(engines ? { engines } : {}) };
+  return { name: 'kiln', version, extensions: [...OIP_EXTENSIONS], ...(engines ? { engines } : {}) };
 }
 
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */

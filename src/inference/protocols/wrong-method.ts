@@ -9,13 +9,14 @@
 import type { FastifyInstance } from 'fastify';
 import { isServingPath } from './json-body';
 import { OIP_ROUTES } from './open-inference';
+import { OIP_EXTENSION_ROUTES } from './oip-extensions';
 import { allowedMethods, methodNotAllowed, type RouteMethods } from './route-methods';
 import { TF_SERVING_ROUTES } from './tf-serving';
 
 /** Answers 405 `{"error"}` + `Allow` for a known protocol path requested with a method it does not take. */
 export function installWrongMethodAnswer(
   fastify: FastifyInstance,
-  routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES],
+  routes: readonly RouteMethods[] = [...TF_SERVING_ROUTES, ...OIP_ROUTES, ...OIP_EXTENSION_ROUTES],
 ): void {
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return;

@@ -4,6 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
 import { OnnxModel, type OnnxSessionOptions } from '../../ml/onnx';
+import type { ComputeTimes } from './model-statistics';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
 type EngineModel =
@@ -49,22 +50,27 @@ export class LoadedModel {
 
   /**
    * Executes the model on validated inputs (signature order); outputs in signature order. A named
-   * signature (graph models) feeds and fetches its own graph tensors.
+   * signature (graph models) feeds and fetches its own graph tensors. With `times`, fills in how long
+   * building the input tensors, running the model and reading the outputs back took (the statistics
+   * extension's compute_input / compute_infer / compute_output; ONNX Runtime's run counts as infer).
    */
-  async run(inputs: HostTensor[], signature?: string): Promise<HostTensor[]> {
+  async run(inputs: HostTensor[], signature?: string, times?: ComputeTimes): Promise<HostTensor[]> {
     const def = signature !== undefined ? this.served.signatures?.[signature] : undefined;
     if (signature !== undefined && !def) throw new Error(`model ${this.served.name} has no signature '${signature}'`);
     const inputSpecs = def?.inputs ?? this.served.inputs;
     const outputSpecs = def?.outputs ?? this.served.outputs;
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
+    const t0 = process.hrtime.bigint();
     if (this.model.format === 'onnx') {
       const ys = await this.model.model.run(
         inputs,
         this.served.outputs.map((s) => s.name),
       );
+      if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
       return ys.map((y, i) => ({ ...y, name: this.served.outputs[i]!.name }));
     }
     const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
+    const t1 = process.hrtime.bigint();
     try {
       let ys: tf.Tensor[];
       if (this.model.format === 'layers-model') {
@@ -87,12 +93,19 @@ export class LoadedModel {
         }
         ys = Array.isArray(y) ? y : [y];
       }
+      const t2 = process.hrtime.bigint();
       try {
-        return outputSpecs.map((spec, i) => {
+        const outputs = outputSpecs.map((spec, i) => {
           const y = ys[i];
           if (!y) throw new Error(`the model produced ${ys.length} output(s); its signature declares ${outputSpecs.length}`);
           return { name: spec.name, dtype: spec.dtype, shape: y.shape.slice(), data: hostData(y, spec) };
         });
+        if (times) {
+          times.inputNs = Number(t1 - t0);
+          times.inferNs = Number(t2 - t1);
+          times.outputNs = Number(process.hrtime.bigint() - t2);
+        }
+        return outputs;
       } finally {
         tf.dispose(ys);
       }

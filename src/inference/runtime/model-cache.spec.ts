@@ -97,4 +97,20 @@ describe('ModelCache', () => {
     fail = false;
     assert.ok(await c.acquire('m', 1));
   });
+
+  it('holds a version loaded through the repository API: never evicted, kept when the pinned set changes, dropped by unload', async () => {
+    const { c, models } = cache({ maxModels: 1, maxBytes: 1e9 });
+    await c.hold('m', 1);
+    c.pin(new Set(['m@2']));
+    await c.ensure('m', 2);
+    c.pin(new Set());
+    await c.ensure('m', 3); // past the bound: m@3 itself is the only candidate to evict
+    assert.equal(c.isLoaded('m@1'), true);
+    assert.equal(models.get('m@1')!.unloaded, false);
+    assert.deepEqual(c.heldKeys(), ['m@1']);
+    c.unload('m@1');
+    assert.equal(c.isLoaded('m@1'), false);
+    assert.equal(models.get('m@1')!.unloaded, true);
+    assert.deepEqual(c.heldKeys(), []);
+  });
 });

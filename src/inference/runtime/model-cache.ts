@@ -37,12 +37,15 @@ export function parseVersionKey(key: string): { name: string; version: number; e
 /**
  * Every loaded model version of this process, keyed `name@version`. Loads are coalesced (concurrent
  * requests for one version share one load and warm-up). Versions an alias or a deployment references
- * are pinned; the others are evicted least-recently-used past the model-count or weight-bytes bound.
+ * are pinned, versions loaded through the model repository API are held (`hold`, `unload`); the others
+ * are evicted least-recently-used past the model-count or weight-bytes bound.
  * An evicted or unpinned model is unloaded only after its in-flight requests release it.
  */
 export class ModelCache {
   private readonly entries = new Map<string, Entry>();
   private pinned = new Set<string>();
+  /** Versions loaded on request through the model repository API: kept like pinned ones until released. */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly loader: ModelLoader,
@@ -117,13 +120,44 @@ export class ModelCache {
     const previous = this.pinned;
     this.pinned = new Set(keys);
     for (const key of previous) {
-      if (keys.has(key)) continue;
+      if (keys.has(key) || this.held.has(key)) continue;
       const entry = this.entries.get(key);
       if (!entry) continue;
       this.entries.delete(key);
       entry.model?.unload();
     }
     this.onChange();
+  }
+
+  /** Loads (if needed) and keeps a version loaded until `unload`, whatever the pinned set becomes. */
+  hold(name: string, version: number): Promise<LoadedModel> {
+    const key = versionKey(name, version);
+    this.held.add(key);
+    return this.ensure(name, version).catch((e: unknown) => {
+      this.held.delete(key);
+      throw e;
+    });
+  }
+
+  /** Stops holding a version and unloads it (after its in-flight requests) unless it is pinned. */
+  unload(key: string): void {
+    this.held.delete(key);
+    if (this.pinned.has(key)) return;
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    entry.model?.unload();
+    this.onChange();
+  }
+
+  /** Keys of held versions. */
+  heldKeys(): string[] {
+    return [...this.held];
+  }
+
+  /** Keys of every loaded or loading version. */
+  keys(): string[] {
+    return [...this.entries.keys()];
   }
 
   /** Loaded models (for batching settings and metrics). */
@@ -144,10 +178,13 @@ export class ModelCache {
     for (const e of this.entries.values()) e.model?.unload();
     this.entries.clear();
     this.pinned.clear();
+    this.held.clear();
   }
 
   private evict(): void {
-    const candidates = [...this.entries.values()].filter((e) => e.model && !this.pinned.has(e.key)).sort((a, b) => a.lastUsed - b.lastUsed);
+    const candidates = [...this.entries.values()]
+      .filter((e) => e.model && !this.pinned.has(e.key) && !this.held.has(e.key))
+      .sort((a, b) => a.lastUsed - b.lastUsed);
     while (candidates.length > 0 && (this.entries.size > this.limits.maxModels || this.bytes > this.limits.maxBytes)) {
       const victim = candidates.shift()!;
       this.entries.delete(victim.key);

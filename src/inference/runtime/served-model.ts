@@ -69,7 +69,7 @@ export interface ServedModel {
 export type ModelSelector = import('../../models').VersionSelector;
 
 /** How the call arrived; `batch` = a chunk of a batch prediction (audited in aggregate). */
-export type ServingProtocol = 'record' | 'recommend' | 'tfserving' | 'oip' | 'batch';
+export type ServingProtocol = 'record' | 'recommend' | 'tfserving' | 'oip' | 'oip-grpc' | 'batch';
 
 /** Who asks and how: for routing stickiness (request id), audit and metrics. */
 export interface InferenceCall {

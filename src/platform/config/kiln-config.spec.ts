@@ -59,6 +59,12 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ KILN_ROLES: 'ingestion', KILN_TRANSPORT: 'redis', REDIS_URL: 'redis://h:6379' }).rpc.serve, true);
   });
 
+  it('opens the gRPC listener only with KILN_GRPC_PORT', () => {
+    assert.deepEqual(loadConfig({}).grpc, { port: null });
+    assert.deepEqual(loadConfig({ KILN_GRPC_PORT: '8001' }).grpc, { port: 8001 });
+    assert.deepEqual(loadConfig({ KILN_GRPC_PORT: '0', PORT: '0' }).grpc, { port: 0 });
+  });
+
   it('keeps artifacts on the filesystem unless KILN_ARTIFACTS_URL names an S3 bucket', () => {
     const fs = loadConfig({ KILN_DATA_DIR: '/srv/kiln' });
     assert.deepEqual(fs.artifacts, { kind: 'filesystem', root: '/srv/kiln/artifacts' });
@@ -125,6 +131,10 @@ describe('loadConfig', () => {
     [{ KILN_TRANSPORT: 'tcp', KILN_ROLES: 'gateway', KILN_RPC_INGESTION: 'ingestion' }, /KILN_RPC_INGESTION: must be host:port/],
     [{ KILN_RPC_PORT: '70000' }, /KILN_RPC_PORT: /],
     [{ KILN_RPC_TIMEOUT_MS: '10' }, /KILN_RPC_TIMEOUT_MS: /],
+    [{ KILN_GRPC_PORT: 'grpc' }, /KILN_GRPC_PORT: /],
+    [{ KILN_GRPC_PORT: '65536' }, /KILN_GRPC_PORT: /],
+    [{ KILN_GRPC_PORT: '3000' }, /KILN_GRPC_PORT: must differ from PORT \(3000\)/],
+    [{ KILN_GRPC_PORT: '4001', KILN_RPC_PORT: '4001' }, /KILN_GRPC_PORT: must differ from KILN_RPC_PORT/],
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {

@@ -100,6 +100,8 @@ const envSchema = z.object({
   KILN_RPC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   KILN_RPC_INGESTION: hostPort.optional(),
   KILN_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  // Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port, on HOST; unset: no gRPC listener.
+  KILN_GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   KILN_INFERENCE_MAX_MODELS: z.coerce.number().int().min(1).default(16),
   KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
   // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
@@ -177,6 +179,8 @@ export interface KilnConfig {
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   transport: Transport;
   rpc: RpcConfig;
+  /** The Open Inference Protocol's gRPC listener (inference role): its port on `http.host`, or null for none (0 = any free port). */
+  grpc: { port: number | null };
   /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
   inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number; onnxThreads: number };
   /**
@@ -243,6 +247,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     throw new ConfigError(`invalid configuration: KILN_ROLES: ${(err as Error).message}`);
   }
   const dataDir = resolve(e.KILN_DATA_DIR);
+  if (e.KILN_GRPC_PORT !== undefined && e.KILN_GRPC_PORT !== 0) {
+    for (const [name, port] of [
+      ['PORT', e.PORT],
+      ['KILN_RPC_PORT', e.KILN_RPC_PORT],
+    ] as const) {
+      if (port === e.KILN_GRPC_PORT) throw new ConfigError(`invalid configuration: KILN_GRPC_PORT: must differ from ${name} (${port})`);
+    }
+  }
   return {
     roles,
     http: {
@@ -269,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     tfBackend: e.KILN_TF_BACKEND,
     transport: e.KILN_TRANSPORT ?? 'tcp',
     rpc: rpcConfig(e, roles),
+    grpc: { port: e.KILN_GRPC_PORT ?? null },
     inference: {
       maxModels: e.KILN_INFERENCE_MAX_MODELS,
       maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),

@@ -1,0 +1,281 @@
+/**
+ * Open Inference Protocol over gRPC: ModelInferRequest ↔ the REST codec's JSON form, pure functions.
+ *
+ * A request's tensors come either as typed `contents` (the field of the datatype: `fp32_contents`
+ * for FP32, `int_contents` for INT8/16/32, …) or, for every input at once, as `raw_input_contents`
+ * (little-endian, row-major bytes, one entry per input; BOOL one byte per element). Both are turned
+ * into the `{name, datatype, shape, data}` inputs of the REST form and checked by the same OIP codec
+ * (`parseInferRequest`), so /v2 over REST and over gRPC refuse the same things with the same messages.
+ * FP16 and BF16, which have no `contents` field, are read from raw bytes into the FP32 numbers they
+ * denote (exactly: both are subsets of float32).
+ *
+ * Outputs are answered the way the request came: raw in → `raw_output_contents` (what Triton always
+ * does and what tritonclient reads), `contents` in → typed `contents` (what KServe's client reads).
+ */
+import { BadRequestException } from '@nestjs/common';
+import { getFloat16 } from '@petamoriken/float16';
+import { oipDatatype, type ParsedInferRequest } from '../protocols/open-inference';
+import type { HostTensor, InferenceResult } from '../runtime/served-model';
+
+/** `InferParameter` as @grpc/proto-loader decodes it (oneofs: true). */
+export interface GrpcParameter {
+  parameter_choice?: 'bool_param' | 'int64_param' | 'string_param';
+  bool_param?: boolean;
+  int64_param?: number;
+  string_param?: string;
+}
+
+export interface GrpcTensorContents {
+  bool_contents?: boolean[];
+  int_contents?: number[];
+  int64_contents?: number[];
+  uint_contents?: number[];
+  uint64_contents?: number[];
+  fp32_contents?: number[];
+  fp64_contents?: number[];
+  bytes_contents?: Buffer[];
+}
+
+export interface GrpcInferInput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters?: Record<string, GrpcParameter>;
+  contents?: GrpcTensorContents | null;
+}
+
+export interface GrpcInferRequest {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters?: Record<string, GrpcParameter>;
+  inputs: GrpcInferInput[];
+  outputs: Array<{ name: string; parameters?: Record<string, GrpcParameter> }>;
+  raw_input_contents: Buffer[];
+}
+
+export interface GrpcInferOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  contents?: GrpcTensorContents;
+}
+
+export interface GrpcInferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: GrpcInferOutput[];
+  raw_output_contents: Buffer[];
+}
+
+/** The `contents` field each datatype is carried in. */
+const CONTENTS_FIELD: Record<string, keyof GrpcTensorContents> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+/** Bytes per element in raw contents. */
+const ELEMENT_BYTES: Record<string, number> = {
+  BOOL: 1,
+  UINT8: 1,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 2,
+  FP16: 2,
+  BF16: 2,
+  UINT32: 4,
+  INT32: 4,
+  FP32: 4,
+  UINT64: 8,
+  INT64: 8,
+  FP64: 8,
+};
+
+function bad(message: string): BadRequestException {
+  return new BadRequestException(message);
+}
+
+function parameterValue(p: GrpcParameter): boolean | number | string | null {
+  switch (p.parameter_choice) {
+    case 'bool_param':
+      return p.bool_param ?? false;
+    case 'int64_param':
+      return p.int64_param ?? 0;
+    case 'string_param':
+      return p.string_param ?? '';
+    default:
+      return null;
+  }
+}
+
+function parametersJson(p: Record<string, GrpcParameter> | undefined): Record<string, unknown> | undefined {
+  if (!p || Object.keys(p).length === 0) return undefined;
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, parameterValue(v)]));
+}
+
+/** The contents fields that hold values. */
+function filledFields(c: GrpcTensorContents | null | undefined): Array<keyof GrpcTensorContents> {
+  if (!c) return [];
+  return (Object.keys(c) as Array<keyof GrpcTensorContents>).filter((k) => (c[k]?.length ?? 0) > 0);
+}
+
+/** Little-endian bytes → JSON values of `datatype` (FP16/BF16 widened to the float32 numbers they denote). */
+function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: string): unknown[] {
+  const width = ELEMENT_BYTES[datatype];
+  if (width === undefined) throw bad(`${where}: ${datatype} cannot be sent as raw contents here (the model has no string inputs)`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (bytes.byteLength !== count * width) {
+    throw bad(`${where}: ${bytes.byteLength} bytes for shape [${shape.join(', ')}] of ${datatype}, which needs ${count * width}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Array<unknown>(count);
+  for (let i = 0; i < count; i++) {
+    const o = i * width;
+    switch (datatype) {
+      case 'BOOL':
+        out[i] = view.getUint8(o) !== 0;
+        break;
+      case 'UINT8':
+        out[i] = view.getUint8(o);
+        break;
+      case 'INT8':
+        out[i] = view.getInt8(o);
+        break;
+      case 'UINT16':
+        out[i] = view.getUint16(o, true);
+        break;
+      case 'INT16':
+        out[i] = view.getInt16(o, true);
+        break;
+      case 'FP16':
+        out[i] = getFloat16(view, o, true);
+        break;
+      case 'BF16':
+        // bfloat16 is the upper half of a float32: widening needs no library.
+        out[i] = new Float32Array(new Uint32Array([view.getUint16(o, true) << 16]).buffer)[0];
+        break;
+      case 'UINT32':
+        out[i] = view.getUint32(o, true);
+        break;
+      case 'INT32':
+        out[i] = view.getInt32(o, true);
+        break;
+      case 'FP32':
+        out[i] = view.getFloat32(o, true);
+        break;
+      case 'FP64':
+        out[i] = view.getFloat64(o, true);
+        break;
+      default: {
+        // INT64 / UINT64: exact as numbers only within ±2^53 (the OIP codec's range for them).
+        const big = datatype === 'INT64' ? view.getBigInt64(o, true) : view.getBigUint64(o, true);
+        if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) {
+          throw bad(`${where}[${i}]: ${big} is not a valid ${datatype} here (Kiln reads 64-bit integers within ±2^53)`);
+        }
+        out[i] = Number(big);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A ModelInferRequest as the REST inference body (for `parseInferRequest`), and whether it used raw
+ * contents (then the answer does too). Field names in messages are the proto's (`inputs[0].contents`,
+ * `raw_input_contents[1]`).
+ */
+export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string, unknown>; raw: boolean } {
+  const raw = req.raw_input_contents.length > 0;
+  if (raw && req.raw_input_contents.length !== req.inputs.length) {
+    throw bad(
+      `raw_input_contents: ${req.raw_input_contents.length} entries for ${req.inputs.length} inputs; ` +
+        'when raw contents are used every input must have one, in the order of inputs',
+    );
+  }
+  const inputs = req.inputs.map((t, i) => {
+    const where = `inputs[${i}]`;
+    const filled = filledFields(t.contents);
+    let datatype = t.datatype;
+    let data: unknown[];
+    if (raw) {
+      if (filled.length > 0) throw bad(`${where}.contents: must be empty when raw_input_contents is used`);
+      data = decodeRaw(req.raw_input_contents[i]!, t.datatype, t.shape, `raw_input_contents[${i}]`);
+      if (datatype === 'FP16' || datatype === 'BF16') datatype = 'FP32';
+    } else {
+      const field = CONTENTS_FIELD[t.datatype];
+      if (field === undefined && (t.datatype === 'FP16' || t.datatype === 'BF16')) {
+        throw bad(`${where}.contents: ${t.datatype} has no contents field; send it in raw_input_contents`);
+      }
+      const wrong = filled.filter((f) => f !== field);
+      if (field !== undefined && wrong.length > 0) {
+        throw bad(`${where}.contents: datatype ${t.datatype} is carried in ${field}, not ${wrong.join(', ')}`);
+      }
+      const values = field ? (t.contents?.[field] ?? []) : [];
+      data = field === 'bytes_contents' ? (values as Buffer[]).map((b) => b.toString('utf8')) : [...(values as unknown[])];
+    }
+    const parameters = parametersJson(t.parameters);
+    return { name: t.name, datatype, shape: t.shape, data, ...(parameters ? { parameters } : {}) };
+  });
+  const parameters = parametersJson(req.parameters);
+  const body: Record<string, unknown> = {
+    ...(req.id ? { id: req.id } : {}),
+    ...(parameters ? { parameters } : {}),
+    inputs,
+  };
+  if (req.outputs.length > 0) {
+    body.outputs = req.outputs.map((o) => {
+      const p = parametersJson(o.parameters);
+      return { name: o.name, ...(p ? { parameters: p } : {}) };
+    });
+  }
+  return { body, raw };
+}
+
+/** Little-endian bytes of a host tensor (BOOL: one byte per element). */
+function rawBytes(t: HostTensor): Buffer {
+  const d = t.data;
+  if (d instanceof Uint8Array) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  const out = Buffer.alloc(d.length * 4);
+  if (d instanceof Float32Array) d.forEach((v, i) => out.writeFloatLE(v, i * 4));
+  else d.forEach((v, i) => out.writeInt32LE(v, i * 4));
+  return out;
+}
+
+function contentsOf(t: HostTensor): GrpcTensorContents {
+  if (t.dtype === 'bool') return { bool_contents: Array.from(t.data, (v) => v !== 0) };
+  if (t.dtype === 'int32') return { int_contents: Array.from(t.data) };
+  return { fp32_contents: Array.from(t.data) };
+}
+
+/** The ModelInferResponse: outputs in signature order, filtered by the request's outputs, `id` echoed. */
+export function grpcInferResponse(
+  result: InferenceResult,
+  request: Pick<ParsedInferRequest, 'id' | 'outputs'>,
+  raw: boolean,
+): GrpcInferResponse {
+  const wanted = request.outputs ? new Set(request.outputs) : null;
+  const outputs = result.outputs.filter((t) => !wanted || wanted.has(t.name));
+  return {
+    model_name: result.model.name,
+    model_version: String(result.model.version),
+    id: request.id ?? '',
+    outputs: outputs.map((t) => ({
+      name: t.name,
+      datatype: oipDatatype(t.dtype),
+      shape: [...t.shape],
+      ...(raw ? {} : { contents: contentsOf(t) }),
+    })),
+    raw_output_contents: raw ? outputs.map(rawBytes) : [],
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * Open Inference Protocol over gRPC: `inference.GRPCInferenceService` (proto/grpc_predict_v2.proto)
+ * on KILN_GRPC_PORT (on HOST), served by the same InferenceService as /v2 over REST: same routing,
+ * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per call
+ * that reaches the runtime, as on REST).
+ *
+ * Beside the OIP proto's RPCs it answers Triton's ModelStatistics, ModelConfig and RepositoryIndex
+ * (proto/triton/grpc_service.proto), and tritonclient's RepositoryModelLoad/Unload (Triton numbers
+ * their fields differently; see grpc-predict-v2.ts), with the REST extensions' answers.
+ *
+ * Auth: call metadata `authorization: Bearer <key>` (or `x-api-key: <key>`), with the roles of the
+ * REST routes: ServerLive, ServerReady and ServerMetadata are public; ModelReady, ModelMetadata,
+ * ModelInfer, ModelConfig and RepositoryIndex need predictor or developer, ModelStatistics also
+ * auditor; RepositoryModelLoad/Unload need developer (admin: all).
+ * Errors are gRPC statuses carrying the REST error text: 400 → INVALID_ARGUMENT, 401 →
+ * UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → NOT_FOUND, 409 → FAILED_PRECONDITION, 413 →
+ * RESOURCE_EXHAUSTED, 503 → UNAVAILABLE, anything else → INTERNAL. Every answer carries the call's
+ * request id in the `x-request-id` metadata (the audit record's key), as REST answers do in a header.
+ *
+ * No TLS on this listener (like the HTTP port): terminate TLS in front of it (ingress, mesh, proxy).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequestException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import { ApiKeysService, type ApiRole, type Principal } from '../../platform/auth';
+import { KILN_CONFIG, type KilnConfig } from '../../platform/config/kiln-config';
+import { toProblem } from '../../platform/http/http-error.filter';
+import { InferenceService } from '../inference.service';
+import { modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from '../protocols/open-inference';
+import { grpcInferResponse, inferBodyFromGrpc, type GrpcInferRequest } from './grpc-tensors';
+import { servedServiceDefinition } from './grpc-predict-v2';
+import { ModelDeployments } from '../../models';
+import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
+import { TfRuntime } from '../../platform/tfjs/tf-runtime';
+import { modelConfig, parseLoadRequest } from '../protocols/oip-extensions';
+
+const SERVICE = 'inference.GRPCInferenceService';
+
+const STATUS_OF: Partial<Record<number, grpc.status>> = {
+  [HttpStatus.BAD_REQUEST]: grpc.status.INVALID_ARGUMENT,
+  [HttpStatus.UNAUTHORIZED]: grpc.status.UNAUTHENTICATED,
+  [HttpStatus.FORBIDDEN]: grpc.status.PERMISSION_DENIED,
+  [HttpStatus.NOT_FOUND]: grpc.status.NOT_FOUND,
+  [HttpStatus.CONFLICT]: grpc.status.FAILED_PRECONDITION,
+  [HttpStatus.PAYLOAD_TOO_LARGE]: grpc.status.RESOURCE_EXHAUSTED,
+  [HttpStatus.TOO_MANY_REQUESTS]: grpc.status.RESOURCE_EXHAUSTED,
+  [HttpStatus.NOT_IMPLEMENTED]: grpc.status.UNIMPLEMENTED,
+  [HttpStatus.SERVICE_UNAVAILABLE]: grpc.status.UNAVAILABLE,
+  [HttpStatus.GATEWAY_TIMEOUT]: grpc.status.DEADLINE_EXCEEDED,
+};
+
+/** Who may call an RPC: public, or the roles allowed besides admin. */
+type Access = 'public' | ApiRole[];
+
+const DATA_PLANE: ApiRole[] = ['predictor', 'developer'];
+
+/** KServe's RepositoryModelLoadRequest, or Triton's with its `parameters` (ModelRepositoryParameter: a oneof). */
+interface RepositoryLoadRequest {
+  model_name?: string;
+  parameters?: Record<string, { string_param?: string; bool_param?: boolean; int64_param?: number }>;
+}
+
+interface CallContext {
+  requestId: string;
+  principal: Principal | null;
+}
+
+@Injectable()
+export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('OipGrpc');
+  private server: grpc.Server | null = null;
+  private boundPort: number | null = null;
+
+  constructor(
+    @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly inference: InferenceService,
+    private readonly keys: ApiKeysService,
+    private readonly deployments: ModelDeployments,
+  ) {}
+
+  /** The port the listener is bound to (KILN_GRPC_PORT, or the one picked for 0); null when off. */
+  get port(): number | null {
+    return this.boundPort;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.grpc.port === null) return;
+    const server = new grpc.Server({
+      // The serving body limit applies to gRPC messages too (grpc-js's default is 4 MB).
+      'grpc.max_receive_message_length': this.config.http.bodyLimitBytes,
+    });
+    server.addService(servedServiceDefinition(), this.handlers());
+    const host = this.config.http.host;
+    const address = `${host.includes(':') ? `[${host}]` : host}:${this.config.grpc.port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    this.server = server;
+    this.logger.log({ address, port: this.boundPort }, 'Open Inference Protocol gRPC listener up');
+  }
+
+  /** Lets in-flight calls finish (bounded by the shutdown timeout), then closes the listener. */
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, this.config.shutdownTimeoutMs);
+      timer.unref();
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    return {
+      ServerLive: this.unary('ServerLive', 'public', () => ({ live: true })),
+      ServerReady: this.unary('ServerReady', 'public', () => ({ ready: this.inference.serverReady() })),
+      ServerMetadata: this.unary('ServerMetadata', 'public', () => serverMetadata(this.config.version.package)),
+      ModelReady: this.unary('ModelReady', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelReady(req)),
+      ModelMetadata: this.unary('ModelMetadata', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelMetadata(req)),
+      ModelInfer: this.unary('ModelInfer', DATA_PLANE, (req: GrpcInferRequest, ctx) => this.modelInfer(req, ctx)),
+      RepositoryModelLoad: this.unary('RepositoryModelLoad', ['developer'], (req: RepositoryLoadRequest, ctx) => this.load(req, ctx)),
+      RepositoryModelUnload: this.unary('RepositoryModelUnload', ['developer'], async (req: { model_name?: string }) => {
+        const name = requiredName(req.model_name, 'model_name');
+        await this.inference.repository.unload(name);
+        return { model_name: name, isUnloaded: true };
+      }),
+      // Triton's extensions (proto/triton/grpc_service.proto), as on REST.
+      ModelStatistics: this.unary('ModelStatistics', [...DATA_PLANE, 'auditor'], async (req: { name?: string; version?: string }) => {
+        if (!req.name && req.version) throw new BadRequestException('version: needs a model name');
+        const version = req.name && req.version ? parseVersionSegment(req.name, req.version).version : undefined;
+        return { model_stats: await this.inference.repository.statistics(req.name || undefined, version) };
+      }),
+      ModelConfig: this.unary('ModelConfig', DATA_PLANE, async (req: { name?: string; version?: string }) => {
+        const name = requiredName(req.name, 'name');
+        const model = await this.inference.describe(name, parseVersionSegment(name, req.version || undefined));
+        const gpu = TfRuntime.info()?.provider === '@tensorflow/tfjs-node-gpu';
+        return { config: modelConfig(model, this.inference.repository.servingSettings(name), gpu) };
+      }),
+      RepositoryIndex: this.unary('RepositoryIndex', DATA_PLANE, async (req: { repository_name?: string; ready?: boolean }) => {
+        // Triton's message for the same request.
+        if (req.repository_name) throw new BadRequestException("'repository_name' specification is not supported");
+        return { models: await this.inference.repository.index(req.ready ?? false) };
+      }),
+    };
+  }
+
+  /** KServe's or Triton's load; Triton's `config` parameter as on REST (serving settings, an admin event). */
+  private async load(req: RepositoryLoadRequest, ctx: CallContext) {
+    const name = requiredName(req.model_name, 'model_name');
+    const parameters = Object.fromEntries(
+      Object.entries(req.parameters ?? {}).map(([k, p]) => [k, p.string_param ?? p.bool_param ?? p.int64_param ?? null]),
+    );
+    const { serving } = parseLoadRequest(name, Object.keys(parameters).length > 0 ? { parameters } : {});
+    if (serving && Object.keys(serving).length > 0) {
+      if (!(await this.inference.repository.exists(name))) throw new NotFoundException(`failed to load '${name}': no model of that name`);
+      const actor = actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
+      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actor);
+    }
+    await this.inference.repository.load(name);
+    return { model_name: name, isLoaded: true };
+  }
+
+  /** One unary RPC: auth, the handler, the request id in the metadata, errors as gRPC statuses. */
+  private unary<Req, Res>(
+    method: string,
+    access: Access,
+    handle: (request: Req, ctx: CallContext) => Res | Promise<Res>,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const requestId = randomUUID();
+      const metadata = new grpc.Metadata();
+      metadata.set('x-request-id', requestId);
+      call.sendMetadata(metadata);
+      (async () => {
+        const principal = await this.authorize(call.metadata, access);
+        return handle(call.request, { requestId, principal });
+      })().then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(this.toStatus(error, method, requestId)),
+      );
+    };
+  }
+
+  private async authorize(metadata: grpc.Metadata, access: Access): Promise<Principal | null> {
+    if (access === 'public') return null;
+    const key = presentedKey(metadata);
+    if (!key)
+      throw new HttpStatusError(HttpStatus.UNAUTHORIZED, 'an API key is required (metadata authorization: Bearer <key> or x-api-key)');
+    const principal = await this.keys.verify(key);
+    if (!principal) throw new HttpStatusError(HttpStatus.UNAUTHORIZED, 'the API key is not valid or was revoked');
+    if (principal.role !== 'admin' && !access.includes(principal.role)) {
+      throw new HttpStatusError(HttpStatus.FORBIDDEN, `role "${principal.role}" may not do this; allowed: admin, ${access.join(', ')}`);
+    }
+    return principal;
+  }
+
+  private toStatus(error: unknown, method: string, requestId: string): Partial<grpc.StatusObject> {
+    if (error instanceof HttpStatusError) return { code: STATUS_OF[error.status] ?? grpc.status.INTERNAL, details: error.message };
+    const problem = toProblem(error, { url: `/${SERVICE}/${method}`, id: requestId });
+    if (problem.status >= 500 && problem.status !== HttpStatus.SERVICE_UNAVAILABLE) {
+      this.logger.error({ err: error, requestId, method }, 'gRPC call failed');
+    }
+    return { code: STATUS_OF[problem.status] ?? grpc.status.INTERNAL, details: problem.detail };
+  }
+
+  private async modelReady(req: { name?: string; version?: string }): Promise<{ ready: boolean }> {
+    const name = requiredName(req.name, 'name');
+    const selector = parseVersionSegment(name, req.version || undefined);
+    try {
+      return { ready: await this.inference.isReady(name, selector) };
+    } catch (e) {
+      // A known model that nothing routes and nothing loaded is simply not ready; an unknown one is NOT_FOUND.
+      if (e instanceof NotFoundException && selector.version === undefined && (await this.inference.repository.exists(name))) {
+        return { ready: false };
+      }
+      throw e;
+    }
+  }
+
+  private async modelMetadata(req: { name?: string; version?: string }) {
+    const name = requiredName(req.name, 'name');
+    const selector = parseVersionSegment(name, req.version || undefined);
+    const model = await this.inference.describe(name, selector);
+    const versions =
+      selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
+    return modelMetadata(model, versions.length ? [...new Set(versions)].sort((a, b) => a - b) : [model.version]);
+  }
+
+  private async modelInfer(req: GrpcInferRequest, ctx: CallContext) {
+    const name = requiredName(req.model_name, 'model_name');
+    const selector = parseVersionSegment(name, req.model_version || undefined);
+    const model = await this.inference.describe(name, selector);
+    const { body, raw } = inferBodyFromGrpc(req);
+    const request = parseInferRequest(body, model);
+    const result = await this.inference.infer(
+      name,
+      selector,
+      request.inputs,
+      { protocol: 'oip-grpc', requestId: ctx.requestId, clientRequestId: request.id ?? null, callerKeyId: ctx.principal?.keyId ?? null },
+      request.outputs ? { outputs: request.outputs } : {},
+    );
+    return grpcInferResponse(result, request, raw);
+  }
+}
+
+/** An auth refusal (its status maps straight to a gRPC code). */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function requiredName(value: string | undefined, field: string): string {
+  if (!value) throw new BadRequestException(`${field}: required (the model's name)`);
+  return value;
+}
+
+/** The key in call metadata: `authorization: Bearer <key>` or `x-api-key: <key>`. */
+function presentedKey(metadata: grpc.Metadata): string | undefined {
+  const auth = metadata.get('authorization')[0];
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  const key = metadata.get('x-api-key')[0];
+  return typeof key === 'string' && key.trim() ? key.trim() : undefined;
+}

@@ -1,0 +1,326 @@
+/**
+ * Open Inference Protocol over gRPC end to end on PostgreSQL: a client generated at run time from the
+ * committed proto (proto/grpc_predict_v2.proto, by @grpc/proto-loader, as any gRPC client generates
+ * its stubs) calls every RPC of `inference.GRPCInferenceService` on KILN_GRPC_PORT: the same answers
+ * as /v2 over REST, auth through call metadata, every inference audited exactly once (route `oip-grpc`).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Client } from 'pg';
+import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference.grpc-server';
+import { loadOipGrpcPackage, loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
+import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { importLayersModel } from '../models/model-import-helpers';
+
+const ROUTED = 'grpc-routed';
+const LOOSE = 'grpc-loose';
+const SIGNATURE = {
+  inputs: [{ name: 'features', dtype: 'float32', shape: [-1, 3] }],
+  outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, 2] }],
+};
+const ROWS = [0.1, 0.2, 0.3, 1, -1, 0.5];
+
+function denseModel(seed: number): tfl.LayersModel {
+  const m = tfl.sequential();
+  m.add(
+    tfl.layers.dense({ units: 2, activation: 'softmax', inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
+  );
+  return m;
+}
+
+interface Answer<T> {
+  response?: T;
+  error?: grpc.ServiceError;
+  requestId?: string;
+}
+
+type Rpc = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  callback: (err: grpc.ServiceError | null, res: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+async function main(): Promise<void> {
+  const skip = await skipUnless('postgres');
+  describe('OIP over gRPC on configuration "postgres"', { skip }, () => {
+    let kiln: TestKiln;
+    let client: grpc.Client & Record<string, Rpc>;
+    /** A client generated from Triton's grpc_service.proto, as tritonclient's stubs are. */
+    let triton: grpc.Client & Record<string, Rpc>;
+    let pg: Client;
+    let predictorKey: string;
+    let auditorKey: string;
+
+    /** Calls one RPC with `key` (admin by default, null: none); the x-request-id metadata kept. */
+    const call = <T = any>(method: string, request: unknown, key: string | null = kiln.adminKey, via = client): Promise<Answer<T>> =>
+      new Promise((resolve) => {
+        const metadata = new grpc.Metadata();
+        if (key) metadata.set('authorization', `Bearer ${key}`);
+        let requestId: string | undefined;
+        const c = via[method]!.call(via, request, metadata, (err, res) =>
+          resolve(err ? { error: err, ...(requestId ? { requestId } : {}) } : { response: res as T, ...(requestId ? { requestId } : {}) }),
+        );
+        c.on('metadata', (m: grpc.Metadata) => (requestId = m.get('x-request-id')[0] as string | undefined));
+      });
+
+    const auditRows = async (requestId: string) =>
+      (await pg.query('SELECT route, status, model_version, error FROM audit_predictions WHERE request_id = $1', [requestId])).rows;
+
+    before(async () => {
+      await TfRuntime.initForTests();
+      kiln = await startTestKiln('postgres', { KILN_GRPC_PORT: '0', KILN_ROUTING_REFRESH_MS: '200' });
+      await importLayersModel(kiln, ROUTED, denseModel(1), SIGNATURE);
+      assert.equal((await kiln.request('PUT', `/api/models/${ROUTED}/aliases/production`, { body: { version: 1 } })).status, 200);
+      await importLayersModel(kiln, LOOSE, denseModel(2), SIGNATURE);
+      predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
+      auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
+      const port = kiln.app.get(OpenInferenceGrpcServer).port;
+      assert.ok(port, 'the gRPC listener is up');
+      const Service = loadOipGrpcPackage().GRPCInferenceService;
+      client = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
+      const Triton = loadTritonGrpcPackage().GRPCInferenceService;
+      triton = new Triton(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
+      pg = new Client({ connectionString: kiln.databaseUrl });
+      await pg.connect();
+      await eventually(
+        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
+        60_000,
+      );
+    });
+    after(async () => {
+      client?.close();
+      triton?.close();
+      await pg?.end();
+      await kiln?.close();
+    });
+
+    it('ServerLive, ServerReady and ServerMetadata answer without a key', async () => {
+      assert.deepEqual((await call('ServerLive', {}, null)).response, { live: true });
+      assert.deepEqual((await call('ServerReady', {}, null)).response, { ready: true });
+      const meta = await call('ServerMetadata', {}, null);
+      const rest = await kiln.request('GET', '/v2', { key: null });
+      assert.deepEqual(meta.response, rest.body);
+    });
+
+    it('ModelMetadata answers what GET /v2/models/{name} answers; errors map to gRPC codes', async () => {
+      const res = await call('ModelMetadata', { name: ROUTED }, predictorKey);
+      assert.equal(res.error, undefined, res.error?.details);
+      const rest = await kiln.request('GET', `/v2/models/${ROUTED}`, { key: predictorKey });
+      assert.deepEqual(res.response, rest.body);
+      assert.deepEqual((await call('ModelMetadata', { name: ROUTED, version: '1' })).response, rest.body);
+
+      const none = await call('ModelMetadata', { name: ROUTED }, null);
+      assert.equal(none.error?.code, grpc.status.UNAUTHENTICATED);
+      assert.match(none.error!.details, /API key is required/);
+      assert.equal((await call('ModelMetadata', { name: ROUTED }, 'kiln_nope_nope')).error?.code, grpc.status.UNAUTHENTICATED);
+      const auditor = await call('ModelMetadata', { name: ROUTED }, auditorKey);
+      assert.equal(auditor.error?.code, grpc.status.PERMISSION_DENIED);
+      const unknown = await call('ModelMetadata', { name: 'no-such-model' });
+      assert.equal(unknown.error?.code, grpc.status.NOT_FOUND);
+      assert.match(unknown.error!.details, /no-such-model/);
+      assert.equal((await call('ModelMetadata', { name: ROUTED, version: '7' })).error?.code, grpc.status.NOT_FOUND);
+      const empty = await call('ModelMetadata', {});
+      assert.equal(empty.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(empty.error!.details, /^name: required/);
+    });
+
+    it('ModelReady: true for a routed model, false for a known model nothing loaded, NOT_FOUND for an unknown one', async () => {
+      assert.deepEqual((await call('ModelReady', { name: ROUTED }, predictorKey)).response, { ready: true });
+      assert.deepEqual((await call('ModelReady', { name: ROUTED, version: '1' }, predictorKey)).response, { ready: true });
+      assert.deepEqual((await call('ModelReady', { name: LOOSE }, predictorKey)).response, { ready: false });
+      assert.equal((await call('ModelReady', { name: 'no-such-model' }, predictorKey)).error?.code, grpc.status.NOT_FOUND);
+    });
+
+    it('ModelInfer with typed contents answers what REST answers, id echoed, audited once as oip-grpc', async () => {
+      const res = await call(
+        'ModelInfer',
+        {
+          model_name: ROUTED,
+          id: 'grpc-1',
+          inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 3], contents: { fp32_contents: ROWS } }],
+          outputs: [{ name: 'probabilities' }],
+        },
+        predictorKey,
+      );
+      assert.equal(res.error, undefined, res.error?.details);
+      const rest = await kiln.request('POST', `/v2/models/${ROUTED}/infer`, {
+        key: predictorKey,
+        body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 3], data: ROWS }] },
+      });
+      assert.equal(rest.status, 200, rest.text);
+      const out = res.response.outputs[0];
+      assert.deepEqual([res.response.model_name, res.response.model_version, res.response.id], [ROUTED, '1', 'grpc-1']);
+      assert.deepEqual([out.name, out.datatype, out.shape], ['probabilities', 'FP32', [2, 2]]);
+      assert.deepEqual(res.response.raw_output_contents, []);
+      // fp32_contents carries float32 values; REST prints the same float32 values.
+      assert.deepEqual(
+        out.contents.fp32_contents.map((v: number) => Math.fround(v)),
+        rest.body.outputs[0].data.map((v: number) => Math.fround(v)),
+      );
+
+      assert.ok(res.requestId, 'x-request-id metadata');
+      const rows = await eventually(async () => {
+        const r = await auditRows(res.requestId!);
+        return r.length > 0 ? r : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 300)); // a duplicate would be written by the same batch or the next one
+      assert.deepEqual(await auditRows(res.requestId!), rows);
+      assert.deepEqual(rows, [{ route: 'oip-grpc', status: 200, model_version: 1, error: null }]);
+    });
+
+    it('ModelInfer with raw_input_contents answers raw_output_contents; FP16 raw inputs are read', async () => {
+      const f32 = Buffer.alloc(ROWS.length * 4);
+      ROWS.forEach((v, i) => f32.writeFloatLE(v, i * 4));
+      const raw = await call('ModelInfer', {
+        model_name: ROUTED,
+        model_version: '1',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 3] }],
+        raw_input_contents: [f32],
+      });
+      assert.equal(raw.error, undefined, raw.error?.details);
+      assert.equal(raw.response.outputs[0].contents, undefined);
+      const bytes: Buffer = raw.response.raw_output_contents[0];
+      assert.equal(bytes.length, 4 * 4);
+      const values = [0, 1, 2, 3].map((i) => bytes.readFloatLE(i * 4));
+      const typed = await call('ModelInfer', {
+        model_name: ROUTED,
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 3], contents: { fp32_contents: ROWS } }],
+      });
+      assert.deepEqual(values, typed.response.outputs[0].contents.fp32_contents);
+
+      // FP16: 1.0 = 0x3c00, 0.5 = 0x3800, -2 = 0xc000 (little-endian).
+      const half = Buffer.from([0x00, 0x3c, 0x00, 0x38, 0x00, 0xc0]);
+      const fp16 = await call('ModelInfer', {
+        model_name: ROUTED,
+        inputs: [{ name: 'features', datatype: 'FP16', shape: [1, 3] }],
+        raw_input_contents: [half],
+      });
+      assert.equal(fp16.error, undefined, fp16.error?.details);
+      const same = await call('ModelInfer', {
+        model_name: ROUTED,
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 0.5, -2] } }],
+      });
+      const fp16Out = fp16.response.raw_output_contents[0] as Buffer;
+      assert.deepEqual([fp16Out.readFloatLE(0), fp16Out.readFloatLE(4)], same.response.outputs[0].contents.fp32_contents);
+    });
+
+    it('ModelInfer: bad input → INVALID_ARGUMENT with the REST message; a call that reached the version is audited once', async () => {
+      const shape = await call('ModelInfer', {
+        model_name: ROUTED,
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }],
+      });
+      assert.equal(shape.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(shape.error!.details, /features.*dimension 1 is 4/);
+      const rows = await eventually(async () => {
+        const r = await auditRows(shape.requestId!);
+        return r.length > 0 ? r : undefined;
+      });
+      assert.equal(rows.length, 1);
+      assert.deepEqual([rows[0].route, rows[0].status], ['oip-grpc', 400]);
+
+      const cases: Array<[unknown, RegExp]> = [
+        [
+          { model_name: ROUTED, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2] } }] },
+          /inputs\[0\]\.data: 2 elements for shape \[1, 3\]/,
+        ],
+        [
+          { model_name: ROUTED, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], contents: { int_contents: [1, 2, 3] } }] },
+          /inputs\[0\]\.contents: datatype FP32 is carried in fp32_contents, not int_contents/,
+        ],
+        [
+          { model_name: ROUTED, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3] }], raw_input_contents: [Buffer.alloc(8)] },
+          /raw_input_contents\[0\]: 8 bytes for shape \[1, 3\] of FP32, which needs 12/,
+        ],
+        [
+          { model_name: ROUTED, inputs: [{ name: 'features', datatype: 'FP16', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] },
+          /FP16 has no contents field/,
+        ],
+        [{ model_name: ROUTED, inputs: [] }, /^inputs: must be a non-empty list/],
+        [{ inputs: [] }, /^model_name: required/],
+      ];
+      for (const [request, message] of cases) {
+        const res = await call('ModelInfer', request);
+        assert.equal(res.error?.code, grpc.status.INVALID_ARGUMENT, JSON.stringify(request));
+        assert.match(res.error!.details, message);
+      }
+      assert.equal((await call('ModelInfer', { model_name: 'no-such-model', inputs: [] })).error?.code, grpc.status.NOT_FOUND);
+      assert.equal((await call('ModelInfer', { model_name: ROUTED, inputs: [] }, auditorKey)).error?.code, grpc.status.PERMISSION_DENIED);
+    });
+
+    it('RepositoryModelLoad and RepositoryModelUnload act like the REST repository extension', async () => {
+      assert.equal((await call('RepositoryModelLoad', { model_name: LOOSE }, predictorKey)).error?.code, grpc.status.PERMISSION_DENIED);
+      const load = await call('RepositoryModelLoad', { model_name: LOOSE });
+      assert.deepEqual(load.response, { model_name: LOOSE, isLoaded: true });
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: true });
+      const unload = await call('RepositoryModelUnload', { model_name: LOOSE });
+      assert.deepEqual(unload.response, { model_name: LOOSE, isUnloaded: true });
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: false });
+      const routed = await call('RepositoryModelUnload', { model_name: ROUTED });
+      assert.equal(routed.error?.code, grpc.status.FAILED_PRECONDITION);
+      assert.match(routed.error!.details, /routed by its aliases/);
+      assert.equal((await call('RepositoryModelLoad', { model_name: 'no-such-model' })).error?.code, grpc.status.NOT_FOUND);
+    });
+
+    it("Triton's ModelStatistics, ModelConfig, RepositoryIndex and its RepositoryModelLoad/Unload, from Triton's proto", async () => {
+      const stats = await call('ModelStatistics', { name: ROUTED, version: '1' }, predictorKey, triton);
+      assert.equal(stats.error, undefined, stats.error?.details);
+      const rest = await kiln.request('GET', `/v2/models/${ROUTED}/versions/1/stats`, { key: predictorKey });
+      const [g, r] = [stats.response.model_stats[0], rest.body.model_stats[0]];
+      assert.deepEqual([g.name, g.version], [ROUTED, '1']);
+      assert.ok(g.inference_count >= 1 && g.inference_count === r.inference_count, `${g.inference_count} vs ${r.inference_count}`);
+      assert.equal(g.execution_count, r.execution_count);
+      assert.equal(g.inference_stats.success.count, r.inference_stats.success.count);
+      assert.deepEqual(
+        g.batch_stats.map((b: any) => b.batch_size),
+        r.batch_stats.map((b: any) => b.batch_size),
+      );
+      assert.ok((await call('ModelStatistics', {}, auditorKey, triton)).response.model_stats.some((m: any) => m.name === ROUTED));
+      assert.equal((await call('ModelStatistics', { name: 'no-such-model' }, predictorKey, triton)).error?.code, grpc.status.NOT_FOUND);
+
+      const config = await call('ModelConfig', { name: ROUTED }, predictorKey, triton);
+      assert.equal(config.error, undefined, config.error?.details);
+      const restConfig = await kiln.request('GET', `/v2/models/${ROUTED}/config`, { key: predictorKey });
+      const c = config.response.config;
+      assert.deepEqual(
+        [c.name, c.platform, c.max_batch_size, c.input[0].name, c.input[0].data_type, c.input[0].dims],
+        [ROUTED, 'tensorflowjs_layers', restConfig.body.max_batch_size, 'features', 'TYPE_FP32', [3]],
+      );
+      assert.deepEqual(c.version_policy, { specific: { versions: [1] }, policy_choice: 'specific' });
+
+      const index = await call('RepositoryIndex', { ready: true }, predictorKey, triton);
+      assert.deepEqual(
+        index.response.models.filter((m: any) => m.name === ROUTED),
+        [{ name: ROUTED, version: '1', state: 'READY', reason: '' }],
+      );
+      const repo = await call('RepositoryIndex', { repository_name: 'models' }, predictorKey, triton);
+      assert.equal(repo.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(repo.error!.details, /'repository_name' specification is not supported/);
+
+      // tritonclient's load: model_name is field 2 in Triton's message, the config override a string parameter.
+      const load = await call(
+        'RepositoryModelLoad',
+        { model_name: LOOSE, parameters: { config: { string_param: '{"max_batch_size": 4}' } } },
+        kiln.adminKey,
+        triton,
+      );
+      assert.equal(load.error, undefined, load.error?.details);
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: true });
+      assert.equal((await call('ModelConfig', { name: LOOSE }, predictorKey, triton)).response.config.max_batch_size, 4);
+      const bad = await call(
+        'RepositoryModelLoad',
+        { model_name: LOOSE, parameters: { config: { string_param: '{"input": []}' } } },
+        kiln.adminKey,
+        triton,
+      );
+      assert.equal(bad.error?.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(bad.error!.details, /^failed to load .*parameters\.config\.input/);
+      assert.equal((await call('RepositoryModelUnload', { model_name: LOOSE }, kiln.adminKey, triton)).error, undefined);
+      assert.deepEqual((await call('ModelReady', { name: LOOSE })).response, { ready: false });
+    });
+  });
+}
+
+void main();
