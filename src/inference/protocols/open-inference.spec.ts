@@ -175,19 +175,16 @@ describe('OIP v2 codec: inference requests', () => {
     );
   });
 
-  it('refuses the binary tensor extension parameters (not implemented)', () => {
+  it('leaves the binary tensor extension to its codec: its parameters pass, an input still needs data once decoded', () => {
     badRequest(
-      () => parseInferRequest({ inputs: [x({ parameters: { binary_data_size: 16 } })] }, model),
-      /^inputs\[0\]\.parameters\.binary_data_size: the binary tensor extension is not supported/,
+      () => parseInferRequest({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, model),
+      /^inputs\[0\]\.data: must be a list/,
     );
-    badRequest(
-      () => parseInferRequest({ inputs: [x()], outputs: [{ name: 'y', parameters: { binary_data: true } }] }, model),
-      /^outputs\[0\]\.parameters\.binary_data/,
+    const r = parseInferRequest(
+      { inputs: [x()], parameters: { binary_data_output: true }, outputs: [{ name: 'y', parameters: { binary_data: true } }] },
+      model,
     );
-    badRequest(
-      () => parseInferRequest({ inputs: [x()], parameters: { binary_data_output: true } }, model),
-      /^parameters\.binary_data_output/,
-    );
+    assert.deepEqual(r.outputs, ['y']);
   });
 
   it('reads the outputs filter and refuses unknown output names', () => {
@@ -265,7 +262,7 @@ describe('OIP v2 codec: responses', () => {
 
   it('builds schema-valid server metadata', () => {
     const body = serverMetadata('1.2.3');
-    assert.deepEqual(body, { name: 'kiln', version: '1.2.3', extensions: [] });
+    assert.deepEqual(body, { name: 'kiln', version: '1.2.3', extensions: ['binary_tensor_data'] });
     assert.deepEqual(oipSchemaErrors('metadata_server_response', body), []);
   });
 

@@ -21,6 +21,7 @@ import {
 } from '../runtime/served-model';
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
+import { BINARY_TENSOR_EXTENSION } from './binary-tensors';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = [
@@ -134,14 +135,6 @@ function checkParameters(parameters: unknown, where: string): Record<string, unk
   return parameters;
 }
 
-function refuseBinary(parameters: Record<string, unknown> | undefined, where: string, keys: string[]): void {
-  for (const key of keys) {
-    if (parameters?.[key] !== undefined && parameters[key] !== false) {
-      throw bad(`${where}parameters.${key}: the binary tensor extension is not supported; send the data as JSON`);
-    }
-  }
-}
-
 /** One request input → a HostTensor of the dtype `spec` needs. */
 function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): HostTensor {
   const where = `inputs[${index}]`;
@@ -153,9 +146,9 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
     throw bad(`${where}.datatype: ${JSON.stringify(datatype)} is not a datatype (one of ${OIP_DATATYPES.join(', ')})`);
   }
   const dt = datatype as OipDatatype;
-  refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data_size']);
+  checkParameters(raw.parameters, `${where}.`);
   if (dt === 'FP16' || dt === 'BF16') {
-    throw bad(`${where}.datatype: ${dt} cannot be sent as JSON numbers (the binary tensor extension is not supported); send FP32`);
+    throw bad(`${where}.datatype: ${dt} cannot be sent as JSON numbers; send it as binary data (parameters.binary_data_size) or as FP32`);
   }
   const spec = specs.find((s) => s.name === name);
   if (dt === 'BYTES') {
@@ -208,7 +201,7 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
   if (body.id !== undefined && typeof body.id !== 'string') throw bad('id: must be a string');
   const idProblem = typeof body.id === 'string' ? clientRequestIdProblem(body.id) : null;
   if (idProblem) throw bad(`id: ${idProblem}`);
-  refuseBinary(checkParameters(body.parameters, ''), '', ['binary_data_output']);
+  checkParameters(body.parameters, '');
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw bad('inputs: must be a non-empty list of tensors');
   const inputs = body.inputs.map((raw, i) => parseInput(raw, i, model.inputs));
   const seen = new Set<string>();
@@ -222,7 +215,7 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
     outputs = body.outputs.map((raw, i) => {
       const where = `outputs[${i}]`;
       if (!isPlainObject(raw) || typeof raw.name !== 'string') throw bad(`${where}.name: must be a string`);
-      refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data']);
+      checkParameters(raw.parameters, `${where}.`);
       if (!model.outputs.some((o) => o.name === raw.name)) {
         throw bad(
           `${where}.name: '${raw.name}' is not an output of model '${model.name}' ` +
@@ -263,9 +256,9 @@ export function modelMetadata(model: ServedModel, versions: readonly number[]): 
   };
 }
 
-/** Server metadata: no extension is implemented (binary tensors are refused). */
+/** Server metadata with the extensions implemented. */
 export function serverMetadata(version: string): { name: string; version: string; extensions: string[] } {
-  return { name: 'kiln', version, extensions: [] };
+  return { name: 'kiln', version, extensions: [BINARY_TENSOR_EXTENSION] };
 }
 
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */

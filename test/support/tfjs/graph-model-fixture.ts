@@ -38,3 +38,69 @@ export function handWrittenGraphModel(): ModelBytes {
   };
   return { modelJson, weights: Buffer.from(new Float32Array([...GRAPH_W, GRAPH_B]).buffer) };
 }
+
+/**
+ * Triton's `simple` example model (the one tritonclient's `simple_http_*` examples call): INPUT0 and
+ * INPUT1 int32 [-1, 16]; OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 − INPUT1. No weights.
+ */
+export function simpleAddSubGraphModel(): ModelBytes {
+  const i32 = { type: 'DT_INT32' };
+  const shape = { shape: { dim: [{ size: '-1' }, { size: '16' }] } };
+  return {
+    modelJson: {
+      format: 'graph-model',
+      generatedBy: 'kiln test fixture',
+      convertedBy: null,
+      modelTopology: {
+        node: [
+          { name: 'INPUT0', op: 'Placeholder', attr: { dtype: i32, shape } },
+          { name: 'INPUT1', op: 'Placeholder', attr: { dtype: i32, shape } },
+          { name: 'OUTPUT0', op: 'AddV2', input: ['INPUT0', 'INPUT1'], attr: { T: i32 } },
+          { name: 'OUTPUT1', op: 'Sub', input: ['INPUT0', 'INPUT1'], attr: { T: i32 } },
+        ],
+        library: {},
+        versions: { producer: 1 },
+      },
+      weightsManifest: [],
+    },
+    weights: Buffer.alloc(0),
+  };
+}
+
+export const SIMPLE_SIGNATURE = {
+  inputs: [
+    { name: 'INPUT0', dtype: 'int32', shape: [-1, 16] },
+    { name: 'INPUT1', dtype: 'int32', shape: [-1, 16] },
+  ],
+  outputs: [
+    { name: 'OUTPUT0', dtype: 'int32', shape: [-1, 16] },
+    { name: 'OUTPUT1', dtype: 'int32', shape: [-1, 16] },
+  ],
+};
+
+/** fp32_input [-1, 4] → fp32_output = fp32_input (Identity): what goes in as FP16/BF16/FP32 bytes comes back as float32. */
+export function identityGraphModel(): ModelBytes {
+  const f32 = { type: 'DT_FLOAT' };
+  return {
+    modelJson: {
+      format: 'graph-model',
+      generatedBy: 'kiln test fixture',
+      convertedBy: null,
+      modelTopology: {
+        node: [
+          { name: 'fp32_input', op: 'Placeholder', attr: { dtype: f32, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }] } } } },
+          { name: 'fp32_output', op: 'Identity', input: ['fp32_input'], attr: { T: f32 } },
+        ],
+        library: {},
+        versions: { producer: 1 },
+      },
+      weightsManifest: [],
+    },
+    weights: Buffer.alloc(0),
+  };
+}
+
+export const IDENTITY_SIGNATURE = {
+  inputs: [{ name: 'fp32_input', dtype: 'float32', shape: [-1, 4] }],
+  outputs: [{ name: 'fp32_output', dtype: 'float32', shape: [-1, 4] }],
+};
