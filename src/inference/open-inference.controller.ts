@@ -11,6 +11,7 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
+import { unknownModelInTritonWords } from './protocols/triton-errors';
 import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, splitBody } from './protocols/binary-tensors';
 
 const INFER_DESCRIPTION =
@@ -135,7 +136,7 @@ export class OpenInferenceController {
 
   private async modelMetadata(name: string, version: string | undefined) {
     const selector = parseVersionSegment(name, version);
-    const model = await this.inference.describe(name, selector);
+    const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
     const versions =
       selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
     return modelMetadata(model, versions.length ? [...new Set(versions)].sort((a, b) => a - b) : [model.version]);
@@ -150,7 +151,7 @@ export class OpenInferenceController {
 
   private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest, reply: FastifyReply) {
     const selector = parseVersionSegment(name, version);
-    const model = await this.inference.describe(name, selector);
+    const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
     const { json, binary } = splitBody(body);
     const binaryOutputs = binaryOutputChoice(json);
     const request = parseInferRequest(inlineBinaryInputs(json, binary, name), model);

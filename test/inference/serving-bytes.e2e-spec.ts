@@ -258,6 +258,19 @@ async function main(): Promise<void> {
       assert.equal(api.status, 415, api.bytes.toString());
     });
 
+    it("an unknown model on /v2 is 404 'Request for unknown model' (tritonclient's examples look for it)", async () => {
+      for (const res of [
+        await raw(kiln, '/v2/models/wrong_model_name/infer', tritonSimpleRequest().body, {
+          'inference-header-content-length': String(tritonSimpleRequest().headerLength),
+        }),
+        await kiln
+          .request('GET', '/v2/models/wrong_model_name')
+          .then((r) => ({ status: r.status, headers: r.headers, bytes: Buffer.from(r.text) })),
+      ]) {
+        assertError(res, 404, /^Request for unknown model: 'wrong_model_name' is not found$/);
+      }
+    });
+
     it('every answered binary call is audited exactly once', async () => {
       const { body, headerLength } = tritonSimpleRequest();
       const ids: string[] = [];
