@@ -12,7 +12,7 @@ import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
 import { unknownModelInTritonWords } from './protocols/triton-errors';
-import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, splitBody } from './protocols/binary-tensors';
+import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, rawBinaryRequest, splitBody } from './protocols/binary-tensors';
 
 const INFER_DESCRIPTION =
   "JSON tensors in, JSON tensors out, or binary tensors both ways (Triton's binary tensor data extension: " +
@@ -152,7 +152,9 @@ export class OpenInferenceController {
   private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest, reply: FastifyReply) {
     const selector = parseVersionSegment(name, version);
     const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
-    const { json, binary } = splitBody(body);
+    const split = splitBody(body);
+    const { binary } = split;
+    const json = split.json === undefined && binary ? rawBinaryRequest(model, binary) : split.json;
     const binaryOutputs = binaryOutputChoice(json);
     const request = parseInferRequest(inlineBinaryInputs(json, binary, name), model);
     const result = await this.inference.infer(

@@ -189,7 +189,11 @@ async function main(): Promise<void> {
         assertError(await infer(input({ datatype: 'BYTES', data: ['a', 'b', 'c'] })), 400, /BYTES needs a string tensor; input 'features'/);
         assertError(await infer(input({ name: 'pixels' })), 400, /input 'pixels' is not an input/);
         assertError(await infer({ inputs: [] }), 400, /^inputs:/);
-        assertError(await infer(`{"inputs": ${'['.repeat(101)}${']'.repeat(101)}}`), 400, /nesting deeper than 100/);
+        assertError(
+          await infer(`{"inputs": ${'['.repeat(101)}${']'.repeat(101)}}`),
+          400,
+          /JSON nesting depth exceeds maximum allowed limit \(100\)/,
+        );
         assertError(await infer('{"inputs": [NaN]}'), 400, /^body: not valid JSON/);
         assertError(await infer('{"inputs": '), 400, /^body: not valid JSON/);
       });
@@ -300,7 +304,11 @@ async function main(): Promise<void> {
         assertError(await predict({ instances: [[1, 2, 3, 4]] }), 400, /features.*dimension 1 is 4/);
         assertError(await predict({ instances: [{ b64: 'AAAA' }] }), 400, /b64/);
         assertError(await predict({ instances: [[1, 'x', 3]] }), 400, /instances\[0\]\[1\]: the string "x"/);
-        assertError(await predict(`{"instances": ${'['.repeat(101)}${']'.repeat(101)}}`), 400, /nesting deeper than 100/);
+        assertError(
+          await predict(`{"instances": ${'['.repeat(101)}${']'.repeat(101)}}`),
+          400,
+          /JSON nesting depth exceeds maximum allowed limit \(100\)/,
+        );
       });
 
       it('classify and regress on Kiln-trained models (examples of named features)', async () => {

@@ -15,11 +15,18 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
-import { IDENTITY_SIGNATURE, identityGraphModel, SIMPLE_SIGNATURE, simpleAddSubGraphModel } from '../support/tfjs/graph-model-fixture';
+import {
+  IDENTITY_SIGNATURE,
+  identityGraphModel,
+  identitySignature,
+  SIMPLE_SIGNATURE,
+  simpleAddSubGraphModel,
+} from '../support/tfjs/graph-model-fixture';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
 const SIMPLE = 'simple';
 const IDENTITY = 'fp16-identity';
+const TWO_VARIABLE = 'identity-two-variable';
 
 async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
   const form = new FormData();
@@ -101,6 +108,7 @@ async function main(): Promise<void> {
       kiln = await startTestKiln('postgres', { KILN_BODY_LIMIT_BYTES: '65536', KILN_SERVING_BODY_LIMIT_BYTES: '262144' });
       await importGraph(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
       await importGraph(kiln, IDENTITY, identityGraphModel(), IDENTITY_SIGNATURE);
+      await importGraph(kiln, TWO_VARIABLE, identityGraphModel(-1), identitySignature(-1));
       await eventually(
         async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
         60_000,
@@ -258,6 +266,43 @@ async function main(): Promise<void> {
       assert.equal(api.status, 415, api.bytes.toString());
     });
 
+    it('Triton http_test.py raw binary (Inference-Header-Content-Length: 0): the body is the one input, outputs binary', async () => {
+      const headers = { 'Inference-Header-Content-Length': '0' };
+      // test_raw_binary, test_raw_binary_longer (np.arange(n, dtype=np.float32).tobytes(), identity model)
+      for (const n of [8, 32]) {
+        const input = Buffer.from(new Float32Array(Array.from({ length: n }, (_, i) => i)).buffer);
+        const res = await raw(kiln, `/v2/models/${IDENTITY}/infer`, input, headers);
+        assert.equal(res.status, 200, res.bytes.toString('latin1'));
+        const { header, tail } = splitAnswer(res);
+        assert.deepEqual(header.outputs, [
+          { name: 'fp32_output', datatype: 'FP32', shape: [n / 4, 4], parameters: { binary_data_size: n * 4 } },
+        ]);
+        assert.deepEqual(tail, input);
+      }
+      // test_multi_inputs, test_multi_variable_dimensions: Triton's messages
+      assertError(
+        await raw(kiln, `/v2/models/${SIMPLE}/infer`, Buffer.alloc(96), headers),
+        400,
+        /^Raw request must only have 1 input \(found 1\) to be deduced but got 2 inputs in 'simple' model configuration$/,
+      );
+      assertError(
+        await raw(kiln, `/v2/models/${TWO_VARIABLE}/infer`, Buffer.alloc(8), headers),
+        400,
+        /^The shape of the raw input 'fp32_input' can not be deduced because there are more than one variable-sized dimension$/,
+      );
+      assertError(
+        await raw(kiln, `/v2/models/${IDENTITY}/infer`, Buffer.alloc(12), headers),
+        400,
+        /^body: 12 bytes are not a whole number/,
+      );
+      // test_inference_header_content_length_out_of_range
+      assertError(
+        await raw(kiln, `/v2/models/${IDENTITY}/infer`, '{"inputs": []}', { 'Inference-Header-Content-Length': '99999999999' }),
+        400,
+        /^inference-header-content-length/,
+      );
+    });
+
     it("an unknown model on /v2 is 404 'Request for unknown model' (tritonclient's examples look for it)", async () => {
       for (const res of [
         await raw(kiln, '/v2/models/wrong_model_name/infer', tritonSimpleRequest().body, {
@@ -298,11 +343,11 @@ async function main(): Promise<void> {
       assertError(
         await raw(kiln, `/v2/models/${IDENTITY}/infer`, nested(101), { 'content-type': 'application/json' }),
         400,
-        /nesting deeper than 100/,
+        /JSON nesting depth exceeds maximum allowed limit \(100\)/,
       );
       const api = await raw(kiln, '/api/keys', nested(70), { 'content-type': 'application/json' });
       assert.equal(api.status, 400);
-      assert.match(api.bytes.toString(), /nesting deeper than 64/);
+      assert.match(api.bytes.toString(), /JSON nesting depth exceeds maximum allowed limit \(64\)/);
     });
 
     it('the serving routes have their own body limit (KILN_SERVING_BODY_LIMIT_BYTES), larger than the rest of the API', async () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
 import type { HostTensor } from '../runtime/served-model';
-import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs } from './binary-tensors';
+import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, rawBinaryRequest } from './binary-tensors';
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -126,6 +126,38 @@ describe('binary tensor extension: inputs', () => {
   it('leaves a plain JSON body as it is', () => {
     const body = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
     assert.equal(inlineBinaryInputs(body, undefined, 'm'), body);
+  });
+});
+
+describe("binary tensor extension: Triton's raw binary request", () => {
+  const one = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => ({
+    name: 'm',
+    inputs: [{ name: 'INPUT0', dtype, shape }],
+  });
+
+  it('deduces the one variable dimension from the byte count and asks for every output in binary', () => {
+    assert.deepEqual(rawBinaryRequest(one([-1, 4]), Buffer.alloc(32)), {
+      inputs: [{ name: 'INPUT0', shape: [2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } }],
+      parameters: { binary_data_output: true },
+    });
+    assert.deepEqual((rawBinaryRequest(one([-1], 'bool'), Buffer.alloc(3)).inputs as Array<{ shape: number[] }>)[0]!.shape, [3]);
+    assert.deepEqual((rawBinaryRequest(one([2, 2], 'int32'), Buffer.alloc(16)).inputs as Array<{ shape: number[] }>)[0]!.shape, [2, 2]);
+  });
+
+  it("refuses with Triton's messages (http_test.py test_multi_inputs, test_multi_variable_dimensions) and bad byte counts", () => {
+    badRequest(
+      () => rawBinaryRequest({ name: 'z3', inputs: [one([-1]).inputs[0]!, one([-1]).inputs[0]!, one([-1]).inputs[0]!] }, Buffer.alloc(96)),
+      /^Raw request must only have 1 input \(found 1\) to be deduced but got 3 inputs in 'z3' model configuration$/,
+    );
+    badRequest(
+      () => rawBinaryRequest(one([-1, -1]), Buffer.alloc(8)),
+      /^The shape of the raw input 'INPUT0' can not be deduced because there are more than one variable-sized dimension$/,
+    );
+    badRequest(
+      () => rawBinaryRequest(one([-1, 4]), Buffer.alloc(20)),
+      /^body: 20 bytes are not a whole number of FP32 tensors of shape \[N, 4\]/,
+    );
+    badRequest(() => rawBinaryRequest(one([2, 2]), Buffer.alloc(8)), /^body: 8 bytes are not one FP32 tensor of shape \[2, 2\]/);
   });
 });
 

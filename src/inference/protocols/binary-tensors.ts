@@ -9,6 +9,10 @@
  * codec already checks (datatype ranges, the signature's dtype): FP16 and BF16 — which JSON cannot
  * carry — become the FP32 numbers they denote (exactly: both are subsets of float32).
  *
+ * Raw binary request (`Inference-Header-Content-Length: 0`): no JSON at all; the whole body is the
+ * tensor of the model's only input, its shape deduced from the signature (at most one variable
+ * dimension), every output answered in binary. Triton's rules and messages (`rawBinaryRequest`).
+ *
  * Response: `parameters.binary_data_output: true` asks for every output in binary, an output's own
  * `parameters.binary_data` overrides it for that output (as Triton and KServe do). A binary output
  * has `parameters.binary_data_size` and no `data`; its bytes follow the JSON in output order; the
@@ -17,7 +21,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { getFloat16 } from '@petamoriken/float16';
 import { JsonWithBinary } from '../../platform/http/json-body';
-import type { HostTensor, InferenceResult } from '../runtime/served-model';
+import type { HostTensor, InferenceResult, ServedModel, TensorDtype } from '../runtime/served-model';
 import { isPlainObject } from './tensor-values';
 
 /** The extension's name in `GET /v2` `extensions`. */
@@ -194,6 +198,39 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
     );
   }
   return changed ? { ...body, inputs } : body;
+}
+
+const RAW_DATATYPE: Record<TensorDtype, string> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL' };
+
+/**
+ * Triton's raw binary request: the whole body is the one input's tensor. Returns the inference
+ * request it stands for (that input as binary data, every output in binary).
+ */
+export function rawBinaryRequest(model: Pick<ServedModel, 'name' | 'inputs'>, bytes: Buffer): Record<string, unknown> {
+  if (model.inputs.length !== 1) {
+    throw bad(
+      `Raw request must only have 1 input (found 1) to be deduced but got ${model.inputs.length} inputs in ` +
+        `'${model.name}' model configuration`,
+    );
+  }
+  const spec = model.inputs[0]!;
+  const variable = spec.shape.filter((d) => d < 0).length;
+  if (variable > 1) {
+    throw bad(`The shape of the raw input '${spec.name}' can not be deduced because there are more than one variable-sized dimension`);
+  }
+  const datatype = RAW_DATATYPE[spec.dtype];
+  const rowBytes = spec.shape.filter((d) => d >= 0).reduce((a, b) => a * b, 1) * ELEMENT_BYTES[datatype]!;
+  if (rowBytes === 0 ? bytes.length !== 0 : bytes.length % rowBytes !== 0 || (variable === 0 && bytes.length !== rowBytes)) {
+    throw bad(
+      `body: ${bytes.length} bytes are not ${variable ? 'a whole number of' : 'one'} ${datatype} tensor${variable ? 's' : ''} ` +
+        `of shape [${spec.shape.map((d) => (d < 0 ? 'N' : d)).join(', ')}] (${rowBytes} bytes each) for the raw input '${spec.name}'`,
+    );
+  }
+  const shape = spec.shape.map((d) => (d < 0 ? (rowBytes === 0 ? 0 : bytes.length / rowBytes) : d));
+  return {
+    inputs: [{ name: spec.name, shape, datatype, parameters: { binary_data_size: bytes.length } }],
+    parameters: { binary_data_output: true },
+  };
 }
 
 /** Which outputs go back in binary: `binary_data_output` for all, each output's `binary_data` overriding it. */

@@ -29,7 +29,7 @@ describe('platform JSON body parser and dialects', () => {
   });
 
   it('caps the depth and refuses an empty body whatever the dialect', () => {
-    badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting deeper than 2 levels$/);
+    badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting depth exceeds maximum allowed limit \(2\)$/);
     badRequest(() => parseJsonBody('', { formIsJson: true }), /^body: empty/);
   });
 });

@@ -50,7 +50,10 @@ export interface JsonBodyDialect {
   binaryHeader?: string;
 }
 
-/** A request body made of a JSON document followed by raw bytes (see `JsonBodyDialect.binaryHeader`). */
+/**
+ * A request body made of a JSON document followed by raw bytes (see `JsonBodyDialect.binaryHeader`);
+ * a declared JSON length of 0 means no JSON at all (`json` undefined): the whole body is bytes.
+ */
 export class JsonWithBinary {
   constructor(
     readonly json: unknown,
@@ -110,9 +113,10 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 const SECURE = { protoAction: 'error', constructorAction: 'error' } as const;
 
 /** Parses one request body in a dialect; throws BadRequestException with the reason (`body: …`). */
-export function parseJsonBody(text: string, dialect?: JsonBodyDialect, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
+export function parseJsonBody(text: string, dialect?: JsonBodyDialect, maxDepth = dialect?.maxDepth ?? DEFAULT_MAX_JSON_DEPTH): unknown {
   if (text.length === 0) throw new BadRequestException('body: empty; send a JSON document');
-  if (jsonDepthExceeds(text, maxDepth)) throw new BadRequestException(`body: JSON nesting deeper than ${maxDepth} levels`);
+  if (jsonDepthExceeds(text, maxDepth))
+    throw new BadRequestException(`body: JSON nesting depth exceeds maximum allowed limit (${maxDepth})`);
   try {
     return secureParse(text, SECURE);
   } catch (err) {
@@ -147,11 +151,12 @@ export function parseBodyInDialect(
   if (header === undefined || declared === undefined) return parseJsonBody(body.toString('utf8'), dialect, depth);
   const text = Array.isArray(declared) ? declared.join(',') : declared;
   const length = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!(length > 0 && length <= body.length)) {
+  if (!(length >= 0 && length <= body.length)) {
     throw new BadRequestException(
-      `${header}: ${JSON.stringify(text.slice(0, 40))} must be the byte length of the JSON part of the body (1 to ${body.length})`,
+      `${header}: ${JSON.stringify(text.slice(0, 40))} must be the byte length of the JSON part of the body (0 to ${body.length})`,
     );
   }
+  if (length === 0) return new JsonWithBinary(undefined, body);
   return new JsonWithBinary(parseJsonBody(body.subarray(0, length).toString('utf8'), dialect, depth), body.subarray(length));
 }
 

@@ -78,8 +78,11 @@ export const SIMPLE_SIGNATURE = {
   ],
 };
 
-/** fp32_input [-1, 4] → fp32_output = fp32_input (Identity): what goes in as FP16/BF16/FP32 bytes comes back as float32. */
-export function identityGraphModel(): ModelBytes {
+/**
+ * fp32_input [-1, cols] → fp32_output = fp32_input (Identity): what goes in as FP16/BF16/FP32 bytes
+ * comes back as float32. `cols` -1 makes both dimensions variable.
+ */
+export function identityGraphModel(cols = 4): ModelBytes {
   const f32 = { type: 'DT_FLOAT' };
   return {
     modelJson: {
@@ -88,7 +91,11 @@ export function identityGraphModel(): ModelBytes {
       convertedBy: null,
       modelTopology: {
         node: [
-          { name: 'fp32_input', op: 'Placeholder', attr: { dtype: f32, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }] } } } },
+          {
+            name: 'fp32_input',
+            op: 'Placeholder',
+            attr: { dtype: f32, shape: { shape: { dim: [{ size: '-1' }, { size: String(cols) }] } } },
+          },
           { name: 'fp32_output', op: 'Identity', input: ['fp32_input'], attr: { T: f32 } },
         ],
         library: {},
@@ -100,7 +107,11 @@ export function identityGraphModel(): ModelBytes {
   };
 }
 
-export const IDENTITY_SIGNATURE = {
-  inputs: [{ name: 'fp32_input', dtype: 'float32', shape: [-1, 4] }],
-  outputs: [{ name: 'fp32_output', dtype: 'float32', shape: [-1, 4] }],
-};
+export function identitySignature(cols = 4) {
+  return {
+    inputs: [{ name: 'fp32_input', dtype: 'float32', shape: [-1, cols] }],
+    outputs: [{ name: 'fp32_output', dtype: 'float32', shape: [-1, cols] }],
+  };
+}
+
+export const IDENTITY_SIGNATURE = identitySignature(4);
