@@ -5,6 +5,8 @@ import { JsonBodyDialects } from '../platform/http/json-body';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
 import { OpenInferenceController } from './open-inference.controller';
 import { registerServingBodyDialects } from './protocols/json-body';
+import { installServingJsonReplies } from './protocols/serving-replies';
+import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
 import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
 import { TfServingController } from './tf-serving.controller';
@@ -14,7 +16,9 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
  * Inference Protocol (/v2), all on one `InferenceService`. At init it fits the HTTP server to the
  * serving protocols: `{"error"}` bodies on /v1 and /v2, their JSON dialects (NaN tokens on /v1,
- * form-encoded bodies read as JSON) and 405 + `Allow` for a protocol path under another method.
+ * form-encoded bodies read as JSON), 405 + `Allow` for a /v2 path under another method (TF
+ * Serving's own 400s for malformed /v1 URLs), and
+ * JSON replies written by the serving JSON writer with `Content-Type: application/json` exactly.
  */
 @Module({
   imports: [InferenceRuntimeModule],
@@ -31,6 +35,9 @@ export class InferenceModule implements OnModuleInit {
     this.formats.register('/v1', errorMessageJson).register('/v2', errorMessageJson);
     registerServingBodyDialects(this.bodyDialects);
     // onModuleInit runs inside app.init(), before the server listens: Fastify still takes hooks.
-    installWrongMethodAnswer(this.adapterHost.httpAdapter.getInstance<FastifyInstance>());
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    installTfServingUrlAnswers(fastify);
+    installWrongMethodAnswer(fastify);
+    installServingJsonReplies(fastify);
   }
 }

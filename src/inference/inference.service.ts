@@ -172,12 +172,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
     try {
-      const { inputs: ordered, rows } = await audit.step(() => validateInputs(model.served, inputs));
+      const { inputs: ordered, rows, batchable } = await audit.step(() => validateInputs(model.served, inputs));
       const wanted = opts.outputs ? await audit.step(() => this.outputIndices(model.served, opts.outputs!)) : null;
-      const outputs = await audit.step(() => this.batcher(model).submit(ordered, rows));
+      const outputs = await audit.step(() => this.batcher(model).submit(ordered, rows, batchable));
       this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
-        const { inputs: same, rows: n } = validateInputs(shadow.served, ordered);
-        const out = await this.batcher(shadow).submit(same, n);
+        const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
+        const out = await this.batcher(shadow).submit(same, n, b);
         return { values: firstValues(out), outputs: out.map(tensorForAudit) };
       });
       const result = { model: model.served, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };

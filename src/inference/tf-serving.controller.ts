@@ -46,7 +46,8 @@ export class TfServingController {
   @ApiParam(PATH_DOC)
   async get(@Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const target = this.target(req, reply, 'GET');
-    if (target.action === 'metadata') return modelMetadataResponse(await this.inference.describe(target.name, target.selector));
+    if (target.action === 'metadata') return modelMetadataResponse(await this.describe(target.name, target.selector));
+    if (target.selector.alias !== undefined) await this.describe(target.name, target.selector);
     return modelStatusResponse(await this.inference.versionStatus(target.name, target.selector));
   }
 
@@ -57,7 +58,7 @@ export class TfServingController {
     description:
       ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; ' +
       'NaN, Infinity and -Infinity are accepted as numbers. ' +
-      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"result": ...}`.',
+      ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models) and answer `{"results": ...}`.',
   })
   @ApiParam(PATH_DOC)
   @ApiBody({
@@ -80,7 +81,7 @@ export class TfServingController {
       clientRequestId: clientRequestIdOf(req.raw),
       callerKeyId: req.principal?.keyId ?? null,
     };
-    const model = await this.inference.describe(name, selector);
+    const model = await this.describe(name, selector);
     if (action === 'predict') {
       const request = parsePredictRequest(body, model);
       return predictResponse(await this.inference.infer(name, selector, request.inputs, call), request.form);
@@ -97,6 +98,17 @@ export class TfServingController {
       throw err;
     });
     return verb === 'classify' ? classifyResponse(result.predictions) : regressResponse(result.predictions);
+  }
+
+  /** The selected version; an unknown label of a known model is TF Serving's 400 (server_core.cc), not a 404. */
+  private async describe(name: string, selector: TfServingTarget['selector']) {
+    try {
+      return await this.inference.describe(name, selector);
+    } catch (err) {
+      if (!(err instanceof NotFoundException) || selector.alias === undefined) throw err;
+      await this.inference.versionStatus(name, {}); // 404 for an unknown model
+      throw new BadRequestException(`Unrecognized servable version label: ${selector.alias.slice(0, 200)}`);
+    }
   }
 
   /** The route under /v1/models/ and a 405 (with Allow) when it exists under the other method. */

@@ -31,13 +31,15 @@ describe('serving JSON body parser', () => {
     assert.deepEqual(parseServingJson('[true, null]', '/api/x'), [true, null]);
   });
 
-  it('accepts NaN, Infinity and -Infinity as numbers on /v1 only', () => {
+  it('accepts NaN, Infinity and -Infinity as numbers on /v1 and /v2 only (TF Serving and Triton read them)', () => {
     const v = parseServingJson('{"instances": [[NaN, Infinity, -Infinity, 1]]}', '/v1/models/m:predict') as { instances: number[][] };
     assert.ok(Number.isNaN(v.instances[0]![0]));
     assert.equal(v.instances[0]![1], Infinity);
     assert.equal(v.instances[0]![2], -Infinity);
     assert.equal(v.instances[0]![3], 1);
-    badRequest(() => parseServingJson('{"inputs": [NaN]}', '/v2/models/m/infer'), /^body: not valid JSON/);
+    const v2 = parseServingJson('{"inputs": [{"data": [NaN, -Infinity]}]}', '/v2/models/m/infer') as { inputs: Array<{ data: number[] }> };
+    assert.ok(Number.isNaN(v2.inputs[0]!.data[0]));
+    assert.equal(v2.inputs[0]!.data[1], -Infinity);
     badRequest(() => parseServingJson('{"records": [Infinity]}', '/api/models/m/predict'), /^body: not valid JSON/);
   });
 

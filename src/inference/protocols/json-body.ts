@@ -2,9 +2,9 @@
  * The serving protocols' JSON body dialects, registered with the platform's body parser
  * (`JsonBodyDialects`, src/platform/http/json-body.ts) by the inference module:
  *
- *  - on `/v1` (TensorFlow Serving REST) the bare tokens `NaN`, `Infinity` and `-Infinity` are
- *    numbers, as TF Serving reads them. The fast path stays plain JSON.parse; only a body that fails
- *    it and contains such a token is parsed again leniently;
+ *  - on `/v1` (TensorFlow Serving REST) and `/v2` (Open Inference Protocol) the bare tokens `NaN`,
+ *    `Infinity` and `-Infinity` are numbers, as TF Serving and Triton read them. The fast path stays
+ *    plain JSON.parse; only a body that fails it and contains such a token is parsed again leniently;
  *  - on `/v1` and `/v2` a form-encoded body is JSON: `curl -d '{"instances": …}'` — the example of TF
  *    Serving's own documentation — sends JSON under that type, and TF Serving reads it as JSON;
  *  - on `/v1` and `/v2` a body without Content-Type is JSON: tritonclient and `requests.post(data=…)`
@@ -60,8 +60,13 @@ export const TF_SERVING_BODY: JsonBodyDialect = {
   maxDepth: SERVING_MAX_JSON_DEPTH,
 };
 
-/** Open Inference Protocol (/v2): strict JSON; form-encoded and untyped bodies are JSON; binary tensors after the JSON. */
+/**
+ * Open Inference Protocol (/v2): the NaN and ±Infinity tokens too, as Triton reads them (rapidjson's
+ * kParseNanAndInfFlag) and tritonclient writes them for non-finite FP32/FP64 data; form-encoded and
+ * untyped bodies are JSON; binary tensors after the JSON.
+ */
 export const OPEN_INFERENCE_BODY: JsonBodyDialect = {
+  lenient: { applies: (text) => HAS_NON_FINITE.test(text), parse: parseJsonWithNonFinite },
   formIsJson: true,
   untypedIsJson: true,
   maxDepth: SERVING_MAX_JSON_DEPTH,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import type { InferenceResult, ServedModel } from '../runtime/served-model';
+import { writeServingJson } from './serving-json';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './open-inference';
 import { oipSchemaErrors } from '../../../test/support/inference/oip-schema';
 
@@ -205,6 +206,9 @@ describe('OIP v2 codec: inference requests', () => {
   });
 });
 
+/** What the client reads: the response as the serving JSON writer prints it, parsed. */
+const wire = (value: unknown): unknown => JSON.parse(writeServingJson(value));
+
 describe('OIP v2 codec: responses', () => {
   const result: InferenceResult = {
     model,
@@ -216,7 +220,7 @@ describe('OIP v2 codec: responses', () => {
   };
 
   it('builds a schema-valid inference response, echoing the id, data flat', () => {
-    const body = inferResponse(result, { id: 'abc' });
+    const body = wire(inferResponse(result, { id: 'abc' }));
     assert.deepEqual(body, {
       model_name: 'm',
       model_version: '3',
@@ -237,7 +241,7 @@ describe('OIP v2 codec: responses', () => {
       ['z'],
     );
     const withBool = inferResponse({ ...result, outputs: [{ name: 'b', dtype: 'bool', shape: [2], data: new Uint8Array([1, 0]) }] });
-    assert.deepEqual(withBool.outputs[0], { name: 'b', datatype: 'BOOL', shape: [2], data: [true, false] });
+    assert.deepEqual(wire(withBool.outputs[0]), { name: 'b', datatype: 'BOOL', shape: [2], data: [true, false] });
     assert.deepEqual(oipSchemaErrors('inference_response', withBool), []);
   });
 

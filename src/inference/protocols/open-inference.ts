@@ -49,7 +49,8 @@ export interface OipTensorMetadata {
 }
 
 export interface OipOutput extends OipTensorMetadata {
-  data: Array<number | boolean>;
+  /** A typed array carries its dtype to the serving JSON writer (float32 printed as float32). */
+  data: boolean[] | Float32Array | Int32Array;
 }
 
 export interface OipInferResponse {
@@ -114,7 +115,8 @@ function datatypeProblem(value: unknown, datatype: OipDatatype): string | null {
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (datatype ${datatype})`;
   const range = INTEGER_RANGE[datatype];
   if (range && !(Number.isInteger(value) && value >= range[0] && value <= range[1])) return `${value} is not a valid ${datatype}`;
-  if (datatype === 'FP32' && Math.abs(value) > 3.4028234663852886e38) return `${value} is out of the FP32 range`;
+  // NaN and ±Infinity (read from Triton's tokens) are float values; a finite value past float32 is refused.
+  if (datatype === 'FP32' && Number.isFinite(value) && Math.abs(value) > 3.4028234663852886e38) return `${value} is out of the FP32 range`;
   return null;
 }
 
@@ -212,9 +214,13 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
   let outputs: string[] | undefined;
   if (body.outputs !== undefined) {
     if (!Array.isArray(body.outputs)) throw bad('outputs: must be a list of {name, parameters?}');
+    const requested = new Set<string>();
     outputs = body.outputs.map((raw, i) => {
       const where = `outputs[${i}]`;
       if (!isPlainObject(raw) || typeof raw.name !== 'string') throw bad(`${where}.name: must be a string`);
+      // Triton's message, word for word (InferenceRequest::AddOriginalRequestedOutput).
+      if (requested.has(raw.name)) throw bad(`output '${raw.name}' already exists in request`);
+      requested.add(raw.name);
       checkParameters(raw.parameters, `${where}.`);
       if (!model.outputs.some((o) => o.name === raw.name)) {
         throw bad(

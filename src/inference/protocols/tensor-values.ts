@@ -5,6 +5,7 @@
  */
 import { BadRequestException } from '@nestjs/common';
 import type { HostTensor, TensorDtype } from '../runtime/served-model';
+import { Float32Value } from './serving-json';
 
 export type TypedData = HostTensor['data'];
 
@@ -111,15 +112,21 @@ export function leafCount(value: unknown): number {
   return n;
 }
 
-/** Typed data → nested JSON arrays of `shape` (bool → true/false). */
+/**
+ * Typed data → nested JSON arrays of `shape` for the serving JSON writer: the innermost lists are
+ * views of the typed data (so the writer prints float32 as float32), a float32 scalar is a
+ * Float32Value; bool → true/false.
+ */
 export function nest(data: TypedData, shape: readonly number[], dtype: TensorDtype, offset = 0): unknown {
-  const scalar = (i: number): number | boolean => (dtype === 'bool' ? data[i] !== 0 : data[i]!);
+  const scalar = (i: number): number | boolean | Float32Value =>
+    dtype === 'bool' ? data[i] !== 0 : dtype === 'float32' ? new Float32Value(data[i]!) : data[i]!;
   if (shape.length === 0) return scalar(offset);
-  const build = (depth: number, start: number): unknown[] => {
+  const build = (depth: number, start: number): unknown => {
     const n = shape[depth]!;
     if (depth === shape.length - 1) {
-      const row = new Array<number | boolean>(n);
-      for (let i = 0; i < n; i++) row[i] = scalar(start + i);
+      if (dtype !== 'bool') return data.subarray(start, start + n);
+      const row = new Array<boolean>(n);
+      for (let i = 0; i < n; i++) row[i] = data[start + i] !== 0;
       return row;
     }
     const stride = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
@@ -128,10 +135,10 @@ export function nest(data: TypedData, shape: readonly number[], dtype: TensorDty
   return build(0, offset);
 }
 
-/** Typed data → flat JSON array (bool → true/false). */
-export function flat(data: TypedData, dtype: TensorDtype): Array<number | boolean> {
+/** Typed data → a flat list for the serving JSON writer: the typed array itself (bool → true/false). */
+export function flat(data: TypedData, dtype: TensorDtype): boolean[] | Float32Array | Int32Array {
   if (dtype === 'bool') return Array.from(data, (v) => v !== 0);
-  return Array.from(data);
+  return data as Float32Array | Int32Array;
 }
 
 export function fmt(shape: readonly number[]): string {

@@ -12,6 +12,7 @@ import {
   predictResponse,
   regressResponse,
 } from './tf-serving';
+import { writeServingJson } from './serving-json';
 import { JsonBodyDialects, parseJsonBody } from '../../platform/http/json-body';
 import { registerServingBodyDialects } from './json-body';
 
@@ -225,6 +226,9 @@ describe('TF Serving v1 codec: predict requests', () => {
   });
 });
 
+/** What the client reads: the response as the serving JSON writer prints it, parsed. */
+const wire = (value: unknown): unknown => JSON.parse(writeServingJson(value));
+
 describe('TF Serving v1 codec: predict responses', () => {
   const one: InferenceResult = {
     model: single,
@@ -238,13 +242,13 @@ describe('TF Serving v1 codec: predict responses', () => {
   };
 
   it('a single output drops its name', () => {
-    assert.deepEqual(predictResponse(one, 'row'), {
+    assert.deepEqual(wire(predictResponse(one, 'row')), {
       predictions: [
         [0.5, 0.5],
         [0.25, 0.75],
       ],
     });
-    assert.deepEqual(predictResponse(one, 'columnar'), {
+    assert.deepEqual(wire(predictResponse(one, 'columnar')), {
       outputs: [
         [0.5, 0.5],
         [0.25, 0.75],
@@ -253,13 +257,13 @@ describe('TF Serving v1 codec: predict responses', () => {
   });
 
   it('several outputs are keyed by name, per row or per column', () => {
-    assert.deepEqual(predictResponse(two, 'row'), {
+    assert.deepEqual(wire(predictResponse(two, 'row')), {
       predictions: [
         { p: [0.5, 0.5], c: true },
         { p: [0.25, 0.75], c: false },
       ],
     });
-    assert.deepEqual(predictResponse(two, 'columnar'), {
+    assert.deepEqual(wire(predictResponse(two, 'columnar')), {
       outputs: {
         p: [
           [0.5, 0.5],
@@ -305,16 +309,21 @@ describe('TF Serving v1 codec: classify and regress', () => {
     badRequest(() => parseExamples({ signature_name: 'x', examples: [{}] }, trained, 'classify'), /^signature_name:/);
   });
 
-  it('answers result lists in TF Serving shape', () => {
-    assert.deepEqual(classifyResponse([{ label: 'b', probabilities: { a: 0.25, b: 0.75 } }]), {
-      result: [
+  it('answers `results` lists in TF Serving shape', () => {
+    assert.deepEqual(wire(classifyResponse([{ label: 'b', probabilities: { a: 0.25, b: 0.75 } }])), {
+      results: [
         [
           ['a', 0.25],
           ['b', 0.75],
         ],
       ],
     });
-    assert.deepEqual(regressResponse([{ value: 1.5 }, { value: -2 }]), { result: [1.5, -2] });
+    assert.deepEqual(wire(regressResponse([{ value: 1.5 }, { value: -2 }])), { results: [1.5, -2] });
+    assert.equal(
+      writeServingJson(regressResponse([{ value: 3 }, { value: 0.1 }])),
+      '{"results":[3.0,0.1]}',
+      'float32 values, as TF Serving prints them',
+    );
   });
 });
 

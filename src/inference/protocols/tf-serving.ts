@@ -19,6 +19,7 @@ import {
 } from '../runtime/served-model';
 import { allocate, describeValue, fillExact, fmt, isB64, isPlainObject, leafCount, nest, nestedShape } from './tensor-values';
 import type { RouteMethods } from './route-methods';
+import { Float32Value } from './serving-json';
 
 export const SIGNATURE_NAME = 'serving_default';
 export type TfServingAction = 'status' | 'metadata' | 'predict' | 'classify' | 'regress';
@@ -64,6 +65,8 @@ function bad(message: string): BadRequestException {
 function checkSignatureName(body: Record<string, unknown>): void {
   const s = body.signature_name;
   if (s === undefined || s === SIGNATURE_NAME) return;
+  // TF Serving's own message (json_tensor.cc).
+  if (typeof s !== 'string') throw bad("signature_name: 'signature_name' key must be a string value.");
   throw bad(`signature_name: ${JSON.stringify(s)} is not a signature of this model; the only one is '${SIGNATURE_NAME}'`);
 }
 
@@ -244,14 +247,22 @@ export function parseExamples(
   });
 }
 
-/** `{"result": [[[label, score], …], …]}`: one pair per class, in the model's class order. */
-export function classifyResponse(predictions: readonly ml.RecordPrediction[]): { result: Array<Array<[string, number]>> } {
-  return { result: predictions.map((p) => Object.entries(p.probabilities ?? {})) };
+/**
+ * `{"results": [[[label, score], …], …]}`: one pair per class, in the model's class order. The key is
+ * `results`, as TF Serving's server writes it (json_tensor.cc) and its tests read it; scores are the
+ * model's float32 values.
+ */
+export function classifyResponse(predictions: readonly ml.RecordPrediction[]): { results: Array<Array<[string, Float32Value]>> } {
+  return {
+    results: predictions.map((p) =>
+      Object.entries(p.probabilities ?? {}).map(([label, score]): [string, Float32Value] => [label, new Float32Value(score)]),
+    ),
+  };
 }
 
-/** `{"result": [value, …]}`. */
-export function regressResponse(predictions: readonly ml.RecordPrediction[]): { result: number[] } {
-  return { result: predictions.map((p) => p.value as number) };
+/** `{"results": [value, …]}` (float32 values). */
+export function regressResponse(predictions: readonly ml.RecordPrediction[]): { results: Float32Value[] } {
+  return { results: predictions.map((p) => new Float32Value(p.value as number)) };
 }
 
 /** GetModelStatus: one entry per version. */

@@ -36,6 +36,8 @@ export interface BatchObserver {
 interface Pending {
   inputs: HostTensor[];
   rows: number;
+  /** Requests batch together only with equal keys (the inputs' shapes past the batch dimension); null = runs alone. */
+  key: string | null;
   enqueuedAt: number;
   resolve(outputs: HostTensor[]): void;
   reject(error: unknown): void;
@@ -61,8 +63,13 @@ export class DynamicBatcher {
     return this.queue.length;
   }
 
-  /** Queues a request of `rows` rows (inputs' first dimension); resolves with its own rows of every output. */
-  submit(inputs: HostTensor[], rows: number): Promise<HostTensor[]> {
+  /**
+   * Queues a request of `rows` rows (inputs' first dimension); resolves with its own rows of every
+   * output. It joins a batch only with requests whose inputs have the same shapes past the first
+   * dimension (variable dimensions may differ between requests); `batchable: false` (no batch
+   * dimension at all) runs alone.
+   */
+  submit(inputs: HostTensor[], rows: number, batchable = true): Promise<HostTensor[]> {
     if (this.queue.length >= this.settings.maxQueueSize) {
       this.observer.rejected('queue_full');
       return Promise.reject(
@@ -70,7 +77,8 @@ export class DynamicBatcher {
       );
     }
     return new Promise<HostTensor[]>((resolve, reject) => {
-      this.queue.push({ inputs, rows, enqueuedAt: performance.now(), resolve, reject });
+      const key = batchable ? inputs.map((t) => t.shape.slice(1).join(',')).join(';') : null;
+      this.queue.push({ inputs, rows, key, enqueuedAt: performance.now(), resolve, reject });
       this.queuedRows += rows;
       this.schedule();
     });
@@ -114,7 +122,7 @@ export class DynamicBatcher {
         );
         continue;
       }
-      if (batch.length > 0 && rows + next.rows > this.settings.maxBatchSize) break;
+      if (batch.length > 0 && (rows + next.rows > this.settings.maxBatchSize || next.key === null || next.key !== batch[0]!.key)) break;
       this.queue.shift();
       this.queuedRows -= next.rows;
       batch.push(next);

@@ -1,3 +1,4 @@
+import { BadRequestException } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
@@ -47,11 +48,15 @@ export class LoadedModel {
         const names = this.served.outputs.map((s) => s.name);
         let y: tf.Tensor | tf.Tensor[];
         try {
-          y = this.model.model.execute(feed, names);
+          try {
+            y = this.model.model.execute(feed, names);
+          } catch (e) {
+            // Graphs with control flow or dynamic shapes need the async executor.
+            if (!/executeAsync/.test((e as Error).message)) throw e;
+            y = await this.model.model.executeAsync(feed, names);
+          }
         } catch (e) {
-          // Graphs with control flow or dynamic shapes need the async executor.
-          if (!/executeAsync/.test((e as Error).message)) throw e;
-          y = await this.model.model.executeAsync(feed, names);
+          throw shapeRefusal(e);
         }
         ys = Array.isArray(y) ? y : [y];
       }
@@ -103,6 +108,16 @@ export class LoadedModel {
     this.disposed = true;
     this.model.model.dispose();
   }
+}
+
+/**
+ * A graph refusing the shape of an input (possible for inputs declared `[-1]`, which take any rank,
+ * as TF Serving lets the model decide) is the request's fault: 400 with TF.js's reason.
+ */
+function shapeRefusal(e: unknown): unknown {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/shape|rank/i.test(message)) return new BadRequestException(`the model cannot take the inputs' shapes: ${message.slice(0, 300)}`);
+  return e;
 }
 
 function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {

@@ -1,0 +1,84 @@
+/**
+ * Hand-written TF.js graph models (the GraphDef JSON tensorflowjs_converter writes) standing in for
+ * the peers' test models:
+ *
+ *  - `halfPlusTwo`: TF Serving's half_plus_two, y = 0.5·x + 2, with x of unknown rank (elementwise,
+ *    so `[1.0, 2.0]` and `[[1.0, 2.0], [3.0, 4.0]]` both work, as on TF Serving);
+ *  - `kserveExample`: the model of KServe's required_api.md request example: input0 UINT32 [2, 2],
+ *    input1 BOOL [3] (no batch dimension, different first dimensions), output0 FP32 [3, 2] =
+ *    float(input1) as a column + the column sums of input0.
+ */
+import type { ModelBytes } from '../../../src/platform/tfjs/artifact-io';
+
+const F32 = { type: 'DT_FLOAT' };
+const I32 = { type: 'DT_INT32' };
+const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
+const constNode = (name: string, dtype: 'DT_FLOAT' | 'DT_INT32', shape: number[]) => ({
+  name,
+  op: 'Const',
+  attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(...shape) } } },
+});
+
+function graph(nodes: object[], weights: Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32' }>, data: Buffer): ModelBytes {
+  return {
+    modelJson: {
+      format: 'graph-model',
+      generatedBy: 'kiln test fixture',
+      convertedBy: null,
+      modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
+      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights }],
+    },
+    weights: data,
+  };
+}
+
+export const HALF_PLUS_TWO_SIGNATURE = {
+  inputs: [{ name: 'x', dtype: 'float32', shape: [-1] }],
+  outputs: [{ name: 'y', dtype: 'float32', shape: [-1] }],
+};
+
+export function halfPlusTwo(): ModelBytes {
+  return graph(
+    [
+      { name: 'x', op: 'Placeholder', attr: { dtype: F32, shape: { shape: { unknownRank: true } } } },
+      constNode('a', 'DT_FLOAT', []),
+      constNode('b', 'DT_FLOAT', []),
+      { name: 'ax', op: 'Mul', input: ['a', 'x'], attr: { T: F32 } },
+      { name: 'y', op: 'AddV2', input: ['ax', 'b'], attr: { T: F32 } },
+    ],
+    [
+      { name: 'a', shape: [], dtype: 'float32' },
+      { name: 'b', shape: [], dtype: 'float32' },
+    ],
+    Buffer.from(new Float32Array([0.5, 2]).buffer),
+  );
+}
+
+export const KSERVE_EXAMPLE_SIGNATURE = {
+  inputs: [
+    { name: 'input0', dtype: 'int32', shape: [2, 2] },
+    { name: 'input1', dtype: 'bool', shape: [3] },
+  ],
+  outputs: [{ name: 'output0', dtype: 'float32', shape: [3, 2] }],
+};
+
+export function kserveExample(): ModelBytes {
+  return graph(
+    [
+      { name: 'input0', op: 'Placeholder', attr: { dtype: I32, shape: { shape: dims(2, 2) } } },
+      { name: 'input1', op: 'Placeholder', attr: { dtype: { type: 'DT_BOOL' }, shape: { shape: dims(3) } } },
+      constNode('axis', 'DT_INT32', [1]),
+      constNode('column', 'DT_INT32', [2]),
+      { name: 'f0', op: 'Cast', input: ['input0'], attr: { SrcT: I32, DstT: F32 } },
+      { name: 'sums', op: 'Sum', input: ['f0', 'axis'], attr: { T: F32, Tidx: I32, keep_dims: { b: true } } },
+      { name: 'f1', op: 'Cast', input: ['input1'], attr: { SrcT: { type: 'DT_BOOL' }, DstT: F32 } },
+      { name: 'col', op: 'Reshape', input: ['f1', 'column'], attr: { T: F32, Tshape: I32 } },
+      { name: 'output0', op: 'AddV2', input: ['col', 'sums'], attr: { T: F32 } },
+    ],
+    [
+      { name: 'axis', shape: [1], dtype: 'int32' },
+      { name: 'column', shape: [2], dtype: 'int32' },
+    ],
+    Buffer.from(new Int32Array([0, 3, 1]).buffer),
+  );
+}
