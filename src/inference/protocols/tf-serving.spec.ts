@@ -348,6 +348,7 @@ describe('TF Serving v1 codec: status and metadata', () => {
     assert.deepEqual(md.model_spec, { name: 'm', signature_name: '', version: '2' });
     const sig = md.metadata.signature_def.signature_def.serving_default;
     assert.equal(sig.method_name, 'tensorflow/serving/predict');
+    assert.deepEqual(sig.defaults, {}, 'TF Serving writes every SignatureDef field (saved_model_half_plus_two_2_versions_metadata.json)');
     assert.deepEqual(sig.inputs.a, {
       dtype: 'DT_FLOAT',
       tensor_shape: {

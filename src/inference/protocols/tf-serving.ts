@@ -297,6 +297,8 @@ export function modelMetadataResponse(model: ServedModel) {
             inputs: Object.fromEntries(model.inputs.map((s) => [s.name, tensorInfo(s)])),
             outputs: Object.fromEntries(model.outputs.map((s) => [s.name, tensorInfo(s)])),
             method_name: 'tensorflow/serving/predict',
+            // TF Serving writes every SignatureDef field, `defaults` included (empty unless the model has some).
+            defaults: {},
           },
         },
       },
