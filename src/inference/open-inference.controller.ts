@@ -12,12 +12,13 @@ import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
 import { unknownModelInTritonWords } from './protocols/triton-errors';
+import { writeServingJson } from './protocols/serving-json';
 import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, rawBinaryRequest, splitBody } from './protocols/binary-tensors';
 
 const INFER_DESCRIPTION =
   "JSON tensors in, JSON tensors out, or binary tensors both ways (Triton's binary tensor data extension: " +
   '`Inference-Header-Content-Length`, `binary_data_size`, `binary_data`, `binary_data_output`). FP16/BF16 only as binary ' +
-  'data, BYTES not at all (no string inputs) (400); `outputs` filters what comes back; ' +
+  'data (400 as JSON), BYTES for string inputs only; `outputs` filters what comes back; ' +
   '`id` (at most 200 characters, no control characters) is echoed and kept in the audit record as the client request id ' +
   "(canary routing is sticky on it); the call's own id is the x-request-id response header.";
 
@@ -170,7 +171,7 @@ export class OpenInferenceController {
       request.outputs ? { outputs: request.outputs } : {},
     );
     const response = inferResponse(result, request);
-    const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs);
+    const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs, writeServingJson);
     if (!encoded) return response;
     void reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
     return encoded.body;

@@ -77,7 +77,10 @@ describe('binary tensor extension: inputs', () => {
       bytes,
       'm',
     ) as Inlined;
-    assert.deepEqual(out.inputs[0]!.data, ['cat', '', 'dög']);
+    assert.deepEqual(
+      (out.inputs[0]!.data as Buffer[]).map((b) => b.toString('utf8')),
+      ['cat', '', 'dög'],
+    );
     badRequest(
       () =>
         inlineBinaryInputs(
@@ -203,6 +206,16 @@ describe('binary tensor extension: outputs', () => {
       outputs: [{ name: 'fp32_output', parameters: { binary_data: false } }],
     })!;
     assert.equal(binaryInferResponse({ ...response(), outputs: [response().outputs[1]!] }, { outputs: [int32, fp32] }, none), null);
+  });
+
+  it('BYTES outputs in binary: each element a 4-byte little-endian length, then its bytes', () => {
+    const text: HostTensor = { name: 'text', dtype: 'string', shape: [2], data: [Buffer.from('cat'), Buffer.from([0xff])] };
+    const r = binaryInferResponse(
+      { model_name: 'm', model_version: '1', outputs: [{ name: 'text', datatype: 'BYTES', shape: [2], data: ['cat', '\ufffd'] }] },
+      { outputs: [text] },
+      { all: true, byName: new Map() },
+    )!;
+    assert.deepEqual(r.body.subarray(r.headerLength), Buffer.from([3, 0, 0, 0, 0x63, 0x61, 0x74, 1, 0, 0, 0, 0xff]));
   });
 
   it('no binary requested: no binary answer; bad parameter values are 400s', () => {

@@ -5,9 +5,10 @@
  * the raw tensors (the platform parser hands them over as a `JsonWithBinary`). An input with
  * `parameters.binary_data_size: n` takes the next n bytes, in the order of `inputs`, and has no `data`.
  * Fixed-size datatypes are little-endian, row-major; BOOL is one byte; BYTES elements are a 4-byte
- * little-endian length and the bytes. `inlineBinaryInputs` decodes them into the JSON form the OIP
- * codec already checks (datatype ranges, the signature's dtype): FP16 and BF16 — which JSON cannot
- * carry — become the FP32 numbers they denote (exactly: both are subsets of float32).
+ * little-endian length and the bytes (kept as bytes: a string tensor's elements need not be UTF-8).
+ * `inlineBinaryInputs` decodes them into the JSON form the OIP codec already checks (datatype
+ * ranges, the signature's dtype): FP16 and BF16 — which JSON cannot carry — become the FP32 numbers
+ * they denote (exactly: both are subsets of float32).
  *
  * Raw binary request (`Inference-Header-Content-Length: 0`): no JSON at all; the whole body is the
  * tensor of the model's only input, its shape deduced from the signature (at most one variable
@@ -121,15 +122,15 @@ function decode(bytes: Buffer, datatype: string, where: string): unknown[] {
   return out;
 }
 
-/** BYTES: each element a 4-byte little-endian length and that many bytes (kept as UTF-8 text). */
-function decodeBytes(bytes: Buffer, where: string): string[] {
-  const out: string[] = [];
+/** BYTES: each element a 4-byte little-endian length and that many bytes (kept as bytes). */
+function decodeBytes(bytes: Buffer, where: string): Buffer[] {
+  const out: Buffer[] = [];
   let o = 0;
   while (o < bytes.length) {
     if (o + 4 > bytes.length) throw bad(`${where}[${out.length}]: truncated BYTES element (no room for its 4-byte length)`);
     const n = bytes.readUInt32LE(o);
     if (o + 4 + n > bytes.length) throw bad(`${where}[${out.length}]: BYTES element of ${n} bytes runs past the input's binary data`);
-    out.push(bytes.toString('utf8', o + 4, o + 4 + n));
+    out.push(bytes.subarray(o + 4, o + 4 + n));
     o += 4 + n;
   }
   return out;
@@ -200,7 +201,7 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
   return changed ? { ...body, inputs } : body;
 }
 
-const RAW_DATATYPE: Record<TensorDtype, string> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL' };
+const RAW_DATATYPE: Record<TensorDtype, string> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
 
 /**
  * Triton's raw binary request: the whole body is the one input's tensor. Returns the inference
@@ -260,6 +261,16 @@ export function binaryOutputChoice(body: unknown): BinaryOutputChoice | null {
 
 /** The raw little-endian bytes of a host tensor (float32, int32, or bool as one byte each). */
 function tensorBytes(t: HostTensor): Buffer {
+  if (Array.isArray(t.data)) {
+    // BYTES: each element a 4-byte little-endian length, then its bytes
+    const parts: Buffer[] = [];
+    for (const b of t.data) {
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(b.length);
+      parts.push(n, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    }
+    return Buffer.concat(parts);
+  }
   // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is little-endian.
   return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }

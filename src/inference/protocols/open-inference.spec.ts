@@ -65,11 +65,11 @@ describe('OIP v2 codec: inference requests', () => {
     assert.ok(ints.inputs[0]!.data instanceof Int32Array);
     assert.deepEqual(Array.from(ints.inputs[0]!.data), [1, -2, 3]);
     const fromInt = parseInferRequest({ inputs: [x({ datatype: 'UINT8', data: [0, 255, 7, 9] })] }, model);
-    assert.deepEqual(Array.from(fromInt.inputs[0]!.data), [0, 255, 7, 9]);
+    assert.deepEqual(Array.from(fromInt.inputs[0]!.data as Int32Array), [0, 255, 7, 9]);
     assert.equal(fromInt.inputs[0]!.dtype, 'float32');
     const bools = parseInferRequest({ inputs: [{ name: 'flag', shape: [2], datatype: 'BOOL', data: [true, false] }] }, model);
     assert.equal(bools.inputs[0]!.dtype, 'bool');
-    assert.deepEqual(Array.from(bools.inputs[0]!.data), [1, 0]);
+    assert.deepEqual(Array.from(bools.inputs[0]!.data as Uint8Array), [1, 0]);
   });
 
   it('checks the element count against the shape (400 naming the input)', () => {

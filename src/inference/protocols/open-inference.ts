@@ -7,7 +7,7 @@
  * Datatypes: FP32, FP64 and the INT and UINT types become the float32 or int32 tensor the signature asks for (values
  * checked against both the declared datatype's range and the target's), BOOL a bool tensor. FP16
  * and BF16 cannot be sent as JSON numbers and the binary tensor extension is not implemented: 400.
- * BYTES needs a string tensor, which TF.js models here do not have: 400 naming the input.
+ * BYTES (JSON strings, or bytes from the binary extension) goes to string inputs only (400 elsewhere, naming the input).
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models';
@@ -50,7 +50,7 @@ export interface OipTensorMetadata {
 
 export interface OipOutput extends OipTensorMetadata {
   /** A typed array carries its dtype to the serving JSON writer (float32 printed as float32). */
-  data: boolean[] | Float32Array | Int32Array;
+  data: boolean[] | string[] | Float32Array | Int32Array;
 }
 
 export interface OipInferResponse {
@@ -85,7 +85,7 @@ export const OIP_ROUTES: RouteMethods[] = [
   { pattern: /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/, methods: ['POST'] },
 ];
 
-const DATATYPE_OF: Record<TensorDtype, OipDatatype> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL' };
+const DATATYPE_OF: Record<TensorDtype, OipDatatype> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
 
 export function oipDatatype(dtype: TensorDtype): OipDatatype {
   return DATATYPE_OF[dtype];
@@ -106,11 +106,16 @@ const INTEGER_RANGE: Partial<Record<OipDatatype, [number, number]>> = {
 /** The tensor dtype a datatype naturally maps to (used when the signature has no input of that name). */
 function naturalDtype(datatype: OipDatatype): TensorDtype {
   if (datatype === 'BOOL') return 'bool';
+  if (datatype === 'BYTES') return 'string';
   return datatype.startsWith('FP') ? 'float32' : 'int32';
 }
 
 /** Why `value` is not a valid `datatype` element, or null. */
 function datatypeProblem(value: unknown, datatype: OipDatatype): string | null {
+  if (datatype === 'BYTES') {
+    // JSON strings; raw bytes when they came as binary data
+    return typeof value === 'string' || value instanceof Uint8Array ? null : `${describeValue(value)} is not a string (datatype BYTES)`;
+  }
   if (datatype === 'BOOL') return typeof value === 'boolean' ? null : `${describeValue(value)} is not a boolean (datatype BOOL)`;
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (datatype ${datatype})`;
   const range = INTEGER_RANGE[datatype];
@@ -153,14 +158,11 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
     throw bad(`${where}.datatype: ${dt} cannot be sent as JSON numbers; send it as binary data (parameters.binary_data_size) or as FP32`);
   }
   const spec = specs.find((s) => s.name === name);
-  if (dt === 'BYTES') {
-    throw bad(
-      `${where}.datatype: BYTES needs a string tensor; ` +
-        `input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`,
-    );
+  if (dt === 'BYTES' && spec && spec.dtype !== 'string') {
+    throw bad(`${where}.datatype: BYTES needs a string tensor; input '${name}' is ${oipDatatype(spec.dtype)}`);
   }
   const dtype = spec?.dtype ?? naturalDtype(dt);
-  if ((dtype === 'bool') !== (dt === 'BOOL')) {
+  if ((dtype === 'bool') !== (dt === 'BOOL') || (dtype === 'string') !== (dt === 'BYTES')) {
     throw bad(`${where}.datatype: input '${name}' is ${oipDatatype(dtype)}; ${dt} data cannot be converted to it`);
   }
   if (!Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);

@@ -183,8 +183,9 @@ export function predictResponse(
 ): { predictions: unknown[] } | { outputs: unknown } {
   const outputs = result.outputs;
   if (form === 'columnar') {
-    if (outputs.length === 1) return { outputs: nest(outputs[0]!.data, outputs[0]!.shape, outputs[0]!.dtype) };
-    return { outputs: Object.fromEntries(outputs.map((t) => [t.name, nest(t.data, t.shape, t.dtype)])) };
+    if (outputs.length === 1)
+      return { outputs: nest(outputs[0]!.data, outputs[0]!.shape, outputs[0]!.dtype, 0, base64Output(outputs[0]!)) };
+    return { outputs: Object.fromEntries(outputs.map((t) => [t.name, nest(t.data, t.shape, t.dtype, 0, base64Output(t))])) };
   }
   const perOutput = outputs.map((t) => ({ name: t.name, rows: splitRows(t) }));
   const n = perOutput[0]?.rows.length ?? 0;
@@ -193,11 +194,16 @@ export function predictResponse(
   return { predictions: Array.from({ length: n }, (_, i) => Object.fromEntries(perOutput.map((o) => [o.name, o.rows[i]]))) };
 }
 
+/** TF Serving writes a string output whose name ends in `_bytes` as `{"b64": …}` (api_rest.md "Encoding binary values"). */
+function base64Output(t: HostTensor): boolean {
+  return t.dtype === 'string' && t.name.endsWith('_bytes');
+}
+
 function splitRows(t: HostTensor): unknown[] {
   if (t.shape.length === 0) throw new Error(`output '${t.name}' has no batch dimension`);
   const rowShape = t.shape.slice(1);
   const per = elementCount(rowShape);
-  return Array.from({ length: t.shape[0]! }, (_, i) => nest(t.data, rowShape, t.dtype, i * per));
+  return Array.from({ length: t.shape[0]! }, (_, i) => nest(t.data, rowShape, t.dtype, i * per, base64Output(t)));
 }
 
 /** One feature value of an Example: a scalar, or TF Serving's one-element list. */
@@ -276,7 +282,7 @@ export function modelStatusResponse(states: ReadonlyArray<{ version: number; sta
   };
 }
 
-const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
+const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL', string: 'DT_STRING' };
 
 function tensorInfo(spec: TensorSpec) {
   return {

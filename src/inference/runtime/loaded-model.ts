@@ -121,6 +121,8 @@ function shapeRefusal(e: unknown): unknown {
 }
 
 function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {
+  // String tensors: their bytes as the backend holds them (dataSync would decode them as UTF-8).
+  if (spec.dtype === 'string') return (tf.engine().readSync(y.dataId) as Uint8Array[]).map((b) => b.slice());
   const d = y.dataSync();
   if (spec.dtype === 'bool') return Uint8Array.from(d as ArrayLike<number>);
   if (spec.dtype === 'int32') return d instanceof Int32Array ? d.slice() : Int32Array.from(d as ArrayLike<number>);
@@ -131,6 +133,13 @@ function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {
 export function zeros(spec: TensorSpec, rows: number): HostTensor {
   const shape = spec.shape.map((d) => (d < 0 ? rows : d));
   const n = elementCount(shape);
-  const data = spec.dtype === 'float32' ? new Float32Array(n) : spec.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+  const data =
+    spec.dtype === 'float32'
+      ? new Float32Array(n)
+      : spec.dtype === 'int32'
+        ? new Int32Array(n)
+        : spec.dtype === 'string'
+          ? Array.from({ length: n }, () => new Uint8Array(0))
+          : new Uint8Array(n);
   return { name: spec.name, dtype: spec.dtype, shape, data };
 }

@@ -115,3 +115,40 @@ export function identitySignature(cols = 4) {
 }
 
 export const IDENTITY_SIGNATURE = identitySignature(4);
+
+/**
+ * A text model: `text` (DT_STRING [-1]) → `text_out` = text (Identity), `text_bytes` = text (Identity;
+ * TF Serving writes outputs named `*_bytes` as base64) and `bucket` = StringToHashBucketFast(text, 16)
+ * (int32 in TF.js). String tensors in, strings and numbers out.
+ */
+export function textGraphModel(): ModelBytes {
+  const str = { type: 'DT_STRING' };
+  return {
+    modelJson: {
+      format: 'graph-model',
+      generatedBy: 'kiln test fixture',
+      convertedBy: null,
+      modelTopology: {
+        node: [
+          { name: 'text', op: 'Placeholder', attr: { dtype: str, shape: { shape: { dim: [{ size: '-1' }] } } } },
+          { name: 'text_out', op: 'Identity', input: ['text'], attr: { T: str } },
+          { name: 'text_bytes', op: 'Identity', input: ['text'], attr: { T: str } },
+          { name: 'bucket', op: 'StringToHashBucketFast', input: ['text'], attr: { num_buckets: { i: '16' } } },
+        ],
+        library: {},
+        versions: { producer: 1 },
+      },
+      weightsManifest: [],
+    },
+    weights: Buffer.alloc(0),
+  };
+}
+
+export const TEXT_SIGNATURE = {
+  inputs: [{ name: 'text', dtype: 'string', shape: [-1] }],
+  outputs: [
+    { name: 'text_out', dtype: 'string', shape: [-1] },
+    { name: 'text_bytes', dtype: 'string', shape: [-1] },
+    { name: 'bucket', dtype: 'int32', shape: [-1] },
+  ],
+};
