@@ -13,7 +13,14 @@ import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
 import { unknownModelInTritonWords } from './protocols/triton-errors';
 import { writeServingJson } from './protocols/serving-json';
-import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, rawBinaryRequest, splitBody } from './protocols/binary-tensors';
+import {
+  binaryInferResponse,
+  binaryOutputChoice,
+  inlineBinaryInputs,
+  RAW_BYTES,
+  rawBinaryRequest,
+  splitBody,
+} from './protocols/binary-tensors';
 
 const INFER_DESCRIPTION =
   "JSON tensors in, JSON tensors out, or binary tensors both ways (Triton's binary tensor data extension: " +
@@ -154,8 +161,10 @@ export class OpenInferenceController {
     const selector = parseVersionSegment(name, version);
     const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
     const split = splitBody(body);
-    const { binary } = split;
-    const json = split.json === undefined && binary ? rawBinaryRequest(model, binary) : split.json;
+    const raw = split.json === undefined && split.binary ? rawBinaryRequest(model, split.binary) : null;
+    const json = raw ?? split.json;
+    // a raw BYTES element gets its length prefix: the binary part the request stands for
+    const binary = raw?.[RAW_BYTES] ?? split.binary;
     const binaryOutputs = binaryOutputChoice(json);
     const request = parseInferRequest(inlineBinaryInputs(json, binary, name), model);
     const result = await this.inference.infer(

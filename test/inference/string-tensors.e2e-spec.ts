@@ -113,6 +113,20 @@ async function main(): Promise<void> {
       assert.deepEqual(deserializeBytes(bytes.subarray(length)), elements);
     });
 
+    it('a raw binary request (Triton http_test.py test_byte): the body is the one BYTES element; outputs length-prefixed', async () => {
+      const res = await fetch(`${kiln.url}/v2/models/${TEXT}/infer`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${kiln.adminKey}`, 'Inference-Header-Content-Length': '0' },
+        body: Buffer.from('427'), // no Content-Type, as requests.post(data=…) sends it
+      });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200, bytes.toString('latin1'));
+      const length = Number(res.headers.get('inference-header-content-length'));
+      // Triton returns a BYTES tensor with its byte size prepended; text_out is the first output
+      assert.equal(bytes.subarray(length + 4, length + 7).toString(), '427');
+      assert.equal(bytes.readUInt32LE(length), 3);
+    });
+
     it('TF Serving v1: strings and {"b64"} in; outputs named *_bytes come back as {"b64"}; row and columnar forms', async () => {
       const rows = await kiln.request('POST', `/v1/models/${TEXT}:predict`, {
         body: { instances: ['cat', { b64: Buffer.from('dog').toString('base64') }, 'héllo wörld'] },

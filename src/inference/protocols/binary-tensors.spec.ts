@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
 import type { HostTensor } from '../runtime/served-model';
-import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, rawBinaryRequest } from './binary-tensors';
+import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, RAW_BYTES, rawBinaryRequest } from './binary-tensors';
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -133,7 +133,7 @@ describe('binary tensor extension: inputs', () => {
 });
 
 describe("binary tensor extension: Triton's raw binary request", () => {
-  const one = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => ({
+  const one = (shape: number[], dtype: 'float32' | 'int32' | 'bool' | 'string' = 'float32') => ({
     name: 'm',
     inputs: [{ name: 'INPUT0', dtype, shape }],
   });
@@ -145,6 +145,16 @@ describe("binary tensor extension: Triton's raw binary request", () => {
     });
     assert.deepEqual((rawBinaryRequest(one([-1], 'bool'), Buffer.alloc(3)).inputs as Array<{ shape: number[] }>)[0]!.shape, [3]);
     assert.deepEqual((rawBinaryRequest(one([2, 2], 'int32'), Buffer.alloc(16)).inputs as Array<{ shape: number[] }>)[0]!.shape, [2, 2]);
+  });
+
+  it("BYTES: the whole body is the one element (http_test.py test_byte), else Triton's message (test_byte_too_many_elements)", () => {
+    const r = rawBinaryRequest(one([-1], 'string'), Buffer.from('427'));
+    assert.deepEqual(r.inputs, [{ name: 'INPUT0', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 7 } }]);
+    assert.deepEqual(r[RAW_BYTES], Buffer.from([3, 0, 0, 0, 0x34, 0x32, 0x37]));
+    badRequest(
+      () => rawBinaryRequest(one([-1, 2], 'string'), Buffer.from('427')),
+      /^For BYTE datatype raw input 'INPUT0', the model must have input shape \[1\]$/,
+    );
   });
 
   it("refuses with Triton's messages (http_test.py test_multi_inputs, test_multi_variable_dimensions) and bad byte counts", () => {

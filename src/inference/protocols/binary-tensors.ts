@@ -201,13 +201,19 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
   return changed ? { ...body, inputs } : body;
 }
 
+/** Where a raw BYTES request keeps its one length-prefixed element (the binary part it stands for). */
+export const RAW_BYTES = Symbol('raw BYTES element');
+
 const RAW_DATATYPE: Record<TensorDtype, string> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
 
 /**
  * Triton's raw binary request: the whole body is the one input's tensor. Returns the inference
  * request it stands for (that input as binary data, every output in binary).
  */
-export function rawBinaryRequest(model: Pick<ServedModel, 'name' | 'inputs'>, bytes: Buffer): Record<string, unknown> {
+export function rawBinaryRequest(
+  model: Pick<ServedModel, 'name' | 'inputs'>,
+  bytes: Buffer,
+): Record<string, unknown> & { [RAW_BYTES]?: Buffer } {
   if (model.inputs.length !== 1) {
     throw bad(
       `Raw request must only have 1 input (found 1) to be deduced but got ${model.inputs.length} inputs in ` +
@@ -220,6 +226,20 @@ export function rawBinaryRequest(model: Pick<ServedModel, 'name' | 'inputs'>, by
     throw bad(`The shape of the raw input '${spec.name}' can not be deduced because there are more than one variable-sized dimension`);
   }
   const datatype = RAW_DATATYPE[spec.dtype];
+  if (datatype === 'BYTES') {
+    // One element, the whole body (no length prefix), for an input that holds exactly one element.
+    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
+    if (shape.reduce((a, b) => a * b, 1) !== 1) {
+      throw bad(`For BYTE datatype raw input '${spec.name}', the model must have input shape [1]`);
+    }
+    const element = Buffer.alloc(4);
+    element.writeUInt32LE(bytes.length);
+    return {
+      inputs: [{ name: spec.name, shape, datatype, parameters: { binary_data_size: bytes.length + 4 } }],
+      parameters: { binary_data_output: true },
+      [RAW_BYTES]: Buffer.concat([element, bytes]),
+    };
+  }
   const rowBytes = spec.shape.filter((d) => d >= 0).reduce((a, b) => a * b, 1) * ELEMENT_BYTES[datatype]!;
   if (rowBytes === 0 ? bytes.length !== 0 : bytes.length % rowBytes !== 0 || (variable === 0 && bytes.length !== rowBytes)) {
     throw bad(
