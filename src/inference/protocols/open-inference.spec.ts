@@ -176,6 +176,16 @@ describe('OIP v2 codec: inference requests', () => {
     );
   });
 
+  it("names shapes past 64 bits in Triton's words (http_test.py test_buffer_size_overflow)", () => {
+    const input = (shape: number[]) => ({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [1] }] });
+    badRequest(
+      () => parseInferRequest(input([2 ** 4, 2 ** 60 + 2]), model),
+      /^inputs\[0\]\.shape: input 'x' shape \[16, 1152921504606847000\] causes total element count to exceed maximum size of 18446744073709551615$/,
+    );
+    badRequest(() => parseInferRequest(input([2 ** 2, 2 ** 60 + 2]), model), /^inputs\[0\]\.shape: byte size overflow for input 'x'$/);
+    badRequest(() => parseInferRequest(input([2 ** 60]), model), /^inputs\[0\]\.shape: must be a list of non-negative integers/);
+  });
+
   it('leaves the binary tensor extension to its codec: its parameters pass, an input still needs data once decoded', () => {
     badRequest(
       () => parseInferRequest({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, model),

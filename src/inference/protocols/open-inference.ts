@@ -22,6 +22,7 @@ import {
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
 import { BINARY_TENSOR_EXTENSION } from './binary-tensors';
+import { shapeOverflowInTritonWords } from './triton-errors';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = [
@@ -148,6 +149,8 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   if (!isPlainObject(raw)) throw bad(`${where}: must be an object {name, shape, datatype, data}`);
   const { name, datatype, data } = raw;
   if (typeof name !== 'string' || name.length === 0) throw bad(`${where}.name: must be a non-empty string`);
+  const overflow = shapeOverflowInTritonWords(raw.shape, datatype, name);
+  if (overflow) throw bad(`${where}.shape: ${overflow}`);
   const shape = parseShape(raw.shape, where);
   if (typeof datatype !== 'string' || !(OIP_DATATYPES as readonly string[]).includes(datatype)) {
     throw bad(`${where}.datatype: ${JSON.stringify(datatype)} is not a datatype (one of ${OIP_DATATYPES.join(', ')})`);
