@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
+import fastifyCompress from '@fastify/compress';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -81,8 +82,17 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
-    // JSON bodies: depth cap and prototype guard everywhere; domains add their dialects (the serving protocols on /v1, /v2).
-    installJsonBodyParser(app, { bodyLimit: config.http.bodyLimitBytes }, app.get(JsonBodyDialects));
+    // Request bodies sent with Content-Encoding gzip or deflate are inflated (Triton accepts both; tritonclient
+    // sends them); the body limit then bounds the inflated size. Responses are not compressed here.
+    await app.register(fastifyCompress, { globalCompression: false, globalDecompression: true, requestEncodings: ['gzip', 'deflate'] });
+    // JSON bodies: depth cap and prototype guard everywhere; domains add their dialects (the serving protocols on /v1, /v2),
+    // which have their own body limit.
+    const servingLimit = config.http.servingBodyLimitBytes;
+    installJsonBodyParser(
+      app,
+      { bodyLimit: config.http.bodyLimitBytes, bodyLimitByPrefix: { '/v1': servingLimit, '/v2': servingLimit } },
+      app.get(JsonBodyDialects),
+    );
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
     installAccessLog(app.getHttpAdapter().getInstance(), logger);

@@ -7,7 +7,7 @@
 import type { Metrics, PreprocessingSpec, RecommenderMetrics, TargetSpec } from '../ml';
 import type { ColumnType } from './dataset-profile';
 
-export type ModelTensorDtype = 'float32' | 'int32' | 'bool';
+export type ModelTensorDtype = 'float32' | 'int32' | 'bool' | 'string';
 
 /** A signature tensor; `-1` marks a variable dimension (the batch dimension is always `-1`). */
 export interface ModelTensorSpec {

@@ -368,7 +368,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       [{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }],
       records.length,
     );
-    const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data, records.length);
+    const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data as Float32Array, records.length);
     for (const p of predictions) {
       if (!p.probabilities || p.label === undefined) continue;
       p.score =
@@ -595,12 +595,16 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
 
 function firstValues(outputs: HostTensor[]): number[] {
   const d = outputs[0]?.data;
-  return d ? Array.from(d.subarray(0, MAX_RECORDED_VALUES)) : [];
+  if (!d || Array.isArray(d)) return []; // string outputs: no numbers to record
+  return Array.from(d.subarray(0, MAX_RECORDED_VALUES));
 }
 
-/** A tensor as the audit log stores it (the OIP shape: name, shape, datatype, data). */
-function tensorForAudit(t: HostTensor): { name: string; shape: number[]; datatype: string; data: HostTensor['data'] } {
-  return { name: t.name, shape: t.shape, datatype: t.dtype, data: t.data };
+/** A tensor as the audit log stores it (the OIP shape: name, shape, datatype, data); string elements as `{"b64": …}`, losslessly. */
+function tensorForAudit(t: HostTensor): { name: string; shape: number[]; datatype: string; data: unknown } {
+  const data = Array.isArray(t.data)
+    ? t.data.map((b) => ({ b64: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') }))
+    : t.data;
+  return { name: t.name, shape: t.shape, datatype: t.dtype, data };
 }
 
 function withoutExplanation(p: RecordPrediction): RecordPrediction {

@@ -3,7 +3,8 @@
  * on the shared InferenceService. Request bodies are parsed by the OIP codec; errors are rendered as
  * `{"error": "..."}` by the /v2 error format. Health and server metadata are public (probes).
  */
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
@@ -11,9 +12,21 @@ import { servingEngines } from '../platform/tfjs/serving-engines';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
+import { unknownModelInTritonWords } from './protocols/triton-errors';
+import { writeServingJson } from './protocols/serving-json';
+import {
+  binaryInferResponse,
+  binaryOutputChoice,
+  inlineBinaryInputs,
+  RAW_BYTES,
+  rawBinaryRequest,
+  splitBody,
+} from './protocols/binary-tensors';
 
 const INFER_DESCRIPTION =
-  'JSON tensors in, JSON tensors out. FP16/BF16 and BYTES cannot be sent as JSON (400); `outputs` filters what comes back; ' +
+  "JSON tensors in, JSON tensors out, or binary tensors both ways (Triton's binary tensor data extension: " +
+  '`Inference-Header-Content-Length`, `binary_data_size`, `binary_data`, `binary_data_output`). FP16/BF16 only as binary ' +
+  'data (400 as JSON), BYTES for string inputs only; `outputs` filters what comes back; ' +
   '`id` (at most 200 characters, no control characters) is echoed and kept in the audit record as the client request id ' +
   "(canary routing is sticky on it); the call's own id is the x-request-id response header.";
 
@@ -106,8 +119,13 @@ export class OpenInferenceController {
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Inference', description: INFER_DESCRIPTION })
   @ApiBody({ schema: INFER_SCHEMA })
-  infer(@Param('name') name: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    return this.runInference(name, undefined, body, req);
+  infer(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.runInference(name, undefined, body, req, reply);
   }
 
   @Post('models/:name/versions/:version/infer')
@@ -115,13 +133,19 @@ export class OpenInferenceController {
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Inference on one version', description: INFER_DESCRIPTION })
   @ApiBody({ schema: INFER_SCHEMA })
-  versionInfer(@Param('name') name: string, @Param('version') version: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    return this.runInference(name, version, body, req);
+  versionInfer(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() body: unknown,
+    @Req() req: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.runInference(name, version, body, req, reply);
   }
 
   private async modelMetadata(name: string, version: string | undefined) {
     const selector = parseVersionSegment(name, version);
-    const model = await this.inference.describe(name, selector);
+    const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
     const versions =
       selector.version !== undefined ? [model.version] : (await this.inference.versionStatus(name, {})).map((s) => s.version);
     return modelMetadata(model, versions.length ? [...new Set(versions)].sort((a, b) => a - b) : [model.version]);
@@ -134,10 +158,16 @@ export class OpenInferenceController {
     return { name, ready: true };
   }
 
-  private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest) {
+  private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest, reply: FastifyReply) {
     const selector = parseVersionSegment(name, version);
-    const model = await this.inference.describe(name, selector);
-    const request = parseInferRequest(body, model);
+    const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
+    const split = splitBody(body);
+    const raw = split.json === undefined && split.binary ? rawBinaryRequest(model, split.binary) : null;
+    const json = raw ?? split.json;
+    // a raw BYTES element gets its length prefix: the binary part the request stands for
+    const binary = raw?.[RAW_BYTES] ?? split.binary;
+    const binaryOutputs = binaryOutputChoice(json);
+    const request = parseInferRequest(inlineBinaryInputs(json, binary, name), model);
     const result = await this.inference.infer(
       name,
       selector,
@@ -150,6 +180,10 @@ export class OpenInferenceController {
       },
       request.outputs ? { outputs: request.outputs } : {},
     );
-    return inferResponse(result, request);
+    const response = inferResponse(result, request);
+    const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs, writeServingJson);
+    if (!encoded) return response;
+    void reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
+    return encoded.body;
   }
 }

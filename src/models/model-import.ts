@@ -24,7 +24,7 @@ import { TfRuntime, type TfBackendChoice } from '../platform/tfjs/tf-runtime';
 import type { ModelSignatureDef } from '../contracts';
 import { baseName, checkSignatureDefs, graphTensorOf, parseSignatureDefs } from './signature-defs';
 
-export const TENSOR_DTYPES = ['float32', 'int32', 'bool'] as const;
+export const TENSOR_DTYPES = ['float32', 'int32', 'bool', 'string'] as const;
 export type TensorDtype = (typeof TENSOR_DTYPES)[number];
 
 export interface TensorSpec {
@@ -149,7 +149,12 @@ export async function dryRun(bytes: ModelBytes, sig: TensorSignature, tfBackend:
   // Zeros are allocated only once the declared inputs match the model's (count, shapes, dtypes).
   const zeros: tf.Tensor[] = [];
   const zerosFor = (s: TensorSpec): tf.Tensor => {
-    const t = tf.zeros(dryRunShape(s.shape), s.dtype);
+    // tf.zeros (and the wasm backend's fill) have no string dtype: empty strings stand in for zeros there.
+    const shape = dryRunShape(s.shape);
+    const t =
+      s.dtype === 'string'
+        ? tf.tensor(new Array<string>(shape.reduce((a, b) => a * b, 1)).fill(''), shape, 'string')
+        : tf.zeros(shape, s.dtype);
     zeros.push(t);
     return t;
   };

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         assert.equal(meta.status, 200, meta.text);
         assertSchema('metadata_server_response', meta.body);
         assert.equal(meta.body.name, 'kiln');
-        assert.deepEqual(meta.body.extensions, ['model_repository', 'model_configuration', 'statistics']);
+        assert.deepEqual(meta.body.extensions, ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics']);
         const live = await kiln.request('GET', '/v2/health/live', { key: null });
         assert.deepEqual([live.status, live.body], [200, { live: true }]);
         const ready = await kiln.request('GET', '/v2/health/ready', { key: null });
@@ -190,7 +190,11 @@ async function main(): Promise<void> {
         assertError(await infer(input({ datatype: 'BYTES', data: ['a', 'b', 'c'] })), 400, /BYTES needs a string tensor; input 'features'/);
         assertError(await infer(input({ name: 'pixels' })), 400, /input 'pixels' is not an input/);
         assertError(await infer({ inputs: [] }), 400, /^inputs:/);
-        assertError(await infer(`{"inputs": ${'['.repeat(80)}${']'.repeat(80)}}`), 400, /nesting deeper than 64/);
+        assertError(
+          await infer(`{"inputs": ${'['.repeat(101)}${']'.repeat(101)}}`),
+          400,
+          /JSON nesting depth exceeds maximum allowed limit \(100\)/,
+        );
         assertError(await infer('{"inputs": [NaN]}'), 400, /^inputs\[0\]: must be an object/);
         assertError(await infer('{"inputs": [NaNa]}'), 400, /^body: not valid JSON/);
         assertError(await infer('{"inputs": '), 400, /^body: not valid JSON/);
@@ -307,7 +311,11 @@ async function main(): Promise<void> {
         assertError(await predict({ instances: [[1, 2, 3, 4]] }), 400, /features.*dimension 1 is 4/);
         assertError(await predict({ instances: [{ b64: 'AAAA' }] }), 400, /b64/);
         assertError(await predict({ instances: [[1, 'x', 3]] }), 400, /instances\[0\]\[1\]: the string "x"/);
-        assertError(await predict(`{"instances": ${'['.repeat(70)}${']'.repeat(70)}}`), 400, /nesting deeper than 64/);
+        assertError(
+          await predict(`{"instances": ${'['.repeat(101)}${']'.repeat(101)}}`),
+          400,
+          /JSON nesting depth exceeds maximum allowed limit \(100\)/,
+        );
       });
 
       it('classify and regress on Kiln-trained models (examples of named features)', async () => {

@@ -242,9 +242,18 @@ export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string,
   return { body, raw };
 }
 
-/** Little-endian bytes of a host tensor (BOOL: one byte per element). */
+/** Little-endian bytes of a host tensor (BOOL: one byte per element; BYTES: 4-byte length + bytes per element, as Triton). */
 function rawBytes(t: HostTensor): Buffer {
   const d = t.data;
+  if (Array.isArray(d)) {
+    return Buffer.concat(
+      d.flatMap((b) => {
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(b.byteLength);
+        return [length, Buffer.from(b.buffer, b.byteOffset, b.byteLength)];
+      }),
+    );
+  }
   if (d instanceof Uint8Array) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
   const out = Buffer.alloc(d.length * 4);
   if (d instanceof Float32Array) d.forEach((v, i) => out.writeFloatLE(v, i * 4));
@@ -253,6 +262,7 @@ function rawBytes(t: HostTensor): Buffer {
 }
 
 function contentsOf(t: HostTensor): GrpcTensorContents {
+  if (Array.isArray(t.data)) return { bytes_contents: t.data.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) };
   if (t.dtype === 'bool') return { bool_contents: Array.from(t.data, (v) => v !== 0) };
   if (t.dtype === 'int32') return { int_contents: Array.from(t.data) };
   return { fp32_contents: Array.from(t.data) };

@@ -96,7 +96,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     if (this.config.grpc.port === null) return;
     const server = new grpc.Server({
       // The serving body limit applies to gRPC messages too (grpc-js's default is 4 MB).
-      'grpc.max_receive_message_length': this.config.http.bodyLimitBytes,
+      'grpc.max_receive_message_length': this.config.http.servingBodyLimitBytes,
     });
     server.addService(servedServiceDefinition(), this.handlers());
     const host = this.config.http.host;

@@ -63,8 +63,11 @@ describe('serving JSON body parser', () => {
   it('caps the nesting depth before parsing and names the limit', () => {
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
     assert.deepEqual(parseServingJson(deep(64), '/v2/models/m/infer', 64) as unknown[], JSON.parse(deep(64)));
-    badRequest(() => parseServingJson(deep(65), '/v2/models/m/infer', 64), /^body: JSON nesting deeper than 64 levels$/);
-    badRequest(() => parseServingJson(`{"a": ${deep(100_000)}}`, '/v1/models/m:predict'), /deeper than 64/);
+    badRequest(
+      () => parseServingJson(deep(65), '/v2/models/m/infer', 64),
+      /^body: JSON nesting depth exceeds maximum allowed limit \(64\)$/,
+    );
+    badRequest(() => parseServingJson(`{"a": ${deep(100_000)}}`, '/v1/models/m:predict'), /exceeds maximum allowed limit \(100\)/);
     // brackets inside strings do not count
     assert.equal(jsonDepthExceeds(`{"a": "${'['.repeat(100)}", "b": "\\"[[["}`, 2), false);
     assert.equal(jsonDepthExceeds('{"a": "x\\\\", "b": [[1]]}', 2), true);

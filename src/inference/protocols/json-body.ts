@@ -6,13 +6,24 @@
  *    `Infinity` and `-Infinity` are numbers, as TF Serving and Triton read them. The fast path stays
  *    plain JSON.parse; only a body that fails it and contains such a token is parsed again leniently;
  *  - on `/v1` and `/v2` a form-encoded body is JSON: `curl -d '{"instances": …}'` — the example of TF
- *    Serving's own documentation — sends JSON under that type, and TF Serving reads it as JSON.
+ *    Serving's own documentation — sends JSON under that type, and TF Serving reads it as JSON;
+ *  - on `/v1` and `/v2` a body without Content-Type is JSON: tritonclient and `requests.post(data=…)`
+ *    send none, and Triton, KServe and TF Serving read it as JSON;
+ *  - JSON nests up to 100 levels there (Triton's limit) instead of the platform's 64;
+ *  - on `/v2` the binary tensor extension: with `Inference-Header-Content-Length` the body is that many
+ *    bytes of JSON followed by the raw tensors (`JsonWithBinary`), under any of these types or
+ *    `application/octet-stream` (see binary-tensors.ts).
  *
  * Why not json5 for the lenient path: it accepts the whole JSON5 superset (comments, single quotes,
  * unquoted keys, hex, trailing commas), which TF Serving refuses, and it is slow — measured on a
  * 2.5 MB `instances` body: JSON.parse 33 ms, json5 410 ms, the token rewrite below 77 ms.
  */
 import type { JsonBodyDialect, JsonBodyDialects } from '../../platform/http/json-body';
+
+/** Triton's JSON nesting limit on its HTTP endpoints. */
+export const SERVING_MAX_JSON_DEPTH = 100;
+/** The binary tensor extension's header: byte length of the JSON part of a body (lower case, as Node reads headers). */
+export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
 
 /** Strings (kept as they are) or one of the non-finite tokens outside strings. */
 const NON_FINITE_OR_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"|-?Infinity|NaN/g;
@@ -45,16 +56,21 @@ export function parseJsonWithNonFinite(text: string): unknown {
 export const TF_SERVING_BODY: JsonBodyDialect = {
   lenient: { applies: (text) => HAS_NON_FINITE.test(text), parse: parseJsonWithNonFinite },
   formIsJson: true,
+  untypedIsJson: true,
+  maxDepth: SERVING_MAX_JSON_DEPTH,
 };
 
 /**
  * Open Inference Protocol (/v2): the NaN and ±Infinity tokens too, as Triton reads them (rapidjson's
- * kParseNanAndInfFlag) and tritonclient writes them for non-finite FP32/FP64 data; form-encoded
- * bodies are JSON.
+ * kParseNanAndInfFlag) and tritonclient writes them for non-finite FP32/FP64 data; form-encoded and
+ * untyped bodies are JSON; binary tensors after the JSON.
  */
 export const OPEN_INFERENCE_BODY: JsonBodyDialect = {
   lenient: { applies: (text) => HAS_NON_FINITE.test(text), parse: parseJsonWithNonFinite },
   formIsJson: true,
+  untypedIsJson: true,
+  maxDepth: SERVING_MAX_JSON_DEPTH,
+  binaryHeader: INFERENCE_HEADER_CONTENT_LENGTH,
 };
 
 /** Registers the serving protocols' dialects (`/v1`, `/v2`). */

@@ -66,11 +66,11 @@ describe('OIP v2 codec: inference requests', () => {
     assert.ok(ints.inputs[0]!.data instanceof Int32Array);
     assert.deepEqual(Array.from(ints.inputs[0]!.data), [1, -2, 3]);
     const fromInt = parseInferRequest({ inputs: [x({ datatype: 'UINT8', data: [0, 255, 7, 9] })] }, model);
-    assert.deepEqual(Array.from(fromInt.inputs[0]!.data), [0, 255, 7, 9]);
+    assert.deepEqual(Array.from(fromInt.inputs[0]!.data as Int32Array), [0, 255, 7, 9]);
     assert.equal(fromInt.inputs[0]!.dtype, 'float32');
     const bools = parseInferRequest({ inputs: [{ name: 'flag', shape: [2], datatype: 'BOOL', data: [true, false] }] }, model);
     assert.equal(bools.inputs[0]!.dtype, 'bool');
-    assert.deepEqual(Array.from(bools.inputs[0]!.data), [1, 0]);
+    assert.deepEqual(Array.from(bools.inputs[0]!.data as Uint8Array), [1, 0]);
   });
 
   it('checks the element count against the shape (400 naming the input)', () => {
@@ -177,19 +177,26 @@ describe('OIP v2 codec: inference requests', () => {
     );
   });
 
-  it('refuses the binary tensor extension parameters (not implemented)', () => {
+  it("names shapes past 64 bits in Triton's words (http_test.py test_buffer_size_overflow)", () => {
+    const input = (shape: number[]) => ({ inputs: [{ name: 'x', shape, datatype: 'FP32', data: [1] }] });
     badRequest(
-      () => parseInferRequest({ inputs: [x({ parameters: { binary_data_size: 16 } })] }, model),
-      /^inputs\[0\]\.parameters\.binary_data_size: the binary tensor extension is not supported/,
+      () => parseInferRequest(input([2 ** 4, 2 ** 60 + 2]), model),
+      /^inputs\[0\]\.shape: input 'x' shape \[16, 1152921504606847000\] causes total element count to exceed maximum size of 18446744073709551615$/,
     );
+    badRequest(() => parseInferRequest(input([2 ** 2, 2 ** 60 + 2]), model), /^inputs\[0\]\.shape: byte size overflow for input 'x'$/);
+    badRequest(() => parseInferRequest(input([2 ** 60]), model), /^inputs\[0\]\.shape: must be a list of non-negative integers/);
+  });
+
+  it('leaves the binary tensor extension to its codec: its parameters pass, an input still needs data once decoded', () => {
     badRequest(
-      () => parseInferRequest({ inputs: [x()], outputs: [{ name: 'y', parameters: { binary_data: true } }] }, model),
-      /^outputs\[0\]\.parameters\.binary_data/,
+      () => parseInferRequest({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', parameters: { binary_data_size: 16 } }] }, model),
+      /^inputs\[0\]\.data: must be a list/,
     );
-    badRequest(
-      () => parseInferRequest({ inputs: [x()], parameters: { binary_data_output: true } }, model),
-      /^parameters\.binary_data_output/,
+    const r = parseInferRequest(
+      { inputs: [x()], parameters: { binary_data_output: true }, outputs: [{ name: 'y', parameters: { binary_data: true } }] },
+      model,
     );
+    assert.deepEqual(r.outputs, ['y']);
   });
 
   it('reads the outputs filter and refuses unknown output names', () => {
@@ -270,7 +277,11 @@ describe('OIP v2 codec: responses', () => {
 
   it('builds schema-valid server metadata', () => {
     const body = serverMetadata('1.2.3');
-    assert.deepEqual(body, { name: 'kiln', version: '1.2.3', extensions: ['model_repository', 'model_configuration', 'statistics'] });
+    assert.deepEqual(body, {
+      name: 'kiln',
+      version: '1.2.3',
+      extensions: ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics'],
+    });
     assert.deepEqual(oipSchemaErrors('metadata_server_response', body), []);
   });
 

@@ -7,7 +7,7 @@
  * Datatypes: FP32, FP64 and the INT and UINT types become the float32 or int32 tensor the signature asks for (values
  * checked against both the declared datatype's range and the target's), BOOL a bool tensor. FP16
  * and BF16 cannot be sent as JSON numbers and the binary tensor extension is not implemented: 400.
- * BYTES needs a string tensor, which TF.js models here do not have: 400 naming the input.
+ * BYTES (JSON strings, or bytes from the binary extension) goes to string inputs only (400 elsewhere, naming the input).
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models';
@@ -22,6 +22,8 @@ import {
 import { allocate, at, describeValue, flat, fmt, isPlainObject, leafCount, scalarProblem, store, type TypedData } from './tensor-values';
 import type { RouteMethods } from './route-methods';
 import { OIP_EXTENSIONS } from './oip-extensions';
+import { BINARY_TENSOR_EXTENSION } from './binary-tensors';
+import { shapeOverflowInTritonWords } from './triton-errors';
 import { clientRequestIdProblem } from '../../platform/logging/logging';
 
 export const OIP_DATATYPES = [
@@ -50,7 +52,7 @@ export interface OipTensorMetadata {
 
 export interface OipOutput extends OipTensorMetadata {
   /** A typed array carries its dtype to the serving JSON writer (float32 printed as float32). */
-  data: boolean[] | Float32Array | Int32Array;
+  data: boolean[] | string[] | Float32Array | Int32Array;
 }
 
 export interface OipInferResponse {
@@ -85,7 +87,7 @@ export const OIP_ROUTES: RouteMethods[] = [
   { pattern: /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/, methods: ['POST'] },
 ];
 
-const DATATYPE_OF: Record<TensorDtype, OipDatatype> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL' };
+const DATATYPE_OF: Record<TensorDtype, OipDatatype> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
 
 export function oipDatatype(dtype: TensorDtype): OipDatatype {
   return DATATYPE_OF[dtype];
@@ -106,11 +108,16 @@ const INTEGER_RANGE: Partial<Record<OipDatatype, [number, number]>> = {
 /** The tensor dtype a datatype naturally maps to (used when the signature has no input of that name). */
 function naturalDtype(datatype: OipDatatype): TensorDtype {
   if (datatype === 'BOOL') return 'bool';
+  if (datatype === 'BYTES') return 'string';
   return datatype.startsWith('FP') ? 'float32' : 'int32';
 }
 
 /** Why `value` is not a valid `datatype` element, or null. */
 function datatypeProblem(value: unknown, datatype: OipDatatype): string | null {
+  if (datatype === 'BYTES') {
+    // JSON strings; raw bytes when they came as binary data
+    return typeof value === 'string' || value instanceof Uint8Array ? null : `${describeValue(value)} is not a string (datatype BYTES)`;
+  }
   if (datatype === 'BOOL') return typeof value === 'boolean' ? null : `${describeValue(value)} is not a boolean (datatype BOOL)`;
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (datatype ${datatype})`;
   const range = INTEGER_RANGE[datatype];
@@ -137,38 +144,29 @@ function checkParameters(parameters: unknown, where: string): Record<string, unk
   return parameters;
 }
 
-function refuseBinary(parameters: Record<string, unknown> | undefined, where: string, keys: string[]): void {
-  for (const key of keys) {
-    if (parameters?.[key] !== undefined && parameters[key] !== false) {
-      throw bad(`${where}parameters.${key}: the binary tensor extension is not supported; send the data as JSON`);
-    }
-  }
-}
-
 /** One request input → a HostTensor of the dtype `spec` needs. */
 function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): HostTensor {
   const where = `inputs[${index}]`;
   if (!isPlainObject(raw)) throw bad(`${where}: must be an object {name, shape, datatype, data}`);
   const { name, datatype, data } = raw;
   if (typeof name !== 'string' || name.length === 0) throw bad(`${where}.name: must be a non-empty string`);
+  const overflow = shapeOverflowInTritonWords(raw.shape, datatype, name);
+  if (overflow) throw bad(`${where}.shape: ${overflow}`);
   const shape = parseShape(raw.shape, where);
   if (typeof datatype !== 'string' || !(OIP_DATATYPES as readonly string[]).includes(datatype)) {
     throw bad(`${where}.datatype: ${JSON.stringify(datatype)} is not a datatype (one of ${OIP_DATATYPES.join(', ')})`);
   }
   const dt = datatype as OipDatatype;
-  refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data_size']);
+  checkParameters(raw.parameters, `${where}.`);
   if (dt === 'FP16' || dt === 'BF16') {
-    throw bad(`${where}.datatype: ${dt} cannot be sent as JSON numbers (the binary tensor extension is not supported); send FP32`);
+    throw bad(`${where}.datatype: ${dt} cannot be sent as JSON numbers; send it as binary data (parameters.binary_data_size) or as FP32`);
   }
   const spec = specs.find((s) => s.name === name);
-  if (dt === 'BYTES') {
-    throw bad(
-      `${where}.datatype: BYTES needs a string tensor; ` +
-        `input '${name}' is ${spec ? oipDatatype(spec.dtype) : 'not a string tensor'} (the model has no string inputs)`,
-    );
+  if (dt === 'BYTES' && spec && spec.dtype !== 'string') {
+    throw bad(`${where}.datatype: BYTES needs a string tensor; input '${name}' is ${oipDatatype(spec.dtype)}`);
   }
   const dtype = spec?.dtype ?? naturalDtype(dt);
-  if ((dtype === 'bool') !== (dt === 'BOOL')) {
+  if ((dtype === 'bool') !== (dt === 'BOOL') || (dtype === 'string') !== (dt === 'BYTES')) {
     throw bad(`${where}.datatype: input '${name}' is ${oipDatatype(dtype)}; ${dt} data cannot be converted to it`);
   }
   if (!Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);
@@ -211,7 +209,7 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
   if (body.id !== undefined && typeof body.id !== 'string') throw bad('id: must be a string');
   const idProblem = typeof body.id === 'string' ? clientRequestIdProblem(body.id) : null;
   if (idProblem) throw bad(`id: ${idProblem}`);
-  refuseBinary(checkParameters(body.parameters, ''), '', ['binary_data_output']);
+  checkParameters(body.parameters, '');
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw bad('inputs: must be a non-empty list of tensors');
   const inputs = body.inputs.map((raw, i) => parseInput(raw, i, model.inputs));
   const seen = new Set<string>();
@@ -229,7 +227,7 @@ export function parseInferRequest(body: unknown, model: Pick<ServedModel, 'name'
       // Triton's message, word for word (InferenceRequest::AddOriginalRequestedOutput).
       if (requested.has(raw.name)) throw bad(`output '${raw.name}' already exists in request`);
       requested.add(raw.name);
-      refuseBinary(checkParameters(raw.parameters, `${where}.`), `${where}.`, ['binary_data']);
+      checkParameters(raw.parameters, `${where}.`);
       if (!model.outputs.some((o) => o.name === raw.name)) {
         throw bad(
           `${where}.name: '${raw.name}' is not an output of model '${model.name}' ` +
@@ -271,14 +269,14 @@ export function modelMetadata(model: ServedModel, versions: readonly number[]): 
 }
 
 /**
- * Server metadata: the extensions of oip-extensions.ts. **Kiln** adds `engines` (the TF.js backend and
+ * Server metadata: the binary tensor extension and those of oip-extensions.ts. **Kiln** adds `engines` (the TF.js backend and
  * the ONNX Runtime build this replica serves with); the schema allows extra keys.
  */
 export function serverMetadata<E extends object>(
   version: string,
   engines?: E,
 ): { name: string; version: string; extensions: string[]; engines?: E } {
-  return { name: 'kiln', version, extensions: [...OIP_EXTENSIONS], ...(engines ? { engines } : {}) };
+  return { name: 'kiln', version, extensions: [BINARY_TENSOR_EXTENSION, ...OIP_EXTENSIONS], ...(engines ? { engines } : {}) };
 }
 
 /** `/v2/models/{name}/versions/{v}`: Kiln versions are positive integers; anything else is an unknown version. */

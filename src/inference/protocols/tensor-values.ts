@@ -4,7 +4,7 @@
  * Errors are 400s naming the JSON location of the value.
  */
 import { BadRequestException } from '@nestjs/common';
-import type { HostTensor, TensorDtype } from '../runtime/served-model';
+import { elementCount, type HostTensor, type TensorDtype } from '../runtime/served-model';
 import { Float32Value } from './serving-json';
 
 export type TypedData = HostTensor['data'];
@@ -13,6 +13,7 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 export function allocate(dtype: TensorDtype, length: number): TypedData {
+  if (dtype === 'string') return new Array<Uint8Array>(length);
   if (dtype === 'float32') return new Float32Array(length);
   if (dtype === 'int32') return new Int32Array(length);
   return new Uint8Array(length);
@@ -20,8 +21,13 @@ export function allocate(dtype: TensorDtype, length: number): TypedData {
 
 /** Why `value` cannot be an element of a `dtype` tensor, or null when it can. */
 export function scalarProblem(value: unknown, dtype: TensorDtype): string | null {
+  if (dtype === 'string') {
+    if (typeof value === 'string' || value instanceof Uint8Array) return null;
+    if (isB64(value)) return typeof (value as { b64: unknown }).b64 === 'string' ? null : 'a {"b64": …} value must hold a base64 string';
+    return `${describeValue(value)} is not a string or {"b64": …} (the input is string)`;
+  }
   if (typeof value === 'string' || isB64(value))
-    return `${describeValue(value)}: string and {"b64": …} values need a string input; this model has none`;
+    return `${describeValue(value)}: string and {"b64": …} values need a string input; the input is ${dtype}`;
   if (dtype === 'bool') return typeof value === 'boolean' ? null : `${describeValue(value)} is not a boolean (the input is bool)`;
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (the input is ${dtype})`;
   if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
@@ -32,7 +38,23 @@ export function scalarProblem(value: unknown, dtype: TensorDtype): string | null
 
 /** Stores an already checked scalar. */
 export function store(data: TypedData, index: number, value: unknown): void {
+  if (Array.isArray(data)) {
+    // string tensors: UTF-8 text, TF Serving's {"b64": …} as the bytes it encodes, or raw bytes (binary BYTES)
+    data[index] =
+      typeof value === 'string'
+        ? Buffer.from(value, 'utf8')
+        : value instanceof Uint8Array
+          ? value
+          : Buffer.from((value as { b64: string }).b64, 'base64');
+    return;
+  }
   data[index] = typeof value === 'boolean' ? (value ? 1 : 0) : (value as number);
+}
+
+/** A string tensor's element as JSON: UTF-8 text, or `{"b64": …}` where TF Serving writes base64 (outputs named `*_bytes`). */
+function stringElement(bytes: Uint8Array, b64: boolean): string | { b64: string } {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return b64 ? { b64: buffer.toString('base64') } : buffer.toString('utf8');
 }
 
 export function describeValue(value: unknown): string {
@@ -117,7 +139,13 @@ export function leafCount(value: unknown): number {
  * views of the typed data (so the writer prints float32 as float32), a float32 scalar is a
  * Float32Value; bool → true/false.
  */
-export function nest(data: TypedData, shape: readonly number[], dtype: TensorDtype, offset = 0): unknown {
+export function nest(data: TypedData, shape: readonly number[], dtype: TensorDtype, offset = 0, b64 = false): unknown {
+  if (Array.isArray(data)) {
+    return nestList(
+      data.slice(offset, offset + elementCount(shape)).map((b) => stringElement(b, b64)),
+      shape,
+    );
+  }
   const scalar = (i: number): number | boolean | Float32Value =>
     dtype === 'bool' ? data[i] !== 0 : dtype === 'float32' ? new Float32Value(data[i]!) : data[i]!;
   if (shape.length === 0) return scalar(offset);
@@ -135,8 +163,21 @@ export function nest(data: TypedData, shape: readonly number[], dtype: TensorDty
   return build(0, offset);
 }
 
+/** A flat list → nested lists of `shape` (a scalar for shape []). */
+function nestList(values: unknown[], shape: readonly number[]): unknown {
+  if (shape.length === 0) return values[0];
+  const build = (depth: number, start: number): unknown[] => {
+    const n = shape[depth]!;
+    if (depth === shape.length - 1) return values.slice(start, start + n);
+    const stride = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: n }, (_, i) => build(depth + 1, start + i * stride));
+  };
+  return build(0, 0);
+}
+
 /** Typed data → a flat list for the serving JSON writer: the typed array itself (bool → true/false). */
-export function flat(data: TypedData, dtype: TensorDtype): boolean[] | Float32Array | Int32Array {
+export function flat(data: TypedData, dtype: TensorDtype): boolean[] | string[] | Float32Array | Int32Array {
+  if (Array.isArray(data)) return data.map((b) => stringElement(b, false) as string);
   if (dtype === 'bool') return Array.from(data, (v) => v !== 0);
   return data as Float32Array | Int32Array;
 }

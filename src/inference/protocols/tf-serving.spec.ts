@@ -96,7 +96,7 @@ describe('TF Serving v1 codec: predict requests', () => {
     );
     assert.equal(r.form, 'row');
     assert.deepEqual(
-      r.inputs.map((t) => [t.name, t.dtype, t.shape, Array.from(t.data)]),
+      r.inputs.map((t) => [t.name, t.dtype, t.shape, Array.from(t.data as ArrayLike<number>)]),
       [['x', 'float32', [2, 3], [1, 2, 3, 4, 5, 6]]],
     );
     const named = parsePredictRequest({ signature_name: 'serving_default', instances: [{ x: [1, 2, 3] }] }, single);
@@ -114,7 +114,7 @@ describe('TF Serving v1 codec: predict requests', () => {
       multi,
     );
     assert.deepEqual(
-      r.inputs.map((t) => [t.name, t.dtype, t.shape, Array.from(t.data)]),
+      r.inputs.map((t) => [t.name, t.dtype, t.shape, Array.from(t.data as ArrayLike<number>)]),
       [
         ['a', 'float32', [2, 2], [1, 2, 3, 4]],
         ['b', 'int32', [2], [7, 8]],
@@ -204,10 +204,10 @@ describe('TF Serving v1 codec: predict requests', () => {
     );
   });
 
-  it('refuses {"b64": …} and strings (no string tensors) and wrong scalar kinds', () => {
+  it('refuses {"b64": …} and strings for a number input, and wrong scalar kinds', () => {
     badRequest(
       () => parsePredictRequest({ instances: [{ b64: 'aGVsbG8=' }] }, single),
-      /^instances\[0\]: a \{"b64": …\} value: string and \{"b64": …\} values need a string input; this model has none$/,
+      /^instances\[0\]: a \{"b64": …\} value: string and \{"b64": …\} values need a string input; the input is float32$/,
     );
     badRequest(() => parsePredictRequest({ instances: [[1, 'two', 3]] }, single), /^instances\[0\]\[1\]: the string "two": string and/);
     badRequest(
@@ -220,7 +220,7 @@ describe('TF Serving v1 codec: predict requests', () => {
   it('takes the NaN / Infinity tokens the /v1 body parser reads', () => {
     const v1 = registerServingBodyDialects(new JsonBodyDialects()).forPath('/v1/models/m:predict');
     const body = parseJsonBody('{"instances": [[NaN, Infinity, -Infinity]]}', v1);
-    const data = Array.from(parsePredictRequest(body, single).inputs[0]!.data);
+    const data = Array.from(parsePredictRequest(body, single).inputs[0]!.data as ArrayLike<number>);
     assert.ok(Number.isNaN(data[0]));
     assert.deepEqual(data.slice(1), [Infinity, -Infinity]);
   });

@@ -192,8 +192,9 @@ export function predictResponse(
 ): { predictions: unknown[] } | { outputs: unknown } {
   const outputs = result.outputs;
   if (form === 'columnar') {
-    if (outputs.length === 1) return { outputs: nest(outputs[0]!.data, outputs[0]!.shape, outputs[0]!.dtype) };
-    return { outputs: Object.fromEntries(outputs.map((t) => [t.name, nest(t.data, t.shape, t.dtype)])) };
+    if (outputs.length === 1)
+      return { outputs: nest(outputs[0]!.data, outputs[0]!.shape, outputs[0]!.dtype, 0, base64Output(outputs[0]!)) };
+    return { outputs: Object.fromEntries(outputs.map((t) => [t.name, nest(t.data, t.shape, t.dtype, 0, base64Output(t))])) };
   }
   const perOutput = outputs.map((t) => ({ name: t.name, rows: splitRows(t) }));
   const n = perOutput[0]?.rows.length ?? 0;
@@ -202,11 +203,16 @@ export function predictResponse(
   return { predictions: Array.from({ length: n }, (_, i) => Object.fromEntries(perOutput.map((o) => [o.name, o.rows[i]]))) };
 }
 
+/** TF Serving writes a string output whose name ends in `_bytes` as `{"b64": …}` (api_rest.md "Encoding binary values"). */
+function base64Output(t: HostTensor): boolean {
+  return t.dtype === 'string' && t.name.endsWith('_bytes');
+}
+
 function splitRows(t: HostTensor): unknown[] {
   if (t.shape.length === 0) throw new Error(`output '${t.name}' has no batch dimension`);
   const rowShape = t.shape.slice(1);
   const per = elementCount(rowShape);
-  return Array.from({ length: t.shape[0]! }, (_, i) => nest(t.data, rowShape, t.dtype, i * per));
+  return Array.from({ length: t.shape[0]! }, (_, i) => nest(t.data, rowShape, t.dtype, i * per, base64Output(t)));
 }
 
 /** One feature value of an Example: a scalar, or TF Serving's one-element list. */
@@ -289,9 +295,20 @@ export function parseSignatureExamples(body: unknown, view: Pick<ServedModel, 'n
   return parseInstances(instances, view);
 }
 
+/** A `classes` element: string classes are UTF-8 bytes, numeric ones are written as text. */
+function classLabel(v: number | Uint8Array): string {
+  return typeof v === 'number' ? String(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+}
+
+/** A signature output's numbers; a string output cannot be a score or a regression value (400). */
+function numericData(t: HostTensor, method: 'classify' | 'regress'): Float32Array | Int32Array | Uint8Array {
+  if (Array.isArray(t.data)) throw bad(`the ${method} signature's output '${t.name}' holds strings; it must hold numbers`);
+  return t.data;
+}
+
 /** `{"results": [value, …]}` from a regress signature's output (one value per example). */
 export function regressSignatureResponse(result: InferenceResult, examples: number): { results: Float32Value[] } {
-  const out = result.outputs[0]!;
+  const out = { ...result.outputs[0]!, data: numericData(result.outputs[0]!, 'regress') };
   if (out.data.length !== examples) {
     throw bad(`the regress signature's output has ${out.data.length} values for ${examples} examples; it must give one per example`);
   }
@@ -304,14 +321,15 @@ export function regressSignatureResponse(result: InferenceResult, examples: numb
  * written as text), else "" as TF Serving writes them for signatures without classes.
  */
 export function classifySignatureResponse(result: InferenceResult, examples: number): { results: Array<Array<[string, Float32Value]>> } {
-  const scores = result.outputs.find((t) => t.name === 'scores') ?? result.outputs[0]!;
-  const classes = result.outputs.find((t) => t.name === 'classes' && t !== scores);
+  const scoresTensor = result.outputs.find((t) => t.name === 'scores') ?? result.outputs[0]!;
+  const scores = { ...scoresTensor, data: numericData(scoresTensor, 'classify') };
+  const classes = result.outputs.find((t) => t.name === 'classes' && t !== scoresTensor);
   const per = scores.data.length / examples;
   if (!Number.isInteger(per) || per < 1) throw bad(`the classify signature's scores do not split into ${examples} examples`);
   return {
     results: Array.from({ length: examples }, (_, i) =>
       Array.from({ length: per }, (_, j): [string, Float32Value] => [
-        classes ? String(classes.data[i * per + j]) : '',
+        classes ? classLabel(classes.data[i * per + j]!) : '',
         new Float32Value(scores.data[i * per + j]!),
       ]),
     ),
@@ -347,7 +365,7 @@ export function modelStatusResponse(states: ReadonlyArray<{ version: number; sta
   };
 }
 
-const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
+const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL', string: 'DT_STRING' };
 
 /** A TensorInfo: its `name` is the graph tensor, `node:0` as TensorFlow names a node's first output. */
 function tensorInfo(spec: TensorSpec) {

@@ -122,9 +122,12 @@ export class RecommendService {
       1,
     );
     const out: ScoredItem[] = [];
-    for (let j = 0; j < indices!.data.length && out.length < k; j++) {
-      const i = indices!.data[j]!;
-      if (!excluded.has(i)) out.push({ item: state.itemId(i), score: scores!.data[j]! });
+    // the top-K batch answers numbers: float32 scores, int32 indices
+    const scoreData = scores!.data as Float32Array;
+    const indexData = indices!.data as Int32Array;
+    for (let j = 0; j < indexData.length && out.length < k; j++) {
+      const i = indexData[j]!;
+      if (!excluded.has(i)) out.push({ item: state.itemId(i), score: scoreData[j]! });
     }
     return out;
   }

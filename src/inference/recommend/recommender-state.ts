@@ -68,12 +68,13 @@ export class RecommenderState {
     if (this.disposed || this.model.unloaded)
       throw new Error(`model ${this.model.served.name} version ${this.model.served.version} was unloaded`);
     const x = inputs[0]!;
+    const query = x.data as Float32Array; // [row, k] pairs built by RecommendService
     const n = x.shape[0]!;
     const rows = new Int32Array(n);
     let k = 1;
     for (let r = 0; r < n; r++) {
-      rows[r] = x.data[r * 2]!;
-      k = Math.max(k, x.data[r * 2 + 1]!);
+      rows[r] = query[r * 2]!;
+      k = Math.max(k, query[r * 2 + 1]!);
     }
     k = Math.min(k, this.items);
     // read back outside tidy: tidy walks a returned typed array element by element

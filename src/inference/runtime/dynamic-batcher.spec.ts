@@ -15,7 +15,7 @@ function doubler(delayMs = 0, onCall: (n: number) => void = () => undefined) {
       const until = Date.now() + delayMs;
       while (Date.now() < until); // synchronous, like a TF.js predict on the event loop
     }
-    return [{ name: 'y', dtype: 'float32', shape: [x.shape[0]!, 1], data: Float32Array.from(x.data, (v) => v * 2) }];
+    return [{ name: 'y', dtype: 'float32', shape: [x.shape[0]!, 1], data: Float32Array.from(x.data as Float32Array, (v) => v * 2) }];
   };
   return { calls, execute };
 }
@@ -46,7 +46,7 @@ describe('DynamicBatcher', () => {
     const results = await Promise.all([b.submit(rows(1), 1), b.submit(rows(2, 3), 2), b.submit(rows(4), 1)]);
     assert.deepEqual(m.calls, [4]);
     assert.deepEqual(
-      results.map((r) => Array.from(r[0]!.data)),
+      results.map((r) => Array.from(r[0]!.data as Float32Array)),
       [[2], [4, 6], [8]],
     );
     assert.deepEqual(
@@ -153,7 +153,41 @@ describe('DynamicBatcher', () => {
     );
     fail = false;
     const ok = await b.submit(rows(5), 1);
-    assert.deepEqual(Array.from(ok[0]!.data), [5]);
+    assert.deepEqual(Array.from(ok[0]!.data as Float32Array), [5]);
+  });
+
+  it('batches only requests whose inputs agree past the first dimension, and never one without a batch dimension', async () => {
+    const calls: number[][] = [];
+    const echo = async (inputs: HostTensor[]): Promise<HostTensor[]> => {
+      calls.push(inputs[0]!.shape);
+      return [{ ...inputs[0]!, name: 'y' }];
+    };
+    const b = new DynamicBatcher(echo, settings({}), observer().o);
+    const t = (shape: number[]): HostTensor[] => [
+      { name: 'x', dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)).fill(shape[1] ?? 0) },
+    ];
+    const out = await Promise.all([
+      b.submit(t([1, 2]), 1),
+      b.submit(t([2, 2]), 2),
+      b.submit(t([1, 3]), 1),
+      b.submit(t([1, 3]), 1),
+      b.submit(t([1, 3]), 1, false),
+    ]);
+    assert.deepEqual(calls, [
+      [3, 2],
+      [2, 3],
+      [1, 3],
+    ]);
+    assert.deepEqual(
+      out.map((r) => r[0]!.shape),
+      [
+        [1, 2],
+        [2, 2],
+        [1, 3],
+        [1, 3],
+        [1, 3],
+      ],
+    );
   });
 
   it('batches only requests whose inputs agree past the first dimension, and never one without a batch dimension', async () => {

@@ -170,7 +170,9 @@ export class DynamicBatcher {
 export function concatRows(requests: HostTensor[][], rows: number): HostTensor[] {
   return requests[0]!.map((first, i) => {
     const shape = [rows, ...first.shape.slice(1)];
-    const Ctor = first.data.constructor as new (n: number) => HostTensor['data'];
+    if (Array.isArray(first.data))
+      return { name: first.name, dtype: first.dtype, shape, data: requests.flatMap((r) => r[i]!.data as Uint8Array[]) };
+    const Ctor = first.data.constructor as new (n: number) => Float32Array | Int32Array | Uint8Array;
     const data = new Ctor(elementCount(shape));
     let offset = 0;
     for (const r of requests) {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
-import { OnnxModel, type OnnxSessionOptions } from '../../ml/onnx';
+import { OnnxModel, type OnnxHostTensor, type OnnxSessionOptions } from '../../ml/onnx';
 import type { ComputeTimes } from './model-statistics';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
@@ -62,8 +62,10 @@ export class LoadedModel {
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
     const t0 = process.hrtime.bigint();
     if (this.model.format === 'onnx') {
+      // ONNX imports take float32, int32 and bool tensors only (onnx-import.ts), so no string reaches here.
+      if (inputs.some((t) => t.dtype === 'string')) throw new Error(`model ${this.served.name}: ONNX Runtime is given no string tensors`);
       const ys = await this.model.model.run(
-        inputs,
+        inputs as OnnxHostTensor[],
         this.served.outputs.map((s) => s.name),
       );
       if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
@@ -166,6 +168,8 @@ function shapeRefusal(e: unknown): unknown {
 }
 
 function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {
+  // String tensors: their bytes as the backend holds them (dataSync would decode them as UTF-8).
+  if (spec.dtype === 'string') return (tf.engine().readSync(y.dataId) as Uint8Array[]).map((b) => b.slice());
   const d = y.dataSync();
   if (spec.dtype === 'bool') return Uint8Array.from(d as ArrayLike<number>);
   if (spec.dtype === 'int32') return d instanceof Int32Array ? d.slice() : Int32Array.from(d as ArrayLike<number>);
@@ -176,6 +180,13 @@ function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {
 export function zeros(spec: TensorSpec, rows: number): HostTensor {
   const shape = spec.shape.map((d) => (d < 0 ? rows : d));
   const n = elementCount(shape);
-  const data = spec.dtype === 'float32' ? new Float32Array(n) : spec.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+  const data =
+    spec.dtype === 'float32'
+      ? new Float32Array(n)
+      : spec.dtype === 'int32'
+        ? new Int32Array(n)
+        : spec.dtype === 'string'
+          ? Array.from({ length: n }, () => new Uint8Array(0))
+          : new Uint8Array(n);
   return { name: spec.name, dtype: spec.dtype, shape, data };
 }

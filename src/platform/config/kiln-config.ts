@@ -76,6 +76,12 @@ const envSchema = z.object({
     .int()
     .min(1024)
     .default(10 * 1024 * 1024),
+  // /v1 and /v2 bodies (Triton's default --http-max-input-size: 64 MB).
+  KILN_SERVING_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   KILN_UPLOAD_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -157,6 +163,8 @@ export interface KilnConfig {
     port: number;
     host: string;
     bodyLimitBytes: number;
+    /** Body limit of the serving protocols' routes (/v1, /v2). */
+    servingBodyLimitBytes: number;
     uploadLimitBytes: number;
     /** Slow-client bounds (ms): request headers, the whole request incl. body, idle keep-alive connection. */
     headersTimeoutMs: number;
@@ -261,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       port: e.PORT,
       host: e.HOST,
       bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES,
+      servingBodyLimitBytes: e.KILN_SERVING_BODY_LIMIT_BYTES,
       uploadLimitBytes: e.KILN_UPLOAD_LIMIT_BYTES,
       headersTimeoutMs: e.KILN_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.KILN_HTTP_REQUEST_TIMEOUT_MS,

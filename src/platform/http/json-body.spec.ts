@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
-import { JsonBodyDialects, parseJsonBody } from './json-body';
+import { JsonBodyDialects, JsonWithBinary, parseBodyInDialect, parseJsonBody } from './json-body';
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => err instanceof BadRequestException && pattern.test(err.message));
@@ -29,7 +29,24 @@ describe('platform JSON body parser and dialects', () => {
   });
 
   it('caps the depth and refuses an empty body whatever the dialect', () => {
-    badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting deeper than 2 levels$/);
+    badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting depth exceeds maximum allowed limit \(2\)$/);
     badRequest(() => parseJsonBody('', { formIsJson: true }), /^body: empty/);
+  });
+
+  it("splits a body into JSON and bytes by the dialect's header; 0 means bytes only; a bad length is a 400 naming the header", () => {
+    const dialect = { binaryHeader: 'x-json-length', maxDepth: 3 };
+    const body = Buffer.concat([Buffer.from('{"a":[1]}'), Buffer.from([1, 2, 3])]);
+    const split = parseBodyInDialect(body, { 'x-json-length': '9' }, dialect) as JsonWithBinary;
+    assert.ok(split instanceof JsonWithBinary);
+    assert.deepEqual([split.json, [...split.binary]], [{ a: [1] }, [1, 2, 3]]);
+    const raw = parseBodyInDialect(body, { 'x-json-length': '0' }, dialect) as JsonWithBinary;
+    assert.deepEqual([raw.json, raw.binary.length], [undefined, 12]);
+    assert.deepEqual(parseBodyInDialect(Buffer.from('{"a":1}'), {}, dialect), { a: 1 });
+    for (const bad of ['13', '-1', 'nine', '9.5'])
+      badRequest(
+        () => parseBodyInDialect(body, { 'x-json-length': bad }, dialect),
+        /^x-json-length: .* must be the byte length of the JSON part/,
+      );
+    badRequest(() => parseBodyInDialect(Buffer.from('[[[[1]]]]'), {}, dialect), /nesting depth exceeds maximum allowed limit \(3\)/);
   });
 });

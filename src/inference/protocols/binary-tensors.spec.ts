@@ -1,0 +1,243 @@
+/**
+ * The binary tensor extension's codec, replayed on the byte-exact cases of KServe's
+ * `python/kserve/test/test_server.py` (test_fp16_input_as_binary_data, test_all_output_as_binary_data,
+ * test_binary_data_parameter_precedence) and on tritonclient's encodings (BOOL one byte, BYTES
+ * length-prefixed, BF16 the upper half of a float32). Expected values are written down from those files.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BadRequestException } from '@nestjs/common';
+import type { HostTensor } from '../runtime/served-model';
+import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, RAW_BYTES, rawBinaryRequest } from './binary-tensors';
+
+function badRequest(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof BadRequestException, `not a 400: ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+/** KServe test_server.py: np.array([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]], dtype=np.float16).tobytes() */
+const KSERVE_FP16_BYTES = Buffer.from('\xcdF\x9aA\xcdD\x9a=\x00F\xcdB\x80Df>', 'latin1');
+/** …and the same values as float32 (the tail of test_all_output_as_binary_data's golden body). */
+const KSERVE_FP32_BYTES = Buffer.from('\x9a\x99\xd9@333@\x9a\x99\x99@33\xb3?\x00\x00\xc0@\x9a\x99Y@\x00\x00\x90@\xcd\xcc\xcc?', 'latin1');
+const KSERVE_FP32_JSON = [
+  6.800000190734863, 2.799999952316284, 4.800000190734863, 1.399999976158142, 6.0, 3.4000000953674316, 4.5, 1.600000023841858,
+];
+
+type Inlined = { inputs: Array<{ name: string; datatype: string; shape: number[]; data: unknown[]; parameters: object }> };
+
+describe('binary tensor extension: inputs', () => {
+  it('decodes FP16 binary input to the FP32 values it denotes (KServe test_fp16_input_as_binary_data)', () => {
+    const body = { inputs: [{ name: 'fp16_input', shape: [2, 4], datatype: 'FP16', parameters: { binary_data_size: 16 } }] };
+    const out = inlineBinaryInputs(body, KSERVE_FP16_BYTES, 'm') as Inlined;
+    // KServe's expected fp32_output of that test: the float16 values widened.
+    assert.deepEqual(out.inputs[0]!.data, [6.80078125, 2.80078125, 4.80078125, 1.400390625, 6.0, 3.400390625, 4.5, 1.599609375]);
+    assert.equal(out.inputs[0]!.datatype, 'FP32');
+    assert.deepEqual(out.inputs[0]!.parameters, {});
+  });
+
+  it('decodes FP32, INT32 (tritonclient simple_http_infer_client INPUT1), BOOL, INT64 and BF16 in input order', () => {
+    const int32 = Buffer.from(new Int32Array([1, -2, 3, 2147483647]).buffer);
+    const bool = Buffer.from([1, 0, 2]);
+    const int64 = Buffer.from(new BigInt64Array([-5n, 9007199254740991n]).buffer);
+    // bfloat16 of 1.5 is 0x3FC0, of -2 is 0xC000 (upper halves of the float32 bits)
+    const bf16 = Buffer.from([0xc0, 0x3f, 0x00, 0xc0]);
+    const body = {
+      inputs: [
+        { name: 'a', shape: [2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } },
+        { name: 'b', shape: [1, 4], datatype: 'INT32', parameters: { binary_data_size: 16 } },
+        { name: 'json', shape: [1], datatype: 'INT32', data: [7] },
+        { name: 'c', shape: [3], datatype: 'BOOL', parameters: { binary_data_size: 3 } },
+        { name: 'd', shape: [2], datatype: 'INT64', parameters: { binary_data_size: 16 } },
+        { name: 'e', shape: [2], datatype: 'BF16', parameters: { binary_data_size: 4 } },
+      ],
+    };
+    const out = inlineBinaryInputs(body, Buffer.concat([KSERVE_FP32_BYTES, int32, bool, int64, bf16]), 'm') as Inlined;
+    assert.deepEqual(out.inputs[0]!.data, KSERVE_FP32_JSON);
+    assert.deepEqual(out.inputs[1]!.data, [1, -2, 3, 2147483647]);
+    assert.deepEqual(out.inputs[2], body.inputs[2]);
+    assert.deepEqual(out.inputs[3]!.data, [true, false, true]);
+    assert.deepEqual(out.inputs[4]!.data, [-5, 9007199254740991]);
+    assert.deepEqual(out.inputs[5]!.data, [1.5, -2]);
+    assert.equal(out.inputs[5]!.datatype, 'FP32');
+  });
+
+  it('decodes BYTES elements (4-byte little-endian length, then the bytes), as tritonclient serializes them', () => {
+    const el = (s: string) => {
+      const b = Buffer.from(s);
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(b.length);
+      return Buffer.concat([n, b]);
+    };
+    const bytes = Buffer.concat([el('cat'), el(''), el('dög')]);
+    const out = inlineBinaryInputs(
+      { inputs: [{ name: 's', shape: [3], datatype: 'BYTES', parameters: { binary_data_size: bytes.length } }] },
+      bytes,
+      'm',
+    ) as Inlined;
+    assert.deepEqual(
+      (out.inputs[0]!.data as Buffer[]).map((b) => b.toString('utf8')),
+      ['cat', '', 'dög'],
+    );
+    badRequest(
+      () =>
+        inlineBinaryInputs(
+          { inputs: [{ name: 's', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 6 } }] },
+          el('cat').subarray(0, 6),
+          'm',
+        ),
+      /^inputs\[0\]\.data\[0\]: BYTES element of 3 bytes runs past/,
+    );
+  });
+
+  it('refuses what Triton refuses, naming the field: data and binary both, sizes that do not fit, leftovers, no header', () => {
+    const fp32 = (size: unknown, extra: object = {}) => ({
+      inputs: [{ name: 'x', shape: [2], datatype: 'FP32', parameters: { binary_data_size: size }, ...extra }],
+    });
+    badRequest(
+      () => inlineBinaryInputs(fp32(8, { data: [1, 2] }), Buffer.alloc(8), 'm'),
+      /^inputs\[0\]: Input must set only one of the following fields/,
+    );
+    badRequest(
+      () => inlineBinaryInputs(fp32(8), undefined, 'm'),
+      /^inputs\[0\]\.parameters\.binary_data_size: must specify valid 'Inference-Header-Content-Length'/,
+    );
+    badRequest(() => inlineBinaryInputs(fp32(12), Buffer.alloc(12), 'm'), /unexpected total byte size 12 for input 'x', expecting 8/);
+    badRequest(
+      () => inlineBinaryInputs(fp32(8), Buffer.alloc(4), 'm'),
+      /^inputs\[0\]\.parameters\.binary_data_size: 8 bytes from offset 0 run past the binary data \(4 bytes/,
+    );
+    badRequest(() => inlineBinaryInputs(fp32(8), Buffer.alloc(12), 'm'), /^body: unexpected additional input data for model 'm'/);
+    badRequest(
+      () => inlineBinaryInputs(fp32(-1), Buffer.alloc(8), 'm'),
+      /^inputs\[0\]\.parameters\.binary_data_size: must be a non-negative integer/,
+    );
+    badRequest(() => inlineBinaryInputs(fp32('8'), Buffer.alloc(8), 'm'), /binary_data_size: must be a non-negative integer/);
+    badRequest(
+      () =>
+        inlineBinaryInputs(
+          { inputs: [{ name: 'x', shape: [1], datatype: 'INT64', parameters: { binary_data_size: 8 } }] },
+          Buffer.from(new BigInt64Array([2n ** 60n]).buffer),
+          'm',
+        ),
+      /^inputs\[0\]\.data\[0\]: 1152921504606846976 is beyond/,
+    );
+  });
+
+  it('leaves a plain JSON body as it is', () => {
+    const body = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
+    assert.equal(inlineBinaryInputs(body, undefined, 'm'), body);
+  });
+});
+
+describe("binary tensor extension: Triton's raw binary request", () => {
+  const one = (shape: number[], dtype: 'float32' | 'int32' | 'bool' | 'string' = 'float32') => ({
+    name: 'm',
+    inputs: [{ name: 'INPUT0', dtype, shape }],
+  });
+
+  it('deduces the one variable dimension from the byte count and asks for every output in binary', () => {
+    assert.deepEqual(rawBinaryRequest(one([-1, 4]), Buffer.alloc(32)), {
+      inputs: [{ name: 'INPUT0', shape: [2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } }],
+      parameters: { binary_data_output: true },
+    });
+    assert.deepEqual((rawBinaryRequest(one([-1], 'bool'), Buffer.alloc(3)).inputs as Array<{ shape: number[] }>)[0]!.shape, [3]);
+    assert.deepEqual((rawBinaryRequest(one([2, 2], 'int32'), Buffer.alloc(16)).inputs as Array<{ shape: number[] }>)[0]!.shape, [2, 2]);
+  });
+
+  it("BYTES: the whole body is the one element (http_test.py test_byte), else Triton's message (test_byte_too_many_elements)", () => {
+    const r = rawBinaryRequest(one([-1], 'string'), Buffer.from('427'));
+    assert.deepEqual(r.inputs, [{ name: 'INPUT0', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 7 } }]);
+    assert.deepEqual(r[RAW_BYTES], Buffer.from([3, 0, 0, 0, 0x34, 0x32, 0x37]));
+    badRequest(
+      () => rawBinaryRequest(one([-1, 2], 'string'), Buffer.from('427')),
+      /^For BYTE datatype raw input 'INPUT0', the model must have input shape \[1\]$/,
+    );
+  });
+
+  it("refuses with Triton's messages (http_test.py test_multi_inputs, test_multi_variable_dimensions) and bad byte counts", () => {
+    badRequest(
+      () => rawBinaryRequest({ name: 'z3', inputs: [one([-1]).inputs[0]!, one([-1]).inputs[0]!, one([-1]).inputs[0]!] }, Buffer.alloc(96)),
+      /^Raw request must only have 1 input \(found 1\) to be deduced but got 3 inputs in 'z3' model configuration$/,
+    );
+    badRequest(
+      () => rawBinaryRequest(one([-1, -1]), Buffer.alloc(8)),
+      /^The shape of the raw input 'INPUT0' can not be deduced because there are more than one variable-sized dimension$/,
+    );
+    badRequest(
+      () => rawBinaryRequest(one([-1, 4]), Buffer.alloc(20)),
+      /^body: 20 bytes are not a whole number of FP32 tensors of shape \[N, 4\]/,
+    );
+    badRequest(() => rawBinaryRequest(one([2, 2]), Buffer.alloc(8)), /^body: 8 bytes are not one FP32 tensor of shape \[2, 2\]/);
+  });
+});
+
+describe('binary tensor extension: outputs', () => {
+  const fp32: HostTensor = { name: 'fp32_output', dtype: 'float32', shape: [8], data: new Float32Array(KSERVE_FP32_JSON) };
+  const int32: HostTensor = { name: 'OUTPUT0', dtype: 'int32', shape: [1, 2], data: new Int32Array([3, -1]) };
+  const response = () => ({
+    model_name: 'm',
+    model_version: '1',
+    id: '123',
+    outputs: [
+      { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 2], data: [3, -1] },
+      { name: 'fp32_output', datatype: 'FP32', shape: [8], data: KSERVE_FP32_JSON },
+    ],
+  });
+
+  it('binary_data_output: all outputs as bytes after the JSON, binary_data_size for data (KServe test_all_output_as_binary_data)', () => {
+    const choice = binaryOutputChoice({ parameters: { binary_data_output: true } })!;
+    const { body, headerLength } = binaryInferResponse(response(), { outputs: [int32, fp32] }, choice)!;
+    const header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+    assert.deepEqual(header.outputs, [
+      { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 2], parameters: { binary_data_size: 8 } },
+      { name: 'fp32_output', datatype: 'FP32', shape: [8], parameters: { binary_data_size: 32 } },
+    ]);
+    assert.deepEqual(body.subarray(headerLength), Buffer.concat([Buffer.from([3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), KSERVE_FP32_BYTES]));
+  });
+
+  it("an output's binary_data overrides binary_data_output (KServe test_binary_data_parameter_precedence)", () => {
+    const choice = binaryOutputChoice({
+      parameters: { binary_data_output: true },
+      outputs: [
+        { name: 'OUTPUT0', parameters: { binary_data: true } },
+        { name: 'fp32_output', parameters: { binary_data: false } },
+      ],
+    })!;
+    const { body, headerLength } = binaryInferResponse(response(), { outputs: [int32, fp32] }, choice)!;
+    const header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+    assert.deepEqual(header.outputs[1], { name: 'fp32_output', datatype: 'FP32', shape: [8], data: KSERVE_FP32_JSON });
+    assert.equal(body.length - headerLength, 8);
+    // every output overridden to JSON: a plain JSON answer
+    const none = binaryOutputChoice({
+      parameters: { binary_data_output: true },
+      outputs: [{ name: 'fp32_output', parameters: { binary_data: false } }],
+    })!;
+    assert.equal(binaryInferResponse({ ...response(), outputs: [response().outputs[1]!] }, { outputs: [int32, fp32] }, none), null);
+  });
+
+  it('BYTES outputs in binary: each element a 4-byte little-endian length, then its bytes', () => {
+    const text: HostTensor = { name: 'text', dtype: 'string', shape: [2], data: [Buffer.from('cat'), Buffer.from([0xff])] };
+    const r = binaryInferResponse(
+      { model_name: 'm', model_version: '1', outputs: [{ name: 'text', datatype: 'BYTES', shape: [2], data: ['cat', '\ufffd'] }] },
+      { outputs: [text] },
+      { all: true, byName: new Map() },
+    )!;
+    assert.deepEqual(r.body.subarray(r.headerLength), Buffer.from([3, 0, 0, 0, 0x63, 0x61, 0x74, 1, 0, 0, 0, 0xff]));
+  });
+
+  it('no binary requested: no binary answer; bad parameter values are 400s', () => {
+    assert.equal(binaryOutputChoice({ outputs: [{ name: 'y', parameters: { binary_data: false } }] }), null);
+    assert.equal(binaryOutputChoice({ parameters: { binary_data_output: false } }), null);
+    badRequest(
+      () => binaryOutputChoice({ parameters: { binary_data_output: 'yes' } }),
+      /^parameters\.binary_data_output: must be true or false/,
+    );
+    badRequest(
+      () => binaryOutputChoice({ outputs: [{ name: 'y', parameters: { binary_data: 1 } }] }),
+      /^outputs\[0\]\.parameters\.binary_data: must be true or false/,
+    );
+  });
+});

@@ -1,0 +1,378 @@
+/**
+ * The bytes of /v1 and /v2 requests and responses, end to end on PostgreSQL, replaying what the real
+ * clients send (expected answers written down from the peers' code and docs):
+ *
+ *  - tritonclient.http (`simple_http_infer_client.py`): infer JSON without a Content-Type, INPUT0 as
+ *    JSON and INPUT1 as binary, OUTPUT0 asked in binary, OUTPUT1 in JSON, query parameters, request
+ *    bodies compressed with gzip or deflate; the `simple` model (OUTPUT0 = sum, OUTPUT1 = difference);
+ *  - KServe `python/kserve/test/test_server.py`: FP16 input as binary (`application/octet-stream`),
+ *    every output in binary (`binary_data_output`), per-output `binary_data` precedence, and the
+ *    `Inference-Header-Content-Length` answer; `requests.post(data=…)` without a Content-Type;
+ *  - Triton's limits: JSON nested 100 deep, the serving routes' own body limit (64 MB by default).
+ */
+import assert from 'node:assert/strict';
+import { deflateSync, gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
+import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
+import {
+  IDENTITY_SIGNATURE,
+  identityGraphModel,
+  identitySignature,
+  SIMPLE_SIGNATURE,
+  simpleAddSubGraphModel,
+} from '../support/tfjs/graph-model-fixture';
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+
+const SIMPLE = 'simple';
+const IDENTITY = 'fp16-identity';
+const TWO_VARIABLE = 'identity-two-variable';
+
+async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
+  const form = new FormData();
+  form.append('signature', JSON.stringify(signature));
+  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
+  assert.equal(res.status, 201, await res.text());
+  const alias = await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } });
+  assert.equal(alias.status, 200, alias.text);
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+}
+
+/** A request with exactly the given headers and body bytes (no Content-Type unless given). */
+async function raw(kiln: TestKiln, path: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const res = await fetch(`${kiln.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}`, ...headers },
+    body: typeof body === 'string' ? Buffer.from(body) : body,
+  });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+function json(res: RawResponse): any {
+  return JSON.parse(res.bytes.toString('utf8'));
+}
+
+function assertError(res: RawResponse, status: number, pattern: RegExp): void {
+  assert.equal(res.status, status, res.bytes.toString('utf8'));
+  const body = json(res);
+  assert.deepEqual(Object.keys(body), ['error']);
+  assert.match(body.error, pattern);
+}
+
+/** tritonclient's request for simple_http_infer_client.py: INPUT0 JSON, INPUT1 binary, OUTPUT0 binary. */
+function tritonSimpleRequest(): { body: Buffer; headerLength: number; input0: number[]; input1: number[] } {
+  const input0 = Array.from({ length: 16 }, (_, i) => i);
+  const input1 = Array.from({ length: 16 }, () => 1);
+  const header = JSON.stringify({
+    inputs: [
+      { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: input0 },
+      { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', parameters: { binary_data_size: 64 } },
+    ],
+    outputs: [
+      { name: 'OUTPUT0', parameters: { binary_data: true } },
+      { name: 'OUTPUT1', parameters: { binary_data: false } },
+    ],
+  });
+  const head = Buffer.from(header);
+  return { body: Buffer.concat([head, Buffer.from(new Int32Array(input1).buffer)]), headerLength: head.length, input0, input1 };
+}
+
+/** Splits a binary-extension answer into its JSON header and the bytes after it. */
+function splitAnswer(res: RawResponse): { header: any; tail: Buffer } {
+  const length = Number(res.headers.get('inference-header-content-length'));
+  assert.ok(
+    length > 0 && length <= res.bytes.length,
+    `Inference-Header-Content-Length: ${res.headers.get('inference-header-content-length')}`,
+  );
+  return { header: JSON.parse(res.bytes.subarray(0, length).toString('utf8')), tail: res.bytes.subarray(length) };
+}
+
+async function main(): Promise<void> {
+  const skip = await skipUnless('postgres');
+  describe('serving bytes: untyped bodies, binary tensors, compressed bodies, limits (configuration "postgres")', { skip }, () => {
+    let kiln: TestKiln;
+
+    before(async () => {
+      await TfRuntime.initForTests();
+      // Small limits so the test does not move megabytes: the serving routes have their own, larger one.
+      kiln = await startTestKiln('postgres', { KILN_BODY_LIMIT_BYTES: '65536', KILN_SERVING_BODY_LIMIT_BYTES: '262144' });
+      await importGraph(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
+      await importGraph(kiln, IDENTITY, identityGraphModel(), IDENTITY_SIGNATURE);
+      await importGraph(kiln, TWO_VARIABLE, identityGraphModel(-1), identitySignature(-1));
+      await eventually(
+        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
+        60_000,
+        100,
+      );
+    });
+    after(async () => {
+      await kiln?.close();
+    });
+
+    it('GET /v2 lists binary_tensor_data among the extensions', async () => {
+      const meta = await kiln.request('GET', '/v2', { key: null });
+      assert.equal(meta.status, 200, meta.text);
+      assert.ok(meta.body.extensions.includes('binary_tensor_data'), meta.text);
+    });
+
+    it('a body without Content-Type is JSON on /v2 and /v1 (tritonclient, requests.post(data=…)); still 415 on /api', async () => {
+      const v2 = await raw(
+        kiln,
+        `/v2/models/${IDENTITY}/infer`,
+        JSON.stringify({ inputs: [{ name: 'fp32_input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+      );
+      assert.equal(v2.status, 200, v2.bytes.toString());
+      assert.deepEqual(json(v2).outputs[0].data, [1, 2, 3, 4]);
+      const v1 = await raw(kiln, `/v1/models/${IDENTITY}:predict`, JSON.stringify({ instances: [[1, 2, 3, 4]] }));
+      assert.equal(v1.status, 200, v1.bytes.toString());
+      assert.deepEqual(json(v1), { predictions: [[1, 2, 3, 4]] });
+      const bad = await raw(kiln, `/v2/models/${IDENTITY}/infer`, '{"inputs": [');
+      assertError(bad, 400, /^body: not valid JSON/);
+      const api = await raw(kiln, '/api/keys', JSON.stringify({ name: 'k', role: 'predictor' }));
+      assert.equal(api.status, 415, api.bytes.toString());
+    });
+
+    it('simple_http_infer_client: binary INPUT1 in, binary OUTPUT0 and JSON OUTPUT1 out, no Content-Type, query parameters', async () => {
+      const { body, headerLength, input0, input1 } = tritonSimpleRequest();
+      const res = await raw(kiln, `/v2/models/${SIMPLE}/infer?test_1=1&test_2=2`, body, {
+        'inference-header-content-length': String(headerLength),
+      });
+      assert.equal(res.status, 200, res.bytes.toString('latin1'));
+      assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+      const { header, tail } = splitAnswer(res);
+      assert.equal(header.model_name, SIMPLE);
+      assert.deepEqual(header.outputs, [
+        { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16], parameters: { binary_data_size: 64 } },
+        { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16], data: input0.map((v, i) => v - input1[i]!) },
+      ]);
+      assert.deepEqual(
+        Array.from(new Int32Array(tail.buffer.slice(tail.byteOffset, tail.byteOffset + tail.length))),
+        input0.map((v, i) => v + input1[i]!),
+      );
+    });
+
+    it('the same request under application/octet-stream; Content-Encoding gzip and deflate bodies are inflated', async () => {
+      const { body, headerLength } = tritonSimpleRequest();
+      const headers = { 'inference-header-content-length': String(headerLength) };
+      const plain = await raw(kiln, `/v2/models/${SIMPLE}/infer`, body, { ...headers, 'content-type': 'application/octet-stream' });
+      assert.equal(plain.status, 200, plain.bytes.toString('latin1'));
+      for (const [encoding, packed] of [
+        ['gzip', gzipSync(body)],
+        ['deflate', deflateSync(body)],
+      ] as const) {
+        const res = await raw(kiln, `/v2/models/${SIMPLE}/infer`, packed, { ...headers, 'content-encoding': encoding });
+        assert.equal(res.status, 200, `${encoding}: ${res.bytes.toString('latin1')}`);
+        assert.deepEqual(res.bytes, plain.bytes, encoding);
+      }
+      const jsonGz = await raw(kiln, `/v1/models/${IDENTITY}:predict`, gzipSync(JSON.stringify({ instances: [[1, 2, 3, 4]] })), {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      });
+      assert.equal(jsonGz.status, 200, jsonGz.bytes.toString());
+      const corrupt = await raw(kiln, `/v2/models/${SIMPLE}/infer`, Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
+      assert.equal(corrupt.status, 400, corrupt.bytes.toString());
+      const unknown = await raw(kiln, `/v2/models/${SIMPLE}/infer`, body, { ...headers, 'content-encoding': 'compress' });
+      assert.equal(unknown.status, 415, unknown.bytes.toString());
+    });
+
+    it('KServe test_fp16_input_as_binary_data: FP16 bytes reach an FP32 input as the values they denote', async () => {
+      // np.array([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]], dtype=np.float16).tobytes()
+      const fp16 = Buffer.from('\xcdF\x9aA\xcdD\x9a=\x00F\xcdB\x80Df>', 'latin1');
+      const head = Buffer.from(
+        JSON.stringify({
+          id: '123',
+          inputs: [{ name: 'fp32_input', shape: [2, 4], datatype: 'FP16', parameters: { binary_data_size: 16 } }],
+        }),
+      );
+      const res = await raw(kiln, `/v2/models/${IDENTITY}/infer`, Buffer.concat([head, fp16]), {
+        'inference-header-content-length': String(head.length),
+        'content-type': 'application/octet-stream',
+      });
+      assert.equal(res.status, 200, res.bytes.toString('latin1'));
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      const body = json(res);
+      assert.equal(body.id, '123');
+      // KServe's expected fp32_output for that request, as float32 (Kiln prints float32 by its shortest decimal)
+      assert.deepEqual(
+        body.outputs[0].data.map(Math.fround),
+        [6.80078125, 2.80078125, 4.80078125, 1.400390625, 6.0, 3.400390625, 4.5, 1.599609375],
+      );
+    });
+
+    it('KServe test_all_output_as_binary_data / test_binary_data_parameter_precedence: golden float32 bytes after the JSON', async () => {
+      const fp32 = [
+        [6.8, 2.8, 4.8, 1.4],
+        [6.0, 3.4, 4.5, 1.6],
+      ];
+      const goldenTail = Buffer.from('\x9a\x99\xd9@333@\x9a\x99\x99@33\xb3?\x00\x00\xc0@\x9a\x99Y@\x00\x00\x90@\xcd\xcc\xcc?', 'latin1');
+      const request = (extra: object) =>
+        JSON.stringify({ id: '123', inputs: [{ name: 'fp32_input', shape: [2, 4], datatype: 'FP32', data: fp32 }], ...extra });
+      const all = await raw(kiln, `/v2/models/${IDENTITY}/infer`, request({ parameters: { binary_data_output: true } }), {
+        'content-type': 'application/json',
+      });
+      assert.equal(all.status, 200, all.bytes.toString('latin1'));
+      const { header, tail } = splitAnswer(all);
+      assert.deepEqual(header, {
+        model_name: IDENTITY,
+        model_version: '1',
+        id: '123',
+        outputs: [{ name: 'fp32_output', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: 32 } }],
+      });
+      assert.deepEqual(tail, goldenTail);
+      const precedence = await raw(
+        kiln,
+        `/v2/models/${IDENTITY}/infer`,
+        request({ parameters: { binary_data_output: true }, outputs: [{ name: 'fp32_output', parameters: { binary_data: false } }] }),
+        { 'content-type': 'application/json' },
+      );
+      assert.equal(precedence.status, 200);
+      assert.equal(precedence.headers.get('inference-header-content-length'), null);
+      assert.equal(json(precedence).outputs[0].data.length, 8);
+    });
+
+    it('400 naming the field: bad header length, sizes that do not match, leftovers; 415 for octet-stream on /v1 and /api', async () => {
+      const { body, headerLength } = tritonSimpleRequest();
+      const path = `/v2/models/${SIMPLE}/infer`;
+      assertError(
+        await raw(kiln, path, body, { 'inference-header-content-length': String(body.length + 1) }),
+        400,
+        /^inference-header-content-length: "\d+" must be the byte length of the JSON part/,
+      );
+      assertError(await raw(kiln, path, body, { 'inference-header-content-length': 'ten' }), 400, /^inference-header-content-length/);
+      assertError(
+        await raw(kiln, path, body.subarray(0, body.length - 4), { 'inference-header-content-length': String(headerLength) }),
+        400,
+        /^inputs\[1\]\.parameters\.binary_data_size: 64 bytes from offset 0 run past the binary data \(60 bytes/,
+      );
+      assertError(
+        await raw(kiln, path, Buffer.concat([body, Buffer.alloc(4)]), { 'inference-header-content-length': String(headerLength) }),
+        400,
+        /^body: unexpected additional input data for model 'simple'/,
+      );
+      // binary_data_size without the header: the whole body was read as JSON
+      assertError(await raw(kiln, path, body.subarray(0, headerLength)), 400, /must specify valid 'Inference-Header-Content-Length'/);
+      const v1 = await raw(kiln, `/v1/models/${IDENTITY}:predict`, '{"instances": [[1, 2, 3, 4]]}', {
+        'content-type': 'application/octet-stream',
+      });
+      assertError(v1, 415, /Content-Type: application\/octet-stream is not supported/);
+      const api = await raw(kiln, '/api/keys', '{}', { 'content-type': 'application/octet-stream' });
+      assert.equal(api.status, 415, api.bytes.toString());
+    });
+
+    it('Triton http_test.py raw binary (Inference-Header-Content-Length: 0): the body is the one input, outputs binary', async () => {
+      const headers = { 'Inference-Header-Content-Length': '0' };
+      // test_raw_binary, test_raw_binary_longer (np.arange(n, dtype=np.float32).tobytes(), identity model)
+      for (const n of [8, 32]) {
+        const input = Buffer.from(new Float32Array(Array.from({ length: n }, (_, i) => i)).buffer);
+        const res = await raw(kiln, `/v2/models/${IDENTITY}/infer`, input, headers);
+        assert.equal(res.status, 200, res.bytes.toString('latin1'));
+        const { header, tail } = splitAnswer(res);
+        assert.deepEqual(header.outputs, [
+          { name: 'fp32_output', datatype: 'FP32', shape: [n / 4, 4], parameters: { binary_data_size: n * 4 } },
+        ]);
+        assert.deepEqual(tail, input);
+      }
+      // test_multi_inputs, test_multi_variable_dimensions: Triton's messages
+      assertError(
+        await raw(kiln, `/v2/models/${SIMPLE}/infer`, Buffer.alloc(96), headers),
+        400,
+        /^Raw request must only have 1 input \(found 1\) to be deduced but got 2 inputs in 'simple' model configuration$/,
+      );
+      assertError(
+        await raw(kiln, `/v2/models/${TWO_VARIABLE}/infer`, Buffer.alloc(8), headers),
+        400,
+        /^The shape of the raw input 'fp32_input' can not be deduced because there are more than one variable-sized dimension$/,
+      );
+      assertError(
+        await raw(kiln, `/v2/models/${IDENTITY}/infer`, Buffer.alloc(12), headers),
+        400,
+        /^body: 12 bytes are not a whole number/,
+      );
+      // test_inference_header_content_length_out_of_range
+      assertError(
+        await raw(kiln, `/v2/models/${IDENTITY}/infer`, '{"inputs": []}', { 'Inference-Header-Content-Length': '99999999999' }),
+        400,
+        /^inference-header-content-length/,
+      );
+    });
+
+    it("an unknown model on /v2 is 404 'Request for unknown model' (tritonclient's examples look for it)", async () => {
+      for (const res of [
+        await raw(kiln, '/v2/models/wrong_model_name/infer', tritonSimpleRequest().body, {
+          'inference-header-content-length': String(tritonSimpleRequest().headerLength),
+        }),
+        await kiln
+          .request('GET', '/v2/models/wrong_model_name')
+          .then((r) => ({ status: r.status, headers: r.headers, bytes: Buffer.from(r.text) })),
+      ]) {
+        assertError(res, 404, /^Request for unknown model: 'wrong_model_name' is not found$/);
+      }
+    });
+
+    it('every answered binary call is audited exactly once', async () => {
+      const { body, headerLength } = tritonSimpleRequest();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await raw(kiln, `/v2/models/${SIMPLE}/infer`, body, { 'inference-header-content-length': String(headerLength) });
+        assert.equal(res.status, 200);
+        ids.push(res.headers.get('x-request-id')!);
+      }
+      for (const id of ids) {
+        const record = await eventually(async () => {
+          const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
+          return r.status === 200 ? r.body : undefined;
+        });
+        assert.equal(record.requestId, id);
+      }
+      const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
+      for (const id of ids) assert.equal(listed.body.items.filter((p: { requestId: string }) => p.requestId === id).length, 1, id);
+    });
+
+    it('JSON nests up to 100 levels on /v1 and /v2 (Triton), 64 elsewhere', async () => {
+      const nested = (depth: number) => `{"inputs": ${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      const at100 = await raw(kiln, `/v2/models/${IDENTITY}/infer`, nested(100), { 'content-type': 'application/json' });
+      assert.equal(at100.status, 400);
+      assert.doesNotMatch(json(at100).error, /nesting/);
+      assertError(
+        await raw(kiln, `/v2/models/${IDENTITY}/infer`, nested(101), { 'content-type': 'application/json' }),
+        400,
+        /JSON nesting depth exceeds maximum allowed limit \(100\)/,
+      );
+      const api = await raw(kiln, '/api/keys', nested(70), { 'content-type': 'application/json' });
+      assert.equal(api.status, 400);
+      assert.match(api.bytes.toString(), /JSON nesting depth exceeds maximum allowed limit \(64\)/);
+    });
+
+    it('the serving routes have their own body limit (KILN_SERVING_BODY_LIMIT_BYTES), larger than the rest of the API', async () => {
+      const rows = Array.from({ length: 4000 }, (_, i) => [i, i + 0.5, -i, 1e-3 * i]);
+      const big = JSON.stringify({ instances: rows }); // about 130 KB: past KILN_BODY_LIMIT_BYTES, within the serving limit
+      assert.ok(big.length > 65536 && big.length < 262144, String(big.length));
+      const ok = await raw(kiln, `/v1/models/${IDENTITY}:predict`, big, { 'content-type': 'application/json' });
+      assert.equal(ok.status, 200, ok.bytes.toString().slice(0, 300));
+      assert.equal(json(ok).predictions.length, 4000);
+      const tooBig = await raw(kiln, `/v1/models/${IDENTITY}:predict`, big + ' '.repeat(262144), { 'content-type': 'application/json' });
+      assert.equal(tooBig.status, 413);
+      const api = await raw(kiln, '/api/keys', JSON.stringify({ name: 'x'.repeat(70000) }), { 'content-type': 'application/json' });
+      assert.equal(api.status, 413);
+      // a gzip bomb is bounded by the limit on the inflated size
+      const bomb = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
+      const inflated = await raw(kiln, `/v1/models/${IDENTITY}:predict`, bomb, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      });
+      assert.equal(inflated.status, 413);
+    });
+  });
+}
+
+void main();
