@@ -209,6 +209,15 @@ async function main(): Promise<void> {
         });
         assert.equal(empty.status, 200, await empty.clone().text());
         assert.ok(Array.isArray(await empty.json()));
+        // tritonclient's aio client (aiohttp) sends it as an empty application/octet-stream body.
+        for (const type of ['application/octet-stream', 'application/json']) {
+          const typed = await fetch(`${kiln.url}/v2/repository/index`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${predictorKey}`, 'content-type': type, 'content-length': '0' },
+          });
+          assert.equal(typed.status, 200, `${type}: ${await typed.clone().text()}`);
+          assert.ok(Array.isArray(await typed.json()), type);
+        }
       });
 
       it("index refuses a non-boolean 'ready' with Triton's message (qa/L0_http test_repository_index_deeply_nested_json)", async () => {

@@ -91,7 +91,8 @@ describe('serving JSON body parser', () => {
     }
   });
 
-  it('refuses an empty body', () => {
-    badRequest(() => parseServingJson('', '/v2/models/m/infer'), /^body: empty/);
+  it('reads an empty /v2 body as {} (as Triton does) and refuses an empty /v1 body', () => {
+    assert.deepEqual(parseServingJson('', '/v2/repository/index'), {});
+    badRequest(() => parseServingJson('', '/v1/models/m:predict'), /^body: empty/);
   });
 });

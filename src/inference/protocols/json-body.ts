@@ -63,7 +63,7 @@ export const TF_SERVING_BODY: JsonBodyDialect = {
 /**
  * Open Inference Protocol (/v2): the NaN and ±Infinity tokens too, as Triton reads them (rapidjson's
  * kParseNanAndInfFlag) and tritonclient writes them for non-finite FP32/FP64 data; form-encoded and
- * untyped bodies are JSON; binary tensors after the JSON.
+ * untyped bodies are JSON, an empty body is `{}`; binary tensors after the JSON.
  */
 export const OPEN_INFERENCE_BODY: JsonBodyDialect = {
   lenient: { applies: (text) => HAS_NON_FINITE.test(text), parse: parseJsonWithNonFinite },
@@ -71,6 +71,8 @@ export const OPEN_INFERENCE_BODY: JsonBodyDialect = {
   untypedIsJson: true,
   maxDepth: SERVING_MAX_JSON_DEPTH,
   binaryHeader: INFERENCE_HEADER_CONTENT_LENGTH,
+  // tritonclient's aio client posts the repository index with an empty octet-stream body; Triton reads `{}`
+  emptyIsObject: true,
 };
 
 /** Registers the serving protocols' dialects (`/v1`, `/v2`). */

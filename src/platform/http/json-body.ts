@@ -48,6 +48,8 @@ export interface JsonBodyDialect {
    * routes too (JSON alone without the header). Elsewhere octet-stream answers 415.
    */
   binaryHeader?: string;
+  /** An empty body is the empty object `{}` on these routes (Triton reads an empty request so), not a 400. */
+  emptyIsObject?: boolean;
 }
 
 /**
@@ -114,7 +116,10 @@ const SECURE = { protoAction: 'error', constructorAction: 'error' } as const;
 
 /** Parses one request body in a dialect; throws BadRequestException with the reason (`body: …`). */
 export function parseJsonBody(text: string, dialect?: JsonBodyDialect, maxDepth = dialect?.maxDepth ?? DEFAULT_MAX_JSON_DEPTH): unknown {
-  if (text.length === 0) throw new BadRequestException('body: empty; send a JSON document');
+  if (text.length === 0) {
+    if (dialect?.emptyIsObject) return {};
+    throw new BadRequestException('body: empty; send a JSON document');
+  }
   if (jsonDepthExceeds(text, maxDepth))
     throw new BadRequestException(`body: JSON nesting depth exceeds maximum allowed limit (${maxDepth})`);
   try {
