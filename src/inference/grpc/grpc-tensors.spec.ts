@@ -68,7 +68,7 @@ describe('OIP gRPC tensor codec', () => {
     big.writeBigUInt64LE(2n ** 60n);
     assert.throws(
       () => inferBodyFromGrpc(request({ inputs: [{ name: 'a', datatype: 'UINT64', shape: [1] }], raw_input_contents: [big] })),
-      /raw_input_contents\[0\]\[0\]: 1152921504606846976 is not a valid UINT64 here/,
+      /raw_input_contents\[0\]\[0\]: 1152921504606846976 is beyond what Kiln reads exactly as UINT64 \(±2\^53\)/,
     );
     assert.throws(
       () =>

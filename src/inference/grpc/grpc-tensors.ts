@@ -13,7 +13,7 @@
  * does and what tritonclient reads), `contents` in → typed `contents` (what KServe's client reads).
  */
 import { BadRequestException } from '@nestjs/common';
-import { getFloat16 } from '@petamoriken/float16';
+import { decodeRawTensor, ELEMENT_BYTES } from '../protocols/binary-tensors';
 import { oipDatatype, type ParsedInferRequest } from '../protocols/open-inference';
 import type { HostTensor, InferenceResult } from '../runtime/served-model';
 
@@ -85,23 +85,6 @@ const CONTENTS_FIELD: Record<string, keyof GrpcTensorContents> = {
   BYTES: 'bytes_contents',
 };
 
-/** Bytes per element in raw contents. */
-const ELEMENT_BYTES: Record<string, number> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  FP16: 2,
-  BF16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
-
 function bad(message: string): BadRequestException {
   return new BadRequestException(message);
 }
@@ -138,56 +121,7 @@ function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: stri
   if (bytes.byteLength !== count * width) {
     throw bad(`${where}: ${bytes.byteLength} bytes for shape [${shape.join(', ')}] of ${datatype}, which needs ${count * width}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Array<unknown>(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * width;
-    switch (datatype) {
-      case 'BOOL':
-        out[i] = view.getUint8(o) !== 0;
-        break;
-      case 'UINT8':
-        out[i] = view.getUint8(o);
-        break;
-      case 'INT8':
-        out[i] = view.getInt8(o);
-        break;
-      case 'UINT16':
-        out[i] = view.getUint16(o, true);
-        break;
-      case 'INT16':
-        out[i] = view.getInt16(o, true);
-        break;
-      case 'FP16':
-        out[i] = getFloat16(view, o, true);
-        break;
-      case 'BF16':
-        // bfloat16 is the upper half of a float32: widening needs no library.
-        out[i] = new Float32Array(new Uint32Array([view.getUint16(o, true) << 16]).buffer)[0];
-        break;
-      case 'UINT32':
-        out[i] = view.getUint32(o, true);
-        break;
-      case 'INT32':
-        out[i] = view.getInt32(o, true);
-        break;
-      case 'FP32':
-        out[i] = view.getFloat32(o, true);
-        break;
-      case 'FP64':
-        out[i] = view.getFloat64(o, true);
-        break;
-      default: {
-        // INT64 / UINT64: exact as numbers only within ±2^53 (the OIP codec's range for them).
-        const big = datatype === 'INT64' ? view.getBigInt64(o, true) : view.getBigUint64(o, true);
-        if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) {
-          throw bad(`${where}[${i}]: ${big} is not a valid ${datatype} here (Kiln reads 64-bit integers within ±2^53)`);
-        }
-        out[i] = Number(big);
-      }
-    }
-  }
-  return out;
+  return decodeRawTensor(bytes, datatype, where);
 }
 
 /**

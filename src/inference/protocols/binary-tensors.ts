@@ -29,7 +29,7 @@ import { isPlainObject } from './tensor-values';
 export const BINARY_TENSOR_EXTENSION = 'binary_tensor_data';
 
 /** Bytes per element of the fixed-size datatypes (BYTES is variable). */
-const ELEMENT_BYTES: Record<string, number> = {
+export const ELEMENT_BYTES: Readonly<Record<string, number>> = {
   BOOL: 1,
   UINT8: 1,
   INT8: 1,
@@ -65,8 +65,11 @@ function elementCountOf(shape: unknown): number | null {
   return (shape as number[]).reduce((a, b) => a * b, 1);
 }
 
-/** Decodes one input's bytes into JSON values of `datatype` (numbers, booleans, or strings for BYTES). */
-function decode(bytes: Buffer, datatype: string, where: string): unknown[] {
+/**
+ * Decodes one input's little-endian bytes into JSON values of `datatype` (numbers, booleans, or strings
+ * for BYTES): the binary tensor extension's inputs and gRPC's `raw_input_contents`.
+ */
+export function decodeRawTensor(bytes: Buffer, datatype: string, where: string): unknown[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = ELEMENT_BYTES[datatype];
   if (width === undefined) return decodeBytes(bytes, where);
@@ -190,7 +193,7 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
       ...raw,
       ...(widened ? { datatype: 'FP32' } : {}),
       parameters,
-      data: decode(bytes, datatype, `${where}.data`),
+      data: decodeRawTensor(bytes, datatype, `${where}.data`),
     };
   });
   if (binary !== undefined && offset !== binary.length) {
