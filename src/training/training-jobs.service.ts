@@ -290,11 +290,15 @@ export class TrainingJobsService {
       features: lineage?.features ?? j.spec.features ?? null,
       template,
       hyperparameters: lineage?.hyperparameters ?? hyperparameters,
-      split: {
-        validation: j.spec.split?.validation ?? DEFAULT_SPLIT.validation,
-        test: j.spec.split?.test ?? DEFAULT_SPLIT.test,
-        stratify: j.spec.split?.stratify ?? (task === null ? null : task !== 'regression'),
-      },
+      // a recommender holds out per user (by time when it can): its own fractions, nothing to stratify
+      split:
+        template === 'recommender'
+          ? resolveRecommenderSplit(j.spec.split)
+          : {
+              validation: j.spec.split?.validation ?? DEFAULT_SPLIT.validation,
+              test: j.spec.split?.test ?? DEFAULT_SPLIT.test,
+              stratify: j.spec.split?.stratify ?? (task === null ? null : task !== 'regression'),
+            },
       promote: j.spec.promote ?? 'never',
       promoteMetric: j.spec.promoteMetric ?? (task ? defaultPromoteMetric(task) : null),
     };

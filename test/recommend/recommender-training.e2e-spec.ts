@@ -31,6 +31,9 @@ void (async () => {
       });
       assert.equal(job.history.length, 15);
       assert.equal(job.history[0].valMetricName, 'ndcgAtK');
+      // the job shows the recommender's own defaults, not the tabular templates'
+      assert.deepEqual(job.resolved.split, { validation: 0.1, test: 0.2 });
+      assert.equal(job.resolved.hyperparameters.embeddingSize, 32);
       const res = await kiln.request('GET', `/api/models/planted-recs/versions/${job.modelVersion.version}`);
       assert.equal(res.status, 200, res.text);
       const v = res.body;
