@@ -189,38 +189,4 @@ describe('DynamicBatcher', () => {
       ],
     );
   });
-
-  it('batches only requests whose inputs agree past the first dimension, and never one without a batch dimension', async () => {
-    const calls: number[][] = [];
-    const echo = async (inputs: HostTensor[]): Promise<HostTensor[]> => {
-      calls.push(inputs[0]!.shape);
-      return [{ ...inputs[0]!, name: 'y' }];
-    };
-    const b = new DynamicBatcher(echo, settings({}), observer().o);
-    const t = (shape: number[]): HostTensor[] => [
-      { name: 'x', dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)).fill(shape[1] ?? 0) },
-    ];
-    const out = await Promise.all([
-      b.submit(t([1, 2]), 1),
-      b.submit(t([2, 2]), 2),
-      b.submit(t([1, 3]), 1),
-      b.submit(t([1, 3]), 1),
-      b.submit(t([1, 3]), 1, false),
-    ]);
-    assert.deepEqual(calls, [
-      [3, 2],
-      [2, 3],
-      [1, 3],
-    ]);
-    assert.deepEqual(
-      out.map((r) => r[0]!.shape),
-      [
-        [1, 2],
-        [2, 2],
-        [1, 3],
-        [1, 3],
-        [1, 3],
-      ],
-    );
-  });
 });
