@@ -25,8 +25,8 @@
  * top-K calls/s. Writes bench/results/recommend.json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import autocannon from 'autocannon';
@@ -36,7 +36,7 @@ import { loadConfig } from '../../src/platform/config/kiln-config';
 import { loadModelFromBytes, type ModelJson } from '../../src/platform/tfjs/artifact-io';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
 import { mulberry32 } from '../../src/platform/util/seeded-random';
-import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
+import { apiClient, benchKilnEnv, startKilnChild, until, type Api } from '../serve/kiln-server';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
@@ -178,26 +178,7 @@ async function loadCell(url: string, key: string, clients: number, raw: number, 
 }
 
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-recommend-'));
-  const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
-  const passed = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] => e[0].startsWith('KILN_') && e[0] !== 'KILN_ADMIN_KEY' && e[1] !== undefined,
-    ),
-  );
-  const env: Record<string, string> = {
-    KILN_AUDIT: 'off',
-    ...passed,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    KILN_DATA_DIR: dataDir,
-    KILN_ADMIN_KEY: adminKey,
-    KILN_LOG_LEVEL: 'warn',
-    KILN_QUEUE_PREFIX: `kbr${randomBytes(3).toString('hex')}`,
-    KILN_TF_BACKEND: process.env.KILN_TF_BACKEND ?? 'wasm',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-  };
+  const { env, dataDir, adminKey } = benchKilnEnv('recommend', 'kbr');
   const config = loadConfig(env);
   process.env.KILN_TF_BACKEND = env.KILN_TF_BACKEND;
   const backend = await TfRuntime.init(backendChoiceFromEnv());

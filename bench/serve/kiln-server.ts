@@ -4,7 +4,45 @@
  * an event loop with the server. Also the small JSON client the bench uses for setup calls.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAIN } from '../../test/utils/spawn-kiln';
+
+/**
+ * A bench's Kiln child environment: a fresh data dir and admin key, its own queue prefix, quiet logs,
+ * the wasm backend unless KILN_TF_BACKEND says otherwise, the prediction log off, DATABASE_URL and
+ * REDIS_URL when set. Other KILN_* settings of this shell reach the server (e.g. KILN_AUDIT=on for an
+ * A/B run); the ones fixed here (port, host, data dir, admin key, logs, queue prefix) win.
+ */
+export function benchKilnEnv(
+  name: string,
+  queuePrefix: string,
+): { env: Record<string, string>; dataDir: string; adminKey: string; fromShell: Record<string, string> } {
+  const dataDir = mkdtempSync(join(tmpdir(), `kiln-bench-${name}-`));
+  const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
+  const passed = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[0].startsWith('KILN_') && e[0] !== 'KILN_ADMIN_KEY' && e[1] !== undefined,
+    ),
+  );
+  const env: Record<string, string> = {
+    // The serving cells measure the data plane alone; a bench that wants the audit turns it on.
+    KILN_AUDIT: 'off',
+    ...passed,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    KILN_DATA_DIR: dataDir,
+    KILN_ADMIN_KEY: adminKey,
+    KILN_LOG_LEVEL: 'warn',
+    KILN_QUEUE_PREFIX: `${queuePrefix}${randomBytes(3).toString('hex')}`,
+    KILN_TF_BACKEND: process.env.KILN_TF_BACKEND ?? 'wasm',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+  };
+  return { env, dataDir, adminKey, fromShell: passed };
+}
 
 export interface KilnChild {
   url: string;

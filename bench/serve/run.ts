@@ -62,7 +62,7 @@ import type { ModelJson } from '../../src/platform/tfjs/artifact-io';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
 import { summarise, type CpuProfile, type ProfileSummary } from './cpu-profile';
 import { featureNames, generateTable, predictBody } from './fixture';
-import { apiClient, startKilnChild, until, type Api, type KilnChild } from './kiln-server';
+import { apiClient, benchKilnEnv, startKilnChild, until, type Api, type KilnChild } from './kiln-server';
 import { scrapeMetrics, serverView, sum, type ServerView } from './kiln-metrics';
 import { runCell, type CellResult } from './load';
 import { modelCeiling, type CeilingRow } from './model-ceiling';
@@ -349,28 +349,7 @@ async function auditComparison(env: Record<string, string>, key: string, small: 
 
 async function main(): Promise<void> {
   const startedLoad = loadavg();
-  const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-serve-'));
-  const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
-  // Other KILN_* settings of this shell reach the server (e.g. KILN_AUDIT=off for an A/B run).
-  const passed = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] => e[0].startsWith('KILN_') && e[0] !== 'KILN_ADMIN_KEY' && e[1] !== undefined,
-    ),
-  );
-  const env: Record<string, string> = {
-    // The serving cells measure the data plane alone; the audit comparison below turns it on.
-    KILN_AUDIT: 'off',
-    ...passed,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    KILN_DATA_DIR: dataDir,
-    KILN_ADMIN_KEY: adminKey,
-    KILN_LOG_LEVEL: 'warn',
-    KILN_QUEUE_PREFIX: `kbs${randomBytes(3).toString('hex')}`,
-    KILN_TF_BACKEND: process.env.KILN_TF_BACKEND ?? 'wasm',
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-  };
+  const { env, dataDir, adminKey, fromShell } = benchKilnEnv('serve', 'kbs');
   const config = loadConfig(env);
   const refreshMs = config.inference.routingRefreshMs;
   process.env.KILN_TF_BACKEND = env.KILN_TF_BACKEND;
@@ -538,7 +517,7 @@ async function main(): Promise<void> {
         loadAverageAtEnd: loadavg(),
         processes: 'Kiln child (node dist/src/main.js), bare-http child, autocannon in the bench process',
         git: gitState(),
-        kilnSettingsFromShell: passed,
+        kilnSettingsFromShell: fromShell,
       },
       settings: { secondsPerCell: SECONDS, warmupSeconds: WARMUP, clients: CLIENTS, batching: BATCHING, profileSeconds: PROFILE_SECONDS },
       fixture: {
