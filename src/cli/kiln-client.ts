@@ -42,8 +42,16 @@ export class KilnClient {
   }
 
   /** A JSON call; resolves with the parsed body (and the response, for headers), rejects with KilnApiError. */
-  async call<T = any>(method: string, path: string, body?: unknown): Promise<{ body: T; response: Response }> {
-    const init: RequestInit = { method, headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  async call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ body: T; response: Response }> {
+    const init: RequestInit = {
+      method,
+      headers: this.headers({ ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }),
+    };
     if (body !== undefined) init.body = JSON.stringify(body);
     const response = await this.fetch(path, init);
     return { body: await this.parse<T>(response), response };
@@ -53,8 +61,8 @@ export class KilnClient {
     return (await this.call<T>('GET', path)).body;
   }
 
-  async post<T = any>(path: string, body?: unknown): Promise<T> {
-    return (await this.call<T>('POST', path, body ?? {})).body;
+  async post<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return (await this.call<T>('POST', path, body ?? {}, headers)).body;
   }
 
   async put<T = any>(path: string, body: unknown): Promise<T> {

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './cli-context';
 import { datasetsCommand } from './commands/datasets.command';
+import { driftCommand } from './commands/drift.command';
 import { auditCommand, keysCommand } from './commands/admin.command';
 import { batchCommand, modelsCommand, predictCommand } from './commands/models.command';
 import { jobsCommand, trainCommand } from './commands/training.command';
@@ -13,7 +14,7 @@ import { KilnApiError, KilnUnreachableError } from './kiln-client';
 
 export function program(): Command {
   const kiln = new Command('kiln')
-    .description('Kiln from the terminal: datasets, training, models, predictions, audit')
+    .description('Kiln from the terminal: datasets, training, models, predictions, drift, audit')
     .option('--url <url>', 'Kiln server (env KILN_URL, default http://127.0.0.1:3000)')
     .option('--key <key>', 'API key (env KILN_API_KEY, else ./data/admin.key of a local server)')
     .option('--json', 'print JSON (for scripts) instead of tables')
@@ -26,6 +27,7 @@ export function program(): Command {
     modelsCommand(),
     predictCommand(),
     batchCommand(),
+    driftCommand(),
     auditCommand(),
     keysCommand(),
   ]) {

@@ -20,7 +20,8 @@ export function table<T>(out: Output, rows: T[], columns: Array<Column<T>>, empt
       process.stdout.write(`${empty}\n`);
       return;
     }
-    const t = new Table({ head: columns.map(([h]) => h), style: { head: [], border: [] } });
+    // compact: no rule between rows, so a long table stays readable in a terminal
+    const t = new Table({ head: columns.map(([h]) => h), style: { head: [], border: [], compact: true } });
     for (const row of rows) t.push(columns.map(([, value]) => cell(value(row))));
     process.stdout.write(`${t.toString()}\n`);
   });

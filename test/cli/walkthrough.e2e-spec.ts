@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         (r) => assert.match(r.stdout, /│ 1\s+│ active │ multiclass │ macroF1/),
         (r) => assert.match(r.stdout, /penguins production: \(none\) → v1/),
         (r) => {
-          assert.match(r.stdout, /^penguins v1$/m);
+          assert.match(r.stdout, /^penguins v1: 3 predictions \(\w+ \d, \w+ \d, \w+ \d\)$/m);
           for (const species of ['Adelie', 'Chinstrap', 'Gentoo']) assert.match(r.stdout, new RegExp(`│ \\d │ ${species}\\s+│`));
         },
         (r) => {

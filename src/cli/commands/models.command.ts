@@ -108,6 +108,16 @@ function readRecords(file: string): unknown[] {
   throw new UsageError(`--file ${file}: expected an array of records, {"records": [...]} or one record object`);
 }
 
+/** A table longer than this shows its first rows and says how many more there are (--all prints them). */
+const TABLE_ROWS = 20;
+
+/** `good 1500, bad 357`: how many records got each label (classification), or '' for regression. */
+function labelCounts(predictions: any[]): string {
+  const counts = new Map<string, number>();
+  for (const p of predictions) if (typeof p.label === 'string') counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
+  return [...counts].map(([label, n]) => `${label} ${n}`).join(', ');
+}
+
 export function predictCommand(): Command {
   return new Command('predict')
     .description('predict with a model (its production alias or deployment routes, unless --version/--alias)')
@@ -115,21 +125,31 @@ export function predictCommand(): Command {
     .requiredOption('--file <file>', "JSON records: an array, {records: [...]} or one object; '-' reads stdin")
     .option('--version <n>', 'a specific version', intOption('--version'))
     .option('--alias <alias>', 'an alias other than production')
-    .action(async (name: string, o: { file: string; version?: number; alias?: string }, cmd: Command) => {
+    .option('--top <n>', 'show only the n records with the highest score (binary: the positive class probability)', intOption('--top'))
+    .option('--all', `print every record (a longer answer shows its first ${TABLE_ROWS})`)
+    .action(async (name: string, o: { file: string; version?: number; alias?: string; top?: number; all?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const records = readRecords(o.file);
       const q = new URLSearchParams();
       if (o.version !== undefined) q.set('version', String(o.version));
       if (o.alias) q.set('alias', o.alias);
       const result = await client.post(`/api/models/${enc(name)}/predict${q.size ? `?${q.toString()}` : ''}`, { records });
-      const predictions = (result.predictions ?? []) as any[];
       if (out.json) {
         emit(out, result, () => undefined);
         return;
       }
-      process.stdout.write(`${result.model ?? name} v${result.version ?? '?'}\n`);
-      table(out, predictions, [
-        ['#', (p) => predictions.indexOf(p)],
+      const predictions = ((result.predictions ?? []) as any[]).map((p, index) => ({ ...p, index }));
+      let shown = predictions;
+      if (o.top !== undefined) shown = [...predictions].sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity)).slice(0, o.top);
+      else if (!o.all && predictions.length > TABLE_ROWS) shown = predictions.slice(0, TABLE_ROWS);
+      const counts = labelCounts(predictions);
+      process.stdout.write(
+        predictions.length > 1
+          ? `${result.model ?? name} v${result.version ?? '?'}: ${predictions.length} predictions${counts ? ` (${counts})` : ''}\n`
+          : `${result.model ?? name} v${result.version ?? '?'}\n`,
+      );
+      table(out, shown, [
+        ['#', (p) => p.index],
         ['prediction', (p) => p.label ?? p.value ?? p.prediction],
         ['score', (p) => p.score],
         [
@@ -142,6 +162,11 @@ export function predictCommand(): Command {
               : undefined,
         ],
       ]);
+      if (shown.length < predictions.length) {
+        process.stdout.write(
+          `${o.top !== undefined ? 'the highest scores of' : 'the first'} ${shown.length} of ${predictions.length}; --all or --json prints every one\n`,
+        );
+      }
     });
 }
 
