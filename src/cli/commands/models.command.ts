@@ -163,9 +163,8 @@ export function predictCommand(): Command {
         ],
       ]);
       if (shown.length < predictions.length) {
-        process.stdout.write(
-          `${o.top !== undefined ? 'the highest scores of' : 'the first'} ${shown.length} of ${predictions.length}; --all or --json prints every one\n`,
-        );
+        const which = o.top !== undefined ? 'the highest scores of' : 'the first';
+        process.stdout.write(`${which} ${shown.length} of ${predictions.length}; --all or --json prints every one\n`);
       }
     });
 }
