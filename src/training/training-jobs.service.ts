@@ -1,4 +1,11 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -26,8 +33,8 @@ import {
   type TestPredictions,
 } from '../ml';
 import { ValidationProblemException } from '../platform/http/validation';
-import { commitThenEnqueue } from '../platform/queues/commit-then-enqueue';
-import { CancellableJobRows } from '../platform/queues/queued-job-row';
+import { commitThenEnqueue, type QueuedJob } from '../platform/queues/commit-then-enqueue';
+import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../platform/queues/queued-job-row';
 import type { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
 import { defaultPromoteMetric } from './promotion-decision';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
@@ -72,8 +79,10 @@ function bestEpochOf(history: EpochProgress[]): number | null {
 }
 
 @Injectable()
-export class TrainingJobsService {
+export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly rows: CancellableJobRows<TrainingJobEntity>;
+  private readonly logger = new Logger('TrainingJobs');
+  private stopSweep: () => void = () => undefined;
 
   constructor(
     @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
@@ -83,6 +92,29 @@ export class TrainingJobsService {
     private readonly artifacts: ArtifactStore,
   ) {
     this.rows = new CancellableJobRows(jobs, 'training job');
+  }
+
+  onApplicationBootstrap(): void {
+    this.stopSweep = sweepOrphansPeriodically(this.logger, 'training job', () => this.requeueOrphans());
+  }
+
+  /** One pass of the orphan sweep (queued-job-row.ts `requeueOrphans`); every replica runs one a minute. */
+  requeueOrphans(): Promise<string[]> {
+    return this.rows.requeueOrphans((j) => this.queueJob(j), ORPHAN_GRACE_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopSweep();
+  }
+
+  /** The queue job that runs a training job (its id derived from the row's, so it is queued at most once). */
+  private queueJob(j: TrainingJobEntity): QueuedJob {
+    return {
+      queue: this.queue,
+      name: JobName.TrainingRunJob,
+      data: { payloadVersion: 1, trainingJobId: j.id } satisfies TrainingRunJobPayload,
+      opts: { ...TRAINING_JOB_OPTIONS, jobId: jobId(JobName.TrainingRunJob, j.id) },
+    };
   }
 
   /**
@@ -132,12 +164,7 @@ export class TrainingJobsService {
         const eventId = await writeAdminEvent(m, actor, { action: 'training.started', target, before: null, after: afterOf(job) });
         return { value: job, eventIds: [eventId] };
       },
-      job: (j) => ({
-        queue: this.queue,
-        name: JobName.TrainingRunJob,
-        data: { payloadVersion: 1, trainingJobId: j.id } satisfies TrainingRunJobPayload,
-        opts: { ...TRAINING_JOB_OPTIONS, jobId: jobId(JobName.TrainingRunJob, j.id) },
-      }),
+      job: (j) => this.queueJob(j),
       // not queued: nothing stays behind that no worker would ever pick up
       undo: async (m, j) => {
         await m.delete(TrainingJobEntity, { id: j.id, status: 'queued' });

@@ -219,6 +219,27 @@ void (async () => {
       assert.equal(await kit.claim(id), false);
     });
 
+    it('queues again a row left waiting without its queue job (a crash between commit and enqueue), nothing else', async () => {
+      const old = new Date(Date.now() - 5 * 60_000);
+      const orphan = await insert('queued');
+      const withJob = await insert('queued');
+      const fresh = await insert('queued');
+      const running = await insert('running');
+      const cancelled = await insert('cancelled');
+      for (const id of [orphan, withJob, running, cancelled]) await repo.update({ id }, { createdAt: old });
+      const jobOf = (row: KitJob) => ({ queue, name: 'run', data: { id: row.id }, opts: { jobId: `run__${row.id}` } });
+      await queue.add('run', { id: withJob }, { jobId: `run__${withJob}` });
+
+      assert.deepEqual(await rows.requeueOrphans(jobOf, 60_000), [orphan]);
+      const job = await queue.getJob(`run__${orphan}`);
+      assert.deepEqual(job?.data, { id: orphan }, 'the orphan is queued under its deterministic id with its payload');
+      assert.equal(await queue.getJob(`run__${fresh}`), undefined, 'a row within the grace period may still be being queued');
+      assert.equal(await queue.getJob(`run__${running}`), undefined);
+      assert.equal(await queue.getJob(`run__${cancelled}`), undefined);
+      assert.deepEqual(await rows.requeueOrphans(jobOf, 60_000), [], 'a second pass (another replica) adds nothing');
+      assert.equal((await queue.getJobs(['waiting'])).filter((j) => j.id === `run__${orphan}`).length, 1);
+    });
+
     it('knows the last attempt of a queue job', () => {
       const job = (attemptsMade: number, attempts?: number) =>
         ({ attemptsMade, opts: attempts === undefined ? {} : { attempts } }) as never;

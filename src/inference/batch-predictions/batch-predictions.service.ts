@@ -2,7 +2,14 @@
  * Use cases of batch predictions: create (every reference checked before anything is stored or
  * queued), read, list and cancel. The row is the source of truth; the queue job carries its id.
  */
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -13,9 +20,9 @@ import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } fr
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry, parseVersionSelector, type VersionSelector } from '../../models';
 import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
-import { commitThenEnqueue } from '../../platform/queues/commit-then-enqueue';
+import { commitThenEnqueue, type QueuedJob } from '../../platform/queues/commit-then-enqueue';
 import { ValidationProblemException } from '../../platform/http/validation';
-import { CancellableJobRows } from '../../platform/queues/queued-job-row';
+import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../../platform/queues/queued-job-row';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
@@ -43,8 +50,10 @@ interface SelectedVersion {
 }
 
 @Injectable()
-export class BatchPredictionsService {
+export class BatchPredictionsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly rows: CancellableJobRows<BatchPredictionEntity>;
+  private readonly logger = new Logger('BatchPredictions');
+  private stopSweep: () => void = () => undefined;
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
@@ -53,6 +62,29 @@ export class BatchPredictionsService {
     private readonly registry: ModelRegistry,
   ) {
     this.rows = new CancellableJobRows(jobs, 'batch prediction');
+  }
+
+  onApplicationBootstrap(): void {
+    this.stopSweep = sweepOrphansPeriodically(this.logger, 'batch prediction', () => this.requeueOrphans());
+  }
+
+  /** One pass of the orphan sweep (queued-job-row.ts `requeueOrphans`); every replica runs one a minute. */
+  requeueOrphans(): Promise<string[]> {
+    return this.rows.requeueOrphans((j) => this.queueJob(j), ORPHAN_GRACE_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopSweep();
+  }
+
+  /** The queue job that runs a batch prediction (its id derived from the row's, so it is queued at most once). */
+  private queueJob(j: BatchPredictionEntity): QueuedJob {
+    return {
+      queue: this.queue,
+      name: JobName.InferenceRunBatchPrediction,
+      data: { payloadVersion: 1, batchPredictionId: j.id } satisfies InferenceRunBatchPredictionPayload,
+      opts: { ...BATCH_PREDICTION_JOB_OPTIONS, jobId: jobId(JobName.InferenceRunBatchPrediction, j.id) },
+    };
   }
 
   /**
@@ -114,12 +146,7 @@ export class BatchPredictionsService {
           const eventId = await writeAdminEvent(m, actor, { action: 'batch-prediction.started', target, before: null, after: dto });
           return { value: job, eventIds: [eventId] };
         },
-        job: (j) => ({
-          queue: this.queue,
-          name: JobName.InferenceRunBatchPrediction,
-          data: { payloadVersion: 1, batchPredictionId: j.id } satisfies InferenceRunBatchPredictionPayload,
-          opts: { ...BATCH_PREDICTION_JOB_OPTIONS, jobId: jobId(JobName.InferenceRunBatchPrediction, j.id) },
-        }),
+        job: (j) => this.queueJob(j),
         undo: async (m, j) => {
           await m.delete(BatchPredictionEntity, { id: j.id, status: 'queued' });
         },

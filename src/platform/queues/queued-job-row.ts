@@ -26,6 +26,7 @@ import {
   type Repository,
 } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { QueuedJob } from './commit-then-enqueue';
 
 /** How often a running job's row is polled for a cancel request. */
 export const CANCEL_POLL_MS = 250;
@@ -99,6 +100,33 @@ function rowPatch<T>(p: Record<string, unknown>): QueryDeepPartialEntity<T> {
 /** The services' own pattern (any version nibble), not class-validator's isUUID: which ids reach the database stays as it was. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** How long a waiting row may lack its queue job before it counts as orphaned (the normal gap is milliseconds). */
+export const ORPHAN_GRACE_MS = 60_000;
+
+/**
+ * Runs `sweep` (a `requeueOrphans` pass) now and then every `intervalMs` until the returned function is
+ * called; a pass that fails (database down) is logged and the next one tries again.
+ */
+export function sweepOrphansPeriodically(
+  logger: { log(m: string): void; warn(m: string): void },
+  noun: string,
+  sweep: () => Promise<string[]>,
+  intervalMs = ORPHAN_GRACE_MS,
+): () => void {
+  const pass = (): void => {
+    sweep().then(
+      (ids) => {
+        if (ids.length) logger.log(`queued again ${ids.length} ${noun}(s) left without a queue job by a crash: ${ids.join(', ')}`);
+      },
+      (e: unknown) => logger.warn(`orphaned ${noun} sweep failed, next pass in ${intervalMs} ms: ${(e as Error)?.message ?? String(e)}`),
+    );
+  };
+  pass();
+  const timer = setInterval(pass, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** A domain's job rows: the worker's claim and mark failed, the service's get and list. */
 export class JobRows<T extends JobRowColumns> {
   constructor(
@@ -149,6 +177,33 @@ export class JobRows<T extends JobRowColumns> {
 
   async list(limit = 100): Promise<T[]> {
     return this.repo.find({ order: { createdAt: 'DESC' } as FindOptionsOrder<T>, take: limit });
+  }
+
+  /**
+   * Queues the job again (`job`: the builder its commit-then-enqueue call uses) of every row still
+   * waiting `graceMs` after it was created whose queue job is
+   * gone: what a process killed between commit and enqueue (commit-then-enqueue.ts) leaves behind.
+   * Its client got no answer, but the row and its event are committed (the event is relayed when its
+   * hold expires), so the work is carried out rather than left `queued` for ever. The job id is the
+   * row's deterministic one, so a replica doing the same at once, or the original add arriving late,
+   * adds nothing twice. Returns the ids queued again (at most `limit` per pass).
+   */
+  async requeueOrphans(job: (row: T) => QueuedJob, graceMs: number, limit = 100): Promise<string[]> {
+    const waiting = await this.repo
+      .createQueryBuilder('r')
+      .where('r.status = :status', { status: this.states.waiting })
+      .andWhere(`r.created_at < now() - :grace * interval '1 millisecond'`, { grace: graceMs })
+      .orderBy('r.created_at', 'ASC')
+      .take(limit)
+      .getMany();
+    const requeued: string[] = [];
+    for (const row of waiting) {
+      const { queue, name, data, opts } = job(row);
+      if (await queue.getJob(opts.jobId)) continue;
+      await queue.add(name, data, opts);
+      requeued.push(row.id);
+    }
+    return requeued;
   }
 
   /** The row, or 404 `<noun> <id> not found` (also for an id that is not a UUID). */
