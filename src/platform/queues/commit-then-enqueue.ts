@@ -13,7 +13,8 @@
  *
  * So an enqueue failure leaves no row and no event, and a relay pass between 1 and 3 never moves an
  * event of a change that is then undone. A process killed between 1 and 3 leaves held events; the
- * hold expires after EVENT_HOLD_MS and they are relayed then (the change stayed committed).
+ * hold expires after EVENT_HOLD_MS and they are relayed then (the change stayed committed), and a job
+ * row left waiting without its queue job is queued again by the orphan sweep (queued-job-row.ts).
  */
 import type { JobsOptions, Queue } from 'bullmq';
 import type { DataSource, EntityManager } from 'typeorm';
