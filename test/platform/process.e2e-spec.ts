@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spawnKiln } from '../utils/spawn-kiln';
+import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
 
 async function ready(url: string): Promise<void> {
@@ -19,13 +19,24 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
   after(async () => {
     for (const c of cleanups) await c();
   });
+  /** Spawns a Kiln that is killed (before any data directory is removed) even when its test fails. */
+  const spawn = (env: Record<string, string>): SpawnedKiln => {
+    const kiln = spawnKiln(env);
+    cleanups.unshift(async () => {
+      if (kiln.child.exitCode === null && kiln.child.signalCode === null) {
+        kiln.child.kill('SIGKILL');
+        await kiln.exited;
+      }
+    });
+    return kiln;
+  };
 
   it('starts with no services configured, keeps its state across kill -9 and restart', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { PORT: '0' });
     cleanups.push(cleanup);
     delete env.KILN_ADMIN_KEY; // the first start creates and prints the admin key
     const started = Date.now();
-    const first = spawnKiln(env);
+    const first = spawn(env);
     const url = await first.url;
     await ready(url);
     const startupMs = Date.now() - started;
@@ -38,7 +49,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = spawnKiln(env);
+    const second = spawn(env);
     const url2 = await second.url;
     await ready(url2);
     assert.doesNotMatch(second.output(), /created the first admin API key/, 'no second admin key is created');
@@ -49,7 +60,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
     assert.equal(asPredictor.status, 200);
 
     // A second Kiln on the same data directory is refused instead of stopping the first one's database.
-    const intruder = spawnKiln(env);
+    const intruder = spawn(env);
     assert.equal(await intruder.exited, 1);
     assert.match(intruder.output(), /kiln: cannot start: .* is in use by another Kiln process \(pid \d+\)/);
     assert.equal((await fetch(`${url2}/health/ready`)).status, 200, 'the first one is unharmed');
@@ -61,7 +72,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
   it('on SIGTERM finishes the in-flight request and its queue job, refuses new work, exits 0', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { PORT: '0', KILN_LOG_LEVEL: 'info' });
     cleanups.push(cleanup);
-    const kiln = spawnKiln(env);
+    const kiln = spawn(env);
     const url = await kiln.url;
     await ready(url);
     const inFlight = httpRequest(url, env.KILN_ADMIN_KEY!, 'POST', '/api/platform/ping', { body: { message: 'drain me', delayMs: 1500 } });
@@ -111,7 +122,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
       it(what, async () => {
         const { env, cleanup } = await testEnvironment('embedded');
         cleanups.push(cleanup);
-        const kiln = spawnKiln({ ...env, ...(await envFor(env.KILN_DATA_DIR!)) });
+        const kiln = spawn({ ...env, ...(await envFor(env.KILN_DATA_DIR!)) });
         assert.equal(await kiln.exited, 1);
         const lines = kiln
           .output()
