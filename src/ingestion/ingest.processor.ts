@@ -6,6 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { Repository } from 'typeorm';
 import { JobName, jobId, QueueName, type IngestionProcessVersionPayload, type IngestionProcessVersionResult } from '../contracts';
 import { ArtifactStore, type ArtifactRef } from '../platform/artifacts';
+import { progressLogGate } from '../platform/logging/logging';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { isLastAttempt, JobRows } from '../platform/queues/queued-job-row';
 import { DATASET_VERSION_JOB_STATES, DatasetVersionEntity } from './dataset-version.entity';
@@ -92,6 +93,11 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
     // Unlike training jobs and batch predictions, a lost claim (another run finished the version) does not stop this run:
     // it redoes the deterministic work and its final UPDATE (where status is 'processing') changes nothing.
     await this.rows.claim(v.id, { rowsProcessed: 0 });
+    this.logger.log(
+      { versionId: v.id, datasetId: v.datasetId, attempt: job.attemptsMade + 1 },
+      `dataset version ${v.id} started: version ${v.version} of dataset ${v.datasetId}` +
+        (job.attemptsMade > 0 ? `, attempt ${job.attemptsMade + 1}` : ''),
+    );
 
     try {
       const { result, ref } = await this.ingest(v, job);
@@ -114,7 +120,11 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
       );
       const final = await this.versions.findOneByOrFail({ id: v.id });
       if (done.affected === 0) this.logger.warn({ versionId: v.id, status: final.status }, 'dataset version was finished by another run');
-      else this.logger.log({ versionId: v.id, rows: result.rowCount, contentHash: ref.sha256 }, 'dataset version ready');
+      else
+        this.logger.log(
+          { versionId: v.id, rows: result.rowCount, contentHash: ref.sha256 },
+          `dataset version ${v.id} ready: ${result.rowCount} rows` + (result.droppedRows ? `, ${result.droppedRows} dropped` : ''),
+        );
       return resultOf(final);
     } catch (e) {
       const failure = this.permanentFailure(e);
@@ -180,7 +190,10 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
     }
     let lastWrite = 0;
     let writes: Promise<unknown> = Promise.resolve();
+    const logDue = progressLogGate();
+    logDue(); // the start line was just written
     const onProgress = (rows: number): void => {
+      if (logDue()) this.logger.log({ versionId: v.id, rowsProcessed: rows }, `dataset version ${v.id}: ${rows} rows read`);
       const now = Date.now();
       if (now - lastWrite < PROGRESS_INTERVAL_MS) return;
       lastWrite = now;
@@ -240,7 +253,7 @@ export class IngestProcessor extends WorkerHost implements OnApplicationBootstra
       errorCount: f.errorCount,
     });
     // Bad input is the caller's problem, not the server's: info, not warn.
-    this.logger.log({ versionId: id, code: f.code, field: f.field }, `dataset version failed: ${f.message}`);
+    this.logger.log({ versionId: id, code: f.code, field: f.field }, `dataset version ${id} failed: ${f.message}`);
   }
 
   // ---- reconciler: nothing accepted is left behind if an enqueue failed or a job was lost

@@ -10,6 +10,7 @@ import { DatasetCatalog, type ReadyDatasetVersion } from '../ingestion';
 import { ModelRegistry, type NewTrainedVersion, type PromotionDecision } from '../models';
 import { ArtifactStore } from '../platform/artifacts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { progressLogGate } from '../platform/logging/logging';
 import { JobHandlers } from '../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../platform/queues/queued-job-row';
 import type { EpochProgress } from '../ml';
@@ -24,8 +25,6 @@ import { TrainingJobEntity } from './training-job.entity';
  * every EVENTS_POLL_MS, still sends each epoch.
  */
 export const PROGRESS_WRITE_MS = 250;
-/** A running job logs its progress at most this often (plus its first and last epoch). */
-export const PROGRESS_LOG_MS = 5_000;
 
 /** Abort reason of a training interrupted by a shutdown (as opposed to a user's cancel). */
 const SHUTDOWN = 'shutdown';
@@ -110,11 +109,10 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
       `training job ${row.id} started: model ${row.modelName}, target ${row.spec.target}${attempt > 1 ? `, attempt ${attempt}` : ''}` +
         (row.checkpointEpoch ? `, resuming after epoch ${row.checkpointEpoch}` : ''),
     );
-    let lastProgressLog = 0;
+    const due = progressLogGate();
     const logProgress = (p: EpochProgress): void => {
-      const now = performance.now();
-      if (p.epoch !== 1 && p.epoch < p.epochs && now - lastProgressLog < PROGRESS_LOG_MS) return;
-      lastProgressLog = now;
+      // the first and last epoch always; in between at most every JOB_PROGRESS_LOG_MS
+      if (!due() && p.epoch !== 1 && p.epoch < p.epochs) return;
       this.logger.log(
         { trainingJobId: row.id, ...p },
         `training job ${row.id}: epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)} ` +

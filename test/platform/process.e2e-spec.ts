@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
+import { spawnerWithCleanup } from '../utils/spawn-kiln';
 import { eventually, httpRequest, testEnvironment } from '../utils/test-kiln';
 
 async function ready(url: string): Promise<void> {
@@ -19,17 +19,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
   after(async () => {
     for (const c of cleanups) await c();
   });
-  /** Spawns a Kiln that is killed (before any data directory is removed) even when its test fails. */
-  const spawn = (env: Record<string, string>): SpawnedKiln => {
-    const kiln = spawnKiln(env);
-    cleanups.unshift(async () => {
-      if (kiln.child.exitCode === null && kiln.child.signalCode === null) {
-        kiln.child.kill('SIGKILL');
-        await kiln.exited;
-      }
-    });
-    return kiln;
-  };
+  const spawn = spawnerWithCleanup(cleanups);
 
   it('starts with no services configured, keeps its state across kill -9 and restart', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { PORT: '0' });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
+import { spawnerWithCleanup, type SpawnedKiln } from '../utils/spawn-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
 import { eventually, httpRequest, kilnClient, testEnvironment } from '../utils/test-kiln';
 
@@ -38,6 +38,7 @@ describe('the terminal of `npm start`', () => {
   after(async () => {
     for (const c of cleanups) await c();
   });
+  const spawnKiln = spawnerWithCleanup(cleanups);
 
   for (const format of ['json', 'pretty'] as const) {
     it(`Ctrl-C (SIGINT to the process group) exits 0 with no stack trace or error line (${format} logs)`, async () => {
@@ -106,7 +107,7 @@ describe('the terminal of `npm start`', () => {
     assert.deepEqual(alarming(again.output()), []);
   });
 
-  it('logs one access line per request, Nest wiring only at debug, ISO timestamps, training job start/progress/end', async () => {
+  it('logs an access line per request, Nest wiring at debug, ISO times, ingestion and training start/progress/end', async () => {
     const { env, cleanup } = await testEnvironment('embedded', { KILN_LOG_LEVEL: 'info', KILN_LOG_FORMAT: 'json' });
     cleanups.push(cleanup);
     const kiln = spawnKiln(env);
@@ -141,6 +142,17 @@ describe('the terminal of `npm start`', () => {
     const version = await readyVersion(client, await createDataset(client, 'penguins'), vegaFile('penguins.json'), {
       fileName: 'penguins.json',
     });
+    // The upload's ingestion: one line when it starts, one when the version is ready.
+    const versionLines = kiln
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>)
+      .filter((l) => l.versionId === version.id)
+      .map((l) => l.msg as string);
+    assert.match(versionLines[0] ?? '', new RegExp(`^dataset version ${version.id} started: version 1 of dataset [0-9a-f-]{36}$`));
+    assert.match(versionLines[versionLines.length - 1] ?? '', new RegExp(`^dataset version ${version.id} ready: 344 rows$`));
+
     const created = await client.request('POST', '/api/training-jobs', {
       body: { datasetVersionId: version.id, target: 'Species', modelName: 'penguins', hyperparameters: { epochs: 3 } },
     });

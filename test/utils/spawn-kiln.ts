@@ -43,3 +43,25 @@ export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { 
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, url, output: () => out, exited };
 }
+
+/**
+ * `spawnKiln` for a test file whose `after` runs `cleanups` in order: each process is SIGKILLed (its
+ * whole group when detached) before any earlier cleanup removes its data directory, even when its test
+ * failed before stopping it, so a failed test never leaves a Kiln (and its embedded PostgreSQL) running.
+ */
+export function spawnerWithCleanup(cleanups: Array<() => Promise<void>>): typeof spawnKiln {
+  return (env, entry, options = {}) => {
+    const kiln = spawnKiln(env, entry, options);
+    cleanups.unshift(async () => {
+      if (kiln.child.exitCode !== null || kiln.child.signalCode !== null) return;
+      try {
+        if (options.detached) process.kill(-kiln.child.pid!, 'SIGKILL');
+        else kiln.child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+      await kiln.exited;
+    });
+    return kiln;
+  };
+}

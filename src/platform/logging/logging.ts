@@ -167,3 +167,17 @@ export class KilnNestLogger extends PinoNestLogger {
     else super.log(message, ...optionalParams);
   }
 }
+
+/** A running job (training, ingestion, batch scoring) logs its progress at most this often, besides its start and end lines. */
+export const JOB_PROGRESS_LOG_MS = 5_000;
+
+/** True at most once per `intervalMs` (the first call included): gates a job's progress log lines. */
+export function progressLogGate(intervalMs = JOB_PROGRESS_LOG_MS): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < intervalMs) return false;
+    last = now;
+    return true;
+  };
+}
