@@ -224,7 +224,14 @@ export class BatchPredictionsProcessor extends WorkerHost {
       const users = await this.distinctUsers(input, userColumn, () => cancelRequested);
       await this.jobs.update(
         { id: row.id, status: 'running' },
-        { modelVersion: served.version, modelVersionId: served.versionId, recommend: options, phase: 'scoring', rowsProcessed: 0, totalRows: users.length },
+        {
+          modelVersion: served.version,
+          modelVersionId: served.versionId,
+          recommend: options,
+          phase: 'scoring',
+          rowsProcessed: 0,
+          totalRows: users.length,
+        },
       );
       const ref = await this.artifacts.put(this.recommendedNdjson(job, row, served, users, options, () => cancelRequested));
       const handoff = await this.jobs.update(
@@ -495,7 +502,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
   private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceRunBatchPredictionResult> {
     await this.jobs.update(
       { id: row.id, status: 'running' },
-      { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() },
+      // recommenders count users (the output has k rows per user)
+      { status: 'succeeded', phase: null, rowsProcessed: row.recommend ? row.rowsProcessed : output.rowCount, finishedAt: new Date() },
     );
     this.logger.log({ batchPredictionId: row.id, outputDatasetVersionId: row.outputDatasetVersionId }, 'batch prediction succeeded');
     return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));

@@ -204,7 +204,11 @@ export class BatchPredictionsService {
    * A recommender version writes top-K lists: `recommend` is checked (400 naming `recommend.<field>`) and
    * the input must have the model's user column. A tabular model with `recommend` is a 400; null then.
    */
-  private recommendOptions(body: CreateBatchPredictionDto, selected: SelectedVersion, input: ReadyDatasetVersion): RecommendJobOptions | null {
+  private recommendOptions(
+    body: CreateBatchPredictionDto,
+    selected: SelectedVersion,
+    input: ReadyDatasetVersion,
+  ): RecommendJobOptions | null {
     if (selected.userColumn === null) {
       if (body.recommend !== undefined)
         throw new ValidationProblemException([

@@ -202,7 +202,10 @@ export class RecommendService {
       query[n * 2] = q.row;
       query[n * 2 + 1] = Math.min(state.items, q.k + q.excluded.size);
     });
-    const [scores, indices] = await batcher.submit([{ name: 'query', dtype: 'float32', shape: [queries.length, 2], data: query }], queries.length);
+    const [scores, indices] = await batcher.submit(
+      [{ name: 'query', dtype: 'float32', shape: [queries.length, 2], data: query }],
+      queries.length,
+    );
     // the top-K batch answers numbers: float32 scores, int32 indices, [rows, k'] with k' the batch's largest
     const scoreData = scores!.data as Float32Array;
     const indexData = indices!.data as Int32Array;
