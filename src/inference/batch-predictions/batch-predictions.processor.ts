@@ -249,13 +249,12 @@ export class BatchPredictionsProcessor extends WorkerHost {
     }
   }
 
-  /** The item ids' output type: integer when the model's item column was an integer column of its training data. */
+  /** The item ids' output type: integer when the version's index holds numeric item ids (an integer item column). */
   private async itemType(registered: ModelVersionEntity): Promise<'integer' | 'string'> {
-    const training = registered.lineage.datasetVersionId
-      ? await this.catalog.getReadyVersion(registered.lineage.datasetVersionId).catch(() => null)
-      : null;
-    const item = registered.recommender?.columns.item;
-    return idColumnType(training?.columns.find((c) => c.name === item));
+    const sha = registered.recommender?.indexSha256;
+    if (!sha) return 'string';
+    const index = JSON.parse((await this.artifacts.getBuffer(sha)).toString('utf8')) as { itemIdType?: string };
+    return index.itemIdType === 'number' ? 'integer' : 'string';
   }
 
   /** Distinct non-null values of the user column, as the input holds them, in order of first appearance. */

@@ -490,7 +490,16 @@ class Evaluator {
  * layers model: the runtime loads it like any other and TF Serving / OIP calls can score a user index.
  */
 function exportServingModel(f: Factors, nUsers: number, nItems: number): tfl.LayersModel {
-  const d = f.d;
+  return recommenderServingModel(f.P, f.Q, f.bu, f.bi, f.mu);
+}
+
+/**
+ * The serving model of factors P [users, d], Q [items, d], biases bu [users], bi [items] and a global
+ * bias mu (see exportServingModel): shared by training and the embeddings import. The tensors stay the caller's.
+ */
+export function recommenderServingModel(P: tf.Tensor, Q: tf.Tensor, bu: tf.Tensor, bi: tf.Tensor, mu: number): tfl.LayersModel {
+  const [nUsers, d] = P.shape as [number, number];
+  const nItems = Q.shape[0]!;
   const model = tfl.sequential({ name: 'kiln_recommender' });
   model.add(
     tfl.layers.embedding({
@@ -505,8 +514,8 @@ function exportServingModel(f: Factors, nUsers: number, nItems: number): tfl.Lay
   model.add(tfl.layers.flatten({ name: 'flatten' }));
   model.add(tfl.layers.dense({ name: ITEM_FACTORS_LAYER, units: nItems, useBias: false, kernelInitializer: 'zeros' }));
   const [userTable, itemKernel] = tf.tidy(() => [
-    tf.concat([f.P, tf.expandDims(f.bu, 1), tf.ones([nUsers, 1])], 1),
-    tf.concat([tf.transpose(f.Q), tf.ones([1, nItems]), tf.expandDims(tf.add(f.bi, f.mu), 0)], 0),
+    tf.concat([P, tf.expandDims(bu, 1), tf.ones([nUsers, 1])], 1),
+    tf.concat([tf.transpose(Q), tf.ones([1, nItems]), tf.expandDims(tf.add(bi, mu), 0)], 0),
   ]);
   model.setWeights([userTable, itemKernel]);
   tf.dispose([userTable, itemKernel]);
