@@ -160,7 +160,8 @@ export class DriftMonitor {
     if (window.requests < MIN_WINDOW_ROWS) {
       const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
       return skip(
-        `too few logged /recommend calls for version ${servedVersion}: ${window.requests} < ${MIN_WINDOW_ROWS} (live calls with status 200)${off}`,
+        `too few logged /recommend calls for version ${servedVersion}: ${window.requests} < ${MIN_WINDOW_ROWS} ` +
+          `(live calls with status 200)${off}`,
         servedVersion,
         window.requests,
       );

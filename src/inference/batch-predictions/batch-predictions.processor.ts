@@ -210,7 +210,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
     if (!column)
       throw new JobFailure(
         'DATASET_MISSING_FEATURES',
-        `datasetVersionId: dataset version ${input.id} lacks the user column '${userColumn}' of version ${served.version} of model ${served.name}`,
+        `datasetVersionId: dataset version ${input.id} lacks the user column '${userColumn}' ` +
+          `of version ${served.version} of model ${served.name}`,
       );
     const options: RecommendJobOptions = {
       ...(row.recommend ?? { k: DEFAULT_K, filterSeen: true, exclude: [] }),

@@ -214,7 +214,9 @@ export class BatchPredictionsService {
         throw new ValidationProblemException([
           {
             field: 'recommend',
-            reason: `version ${selected.version} of model ${body.model} is not a recommender; recommend is only for template 'recommender' versions`,
+            reason:
+              `version ${selected.version} of model ${body.model} is not a recommender; ` +
+              `recommend is only for template 'recommender' versions`,
           },
         ]);
       return null;
@@ -236,7 +238,9 @@ export class BatchPredictionsService {
       throw new ValidationProblemException([
         {
           field: 'datasetVersionId',
-          reason: `the user column '${column.name}' of dataset version ${input.id} is ${column.type}; user ids are integer, string or categorical`,
+          reason:
+            `the user column '${column.name}' of dataset version ${input.id} is ${column.type}; ` +
+            'user ids are integer, string or categorical',
         },
       ]);
     }
