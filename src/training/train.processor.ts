@@ -263,6 +263,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           backend: o.backend,
           durationMs: o.durationMs,
           epochsCompleted: o.epochsCompleted,
+          bestEpoch: o.bestEpoch,
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
         },
