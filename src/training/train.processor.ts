@@ -264,6 +264,7 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           durationMs: o.durationMs,
           epochsCompleted: o.epochsCompleted,
           bestEpoch: o.bestEpoch,
+          ...(o.resumedFromEpoch > 0 ? { resumedFromEpoch: o.resumedFromEpoch } : {}),
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
         },

@@ -112,6 +112,8 @@ describe('recommender: matrix factorisation on planted groups', () => {
     const epochsSeen: number[] = [];
     const resumed = await trainRecommender(spec, { resumeFrom: checkpoints[2], onProgress: (p) => void epochsSeen.push(p.epoch) });
     assert.deepEqual(epochsSeen, [4, 5, 6], 'only the epochs after the checkpoint run');
+    assert.equal(resumed.resumedFromEpoch, 3);
+    assert.equal(whole.resumedFromEpoch, 0);
     assert.deepEqual(resumed.history, whole.history);
     assert.deepEqual(resumed.metrics, whole.metrics);
     const table = (r: typeof whole) => Array.from(r.model.getLayer(USER_FACTORS_LAYER).getWeights()[0]!.dataSync());

@@ -87,6 +87,8 @@ export interface RecommenderTrainResult {
   bestEpoch: number;
   /** Training ended before `epochs` because validation did not improve for `earlyStoppingPatience` epochs. */
   stoppedEarly: boolean;
+  /** Epochs restored from `resumeFrom` (0 for a fresh run). */
+  resumedFromEpoch: number;
   backend: string;
   durationMs: number;
   samplesPerSecond: number;
@@ -283,6 +285,7 @@ export async function trainRecommender(spec: RecommenderSpec, opts: RecommenderT
       wait = ck.wait;
       stoppedEarly = hp.earlyStoppingPatience > 0 && wait >= hp.earlyStoppingPatience;
     }
+    const resumedFromEpoch = history.length;
     for (let epoch = history.length + 1; epoch <= hp.epochs && !stoppedEarly; epoch++) {
       const t0 = performance.now();
       const order = seededPermutation(split.train.length, deriveSeed(hp.seed, 0xe0c, epoch));
@@ -391,6 +394,7 @@ export async function trainRecommender(spec: RecommenderSpec, opts: RecommenderT
       epochsCompleted: history.length,
       bestEpoch: best?.epoch ?? history.length,
       stoppedEarly,
+      resumedFromEpoch,
       backend: tf.getBackend(),
       durationMs: performance.now() - started,
       samplesPerSecond: loopMs > 0 ? samples / (loopMs / 1000) : 0,
