@@ -11,7 +11,6 @@ import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
 import { installWrongMethodAnswer } from './protocols/wrong-method';
 import { PredictController } from './record-api/predict.controller';
 import { RecommendController } from './recommend/recommend.controller';
-import { RecommendService } from './recommend/recommend.service';
 import { TfServingController } from './tf-serving.controller';
 import { OpenInferenceGrpcServer } from './grpc/open-inference.grpc-server';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
@@ -29,7 +28,7 @@ import { ModelsServicesModule } from '../models';
   imports: [InferenceRuntimeModule, ModelsServicesModule],
   controllers: [PredictController, RecommendController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
   // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.
-  providers: [RecommendService, OpenInferenceGrpcServer],
+  providers: [OpenInferenceGrpcServer],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(

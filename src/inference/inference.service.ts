@@ -291,10 +291,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     audit.servedBy(model.served);
     try {
       const out = await audit.step(() => handler.run(model));
-      this.shadow(name, model, call, out.rows, out.values, request, async (shadow) => {
-        const o = await handler.run(shadow);
-        return { values: o.values, outputs: o.outputs };
-      });
+      // batch work (batch recommendations) is not mirrored to a shadow, as for batch predictions
+      if (call.protocol !== 'batch')
+        this.shadow(name, model, call, out.rows, out.values, request, async (shadow) => {
+          const o = await handler.run(shadow);
+          return { values: o.values, outputs: o.outputs };
+        });
       await audit.succeeded(canary, out.rows, out.outputs);
       return { model: model.served, canary, result: out.result };
     } finally {

@@ -90,3 +90,39 @@ export function decodeCheckpoint(buf: Buffer): TrainingCheckpoint {
   const optimizer = take(header.optimizer);
   return { ...header, weights, bestWeights, optimizer };
 }
+
+/**
+ * Adam keeps beta1^t and beta2^t as running products; its setWeights() recomputes them with pow(),
+ * which differs in the last float bits. Saving and restoring the products too makes a resumed run
+ * bit-identical to an uninterrupted one.
+ */
+type AdamInternals = { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+const EXTRA = 'kiln:';
+
+export async function optimizerState(opt: tf.Optimizer): Promise<EncodedTensors> {
+  const named = await opt.getWeights();
+  const adam = opt as unknown as AdamInternals;
+  const extra = (['accBeta1', 'accBeta2'] as const).flatMap((k) =>
+    adam[k] ? [{ name: `${EXTRA}${k}`, tensor: adam[k] as tf.Tensor }] : [],
+  );
+  try {
+    return await encodeTensors([...named.map((w, i) => ({ name: `${i}:${w.name}`, tensor: w.tensor })), ...extra]);
+  } finally {
+    // the first entry ('iter') is a fresh scalar; the rest are the optimizer's own variables
+    named[0]?.tensor.dispose();
+  }
+}
+
+export async function restoreOptimizer(opt: tf.Optimizer, enc: EncodedTensors): Promise<void> {
+  const map = decodeTensors(enc);
+  const named = enc.specs
+    .filter((s) => !s.name.startsWith(EXTRA))
+    .map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name] }));
+  await opt.setWeights(named);
+  const adam = opt as unknown as AdamInternals;
+  for (const k of ['accBeta1', 'accBeta2'] as const) {
+    const saved = map[`${EXTRA}${k}`];
+    if (saved && adam[k]) adam[k].assign(saved);
+  }
+  tf.dispose(Object.values(map));
+}

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CheckpointMismatchError, EncodedTensors, TrainingCheckpoint, decodeCheckpoint, decodeTensors, encodeTensors } from './checkpoint';
+import {
+  CheckpointMismatchError,
+  EncodedTensors,
+  TrainingCheckpoint,
+  decodeCheckpoint,
+  decodeTensors,
+  encodeTensors,
+  optimizerState,
+  restoreOptimizer,
+} from './checkpoint';
 import { Metrics, argmax, chooseThreshold, rocAuc, taskMetrics } from './metrics';
 import { PreprocessingSpec, Preprocessor } from './preprocessing';
 import { deriveSeed, seededPermutation } from './random';
@@ -259,42 +268,6 @@ function restoreWeights(model: tfl.LayersModel, enc: EncodedTensors): void {
   }
   model.setWeights(tensors);
   tf.dispose(tensors);
-}
-
-/**
- * Adam keeps beta1^t and beta2^t as running products; its setWeights() recomputes them with pow(),
- * which differs in the last float bits. Saving and restoring the products too makes a resumed run
- * bit-identical to an uninterrupted one.
- */
-type AdamInternals = { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
-const EXTRA = 'kiln:';
-
-async function optimizerState(opt: tf.Optimizer): Promise<EncodedTensors> {
-  const named = await opt.getWeights();
-  const adam = opt as unknown as AdamInternals;
-  const extra = (['accBeta1', 'accBeta2'] as const).flatMap((k) =>
-    adam[k] ? [{ name: `${EXTRA}${k}`, tensor: adam[k] as tf.Tensor }] : [],
-  );
-  try {
-    return await encodeTensors([...named.map((w, i) => ({ name: `${i}:${w.name}`, tensor: w.tensor })), ...extra]);
-  } finally {
-    // the first entry ('iter') is a fresh scalar; the rest are the optimizer's own variables
-    named[0]?.tensor.dispose();
-  }
-}
-
-async function restoreOptimizer(opt: tf.Optimizer, enc: EncodedTensors): Promise<void> {
-  const map = decodeTensors(enc);
-  const named = enc.specs
-    .filter((s) => !s.name.startsWith(EXTRA))
-    .map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name] }));
-  await opt.setWeights(named);
-  const adam = opt as unknown as AdamInternals;
-  for (const k of ['accBeta1', 'accBeta2'] as const) {
-    const saved = map[`${EXTRA}${k}`];
-    if (saved && adam[k]) adam[k].assign(saved);
-  }
-  tf.dispose(Object.values(map));
 }
 
 /** Builds the serving model from the trained one: no dropout; regression target scale folded into the output layer. */

@@ -23,7 +23,7 @@ export {
 export type { VersionSelector } from './version-selector';
 export { MAX_VERSION_NUMBER, parseVersionNumber, ParseVersionPipe } from './version-number';
 export type { NewTrainedVersion, AliasChange } from './model-registry.service';
-export type { ModelLineage } from './model-version.entity';
+export type { ModelLineage, ModelVersionEntity } from './model-version.entity';
 export type { NewImportedVersion } from './model-registry.service';
 export { PROMOTE_MODES, PROMOTE_METRICS, ALL_PROMOTE_METRICS, LOWER_IS_BETTER } from './promotion';
 export type { PromoteMode, PromotionDecision, ProductionVersion } from './promotion';

@@ -54,6 +54,8 @@ export interface NewImportedVersion {
   weightsSha256: string;
   signature: ModelVersionSignature;
   lineage: ModelLineage;
+  /** Imported recommender embeddings (task `recommendation`): what serving needs besides the model. */
+  recommender?: ModelVersionRecommender | null;
   createdBy: string | null;
 }
 
@@ -118,6 +120,7 @@ export class ModelRegistry {
         metrics: null,
         onnxSha256: null,
         lineage: v.lineage,
+        recommender: v.recommender ?? null,
         trainingJobId: null,
         createdBy: v.createdBy,
         archivedAt: null,

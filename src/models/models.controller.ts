@@ -9,6 +9,9 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
 import { parseSignature } from './model-import';
+import { EMBEDDINGS_FORMAT, importRecommenderEmbeddings, TrainingSpecError, type ImportedRecommender } from '../ml';
+import { saveModelToBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
+import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { checkImport } from './model-import-runner';
 import { inspectOnnx, looksLikeModelJson, onnxManifest, parseOnnxSignature } from './onnx-import';
 import type { AuthenticatedRequest } from '../platform/auth';
@@ -106,6 +109,7 @@ export class ModelsController {
     let modelJson: Buffer | undefined;
     let modelFile: string | undefined;
     let signatureText: string | undefined;
+    let embeddings: Buffer | undefined;
     const shards = new Map<string, Buffer>();
     for await (const part of req.parts({ limits: { files: 101, fields: 10 } }) as AsyncIterable<Multipart>) {
       if (part.type === 'field') {
@@ -117,7 +121,10 @@ export class ModelsController {
         continue;
       }
       const buf = await part.toBuffer();
-      if (part.fieldname === 'model') {
+      if (part.fieldname === 'embeddings') {
+        if (embeddings) throw new ValidationProblemException([{ field: 'embeddings', reason: 'send one embeddings document' }]);
+        embeddings = buf;
+      } else if (part.fieldname === 'model') {
         if (modelJson) throw new ValidationProblemException([{ field: 'model', reason: 'send one model file' }]);
         modelJson = buf;
         modelFile = part.filename || undefined;
@@ -132,9 +139,19 @@ export class ModelsController {
         shards.set(file, buf);
       } else {
         throw new ValidationProblemException([
-          { field: part.fieldname, reason: 'is not a known file part; send model.json as "model" and each shard as "weights"' },
+          {
+            field: part.fieldname,
+            reason: 'is not a known file part; send model.json as "model" and each shard as "weights" (or a recommender\'s "embeddings")',
+          },
         ]);
       }
+    }
+    if (embeddings) {
+      if (modelJson || shards.size || signatureText !== undefined)
+        throw new ValidationProblemException([
+          { field: 'embeddings', reason: "a recommender's embeddings document is the whole import; send it alone" },
+        ]);
+      return this.importRecommender(name, embeddings, req);
     }
     if (modelJson && !looksLikeModelJson(modelJson, modelFile)) {
       if (shards.size)
@@ -167,6 +184,67 @@ export class ModelsController {
             dryRunBackend: checked.backend,
           },
           backend: checked.backend,
+          codeVersion: this.config.version.code,
+        },
+        createdBy: req.principal?.name ?? null,
+      },
+      actorOf(req),
+    );
+    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
+  }
+
+  /**
+   * A recommender trained elsewhere (src/ml/recommender/embeddings-import.ts): ids, embeddings and
+   * biases become the same serving model and index a trained recommender has, so /recommend,
+   * /similar-items and batch recommendations serve it alike. Built on this thread: a few tensor copies.
+   */
+  private async importRecommender(name: string, raw: Buffer, req: AuthenticatedRequest) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      throw new ValidationProblemException([{ field: 'embeddings', reason: `is not JSON: ${(e as Error).message}` }]);
+    }
+    const backend = await TfRuntime.init(this.config.tfBackend);
+    let imported: ImportedRecommender;
+    try {
+      imported = importRecommenderEmbeddings(doc);
+    } catch (e) {
+      if (e instanceof TrainingSpecError) throw new ValidationProblemException([{ field: `embeddings.${e.field}`, reason: e.reason }]);
+      throw e;
+    }
+    let bytes: ModelBytes;
+    try {
+      bytes = await saveModelToBytes(imported.model);
+    } finally {
+      imported.model.dispose();
+    }
+    const { index } = imported;
+    const indexRef = await this.artifacts.put(Buffer.from(JSON.stringify(index)));
+    const modelJsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
+    const weightsRef = await this.artifacts.put(bytes.weights);
+    const { model, version } = await this.registry.registerImportedVersion(
+      {
+        modelName: name,
+        format: 'layers-model',
+        task: 'recommendation',
+        modelJsonSha256: modelJsonRef.sha256,
+        weightsSha256: weightsRef.sha256,
+        signature: {
+          inputs: [{ name: 'user_index', dtype: 'float32', shape: [-1, 1] }],
+          outputs: [{ name: 'scores', dtype: 'float32', shape: [-1, index.items.length] }],
+        },
+        recommender: {
+          feedback: index.feedback,
+          columns: index.columns,
+          users: index.users.length,
+          items: index.items.length,
+          embeddingSize: imported.embeddingSize,
+          indexSha256: indexRef.sha256,
+        },
+        lineage: {
+          imported: { files: ['embeddings.json'], producer: EMBEDDINGS_FORMAT, dryRunBackend: backend },
+          backend,
           codeVersion: this.config.version.code,
         },
         createdBy: req.principal?.name ?? null,

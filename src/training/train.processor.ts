@@ -261,6 +261,8 @@ export class TrainProcessor extends WorkerHost implements OnApplicationShutdown 
           backend: o.backend,
           durationMs: o.durationMs,
           epochsCompleted: o.epochsCompleted,
+          bestEpoch: o.bestEpoch,
+          ...(o.resumedFromEpoch > 0 ? { resumedFromEpoch: o.resumedFromEpoch } : {}),
           samplesPerSecond: o.samplesPerSecond,
           codeVersion: this.config.version.code,
         },

@@ -82,8 +82,9 @@ async function promotionOf(
 }
 
 /**
- * A `recommender` job: matrix factorisation (src/ml/recommender). No checkpoints (a retry trains
- * from scratch); promotion always / if-better on the stored test metrics (default ndcgAtK, rmse with ratings).
+ * A `recommender` job: matrix factorisation (src/ml/recommender), with per-epoch checkpoints (a
+ * restarted job resumes after its last one) and early stopping on the validation metric like the
+ * tabular templates; promotion always / if-better on the stored test metrics (default ndcgAtK, rmse with ratings).
  */
 async function trainRecommenderJob(
   data: TrainWorkerData,
@@ -95,7 +96,12 @@ async function trainRecommenderJob(
   if (!isRecommenderSpec(spec)) throw new Error('not a recommender spec');
   const result = await trainRecommender(
     { table, columns: spec.columns, hyperparameters: spec.hyperparameters, split: spec.split },
-    { signal: hooks.signal, onProgress: (p) => hooks.onProgress(p) },
+    {
+      signal: hooks.signal,
+      onProgress: (p) => hooks.onProgress(p),
+      resumeFrom: data.resumeFrom ? asBuffer(data.resumeFrom) : undefined,
+      onCheckpoint: (c) => hooks.onCheckpoint(encodeCheckpoint(c), c.epochsCompleted),
+    },
   );
   try {
     const modelBytes = await saveModelToBytes(result.model);

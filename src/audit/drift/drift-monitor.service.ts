@@ -12,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuditDriftCheckPayload, AuditDriftCheckResult } from '../../contracts';
 import type { DatasetProfile } from '../../contracts/dataset-profile';
 import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
-import { ModelDeployments, ModelRegistry } from '../../models';
+import { ModelDeployments, ModelRegistry, type ModelVersionEntity } from '../../models';
+import { ArtifactStore } from '../../platform/artifacts';
 import { KILN_CONFIG, type KilnConfig } from '../../platform/config/kiln-config';
 import { compareToReference, histogramComparison, type HistogramComparison } from './statistics';
 import { DriftAlerts } from './drift-alerts';
@@ -20,6 +21,7 @@ import type { PredictionDrift, StoredDriftReport } from './drift-report';
 import { DriftRetrain } from './drift-retrain';
 import { DriftStore } from './drift-store';
 import { buildWindow, type DriftWindow } from './drift-window';
+import { buildRecommendWindow, recommenderProfile, TOP_BUCKETS, type RecommenderPopularity } from './recommender-drift';
 import { primaryVersion } from './served-version';
 
 /** Fewer records than this say too little about a distribution: the check is skipped. */
@@ -37,6 +39,7 @@ export class DriftMonitor {
     private readonly store: DriftStore,
     private readonly alerts: DriftAlerts,
     private readonly retrain: DriftRetrain,
+    private readonly artifacts: ArtifactStore,
   ) {}
 
   async check(payload: AuditDriftCheckPayload): Promise<AuditDriftCheckResult> {
@@ -65,6 +68,8 @@ export class DriftMonitor {
       throw e;
     }
 
+    if (version.task === 'recommendation') return this.checkRecommender(model, served.version, version, reference, skip);
+
     const target = version.target?.name ?? null;
     const features = version.lineage.features ?? Object.keys(reference.profile.columns).filter((c) => c !== target);
     const maxRows = this.config.audit.driftWindowRows;
@@ -84,6 +89,19 @@ export class DriftMonitor {
     }
 
     const report = this.compare(reference, features, target, version.task, window, maxRows);
+    return this.storeReport(model, served.version, version, reference, window, report);
+  }
+
+  /** Stores a completed report (and runs the closed loop on a drift verdict, under the model's lock), then alerts. */
+  private async storeReport(
+    model: string,
+    servedVersion: number,
+    version: ModelVersionEntity,
+    reference: ReadyDatasetVersion,
+    window: { from: Date | null; to: Date | null; rows: number },
+    report: StoredDriftReport,
+  ): Promise<AuditDriftCheckResult> {
+    const served = { version: servedVersion };
     const settings = await this.store.settings(model);
     const reportId = randomUUID();
     const stored = await this.store.withModelLock(model, async (m) => {
@@ -114,6 +132,79 @@ export class DriftMonitor {
     );
     if (stored.drift) await this.alerts.send(stored);
     return { model, reportId: stored.id, drift: stored.drift };
+  }
+
+  /**
+   * A recommender version (recommender-drift.ts): who asks /recommend vs the training users' activity,
+   * the items served vs the training items' popularity, the share of unknown users. The reference
+   * counts come from the version's index artifact (training split); the report names the training
+   * dataset version like any other.
+   */
+  private async checkRecommender(
+    model: string,
+    servedVersion: number,
+    version: ModelVersionEntity,
+    reference: ReadyDatasetVersion,
+    skip: (reason: string, modelVersion?: number | null, rows?: number) => Promise<AuditDriftCheckResult>,
+  ): Promise<AuditDriftCheckResult> {
+    const rec = version.recommender;
+    if (!rec) return skip(`version ${servedVersion} is a recommender without an index`, servedVersion);
+    const maxRows = this.config.audit.driftWindowRows;
+    const window = buildRecommendWindow(await this.store.loggedRecommendations(model, servedVersion, maxRows), maxRows);
+    if (window.requests === 0 && window.hashedRequests > 0) {
+      return skip(
+        `the prediction log holds only input hashes for version ${servedVersion} (KILN_AUDIT_PAYLOADS=hash): nothing to compare`,
+        servedVersion,
+      );
+    }
+    if (window.requests < MIN_WINDOW_ROWS) {
+      const off = this.config.audit.enabled ? '' : '; KILN_AUDIT=off: this deployment logs no predictions';
+      return skip(
+        `too few logged /recommend calls for version ${servedVersion}: ${window.requests} < ${MIN_WINDOW_ROWS} ` +
+          `(live calls with status 200)${off}`,
+        servedVersion,
+        window.requests,
+      );
+    }
+    const index = JSON.parse((await this.artifacts.getBuffer(rec.indexSha256)).toString('utf8')) as RecommenderPopularity;
+    const { user, item } = rec.columns;
+    const profile = recommenderProfile(index, { user, item });
+    const inputs = compareToReference(profile, { columns: { [user]: window.users } }, { features: [user] });
+    const items = compareToReference(profile, { columns: { [item]: window.items } }, { features: [item] });
+    const itemResult = items.features[0] ?? null;
+    const report: StoredDriftReport = {
+      ...inputs,
+      reference: {
+        datasetVersionId: reference.id,
+        datasetId: reference.datasetId,
+        datasetName: reference.datasetName,
+        datasetVersion: reference.version,
+      },
+      window: {
+        from: window.from!.toISOString(),
+        to: window.to!.toISOString(),
+        rows: window.requests,
+        requests: window.requests,
+        maxRows,
+      },
+      histograms: Object.fromEntries(inputs.features.map((f) => [f.feature, histogramOf(profile, f.feature, window.users)!])),
+      prediction: {
+        target: item,
+        task: 'recommendation',
+        result: itemResult,
+        skipped: itemResult ? null : (items.skipped[0]?.reason ?? 'not tested'),
+        histogram: itemResult ? histogramOf(profile, item, window.items) : null,
+      },
+      recommender: {
+        requests: window.requests,
+        unknownUsers: window.unknownUsers,
+        unknownUserShare: window.unknownUsers / window.requests,
+        itemsServed: window.items.length,
+        buckets: TOP_BUCKETS,
+      },
+      retrain: null,
+    };
+    return this.storeReport(model, servedVersion, version, reference, { from: window.from, to: window.to, rows: window.requests }, report);
   }
 
   /** Pure comparison of the window with the reference (inputs and predictions). */

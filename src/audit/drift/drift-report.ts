@@ -47,6 +47,12 @@ export interface StoredDriftReport extends Omit<DriftReport, 'features' | 'skipp
   histograms: Record<string, HistogramComparison>;
   /** Output drift; reported beside the input features, not counted in the dataset-level verdict. */
   prediction: PredictionDrift | null;
+  /**
+   * Recommender versions: the window's /recommend calls, how many came from users the version never
+   * saw (answered with the popularity fallback) and how many items were served. The user feature
+   * above compares requests per user, `prediction` the items served (src/audit/drift/recommender-drift.ts).
+   */
+  recommender?: { requests: number; unknownUsers: number; unknownUserShare: number; itemsServed: number; buckets: number };
   retrain: RetrainOutcome | null;
 }
 

@@ -109,6 +109,18 @@ export class DriftStore {
     return rows.map((r) => ({ servedAt: r.served_at, inputs: unescapeStrings(r.inputs), outputs: unescapeStrings(r.outputs) }));
   }
 
+  /** The newest answered live /recommend calls of a version (request body and answer), newest first. */
+  async loggedRecommendations(model: string, version: number, limit: number): Promise<LoggedPrediction[]> {
+    const rows: Array<{ served_at: Date; inputs: unknown; outputs: unknown }> = await this.db.query(
+      `SELECT served_at, inputs, outputs FROM ${COMMITTED_PREDICTIONS} p
+        WHERE model = $1 AND model_version = $2 AND kind = 'live' AND status = 200 AND route = 'recommend'
+          AND (inputs IS NULL OR inputs ? 'user')
+        ORDER BY served_at DESC, seq DESC LIMIT $3`,
+      [model, version, limit],
+    );
+    return rows.map((r) => ({ servedAt: r.served_at, inputs: unescapeStrings(r.inputs), outputs: unescapeStrings(r.outputs) }));
+  }
+
   /** A check that could say nothing: stored with its reason so the reports API shows it. */
   async insertSkipped(r: {
     id: string;

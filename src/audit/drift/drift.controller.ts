@@ -30,7 +30,9 @@ export class DriftController {
       'with the profile of its training dataset version: ' +
       'per feature the test, threshold, score (p-value for KS / chi-square), PSI and verdict; ' +
       'the dataset-level verdict (≥ 50% of the features drifted); ' +
-      'the predictions vs. the training target; and what the closed loop did.',
+      'the predictions vs. the training target; and what the closed loop did. ' +
+      'Recommenders: /recommend requests per user vs training activity (the verdict), items served vs training popularity, ' +
+      'and the share of unknown users (report.recommender).',
   })
   async reports(
     @Param('name') name: string,

@@ -5,6 +5,7 @@
 import { Column, Entity, type ValueTransformer } from 'typeorm';
 import { CancellableJobColumns, FINAL_JOB_STATUSES, type QueuedJobStatus } from '../../platform/queues/queued-job-row';
 import type { PredictionColumns } from './prediction-columns';
+import type { RecommendJobOptions } from './recommend-columns';
 
 export type BatchPredictionStatus = QueuedJobStatus;
 export const FINAL_BATCH_STATUSES: readonly BatchPredictionStatus[] = FINAL_JOB_STATUSES;
@@ -58,9 +59,15 @@ export class BatchPredictionEntity extends CancellableJobColumns {
   @Column({ name: 'prediction_columns', type: 'jsonb', nullable: true })
   predictionColumns!: PredictionColumns | null;
 
+  /** Recommender versions only: the top-K options and the output's id types (migration 1764970000000); null for tabular models. */
+  @Column({ type: 'jsonb', nullable: true })
+  recommend!: RecommendJobOptions | null;
+
+  /** Rows per model call (tabular); users per model call (recommender). */
   @Column({ name: 'chunk_size', type: 'integer' })
   chunkSize!: number;
 
+  /** Input rows scored (tabular) or users whose list is written (recommender; totalRows is then the user count). */
   @Column({ name: 'rows_processed', type: 'bigint', default: 0, transformer: bigintNumber })
   rowsProcessed!: number;
 

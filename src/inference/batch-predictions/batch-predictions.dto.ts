@@ -49,7 +49,22 @@ export class CreateBatchPredictionDto {
   @IsUUID(undefined, { message: 'outputDatasetId must be a dataset id (UUID) or omitted' })
   outputDatasetId?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_CHUNK_SIZE, default: DEFAULT_CHUNK_SIZE, description: 'Rows per model call' })
+  @ApiPropertyOptional({
+    description:
+      'Recommender versions only (template `recommender`): write every user of the input version with their top-K list ' +
+      '(rows user, rank, item, score, fallback) instead of prediction columns. Default {k: 10, filterSeen: true}; ' +
+      'exclude: item ids left out of every list. A tabular model answers 400 on it.',
+    example: { k: 10, filterSeen: true, exclude: [] },
+  })
+  @IsOptional()
+  recommend?: unknown;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_CHUNK_SIZE,
+    default: DEFAULT_CHUNK_SIZE,
+    description: 'Rows per model call (recommenders: users per call)',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -71,7 +86,11 @@ export function batchPredictionDto(b: BatchPredictionEntity) {
     outputDatasetVersionId: b.outputDatasetVersionId,
     predictionColumns: b.predictionColumns,
     chunkSize: b.chunkSize,
-    progress: { rowsProcessed: b.rowsProcessed, totalRows: b.totalRows },
+    /** Recommenders: the options, and progress counts users (each user's list is `k` output rows). */
+    ...(b.recommend ? { recommend: { k: b.recommend.k, filterSeen: b.recommend.filterSeen, exclude: b.recommend.exclude } } : {}),
+    progress: b.recommend
+      ? { unit: 'users', rowsProcessed: b.rowsProcessed, totalRows: b.totalRows }
+      : { rowsProcessed: b.rowsProcessed, totalRows: b.totalRows },
     cancelRequested: b.cancelRequested,
     attempts: b.attempts,
     ...(b.error ? { error: { code: b.errorCode, message: b.error } } : {}),

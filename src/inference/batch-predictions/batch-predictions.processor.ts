@@ -27,13 +27,15 @@ import {
   type IngestionProcessVersionResult,
 } from '../../contracts';
 import { DatasetCatalog, DatasetReader, type ReadyDatasetVersion } from '../../ingestion';
-import { ModelRegistry } from '../../models';
+import { ModelRegistry, type ModelVersionEntity } from '../../models';
 import { ArtifactStore } from '../../platform/artifacts';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { JobHandlers } from '../../platform/queues/job-handlers';
 import { CancellableJobRows, isLastAttempt } from '../../platform/queues/queued-job-row';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector, ServedModel } from '../runtime/served-model';
+import { DEFAULT_K } from '../recommend/recommend-request';
+import { RecommendService } from '../recommend/recommend.service';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import {
   featureRecord,
@@ -45,6 +47,13 @@ import {
   type PredictionColumns,
   type ScoringTarget,
 } from './prediction-columns';
+import {
+  idColumnType,
+  RECOMMEND_OUTPUT_COLUMNS,
+  recommendationRows,
+  recommendOutputSchema,
+  type RecommendJobOptions,
+} from './recommend-columns';
 
 /** Progress is written to the row (and the queue job) at most this often, plus after the last chunk. */
 export const PROGRESS_WRITE_MS = 250;
@@ -89,6 +98,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
     private readonly registry: ModelRegistry,
     private readonly inference: InferenceService,
     private readonly artifacts: ArtifactStore,
+    private readonly recommendations: RecommendService,
   ) {
     super();
     this.rows = new CancellableJobRows(jobs, 'batch prediction');
@@ -125,8 +135,9 @@ export class BatchPredictionsProcessor extends WorkerHost {
 
   /** Scores every row into an NDJSON artifact, then fixes the output version id; null when cancelled first. */
   private async scoreAndHandOff(job: Job, row: BatchPredictionEntity): Promise<BatchPredictionEntity | null> {
-    const served = await this.resolveModel(row);
+    const { served, registered } = await this.resolveModel(row);
     const input = await this.readyInput(row.datasetVersionId);
+    if (row.recommend || served.task === 'recommendation') return this.recommendAndHandOff(job, row, served, registered, input);
     const features = served.features;
     if (!features || features.length === 0) {
       throw new JobFailure(
@@ -178,6 +189,137 @@ export class BatchPredictionsProcessor extends WorkerHost {
     } finally {
       stopWatching();
     }
+  }
+
+  /**
+   * A recommender version: every distinct user of the input's user column (in order of first
+   * appearance) gets their top-K list, `chunkSize` users per model call (RecommendService.recommendUsers);
+   * progress counts users. Then, as for predictions, the output version id is fixed and handed to ingestion.
+   */
+  private async recommendAndHandOff(
+    job: Job,
+    row: BatchPredictionEntity,
+    served: ServedModel,
+    registered: ModelVersionEntity,
+    input: ReadyDatasetVersion,
+  ): Promise<BatchPredictionEntity | null> {
+    const userColumn = registered.recommender?.columns.user;
+    if (served.task !== 'recommendation' || !userColumn)
+      throw new JobFailure('MODEL_UNSUPPORTED', `model: version ${served.version} of model ${served.name} is not a recommender`);
+    const column = input.columns.find((c) => c.name === userColumn);
+    if (!column)
+      throw new JobFailure(
+        'DATASET_MISSING_FEATURES',
+        `datasetVersionId: dataset version ${input.id} lacks the user column '${userColumn}' ` +
+          `of version ${served.version} of model ${served.name}`,
+      );
+    const options: RecommendJobOptions = {
+      ...(row.recommend ?? { k: DEFAULT_K, filterSeen: true, exclude: [] }),
+      userColumn,
+      userType: idColumnType(column),
+      itemType: await this.itemType(registered),
+    };
+    let cancelRequested = false;
+    const stopWatching = this.rows.watchCancel(row.id, () => (cancelRequested = true));
+    try {
+      const users = await this.distinctUsers(input, userColumn, () => cancelRequested);
+      await this.jobs.update(
+        { id: row.id, status: 'running' },
+        {
+          modelVersion: served.version,
+          modelVersionId: served.versionId,
+          recommend: options,
+          phase: 'scoring',
+          rowsProcessed: 0,
+          totalRows: users.length,
+        },
+      );
+      const ref = await this.artifacts.put(this.recommendedNdjson(job, row, served, users, options, () => cancelRequested));
+      const handoff = await this.jobs.update(
+        { id: row.id, status: 'running', cancelRequested: false, outputDatasetVersionId: IsNull() },
+        { outputDatasetVersionId: randomUUID(), outputArtifactSha256: ref.sha256, phase: 'ingesting', rowsProcessed: users.length },
+      );
+      if (!handoff.affected) return null;
+      this.logger.log(
+        { batchPredictionId: row.id, users: users.length, k: options.k, model: served.name, version: served.version },
+        'batch recommendations written; output handed to ingestion',
+      );
+      return await this.jobs.findOneByOrFail({ id: row.id });
+    } finally {
+      stopWatching();
+    }
+  }
+
+  /** The item ids' output type: integer when the version's index holds numeric item ids (an integer item column). */
+  private async itemType(registered: ModelVersionEntity): Promise<'integer' | 'string'> {
+    const sha = registered.recommender?.indexSha256;
+    if (!sha) return 'string';
+    const index = JSON.parse((await this.artifacts.getBuffer(sha)).toString('utf8')) as { itemIdType?: string };
+    return index.itemIdType === 'number' ? 'integer' : 'string';
+  }
+
+  /** Distinct non-null values of the user column, as the input holds them, in order of first appearance. */
+  private async distinctUsers(input: ReadyDatasetVersion, column: string, cancelled: () => boolean): Promise<Array<string | number>> {
+    const seen = new Set<string>();
+    const users: Array<string | number> = [];
+    const reader = await this.catalog.openReader(input.id);
+    for await (const chunk of reader.chunks({ chunkRows: 10_000, columns: [column] })) {
+      if (cancelled()) throw new CancelledError('cancelled');
+      for (const r of DatasetReader.rowsOf(chunk)) {
+        const v = r[column];
+        if (v === null || v === undefined || (typeof v !== 'string' && typeof v !== 'number')) continue;
+        const key = String(v);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        users.push(v);
+      }
+    }
+    return users;
+  }
+
+  /** Each user's list as NDJSON rows, `chunkSize` users per audited model call; progress and cancellation between calls. */
+  private async *recommendedNdjson(
+    job: Job,
+    row: BatchPredictionEntity,
+    served: ServedModel,
+    users: ReadonlyArray<string | number>,
+    options: RecommendJobOptions,
+    cancelled: () => boolean,
+  ): AsyncGenerator<Buffer> {
+    const selector: ModelSelector = { version: served.version };
+    let lastWrite = 0;
+    let done = 0;
+    const writeProgress = async (): Promise<void> => {
+      lastWrite = performance.now();
+      await this.jobs.update({ id: row.id, status: 'running' }, { rowsProcessed: done });
+      await job.updateProgress({ phase: 'scoring', usersProcessed: done, totalUsers: users.length }).catch(() => undefined);
+    };
+    for (let start = 0, chunkIndex = 0; start < users.length; start += row.chunkSize, chunkIndex++) {
+      if (cancelled()) throw new CancelledError('cancelled');
+      const part = users.slice(start, start + row.chunkSize);
+      let answer;
+      try {
+        answer = await this.recommendations.recommendUsers(served.name, selector, part.map(String), options, {
+          protocol: 'batch',
+          requestId: `${row.id}:${chunkIndex}`,
+        });
+      } catch (e) {
+        if (e instanceof HttpException && e.getStatus() >= 400 && e.getStatus() < 500)
+          throw new JobFailure('PREDICT_REJECTED', `the model rejected users ${start}..${start + part.length - 1}: ${briefly(e)}`);
+        throw e;
+      }
+      if (answer.model.version !== served.version)
+        throw new Error(`chunk ${chunkIndex} was scored by version ${answer.model.version}, not ${served.version}`);
+      const lines: string[] = [];
+      answer.lists.forEach((list, n) => {
+        for (const r of recommendationRows(part[n]!, list.items, list.fallback)) lines.push(JSON.stringify(r));
+      });
+      if (lines.length) yield Buffer.from(lines.join('\n') + '\n');
+      done += part.length;
+      if (performance.now() - lastWrite >= PROGRESS_WRITE_MS) await writeProgress();
+    }
+    if (cancelled()) throw new CancelledError('cancelled');
+    await writeProgress();
   }
 
   /** Input rows + prediction columns as NDJSON, one chunk per model call; progress and cancellation between chunks. */
@@ -241,7 +383,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
   }
 
   /** Once per job: a retry reuses the version recorded by the first attempt, so one version scores every row. */
-  private async resolveModel(row: BatchPredictionEntity): Promise<ServedModel> {
+  private async resolveModel(row: BatchPredictionEntity): Promise<{ served: ServedModel; registered: ModelVersionEntity }> {
     const selector: ModelSelector =
       row.modelVersion !== null
         ? { version: row.modelVersion }
@@ -265,7 +407,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
         `model: version ${served.version} of model ${row.modelName} is ${registered.version.status}`,
       );
     }
-    return served;
+    return { served, registered: registered.version };
   }
 
   private columnsFor(served: ServedModel, input: ReadyDatasetVersion): PredictionColumns {
@@ -312,17 +454,17 @@ export class BatchPredictionsProcessor extends WorkerHost {
       artifactSha256: row.outputArtifactSha256!,
       fileName: `batch-prediction-${row.id}.ndjson`,
       format: 'ndjson',
-      schema: { columns: outputSchema(input.columns, row.predictionColumns!) },
+      schema: { columns: row.recommend ? recommendOutputSchema(row.recommend) : outputSchema(input.columns, row.predictionColumns!) },
       errorPolicy: { mode: 'reject' },
       lineage: {
         kind: 'batch-scoring',
         batchPredictionId: row.id,
         model: row.modelName,
         modelVersion: row.modelVersion!,
-        target: row.predictionColumns!.target ?? null,
+        target: row.recommend ? null : (row.predictionColumns!.target ?? null),
         inputDatasetId: input.datasetId,
         inputDatasetVersionId: input.id,
-        scoredColumns: scoredColumnNames(row.predictionColumns!),
+        scoredColumns: row.recommend ? [...RECOMMEND_OUTPUT_COLUMNS] : scoredColumnNames(row.predictionColumns!),
       },
     };
     const id = jobId(JobName.IngestionProcessVersion, versionId);
@@ -360,7 +502,8 @@ export class BatchPredictionsProcessor extends WorkerHost {
   private async markSucceeded(row: BatchPredictionEntity, output: { rowCount: number }): Promise<InferenceRunBatchPredictionResult> {
     await this.jobs.update(
       { id: row.id, status: 'running' },
-      { status: 'succeeded', phase: null, rowsProcessed: output.rowCount, finishedAt: new Date() },
+      // recommenders count users (the output has k rows per user)
+      { status: 'succeeded', phase: null, rowsProcessed: row.recommend ? row.rowsProcessed : output.rowCount, finishedAt: new Date() },
     );
     this.logger.log({ batchPredictionId: row.id, outputDatasetVersionId: row.outputDatasetVersionId }, 'batch prediction succeeded');
     return this.resultOf(await this.jobs.findOneByOrFail({ id: row.id }));

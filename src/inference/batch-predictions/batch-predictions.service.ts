@@ -26,6 +26,7 @@ import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '.
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
+import { parseRecommendBatchOptions, type RecommendJobOptions } from './recommend-columns';
 
 /** Retry policy of `inference.batch-predict`: a retry rescores from the start unless the output was already handed to ingestion. */
 export const BATCH_PREDICTION_JOB_OPTIONS = { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } } as const;
@@ -47,6 +48,8 @@ function sha256(s: string): string {
 interface SelectedVersion {
   version: number;
   features: Array<{ name: string }> | null;
+  /** Recommender versions: the user column of its training data (the input version must have it). */
+  userColumn: string | null;
 }
 
 @Injectable()
@@ -109,7 +112,8 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
     const selector = parseVersionSelector(body); // the DTO checked each field; here: not both
     const input = await this.readyInput(body.datasetVersionId);
     const selected = await this.selectVersion(body.model, selector);
-    this.checkFeatures(body.model, selected, input);
+    const recommend = this.recommendOptions(body, selected, input);
+    if (!recommend) this.checkFeatures(body.model, selected, input);
     if (body.outputDatasetId !== undefined) await this.requireDataset(body.outputDatasetId);
     const outputDatasetId =
       body.outputDatasetId ??
@@ -128,8 +132,10 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
       requestedAlias: body.version === undefined ? (body.alias ?? DEFAULT_ALIAS) : null,
       datasetVersionId: input.id,
       outputDatasetId,
+      recommend,
       chunkSize: body.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      totalRows: input.rowCount,
+      // a recommender job counts users, known once the worker has read the input
+      totalRows: recommend ? null : input.rowCount,
       idempotencyKey: idempotencyKey ?? null,
       requestSha256,
       createdBy,
@@ -217,7 +223,55 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
       throw new ValidationProblemException([{ field, reason: `version ${found.version} of model ${name} is ${found.status}` }]);
     }
     const features = found.signature.features ?? null;
-    return { version: found.version, features };
+    const userColumn = found.task === 'recommendation' ? (found.recommender?.columns.user ?? null) : null;
+    return { version: found.version, features, userColumn };
+  }
+
+  /**
+   * A recommender version writes top-K lists: `recommend` is checked (400 naming `recommend.<field>`) and
+   * the input must have the model's user column. A tabular model with `recommend` is a 400; null then.
+   */
+  private recommendOptions(
+    body: CreateBatchPredictionDto,
+    selected: SelectedVersion,
+    input: ReadyDatasetVersion,
+  ): RecommendJobOptions | null {
+    if (selected.userColumn === null) {
+      if (body.recommend !== undefined)
+        throw new ValidationProblemException([
+          {
+            field: 'recommend',
+            reason:
+              `version ${selected.version} of model ${body.model} is not a recommender; ` +
+              `recommend is only for template 'recommender' versions`,
+          },
+        ]);
+      return null;
+    }
+    const { options, errors } = parseRecommendBatchOptions(body.recommend);
+    if (errors.length) throw new ValidationProblemException(errors);
+    const column = input.columns.find((c) => c.name === selected.userColumn);
+    if (!column) {
+      throw new ValidationProblemException([
+        {
+          field: 'datasetVersionId',
+          reason:
+            `dataset version ${input.id} lacks the user column '${selected.userColumn}' of recommender version ${selected.version} ` +
+            `of model ${body.model} (columns: ${input.columns.map((c) => c.name).join(', ')})`,
+        },
+      ]);
+    }
+    if (!['integer', 'string', 'categorical'].includes(column.type)) {
+      throw new ValidationProblemException([
+        {
+          field: 'datasetVersionId',
+          reason:
+            `the user column '${column.name}' of dataset version ${input.id} is ${column.type}; ` +
+            'user ids are integer, string or categorical',
+        },
+      ]);
+    }
+    return options;
   }
 
   private checkFeatures(model: string, selected: SelectedVersion, input: ReadyDatasetVersion): void {

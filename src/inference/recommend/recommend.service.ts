@@ -14,6 +14,24 @@ export interface ScoredItem {
   score: number;
 }
 
+/** One user's list from a batch call. */
+export interface UserList {
+  user: string;
+  /** The user is not in the version's training data: the popularity list. */
+  fallback: boolean;
+  items: ScoredItem[];
+}
+
+/** Options of a batch recommendation call (checked by the batch predictions API). */
+export interface RecommendBatchOptions {
+  k: number;
+  filterSeen: boolean;
+  exclude: readonly string[];
+}
+
+/** Scores held at once by one batch call's matrix product (users per product = this / catalogue size). */
+const BATCH_SCORES = 4_000_000;
+
 export interface RecommendAnswer {
   model: ServedModel;
   items: ScoredItem[];
@@ -58,11 +76,7 @@ export class RecommendService {
         let fallback: 'popularity' | undefined;
         if (user === undefined) {
           fallback = 'popularity';
-          items = [];
-          for (const i of state.index.popular) {
-            if (items.length >= r.k) break;
-            if (!excluded.has(i)) items.push({ item: state.itemId(i), score: state.index.itemCounts[i]! });
-          }
+          items = this.popular(state, r.k, excluded);
         } else {
           if (r.filterSeen) for (const i of state.seen(user)) excluded.add(i);
           items = await this.topK(loaded, state, 'recommend', user, r.k, excluded);
@@ -104,6 +118,63 @@ export class RecommendService {
     return { model, ...result };
   }
 
+  /**
+   * Top-K lists for many users in one audited call (batch recommendations: protocol `batch`, one audit
+   * record per call with a summary, no shadow). Known users go through the version's batcher in
+   * sub-batches of at most BATCH_SCORES scores; unknown users get the popularity list (fallback).
+   */
+  async recommendUsers(
+    name: string,
+    selector: ModelSelector,
+    users: readonly string[],
+    opts: RecommendBatchOptions,
+    call: InferenceCall,
+  ): Promise<{ model: ServedModel; lists: UserList[] }> {
+    const request = { users: users.length, k: opts.k, filterSeen: opts.filterSeen, exclude: opts.exclude.length };
+    const { model, result } = await this.inference.serveKind(name, selector, call, request, {
+      run: async (loaded) => {
+        const state = await this.stateOf(loaded);
+        const excludedAll = new Set<number>();
+        for (const id of opts.exclude) {
+          const i = state.itemIndex.get(id);
+          if (i !== undefined) excludedAll.add(i);
+        }
+        const lists: UserList[] = new Array<UserList>(users.length);
+        const known: Array<{ at: number; row: number; k: number; excluded: Set<number> }> = [];
+        users.forEach((user, at) => {
+          const u = state.userIndex.get(user);
+          if (u === undefined) {
+            lists[at] = { user, fallback: true, items: this.popular(state, opts.k, excludedAll) };
+            return;
+          }
+          const excluded = new Set(excludedAll);
+          if (opts.filterSeen) for (const i of state.seen(u)) excluded.add(i);
+          known.push({ at, row: u, k: opts.k, excluded });
+        });
+        const perCall = Math.max(1, Math.floor(BATCH_SCORES / state.items));
+        for (let c = 0; c < known.length; c += perCall) {
+          const part = known.slice(c, c + perCall);
+          const top = await this.topKRows(loaded, state, 'recommend', part);
+          part.forEach((q, n) => (lists[q.at] = { user: users[q.at]!, fallback: false, items: top[n]! }));
+        }
+        const fallbacks = lists.filter((l) => l.fallback).length;
+        const outputs = { lists: lists.length, fallbacks, items: lists.reduce((s, l) => s + l.items.length, 0) };
+        return { result: lists, rows: users.length, outputs, values: [] };
+      },
+    });
+    return { model, lists: result };
+  }
+
+  /** The training data's most popular items (score: training interactions), skipping `excluded`. */
+  private popular(state: RecommenderState, k: number, excluded: ReadonlySet<number>): ScoredItem[] {
+    const items: ScoredItem[] = [];
+    for (const i of state.index.popular) {
+      if (items.length >= k) break;
+      if (!excluded.has(i)) items.push({ item: state.itemId(i), score: state.index.itemCounts[i]! });
+    }
+    return items;
+  }
+
   /** The k best items for one row, skipping `excluded`: asks the batch for k + |excluded| so k remain after filtering. */
   private async topK(
     loaded: LoadedModel,
@@ -113,23 +184,40 @@ export class RecommendService {
     k: number,
     excluded: Set<number>,
   ): Promise<ScoredItem[]> {
-    const wanted = Math.min(state.items, k + excluded.size);
+    return (await this.topKRows(loaded, state, kind, [{ row, k, excluded }]))[0]!;
+  }
+
+  /** As topK for several rows in one batcher submission (one matrix product and one top-k for all of them). */
+  private async topKRows(
+    loaded: LoadedModel,
+    state: RecommenderState,
+    kind: 'recommend' | 'similar-items',
+    queries: ReadonlyArray<{ row: number; k: number; excluded: Set<number> }>,
+  ): Promise<ScoredItem[][]> {
     const batcher = this.inference.kindBatcher(loaded, kind, (inputs) =>
       kind === 'recommend' ? state.topKForUsers(inputs) : state.topKForItems(inputs),
     );
+    const query = new Float32Array(queries.length * 2);
+    queries.forEach((q, n) => {
+      query[n * 2] = q.row;
+      query[n * 2 + 1] = Math.min(state.items, q.k + q.excluded.size);
+    });
     const [scores, indices] = await batcher.submit(
-      [{ name: 'query', dtype: 'float32', shape: [1, 2], data: Float32Array.from([row, wanted]) }],
-      1,
+      [{ name: 'query', dtype: 'float32', shape: [queries.length, 2], data: query }],
+      queries.length,
     );
-    const out: ScoredItem[] = [];
-    // the top-K batch answers numbers: float32 scores, int32 indices
+    // the top-K batch answers numbers: float32 scores, int32 indices, [rows, k'] with k' the batch's largest
     const scoreData = scores!.data as Float32Array;
     const indexData = indices!.data as Int32Array;
-    for (let j = 0; j < indexData.length && out.length < k; j++) {
-      const i = indexData[j]!;
-      if (!excluded.has(i)) out.push({ item: state.itemId(i), score: scoreData[j]! });
-    }
-    return out;
+    const width = indices!.shape[1]!;
+    return queries.map((q, n) => {
+      const out: ScoredItem[] = [];
+      for (let j = n * width; j < (n + 1) * width && out.length < q.k; j++) {
+        const i = indexData[j]!;
+        if (!q.excluded.has(i)) out.push({ item: state.itemId(i), score: scoreData[j]! });
+      }
+      return out;
+    });
   }
 
   /** The version's recommender state, built once per loaded version (its index read from the artifact store). */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../../platform/tfjs/tf-runtime';
 import { plantedInteractions } from '../../../test/support/planted-interactions';
+import { CheckpointMismatchError, decodeCheckpoint, encodeCheckpoint } from '../checkpoint';
 import { TrainingSpecError, type Table } from '../types';
 import { ITEM_FACTORS_LAYER, trainRecommender, USER_FACTORS_LAYER } from './matrix-factorization';
 import { TopKAccumulator, topKIndices } from './ranking-metrics';
@@ -96,5 +97,49 @@ describe('recommender: matrix factorisation on planted groups', () => {
     await fails({ table, columns: { user: 'user', item: 'item' }, hyperparameters: { embeddingSize: 0 } }, 'hyperparameters.embeddingSize');
     const single = { columns: table.columns, rows: table.rows.filter((r, i, all) => all.findIndex((o) => o['user'] === r['user']) === i) };
     await fails({ table: single, columns: { user: 'user', item: 'item' } }, 'columns.user');
+  });
+
+  it('per-epoch checkpoints: a run resumed after epoch 3 ends exactly as the uninterrupted one', async () => {
+    const spec = {
+      table: plantedTable(false, 2),
+      columns: { user: 'user', item: 'item', timestamp: 'ts' },
+      hyperparameters: { epochs: 6, earlyStoppingPatience: 0, embeddingSize: 8 },
+    };
+    const checkpoints: Buffer[] = [];
+    const whole = await trainRecommender(spec, { onCheckpoint: (c) => void checkpoints.push(encodeCheckpoint(c)) });
+    assert.equal(checkpoints.length, 6);
+    assert.equal(decodeCheckpoint(checkpoints[2]!).epochsCompleted, 3);
+    const epochsSeen: number[] = [];
+    const resumed = await trainRecommender(spec, { resumeFrom: checkpoints[2], onProgress: (p) => void epochsSeen.push(p.epoch) });
+    assert.deepEqual(epochsSeen, [4, 5, 6], 'only the epochs after the checkpoint run');
+    assert.equal(resumed.resumedFromEpoch, 3);
+    assert.equal(whole.resumedFromEpoch, 0);
+    assert.deepEqual(resumed.history, whole.history);
+    assert.deepEqual(resumed.metrics, whole.metrics);
+    const table = (r: typeof whole) => Array.from(r.model.getLayer(USER_FACTORS_LAYER).getWeights()[0]!.dataSync());
+    assert.deepEqual(table(resumed), table(whole));
+    await assert.rejects(
+      trainRecommender({ ...spec, hyperparameters: { ...spec.hyperparameters, seed: 7 } }, { resumeFrom: checkpoints[2] }),
+      CheckpointMismatchError,
+    );
+    whole.model.dispose();
+    resumed.model.dispose();
+  });
+
+  it('early stopping: stops `patience` epochs after the best validation NDCG and keeps that epoch', async () => {
+    const r = await trainRecommender({
+      table: plantedTable(false, 3),
+      columns: { user: 'user', item: 'item', timestamp: 'ts' },
+      hyperparameters: { epochs: 60, earlyStoppingPatience: 2, learningRate: 0.05 },
+    });
+    const ndcg = r.history.map((h) => h.valMetric);
+    const best = ndcg.indexOf(Math.max(...ndcg)) + 1;
+    assert.equal(r.stoppedEarly, true, `history ${ndcg.map((x) => x.toFixed(3)).join(' ')}`);
+    assert.ok(r.epochsCompleted < 60);
+    assert.equal(r.bestEpoch, best);
+    assert.equal(r.epochsCompleted, best + 2);
+    // the kept factors are the best epoch's: the final validation metric is that epoch's (300 users: all evaluated each epoch)
+    assert.equal(r.metrics.validation.ndcgAtK, ndcg[best - 1]);
+    r.model.dispose();
   });
 });

@@ -1,5 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { createHash } from 'node:crypto';
+import {
+  CheckpointMismatchError,
+  decodeCheckpoint,
+  decodeTensors,
+  encodeTensors,
+  optimizerState,
+  restoreOptimizer,
+  type EncodedTensors,
+  type TrainingCheckpoint,
+} from '../checkpoint';
 import { deriveSeed, mulberry32, seededPermutation } from '../random';
 import { TrainingCancelledError, type EpochProgress } from '../types';
 import {
@@ -72,6 +83,12 @@ export interface RecommenderTrainResult {
   droppedRows: number;
   duplicates: number;
   epochsCompleted: number;
+  /** 1-based epoch whose factors the model carries (the best on validation: NDCG@K, or RMSE with ratings). */
+  bestEpoch: number;
+  /** Training ended before `epochs` because validation did not improve for `earlyStoppingPatience` epochs. */
+  stoppedEarly: boolean;
+  /** Epochs restored from `resumeFrom` (0 for a fresh run). */
+  resumedFromEpoch: number;
   backend: string;
   durationMs: number;
   samplesPerSecond: number;
@@ -80,6 +97,10 @@ export interface RecommenderTrainResult {
 export interface RecommenderTrainOptions {
   onProgress?: (p: EpochProgress) => void | Promise<void>;
   signal?: AbortSignal;
+  /** After every epoch (and its progress): the factors, Adam's moments, the best factors and the loop state. */
+  onCheckpoint?: (c: TrainingCheckpoint) => void | Promise<void>;
+  /** A checkpoint of the same spec and data: training continues after its epoch as if never interrupted. */
+  resumeFrom?: TrainingCheckpoint | Buffer;
 }
 
 /** The serving model's layer names: the user table is [users, d + 2], the item kernel [d + 2, items]. */
@@ -139,6 +160,34 @@ class Factors {
         return tf.add(tf.add(tf.add(dot, tf.gather(this.bi, i)), tf.gather(this.bu, u)), this.mu);
       }),
     );
+  }
+
+  /** The four factor tensors, encoded (checkpoints and the best-so-far copy). */
+  encode(): Promise<EncodedTensors> {
+    return encodeTensors([
+      { name: 'P', tensor: this.P },
+      { name: 'Q', tensor: this.Q },
+      { name: 'bu', tensor: this.bu },
+      { name: 'bi', tensor: this.bi },
+    ]);
+  }
+
+  restore(enc: EncodedTensors): void {
+    const map = decodeTensors(enc);
+    try {
+      for (const [k, v] of [
+        ['P', this.P],
+        ['Q', this.Q],
+        ['bu', this.bu],
+        ['bi', this.bi],
+      ] as const) {
+        const t = map[k];
+        if (!t || !tf.util.arraysEqual(t.shape, v.shape)) throw new CheckpointMismatchError(`factor ${k} does not fit this model`);
+        v.assign(t);
+      }
+    } finally {
+      tf.dispose(Object.values(map));
+    }
   }
 
   dispose(): void {
@@ -208,8 +257,36 @@ export async function trainRecommender(spec: RecommenderSpec, opts: RecommenderT
   const evaluator = new Evaluator(x, split, feedback, hp.k);
   let samples = 0;
   let loopMs = 0;
+  const fingerprint = createHash('sha256')
+    .update(
+      JSON.stringify({
+        template: 'recommender',
+        hp,
+        columns,
+        fractions,
+        sizes: [nUsers, nItems, split.train.length, split.validation.length, split.test.length],
+      }),
+    )
+    .digest('hex');
+  // early stopping on the validation loss: RMSE² (ratings) or 1 − NDCG@K (implicit)
+  let best: { epoch: number; valLoss: number } | null = null;
+  let bestWeights: EncodedTensors | null = null;
+  let wait = 0;
+  let stoppedEarly = false;
   try {
-    for (let epoch = 1; epoch <= hp.epochs; epoch++) {
+    if (opts.resumeFrom) {
+      const ck = Buffer.isBuffer(opts.resumeFrom) ? decodeCheckpoint(opts.resumeFrom) : opts.resumeFrom;
+      if (ck.fingerprint !== fingerprint) throw new CheckpointMismatchError('it was written for a different training spec or data');
+      factors.restore(ck.weights);
+      if (ck.optimizer) await restoreOptimizer(optimizer, ck.optimizer);
+      history.push(...ck.history);
+      best = ck.best;
+      bestWeights = ck.bestWeights;
+      wait = ck.wait;
+      stoppedEarly = hp.earlyStoppingPatience > 0 && wait >= hp.earlyStoppingPatience;
+    }
+    const resumedFromEpoch = history.length;
+    for (let epoch = history.length + 1; epoch <= hp.epochs && !stoppedEarly; epoch++) {
       const t0 = performance.now();
       const order = seededPermutation(split.train.length, deriveSeed(hp.seed, 0xe0c, epoch));
       const rand = mulberry32(deriveSeed(hp.seed, 0x4e6, epoch));
@@ -243,11 +320,36 @@ export async function trainRecommender(spec: RecommenderSpec, opts: RecommenderT
       const progress: EpochProgress =
         feedback === 'explicit'
           ? { epoch, epochs: hp.epochs, loss, valLoss: (val.rmse ?? NaN) ** 2, valMetric: val.rmse ?? NaN, valMetricName: 'rmse' }
-          : { epoch, epochs: hp.epochs, loss, valLoss: NaN, valMetric: val.ndcgAtK, valMetricName: 'ndcgAtK' };
+          : // implicit: 1 − NDCG@K as the validation loss (lower is better, like every other template's)
+            { epoch, epochs: hp.epochs, loss, valLoss: 1 - val.ndcgAtK, valMetric: val.ndcgAtK, valMetricName: 'ndcgAtK' };
       history.push(progress);
+      const valLoss = Number.isFinite(progress.valLoss) ? progress.valLoss : Infinity;
+      if (best === null || valLoss < best.valLoss) {
+        best = { epoch, valLoss };
+        bestWeights = await factors.encode();
+        wait = 0;
+      } else {
+        wait++;
+        if (hp.earlyStoppingPatience > 0 && wait >= hp.earlyStoppingPatience) stoppedEarly = true;
+      }
       await opts.onProgress?.(progress);
+      if (opts.onCheckpoint) {
+        await opts.onCheckpoint({
+          formatVersion: 1,
+          fingerprint,
+          epochsCompleted: epoch,
+          history: [...history],
+          best,
+          wait,
+          weights: await factors.encode(),
+          bestWeights,
+          optimizer: await optimizerState(optimizer),
+        });
+      }
       await yieldToEventLoop();
     }
+    // the best epoch's factors (early stopping, or a later epoch that did worse on validation)
+    if (bestWeights && best && best.epoch !== history.length) factors.restore(bestWeights);
     const metrics = { validation: evaluator.evaluate(factors, 'validation'), test: evaluator.evaluate(factors, 'test') };
     const model = exportServingModel(factors, nUsers, nItems);
     const all = Int32Array.from({ length: x.user.length }, (_, k) => k);
@@ -289,7 +391,10 @@ export async function trainRecommender(spec: RecommenderSpec, opts: RecommenderT
       interactions: x.user.length,
       droppedRows: x.droppedRows,
       duplicates: x.duplicates,
-      epochsCompleted: hp.epochs,
+      epochsCompleted: history.length,
+      bestEpoch: best?.epoch ?? history.length,
+      stoppedEarly,
+      resumedFromEpoch,
       backend: tf.getBackend(),
       durationMs: performance.now() - started,
       samplesPerSecond: loopMs > 0 ? samples / (loopMs / 1000) : 0,
@@ -490,7 +595,16 @@ class Evaluator {
  * layers model: the runtime loads it like any other and TF Serving / OIP calls can score a user index.
  */
 function exportServingModel(f: Factors, nUsers: number, nItems: number): tfl.LayersModel {
-  const d = f.d;
+  return recommenderServingModel(f.P, f.Q, f.bu, f.bi, f.mu);
+}
+
+/**
+ * The serving model of factors P [users, d], Q [items, d], biases bu [users], bi [items] and a global
+ * bias mu (see exportServingModel): shared by training and the embeddings import. The tensors stay the caller's.
+ */
+export function recommenderServingModel(P: tf.Tensor, Q: tf.Tensor, bu: tf.Tensor, bi: tf.Tensor, mu: number): tfl.LayersModel {
+  const [nUsers, d] = P.shape as [number, number];
+  const nItems = Q.shape[0]!;
   const model = tfl.sequential({ name: 'kiln_recommender' });
   model.add(
     tfl.layers.embedding({
@@ -505,8 +619,8 @@ function exportServingModel(f: Factors, nUsers: number, nItems: number): tfl.Lay
   model.add(tfl.layers.flatten({ name: 'flatten' }));
   model.add(tfl.layers.dense({ name: ITEM_FACTORS_LAYER, units: nItems, useBias: false, kernelInitializer: 'zeros' }));
   const [userTable, itemKernel] = tf.tidy(() => [
-    tf.concat([f.P, tf.expandDims(f.bu, 1), tf.ones([nUsers, 1])], 1),
-    tf.concat([tf.transpose(f.Q), tf.ones([1, nItems]), tf.expandDims(tf.add(f.bi, f.mu), 0)], 0),
+    tf.concat([P, tf.expandDims(bu, 1), tf.ones([nUsers, 1])], 1),
+    tf.concat([tf.transpose(Q), tf.ones([1, nItems]), tf.expandDims(tf.add(bi, mu), 0)], 0),
   ]);
   model.setWeights([userTable, itemKernel]);
   tf.dispose([userTable, itemKernel]);

@@ -29,6 +29,11 @@ export interface RecommenderHyperparameters {
   /** Cut-off K of the stored top-K metrics. */
   k: number;
   seed: number;
+  /**
+   * Epochs without a better validation metric (NDCG@K; RMSE with ratings) before training stops; the
+   * best epoch's factors are kept either way. 0 disables early stopping (as the tabular templates).
+   */
+  earlyStoppingPatience: number;
 }
 
 export const DEFAULT_RECOMMENDER_HYPERPARAMETERS: RecommenderHyperparameters = {
@@ -41,6 +46,7 @@ export const DEFAULT_RECOMMENDER_HYPERPARAMETERS: RecommenderHyperparameters = {
   l2: 1e-4,
   k: 10,
   seed: 42,
+  earlyStoppingPatience: 5,
 };
 
 export interface RecommenderSplitOptions {
@@ -85,6 +91,11 @@ export function resolveRecommenderHyperparameters(given: Partial<RecommenderHype
   check(isNum(hp.l2) && hp.l2 >= 0 && hp.l2 <= 10, 'l2', 'must be a number from 0 to 10');
   check(isInt(hp.k) && hp.k >= 1 && hp.k <= 1000, 'k', 'must be an integer from 1 to 1000');
   check(isInt(hp.seed) && hp.seed >= 0 && hp.seed <= 0xffffffff, 'seed', 'must be an integer from 0 to 2^32-1');
+  check(
+    isInt(hp.earlyStoppingPatience) && hp.earlyStoppingPatience >= 0 && hp.earlyStoppingPatience <= 1000,
+    'earlyStoppingPatience',
+    'must be an integer from 0 to 1000 (0 disables)',
+  );
   return hp;
 }
 
