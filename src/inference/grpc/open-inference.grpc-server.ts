@@ -134,6 +134,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       ModelReady: this.unary('ModelReady', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelReady(req)),
       ModelMetadata: this.unary('ModelMetadata', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelMetadata(req)),
       ModelInfer: this.unary('ModelInfer', DATA_PLANE, (req: GrpcInferRequest, ctx) => this.modelInfer(req, ctx)),
+      ModelStreamInfer: this.streamInfer(),
       RepositoryModelLoad: this.unary('RepositoryModelLoad', ['developer'], (req: RepositoryLoadRequest, ctx) => this.load(req, ctx)),
       RepositoryModelUnload: this.unary('RepositoryModelUnload', ['developer'], async (req: { model_name?: string }) => {
         const name = requiredName(req.model_name, 'model_name');
@@ -197,6 +198,59 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     };
   }
 
+  /**
+   * Triton's ModelStreamInfer (bidirectional stream): each ModelInferRequest on the stream is one
+   * inference, as a ModelInfer call (same runtime, batching, validation, one audit record each, its
+   * own request id in the response's `kiln_request_id` parameter). Requests run as they arrive (the
+   * dynamic batcher may join them); responses are written in the order of the requests. A failed
+   * request answers `error_message` on the stream, which stays open (Triton's behaviour); the
+   * stream ends with OK once the client has half-closed and every response is written. Auth is
+   * checked once, from the call's metadata: a refusal ends the stream with the gRPC status.
+   * A request's `triton_enable_empty_final_response` parameter is honoured the way Triton does for a
+   * model that is not decoupled: its one response carries `triton_final_response: true`.
+   */
+  private streamInfer(): grpc.handleBidiStreamingCall<GrpcInferRequest, StreamInferResponse> {
+    return (call) => {
+      const streamId = randomUUID();
+      const metadata = new grpc.Metadata();
+      metadata.set('x-request-id', streamId);
+      call.sendMetadata(metadata);
+      const principal = this.authorize(call.metadata, DATA_PLANE);
+      let written: Promise<void> = Promise.resolve();
+      let failed = false;
+      principal.catch((error: unknown) => {
+        failed = true;
+        call.emit('error', this.toStatus(error, 'ModelStreamInfer', streamId));
+      });
+      call.on('data', (req: GrpcInferRequest) => {
+        if (failed) return;
+        const requestId = randomUUID();
+        const answer = principal.then(
+          (p) =>
+            this.modelInfer(req, { requestId, principal: p }).then(
+              (res): StreamInferResponse => ({ error_message: '', infer_response: finalResponse(res, req, requestId) }),
+              (error: unknown): StreamInferResponse => ({
+                error_message: this.toStatus(error, 'ModelStreamInfer', requestId).details ?? '',
+              }),
+            ),
+          () => null,
+        );
+        written = written.then(async () => {
+          const response = await answer;
+          if (response && !failed && !call.cancelled) call.write(response);
+        });
+      });
+      call.on('end', () => {
+        void written.then(() => {
+          if (!failed && !call.cancelled) call.end();
+        });
+      });
+      call.on('error', () => {
+        failed = true;
+      });
+    };
+  }
+
   private async authorize(metadata: grpc.Metadata, access: Access): Promise<Principal | null> {
     if (access === 'public') return null;
     const key = presentedKey(metadata);
@@ -257,6 +311,21 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     );
     return grpcInferResponse(result, request, raw);
   }
+}
+
+/** Triton's ModelStreamInferResponse: an error text, or the response. */
+interface StreamInferResponse {
+  error_message: string;
+  infer_response?: ReturnType<typeof grpcInferResponse> & { parameters?: Record<string, unknown> };
+}
+
+/** The response with the call's request id (the audit record's key) and, when asked, Triton's final-response flag. */
+function finalResponse(res: ReturnType<typeof grpcInferResponse>, req: GrpcInferRequest, requestId: string) {
+  const final = req.parameters?.triton_enable_empty_final_response?.bool_param === true;
+  return {
+    ...res,
+    parameters: { kiln_request_id: { string_param: requestId }, ...(final ? { triton_final_response: { bool_param: true } } : {}) },
+  };
 }
 
 /** An auth refusal (its status maps straight to a gRPC code). */
