@@ -5,7 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
-import fastifyCompress from '@fastify/compress';
+import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -83,7 +83,15 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
     // Request bodies sent with Content-Encoding gzip or deflate are inflated (Triton accepts both; tritonclient
-    // sends them); the body limit then bounds the inflated size. Responses are not compressed here.
+    // sends them); the body limit then bounds the inflated size. Responses of the serving routes (/v1, /v2)
+    // are compressed with gzip or deflate when the client's Accept-Encoding asks for it (tritonclient's and
+    // KServe's response compression), JSON and binary tensor bodies alike; the rest of the API is not.
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRoute', (route) => {
+        if (route.compress === undefined && /^\/v[12](\/|$)/.test(route.url)) route.compress = SERVING_RESPONSE_COMPRESSION;
+      });
     await app.register(fastifyCompress, { globalCompression: false, globalDecompression: true, requestEncodings: ['gzip', 'deflate'] });
     // JSON bodies: depth cap and prototype guard everywhere; domains add their dialects (the serving protocols on /v1, /v2),
     // which have their own body limit.
@@ -130,6 +138,17 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     throw err;
   }
 }
+
+/**
+ * Response compression on the serving routes: the encodings Triton answers (gzip, deflate), for JSON
+ * (problem+json too) and the binary tensor extension's octet-stream bodies; bodies under 1 KiB stay
+ * as they are (@fastify/compress's threshold: compressing them costs more than it saves).
+ */
+const SERVING_RESPONSE_COMPRESSION: Pick<FastifyCompressOptions, 'encodings' | 'customTypes' | 'threshold'> = {
+  encodings: ['gzip', 'deflate'],
+  customTypes: /^application\/(json|problem\+json|octet-stream)\b/,
+  threshold: 1024,
+};
 
 function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycle: { draining: boolean }): void {
   const fastify = app.getHttpAdapter().getInstance();

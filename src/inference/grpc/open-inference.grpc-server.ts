@@ -1,8 +1,8 @@
 /**
  * Open Inference Protocol over gRPC: `inference.GRPCInferenceService` (proto/grpc_predict_v2.proto)
  * on KILN_GRPC_PORT (on HOST), served by the same InferenceService as /v2 over REST: same routing,
- * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per call
- * that reaches the runtime, as on REST).
+ * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per
+ * inference answered, refusals before the runtime included, as on REST).
  *
  * Beside the OIP proto's RPCs it answers Triton's ModelStatistics, ModelConfig and RepositoryIndex
  * (proto/triton/grpc_service.proto), and tritonclient's RepositoryModelLoad/Unload (Triton numbers
@@ -188,12 +188,20 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', requestId);
       call.sendMetadata(metadata);
+      let principal: Principal | null = null;
       (async () => {
-        const principal = await this.authorize(call.metadata, access);
+        principal = await this.authorize(call.metadata, access);
         return handle(call.request, { requestId, principal });
       })().then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(this.toStatus(error, method, requestId)),
+        (response) => {
+          if (method === 'ModelInfer') this.inference.forgetAudited(requestId);
+          callback(null, response);
+        },
+        async (error: unknown) => {
+          const status = this.toStatus(error, method, requestId);
+          if (method === 'ModelInfer') await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status);
+          callback(status);
+        },
       );
     };
   }
@@ -228,10 +236,15 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
         const answer = principal.then(
           (p) =>
             this.modelInfer(req, { requestId, principal: p }).then(
-              (res): StreamInferResponse => ({ error_message: '', infer_response: finalResponse(res, req, requestId) }),
-              (error: unknown): StreamInferResponse => ({
-                error_message: this.toStatus(error, 'ModelStreamInfer', requestId).details ?? '',
-              }),
+              (res): StreamInferResponse => {
+                this.inference.forgetAudited(requestId);
+                return { error_message: '', infer_response: finalResponse(res, req, requestId) };
+              },
+              async (error: unknown): Promise<StreamInferResponse> => {
+                const status = this.toStatus(error, 'ModelStreamInfer', requestId);
+                await this.auditRefusal(req, requestId, p, error, status);
+                return { error_message: status.details ?? '' };
+              },
             ),
           () => null,
         );
@@ -249,6 +262,20 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
         failed = true;
       });
     };
+  }
+
+  /** Audits a ModelInfer refused before the runtime recorded it (auth, codec, unknown model): every answered call once. */
+  private async auditRefusal(
+    req: GrpcInferRequest | undefined,
+    requestId: string,
+    principal: Principal | null,
+    error: unknown,
+    status: Partial<grpc.StatusObject>,
+  ): Promise<void> {
+    const call = { protocol: 'oip-grpc' as const, requestId, clientRequestId: req?.id || null, callerKeyId: principal?.keyId ?? null };
+    await this.inference
+      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '')
+      .catch((err: unknown) => this.logger.error({ err, requestId }, 'could not audit a refused gRPC call'));
   }
 
   private async authorize(metadata: grpc.Metadata, access: Access): Promise<Principal | null> {
@@ -336,6 +363,12 @@ class HttpStatusError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The HTTP status an error answers with (what the audit record keeps, as for REST). */
+function httpStatusOf(error: unknown): number {
+  if (error instanceof HttpStatusError) return error.status;
+  return toProblem(error, { url: '/', id: '' }).status;
 }
 
 function requiredName(value: string | undefined, field: string): string {
