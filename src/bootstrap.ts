@@ -5,7 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
-import fastifyCompress from '@fastify/compress';
+import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress';
 import { PinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -83,7 +83,15 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
     // Request bodies sent with Content-Encoding gzip or deflate are inflated (Triton accepts both; tritonclient
-    // sends them); the body limit then bounds the inflated size. Responses are not compressed here.
+    // sends them); the body limit then bounds the inflated size. Inference answers (/v2 infer, /v1 predict,
+    // classify, regress) are compressed with gzip or deflate when the client's Accept-Encoding asks for it
+    // (tritonclient's and KServe's response compression), JSON and binary tensor bodies alike. Like Triton,
+    // nothing else is: tritonclient's aio client sends aiohttp's default Accept-Encoding on every call
+    // but inflates only inference answers.
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.addHook('onRoute', (route) => {
+      if (route.compress === undefined && isInferenceRoute(route.url, route.method)) route.compress = SERVING_RESPONSE_COMPRESSION;
+    });
     await app.register(fastifyCompress, { globalCompression: false, globalDecompression: true, requestEncodings: ['gzip', 'deflate'] });
     // JSON bodies: depth cap and prototype guard everywhere; domains add their dialects (the serving protocols on /v1, /v2),
     // which have their own body limit.
@@ -129,6 +137,23 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await embedded?.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Response compression of inference answers: the encodings Triton answers (gzip, deflate), for JSON
+ * (problem+json too) and the binary tensor extension's octet-stream bodies; bodies under 1 KiB stay
+ * as they are (@fastify/compress's threshold: compressing them costs more than it saves).
+ */
+const SERVING_RESPONSE_COMPRESSION: Pick<FastifyCompressOptions, 'encodings' | 'customTypes' | 'threshold'> = {
+  encodings: ['gzip', 'deflate'],
+  customTypes: /^application\/(json|problem\+json|octet-stream)\b/,
+  threshold: 1024,
+};
+
+/** The serving routes that answer inferences: /v2 …/infer, and POST under /v1 (:predict, :classify, :regress). */
+function isInferenceRoute(url: string, method: string | string[]): boolean {
+  const post = Array.isArray(method) ? method.includes('POST') : method === 'POST';
+  return post && (/^\/v2\/models\/.+\/infer$/.test(url) || url.startsWith('/v1/'));
 }
 
 function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycle: { draining: boolean }): void {

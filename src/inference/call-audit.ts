@@ -22,6 +22,8 @@ export class CallAudit {
     /** The inputs came straight from JSON.parse (no NaN, no typed arrays): stored without a copy. */
     private readonly inputsAreJson: boolean,
     private readonly observe: (served: ServedModel | null, outcome: string, started: number) => void,
+    /** Told once the call's record is written (answer hooks audit the calls nothing recorded). */
+    private readonly recorded: () => void = () => undefined,
   ) {}
 
   /** The version that answers (known once routed). */
@@ -39,6 +41,7 @@ export class CallAudit {
         const error = e instanceof Error ? e.message.slice(0, 2000) : String(e);
         await this.sink
           .recordPrediction(this.record({ canary: false, status, rows: 0, outputs: null, error }))
+          .then(this.recorded)
           .catch((err: unknown) => this.logger.error({ err, requestId: this.call.requestId }, 'could not audit a failed call'));
       }
       throw e;
@@ -47,7 +50,20 @@ export class CallAudit {
 
   async succeeded(canary: boolean, rows: number, outputs: unknown): Promise<void> {
     this.observe(this.served, 'ok', this.started);
-    if (this.sink.enabled) await this.sink.recordPrediction(this.record({ canary, status: 200, rows, outputs, error: null }));
+    if (this.sink.enabled) {
+      await this.sink.recordPrediction(this.record({ canary, status: 200, rows, outputs, error: null }));
+      this.recorded();
+    }
+  }
+
+  /**
+   * The record of a call refused before the runtime saw it (unparseable body, bad content type, JSON
+   * too deep, unknown model, malformed request): its status and error, no inputs (none were read).
+   */
+  async refused(status: number, error: string): Promise<void> {
+    if (!this.sink.enabled) return;
+    await this.sink.recordPrediction(this.record({ canary: false, status, rows: 0, outputs: null, error: error.slice(0, 2000) }));
+    this.recorded();
   }
 
   private record(r: Pick<AuditPredictionRecord, 'canary' | 'status' | 'rows' | 'outputs' | 'error'>): AuditPredictionRecord {

@@ -15,6 +15,8 @@ import { TfServingController } from './tf-serving.controller';
 import { OpenInferenceGrpcServer } from './grpc/open-inference.grpc-server';
 import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 import { ModelsServicesModule } from '../models';
+import { InferenceService } from './inference.service';
+import { installServingAnswerAudit } from './serving-answer-audit';
 
 /**
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
@@ -22,7 +24,8 @@ import { ModelsServicesModule } from '../models';
  * serving protocols: `{"error"}` bodies on /v1 and /v2, their JSON dialects (NaN tokens on /v1,
  * form-encoded bodies read as JSON), 405 + `Allow` for a /v2 path under another method (TF
  * Serving's own 400s for malformed /v1 URLs), and
- * JSON replies written by the serving JSON writer with `Content-Type: application/json` exactly.
+ * JSON replies written by the serving JSON writer with `Content-Type: application/json` exactly, and
+ * an audit record for every inference call answered before the runtime audited it.
  */
 @Module({
   imports: [InferenceRuntimeModule, ModelsServicesModule],
@@ -35,6 +38,7 @@ export class InferenceModule implements OnModuleInit {
     private readonly formats: ErrorFormats,
     private readonly bodyDialects: JsonBodyDialects,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly inference: InferenceService,
   ) {}
 
   onModuleInit(): void {
@@ -45,5 +49,6 @@ export class InferenceModule implements OnModuleInit {
     installTfServingUrlAnswers(fastify);
     installWrongMethodAnswer(fastify);
     installServingJsonReplies(fastify);
+    installServingAnswerAudit(fastify, this.inference);
   }
 }

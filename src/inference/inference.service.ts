@@ -517,9 +517,50 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private startAudit(name: string, call: InferenceCall, inputs: () => unknown, inputsAreJson: boolean): CallAudit {
-    return new CallAudit(this.audit, this.logger, name, call, inputs, inputsAreJson, (served, outcome, started) =>
-      this.observe(name, served, call, outcome, started),
+    return new CallAudit(
+      this.audit,
+      this.logger,
+      name,
+      call,
+      inputs,
+      inputsAreJson,
+      (served, outcome, started) => this.observe(name, served, call, outcome, started),
+      ANSWER_AUDITED_PROTOCOLS.has(call.protocol) ? () => this.noteAudited(call.requestId) : undefined,
     );
+  }
+
+  /**
+   * Audits a /v1, /v2 or gRPC inference call that was answered without reaching the runtime's audit
+   * (refused by the body parser, the content type, the JSON depth guard, the codec, or an unknown
+   * model), unless the runtime recorded it: each answered call is audited exactly once. Resolves
+   * once the record is durable (the answer waits for it, as for every other record). Returns
+   * whether a record was written here.
+   */
+  async auditIfUnrecorded(name: string, call: InferenceCall, status: number, error: string): Promise<boolean> {
+    if (this.auditedCalls.delete(call.requestId)) return false;
+    await new CallAudit(
+      this.audit,
+      this.logger,
+      name,
+      call,
+      () => null,
+      true,
+      () => undefined,
+    ).refused(status, error);
+    return this.audit.enabled;
+  }
+
+  /** Forgets that the runtime audited a call (its answer succeeded: nothing left to record). */
+  forgetAudited(requestId: string): void {
+    this.auditedCalls.delete(requestId);
+  }
+
+  /** Request ids the runtime audited, until the call's answer takes them (bounded: a call whose answer never came is dropped). */
+  private readonly auditedCalls = new Set<string>();
+
+  private noteAudited(requestId: string): void {
+    this.auditedCalls.add(requestId);
+    if (this.auditedCalls.size > MAX_PENDING_AUDITED) this.auditedCalls.delete(this.auditedCalls.values().next().value!);
   }
 
   /** Sends a copy of the request to the model's shadow version off the response path; records both answers. */
@@ -594,6 +635,11 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     if (outcome === 'ok') this.metrics.duration.observe({ model: name, protocol: call.protocol }, (performance.now() - started) / 1000);
   }
 }
+
+/** The protocols whose answers (HTTP hook, gRPC handler) audit the calls the runtime did not. */
+const ANSWER_AUDITED_PROTOCOLS: ReadonlySet<InferenceCall['protocol']> = new Set(['oip', 'tfserving', 'oip-grpc']);
+/** At most this many audited request ids wait for their answer (an answer normally takes its id within the call). */
+const MAX_PENDING_AUDITED = 10_000;
 
 function firstValues(outputs: HostTensor[]): number[] {
   const d = outputs[0]?.data;

@@ -14,6 +14,8 @@ import { loadOipGrpcPackage, loadTritonGrpcPackage } from '../../src/inference/g
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { importLayersModel } from '../models/model-import-helpers';
+import { SIMPLE_SIGNATURE, simpleAddSubGraphModel, TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
+import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
 
 const ROUTED = 'grpc-routed';
 const LOOSE = 'grpc-loose';
@@ -22,6 +24,53 @@ const SIGNATURE = {
   outputs: [{ name: 'probabilities', dtype: 'float32', shape: [-1, 2] }],
 };
 const ROWS = [0.1, 0.2, 0.3, 1, -1, 0.5];
+/** Triton's `simple` (OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 − INPUT1, int32 [-1, 16]) and a string model. */
+const SIMPLE = 'simple';
+const TEXT = 'grpc-text';
+
+async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
+  const form = new FormData();
+  form.append('signature', JSON.stringify(signature));
+  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
+  assert.equal(res.status, 201, await res.text());
+  assert.equal((await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } })).status, 200);
+}
+
+/** tritonclient's serialize_byte_tensor: each element a 4-byte little-endian length, then its bytes. */
+function lengthPrefixed(elements: Buffer[]): Buffer {
+  return Buffer.concat(
+    elements.flatMap((e) => {
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(e.length);
+      return [n, e];
+    }),
+  );
+}
+
+/** INPUT0, INPUT1 of `simple` as tritonclient.grpc sends them (raw_input_contents, little-endian int32). */
+function simpleRequest(id: string, a: number[], b: number[], parameters: object = {}) {
+  const raw = (v: number[]) => Buffer.from(new Int32Array(v).buffer);
+  return {
+    model_name: SIMPLE,
+    id,
+    parameters,
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1, a.length] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1, b.length] },
+    ],
+    outputs: [{ name: 'OUTPUT0' }, { name: 'OUTPUT1' }],
+    raw_input_contents: [raw(a), raw(b)],
+  };
+}
+
+function int32s(bytes: Buffer): number[] {
+  return Array.from(new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+}
 
 function denseModel(seed: number): tfl.LayersModel {
   const m = tfl.sequential();
@@ -35,6 +84,11 @@ interface Answer<T> {
   response?: T;
   error?: grpc.ServiceError;
   requestId?: string;
+}
+
+/** A bidirectional streaming RPC of a generated client (ModelStreamInfer). */
+interface StreamClient {
+  ModelStreamInfer(metadata: grpc.Metadata): grpc.ClientDuplexStream<unknown, any>;
 }
 
 type Rpc = (
@@ -66,6 +120,12 @@ async function main(): Promise<void> {
         c.on('metadata', (m: grpc.Metadata) => (requestId = m.get('x-request-id')[0] as string | undefined));
       });
 
+    const metadataWith = (key: string) => {
+      const m = new grpc.Metadata();
+      m.set('authorization', `Bearer ${key}`);
+      return m;
+    };
+
     const auditRows = async (requestId: string) =>
       (await pg.query('SELECT route, status, model_version, error FROM audit_predictions WHERE request_id = $1', [requestId])).rows;
 
@@ -75,6 +135,8 @@ async function main(): Promise<void> {
       await importLayersModel(kiln, ROUTED, denseModel(1), SIGNATURE);
       assert.equal((await kiln.request('PUT', `/api/models/${ROUTED}/aliases/production`, { body: { version: 1 } })).status, 200);
       await importLayersModel(kiln, LOOSE, denseModel(2), SIGNATURE);
+      await importGraph(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
+      await importGraph(kiln, TEXT, textGraphModel(), TEXT_SIGNATURE);
       predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
       auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
       const port = kiln.app.get(OpenInferenceGrpcServer).port;
@@ -249,6 +311,137 @@ async function main(): Promise<void> {
       }
       assert.equal((await call('ModelInfer', { model_name: 'no-such-model', inputs: [] })).error?.code, grpc.status.NOT_FOUND);
       assert.equal((await call('ModelInfer', { model_name: ROUTED, inputs: [] }, auditorKey)).error?.code, grpc.status.PERMISSION_DENIED);
+    });
+
+    it('ModelInfer refused before the runtime (unknown model, codec, auth) is audited exactly once with its status', async () => {
+      const refused: Array<[unknown, string | null, number]> = [
+        [{ model_name: 'no-such-model', inputs: [] }, kiln.adminKey, 404],
+        [
+          { model_name: ROUTED, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], contents: { int_contents: [1, 2, 3] } }] },
+          kiln.adminKey,
+          400,
+        ],
+        [{ model_name: ROUTED, inputs: [] }, auditorKey, 403],
+        [{ model_name: ROUTED, inputs: [] }, null, 401],
+      ];
+      for (const [request, key, status] of refused) {
+        const res = await call('ModelInfer', request, key);
+        assert.ok(res.error && res.requestId, JSON.stringify(request));
+        await eventually(async () => ((await auditRows(res.requestId!)).length > 0 ? true : undefined));
+        await new Promise((r) => setTimeout(r, 300)); // a duplicate would be written by the same batch or the next one
+        const rows = await auditRows(res.requestId!);
+        assert.equal(rows.length, 1, `${status}: ${JSON.stringify(rows)}`);
+        assert.deepEqual([rows[0].route, rows[0].status, rows[0].model_version], ['oip-grpc', status, null]);
+        assert.equal(rows[0].error, res.error!.details);
+      }
+    });
+
+    it('BYTES over ModelInfer: raw_input_contents with 4-byte length prefixes (tritonclient) and bytes_contents; any octets intact', async () => {
+      const words = [Buffer.from('cat'), Buffer.from('héllo wörld'), Buffer.from([0xff, 0x00, 0x80]), Buffer.alloc(0)];
+      const raw = await call('ModelInfer', {
+        model_name: TEXT,
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [4] }],
+        outputs: [{ name: 'text_out' }],
+        raw_input_contents: [lengthPrefixed(words)],
+      });
+      assert.equal(raw.error, undefined, raw.error?.details);
+      assert.deepEqual(
+        raw.response.outputs.map((o: any) => [o.name, o.datatype, o.shape]),
+        [['text_out', 'BYTES', [4]]],
+      );
+      assert.deepEqual(raw.response.raw_output_contents, [lengthPrefixed(words)]);
+
+      const typed = await call('ModelInfer', {
+        model_name: TEXT,
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [4], contents: { bytes_contents: words } }],
+        outputs: [{ name: 'text_out' }],
+      });
+      assert.equal(typed.error, undefined, typed.error?.details);
+      assert.deepEqual(typed.response.outputs[0].contents.bytes_contents, words);
+
+      const cases: Array<[Buffer, RegExp]> = [
+        [lengthPrefixed(words).subarray(0, 13), /^raw_input_contents\[0\]\[1\]: BYTES element of 13 bytes runs past/],
+        [Buffer.from([1, 0]), /^raw_input_contents\[0\]\[0\]: truncated BYTES element/],
+        [lengthPrefixed(words.slice(0, 3)), /^raw_input_contents\[0\]: 3 BYTES elements for shape \[4\], which needs 4$/],
+      ];
+      for (const [bytes, message] of cases) {
+        const res = await call('ModelInfer', {
+          model_name: TEXT,
+          inputs: [{ name: 'text', datatype: 'BYTES', shape: [4] }],
+          raw_input_contents: [bytes],
+        });
+        assert.equal(res.error?.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(res.error!.details, message);
+      }
+    });
+
+    it("ModelStreamInfer (Triton's bidirectional stream): answers in request order, errors in-stream, each request audited once", async () => {
+      const stream = (triton as unknown as StreamClient).ModelStreamInfer(metadataWith(predictorKey));
+      const answers: any[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('data', (a: any) => answers.push(a));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      const a = Array.from({ length: 16 }, (_, i) => i);
+      const b = Array.from({ length: 16 }, () => 1);
+      stream.write(simpleRequest('s-1', a, b));
+      stream.write({ ...simpleRequest('s-bad', [1, 2, 3], [4, 5, 6]) });
+      stream.write(simpleRequest('s-3', b, a, { triton_enable_empty_final_response: { bool_param: true } }));
+      stream.write({ model_name: 'no-such-model', id: 's-unknown', inputs: [] });
+      stream.end();
+      await ended;
+
+      assert.equal(answers.length, 4);
+      const [first, bad, third, unknown] = answers;
+      assert.equal(first.error_message, '');
+      assert.deepEqual([first.infer_response.model_name, first.infer_response.id], [SIMPLE, 's-1']);
+      assert.deepEqual(first.infer_response.raw_output_contents.map(int32s), [a.map((v) => v + 1), a.map((v) => v - 1)]);
+      assert.equal(first.infer_response.parameters.triton_final_response, undefined);
+      assert.equal(bad.infer_response, undefined);
+      assert.match(bad.error_message, /INPUT0.*dimension 1 is 3/);
+      assert.equal(third.infer_response.id, 's-3');
+      assert.deepEqual(
+        third.infer_response.raw_output_contents.map(int32s)[0],
+        a.map((v) => v + 1),
+      );
+      assert.deepEqual(third.infer_response.parameters.triton_final_response, { bool_param: true, parameter_choice: 'bool_param' });
+      assert.match(unknown.error_message, /no-such-model/);
+
+      // Each request has its own audit record, keyed by the request id the response carries.
+      const id = (r: any) => r.infer_response.parameters.kiln_request_id.string_param as string;
+      for (const [requestId, status] of [
+        [id(first), 200],
+        [id(third), 200],
+      ] as const) {
+        const rows = await eventually(async () => {
+          const r = await auditRows(requestId);
+          return r.length > 0 ? r : undefined;
+        });
+        assert.deepEqual(rows, [{ route: 'oip-grpc', status, model_version: 1, error: null }]);
+      }
+      const failed = (
+        await pg.query(
+          "SELECT status, error FROM audit_predictions WHERE route = 'oip-grpc' AND client_request_id = ANY($1) ORDER BY status",
+          [['s-bad', 's-unknown']],
+        )
+      ).rows;
+      assert.deepEqual(
+        failed.map((r) => [r.status, r.error]),
+        [
+          [400, bad.error_message],
+          [404, unknown.error_message],
+        ],
+      );
+
+      // Auth is checked once per stream: no key → the stream ends UNAUTHENTICATED.
+      const refused = (triton as unknown as StreamClient).ModelStreamInfer(new grpc.Metadata());
+      const status = await new Promise<grpc.ServiceError>((resolve) => {
+        refused.on('data', () => undefined);
+        refused.on('error', resolve);
+        refused.write(simpleRequest('s-no-key', a, b));
+      });
+      assert.equal(status.code, grpc.status.UNAUTHENTICATED);
     });
 
     it('RepositoryModelLoad and RepositoryModelUnload act like the REST repository extension', async () => {

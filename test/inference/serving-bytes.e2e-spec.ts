@@ -11,7 +11,8 @@
  *  - Triton's limits: JSON nested 100 deep, the serving routes' own body limit (64 MB by default).
  */
 import assert from 'node:assert/strict';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { request as httpRequest } from 'node:http';
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
@@ -95,6 +96,26 @@ function splitAnswer(res: RawResponse): { header: any; tail: Buffer } {
     `Inference-Header-Content-Length: ${res.headers.get('inference-header-content-length')}`,
   );
   return { header: JSON.parse(res.bytes.subarray(0, length).toString('utf8')), tail: res.bytes.subarray(length) };
+}
+
+/** A request over node:http (no automatic Accept-Encoding, no automatic inflating): the bytes as sent. */
+function exact(
+  kiln: TestKiln,
+  method: string,
+  path: string,
+  body: string | Buffer | null,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${kiln.url}${path}`, { method, headers: { authorization: `Bearer ${kiln.adminKey}`, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body ?? undefined);
+  });
 }
 
 async function main(): Promise<void> {
@@ -282,16 +303,19 @@ async function main(): Promise<void> {
         ]);
         assert.deepEqual(tail, input);
       }
-      // test_multi_inputs, test_multi_variable_dimensions: Triton's messages
+      // test_raw_binary on onnx_zero_1_float32, which batches with dims [-1] (Kiln: [-1, -1]): Triton deduces a
+      // batch of one, [1, n]
+      const eight = Buffer.from(new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]).buffer);
+      const twoVariable = await raw(kiln, `/v2/models/${TWO_VARIABLE}/infer`, eight, headers);
+      assert.equal(twoVariable.status, 200, twoVariable.bytes.toString('latin1'));
+      assert.deepEqual(splitAnswer(twoVariable).header.outputs[0].shape, [1, 8]);
+      assert.deepEqual(splitAnswer(twoVariable).tail, eight);
+      // test_multi_inputs: Triton's message (test_multi_variable_dimensions, on a model with two variable
+      // dimensions besides the batch, is replayed in binary-tensors.spec.ts)
       assertError(
         await raw(kiln, `/v2/models/${SIMPLE}/infer`, Buffer.alloc(96), headers),
         400,
         /^Raw request must only have 1 input \(found 1\) to be deduced but got 2 inputs in 'simple' model configuration$/,
-      );
-      assertError(
-        await raw(kiln, `/v2/models/${TWO_VARIABLE}/infer`, Buffer.alloc(8), headers),
-        400,
-        /^The shape of the raw input 'fp32_input' can not be deduced because there are more than one variable-sized dimension$/,
       );
       assertError(
         await raw(kiln, `/v2/models/${IDENTITY}/infer`, Buffer.alloc(12), headers),
@@ -334,6 +358,127 @@ async function main(): Promise<void> {
         });
         assert.equal(record.requestId, id);
       }
+      const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
+      for (const id of ids) assert.equal(listed.body.items.filter((p: { requestId: string }) => p.requestId === id).length, 1, id);
+    });
+
+    it('inference answers are compressed per Accept-Encoding (gzip, deflate), binary ones too; nothing else is (as Triton)', async () => {
+      const values = Array.from({ length: 400 }, (_, i) => i / 8);
+      const body = JSON.stringify({ inputs: [{ name: 'fp32_input', shape: [4, 100], datatype: 'FP32', data: values }] });
+      const path = `/v2/models/${TWO_VARIABLE}/infer`;
+      const plain = await exact(kiln, 'POST', path, body, { 'content-type': 'application/json' });
+      assert.equal(plain.status, 200, plain.bytes.toString());
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.deepEqual(JSON.parse(plain.bytes.toString()).outputs[0].data, values);
+
+      const gz = await exact(kiln, 'POST', path, body, { 'content-type': 'application/json', 'accept-encoding': 'gzip' });
+      assert.equal(gz.status, 200);
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      assert.ok(gz.bytes.length < plain.bytes.length, `${gz.bytes.length} vs ${plain.bytes.length}`);
+      assert.deepEqual(gunzipSync(gz.bytes), plain.bytes);
+      assert.equal(gz.headers['content-type'], 'application/json');
+
+      // tritonclient's `response_compression_algorithm="deflate"`: zlib-wrapped deflate, as Content-Encoding: deflate means
+      const df = await exact(kiln, 'POST', path, body, { 'content-type': 'application/json', 'accept-encoding': 'deflate' });
+      assert.equal(df.headers['content-encoding'], 'deflate');
+      assert.deepEqual(inflateSync(df.bytes), plain.bytes);
+      // br is not one of Triton's encodings: identity
+      const br = await exact(kiln, 'POST', path, body, { 'content-type': 'application/json', 'accept-encoding': 'br' });
+      assert.equal(br.headers['content-encoding'], undefined);
+      assert.deepEqual(br.bytes, plain.bytes);
+
+      // binary outputs: the whole body is compressed; Inference-Header-Content-Length counts the inflated JSON header
+      const binary = JSON.stringify({ ...JSON.parse(body), parameters: { binary_data_output: true } });
+      const bin = await exact(kiln, 'POST', path, binary, { 'content-type': 'application/json', 'accept-encoding': 'gzip' });
+      assert.equal(bin.headers['content-encoding'], 'gzip');
+      assert.equal(bin.headers['content-type'], 'application/octet-stream');
+      const inflated = gunzipSync(bin.bytes);
+      const headerLength = Number(bin.headers['inference-header-content-length']);
+      const header = JSON.parse(inflated.subarray(0, headerLength).toString());
+      assert.equal(header.outputs[0].parameters.binary_data_size, 1600);
+      const tail = inflated.subarray(headerLength);
+      assert.deepEqual(
+        Array.from({ length: 400 }, (_, i) => tail.readFloatLE(i * 4)),
+        values,
+      );
+
+      // TF Serving's :predict too
+      const v1Body = JSON.stringify({ instances: Array.from({ length: 100 }, (_, i) => [i, i + 0.5, -i, i / 4]) });
+      const v1 = await exact(kiln, 'POST', `/v1/models/${IDENTITY}:predict`, v1Body, {
+        'content-type': 'application/json',
+        'accept-encoding': 'gzip, deflate',
+      });
+      assert.equal(v1.status, 200);
+      assert.equal(v1.headers['content-encoding'], 'gzip');
+      assert.equal(JSON.parse(gunzipSync(v1.bytes).toString()).predictions.length, 100);
+
+      // Not inference: identity, whatever the client accepts (tritonclient's aio client sends aiohttp's
+      // default Accept-Encoding everywhere and inflates only inference answers).
+      for (const other of ['/v2/models/' + TWO_VARIABLE, '/v2/models/' + TWO_VARIABLE + '/config', '/v2/models/stats']) {
+        const res = await exact(kiln, 'GET', other, null, { 'accept-encoding': 'gzip, deflate' });
+        assert.equal(res.status, 200, `${other}: ${res.bytes.toString().slice(0, 200)}`);
+        assert.equal(res.headers['content-encoding'], undefined, other);
+        JSON.parse(res.bytes.toString());
+      }
+    });
+
+    it('every answered inference call is audited exactly once, refusals before the runtime included', async () => {
+      const infer = `/v2/models/${IDENTITY}/infer`;
+      const good = JSON.stringify({ inputs: [{ name: 'fp32_input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+      const refusals: Array<{ why: string; path: string; body: string | Buffer; headers?: Record<string, string>; status: number }> = [
+        { why: 'body parser: not JSON', path: infer, body: '{"inputs": [', headers: { 'content-type': 'application/json' }, status: 400 },
+        {
+          why: 'JSON depth guard',
+          path: infer,
+          body: `{"inputs": ${'['.repeat(101)}${']'.repeat(101)}}`,
+          headers: { 'content-type': 'application/json' },
+          status: 400,
+        },
+        { why: 'content type', path: infer, body: good, headers: { 'content-type': 'application/xml' }, status: 415 },
+        {
+          why: 'a gzip body that is not gzip',
+          path: infer,
+          body: good,
+          headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+          status: 400,
+        },
+        { why: 'codec', path: infer, body: '{"inputs": []}', headers: { 'content-type': 'application/json' }, status: 400 },
+        { why: 'unknown model', path: '/v2/models/no-such-model/infer', body: good, status: 404 },
+        { why: 'no key', path: infer, body: good, headers: { authorization: '' }, status: 401 },
+        { why: 'v1 body parser', path: `/v1/models/${IDENTITY}:predict`, body: '{"instances": [1,', status: 400 },
+        { why: 'v1 codec', path: `/v1/models/${IDENTITY}:predict`, body: '{"instances": 7}', status: 400 },
+        { why: 'v1 unknown model', path: '/v1/models/no-such-model:predict', body: '{"instances": [[1, 2, 3, 4]]}', status: 404 },
+      ];
+      for (const r of refusals) {
+        const res = await exact(kiln, 'POST', r.path, r.body, r.headers ?? {});
+        assert.equal(res.status, r.status, `${r.why}: ${res.bytes.toString()}`);
+        const id = res.headers['x-request-id'] as string;
+        const record = await eventually(async () => {
+          const a = await kiln.request('GET', `/api/audit/predictions/${id}`);
+          return a.status === 200 ? a.body : undefined;
+        });
+        assert.deepEqual(
+          [record.route, record.status, record.version, record.rows, record.inputs, record.error],
+          [r.path.startsWith('/v1') ? 'tfserving' : 'oip', r.status, null, 0, null, JSON.parse(res.bytes.toString()).error],
+          r.why,
+        );
+        assert.equal(record.model, /no-such-model/.test(r.path) ? 'no-such-model' : IDENTITY, r.why);
+      }
+      // a call the runtime audited is not audited again by the answer
+      const ok = await exact(kiln, 'POST', infer, good, { 'content-type': 'application/json' });
+      const refusedInRuntime = await exact(
+        kiln,
+        'POST',
+        infer,
+        JSON.stringify({ inputs: [{ name: 'fp32_input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }),
+        { 'content-type': 'application/json' },
+      );
+      assert.deepEqual([ok.status, refusedInRuntime.status], [200, 400], refusedInRuntime.bytes.toString());
+      const ids = [ok, refusedInRuntime].map((r) => r.headers['x-request-id'] as string);
+      for (const id of ids) {
+        await eventually(async () => ((await kiln.request('GET', `/api/audit/predictions/${id}`)).status === 200 ? true : undefined));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // a duplicate would be written by the same batch or the next one
       const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
       for (const id of ids) assert.equal(listed.body.items.filter((p: { requestId: string }) => p.requestId === id).length, 1, id);
     });

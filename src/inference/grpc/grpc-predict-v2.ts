@@ -57,8 +57,8 @@ export function loadTritonGrpcPackage(path: string = protoPath(TRITON_PROTO_FILE
 }
 
 /**
- * The service Kiln serves: the OIP proto's RPCs, plus Triton's ModelStatistics, ModelConfig and
- * RepositoryIndex. RepositoryModelLoad/Unload keep KServe's messages (`model_name` is field 1), and a
+ * The service Kiln serves: the OIP proto's RPCs, plus Triton's ModelStreamInfer, ModelStatistics,
+ * ModelConfig and RepositoryIndex. RepositoryModelLoad/Unload keep KServe's messages (`model_name` is field 1), and a
  * request with no field 1 is read again as Triton's (`repository_name` 1, `model_name` 2, `parameters`
  * 3), so both KServe's and tritonclient's load and unload reach the model.
  */
@@ -80,6 +80,7 @@ export function servedServiceDefinition(): grpc.ServiceDefinition {
   };
   return {
     ...oip,
+    ModelStreamInfer: triton.ModelStreamInfer!,
     ModelStatistics: triton.ModelStatistics!,
     ModelConfig: triton.ModelConfig!,
     RepositoryIndex: triton.RepositoryIndex!,

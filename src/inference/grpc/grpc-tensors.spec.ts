@@ -14,7 +14,7 @@ const request = (over: Partial<GrpcInferRequest>): GrpcInferRequest => ({
 });
 
 describe('OIP gRPC tensor codec', () => {
-  it('typed contents → the REST body: the field of the datatype, parameters unwrapped, BYTES as text', () => {
+  it('typed contents → the REST body: the field of the datatype, parameters unwrapped, BYTES kept as bytes', () => {
     const { body, raw } = inferBodyFromGrpc(
       request({
         id: 'r1',
@@ -34,7 +34,7 @@ describe('OIP gRPC tensor codec', () => {
       inputs: [
         { name: 'a', datatype: 'INT8', shape: [2], data: [1, -2] },
         { name: 'b', datatype: 'BOOL', shape: [1], data: [true] },
-        { name: 'c', datatype: 'BYTES', shape: [1], data: ['hé'] },
+        { name: 'c', datatype: 'BYTES', shape: [1], data: [Buffer.from('hé')] },
       ],
       outputs: [{ name: 'y', parameters: { binary_data: false } }],
     });

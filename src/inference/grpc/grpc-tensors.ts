@@ -113,11 +113,22 @@ function filledFields(c: GrpcTensorContents | null | undefined): Array<keyof Grp
   return (Object.keys(c) as Array<keyof GrpcTensorContents>).filter((k) => (c[k]?.length ?? 0) > 0);
 }
 
-/** Little-endian bytes → JSON values of `datatype` (FP16/BF16 widened to the float32 numbers they denote). */
+/**
+ * Little-endian bytes → JSON values of `datatype` (FP16/BF16 widened to the float32 numbers they denote;
+ * BYTES: each element a 4-byte little-endian length and its bytes, as tritonclient serializes them,
+ * kept as bytes).
+ */
 function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: string): unknown[] {
-  const width = ELEMENT_BYTES[datatype];
-  if (width === undefined) throw bad(`${where}: ${datatype} cannot be sent as raw contents here (the model has no string inputs)`);
   const count = shape.reduce((a, b) => a * b, 1);
+  if (datatype === 'BYTES') {
+    const elements = decodeRawTensor(bytes, datatype, where);
+    if (elements.length !== count) {
+      throw bad(`${where}: ${elements.length} BYTES elements for shape [${shape.join(', ')}], which needs ${count}`);
+    }
+    return elements;
+  }
+  const width = ELEMENT_BYTES[datatype];
+  if (width === undefined) throw bad(`${where}: datatype ${datatype} cannot be sent as raw contents`);
   if (bytes.byteLength !== count * width) {
     throw bad(`${where}: ${bytes.byteLength} bytes for shape [${shape.join(', ')}] of ${datatype}, which needs ${count * width}`);
   }
@@ -156,7 +167,8 @@ export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string,
         throw bad(`${where}.contents: datatype ${t.datatype} is carried in ${field}, not ${wrong.join(', ')}`);
       }
       const values = field ? (t.contents?.[field] ?? []) : [];
-      data = field === 'bytes_contents' ? (values as Buffer[]).map((b) => b.toString('utf8')) : [...(values as unknown[])];
+      // bytes_contents stay bytes (any octets, not only UTF-8), as BYTES from the binary extension do
+      data = [...(values as unknown[])];
     }
     const parameters = parametersJson(t.parameters);
     return { name: t.name, datatype, shape: t.shape, data, ...(parameters ? { parameters } : {}) };

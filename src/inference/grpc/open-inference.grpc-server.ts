@@ -1,8 +1,8 @@
 /**
  * Open Inference Protocol over gRPC: `inference.GRPCInferenceService` (proto/grpc_predict_v2.proto)
  * on KILN_GRPC_PORT (on HOST), served by the same InferenceService as /v2 over REST: same routing,
- * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per call
- * that reaches the runtime, as on REST).
+ * batching, validation messages, statistics and audit (route `oip-grpc`, exactly one record per
+ * inference answered, refusals before the runtime included, as on REST).
  *
  * Beside the OIP proto's RPCs it answers Triton's ModelStatistics, ModelConfig and RepositoryIndex
  * (proto/triton/grpc_service.proto), and tritonclient's RepositoryModelLoad/Unload (Triton numbers
@@ -134,6 +134,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       ModelReady: this.unary('ModelReady', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelReady(req)),
       ModelMetadata: this.unary('ModelMetadata', DATA_PLANE, (req: { name?: string; version?: string }) => this.modelMetadata(req)),
       ModelInfer: this.unary('ModelInfer', DATA_PLANE, (req: GrpcInferRequest, ctx) => this.modelInfer(req, ctx)),
+      ModelStreamInfer: this.streamInfer(),
       RepositoryModelLoad: this.unary('RepositoryModelLoad', ['developer'], (req: RepositoryLoadRequest, ctx) => this.load(req, ctx)),
       RepositoryModelUnload: this.unary('RepositoryModelUnload', ['developer'], async (req: { model_name?: string }) => {
         const name = requiredName(req.model_name, 'model_name');
@@ -187,14 +188,94 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', requestId);
       call.sendMetadata(metadata);
+      let principal: Principal | null = null;
       (async () => {
-        const principal = await this.authorize(call.metadata, access);
+        principal = await this.authorize(call.metadata, access);
         return handle(call.request, { requestId, principal });
       })().then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(this.toStatus(error, method, requestId)),
+        (response) => {
+          if (method === 'ModelInfer') this.inference.forgetAudited(requestId);
+          callback(null, response);
+        },
+        async (error: unknown) => {
+          const status = this.toStatus(error, method, requestId);
+          if (method === 'ModelInfer') await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status);
+          callback(status);
+        },
       );
     };
+  }
+
+  /**
+   * Triton's ModelStreamInfer (bidirectional stream): each ModelInferRequest on the stream is one
+   * inference, as a ModelInfer call (same runtime, batching, validation, one audit record each, its
+   * own request id in the response's `kiln_request_id` parameter). Requests run as they arrive (the
+   * dynamic batcher may join them); responses are written in the order of the requests. A failed
+   * request answers `error_message` on the stream, which stays open (Triton's behaviour); the
+   * stream ends with OK once the client has half-closed and every response is written. Auth is
+   * checked once, from the call's metadata: a refusal ends the stream with the gRPC status.
+   * A request's `triton_enable_empty_final_response` parameter is honoured the way Triton does for a
+   * model that is not decoupled: its one response carries `triton_final_response: true`.
+   */
+  private streamInfer(): grpc.handleBidiStreamingCall<GrpcInferRequest, StreamInferResponse> {
+    return (call) => {
+      const streamId = randomUUID();
+      const metadata = new grpc.Metadata();
+      metadata.set('x-request-id', streamId);
+      call.sendMetadata(metadata);
+      const principal = this.authorize(call.metadata, DATA_PLANE);
+      let written: Promise<void> = Promise.resolve();
+      let failed = false;
+      principal.catch((error: unknown) => {
+        failed = true;
+        call.emit('error', this.toStatus(error, 'ModelStreamInfer', streamId));
+      });
+      call.on('data', (req: GrpcInferRequest) => {
+        if (failed) return;
+        const requestId = randomUUID();
+        const answer = principal.then(
+          (p) =>
+            this.modelInfer(req, { requestId, principal: p }).then(
+              (res): StreamInferResponse => {
+                this.inference.forgetAudited(requestId);
+                return { error_message: '', infer_response: finalResponse(res, req, requestId) };
+              },
+              async (error: unknown): Promise<StreamInferResponse> => {
+                const status = this.toStatus(error, 'ModelStreamInfer', requestId);
+                await this.auditRefusal(req, requestId, p, error, status);
+                return { error_message: status.details ?? '' };
+              },
+            ),
+          () => null,
+        );
+        written = written.then(async () => {
+          const response = await answer;
+          if (response && !failed && !call.cancelled) call.write(response);
+        });
+      });
+      call.on('end', () => {
+        void written.then(() => {
+          if (!failed && !call.cancelled) call.end();
+        });
+      });
+      call.on('error', () => {
+        failed = true;
+      });
+    };
+  }
+
+  /** Audits a ModelInfer refused before the runtime recorded it (auth, codec, unknown model): every answered call once. */
+  private async auditRefusal(
+    req: GrpcInferRequest | undefined,
+    requestId: string,
+    principal: Principal | null,
+    error: unknown,
+    status: Partial<grpc.StatusObject>,
+  ): Promise<void> {
+    const call = { protocol: 'oip-grpc' as const, requestId, clientRequestId: req?.id || null, callerKeyId: principal?.keyId ?? null };
+    await this.inference
+      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '')
+      .catch((err: unknown) => this.logger.error({ err, requestId }, 'could not audit a refused gRPC call'));
   }
 
   private async authorize(metadata: grpc.Metadata, access: Access): Promise<Principal | null> {
@@ -259,6 +340,21 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
   }
 }
 
+/** Triton's ModelStreamInferResponse: an error text, or the response. */
+interface StreamInferResponse {
+  error_message: string;
+  infer_response?: ReturnType<typeof grpcInferResponse> & { parameters?: Record<string, unknown> };
+}
+
+/** The response with the call's request id (the audit record's key) and, when asked, Triton's final-response flag. */
+function finalResponse(res: ReturnType<typeof grpcInferResponse>, req: GrpcInferRequest, requestId: string) {
+  const final = req.parameters?.triton_enable_empty_final_response?.bool_param === true;
+  return {
+    ...res,
+    parameters: { kiln_request_id: { string_param: requestId }, ...(final ? { triton_final_response: { bool_param: true } } : {}) },
+  };
+}
+
 /** An auth refusal (its status maps straight to a gRPC code). */
 class HttpStatusError extends Error {
   constructor(
@@ -267,6 +363,12 @@ class HttpStatusError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The HTTP status an error answers with (what the audit record keeps, as for REST). */
+function httpStatusOf(error: unknown): number {
+  if (error instanceof HttpStatusError) return error.status;
+  return toProblem(error, { url: '/', id: '' }).status;
 }
 
 function requiredName(value: string | undefined, field: string): string {

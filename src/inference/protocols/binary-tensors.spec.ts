@@ -145,16 +145,30 @@ describe("binary tensor extension: Triton's raw binary request", () => {
     });
     assert.deepEqual((rawBinaryRequest(one([-1], 'bool'), Buffer.alloc(3)).inputs as Array<{ shape: number[] }>)[0]!.shape, [3]);
     assert.deepEqual((rawBinaryRequest(one([2, 2], 'int32'), Buffer.alloc(16)).inputs as Array<{ shape: number[] }>)[0]!.shape, [2, 2]);
+    // http_test.py test_raw_binary: onnx_zero_1_float32 batches (max_batch_size > 0) with dims [-1]; Triton
+    // deduces [1, n] (a batch of one, the variable dimension from the length)
+    const shapeOf = (shape: number[], bytes: number) =>
+      (rawBinaryRequest(one(shape), Buffer.alloc(bytes)).inputs as Array<{ shape: number[] }>)[0]!.shape;
+    assert.deepEqual(shapeOf([-1, -1], 32), [1, 8]);
+    assert.deepEqual(shapeOf([-1, 2, -1], 32), [1, 2, 4]);
+    assert.deepEqual(shapeOf([3, -1], 24), [3, 2]);
   });
 
   it("BYTES: the whole body is the one element (http_test.py test_byte), else Triton's message (test_byte_too_many_elements)", () => {
     const r = rawBinaryRequest(one([-1], 'string'), Buffer.from('427'));
     assert.deepEqual(r.inputs, [{ name: 'INPUT0', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: 7 } }]);
     assert.deepEqual(r[RAW_BYTES], Buffer.from([3, 0, 0, 0, 0x34, 0x32, 0x37]));
-    badRequest(
-      () => rawBinaryRequest(one([-1, 2], 'string'), Buffer.from('427')),
-      /^For BYTE datatype raw input 'INPUT0', the model must have input shape \[1\]$/,
-    );
+    // onnx_zero_1_object_1_element: batching, dims [1]
+    assert.deepEqual(rawBinaryRequest(one([-1, 1], 'string'), Buffer.from('427')).inputs, [
+      { name: 'INPUT0', shape: [1, 1], datatype: 'BYTES', parameters: { binary_data_size: 7 } },
+    ]);
+    // onnx_zero_1_object: batching, dims [-1]: not one element
+    for (const shape of [[-1, 2], [-1, -1], [2]]) {
+      badRequest(
+        () => rawBinaryRequest(one(shape, 'string'), Buffer.from('427')),
+        /^For BYTE datatype raw input 'INPUT0', the model must have input shape \[1\]$/,
+      );
+    }
   });
 
   it("refuses with Triton's messages (http_test.py test_multi_inputs, test_multi_variable_dimensions) and bad byte counts", () => {
@@ -162,8 +176,13 @@ describe("binary tensor extension: Triton's raw binary request", () => {
       () => rawBinaryRequest({ name: 'z3', inputs: [one([-1]).inputs[0]!, one([-1]).inputs[0]!, one([-1]).inputs[0]!] }, Buffer.alloc(96)),
       /^Raw request must only have 1 input \(found 1\) to be deduced but got 3 inputs in 'z3' model configuration$/,
     );
+    // onnx_zero_1_float16 (batching, dims [-1, -1]): two variable dimensions besides the batch
     badRequest(
-      () => rawBinaryRequest(one([-1, -1]), Buffer.alloc(8)),
+      () => rawBinaryRequest(one([-1, -1, -1]), Buffer.alloc(8)),
+      /^The shape of the raw input 'INPUT0' can not be deduced because there are more than one variable-sized dimension$/,
+    );
+    badRequest(
+      () => rawBinaryRequest(one([4, -1, -1]), Buffer.alloc(8)),
       /^The shape of the raw input 'INPUT0' can not be deduced because there are more than one variable-sized dimension$/,
     );
     badRequest(

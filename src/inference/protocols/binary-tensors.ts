@@ -224,33 +224,41 @@ export function rawBinaryRequest(
     );
   }
   const spec = model.inputs[0]!;
-  const variable = spec.shape.filter((d) => d < 0).length;
+  // A leading -1 is Triton's batch dimension (max_batch_size > 0, as GET …/config shows it): Triton
+  // deduces the rest of the shape (`dims`) for a batch of one and allows one variable dimension there.
+  const batch = spec.shape[0] === -1;
+  const dims = batch ? spec.shape.slice(1) : spec.shape;
+  const variable = dims.filter((d) => d < 0).length;
   if (variable > 1) {
     throw bad(`The shape of the raw input '${spec.name}' can not be deduced because there are more than one variable-sized dimension`);
   }
   const datatype = RAW_DATATYPE[spec.dtype];
   if (datatype === 'BYTES') {
     // One element, the whole body (no length prefix), for an input that holds exactly one element.
-    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
-    if (shape.reduce((a, b) => a * b, 1) !== 1) {
+    if (variable > 0 || dims.reduce((a, b) => a * b, 1) !== 1) {
       throw bad(`For BYTE datatype raw input '${spec.name}', the model must have input shape [1]`);
     }
     const element = Buffer.alloc(4);
     element.writeUInt32LE(bytes.length);
     return {
-      inputs: [{ name: spec.name, shape, datatype, parameters: { binary_data_size: bytes.length + 4 } }],
+      inputs: [{ name: spec.name, shape: batch ? [1, ...dims] : dims, datatype, parameters: { binary_data_size: bytes.length + 4 } }],
       parameters: { binary_data_output: true },
       [RAW_BYTES]: Buffer.concat([element, bytes]),
     };
   }
-  const rowBytes = spec.shape.filter((d) => d >= 0).reduce((a, b) => a * b, 1) * ELEMENT_BYTES[datatype]!;
-  if (rowBytes === 0 ? bytes.length !== 0 : bytes.length % rowBytes !== 0 || (variable === 0 && bytes.length !== rowBytes)) {
+  // The dimension the body's length decides: the variable one of `dims`, else the batch dimension
+  // (Kiln's addition: Triton takes a batch of one only; Kiln takes N whole rows).
+  const deduced = variable === 1 ? dims.findIndex((d) => d < 0) + (batch ? 1 : 0) : batch ? 0 : -1;
+  const rowBytes = spec.shape.filter((d, k) => d >= 0 || k !== deduced).reduce((a, b) => (b < 0 ? a : a * b), 1) * ELEMENT_BYTES[datatype]!;
+  const many = deduced >= 0;
+  if (rowBytes === 0 ? bytes.length !== 0 : bytes.length % rowBytes !== 0 || (!many && bytes.length !== rowBytes)) {
     throw bad(
-      `body: ${bytes.length} bytes are not ${variable ? 'a whole number of' : 'one'} ${datatype} tensor${variable ? 's' : ''} ` +
-        `of shape [${spec.shape.map((d) => (d < 0 ? 'N' : d)).join(', ')}] (${rowBytes} bytes each) for the raw input '${spec.name}'`,
+      `body: ${bytes.length} bytes are not ${many ? 'a whole number of' : 'one'} ${datatype} tensor${many ? 's' : ''} ` +
+        `of shape [${spec.shape.map((d, k) => (k === deduced ? 'N' : d < 0 ? 1 : d)).join(', ')}] (${rowBytes} bytes each) ` +
+        `for the raw input '${spec.name}'`,
     );
   }
-  const shape = spec.shape.map((d) => (d < 0 ? (rowBytes === 0 ? 0 : bytes.length / rowBytes) : d));
+  const shape = spec.shape.map((d, k) => (k === deduced ? (rowBytes === 0 ? 0 : bytes.length / rowBytes) : d < 0 ? 1 : d));
   return {
     inputs: [{ name: spec.name, shape, datatype, parameters: { binary_data_size: bytes.length } }],
     parameters: { binary_data_output: true },

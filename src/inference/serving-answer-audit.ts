@@ -1,0 +1,66 @@
+/**
+ * Every answered /v1 and /v2 inference call is audited exactly once. The runtime audits the calls
+ * that reach it; this hook audits the ones answered before that — refused by the body parser (bad
+ * JSON, JSON nested too deep, a body too large, an unsupported content type or encoding), by auth,
+ * by the protocol codec, or for an unknown model — with the answer's status and error text and no
+ * inputs (none were read). It runs when the answer is sent and waits for the record to be durable,
+ * as the runtime's records do.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal } from '../platform/auth';
+import { clientRequestIdOf } from '../platform/logging/logging';
+import type { InferenceService } from './inference.service';
+import type { InferenceCall } from './runtime/served-model';
+
+const OIP_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
+const TF_SERVING_CALL = /^\/v1\/models\/([^/:]+)(?:\/(?:versions|labels)\/[^/:]+)?:(?:predict|classify|regress)$/;
+
+/** The model name and protocol of an inference route's path (percent-decoded), or null for any other path. */
+export function inferenceRoute(path: string): { name: string; protocol: 'oip' | 'tfserving' } | null {
+  const oip = OIP_INFER.exec(path);
+  const tf = oip ? null : TF_SERVING_CALL.exec(path);
+  const encoded = oip?.[1] ?? tf?.[1];
+  if (encoded === undefined) return null;
+  let name = encoded;
+  try {
+    name = decodeURIComponent(encoded);
+  } catch {
+    // a malformed escape: the name as sent
+  }
+  return { name, protocol: oip ? 'oip' : 'tfserving' };
+}
+
+/** The error text of a serving answer (`{"error": "..."}`), or the status when it has none. */
+export function answerError(payload: unknown, status: number): string {
+  const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
+  if (text !== null && text.length <= 1_000_000) {
+    try {
+      const parsed = JSON.parse(text) as { error?: unknown; detail?: unknown };
+      if (typeof parsed.error === 'string') return parsed.error;
+      if (typeof parsed.detail === 'string') return parsed.detail;
+    } catch {
+      // not JSON: the status says it
+    }
+  }
+  return `HTTP ${status}`;
+}
+
+export function installServingAnswerAudit(fastify: FastifyInstance, inference: InferenceService): void {
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'POST') return payload;
+    const route = inferenceRoute(request.url.split('?')[0] ?? request.url);
+    if (!route) return payload;
+    if (reply.statusCode < 400) {
+      inference.forgetAudited(request.id);
+      return payload;
+    }
+    const call: InferenceCall = {
+      protocol: route.protocol,
+      requestId: request.id,
+      clientRequestId: clientRequestIdOf(request.raw),
+      callerKeyId: (request as FastifyRequest & { principal?: Principal }).principal?.keyId ?? null,
+    };
+    await inference.auditIfUnrecorded(route.name, call, reply.statusCode, answerError(payload, reply.statusCode));
+    return payload;
+  });
+}
