@@ -71,7 +71,7 @@ import { apiClient, benchKilnEnv, startKilnChild, until, type Api, type KilnChil
 import { scrapeMetrics, serverView, sum, type ServerView } from './kiln-metrics';
 import { runCell, type CellResult } from './load';
 import { modelCeiling, type CeilingRow } from './model-ceiling';
-import { descendants } from './proc-stats';
+import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
 
 /** BENCH_QUICK=1: shorter defaults for iterating (small model only, 3 s cells, one audit repetition, no profile). */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -303,7 +303,14 @@ const AUDIT_BACKENDS = (process.env.BENCH_AUDIT_BACKENDS ?? 'postgres,postgres+r
 >;
 const REDIS_FOR_BENCH = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-type AuditRun = { audit: 'bare' | 'off' | 'on'; clients: number; drainSeconds: number; sustainedReqPerSec: number } & CellResult;
+type AuditRun = {
+  audit: 'bare' | 'off' | 'on';
+  clients: number;
+  drainSeconds: number;
+  sustainedReqPerSec: number;
+  /** Server CPU ms per request (node + PostgreSQL) from the start of the load until the log caught up. */
+  sustainedCpuMsPerReq: number;
+} & CellResult;
 
 /** Audit-log records not yet in the hash chain: queued batches (BullMQ) plus staged records (kiln_audit_staged_records). */
 async function auditBacklog(url: string): Promise<number> {
@@ -341,7 +348,8 @@ async function auditComparison(
   for (let rep = 0; rep < AUDIT_REPS; rep++) {
     for (const clients of AUDIT_CLIENTS) {
       const r = await cellOf(bare.url, clients, () => ({ node: [bare.pid] }));
-      runs.push({ audit: 'bare', clients, ...r, drainSeconds: 0, sustainedReqPerSec: r.reqPerSec });
+      const cpu = r.serverCpuMsPerReq.node ?? 0;
+      runs.push({ audit: 'bare', clients, ...r, drainSeconds: 0, sustainedReqPerSec: r.reqPerSec, sustainedCpuMsPerReq: cpu });
       console.log(`${backend} bare-http ${clients} clients  ${JSON.stringify(r)}`);
     }
     for (const audit of ['off', 'on'] as const) {
@@ -358,12 +366,18 @@ async function auditComparison(
             .map((p) => p.pid),
         });
         for (const clients of AUDIT_CLIENTS) {
+          const all = () => Object.values(pids()).flat();
+          const cpuBefore = cpuSnapshot(all());
           const r = await cellOf(url, clients, pids);
           const drainStarted = performance.now();
           await until(async () => ((await auditBacklog(kiln.url)) === 0 ? true : undefined), 50);
           const drainSeconds = Number(((performance.now() - drainStarted) / 1000).toFixed(2));
+          // (includes the warm-up's CPU: close enough as a ratio, both modes pay it alike; subtract it)
+          const cpuMs = 1000 * cpuSecondsBetween(cpuBefore, cpuSnapshot(all()));
+          const warmupRequests = r.reqPerSec * WARMUP;
+          const sustainedCpuMsPerReq = Number((cpuMs / Math.max(1, r.requests + warmupRequests)).toFixed(4));
           const sustainedReqPerSec = Math.round(r.requests / (r.seconds + drainSeconds));
-          runs.push({ audit, clients, ...r, drainSeconds, sustainedReqPerSec });
+          runs.push({ audit, clients, ...r, drainSeconds, sustainedReqPerSec, sustainedCpuMsPerReq });
           console.log(`${backend} audit ${audit} ${clients} clients  ${JSON.stringify({ ...r, drainSeconds, sustainedReqPerSec })}`);
         }
       } finally {
@@ -386,6 +400,12 @@ async function auditComparison(
       onSustainedVsBare: r3(on.sustainedReqPerSec / bareRun.reqPerSec),
       onVsOff: r3(on.sustainedReqPerSec / off.sustainedReqPerSec),
       p50AddedMs: r3(on.p50MsExact - off.p50MsExact),
+      // The same ratios if each server had the CPU to itself (steadier on a shared machine): CPU per request, inverted.
+      cpuBound: {
+        offVsBare: r3(bareRun.sustainedCpuMsPerReq / off.sustainedCpuMsPerReq),
+        onSustainedVsBare: r3(bareRun.sustainedCpuMsPerReq / on.sustainedCpuMsPerReq),
+        onVsOff: r3(off.sustainedCpuMsPerReq / on.sustainedCpuMsPerReq),
+      },
     };
   });
   return { backend, repetitions: AUDIT_REPS, runs, summary };
@@ -541,14 +561,15 @@ async function main(): Promise<void> {
           target: `${cfg}, small, 64 clients, audit on SUSTAINED ≥ 40 % of bare-HTTP req/s with p99 ≤ 20 ms`,
           measured:
             `${(100 * at64.onSustainedVsBare).toFixed(1)} % (${at64.on.sustainedReqPerSec} / ${at64.bare.reqPerSec} req/s; ` +
-            `answered ${at64.on.reqPerSec} req/s, log caught up ${at64.on.drainSeconds} s after the load), p99 ${at64.on.p99MsExact.toFixed(1)} ms`,
+            `answered ${at64.on.reqPerSec} req/s, log caught up ${at64.on.drainSeconds} s after the load), p99 ${at64.on.p99MsExact.toFixed(1)} ms; ` +
+            `CPU-bound ${(100 * at64.cpuBound.onSustainedVsBare).toFixed(1)} %`,
           pass: at64.onSustainedVsBare >= 0.4 && at64.on.p99MsExact <= 20,
         });
         targets.push({
           target: `${cfg}, small, 64 clients: audit on ≥ 80 % of audit off (sustained)`,
           measured:
             `${(100 * at64.onVsOff).toFixed(1)} % (sustained ${at64.on.sustainedReqPerSec} vs ${at64.off.sustainedReqPerSec} req/s), ` +
-            `p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms`,
+            `p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms; CPU-bound ${(100 * at64.cpuBound.onVsOff).toFixed(1)} %`,
           pass: at64.onVsOff >= 0.8,
         });
       }
@@ -646,25 +667,38 @@ async function main(): Promise<void> {
         `\nauditing on ${audit.backend} (small model, batching on; bare node:http, then Kiln restarted per mode; ` +
           `median of ${audit.repetitions} repetition(s); sustained = requests ÷ (load seconds + time until the log caught up)):`,
       );
-      console.log('| clients | server | req/s | share of bare | p50 / p99 ms | log caught up after | note |');
-      console.log('|---|---|---|---|---|---|---|');
+      console.log(
+        '| clients | server | req/s | share of bare | p50 / p99 ms | log caught up after | CPU ms/req (node + PostgreSQL) | share of bare, CPU-bound | note |',
+      );
+      console.log('|---|---|---|---|---|---|---|---|---|');
       for (const x of audit.summary) {
         const lat = (c: CellResult) => `${c.p50MsExact.toFixed(2)} / ${c.p99MsExact.toFixed(2)}`;
-        const rows: Array<[string, number, number, string, string, string]> = [
-          ['bare node:http', x.bare.reqPerSec, 1, lat(x.bare), '', ''],
-          ['Kiln, audit off', x.off.reqPerSec, x.offVsBare, lat(x.off), '', ''],
-          ['Kiln, audit on, answered', x.on.reqPerSec, x.onAnsweredVsBare, lat(x.on), '', ''],
+        const rows: Array<[string, number, number, string, string, string, string, string]> = [
+          ['bare node:http', x.bare.reqPerSec, 1, lat(x.bare), '', x.bare.sustainedCpuMsPerReq.toFixed(3), '1', ''],
+          [
+            'Kiln, audit off',
+            x.off.reqPerSec,
+            x.offVsBare,
+            lat(x.off),
+            '',
+            x.off.sustainedCpuMsPerReq.toFixed(3),
+            String(x.cpuBound.offVsBare),
+            '',
+          ],
+          ['Kiln, audit on, answered', x.on.reqPerSec, x.onAnsweredVsBare, lat(x.on), '', '', '', ''],
           [
             'Kiln, audit on, **sustained**',
             x.on.sustainedReqPerSec,
             x.onSustainedVsBare,
             '—',
             `${x.on.drainSeconds} s`,
-            `on / off sustained ${x.onVsOff.toFixed(3)}; audit adds ${x.p50AddedMs.toFixed(2)} ms p50`,
+            x.on.sustainedCpuMsPerReq.toFixed(3),
+            String(x.cpuBound.onSustainedVsBare),
+            `on / off sustained ${x.onVsOff.toFixed(3)} (CPU-bound ${x.cpuBound.onVsOff}); audit adds ${x.p50AddedMs.toFixed(2)} ms p50`,
           ],
         ];
-        for (const [name, rps, share, l, drain, note] of rows)
-          console.log(`| ${x.clients} | ${name} | ${rps} | ${share.toFixed(3)} | ${l} | ${drain} | ${note} |`);
+        for (const [name, rps, share, l, drain, cpu, cpuShare, note] of rows)
+          console.log(`| ${x.clients} | ${name} | ${rps} | ${share.toFixed(3)} | ${l} | ${drain} | ${cpu} | ${cpuShare} | ${note} |`);
       }
     }
     console.log('\ntargets:');

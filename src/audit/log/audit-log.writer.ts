@@ -84,6 +84,41 @@ export class AuditLogWriter {
   }
 
   /**
+   * The chainer's fast path (audit-chainer.service.ts): every record of `payload` appended inside the
+   * caller's transaction, which also deletes the staged rows they came from. A record that breaks the
+   * contract throws IncomingRecordError, a value PostgreSQL refuses a data error (the transaction is
+   * then aborted): either way the caller rolls back and takes the slow path, `writeBatch` per staged
+   * row (valid records written, refused ones named, a refused payload stored without it).
+   * Call `partitionCommitted(result.partition)` once the transaction has committed.
+   */
+  async appendInTransaction(
+    m: EntityManager,
+    payload: AuditRecordBatchPayload,
+    loggedAt: Date = new Date(),
+  ): Promise<AuditRecordBatchResult & { partition: string | null }> {
+    const predictions = arrayOf(payload.predictions, 'predictions').map(normalizePrediction);
+    const events = arrayOf(payload.events, 'events').map(normalizeEvent);
+    let partition: string | null = null;
+    const p = predictions.length
+      ? await this.appendPredictions(m, predictions, loggedAt, (name) => {
+          partition = name;
+        })
+      : NOTHING;
+    const e = events.length ? await this.appendEvents(m, events, loggedAt) : NOTHING;
+    return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates, partition };
+  }
+
+  /** The day's partition `appendInTransaction` ensured is committed: later batches need not look it up. */
+  partitionCommitted(name: string | null): void {
+    if (name) this.lastPartition = name;
+  }
+
+  /** Forget the cached partition (the transaction that ensured it may have rolled back). */
+  partitionUnknown(): void {
+    this.lastPartition = null;
+  }
+
+  /**
    * `write(records)`; when PostgreSQL refuses the data (SQLSTATE class 22 / 54: e.g. bad text,
    * jsonb too large), each record alone, then (`degrade`) a reduced form of a refused one; what is
    * still refused is logged and added to `refused`. Any other error (connection, lock) is thrown so
