@@ -9,8 +9,15 @@ import { IncomingRecordError } from './incoming-records';
 
 /** Staged rows claimed per pass (each holds one group commit: 1–500 records). */
 const CLAIM_ROWS = 200;
-/** How often the chainer looks for rows staged by other processes (split deployment) when not woken. */
+/** How often an idle chainer looks for rows staged by other processes (split deployment); its own process wakes it at once. */
 export const CHAIN_POLL_MS = 100;
+/**
+ * Pause after a pass that found rows but not a full claim: lets the next pass take many group
+ * commits at once (one lock, one dedupe query, one multi-row INSERT for all of them) instead of
+ * one pass per group commit under load. Chaining is off the request path: the answer waited only
+ * for the staging commit.
+ */
+export const CHAIN_INTERVAL_MS = 20;
 /** Pause after a pass failed for a reason other than the data (database down, lock timeout). */
 const RETRY_MS = 1_000;
 
@@ -35,7 +42,8 @@ interface StagedRow {
  * payload stored without it); a row with records that still cannot be stored keeps them in
  * `audit_staging` with `refused_at` / `refused` set (out of the backlog), the others are written.
  *
- * Woken at once by this process's own AuditSink (AuditStaging.onStaged), else every CHAIN_POLL_MS.
+ * When idle, woken at once by this process's own AuditSink (AuditStaging.onStaged), else every
+ * CHAIN_POLL_MS; while rows keep coming, a pass every CHAIN_INTERVAL_MS takes all staged meanwhile.
  */
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -114,7 +122,8 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
         await this.sleep(RETRY_MS);
         continue;
       }
-      if (claimed < CLAIM_ROWS) await this.sleep(CHAIN_POLL_MS);
+      if (claimed === 0) await this.sleep(CHAIN_POLL_MS);
+      else if (claimed < CLAIM_ROWS) await new Promise((r) => setTimeout(r, CHAIN_INTERVAL_MS));
     }
   }
 
