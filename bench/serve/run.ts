@@ -561,7 +561,8 @@ async function main(): Promise<void> {
           target: `${cfg}, small, 64 clients, audit on SUSTAINED ≥ 40 % of bare-HTTP req/s with p99 ≤ 20 ms`,
           measured:
             `${(100 * at64.onSustainedVsBare).toFixed(1)} % (${at64.on.sustainedReqPerSec} / ${at64.bare.reqPerSec} req/s; ` +
-            `answered ${at64.on.reqPerSec} req/s, log caught up ${at64.on.drainSeconds} s after the load), p99 ${at64.on.p99MsExact.toFixed(1)} ms; ` +
+            `answered ${at64.on.reqPerSec} req/s, log caught up ${at64.on.drainSeconds} s after the load), ` +
+            `p99 ${at64.on.p99MsExact.toFixed(1)} ms; ` +
             `CPU-bound ${(100 * at64.cpuBound.onSustainedVsBare).toFixed(1)} %`,
           pass: at64.onSustainedVsBare >= 0.4 && at64.on.p99MsExact <= 20,
         });
@@ -569,7 +570,8 @@ async function main(): Promise<void> {
           target: `${cfg}, small, 64 clients: audit on ≥ 80 % of audit off (sustained)`,
           measured:
             `${(100 * at64.onVsOff).toFixed(1)} % (sustained ${at64.on.sustainedReqPerSec} vs ${at64.off.sustainedReqPerSec} req/s), ` +
-            `p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms; CPU-bound ${(100 * at64.cpuBound.onVsOff).toFixed(1)} %`,
+            `p99 ${at64.on.p99MsExact.toFixed(1)} vs ${at64.off.p99MsExact.toFixed(1)} ms; ` +
+            `CPU-bound ${(100 * at64.cpuBound.onVsOff).toFixed(1)} %`,
           pass: at64.onVsOff >= 0.8,
         });
       }
@@ -668,7 +670,8 @@ async function main(): Promise<void> {
           `median of ${audit.repetitions} repetition(s); sustained = requests ÷ (load seconds + time until the log caught up)):`,
       );
       console.log(
-        '| clients | server | req/s | share of bare | p50 / p99 ms | log caught up after | CPU ms/req (node + PostgreSQL) | share of bare, CPU-bound | note |',
+        '| clients | server | req/s | share of bare | p50 / p99 ms | log caught up after | ' +
+          'CPU ms/req (node + PostgreSQL) | share of bare, CPU-bound | note |',
       );
       console.log('|---|---|---|---|---|---|---|---|---|');
       for (const x of audit.summary) {
