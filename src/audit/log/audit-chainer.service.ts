@@ -89,19 +89,20 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     this.wake?.();
   }
 
+  /** Waits `ms`, or less when poked meanwhile (a poke while not sleeping makes the next sleep return at once). */
   private sleep(ms: number): Promise<void> {
     if (this.woken) {
       this.woken = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(this: void) {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = () => {
         this.woken = false;
         done();
       };
