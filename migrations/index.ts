@@ -16,6 +16,7 @@ import { PlatformAdminEventOutboxHold1764800000000 } from './1764800000000-platf
 import { ModelsOnnxFormat1764810000000 } from './1764810000000-models-onnx-format';
 import { ModelsServingEngine1764811000000 } from './1764811000000-models-serving-engine';
 import { ModelsRecommender1764870000000 } from './1764870000000-models-recommender';
+import { AuditStaging1764900000000 } from './1764900000000-audit-staging';
 import { BatchPredictionsRecommend1764970000000 } from './1764970000000-batch-predictions-recommend';
 
 /**
@@ -41,5 +42,6 @@ export const MIGRATIONS = [
   ModelsOnnxFormat1764810000000,
   ModelsServingEngine1764811000000,
   ModelsRecommender1764870000000,
+  AuditStaging1764900000000,
   BatchPredictionsRecommend1764970000000,
 ];

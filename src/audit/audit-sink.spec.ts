@@ -48,15 +48,15 @@ describe('AuditSink group commit', () => {
     error: null,
   });
 
-  it('enqueues strings escaped, and a job the backend refuses fails only the record that caused it', async () => {
+  it('stages strings escaped, and a batch PostgreSQL refuses fails only the record that caused it', async () => {
     const jobs: AuditRecordBatchPayload[] = [];
-    const queue = {
-      add: async (_name: string, payload: AuditRecordBatchPayload) => {
-        if (payload.predictions!.some((p) => p.requestId === 'refused')) throw new Error('backend refused the job');
+    const staging = {
+      stage: async (payload: AuditRecordBatchPayload) => {
+        if (payload.predictions!.some((p) => p.requestId === 'refused')) throw new Error('PostgreSQL refused the batch');
         jobs.push(payload);
       },
     };
-    const s = new AuditSink(queue as never, { audit: { enabled: true, payloads: 'full' } } as KilnConfig);
+    const s = new AuditSink(staging as never, { audit: { enabled: true, payloads: 'full' } } as KilnConfig);
     const outcomes = await Promise.allSettled([
       s.recordPrediction(record('a', 'x\0')),
       s.recordPrediction(record('refused', 'y')),

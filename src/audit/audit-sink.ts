@@ -1,17 +1,16 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
-import { JobName, jobId, QueueName, type AdminEventRecord, type AuditPredictionRecord, type AuditRecordBatchPayload } from '../contracts';
+import type { AdminEventRecord, AuditPredictionRecord, AuditRecordBatchPayload } from '../contracts';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { AuditStaging } from './audit-staging';
 import { canonicalJson, escapeStrings, escapeText, toJsonSafe } from './chain';
 import { RecentRequestIds } from './recent-request-ids';
 
-/** Records in one job at most; a larger burst becomes several jobs. */
+/** Records in one staged batch at most; a larger burst becomes several batches. */
 const MAX_RECORDS_PER_BATCH = 500;
 /**
- * Batches being written to the queue backend at once; later records wait for the next batch. Few in
- * flight = larger batches under load (fewer jobs, fewer commits per record) for one commit of latency.
+ * Batches being written at once; later records wait for the next batch. Few in flight = larger
+ * batches under load (fewer commits per record) for one commit of latency.
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** How long a live prediction's request id counts as "recorded here, maybe not in the log yet" (feedback waits for it). */
@@ -27,16 +26,16 @@ type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 
 /**
  * The producer side of the audit log, in every process that serves predictions or management calls.
  *
- * Durability by group commit: records are collected for one event-loop turn and enqueued together
- * as ONE `audit.record-batch` job (one write to the queue backend: a PostgreSQL commit on the
- * PostgreSQL backend, an AOF-logged write on Redis); every caller's promise resolves only once that
- * job is stored, and callers answer their client after that. So a process killed at any moment loses
- * no record of an answered request: either the job is in the backend (the audit worker writes it,
- * idempotently, after any restart) or the client never got its answer.
+ * Durability by group commit: records are collected for one event-loop turn and staged together as
+ * ONE row of `audit_staging` (audit-staging.ts: one INSERT, one PostgreSQL commit, whatever the queue
+ * backend); every caller's promise resolves only once that row is committed, and callers answer their
+ * client after that. So a process killed at any moment loses no record of an answered request: either
+ * the row is in PostgreSQL (the audit worker's chainer writes it into the log, idempotently, after
+ * any restart) or the client never got its answer.
  *
- * Records enter the queue in their stored form (chain/json-safe.ts: strings escaped, so no NUL or
- * unpaired surrogate reaches the queue backend or PostgreSQL). A job the backend refuses is retried
- * record by record, so one record that cannot be stored fails its own call, never its neighbours'.
+ * Records are staged in their stored form (chain/json-safe.ts: strings escaped, so no NUL or unpaired
+ * surrogate reaches PostgreSQL). A batch PostgreSQL refuses is retried record by record, so one
+ * record that cannot be stored fails its own call, never its neighbours'.
  */
 @Injectable()
 export class AuditSink {
@@ -47,7 +46,7 @@ export class AuditSink {
   private readonly recent = new RecentRequestIds(RECENT_RECORD_MS, MAX_RECENT_IDS);
 
   constructor(
-    @InjectQueue(QueueName.Audit) private readonly queue: Queue,
+    private readonly staging: AuditStaging,
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {}
 
@@ -76,7 +75,7 @@ export class AuditSink {
     return this.recent.has(requestId);
   }
 
-  /** Resolves once the record is durable in the queue backend (rejects with 503 when it cannot be). */
+  /** Resolves once the record is durable (staged in PostgreSQL; rejects with 503 when it cannot be). */
   recordPrediction(given: AuditPredictionRecord): Promise<void> {
     if (!this.enabled) return Promise.resolve();
     if (given.kind === 'live') this.recent.add(given.requestId);
@@ -89,7 +88,7 @@ export class AuditSink {
     return new Promise((resolve, reject) => this.add({ kind: 'prediction', record, resolve, reject }));
   }
 
-  /** Resolves once the event is durable in the queue backend. */
+  /** Resolves once the event is durable (staged in PostgreSQL). */
   recordEvent(event: Omit<AdminEventRecord, 'eventId' | 'at'> & Partial<Pick<AdminEventRecord, 'eventId' | 'at'>>): Promise<void> {
     const record: AdminEventRecord = {
       eventId: randomUUID(),
@@ -121,26 +120,25 @@ export class AuditSink {
     if (batch.length === 0) return;
     this.inFlight++;
     try {
-      await this.enqueue(batch);
+      await this.stage(batch);
       for (const p of batch) p.resolve();
     } catch (err) {
       if (batch.length === 1) this.fail(batch, err);
       // Refused as a whole: one record may be what the backend cannot take. Each alone, so it fails alone.
-      else await Promise.all(batch.map((p) => this.enqueue([p]).then(p.resolve, (e: unknown) => this.fail([p], e))));
+      else await Promise.all(batch.map((p) => this.stage([p]).then(p.resolve, (e: unknown) => this.fail([p], e))));
     } finally {
       this.inFlight--;
       this.schedule();
     }
   }
 
-  private async enqueue(batch: Pending[]): Promise<void> {
+  private async stage(batch: Pending[]): Promise<void> {
     const payload: AuditRecordBatchPayload = {
       payloadVersion: 1,
       predictions: batch.flatMap((p) => (p.kind === 'prediction' ? [p.record] : [])),
       events: batch.flatMap((p) => (p.kind === 'event' ? [p.record] : [])),
     };
-    const options = { jobId: jobId(JobName.AuditRecordBatch, randomUUID()), attempts: 10 };
-    await this.queue.add(JobName.AuditRecordBatch, payload, options);
+    await this.staging.stage(payload);
   }
 
   private fail(batch: Pending[], err: unknown): void {

@@ -1,11 +1,13 @@
 /**
  * THE SEAM into the diagnostics-audit domain: what every data-plane call and every mutating
- * management call hands to the audit domain, through the `audit` queue (job `audit.record-batch`).
+ * management call hands to the audit domain, as AuditRecordBatchPayload batches.
  *
- * Producers (any role) never write audit tables: they enqueue batches (group commit: the records of
- * all requests that finished in the same event-loop turn share one job, so one queue write) and answer
- * their caller only once that job is durable in the queue backend. The audit worker writes them
- * idempotently (by `requestId` for predictions, `eventId` for admin events) into hash-chained tables.
+ * Producers (any role, through the audit domain's AuditSink) never write the log tables: they stage
+ * batches (group commit: the records of all requests that finished in the same event-loop turn share
+ * one row of `audit_staging`, so one INSERT) and answer their caller only once that row is committed.
+ * The audit worker chains them idempotently (by `requestId` for predictions, `eventId` for admin
+ * events) into hash-chained tables. The `audit.record-batch` job carries the same payload and is
+ * still handled (jobs queued by an older version).
  */
 
 /** Which protocol served the call: `oip` over REST, `oip-grpc` over gRPC. `batch` = one record per scored chunk of a batch prediction. */

@@ -185,7 +185,8 @@ export interface InferenceRunBatchPredictionResult {
 
 /**
  * Job `audit.record-batch` on queue `audit`: a group commit of prediction records and admin events
- * (shapes in ./audit.ts).
+ * (shapes in ./audit.ts). Producers now stage batches in `audit_staging` instead (./audit.ts); the
+ * worker still writes such jobs (queued by an older version, or enqueued by hand).
  *
  *   job id: `audit.record-batch__<uuid of the batch>` (the producer's; the batch is enqueued once)
  *   payload: {"payloadVersion": 1, "predictions": [AuditPredictionRecord…], "events": [AdminEventRecord…]}

@@ -9,15 +9,13 @@
  *   a 404 at once (no wait), however fresh the UUIDv7 they look like; at most MAX_WAITING_CALLS wait.
  */
 import assert from 'node:assert/strict';
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
+import { AuditChainer } from '../../src/audit/log/audit-chainer.service';
 import { MAX_WAITING_CALLS, RECORD_WAIT_MS } from '../../src/audit/monitoring/feedback.service';
-import { QueueName } from '../../src/contracts';
 import { uuidV7 } from '../../src/platform/logging/logging';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
 
@@ -245,10 +243,10 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
     });
 
     it(`at most ${MAX_WAITING_CALLS} feedback calls wait for records at once; one more is a 503, the waiting ones succeed`, async () => {
-      // Paused audit queue (BullMQ's own pause): predictions are answered (their records are durable in
-      // the queue) but not written to the log, so feedback for them has to wait.
-      const queue = kiln.app.get<Queue>(getQueueToken(QueueName.Audit));
-      await queue.pause();
+      // Paused chainer: predictions are answered (their records are durable in audit_staging) but not
+      // written to the log, so feedback for them has to wait.
+      const chainer = kiln.app.get(AuditChainer);
+      chainer.pause();
       let statuses: number[];
       try {
         const predictions = await Promise.all(
@@ -259,10 +257,10 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
           kiln.request('POST', '/api/feedback', { key: predictor, body: { requestId: p.headers.get('x-request-id'), actual: 'Adelie' } }),
         );
         await new Promise((r) => setTimeout(r, 1_000)); // every call is in by now: 64 wait, one was refused
-        await queue.resume();
+        chainer.resume();
         statuses = (await Promise.all(feedback)).map((f) => f.status);
       } finally {
-        await queue.resume();
+        chainer.resume();
       }
       assert.deepEqual(
         { created: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 503).length },

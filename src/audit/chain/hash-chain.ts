@@ -15,8 +15,13 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** SHA-256 (lowercase hex) over `prevHash` followed by the canonical JSON of `content`. */
 export function hashRecord(prevHash: string, content: unknown): string {
+  return hashCanonical(prevHash, canonicalJson(content));
+}
+
+/** hashRecord for content already in canonical JSON (`canonicalJson(content)`, e.g. assembled from canonical parts). */
+export function hashCanonical(prevHash: string, canonicalContent: string): string {
   if (!HEX64.test(prevHash)) throw new TypeError('hashRecord: prevHash must be 64 lowercase hex digits');
-  return createHash('sha256').update(prevHash, 'utf8').update(canonicalJson(content), 'utf8').digest('hex');
+  return createHash('sha256').update(prevHash, 'utf8').update(canonicalContent, 'utf8').digest('hex');
 }
 
 export interface ChainRecord {

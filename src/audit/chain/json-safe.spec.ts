@@ -44,4 +44,17 @@ describe('the stored-form escaping of audit strings', () => {
       d: '1970-01-01T00:00:00.000Z',
     });
   });
+
+  it('copies only what changes: clean values come back as they are, a changed one leaves the original untouched', () => {
+    const clean = { a: [1, 'x', { b: null, é: '😀' }], c: true };
+    assert.equal(escapeStrings(clean), clean);
+    assert.equal(unescapeStrings(clean), clean);
+    const dirty = { a: [1, 'x', { b: 'n\0' }], c: 'y' };
+    const snapshot = structuredClone(dirty);
+    const stored = escapeStrings(dirty);
+    assert.notEqual(stored, dirty);
+    assert.deepEqual(dirty, snapshot);
+    assert.deepEqual(stored, { a: [1, 'x', { b: 'n\ue0000000' }], c: 'y' });
+    assert.equal(stored.c, dirty.c);
+  });
 });

@@ -64,12 +64,37 @@ export function unescapeText(s: string): string {
   return s.replace(ESCAPED, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
+/**
+ * `value` with `f` applied to every string and key; copy-on-change: a value in which `f` changes
+ * nothing is returned as is (the common case — ordinary data — allocates nothing; this runs for
+ * every audited call, on the producer and in the writer).
+ */
 function mapStrings(value: unknown, f: (s: string) => string): unknown {
   if (typeof value === 'string') return f(value);
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const m = mapStrings(v, f);
+      if (out === null && m !== v) out = value.slice(0, i);
+      if (out !== null) out.push(m);
+    }
+    return out ?? value;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  let out: Array<[string, unknown]> | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = obj[k];
+    const mk = f(k);
+    const mv = mapStrings(v, f);
+    if (out === null && (mk !== k || mv !== v)) out = keys.slice(0, i).map((x) => [x, obj[x]]);
+    if (out !== null) out.push([mk, mv]);
+  }
   // fromEntries defines own properties, so a "__proto__" key stays a key
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), mapStrings(v, f)]));
+  return out === null ? value : Object.fromEntries(out);
 }
 
 /** A JSON value (from toJsonSafe or JSON.parse) with every string and key in its stored form. */

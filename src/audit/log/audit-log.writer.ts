@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditRecordBatchPayload, AuditRecordBatchResult } from '../../contracts';
-import { hashRecord } from '../chain';
-import { eventContent, predictionContent } from './chain-content';
+import { hashCanonical, hashRecord } from '../chain';
+import { eventContent, predictionCanonical } from './chain-content';
 import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
 import { ensurePartition, partitionFor } from './partitions';
 
@@ -81,6 +81,41 @@ export class AuditLogWriter {
       );
     }
     return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates };
+  }
+
+  /**
+   * The chainer's fast path (audit-chainer.service.ts): every record of `payload` appended inside the
+   * caller's transaction, which also deletes the staged rows they came from. A record that breaks the
+   * contract throws IncomingRecordError, a value PostgreSQL refuses a data error (the transaction is
+   * then aborted): either way the caller rolls back and takes the slow path, `writeBatch` per staged
+   * row (valid records written, refused ones named, a refused payload stored without it).
+   * Call `partitionCommitted(result.partition)` once the transaction has committed.
+   */
+  async appendInTransaction(
+    m: EntityManager,
+    payload: AuditRecordBatchPayload,
+    loggedAt: Date = new Date(),
+  ): Promise<AuditRecordBatchResult & { partition: string | null }> {
+    const predictions = arrayOf(payload.predictions, 'predictions').map((r, i) => normalizePrediction(r, i, true));
+    const events = arrayOf(payload.events, 'events').map((r, i) => normalizeEvent(r, i));
+    let partition: string | null = null;
+    const p = predictions.length
+      ? await this.appendPredictions(m, predictions, loggedAt, (name) => {
+          partition = name;
+        })
+      : NOTHING;
+    const e = events.length ? await this.appendEvents(m, events, loggedAt) : NOTHING;
+    return { predictionsWritten: p.written, eventsWritten: e.written, duplicates: p.duplicates + e.duplicates, partition };
+  }
+
+  /** The day's partition `appendInTransaction` ensured is committed: later batches need not look it up. */
+  partitionCommitted(name: string | null): void {
+    if (name) this.lastPartition = name;
+  }
+
+  /** Forget the cached partition (the transaction that ensured it may have rolled back). */
+  partitionUnknown(): void {
+    this.lastPartition = null;
   }
 
   /**
@@ -214,7 +249,7 @@ export class AuditLogWriter {
       let seq = Number(head.seq);
       const rows = fresh.map((r) => {
         seq += 1;
-        const hash = hashRecord(prev, predictionContent({ ...r, seq, loggedAt }));
+        const hash = hashCanonical(prev, predictionCanonical({ ...r, seq, loggedAt }, r.inputsCanonical));
         const row = [
           seq,
           loggedAt,
@@ -271,7 +306,7 @@ function isDataError(err: unknown): boolean {
 function withoutPayloads(r: NewPrediction, reason: string): NewPrediction {
   const note = `audit: inputs and outputs not stored (refused by PostgreSQL: ${reason.slice(0, 200)})`;
   const error = r.error ? `${r.error}; ${note}` : note;
-  return { ...r, inputs: null, inputsJson: null, outputs: null, outputsJson: null, error };
+  return { ...r, inputs: null, inputsJson: null, inputsCanonical: undefined, outputs: null, outputsJson: null, error };
 }
 
 function arrayOf<T>(value: T[] | undefined, field: string): T[] {

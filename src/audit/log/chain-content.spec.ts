@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GENESIS_HASH, hashRecord } from '../chain';
-import { eventContent, predictionContent, predictionDto, type StoredPrediction } from './chain-content';
+import { GENESIS_HASH, canonicalJson, hashRecord, unescapeStrings } from '../chain';
+import { eventContent, predictionCanonical, predictionContent, predictionDto, type StoredPrediction } from './chain-content';
 
 const stored: StoredPrediction = {
   seq: '42',
@@ -79,5 +79,20 @@ describe('chain content', () => {
       before: null,
       after: null,
     });
+  });
+
+  it('assembles the same canonical text from the canonical inputs as from the whole content, whatever the strings hold', () => {
+    const tricky: StoredPrediction = {
+      ...stored,
+      clientRequestId: '"inputs":null',
+      error: 'x","inputs":null,"y":"\ue0000000',
+      model: 'inputs',
+      inputs: [{ '"inputs":null': 'a\ue0000000', é: [1.5, -0, 1e21, { z: null, a: 'inputs' }] }],
+      outputs: [{ label: '"inputs":null' }],
+    };
+    for (const p of [stored, tricky, { ...stored, inputs: null }]) {
+      const inputsCanonical = p.inputs === null ? undefined : canonicalJson(unescapeStrings(p.inputs));
+      assert.equal(predictionCanonical(p, inputsCanonical), canonicalJson(predictionContent(p)));
+    }
   });
 });

@@ -11,7 +11,7 @@
  * an export offline: hash = SHA-256_hex(prevHash + RFC 8785 canonical JSON of the line without
  * prevHash and hash).
  */
-import { unescapeStrings, unescapeText } from '../chain';
+import { canonicalJson, unescapeStrings, unescapeText } from '../chain';
 
 /** A row of `audit_predictions` as read back (raw SQL with PREDICTION_COLUMNS, or the entity). */
 export interface StoredPrediction {
@@ -90,6 +90,23 @@ export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>
     error: p.error === null ? null : unescapeText(p.error),
   };
 }
+
+/**
+ * canonicalJson(predictionContent(p)), reusing the canonical JSON of the unescaped inputs when the
+ * caller has it (the writer computed it for inputsSha256): the inputs are canonicalised once.
+ * RFC 8785 serialises a member's value independently of its siblings, so the record's canonical
+ * text with `"inputs":null` is that of the real content once the canonical inputs are put in their
+ * place; no other member can hold that text (every quote inside a JSON string is escaped, and the
+ * members sorted before `inputs` are strings).
+ */
+export function predictionCanonical(p: Omit<StoredPrediction, 'prevHash' | 'hash'>, inputsCanonical?: string): string {
+  if (inputsCanonical === undefined || p.inputs === null || p.inputs === undefined) return canonicalJson(predictionContent(p));
+  const skeleton = canonicalJson(predictionContent({ ...p, inputs: null }));
+  const at = skeleton.indexOf(INPUTS_NULL);
+  if (at < 0) throw new Error('predictionCanonical: no inputs member');
+  return skeleton.slice(0, at) + '"inputs":' + inputsCanonical + skeleton.slice(at + INPUTS_NULL.length);
+}
+const INPUTS_NULL = '"inputs":null';
 
 export function eventContent(e: Omit<StoredEvent, 'prevHash' | 'hash'>) {
   return {

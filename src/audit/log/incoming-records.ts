@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AdminEventRecord, AuditPredictionRecord } from '../../contracts';
 import type { StoredEvent, StoredPrediction } from './chain-content';
 import { canonicalJson, unescapeStrings } from '../chain';
-import { cleanText, storedJson } from './stored-json';
+import { cleanText, storedJson, storedParsedJson } from './stored-json';
 
 export class IncomingRecordError extends Error {}
 
@@ -17,6 +17,8 @@ export class IncomingRecordError extends Error {}
 export type NewPrediction = Omit<StoredPrediction, 'seq' | 'loggedAt' | 'prevHash' | 'hash'> & {
   inputsJson: string | null;
   outputsJson: string | null;
+  /** canonicalJson(unescapeStrings(inputs)) when it was computed here (for inputsSha256): the chain hash reuses it. */
+  inputsCanonical?: string;
 };
 
 /** An admin event ready to be chained. */
@@ -98,10 +100,16 @@ function reader(where: string, value: unknown): FieldReader {
   return new FieldReader(where, value as Record<string, unknown>);
 }
 
-export function normalizePrediction(record: AuditPredictionRecord, index: number): NewPrediction {
+/** `parsedJson`: the record comes straight from JSON.parse (a staged batch), so its payloads need no JSON-safe pass. */
+export function normalizePrediction(record: AuditPredictionRecord, index: number, parsedJson = false): NewPrediction {
   const r = reader(`predictions[${index}]`, record);
-  const inputs = storedJson(record.inputs);
-  const outputs = storedJson(record.outputs);
+  const stored = parsedJson ? storedParsedJson : storedJson;
+  const inputs = stored(record.inputs);
+  const outputs = stored(record.outputs);
+  // Producers that keep the inputs leave the hash to the writer (off the request path): SHA-256 of
+  // the canonical JSON (RFC 8785) of the inputs as the model received them (unescaped), as a
+  // producer computes it; canonical, so the queue backend's key order (jsonb) cannot change it.
+  const inputsCanonical = record.inputsSha256 == null && inputs.text !== null ? canonicalJson(unescapeStrings(inputs.value)) : undefined;
   return {
     requestId: r.text('requestId', 200, false),
     clientRequestId: r.text('clientRequestId', 200, true),
@@ -117,15 +125,11 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
     rows: r.int('rows', 0, 2_147_483_647) as number,
     inputs: inputs.value,
     inputsJson: inputs.text,
-    // Producers that keep the inputs leave the hash to the writer (off the request path): SHA-256 of
-    // the canonical JSON (RFC 8785) of the inputs as the model received them (unescaped), as a
-    // producer computes it; canonical, so the queue backend's key order (jsonb) cannot change it.
     inputsSha256:
-      record.inputsSha256 == null && inputs.text !== null
-        ? createHash('sha256')
-            .update(canonicalJson(unescapeStrings(inputs.value)))
-            .digest('hex')
+      inputsCanonical !== undefined
+        ? createHash('sha256').update(inputsCanonical).digest('hex')
         : r.matching('inputsSha256', SHA256, '64 hex digits (SHA-256)'),
+    inputsCanonical,
     outputs: outputs.value,
     outputsJson: outputs.text,
     error: r.text('error', Number.MAX_SAFE_INTEGER, true),

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson, unescapeStrings } from '../chain';
-import { cleanText, storedJson } from './stored-json';
+import { cleanText, storedJson, storedParsedJson } from './stored-json';
 
 describe('storedJson', () => {
   it('turns non-finite numbers and BigInts into strings, so the value has a JSON form', () => {
@@ -29,5 +29,16 @@ describe('storedJson', () => {
   it('cleanText leaves ordinary and already escaped text untouched', () => {
     for (const s of ['plain é 😀', 'a\uE0000000b']) assert.equal(cleanText(s), s);
     assert.equal(cleanText('\0'), '\uE0000000');
+  });
+
+  it('storedParsedJson gives what storedJson gives for parsed JSON, without a copy when nothing needs cleaning', () => {
+    const texts = ['[{"a":1.5,"b":"é😀","c":[null,true,{"__proto__":2}]}]', '{"k":"x\\u0000y"}', '["\\ud800","\\udc00z"]', '"s"', '0'];
+    for (const t of texts) {
+      const v = JSON.parse(t) as unknown;
+      assert.deepEqual(storedParsedJson(v), storedJson(v), t);
+    }
+    const clean = JSON.parse(texts[0]!) as unknown;
+    assert.equal(storedParsedJson(clean).value, clean);
+    assert.deepEqual(storedParsedJson(null), { text: null, value: null });
   });
 });

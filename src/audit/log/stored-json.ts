@@ -41,3 +41,18 @@ export function storedJson(value: unknown): StoredJson {
   if (text === undefined || text === 'null') return { text: null, value: null };
   return { text, value: JSON.parse(text) as unknown };
 }
+
+/** In JSON.stringify's output: an escaped NUL or (lone) surrogate, i.e. a string cleanText would change. */
+const MAY_NEED_CLEANING = /\\u0000|\\ud[89a-f]/i;
+
+/**
+ * storedJson for a value straight from JSON.parse (no NaN, BigInt, undefined or toJSON in it, e.g.
+ * a staged batch): native JSON.stringify, and `value` itself as the stored value, unless a NUL or
+ * unpaired surrogate is left to clean (then storedJson). Saves a replacer walk and a parse per value.
+ */
+export function storedParsedJson(value: unknown): StoredJson {
+  if (value === undefined || value === null) return { text: null, value: null };
+  const text = JSON.stringify(value);
+  if (MAY_NEED_CLEANING.test(text)) return storedJson(value);
+  return { text, value };
+}
