@@ -1,8 +1,9 @@
-import { HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
+import { GatewayTimeoutException, HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Transport } from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import type { RpcHealthPattern, RpcHttpError, RpcPattern, RpcService } from '../../contracts/rpc';
+import type { RpcHttpError, RpcService, RpcUseCase } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
+import { toProblem } from '../http/http-error.filter';
 import { ValidationProblemException } from '../http/validation-problem';
 
 /** ioredis connection options from a redis:// URL (Nest's Redis transport takes host/port, not a URL). */
@@ -35,11 +36,12 @@ export function rpcServerOptions(config: KilnConfig): ClientOptions {
   }
 }
 
-/** The client side of the same transport towards the ingestion service. */
-export function rpcClientOptions(rpc: RpcConfig): ClientOptions {
+/** The client side of the same transport towards a domain service (its TCP listener, or the broker). */
+export function rpcClientOptions(rpc: RpcConfig, service: string): ClientOptions {
   switch (rpc.transport) {
     case 'tcp': {
-      const target = rpc.ingestion as { host: string; port: number };
+      const target = rpc.targets?.[service as RpcService];
+      if (!target || target === 'broker') throw new Error(`no TCP address for the ${service} service`);
       return { transport: Transport.TCP, options: { host: target.host, port: target.port } };
     }
     case 'nats':
@@ -66,6 +68,12 @@ export async function answerRpc<T>(call: () => Promise<T>): Promise<T> {
       const error: RpcHttpError = { kind: 'http-error', status: e.getStatus(), response: response as RpcHttpError['response'] };
       throw new RpcException(error);
     }
+    // The errors the HTTP filter maps to a 4xx without being HttpExceptions (a missing artifact…) keep that status too.
+    const problem = toProblem(e, { url: '', id: '' });
+    if (problem.status >= 400 && problem.status < 500) {
+      const error: RpcHttpError = { kind: 'http-error', status: problem.status, response: { message: problem.detail } };
+      throw new RpcException(error);
+    }
     throw e;
   }
 }
@@ -78,7 +86,6 @@ function isHttpError(e: unknown): e is RpcHttpError {
   return typeof e === 'object' && e !== null && (e as RpcHttpError).kind === 'http-error' && typeof (e as RpcHttpError).status === 'number';
 }
 
-type AnyPattern = RpcPattern | (typeof RpcHealthPattern)[RpcService];
 
 /**
  * Client side: one ClientProxy to a named domain service. Every call is bounded by `timeoutMs` (a 503
@@ -92,10 +99,33 @@ export class RpcCaller {
     readonly service: string,
     private readonly rpc: RpcConfig,
   ) {
-    this.client = ClientProxyFactory.create(rpcClientOptions(rpc));
+    this.client = ClientProxyFactory.create(rpcClientOptions(rpc, service));
   }
 
-  async read<T>(pattern: RpcPattern, payload: object): Promise<T> {
+  /** A use case of the service's port: a read may be sent twice (see `read`), a write once (see `write`). */
+  call<T>(useCase: RpcUseCase, payload: object): Promise<T> {
+    return useCase.kind === 'read' ? this.read<T>(useCase.pattern, payload) : this.write<T>(useCase.pattern, payload);
+  }
+
+  /**
+   * Sent once: a write that got no answer may or may not have taken effect, so it is never repeated
+   * blindly. Connection refused or no responder (it never arrived) is a 503; no answer within the
+   * timeout is a 504 (the outcome is unknown: the client decides, e.g. by reading the state).
+   */
+  async write<T>(pattern: string, payload: object): Promise<T> {
+    try {
+      return await this.send<T>(pattern, payload, this.rpc.timeoutMs);
+    } catch (e) {
+      if (e instanceof TimeoutError) {
+        return Promise.reject(
+          new GatewayTimeoutException(`${this.service} service did not answer within ${this.rpc.timeoutMs} ms; the change may or may not have been made`),
+        );
+      }
+      throw this.unavailable(e);
+    }
+  }
+
+  async read<T>(pattern: string, payload: object): Promise<T> {
     const deadline = Date.now() + this.rpc.timeoutMs;
     try {
       return await this.send<T>(pattern, payload, this.rpc.timeoutMs);
@@ -114,7 +144,7 @@ export class RpcCaller {
    * One call within `ms`, never retried (readiness asks every few seconds anyway): the answer, or the
    * same 503 naming the service that a read gets.
    */
-  async probe<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
+  async probe<T>(pattern: string, payload: object, ms: number): Promise<T> {
     try {
       return await this.send<T>(pattern, payload, ms);
     } catch (e) {
@@ -126,7 +156,7 @@ export class RpcCaller {
     return Promise.resolve(this.client.close());
   }
 
-  private async send<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
+  private async send<T>(pattern: string, payload: object, ms: number): Promise<T> {
     try {
       return await firstValueFrom(this.client.send<T>(pattern, payload).pipe(timeout(ms)));
     } catch (e) {
