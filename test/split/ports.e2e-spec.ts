@@ -93,7 +93,7 @@ describe('ports: every gateway use case crosses KILN_TRANSPORT=tcp, errors keep 
   let domains: Awaited<ReturnType<typeof startKiln>> | undefined;
   let gateway: Awaited<ReturnType<typeof startKiln>> | undefined;
   let key = '';
-  const call = (url: string, [method, path, body]: [string, string, unknown, ...unknown[]]): Promise<TestResponse> =>
+  const call = (url: string, [method, path, body]: [string, string, unknown?, ...unknown[]]): Promise<TestResponse> =>
     httpRequest(url, key, method, path, body === undefined ? {} : { body });
 
   before(async () => {
