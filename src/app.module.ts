@@ -5,7 +5,13 @@ import { PlatformWorkersModule } from './platform/queues/platform-workers.module
 import { IngestionModule, IngestionRpcModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule, ModelsRpcModule } from './models';
 import { TrainingModule, TrainingRpcModule, TrainingWorkersModule } from './training';
-import { BatchPredictionsModule, BatchPredictionsWorkersModule, InferenceGatewayModule, InferenceModule, InferenceRpcModule } from './inference';
+import {
+  BatchPredictionsModule,
+  BatchPredictionsWorkersModule,
+  InferenceGatewayModule,
+  InferenceModule,
+  InferenceRpcModule,
+} from './inference';
 import { AuditModule, AuditRpcModule, AuditSinkModule, AuditWorkersModule } from './audit';
 
 /**

@@ -104,7 +104,10 @@ async function main(): Promise<void> {
         if (setup === 'all-in-one') {
           const table = generateTable(500, 8, 12);
           const ds = await api('POST', '/api/datasets', { name });
-          const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
+          const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, {
+            records: table.records,
+            schema: { columns: table.columns },
+          });
           const version = await until(async () => {
             const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
             if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
@@ -171,7 +174,10 @@ async function main(): Promise<void> {
   }
   const out = join(__dirname, '..', '..', '..', 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'split-latency.json'), JSON.stringify({ measuredAt: new Date().toISOString(), calls: CALLS, results }, null, 2) + '\n');
+  writeFileSync(
+    join(out, 'split-latency.json'),
+    JSON.stringify({ measuredAt: new Date().toISOString(), calls: CALLS, results }, null, 2) + '\n',
+  );
 }
 
 main().catch((e) => {

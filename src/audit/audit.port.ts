@@ -5,7 +5,14 @@ import type { PortOf } from '../platform/rpc/port';
 import type { DriftReportView, DriftSettingsView } from './drift/drift-report';
 import type { OnDriftDto } from './drift/drift.dto';
 import { DriftService } from './drift/drift.service';
-import { parseBound, timeParam, type EventsQueryDto, type PageDto, type PredictionsQueryDto, type PredictionFilterQuery } from './log/audit-log.dto';
+import {
+  parseBound,
+  timeParam,
+  type EventsQueryDto,
+  type PageDto,
+  type PredictionsQueryDto,
+  type PredictionFilterQuery,
+} from './log/audit-log.dto';
 import { AuditLogReader, type PredictionFilter } from './log/audit-log.reader';
 import type { ChainName } from './log/audit-log.writer';
 import { ChainVerifier, type ChainVerificationReport } from './log/chain-verifier.service';
@@ -32,7 +39,10 @@ export abstract class AuditPort implements PortOf<'audit'> {
   abstract listEvents(query: EventsQueryDto): Promise<PageDto>;
   abstract submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome>;
   abstract monitoring(model: string, window: { window?: string; from?: string; to?: string }): Promise<MonitoringDocument>;
-  abstract driftReports(model: string, limit: number): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }>;
+  abstract driftReports(
+    model: string,
+    limit: number,
+  ): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }>;
   abstract driftCheck(model: string, actor: AdminActor): Promise<string>;
   abstract driftSettings(model: string): Promise<DriftSettingsView>;
   abstract putDriftSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView>;

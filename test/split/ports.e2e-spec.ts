@@ -141,17 +141,23 @@ describe('ports: every gateway use case crosses KILN_TRANSPORT=tcp, errors keep 
       assert.deepEqual(withoutRequest(through.body), withoutRequest(direct.body), label);
     }
     // Successful reads too: the same dataset list, and the inference replica that answered is the domain process.
-    const [listDirect, listThrough] = [await call(domains!.url, ['GET', '/api/datasets']), await call(gateway!.url, ['GET', '/api/datasets'])];
+    const [listDirect, listThrough] = [
+      await call(domains!.url, ['GET', '/api/datasets']),
+      await call(gateway!.url, ['GET', '/api/datasets']),
+    ];
     assert.equal(listThrough.status, 200, listThrough.text);
     assert.deepEqual(listThrough.body, listDirect.body);
     const index = await call(gateway!.url, ['GET', '/api/inference/repository']);
     assert.equal(index.status, 200, index.text);
     assert.match(index.body.replica, new RegExp(`:${process.pid}$`));
     const ready = (await (await fetch(`${gateway!.url}/health/ready`)).json()) as { services: Record<string, { status: string }> };
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(ready.services).map(([s, h]) => [s, h.status])),
-      { ingestion: 'up', training: 'up', models: 'up', audit: 'up', inference: 'up' },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(ready.services).map(([s, h]) => [s, h.status])), {
+      ingestion: 'up',
+      training: 'up',
+      models: 'up',
+      audit: 'up',
+      inference: 'up',
+    });
   });
 
   it('answers 503/504 naming the service on every route once the domain process is gone', { skip }, async () => {

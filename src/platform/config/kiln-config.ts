@@ -149,7 +149,9 @@ export const RPC_SERVED_BY: Readonly<Record<RpcService, Role>> = {
 };
 
 /** The variable naming where a gateway reaches a service over TCP (`models` is the training app's). */
-export const RPC_TARGET_VARIABLE: Readonly<Record<RpcService, 'KILN_RPC_INGESTION' | 'KILN_RPC_TRAINING' | 'KILN_RPC_AUDIT' | 'KILN_RPC_INFERENCE'>> = {
+export const RPC_TARGET_VARIABLE: Readonly<
+  Record<RpcService, 'KILN_RPC_INGESTION' | 'KILN_RPC_TRAINING' | 'KILN_RPC_AUDIT' | 'KILN_RPC_INFERENCE'>
+> = {
   ingestion: 'KILN_RPC_INGESTION',
   training: 'KILN_RPC_TRAINING',
   models: 'KILN_RPC_TRAINING',

@@ -86,7 +86,6 @@ function isHttpError(e: unknown): e is RpcHttpError {
   return typeof e === 'object' && e !== null && (e as RpcHttpError).kind === 'http-error' && typeof (e as RpcHttpError).status === 'number';
 }
 
-
 /**
  * Client side: one ClientProxy to a named domain service. Every call is bounded by `timeoutMs` (a 503
  * naming the service, never a hang); a read that failed without an answer (connection refused, no
@@ -118,7 +117,9 @@ export class RpcCaller {
     } catch (e) {
       if (e instanceof TimeoutError) {
         return Promise.reject(
-          new GatewayTimeoutException(`${this.service} service did not answer within ${this.rpc.timeoutMs} ms; the change may or may not have been made`),
+          new GatewayTimeoutException(
+            `${this.service} service did not answer within ${this.rpc.timeoutMs} ms; the change may or may not have been made`,
+          ),
         );
       }
       throw this.unavailable(e);
