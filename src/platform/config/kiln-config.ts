@@ -178,6 +178,8 @@ export interface RpcConfig {
   targets?: Partial<Record<RpcService, { host: string; port: number } | 'broker'>>;
   natsUrl?: string;
   redisUrl?: string;
+  /** KILN_QUEUE_PREFIX: the namespace of this deployment's subjects on a shared NATS or Redis. */
+  queuePrefix?: string;
   timeoutMs: number;
 }
 
@@ -386,6 +388,7 @@ function rpcConfig(e: z.infer<typeof envSchema>, roles: Role[]): RpcConfig {
     ...(serve ? { serves } : {}),
     ...(Object.keys(targets).length > 0 ? { targets } : {}),
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    queuePrefix: e.KILN_QUEUE_PREFIX,
   };
 }
 

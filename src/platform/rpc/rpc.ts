@@ -1,5 +1,20 @@
 import { GatewayTimeoutException, HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
-import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Transport } from '@nestjs/microservices';
+import {
+  ClientNats,
+  ClientProxy,
+  ClientProxyFactory,
+  ClientRedis,
+  type ClientOptions,
+  type CustomClientOptions,
+  type CustomStrategy,
+  type MsPattern,
+  type NatsOptions,
+  type RedisOptions,
+  RpcException,
+  ServerNats,
+  ServerRedis,
+  Transport,
+} from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { RpcHttpError, RpcService, RpcUseCase } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
@@ -20,24 +35,73 @@ function redisOptions(url: string): { host: string; port: number; db?: number; u
   };
 }
 
-/** The transport for `connectMicroservice`: TCP on HOST:KILN_RPC_PORT, or the NATS/Redis broker. */
-export function rpcServerOptions(config: KilnConfig): ClientOptions {
+/**
+ * A broker is shared: two Kiln deployments on one NATS or Redis would answer each other's calls (same
+ * subjects, same queue group). Every subject / channel is therefore prefixed with the deployment's
+ * KILN_QUEUE_PREFIX (`kiln:ingestion.datasets.list.v1`), on both sides; Nest normalizes a pattern again
+ * when it looks a handler up, so the prefix is added only once.
+ */
+const withPrefix = (route: string, prefix: string): string => (route.startsWith(prefix) ? route : `${prefix}${route}`);
+
+function prefixedServerNats(prefix: string, options: NonNullable<NatsOptions['options']>): ServerNats {
+  return new (class extends ServerNats {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  })(options);
+}
+
+function prefixedServerRedis(prefix: string, options: NonNullable<RedisOptions['options']>): ServerRedis {
+  return new (class extends ServerRedis {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  })(options);
+}
+
+function prefixedClientNats(prefix: string): typeof ClientNats {
+  return class extends ClientNats {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  };
+}
+
+function prefixedClientRedis(prefix: string): typeof ClientRedis {
+  return class extends ClientRedis {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  };
+}
+
+/** The namespace of this deployment's subjects on a shared broker. */
+export function brokerPrefix(queuePrefix: string): string {
+  return `${queuePrefix}:`;
+}
+
+/** The transport for `connectMicroservice`: TCP on HOST:KILN_RPC_PORT, or the NATS/Redis broker (prefixed subjects). */
+export function rpcServerOptions(config: KilnConfig): ClientOptions | CustomStrategy {
   const rpc = config.rpc;
+  const prefix = brokerPrefix(config.queues.prefix);
   switch (rpc.transport) {
     case 'tcp':
       return { transport: Transport.TCP, options: { host: config.http.host, port: rpc.port! } };
-    case 'nats':
+    case 'nats': {
       // A queue group: with several replicas of the app, one of them answers each request.
-      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!], queue: 'kiln-rpc' } };
-    case 'redis':
-      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+      const options: NonNullable<NatsOptions['options']> = { servers: [rpc.natsUrl!], queue: `${prefix}rpc` };
+      return { strategy: prefixedServerNats(prefix, options) };
+    }
+    case 'redis': {
+      return { strategy: prefixedServerRedis(prefix, redisOptions(rpc.redisUrl!) as NonNullable<RedisOptions['options']>) };
+    }
     default:
       throw new Error('RPC is off (KILN_TRANSPORT unset)');
   }
 }
 
 /** The client side of the same transport towards a domain service (its TCP listener, or the broker). */
-export function rpcClientOptions(rpc: RpcConfig, service: string): ClientOptions {
+export function rpcClientOptions(rpc: RpcConfig, service: string): ClientOptions | CustomClientOptions {
   switch (rpc.transport) {
     case 'tcp': {
       const target = rpc.targets?.[service as RpcService];
@@ -45,9 +109,15 @@ export function rpcClientOptions(rpc: RpcConfig, service: string): ClientOptions
       return { transport: Transport.TCP, options: { host: target.host, port: target.port } };
     }
     case 'nats':
-      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!] } };
+      return {
+        customClass: prefixedClientNats(brokerPrefix(rpc.queuePrefix ?? 'kiln')) as unknown as CustomClientOptions['customClass'],
+        options: { servers: [rpc.natsUrl!] },
+      };
     case 'redis':
-      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+      return {
+        customClass: prefixedClientRedis(brokerPrefix(rpc.queuePrefix ?? 'kiln')) as unknown as CustomClientOptions['customClass'],
+        options: redisOptions(rpc.redisUrl!),
+      };
     default:
       throw new Error('RPC is off (KILN_TRANSPORT unset)');
   }
