@@ -11,5 +11,5 @@
  */
 export { AuditSink } from './audit-sink';
 export { AuditSinkModule } from './audit-sink.module';
-export { AuditModule } from './audit.module';
+export { AuditModule, AuditRpcModule } from './audit.module';
 export { AuditWorkersModule } from './audit-workers.module';

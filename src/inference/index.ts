@@ -7,7 +7,7 @@
  *  - `InferenceRuntimeModule` + `InferenceService`: the model runtime (routing, batching) for other
  *    in-process callers (batch predictions, the audit domain's replays).
  */
-export { InferenceModule } from './inference.module';
+export { InferenceGatewayModule, InferenceModule, InferenceRpcModule } from './inference.module';
 export { BatchPredictionsModule, BatchPredictionsWorkersModule } from './batch-predictions';
 export { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 export { InferenceService } from './inference.service';

@@ -17,6 +17,11 @@ import { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 import { ModelsServicesModule } from '../models';
 import { InferenceService } from './inference.service';
 import { installServingAnswerAudit } from './serving-answer-audit';
+import { RpcClients } from '../platform/rpc/rpc-clients';
+import { rpcPortClient, unreachablePort } from '../platform/rpc/port';
+import { InferenceManagementController } from './inference-management.controller';
+import { InferenceManagementPort, LocalInferenceManagement } from './inference-management.port';
+import { InferenceManagementRpcController } from './inference-management.rpc-controller';
 
 /**
  * The inference role's HTTP data plane: the record API, TensorFlow Serving REST (/v1) and the Open
@@ -29,9 +34,21 @@ import { installServingAnswerAudit } from './serving-answer-audit';
  */
 @Module({
   imports: [InferenceRuntimeModule, ModelsServicesModule],
-  controllers: [PredictController, RecommendController, TfServingController, OpenInferenceController, OpenInferenceExtensionsController],
+  controllers: [
+    PredictController,
+    RecommendController,
+    TfServingController,
+    OpenInferenceController,
+    OpenInferenceExtensionsController,
+    InferenceManagementController,
+  ],
   // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.
-  providers: [OpenInferenceGrpcServer],
+  providers: [
+    OpenInferenceGrpcServer,
+    LocalInferenceManagement,
+    { provide: InferenceManagementPort, useExisting: LocalInferenceManagement },
+  ],
+  exports: [InferenceManagementPort],
 })
 export class InferenceModule implements OnModuleInit {
   constructor(
@@ -52,3 +69,32 @@ export class InferenceModule implements OnModuleInit {
     installServingAnswerAudit(fastify, this.inference);
   }
 }
+
+/**
+ * The hybrid inference app's transport side: its management answered over KILN_TRANSPORT (the data
+ * plane stays on its HTTP). Imported with the inference role when the process serves RPC.
+ */
+@Module({
+  imports: [InferenceModule],
+  controllers: [InferenceManagementRpcController],
+})
+export class InferenceRpcModule {}
+
+/**
+ * `/api/inference` on a gateway without the inference role: an inference replica over KILN_TRANSPORT,
+ * or (no transport target) a 503 saying the management is not reachable from this process.
+ */
+@Module({
+  controllers: [InferenceManagementController],
+  providers: [
+    {
+      provide: InferenceManagementPort,
+      inject: [RpcClients],
+      useFactory: (clients: RpcClients) =>
+        clients.get('inference')
+          ? rpcPortClient(clients, 'inference')
+          : unreachablePort('inference', 'this process has no inference role and no KILN_TRANSPORT target for it'),
+    },
+  ],
+})
+export class InferenceGatewayModule {}

@@ -50,7 +50,7 @@ import {
   RowsQueryDto,
 } from './datasets.dto';
 import { DatasetsPort } from './datasets.port';
-import { acceptedVersion, checkVersionOptions, DatasetsService, fieldMessage } from './datasets.service';
+import { checkVersionOptions, DatasetsService, fieldMessage } from './datasets.service';
 import { IngestInputError, resolveFormat } from './pipeline';
 
 /** Longest synchronous wait a client may ask for with `Prefer: wait=N`. */
@@ -105,7 +105,7 @@ export class DatasetsController {
   constructor(
     private readonly datasets: DatasetsService,
     private readonly artifacts: ArtifactStore,
-    private readonly reads: DatasetsPort,
+    private readonly port: DatasetsPort,
   ) {}
 
   @Post()
@@ -113,20 +113,20 @@ export class DatasetsController {
   @ApiOperation({ summary: 'Create a dataset (names are unique: 409 on a duplicate)' })
   @ApiResponse({ status: 201, type: DatasetDto })
   create(@Body() body: CreateDatasetDto, @Req() req: AuthenticatedRequest): Promise<DatasetDto> {
-    return this.datasets.createDataset(body.name, body.description ?? null, actorOf(req));
+    return this.port.createDataset(body.name, body.description ?? null, actorOf(req));
   }
 
   @Get()
   @ApiOperation({ summary: 'List datasets with their latest versions' })
   @ApiResponse({ status: 200, type: [DatasetDto] })
   list(): Promise<DatasetDto[]> {
-    return this.reads.listDatasets();
+    return this.port.listDatasets();
   }
 
   @Get(':id')
   @ApiResponse({ status: 200, type: DatasetDto })
   get(@Param('id', new ParseUUIDPipe()) id: string): Promise<DatasetDto> {
-    return this.reads.getDataset(id);
+    return this.port.getDataset(id);
   }
 
   @Post(':id/versions')
@@ -159,7 +159,7 @@ export class DatasetsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('prefer') prefer?: string,
   ): Promise<AcceptedVersionDto | DatasetVersionDto> {
-    await this.datasets.requireDataset(id); // 404 before reading any upload
+    await this.port.getDataset(id); // 404 before reading any upload
     const waitSeconds = preferredWaitSeconds(prefer);
     let accepted: AcceptedVersionDto;
     if (req.isMultipart()) {
@@ -174,11 +174,11 @@ export class DatasetsController {
       accepted = await this.fromRecords(id, req.body, actorOf(req));
     }
     if (!waitSeconds) return accepted;
-    const settled = await this.datasets.waitForVersion(id, accepted.id, waitSeconds * 1000);
+    const settled = await this.waitForVersion(id, accepted.id, waitSeconds * 1000);
     void reply.header('preference-applied', `wait=${waitSeconds}`);
     if (settled?.status === 'ready') {
       void reply.status(201);
-      return DatasetVersionDto.from(settled);
+      return settled;
     }
     if (settled?.status === 'failed') {
       throw new UnprocessableEntityException({
@@ -196,7 +196,7 @@ export class DatasetsController {
   @Get(':id/versions')
   @ApiResponse({ status: 200, type: [DatasetVersionDto] })
   async listVersions(@Param('id', new ParseUUIDPipe()) id: string): Promise<DatasetVersionDto[]> {
-    return (await this.datasets.listVersions(id)).map(DatasetVersionDto.from);
+    return this.port.listVersions(id);
   }
 
   @Get(':id/versions/:versionId')
@@ -205,7 +205,7 @@ export class DatasetsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('versionId', new ParseUUIDPipe()) versionId: string,
   ): Promise<DatasetVersionDto> {
-    return DatasetVersionDto.from(await this.datasets.getVersion(id, versionId));
+    return this.port.getVersion(id, versionId);
   }
 
   @Get(':id/versions/:versionId/rows')
@@ -216,7 +216,7 @@ export class DatasetsController {
     @Param('versionId', new ParseUUIDPipe()) versionId: string,
     @Query() query: RowsQueryDto,
   ): Promise<RowsPageDto> {
-    return this.datasets.rows(id, versionId, query.offset ?? 0, query.limit ?? 100);
+    return this.port.rows(id, versionId, query.offset ?? 0, query.limit ?? 100);
   }
 
   @Get(':id/versions/:versionId/download')
@@ -234,6 +234,20 @@ export class DatasetsController {
       type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       disposition: `attachment; filename="${dataset.name}-v${version.version}.${format}"`,
     });
+  }
+
+  /**
+   * Polls the version (one short read per 100 ms, each bounded by KILN_RPC_TIMEOUT_MS when split) until
+   * it is ready or failed, or null at the deadline: a long wait never rides on one transport call.
+   */
+  private async waitForVersion(datasetId: string, versionId: string, timeoutMs: number, pollMs = 100): Promise<DatasetVersionDto | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.port.getVersion(datasetId, versionId);
+      if (v.status === 'ready' || v.status === 'failed') return v;
+      if (Date.now() + pollMs > deadline) return null;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 
   // ---- version sources
@@ -351,10 +365,9 @@ export class DatasetsController {
     options: DatasetVersionOptions,
     actor: AdminActor,
   ): Promise<AcceptedVersionDto> {
-    const v = await this.datasets.acceptVersion(
+    return this.port.acceptVersion(
       { datasetId, status: 'pending', sourceKind, fileName, format, rawSha256: ref.sha256, rawSizeBytes: ref.size, options },
       actor,
     );
-    return acceptedVersion(v);
   }
 }

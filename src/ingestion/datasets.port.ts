@@ -1,33 +1,62 @@
-import { RpcPattern, type DatasetsGetPayload, type DatasetsListPayload } from '../contracts/rpc';
-import type { RpcCaller } from '../platform/rpc/rpc';
-import type { DatasetDto } from './datasets.dto';
+import { Injectable } from '@nestjs/common';
+import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
+import type { PortOf } from '../platform/rpc/port';
+import type { NewVersion } from './datasets.service';
+import { acceptedVersion, DatasetsService } from './datasets.service';
+import { DatasetVersionDto, type AcceptedVersionDto, type DatasetDto, type RowsPageDto } from './datasets.dto';
+
+/** A stored upload handed to the ingestion service: the version's fields and the artifact reference (`rawSha256`, `rawSizeBytes`). */
+export type VersionAcceptance = Omit<NewVersion, 'id' | 'lineage'>;
 
 /**
- * The dataset reads the gateway serves (DI token). In a process with the ingestion role it is
- * `DatasetsService` itself; on a gateway without that role and with KILN_TRANSPORT set, it is
- * `DatasetsRpcClient`, which asks the ingestion app over the transport.
+ * The ingestion use cases the gateway serves (DI token; patterns `RpcPatterns.ingestion`). In a process
+ * with the ingestion role it is `LocalDatasets`; on a gateway without it and with a transport target, a
+ * client over KILN_TRANSPORT (`portProvider`). Uploads never cross it: the gateway streams the file
+ * into the shared artifact store and passes the reference (`acceptVersion`); downloads are streamed
+ * from the store by the gateway too. Every result is JSON-safe (DTOs with ISO 8601 times).
  */
-export abstract class DatasetsPort {
+export abstract class DatasetsPort implements PortOf<'ingestion'> {
   abstract listDatasets(): Promise<DatasetDto[]>;
   abstract getDataset(id: string): Promise<DatasetDto>;
+  abstract createDataset(name: string, description: string | null, actor: AdminActor): Promise<DatasetDto>;
+  abstract acceptVersion(version: VersionAcceptance, actor: AdminActor): Promise<AcceptedVersionDto>;
+  abstract listVersions(datasetId: string): Promise<DatasetVersionDto[]>;
+  abstract getVersion(datasetId: string, versionId: string): Promise<DatasetVersionDto>;
+  abstract rows(datasetId: string, versionId: string, offset: number, limit: number): Promise<RowsPageDto>;
 }
 
-/**
- * `DatasetsPort` over the transport: the patterns of src/contracts/rpc.ts, answered by `DatasetsRpcController`.
- * The caller (and its connection) belongs to `RpcClients`, which closes it.
- */
-export class DatasetsRpcClient extends DatasetsPort {
-  constructor(private readonly caller: RpcCaller) {
+/** `DatasetsPort` on the local `DatasetsService` (the ingestion app, or one process). */
+@Injectable()
+export class LocalDatasets extends DatasetsPort {
+  constructor(private readonly datasets: DatasetsService) {
     super();
   }
 
   listDatasets(): Promise<DatasetDto[]> {
-    const payload: DatasetsListPayload = {};
-    return this.caller.read(RpcPattern.DatasetsList, payload);
+    return this.datasets.listDatasets();
   }
 
   getDataset(id: string): Promise<DatasetDto> {
-    const payload: DatasetsGetPayload = { id };
-    return this.caller.read(RpcPattern.DatasetsGet, payload);
+    return this.datasets.getDataset(id);
+  }
+
+  createDataset(name: string, description: string | null, actor: AdminActor): Promise<DatasetDto> {
+    return this.datasets.createDataset(name, description, actor);
+  }
+
+  async acceptVersion(version: VersionAcceptance, actor: AdminActor): Promise<AcceptedVersionDto> {
+    return acceptedVersion(await this.datasets.acceptVersion(version, actor));
+  }
+
+  async listVersions(datasetId: string): Promise<DatasetVersionDto[]> {
+    return (await this.datasets.listVersions(datasetId)).map(DatasetVersionDto.from);
+  }
+
+  async getVersion(datasetId: string, versionId: string): Promise<DatasetVersionDto> {
+    return DatasetVersionDto.from(await this.datasets.getVersion(datasetId, versionId));
+  }
+
+  rows(datasetId: string, versionId: string, offset: number, limit: number): Promise<RowsPageDto> {
+    return this.datasets.rows(datasetId, versionId, offset, limit);
   }
 }

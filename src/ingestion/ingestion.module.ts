@@ -1,29 +1,19 @@
 import { Module } from '@nestjs/common';
-import { RpcClients } from '../platform/rpc/rpc-clients';
+import { portProvider } from '../platform/rpc/port';
 import { DatasetsController } from './datasets.controller';
-import { DatasetsPort, DatasetsRpcClient } from './datasets.port';
+import { DatasetsPort, LocalDatasets } from './datasets.port';
 import { DatasetsRpcController } from './datasets.rpc-controller';
-import { DatasetsService } from './datasets.service';
 import { IngestionServicesModule } from './ingestion-services.module';
 
 /**
  * The ingestion HTTP API (datasets, versions, uploads, preview, download); roles `gateway` and `ingestion`.
- * Its dataset reads go through `DatasetsPort`: the local service, or the ingestion app over the transport
- * on a split gateway (RpcClients calls ingestion: config.rpc.ingestion set).
+ * Its use cases go through `DatasetsPort`: the local service, or the ingestion app over the transport
+ * on a split gateway (RpcClients calls ingestion: config.rpc.targets.ingestion set).
  */
 @Module({
   imports: [IngestionServicesModule],
   controllers: [DatasetsController],
-  providers: [
-    {
-      provide: DatasetsPort,
-      inject: [RpcClients, DatasetsService],
-      useFactory: (clients: RpcClients, local: DatasetsService): DatasetsPort => {
-        const caller = clients.get('ingestion');
-        return caller ? new DatasetsRpcClient(caller) : local;
-      },
-    },
-  ],
+  providers: [LocalDatasets, portProvider(DatasetsPort, 'ingestion', LocalDatasets)],
 })
 export class IngestionModule {}
 
@@ -31,5 +21,6 @@ export class IngestionModule {}
 @Module({
   imports: [IngestionServicesModule],
   controllers: [DatasetsRpcController],
+  providers: [LocalDatasets, { provide: DatasetsPort, useExisting: LocalDatasets }],
 })
 export class IngestionRpcModule {}

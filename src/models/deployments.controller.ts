@@ -5,13 +5,14 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { SetDeploymentDto, SetServingDto } from './deployments.dto';
-import { ModelDeployments, type DeploymentView, type ServingView } from './deployments.service';
+import type { DeploymentView, ServingView } from './deployments.service';
+import { ModelsPort } from './models.port';
 
 /** A model's deployment (canary routes, shadow) and serving settings: reads for any role, writes for `developer` (and admin). */
 @ApiTags('deployments')
 @Controller('api/models/:name')
 export class DeploymentsController {
-  constructor(private readonly deployments: ModelDeployments) {}
+  constructor(private readonly deployments: ModelsPort) {}
 
   @Get('deployment')
   @ApiOperation({

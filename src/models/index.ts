@@ -9,7 +9,7 @@
  *  - `ModelsModule`: the HTTP API, for the composition root only.
  */
 export { ModelsServicesModule } from './models-services.module';
-export { ModelsModule } from './models.module';
+export { ModelsModule, ModelsRpcModule } from './models.module';
 export { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
 export {
   ALIAS_PATTERN,

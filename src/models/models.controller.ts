@@ -16,16 +16,17 @@ import { checkImport } from './model-import-runner';
 import { inspectOnnx, looksLikeModelJson, onnxManifest, parseOnnxSignature } from './onnx-import';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
-import { ModelRegistry, MODEL_NAME_PATTERN } from './model-registry.service';
+import { MODEL_NAME_PATTERN } from './model-registry.service';
 import { checkAliasName } from './version-selector';
-import { aliasHistoryDto, modelDto, modelVersionDto, SetAliasDto, type ModelDto } from './models.dto';
+import { SetAliasDto, type ModelDto } from './models.dto';
+import { ModelsPort } from './models.port';
 
 /** Model registry: reads for any role, writes for `developer` (and admin). */
 @ApiTags('models')
 @Controller('api/models')
 export class ModelsController {
   constructor(
-    private readonly registry: ModelRegistry,
+    private readonly registry: ModelsPort,
     private readonly artifacts: ArtifactStore,
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
   ) {}
@@ -33,29 +34,24 @@ export class ModelsController {
   @Get()
   @ApiOperation({ summary: 'List registered models' })
   async list(): Promise<ModelDto[]> {
-    const models = await this.registry.list();
-    return Promise.all(models.map(async (m) => modelDto(m, await this.registry.aliasesOf(m.id))));
+    return this.registry.list();
   }
 
   @Get(':name')
   async get(@Param('name') name: string): Promise<ModelDto> {
-    const m = await this.registry.getModel(name);
-    return modelDto(m, await this.registry.aliasesOf(m.id));
+    return this.registry.get(name);
   }
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Versions of a model, newest first' })
   async versions(@Param('name') name: string) {
-    const m = await this.registry.getModel(name);
-    const aliases = await this.registry.aliasesOf(m.id);
-    return (await this.registry.listVersions(m.id)).map((v) => modelVersionDto(m, v, aliases));
+    return this.registry.listVersions(name);
   }
 
   @Get(':name/versions/:version')
   @ApiOperation({ summary: 'One version: signature, preprocessing, metrics, lineage' })
   async version(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number) {
-    const { model, version: v } = await this.registry.getVersion(name, version);
-    return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
+    return this.registry.getVersion(name, version);
   }
 
   @Post(':name/versions')
@@ -169,7 +165,7 @@ export class ModelsController {
       tfBackend: this.config.tfBackend,
       artifacts: this.artifacts.location(),
     });
-    const { model, version } = await this.registry.registerImportedVersion(
+    return this.registry.importVersion(
       {
         modelName: name,
         format: checked.format,
@@ -190,7 +186,6 @@ export class ModelsController {
       },
       actorOf(req),
     );
-    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
   }
 
   /**
@@ -223,7 +218,7 @@ export class ModelsController {
     const indexRef = await this.artifacts.put(Buffer.from(JSON.stringify(index)));
     const modelJsonRef = await this.artifacts.put(Buffer.from(JSON.stringify(bytes.modelJson)));
     const weightsRef = await this.artifacts.put(bytes.weights);
-    const { model, version } = await this.registry.registerImportedVersion(
+    return this.registry.importVersion(
       {
         modelName: name,
         format: 'layers-model',
@@ -251,7 +246,6 @@ export class ModelsController {
       },
       actorOf(req),
     );
-    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
   }
 
   /** The ONNX branch of the import: inspect and dry-run on ONNX Runtime, store the graph, register. */
@@ -267,7 +261,7 @@ export class ModelsController {
     const manifest = onnxManifest(graph, checked);
     const manifestRef = await this.artifacts.put(Buffer.from(JSON.stringify(manifest)));
     const graphRef = await this.artifacts.put(graph);
-    const { model, version } = await this.registry.registerImportedVersion(
+    return this.registry.importVersion(
       {
         modelName: name,
         format: 'onnx',
@@ -292,7 +286,6 @@ export class ModelsController {
       },
       actorOf(req),
     );
-    return modelVersionDto(model, version, await this.registry.aliasesOf(model.id));
   }
 
   @Post(':name/versions/:version/archive')
@@ -301,8 +294,7 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
   async archive(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number, @Req() req: AuthenticatedRequest) {
-    const { model, version: v } = await this.registry.archive(name, version, req.principal?.name ?? null, actorOf(req));
-    return modelVersionDto(model, v, await this.registry.aliasesOf(model.id));
+    return this.registry.archive(name, version, req.principal?.name ?? null, actorOf(req));
   }
 
   @Put(':name/aliases/:alias')
@@ -311,8 +303,7 @@ export class ModelsController {
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
     const by = req.principal?.name ?? null;
-    const change = await this.registry.setAlias(name, checkAliasName(alias), body.version, by, actorOf(req));
-    return { model: name, ...change, version: change.to };
+    return this.registry.setAlias(name, checkAliasName(alias), body.version, by, actorOf(req));
   }
 
   @Delete(':name/aliases/:alias')
@@ -321,13 +312,12 @@ export class ModelsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })
   async deleteAlias(@Param('name') name: string, @Param('alias') alias: string, @Req() req: AuthenticatedRequest) {
-    const change = await this.registry.deleteAlias(name, checkAliasName(alias), req.principal?.name ?? null, actorOf(req));
-    return { model: name, ...change };
+    return this.registry.deleteAlias(name, checkAliasName(alias), req.principal?.name ?? null, actorOf(req));
   }
 
   @Get(':name/aliases/:alias/history')
   @ApiOperation({ summary: 'Who moved the alias, when, from which version to which' })
   async aliasHistory(@Param('name') name: string, @Param('alias') alias: string) {
-    return (await this.registry.aliasHistory(name, checkAliasName(alias))).map((h) => aliasHistoryDto(name, h));
+    return this.registry.aliasHistory(name, checkAliasName(alias));
   }
 }

@@ -5,7 +5,7 @@
  * The TF.js engine it runs (in a worker thread) is the framework-free kernel in `src/ml`, which other
  * domains import directly, never through this facade.
  */
-export { TrainingModule } from './training.module';
+export { TrainingModule, TrainingRpcModule } from './training.module';
 export { TrainingWorkersModule } from './training-workers.module';
 export { TrainingServicesModule } from './training-services.module';
 export { TrainingJobsService } from './training-jobs.service';

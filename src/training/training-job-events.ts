@@ -1,20 +1,26 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { EpochProgress } from '../ml';
-import { FINAL_STATUSES, type TrainingJobEntity } from './training-job.entity';
+import { FINAL_STATUSES, type TrainingJobStatus } from './training-job.entity';
+
+/** What the stream reads of a job: its row, or the job as the API shows it (a split gateway reads it over the transport). */
+export interface StreamedJob {
+  status: TrainingJobStatus;
+  history: EpochProgress[];
+}
 
 /** How often an open event stream re-reads the job row. */
 export const EVENTS_POLL_MS = 250;
 /** A `heartbeat` event after this long without another event: the client knows the stream and the job are alive. */
 export const EVENTS_HEARTBEAT_MS = 5_000;
 
-export interface JobEventSource {
-  /** The current row (throws when it disappeared). */
-  read(): Promise<TrainingJobEntity>;
+export interface JobEventSource<J extends StreamedJob = StreamedJob> {
+  /** The current job (throws when it disappeared). */
+  read(): Promise<J>;
   /** The body of the final event (the job as GET /api/training-jobs/:id shows it). */
-  render(job: TrainingJobEntity): Promise<unknown>;
+  render(job: J): Promise<unknown>;
   /** Where a queued job stands in the queue (1 = next to start) and how many jobs run now. */
-  position(job: TrainingJobEntity): Promise<{ position: number; running: number }>;
+  position(job: J): Promise<{ position: number; running: number }>;
 }
 
 /**
@@ -35,7 +41,7 @@ export class TrainingJobEvents implements OnModuleDestroy {
   private readonly open = new Set<() => void>();
 
   /** Streams into a raw response whose head has not been written yet; resolves when the stream ends. */
-  async stream(raw: ServerResponse, source: JobEventSource, lastEventId?: string): Promise<void> {
+  async stream<J extends StreamedJob>(raw: ServerResponse, source: JobEventSource<J>, lastEventId?: string): Promise<void> {
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',

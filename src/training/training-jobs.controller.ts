@@ -6,16 +6,15 @@ import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
-import { TrainingJobsService } from './training-jobs.service';
+import { TrainingJobsPort, type TrainingJobProgress } from './training-jobs.port';
 import { TrainingJobEvents } from './training-job-events';
-import type { TrainingJobEntity } from './training-job.entity';
 
 @ApiTags('training jobs')
 @Roles('developer')
 @Controller('api/training-jobs')
 export class TrainingJobsController {
   constructor(
-    private readonly jobs: TrainingJobsService,
+    private readonly jobs: TrainingJobsPort,
     private readonly events: TrainingJobEvents,
   ) {}
 
@@ -24,8 +23,7 @@ export class TrainingJobsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {
-    const job = await this.jobs.create(body, req.principal?.name ?? null, actorOf(req));
-    return { id: job.id, status: job.status };
+    return this.jobs.create(body, req.principal?.name ?? null, actorOf(req));
   }
 
   @Get()
@@ -50,7 +48,7 @@ export class TrainingJobsController {
       void reply.header('x-next-cursor', nextCursor);
       void reply.header('link', `</api/training-jobs?${next.toString()}>; rel="next"`);
     }
-    return Promise.all(jobs.map((j) => this.jobs.toSummaryDto(j)));
+    return jobs;
   }
 
   @Get(':id')
@@ -60,7 +58,7 @@ export class TrainingJobsController {
       'with (defaults filled in); `earlyStopping`: patience, bestEpoch, epochsCompleted, stoppedEarly',
   })
   async get(@Param('id') id: string) {
-    return this.dto(await this.jobs.get(id));
+    return this.jobs.get(id);
   }
 
   @Get(':id/events')
@@ -76,11 +74,21 @@ export class TrainingJobsController {
     @Headers('last-event-id') lastEventId: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.jobs.get(id); // 404 as problem+json before the stream starts
+    let last: TrainingJobProgress = await this.jobs.progress(id); // 404 as problem+json before the stream starts
+    let fresh = true;
     reply.hijack();
+    // One `progress` read per poll (the job and, while queued, its place): the position is the one read with the job.
     await this.events.stream(
       reply.raw,
-      { read: () => this.jobs.get(id), render: (j) => this.dto(j), position: (j) => this.jobs.queuePosition(j) },
+      {
+        read: async () => {
+          if (!fresh) last = await this.jobs.progress(id);
+          fresh = false;
+          return last.job;
+        },
+        render: (job) => Promise.resolve(job),
+        position: () => Promise.resolve(last.position ?? { position: 0, running: 0 }),
+      },
       lastEventId,
     );
   }
@@ -100,10 +108,6 @@ export class TrainingJobsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
-    return this.dto(await this.jobs.cancel(id, actorOf(req)));
-  }
-
-  private dto(j: TrainingJobEntity) {
-    return this.jobs.toDto(j);
+    return this.jobs.cancel(id, actorOf(req));
   }
 }

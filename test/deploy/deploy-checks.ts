@@ -251,7 +251,7 @@ export function checkKubernetes(objects: K8sObject[], imageEnv: Record<string, s
 
   // A gateway calling a domain service over TCP: host:port must be that service's Service and its RPC port.
   for (const [name, config] of configs) {
-    const target = config.rpc.ingestion;
+    const target = config.rpc.targets?.ingestion;
     if (!target || target === 'broker') continue;
     const svc = named('Service', target.host);
     const svcPort = (svc?.spec?.ports ?? []).find((p: any) => Number(p.port) === target.port);

@@ -3,7 +3,6 @@ import { IngestionServicesModule } from '../../ingestion';
 import { ModelsServicesModule } from '../../models';
 import { TrainingServicesModule } from '../../training';
 import { DriftAlerts } from './drift-alerts';
-import { DriftController } from './drift.controller';
 import { DriftMetrics } from './drift-metrics';
 import { DriftMonitor } from './drift-monitor.service';
 import { DriftRetrain } from './drift-retrain';
@@ -17,8 +16,7 @@ import { DriftStore } from './drift-store';
  */
 @Module({
   imports: [IngestionServicesModule, ModelsServicesModule, TrainingServicesModule],
-  controllers: [DriftController],
   providers: [DriftMonitor, DriftStore, DriftAlerts, DriftRetrain, DriftService, DriftMetrics],
-  exports: [DriftMonitor],
+  exports: [DriftService, DriftMonitor],
 })
 export class DriftMonitorModule {}

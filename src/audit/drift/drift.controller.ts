@@ -8,6 +8,7 @@ import type { AuditDriftCheckResult } from '../../contracts';
 import type { DriftReportView, DriftSettingsView } from './drift-report';
 import { DriftHistoryQuery, PutDriftSettingsDto } from './drift.dto';
 import { DriftService, MAX_CHECK_WAIT_SECONDS } from './drift.service';
+import { AuditPort } from '../audit.port';
 
 /** Seconds from an RFC 7240 `Prefer: wait=N` header (capped), or 0 when absent. */
 function preferredWaitSeconds(prefer: string | undefined): number {
@@ -19,7 +20,10 @@ function preferredWaitSeconds(prefer: string | undefined): number {
 @ApiTags('drift')
 @Controller('api/models/:name')
 export class DriftController {
-  constructor(private readonly drift: DriftService) {}
+  constructor(
+    private readonly audit: AuditPort,
+    private readonly drift: DriftService,
+  ) {}
 
   @Get('drift')
   @Roles('auditor', 'developer')
@@ -38,7 +42,7 @@ export class DriftController {
     @Param('name') name: string,
     @Query() q: DriftHistoryQuery,
   ): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }> {
-    return this.drift.reports(name, q.limit ?? 20);
+    return this.audit.driftReports(name, q.limit ?? 20);
   }
 
   @Post('drift/check')
@@ -60,9 +64,10 @@ export class DriftController {
     @Headers('prefer') prefer?: string,
   ): Promise<{ jobId: string; status: 'queued' } | (AuditDriftCheckResult & { jobId: string; report: DriftReportView | null })> {
     const waitSeconds = preferredWaitSeconds(prefer);
-    const jobId = await this.drift.enqueueCheck(name, actorOf(req));
+    const jobId = await this.audit.driftCheck(name, actorOf(req));
     if (!waitSeconds) return { jobId, status: 'queued' };
     void reply.header('preference-applied', `wait=${waitSeconds}`);
+    // The wait follows the job on the shared queue (no transport call held open for up to a minute).
     const outcome = await this.drift.waitForCheck(jobId, waitSeconds * 1000);
     if (!outcome) return { jobId, status: 'queued' };
     void reply.status(200);
@@ -73,7 +78,7 @@ export class DriftController {
   @Roles('developer')
   @ApiOperation({ summary: "The model's drift settings (closed loop); onDrift null until set" })
   async getSettings(@Param('name') name: string): Promise<DriftSettingsView> {
-    return this.drift.settings(name);
+    return this.audit.driftSettings(name);
   }
 
   @Put('drift-settings')
@@ -91,6 +96,6 @@ export class DriftController {
     @Body() body: PutDriftSettingsDto,
     @Req() req: AuthenticatedRequest,
   ): Promise<DriftSettingsView> {
-    return this.drift.putSettings(name, body.onDrift, req.principal?.name ?? null, actorOf(req));
+    return this.audit.putDriftSettings(name, body.onDrift, req.principal?.name ?? null, actorOf(req));
   }
 }

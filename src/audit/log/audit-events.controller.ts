@@ -1,22 +1,19 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../platform/auth';
-import { AuditLogReader } from './audit-log.reader';
-import { EventsQueryDto, PageDto, timeParam } from './audit-log.dto';
+import { EventsQueryDto, PageDto } from './audit-log.dto';
+import { AuditPort } from '../audit.port';
 
 /** The admin audit trail for auditors: keyset pages by seq, filtered by action and time. */
 @ApiTags('audit')
 @Roles('auditor')
 @Controller('api/audit/events')
 export class AuditEventsController {
-  constructor(private readonly reader: AuditLogReader) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Get()
   @ApiOperation({ summary: 'Admin events (who did what to which target, before/after), paginated by cursor' })
   async list(@Query() q: EventsQueryDto): Promise<PageDto> {
-    return this.reader.listEvents(
-      { action: q.action, from: timeParam(q.from), to: timeParam(q.to) },
-      { cursor: q.cursor === undefined ? undefined : Number(q.cursor), limit: q.limit ?? 100, order: q.order ?? 'desc' },
-    );
+    return this.audit.listEvents(q);
   }
 }

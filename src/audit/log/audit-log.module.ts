@@ -1,12 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditCheckpointsController } from './audit-checkpoints.controller';
-import { AuditEventsController } from './audit-events.controller';
 import { AuditChainHeadEntity, AuditEventEntity, AuditPredictionEntity } from './audit-log.entities';
 import { AuditLogReader } from './audit-log.reader';
 import { AuditLogWriter } from './audit-log.writer';
-import { AuditPredictionsController } from './audit-predictions.controller';
-import { AuditVerifyController } from './audit-verify.controller';
 import { ChainVerifier } from './chain-verifier.service';
 import { CheckpointKey } from './checkpoint-key';
 import { AuditCheckpoints } from './checkpoints.service';
@@ -19,7 +15,6 @@ import { RetentionService } from './retention.service';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([AuditPredictionEntity, AuditEventEntity, AuditChainHeadEntity])],
-  controllers: [AuditPredictionsController, AuditEventsController, AuditVerifyController, AuditCheckpointsController],
   providers: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader, CheckpointKey, AuditCheckpoints],
   exports: [AuditLogWriter, RetentionService, ChainVerifier, AuditLogReader, AuditCheckpoints],
 })

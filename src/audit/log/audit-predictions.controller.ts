@@ -1,15 +1,10 @@
 import { Readable } from 'node:stream';
-import { Controller, Get, NotFoundException, Param, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../platform/auth';
-import { ValidationProblemException } from '../../platform/http/validation';
-import { AuditLogReader, type PredictionFilter } from './audit-log.reader';
-import { PageDto, PredictionFilterQuery, PredictionsQueryDto, timeParam } from './audit-log.dto';
-
-function filterOf(q: PredictionFilterQuery): PredictionFilter {
-  if (q.version !== undefined && q.model === undefined) throw new ValidationProblemException([{ field: 'version', reason: 'needs model' }]);
-  return { model: q.model, version: q.version, clientRequestId: q.clientRequestId, from: timeParam(q.from), to: timeParam(q.to) };
-}
+import { AuditLogReader } from './audit-log.reader';
+import { PageDto, PredictionFilterQuery, PredictionsQueryDto } from './audit-log.dto';
+import { AuditPort, predictionFilterOf } from '../audit.port';
 
 /**
  * The prediction log for auditors: keyset pages (by seq, newest first unless order=asc), one
@@ -20,23 +15,23 @@ function filterOf(q: PredictionFilterQuery): PredictionFilter {
 @Roles('auditor')
 @Controller('api/audit/predictions')
 export class AuditPredictionsController {
-  constructor(private readonly reader: AuditLogReader) {}
+  constructor(
+    private readonly audit: AuditPort,
+    private readonly reader: AuditLogReader,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Logged predictions, filtered by model / version / clientRequestId / servedAt, paginated by cursor' })
   async list(@Query() q: PredictionsQueryDto): Promise<PageDto> {
-    return this.reader.listPredictions(filterOf(q), {
-      cursor: q.cursor === undefined ? undefined : Number(q.cursor),
-      limit: q.limit ?? 100,
-      order: q.order ?? 'desc',
-    });
+    return this.audit.listPredictions(q);
   }
 
   @Get('export')
   @ApiOperation({ summary: 'Every matching prediction record as NDJSON in seq order, streamed' })
   @ApiProduces('application/x-ndjson')
   export(@Query() q: PredictionFilterQuery): StreamableFile {
-    const stream = Readable.from(this.reader.exportPredictions(filterOf(q)));
+    // A stream: read by the gateway from the shared database, never over the transport.
+    const stream = Readable.from(this.reader.exportPredictions(predictionFilterOf(q)));
     return new StreamableFile(stream, {
       type: 'application/x-ndjson; charset=utf-8',
       disposition: 'attachment; filename="audit-predictions.ndjson"',
@@ -46,8 +41,6 @@ export class AuditPredictionsController {
   @Get(':requestId')
   @ApiOperation({ summary: 'One logged prediction by the request id its response carried (x-request-id header)' })
   async get(@Param('requestId') requestId: string) {
-    const record = await this.reader.getPrediction(requestId);
-    if (!record) throw new NotFoundException(`requestId: no logged prediction '${requestId.slice(0, 200)}'`);
-    return record;
+    return this.audit.getPrediction(requestId);
   }
 }

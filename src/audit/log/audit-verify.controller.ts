@@ -1,15 +1,16 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../platform/auth';
-import { ChainVerifier, type ChainVerificationReport } from './chain-verifier.service';
-import { parseBound, VerifyQueryDto } from './audit-log.dto';
+import type { ChainVerificationReport } from './chain-verifier.service';
+import { VerifyQueryDto } from './audit-log.dto';
+import { AuditPort } from '../audit.port';
 
 /** Recomputes a hash chain from the stored rows and reports the first break. */
 @ApiTags('audit')
 @Roles('auditor')
 @Controller('api/audit/verify')
 export class AuditVerifyController {
-  constructor(private readonly verifier: ChainVerifier) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Get()
   @ApiOperation({
@@ -23,6 +24,6 @@ export class AuditVerifyController {
       'the audit.retention-expired event recorded (anchoredAt).',
   })
   async verify(@Query() q: VerifyQueryDto): Promise<ChainVerificationReport> {
-    return this.verifier.verify(q.chain ?? 'predictions', parseBound('from', q.from), parseBound('to', q.to));
+    return this.audit.verify(q.chain ?? 'predictions', q.from, q.to);
   }
 }

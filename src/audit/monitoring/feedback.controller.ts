@@ -4,7 +4,7 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { MAX_FEEDBACK_ITEMS } from './feedback-input';
-import { FeedbackService } from './feedback.service';
+import { AuditPort } from '../audit.port';
 
 const ITEM_SCHEMA = {
   type: 'object',
@@ -27,7 +27,7 @@ const ITEM_SCHEMA = {
 @ApiTags('audit: feedback and monitoring')
 @Controller('api/feedback')
 export class FeedbackController {
-  constructor(private readonly feedback: FeedbackService) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Post()
   @Roles('predictor', 'developer')
@@ -48,7 +48,7 @@ export class FeedbackController {
     },
   })
   async submit(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const outcome = await this.feedback.submit(body, req.principal?.keyId ?? null);
+    const outcome = await this.audit.submitFeedback(body, req.principal?.keyId ?? null);
     void reply.status(outcome.created > 0 ? 201 : 200);
     return outcome;
   }

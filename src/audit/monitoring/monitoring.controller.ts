@@ -7,13 +7,12 @@ import { ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MODEL_NAME_PATTERN } from '../../models';
 import { Public, Roles } from '../../platform/auth';
 import { monitoringPage } from './monitoring-page';
-import { MonitoringService } from './monitoring.service';
-import { parseTimeWindow } from './time-window';
+import { AuditPort } from '../audit.port';
 
 @ApiTags('audit: feedback and monitoring')
 @Controller()
 export class MonitoringController {
-  constructor(private readonly monitoring: MonitoringService) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Get('api/models/:name/monitoring')
   @Roles('auditor', 'developer')
@@ -26,7 +25,7 @@ export class MonitoringController {
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 start (with optional to, default now)' })
   @ApiQuery({ name: 'to', required: false })
   async document(@Param('name') name: string, @Query('window') window?: string, @Query('from') from?: string, @Query('to') to?: string) {
-    return this.monitoring.document(name, parseTimeWindow({ window, from, to }));
+    return this.audit.monitoring(name, { window, from, to });
   }
 
   @Get('monitoring/:name')

@@ -44,18 +44,32 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}).transport, 'tcp');
     const all = loadConfig({ KILN_TRANSPORT: 'tcp', KILN_RPC_PORT: '4001' }).rpc;
     assert.equal(all.serve, true);
-    assert.equal(all.ingestion, undefined, 'one process reads its own service');
+    assert.equal(all.targets, undefined, 'one process calls its own services');
+    assert.deepEqual(all.serves, ['ingestion', 'training', 'models', 'audit', 'inference']);
     const gateway = loadConfig({
       KILN_ROLES: 'gateway',
       KILN_TRANSPORT: 'tcp',
       KILN_RPC_INGESTION: 'ingestion:4001',
       KILN_RPC_TIMEOUT_MS: '500',
     });
-    assert.deepEqual(gateway.rpc.ingestion, { host: 'ingestion', port: 4001 });
+    assert.deepEqual(gateway.rpc.targets, { ingestion: { host: 'ingestion', port: 4001 } }, 'other TCP targets are optional');
     assert.equal(gateway.rpc.serve, false);
     assert.equal(gateway.rpc.timeoutMs, 500);
     const nats = loadConfig({ KILN_ROLES: 'gateway', KILN_TRANSPORT: 'nats', NATS_URL: 'nats://127.0.0.1:4222' }).rpc;
-    assert.equal(nats.ingestion, 'broker');
+    assert.deepEqual(nats.targets, { ingestion: 'broker', training: 'broker', models: 'broker', audit: 'broker', inference: 'broker' });
+    const tcpGateway = loadConfig({
+      KILN_ROLES: 'gateway',
+      KILN_TRANSPORT: 'tcp',
+      KILN_RPC_INGESTION: 'ingestion:4001',
+      KILN_RPC_TRAINING: 'training:4002',
+      KILN_RPC_AUDIT: 'audit:4003',
+      KILN_RPC_INFERENCE: 'inference:4004',
+    }).rpc;
+    assert.deepEqual(tcpGateway.targets?.models, { host: 'training', port: 4002 }, 'the registry is the training app');
+    assert.deepEqual(tcpGateway.targets?.inference, { host: 'inference', port: 4004 });
+    const training = loadConfig({ KILN_ROLES: 'training', KILN_TRANSPORT: 'tcp', KILN_RPC_PORT: '4002' }).rpc;
+    assert.deepEqual(training.serves, ['training', 'models']);
+    assert.equal(loadConfig({ KILN_ROLES: 'audit', KILN_TRANSPORT: 'tcp' }).rpc.serve, false, 'TCP serves only with KILN_RPC_PORT');
     assert.equal(loadConfig({ KILN_ROLES: 'ingestion', KILN_TRANSPORT: 'redis', REDIS_URL: 'redis://h:6379' }).rpc.serve, true);
   });
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ArtifactStoreLocation } from '../artifacts/artifact-store';
+import { RPC_SERVICES, type RpcService } from '../../contracts/rpc';
 import { parseRoles, Role } from './process-roles';
 
 /**
@@ -105,6 +106,9 @@ const envSchema = z.object({
   NATS_URL: natsUrl.optional(),
   KILN_RPC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   KILN_RPC_INGESTION: hostPort.optional(),
+  KILN_RPC_TRAINING: hostPort.optional(),
+  KILN_RPC_AUDIT: hostPort.optional(),
+  KILN_RPC_INFERENCE: hostPort.optional(),
   KILN_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   // Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port, on HOST; unset: no gRPC listener.
   KILN_GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -135,21 +139,47 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type Transport = 'tcp' | 'redis' | 'nats';
 
+/** The role whose app answers each domain service's message patterns (the model registry lives with training). */
+export const RPC_SERVED_BY: Readonly<Record<RpcService, Role>> = {
+  ingestion: 'ingestion',
+  training: 'training',
+  models: 'training',
+  audit: 'audit',
+  inference: 'inference',
+};
+
+/** The variable naming where a gateway reaches a service over TCP (`models` is the training app's). */
+export const RPC_TARGET_VARIABLE: Readonly<
+  Record<RpcService, 'KILN_RPC_INGESTION' | 'KILN_RPC_TRAINING' | 'KILN_RPC_AUDIT' | 'KILN_RPC_INFERENCE'>
+> = {
+  ingestion: 'KILN_RPC_INGESTION',
+  training: 'KILN_RPC_TRAINING',
+  models: 'KILN_RPC_TRAINING',
+  audit: 'KILN_RPC_AUDIT',
+  inference: 'KILN_RPC_INFERENCE',
+};
+
 /**
- * Synchronous calls between split apps (only when KILN_TRANSPORT is set): `serve` — this process answers
- * the message patterns of its domain roles (today: ingestion's dataset reads); `ingestion` — where a
- * gateway without the ingestion role sends them (absent: the gateway reads the shared database itself).
+ * Synchronous calls between split apps (only when KILN_TRANSPORT is set): `serves` — the domain services
+ * whose message patterns this process answers (those of its roles; over TCP only with KILN_RPC_PORT,
+ * which the ingestion role must set); `serve` — it answers any; `targets` — where a gateway sends the
+ * calls of a domain whose role it lacks (TCP: KILN_RPC_<ROLE>, required for ingestion, else optional;
+ * NATS/Redis: the broker, for every such domain). A domain absent from `targets` is served from the
+ * shared database by the gateway itself (and an inference app's management is not reachable).
  * `timeoutMs` bounds one call, its single read retry included.
  */
 export interface RpcConfig {
   transport?: Transport;
   serve: boolean;
+  serves?: RpcService[];
   /** TCP: the port this process's RPC listener binds (KILN_RPC_PORT, on HOST). */
   port?: number;
-  /** TCP: the ingestion service's host:port (KILN_RPC_INGESTION); NATS/Redis: reached through the broker. */
-  ingestion?: { host: string; port: number } | 'broker';
+  /** Where each called service answers: TCP host:port, or through the NATS/Redis broker. */
+  targets?: Partial<Record<RpcService, { host: string; port: number } | 'broker'>>;
   natsUrl?: string;
   redisUrl?: string;
+  /** KILN_QUEUE_PREFIX: the namespace of this deployment's subjects on a shared NATS or Redis. */
+  queuePrefix?: string;
   timeoutMs: number;
 }
 
@@ -329,20 +359,25 @@ function rpcConfig(e: z.infer<typeof envSchema>, roles: Role[]): RpcConfig {
   };
   if (transport === 'nats' && !e.NATS_URL) fail('NATS_URL: required with KILN_TRANSPORT=nats (e.g. nats://host:4222)');
   if (transport === 'redis' && !e.REDIS_URL) fail('REDIS_URL: required with KILN_TRANSPORT=redis (e.g. redis://host:6379/0)');
-  const serve = roles.includes('ingestion');
-  if (transport === 'tcp' && serve && e.KILN_RPC_PORT === undefined) {
+  if (transport === 'tcp' && roles.includes('ingestion') && e.KILN_RPC_PORT === undefined) {
     fail('KILN_RPC_PORT: required with KILN_TRANSPORT=tcp on a process with the ingestion role');
   }
-  const callsIngestion = roles.includes('gateway') && !roles.includes('ingestion');
-  if (transport === 'tcp' && callsIngestion && !e.KILN_RPC_INGESTION) {
+  const serves = RPC_SERVICES.filter((s) => roles.includes(RPC_SERVED_BY[s]) && (transport !== 'tcp' || e.KILN_RPC_PORT !== undefined));
+  const serve = serves.length > 0;
+  if (transport === 'tcp' && roles.includes('gateway') && !roles.includes('ingestion') && !e.KILN_RPC_INGESTION) {
     fail('KILN_RPC_INGESTION: required with KILN_TRANSPORT=tcp on a gateway without the ingestion role (host:port)');
   }
-  let ingestion: RpcConfig['ingestion'];
-  if (callsIngestion) {
-    if (transport !== 'tcp') ingestion = 'broker';
-    else {
-      const [host, port] = e.KILN_RPC_INGESTION!.split(':');
-      ingestion = { host: host!, port: Number(port) };
+  const targets: NonNullable<RpcConfig['targets']> = {};
+  if (roles.includes('gateway')) {
+    for (const service of RPC_SERVICES) {
+      if (roles.includes(RPC_SERVED_BY[service])) continue;
+      if (transport !== 'tcp') targets[service] = 'broker';
+      else {
+        const target = e[RPC_TARGET_VARIABLE[service]];
+        if (!target) continue;
+        const [host, port] = target.split(':');
+        targets[service] = { host: host!, port: Number(port) };
+      }
     }
   }
   return {
@@ -350,8 +385,10 @@ function rpcConfig(e: z.infer<typeof envSchema>, roles: Role[]): RpcConfig {
     transport,
     serve,
     ...(e.KILN_RPC_PORT !== undefined ? { port: e.KILN_RPC_PORT } : {}),
-    ...(ingestion ? { ingestion } : {}),
+    ...(serve ? { serves } : {}),
+    ...(Object.keys(targets).length > 0 ? { targets } : {}),
     ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+    queuePrefix: e.KILN_QUEUE_PREFIX,
   };
 }
 

@@ -19,7 +19,7 @@ class ServedModule {}
 
 /** Only the RPC part of the configuration is read by RpcClients. */
 const callsIngestionAt = (port: number, timeoutMs = 3000) =>
-  ({ rpc: { transport: 'tcp', serve: false, ingestion: { host: '127.0.0.1', port }, timeoutMs } }) as KilnConfig;
+  ({ rpc: { transport: 'tcp', serve: false, targets: { ingestion: { host: '127.0.0.1', port } }, timeoutMs } }) as KilnConfig;
 
 describe('RpcClients over TCP', () => {
   let server: INestMicroservice;

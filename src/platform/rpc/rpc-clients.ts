@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { hostname } from 'node:os';
-import { RpcHealthPattern, type RpcHealthPayload, type RpcHealthResult, type RpcService } from '../../contracts/rpc';
+import { RPC_SERVICES, RpcHealthPattern, type RpcHealthPayload, type RpcHealthResult, type RpcService } from '../../contracts/rpc';
 import { KILN_CONFIG, type KilnConfig } from '../config/kiln-config';
 import { RpcCaller } from './rpc';
 
@@ -16,8 +16,8 @@ export interface RpcServiceHealth {
 }
 
 /**
- * The domain services this process calls over KILN_TRANSPORT, one `RpcCaller` each (today: ingestion,
- * on a gateway without the ingestion role). The ports of the domains take their caller from here, and
+ * The domain services this process calls over KILN_TRANSPORT, one `RpcCaller` each (on a gateway, the
+ * domains whose roles it lacks: `config.rpc.targets`). The ports of the domains take their caller from here, and
  * the gateway's `/health/ready` asks each of them whether it answers.
  */
 @Injectable()
@@ -25,7 +25,9 @@ export class RpcClients implements OnModuleDestroy {
   private readonly callers = new Map<RpcService, RpcCaller>();
 
   constructor(@Inject(KILN_CONFIG) private readonly config: KilnConfig) {
-    if (config.rpc.ingestion) this.callers.set('ingestion', new RpcCaller('ingestion', config.rpc));
+    for (const service of RPC_SERVICES) {
+      if (config.rpc.targets?.[service]) this.callers.set(service, new RpcCaller(service, config.rpc));
+    }
   }
 
   /** The caller towards `service`, or undefined when this process does not call it (it has the role, or no transport). */

@@ -1,5 +1,4 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { RpcHealthPattern, type RpcService } from '../../contracts/rpc';
 import type { KilnConfig } from '../config/kiln-config';
 import { RpcClients } from './rpc-clients';
 import { rpcHealthController } from './rpc-health.controller';
@@ -12,7 +11,7 @@ import { rpcHealthController } from './rpc-health.controller';
 @Module({})
 export class RpcModule {
   static forRoot(config: KilnConfig): DynamicModule {
-    const served = config.rpc.serve ? (Object.keys(RpcHealthPattern) as RpcService[]).filter((s) => config.roles.includes(s)) : [];
+    const served = config.rpc.serves ?? [];
     return {
       module: RpcModule,
       controllers: served.length > 0 ? [rpcHealthController(served)] : [],

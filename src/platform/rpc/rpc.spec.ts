@@ -45,7 +45,7 @@ class TestRpcModule {}
 const tcp = (port: number, timeoutMs = 1000): RpcConfig => ({
   transport: 'tcp',
   serve: false,
-  ingestion: { host: '127.0.0.1', port },
+  targets: { ingestion: { host: '127.0.0.1', port }, test: { host: '127.0.0.1', port } } as RpcConfig['targets'],
   timeoutMs,
 });
 const request = { url: '/api/x', id: 'req' };

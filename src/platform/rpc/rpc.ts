@@ -1,8 +1,24 @@
-import { HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
-import { ClientProxy, ClientProxyFactory, type ClientOptions, RpcException, Transport } from '@nestjs/microservices';
+import { GatewayTimeoutException, HttpException, InternalServerErrorException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ClientNats,
+  ClientProxy,
+  ClientProxyFactory,
+  ClientRedis,
+  type ClientOptions,
+  type CustomClientOptions,
+  type CustomStrategy,
+  type MsPattern,
+  type NatsOptions,
+  type RedisOptions,
+  RpcException,
+  ServerNats,
+  ServerRedis,
+  Transport,
+} from '@nestjs/microservices';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
-import type { RpcHealthPattern, RpcHttpError, RpcPattern, RpcService } from '../../contracts/rpc';
+import type { RpcHttpError, RpcService, RpcUseCase } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
+import { toProblem } from '../http/http-error.filter';
 import { ValidationProblemException } from '../http/validation-problem';
 
 /** ioredis connection options from a redis:// URL (Nest's Redis transport takes host/port, not a URL). */
@@ -19,33 +35,89 @@ function redisOptions(url: string): { host: string; port: number; db?: number; u
   };
 }
 
-/** The transport for `connectMicroservice`: TCP on HOST:KILN_RPC_PORT, or the NATS/Redis broker. */
-export function rpcServerOptions(config: KilnConfig): ClientOptions {
+/**
+ * A broker is shared: two Kiln deployments on one NATS or Redis would answer each other's calls (same
+ * subjects, same queue group). Every subject / channel is therefore prefixed with the deployment's
+ * KILN_QUEUE_PREFIX (`kiln:ingestion.datasets.list.v1`), on both sides; Nest normalizes a pattern again
+ * when it looks a handler up, so the prefix is added only once.
+ */
+const withPrefix = (route: string, prefix: string): string => (route.startsWith(prefix) ? route : `${prefix}${route}`);
+
+function prefixedServerNats(prefix: string, options: NonNullable<NatsOptions['options']>): ServerNats {
+  return new (class extends ServerNats {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  })(options);
+}
+
+function prefixedServerRedis(prefix: string, options: NonNullable<RedisOptions['options']>): ServerRedis {
+  return new (class extends ServerRedis {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  })(options);
+}
+
+function prefixedClientNats(prefix: string): typeof ClientNats {
+  return class extends ClientNats {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  };
+}
+
+function prefixedClientRedis(prefix: string): typeof ClientRedis {
+  return class extends ClientRedis {
+    protected override normalizePattern(pattern: MsPattern): string {
+      return withPrefix(super.normalizePattern(pattern), prefix);
+    }
+  };
+}
+
+/** The namespace of this deployment's subjects on a shared broker. */
+export function brokerPrefix(queuePrefix: string): string {
+  return `${queuePrefix}:`;
+}
+
+/** The transport for `connectMicroservice`: TCP on HOST:KILN_RPC_PORT, or the NATS/Redis broker (prefixed subjects). */
+export function rpcServerOptions(config: KilnConfig): ClientOptions | CustomStrategy {
   const rpc = config.rpc;
+  const prefix = brokerPrefix(config.queues.prefix);
   switch (rpc.transport) {
     case 'tcp':
       return { transport: Transport.TCP, options: { host: config.http.host, port: rpc.port! } };
-    case 'nats':
+    case 'nats': {
       // A queue group: with several replicas of the app, one of them answers each request.
-      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!], queue: 'kiln-rpc' } };
-    case 'redis':
-      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+      const options: NonNullable<NatsOptions['options']> = { servers: [rpc.natsUrl!], queue: `${prefix}rpc` };
+      return { strategy: prefixedServerNats(prefix, options) };
+    }
+    case 'redis': {
+      return { strategy: prefixedServerRedis(prefix, redisOptions(rpc.redisUrl!) as NonNullable<RedisOptions['options']>) };
+    }
     default:
       throw new Error('RPC is off (KILN_TRANSPORT unset)');
   }
 }
 
-/** The client side of the same transport towards the ingestion service. */
-export function rpcClientOptions(rpc: RpcConfig): ClientOptions {
+/** The client side of the same transport towards a domain service (its TCP listener, or the broker). */
+export function rpcClientOptions(rpc: RpcConfig, service: string): ClientOptions | CustomClientOptions {
   switch (rpc.transport) {
     case 'tcp': {
-      const target = rpc.ingestion as { host: string; port: number };
+      const target = rpc.targets?.[service as RpcService];
+      if (!target || target === 'broker') throw new Error(`no TCP address for the ${service} service`);
       return { transport: Transport.TCP, options: { host: target.host, port: target.port } };
     }
     case 'nats':
-      return { transport: Transport.NATS, options: { servers: [rpc.natsUrl!] } };
+      return {
+        customClass: prefixedClientNats(brokerPrefix(rpc.queuePrefix ?? 'kiln')) as unknown as CustomClientOptions['customClass'],
+        options: { servers: [rpc.natsUrl!] },
+      };
     case 'redis':
-      return { transport: Transport.REDIS, options: redisOptions(rpc.redisUrl!) };
+      return {
+        customClass: prefixedClientRedis(brokerPrefix(rpc.queuePrefix ?? 'kiln')) as unknown as CustomClientOptions['customClass'],
+        options: redisOptions(rpc.redisUrl!),
+      };
     default:
       throw new Error('RPC is off (KILN_TRANSPORT unset)');
   }
@@ -66,6 +138,12 @@ export async function answerRpc<T>(call: () => Promise<T>): Promise<T> {
       const error: RpcHttpError = { kind: 'http-error', status: e.getStatus(), response: response as RpcHttpError['response'] };
       throw new RpcException(error);
     }
+    // The errors the HTTP filter maps to a 4xx without being HttpExceptions (a missing artifact…) keep that status too.
+    const problem = toProblem(e, { url: '', id: '' });
+    if (problem.status >= 400 && problem.status < 500) {
+      const error: RpcHttpError = { kind: 'http-error', status: problem.status, response: { message: problem.detail } };
+      throw new RpcException(error);
+    }
     throw e;
   }
 }
@@ -77,8 +155,6 @@ function isAnsweredError(e: unknown): e is { status: 'error'; message: string } 
 function isHttpError(e: unknown): e is RpcHttpError {
   return typeof e === 'object' && e !== null && (e as RpcHttpError).kind === 'http-error' && typeof (e as RpcHttpError).status === 'number';
 }
-
-type AnyPattern = RpcPattern | (typeof RpcHealthPattern)[RpcService];
 
 /**
  * Client side: one ClientProxy to a named domain service. Every call is bounded by `timeoutMs` (a 503
@@ -92,10 +168,35 @@ export class RpcCaller {
     readonly service: string,
     private readonly rpc: RpcConfig,
   ) {
-    this.client = ClientProxyFactory.create(rpcClientOptions(rpc));
+    this.client = ClientProxyFactory.create(rpcClientOptions(rpc, service));
   }
 
-  async read<T>(pattern: RpcPattern, payload: object): Promise<T> {
+  /** A use case of the service's port: a read may be sent twice (see `read`), a write once (see `write`). */
+  call<T>(useCase: RpcUseCase, payload: object): Promise<T> {
+    return useCase.kind === 'read' ? this.read<T>(useCase.pattern, payload) : this.write<T>(useCase.pattern, payload);
+  }
+
+  /**
+   * Sent once: a write that got no answer may or may not have taken effect, so it is never repeated
+   * blindly. Connection refused or no responder (it never arrived) is a 503; no answer within the
+   * timeout is a 504 (the outcome is unknown: the client decides, e.g. by reading the state).
+   */
+  async write<T>(pattern: string, payload: object): Promise<T> {
+    try {
+      return await this.send<T>(pattern, payload, this.rpc.timeoutMs);
+    } catch (e) {
+      if (e instanceof TimeoutError) {
+        return Promise.reject(
+          new GatewayTimeoutException(
+            `${this.service} service did not answer within ${this.rpc.timeoutMs} ms; the change may or may not have been made`,
+          ),
+        );
+      }
+      throw this.unavailable(e);
+    }
+  }
+
+  async read<T>(pattern: string, payload: object): Promise<T> {
     const deadline = Date.now() + this.rpc.timeoutMs;
     try {
       return await this.send<T>(pattern, payload, this.rpc.timeoutMs);
@@ -114,7 +215,7 @@ export class RpcCaller {
    * One call within `ms`, never retried (readiness asks every few seconds anyway): the answer, or the
    * same 503 naming the service that a read gets.
    */
-  async probe<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
+  async probe<T>(pattern: string, payload: object, ms: number): Promise<T> {
     try {
       return await this.send<T>(pattern, payload, ms);
     } catch (e) {
@@ -126,7 +227,7 @@ export class RpcCaller {
     return Promise.resolve(this.client.close());
   }
 
-  private async send<T>(pattern: AnyPattern, payload: object, ms: number): Promise<T> {
+  private async send<T>(pattern: string, payload: object, ms: number): Promise<T> {
     try {
       return await firstValueFrom(this.client.send<T>(pattern, payload).pipe(timeout(ms)));
     } catch (e) {

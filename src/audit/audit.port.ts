@@ -1,0 +1,112 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
+import { ValidationProblemException } from '../platform/http/validation';
+import type { PortOf } from '../platform/rpc/port';
+import type { DriftReportView, DriftSettingsView } from './drift/drift-report';
+import type { OnDriftDto } from './drift/drift.dto';
+import { DriftService } from './drift/drift.service';
+import {
+  parseBound,
+  timeParam,
+  type EventsQueryDto,
+  type PageDto,
+  type PredictionsQueryDto,
+  type PredictionFilterQuery,
+} from './log/audit-log.dto';
+import { AuditLogReader, type PredictionFilter } from './log/audit-log.reader';
+import type { ChainName } from './log/audit-log.writer';
+import { ChainVerifier, type ChainVerificationReport } from './log/chain-verifier.service';
+import { FeedbackService, type FeedbackOutcome } from './monitoring/feedback.service';
+import { MonitoringService, type MonitoringDocument } from './monitoring/monitoring.service';
+import { parseTimeWindow } from './monitoring/time-window';
+
+/** The prediction filter of the list and the export (`version` needs `model`). */
+export function predictionFilterOf(q: PredictionFilterQuery): PredictionFilter {
+  if (q.version !== undefined && q.model === undefined) throw new ValidationProblemException([{ field: 'version', reason: 'needs model' }]);
+  return { model: q.model, version: q.version, clientRequestId: q.clientRequestId, from: timeParam(q.from), to: timeParam(q.to) };
+}
+
+/**
+ * The audit use cases the gateway serves (DI token; patterns `RpcPatterns.audit`): `LocalAudit` with the
+ * audit role, else the audit app over KILN_TRANSPORT. Arguments are the HTTP query as received (strings
+ * and numbers, times as text): the audit side parses them, so its 400s cross the hop unchanged. The
+ * NDJSON export and the signed checkpoints stay with the gateway (a stream, and the signing key file).
+ */
+export abstract class AuditPort implements PortOf<'audit'> {
+  abstract verify(chain: ChainName, from?: string, to?: string): Promise<ChainVerificationReport>;
+  abstract listPredictions(query: PredictionsQueryDto): Promise<PageDto>;
+  abstract getPrediction(requestId: string): Promise<unknown>;
+  abstract listEvents(query: EventsQueryDto): Promise<PageDto>;
+  abstract submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome>;
+  abstract monitoring(model: string, window: { window?: string; from?: string; to?: string }): Promise<MonitoringDocument>;
+  abstract driftReports(
+    model: string,
+    limit: number,
+  ): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }>;
+  abstract driftCheck(model: string, actor: AdminActor): Promise<string>;
+  abstract driftSettings(model: string): Promise<DriftSettingsView>;
+  abstract putDriftSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView>;
+}
+
+/** `AuditPort` on the local audit services. */
+@Injectable()
+export class LocalAudit extends AuditPort {
+  constructor(
+    private readonly verifier: ChainVerifier,
+    private readonly reader: AuditLogReader,
+    private readonly feedback: FeedbackService,
+    private readonly monitor: MonitoringService,
+    private readonly drift: DriftService,
+  ) {
+    super();
+  }
+
+  verify(chain: ChainName, from?: string, to?: string): Promise<ChainVerificationReport> {
+    return this.verifier.verify(chain, parseBound('from', from), parseBound('to', to));
+  }
+
+  listPredictions(q: PredictionsQueryDto): Promise<PageDto> {
+    return this.reader.listPredictions(predictionFilterOf(q), {
+      cursor: q.cursor === undefined ? undefined : Number(q.cursor),
+      limit: q.limit ?? 100,
+      order: q.order ?? 'desc',
+    });
+  }
+
+  async getPrediction(requestId: string): Promise<unknown> {
+    const record = await this.reader.getPrediction(requestId);
+    if (!record) throw new NotFoundException(`requestId: no logged prediction '${requestId.slice(0, 200)}'`);
+    return record;
+  }
+
+  listEvents(q: EventsQueryDto): Promise<PageDto> {
+    return this.reader.listEvents(
+      { action: q.action, from: timeParam(q.from), to: timeParam(q.to) },
+      { cursor: q.cursor === undefined ? undefined : Number(q.cursor), limit: q.limit ?? 100, order: q.order ?? 'desc' },
+    );
+  }
+
+  submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome> {
+    return this.feedback.submit(body, callerKeyId);
+  }
+
+  monitoring(model: string, window: { window?: string; from?: string; to?: string }): Promise<MonitoringDocument> {
+    return this.monitor.document(model, parseTimeWindow(window));
+  }
+
+  driftReports(model: string, limit: number): Promise<{ model: string; latest: DriftReportView | null; history: DriftReportView[] }> {
+    return this.drift.reports(model, limit);
+  }
+
+  driftCheck(model: string, actor: AdminActor): Promise<string> {
+    return this.drift.enqueueCheck(model, actor);
+  }
+
+  driftSettings(model: string): Promise<DriftSettingsView> {
+    return this.drift.settings(model);
+  }
+
+  putDriftSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView> {
+    return this.drift.putSettings(model, onDrift, by, actor);
+  }
+}
