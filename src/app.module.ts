@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { PlatformModule, PlatformRuntime } from './platform/platform.module';
 import { PlatformWorkersModule } from './platform/queues/platform-workers.module';
+import { ConsoleModule } from './platform/console/console.module';
 import { IngestionModule, IngestionRpcModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule } from './models';
 import { TrainingModule, TrainingWorkersModule } from './training';
@@ -18,6 +19,7 @@ export class AppModule {
   static forRoles(config: KilnConfig, runtime: PlatformRuntime): DynamicModule {
     const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule, AuditSinkModule];
     const roles = new Set(config.roles);
+    if (roles.has('gateway')) imports.push(ConsoleModule);
     if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);
     if (roles.has('ingestion')) imports.push(IngestionWorkersModule, IngestionRpcModule);
     if (roles.has('gateway') || roles.has('training')) imports.push(TrainingModule, ModelsModule);
