@@ -258,6 +258,7 @@ function TrainForm({ version }: { version: any }) {
   const [target, setTarget] = useState(columns[0] ?? '');
   const [modelName, setModelName] = useState('');
   const [epochs, setEpochs] = useState(20);
+  const [patience, setPatience] = useState('');
   const [error, setError] = useState<Error | null>(null);
   return (
     <Section title="Train a model on this version">
@@ -270,7 +271,7 @@ function TrainForm({ version }: { version: any }) {
             datasetVersionId: version.id,
             target,
             modelName: modelName.trim(),
-            hyperparameters: { epochs },
+            hyperparameters: { epochs, ...(patience.trim() ? { earlyStoppingPatience: Number(patience) } : {}) },
           }).then((job: any) => {
             window.location.hash = link('jobs', job.id);
           }, setError);
@@ -297,6 +298,17 @@ function TrainForm({ version }: { version: any }) {
         <label>
           Epochs
           <input name="epochs" type="number" min={1} max={1000} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} />
+        </label>
+        <label>
+          Early-stopping patience
+          <input
+            name="patience"
+            type="number"
+            min={0}
+            placeholder="default (0 = off)"
+            value={patience}
+            onChange={(e) => setPatience(e.target.value)}
+          />
         </label>
         <button type="submit">Start training</button>
       </form>

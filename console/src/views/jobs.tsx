@@ -191,7 +191,11 @@ function JobDetail({ session, id }: { session: ViewProps['session']; id: string 
         </dl>
       </Section>
       <Section title="Curves per epoch">
-        {history.length === 0 ? <p className="muted">No epoch finished yet.</p> : <Curves history={history} />}
+        {history.length === 0 ? (
+          <p className="muted">No epoch finished yet.</p>
+        ) : (
+          <Curves history={history} total={total ?? history.length} />
+        )}
       </Section>
       {job.metrics ? (
         <Section title="Metrics">
@@ -233,7 +237,7 @@ export function MetricsTable({ metrics }: { metrics: Record<string, any> }) {
   );
 }
 
-function Curves({ history }: { history: Epoch[] }) {
+function Curves({ history, total }: { history: Epoch[]; total: number }) {
   const metricName = history[0]!.valMetricName;
   const loss: TopLevelSpec = {
     title: 'Loss',
@@ -247,7 +251,7 @@ function Curves({ history }: { history: Epoch[] }) {
     },
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 }, scale: { domainMin: 1 } },
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [1, Math.max(total, 2)] } },
       y: { field: 'value', type: 'quantitative', title: 'loss', scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
     },
@@ -259,7 +263,7 @@ function Curves({ history }: { history: Epoch[] }) {
     data: { values: history.map((h) => ({ epoch: h.epoch, value: h.valMetric })) },
     mark: { type: 'line', point: true, tooltip: true, color: '#2a9d8f' },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 }, scale: { domainMin: 1 } },
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [1, Math.max(total, 2)] } },
       y: { field: 'value', type: 'quantitative', title: metricName, scale: { zero: false } },
     },
   };
