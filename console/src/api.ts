@@ -57,7 +57,7 @@ export async function request<T = any>(method: string, path: string, body?: unkn
   }
   const res = await fetch(path, { method, headers, body: payload });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {

@@ -16,7 +16,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, reload };
@@ -45,7 +44,9 @@ export function fmt(v: unknown, digits = 4): string {
     if (!Number.isFinite(v)) return String(v);
     if (Number.isInteger(v)) return v.toLocaleString('en-US');
     const a = Math.abs(v);
-    return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(2) : Number(v.toPrecision(digits)).toString();
+    return a !== 0 && (a < 1e-3 || a >= 1e6)
+      ? v.toExponential(2)
+      : Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 12 });
   }
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   return String(v);

@@ -183,7 +183,7 @@ void (async () => {
       await screenshot(page, 'console-models-rolled-back');
     });
 
-    it('shows monitoring after live predictions: latency over time, live vs. training, a drift verdict that matches its features', async () => {
+    it('shows monitoring after predictions: latency over time, live vs. training, a drift verdict matching its features', async () => {
       // Live traffic on v1 (production): penguins, the heavier half shifted so that body mass drifts.
       for (let i = 0; i < 4; i++) {
         const records = penguinRecords(40, i * 40).map((r) => ({

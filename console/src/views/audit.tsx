@@ -25,7 +25,7 @@ function Verify() {
           onClick={() => {
             setBusy(true);
             setError(null);
-            get('/api/audit/verify')
+            Promise.all(['predictions', 'events'].map((chain) => get(`/api/audit/verify?chain=${chain}`)))
               .then(setResult, setError)
               .finally(() => setBusy(false));
           }}
@@ -37,8 +37,13 @@ function Verify() {
       <ErrorBox error={error} />
       {result ? (
         <>
-          <p className={`verdict ${result.ok === false || result.valid === false ? 'bad' : 'good'}`} data-testid="verify-result">
-            {result.ok === false || result.valid === false ? 'The audit log does NOT verify' : 'The audit log verifies'}
+          <p className={`verdict ${result.every((r: any) => r.ok) ? 'good' : 'bad'}`} data-testid="verify-result">
+            {result.every((r: any) => r.ok)
+              ? `The audit log verifies: ${result.map((r: any) => `${r.chain} chain, ${fmt(r.checked)} records`).join('; ')}`
+              : `The audit log does NOT verify: ${result
+                  .filter((r: any) => !r.ok)
+                  .map((r: any) => `${r.chain} chain broken at seq ${r.firstBroken?.seq} (${r.firstBroken?.reason})`)
+                  .join('; ')}`}
           </p>
           <Json value={result} />
         </>
@@ -125,16 +130,16 @@ function Events() {
               <tr>
                 <th>When</th>
                 <th>Action</th>
-                <th>Actor</th>
+                <th>Actor key</th>
                 <th>Target</th>
               </tr>
             </thead>
             <tbody>
               {(data.items as any[]).map((e, i) => (
                 <tr key={e.id ?? i} onClick={() => setOpen(e)} className="clickable">
-                  <td>{when(e.occurredAt ?? e.createdAt ?? e.at)}</td>
+                  <td>{when(e.at ?? e.loggedAt)}</td>
                   <td>{e.action}</td>
-                  <td>{e.actor?.name ?? e.actor?.keyId ?? JSON.stringify(e.actor ?? null)}</td>
+                  <td className="mono">{e.actorKeyId ?? '–'}</td>
                   <td className="mono">{JSON.stringify(e.target ?? null).slice(0, 60)}</td>
                 </tr>
               ))}

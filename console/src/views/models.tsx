@@ -218,6 +218,13 @@ function Compare({ a, b }: { a: any; b: any }) {
         <p className="muted">Same hyperparameters, features and dataset version.</p>
       ) : (
         <table>
+          <thead>
+            <tr>
+              <th>Setting</th>
+              <th>v{a.version}</th>
+              <th>v{b.version}</th>
+            </tr>
+          </thead>
           <tbody>
             {lineageKeys.map((k) => (
               <tr key={k}>
@@ -314,9 +321,10 @@ function Aliases({
 function Deployment({ session, name, versions }: { session: ViewProps['session']; name: string; versions: number[] }) {
   const { data, error, reload } = useLoad(
     () =>
-      get(`/api/models/${enc(name)}/deployment`).catch((e: unknown) =>
-        e instanceof ApiError && e.status === 404 ? null : Promise.reject(e),
-      ),
+      get(`/api/models/${enc(name)}/deployment`).catch((e: Error) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+      }),
     [name],
   );
   const [draft, setDraft] = useState<string | null>(null);
@@ -408,7 +416,7 @@ function Deployment({ session, name, versions }: { session: ViewProps['session']
             {data ? (
               <button
                 className="danger"
-                onClick={() => request('DELETE', `/api/models/${enc(name)}/deployment`).then(reload, setSaveError)}
+                onClick={() => void request('DELETE', `/api/models/${enc(name)}/deployment`).then(reload, setSaveError)}
               >
                 Remove deployment
               </button>

@@ -61,7 +61,7 @@ function ModelMonitoring({ session, name }: { session: ViewProps['session']; nam
           {fmt(100 * d.totals.errorRate, 3)} %
         </p>
         {d.latencyOverTime.length ? (
-          <LatencyCharts minutes={d.latencyOverTime} />
+          <LatencyCharts minutes={d.latencyOverTime} from={d.window.from} to={d.window.to} />
         ) : (
           <p className="muted">No live predictions in this window.</p>
         )}
@@ -139,7 +139,9 @@ function ModelMonitoring({ session, name }: { session: ViewProps['session']; nam
   );
 }
 
-function LatencyCharts({ minutes }: { minutes: any[] }) {
+function LatencyCharts({ minutes, from, to }: { minutes: any[]; from: string; to: string }) {
+  // The whole window on the x axis, so a quiet hour looks quiet and the last minutes sit at the right.
+  const domain = [Date.parse(from), Date.parse(to)];
   const latency: TopLevelSpec = {
     title: 'Latency per minute',
     width: 460,
@@ -152,7 +154,7 @@ function LatencyCharts({ minutes }: { minutes: any[] }) {
     },
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
-      x: { field: 'minute', type: 'temporal', title: 'time', axis: { format: '%H:%M' } },
+      x: { field: 'minute', type: 'temporal', title: 'time', axis: { format: '%H:%M' }, scale: { domain } },
       y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
       color: { field: 'percentile', type: 'nominal', title: null },
     },
@@ -164,7 +166,14 @@ function LatencyCharts({ minutes }: { minutes: any[] }) {
     data: { values: minutes },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'minute', type: 'temporal', timeUnit: 'yearmonthdatehoursminutes', title: 'time', axis: { format: '%H:%M' } },
+      x: {
+        field: 'minute',
+        type: 'temporal',
+        timeUnit: 'yearmonthdatehoursminutes',
+        title: 'time',
+        axis: { format: '%H:%M' },
+        scale: { domain },
+      },
       y: { field: 'count', type: 'quantitative', title: 'requests' },
     },
   };
@@ -250,10 +259,17 @@ function DriftReport({ drift }: { drift: any }) {
                       drifted: f.drifted ? 'drifted' : 'stable',
                     })),
                   },
-                  mark: { type: 'bar', tooltip: true },
+                  mark: { type: 'point', filled: true, size: 90, tooltip: true },
                   encoding: {
                     y: { field: 'feature', type: 'nominal', title: null },
-                    x: { field: 'p', type: 'quantitative', scale: { type: 'log' }, title: 'p-value', axis: { format: '.0e' } },
+                    x: {
+                      field: 'p',
+                      type: 'quantitative',
+                      scale: { type: 'log', domainMax: 1 },
+                      title: 'p-value',
+                      axis: { format: '.0e' },
+                    },
+                    shape: { field: 'test', type: 'nominal', title: 'test' },
                     color: {
                       field: 'drifted',
                       type: 'nominal',
