@@ -5,6 +5,7 @@ import { ErrorBox } from './ui';
 import { AuditView } from './views/audit';
 import { DatasetsView } from './views/datasets';
 import { JobsView } from './views/jobs';
+import { KeysView } from './views/keys';
 import { ModelsView } from './views/models';
 import { MonitoringView } from './views/monitoring';
 import './style.css';
@@ -83,6 +84,7 @@ const VIEWS = [
   { id: 'models', title: 'Models', allowed: () => true },
   { id: 'monitoring', title: 'Monitoring', allowed: can.monitor },
   { id: 'audit', title: 'Audit', allowed: can.audit },
+  { id: 'keys', title: 'API keys', allowed: can.admin },
 ] as const;
 
 function App() {
@@ -129,6 +131,7 @@ function App() {
         {current.id === 'models' && <ModelsView {...props} />}
         {current.id === 'monitoring' && <MonitoringView {...props} />}
         {current.id === 'audit' && <AuditView />}
+        {current.id === 'keys' && <KeysView {...props} />}
       </main>
     </>
   );

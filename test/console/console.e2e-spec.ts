@@ -87,7 +87,7 @@ void (async () => {
       await p.close();
       page = await signIn(kiln.adminKey);
       const nav = await page.locator('nav.top a').allTextContents();
-      assert.deepEqual(nav, ['Datasets', 'Training', 'Models', 'Monitoring', 'Audit']);
+      assert.deepEqual(nav, ['Datasets', 'Training', 'Models', 'Monitoring', 'Audit', 'API keys']);
       assert.match((await page.textContent('nav.top .who')) ?? '', /admin/);
     });
 
@@ -231,10 +231,16 @@ void (async () => {
       await screenshot(page, 'console-audit');
     });
 
-    it('shows a predictor no data views and no write actions', async () => {
-      const created = await kiln.request('POST', '/api/keys', { body: { name: 'console-predictor', role: 'predictor' } });
-      assert.equal(created.status, 201, created.text);
-      const p = await signIn(created.body.key);
+    it('lets the admin create a key, and shows a predictor signed in with it no data views and no write or admin actions', async () => {
+      await page.goto(`${kiln.url}/#/keys`);
+      await page.fill('input[name=keyName]', 'console-predictor');
+      await page.selectOption('select[name=keyRole]', 'predictor');
+      await page.click('text=Create key');
+      const key = (await page.textContent('[data-testid=created-key] code', { timeout: 10_000 })) ?? '';
+      assert.match(key, /^kiln_[A-Za-z0-9]{12}_/);
+      await page.waitForSelector('td:text("console-predictor")');
+      await screenshot(page, 'console-keys');
+      const p = await signIn(key);
       assert.deepEqual(await p.locator('nav.top a').allTextContents(), ['Models']);
       await p.goto(`${kiln.url}/#/models/${modelName}`);
       await p.waitForSelector('tr[data-version="2"]');
