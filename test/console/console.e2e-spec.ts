@@ -150,6 +150,9 @@ void (async () => {
       assert.equal(job.status, 'succeeded');
       assert.equal(job.history.length, EPOCHS);
       await screenshot(page, 'console-training');
+      await page.goto(`${kiln.url}/#/jobs`);
+      await page.waitForSelector(`tr:has(td:text("${modelName}")) .status-succeeded`);
+      await screenshot(page, 'console-jobs');
     });
 
     it('promotes a version to production and rolls it back', async () => {

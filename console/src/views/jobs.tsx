@@ -261,7 +261,7 @@ function Curves({ history, total }: { history: Epoch[]; total: number }) {
     width: 420,
     height: 220,
     data: { values: history.map((h) => ({ epoch: h.epoch, value: h.valMetric })) },
-    mark: { type: 'line', point: true, tooltip: true, color: '#2a9d8f' },
+    mark: { type: 'line', point: { color: '#2a9d8f' }, tooltip: true, color: '#2a9d8f' },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [1, Math.max(total, 2)] } },
       y: { field: 'value', type: 'quantitative', title: metricName, scale: { zero: false } },
