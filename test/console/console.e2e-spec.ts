@@ -155,6 +155,24 @@ void (async () => {
       await screenshot(page, 'console-jobs');
     });
 
+    it('cancels a running job from its page', async () => {
+      const res = await kiln.request('POST', '/api/training-jobs', {
+        body: {
+          datasetVersionId,
+          target: 'Species',
+          modelName: `${modelName}-cancelled`,
+          hyperparameters: { epochs: 5000, earlyStoppingPatience: 0 },
+        },
+      });
+      assert.equal(res.status, 202, res.text);
+      await page.goto(`${kiln.url}/#/jobs/${res.body.id}`);
+      await page.waitForSelector('[data-epochs]', { timeout: 60_000 });
+      await page.click('text=Cancel job');
+      await page.waitForSelector('.facts .status-cancelled', { timeout: 60_000 });
+      assert.equal((await kiln.request('GET', `/api/training-jobs/${res.body.id}`)).body.status, 'cancelled');
+      assert.equal(await page.getByText('Cancel job').count(), 0, 'no cancel button on a finished job');
+    });
+
     it('promotes a version to production and rolls it back', async () => {
       const v2 = await trainModel(kiln, { datasetVersionId, modelName, target: 'Species', hyperparameters: { epochs: 5 } });
       assert.equal(v2, 2);

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from './api-key.guard';
 import { CreateStreamTokenDto, SessionDto, StreamTokenDto } from './session.dto';
 import { StreamTokensService } from './stream-tokens.service';
@@ -12,6 +12,7 @@ export class SessionController {
 
   @Get('session')
   @ApiOperation({ summary: 'The caller: the key name and its role (any valid key)' })
+  @ApiOkResponse({ type: SessionDto })
   session(@Req() req: AuthenticatedRequest): SessionDto {
     const p = req.principal!;
     return { keyId: p.keyId, name: p.name, role: p.role };
@@ -24,6 +25,7 @@ export class SessionController {
       'A short-lived token (60 s) that opens one event stream as `?token=` (browser EventSource cannot send Authorization); ' +
       "bound to the key and the path, accepted only on event-stream routes, where the key's role still applies",
   })
+  @ApiCreatedResponse({ type: StreamTokenDto })
   async create(@Body() body: CreateStreamTokenDto, @Req() req: AuthenticatedRequest): Promise<StreamTokenDto> {
     return this.tokens.issue(req.principal!, body.path);
   }

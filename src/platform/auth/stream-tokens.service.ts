@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { IsNull, Repository } from 'typeorm';
@@ -38,7 +38,7 @@ export class StreamTokensService {
 
   async issue(principal: Principal, path: string, now = Date.now()): Promise<{ token: string; path: string; expiresAt: string }> {
     const secretHash = await this.secretHashOf(principal.keyId);
-    if (!secretHash) throw new Error(`API key ${principal.keyId} disappeared while issuing a stream token`);
+    if (!secretHash) throw new UnauthorizedException('the API key is not valid or was revoked');
     const exp = Math.floor(now / 1000) + STREAM_TOKEN_TTL_SECONDS;
     const claims = Buffer.from(JSON.stringify({ k: principal.keyId, p: path, e: exp } satisfies TokenClaims)).toString('base64url');
     const token = `${PREFIX}.${claims}.${sign(secretHash, claims)}`;
