@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { PlatformModule, PlatformRuntime } from './platform/platform.module';
 import { PlatformWorkersModule } from './platform/queues/platform-workers.module';
+import { ConsoleModule } from './platform/console/console.module';
 import { IngestionModule, IngestionRpcModule, IngestionWorkersModule } from './ingestion';
 import { ModelsModule, ModelsRpcModule } from './models';
 import { TrainingModule, TrainingRpcModule, TrainingWorkersModule } from './training';
@@ -24,6 +25,7 @@ export class AppModule {
   static forRoles(config: KilnConfig, runtime: PlatformRuntime): DynamicModule {
     const imports: DynamicModule['imports'] = [PlatformModule.forRoot(config, runtime), PlatformWorkersModule, AuditSinkModule];
     const roles = new Set(config.roles);
+    if (roles.has('gateway')) imports.push(ConsoleModule);
     // The message handlers of the domain services this process answers over KILN_TRANSPORT (none without it).
     const serves = new Set(config.rpc.serves ?? []);
     if (roles.has('gateway') || roles.has('ingestion')) imports.push(IngestionModule);

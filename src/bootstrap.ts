@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { bearerChallenge, presentedKey } from './platform/auth/api-key.guard';
 import { ApiKeysService } from './platform/auth/api-keys.service';
+import { registerConsoleAssets } from './platform/console/console-assets';
+import { consoleBundleDir } from './platform/console/console-bundle';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { EmbeddedPostgresServer } from './platform/database/embedded-postgres';
 import { HttpErrorFilter, sendProblem } from './platform/http/http-error.filter';
@@ -82,6 +84,10 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     await app.register(fastifyMultipart, {
       limits: { fileSize: config.http.uploadLimitBytes, files: 1, fields: 20, fieldSize: 1024 * 1024 },
     });
+    // The web console's assets (its page, GET /, is the gateway's ConsoleModule).
+    if (config.roles.includes('gateway') && !(await registerConsoleAssets(app, consoleBundleDir()))) {
+      logger.warn(`web console not built (no ${consoleBundleDir()}/index.html): run npm run build; GET / answers 503`);
+    }
     // Request bodies sent with Content-Encoding gzip or deflate are inflated (Triton accepts both; tritonclient
     // sends them); the body limit then bounds the inflated size. Inference answers (/v2 infer, /v1 predict,
     // classify, regress) are compressed with gzip or deflate when the client's Accept-Encoding asks for it

@@ -4,7 +4,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res 
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
-import { Roles } from '../platform/auth';
+import { AcceptsStreamToken, Roles } from '../platform/auth';
 import { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
 import { TrainingJobsPort, type TrainingJobProgress } from './training-jobs.port';
 import { TrainingJobEvents } from './training-job-events';
@@ -62,6 +62,7 @@ export class TrainingJobsController {
   }
 
   @Get(':id/events')
+  @AcceptsStreamToken()
   @ApiProduces('text/event-stream')
   @ApiOperation({
     summary:

@@ -1,12 +1,11 @@
 /**
  * `GET /api/models/{name}/monitoring` (the numbers, roles auditor/developer) and `GET /monitoring/{name}`
- * (a public HTML page that asks for an API key and draws them).
+ * (a redirect to the web console's monitoring view, which draws them).
  */
-import { Controller, Get, Header, NotFoundException, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, NotFoundException, Param, Query, Redirect } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MODEL_NAME_PATTERN } from '../../models';
 import { Public, Roles } from '../../platform/auth';
-import { monitoringPage } from './monitoring-page';
 import { AuditPort } from '../audit.port';
 
 @ApiTags('audit: feedback and monitoring')
@@ -30,12 +29,12 @@ export class MonitoringController {
 
   @Get('monitoring/:name')
   @Public()
-  @Header('content-type', 'text/html; charset=utf-8')
+  @Redirect()
   @Header('cache-control', 'no-store')
-  @ApiProduces('text/html')
-  @ApiOperation({ summary: 'Monitoring page (HTML; asks for an API key and reads the monitoring document)' })
-  page(@Param('name') name: string): string {
+  @ApiOperation({ summary: "Monitoring page: redirects to the web console's monitoring view (`/#/monitoring/{name}`)" })
+  @ApiResponse({ status: 302, description: 'Location: /#/monitoring/{name}' })
+  page(@Param('name') name: string): { url: string; statusCode: number } {
     if (!MODEL_NAME_PATTERN.test(name)) throw new NotFoundException(`model ${name.slice(0, 60)} not found`);
-    return monitoringPage(name);
+    return { url: `/#/monitoring/${encodeURIComponent(name)}`, statusCode: 302 };
   }
 }

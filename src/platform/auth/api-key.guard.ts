@@ -2,7 +2,8 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service';
-import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY } from './api-roles';
+import { ApiRole, Principal, PUBLIC_KEY, ROLES_KEY, STREAM_TOKEN_KEY } from './api-roles';
+import { StreamTokensService } from './stream-tokens.service';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
@@ -28,6 +29,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly streamTokens: StreamTokensService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -37,14 +39,29 @@ export class ApiKeyGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const key = presentedKey(request.headers);
-    if (!key) {
-      void reply.header('www-authenticate', bearerChallenge(false));
-      throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or x-api-key)');
-    }
-    const principal = await this.keys.verify(key);
-    if (!principal) {
-      void reply.header('www-authenticate', bearerChallenge(true));
-      throw new UnauthorizedException('the API key is not valid or was revoked');
+    const token = (request.query as Record<string, unknown> | undefined)?.token;
+    let principal: Principal | null;
+    if (!key && typeof token === 'string' && this.reflector.getAllAndOverride<boolean>(STREAM_TOKEN_KEY, targets)) {
+      const checked = await this.streamTokens.verify(token, request.url.split('?')[0]!);
+      if (!checked.ok) {
+        void reply.header('www-authenticate', bearerChallenge(true));
+        throw new UnauthorizedException(checked.reason);
+      }
+      principal = checked.principal;
+    } else {
+      if (!key) {
+        void reply.header('www-authenticate', bearerChallenge(false));
+        throw new UnauthorizedException(
+          token === undefined
+            ? 'an API key is required (Authorization: Bearer <key> or x-api-key)'
+            : 'an API key is required (Authorization: Bearer <key> or x-api-key); ?token= opens only event streams',
+        );
+      }
+      principal = await this.keys.verify(key);
+      if (!principal) {
+        void reply.header('www-authenticate', bearerChallenge(true));
+        throw new UnauthorizedException('the API key is not valid or was revoked');
+      }
     }
     request.principal = principal;
     const allowed = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { clientRequestIdOf, clientRequestIdProblem, requestIdFor, uuidV7, uuidV7Time } from './logging';
+import { clientRequestIdOf, clientRequestIdProblem, loggedUrl, requestIdFor, uuidV7, uuidV7Time } from './logging';
 
 const request = (id?: string) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as IncomingMessage;
 
@@ -34,5 +34,14 @@ describe('request ids', () => {
     for (const ok of ['', 'a b', 'é😀', 'x'.repeat(200)]) assert.equal(clientRequestIdProblem(ok), null, ok);
     assert.match(clientRequestIdProblem('x'.repeat(201))!, /200/);
     for (const bad of ['a\0', 'tab\t', '\u0085', '\ud800']) assert.ok(clientRequestIdProblem(bad), JSON.stringify(bad));
+  });
+});
+
+describe('logged urls', () => {
+  it('never carry a stream token', () => {
+    assert.equal(loggedUrl('/api/training-jobs/1/events?token=kst1.abc.def'), '/api/training-jobs/1/events?token=[redacted]');
+    assert.equal(loggedUrl('/x?a=1&token=kst1.a.b&b=2'), '/x?a=1&token=[redacted]&b=2');
+    assert.equal(loggedUrl('/api/models?limit=5'), '/api/models?limit=5');
+    assert.equal(loggedUrl('/x?notoken=1'), '/x?notoken=1');
   });
 });

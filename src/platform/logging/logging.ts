@@ -98,6 +98,11 @@ export function createRootLogger(config: Pick<KilnConfig, 'log'>): Logger {
  * logged. pino-http's own request logging, which Nest attaches as middleware, never fired under the
  * Fastify adapter here, and a hook also sees requests answered before any middleware runs (404s, 401s).
  */
+/** A url as logged: the value of a `token` query parameter (a stream token, usable for 60 s) is not written to logs. */
+export function loggedUrl(url: string): string {
+  return url.includes('token=') ? url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]') : url;
+}
+
 export function installAccessLog(fastify: FastifyInstance, logger: Logger): void {
   const log = logger.child({ component: 'http' });
   fastify.addHook('onResponse', async (request, reply) => {
@@ -109,7 +114,7 @@ export function installAccessLog(fastify: FastifyInstance, logger: Logger): void
       req: {
         id: request.id,
         method: request.method,
-        url: request.url,
+        url: loggedUrl(request.url),
         ...(clientIds.has(request.raw) ? { clientRequestId: clientIds.get(request.raw) } : {}),
       },
       res: { statusCode: status },
@@ -135,7 +140,7 @@ export function loggerParams(config: KilnConfig): Params {
           req: (req: { id: string; method: string; url: string; raw?: IncomingMessage }) => ({
             id: req.id,
             method: req.method,
-            url: req.url,
+            url: loggedUrl(req.url),
             ...(req.raw && clientIds.has(req.raw) ? { clientRequestId: clientIds.get(req.raw) } : {}),
           }),
           res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
