@@ -161,7 +161,12 @@ const fmt = (s: readonly number[] | null): string => (s ? `[${s.join(', ')}]` : 
  * record contract against the graph. `maxElements` bounds the elements of one row of all inputs (and
  * of all outputs) together, as for TF.js imports (KILN_IMPORT_MAX_ELEMENTS).
  */
-export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | null, maxElements: number): Promise<OnnxImport> {
+export async function inspectOnnx(
+  bytes: Buffer,
+  contract: OnnxRecordContract | null,
+  maxElements: number,
+  memoryLimitMb: number | null = null,
+): Promise<OnnxImport> {
   // Weights in external files would make ONNX Runtime open paths the uploader chose (it refuses most,
   // but the graph has no business naming files on this server): refused before the graph is loaded.
   const external = externalDataTensor(bytes);
@@ -211,7 +216,14 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
     try {
       ys = await model.run(feeds);
     } catch (e) {
-      bad('model', `the dry run on zeros (${DRY_RUN_ROWS} rows) failed: ${(e as Error).message.split('\n')[0]!.slice(0, 500)}`);
+      const message = (e as Error).message.split('\n')[0]!.slice(0, 500);
+      if (memoryLimitMb !== null && /Failed to allocate memory|bad_alloc/i.test(message))
+        bad(
+          'model',
+          `the dry run on zeros (${DRY_RUN_ROWS} rows) needs more memory than an import may use ` +
+            `(${memoryLimitMb} MB, KILN_IMPORT_MAX_MEMORY_MB): ${message}`,
+        );
+      bad('model', `the dry run on zeros (${DRY_RUN_ROWS} rows) failed: ${message}`);
     }
     const outputs = model.outputs.map((t, i) => {
       const y = ys[i]!;
@@ -308,6 +320,23 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
   } finally {
     await model.dispose();
   }
+}
+
+/** What the import check (in its own process, onnx-import.child.ts) hands back to the server. */
+export interface CheckedOnnxGraph {
+  checked: OnnxImport;
+  manifest: OnnxManifest;
+}
+
+/** inspectOnnx, then the manifest: everything an ONNX import does with the uploaded bytes before storing them. */
+export async function checkOnnxGraph(
+  bytes: Buffer,
+  contract: OnnxRecordContract | null,
+  maxElements: number,
+  memoryLimitMb: number | null = null,
+): Promise<CheckedOnnxGraph> {
+  const checked = await inspectOnnx(bytes, contract, maxElements, memoryLimitMb);
+  return { checked, manifest: onnxManifest(bytes, checked) };
 }
 
 /** What `model_json_sha256` holds for an ONNX version: a small manifest beside the graph (the `weights` blob). */

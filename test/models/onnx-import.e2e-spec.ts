@@ -8,47 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { externalDataGraph, oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
-import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
-
-async function importOnnx(
-  kiln: TestKiln,
-  name: string,
-  graph: Buffer,
-  extra: { signature?: unknown; fileName?: string; weights?: Buffer } = {},
-): Promise<TestResponse> {
-  const form = new FormData();
-  form.append('model', new Blob([graph]), extra.fileName ?? 'model.onnx');
-  if (extra.signature !== undefined)
-    form.append('signature', typeof extra.signature === 'string' ? extra.signature : JSON.stringify(extra.signature));
-  if (extra.weights) form.append('weights', new Blob([extra.weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { assertRefused, importOnnx } from './onnx-import-helpers';
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: element count`);
   actual.forEach((v, i) =>
     assert.ok(Math.abs(v - expected[i]!) <= tol, `${what}[${i}]: ${v} vs PyTorch ${expected[i]} (tolerance ${tol})`),
-  );
-}
-
-function assertRefused(res: TestResponse, field: string, reason: RegExp): void {
-  assert.equal(res.status, 400, res.text);
-  const errors = (res.body?.errors ?? []) as Array<{ field: string; reason: string }>;
-  assert.ok(
-    errors.some((e) => e.field === field && reason.test(e.reason)),
-    `expected an error on '${field}' matching ${reason}: ${res.text}`,
   );
 }
 

@@ -82,3 +82,40 @@ export function externalDataGraph(location: string): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+/**
+ * A few hundred bytes that make ONNX Runtime allocate `rows × cols` float32s on every run:
+ * `y = x · sum(ConstantOfShape([rows, cols], 1))` for x [batch, 4] (y has x's shape, so every other
+ * import check passes; only the memory it takes is hostile). 16384 × 16384 is 1 GiB.
+ */
+export function hugeAllocationGraph(rows: number, cols: number): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'hostile',
+      node: [
+        {
+          opType: 'ConstantOfShape',
+          input: ['shape'],
+          output: ['big'],
+          attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: FLOAT, floatData: [1] } }],
+        },
+        {
+          opType: 'ReduceSum',
+          input: ['big'],
+          output: ['total'],
+          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+        },
+        { opType: 'Mul', input: ['x', 'total'], output: ['y'] },
+      ],
+      initializer: [{ name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [rows, cols] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
