@@ -7,7 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { externalDataGraph, oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
+import {
+  externalDataGraph,
+  linearSoftmaxGraph,
+  oneNodeGraph,
+  ONNX_TYPES,
+  torchIrisMlp,
+  type TorchExpected,
+} from '../support/onnx/onnx-fixtures';
+import { penguinsRows } from '../ingestion/ingestion-helpers';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { assertRefused, importOnnx } from './onnx-import-helpers';
 
@@ -130,6 +138,78 @@ async function main(): Promise<void> {
       assertRefused(missing, 'records.0.petal_width', /number/);
     });
 
+    it('takes a categorical feature as one-hot columns (one per category, then one for other values)', async () => {
+      // penguins (vega-datasets): Island one-hot [Biscoe, Dream, Torgersen, other] then Flipper Length / 100
+      const islands = ['Biscoe', 'Dream', 'Torgersen'];
+      const w = [
+        [1.5, -0.5, 0.1],
+        [-0.2, 1.1, 0.3],
+        [0.4, 0.2, -1.3],
+        [-2, 2, 0.5],
+        [0.8, -0.6, 1.2],
+      ];
+      const b = [0.1, -0.2, 0.05];
+      const signature = {
+        features: [
+          { name: 'Island', type: 'categorical', categories: islands },
+          { name: 'flipper', type: 'number' },
+        ],
+        task: 'multiclass',
+        classes: ['Adelie', 'Chinstrap', 'Gentoo'],
+        target: 'Species',
+      };
+      const res = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), { signature });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual(res.body.signature.features, [
+        { name: 'Island', type: 'categorical' },
+        { name: 'flipper', type: 'number' },
+      ]);
+      assert.deepEqual(res.body.preprocessing.outputNames, [
+        'Island=Biscoe',
+        'Island=Dream',
+        'Island=Torgersen',
+        'Island=__oov__',
+        'flipper',
+      ]);
+      const rows = penguinsRows().filter((_, i) => i % 17 === 0);
+      const records = [
+        ...rows.map((r) => ({
+          Island: r.Island,
+          flipper: (r['Flipper Length (mm)'] as number | null) === null ? null : (r['Flipper Length (mm)'] as number) / 100,
+        })),
+        { Island: 'Atlantis', flipper: 2 }, // not a category: the "other" column
+        { Island: null, flipper: 1.9 },
+      ];
+      const pred = await kiln.request('POST', '/api/models/penguins-onehot/predict?version=1', { body: { records } });
+      assert.equal(pred.status, 200, pred.text);
+      records.forEach((rec, i) => {
+        // the encoding computed here, independently of Kiln: one-hot with an "other" slot, null → 0
+        const x = [...islands.map((c) => (rec.Island === c ? 1 : 0)), islands.includes(rec.Island as string) ? 0 : 1, rec.flipper ?? 0];
+        const logits = signature.classes.map((_, k) => x.reduce((s, v, j) => s + v * w[j]![k]!, b[k]!));
+        const e = logits.map((l) => Math.exp(l - Math.max(...logits)));
+        const p = e.map((v) => v / e.reduce((a, c) => a + c, 0));
+        assertClose(
+          signature.classes.map((c) => pred.body.predictions[i].probabilities[c]),
+          p,
+          1e-5,
+          `record ${i} (${JSON.stringify(rec)})`,
+        );
+      });
+      const wrongType = await kiln.request('POST', '/api/models/penguins-onehot/predict?version=1', {
+        body: { records: [{ Island: 3, flipper: 1 }] },
+      });
+      assertRefused(wrongType, 'records.0.Island', /string/);
+      // the graph has 5 columns; 4 categories would take 6
+      const tooWide = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), {
+        signature: { ...signature, features: [{ name: 'Island', type: 'categorical', categories: [...islands, 'Atlantis'] }, 'flipper'] },
+      });
+      assertRefused(tooWide, 'signature.features', /taking 6 column\(s\) \(a categorical feature takes one per category/);
+      const noCategories = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), {
+        signature: { ...signature, features: [{ name: 'Island', type: 'categorical' }, 'flipper'] },
+      });
+      assertRefused(noCategories, 'signature.features.0.categories', /needs 1–1000 categories/);
+    });
+
     it('refuses explanations on ONNX Runtime with a 400 naming explain', async () => {
       const names = expected.signature.features.map((f) => f.name);
       const res = await kiln.request('POST', '/api/models/torch-iris/predict?version=2&explain=true', {
@@ -183,7 +263,7 @@ async function main(): Promise<void> {
         ],
         ['unknown output', graph, { signature: { ...expected.signature, output: 'logits' } }, 'signature.output', /not an output/],
         [
-          'categorical feature',
+          'string feature',
           graph,
           { signature: { ...expected.signature, features: [{ name: 'a', type: 'string' }, 'b', 'c', 'd'] } },
           'signature.features.0.type',

@@ -119,3 +119,36 @@ export function hugeAllocationGraph(rows: number, cols: number): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+/** `probabilities = softmax(x · w + b)` for x [batch, w.length] (w is rows × classes), opset 13. */
+export function linearSoftmaxGraph(w: number[][], b: number[]): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const k = b.length;
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'linear-softmax',
+      node: [
+        { opType: 'MatMul', input: ['x', 'w'], output: ['xw'] },
+        { opType: 'Add', input: ['xw', 'b'], output: ['logits'] },
+        {
+          opType: 'Softmax',
+          input: ['logits'],
+          output: ['probabilities'],
+          attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+        },
+      ],
+      initializer: [
+        { name: 'w', dims: [w.length, k], dataType: FLOAT, floatData: w.flat() },
+        { name: 'b', dims: [k], dataType: FLOAT, floatData: b },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: w.length }] } } } }],
+      output: [
+        { name: 'probabilities', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: k }] } } } },
+      ],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
