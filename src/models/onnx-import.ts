@@ -238,7 +238,14 @@ export async function inspectOnnx(
     const feeds: OnnxHostTensor[] = inputs.map((t) => {
       const shape = t.shape.map((d, k) => (k === 0 ? DRY_RUN_ROWS : d === -1 ? 1 : d));
       const n = shape.reduce((a, b) => a * b, 1);
-      const data = t.dtype === 'float32' ? new Float32Array(n) : t.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+      const data =
+        t.dtype === 'float32'
+          ? new Float32Array(n)
+          : t.dtype === 'int32'
+            ? new Int32Array(n)
+            : t.dtype === 'bool'
+              ? new Uint8Array(n)
+              : new Float64Array(n); // float64, int64 (held as float64)
       return { name: t.name, dtype: t.dtype, shape, data };
     });
     let ys: OnnxHostTensor[];

@@ -152,3 +152,17 @@ export function linearSoftmaxGraph(w: number[][], b: number[]): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+export interface DtypesExpected {
+  generatedBy: string;
+  inputs: { counts: number[][]; amounts: number[][]; ids: number[][]; flags: boolean[][] };
+  outputs: { weighted: number[][]; scaled: number[][]; next_id: number[][]; big: boolean[][] };
+}
+
+/** int64 / float64 / int32 / bool in and out (make-dtype-fixture.py; expected outputs computed there with numpy). */
+export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
+  return {
+    bytes: readFileSync(join(HERE, 'dtypes.onnx')),
+    expected: JSON.parse(readFileSync(join(HERE, 'dtypes.expected.json'), 'utf8')) as DtypesExpected,
+  };
+}
