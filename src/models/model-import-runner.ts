@@ -9,6 +9,10 @@
  * and untrusted, so its thread is thrown away and its memory with it. Like training, a missing
  * compiled worker file (running from sources) falls back to this thread.
  *
+ * ONNX imports are checked in a child process instead (`checkOnnxImport`, onnx-import.child.ts): ONNX
+ * Runtime allocates natively, outside what a worker's resourceLimits bound, so the cap there is the
+ * process's RLIMIT_DATA.
+ *
  * At most MAX_RUNNING imports are checked at once per process and MAX_WAITING wait for a turn; past
  * that the call is refused with 503 (retry later) instead of queueing uploads in memory.
  */
@@ -145,7 +149,11 @@ function inChildProcess(file: string, graph: Buffer, req: OnnxCheckRequest, time
   const child = spawn(
     '/bin/sh',
     ['-c', `ulimit -d ${req.memoryLimitMb * 1024} && ulimit -t ${cpuSeconds} && exec "$0" "$@"`, process.execPath, file],
-    { stdio: ['pipe', 'ignore', 'pipe', 'pipe'], env: { ...process.env, [ONNX_CHECK_ENV]: JSON.stringify(req) } },
+    // Only what the check needs: none of the server's secrets (keys, database URL) reach the process.
+    {
+      stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [ONNX_CHECK_ENV]: JSON.stringify(req) },
+    },
   );
   return new Promise<CheckedOnnxGraph>((resolve, reject) => {
     let settled = false;
