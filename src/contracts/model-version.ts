@@ -7,7 +7,8 @@
 import type { Metrics, PreprocessingSpec, RecommenderMetrics, TargetSpec } from '../ml';
 import type { ColumnType } from './dataset-profile';
 
-export type ModelTensorDtype = 'float32' | 'int32' | 'bool' | 'string';
+/** int64 and float64: imported ONNX graphs only (TF.js has neither). */
+export type ModelTensorDtype = 'float32' | 'int32' | 'bool' | 'string' | 'int64' | 'float64';
 
 /** A signature tensor; `-1` marks a variable dimension (the batch dimension is always `-1`). */
 export interface ModelTensorSpec {

@@ -12,8 +12,8 @@ import { parseSignature } from './model-import';
 import { EMBEDDINGS_FORMAT, importRecommenderEmbeddings, TrainingSpecError, type ImportedRecommender } from '../ml';
 import { saveModelToBytes, type ModelBytes } from '../platform/tfjs/artifact-io';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
-import { checkImport } from './model-import-runner';
-import { inspectOnnx, looksLikeModelJson, onnxManifest, parseOnnxSignature } from './onnx-import';
+import { checkImport, checkOnnxImport } from './model-import-runner';
+import { looksLikeModelJson, parseOnnxSignature } from './onnx-import';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { MODEL_NAME_PATTERN } from './model-registry.service';
@@ -257,8 +257,11 @@ export class ModelsController {
     req: AuthenticatedRequest,
   ) {
     const contract = parseOnnxSignature(signatureText);
-    const checked = await inspectOnnx(graph, contract, this.config.importMaxElements);
-    const manifest = onnxManifest(graph, checked);
+    // decoding, loading and the dry run happen in a child process under a memory cap (model-import-runner.ts)
+    const { checked, manifest } = await checkOnnxImport(graph, contract, {
+      maxElements: this.config.importMaxElements,
+      memoryLimitMb: this.config.importMaxMemoryMb,
+    });
     const manifestRef = await this.artifacts.put(Buffer.from(JSON.stringify(manifest)));
     const graphRef = await this.artifacts.put(graph);
     return this.registry.importVersion(

@@ -14,7 +14,10 @@
  *    "input"?: "x", "output"?: "probabilities", "target"?: "label"}     // default: the only input, the first output
  *
  * Features are number, integer or boolean (booleans are sent as 0/1); the values go into the input
- * unchanged (a null becomes 0: the graph holds its own preprocessing, if any). Classification
+ * unchanged (a null becomes 0: the graph holds its own preprocessing, if any). A categorical feature
+ * `{"name": "colour", "type": "categorical", "categories": ["red", "green"]}` takes categories + 1
+ * columns of the input: one-hot in the order given, then one column for any other value or null
+ * (Kiln's own one-hot encoding, so drift and the record API treat it as for trained models). Classification
  * outputs are probabilities: binary one column (of the positive class, classes[1] unless
  * positiveClass says otherwise), multiclass one column per class; regression one column.
  *
@@ -22,7 +25,7 @@
  * reason; nothing is stored before the checks pass.
  */
 import type { ModelVersionSignature, ModelVersionTarget, ModelVersionPreprocessing } from '../contracts';
-import { MAX_CLASSES, PREPROCESSING_FORMAT_VERSION, type FeatureSpec } from '../ml';
+import { MAX_CLASSES, OOV_TOKEN, PREPROCESSING_FORMAT_VERSION, type FeatureSpec } from '../ml';
 import { OnnxModel, OnnxModelError, onnxRuntimeInfo, type OnnxHostTensor, type OnnxTensorInfo } from '../ml/onnx';
 import { ValidationProblemException } from '../platform/http/validation';
 import { LONE_SURROGATE, unstorableFieldIn } from '../platform/http/stored-strings';
@@ -42,8 +45,11 @@ export function looksLikeModelJson(bytes: Buffer, fileName: string | undefined):
   return true;
 }
 
+export type OnnxFeature =
+  { name: string; type: 'number' | 'integer' | 'boolean' } | { name: string; type: 'categorical'; categories: string[] };
+
 export interface OnnxRecordContract {
-  features: Array<{ name: string; type: 'number' | 'integer' | 'boolean' }>;
+  features: OnnxFeature[];
   task: 'binary' | 'multiclass' | 'regression';
   classes: string[] | null;
   positiveClass: string | null;
@@ -58,6 +64,8 @@ const hasControl = (s: string): boolean => [...s].some((c) => c.charCodeAt(0) < 
 const FEATURE_NAME = { test: (s: string) => s.length >= 1 && s.length <= 200 && !hasControl(s) };
 const TENSOR_NAME = { test: (s: string) => s.length >= 1 && s.length <= 500 && !hasControl(s) };
 const MAX_FEATURES = 10_000;
+/** Categories of one categorical feature (each takes a column of the input). */
+const MAX_CATEGORIES = 1_000;
 
 /** Parses the optional `signature` part of an ONNX import (undefined → no record contract). */
 export function parseOnnxSignature(raw: string | undefined): OnnxRecordContract | null {
@@ -83,16 +91,37 @@ export function parseOnnxSignature(raw: string | undefined): OnnxRecordContract 
   if (!Array.isArray(o.features) || o.features.length === 0 || o.features.length > MAX_FEATURES)
     bad('signature.features', `must be a non-empty array (at most ${MAX_FEATURES}) of feature names or {name, type}`);
   const names = new Set<string>();
-  const features = o.features.map((f: unknown, i) => {
+  const features = o.features.map((f: unknown, i): OnnxFeature => {
     const where = `signature.features.${i}`;
-    const { name, type = 'number' } =
-      typeof f === 'string' ? { name: f } : f !== null && typeof f === 'object' ? (f as Record<string, unknown>) : {};
+    const {
+      name,
+      type = 'number',
+      categories,
+      ...rest
+    } = typeof f === 'string' ? { name: f } : f !== null && typeof f === 'object' ? (f as Record<string, unknown>) : {};
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) bad(`${where}.${extra.slice(0, 100)}`, 'is not a known key of a feature (name, type, categories)');
     if (typeof name !== 'string' || !FEATURE_NAME.test(name))
       bad(typeof f === 'object' ? `${where}.name` : where, 'must be a name of 1–200 characters without control characters');
     if (names.has(name)) bad(where, `'${name}' is named twice`);
     names.add(name);
+    if (type === 'categorical') {
+      if (
+        !Array.isArray(categories) ||
+        categories.length === 0 ||
+        categories.length > MAX_CATEGORIES ||
+        categories.some((c) => typeof c !== 'string' || !FEATURE_NAME.test(c))
+      )
+        bad(
+          `${where}.categories`,
+          `a categorical feature needs 1–${MAX_CATEGORIES} categories (strings of 1–200 characters), in the order of its one-hot columns`,
+        );
+      if (new Set(categories).size !== categories.length) bad(`${where}.categories`, 'names a category twice');
+      return { name, type, categories: categories as string[] };
+    }
+    if (categories !== undefined) bad(`${where}.categories`, "only a feature of type 'categorical' has categories");
     if (type !== 'number' && type !== 'integer' && type !== 'boolean')
-      bad(`${where}.type`, "must be 'number', 'integer' or 'boolean' (the graph takes numbers; encode categories inside it)");
+      bad(`${where}.type`, "must be 'number', 'integer', 'boolean' or 'categorical' (with categories)");
     return { name, type: type as 'number' | 'integer' | 'boolean' };
   });
   const task = o.task;
@@ -161,7 +190,12 @@ const fmt = (s: readonly number[] | null): string => (s ? `[${s.join(', ')}]` : 
  * record contract against the graph. `maxElements` bounds the elements of one row of all inputs (and
  * of all outputs) together, as for TF.js imports (KILN_IMPORT_MAX_ELEMENTS).
  */
-export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | null, maxElements: number): Promise<OnnxImport> {
+export async function inspectOnnx(
+  bytes: Buffer,
+  contract: OnnxRecordContract | null,
+  maxElements: number,
+  memoryLimitMb: number | null = null,
+): Promise<OnnxImport> {
   // Weights in external files would make ONNX Runtime open paths the uploader chose (it refuses most,
   // but the graph has no business naming files on this server): refused before the graph is loaded.
   const external = externalDataTensor(bytes);
@@ -204,14 +238,28 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
     const feeds: OnnxHostTensor[] = inputs.map((t) => {
       const shape = t.shape.map((d, k) => (k === 0 ? DRY_RUN_ROWS : d === -1 ? 1 : d));
       const n = shape.reduce((a, b) => a * b, 1);
-      const data = t.dtype === 'float32' ? new Float32Array(n) : t.dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+      const data =
+        t.dtype === 'float32'
+          ? new Float32Array(n)
+          : t.dtype === 'int32'
+            ? new Int32Array(n)
+            : t.dtype === 'bool'
+              ? new Uint8Array(n)
+              : new Float64Array(n); // float64, int64 (held as float64)
       return { name: t.name, dtype: t.dtype, shape, data };
     });
     let ys: OnnxHostTensor[];
     try {
       ys = await model.run(feeds);
     } catch (e) {
-      bad('model', `the dry run on zeros (${DRY_RUN_ROWS} rows) failed: ${(e as Error).message.split('\n')[0]!.slice(0, 500)}`);
+      const message = (e as Error).message.split('\n')[0]!.slice(0, 500);
+      if (memoryLimitMb !== null && /Failed to allocate memory|bad_alloc/i.test(message))
+        bad(
+          'model',
+          `the dry run on zeros (${DRY_RUN_ROWS} rows) needs more memory than an import may use ` +
+            `(${memoryLimitMb} MB, KILN_IMPORT_MAX_MEMORY_MB): ${message}`,
+        );
+      bad('model', `the dry run on zeros (${DRY_RUN_ROWS} rows) failed: ${message}`);
     }
     const outputs = model.outputs.map((t, i) => {
       const y = ys[i]!;
@@ -250,12 +298,21 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
         'signature.features',
         `the graph's input '${input.name}' is ${input.dtype} ${fmt(input.shape)}; named features need a float32 [-1, n] input`,
       );
-    if (input.shape[1] !== -1 && input.shape[1] !== contract.features.length) {
+    // a categorical feature takes its categories' one-hot columns and one for any other value
+    const columns = contract.features.flatMap((f) =>
+      f.type === 'categorical' ? [...f.categories.map((c) => `${f.name}=${c}`), `${f.name}=${OOV_TOKEN}`] : [f.name],
+    );
+    if (input.shape[1] !== -1 && input.shape[1] !== columns.length) {
+      const categorical = contract.features.some((f) => f.type === 'categorical');
       bad(
         'signature.features',
-        `names ${contract.features.length} feature(s); the graph's input '${input.name}' has ${input.shape[1]} columns ${fmt(input.shape)}`,
+        `names ${contract.features.length} feature(s) taking ${columns.length} column(s)` +
+          `${categorical ? ' (a categorical feature takes one per category and one for other values)' : ''}; ` +
+          `the graph's input '${input.name}' has ${input.shape[1]} columns ${fmt(input.shape)}`,
       );
     }
+    if (columns.length > maxElements)
+      bad('signature.features', `take ${columns.length} input columns; at most ${maxElements} (KILN_IMPORT_MAX_ELEMENTS)`);
     const oi = contract.output === null ? 0 : outputs.findIndex((t) => t.name === contract.output);
     if (oi < 0)
       bad('signature.output', `'${contract.output}' is not an output of the graph (outputs: ${outputs.map((t) => t.name).join(', ')})`);
@@ -280,12 +337,14 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
     const preprocessing: ModelVersionPreprocessing = {
       formatVersion: PREPROCESSING_FORMAT_VERSION,
       features: features.map((f): FeatureSpec =>
-        f.type === 'boolean'
-          ? { name: f.name, type: 'boolean', kind: 'boolean', fill: 0, missingIndicator: false }
-          : { name: f.name, type: f.type, kind: 'numeric', mean: 0, std: 1, median: 0, missingIndicator: false },
+        f.type === 'categorical'
+          ? { name: f.name, type: 'categorical', kind: 'categorical', vocabulary: f.categories }
+          : f.type === 'boolean'
+            ? { name: f.name, type: 'boolean', kind: 'boolean', fill: 0, missingIndicator: false }
+            : { name: f.name, type: f.type, kind: 'numeric', mean: 0, std: 1, median: 0, missingIndicator: false },
       ),
-      outputNames: features.map((f) => f.name),
-      width: features.length,
+      outputNames: columns,
+      width: columns.length,
     };
     const target: ModelVersionTarget = {
       name: contract.target,
@@ -296,8 +355,8 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
     };
     return {
       signature: {
-        features,
-        inputs: [{ ...input, shape: [-1, features.length] }],
+        features: features.map((f) => ({ name: f.name, type: f.type })),
+        inputs: [{ ...input, shape: [-1, columns.length] }],
         outputs: ordered,
       },
       task: contract.task,
@@ -308,6 +367,23 @@ export async function inspectOnnx(bytes: Buffer, contract: OnnxRecordContract | 
   } finally {
     await model.dispose();
   }
+}
+
+/** What the import check (in its own process, onnx-import.child.ts) hands back to the server. */
+export interface CheckedOnnxGraph {
+  checked: OnnxImport;
+  manifest: OnnxManifest;
+}
+
+/** inspectOnnx, then the manifest: everything an ONNX import does with the uploaded bytes before storing them. */
+export async function checkOnnxGraph(
+  bytes: Buffer,
+  contract: OnnxRecordContract | null,
+  maxElements: number,
+  memoryLimitMb: number | null = null,
+): Promise<CheckedOnnxGraph> {
+  const checked = await inspectOnnx(bytes, contract, maxElements, memoryLimitMb);
+  return { checked, manifest: onnxManifest(bytes, checked) };
 }
 
 /** What `model_json_sha256` holds for an ONNX version: a small manifest beside the graph (the `weights` blob). */

@@ -120,7 +120,7 @@ export async function checkSignatureDefs(model: tfconv.GraphModel, defs: Record<
         if (t.dtype && t.dtype !== s.dtype) bad(`${f}.inputs.${i}.dtype`, `declares ${s.dtype}; the graph input is ${t.dtype}`);
         const z = tf.zeros(
           s.shape.map((d) => (d === -1 ? 1 : d)),
-          s.dtype,
+          s.dtype as (typeof DTYPES)[number], // named signatures declare these three only
         );
         zeros.push(z);
         feed[t.name] = z;

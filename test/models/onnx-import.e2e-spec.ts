@@ -7,48 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { externalDataGraph, oneNodeGraph, ONNX_TYPES, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
-import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
-
-async function importOnnx(
-  kiln: TestKiln,
-  name: string,
-  graph: Buffer,
-  extra: { signature?: unknown; fileName?: string; weights?: Buffer } = {},
-): Promise<TestResponse> {
-  const form = new FormData();
-  form.append('model', new Blob([graph]), extra.fileName ?? 'model.onnx');
-  if (extra.signature !== undefined)
-    form.append('signature', typeof extra.signature === 'string' ? extra.signature : JSON.stringify(extra.signature));
-  if (extra.weights) form.append('weights', new Blob([extra.weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
+import {
+  externalDataGraph,
+  linearSoftmaxGraph,
+  oneNodeGraph,
+  ONNX_TYPES,
+  torchIrisMlp,
+  type TorchExpected,
+} from '../support/onnx/onnx-fixtures';
+import { penguinsRows } from '../ingestion/ingestion-helpers';
+import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { assertRefused, importOnnx } from './onnx-import-helpers';
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: element count`);
   actual.forEach((v, i) =>
     assert.ok(Math.abs(v - expected[i]!) <= tol, `${what}[${i}]: ${v} vs PyTorch ${expected[i]} (tolerance ${tol})`),
-  );
-}
-
-function assertRefused(res: TestResponse, field: string, reason: RegExp): void {
-  assert.equal(res.status, 400, res.text);
-  const errors = (res.body?.errors ?? []) as Array<{ field: string; reason: string }>;
-  assert.ok(
-    errors.some((e) => e.field === field && reason.test(e.reason)),
-    `expected an error on '${field}' matching ${reason}: ${res.text}`,
   );
 }
 
@@ -164,6 +138,78 @@ async function main(): Promise<void> {
       assertRefused(missing, 'records.0.petal_width', /number/);
     });
 
+    it('takes a categorical feature as one-hot columns (one per category, then one for other values)', async () => {
+      // penguins (vega-datasets): Island one-hot [Biscoe, Dream, Torgersen, other] then Flipper Length / 100
+      const islands = ['Biscoe', 'Dream', 'Torgersen'];
+      const w = [
+        [1.5, -0.5, 0.1],
+        [-0.2, 1.1, 0.3],
+        [0.4, 0.2, -1.3],
+        [-2, 2, 0.5],
+        [0.8, -0.6, 1.2],
+      ];
+      const b = [0.1, -0.2, 0.05];
+      const signature = {
+        features: [
+          { name: 'Island', type: 'categorical', categories: islands },
+          { name: 'flipper', type: 'number' },
+        ],
+        task: 'multiclass',
+        classes: ['Adelie', 'Chinstrap', 'Gentoo'],
+        target: 'Species',
+      };
+      const res = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), { signature });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual(res.body.signature.features, [
+        { name: 'Island', type: 'categorical' },
+        { name: 'flipper', type: 'number' },
+      ]);
+      assert.deepEqual(res.body.preprocessing.outputNames, [
+        'Island=Biscoe',
+        'Island=Dream',
+        'Island=Torgersen',
+        'Island=__oov__',
+        'flipper',
+      ]);
+      const rows = penguinsRows().filter((_, i) => i % 17 === 0);
+      const records = [
+        ...rows.map((r) => ({
+          Island: r.Island,
+          flipper: (r['Flipper Length (mm)'] as number | null) === null ? null : (r['Flipper Length (mm)'] as number) / 100,
+        })),
+        { Island: 'Atlantis', flipper: 2 }, // not a category: the "other" column
+        { Island: null, flipper: 1.9 },
+      ];
+      const pred = await kiln.request('POST', '/api/models/penguins-onehot/predict?version=1', { body: { records } });
+      assert.equal(pred.status, 200, pred.text);
+      records.forEach((rec, i) => {
+        // the encoding computed here, independently of Kiln: one-hot with an "other" slot, null → 0
+        const x = [...islands.map((c) => (rec.Island === c ? 1 : 0)), islands.includes(rec.Island as string) ? 0 : 1, rec.flipper ?? 0];
+        const logits = signature.classes.map((_, k) => x.reduce((s, v, j) => s + v * w[j]![k]!, b[k]!));
+        const e = logits.map((l) => Math.exp(l - Math.max(...logits)));
+        const p = e.map((v) => v / e.reduce((a, c) => a + c, 0));
+        assertClose(
+          signature.classes.map((c) => pred.body.predictions[i].probabilities[c]),
+          p,
+          1e-5,
+          `record ${i} (${JSON.stringify(rec)})`,
+        );
+      });
+      const wrongType = await kiln.request('POST', '/api/models/penguins-onehot/predict?version=1', {
+        body: { records: [{ Island: 3, flipper: 1 }] },
+      });
+      assertRefused(wrongType, 'records.0.Island', /string/);
+      // the graph has 5 columns; 4 categories would take 6
+      const tooWide = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), {
+        signature: { ...signature, features: [{ name: 'Island', type: 'categorical', categories: [...islands, 'Atlantis'] }, 'flipper'] },
+      });
+      assertRefused(tooWide, 'signature.features', /taking 6 column\(s\) \(a categorical feature takes one per category/);
+      const noCategories = await importOnnx(kiln, 'penguins-onehot', linearSoftmaxGraph(w, b), {
+        signature: { ...signature, features: [{ name: 'Island', type: 'categorical' }, 'flipper'] },
+      });
+      assertRefused(noCategories, 'signature.features.0.categories', /needs 1–1000 categories/);
+    });
+
     it('refuses explanations on ONNX Runtime with a 400 naming explain', async () => {
       const names = expected.signature.features.map((f) => f.name);
       const res = await kiln.request('POST', '/api/models/torch-iris/predict?version=2&explain=true', {
@@ -177,11 +223,11 @@ async function main(): Promise<void> {
         ['not protobuf', Buffer.from('\u0000garbage that is not a graph'), {}, 'model', /cannot load the graph/],
         ['unknown operator', oneNodeGraph({ op: 'NoSuchOp', inShape: ['n', 2], outShape: ['n', 2] }), {}, 'model', /cannot load/],
         [
-          'int64 input',
-          oneNodeGraph({ inType: ONNX_TYPES.INT64, outType: ONNX_TYPES.INT64, inShape: ['n', 2], outShape: ['n', 2] }),
+          'float16 input (no JSON form; Kiln serves float32, float64, int32, int64, bool)',
+          oneNodeGraph({ inType: ONNX_TYPES.FLOAT16, outType: ONNX_TYPES.FLOAT16, inShape: ['n', 2], outShape: ['n', 2] }),
           {},
           'model',
-          /int64/,
+          /float16/,
         ],
         [
           'fixed batch dimension',
@@ -217,7 +263,7 @@ async function main(): Promise<void> {
         ],
         ['unknown output', graph, { signature: { ...expected.signature, output: 'logits' } }, 'signature.output', /not an output/],
         [
-          'categorical feature',
+          'string feature',
           graph,
           { signature: { ...expected.signature, features: [{ name: 'a', type: 'string' }, 'b', 'c', 'd'] } },
           'signature.features.0.type',

@@ -201,6 +201,13 @@ function rawBytes(t: HostTensor): Buffer {
     );
   }
   if (d instanceof Uint8Array) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  if (d instanceof Float64Array) {
+    // int64 is held as float64 (served-model.ts): its wire form is the 64-bit integer
+    const wide = Buffer.alloc(d.length * 8);
+    if (t.dtype === 'int64') d.forEach((v, i) => wide.writeBigInt64LE(BigInt(v), i * 8));
+    else d.forEach((v, i) => wide.writeDoubleLE(v, i * 8));
+    return wide;
+  }
   const out = Buffer.alloc(d.length * 4);
   if (d instanceof Float32Array) d.forEach((v, i) => out.writeFloatLE(v, i * 4));
   else d.forEach((v, i) => out.writeInt32LE(v, i * 4));
@@ -211,6 +218,8 @@ function contentsOf(t: HostTensor): GrpcTensorContents {
   if (Array.isArray(t.data)) return { bytes_contents: t.data.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) };
   if (t.dtype === 'bool') return { bool_contents: Array.from(t.data, (v) => v !== 0) };
   if (t.dtype === 'int32') return { int_contents: Array.from(t.data) };
+  if (t.dtype === 'int64') return { int64_contents: Array.from(t.data) };
+  if (t.dtype === 'float64') return { fp64_contents: Array.from(t.data) };
   return { fp32_contents: Array.from(t.data) };
 }
 

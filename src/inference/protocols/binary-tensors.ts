@@ -207,7 +207,14 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
 /** Where a raw BYTES request keeps its one length-prefixed element (the binary part it stands for). */
 export const RAW_BYTES = Symbol('raw BYTES element');
 
-const RAW_DATATYPE: Record<TensorDtype, string> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
+const RAW_DATATYPE: Record<TensorDtype, string> = {
+  float32: 'FP32',
+  int32: 'INT32',
+  bool: 'BOOL',
+  string: 'BYTES',
+  int64: 'INT64',
+  float64: 'FP64',
+};
 
 /**
  * Triton's raw binary request: the whole body is the one input's tensor. Returns the inference
@@ -290,7 +297,7 @@ export function binaryOutputChoice(body: unknown): BinaryOutputChoice | null {
   return all || [...byName.values()].some(Boolean) ? { all, byName } : null;
 }
 
-/** The raw little-endian bytes of a host tensor (float32, int32, or bool as one byte each). */
+/** The raw little-endian bytes of a host tensor (float32, int32, float64, int64, or bool as one byte each). */
 function tensorBytes(t: HostTensor): Buffer {
   if (Array.isArray(t.data)) {
     // BYTES: each element a 4-byte little-endian length, then its bytes
@@ -302,8 +309,10 @@ function tensorBytes(t: HostTensor): Buffer {
     }
     return Buffer.concat(parts);
   }
+  // int64 is held as float64 (served-model.ts): its wire form is the 64-bit integer.
+  const d = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
   // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is little-endian.
-  return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
 export interface BinaryInferResponse {

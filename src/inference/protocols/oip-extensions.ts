@@ -140,7 +140,14 @@ export function parseUnloadRequest(body: unknown): void {
   }
 }
 
-const TRITON_TYPE: Record<TensorDtype, string> = { float32: 'TYPE_FP32', int32: 'TYPE_INT32', bool: 'TYPE_BOOL', string: 'TYPE_STRING' };
+const TRITON_TYPE: Record<TensorDtype, string> = {
+  float32: 'TYPE_FP32',
+  int32: 'TYPE_INT32',
+  bool: 'TYPE_BOOL',
+  string: 'TYPE_STRING',
+  int64: 'TYPE_INT64',
+  float64: 'TYPE_FP64',
+};
 
 /** Triton's `ModelConfig` (JSON) of one served version. */
 export interface TritonModelConfig {

@@ -4,7 +4,7 @@
  * every bad input is a 400 naming the field (`inputs[0].shape`, …). The runtime then checks the
  * tensors against the model's signature (names, dtypes, shapes).
  *
- * Datatypes: FP32, FP64 and the INT and UINT types become the float32 or int32 tensor the signature asks for (values
+ * Datatypes: FP32, FP64 and the INT and UINT types become the float32, float64, int32 or int64 tensor the signature asks for (values
  * checked against both the declared datatype's range and the target's), BOOL a bool tensor. FP16
  * and BF16 cannot be sent as JSON numbers and the binary tensor extension is not implemented: 400.
  * BYTES (JSON strings, or bytes from the binary extension) goes to string inputs only (400 elsewhere, naming the input).
@@ -52,7 +52,7 @@ export interface OipTensorMetadata {
 
 export interface OipOutput extends OipTensorMetadata {
   /** A typed array carries its dtype to the serving JSON writer (float32 printed as float32). */
-  data: boolean[] | string[] | Float32Array | Int32Array;
+  data: boolean[] | string[] | Float32Array | Int32Array | Float64Array;
 }
 
 export interface OipInferResponse {
@@ -87,7 +87,14 @@ export const OIP_ROUTES: RouteMethods[] = [
   { pattern: /^\/v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer$/, methods: ['POST'] },
 ];
 
-const DATATYPE_OF: Record<TensorDtype, OipDatatype> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
+const DATATYPE_OF: Record<TensorDtype, OipDatatype> = {
+  float32: 'FP32',
+  int32: 'INT32',
+  bool: 'BOOL',
+  string: 'BYTES',
+  int64: 'INT64',
+  float64: 'FP64',
+};
 
 export function oipDatatype(dtype: TensorDtype): OipDatatype {
   return DATATYPE_OF[dtype];

@@ -16,6 +16,7 @@ export function allocate(dtype: TensorDtype, length: number): TypedData {
   if (dtype === 'string') return new Array<Uint8Array>(length);
   if (dtype === 'float32') return new Float32Array(length);
   if (dtype === 'int32') return new Int32Array(length);
+  if (dtype === 'int64' || dtype === 'float64') return new Float64Array(length);
   return new Uint8Array(length);
 }
 
@@ -32,6 +33,9 @@ export function scalarProblem(value: unknown, dtype: TensorDtype): string | null
   if (typeof value !== 'number') return `${describeValue(value)} is not a number (the input is ${dtype})`;
   if (dtype === 'int32' && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
     return `${value} is not a 32-bit integer (the input is int32)`;
+  }
+  if (dtype === 'int64' && !Number.isSafeInteger(value)) {
+    return `${value} is not an integer within ±2^53 (the input is int64; Kiln reads 64-bit integers exactly within that range)`;
   }
   return null;
 }
@@ -176,10 +180,10 @@ function nestList(values: unknown[], shape: readonly number[]): unknown {
 }
 
 /** Typed data → a flat list for the serving JSON writer: the typed array itself (bool → true/false). */
-export function flat(data: TypedData, dtype: TensorDtype): boolean[] | string[] | Float32Array | Int32Array {
+export function flat(data: TypedData, dtype: TensorDtype): boolean[] | string[] | Float32Array | Int32Array | Float64Array {
   if (Array.isArray(data)) return data.map((b) => stringElement(b, false) as string);
   if (dtype === 'bool') return Array.from(data, (v) => v !== 0);
-  return data as Float32Array | Int32Array;
+  return data as Float32Array | Int32Array | Float64Array;
 }
 
 export function fmt(shape: readonly number[]): string {

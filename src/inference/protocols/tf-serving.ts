@@ -301,7 +301,7 @@ function classLabel(v: number | Uint8Array): string {
 }
 
 /** A signature output's numbers; a string output cannot be a score or a regression value (400). */
-function numericData(t: HostTensor, method: 'classify' | 'regress'): Float32Array | Int32Array | Uint8Array {
+function numericData(t: HostTensor, method: 'classify' | 'regress'): Float32Array | Int32Array | Uint8Array | Float64Array {
   if (Array.isArray(t.data)) throw bad(`the ${method} signature's output '${t.name}' holds strings; it must hold numbers`);
   return t.data;
 }
@@ -365,7 +365,14 @@ export function modelStatusResponse(states: ReadonlyArray<{ version: number; sta
   };
 }
 
-const DT: Record<TensorDtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL', string: 'DT_STRING' };
+const DT: Record<TensorDtype, string> = {
+  float32: 'DT_FLOAT',
+  int32: 'DT_INT32',
+  bool: 'DT_BOOL',
+  string: 'DT_STRING',
+  int64: 'DT_INT64',
+  float64: 'DT_DOUBLE',
+};
 
 /** A TensorInfo: its `name` is the graph tensor, `node:0` as TensorFlow names a node's first output. */
 function tensorInfo(spec: TensorSpec) {

@@ -71,7 +71,8 @@ export class LoadedModel {
       if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
       return ys.map((y, i) => ({ ...y, name: this.served.outputs[i]!.name }));
     }
-    const feeds = inputs.map((t) => tf.tensor(t.data, t.shape, t.dtype));
+    // TF.js models take float32, int32, bool and string tensors only (int64/float64 are ONNX imports')
+    const feeds = inputs.map((t) => tf.tensor(t.data as Exclude<HostTensor['data'], Float64Array>, t.shape, t.dtype as tf.DataType));
     const t1 = process.hrtime.bigint();
     try {
       let ys: tf.Tensor[];
@@ -185,8 +186,10 @@ export function zeros(spec: TensorSpec, rows: number): HostTensor {
       ? new Float32Array(n)
       : spec.dtype === 'int32'
         ? new Int32Array(n)
-        : spec.dtype === 'string'
-          ? Array.from({ length: n }, () => new Uint8Array(0))
-          : new Uint8Array(n);
+        : spec.dtype === 'int64' || spec.dtype === 'float64'
+          ? new Float64Array(n)
+          : spec.dtype === 'string'
+            ? Array.from({ length: n }, () => new Uint8Array(0))
+            : new Uint8Array(n);
   return { name: spec.name, dtype: spec.dtype, shape, data };
 }

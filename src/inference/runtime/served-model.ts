@@ -8,7 +8,7 @@ import type * as ml from '../../ml';
  * their request bodies into `HostTensor`s and the runtime checks them against `inputs` (the shared
  * validation core), batches them and answers with `HostTensor`s in `outputs` order.
  */
-export type TensorDtype = 'float32' | 'int32' | 'bool' | 'string';
+export type TensorDtype = 'float32' | 'int32' | 'bool' | 'string' | 'int64' | 'float64';
 
 /** Signature entry; `-1` marks a variable dimension (the batch dimension is always `-1`). */
 export interface TensorSpec {
@@ -28,13 +28,15 @@ export interface SignatureDef {
 
 /**
  * A tensor in host memory, row-major. `bool` data is 0/1 in a Uint8Array; `string` data (TF's
- * DT_STRING, OIP's BYTES) is one byte string per element, as TF.js holds them.
+ * DT_STRING, OIP's BYTES) is one byte string per element, as TF.js holds them. `float64` and `int64`
+ * (imported ONNX graphs only) are Float64Arrays; int64 values are exact within ±2^53 (what a JSON
+ * number holds exactly), converted to 64-bit integers at the ONNX Runtime boundary and on the wire.
  */
 export interface HostTensor {
   name: string;
   dtype: TensorDtype;
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array | Uint8Array[];
+  data: Float32Array | Int32Array | Uint8Array | Float64Array | Uint8Array[];
 }
 
 /** OIP v2 platform strings: Kiln's own for TF.js, Triton's for ONNX Runtime. */

@@ -6,11 +6,13 @@ import * as ort from 'onnxruntime-node';
  * ML kernel: the inference runtime wraps an OnnxModel behind the same `run(host tensors)` contract as
  * a TF.js model, and the model import uses `describe` + a dry run to check a graph before it is stored.
  *
- * Tensors are host arrays (row-major). Kiln's tensor types are float32, int32 and bool (0/1 bytes),
- * the types its three serving protocols carry; a graph whose inputs or outputs use another type
- * (int64, float64, strings, sequences, maps) is refused by `describe` with the name of the tensor.
+ * Tensors are host arrays (row-major). Kiln's tensor types here are float32, int32, bool (0/1 bytes),
+ * float64 and int64, the numeric types its serving protocols carry; int64 is held as a Float64Array
+ * (exact within ±2^53, what a JSON number holds) and converted to and from ONNX Runtime's
+ * BigInt64Array in `run`. A graph whose inputs or outputs use another type (strings, float16, uint8 …,
+ * sequences, maps) is refused by `describe` with the name of the tensor.
  */
-export type OnnxDtype = 'float32' | 'int32' | 'bool';
+export type OnnxDtype = 'float32' | 'int32' | 'bool' | 'float64' | 'int64';
 
 export interface OnnxTensorInfo {
   name: string;
@@ -23,7 +25,7 @@ export interface OnnxHostTensor {
   name: string;
   dtype: OnnxDtype;
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array;
+  data: Float32Array | Int32Array | Uint8Array | Float64Array;
 }
 
 /** A graph ONNX Runtime cannot load, or one Kiln cannot serve; `message` says why (and names the tensor). */
@@ -48,14 +50,20 @@ export function onnxRuntimeInfo(): { provider: 'onnxruntime-node'; version: stri
   return { provider: 'onnxruntime-node', version: ort.env.versions.node ?? ort.env.versions.common, executionProviders: ['cpu'] };
 }
 
-const SERVABLE: Record<string, OnnxDtype | undefined> = { float32: 'float32', int32: 'int32', bool: 'bool' };
+const SERVABLE: Record<string, OnnxDtype | undefined> = {
+  float32: 'float32',
+  int32: 'int32',
+  bool: 'bool',
+  float64: 'float64',
+  int64: 'int64',
+};
 
 function infoOf(meta: ort.InferenceSession.ValueMetadata, where: string): OnnxTensorInfo {
   if (!meta.isTensor) throw new OnnxModelError(`'${meta.name}' is not a tensor (sequences and maps cannot be served)`, where);
   const dtype = SERVABLE[meta.type];
   if (!dtype) {
     throw new OnnxModelError(
-      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, int32 and bool tensors ` +
+      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, float64, int32, int64 and bool tensors ` +
         `(export it as float32, e.g. cast inside the graph)`,
       where,
     );
@@ -109,14 +117,22 @@ export class OnnxModel {
   async run(inputs: OnnxHostTensor[], outputNames: string[] = this.outputs.map((o) => o.name)): Promise<OnnxHostTensor[]> {
     if (this.disposed) throw new Error('the ONNX session was released');
     const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.shape);
+    for (const t of inputs) {
+      const data = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
+      feeds[t.name] = new ort.Tensor(t.dtype, data, t.shape);
+    }
     const result = await this.session.run(feeds, outputNames);
     return outputNames.map((name) => {
       const y = result[name] as ort.Tensor | undefined;
       if (!y) throw new Error(`ONNX Runtime returned no output '${name}'`);
       const dtype = SERVABLE[y.type];
       if (!dtype) throw new Error(`output '${name}' came back as ${y.type}`);
-      const data = dtype === 'bool' ? Uint8Array.from(y.data as Uint8Array) : (y.data as Float32Array | Int32Array);
+      const data =
+        dtype === 'bool'
+          ? Uint8Array.from(y.data as Uint8Array)
+          : dtype === 'int64'
+            ? int64ToHost(y.data as BigInt64Array, name)
+            : (y.data as Float32Array | Int32Array | Float64Array);
       return { name, dtype, shape: y.dims.slice(), data };
     });
   }
@@ -127,6 +143,19 @@ export class OnnxModel {
     await this.session.release();
   }
 }
+
+/** An int64 output as host data (Float64Array): exact within ±2^53; a value past that is an error, never rounded. */
+function int64ToHost(data: BigInt64Array, name: string): Float64Array {
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v > MAX_SAFE || v < -MAX_SAFE)
+      throw new Error(`int64 output '${name}' holds ${v}, beyond ±2^53: Kiln serves int64 values exactly within that range only`);
+    out[i] = Number(v);
+  }
+  return out;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);

@@ -93,6 +93,8 @@ const envSchema = z.object({
   KILN_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(300_000),
   KILN_HTTP_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
   KILN_IMPORT_MAX_ELEMENTS: z.coerce.number().int().min(1).max(1e9).default(4_000_000),
+  // Writable memory of the process an ONNX import is checked in (MiB); Node itself needs about 100.
+  KILN_IMPORT_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
   KILN_METRICS: exposure.default('public'),
   KILN_DOCS: exposure.default('public'),
   KILN_QUEUE_PREFIX: z
@@ -203,6 +205,8 @@ export interface KilnConfig {
   };
   /** Model import: the dry prediction's inputs may hold at most this many elements in total. */
   importMaxElements: number;
+  /** ONNX import: the check process's cap on writable memory, in MiB. */
+  importMaxMemoryMb: number;
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
@@ -306,6 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       keepAliveTimeoutMs: e.KILN_HTTP_KEEPALIVE_TIMEOUT_MS,
     },
     importMaxElements: e.KILN_IMPORT_MAX_ELEMENTS,
+    importMaxMemoryMb: e.KILN_IMPORT_MAX_MEMORY_MB,
     database: e.DATABASE_URL ? { mode: 'external', url: e.DATABASE_URL } : { mode: 'embedded' },
     queues: e.REDIS_URL
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }

@@ -82,3 +82,87 @@ export function externalDataGraph(location: string): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+/**
+ * A few hundred bytes that make ONNX Runtime allocate `rows × cols` float32s on every run:
+ * `y = x · sum(ConstantOfShape([rows, cols], 1))` for x [batch, 4] (y has x's shape, so every other
+ * import check passes; only the memory it takes is hostile). 16384 × 16384 is 1 GiB.
+ */
+export function hugeAllocationGraph(rows: number, cols: number): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'hostile',
+      node: [
+        {
+          opType: 'ConstantOfShape',
+          input: ['shape'],
+          output: ['big'],
+          attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: FLOAT, floatData: [1] } }],
+        },
+        {
+          opType: 'ReduceSum',
+          input: ['big'],
+          output: ['total'],
+          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+        },
+        { opType: 'Mul', input: ['x', 'total'], output: ['y'] },
+      ],
+      initializer: [{ name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [rows, cols] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+/** `probabilities = softmax(x · w + b)` for x [batch, w.length] (w is rows × classes), opset 13. */
+export function linearSoftmaxGraph(w: number[][], b: number[]): Buffer {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const k = b.length;
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'linear-softmax',
+      node: [
+        { opType: 'MatMul', input: ['x', 'w'], output: ['xw'] },
+        { opType: 'Add', input: ['xw', 'b'], output: ['logits'] },
+        {
+          opType: 'Softmax',
+          input: ['logits'],
+          output: ['probabilities'],
+          attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+        },
+      ],
+      initializer: [
+        { name: 'w', dims: [w.length, k], dataType: FLOAT, floatData: w.flat() },
+        { name: 'b', dims: [k], dataType: FLOAT, floatData: b },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: w.length }] } } } }],
+      output: [
+        { name: 'probabilities', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: k }] } } } },
+      ],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+export interface DtypesExpected {
+  generatedBy: string;
+  inputs: { counts: number[][]; amounts: number[][]; ids: number[][]; flags: boolean[][] };
+  outputs: { weighted: number[][]; scaled: number[][]; next_id: number[][]; big: boolean[][] };
+}
+
+/** int64 / float64 / int32 / bool in and out (make-dtype-fixture.py; expected outputs computed there with numpy). */
+export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
+  return {
+    bytes: readFileSync(join(HERE, 'dtypes.onnx')),
+    expected: JSON.parse(readFileSync(join(HERE, 'dtypes.expected.json'), 'utf8')) as DtypesExpected,
+  };
+}
