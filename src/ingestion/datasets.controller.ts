@@ -145,7 +145,7 @@ export class DatasetsController {
   @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(CreateVersionUploadDto) }, { $ref: getSchemaPath(CreateVersionFromRecordsDto) }] } })
   @ApiResponse({ status: 202, type: AcceptedVersionDto })
   @ApiHeader({
-    name: 'Prefer',
+    name: 'prefer',
     required: false,
     description:
       `wait=N (RFC 7240, N ≤ ${MAX_WAIT_SECONDS}): answer when processing ends instead of 202 — ` +

@@ -45,7 +45,7 @@ export class DriftController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
   @ApiHeader({
-    name: 'Prefer',
+    name: 'prefer',
     required: false,
     description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)`,
   })

@@ -28,7 +28,7 @@ export class BatchPredictionsController {
       'References are checked before queueing',
   })
   @ApiHeader({
-    name: 'Idempotency-Key',
+    name: 'idempotency-key',
     required: false,
     description: 'The same key again returns the job it created (409 if the body differs)',
   })
