@@ -222,6 +222,11 @@ export class DatasetsController {
   @Get(':id/versions/:versionId/download')
   @ApiOperation({ summary: 'Download a ready version as NDJSON (default) or CSV, streamed' })
   @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiResponse({
+    status: 200,
+    description: 'The rows, one JSON object per line (ndjson) or CSV with a header row',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+  })
   async download(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('versionId', new ParseUUIDPipe()) versionId: string,

@@ -63,7 +63,8 @@ export class ModelVersionDto {
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Feature encoding applied before the model' }) preprocessing!: unknown;
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: '{name, task, classes?, columnType}' }) target!: unknown;
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: '{validation, test} metrics' }) metrics!: unknown;
-  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Dataset, job, hyperparameters, code version, timings' }) lineage!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Dataset, job, hyperparameters, code version, timings' })
+  lineage!: unknown;
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Recommender versions only' }) recommender!: unknown;
   @ApiProperty({ type: ModelArtifactsDto }) artifacts!: ModelArtifactsDto;
   @ApiProperty({ type: [String], example: ['tfjs', 'onnxruntime'] }) engines!: string[];

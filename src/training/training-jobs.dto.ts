@@ -55,7 +55,12 @@ export class HyperparametersDto {
   @Max(4096, { each: true })
   hiddenUnits?: number[];
   @ApiPropertyOptional({ minimum: 0, maximum: 0.95 }) @IsOptional() @IsNumber() @Min(0) @Max(0.95) dropout?: number;
-  @ApiPropertyOptional({ minimum: 0, maximum: 10, description: 'L2 weight penalty' }) @IsOptional() @IsNumber() @Min(0) @Max(10) l2?: number;
+  @ApiPropertyOptional({ minimum: 0, maximum: 10, description: 'L2 weight penalty' })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(10)
+  l2?: number;
   @ApiPropertyOptional({ minimum: 0, maximum: 10_000, description: 'Epochs without validation improvement before stopping; 0 = never' })
   @IsOptional()
   @IsInt()
@@ -64,7 +69,10 @@ export class HyperparametersDto {
   earlyStoppingPatience?: number;
   /** 'balanced' or {class label: weight}; checked in detail by the trainer. */
   @ApiPropertyOptional({
-    oneOf: [{ type: 'string', enum: ['balanced'] }, { type: 'object', additionalProperties: { type: 'number' } }],
+    oneOf: [
+      { type: 'string', enum: ['balanced'] },
+      { type: 'object', additionalProperties: { type: 'number' } },
+    ],
     description: "'balanced' or {class label: weight} (classification only)",
   })
   @IsOptional()
@@ -296,7 +304,8 @@ export class TrainingJobSummaryDto {
   @ApiProperty() modelName!: string;
   @ApiProperty({ ...OBJECT, description: 'The request as sent (see `resolved` on the job for the defaults it runs with)' })
   spec!: Record<string, unknown>;
-  @ApiPropertyOptional({ type: EpochProgressDto, nullable: true, description: 'The last finished epoch' }) progress!: EpochProgressDto | null;
+  @ApiPropertyOptional({ type: EpochProgressDto, nullable: true, description: 'The last finished epoch' })
+  progress!: EpochProgressDto | null;
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: '{validation, test}: accuracy, macroF1, rocAuc, rmse, … per task' })
   metrics!: Record<string, unknown> | null;
   @ApiPropertyOptional({ ...OBJECT, nullable: true, description: "promote 'if-better': the comparison with production" })
@@ -304,7 +313,8 @@ export class TrainingJobSummaryDto {
   @ApiPropertyOptional({ type: ModelVersionRefDto, nullable: true, description: 'The registered version once succeeded' })
   modelVersion!: ModelVersionRefDto | null;
   @ApiProperty() cancelRequested!: boolean;
-  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Last epoch with a durable checkpoint' }) checkpointEpoch!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Last epoch with a durable checkpoint' }) checkpointEpoch!:
+    number | null;
   @ApiPropertyOptional({ nullable: true, type: String }) testPredictionsSha256!: string | null;
   @ApiProperty() attempts!: number;
   @ApiPropertyOptional({ type: JobErrorDto, description: 'Present when failed' }) error?: JobErrorDto;

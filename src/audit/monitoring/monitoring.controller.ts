@@ -3,7 +3,8 @@
  * (a public HTML page that asks for an API key and draws them).
  */
 import { Controller, Get, Header, NotFoundException, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import { MODEL_NAME_PATTERN } from '../../models';
 import { Public, Roles } from '../../platform/auth';
 import { monitoringPage } from './monitoring-page';
@@ -25,6 +26,18 @@ export class MonitoringController {
   @ApiQuery({ name: 'window', required: false, description: '15m, 1h, 24h (any <n>m|h|d up to 31 days); not with from/to' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 start (with optional to, default now)' })
   @ApiQuery({ name: 'to', required: false })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      model: S.string,
+      window: S.object('{from, to, seconds}'),
+      totals: S.object('{requests, ratePerSecond, errors, errorRate}'),
+      versions: S.array(S.object('per version: requests, latencyMs {p50, p95, p99}, predictions, quality')),
+      latencyOverTime: S.array(S.object('{minute, count, p50, p99}')),
+      labelledTruncated: S.boolean,
+      drift: S.nullable(S.object('latest drift report')),
+    }),
+  })
   async document(@Param('name') name: string, @Query('window') window?: string, @Query('from') from?: string, @Query('to') to?: string) {
     return this.monitoring.document(name, parseTimeWindow({ window, from, to }));
   }
@@ -35,6 +48,7 @@ export class MonitoringController {
   @Header('cache-control', 'no-store')
   @ApiProduces('text/html')
   @ApiOperation({ summary: 'Monitoring page (HTML; asks for an API key and reads the monitoring document)' })
+  @ApiResponse({ status: 200, description: 'The HTML page', content: { 'text/html': { schema: { type: 'string' } } } })
   page(@Param('name') name: string): string {
     if (!MODEL_NAME_PATTERN.test(name)) throw new NotFoundException(`model ${name.slice(0, 60)} not found`);
     return monitoringPage(name);

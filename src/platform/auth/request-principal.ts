@@ -17,11 +17,15 @@ export async function authenticateRequest(
   allowed?: readonly ApiRole[],
 ): Promise<RequestAuth> {
   const key = presentedKey(request.headers);
-  if (!key) return { status: 401, message: 'an API key is required (Authorization: Bearer <key> or x-api-key)', challenge: bearerChallenge(false) };
+  if (!key)
+    return { status: 401, message: 'an API key is required (Authorization: Bearer <key> or x-api-key)', challenge: bearerChallenge(false) };
   const principal = await keys.verify(key);
   if (!principal) return { status: 401, message: 'the API key is not valid or was revoked', challenge: bearerChallenge(true) };
   if (allowed && principal.role !== 'admin' && !allowed.includes(principal.role)) {
-    return { status: 403, message: `role "${principal.role}" may not do this; allowed: admin${allowed.length ? `, ${allowed.join(', ')}` : ' only'}` };
+    return {
+      status: 403,
+      message: `role "${principal.role}" may not do this; allowed: admin${allowed.length ? `, ${allowed.join(', ')}` : ' only'}`,
+    };
   }
   return { principal };
 }

@@ -124,9 +124,52 @@ export function createOpenApiDocument(app: NestFastifyApplication, version: stri
       if (!a) throw new Error(`OpenAPI: no handler found for operation ${op.operationId ?? `${method} ${path}`}`);
       describeAccess(op, a);
       addErrorResponses(op, path, a);
+      addPathExamples(op, path);
+      splitBodyByContentType(op, document);
     }
   }
   return document;
+}
+
+/**
+ * Path parameter examples Swagger UI pre-fills: the README walkthrough's names, so "Try it out" works on a
+ * server where the walkthrough ran (model `penguins`, its version 1 behind the alias `production`).
+ */
+const PATH_EXAMPLES: Record<string, unknown> = { name: 'penguins', alias: 'production', version: 1 };
+
+function addPathExamples(op: OperationObject, path: string): void {
+  for (const p of op.parameters ?? []) {
+    if ('$ref' in p || p.in !== 'path' || p.example !== undefined || !(p.name in PATH_EXAMPLES)) continue;
+    if (p.name === 'name' && !/\/models\/\{name\}/.test(path)) continue;
+    p.example = p.schema && !('$ref' in p.schema) && p.schema.type === 'string' ? String(PATH_EXAMPLES[p.name]) : PATH_EXAMPLES[p.name];
+  }
+}
+
+/**
+ * A body that is either a multipart upload or JSON is declared once as `oneOf` (Nest's @ApiBody applies one
+ * schema to every content type); each content type gets its own branch here: multipart the branch with a
+ * binary (file) property, so Swagger UI shows a file picker, and the others the rest.
+ */
+function splitBodyByContentType(op: OperationObject, document: OpenAPIObject): void {
+  const body = op.requestBody;
+  if (!body || '$ref' in body) return;
+  const multipart = body.content['multipart/form-data'];
+  const oneOf = multipart?.schema && !('$ref' in multipart.schema) ? multipart.schema.oneOf : undefined;
+  if (!oneOf) return;
+  const hasFile = (branch: (typeof oneOf)[number]): boolean => {
+    const schema = '$ref' in branch ? document.components?.schemas?.[branch.$ref.split('/').pop()!] : branch;
+    if (!schema || '$ref' in schema) return false;
+    return Object.values(schema.properties ?? {}).some(
+      (p) => !('$ref' in p) && (p.format === 'binary' || (p.items && !('$ref' in p.items) && p.items.format === 'binary')),
+    );
+  };
+  const files = oneOf.filter(hasFile);
+  const others = oneOf.filter((b) => !hasFile(b));
+  if (files.length !== 1) return;
+  for (const [type, media] of Object.entries(body.content)) {
+    if (type === 'multipart/form-data') media.schema = files[0];
+    else media.schema = others.length === 1 ? others[0] : { oneOf: others };
+  }
 }
 
 function describeAccess(op: OperationObject, a: HandlerAccess): void {
@@ -136,8 +179,10 @@ function describeAccess(op: OperationObject, a: HandlerAccess): void {
     line = 'No API key needed.';
   } else {
     op.security = SECURITY;
-    const roles: string[] = a.roles ? ['admin', ...a.roles] : ['any role'];
-    (op as unknown as Record<string, unknown>)['x-kiln-roles'] = a.roles ? ['admin', ...a.roles] : ['admin', 'developer', 'predictor', 'auditor'];
+    const roles: string[] = a.roles ? [...new Set(['admin', ...a.roles])] : ['any role'];
+    (op as unknown as Record<string, unknown>)['x-kiln-roles'] = a.roles
+      ? [...new Set(['admin', ...a.roles])]
+      : ['admin', 'developer', 'predictor', 'auditor'];
     line = `Roles: ${roles.join(', ')}.`;
   }
   op.description = op.description ? `${op.description}\n\n${line}` : line;
@@ -161,3 +206,22 @@ function addErrorResponses(op: OperationObject, path: string, a: HandlerAccess):
     op.responses[String(status)] = response;
   }
 }
+
+/** Shorthand for inline response schemas: an object with the given properties, all present in every answer but `optional`. */
+export function objectSchema(properties: Record<string, SchemaObject>, description?: string, optional: string[] = []): SchemaObject {
+  const required = Object.keys(properties).filter((p) => !optional.includes(p));
+  return { type: 'object', required, properties, ...(description ? { description } : {}) };
+}
+
+export const S = {
+  string: { type: 'string' } as SchemaObject,
+  number: { type: 'number' } as SchemaObject,
+  integer: { type: 'integer' } as SchemaObject,
+  boolean: { type: 'boolean' } as SchemaObject,
+  dateTime: { type: 'string', format: 'date-time' } as SchemaObject,
+  uuid: { type: 'string', format: 'uuid' } as SchemaObject,
+  nullable: (schema: SchemaObject): SchemaObject => ({ ...schema, nullable: true }),
+  array: (items: SchemaObject): SchemaObject => ({ type: 'array', items }),
+  /** A JSON object whose members are described in prose (nested metrics, lineage, reports…). */
+  object: (description?: string): SchemaObject => ({ type: 'object', additionalProperties: true, ...(description ? { description } : {}) }),
+};
