@@ -301,6 +301,8 @@ export class DatasetsController {
         if (upload)
           throw new ValidationProblemException([{ field: name, reason: 'must come before the "file" part in the multipart form' }]);
         if (part.valueTruncated) throw new PayloadTooLargeException(`${name}: the field value is too large`);
+        // An empty field is an option left blank (HTML forms and Swagger UI send those): absent, like a field not sent.
+        if (String(part.value) === '') continue;
         fields[name as OptionField] = String(part.value);
         continue;
       }
