@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { openBrowser, screenshot, skipUnlessBrowser } from '../utils/browser';
+import { mkdirSync } from 'node:fs';
+import { openBrowser, SCREENSHOT_DIR, skipUnlessBrowser } from '../utils/browser';
 import { VEGA } from '../ingestion/ingestion-helpers';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
@@ -25,6 +26,12 @@ async function executeAndStatus(op: ReturnType<Page['locator']>): Promise<{ stat
   const status = Number((await row.locator('.response-col_status').innerText()).trim());
   const body = await op.locator('.live-responses-table .response-col_description pre').first().innerText();
   return { status, body };
+}
+
+/** The operation alone (the whole page is many screens tall). */
+async function shot(op: ReturnType<Page['locator']>, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await op.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
 void (async () => {
@@ -59,7 +66,7 @@ void (async () => {
         assert.equal(await picker.count(), 1, 'a file picker for "file"');
         await picker.setInputFiles(join(VEGA, 'penguins.json'));
         const uploaded = await executeAndStatus(upload);
-        await screenshot(page, 'swagger-upload');
+        await shot(upload, 'swagger-upload');
         assert.equal(uploaded.status, 202, uploaded.body);
         const versionId = (JSON.parse(uploaded.body) as { id: string }).id;
 
@@ -91,8 +98,7 @@ void (async () => {
         // Predict: path parameter and body come pre-filled from the document's examples.
         const predict = await openOperation(page, 'PredictController_predict');
         const predicted = await executeAndStatus(predict);
-        await predict.scrollIntoViewIfNeeded();
-        await screenshot(page, 'swagger-predict');
+        await shot(predict, 'swagger-predict');
         assert.equal(predicted.status, 200, predicted.body);
         const answer = JSON.parse(predicted.body) as { model: string; predictions: Array<{ label: string }> };
         assert.equal(answer.model, 'penguins');
