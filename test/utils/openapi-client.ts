@@ -75,7 +75,10 @@ const alias = await must(
   }),
   'alias',
 );
-const predicted = await must(client.POST('/api/models/{name}/predict', { params: { path: { name: 'penguins' } }, body: { records } }), 'predict');
+const predicted = await must(
+  client.POST('/api/models/{name}/predict', { params: { path: { name: 'penguins' } }, body: { records } }),
+  'predict',
+);
 // The prediction log is chained by the audit worker shortly after the (already durable) call: wait for it.
 let verify = await must(client.GET('/api/audit/verify', { params: { query: { chain: 'predictions' } } }), 'verify');
 for (let i = 0; i < 150 && verify.ok && verify.checked === 0; i++) {
@@ -101,7 +104,7 @@ async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process
     return (await promisify(execFile)(cmd, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 16 << 20 })).stdout;
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    throw new Error(`${cmd} ${args.join(' ')} exited ${e.code}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} exited ${e.code}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 

@@ -30,7 +30,7 @@ export class AuditPredictionsController {
   @ApiResponse({
     status: 200,
     schema: auditPage(
-      'logged calls: {seq, requestId, servedAt, callerKeyId, model, version, route, kind, status, latencyMs, rows, inputs, outputs, error, prevHash, hash}',
+      'logged calls: {seq, requestId, servedAt, callerKeyId, model, version, route, kind, status, latencyMs, rows, inputs, outputs, …}',
     ),
   })
   async list(@Query() q: PredictionsQueryDto): Promise<PageDto> {
@@ -62,7 +62,7 @@ export class AuditPredictionsController {
   @ApiResponse({
     status: 200,
     schema: S.object(
-      'The logged call: {seq, requestId, servedAt, callerKeyId, model, version, route, kind, status, latencyMs, rows, inputs, outputs, error, prevHash, hash}',
+      'The logged call: {seq, requestId, servedAt, callerKeyId, model, version, route, status, latencyMs, inputs, outputs, hash, …}',
     ),
   })
   async get(@Param('requestId') requestId: string) {
