@@ -23,9 +23,10 @@ const PROBLEM_SCHEMA: SchemaObject = {
   required: ['type', 'title', 'status', 'detail'],
   properties: {
     type: { type: 'string', example: 'about:blank' },
-    title: { type: 'string', example: 'Bad Request' },
-    status: { type: 'integer', example: 400 },
-    detail: { type: 'string', example: 'name: must be 1–128 letters, digits, …' },
+    // No examples here: one schema serves every status, and a 400 example under a 404 would mislead.
+    title: { type: 'string', description: 'the HTTP reason phrase' },
+    status: { type: 'integer', description: 'the HTTP status' },
+    detail: { type: 'string', description: 'what is wrong, naming the field' },
     instance: { type: 'string', description: 'the request path' },
     requestId: { type: 'string', description: 'also in the x-request-id header and the log line of the request' },
     errors: {
