@@ -49,7 +49,7 @@ export class TfServingController {
 
   @Get('*')
   @ApiOperation({ summary: 'Model status (`/v1/models/{name}[sel]`) or metadata (`/v1/models/{name}[sel]/metadata`)' })
-  @ApiParam(PATH_DOC)
+  @ApiParam({ ...PATH_DOC, example: 'penguins/labels/production/metadata' })
   @ApiResponse({
     status: 200,
     schema: {

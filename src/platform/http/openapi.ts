@@ -125,7 +125,7 @@ export function createOpenApiDocument(app: NestFastifyApplication, version: stri
       if (!a) throw new Error(`OpenAPI: no handler found for operation ${op.operationId ?? `${method} ${path}`}`);
       describeAccess(op, a);
       addErrorResponses(op, path, a);
-      addPathExamples(op, path);
+      addPathExamples(op);
       splitBodyByContentType(op, document);
     }
   }
@@ -138,10 +138,9 @@ export function createOpenApiDocument(app: NestFastifyApplication, version: stri
  */
 const PATH_EXAMPLES: Record<string, unknown> = { name: 'penguins', alias: 'production', version: 1 };
 
-function addPathExamples(op: OperationObject, path: string): void {
+function addPathExamples(op: OperationObject): void {
   for (const p of op.parameters ?? []) {
     if ('$ref' in p || p.in !== 'path' || p.example !== undefined || !(p.name in PATH_EXAMPLES)) continue;
-    if (p.name === 'name' && !/\/models\/\{name\}/.test(path)) continue;
     p.example = p.schema && !('$ref' in p.schema) && p.schema.type === 'string' ? String(PATH_EXAMPLES[p.name]) : PATH_EXAMPLES[p.name];
   }
 }
