@@ -10,7 +10,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'node_modules/', 'bench/results/', 'data/', 'coverage/', '.build/']),
+  globalIgnores(['dist/', 'node_modules/', 'bench/results/', 'data/', 'coverage/', '.build/', 'test-artifacts/']),
   {
     files: ['**/*.ts'],
     extends: [eslint.configs.recommended, tseslint.configs.recommendedTypeChecked],

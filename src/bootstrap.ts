@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { WorkerHost } from '@nestjs/bullmq';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyCompress, { type FastifyCompressOptions } from '@fastify/compress';
@@ -17,6 +17,7 @@ import type { KilnConfig } from './platform/config/kiln-config';
 import { EmbeddedPostgresServer } from './platform/database/embedded-postgres';
 import { HttpErrorFilter, sendProblem } from './platform/http/http-error.filter';
 import { installJsonBodyParser, JsonBodyDialects } from './platform/http/json-body';
+import { createOpenApiDocument } from './platform/http/openapi';
 import { ErrorFormats } from './platform/http/problem-details';
 import { installNulParameterGuard } from './platform/http/stored-strings';
 import { kilnValidationPipe } from './platform/http/validation';
@@ -26,6 +27,7 @@ import { installAccessLog, KilnNestLogger, requestIdFor } from './platform/loggi
 import { installHttpMetrics } from './platform/metrics/http-metrics';
 import { MetricsService } from './platform/metrics/metrics.service';
 import { configureQueueBackend, migrateQueueSchema } from './platform/queues/queue-backend';
+import { installQueueDashboard } from './platform/queues/queue-dashboard';
 import { rpcServerOptions } from './platform/rpc/rpc';
 
 /**
@@ -110,6 +112,7 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
     const lifecycle = { draining: false };
     configureHttp(app, config, lifecycle);
     installAccessLog(app.getHttpAdapter().getInstance(), logger);
+    await installQueueDashboard(app);
     // Split deployment: a domain app also answers its message patterns over KILN_TRANSPORT (a hybrid app).
     // Its global filters and pipes are not inherited: handlers map their own errors (answerRpc).
     if (config.rpc.serve) {
@@ -179,18 +182,7 @@ function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycl
   installNulParameterGuard(fastify, (error, request, reply) => sendProblem(formats, error, request, reply, logger));
 
   if (config.docs !== 'off') {
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Kiln')
-        .setDescription('Ingest datasets, train TensorFlow.js models as queued jobs, register, serve and audit them.')
-        .setVersion(config.version.package)
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Kiln API key' }, 'bearer')
-        .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
-        .addSecurityRequirements('bearer')
-        .addSecurityRequirements('x-api-key')
-        .build(),
-    );
+    const document = createOpenApiDocument(app, config.version.package);
     if (config.docs === 'auth') {
       const keys = app.get(ApiKeysService);
       fastify.addHook('onRequest', async (request, reply) => {

@@ -4,7 +4,8 @@
  * Errors are `{"error": "..."}` like the rest of /v2 (its error format is registered by the module).
  */
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../platform/http/openapi';
 import { ModelDeployments } from '../models';
 import { actorOf } from '../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../platform/audit-trail/audited.decorator';
@@ -13,6 +14,14 @@ import { TfRuntime } from '../platform/tfjs/tf-runtime';
 import { InferenceService } from './inference.service';
 import { parseVersionSegment } from './protocols/open-inference';
 import { modelConfig, parseLoadRequest, parseRepositoryIndexRequest, parseUnloadRequest } from './protocols/oip-extensions';
+
+const MODEL_STATS = objectSchema({
+  model_stats: S.array(
+    S.object(
+      "Triton's statistics extension: name, version, last_inference, inference_count, execution_count, inference_stats, batch_stats",
+    ),
+  ),
+});
 
 const STATS_DESCRIPTION =
   "Triton's statistics extension: cumulative counters of this process since it started (inference and execution counts, " +
@@ -29,6 +38,7 @@ export class OpenInferenceExtensionsController {
   @Get('models/stats')
   @Roles('predictor', 'developer', 'auditor')
   @ApiOperation({ summary: 'Statistics of every model version', description: STATS_DESCRIPTION })
+  @ApiResponse({ status: 200, schema: MODEL_STATS })
   async allStats() {
     return { model_stats: await this.inference.repository.statistics() };
   }
@@ -36,6 +46,7 @@ export class OpenInferenceExtensionsController {
   @Get('models/:name/stats')
   @Roles('predictor', 'developer', 'auditor')
   @ApiOperation({ summary: 'Statistics of every version of a model', description: STATS_DESCRIPTION })
+  @ApiResponse({ status: 200, schema: MODEL_STATS })
   async modelStats(@Param('name') name: string) {
     return { model_stats: await this.inference.repository.statistics(name) };
   }
@@ -43,6 +54,7 @@ export class OpenInferenceExtensionsController {
   @Get('models/:name/versions/:version/stats')
   @Roles('predictor', 'developer', 'auditor')
   @ApiOperation({ summary: 'Statistics of one model version', description: STATS_DESCRIPTION })
+  @ApiResponse({ status: 200, schema: MODEL_STATS })
   async versionStats(@Param('name') name: string, @Param('version') version: string) {
     return { model_stats: await this.inference.repository.statistics(name, parseVersionSegment(name, version).version) };
   }
@@ -53,6 +65,10 @@ export class OpenInferenceExtensionsController {
     summary: "Model configuration in Triton's ModelConfig JSON (of the version that answers the model)",
     description: '`max_batch_size` and `dynamic_batching` come from the serving settings (PUT /api/models/{name}/serving).',
   })
+  @ApiResponse({
+    status: 200,
+    schema: S.object("Triton's ModelConfig JSON: name, platform, backend, max_batch_size, input, output, dynamic_batching, …"),
+  })
   config(@Param('name') name: string) {
     return this.modelConfig(name, undefined);
   }
@@ -60,6 +76,7 @@ export class OpenInferenceExtensionsController {
   @Get('models/:name/versions/:version/config')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: "Model configuration of one version in Triton's ModelConfig JSON" })
+  @ApiResponse({ status: 200, schema: S.object("Triton's ModelConfig JSON") })
   versionConfig(@Param('name') name: string, @Param('version') version: string) {
     return this.modelConfig(name, version);
   }
@@ -71,6 +88,7 @@ export class OpenInferenceExtensionsController {
     summary: 'Model repository index: every active registry version with its state here (READY, LOADING, UNAVAILABLE)',
   })
   @ApiBody({ required: false, schema: { type: 'object', properties: { ready: { type: 'boolean' } } } })
+  @ApiResponse({ status: 200, schema: S.array(objectSchema({ name: S.string, version: S.string, state: S.string, reason: S.string })) })
   async index(@Body() body: unknown) {
     return this.inference.repository.index(parseRepositoryIndexRequest(body).ready);
   }
@@ -88,6 +106,7 @@ export class OpenInferenceExtensionsController {
       "model's serving settings (every replica; an admin event). Other config fields and file: parameters → 400.",
   })
   @ApiBody({ required: false, schema: { type: 'object', properties: { parameters: { type: 'object' } } } })
+  @ApiResponse({ status: 200, schema: S.object('empty on success') })
   async load(@Param('name') name: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { serving } = parseLoadRequest(name, body);
     if (serving && Object.keys(serving).length > 0) {
@@ -107,6 +126,7 @@ export class OpenInferenceExtensionsController {
     description: 'Versions routed by an alias or a deployment are refused (409): move the alias or deployment instead.',
   })
   @ApiBody({ required: false, schema: { type: 'object', properties: { parameters: { type: 'object' } } } })
+  @ApiResponse({ status: 200, schema: S.object('empty on success') })
   async unload(@Param('name') name: string, @Body() body: unknown) {
     parseUnloadRequest(body);
     await this.inference.repository.unload(name);

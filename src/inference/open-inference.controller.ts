@@ -5,7 +5,8 @@
  */
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../platform/http/openapi';
 import { Public, Roles, type AuthenticatedRequest } from '../platform/auth';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { servingEngines } from '../platform/tfjs/serving-engines';
@@ -22,6 +23,25 @@ import {
   rawBinaryRequest,
   splitBody,
 } from './protocols/binary-tensors';
+
+const TENSOR_META = objectSchema({ name: S.string, datatype: S.string, shape: S.array(S.integer) });
+const INFER_RESPONSE = objectSchema(
+  {
+    model_name: S.string,
+    model_version: S.string,
+    id: S.string,
+    parameters: S.object(),
+    outputs: S.array(
+      objectSchema(
+        { name: S.string, shape: S.array(S.integer), datatype: S.string, parameters: S.object(), data: { type: 'array', items: {} } },
+        undefined,
+        ['parameters'],
+      ),
+    ),
+  },
+  'Open Inference Protocol v2 inference response',
+  ['model_version', 'id', 'parameters'],
+);
 
 const INFER_DESCRIPTION =
   "JSON tensors in, JSON tensors out, or binary tensors both ways (Triton's binary tensor data extension: " +
@@ -67,6 +87,7 @@ export class OpenInferenceController {
   @Get()
   @Public()
   @ApiOperation({ summary: 'Server metadata: name, version, extensions' })
+  @ApiResponse({ status: 200, schema: objectSchema({ name: S.string, version: S.string, extensions: S.array(S.string) }) })
   server() {
     return serverMetadata(this.config.version.package, servingEngines());
   }
@@ -74,6 +95,7 @@ export class OpenInferenceController {
   @Get('health/live')
   @Public()
   @ApiOperation({ summary: 'Server live' })
+  @ApiResponse({ status: 200, schema: objectSchema({ live: S.boolean }) })
   live() {
     return { live: true };
   }
@@ -81,6 +103,7 @@ export class OpenInferenceController {
   @Get('health/ready')
   @Public()
   @ApiOperation({ summary: 'Server ready: every version an alias or a deployment references is loaded (503 otherwise)' })
+  @ApiResponse({ status: 200, schema: objectSchema({ ready: S.boolean }) })
   serverReady() {
     if (!this.inference.serverReady()) throw new ServiceUnavailableException('not every deployed model version is loaded yet');
     return { ready: true };
@@ -89,6 +112,16 @@ export class OpenInferenceController {
   @Get('models/:name')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model metadata: versions, platform, input and output tensors (-1 = variable dimension)' })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      name: S.string,
+      versions: S.array(S.string),
+      platform: S.string,
+      inputs: S.array(TENSOR_META),
+      outputs: S.array(TENSOR_META),
+    }),
+  })
   metadata(@Param('name') name: string) {
     return this.modelMetadata(name, undefined);
   }
@@ -96,6 +129,16 @@ export class OpenInferenceController {
   @Get('models/:name/versions/:version')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model metadata of one version' })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      name: S.string,
+      versions: S.array(S.string),
+      platform: S.string,
+      inputs: S.array(TENSOR_META),
+      outputs: S.array(TENSOR_META),
+    }),
+  })
   versionMetadata(@Param('name') name: string, @Param('version') version: string) {
     return this.modelMetadata(name, version);
   }
@@ -103,6 +146,7 @@ export class OpenInferenceController {
   @Get('models/:name/ready')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model ready (503 while the version is not loaded)' })
+  @ApiResponse({ status: 200, schema: objectSchema({ name: S.string, ready: S.boolean }) })
   ready(@Param('name') name: string) {
     return this.modelReady(name, undefined);
   }
@@ -110,6 +154,7 @@ export class OpenInferenceController {
   @Get('models/:name/versions/:version/ready')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model version ready (loads an explicit version on demand)' })
+  @ApiResponse({ status: 200, schema: objectSchema({ name: S.string, ready: S.boolean }) })
   versionReady(@Param('name') name: string, @Param('version') version: string) {
     return this.modelReady(name, version);
   }
@@ -119,6 +164,7 @@ export class OpenInferenceController {
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Inference', description: INFER_DESCRIPTION })
   @ApiBody({ schema: INFER_SCHEMA })
+  @ApiResponse({ status: 200, schema: INFER_RESPONSE })
   infer(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -133,6 +179,7 @@ export class OpenInferenceController {
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Inference on one version', description: INFER_DESCRIPTION })
   @ApiBody({ schema: INFER_SCHEMA })
+  @ApiResponse({ status: 200, schema: INFER_RESPONSE })
   versionInfer(
     @Param('name') name: string,
     @Param('version') version: string,

@@ -6,7 +6,8 @@
  * the codec parses the rest. Errors are rendered as `{"error": "..."}` by the /v1 error format.
  */
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../platform/http/openapi';
 import type { FastifyReply } from 'fastify';
 import { Roles, type AuthenticatedRequest } from '../platform/auth';
 import { clientRequestIdOf } from '../platform/logging/logging';
@@ -48,7 +49,16 @@ export class TfServingController {
 
   @Get('*')
   @ApiOperation({ summary: 'Model status (`/v1/models/{name}[sel]`) or metadata (`/v1/models/{name}[sel]/metadata`)' })
-  @ApiParam(PATH_DOC)
+  @ApiParam({ ...PATH_DOC, example: 'penguins/labels/production/metadata' })
+  @ApiResponse({
+    status: 200,
+    schema: {
+      oneOf: [
+        objectSchema({ model_version_status: S.array(S.object('{version, state, status: {error_code, error_message}}')) }),
+        objectSchema({ model_spec: S.object('{name, signature_name, version}'), metadata: S.object('{signature_def: …}') }),
+      ],
+    },
+  })
   async get(@Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const target = this.target(req, reply, 'GET');
     if (target.action === 'metadata') return modelMetadataResponse(await this.describe(target.name, target.selector));
@@ -77,6 +87,16 @@ export class TfServingController {
         context: { type: 'object' },
         examples: { type: 'array', items: { type: 'object' } },
       },
+    },
+  })
+  @ApiResponse({
+    status: 200,
+    schema: {
+      oneOf: [
+        objectSchema({ predictions: { description: 'row form' } }),
+        objectSchema({ outputs: { description: 'columnar form' } }),
+        objectSchema({ result: { description: ':classify / :regress' } }),
+      ],
     },
   })
   async post(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {

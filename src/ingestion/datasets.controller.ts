@@ -145,7 +145,7 @@ export class DatasetsController {
   @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(CreateVersionUploadDto) }, { $ref: getSchemaPath(CreateVersionFromRecordsDto) }] } })
   @ApiResponse({ status: 202, type: AcceptedVersionDto })
   @ApiHeader({
-    name: 'Prefer',
+    name: 'prefer',
     required: false,
     description:
       `wait=N (RFC 7240, N ≤ ${MAX_WAIT_SECONDS}): answer when processing ends instead of 202 — ` +
@@ -222,6 +222,11 @@ export class DatasetsController {
   @Get(':id/versions/:versionId/download')
   @ApiOperation({ summary: 'Download a ready version as NDJSON (default) or CSV, streamed' })
   @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiResponse({
+    status: 200,
+    description: 'The rows, one JSON object per line (ndjson) or CSV with a header row',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+  })
   async download(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('versionId', new ParseUUIDPipe()) versionId: string,
@@ -310,6 +315,8 @@ export class DatasetsController {
         if (upload)
           throw new ValidationProblemException([{ field: name, reason: 'must come before the "file" part in the multipart form' }]);
         if (part.valueTruncated) throw new PayloadTooLargeException(`${name}: the field value is too large`);
+        // An empty field is an option left blank (HTML forms and Swagger UI send those): absent, like a field not sent.
+        if (String(part.value) === '') continue;
         fields[name as OptionField] = String(part.value);
         continue;
       }

@@ -91,10 +91,12 @@ export class CreateVersionFromRecordsDto {
 
 /** The multipart form: options first, then the file (fields after the file are refused). */
 export class CreateVersionUploadDto {
-  @ApiPropertyOptional({ description: 'csv | tsv | ndjson | json, optionally +gzip; default: from the file name' }) format?: string;
-  @ApiPropertyOptional({ description: 'JSON text of {columns: [...]}' }) schema?: string;
-  @ApiPropertyOptional({ description: 'JSON text of {mode, maxErrorRate?}' }) errorPolicy?: string;
-  @ApiPropertyOptional({ description: 'JSON text of an array of strings' }) nullTokens?: string;
+  // Empty examples: Swagger UI pre-fills a form field with its example (else the word "string"); an empty field counts as absent.
+  @ApiPropertyOptional({ description: 'csv | tsv | ndjson | json, optionally +gzip; default: from the file name', example: '' })
+  format?: string;
+  @ApiPropertyOptional({ description: 'JSON text of {columns: [...]}', example: '' }) schema?: string;
+  @ApiPropertyOptional({ description: 'JSON text of {mode, maxErrorRate?}', example: '' }) errorPolicy?: string;
+  @ApiPropertyOptional({ description: 'JSON text of an array of strings', example: '' }) nullTokens?: string;
   @ApiProperty({ type: 'string', format: 'binary', description: 'CSV with header, NDJSON or a JSON array of objects; gzip accepted' })
   file!: unknown;
 }

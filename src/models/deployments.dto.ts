@@ -141,3 +141,34 @@ export class SetServingDto {
   @Max(b.timeoutMs.max)
   timeoutMs?: number;
 }
+
+// ---- responses
+
+export class DeploymentRouteViewDto {
+  @ApiPropertyOptional({ description: 'The alias the route follows' }) alias?: string;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'The version it sends to now' }) version!: number | null;
+  @ApiProperty({ description: 'Relative weight' }) weight!: number;
+}
+
+export class ShadowViewDto {
+  @ApiProperty() version!: number;
+}
+
+export class DeploymentViewDto {
+  @ApiProperty() model!: string;
+  @ApiProperty({ type: [DeploymentRouteViewDto] }) routes!: DeploymentRouteViewDto[];
+  @ApiPropertyOptional({ type: ShadowViewDto, nullable: true }) shadow!: ShadowViewDto | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) updatedBy!: string | null;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class ServingViewDto {
+  @ApiProperty() model!: string;
+  @ApiProperty({ enum: ['auto', 'tfjs', 'onnxruntime'] }) engine!: string;
+  @ApiProperty({ description: 'Largest batch one model call runs; 1 turns batching off' }) maxBatchSize!: number;
+  @ApiProperty() maxQueueDelayMs!: number;
+  @ApiProperty({ description: 'Requests waiting per version; past it, 503' }) maxQueueSize!: number;
+  @ApiProperty({ description: 'Queue wait + compute limit; past it, 503' }) timeoutMs!: number;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'null while the defaults apply' }) updatedBy!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) updatedAt!: string | null;
+}

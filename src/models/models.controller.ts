@@ -5,7 +5,7 @@ import { ParseVersionPipe } from './version-number';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { NUL_REASON } from '../platform/http/stored-strings';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, UnsupportedMediaTypeException } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ArtifactStore } from '../platform/artifacts';
 import { ValidationProblemException } from '../platform/http/validation';
 import { parseSignature } from './model-import';
@@ -18,7 +18,7 @@ import type { AuthenticatedRequest } from '../platform/auth';
 import { Roles } from '../platform/auth';
 import { MODEL_NAME_PATTERN } from './model-registry.service';
 import { checkAliasName } from './version-selector';
-import { SetAliasDto, type ModelDto } from './models.dto';
+import { AliasChangeDto, AliasHistoryEntryDto, ModelDto, ModelVersionDto, SetAliasDto } from './models.dto';
 import { ModelsPort } from './models.port';
 
 /** Model registry: reads for any role, writes for `developer` (and admin). */
@@ -33,23 +33,27 @@ export class ModelsController {
 
   @Get()
   @ApiOperation({ summary: 'List registered models' })
+  @ApiResponse({ status: 200, type: [ModelDto] })
   async list(): Promise<ModelDto[]> {
     return this.registry.list();
   }
 
   @Get(':name')
+  @ApiResponse({ status: 200, type: ModelDto })
   async get(@Param('name') name: string): Promise<ModelDto> {
     return this.registry.get(name);
   }
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Versions of a model, newest first' })
+  @ApiResponse({ status: 200, type: [ModelVersionDto] })
   async versions(@Param('name') name: string) {
     return this.registry.listVersions(name);
   }
 
   @Get(':name/versions/:version')
   @ApiOperation({ summary: 'One version: signature, preprocessing, metrics, lineage' })
+  @ApiResponse({ status: 200, type: ModelVersionDto })
   async version(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number) {
     return this.registry.getVersion(name, version);
   }
@@ -92,6 +96,7 @@ export class ModelsController {
       'what does not load or does not match is refused with 400 naming the problem. Creates the model if missing; ' +
       'version numbers are shared with trained versions.',
   })
+  @ApiResponse({ status: 201, type: ModelVersionDto })
   async importVersion(@Param('name') name: string, @Req() req: AuthenticatedRequest) {
     if (!MODEL_NAME_PATTERN.test(name)) {
       throw new ValidationProblemException([
@@ -296,6 +301,8 @@ export class ModelsController {
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Archive a version: it stops being servable; 409 while an alias points at it; idempotent' })
+  @ApiResponse({ status: 200, type: ModelVersionDto })
+  @ApiResponse({ status: 409, description: 'An alias or deployment points at the version' })
   async archive(@Param('name') name: string, @Param('version', ParseVersionPipe) version: number, @Req() req: AuthenticatedRequest) {
     return this.registry.archive(name, version, req.principal?.name ?? null, actorOf(req));
   }
@@ -304,6 +311,7 @@ export class ModelsController {
   @Audited('alias.moved')
   @Roles('developer')
   @ApiOperation({ summary: 'Point an alias at a version (atomic; recorded in the alias history)' })
+  @ApiResponse({ status: 200, type: AliasChangeDto })
   async setAlias(@Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto, @Req() req: AuthenticatedRequest) {
     const by = req.principal?.name ?? null;
     return this.registry.setAlias(name, checkAliasName(alias), body.version, by, actorOf(req));
@@ -314,12 +322,14 @@ export class ModelsController {
   @Roles('developer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove an alias (recorded in the alias history)' })
+  @ApiResponse({ status: 200, type: AliasChangeDto })
   async deleteAlias(@Param('name') name: string, @Param('alias') alias: string, @Req() req: AuthenticatedRequest) {
     return this.registry.deleteAlias(name, checkAliasName(alias), req.principal?.name ?? null, actorOf(req));
   }
 
   @Get(':name/aliases/:alias/history')
   @ApiOperation({ summary: 'Who moved the alias, when, from which version to which' })
+  @ApiResponse({ status: 200, type: [AliasHistoryEntryDto] })
   async aliasHistory(@Param('name') name: string, @Param('alias') alias: string) {
     return this.registry.aliasHistory(name, checkAliasName(alias));
   }

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MAX_VERSION_NUMBER } from './version-number';
 import { IsVersionNumber } from './version-selector';
 import type { ModelAliasHistoryEntity } from './model-alias.entity';
@@ -6,20 +6,90 @@ import type { ModelEntity } from './model.entity';
 import type { ModelVersionEntity } from './model-version.entity';
 
 export class SetAliasDto {
-  @ApiProperty({ description: 'Version number the alias points to', minimum: 1, maximum: MAX_VERSION_NUMBER })
+  @ApiProperty({ description: 'Version number the alias points to', minimum: 1, maximum: MAX_VERSION_NUMBER, example: 1 })
   @IsVersionNumber()
   version!: number;
 }
 
-export interface ModelDto {
-  id: string;
-  name: string;
-  description: string | null;
-  latestVersion: number | null;
-  aliases: Record<string, number>;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
+const OBJECT = { type: 'object', additionalProperties: true } as const;
+
+export class ModelDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'penguins' }) name!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) description!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Highest version number; null before the first' })
+  latestVersion!: number | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, example: { production: 1 }, description: 'alias → version' })
+  aliases!: Record<string, number>;
+  @ApiPropertyOptional({ nullable: true, type: String }) createdBy!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class TensorSpecDto {
+  @ApiProperty() name!: string;
+  @ApiProperty({ example: 'float32' }) dtype!: string;
+  @ApiProperty({ type: [Number], description: '-1: any size' }) shape!: number[];
+}
+
+export class FeatureSpecDto {
+  @ApiProperty({ description: 'The column name a record must carry' }) name!: string;
+  @ApiProperty({ example: 'numeric' }) type!: string;
+}
+
+export class SignatureDto {
+  @ApiProperty({ type: [TensorSpecDto] }) inputs!: TensorSpecDto[];
+  @ApiProperty({ type: [TensorSpecDto] }) outputs!: TensorSpecDto[];
+  @ApiPropertyOptional({ type: [FeatureSpecDto], description: 'Named features the record API expects (trained models)' })
+  features?: FeatureSpecDto[];
+}
+
+export class ModelArtifactsDto {
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'SHA-256 of the TF.js model.json' }) modelJson!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) weights!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'SHA-256 of the ONNX graph' }) onnx!: string | null;
+}
+
+export class ModelVersionDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() model!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: ['trained', 'imported'] }) source!: string;
+  @ApiProperty({ example: 'ready' }) status!: string;
+  @ApiProperty({ example: 'tfjs-layers' }) format!: string;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'multiclass' }) task!: string | null;
+  @ApiProperty({ type: [String], description: 'Aliases pointing at this version' }) aliases!: string[];
+  @ApiProperty({ type: SignatureDto }) signature!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Feature encoding applied before the model' }) preprocessing!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: '{name, task, classes?, columnType}' }) target!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: '{validation, test} metrics' }) metrics!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Dataset, job, hyperparameters, code version, timings' })
+  lineage!: unknown;
+  @ApiPropertyOptional({ ...OBJECT, nullable: true, description: 'Recommender versions only' }) recommender!: unknown;
+  @ApiProperty({ type: ModelArtifactsDto }) artifacts!: ModelArtifactsDto;
+  @ApiProperty({ type: [String], example: ['tfjs', 'onnxruntime'] }) engines!: string[];
+  @ApiPropertyOptional({ nullable: true, type: String }) createdBy!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) archivedAt!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) archivedBy!: string | null;
+}
+
+export class AliasChangeDto {
+  @ApiProperty() model!: string;
+  @ApiProperty() alias!: string;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Version before the change' }) from!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Version after the change (null: deleted)' }) to!: number | null;
+  @ApiPropertyOptional({ type: Number, description: 'PUT only: the version the alias now points at' }) version?: number;
+}
+
+export class AliasHistoryEntryDto {
+  @ApiProperty() model!: string;
+  @ApiProperty() alias!: string;
+  @ApiPropertyOptional({ nullable: true, type: Number }) from!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) to!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) changedBy!: string | null;
+  @ApiProperty({ format: 'date-time' }) changedAt!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) reason!: string | null;
 }
 
 export function modelDto(m: ModelEntity, aliases: Record<string, number>): ModelDto {

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Body, Controller, Get, Inject, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from './http/openapi';
 import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { JobName, jobId, PlatformPingResult, QueueName } from '../contracts';
@@ -24,6 +25,16 @@ export class PlatformController {
 
   @Get()
   @ApiOperation({ summary: 'This process: roles, queue backend, database mode, serving engines (TF.js backend, ONNX Runtime)' })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      roles: S.array(S.string),
+      queueBackend: { type: 'string', enum: ['redis', 'postgres'] },
+      database: S.string,
+      pid: S.integer,
+      engines: S.object('tfjs {backend, provider, version, requested, skipped}; onnxruntime {provider, version, executionProviders}'),
+    }),
+  })
   info() {
     return {
       roles: this.config.roles,
@@ -38,6 +49,7 @@ export class PlatformController {
   @Post('ping')
   @Roles('admin')
   @ApiOperation({ summary: 'Round trip through the queue backend (diagnostic)' })
+  @ApiResponse({ status: 201, schema: objectSchema({ jobId: S.string, message: S.string, answeredBy: S.string, answeredAt: S.dateTime }) })
   async ping(@Body() body: PingDto): Promise<PlatformPingResult & { jobId: string }> {
     const id = jobId(JobName.PlatformPing, randomUUID());
     await this.platformQueue.add(

@@ -5,7 +5,14 @@ import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { AcceptsStreamToken, Roles } from '../platform/auth';
-import { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
+import {
+  CreateTrainingJobDto,
+  QueuedTrainingJobDto,
+  TestPredictionsDto,
+  TrainingJobDto,
+  TrainingJobListQuery,
+  TrainingJobSummaryDto,
+} from './training-jobs.dto';
 import { TrainingJobsPort, type TrainingJobProgress } from './training-jobs.port';
 import { TrainingJobEvents } from './training-job-events';
 
@@ -22,6 +29,7 @@ export class TrainingJobsController {
   @Audited('training.started')
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a training job on a ready dataset version (references checked before queueing)' })
+  @ApiResponse({ status: 202, type: QueuedTrainingJobDto })
   async create(@Body() body: CreateTrainingJobDto, @Req() req: AuthenticatedRequest): Promise<{ id: string; status: string }> {
     return this.jobs.create(body, req.principal?.name ?? null, actorOf(req));
   }
@@ -35,6 +43,7 @@ export class TrainingJobsController {
   @ApiResponse({
     status: 200,
     description: 'The page (an array of jobs)',
+    type: [TrainingJobSummaryDto],
     headers: {
       'x-next-cursor': { description: 'Pass as `cursor` for the next page; absent on the last page', schema: { type: 'string' } },
       link: { description: 'RFC 8288 link to the next page (rel="next"); absent on the last page', schema: { type: 'string' } },
@@ -57,6 +66,7 @@ export class TrainingJobsController {
       'A training job: status, progress, epoch history, metrics, model version, error; `resolved`: the configuration it runs ' +
       'with (defaults filled in); `earlyStopping`: patience, bestEpoch, epochsCompleted, stoppedEarly',
   })
+  @ApiResponse({ status: 200, type: TrainingJobDto })
   async get(@Param('id') id: string) {
     return this.jobs.get(id);
   }
@@ -64,6 +74,11 @@ export class TrainingJobsController {
   @Get(':id/events')
   @AcceptsStreamToken()
   @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: 'text/event-stream; each `data:` is JSON (the job for progress and the final event)',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiOperation({
     summary:
       'Server-sent events: while queued, `queued` {position, running} whenever the position changes (1 = next to start); ' +
@@ -100,6 +115,7 @@ export class TrainingJobsController {
       'The held-out test split as evaluated: {rowIndices, yTrue, yPred, probabilities?} (row indices into the dataset version; ' +
       'metrics.test is computed from exactly these)',
   })
+  @ApiResponse({ status: 200, type: TestPredictionsDto })
   async testPredictions(@Param('id') id: string) {
     return this.jobs.testPredictions(id);
   }
@@ -108,6 +124,8 @@ export class TrainingJobsController {
   @Audited('training.cancelled')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel: a queued job at once, a running one at its next batch; nothing is registered' })
+  @ApiResponse({ status: 202, type: TrainingJobDto })
+  @ApiResponse({ status: 409, description: 'The job has already finished' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
     return this.jobs.cancel(id, actorOf(req));
   }

@@ -12,6 +12,9 @@ import { configureQueueBackend } from '../../src/platform/queues/queue-backend';
 
 // @nestjs/bullmq keeps @Processor's metadata under this key and does not export the constant.
 const PROCESSOR_METADATA = 'bullmq:processor_metadata';
+// @nestjs/swagger's @ApiExcludeController / @ApiExcludeEndpoint keys (its package exports do not expose the constants).
+const SWAGGER_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
+const SWAGGER_EXCLUDE_ENDPOINT = 'swagger/apiExcludeEndpoint';
 
 type ModuleRef = Type | DynamicModule | { forwardRef: () => Type };
 
@@ -51,6 +54,8 @@ export interface ProcessSurface {
   routes: Set<string>;
   /** The queues whose workers (`@Processor`) the process runs. */
   queues: Set<string>;
+  /** Routes left out of the OpenAPI document on purpose (@ApiExcludeController / @ApiExcludeEndpoint), e.g. the console page. */
+  undocumented: Set<string>;
 }
 
 /**
@@ -64,8 +69,10 @@ export function processSurface(config: KilnConfig): ProcessSurface {
   const graph = walk(AppModule.forRoles(config, { databaseUrl: unused, queue: configureQueueBackend(config, unused) }));
   Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']);
   const routes = new Set<string>();
+  const undocumented = new Set<string>();
   for (const controller of new Set(graph.controllers)) {
     const base = Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined;
+    const excluded = (Reflect.getMetadata(SWAGGER_EXCLUDE_CONTROLLER, controller) as boolean[] | undefined)?.[0] === true;
     // Microservice message handlers are @Controller() classes too, but their methods carry no HTTP method.
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
       if (name === 'constructor') continue;
@@ -74,7 +81,14 @@ export function processSurface(config: KilnConfig): ProcessSurface {
       const path = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
       if (path === undefined || method === undefined) continue;
-      for (const b of [base ?? ''].flat()) for (const p of [path].flat()) routes.add(`${RequestMethod[method]} ${joinPath(b, p)}`);
+      const hidden =
+        excluded || (Reflect.getMetadata(SWAGGER_EXCLUDE_ENDPOINT, handler) as { disable?: boolean } | undefined)?.disable === true;
+      for (const b of [base ?? ''].flat())
+        for (const p of [path].flat()) {
+          const route = `${RequestMethod[method]} ${joinPath(b, p)}`;
+          routes.add(route);
+          if (hidden) undocumented.add(route);
+        }
     }
   }
   const queues = new Set<string>();
@@ -84,5 +98,5 @@ export function processSurface(config: KilnConfig): ProcessSurface {
     const meta = Reflect.getMetadata(PROCESSOR_METADATA, cls) as { name?: string } | undefined;
     if (meta?.name) queues.add(meta.name);
   }
-  return { routes, queues };
+  return { routes, queues, undocumented };
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import type { FastifyReply } from 'fastify';
 import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
@@ -9,6 +10,13 @@ import type { DriftReportView, DriftSettingsView } from './drift-report';
 import { DriftHistoryQuery, PutDriftSettingsDto } from './drift.dto';
 import { DriftService, MAX_CHECK_WAIT_SECONDS } from './drift.service';
 import { AuditPort } from '../audit.port';
+
+const DRIFT_SETTINGS = objectSchema({
+  model: S.string,
+  onDrift: S.nullable(S.object('closed-loop settings (retrain on drift)')),
+  updatedBy: S.nullable(S.string),
+  updatedAt: S.nullable(S.dateTime),
+});
 
 /** Seconds from an RFC 7240 `Prefer: wait=N` header (capped), or 0 when absent. */
 function preferredWaitSeconds(prefer: string | undefined): number {
@@ -38,6 +46,14 @@ export class DriftController {
       'Recommenders: /recommend requests per user vs training activity (the verdict), items served vs training popularity, ' +
       'and the share of unknown users (report.recommender).',
   })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      model: S.string,
+      latest: S.nullable(S.object('drift report: per-feature test, statistic, threshold, drift; dataset drift verdict')),
+      history: S.array(S.object('drift report')),
+    }),
+  })
   async reports(
     @Param('name') name: string,
     @Query() q: DriftHistoryQuery,
@@ -51,12 +67,31 @@ export class DriftController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a drift check now (queued on the audit queue like the scheduled ones)' })
   @ApiHeader({
-    name: 'Prefer',
+    name: 'prefer',
     required: false,
     description: `wait=N (N ≤ ${MAX_CHECK_WAIT_SECONDS}): answer 200 with the outcome when the check ends in time (202 otherwise)`,
   })
-  @ApiResponse({ status: 202, description: '{jobId, status: "queued"}' })
-  @ApiResponse({ status: 200, description: 'with Prefer: wait=N, the outcome {model, reportId, drift, skipped?, report?}' })
+  @ApiResponse({
+    status: 202,
+    description: 'Queued',
+    schema: objectSchema({ jobId: S.string, status: { type: 'string', enum: ['queued'] } }),
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'With Prefer: wait=N, the outcome',
+    schema: objectSchema(
+      {
+        jobId: S.string,
+        model: S.string,
+        reportId: S.nullable(S.string),
+        drift: S.nullable(S.boolean),
+        skipped: S.string,
+        report: S.nullable(S.object('the drift report')),
+      },
+      undefined,
+      ['skipped'],
+    ),
+  })
   async check(
     @Param('name') name: string,
     @Req() req: AuthenticatedRequest,
@@ -77,6 +112,7 @@ export class DriftController {
   @Get('drift-settings')
   @Roles('developer')
   @ApiOperation({ summary: "The model's drift settings (closed loop); onDrift null until set" })
+  @ApiResponse({ status: 200, schema: DRIFT_SETTINGS })
   async getSettings(@Param('name') name: string): Promise<DriftSettingsView> {
     return this.audit.driftSettings(name);
   }
@@ -91,6 +127,7 @@ export class DriftController {
       'At most one retrain per dataset version (a dataset with no newer version than the served one was trained on is not retrained on). ' +
       'onDrift null turns it off.',
   })
+  @ApiResponse({ status: 200, schema: DRIFT_SETTINGS })
   async putSettings(
     @Param('name') name: string,
     @Body() body: PutDriftSettingsDto,

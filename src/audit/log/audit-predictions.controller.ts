@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream';
 import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import { Roles } from '../../platform/auth';
 import { AuditLogReader } from './audit-log.reader';
 import { PageDto, PredictionFilterQuery, PredictionsQueryDto } from './audit-log.dto';
 import { AuditPort, predictionFilterOf } from '../audit.port';
+
+const auditPage = (items: string) => objectSchema({ items: S.array(S.object(items)), nextCursor: S.nullable(S.string) });
 
 /**
  * The prediction log for auditors: keyset pages (by seq, newest first unless order=asc), one
@@ -22,6 +25,12 @@ export class AuditPredictionsController {
 
   @Get()
   @ApiOperation({ summary: 'Logged predictions, filtered by model / version / clientRequestId / servedAt, paginated by cursor' })
+  @ApiResponse({
+    status: 200,
+    schema: auditPage(
+      'logged calls: {seq, requestId, servedAt, callerKeyId, model, version, route, kind, status, latencyMs, rows, inputs, outputs, …}',
+    ),
+  })
   async list(@Query() q: PredictionsQueryDto): Promise<PageDto> {
     return this.audit.listPredictions(q);
   }
@@ -29,6 +38,11 @@ export class AuditPredictionsController {
   @Get('export')
   @ApiOperation({ summary: 'Every matching prediction record as NDJSON in seq order, streamed' })
   @ApiProduces('application/x-ndjson')
+  @ApiResponse({
+    status: 200,
+    description: 'One JSON record per line',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+  })
   export(@Query() q: PredictionFilterQuery): StreamableFile {
     // A stream: read by the gateway from the shared database, never over the transport.
     const stream = Readable.from(this.reader.exportPredictions(predictionFilterOf(q)));
@@ -40,6 +54,12 @@ export class AuditPredictionsController {
 
   @Get(':requestId')
   @ApiOperation({ summary: 'One logged prediction by the request id its response carried (x-request-id header)' })
+  @ApiResponse({
+    status: 200,
+    schema: S.object(
+      'The logged call: {seq, requestId, servedAt, callerKeyId, model, version, route, status, latencyMs, inputs, outputs, hash, …}',
+    ),
+  })
   async get(@Param('requestId') requestId: string) {
     return this.audit.getPrediction(requestId);
   }

@@ -1,9 +1,24 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import { Roles } from '../../platform/auth';
 import type { ChainVerificationReport } from './chain-verifier.service';
 import { VerifyQueryDto } from './audit-log.dto';
 import { AuditPort } from '../audit.port';
+
+const VERIFY_REPORT = objectSchema(
+  {
+    chain: { type: 'string', enum: ['predictions', 'events'] },
+    ok: S.boolean,
+    checked: S.integer,
+    fromSeq: S.integer,
+    toSeq: S.integer,
+    anchoredAt: S.object('{seq, prevHash, by: retention|range, eventId?}: where verification started when not at genesis'),
+    firstBroken: S.object('present when ok is false: the first record that does not verify and why'),
+  },
+  'The report of the chain asked for',
+  ['anchoredAt', 'firstBroken'],
+);
 
 /** Recomputes a hash chain from the stored rows and reports the first break. */
 @ApiTags('audit')
@@ -23,6 +38,7 @@ export class AuditVerifyController {
       'When retention dropped the oldest partitions, verification starts at the first remaining record, anchored on the hash ' +
       'the audit.retention-expired event recorded (anchoredAt).',
   })
+  @ApiResponse({ status: 200, schema: VERIFY_REPORT })
   async verify(@Query() q: VerifyQueryDto): Promise<ChainVerificationReport> {
     return this.audit.verify(q.chain ?? 'predictions', q.from, q.to);
   }

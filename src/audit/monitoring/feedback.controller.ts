@@ -1,10 +1,28 @@
 /** `POST /api/feedback`: ground truth for logged live predictions (see feedback.service.ts for the rules). */
 import { Body, Controller, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import type { FastifyReply } from 'fastify';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { MAX_FEEDBACK_ITEMS } from './feedback-input';
 import { AuditPort } from '../audit.port';
+
+const FEEDBACK_OUTCOME = objectSchema(
+  {
+    created: S.integer,
+    unchanged: S.integer,
+    items: S.array(
+      objectSchema({
+        requestId: S.string,
+        model: S.string,
+        version: S.integer,
+        actual: {},
+        stored: { type: 'string', enum: ['created', 'unchanged'] },
+      }),
+    ),
+  },
+  '201 when a label was recorded, 200 when every label was already stored',
+);
 
 const ITEM_SCHEMA = {
   type: 'object',
@@ -47,6 +65,8 @@ export class FeedbackController {
       ],
     },
   })
+  @ApiResponse({ status: 201, schema: FEEDBACK_OUTCOME })
+  @ApiResponse({ status: 200, schema: FEEDBACK_OUTCOME })
   async submit(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const outcome = await this.audit.submitFeedback(body, req.principal?.keyId ?? null);
     void reply.status(outcome.created > 0 ? 201 : 200);

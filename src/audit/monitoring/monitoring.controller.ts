@@ -4,6 +4,7 @@
  */
 import { Controller, Get, Header, NotFoundException, Param, Query, Redirect } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import { MODEL_NAME_PATTERN } from '../../models';
 import { Public, Roles } from '../../platform/auth';
 import { AuditPort } from '../audit.port';
@@ -23,6 +24,18 @@ export class MonitoringController {
   @ApiQuery({ name: 'window', required: false, description: '15m, 1h, 24h (any <n>m|h|d up to 31 days); not with from/to' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 start (with optional to, default now)' })
   @ApiQuery({ name: 'to', required: false })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      model: S.string,
+      window: S.object('{from, to, seconds}'),
+      totals: S.object('{requests, ratePerSecond, errors, errorRate}'),
+      versions: S.array(S.object('per version: requests, latencyMs {p50, p95, p99}, predictions, quality')),
+      latencyOverTime: S.array(S.object('{minute, count, p50, p99}')),
+      labelledTruncated: S.boolean,
+      drift: S.nullable(S.object('latest drift report')),
+    }),
+  })
   async document(@Param('name') name: string, @Query('window') window?: string, @Query('from') from?: string, @Query('to') to?: string) {
     return this.audit.monitoring(name, { window, from, to });
   }

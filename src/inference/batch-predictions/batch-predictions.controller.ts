@@ -6,11 +6,37 @@
 import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import type { AuthenticatedRequest } from '../../platform/auth';
 import { Roles } from '../../platform/auth';
 import { batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
+
+const BATCH_JOB = objectSchema(
+  {
+    id: S.uuid,
+    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
+    phase: S.nullable(S.string),
+    model: S.string,
+    requested: S.object('{alias} or {version} as asked'),
+    modelVersion: S.nullable(S.integer),
+    datasetVersionId: S.uuid,
+    outputDatasetId: S.uuid,
+    outputDatasetVersionId: S.nullable(S.uuid),
+    predictionColumns: S.nullable(S.object('the output columns')),
+    chunkSize: S.integer,
+    progress: S.object('{rowsProcessed, totalRows}'),
+    cancelRequested: S.boolean,
+    attempts: S.integer,
+    createdBy: S.nullable(S.string),
+    createdAt: S.dateTime,
+    startedAt: S.nullable(S.dateTime),
+    finishedAt: S.nullable(S.dateTime),
+  },
+  undefined,
+  ['modelVersion', 'outputDatasetVersionId', 'predictionColumns'],
+);
 
 @ApiTags('batch predictions')
 @Roles('developer')
@@ -28,22 +54,26 @@ export class BatchPredictionsController {
       'References are checked before queueing',
   })
   @ApiHeader({
-    name: 'Idempotency-Key',
+    name: 'idempotency-key',
     required: false,
     description: 'The same key again returns the job it created (409 if the body differs)',
   })
+  @ApiResponse({ status: 202, schema: BATCH_JOB })
+  @ApiResponse({ status: 409, description: 'The idempotency key was used with another body' })
   async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest, @Headers('idempotency-key') key?: string) {
     return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, actorOf(req), key));
   }
 
   @Get()
   @ApiOperation({ summary: 'Batch predictions, newest first (at most 100)' })
+  @ApiResponse({ status: 200, schema: S.array(BATCH_JOB) })
   async list() {
     return (await this.jobs.list()).map(batchPredictionDto);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'A batch prediction: status, phase, resolved model version, progress, output dataset version, error' })
+  @ApiResponse({ status: 200, schema: BATCH_JOB })
   async get(@Param('id') id: string) {
     return batchPredictionDto(await this.jobs.get(id));
   }
@@ -55,6 +85,8 @@ export class BatchPredictionsController {
     summary:
       'Cancel: a queued job at once, a running one before its next chunk; 409 once the output is being ingested or the job is finished',
   })
+  @ApiResponse({ status: 202, schema: BATCH_JOB })
+  @ApiResponse({ status: 409, description: 'The batch prediction has already finished' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
     return batchPredictionDto(await this.jobs.cancel(id, actorOf(req)));
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { objectSchema, S } from '../../platform/http/openapi';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientRequestIdOf } from '../../platform/logging/logging';
 import { selectorFromQuery } from '../record-api/predict.controller';
@@ -42,6 +43,20 @@ export class RecommendController {
       },
     },
   })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema(
+      {
+        model: S.string,
+        version: S.integer,
+        requestId: S.string,
+        items: S.array(objectSchema({ item: S.string, score: S.number })),
+        fallback: { type: 'string', enum: ['popularity'], description: 'the user is unknown: the most popular items' },
+      },
+      undefined,
+      ['fallback'],
+    ),
+  })
   async recommend(
     @Param('name') name: string,
     @Query('version') version: string | undefined,
@@ -79,6 +94,15 @@ export class RecommendController {
         exclude: { type: 'array', maxItems: MAX_EXCLUDE, items: { oneOf: [{ type: 'string' }, { type: 'number' }] } },
       },
     },
+  })
+  @ApiResponse({
+    status: 200,
+    schema: objectSchema({
+      model: S.string,
+      version: S.integer,
+      requestId: S.string,
+      items: S.array(objectSchema({ item: S.string, score: S.number })),
+    }),
   })
   async similarItems(
     @Param('name') name: string,

@@ -1,11 +1,12 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import { clientRequestIdOf } from '../../platform/logging/logging';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { parseVersionSelector } from '../../models';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
+import { PredictRequestDto, PredictResponseDto, ShadowSummaryDto } from './predict.dto';
 
 /** Parses `?version=N` / `?alias=…` (exclusive); neither means the deployment routes, else `production`. */
 export function selectorFromQuery(version: string | undefined, alias: string | undefined): ModelSelector {
@@ -30,7 +31,9 @@ export class PredictController {
       "Applies the version's saved preprocessing. Without version/alias the model's deployment routes " +
       '(canary weights, sticky on x-request-id) decide, ' +
       'else the production alias. ' +
-      'A missing, extra or wrongly typed feature answers 400 naming the record index, the feature and the reason.',
+      'A missing, extra or wrongly typed feature answers 400 naming the record index, the feature and the reason.\n\n' +
+      "The records' keys are the model's feature names (`signature.features` of GET /api/models/{name}/versions/{version}); " +
+      'the pre-filled example fits the README walkthrough’s `penguins` model (vega-datasets penguins.json, target Species).',
   })
   @ApiQuery({ name: 'version', required: false, type: Number })
   @ApiQuery({ name: 'alias', required: false, type: String })
@@ -40,13 +43,8 @@ export class PredictController {
     type: Boolean,
     description: 'Per-feature integrated-gradients attributions (at most 100 records)',
   })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['records'],
-      properties: { records: { type: 'array', items: { type: 'object', additionalProperties: true } } },
-    },
-  })
+  @ApiBody({ type: PredictRequestDto })
+  @ApiResponse({ status: 200, type: PredictResponseDto })
   async predict(
     @Param('name') name: string,
     @Query('version') version: string | undefined,
@@ -83,6 +81,7 @@ export class PredictController {
   @Get(':name/shadow')
   @Roles('developer')
   @ApiOperation({ summary: "Shadow version's answers next to the live ones (this replica's recent calls)" })
+  @ApiResponse({ status: 200, type: ShadowSummaryDto })
   shadow(@Param('name') name: string) {
     return this.inference.shadows.summary(name);
   }

@@ -1,0 +1,3 @@
+import { queueDashboardSuite } from './queue-dashboard-suite';
+
+void queueDashboardSuite('postgres');
