@@ -16,6 +16,7 @@ import { PlatformAdminEventOutboxHold1764800000000 } from './1764800000000-platf
 import { ModelsOnnxFormat1764810000000 } from './1764810000000-models-onnx-format';
 import { ModelsServingEngine1764811000000 } from './1764811000000-models-serving-engine';
 import { ModelsRecommender1764870000000 } from './1764870000000-models-recommender';
+import { PlatformChangeEvents1764920000000 } from './1764920000000-platform-change-events';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   ModelsOnnxFormat1764810000000,
   ModelsServingEngine1764811000000,
   ModelsRecommender1764870000000,
+  PlatformChangeEvents1764920000000,
 ];
