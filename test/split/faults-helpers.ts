@@ -16,7 +16,11 @@ export function appEntry(app: AppName): string {
 }
 
 /** Starts one split app as its own process and waits until it answers /health/ready. */
-export async function startApp(app: AppName, env: Record<string, string>, started: SpawnedKiln[]): Promise<{ kiln: SpawnedKiln; url: string }> {
+export async function startApp(
+  app: AppName,
+  env: Record<string, string>,
+  started: SpawnedKiln[],
+): Promise<{ kiln: SpawnedKiln; url: string }> {
   const kiln = spawnKiln(env, appEntry(app));
   started.push(kiln);
   const url = await kiln.url;
