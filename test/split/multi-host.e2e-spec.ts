@@ -242,17 +242,22 @@ describe('several hosts (ip netns): the split deployment across a network', { sk
     assert.equal(created.status, 202, created.text);
     const jobId = created.body.id as string;
     const job = () => api.request('GET', `/api/training-jobs/${jobId}`);
-    await eventually(
+    const atCut = await eventually(
       async () => {
         const r = await job();
-        return r.body.status === 'running' && (r.body.checkpointEpoch ?? 0) >= 2 ? true : undefined;
+        return r.body.status === 'running' && (r.body.checkpointEpoch ?? 0) >= 2 ? r.body : undefined;
       },
       90_000,
       50,
     );
     worker!.linkDown();
     try {
-      await new Promise((r) => setTimeout(r, 3 * LOCK_MS));
+      assert.ok(atCut.checkpointEpoch < epochs, 'cut off mid-job');
+      const cutAt = Date.now();
+      // The training host is unreachable (its inference app, on the same host, stands for it).
+      const probe = await fetch(`${replica1.url}/health/live`, { signal: AbortSignal.timeout(1_000) }).catch((err: Error) => err);
+      assert.ok(probe instanceof Error, 'the training host is cut off');
+      await new Promise((r) => setTimeout(r, Math.max(0, 3 * LOCK_MS - (Date.now() - cutAt))));
     } finally {
       worker!.linkUp();
     }
@@ -270,6 +275,9 @@ describe('several hosts (ip netns): the split deployment across a network', { sk
       done.history.map((h: { epoch: number }) => h.epoch),
       Array.from({ length: epochs }, (_, i) => i + 1),
       'every epoch once across the cut',
+    );
+    process.stderr.write(
+      `multi-host: training host cut off at epoch ${atCut.checkpointEpoch} of ${epochs}; the job succeeded after ${done.attempts} attempt(s)\n`,
     );
     const versions = await api.request('GET', `/api/models/${MODEL}/versions`);
     assert.equal(versions.status, 200, versions.text);
