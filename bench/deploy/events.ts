@@ -9,12 +9,15 @@
  * then, per setting, two `dist/apps/inference/main.js` replicas are started, each polled back to back
  * with one-record predictions while the alias moves MOVES times between the two versions (a random
  * 200–700 ms pause between moves, so the moves do not fall into step with the poll). Both versions
- * stay loaded (the other alias pins the second), so what is measured is propagation, not loading.
+ * stay loaded (the other alias pins the second), so what is measured is propagation, not loading. Also
+ * recorded: when the notification reaches a listener in this bench process (delivery alone).
  *   npm run bench:events   (npm run build && node dist/bench/deploy/events.js)
  * Writes bench/results/deploy-events.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { CHANGE_EVENTS_CHANNEL } from '../../src/platform/events';
 import { MAIN, spawnKiln, type SpawnedKiln } from '../../test/utils/spawn-kiln';
 import { testEnvironment } from '../../test/utils/test-kiln';
 import { featureNames, generateTable, predictBody } from '../serve/fixture';
@@ -50,14 +53,21 @@ function stats(values: number[]): Stats {
   };
 }
 
-async function measure(
-  label: string,
-  env: Record<string, string>,
-  management: string,
-  key: string,
-): Promise<{ bothReplicas: Stats; perReplica: Stats }> {
+interface Measured {
+  bothReplicas: Stats;
+  perReplica: Stats;
+  /** From the PUT's answer to the notification reaching a listener in this bench process (the same for either setting). */
+  notified: Stats;
+}
+
+async function measure(label: string, env: Record<string, string>, management: string, key: string): Promise<Measured> {
   const replicas = [spawnKiln(env, INFERENCE), spawnKiln(env, INFERENCE)];
+  const listener = new Client({ connectionString: env.DATABASE_URL });
+  let notifiedAt = 0;
+  listener.on('notification', () => (notifiedAt ||= performance.now()));
   try {
+    await listener.connect();
+    await listener.query(`LISTEN ${CHANGE_EVENTS_CHANNEL}`);
     const urls = await Promise.all(replicas.map(ready));
     const api = apiClient(management, key);
     const body = predictBody(featureNames(8), 1);
@@ -79,25 +89,31 @@ async function measure(
     await until(async () => (seen.every((s) => s.version === 1) ? true : undefined), 10, 30_000);
     const both: number[] = [];
     const each: number[] = [];
+    const notified: number[] = [];
     for (let m = 0; m < MOVES; m++) {
       await sleep(200 + Math.random() * 500);
       const target = m % 2 === 0 ? 2 : 1;
+      notifiedAt = 0;
       await api('PUT', `/api/models/${MODEL}/aliases/production`, { version: target });
       const answeredAt = performance.now();
       await until(async () => (seen.every((s) => s.version === target) ? true : undefined), 2, 10_000);
       const lags = seen.map((s) => Math.max(0, s.changedAt - answeredAt));
       each.push(...lags);
       both.push(Math.max(...lags));
+      await until(async () => (notifiedAt > 0 ? true : undefined), 2, 10_000);
+      notified.push(Math.max(0, notifiedAt - answeredAt));
     }
     stop = true;
     await Promise.all(pollers);
-    const result = { bothReplicas: stats(both), perReplica: stats(each) };
+    const result = { bothReplicas: stats(both), perReplica: stats(each), notified: stats(notified) };
+    const b = result.bothReplicas;
     console.log(
-      `${label.padEnd(34)} both replicas: median ${result.bothReplicas.medianMs} ms, p90 ${result.bothReplicas.p90Ms} ms, max ${result.bothReplicas.maxMs} ms` +
-        ` (one replica: median ${result.perReplica.medianMs} ms)`,
+      `${label.padEnd(34)} both replicas: median ${b.medianMs} ms, p90 ${b.p90Ms} ms, max ${b.maxMs} ms` +
+        ` (one replica: median ${result.perReplica.medianMs} ms; notification after median ${result.notified.medianMs} ms)`,
     );
     return result;
   } finally {
+    await listener.end().catch(() => undefined);
     for (const r of replicas) r.child.kill('SIGTERM');
     await Promise.all(replicas.map((r) => r.exited));
   }

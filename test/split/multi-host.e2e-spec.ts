@@ -277,7 +277,8 @@ describe('several hosts (ip netns): the split deployment across a network', { sk
       'every epoch once across the cut',
     );
     process.stderr.write(
-      `multi-host: training host cut off at epoch ${atCut.checkpointEpoch} of ${epochs}; the job succeeded after ${done.attempts} attempt(s)\n`,
+      `multi-host: training host cut off at epoch ${atCut.checkpointEpoch} of ${epochs}; ` +
+        `the job succeeded after ${done.attempts} attempt(s)\n`,
     );
     const versions = await api.request('GET', `/api/models/${MODEL}/versions`);
     assert.equal(versions.status, 200, versions.text);
