@@ -13,7 +13,7 @@ import { CHANGE_EVENTS_CHANNEL as MIGRATION_CHANNEL } from '../../migrations/176
 import { CHANGE_EVENTS_CHANNEL, parseChangeEvent } from '../../src/platform/events';
 import { VERIFIED_KEY_TTL_MS } from '../../src/platform/auth/api-keys.service';
 import { MAIN, spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
-import { eventually, httpRequest, kilnClient, skipUnless, testEnvironment } from '../utils/test-kiln';
+import { eventually, httpRequest, kilnClient, skipUnless, startTestKiln, testEnvironment, type TestKiln } from '../utils/test-kiln';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
 import { metric, servedVersion, startApp, stop, waitReady } from './faults-helpers';
 
@@ -28,6 +28,34 @@ describe('change events: parsing', () => {
     assert.deepEqual(parseChangeEvent('{"topic":"api-key","id":"k1"}'), { topic: 'api-key', id: 'k1' });
     for (const bad of [undefined, '', 'not json', 'null', '[]', '{"topic":"routing"}', '{"topic":"resync"}', '{"topic":"x","id":"1"}'])
       assert.equal(parseChangeEvent(bad), null, String(bad));
+  });
+});
+
+describe('change events on embedded PostgreSQL', () => {
+  let kiln: TestKiln | null = null;
+  after(async () => kiln?.close());
+
+  it('a key revoked by SQL (another replica, an operator) is refused at once', async () => {
+    kiln = await startTestKiln('embedded');
+    const created = await kiln.request('POST', '/api/keys', { body: { name: 'sql-revoked', role: 'predictor' } });
+    assert.equal(created.status, 201, created.text);
+    const use = () => httpRequest(kiln!.url, created.body.key, 'POST', '/api/models/none/predict', { body: { records: [{}] } });
+    assert.equal((await use()).status, 404, 'the key is valid (and now cached): the model is what is missing');
+    const db = new Client({ connectionString: kiln.databaseUrl });
+    await db.connect();
+    try {
+      await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [created.body.id]);
+    } finally {
+      await db.end();
+    }
+    const revokedAt = Date.now();
+    await eventually(async () => ((await use()).status === 401 ? true : undefined), VERIFIED_KEY_TTL_MS, 20);
+    const refusedAfter = Date.now() - revokedAt;
+    assert.ok(
+      refusedAfter < VERIFIED_KEY_TTL_MS / 2,
+      `refused after ${refusedAfter} ms (without the event: up to ${VERIFIED_KEY_TTL_MS} ms)`,
+    );
+    assert.ok((await metric(kiln.url, 'kiln_change_events_total{topic="api-key"}')) >= 1);
   });
 });
 
