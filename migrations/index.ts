@@ -17,6 +17,7 @@ import { ModelsOnnxFormat1764810000000 } from './1764810000000-models-onnx-forma
 import { ModelsServingEngine1764811000000 } from './1764811000000-models-serving-engine';
 import { ModelsRecommender1764870000000 } from './1764870000000-models-recommender';
 import { AuditStaging1764900000000 } from './1764900000000-audit-staging';
+import { PlatformChangeEvents1764920000000 } from './1764920000000-platform-change-events';
 import { BatchPredictionsRecommend1764970000000 } from './1764970000000-batch-predictions-recommend';
 
 /**
@@ -43,5 +44,6 @@ export const MIGRATIONS = [
   ModelsServingEngine1764811000000,
   ModelsRecommender1764870000000,
   AuditStaging1764900000000,
+  PlatformChangeEvents1764920000000,
   BatchPredictionsRecommend1764970000000,
 ];

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { AuditSink } from '../audit';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
+import { ChangeEvents } from '../platform/events';
 import { ValidationProblemException } from '../platform/http/validation';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
@@ -80,6 +81,9 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   readonly repository: ModelRepository;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** A change event arrived while a refresh was reading: read again once it is done (it may have read too early). */
+  private refreshAgain = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
@@ -87,6 +91,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly deployments: ModelDeployments,
     private readonly audit: AuditSink,
     metrics: MetricsService,
+    private readonly events: ChangeEvents,
   ) {
     this.cache = new ModelCache((name, version, engine) => this.load(name, version, engine), {
       maxModels: config.inference.maxModels,
@@ -110,9 +115,23 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'routing refresh failed'));
     }, this.config.inference.routingRefreshMs);
     this.timer.unref();
+    // The poll above is the safety net; a change event (an alias moved, a deployment or serving settings
+    // changed, on any replica or app) refreshes at once.
+    this.unsubscribe = this.events.subscribe((event) => {
+      if (event.topic === 'routing' || event.topic === 'resync') this.refreshOnEvent();
+    });
+  }
+
+  private refreshOnEvent(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'routing refresh failed'));
   }
 
   onModuleDestroy(): void {
+    this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.cache.clear();
   }
@@ -134,6 +153,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
         }
       } finally {
         this.refreshing = null;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshOnEvent();
+        }
       }
     })();
     return this.refreshing;

@@ -4,6 +4,7 @@ import { ArtifactsModule } from './artifacts/artifacts.module';
 import { AuthModule } from './auth/auth.module';
 import { KILN_CONFIG, KilnConfig } from './config/kiln-config';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { JsonBodyDialects } from './http/json-body';
 import { ErrorFormats } from './http/problem-details';
@@ -34,6 +35,7 @@ export class PlatformModule {
       imports: [
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot(runtime.databaseUrl),
+        EventsModule.forRoot(runtime.databaseUrl),
         QueuesModule.forRoot(runtime.queue),
         ArtifactsModule.forRoot(config.artifacts),
         AuthModule,

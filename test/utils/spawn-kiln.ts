@@ -22,8 +22,10 @@ export interface SpawnedKiln {
  * `detached`: the child leads its own process group, as `npm start` does in a terminal, so a test can
  * signal the whole group (`process.kill(-pid, 'SIGINT')` is what Ctrl-C does).
  */
-export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { detached?: boolean } = {}): SpawnedKiln {
-  const child = spawn(process.execPath, [entry], {
+export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { detached?: boolean; prefix?: string[] } = {}): SpawnedKiln {
+  // `prefix`: a command that runs node, e.g. `ip netns exec <ns>` (test/utils/netns.ts).
+  const [command, ...args] = [...(options.prefix ?? []), process.execPath, entry];
+  const child = spawn(command!, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { writeAdminEvent, type AdminActor } from '../audit-trail/admin-event-outbox';
 import { KILN_CONFIG, KilnConfig } from '../config/kiln-config';
+import { ChangeEvents } from '../events/change-events';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeyDto } from './api-keys.dto';
 import { ApiRole, Principal } from './api-roles';
@@ -18,7 +19,8 @@ const BOOTSTRAP_LOCK_KEY = 4_118_273_002;
 const LAST_USED_RESOLUTION_MS = 60_000;
 /**
  * A verified key is trusted for this long without asking PostgreSQL again (the data plane verifies a
- * key on every request). Revoking on this replica takes effect at once; other replicas follow within it.
+ * key on every request). Revoking takes effect at once on this replica and, through the `api-key` change
+ * event, on every other within milliseconds; this TTL bounds it when events are off or the listener is down.
  */
 export const VERIFIED_KEY_TTL_MS = 5_000;
 
@@ -37,7 +39,7 @@ function sha256(value: string): string {
 }
 
 @Injectable()
-export class ApiKeysService implements OnApplicationBootstrap {
+export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWritten = new Map<string, number>();
   /** Presented key → principal, for keys verified within VERIFIED_KEY_TTL_MS (the key itself is the cache key: no hash per request). */
@@ -47,7 +49,22 @@ export class ApiKeysService implements OnApplicationBootstrap {
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly events: ChangeEvents,
   ) {}
+
+  private unsubscribe: (() => void) | null = null;
+
+  /** Forgets a key's verification the moment any replica revokes or changes it (or everything, after a listener gap). */
+  onModuleInit(): void {
+    this.unsubscribe = this.events.subscribe((event) => {
+      if (event.topic === 'api-key') this.forget(event.id);
+      else if (event.topic === 'resync') this.verified.clear();
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   /** True when this start generated the first admin key (and printed it). */
   createdAdminKey = false;
@@ -118,8 +135,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
       return found;
     });
     if (!key) return null;
-    for (const [presented, p] of this.verified.entries()) if (p.id === id) this.verified.delete(presented);
+    this.forget(id);
     return key;
+  }
+
+  private forget(id: string): void {
+    for (const [presented, p] of this.verified.entries()) if (p.id === id) this.verified.delete(presented);
   }
 
   /** Returns the caller for a presented key, or null when it is unknown, malformed or revoked. */

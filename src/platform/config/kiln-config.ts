@@ -118,6 +118,9 @@ const envSchema = z.object({
   KILN_INFERENCE_MAX_MODEL_MB: z.coerce.number().min(1).default(2048),
   // Every inference replica must learn of an alias move within 2 s: poll at most every 1.5 s.
   KILN_ROUTING_REFRESH_MS: z.coerce.number().int().min(50).max(1500).default(500),
+  // Change events (alias moves, deployments, serving settings, key revocations) over PostgreSQL LISTEN/NOTIFY;
+  // `off` for a database reached through a transaction-pooling proxy (PgBouncer), where LISTEN does not work.
+  KILN_EVENTS: z.enum(['postgres', 'off']).default('postgres'),
   // ONNX Runtime's intra-op threads per loaded graph (1: like TF.js wasm, one core per model call).
   KILN_ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
@@ -246,6 +249,8 @@ export interface KilnConfig {
     checkpointIntervalMs: number;
   };
   training: TrainingConfig;
+  /** Change events: `postgres` listens for them (LISTEN/NOTIFY, src/platform/events); `off` relies on the poll alone. */
+  events: 'postgres' | 'off';
   /**
    * `package`: the package.json version (npm_package_version under npm, else 0.1.0) in API metadata;
    * `code`: recorded with each model version (KILN_CODE_VERSION, e.g. a git sha; else the package version).
@@ -342,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       checkpointIntervalMs: e.KILN_AUDIT_CHECKPOINT_INTERVAL_MS,
       ...(e.KILN_ALERT_WEBHOOK_URL ? { alertWebhookUrl: e.KILN_ALERT_WEBHOOK_URL } : {}),
     },
+    events: e.KILN_EVENTS,
     training: {
       concurrency: e.KILN_TRAINING_CONCURRENCY,
       lockMs: e.KILN_TRAINING_LOCK_MS,
