@@ -336,7 +336,7 @@ async function main(): Promise<void> {
       }
     });
 
-    it('BYTES over ModelInfer: raw_input_contents with 4-byte length prefixes (tritonclient) and bytes_contents; any octets intact', async () => {
+    it('BYTES over ModelInfer: 4-byte length-prefixed raw_input_contents and bytes_contents; any octets intact', async () => {
       const words = [Buffer.from('cat'), Buffer.from('héllo wörld'), Buffer.from([0xff, 0x00, 0x80]), Buffer.alloc(0)];
       const raw = await call('ModelInfer', {
         model_name: TEXT,
@@ -375,7 +375,7 @@ async function main(): Promise<void> {
       }
     });
 
-    it("ModelStreamInfer (Triton's bidirectional stream): answers in request order, errors in-stream, each request audited once", async () => {
+    it("ModelStreamInfer (Triton's bidirectional stream): in request order, errors in-stream, each request audited once", async () => {
       const stream = (triton as unknown as StreamClient).ModelStreamInfer(metadataWith(predictorKey));
       const answers: any[] = [];
       const ended = new Promise<void>((resolve, reject) => {
