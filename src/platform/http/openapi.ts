@@ -10,7 +10,7 @@ export // @nestjs/swagger exports only the document type (its package exports hi
 type PathItem = OpenAPIObject['paths'][string];
 type OperationObject = NonNullable<PathItem['get']>;
 type ResponseObject = Exclude<OperationObject['responses'][string], { $ref: string }>;
-type SchemaObject = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>[string];
+export type SchemaObject = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>[string];
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { 'x-api-key': [] }];
 
