@@ -249,21 +249,22 @@ export function checkKubernetes(objects: K8sObject[], imageEnv: Record<string, s
     }
   }
 
-  // A gateway calling a domain service over TCP: host:port must be that service's Service and its RPC port.
+  // A gateway calling a domain service over TCP: host:port must be a Service whose app serves that domain on its RPC port.
   for (const [name, config] of configs) {
-    const target = config.rpc.targets?.ingestion;
-    if (!target || target === 'broker') continue;
-    const svc = named('Service', target.host);
-    const svcPort = (svc?.spec?.ports ?? []).find((p: any) => Number(p.port) === target.port);
-    const ingestion = configs.get(target.host);
-    const targetPort = svcPort?.targetPort;
-    const podPort = (named('Deployment', target.host)?.spec?.template?.spec?.containers?.[0]?.ports ?? []).find((cp: any) =>
-      typeof targetPort === 'string' ? cp.name === targetPort : cp.containerPort === Number(targetPort ?? target.port),
-    );
-    if (!svc || !svcPort || !ingestion?.rpc.serve || podPort?.containerPort !== ingestion.rpc.port) {
-      problems.push(
-        `Deployment ${name}: KILN_RPC_INGESTION ${target.host}:${target.port} does not reach the RPC port of an app that serves ingestion`,
+    for (const [service, target] of Object.entries(config.rpc.targets ?? {})) {
+      if (!target || target === 'broker') continue;
+      const svc = named('Service', target.host);
+      const svcPort = (svc?.spec?.ports ?? []).find((p: any) => Number(p.port) === target.port);
+      const callee = configs.get(target.host);
+      const targetPort = svcPort?.targetPort;
+      const podPort = (named('Deployment', target.host)?.spec?.template?.spec?.containers?.[0]?.ports ?? []).find((cp: any) =>
+        typeof targetPort === 'string' ? cp.name === targetPort : cp.containerPort === Number(targetPort ?? target.port),
       );
+      const serves = callee?.rpc.serves ?? [];
+      if (!svc || !svcPort || !serves.includes(service as never) || podPort?.containerPort !== callee?.rpc.port) {
+        const where = `${target.host}:${target.port}`;
+        problems.push(`Deployment ${name}: the ${service} target ${where} does not reach the RPC port of an app that serves ${service}`);
+      }
     }
   }
 

@@ -139,7 +139,11 @@ describe('deploy/', () => {
       );
       expectProblem(
         broken((o) => (container(o, 'gateway').env.find((e: any) => e.name === 'KILN_RPC_INGESTION').value = 'ingestion:4999')),
-        /KILN_RPC_INGESTION ingestion:4999 does not reach the RPC port/,
+        /the ingestion target ingestion:4999 does not reach the RPC port/,
+      );
+      expectProblem(
+        broken((o) => (container(o, 'gateway').env.find((e: any) => e.name === 'KILN_RPC_AUDIT').value = 'training:4001')),
+        /the audit target training:4001 does not reach the RPC port of an app that serves audit/,
       );
     });
 
