@@ -5,6 +5,7 @@ import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../platform/auth';
 import { AcceptsStreamToken, Roles } from '../platform/auth';
+import { announceNextPage, JOB_PAGE_HEADERS } from '../platform/queues/job-list';
 import {
   CreateTrainingJobDto,
   QueuedTrainingJobDto,
@@ -44,19 +45,11 @@ export class TrainingJobsController {
     status: 200,
     description: 'The page (an array of jobs)',
     type: [TrainingJobSummaryDto],
-    headers: {
-      'x-next-cursor': { description: 'Pass as `cursor` for the next page; absent on the last page', schema: { type: 'string' } },
-      link: { description: 'RFC 8288 link to the next page (rel="next"); absent on the last page', schema: { type: 'string' } },
-    },
+    headers: JOB_PAGE_HEADERS,
   })
   async list(@Query() q: TrainingJobListQuery, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { jobs, nextCursor } = await this.jobs.list(q);
-    if (nextCursor) {
-      const next = new URLSearchParams(req.query as Record<string, string>);
-      next.set('cursor', nextCursor);
-      void reply.header('x-next-cursor', nextCursor);
-      void reply.header('link', `</api/training-jobs?${next.toString()}>; rel="next"`);
-    }
+    announceNextPage(req, reply, '/api/training-jobs', nextCursor);
     return jobs;
   }
 

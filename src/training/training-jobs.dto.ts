@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -21,10 +21,9 @@ import {
 } from 'class-validator';
 
 import { ALL_PROMOTE_METRICS, MODEL_NAME_PATTERN, PROMOTE_MODES } from '../models';
+import { JOB_STATUSES, JobListQuery } from '../platform/queues/job-list';
 
 export const TASKS = ['binary', 'multiclass', 'regression'] as const;
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const MAX_JOB_PAGE = 1000;
 export const TEMPLATE_NAMES = ['mlp', 'linear', 'recommender'] as const;
 
 export class HyperparametersDto {
@@ -235,39 +234,7 @@ export class CreateTrainingJobDto {
 }
 
 /** `GET /api/training-jobs` filters and page (400 naming the parameter when one is malformed). */
-export class TrainingJobListQuery {
-  @ApiPropertyOptional({ description: `One status or a comma list: ${JOB_STATUSES.join(', ')}`, example: 'queued,running' })
-  @IsOptional()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value))
-  @IsArray({ message: 'status must be one status or a comma list of statuses' })
-  @IsIn(JOB_STATUSES, { each: true, message: `status must be one or more of ${JOB_STATUSES.join(', ')} (comma separated)` })
-  status?: Array<(typeof JOB_STATUSES)[number]>;
-
-  @ApiPropertyOptional({ description: 'Registry name of the model the jobs train' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(128)
-  model?: string;
-
-  @ApiPropertyOptional({ description: 'A dataset (id or name: jobs on any of its versions) or one dataset version id' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  dataset?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_JOB_PAGE, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: `limit must be an integer from 1 to ${MAX_JOB_PAGE}` })
-  @Min(1, { message: `limit must be an integer from 1 to ${MAX_JOB_PAGE}` })
-  @Max(MAX_JOB_PAGE, { message: `limit must be an integer from 1 to ${MAX_JOB_PAGE}` })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The `x-next-cursor` header of the previous page (also in its `link: <…>; rel="next"`)' })
-  @IsOptional()
-  @IsUUID('all', { message: 'cursor must be the x-next-cursor of a previous page' })
-  cursor?: string;
-}
+export class TrainingJobListQuery extends JobListQuery {}
 
 // ---- responses (documentation of what the service answers; the service builds plain objects)
 

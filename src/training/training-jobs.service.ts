@@ -34,6 +34,7 @@ import {
 } from '../ml';
 import { ValidationProblemException } from '../platform/http/validation';
 import { commitThenEnqueue, type QueuedJob } from '../platform/queues/commit-then-enqueue';
+import { jobPage } from '../platform/queues/job-list';
 import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../platform/queues/queued-job-row';
 import type { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
 import { defaultPromoteMetric } from './promotion-decision';
@@ -178,12 +179,7 @@ export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDest
    * job of the previous page, so jobs created meanwhile neither shift nor repeat a page.
    */
   async list(q: TrainingJobListQuery = {}): Promise<{ jobs: TrainingJobEntity[]; nextCursor: string | null }> {
-    const limit = q.limit ?? 100;
-    const qb = this.jobs
-      .createQueryBuilder('j')
-      .orderBy('j.created_at', 'DESC')
-      .addOrderBy('j.id', 'DESC')
-      .limit(limit + 1);
+    const qb = this.jobs.createQueryBuilder('j');
     if (q.status?.length) qb.andWhere('j.status IN (:...status)', { status: q.status });
     if (q.model !== undefined) qb.andWhere('j.model_name = :model', { model: q.model });
     if (q.dataset !== undefined) {
@@ -191,15 +187,8 @@ export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDest
       if (versionIds.length === 0) return { jobs: [], nextCursor: null };
       qb.andWhere('j.dataset_version_id IN (:...versionIds)', { versionIds });
     }
-    if (q.cursor !== undefined) {
-      if (!(await this.jobs.existsBy({ id: q.cursor }))) {
-        throw new ValidationProblemException([{ field: 'cursor', reason: 'must be the x-next-cursor of a previous page (no such job)' }]);
-      }
-      qb.andWhere('(j.created_at, j.id) < (SELECT c.created_at, c.id FROM training_jobs c WHERE c.id = :cursor)', { cursor: q.cursor });
-    }
-    const rows = await qb.getMany();
-    const jobs = rows.slice(0, limit);
-    return { jobs, nextCursor: rows.length > limit ? jobs[jobs.length - 1]!.id : null };
+    const { rows, nextCursor } = await jobPage(qb, 'j', q);
+    return { jobs: rows, nextCursor };
   }
 
   /** Where a queued job stands: 1 = next to start; `running` jobs are ahead of every queued one. */

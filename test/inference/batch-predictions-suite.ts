@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } from '../../src/contracts';
-import { eventually, skipUnless, startTestKiln, type TestKiln, type TestConfiguration } from '../utils/test-kiln';
+import { eventually, skipUnless, startTestKiln, type TestKiln, type TestConfiguration, type TestResponse } from '../utils/test-kiln';
 import { completedJob } from '../utils/completed-job';
 import { createDataset, penguinsRows, readyVersion, toCsv, vegaFile, type JsonRow } from '../ingestion/ingestion-helpers';
 
@@ -367,6 +367,44 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal(done.error.code, 'PREDICT_REJECTED');
       assert.match(done.error.message, /^the model rejected rows 0\.\.29 .*records\.0\.Body Mass \(g\): .*… and 25 more$/);
       assert.equal(done.outputDatasetVersionId, null);
+    });
+
+    it('lists newest first with filters and cursor pages (x-next-cursor, link rel="next"); bad parameters 400 naming them', async () => {
+      const all = await kiln.request('GET', '/api/batch-predictions');
+      assert.equal(all.status, 200, all.text);
+      assert.ok(all.body.length >= 3, `jobs made by the tests above: ${all.body.length}`);
+      assert.equal(all.headers.get('x-next-cursor'), null, 'one page holds them all');
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: TestResponse = await kiln.request('GET', `/api/batch-predictions?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(page.status, 200, page.text);
+        assert.ok(page.body.length <= 2);
+        ids.push(...page.body.map((j: { id: string }) => j.id));
+        cursor = page.headers.get('x-next-cursor');
+        if (cursor)
+          assert.match(page.headers.get('link')!, new RegExp(`^</api/batch-predictions\\?limit=2&cursor=${cursor}>; rel="next"$`));
+      } while (cursor);
+      assert.deepEqual(
+        ids,
+        all.body.map((j: { id: string }) => j.id),
+        'the pages together are the whole list, in order',
+      );
+      const succeeded = await kiln.request('GET', '/api/batch-predictions?status=succeeded,failed');
+      assert.ok(succeeded.body.length > 0 && succeeded.body.every((j: { status: string }) => ['succeeded', 'failed'].includes(j.status)));
+      const byDataset = await kiln.request('GET', `/api/batch-predictions?dataset=${datasetId}&model=${MODEL}`);
+      assert.ok(byDataset.body.length > 0 && byDataset.body.every((j: { datasetVersionId: string }) => j.datasetVersionId === version.id));
+      assert.deepEqual((await kiln.request('GET', '/api/batch-predictions?model=no-such-model')).body, []);
+      for (const [query, field] of [
+        ['limit=0', 'limit'],
+        ['status=done', 'status'],
+        ['cursor=not-a-cursor', 'cursor'],
+        [`cursor=${version.id}`, 'cursor'],
+      ] as const) {
+        const bad = await kiln.request('GET', `/api/batch-predictions?${query}`);
+        assert.equal(bad.status, 400, `${query}: ${bad.text}`);
+        assert.equal(bad.body.errors[0].field, field, query);
+      }
     });
 
     it('refuses an archived version and a missing default alias, naming the field', async () => {

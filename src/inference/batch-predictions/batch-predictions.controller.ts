@@ -5,12 +5,14 @@
  */
 import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { objectSchema, S } from '../../platform/http/openapi';
 import type { AuthenticatedRequest } from '../../platform/auth';
 import { Roles } from '../../platform/auth';
-import { batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
+import { announceNextPage, JOB_PAGE_HEADERS } from '../../platform/queues/job-list';
+import { BatchPredictionListQuery, batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
 import { BatchPredictionsService } from './batch-predictions.service';
 
 const BATCH_JOB = objectSchema(
@@ -65,10 +67,16 @@ export class BatchPredictionsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Batch predictions, newest first (at most 100)' })
-  @ApiResponse({ status: 200, schema: S.array(BATCH_JOB) })
-  async list() {
-    return (await this.jobs.list()).map(batchPredictionDto);
+  @ApiOperation({
+    summary:
+      'Batch predictions, newest first, filtered by status / model / input dataset; `limit` per page (default 100). ' +
+      'A further page is announced by the `x-next-cursor` and `link: <…>; rel="next"` headers',
+  })
+  @ApiResponse({ status: 200, schema: S.array(BATCH_JOB), headers: JOB_PAGE_HEADERS })
+  async list(@Query() q: BatchPredictionListQuery, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { jobs, nextCursor } = await this.jobs.list(q);
+    announceNextPage(req, reply, '/api/batch-predictions', nextCursor);
+    return jobs.map(batchPredictionDto);
   }
 
   @Get(':id')

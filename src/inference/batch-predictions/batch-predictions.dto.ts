@@ -5,6 +5,7 @@ import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateIf } fr
 import { MODEL_NAME_PATTERN } from '../../models';
 import { MAX_VERSION_NUMBER } from '../../models';
 import { MAX_ROWS_PER_REQUEST } from '../runtime/validate-inputs';
+import { JobListQuery } from '../../platform/queues/job-list';
 import type { BatchPredictionEntity } from './batch-prediction.entity';
 
 /** `Idempotency-Key` header: 1–255 visible ASCII characters. */
@@ -100,3 +101,6 @@ export function batchPredictionDto(b: BatchPredictionEntity) {
     finishedAt: b.finishedAt?.toISOString() ?? null,
   };
 }
+
+/** `GET /api/batch-predictions` filters (`model`: the model scored with; `dataset`: the input) and page. */
+export class BatchPredictionListQuery extends JobListQuery {}

@@ -21,10 +21,17 @@ import { DatasetCatalog, type ReadyDatasetVersion } from '../../ingestion';
 import { ModelRegistry, parseVersionSelector, type VersionSelector } from '../../models';
 import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/admin-event-outbox';
 import { commitThenEnqueue, type QueuedJob } from '../../platform/queues/commit-then-enqueue';
+import { jobPage } from '../../platform/queues/job-list';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../../platform/queues/queued-job-row';
 import { BatchPredictionEntity } from './batch-prediction.entity';
-import { batchPredictionDto, DEFAULT_CHUNK_SIZE, IDEMPOTENCY_KEY_PATTERN, type CreateBatchPredictionDto } from './batch-predictions.dto';
+import {
+  batchPredictionDto,
+  DEFAULT_CHUNK_SIZE,
+  IDEMPOTENCY_KEY_PATTERN,
+  type BatchPredictionListQuery,
+  type CreateBatchPredictionDto,
+} from './batch-predictions.dto';
 import { missingFeatures } from './prediction-columns';
 import { parseRecommendBatchOptions, type RecommendJobOptions } from './recommend-columns';
 
@@ -175,8 +182,18 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
     return earlier;
   }
 
-  async list(limit = 100): Promise<BatchPredictionEntity[]> {
-    return this.rows.list(limit);
+  /** A page, newest first, filtered by status, model and input dataset (id or name: any of its versions; or one version id). */
+  async list(q: BatchPredictionListQuery = {}): Promise<{ jobs: BatchPredictionEntity[]; nextCursor: string | null }> {
+    const qb = this.jobs.createQueryBuilder('b');
+    if (q.status?.length) qb.andWhere('b.status IN (:...status)', { status: q.status });
+    if (q.model !== undefined) qb.andWhere('b.model_name = :model', { model: q.model });
+    if (q.dataset !== undefined) {
+      const versionIds = await this.catalog.versionIdsOf(q.dataset);
+      if (versionIds.length === 0) return { jobs: [], nextCursor: null };
+      qb.andWhere('b.dataset_version_id IN (:...versionIds)', { versionIds });
+    }
+    const { rows, nextCursor } = await jobPage(qb, 'b', q);
+    return { jobs: rows, nextCursor };
   }
 
   async get(id: string): Promise<BatchPredictionEntity> {
