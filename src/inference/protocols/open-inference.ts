@@ -6,7 +6,7 @@
  *
  * Datatypes: FP32, FP64 and the INT and UINT types become the float32, float64, int32 or int64 tensor the signature asks for (values
  * checked against both the declared datatype's range and the target's), BOOL a bool tensor. FP16
- * and BF16 cannot be sent as JSON numbers and the binary tensor extension is not implemented: 400.
+ * and BF16 cannot be sent as JSON numbers (400 naming the input): they come as binary data (binary-tensors.ts).
  * BYTES (JSON strings, or bytes from the binary extension) goes to string inputs only (400 elsewhere, naming the input).
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
