@@ -179,15 +179,7 @@ export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDest
    * job of the previous page, so jobs created meanwhile neither shift nor repeat a page.
    */
   async list(q: TrainingJobListQuery = {}): Promise<{ jobs: TrainingJobEntity[]; nextCursor: string | null }> {
-    const qb = this.jobs.createQueryBuilder('j');
-    if (q.status?.length) qb.andWhere('j.status IN (:...status)', { status: q.status });
-    if (q.model !== undefined) qb.andWhere('j.model_name = :model', { model: q.model });
-    if (q.dataset !== undefined) {
-      const versionIds = await this.catalog.versionIdsOf(q.dataset);
-      if (versionIds.length === 0) return { jobs: [], nextCursor: null };
-      qb.andWhere('j.dataset_version_id IN (:...versionIds)', { versionIds });
-    }
-    const { rows, nextCursor } = await jobPage(qb, 'j', q);
+    const { rows, nextCursor } = await jobPage(this.jobs.createQueryBuilder('j'), 'j', q, (d) => this.catalog.versionIdsOf(d));
     return { jobs: rows, nextCursor };
   }
 

@@ -184,15 +184,7 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
 
   /** A page, newest first, filtered by status, model and input dataset (id or name: any of its versions; or one version id). */
   async list(q: BatchPredictionListQuery = {}): Promise<{ jobs: BatchPredictionEntity[]; nextCursor: string | null }> {
-    const qb = this.jobs.createQueryBuilder('b');
-    if (q.status?.length) qb.andWhere('b.status IN (:...status)', { status: q.status });
-    if (q.model !== undefined) qb.andWhere('b.model_name = :model', { model: q.model });
-    if (q.dataset !== undefined) {
-      const versionIds = await this.catalog.versionIdsOf(q.dataset);
-      if (versionIds.length === 0) return { jobs: [], nextCursor: null };
-      qb.andWhere('b.dataset_version_id IN (:...versionIds)', { versionIds });
-    }
-    const { rows, nextCursor } = await jobPage(qb, 'b', q);
+    const { rows, nextCursor } = await jobPage(this.jobs.createQueryBuilder('b'), 'b', q, (d) => this.catalog.versionIdsOf(d));
     return { jobs: rows, nextCursor };
   }
 

@@ -57,14 +57,24 @@ export const JOB_PAGE_HEADERS = {
 };
 
 /**
- * One page of `qb` (alias `alias`, its filters applied by the caller), newest first: `limit + 1` rows are
- * read to know whether another page follows. An unknown cursor is a 400 naming it.
+ * One page of a job table (alias `alias`; its rows have `status`, `model_name` and `dataset_version_id`),
+ * filtered by `q` and newest first: `limit + 1` rows are read to know whether another page follows.
+ * `versionIdsOf` resolves `dataset` (an id or name: all its versions; or one version id). An unknown
+ * cursor is a 400 naming it.
  */
 export async function jobPage<T extends ObjectLiteral & { id: string }>(
   qb: SelectQueryBuilder<T>,
   alias: string,
-  q: Pick<JobListQuery, 'limit' | 'cursor'>,
+  q: JobListQuery,
+  versionIdsOf: (dataset: string) => Promise<string[]>,
 ): Promise<{ rows: T[]; nextCursor: string | null }> {
+  if (q.status?.length) qb.andWhere(`${alias}.status IN (:...status)`, { status: q.status });
+  if (q.model !== undefined) qb.andWhere(`${alias}.model_name = :model`, { model: q.model });
+  if (q.dataset !== undefined) {
+    const versionIds = await versionIdsOf(q.dataset);
+    if (versionIds.length === 0) return { rows: [], nextCursor: null };
+    qb.andWhere(`${alias}.dataset_version_id IN (:...versionIds)`, { versionIds });
+  }
   const limit = q.limit ?? DEFAULT_JOB_PAGE;
   const table = qb.expressionMap.mainAlias!.metadata.tableName;
   if (q.cursor !== undefined) {
