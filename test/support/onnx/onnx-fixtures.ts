@@ -166,3 +166,56 @@ export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
     expected: JSON.parse(readFileSync(join(HERE, 'dtypes.expected.json'), 'utf8')) as DtypesExpected,
   };
 }
+
+/**
+ * `odd = float(sum(x, axis 1) mod 2)` for x int64 [batch, 2]: a binary "is the sum odd" model whose
+ * answer changes when an integer is rounded (2^53 − 1 is odd; as float32 it becomes 2^53, even).
+ */
+export function int64ParityGraph(): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'int64-parity',
+      node: [
+        { opType: 'ReduceSum', input: ['x', 'axes'], output: ['sum'] },
+        { opType: 'Mod', input: ['sum', 'two'], output: ['rem'] },
+        {
+          opType: 'Cast',
+          input: ['rem'],
+          output: ['odd'],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+        },
+      ],
+      initializer: [
+        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [1] },
+        { name: 'two', dims: [1], dataType: T.INT64, int64Data: [2] },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.INT64, shape: dims(2) } } }],
+      output: [{ name: 'odd', type: { tensorType: { elemType: T.FLOAT, shape: dims(1) } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+/** `y = x · [1, −1]` for x float64 [batch, 2], y float64 [batch, 1]: a difference float32 would lose. */
+export function float64DifferenceGraph(): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'float64-difference',
+      node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
+      initializer: [{ name: 'w', dims: [2, 1], dataType: T.DOUBLE, doubleData: [1, -1] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.DOUBLE, shape: dims(2) } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.DOUBLE, shape: dims(1) } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
