@@ -488,11 +488,25 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       target,
     };
     const started = performance.now();
+    // An imported graph is served from its own memory-capped process; Kiln's own exports in this one.
     const loaded = graph
-      ? await LoadedModel.loadOnnx(served, graph, { intraOpThreads: this.config.inference.onnxThreads })
+      ? await LoadedModel.loadOnnx(served, graph, {
+          intraOpThreads: this.config.inference.onnxThreads,
+          ...(v.format === 'onnx' ? { isolateMemoryMb: this.config.inference.onnxServingMaxMemoryMb } : {}),
+        })
       : await LoadedModel.load(served, await this.registry.loadBytes(v));
     await loaded.warmUp();
-    this.logger.log({ model: name, version, engine, ms: Math.round(performance.now() - started) }, 'model version loaded and warm');
+    const isolation = loaded.onnxIsolation;
+    this.logger.log(
+      { model: name, version, engine, ...(isolation ? { isolation } : {}), ms: Math.round(performance.now() - started) },
+      'model version loaded and warm',
+    );
+    if (isolation === 'none')
+      this.logger.warn(
+        { model: name, version },
+        'neither prlimit nor /bin/sh is on this machine: the imported graph runs in its own process without a memory cap ' +
+          '(KILN_ONNX_SERVING_MAX_MEMORY_MB is not applied). Install util-linux to cap it.',
+      );
     return loaded;
   }
 

@@ -219,3 +219,43 @@ export function float64DifferenceGraph(): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+/**
+ * A graph whose memory grows with the batch: `y = x · sum(ConstantOfShape([batch, 4, perRow]), axis 2)`
+ * for x float32 [batch, 4], so `y = x · perRow`. Each row costs 16 · perRow bytes: with perRow 2^16 a
+ * row is 1 MiB, so the import's dry run (2 rows) passes while a call of 1024 rows asks for 1 GiB.
+ */
+export function batchGrowingGraph(perRow: number): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
+  const INT = onnx.AttributeProto.AttributeType.INT;
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'batch-growing',
+      node: [
+        { opType: 'Shape', input: ['x'], output: ['x_shape'] },
+        { opType: 'Concat', input: ['x_shape', 'per_row'], output: ['big_shape'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
+        {
+          opType: 'ConstantOfShape',
+          input: ['big_shape'],
+          output: ['big'],
+          attribute: [
+            { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [1] } },
+          ],
+        },
+        { opType: 'ReduceSum', input: ['big', 'axes'], output: ['sums'], attribute: [{ name: 'keepdims', type: INT, i: 0 }] },
+        { opType: 'Mul', input: ['x', 'sums'], output: ['y'] },
+      ],
+      initializer: [
+        { name: 'per_row', dims: [1], dataType: T.INT64, int64Data: [perRow] },
+        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [2] },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
