@@ -95,6 +95,8 @@ const envSchema = z.object({
   KILN_IMPORT_MAX_ELEMENTS: z.coerce.number().int().min(1).max(1e9).default(4_000_000),
   // Writable memory of the process an ONNX import is checked in (MiB); Node itself needs about 100.
   KILN_IMPORT_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
+  // WebAssembly memory of a TF.js import's worker thread (MiB; the wasm backend keeps tensors there).
+  KILN_IMPORT_MAX_WASM_MB: z.coerce.number().int().min(64).max(4096).default(1024),
   KILN_METRICS: exposure.default('public'),
   KILN_DOCS: exposure.default('public'),
   KILN_QUEUE_PREFIX: z
@@ -212,6 +214,8 @@ export interface KilnConfig {
   importMaxElements: number;
   /** ONNX import: the check process's cap on writable memory, in MiB. */
   importMaxMemoryMb: number;
+  /** TF.js import: the worker thread's cap on WebAssembly memory, in MiB. */
+  importMaxWasmMb: number;
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
@@ -325,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     },
     importMaxElements: e.KILN_IMPORT_MAX_ELEMENTS,
     importMaxMemoryMb: e.KILN_IMPORT_MAX_MEMORY_MB,
+    importMaxWasmMb: e.KILN_IMPORT_MAX_WASM_MB,
     database: e.DATABASE_URL ? { mode: 'external', url: e.DATABASE_URL } : { mode: 'embedded' },
     queues: e.REDIS_URL
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }
