@@ -5,7 +5,8 @@
  * passed, storing model.json and the weights in the artifact store (hashing included). The thread
  * handles one import and is then terminated, so whatever the model allocated (the wasm heap never
  * shrinks) goes back with it; meanwhile the thread's wasm memory is capped (KILN_IMPORT_MAX_WASM_MB,
- * src/platform/tfjs/wasm-memory-cap.ts) as its JS heap is (model-import-runner.ts). Imports platform and this domain's model-import.ts only: no Nest app.
+ * src/platform/tfjs/wasm-memory-cap.ts) as its JS heap is (model-import-runner.ts). Imports platform
+ * and this domain's model-import.ts only: no Nest app.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { openArtifactStore, type ArtifactStoreLocation } from '../platform/artifacts';

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       await kiln?.close();
     });
 
-    it('refuses a model whose dry prediction allocates 1 GiB of wasm memory with 400 naming model; the server stays small and answers', async () => {
+    it('refuses a model allocating 1 GiB of wasm memory with 400 naming model; the server stays small and answers', async () => {
       const before = peakRssMb();
       const [res, ready] = await Promise.all([
         importGraph(kiln, 'hostile-fill', hugeFillGraphModel(16384)),
