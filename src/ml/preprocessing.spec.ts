@@ -144,7 +144,8 @@ describe('Preprocessor: the input element type (imported ONNX graphs)', () => {
         'int64',
       ),
       [
-        `1.id: ${2 ** 53} is beyond ±9007199254740991: the model's int64 input is taken exactly within ±(2^53 − 1) only (what a JSON number holds)`,
+        `1.id: ${2 ** 53} is beyond ±9007199254740991: ` +
+          "the model's int64 input is taken exactly within ±(2^53 − 1) only (what a JSON number holds)",
       ],
     );
     assert.deepEqual(refusal([{ id: 2.5, on: true }], 'int64'), ["0.id: the model's input is int64: expected an integer, got 2.5"]);
