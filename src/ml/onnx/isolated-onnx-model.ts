@@ -94,6 +94,7 @@ export class IsolatedOnnxModel {
     const proc = await this.process();
     const id = this.nextId++;
     return new Promise<OnnxHostTensor[]>((resolve, reject) => {
+      if (proc.pending.size === 0) keepAlive(proc.child, true);
       proc.pending.set(id, { resolve, reject });
       if (!sendToChild(proc.child, { type: 'run', id, inputs, outputNames } satisfies SessionRequest)) {
         proc.pending.delete(id);
@@ -135,6 +136,7 @@ export class IsolatedOnnxModel {
       const p = proc.pending.get(m.id);
       if (!p) return;
       proc.pending.delete(m.id);
+      if (proc.pending.size === 0) keepAlive(proc.child, false);
       if (m.type === 'result') p.resolve(m.outputs);
       else if (OUT_OF_MEMORY.test(m.message)) {
         // After a failed allocation ONNX Runtime may keep failing small ones (measured: a 3-row call after
@@ -151,6 +153,8 @@ export class IsolatedOnnxModel {
       for (const p of proc.pending.values()) p.reject(new OnnxOutOfMemoryError(this.opts.memoryLimitMb, detail));
       proc.pending.clear();
     });
+    // (Node refs the channel when a 'message' listener is added: an idle session holds nothing up)
+    if (proc.pending.size === 0) keepAlive(proc.child, false);
   }
 }
 
@@ -170,10 +174,9 @@ function spawnSession(
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => (proc.stderr = (proc.stderr + s).slice(-STDERR_KEEP)));
   child.on('error', () => undefined); // reported by 'exit'
-  // the session process must not keep the server's event loop alive
+  // an idle session process must not keep the server's event loop alive (calls in flight do: keepAlive)
   child.unref();
   (child.stderr as unknown as { unref?: () => void }).unref?.();
-  (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null, signal: string | null) => {
       proc.exited = true;
@@ -190,9 +193,17 @@ function spawnSession(
         reject(new OnnxModelError(m.type === 'load-failed' ? m.message : 'the ONNX session process answered out of turn'));
       }
     });
+    keepAlive(child, true); // until adopted (then only while calls are in flight)
     if (!sendToChild(child, { type: 'load', graph, intraOpThreads: opts.intraOpThreads ?? 1 } satisfies SessionRequest))
       reject(new Error('the ONNX session process could not be started'));
   });
+}
+
+/** Refs the IPC channel (the event loop waits for the child's answers) or unrefs it (an idle child holds nothing up). */
+function keepAlive(child: ChildProcess, on: boolean): void {
+  const channel = child.channel as unknown as { ref?: () => void; unref?: () => void } | undefined;
+  if (on) channel?.ref?.();
+  else channel?.unref?.();
 }
 
 function firstLine(message: string): string {

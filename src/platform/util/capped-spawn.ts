@@ -81,11 +81,15 @@ export function spawnCapped(script: string, opts: CappedSpawnOptions): { child: 
   return { child: spawn(node[0]!, node.slice(1), spawnOpts), launcher: 'none' };
 }
 
-/** Sends a message over the child's IPC channel; false when the channel is gone (the child died). */
+/**
+ * Sends a message over the child's IPC channel; false when the channel is gone (the child died).
+ * (`send`'s own false only means a backlog: the message is still queued and delivered.)
+ */
 export function sendToChild(child: ChildProcess, message: Serializable): boolean {
   if (!child.connected) return false;
   try {
-    return child.send(message);
+    child.send(message, (e) => e && undefined); // a failed send shows as the child's exit
+    return true;
   } catch {
     return false;
   }
