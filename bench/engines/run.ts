@@ -59,10 +59,10 @@ interface InprocRow {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /**
- * Median ms per call of each engine at each batch size: a warm-up, then ROUNDS rounds in which the
- * engines take turns (order alternating) for an equal slice of BENCH_SECONDS. Keys `engine:batch`.
+ * Rows/s of each engine at each batch size: a warm-up, then ROUNDS rounds in which the engines take
+ * turns (order alternating) for an equal slice of BENCH_SECONDS; the median round's ms per call counts.
  */
-async function alternating(engines: Record<string, (batch: number) => unknown>): Promise<Map<string, number>> {
+async function alternating(engines: Record<string, (batch: number) => unknown>): Promise<(engine: string, batch: number) => number> {
   const timed = async (call: (batch: number) => unknown, b: number, ms: number): Promise<number> => {
     let calls = 0;
     const t0 = performance.now();
@@ -84,7 +84,8 @@ async function alternating(engines: Record<string, (batch: number) => unknown>):
       }
     }
   }
-  return new Map([...per].map(([k, xs]) => [k, median(xs)]));
+  // rows/s of an engine at a batch size (median round)
+  return (engine, b) => Math.round((b * 1000) / median(per.get(`${engine}:${b}`)!));
 }
 
 async function inProcess(): Promise<InprocRow[]> {
@@ -115,18 +116,11 @@ async function inProcess(): Promise<InprocRow[]> {
         a.reduce((m, v, i) => Math.max(m, Math.abs(v - o[i]!)), 0),
       );
     }
-    const per = await alternating({ tfjs: tfjsCall, onnx: onnxCall });
+    const rate = await alternating({ tfjs: tfjsCall, onnx: onnxCall });
     for (const b of BATCHES) {
-      const tfjsRowsPerSec = Math.round((b * 1000) / per.get(`tfjs:${b}`)!);
-      const onnxRowsPerSec = Math.round((b * 1000) / per.get(`onnx:${b}`)!);
-      const row = {
-        model: net.key,
-        batch: b,
-        tfjsRowsPerSec,
-        onnxRowsPerSec,
-        ratio: Number((onnxRowsPerSec / tfjsRowsPerSec).toFixed(2)),
-        maxAbsDiff: diffs.get(b)!,
-      };
+      const [tfjsRowsPerSec, onnxRowsPerSec] = [rate('tfjs', b), rate('onnx', b)];
+      const ratio = Number((onnxRowsPerSec / tfjsRowsPerSec).toFixed(2));
+      const row = { model: net.key, batch: b, tfjsRowsPerSec, onnxRowsPerSec, ratio, maxAbsDiff: diffs.get(b)! };
       rows.push(row);
       console.log(`in process ${JSON.stringify(row)}`);
     }
@@ -165,17 +159,11 @@ async function isolation(): Promise<IsolationRow[]> {
     const inputs = new Map(BATCHES.map((b) => [b, Float32Array.from({ length: b * net.features }, () => rand() * 2 - 1)]));
     const call = (m: OnnxModel | IsolatedOnnxModel) => (b: number) =>
       m.run([{ name: 'features', dtype: 'float32', shape: [b, net.features], data: inputs.get(b)! }]);
-    const per = await alternating({ local: call(local), isolated: call(isolated) });
+    const rate = await alternating({ local: call(local), isolated: call(isolated) });
     for (const b of BATCHES) {
-      const inProcessRowsPerSec = Math.round((b * 1000) / per.get(`local:${b}`)!);
-      const isolatedRowsPerSec = Math.round((b * 1000) / per.get(`isolated:${b}`)!);
-      const row = {
-        model: net.key,
-        batch: b,
-        inProcessRowsPerSec,
-        isolatedRowsPerSec,
-        ratio: Number((isolatedRowsPerSec / inProcessRowsPerSec).toFixed(2)),
-      };
+      const [inProcessRowsPerSec, isolatedRowsPerSec] = [rate('local', b), rate('isolated', b)];
+      const ratio = Number((isolatedRowsPerSec / inProcessRowsPerSec).toFixed(2));
+      const row = { model: net.key, batch: b, inProcessRowsPerSec, isolatedRowsPerSec, ratio };
       rows.push(row);
       console.log(`isolation ${JSON.stringify(row)} (launcher ${isolated.launcher})`);
     }
