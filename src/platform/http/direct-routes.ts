@@ -72,7 +72,7 @@ interface ArgumentPlan {
 }
 
 /** The handler's parameter decorators as readers of the Fastify request; an unknown one is a start-up error. */
-function argumentPlan(cls: Type, name: string): ArgumentPlan {
+export function argumentPlan(cls: Type, name: string): ArgumentPlan {
   const meta = (Reflect.getMetadata(ROUTE_ARGS_METADATA, cls, name) ?? {}) as Record<
     string,
     { index: number; data?: unknown; pipes?: unknown[] }
