@@ -16,7 +16,7 @@
  */
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
+import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
 import { apiClient, benchKilnEnv, startKilnChild, type KilnChild } from './kiln-server';
 import { runCell } from './load';
 import { descendants } from './proc-stats';
@@ -29,11 +29,7 @@ const BODY = JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32'
 
 /** Imports half_plus_two as version 1 behind the alias production. */
 async function importModel(url: string, key: string): Promise<void> {
-  const bytes = halfPlusTwo();
-  const form = new FormData();
-  form.append('signature', JSON.stringify(HALF_PLUS_TWO_SIGNATURE));
-  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-  form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
+  const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
   const auth = { authorization: `Bearer ${key}` };
   const res = await fetch(`${url}/api/models/${MODEL}/versions`, { method: 'POST', headers: auth, body: form });
   if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);

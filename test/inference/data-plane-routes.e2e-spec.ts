@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { ApiKeyGuard } from '../../src/platform/auth/api-key.guard';
 import { AdminEventsInterceptor } from '../../src/audit/admin-events.interceptor';
-import { HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../support/tfjs/serving-fixtures';
+import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../support/tfjs/serving-fixtures';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 
 const MODEL = 'half_plus_two';
@@ -102,11 +102,7 @@ async function main(): Promise<void> {
 
     before(async () => {
       kiln = await startTestKiln('postgres', { KILN_BODY_LIMIT_BYTES: '65536', KILN_SERVING_BODY_LIMIT_BYTES: '65536' });
-      const bytes = halfPlusTwo();
-      const form = new FormData();
-      form.append('signature', JSON.stringify(HALF_PLUS_TWO_SIGNATURE));
-      form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-      form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
+      const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
       const upload = await fetch(`${kiln.url}/api/models/${MODEL}/versions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${kiln.adminKey}` },
