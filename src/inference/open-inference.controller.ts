@@ -23,6 +23,7 @@ import {
   rawBinaryRequest,
   splitBody,
 } from './protocols/binary-tensors';
+import { ServedDirectly } from '../platform/http/direct-routes';
 
 const TENSOR_META = objectSchema({ name: S.string, datatype: S.string, shape: S.array(S.integer) });
 const INFER_RESPONSE = objectSchema(
@@ -77,6 +78,7 @@ const INFER_SCHEMA = {
 };
 
 @ApiTags('serving: Open Inference Protocol v2')
+@ServedDirectly()
 @Controller('v2')
 export class OpenInferenceController {
   constructor(
