@@ -25,8 +25,7 @@ export interface ChainerWorkerData {
 export type ChainerHostMessage = { type: 'poke' } | { type: 'stop' };
 type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 export type ChainerWorkerMessage =
-  | { type: 'log'; level: LogLevel; context: string; message: unknown; fields: Record<string, unknown> | null }
-  | { type: 'stopped' };
+  { type: 'log'; level: LogLevel; context: string; message: unknown; fields: Record<string, unknown> | null } | { type: 'stopped' };
 
 /** A log call's first argument as something structured clone can carry (errors keep message, code and stack). */
 function cloneable(value: unknown): Record<string, unknown> | null {

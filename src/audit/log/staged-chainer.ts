@@ -121,12 +121,14 @@ export class StagedChainer {
     let fallback = false;
     const claimed = await this.db.transaction(async (m) => {
       await m.query(`SAVEPOINT chain`);
-      const rows = ((await m.query(
-        `DELETE FROM audit_staging WHERE id IN (
+      const rows = (
+        (await m.query(
+          `DELETE FROM audit_staging WHERE id IN (
            SELECT id FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, batch`,
-        [CLAIM_ROWS],
-      )) as [StagedRow[], number])[0];
+          [CLAIM_ROWS],
+        )) as [StagedRow[], number]
+      )[0];
       if (rows.length === 0) return 0;
       // RETURNING has no order: the records go into the chain in staging order
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
