@@ -23,6 +23,7 @@ const STAGE_SQL = `INSERT INTO audit_staging (records, batch) VALUES ($1, $2)`;
 @Injectable()
 export class AuditStaging {
   private readonly listeners = new Set<() => void>();
+  private pgPool: Pool | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -69,7 +70,7 @@ export class AuditStaging {
   }
 
   private pool(): Pool {
-    return (this.db.driver as PostgresDriver).master as Pool;
+    return (this.pgPool ??= (this.db.driver as PostgresDriver).master as Pool);
   }
 
   /** Called after every batch this process staged (the chainer of this process waits on it). */

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 import { AuditStaging } from '../audit-staging';
 import { AuditLogWriter } from './audit-log.writer';
-import type { ChainerHostMessage, ChainerWorkerData, ChainerWorkerMessage } from './audit-chainer.worker';
+import { PAUSED, WAITING, type ChainerHostMessage, type ChainerWorkerData, type ChainerWorkerMessage } from './chainer-thread';
 import { RETRY_MS, StagedChainer } from './staged-chainer';
 
 /** How long a stopping chainer thread may take to finish its pass before it is terminated (the pass then rolls back). */
@@ -28,7 +28,8 @@ const STOP_TIMEOUT_MS = 10_000;
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AuditChainer');
-  private readonly flags = new Int32Array(new SharedArrayBuffer(4));
+  /** Shared with the thread: [PAUSED], [WAITING] (audit-chainer.worker.ts). */
+  private readonly flags = new Int32Array(new SharedArrayBuffer(8));
   private stopped = false;
   private thread: Worker | null = null;
   private inThread: StagedChainer | null = null;
@@ -47,7 +48,7 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     const file = join(__dirname, 'audit-chainer.worker.js');
     if (existsSync(file)) this.startThread(file);
     else {
-      this.inThread = new StagedChainer(this.db, this.writer, () => Atomics.load(this.flags, 0) === 1);
+      this.inThread = new StagedChainer(this.db, this.writer, () => Atomics.load(this.flags, PAUSED) === 1);
       this.inThread.start();
     }
   }
@@ -68,11 +69,11 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Stops chaining from the next pass on (records stay staged; tests use it to hold records back). */
   pause(): void {
-    Atomics.store(this.flags, 0, 1);
+    Atomics.store(this.flags, PAUSED, 1);
   }
 
   resume(): void {
-    Atomics.store(this.flags, 0, 0);
+    Atomics.store(this.flags, PAUSED, 0);
     this.poke();
   }
 
@@ -81,8 +82,11 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     return this.thread;
   }
 
+  /** Wakes an idle chainer (a busy one takes what was staged with its next pass anyway). */
   private poke(): void {
-    this.thread?.postMessage({ type: 'poke' } satisfies ChainerHostMessage);
+    if (this.thread && Atomics.compareExchange(this.flags, WAITING, 1, 0) === 1) {
+      this.thread.postMessage({ type: 'poke' } satisfies ChainerHostMessage);
+    }
     this.inThread?.poke();
   }
 

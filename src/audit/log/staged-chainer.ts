@@ -58,6 +58,8 @@ export class StagedChainer {
     private readonly writer: AuditLogWriter,
     /** Read before every pass: true holds records back (tests). */
     private readonly paused: () => boolean,
+    /** Told when the loop starts (true) and ends (false) an idle wait, the only wait a `poke` needs to cut short. */
+    private readonly idle: (waiting: boolean) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -96,10 +98,16 @@ export class StagedChainer {
     });
   }
 
+  private async idleSleep(): Promise<void> {
+    this.idle(true);
+    await this.sleep(CHAIN_POLL_MS);
+    this.idle(false);
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (this.paused()) {
-        await this.sleep(CHAIN_POLL_MS);
+        await this.idleSleep();
         continue;
       }
       let claimed = 0;
@@ -110,7 +118,7 @@ export class StagedChainer {
         await this.sleep(RETRY_MS);
         continue;
       }
-      if (claimed === 0) await this.sleep(CHAIN_POLL_MS);
+      if (claimed === 0) await this.idleSleep();
       else if (claimed < CLAIM_ROWS) await new Promise((r) => setTimeout(r, CHAIN_INTERVAL_MS));
     }
   }
