@@ -6,7 +6,15 @@ import { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 import { AuditStaging } from '../audit-staging';
 import { AuditLogWriter } from './audit-log.writer';
-import { PAUSED, WAITING, type ChainerHostMessage, type ChainerWorkerData, type ChainerWorkerMessage } from './chainer-thread';
+import {
+  BUSY,
+  CHAINER_FLAGS_BYTES,
+  PAUSED,
+  WAITING,
+  type ChainerHostMessage,
+  type ChainerWorkerData,
+  type ChainerWorkerMessage,
+} from './chainer-thread';
 import { RETRY_MS, StagedChainer } from './staged-chainer';
 
 /** How long a stopping chainer thread may take to finish its pass before it is terminated (the pass then rolls back). */
@@ -28,8 +36,8 @@ const STOP_TIMEOUT_MS = 10_000;
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AuditChainer');
-  /** Shared with the thread: [PAUSED], [WAITING] (audit-chainer.worker.ts). */
-  private readonly flags = new Int32Array(new SharedArrayBuffer(8));
+  /** Shared with the thread: PAUSED, WAITING, BUSY (chainer-thread.ts). */
+  private readonly flags = new Int32Array(new SharedArrayBuffer(CHAINER_FLAGS_BYTES));
   private stopped = false;
   private thread: Worker | null = null;
   private inThread: StagedChainer | null = null;
@@ -48,7 +56,7 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     const file = join(__dirname, 'audit-chainer.worker.js');
     if (existsSync(file)) this.startThread(file);
     else {
-      this.inThread = new StagedChainer(this.db, this.writer, () => Atomics.load(this.flags, PAUSED) === 1);
+      this.inThread = new StagedChainer(this.db, this.writer, this.flags);
       this.inThread.start();
     }
   }
@@ -67,9 +75,13 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     clearTimeout(timer);
   }
 
-  /** Stops chaining from the next pass on (records stay staged; tests use it to hold records back). */
-  pause(): void {
+  /**
+   * Stops chaining (records stay staged; tests use it to hold records back): resolves once no pass
+   * runs, so nothing staged after it is chained until `resume()`.
+   */
+  async pause(): Promise<void> {
     Atomics.store(this.flags, PAUSED, 1);
+    while (Atomics.load(this.flags, BUSY) === 1) await new Promise((r) => setTimeout(r, 5));
   }
 
   resume(): void {
@@ -106,6 +118,7 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
     thread.on('error', (err) => this.logger.error({ err }, 'audit chainer thread failed'));
     thread.on('exit', (code) => {
       if (this.thread === thread) this.thread = null;
+      Atomics.store(this.flags, BUSY, 0); // its pass, if any, ended with it (rolled back)
       if (this.stopped) return;
       this.logger.error({ code }, `audit chainer thread exited; starting another in ${RETRY_MS} ms`);
       this.restartTimer = setTimeout(() => {

@@ -16,7 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../platform/database/data-source-options';
 import { AuditLogWriter } from './audit-log.writer';
-import { PAUSED, WAITING, type ChainerHostMessage, type ChainerWorkerData, type ChainerWorkerMessage } from './chainer-thread';
+import { type ChainerHostMessage, type ChainerWorkerData, type ChainerWorkerMessage } from './chainer-thread';
 import { StagedChainer } from './staged-chainer';
 
 /** A log call's first argument as something structured clone can carry (errors keep message, code and stack). */
@@ -49,15 +49,9 @@ const toHost: LoggerService = Object.fromEntries(
 async function main(): Promise<void> {
   Logger.overrideLogger(toHost);
   const data = workerData as ChainerWorkerData;
-  const flags = new Int32Array(data.flags);
   // Two connections: the pass's transaction, and writeBatch's own ones on the slow path.
   const db = await new DataSource(dataSourceOptions(data.databaseUrl, { applicationName: 'kiln-audit-chainer', max: 2 })).initialize();
-  const chainer = new StagedChainer(
-    db,
-    new AuditLogWriter(db),
-    () => Atomics.load(flags, PAUSED) === 1,
-    (waiting) => Atomics.store(flags, WAITING, waiting ? 1 : 0),
-  );
+  const chainer = new StagedChainer(db, new AuditLogWriter(db), new Int32Array(data.flags));
   parentPort!.on('message', (m: ChainerHostMessage) => {
     if (m.type === 'poke') chainer.poke();
     else if (m.type === 'stop') {

@@ -2,11 +2,16 @@
 
 export interface ChainerWorkerData {
   databaseUrl: string;
-  /** Int32Array over it: [PAUSED] = 1 while paused, [WAITING] = 1 while the thread waits idle for a poke. */
+  /** Int32Array over it: the control flags below (StagedChainer's `flags`). */
   flags: SharedArrayBuffer;
 }
+/** 1 while paused (tests hold records back). */
 export const PAUSED = 0;
+/** 1 while the loop waits idle for a poke. */
 export const WAITING = 1;
+/** 1 while the loop is in (or about to start) a pass. */
+export const BUSY = 2;
+export const CHAINER_FLAGS_BYTES = 12;
 
 export type ChainerHostMessage = { type: 'poke' } | { type: 'stop' };
 type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';

@@ -3,6 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditRecordBatchPayload } from '../../contracts';
 import type { AuditLogWriter } from './audit-log.writer';
+import { BUSY, CHAINER_FLAGS_BYTES, PAUSED, WAITING } from './chainer-thread';
 import { IncomingRecordError } from './incoming-records';
 
 /** Staged rows claimed per pass (each holds one group commit: 1–500 records). */
@@ -56,10 +57,13 @@ export class StagedChainer {
   constructor(
     private readonly db: DataSource,
     private readonly writer: AuditLogWriter,
-    /** Read before every pass: true holds records back (tests). */
-    private readonly paused: () => boolean,
-    /** Told when the loop starts (true) and ends (false) an idle wait, the only wait a `poke` needs to cut short. */
-    private readonly idle: (waiting: boolean) => void = () => undefined,
+    /**
+     * Control flags shared with the host thread (chainer-thread.ts): PAUSED is read before every pass;
+     * BUSY is 1 from just before that read until the pass is over (so a host that set PAUSED and then
+     * sees BUSY 0 knows no pass runs, nor will); WAITING is 1 during an idle wait (the only wait a
+     * `poke` needs to cut short).
+     */
+    private readonly flags: Int32Array = new Int32Array(new SharedArrayBuffer(CHAINER_FLAGS_BYTES)),
   ) {}
 
   start(): void {
@@ -99,14 +103,16 @@ export class StagedChainer {
   }
 
   private async idleSleep(): Promise<void> {
-    this.idle(true);
+    Atomics.store(this.flags, WAITING, 1);
     await this.sleep(CHAIN_POLL_MS);
-    this.idle(false);
+    Atomics.store(this.flags, WAITING, 0);
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      if (this.paused()) {
+      Atomics.store(this.flags, BUSY, 1);
+      if (Atomics.load(this.flags, PAUSED) === 1) {
+        Atomics.store(this.flags, BUSY, 0);
         await this.idleSleep();
         continue;
       }
@@ -117,6 +123,8 @@ export class StagedChainer {
         this.logger.error({ err }, 'audit chainer pass failed; retrying');
         await this.sleep(RETRY_MS);
         continue;
+      } finally {
+        Atomics.store(this.flags, BUSY, 0);
       }
       if (claimed === 0) await this.idleSleep();
       else if (claimed < CLAIM_ROWS) await new Promise((r) => setTimeout(r, CHAIN_INTERVAL_MS));
