@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Gauge } from 'prom-client';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { AuditRecordBatchPayload } from '../contracts';
 import { MetricsService } from '../platform/metrics/metrics.service';
 
@@ -16,9 +18,12 @@ import { MetricsService } from '../platform/metrics/metrics.service';
  * `/metrics` shows the backlog: kiln_audit_staged_records (records not chained yet) and
  * kiln_audit_staged_oldest_seconds (age of the oldest); refused rows are left out of both.
  */
+const STAGE_SQL = `INSERT INTO audit_staging (records, batch) VALUES ($1, $2)`;
+
 @Injectable()
 export class AuditStaging {
   private readonly listeners = new Set<() => void>();
+  private pgPool: Pool | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -53,11 +58,19 @@ export class AuditStaging {
     });
   }
 
-  /** Stores one group commit (one row, one commit); resolves once it is durable. */
+  /**
+   * Stores one group commit (one row, one commit); resolves once it is durable. Straight on the pg
+   * pool TypeORM holds (no query runner per call) as a named prepared statement (parsed once per
+   * connection): this runs on the serving event loop for every group commit.
+   */
   async stage(payload: AuditRecordBatchPayload): Promise<void> {
     const records = (payload.predictions?.length ?? 0) + (payload.events?.length ?? 0);
-    await this.db.query(`INSERT INTO audit_staging (records, batch) VALUES ($1, $2)`, [records, JSON.stringify(payload)]);
+    await this.pool().query({ name: 'kiln-audit-stage', text: STAGE_SQL, values: [records, JSON.stringify(payload)] });
     for (const wake of this.listeners) wake();
+  }
+
+  private pool(): Pool {
+    return (this.pgPool ??= (this.db.driver as PostgresDriver).master as Pool);
   }
 
   /** Called after every batch this process staged (the chainer of this process waits on it). */

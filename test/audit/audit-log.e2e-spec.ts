@@ -115,8 +115,10 @@ async function main(): Promise<void> {
       return job.returnvalue as AuditRecordBatchResult;
     }
 
+    /** The predictions chain unless `query` names another (`?chain=events`); `&…` adds to it. */
     const verify = async (query = '') => {
-      const res = await kiln.request('GET', `/api/audit/verify${query}`, { key: auditorKey });
+      const q = query.includes('chain=') ? query : `?chain=predictions${query.replace(/^\?/, '&')}`;
+      const res = await kiln.request('GET', `/api/audit/verify${q}`, { key: auditorKey });
       assert.equal(res.status, 200, res.text);
       return res.body;
     };
@@ -356,6 +358,42 @@ async function main(): Promise<void> {
       assert.deepEqual([tail.ok, tail.anchoredAt.by, tail.anchoredAt.seq], [true, 'range', seq + 1]);
       await pg.query(`UPDATE audit_predictions SET outputs = $2::jsonb WHERE seq = $1`, [seq, original]);
       assert.equal((await verify()).ok, true);
+    });
+
+    it('verify without chain checks every chain and reports each: an edited admin event fails it, ?chain= picks one', async () => {
+      const all = async () => {
+        const res = await kiln.request('GET', '/api/audit/verify', { key: auditorKey });
+        assert.equal(res.status, 200, res.text);
+        return res.body;
+      };
+      const intact = await all();
+      assert.deepEqual(
+        [
+          intact.ok,
+          intact.chains?.predictions?.chain,
+          intact.chains?.predictions?.ok,
+          intact.chains?.events?.chain,
+          intact.chains?.events?.ok,
+        ],
+        [true, 'predictions', true, 'events', true],
+        JSON.stringify(intact),
+      );
+      assert.ok(intact.chains.events.checked > 0 && intact.chains.predictions.checked > 0, JSON.stringify(intact));
+      const { seq, action } = (await pg.query(`SELECT seq, action FROM audit_events ORDER BY seq DESC LIMIT 1`)).rows[0];
+      await pg.query(`UPDATE audit_events SET action = 'forged.action' WHERE seq = $1`, [seq]);
+      try {
+        const broken = await all();
+        assert.deepEqual(
+          [broken.ok, broken.chains.predictions.ok, broken.chains.events.ok, broken.chains.events.firstBroken?.seq],
+          [false, true, false, Number(seq)],
+          JSON.stringify(broken),
+        );
+        assert.equal((await verify('?chain=predictions')).ok, true);
+        assert.equal((await verify('?chain=events')).ok, false);
+      } finally {
+        await pg.query(`UPDATE audit_events SET action = $2 WHERE seq = $1`, [seq, action]);
+      }
+      assert.equal((await all()).ok, true);
     });
 
     it('finds a deleted row (at the next seq) and deleted newest rows (missing at the head)', async () => {

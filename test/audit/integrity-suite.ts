@@ -246,7 +246,7 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       // Paused chainer: predictions are answered (their records are durable in audit_staging) but not
       // written to the log, so feedback for them has to wait.
       const chainer = kiln.app.get(AuditChainer);
-      chainer.pause();
+      await chainer.pause();
       let statuses: number[];
       try {
         const predictions = await Promise.all(

@@ -312,6 +312,31 @@ export function checkKubernetes(objects: K8sObject[], imageEnv: Record<string, s
       }
     }
     if (!(so.spec?.triggers ?? []).some((t: any) => t.type === 'redis')) problems.push(`${where}: no redis (queue depth) trigger`);
+    // postgresql triggers: the audit backlog (audit_staging) of an app that chains it, in DATABASE_URL's database.
+    for (const trigger of (so.spec?.triggers ?? []).filter((t: any) => t.type === 'postgresql')) {
+      if (!/\bFROM\s+audit_staging\b/i.test(String(trigger.metadata?.query))) {
+        problems.push(`${where}: the postgresql trigger does not count audit_staging (the audit backlog)`);
+      }
+      if (!config.roles.includes('audit')) problems.push(`${where}: ${targetName} does not chain audit_staging (no audit role)`);
+      const auth = named('TriggerAuthentication', trigger.authenticationRef?.name);
+      const ref = (auth?.spec?.secretTargetRef ?? []).find((r: any) => r.parameter === 'connection');
+      const secret = ref ? named('Secret', ref.name) : undefined;
+      const connection = secret ? decode(secret, ref.key) : undefined;
+      const database = (u: string | undefined) => {
+        const url = u ? new URL(u) : undefined;
+        return url ? `${url.hostname}:${url.port || 5432}${url.pathname}` : undefined;
+      };
+      const expected = database(config.database.url);
+      if (!expected || database(connection) !== expected) {
+        problems.push(
+          `${where}: reads PostgreSQL at ${database(connection) ?? 'nothing'}, the app's DATABASE_URL is ${expected ?? 'unset'}`,
+        );
+      }
+    }
+  }
+  const auditScaler = objects.find((o) => o.kind === 'ScaledObject' && o.spec?.scaleTargetRef?.name === 'audit');
+  if (auditScaler && !(auditScaler.spec?.triggers ?? []).some((t: any) => t.type === 'postgresql')) {
+    problems.push(`ScaledObject ${auditScaler.metadata?.name}: no postgresql trigger on the audit backlog (audit_staging)`);
   }
   for (const worker of ['training', 'audit']) {
     if (!objects.some((o) => o.kind === 'ScaledObject' && o.spec?.scaleTargetRef?.name === worker))

@@ -199,6 +199,29 @@ describe('deploy/', () => {
       );
     });
 
+    it('an audit scaler that does not watch the staged backlog, or reads another database', () => {
+      const audit = (o: K8sObject[]) => o.find((x) => x.kind === 'ScaledObject' && x.metadata?.name === 'audit')!;
+      expectProblem(
+        broken((o) => (audit(o).spec.triggers = audit(o).spec.triggers.filter((t: any) => t.type !== 'postgresql'))),
+        /ScaledObject audit: no postgresql trigger on the audit backlog \(audit_staging\)/,
+      );
+      expectProblem(
+        broken(
+          (o) =>
+            (audit(o).spec.triggers.find((t: any) => t.type === 'postgresql').metadata.query = 'SELECT count(*) FROM audit_predictions'),
+        ),
+        /ScaledObject audit: the postgresql trigger does not count audit_staging/,
+      );
+      expectProblem(
+        broken(
+          (o) =>
+            (o.find((x) => x.kind === 'Secret' && x.metadata?.name === 'kiln-keda-postgres')!.stringData.connection =
+              'postgresql://kiln:x@postgres-old:5432/kiln'),
+        ),
+        /ScaledObject audit: reads PostgreSQL at postgres-old:5432\/kiln, the app's DATABASE_URL is postgres:5432\/kiln/,
+      );
+    });
+
     it('compose: an unknown variable, an unknown host, a wrong health-check path, one inference replica', () => {
       const doc = composeDoc();
       const check = (mutate: (d: any) => void) => {

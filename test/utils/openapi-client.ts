@@ -81,7 +81,9 @@ const predicted = await must(
 );
 // The prediction log is chained by the audit worker shortly after the (already durable) call: wait for it.
 let verify = await must(client.GET('/api/audit/verify', { params: { query: { chain: 'predictions' } } }), 'verify');
-for (let i = 0; i < 150 && verify.ok && verify.checked === 0; i++) {
+// With ?chain= the answer is that chain's report (without it: {ok, chains}, every chain's report).
+const checked = (v: typeof verify) => ('checked' in v ? v.checked : v.chains.predictions.checked);
+for (let i = 0; i < 150 && verify.ok && checked(verify) === 0; i++) {
   await sleep(200);
   verify = await must(client.GET('/api/audit/verify', { params: { query: { chain: 'predictions' } } }), 'verify');
 }
@@ -93,7 +95,7 @@ console.log(
     labels: predicted.predictions.map((p) => p.label ?? null),
     version: predicted.version,
     verified: verify.ok,
-    checked: verify.checked,
+    checked: checked(verify),
   }),
 );
 `;

@@ -1,58 +1,47 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { UnrecoverableError } from 'bullmq';
-import { DataSource, EntityManager } from 'typeorm';
-import type { AuditRecordBatchPayload } from '../../contracts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DataSource } from 'typeorm';
 import { AuditStaging } from '../audit-staging';
 import { AuditLogWriter } from './audit-log.writer';
-import { IncomingRecordError } from './incoming-records';
+import {
+  BUSY,
+  CHAINER_FLAGS_BYTES,
+  PAUSED,
+  WAITING,
+  type ChainerHostMessage,
+  type ChainerWorkerData,
+  type ChainerWorkerMessage,
+} from './chainer-thread';
+import { RETRY_MS, StagedChainer } from './staged-chainer';
 
-/** Staged rows claimed per pass (each holds one group commit: 1–500 records). */
-const CLAIM_ROWS = 200;
-/** How often an idle chainer looks for rows staged by other processes (split deployment); its own process wakes it at once. */
-export const CHAIN_POLL_MS = 100;
-/**
- * Pause after a pass that found rows but not a full claim: lets the next pass take many group
- * commits at once (one lock, one dedupe query, one multi-row INSERT for all of them) instead of
- * one pass per group commit under load. Chaining is off the request path: the answer waited only
- * for the staging commit.
- */
-export const CHAIN_INTERVAL_MS = 20;
-/** Pause after a pass failed for a reason other than the data (database down, lock timeout). */
-const RETRY_MS = 1_000;
-
-interface StagedRow {
-  id: string;
-  batch: string;
-}
+/** How long a stopping chainer thread may take to finish its pass before it is terminated (the pass then rolls back). */
+const STOP_TIMEOUT_MS = 10_000;
 
 /**
- * Moves staged audit batches (`audit_staging`, written by every process's AuditSink) into the hash
- * chains: in processes with the `audit` role, one pass at a time per process.
+ * Moves staged audit batches (`audit_staging`) into the hash chains, in processes with the `audit`
+ * role: the StagedChainer loop (staged-chainer.ts) runs in a worker thread of its own
+ * (audit-chainer.worker.ts, with its own connections), so canonicalising, hashing and the log's
+ * writes take no turn of the event loop that serves predictions in the all-in-one process (they took
+ * about a quarter of it under load). Without the compiled worker file (running from sources) the
+ * loop runs on this thread instead.
  *
- * One pass = one transaction: claim up to CLAIM_ROWS staged rows in id order (`FOR UPDATE SKIP
- * LOCKED`: audit replicas share the work, never a row twice at once), append all their records with
- * one chain-head lock per chain (AuditLogWriter.appendInTransaction: one dedupe query, multi-row
- * INSERTs, one head update), delete the rows, commit. A crash anywhere rolls the whole pass back: the
- * rows are claimed again by the next pass, and the writer drops what is already in the log (by request
- * id / event id), so nothing is lost or stored twice.
- *
- * When a record breaks the contract or PostgreSQL refuses a value, the pass is rolled back and its rows
- * are written one staged row at a time through AuditLogWriter.writeBatch (record by record, a refused
- * payload stored without it); a row with records that still cannot be stored keeps them in
- * `audit_staging` with `refused_at` / `refused` set (out of the backlog), the others are written.
- *
- * When idle, woken at once by this process's own AuditSink (AuditStaging.onStaged), else every
- * CHAIN_POLL_MS; while rows keep coming, a pass every CHAIN_INTERVAL_MS takes all staged meanwhile.
+ * The thread is woken by this process's AuditSink (AuditStaging.onStaged → a `poke` message). When it
+ * dies (an uncaught error, out of memory, terminated), another one is started after RETRY_MS: a pass
+ * cut short rolls back with its connection, so its rows are staged still and the next thread chains
+ * them. `pause()` / `resume()` flip a flag shared with the thread, read before every pass.
  */
 @Injectable()
 export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AuditChainer');
+  /** Shared with the thread: PAUSED, WAITING, BUSY (chainer-thread.ts). */
+  private readonly flags = new Int32Array(new SharedArrayBuffer(CHAINER_FLAGS_BYTES));
   private stopped = false;
-  private paused = false;
-  private loop: Promise<void> = Promise.resolve();
-  private wake: (() => void) | null = null;
-  private woken = false;
+  private thread: Worker | null = null;
+  private inThread: StagedChainer | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(
@@ -64,129 +53,78 @@ export class AuditChainer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.run();
+    const file = join(__dirname, 'audit-chainer.worker.js');
+    if (existsSync(file)) this.startThread(file);
+    else {
+      this.inThread = new StagedChainer(this.db, this.writer, this.flags);
+      this.inThread.start();
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.poke();
-    await this.loop;
-  }
-
-  /** Stops chaining after the current pass (records stay staged; tests use it to hold records back). */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.poke();
-  }
-
-  private poke(): void {
-    this.woken = true;
-    this.wake?.();
-  }
-
-  /** Waits `ms`, or less when poked meanwhile (a poke while not sleeping makes the next sleep return at once). */
-  private sleep(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = () => {
-        this.woken = false;
-        done();
-      };
-    });
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      if (this.paused) {
-        await this.sleep(CHAIN_POLL_MS);
-        continue;
-      }
-      let claimed = 0;
-      try {
-        claimed = await this.pass();
-      } catch (err) {
-        this.logger.error({ err }, 'audit chainer pass failed; retrying');
-        await this.sleep(RETRY_MS);
-        continue;
-      }
-      if (claimed === 0) await this.sleep(CHAIN_POLL_MS);
-      else if (claimed < CLAIM_ROWS) await new Promise((r) => setTimeout(r, CHAIN_INTERVAL_MS));
-    }
-  }
-
-  /** One pass; resolves to the staged rows it took (0 = nothing staged). */
-  async pass(): Promise<number> {
-    let partition: string | null = null;
-    let fallback: StagedRow[] | null = null;
-    const claimed = await this.db.transaction(async (m) => {
-      const rows = (await m.query(
-        `SELECT id, batch FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [CLAIM_ROWS],
-      )) as StagedRow[];
-      if (rows.length === 0) return 0;
-      const merged: AuditRecordBatchPayload = { payloadVersion: 1, predictions: [], events: [] };
-      for (const row of rows) {
-        const p = JSON.parse(row.batch) as AuditRecordBatchPayload;
-        if (Array.isArray(p.predictions)) for (const r of p.predictions) merged.predictions!.push(r);
-        if (Array.isArray(p.events)) for (const r of p.events) merged.events!.push(r);
-      }
-      await m.query(`SAVEPOINT chain`);
-      try {
-        partition = (await this.writer.appendInTransaction(m, merged)).partition;
-        await m.query(`RELEASE SAVEPOINT chain`);
-      } catch (err) {
-        if (!isRecordProblem(err)) throw err;
-        // Undo the partial append; the rows stay locked by this transaction until the slow path is done.
-        await m.query(`ROLLBACK TO SAVEPOINT chain`);
-        fallback = rows;
-        await this.oneByOne(m, rows);
-        return rows.length;
-      }
-      await m.query(`DELETE FROM audit_staging WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      return rows.length;
-    });
-    if (!fallback) this.writer.partitionCommitted(partition);
-    else this.writer.partitionUnknown();
-    return claimed;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.inThread?.stop();
+    const thread = this.thread;
+    if (!thread) return;
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.postMessage({ type: 'stop' } satisfies ChainerHostMessage);
+    const timer = setTimeout(() => void thread.terminate(), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
   }
 
   /**
-   * The slow path, rows still locked by the caller's transaction `m`: each row through writeBatch (its
-   * own transactions, idempotent), then deleted — or marked refused with the writer's reason.
+   * Stops chaining (records stay staged; tests use it to hold records back): resolves once no pass
+   * runs, so nothing staged after it is chained until `resume()`.
    */
-  private async oneByOne(m: EntityManager, rows: StagedRow[]): Promise<void> {
-    for (const row of rows) {
-      let refused: string | null = null;
-      try {
-        await this.writer.writeBatch(JSON.parse(row.batch) as AuditRecordBatchPayload);
-      } catch (err) {
-        if (!(err instanceof UnrecoverableError)) throw err;
-        refused = err.message;
-        this.logger.error({ staged: row.id, reason: refused }, 'audit records refused; kept in audit_staging with refused_at');
-      }
-      if (refused === null) await m.query(`DELETE FROM audit_staging WHERE id = $1`, [row.id]);
-      else await m.query(`UPDATE audit_staging SET refused_at = now(), refused = $2 WHERE id = $1`, [row.id, refused]);
-    }
+  async pause(): Promise<void> {
+    Atomics.store(this.flags, PAUSED, 1);
+    while (Atomics.load(this.flags, BUSY) === 1) await new Promise((r) => setTimeout(r, 5));
   }
-}
 
-/** The records themselves are the problem (contract or a value PostgreSQL refuses): retrying as is cannot help. */
-function isRecordProblem(err: unknown): boolean {
-  if (err instanceof IncomingRecordError) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('54'));
+  resume(): void {
+    Atomics.store(this.flags, PAUSED, 0);
+    this.poke();
+  }
+
+  /** The chainer's thread (null when chaining on this thread); tests terminate it to check a new one takes over. */
+  get worker(): Worker | null {
+    return this.thread;
+  }
+
+  /** Wakes an idle chainer (a busy one takes what was staged with its next pass anyway). */
+  private poke(): void {
+    if (this.thread && Atomics.compareExchange(this.flags, WAITING, 1, 0) === 1) {
+      this.thread.postMessage({ type: 'poke' } satisfies ChainerHostMessage);
+    }
+    this.inThread?.poke();
+  }
+
+  private startThread(file: string): void {
+    const workerData: ChainerWorkerData = {
+      databaseUrl: (this.db.options as { url: string }).url,
+      flags: this.flags.buffer as SharedArrayBuffer,
+    };
+    const thread = new Worker(file, { workerData });
+    this.thread = thread;
+    thread.on('message', (m: ChainerWorkerMessage) => {
+      if (m.type !== 'log') return;
+      const logger = new Logger(m.context);
+      if (m.fields) logger[m.level](m.fields, m.message);
+      else logger[m.level](m.message);
+    });
+    thread.on('error', (err) => this.logger.error({ err }, 'audit chainer thread failed'));
+    thread.on('exit', (code) => {
+      if (this.thread === thread) this.thread = null;
+      Atomics.store(this.flags, BUSY, 0); // its pass, if any, ended with it (rolled back)
+      if (this.stopped) return;
+      this.logger.error({ code }, `audit chainer thread exited; starting another in ${RETRY_MS} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.stopped) this.startThread(file);
+      }, RETRY_MS);
+    });
+  }
 }

@@ -86,7 +86,7 @@ export class EventsQueryDto extends PageQuery {
 }
 
 export class VerifyQueryDto {
-  @ApiPropertyOptional({ enum: ['predictions', 'events'], default: 'predictions' })
+  @ApiPropertyOptional({ enum: ['predictions', 'events'], description: 'one chain; without it every chain is verified' })
   @IsOptional()
   @IsIn(['predictions', 'events'])
   chain?: 'predictions' | 'events';

@@ -13,12 +13,14 @@ export function auditCommand(): Command {
     .option('--to <bound>', 'a seq or an ISO 8601 time')
     .action(async (o: { chain: string; from?: string; to?: string }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      const chains = o.chain === 'both' ? ['predictions', 'events'] : [o.chain];
-      const reports: Record<string, any> = {};
-      for (const chain of chains) {
-        const q = new URLSearchParams({ chain, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
-        reports[chain] = await client.get(`/api/audit/verify?${q.toString()}`);
-      }
+      // without chain the server verifies every chain and reports each under `chains`
+      const q = new URLSearchParams({
+        ...(o.chain === 'both' ? {} : { chain: o.chain }),
+        ...(o.from ? { from: o.from } : {}),
+        ...(o.to ? { to: o.to } : {}),
+      });
+      const answer = await client.get(`/api/audit/verify?${q.toString()}`);
+      const reports: Record<string, any> = o.chain === 'both' ? answer.chains : { [o.chain]: answer };
       emit(out, reports, () => {
         for (const [chain, r] of Object.entries(reports)) {
           const checkpoint = r.checkpoint ? `; checkpoint ${r.checkpoint.ok === false ? 'MISMATCH' : 'ok'}` : '';

@@ -3,17 +3,20 @@ import { MIGRATIONS } from '../../../migrations';
 
 export const MIGRATIONS_TABLE = 'kiln_migrations';
 
-/** Connection options shared by the app (TypeOrmModule) and the `npm run migrate` command. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+/**
+ * Connection options shared by the app (TypeOrmModule), the `npm run migrate` command and the audit
+ * chainer's thread (its own small pool under its own application name).
+ */
+export function dataSourceOptions(url: string, pool: { applicationName?: string; max?: number } = {}): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    applicationName: 'kiln',
+    applicationName: pool.applicationName ?? 'kiln',
     migrations: MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,
     // The schema changes only through migrations/, never from entity metadata.
     synchronize: false,
     migrationsRun: false,
-    extra: { max: 20, connectionTimeoutMillis: 10_000 },
+    extra: { max: pool.max ?? 20, connectionTimeoutMillis: 10_000 },
   };
 }
