@@ -396,10 +396,13 @@ async function main(): Promise<void> {
         datasetVersionId: carsVersion.id,
         ...carsJob,
         modelName: 'cars-shutdown',
-        hyperparameters: { ...carsJob.hyperparameters, epochs: 2000 },
+        // early stopping off: the job must still run when Kiln closes (else the stream ends with the job)
+        hyperparameters: { ...carsJob.hyperparameters, epochs: 2000, earlyStoppingPatience: 0 },
       });
       const events = kiln.app.get(TrainingJobEvents) as unknown as { open: Set<unknown> };
-      const stream = readEvents(kiln, `/api/training-jobs/${id}/events`).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      const stream = readEvents(kiln, `/api/training-jobs/${id}/events`).catch((e: unknown) =>
+        e instanceof Error ? e : new Error(String(e)),
+      );
       await eventually(async () => (events.open.size === 1 ? true : undefined), 60_000);
       // Bound by function, not wall time: the stream ends because Kiln shuts down, while the job still
       // runs (no final event), and close() returns (the cap only turns a hang into a failure).
