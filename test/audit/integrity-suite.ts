@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
+import { AuditSink, RECENT_RECORD_MS } from '../../src/audit/audit-sink';
 import { AuditChainer } from '../../src/audit/log/audit-chainer.service';
 import { FeedbackService, MAX_WAITING_CALLS, RECORD_WAIT_MS } from '../../src/audit/monitoring/feedback.service';
 import { uuidV7 } from '../../src/platform/logging/logging';
@@ -246,10 +247,13 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       // Paused chainer: predictions are answered (their records are durable in audit_staging) but not
       // written to the log, so feedback for them has to wait.
       const chainer = kiln.app.get(AuditChainer);
-      // Waiters give up after recordWaitMs; sending 65 calls on a loaded machine can take longer than
-      // the 5 s default, so the test lengthens it and waits for the state it needs instead of sleeping.
+      // A call waits at most recordWaitMs (5 s), and only for predictions recorded in the last 10 s
+      // (recent.ttlMs). 65 predictions and 65 feedback calls can take longer than that on a loaded
+      // machine, so the test lengthens both and waits for the state it needs instead of sleeping.
       const feedbackService = kiln.app.get(FeedbackService);
+      const sink = kiln.app.get(AuditSink);
       feedbackService.recordWaitMs = 300_000;
+      sink.recent.ttlMs = 300_000;
       chainer.pause();
       let statuses: number[];
       try {
@@ -267,16 +271,18 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
             }),
         );
         // every call is in: MAX_WAITING_CALLS wait and one was refused (nothing else could have answered)
-        await eventually(
-          async () => (feedbackService.waits.now === MAX_WAITING_CALLS && answered.length === 1 ? true : undefined),
-          120_000,
-        );
+        await eventually(async () => {
+          const { now } = feedbackService.waits;
+          if (now === MAX_WAITING_CALLS && answered.length === 1) return true;
+          throw new Error(`${now} calls wait, answered: ${JSON.stringify(answered)}`);
+        }, 120_000);
         assert.deepEqual(answered, [503]);
         chainer.resume();
         statuses = (await Promise.all(feedback)).map((f) => f.status);
       } finally {
         chainer.resume();
         feedbackService.recordWaitMs = RECORD_WAIT_MS;
+        sink.recent.ttlMs = RECENT_RECORD_MS;
       }
       assert.deepEqual(
         { created: statuses.filter((s) => s === 201).length, refused: statuses.filter((s) => s === 503).length },
