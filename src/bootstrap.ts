@@ -22,7 +22,7 @@ import { createOpenApiDocument } from './platform/http/openapi';
 import { ErrorFormats } from './platform/http/problem-details';
 import { installNulParameterGuard } from './platform/http/stored-strings';
 import { kilnValidationPipe } from './platform/http/validation';
-import { runProcess, type InterruptibleOnShutdown, type RunningKiln } from './platform/lifecycle/run-process';
+import { runProcess, type EndsStreamsOnShutdown, type InterruptibleOnShutdown, type RunningKiln } from './platform/lifecycle/run-process';
 import { checkDatabaseReachable, checkDataDirWritable, checkRedisReachable, StartupError } from './platform/lifecycle/startup-checks';
 import { installAccessLog, KilnNestLogger, requestIdFor } from './platform/logging/logging';
 import { installHttpMetrics } from './platform/metrics/http-metrics';
@@ -208,19 +208,22 @@ function configureHttp(
 }
 
 /**
- * Shutdown order that loses nothing: stop accepting and finish in-flight HTTP requests; then close
- * every queue worker, which waits for its running job to finish (a job that cannot finish is
- * returned to the queue by BullMQ's lock expiry); then let Nest close queues and the database pool.
+ * Shutdown order that loses nothing: end open event streams, stop accepting and finish in-flight HTTP
+ * requests; then close every queue worker, which waits for its running job to finish (a job that
+ * cannot finish is returned to the queue by BullMQ's lock expiry); then let Nest close queues and the
+ * database pool.
  */
 async function drain(app: NestFastifyApplication): Promise<void> {
   const log = new NestLogger('Shutdown');
   log.log('draining HTTP requests');
-  await app.getHttpAdapter().getInstance().close();
-  const hosts = app
+  const providers = app
     .get(DiscoveryService)
     .getProviders()
-    .map((w) => w.instance as unknown)
-    .filter((i): i is WorkerHost => i instanceof WorkerHost);
+    .map((w) => w.instance as unknown);
+  // Open event streams would keep the HTTP server from closing until their jobs end: end them first.
+  for (const p of providers) (p as Partial<EndsStreamsOnShutdown> | null | undefined)?.endStreamsForShutdown?.();
+  await app.getHttpAdapter().getInstance().close();
+  const hosts = providers.filter((i): i is WorkerHost => i instanceof WorkerHost);
   const workers = hosts.map((host) => host.worker);
   // Long-running work (training) is handed back to its queue to resume at the next start, not waited for.
   for (const host of hosts) (host as Partial<InterruptibleOnShutdown>).interruptForShutdown?.();

@@ -20,7 +20,8 @@ import { Client } from 'pg';
 import { CHANGE_EVENTS_CHANNEL } from '../../src/platform/events';
 import { MAIN, spawnKiln, type SpawnedKiln } from '../../test/utils/spawn-kiln';
 import { testEnvironment } from '../../test/utils/test-kiln';
-import { featureNames, generateTable, predictBody } from '../serve/fixture';
+import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
+import { featureNames, predictBody } from '../serve/fixture';
 import { apiClient, until } from '../serve/kiln-server';
 
 const MOVES = Number(process.env.BENCH_EVENTS_MOVES ?? 40);
@@ -126,31 +127,15 @@ async function main(): Promise<void> {
     const url = await ready(manager);
     const key = env.KILN_ADMIN_KEY!;
     const api = apiClient(url, key);
-    const table = generateTable(1000, 8, 3);
-    const ds = await api('POST', '/api/datasets', { name: 'bench-events' });
-    const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
-    const version = await until(async () => {
-      const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
-      if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
-      return v.status === 'ready' ? v : undefined;
-    }, 100);
+    const { versionId } = await uploadSyntheticTable(api, 'bench-events', 1000, 8, 3);
     for (let i = 0; i < 2; i++) {
-      const job = await api('POST', '/api/training-jobs', {
-        datasetVersionId: version.id,
-        target: 'label',
-        task: 'binary',
-        positiveClass: 'yes',
-        features: featureNames(8),
+      await trainSyntheticMlp(api, {
+        datasetVersionId: versionId,
         modelName: MODEL,
-        template: 'mlp',
+        features: 8,
         hyperparameters: { epochs: 3, batchSize: 64, learningRate: 0.01, hiddenUnits: [8], seed: 7 + i },
         promote: 'never',
       });
-      await until(async () => {
-        const j = await api('GET', `/api/training-jobs/${job.id}`);
-        if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training: ${j.status} ${JSON.stringify(j.error)}`);
-        return j.status === 'succeeded' ? j : undefined;
-      }, 200);
     }
     await api('PUT', `/api/models/${MODEL}/aliases/production`, { version: 1 });
     await api('PUT', `/api/models/${MODEL}/aliases/staging`, { version: 2 });

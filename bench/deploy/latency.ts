@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { SpawnedKiln, spawnKiln } from '../../test/utils/spawn-kiln';
 import { testEnvironment } from '../../test/utils/test-kiln';
-import { featureNames, generateTable, predictBody } from '../serve/fixture';
+import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
+import { featureNames, predictBody } from '../serve/fixture';
 import { apiClient, until } from '../serve/kiln-server';
 
 const APPS_DIR = join(__dirname, '..', '..', 'apps');
@@ -102,34 +103,14 @@ async function main(): Promise<void> {
       try {
         const api = apiClient(gateway, key);
         if (setup === 'all-in-one') {
-          const table = generateTable(500, 8, 12);
-          const ds = await api('POST', '/api/datasets', { name });
-          const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, {
-            records: table.records,
-            schema: { columns: table.columns },
-          });
-          const version = await until(async () => {
-            const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
-            if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
-            return v.status === 'ready' ? v : undefined;
-          }, 100);
-          const job = await api('POST', '/api/training-jobs', {
-            datasetVersionId: version.id,
-            target: 'label',
-            task: 'binary',
-            positiveClass: 'yes',
-            features,
+          const { datasetId, versionId } = await uploadSyntheticTable(api, name, 500, 8, 12);
+          const job = await trainSyntheticMlp(api, {
+            datasetVersionId: versionId,
             modelName: name,
-            template: 'mlp',
+            features: 8,
             hyperparameters: { epochs: 3, batchSize: 64, hiddenUnits: [16], earlyStoppingPatience: 0, seed: 7 },
-            promote: 'always',
           });
-          await until(async () => {
-            const j = await api('GET', `/api/training-jobs/${job.id}`);
-            if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training: ${j.status}`);
-            return j.status === 'succeeded' ? j : undefined;
-          }, 200);
-          ids.dataset = ds.id;
+          ids.dataset = datasetId;
           ids.job = job.id;
         }
         const get = (path: string) => () => fetch(`${gateway}${path}`, { headers: { authorization: `Bearer ${key}` } });

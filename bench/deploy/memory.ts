@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { SpawnedKiln, spawnKiln, MAIN } from '../../test/utils/spawn-kiln';
 import { testEnvironment } from '../../test/utils/test-kiln';
-import { featureNames, generateTable, predictBody } from '../serve/fixture';
+import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
+import { featureNames, predictBody } from '../serve/fixture';
 import { apiClient, until } from '../serve/kiln-server';
 
 const APPS_DIR = join(__dirname, '..', '..', 'apps');
@@ -50,32 +51,15 @@ async function ready(kiln: SpawnedKiln): Promise<string> {
 /** The load; management calls go to `gateway`, predictions to `inference`. */
 async function load(gateway: string, inference: string, key: string): Promise<void> {
   const api = apiClient(gateway, key);
-  const table = generateTable(ROWS, FEATURES, SEED);
-  const ds = await api('POST', '/api/datasets', { name: `bench-deploy-${Date.now()}` });
-  const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
-  const version = await until(async () => {
-    const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
-    if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
-    return v.status === 'ready' ? v : undefined;
-  }, 100);
+  const { versionId } = await uploadSyntheticTable(api, `bench-deploy-${Date.now()}`, ROWS, FEATURES, SEED);
   const features = featureNames(FEATURES);
   const name = 'bench-deploy';
-  const job = await api('POST', '/api/training-jobs', {
-    datasetVersionId: version.id,
-    target: 'label',
-    task: 'binary',
-    positiveClass: 'yes',
-    features,
+  await trainSyntheticMlp(api, {
+    datasetVersionId: versionId,
     modelName: name,
-    template: 'mlp',
+    features: FEATURES,
     hyperparameters: { epochs: 10, batchSize: 64, learningRate: 0.005, hiddenUnits: [32], dropout: 0, earlyStoppingPatience: 0, seed: 7 },
-    promote: 'always',
   });
-  await until(async () => {
-    const j = await api('GET', `/api/training-jobs/${job.id}`);
-    if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training: ${j.status} ${JSON.stringify(j.error)}`);
-    return j.status === 'succeeded' ? j : undefined;
-  }, 200);
   const predict = (seed: number) =>
     fetch(`${inference}/api/models/${name}/predict`, {
       method: 'POST',

@@ -29,7 +29,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
 import { exportDenseStackToOnnx, IsolatedOnnxModel, OnnxModel, onnxRuntimeInfo, onnxSessionChildFile } from '../../src/ml/onnx';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
-import { featureNames, generateTable, predictBody, seededRandom } from '../serve/fixture';
+import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
+import { featureNames, predictBody, seededRandom } from '../serve/fixture';
 import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
 import { runCell, type CellResult } from '../serve/load';
 import { descendants } from '../serve/proc-stats';
@@ -204,32 +205,15 @@ async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<st
   try {
     const api = apiClient(kiln.url, adminKey);
     const large = NETWORKS[1];
-    const table = generateTable(3000, large.features, SEED);
-    const ds = await api('POST', '/api/datasets', { name: `bench-engines-${randomBytes(3).toString('hex')}` });
-    const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
-    const version = await until(async () => {
-      const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
-      if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
-      return v.status === 'ready' ? v : undefined;
-    }, 100);
+    const { versionId } = await uploadSyntheticTable(api, `bench-engines-${randomBytes(3).toString('hex')}`, 3000, large.features, SEED);
     const name = 'bench-engines-large';
     const features = featureNames(large.features);
-    const job = await api('POST', '/api/training-jobs', {
-      datasetVersionId: version.id,
-      target: 'label',
-      task: 'binary',
-      positiveClass: 'yes',
-      features,
+    await trainSyntheticMlp(api, {
+      datasetVersionId: versionId,
       modelName: name,
-      template: 'mlp',
+      features: large.features,
       hyperparameters: { epochs: 1, batchSize: 64, hiddenUnits: [...large.hiddenUnits], dropout: 0, earlyStoppingPatience: 0, seed: 7 },
-      promote: 'always',
     });
-    await until(async () => {
-      const j = await api('GET', `/api/training-jobs/${job.id}`);
-      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`training: ${j.status} ${JSON.stringify(j.error)}`);
-      return j.status === 'succeeded' ? j : undefined;
-    }, 200);
     const body = predictBody(features, SEED + large.features);
     const predictorKey: string = (await api('POST', '/api/keys', { name: 'bench-engines', role: 'predictor' })).key;
     const headers = { authorization: `Bearer ${predictorKey}`, 'content-type': 'application/json' };

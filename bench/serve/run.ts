@@ -66,7 +66,8 @@ import { loadConfig } from '../../src/platform/config/kiln-config';
 import type { ModelJson } from '../../src/platform/tfjs/artifact-io';
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
 import { summarise, type CpuProfile, type ProfileSummary } from './cpu-profile';
-import { featureNames, generateTable, predictBody } from './fixture';
+import { uploadSyntheticTable, trainSyntheticMlp } from '../common/synthetic-mlp';
+import { featureNames, predictBody } from './fixture';
 import { apiClient, benchKilnEnv, startKilnChild, until, type Api, type KilnChild } from './kiln-server';
 import { scrapeMetrics, serverView, sum, type ServerView } from './kiln-metrics';
 import { runCell, type CellResult } from './load';
@@ -142,28 +143,17 @@ const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /** Uploads the fixture table and trains every model through the API; returns what the cells need. */
 async function prepare(api: Api, predict: (name: string, body: string) => Promise<Response>): Promise<Prepared[]> {
   const maxFeatures = Math.max(...MODELS.map((m) => m.features));
-  const table = generateTable(ROWS, maxFeatures, SEED);
-  const ds = await api('POST', '/api/datasets', { name: `bench-serve-${randomBytes(3).toString('hex')}` });
-  const accepted = await api('POST', `/api/datasets/${ds.id}/versions`, { records: table.records, schema: { columns: table.columns } });
-  const version = await until(async () => {
-    const v = await api('GET', `/api/datasets/${ds.id}/versions/${accepted.id}`);
-    if (v.status === 'failed') throw new Error(`ingestion failed: ${v.failureReason}`);
-    return v.status === 'ready' ? v : undefined;
-  }, 100);
+  const { versionId } = await uploadSyntheticTable(api, `bench-serve-${randomBytes(3).toString('hex')}`, ROWS, maxFeatures, SEED);
 
   const out: Prepared[] = [];
   for (const spec of MODELS) {
     const features = featureNames(spec.features);
     const name = `bench-serve-${spec.key}`;
     const t0 = performance.now();
-    const job = await api('POST', '/api/training-jobs', {
-      datasetVersionId: version.id,
-      target: 'label',
-      task: 'binary',
-      positiveClass: 'yes',
-      features,
+    const done = await trainSyntheticMlp(api, {
+      datasetVersionId: versionId,
       modelName: name,
-      template: 'mlp',
+      features: spec.features,
       hyperparameters: {
         epochs: spec.epochs,
         batchSize: 64,
@@ -173,14 +163,7 @@ async function prepare(api: Api, predict: (name: string, body: string) => Promis
         earlyStoppingPatience: 0,
         seed: 7,
       },
-      promote: 'always',
     });
-    const done = await until(async () => {
-      const j = await api('GET', `/api/training-jobs/${job.id}`);
-      if (j.status === 'failed' || j.status === 'cancelled')
-        throw new Error(`training ${spec.key}: ${j.status} ${JSON.stringify(j.error)}`);
-      return j.status === 'succeeded' ? j : undefined;
-    }, 200);
     const trainSeconds = (performance.now() - t0) / 1000;
     const v = await api('GET', `/api/models/${name}/versions/${done.modelVersion.version}`);
     const requestBody = predictBody(features, SEED + spec.features);

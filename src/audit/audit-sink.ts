@@ -43,7 +43,8 @@ export class AuditSink {
   private pending: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
-  private readonly recent = new RecentRequestIds(RECENT_RECORD_MS, MAX_RECENT_IDS);
+  /** The live predictions recorded in the last RECENT_RECORD_MS (`recent.ttlMs`), whose feedback may wait. */
+  readonly recent = new RecentRequestIds(RECENT_RECORD_MS, MAX_RECENT_IDS);
 
   constructor(
     private readonly staging: AuditStaging,

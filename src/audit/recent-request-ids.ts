@@ -11,7 +11,8 @@ export class RecentRequestIds {
   private readonly ids = new Map<string, number>();
 
   constructor(
-    private readonly ttlMs: number,
+    /** Applies to ids added from then on (a test lengthens it: a loaded machine is slow to send many calls). */
+    public ttlMs: number,
     private readonly maxIds: number,
     private readonly clock: () => number = Date.now,
   ) {}

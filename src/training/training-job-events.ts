@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { EpochProgress } from '../ml';
+import type { EndsStreamsOnShutdown } from '../platform/lifecycle/run-process';
 import { FINAL_STATUSES, type TrainingJobStatus } from './training-job.entity';
 
 /** What the stream reads of a job: its row, or the job as the API shows it (a split gateway reads it over the transport). */
@@ -33,10 +34,10 @@ export interface JobEventSource<J extends StreamedJob = StreamedJob> {
  * may run in another process (split deployment) and the row is the state anyway. A client that
  * reconnects with `Last-Event-ID: <epoch>` gets only later epochs. A job that already finished
  * gets its epochs and final event at once. The poll stops when the client disconnects and every
- * open stream is ended when the application shuts down (else the HTTP server would wait for it).
+ * open stream is ended when the application starts shutting down (else the HTTP server would wait for it).
  */
 @Injectable()
-export class TrainingJobEvents implements OnModuleDestroy {
+export class TrainingJobEvents implements OnModuleDestroy, EndsStreamsOnShutdown {
   private readonly logger = new Logger(TrainingJobEvents.name);
   private readonly open = new Set<() => void>();
 
@@ -113,7 +114,12 @@ export class TrainingJobEvents implements OnModuleDestroy {
     }
   }
 
-  onModuleDestroy(): void {
+  /** Ends every open stream; the shutdown drain calls it before closing the HTTP server. */
+  endStreamsForShutdown(): void {
     for (const stop of [...this.open]) stop();
+  }
+
+  onModuleDestroy(): void {
+    this.endStreamsForShutdown();
   }
 }

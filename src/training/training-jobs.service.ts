@@ -1,11 +1,4 @@
-import {
-  ConflictException,
-  Injectable,
-  Logger,
-  NotFoundException,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -35,7 +28,8 @@ import {
 import { ValidationProblemException } from '../platform/http/validation';
 import { commitThenEnqueue, type QueuedJob } from '../platform/queues/commit-then-enqueue';
 import { jobPage } from '../platform/queues/job-list';
-import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../platform/queues/queued-job-row';
+import { CancellableJobRows } from '../platform/queues/queued-job-row';
+import { OrphanSweepingService } from '../platform/queues/orphan-sweeping-service';
 import type { CreateTrainingJobDto, TrainingJobListQuery } from './training-jobs.dto';
 import { defaultPromoteMetric } from './promotion-decision';
 import { TrainingJobEntity, type TrainingJobSpec } from './training-job.entity';
@@ -80,10 +74,9 @@ function bestEpochOf(history: EpochProgress[]): number | null {
 }
 
 @Injectable()
-export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly rows: CancellableJobRows<TrainingJobEntity>;
-  private readonly logger = new Logger('TrainingJobs');
-  private stopSweep: () => void = () => undefined;
+export class TrainingJobsService extends OrphanSweepingService<TrainingJobEntity> {
+  protected readonly rows: CancellableJobRows<TrainingJobEntity>;
+  protected readonly logger = new Logger('TrainingJobs');
 
   constructor(
     @InjectRepository(TrainingJobEntity) private readonly jobs: Repository<TrainingJobEntity>,
@@ -92,24 +85,12 @@ export class TrainingJobsService implements OnApplicationBootstrap, OnModuleDest
     private readonly registry: ModelRegistry,
     private readonly artifacts: ArtifactStore,
   ) {
+    super();
     this.rows = new CancellableJobRows(jobs, 'training job');
   }
 
-  onApplicationBootstrap(): void {
-    this.stopSweep = sweepOrphansPeriodically(this.logger, 'training job', () => this.requeueOrphans());
-  }
-
-  /** One pass of the orphan sweep (queued-job-row.ts `requeueOrphans`); every replica runs one a minute. */
-  requeueOrphans(): Promise<string[]> {
-    return this.rows.requeueOrphans((j) => this.queueJob(j), ORPHAN_GRACE_MS);
-  }
-
-  onModuleDestroy(): void {
-    this.stopSweep();
-  }
-
   /** The queue job that runs a training job (its id derived from the row's, so it is queued at most once). */
-  private queueJob(j: TrainingJobEntity): QueuedJob {
+  protected queueJob(j: TrainingJobEntity): QueuedJob {
     return {
       queue: this.queue,
       name: JobName.TrainingRunJob,

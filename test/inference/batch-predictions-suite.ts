@@ -16,6 +16,7 @@ import { JobName, jobId, QueueName, type InferenceRunBatchPredictionPayload } fr
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestConfiguration, type TestResponse } from '../utils/test-kiln';
 import { completedJob } from '../utils/completed-job';
 import { createDataset, penguinsRows, readyVersion, toCsv, vegaFile, type JsonRow } from '../ingestion/ingestion-helpers';
+import { downloadedRows, finishedBatchPrediction } from './inference-helpers';
 
 const MODEL = 'penguins-batch';
 const CLASSES = ['Adelie', 'Chinstrap', 'Gentoo'];
@@ -32,28 +33,6 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const r = await kiln.request('GET', `/api/batch-predictions/${id}`);
       assert.equal(r.status, 200, r.text);
       return r.body;
-    }
-
-    async function finished(id: string, timeoutMs = 60_000): Promise<any> {
-      return eventually(
-        async () => {
-          const j = await job(id);
-          return j.status === 'queued' || j.status === 'running' ? undefined : j;
-        },
-        timeoutMs,
-        100,
-      );
-    }
-
-    async function ndjsonRows(dsId: string, versionId: string): Promise<any[]> {
-      const res = await fetch(`${kiln.url}/api/datasets/${dsId}/versions/${versionId}/download?format=ndjson`, {
-        headers: { authorization: `Bearer ${kiln.adminKey}` },
-      });
-      assert.equal(res.status, 200);
-      return (await res.text())
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l));
     }
 
     before(async () => {
@@ -152,7 +131,7 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal(res.status, 202, res.text);
       assert.equal(res.body.status, 'queued');
       assert.deepEqual(res.body.requested, { alias: 'production' });
-      const done = await finished(res.body.id);
+      const done = await finishedBatchPrediction(kiln, res.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       assert.equal(done.modelVersion, 1);
       assert.deepEqual(done.progress, { rowsProcessed: penguins.length, totalRows: penguins.length });
@@ -193,8 +172,8 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       for (const c of CLASSES) assert.equal(types[`probability_${c}`], 'number');
       assert.equal(out.columns.length, version.columns.length + 1 + CLASSES.length);
 
-      const inputRows = await ndjsonRows(datasetId, version.id);
-      const outputRows = await ndjsonRows(done.outputDatasetId, done.outputDatasetVersionId);
+      const inputRows = await downloadedRows(kiln, datasetId, version.id);
+      const outputRows = await downloadedRows(kiln, done.outputDatasetId, done.outputDatasetVersionId);
       assert.equal(outputRows.length, inputRows.length);
       outputRows.forEach((o, i) => {
         for (const c of version.columns) assert.deepEqual(o[c.name], inputRows[i][c.name], `row ${i} column ${c.name}`);
@@ -263,7 +242,7 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       assert.equal(other.status, 409, other.text);
       assert.match(other.body.detail, /^Idempotency-Key: /);
       assert.equal((await kiln.request('GET', '/api/batch-predictions')).body.length, before + 1, 'one job');
-      const done = await finished(a!.body.id);
+      const done = await finishedBatchPrediction(kiln, a!.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
     });
 
@@ -273,7 +252,7 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
         body: { model: MODEL, version: 1, datasetVersionId: version.id, outputDatasetId: target },
       });
       assert.equal(res.status, 202, res.text);
-      const done = await finished(res.body.id);
+      const done = await finishedBatchPrediction(kiln, res.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       const expected = [[done.outputDatasetVersionId, 1, 'ready', penguins.length]];
       const versions = async () =>
@@ -336,7 +315,7 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const cr = await kiln.request('POST', `/api/batch-predictions/${running.body.id}/cancel`);
       assert.equal(cr.status, 202, cr.text);
       assert.equal(cr.body.cancelRequested, true);
-      const done = await finished(running.body.id, 15_000);
+      const done = await finishedBatchPrediction(kiln, running.body.id);
       assert.equal(done.status, 'cancelled', JSON.stringify(done));
       assert.equal(done.outputDatasetVersionId, null);
       assert.ok(done.progress.rowsProcessed < many.length, `stopped at ${done.progress.rowsProcessed} of ${many.length}`);
@@ -361,7 +340,7 @@ export async function batchPredictionsSuite(configuration: TestConfiguration): P
       const odd = await readyVersion(kiln, oddId, toCsv(rows));
       const res = await kiln.request('POST', '/api/batch-predictions', { body: { model: MODEL, version: 1, datasetVersionId: odd.id } });
       assert.equal(res.status, 202, res.text);
-      const done = await finished(res.body.id);
+      const done = await finishedBatchPrediction(kiln, res.body.id);
       assert.equal(done.status, 'failed', JSON.stringify(done));
       assert.equal(done.attempts, 1, 'not retried');
       assert.equal(done.error.code, 'PREDICT_REJECTED');

@@ -54,3 +54,28 @@ export function penguinRecords(n: number, offset = 0): Array<Record<string, unkn
     .slice(offset, offset + n)
     .map((r) => Object.fromEntries(PENGUIN_FEATURES.map((f) => [f, r[f] ?? null])));
 }
+
+/** Waits until a batch prediction leaves queued/running; returns it (succeeded, failed or cancelled). */
+export async function finishedBatchPrediction(kiln: KilnClient, id: string, timeoutMs = 180_000): Promise<any> {
+  return eventually(
+    async () => {
+      const r = await kiln.request('GET', `/api/batch-predictions/${id}`);
+      assert.equal(r.status, 200, r.text);
+      return r.body.status === 'queued' || r.body.status === 'running' ? undefined : r.body;
+    },
+    timeoutMs,
+    100,
+  );
+}
+
+/** The rows of a dataset version (e.g. a batch prediction's output), downloaded as NDJSON. */
+export async function downloadedRows(kiln: KilnClient, datasetId: string, versionId: string): Promise<any[]> {
+  const res = await fetch(`${kiln.url}/api/datasets/${datasetId}/versions/${versionId}/download?format=ndjson`, {
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+  });
+  assert.equal(res.status, 200);
+  return (await res.text())
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
+}

@@ -13,6 +13,7 @@ import { createDataset, readyVersion, toCsv, type JsonRow } from '../ingestion/i
 import { irisSpecies } from '../support/public-datasets';
 import { torchIrisMlp } from '../support/onnx/onnx-fixtures';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { downloadedRows, finishedBatchPrediction } from '../inference/inference-helpers';
 import { importOnnx } from './onnx-import-helpers';
 
 const MODEL = 'onnx-iris';
@@ -61,14 +62,7 @@ async function main(): Promise<void> {
         body: { model: MODEL, alias: 'production', datasetVersionId: version.id, chunkSize: 40 },
       });
       assert.equal(res.status, 202, res.text);
-      const done = await eventually(
-        async () => {
-          const j = await kiln.request('GET', `/api/batch-predictions/${res.body.id}`);
-          return j.body.status === 'queued' || j.body.status === 'running' ? undefined : j.body;
-        },
-        60_000,
-        100,
-      );
+      const done = await finishedBatchPrediction(kiln, res.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       assert.deepEqual(done.progress, { rowsProcessed: rows.length, totalRows: rows.length });
       assert.deepEqual(
@@ -76,15 +70,7 @@ async function main(): Promise<void> {
         CLASSES.map((c) => `probability_${c}`),
       );
 
-      const download = await fetch(
-        `${kiln.url}/api/datasets/${done.outputDatasetId}/versions/${done.outputDatasetVersionId}/download?format=ndjson`,
-        { headers: { authorization: `Bearer ${kiln.adminKey}` } },
-      );
-      assert.equal(download.status, 200);
-      const scored = (await download.text())
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as JsonRow);
+      const scored: JsonRow[] = await downloadedRows(kiln, done.outputDatasetId, done.outputDatasetVersionId);
       assert.equal(scored.length, rows.length);
 
       const online = await kiln.request('POST', `/api/models/${MODEL}/predict`, { body: { records: rows.map(recordOf) } });

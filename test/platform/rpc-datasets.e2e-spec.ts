@@ -6,30 +6,15 @@
  * The gateway's /health/ready lists the ingestion service and whether it answers, through all three phases.
  */
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
 import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
+import { NATS_URL, natsUnavailable } from '../utils/nats';
 import { eventually, httpRequest, skipUnless, testEnvironment } from '../utils/test-kiln';
 
 const APPS = join(__dirname, '..', '..', 'apps');
-const NATS_URL = process.env.KILN_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const TRANSPORTS = ['tcp', 'redis', 'nats'] as const;
-
-async function natsUnavailable(): Promise<string | false> {
-  const { hostname, port } = new URL(NATS_URL);
-  const reachable = await new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 4222) });
-    socket.setTimeout(1000, () => (socket.destroy(), resolve(false)));
-    socket.once('connect', () => (socket.end(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-  if (reachable) return false;
-  const message = `SKIPPED: no NATS server at ${NATS_URL}`;
-  if (process.env.KILN_TEST_REQUIRE_ALL === '1') throw new Error(`${message} (KILN_TEST_REQUIRE_ALL=1 forbids skipping)`);
-  return message;
-}
 
 /** The gateway's readiness: still 200 with the ingestion app down (see HealthController), `services` tells. */
 async function gatewayReadiness(

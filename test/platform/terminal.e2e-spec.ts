@@ -6,13 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { spawnerWithCleanup, type SpawnedKiln } from '../utils/spawn-kiln';
+import { spawnerWithCleanup, untilReady, type SpawnedKiln } from '../utils/spawn-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
 import { eventually, httpRequest, kilnClient, testEnvironment } from '../utils/test-kiln';
-
-async function ready(url: string): Promise<void> {
-  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 30_000);
-}
 
 /** Ctrl-C in a terminal: SIGINT to every process of the foreground process group. */
 async function ctrlC(kiln: SpawnedKiln): Promise<number | null> {
@@ -46,7 +42,7 @@ describe('the terminal of `npm start`', () => {
       cleanups.push(cleanup);
       const kiln = spawnKiln(env, undefined, { detached: true });
       const url = await kiln.url;
-      await ready(url);
+      await untilReady(url);
       // Connections in the pool, a queue worker polling: the state a person interrupts.
       assert.equal((await httpRequest(url, env.KILN_ADMIN_KEY!, 'GET', '/api/datasets')).status, 200);
       assert.equal(await ctrlC(kiln), 0, kiln.output().slice(-3000));
@@ -61,7 +57,7 @@ describe('the terminal of `npm start`', () => {
     cleanups.push(cleanup);
     const kiln = spawnKiln(env, undefined, { detached: true });
     const url = await kiln.url;
-    await ready(url);
+    await untilReady(url);
     const client = kilnClient(url, env.KILN_ADMIN_KEY!);
     const version = await readyVersion(client, await createDataset(client, 'penguins'), vegaFile('penguins.json'), {
       fileName: 'penguins.json',
@@ -112,7 +108,7 @@ describe('the terminal of `npm start`', () => {
     cleanups.push(cleanup);
     const kiln = spawnKiln(env);
     const url = await kiln.url;
-    await ready(url);
+    await untilReady(url);
     const res = await httpRequest(url, env.KILN_ADMIN_KEY!, 'GET', '/api/datasets?limit=5');
     assert.equal(res.status, 200);
     const requestId = res.headers.get('x-request-id')!;
@@ -190,7 +186,7 @@ describe('the terminal of `npm start`', () => {
     delete env.KILN_ADMIN_KEY;
     const first = spawnKiln(env);
     const url = await first.url;
-    await ready(url);
+    await untilReady(url);
     assert.match(first.output(), /Admin API key: printed above \(shown once\)/);
     assert.match(first.output(), /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: .*Kiln is ready/m);
     assert.doesNotMatch(first.output(), /^\{"level"/m, 'no JSON lines');
@@ -199,7 +195,7 @@ describe('the terminal of `npm start`', () => {
 
     const second = spawnKiln(env);
     const url2 = await second.url;
-    await ready(url2);
+    await untilReady(url2);
     assert.doesNotMatch(second.output(), /printed above/, second.output().slice(-1500));
     assert.match(second.output(), new RegExp(`Admin API key: in ${env.KILN_DATA_DIR}/admin\\.key`));
     const key = /\n\s+(kiln_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)\n/.exec(first.output())?.[1];

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { plantedInteractions } from '../support/planted-interactions';
-import { penguinsVersion, trainModel } from '../inference/inference-helpers';
+import { downloadedRows, finishedBatchPrediction, penguinsVersion, trainModel } from '../inference/inference-helpers';
 import { csvVersion, interactionsCsv, trainRecommenderJob } from './recommend-helpers';
 
 void (async () => {
@@ -41,29 +41,6 @@ void (async () => {
       await kiln?.close();
     });
 
-    async function finished(id: string): Promise<any> {
-      return eventually(
-        async () => {
-          const r = await kiln.request('GET', `/api/batch-predictions/${id}`);
-          assert.equal(r.status, 200, r.text);
-          return r.body.status === 'queued' || r.body.status === 'running' ? undefined : r.body;
-        },
-        120_000,
-        100,
-      );
-    }
-
-    async function ndjsonRows(dsId: string, versionId: string): Promise<any[]> {
-      const res = await fetch(`${kiln.url}/api/datasets/${dsId}/versions/${versionId}/download?format=ndjson`, {
-        headers: { authorization: `Bearer ${kiln.adminKey}` },
-      });
-      assert.equal(res.status, 200);
-      return (await res.text())
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l));
-    }
-
     it("writes every user's top-K list, equal to /recommend's, unknown users on the popularity fallback", async () => {
       const exclude = [0, 5];
       const create = await kiln.request('POST', '/api/batch-predictions', {
@@ -71,7 +48,7 @@ void (async () => {
       });
       assert.equal(create.status, 202, create.text);
       assert.deepEqual(create.body.recommend, { k: 5, filterSeen: true, exclude: ['0', '5'] });
-      const done = await finished(create.body.id);
+      const done = await finishedBatchPrediction(kiln, create.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
       assert.equal(done.modelVersion, 1);
       assert.deepEqual(done.progress, { unit: 'users', rowsProcessed: expectedUsers.length, totalRows: expectedUsers.length });
@@ -91,7 +68,7 @@ void (async () => {
       assert.equal(out.body.lineage.kind, 'batch-scoring');
       assert.deepEqual(out.body.lineage.scoredColumns, ['user', 'rank', 'item', 'score', 'fallback']);
 
-      const rows = await ndjsonRows(done.outputDatasetId, done.outputDatasetVersionId);
+      const rows = await downloadedRows(kiln, done.outputDatasetId, done.outputDatasetVersionId);
       assert.equal(rows.length, expectedUsers.length * 5);
       assert.deepEqual([...new Set(rows.map((r) => r.user))], expectedUsers, 'users in order of first appearance, each once');
       for (const user of expectedUsers) {
@@ -137,9 +114,9 @@ void (async () => {
         body: { model: MODEL, datasetVersionId: scoringVersionId, recommend: { filterSeen: false } },
       });
       assert.equal(create.status, 202, create.text);
-      const done = await finished(create.body.id);
+      const done = await finishedBatchPrediction(kiln, create.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
-      const rows = await ndjsonRows(done.outputDatasetId, done.outputDatasetVersionId);
+      const rows = await downloadedRows(kiln, done.outputDatasetId, done.outputDatasetVersionId);
       assert.equal(rows.length, expectedUsers.length * 10);
       const seenBy = new Map<string, Set<number>>();
       for (const r of planted.rows) seenBy.set(r.user, (seenBy.get(r.user) ?? new Set()).add(r.item));

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { downloadedRows, finishedBatchPrediction } from '../inference/inference-helpers';
 import { csvVersion } from './recommend-helpers';
 
 const GROUPS = 3;
@@ -130,25 +131,9 @@ void (async () => {
         body: { model: MODEL, datasetVersionId: input, recommend: { k: 4 } },
       });
       assert.equal(create.status, 202, create.text);
-      const done = await eventually(
-        async () => {
-          const r = await kiln.request('GET', `/api/batch-predictions/${create.body.id}`);
-          return r.body.status === 'queued' || r.body.status === 'running' ? undefined : r.body;
-        },
-        60_000,
-        100,
-      );
+      const done = await finishedBatchPrediction(kiln, create.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
-      const res = await fetch(
-        `${kiln.url}/api/datasets/${done.outputDatasetId}/versions/${done.outputDatasetVersionId}/download?format=ndjson`,
-        {
-          headers: { authorization: `Bearer ${kiln.adminKey}` },
-        },
-      );
-      const rows = (await res.text())
-        .split('\n')
-        .filter((l) => l)
-        .map((l) => JSON.parse(l));
+      const rows = await downloadedRows(kiln, done.outputDatasetId, done.outputDatasetVersionId);
       assert.deepEqual(
         rows.filter((r) => r.user === 'u17').map((r) => r.item),
         expectedTop(17, 4, []).map((x) => x.item),

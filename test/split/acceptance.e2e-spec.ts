@@ -18,7 +18,7 @@ import { irisSpecies } from '../support/public-datasets';
 import { toCsv, upload } from '../ingestion/ingestion-helpers';
 import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, kilnClient, skipUnless, testEnvironment } from '../utils/test-kiln';
-import { natsUnavailable, NATS_URL } from './split-helpers';
+import { natsUnavailable, NATS_URL } from '../utils/nats';
 
 const APPS = join(__dirname, '..', '..', 'apps');
 const TRANSPORTS = ['tcp', 'redis', 'nats'] as const;

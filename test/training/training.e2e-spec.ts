@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { JobName, jobId, QueueName, type TrainingRunJobPayload } from '../../src/contracts';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { succeededTrainingJob, trainingJobUntil } from '../utils/training-jobs';
 import { createDataset, penguinsRows, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
 
 async function main(): Promise<void> {
@@ -75,17 +76,7 @@ async function main(): Promise<void> {
       // The API answers while the model trains (train() runs in a worker thread).
       const health = await kiln.request('GET', '/health/live', { key: null });
       assert.equal(health.status, 200);
-      job = await eventually(
-        async () => {
-          const r = await kiln.request('GET', `/api/training-jobs/${id}`);
-          assert.equal(r.status, 200, r.text);
-          if (r.body.status === 'failed' || r.body.status === 'cancelled')
-            assert.fail(`job ${r.body.status}: ${JSON.stringify(r.body.error)}`);
-          return r.body.status === 'succeeded' ? r.body : undefined;
-        },
-        45_000,
-        200,
-      );
+      job = await succeededTrainingJob(kiln, id);
       assert.equal(job.progress.epochs, 15);
       assert.ok(job.history.length >= 1 && job.history.length <= 15);
       assert.deepEqual(job.modelVersion, { model: 'penguins-species', version: 1 });
@@ -218,15 +209,9 @@ async function main(): Promise<void> {
       assert.equal(res.status, 202, res.text);
       const id = res.body.id as string;
       // Interrupt it after a few epochs (cancel), then make it look like a crashed run that BullMQ retries.
-      await eventually(async () => {
-        const r = await kiln.request('GET', `/api/training-jobs/${id}`);
-        return r.body.checkpointEpoch >= 2 ? r.body : undefined;
-      }, 30_000);
+      await trainingJobUntil(kiln, id, (job) => (job.checkpointEpoch >= 2 ? job : undefined));
       await kiln.request('POST', `/api/training-jobs/${id}/cancel`);
-      const interrupted = await eventually(async () => {
-        const r = await kiln.request('GET', `/api/training-jobs/${id}`);
-        return r.body.status === 'cancelled' ? r.body : undefined;
-      }, 15_000);
+      const interrupted = await trainingJobUntil(kiln, id, (job) => (job.status === 'cancelled' ? job : undefined));
       const resumeAt = interrupted.checkpointEpoch as number;
       assert.ok(resumeAt >= 2 && resumeAt < epochs, `checkpoint at ${resumeAt}`);
       const pg = new Client({ connectionString: kiln.databaseUrl });
@@ -242,15 +227,8 @@ async function main(): Promise<void> {
       const payload: TrainingRunJobPayload = { payloadVersion: 1, trainingJobId: id };
       await queue.add(JobName.TrainingRunJob, payload, { jobId: qid });
 
-      const done = await eventually(
-        async () => {
-          const r = await kiln.request('GET', `/api/training-jobs/${id}`);
-          if (r.body.status === 'failed') assert.fail(JSON.stringify(r.body.error));
-          return r.body.status === 'succeeded' ? r.body : undefined;
-        },
-        45_000,
-        200,
-      );
+      // No fixed wait for the resumed run: it fails only if the job stops progressing (or fails).
+      const done = await succeededTrainingJob(kiln, id);
       assert.deepEqual(done.modelVersion, { model: 'penguins-resume', version: 1 });
       assert.deepEqual(
         done.history.map((h: any) => h.epoch),

@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { eventually } from './test-kiln';
 
 /** Compiled entry point (tests run from dist/test/...). */
 export const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
@@ -44,6 +45,14 @@ export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { 
   url.catch(() => undefined);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, url, output: () => out, exited };
+}
+
+/**
+ * Waits until the Kiln at `url` answers ready. The default cap is generous on purpose: how long
+ * start-up takes depends on the machine's load (42 s was seen on a loaded 2-core machine), not on Kiln.
+ */
+export async function untilReady(url: string, timeoutMs = 180_000): Promise<void> {
+  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), timeoutMs, 100);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { enc, get } from '../api';
 import { ErrorBox, fmt, Json, Loading, Section, useLoad, when } from '../ui';
 
@@ -58,11 +58,10 @@ function Verify() {
 function Predictions() {
   const [model, setModel] = useState('');
   const [cursor, setCursor] = useState<string | null>(null);
-  const { data, error } = useLoad(
+  const load = useLoad(
     () => get(`/api/audit/predictions?limit=25${model ? `&model=${enc(model)}` : ''}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
     [model, cursor],
   );
-  const [open, setOpen] = useState<any>(null);
   return (
     <Section
       title="Predictions"
@@ -78,78 +77,92 @@ function Predictions() {
         />
       }
     >
-      <ErrorBox error={error} />
-      {!data ? <Loading what="predictions" /> : null}
-      {data ? (
-        <>
-          <table>
-            <thead>
-              <tr>
-                <th>Served</th>
-                <th>Model</th>
-                <th>Version</th>
-                <th>Kind</th>
-                <th>Status</th>
-                <th>Records</th>
-                <th>Request</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(data.items as any[]).map((p, i) => (
-                <tr key={p.requestId ?? i} onClick={() => setOpen(p)} className="clickable">
-                  <td>{when(p.servedAt)}</td>
-                  <td>{p.model}</td>
-                  <td>{p.version ?? p.modelVersion}</td>
-                  <td>{p.kind}</td>
-                  <td>{p.status ?? p.statusCode}</td>
-                  <td>{fmt(Array.isArray(p.inputs) ? p.inputs.length : p.recordCount)}</td>
-                  <td className="mono">{String(p.requestId ?? '').slice(0, 18)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {data.nextCursor ? <button onClick={() => setCursor(data.nextCursor)}>Older</button> : null}
-          {open ? <Json value={open} /> : null}
-        </>
-      ) : null}
+      <AuditPage
+        what="predictions"
+        data={load.data}
+        error={load.error}
+        onOlder={setCursor}
+        columns={['Served', 'Model', 'Version', 'Kind', 'Status', 'Records', 'Request']}
+        rowKey={(p) => p.requestId}
+        cells={(p) => (
+          <>
+            <td>{when(p.servedAt)}</td>
+            <td>{p.model}</td>
+            <td>{p.version ?? p.modelVersion}</td>
+            <td>{p.kind}</td>
+            <td>{p.status ?? p.statusCode}</td>
+            <td>{fmt(Array.isArray(p.inputs) ? p.inputs.length : p.recordCount)}</td>
+            <td className="mono">{String(p.requestId ?? '').slice(0, 18)}</td>
+          </>
+        )}
+      />
     </Section>
   );
 }
 
 function Events() {
   const [cursor, setCursor] = useState<string | null>(null);
-  const { data, error } = useLoad(() => get(`/api/audit/events?limit=25${cursor ? `&cursor=${enc(cursor)}` : ''}`), [cursor]);
-  const [open, setOpen] = useState<any>(null);
+  const load = useLoad(() => get(`/api/audit/events?limit=25${cursor ? `&cursor=${enc(cursor)}` : ''}`), [cursor]);
   return (
     <Section title="Events (who changed what)">
+      <AuditPage
+        what="events"
+        data={load.data}
+        error={load.error}
+        onOlder={setCursor}
+        columns={['When', 'Action', 'Actor key', 'Target']}
+        rowKey={(e) => e.id}
+        cells={(e) => (
+          <>
+            <td>{when(e.at ?? e.loggedAt)}</td>
+            <td>{e.action}</td>
+            <td className="mono">{e.actorKeyId ?? '–'}</td>
+            <td className="mono">{JSON.stringify(e.target ?? null).slice(0, 60)}</td>
+          </>
+        )}
+      />
+    </Section>
+  );
+}
+
+/** One page of an audit list: a row per item (a click shows the item as JSON), and "Older" while there are more. */
+function AuditPage(props: {
+  what: string;
+  data: any;
+  error: Error | null;
+  onOlder: (cursor: string) => void;
+  columns: string[];
+  rowKey: (item: any) => string | undefined;
+  cells: (item: any) => ReactNode;
+}) {
+  const { what, data, error, onOlder, columns, rowKey, cells } = props;
+  const [open, setOpen] = useState<any>(null);
+  return (
+    <>
       <ErrorBox error={error} />
-      {!data ? <Loading what="events" /> : null}
+      {!data ? <Loading what={what} /> : null}
       {data ? (
         <>
           <table>
             <thead>
               <tr>
-                <th>When</th>
-                <th>Action</th>
-                <th>Actor key</th>
-                <th>Target</th>
+                {columns.map((c) => (
+                  <th key={c}>{c}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
-              {(data.items as any[]).map((e, i) => (
-                <tr key={e.id ?? i} onClick={() => setOpen(e)} className="clickable">
-                  <td>{when(e.at ?? e.loggedAt)}</td>
-                  <td>{e.action}</td>
-                  <td className="mono">{e.actorKeyId ?? '–'}</td>
-                  <td className="mono">{JSON.stringify(e.target ?? null).slice(0, 60)}</td>
+              {(data.items as any[]).map((item, i) => (
+                <tr key={rowKey(item) ?? i} onClick={() => setOpen(item)} className="clickable">
+                  {cells(item)}
                 </tr>
               ))}
             </tbody>
           </table>
-          {data.nextCursor ? <button onClick={() => setCursor(data.nextCursor)}>Older</button> : null}
+          {data.nextCursor ? <button onClick={() => onOlder(data.nextCursor)}>Older</button> : null}
           {open ? <Json value={open} /> : null}
         </>
       ) : null}
-    </Section>
+    </>
   );
 }

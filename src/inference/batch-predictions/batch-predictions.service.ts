@@ -2,14 +2,7 @@
  * Use cases of batch predictions: create (every reference checked before anything is stored or
  * queued), read, list and cancel. The row is the source of truth; the queue job carries its id.
  */
-import {
-  ConflictException,
-  Injectable,
-  Logger,
-  NotFoundException,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bullmq';
@@ -23,7 +16,8 @@ import { writeAdminEvent, type AdminActor } from '../../platform/audit-trail/adm
 import { commitThenEnqueue, type QueuedJob } from '../../platform/queues/commit-then-enqueue';
 import { jobPage } from '../../platform/queues/job-list';
 import { ValidationProblemException } from '../../platform/http/validation';
-import { CancellableJobRows, ORPHAN_GRACE_MS, sweepOrphansPeriodically } from '../../platform/queues/queued-job-row';
+import { CancellableJobRows } from '../../platform/queues/queued-job-row';
+import { OrphanSweepingService } from '../../platform/queues/orphan-sweeping-service';
 import { BatchPredictionEntity } from './batch-prediction.entity';
 import {
   batchPredictionDto,
@@ -60,10 +54,9 @@ interface SelectedVersion {
 }
 
 @Injectable()
-export class BatchPredictionsService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly rows: CancellableJobRows<BatchPredictionEntity>;
-  private readonly logger = new Logger('BatchPredictions');
-  private stopSweep: () => void = () => undefined;
+export class BatchPredictionsService extends OrphanSweepingService<BatchPredictionEntity> {
+  protected readonly rows: CancellableJobRows<BatchPredictionEntity>;
+  protected readonly logger = new Logger('BatchPredictions');
 
   constructor(
     @InjectRepository(BatchPredictionEntity) private readonly jobs: Repository<BatchPredictionEntity>,
@@ -71,24 +64,12 @@ export class BatchPredictionsService implements OnApplicationBootstrap, OnModule
     private readonly catalog: DatasetCatalog,
     private readonly registry: ModelRegistry,
   ) {
+    super();
     this.rows = new CancellableJobRows(jobs, 'batch prediction');
   }
 
-  onApplicationBootstrap(): void {
-    this.stopSweep = sweepOrphansPeriodically(this.logger, 'batch prediction', () => this.requeueOrphans());
-  }
-
-  /** One pass of the orphan sweep (queued-job-row.ts `requeueOrphans`); every replica runs one a minute. */
-  requeueOrphans(): Promise<string[]> {
-    return this.rows.requeueOrphans((j) => this.queueJob(j), ORPHAN_GRACE_MS);
-  }
-
-  onModuleDestroy(): void {
-    this.stopSweep();
-  }
-
   /** The queue job that runs a batch prediction (its id derived from the row's, so it is queued at most once). */
-  private queueJob(j: BatchPredictionEntity): QueuedJob {
+  protected queueJob(j: BatchPredictionEntity): QueuedJob {
     return {
       queue: this.queue,
       name: JobName.InferenceRunBatchPrediction,

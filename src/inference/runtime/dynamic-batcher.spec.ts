@@ -102,11 +102,14 @@ describe('DynamicBatcher', () => {
     await Promise.all([a, c]);
     assert.deepEqual(m.calls, [2]);
     assert.ok(performance.now() - t0 >= 190, 'the first request waited for the delay');
-    const slow = new DynamicBatcher(m.execute, settings({ maxQueueDelayMs: 5_000, maxBatchSize: 4 }), observer().o);
-    const t1 = performance.now();
-    await Promise.all([1, 2, 3, 4].map((v) => slow.submit(rows(v), 1)));
+    // A full batch runs at once: with a 2-minute delay, waiting for it would hit the 60 s cap below.
+    const slow = new DynamicBatcher(m.execute, settings({ maxQueueDelayMs: 120_000, maxBatchSize: 4 }), observer().o);
+    let cap: NodeJS.Timeout | undefined;
+    const capped = new Promise<'waited'>((resolve) => (cap = setTimeout(() => resolve('waited'), 60_000)));
+    const full = Promise.all([1, 2, 3, 4].map((v) => slow.submit(rows(v), 1))).then(() => 'ran' as const);
+    assert.equal(await Promise.race([full, capped]), 'ran', 'a full batch does not wait for the delay');
+    clearTimeout(cap);
     assert.deepEqual(m.calls, [2, 4]);
-    assert.ok(performance.now() - t1 < 2_500, 'a full batch does not wait for the delay');
   });
 
   it('answers 503 when the queue is full', async () => {
@@ -125,15 +128,29 @@ describe('DynamicBatcher', () => {
   });
 
   it('answers 503 for a request that waited past timeoutMs, without running it', async () => {
-    const m = doubler(25);
-    const { seen, o } = observer();
-    const b = new DynamicBatcher(m.execute, settings({ maxBatchSize: 1, timeoutMs: 10 }), o);
-    const results = await Promise.allSettled([1, 2].map((v) => b.submit(rows(v), 1)));
-    assert.equal(results[0]!.status, 'fulfilled');
-    assert.equal(results[1]!.status, 'rejected');
-    assert.match((results[1] as PromiseRejectedResult).reason.message, /waited more than 10 ms/);
-    assert.deepEqual(m.calls, [1]);
-    assert.deepEqual(seen.rejected, ['timeout']);
+    // The batcher reads a clock the test moves: each call "takes" 25 ms whatever the machine's load
+    // (a wall clock made this test fail under load: the first request itself waited past 10 ms).
+    const waited = async (timeoutMs: number) => {
+      let clock = 0;
+      const m = doubler(0, () => (clock += 25));
+      const { seen, o } = observer();
+      const b = new DynamicBatcher(m.execute, settings({ maxBatchSize: 1, timeoutMs }), o, () => clock);
+      const results = await Promise.allSettled([1, 2].map((v) => b.submit(rows(v), 1)));
+      return { results, calls: m.calls, rejected: seen.rejected };
+    };
+    const late = await waited(10);
+    assert.equal(late.results[0]!.status, 'fulfilled');
+    assert.equal(late.results[1]!.status, 'rejected');
+    assert.match((late.results[1] as PromiseRejectedResult).reason.message, /waited more than 10 ms/);
+    assert.deepEqual(late.calls, [1]);
+    assert.deepEqual(late.rejected, ['timeout']);
+    // 25 ms is within a 30 ms timeout: both run.
+    const inTime = await waited(30);
+    assert.deepEqual(
+      inTime.results.map((r) => r.status),
+      ['fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(inTime.calls, [1, 1]);
   });
 
   it('fails every request of a batch whose call failed, and keeps serving', async () => {

@@ -54,6 +54,8 @@ export class DynamicBatcher {
     private readonly execute: (inputs: HostTensor[]) => Promise<HostTensor[]>,
     private settings: BatchingSettings,
     private readonly observer: BatchObserver,
+    /** Milliseconds on a monotonic clock; a test passes its own to control how long requests waited. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   configure(settings: BatchingSettings): void {
@@ -79,7 +81,7 @@ export class DynamicBatcher {
     }
     return new Promise<HostTensor[]>((resolve, reject) => {
       const key = batchable ? inputs.map((t) => t.shape.slice(1).join(',')).join(';') : null;
-      this.queue.push({ inputs, rows, key, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ inputs, rows, key, enqueuedAt: this.now(), resolve, reject });
       this.queuedRows += rows;
       this.schedule();
     });
@@ -97,7 +99,7 @@ export class DynamicBatcher {
     }
     if (maxQueueDelayMs > 0 && !full) {
       const oldest = this.queue[0]!.enqueuedAt;
-      const wait = Math.max(0, oldest + maxQueueDelayMs - performance.now());
+      const wait = Math.max(0, oldest + maxQueueDelayMs - this.now());
       // `void`: flush settles every queued request itself (runBatch resolves or rejects each one).
       this.scheduled = setTimeout(() => void this.flush(), wait);
     } else {
@@ -109,7 +111,7 @@ export class DynamicBatcher {
     this.scheduled = null;
     if (this.running || this.queue.length === 0) return;
     this.running = true;
-    const now = performance.now();
+    const now = this.now();
     const batch: Pending[] = [];
     let rows = 0;
     while (this.queue.length > 0) {

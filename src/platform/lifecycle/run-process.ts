@@ -26,6 +26,15 @@ export interface InterruptibleOnShutdown {
   interruptForShutdown(): void;
 }
 
+/**
+ * A provider that holds HTTP responses open (server-sent events): the drain calls this before it closes
+ * the HTTP server, which would otherwise wait for those responses to end (and a job's event stream ends
+ * only with the job). The provider ends them; clients reconnect to another replica or after the restart.
+ */
+export interface EndsStreamsOnShutdown {
+  endStreamsForShutdown(): void;
+}
+
 /** Starts the process's Nest app for a validated configuration (`startKiln` of `src/bootstrap.ts`, the composition root). */
 export type StartKiln = (config: KilnConfig, logger: Logger) => Promise<RunningKiln>;
 

@@ -1,4 +1,4 @@
-/** Shared by the split-deployment tests: the machine's NATS server, or why it is skipped. */
+/** The machine's NATS server for the tests that use it (split deployments, RPC transports), or why they are skipped. */
 import { createConnection } from 'node:net';
 
 export const NATS_URL = process.env.KILN_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
