@@ -19,4 +19,7 @@ export const AuditRpcController = rpcPortController(AuditPort, 'audit', 'AuditRp
   driftCheck: { model, actor: actor() },
   driftSettings: { model },
   putDriftSettings: { model, onDrift: nullable(dto(OnDriftDto)), by: nullable(text(200)), actor: actor() },
+  driftCheckOutcome: { jobId: text(200) },
+  checkpoints: {},
+  createCheckpoints: { actor: actor() },
 });

@@ -106,6 +106,12 @@ export const RpcPatterns = {
     driftSettings: read('audit.drift.settings.get.v1'),
     /** (model, onDrift, by, actor) → drift settings */
     putDriftSettings: write('audit.drift.settings.set.v1'),
+    /** (jobId) → the drift check's outcome with its report once it ended, else null (the gateway polls it for `Prefer: wait`) */
+    driftCheckOutcome: read('audit.drift.check-outcome.v1'),
+    /** () → {publicKey, latest: {predictions, events}, checkpoints}: the newest signed checkpoints */
+    checkpoints: read('audit.checkpoints.list.v1'),
+    /** (actor) → {publicKey, checkpoints}: checkpoints signed now (only the audit app holds the signing key) */
+    createCheckpoints: write('audit.checkpoints.create.v1'),
   },
   /**
    * `InferenceManagementPort` (src/inference/inference-management.port.ts), answered by an inference app
@@ -120,6 +126,20 @@ export const RpcPatterns = {
     load: write('inference.repository.load.v1'),
     /** (name) → {} once unloaded from the answering replica */
     unload: write('inference.repository.unload.v1'),
+  },
+  /**
+   * `BatchPredictionsPort` (src/inference/batch-predictions/batch-predictions.port.ts), answered by an
+   * inference app (any replica: the jobs live in the database and on the `batch-inference` queue).
+   */
+  batch: {
+    /** (body: CreateBatchPredictionDto, by, actor, idempotencyKey?) → the job */
+    create: write('inference.batch.create.v1'),
+    /** (query: BatchPredictionListQuery) → {jobs, nextCursor} */
+    list: read('inference.batch.list.v1'),
+    /** (id) → the job */
+    get: read('inference.batch.get.v1'),
+    /** (id, actor) → the job */
+    cancel: write('inference.batch.cancel.v1'),
   },
 } as const satisfies Record<string, Record<string, RpcUseCase>>;
 
@@ -147,6 +167,7 @@ export const RpcHealthPattern = {
   models: 'models.health.v1',
   audit: 'audit.health.v1',
   inference: 'inference.health.v1',
+  batch: 'batch.health.v1',
 } as const satisfies Record<RpcService, string>;
 export type RpcHealthPayload = Record<string, never>;
 export interface RpcHealthResult {

@@ -36,6 +36,7 @@ import { Readable } from 'node:stream';
 import { ArtifactStore } from '../platform/artifacts';
 import { Roles } from '../platform/auth';
 import { ValidationProblemException } from '../platform/http/validation';
+import { pollUntil } from '../platform/util/poll';
 import { NUL_REASON } from '../platform/http/stored-strings';
 import type { DatasetVersionOptions } from './dataset-version.entity';
 import {
@@ -241,18 +242,12 @@ export class DatasetsController {
     });
   }
 
-  /**
-   * Polls the version (one short read per 100 ms, each bounded by KILN_RPC_TIMEOUT_MS when split) until
-   * it is ready or failed, or null at the deadline: a long wait never rides on one transport call.
-   */
-  private async waitForVersion(datasetId: string, versionId: string, timeoutMs: number, pollMs = 100): Promise<DatasetVersionDto | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  /** The version once ready or failed (one short read per 100 ms through the port, `pollUntil`), or null at the deadline. */
+  private waitForVersion(datasetId: string, versionId: string, timeoutMs: number): Promise<DatasetVersionDto | null> {
+    return pollUntil(async () => {
       const v = await this.port.getVersion(datasetId, versionId);
-      if (v.status === 'ready' || v.status === 'failed') return v;
-      if (Date.now() + pollMs > deadline) return null;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+      return v.status === 'ready' || v.status === 'failed' ? v : null;
+    }, timeoutMs);
   }
 
   // ---- version sources
