@@ -168,6 +168,9 @@ describe('ports: every gateway use case crosses KILN_TRANSPORT=tcp, errors keep 
       inference: 'up',
       batch: 'up',
     });
+    // Key management is the gateway's: a domain process does not serve /api/keys (it still authenticates).
+    assert.equal((await call(domains!.url, ['GET', '/api/keys'])).status, 404);
+    assert.equal((await call(gateway!.url, ['GET', '/api/keys'])).status, 200);
     // The signed checkpoints come from the audit service: the same public key as the domain process publishes.
     const [keysDirect, keysThrough] = [
       await call(domains!.url, ['GET', '/api/audit/checkpoints']),
