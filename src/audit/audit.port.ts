@@ -1,5 +1,8 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import type { AuditDriftCheckResult } from '../contracts';
+import type { StoredFileDto } from '../contracts/rpc';
+import { ArtifactStore } from '../platform/artifacts';
 import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { PortOf } from '../platform/rpc/port';
@@ -45,11 +48,12 @@ export function predictionFilterOf(q: PredictionFilterQuery): PredictionFilter {
  * audit role, else the audit app over KILN_TRANSPORT. Arguments are the HTTP query as received (strings
  * and numbers, times as text): the audit side parses them, so its 400s cross the hop unchanged. The
  * signed checkpoints are listed and made by the audit app (only it needs the signing key file); the NDJSON
- * export stays with the gateway (a stream read from the shared database).
+ * export is written by the audit app to the artifact store and streamed from there by the gateway.
  */
 export abstract class AuditPort implements PortOf<'audit'> {
   abstract verify(chain: ChainName, from?: string, to?: string): Promise<ChainVerificationReport>;
   abstract listPredictions(query: PredictionsQueryDto): Promise<PageDto>;
+  abstract exportPredictions(query: PredictionFilterQuery): Promise<StoredFileDto>;
   abstract getPrediction(requestId: string): Promise<unknown>;
   abstract listEvents(query: EventsQueryDto): Promise<PageDto>;
   abstract submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome>;
@@ -76,6 +80,7 @@ export class LocalAudit extends AuditPort {
     private readonly monitor: MonitoringService,
     private readonly drift: DriftService,
     private readonly signed: AuditCheckpoints,
+    private readonly artifacts: ArtifactStore,
   ) {
     super();
   }
@@ -90,6 +95,12 @@ export class LocalAudit extends AuditPort {
       limit: q.limit ?? 100,
       order: q.order ?? 'desc',
     });
+  }
+
+  /** The matching records as NDJSON, written to the artifact store (the gateway streams the file from there). */
+  async exportPredictions(q: PredictionFilterQuery): Promise<StoredFileDto> {
+    const { sha256, size } = await this.artifacts.put(Readable.from(this.reader.exportPredictions(predictionFilterOf(q))));
+    return { sha256, size, fileName: 'audit-predictions.ndjson', contentType: 'application/x-ndjson; charset=utf-8' };
   }
 
   async getPrediction(requestId: string): Promise<unknown> {

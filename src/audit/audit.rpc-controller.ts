@@ -2,7 +2,7 @@ import { rpcPortController } from '../platform/rpc/port';
 import { actor, dto, int, json, nullable, oneOf, optional, shape, text } from '../platform/rpc/port-args';
 import { AuditPort } from './audit.port';
 import { MAX_HISTORY, OnDriftDto } from './drift/drift.dto';
-import { EventsQueryDto, PredictionsQueryDto } from './log/audit-log.dto';
+import { EventsQueryDto, PredictionFilterQuery, PredictionsQueryDto } from './log/audit-log.dto';
 
 const model = text(200);
 
@@ -10,6 +10,7 @@ const model = text(200);
 export const AuditRpcController = rpcPortController(AuditPort, 'audit', 'AuditRpcController', {
   verify: { chain: oneOf(['predictions', 'events']), from: optional(text(100)), to: optional(text(100)) },
   listPredictions: { query: dto(PredictionsQueryDto) },
+  exportPredictions: { query: dto(PredictionFilterQuery) },
   getPrediction: { requestId: text(10_000) },
   listEvents: { query: dto(EventsQueryDto) },
   // The feedback body (one item or a batch) is parsed and checked field by field by the use case itself.

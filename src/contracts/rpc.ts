@@ -37,6 +37,11 @@ export const RpcPatterns = {
     getVersion: read('ingestion.versions.get.v1'),
     /** (datasetId, versionId, offset, limit) → RowsPageDto */
     rows: read('ingestion.versions.rows.v1'),
+    /**
+     * (datasetId, versionId, format) → StoredFileDto: the rows rendered as `format` into the artifact
+     * store (content-addressed, so a repeat stores nothing new); the gateway streams the file from there.
+     */
+    download: read('ingestion.versions.download.v1'),
   },
   /** `TrainingJobsPort` (src/training/training-jobs.port.ts), answered by the training app. */
   training: {
@@ -90,6 +95,8 @@ export const RpcPatterns = {
     verify: read('audit.chains.verify.v1'),
     /** (filter, page) → a page of logged predictions */
     listPredictions: read('audit.predictions.list.v1'),
+    /** (filter) → StoredFileDto: the matching records as NDJSON written to the artifact store, streamed from there by the gateway */
+    exportPredictions: read('audit.predictions.export.v1'),
     /** (requestId) → one logged prediction */
     getPrediction: read('audit.predictions.get.v1'),
     /** (filter, page) → a page of admin events */
@@ -142,6 +149,17 @@ export const RpcPatterns = {
     cancel: write('inference.batch.cancel.v1'),
   },
 } as const satisfies Record<string, Record<string, RpcUseCase>>;
+
+/**
+ * A file a domain service wrote to the shared artifact store for the gateway to stream (downloads,
+ * exports): the data never crosses the transport, only this reference.
+ */
+export interface StoredFileDto {
+  sha256: string;
+  size: number;
+  fileName: string;
+  contentType: string;
+}
 
 /** A domain service reachable over the transport. */
 export type RpcService = keyof typeof RpcPatterns;

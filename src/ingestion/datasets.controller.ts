@@ -33,7 +33,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { ArtifactStore } from '../platform/artifacts';
+import { ArtifactStore, storedFileAnswer } from '../platform/artifacts';
 import { Roles } from '../platform/auth';
 import { ValidationProblemException } from '../platform/http/validation';
 import { pollUntil } from '../platform/util/poll';
@@ -233,13 +233,9 @@ export class DatasetsController {
     @Param('versionId', new ParseUUIDPipe()) versionId: string,
     @Query() query: DownloadQueryDto,
   ): Promise<StreamableFile> {
-    const format = query.format ?? 'ndjson';
-    const dataset = await this.datasets.requireDataset(id);
-    const { stream, version } = await this.datasets.download(id, versionId, format);
-    return new StreamableFile(stream, {
-      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-      disposition: `attachment; filename="${dataset.name}-v${version.version}.${format}"`,
-    });
+    // Rendered into the artifact store by the ingestion side; only the reference crosses the transport.
+    const file = await this.port.download(id, versionId, query.format ?? 'ndjson');
+    return storedFileAnswer(this.artifacts, file);
   }
 
   /** The version once ready or failed (one short read per 100 ms through the port, `pollUntil`), or null at the deadline. */

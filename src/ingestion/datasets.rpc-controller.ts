@@ -1,6 +1,6 @@
 import { rpcPortController } from '../platform/rpc/port';
-import { actor, int, nullable, object, shape, text, uuid } from '../platform/rpc/port-args';
-import { DATASET_NAME_PATTERN, MAX_PREVIEW_ROWS } from './datasets.dto';
+import { actor, int, nullable, object, oneOf, shape, text, uuid } from '../platform/rpc/port-args';
+import { DATASET_NAME_PATTERN, DOWNLOAD_FORMATS, MAX_PREVIEW_ROWS } from './datasets.dto';
 import { DatasetsPort } from './datasets.port';
 
 /** The ingestion app's answers to `RpcPatterns.ingestion` (only reached when the app serves RPC: KILN_TRANSPORT set). */
@@ -15,4 +15,5 @@ export const DatasetsRpcController = rpcPortController(DatasetsPort, 'ingestion'
   listVersions: { datasetId: uuid() },
   getVersion: { datasetId: uuid(), versionId: uuid() },
   rows: { datasetId: uuid(), versionId: uuid(), offset: int(0), limit: int(1, MAX_PREVIEW_ROWS) },
+  download: { datasetId: uuid(), versionId: uuid(), format: oneOf(DOWNLOAD_FORMATS) },
 });

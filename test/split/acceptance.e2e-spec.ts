@@ -103,6 +103,12 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
   assert.equal(version.rowCount, 150);
   const versions = await call('GET', `/api/datasets/${created.body.id}/versions`);
   assert.equal(versions.body[0].profile.columns.species.distinct, 3, 'the profile crosses the hop');
+  // A download: rendered into the artifact store by the ingestion app, streamed by the gateway.
+  const download = await fetch(`${gateway}/api/datasets/${created.body.id}/versions/${version.id}/download?format=csv`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  assert.equal(download.status, 200);
+  assert.equal((await download.text()).trim().split('\n').length, 151, 'header and 150 rows');
 
   const job = await call('POST', '/api/training-jobs', {
     datasetVersionId: version.id,
