@@ -8,6 +8,7 @@ import { ModelsModule, ModelsRpcModule } from './models';
 import { TrainingModule, TrainingRpcModule, TrainingWorkersModule } from './training';
 import {
   BatchPredictionsModule,
+  BatchPredictionsRpcModule,
   BatchPredictionsWorkersModule,
   InferenceGatewayModule,
   InferenceModule,
@@ -39,6 +40,7 @@ export class AppModule {
     if (roles.has('inference')) imports.push(InferenceModule, BatchPredictionsWorkersModule);
     else if (roles.has('gateway')) imports.push(InferenceGatewayModule);
     if (serves.has('inference')) imports.push(InferenceRpcModule);
+    if (serves.has('batch')) imports.push(BatchPredictionsRpcModule);
     if (roles.has('gateway') || roles.has('audit')) imports.push(AuditModule);
     if (roles.has('audit')) imports.push(AuditWorkersModule);
     if (serves.has('audit')) imports.push(AuditRpcModule);

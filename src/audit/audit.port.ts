@@ -1,4 +1,8 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import type { AuditDriftCheckResult } from '../contracts';
+import type { StoredFileDto } from '../contracts/rpc';
+import { ArtifactStore } from '../platform/artifacts';
 import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { PortOf } from '../platform/rpc/port';
@@ -15,10 +19,23 @@ import {
 } from './log/audit-log.dto';
 import { AuditLogReader, type PredictionFilter } from './log/audit-log.reader';
 import type { ChainName } from './log/audit-log.writer';
+import type { PublishedKey } from './log/checkpoint-key';
+import { AuditCheckpoints, type SignedCheckpoint } from './log/checkpoints.service';
 import { ChainVerifier, type ChainVerificationReport } from './log/chain-verifier.service';
 import { FeedbackService, type FeedbackOutcome } from './monitoring/feedback.service';
 import { MonitoringService, type MonitoringDocument } from './monitoring/monitoring.service';
 import { parseTimeWindow } from './monitoring/time-window';
+
+/** Signed checkpoints listed by `checkpoints()`, newest first. */
+const LISTED_CHECKPOINTS = 50;
+
+export type DriftCheckOutcome = AuditDriftCheckResult & { report: DriftReportView | null };
+
+export interface CheckpointListing {
+  publicKey: PublishedKey;
+  latest: Record<ChainName, SignedCheckpoint | null>;
+  checkpoints: SignedCheckpoint[];
+}
 
 /** The prediction filter of the list and the export (`version` needs `model`). */
 export function predictionFilterOf(q: PredictionFilterQuery): PredictionFilter {
@@ -30,11 +47,13 @@ export function predictionFilterOf(q: PredictionFilterQuery): PredictionFilter {
  * The audit use cases the gateway serves (DI token; patterns `RpcPatterns.audit`): `LocalAudit` with the
  * audit role, else the audit app over KILN_TRANSPORT. Arguments are the HTTP query as received (strings
  * and numbers, times as text): the audit side parses them, so its 400s cross the hop unchanged. The
- * NDJSON export and the signed checkpoints stay with the gateway (a stream, and the signing key file).
+ * signed checkpoints are listed and made by the audit app (only it needs the signing key file); the NDJSON
+ * export is written by the audit app to the artifact store and streamed from there by the gateway.
  */
 export abstract class AuditPort implements PortOf<'audit'> {
   abstract verify(chain: ChainName, from?: string, to?: string): Promise<ChainVerificationReport>;
   abstract listPredictions(query: PredictionsQueryDto): Promise<PageDto>;
+  abstract exportPredictions(query: PredictionFilterQuery): Promise<StoredFileDto>;
   abstract getPrediction(requestId: string): Promise<unknown>;
   abstract listEvents(query: EventsQueryDto): Promise<PageDto>;
   abstract submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome>;
@@ -46,6 +65,9 @@ export abstract class AuditPort implements PortOf<'audit'> {
   abstract driftCheck(model: string, actor: AdminActor): Promise<string>;
   abstract driftSettings(model: string): Promise<DriftSettingsView>;
   abstract putDriftSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView>;
+  abstract driftCheckOutcome(jobId: string): Promise<DriftCheckOutcome | null>;
+  abstract checkpoints(): Promise<CheckpointListing>;
+  abstract createCheckpoints(actor: AdminActor): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }>;
 }
 
 /** `AuditPort` on the local audit services. */
@@ -57,6 +79,8 @@ export class LocalAudit extends AuditPort {
     private readonly feedback: FeedbackService,
     private readonly monitor: MonitoringService,
     private readonly drift: DriftService,
+    private readonly signed: AuditCheckpoints,
+    private readonly artifacts: ArtifactStore,
   ) {
     super();
   }
@@ -71,6 +95,12 @@ export class LocalAudit extends AuditPort {
       limit: q.limit ?? 100,
       order: q.order ?? 'desc',
     });
+  }
+
+  /** The matching records as NDJSON, written to the artifact store (the gateway streams the file from there). */
+  async exportPredictions(q: PredictionFilterQuery): Promise<StoredFileDto> {
+    const { sha256, size } = await this.artifacts.put(Readable.from(this.reader.exportPredictions(predictionFilterOf(q))));
+    return { sha256, size, fileName: 'audit-predictions.ndjson', contentType: 'application/x-ndjson; charset=utf-8' };
   }
 
   async getPrediction(requestId: string): Promise<unknown> {
@@ -108,5 +138,23 @@ export class LocalAudit extends AuditPort {
 
   putDriftSettings(model: string, onDrift: OnDriftDto | null, by: string | null, actor: AdminActor): Promise<DriftSettingsView> {
     return this.drift.putSettings(model, onDrift, by, actor);
+  }
+
+  /** Looked at once (`waitForCheck` with no time left): the gateway polls, no call is held open. */
+  driftCheckOutcome(jobId: string): Promise<DriftCheckOutcome | null> {
+    return this.drift.waitForCheck(jobId, 0);
+  }
+
+  async checkpoints(): Promise<CheckpointListing> {
+    const [predictions, events, checkpoints] = await Promise.all([
+      this.signed.newest('predictions'),
+      this.signed.newest('events'),
+      this.signed.list(LISTED_CHECKPOINTS),
+    ]);
+    return { publicKey: this.signed.publicKey(), latest: { predictions, events }, checkpoints };
+  }
+
+  async createCheckpoints(actor: AdminActor): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
+    return { publicKey: this.signed.publicKey(), checkpoints: await this.signed.create(false, actor) };
   }
 }

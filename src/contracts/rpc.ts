@@ -37,6 +37,11 @@ export const RpcPatterns = {
     getVersion: read('ingestion.versions.get.v1'),
     /** (datasetId, versionId, offset, limit) → RowsPageDto */
     rows: read('ingestion.versions.rows.v1'),
+    /**
+     * (datasetId, versionId, format) → StoredFileDto: the rows rendered as `format` into the artifact
+     * store (content-addressed, so a repeat stores nothing new); the gateway streams the file from there.
+     */
+    download: read('ingestion.versions.download.v1'),
   },
   /** `TrainingJobsPort` (src/training/training-jobs.port.ts), answered by the training app. */
   training: {
@@ -90,6 +95,8 @@ export const RpcPatterns = {
     verify: read('audit.chains.verify.v1'),
     /** (filter, page) → a page of logged predictions */
     listPredictions: read('audit.predictions.list.v1'),
+    /** (filter) → StoredFileDto: the matching records as NDJSON written to the artifact store, streamed from there by the gateway */
+    exportPredictions: read('audit.predictions.export.v1'),
     /** (requestId) → one logged prediction */
     getPrediction: read('audit.predictions.get.v1'),
     /** (filter, page) → a page of admin events */
@@ -106,6 +113,12 @@ export const RpcPatterns = {
     driftSettings: read('audit.drift.settings.get.v1'),
     /** (model, onDrift, by, actor) → drift settings */
     putDriftSettings: write('audit.drift.settings.set.v1'),
+    /** (jobId) → the drift check's outcome with its report once it ended, else null (the gateway polls it for `Prefer: wait`) */
+    driftCheckOutcome: read('audit.drift.check-outcome.v1'),
+    /** () → {publicKey, latest: {predictions, events}, checkpoints}: the newest signed checkpoints */
+    checkpoints: read('audit.checkpoints.list.v1'),
+    /** (actor) → {publicKey, checkpoints}: checkpoints signed now (only the audit app holds the signing key) */
+    createCheckpoints: write('audit.checkpoints.create.v1'),
   },
   /**
    * `InferenceManagementPort` (src/inference/inference-management.port.ts), answered by an inference app
@@ -121,7 +134,32 @@ export const RpcPatterns = {
     /** (name) → {} once unloaded from the answering replica */
     unload: write('inference.repository.unload.v1'),
   },
+  /**
+   * `BatchPredictionsPort` (src/inference/batch-predictions/batch-predictions.port.ts), answered by an
+   * inference app (any replica: the jobs live in the database and on the `batch-inference` queue).
+   */
+  batch: {
+    /** (body: CreateBatchPredictionDto, by, actor, idempotencyKey?) → the job */
+    create: write('inference.batch.create.v1'),
+    /** (query: BatchPredictionListQuery) → {jobs, nextCursor} */
+    list: read('inference.batch.list.v1'),
+    /** (id) → the job */
+    get: read('inference.batch.get.v1'),
+    /** (id, actor) → the job */
+    cancel: write('inference.batch.cancel.v1'),
+  },
 } as const satisfies Record<string, Record<string, RpcUseCase>>;
+
+/**
+ * A file a domain service wrote to the shared artifact store for the gateway to stream (downloads,
+ * exports): the data never crosses the transport, only this reference.
+ */
+export interface StoredFileDto {
+  sha256: string;
+  size: number;
+  fileName: string;
+  contentType: string;
+}
 
 /** A domain service reachable over the transport. */
 export type RpcService = keyof typeof RpcPatterns;
@@ -147,6 +185,7 @@ export const RpcHealthPattern = {
   models: 'models.health.v1',
   audit: 'audit.health.v1',
   inference: 'inference.health.v1',
+  batch: 'batch.health.v1',
 } as const satisfies Record<RpcService, string>;
 export type RpcHealthPayload = Record<string, never>;
 export interface RpcHealthResult {

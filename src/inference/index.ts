@@ -8,7 +8,7 @@
  *    in-process callers (batch predictions, the audit domain's replays).
  */
 export { InferenceGatewayModule, InferenceModule, InferenceRpcModule } from './inference.module';
-export { BatchPredictionsModule, BatchPredictionsWorkersModule } from './batch-predictions';
+export { BatchPredictionsModule, BatchPredictionsRpcModule, BatchPredictionsWorkersModule } from './batch-predictions';
 export { InferenceRuntimeModule } from './runtime/inference-runtime.module';
 export { InferenceService } from './inference.service';
 export type { RecordPrediction, RecordPredictionResult } from './inference.service';

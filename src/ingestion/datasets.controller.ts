@@ -33,9 +33,10 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { ArtifactStore } from '../platform/artifacts';
+import { ArtifactStore, storedFileAnswer } from '../platform/artifacts';
 import { Roles } from '../platform/auth';
 import { ValidationProblemException } from '../platform/http/validation';
+import { pollUntil } from '../platform/util/poll';
 import { NUL_REASON } from '../platform/http/stored-strings';
 import type { DatasetVersionOptions } from './dataset-version.entity';
 import {
@@ -232,27 +233,17 @@ export class DatasetsController {
     @Param('versionId', new ParseUUIDPipe()) versionId: string,
     @Query() query: DownloadQueryDto,
   ): Promise<StreamableFile> {
-    const format = query.format ?? 'ndjson';
-    const dataset = await this.datasets.requireDataset(id);
-    const { stream, version } = await this.datasets.download(id, versionId, format);
-    return new StreamableFile(stream, {
-      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-      disposition: `attachment; filename="${dataset.name}-v${version.version}.${format}"`,
-    });
+    // Rendered into the artifact store by the ingestion side; only the reference crosses the transport.
+    const file = await this.port.download(id, versionId, query.format ?? 'ndjson');
+    return storedFileAnswer(this.artifacts, file);
   }
 
-  /**
-   * Polls the version (one short read per 100 ms, each bounded by KILN_RPC_TIMEOUT_MS when split) until
-   * it is ready or failed, or null at the deadline: a long wait never rides on one transport call.
-   */
-  private async waitForVersion(datasetId: string, versionId: string, timeoutMs: number, pollMs = 100): Promise<DatasetVersionDto | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  /** The version once ready or failed (one short read per 100 ms through the port, `pollUntil`), or null at the deadline. */
+  private waitForVersion(datasetId: string, versionId: string, timeoutMs: number): Promise<DatasetVersionDto | null> {
+    return pollUntil(async () => {
       const v = await this.port.getVersion(datasetId, versionId);
-      if (v.status === 'ready' || v.status === 'failed') return v;
-      if (Date.now() + pollMs > deadline) return null;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+      return v.status === 'ready' || v.status === 'failed' ? v : null;
+    }, timeoutMs);
   }
 
   // ---- version sources

@@ -3,7 +3,9 @@ import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import type { PortOf } from '../platform/rpc/port';
 import type { NewVersion } from './datasets.service';
 import { acceptedVersion, DatasetsService } from './datasets.service';
-import { DatasetVersionDto, type AcceptedVersionDto, type DatasetDto, type RowsPageDto } from './datasets.dto';
+import type { StoredFileDto } from '../contracts/rpc';
+import { ArtifactStore } from '../platform/artifacts';
+import { DatasetVersionDto, type AcceptedVersionDto, type DatasetDto, type DownloadFormat, type RowsPageDto } from './datasets.dto';
 
 /** A stored upload handed to the ingestion service: the version's fields and the artifact reference (`rawSha256`, `rawSizeBytes`). */
 export type VersionAcceptance = Omit<NewVersion, 'id' | 'lineage'>;
@@ -12,8 +14,9 @@ export type VersionAcceptance = Omit<NewVersion, 'id' | 'lineage'>;
  * The ingestion use cases the gateway serves (DI token; patterns `RpcPatterns.ingestion`). In a process
  * with the ingestion role it is `LocalDatasets`; on a gateway without it and with a transport target, a
  * client over KILN_TRANSPORT (`portProvider`). Uploads never cross it: the gateway streams the file
- * into the shared artifact store and passes the reference (`acceptVersion`); downloads are streamed
- * from the store by the gateway too. Every result is JSON-safe (DTOs with ISO 8601 times).
+ * into the shared artifact store and passes the reference (`acceptVersion`); a download is rendered
+ * into the store by the ingestion side and streamed from there by the gateway (`download`). Every
+ * result is JSON-safe (DTOs with ISO 8601 times).
  */
 export abstract class DatasetsPort implements PortOf<'ingestion'> {
   abstract listDatasets(): Promise<DatasetDto[]>;
@@ -23,12 +26,16 @@ export abstract class DatasetsPort implements PortOf<'ingestion'> {
   abstract listVersions(datasetId: string): Promise<DatasetVersionDto[]>;
   abstract getVersion(datasetId: string, versionId: string): Promise<DatasetVersionDto>;
   abstract rows(datasetId: string, versionId: string, offset: number, limit: number): Promise<RowsPageDto>;
+  abstract download(datasetId: string, versionId: string, format: DownloadFormat): Promise<StoredFileDto>;
 }
 
 /** `DatasetsPort` on the local `DatasetsService` (the ingestion app, or one process). */
 @Injectable()
 export class LocalDatasets extends DatasetsPort {
-  constructor(private readonly datasets: DatasetsService) {
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly artifacts: ArtifactStore,
+  ) {
     super();
   }
 
@@ -58,5 +65,17 @@ export class LocalDatasets extends DatasetsPort {
 
   rows(datasetId: string, versionId: string, offset: number, limit: number): Promise<RowsPageDto> {
     return this.datasets.rows(datasetId, versionId, offset, limit);
+  }
+
+  async download(datasetId: string, versionId: string, format: DownloadFormat): Promise<StoredFileDto> {
+    const dataset = await this.datasets.requireDataset(datasetId);
+    const { stream, version } = await this.datasets.download(datasetId, versionId, format);
+    const { sha256, size } = await this.artifacts.put(stream);
+    return {
+      sha256,
+      size,
+      fileName: `${dataset.name}-v${version.version}.${format}`,
+      contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    };
   }
 }

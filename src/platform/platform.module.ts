@@ -38,7 +38,7 @@ export class PlatformModule {
         EventsModule.forRoot(runtime.databaseUrl),
         QueuesModule.forRoot(runtime.queue),
         ArtifactsModule.forRoot(config.artifacts),
-        AuthModule,
+        AuthModule.forRoles(config.roles),
         RpcModule.forRoot(config),
         HealthModule,
         MetricsModule.forRoot(config.metrics),

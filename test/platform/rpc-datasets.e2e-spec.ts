@@ -26,7 +26,7 @@ async function gatewayReadiness(
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.equal(body.status, 'ok');
   // Over TCP the gateway calls the services it has an address for (here KILN_RPC_INGESTION only); through a broker, every domain it lacks.
-  const called = transport === 'tcp' ? ['ingestion'] : ['ingestion', 'training', 'models', 'audit', 'inference'];
+  const called = transport === 'tcp' ? ['ingestion'] : ['ingestion', 'training', 'models', 'audit', 'inference', 'batch'];
   assert.deepEqual(Object.keys(body.services ?? {}), called, `the gateway lists the services it calls: ${JSON.stringify(body)}`);
   return body.services!.ingestion!;
 }

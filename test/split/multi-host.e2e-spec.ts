@@ -258,6 +258,16 @@ describe('several hosts (ip netns): the split deployment across a network', { sk
       const probe = await fetch(`${replica1.url}/health/live`, { signal: AbortSignal.timeout(1_000) }).catch((err: Error) => err);
       assert.ok(probe instanceof Error, 'the training host is cut off');
       await new Promise((r) => setTimeout(r, Math.max(0, 3 * LOCK_MS - (Date.now() - cutAt))));
+      // The job felt the cut: for 3 lock periods (many epochs' time) its progress could not reach the
+      // data host. At most an epoch or two already on its way when the link went down is stored.
+      const duringCut = await job();
+      assert.equal(duringCut.status, 200, duringCut.text);
+      assert.equal(duringCut.body.status, 'running', 'still running, not finished, while cut off');
+      assert.ok(
+        (duringCut.body.checkpointEpoch ?? 0) <= atCut.checkpointEpoch + 2,
+        `no progress stored while cut off: epoch ${atCut.checkpointEpoch} at the cut, ` +
+          `${duringCut.body.checkpointEpoch} ${Date.now() - cutAt} ms later`,
+      );
     } finally {
       worker!.linkUp();
     }

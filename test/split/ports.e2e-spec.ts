@@ -18,7 +18,7 @@ import { httpRequest, skipUnless, testEnvironment, type TestResponse } from '../
 const NO_DATASET = '00000000-0000-4000-8000-000000000000';
 const NO_JOB = '00000000-0000-4000-8000-000000000001';
 
-type Route = [method: string, path: string, body: unknown, service: 'ingestion' | 'training' | 'models' | 'audit' | 'inference'];
+type Route = [method: string, path: string, body: unknown, service: 'ingestion' | 'training' | 'models' | 'audit' | 'inference' | 'batch'];
 
 /** Management routes of the gateway and the service each must reach. */
 const ROUTES: Route[] = [
@@ -28,6 +28,7 @@ const ROUTES: Route[] = [
   ['GET', `/api/datasets/${NO_DATASET}/versions`, undefined, 'ingestion'],
   ['GET', `/api/datasets/${NO_DATASET}/versions/${NO_JOB}`, undefined, 'ingestion'],
   ['GET', `/api/datasets/${NO_DATASET}/versions/${NO_JOB}/rows`, undefined, 'ingestion'],
+  ['GET', `/api/datasets/${NO_DATASET}/versions/${NO_JOB}/download`, undefined, 'ingestion'],
   ['POST', `/api/datasets/${NO_DATASET}/versions`, { records: [{ a: 1 }] }, 'ingestion'],
   ['GET', '/api/training-jobs', undefined, 'training'],
   ['POST', '/api/training-jobs', { datasetVersionId: NO_DATASET, target: 'y', modelName: 'ports' }, 'training'],
@@ -58,6 +59,13 @@ const ROUTES: Route[] = [
   ['POST', '/api/models/ports/drift/check', undefined, 'audit'],
   ['GET', '/api/models/ports/drift-settings', undefined, 'audit'],
   ['PUT', '/api/models/ports/drift-settings', { onDrift: null }, 'audit'],
+  ['GET', '/api/audit/checkpoints', undefined, 'audit'],
+  ['GET', '/api/audit/predictions/export', undefined, 'audit'],
+  ['POST', '/api/audit/checkpoints', undefined, 'audit'],
+  ['GET', '/api/batch-predictions', undefined, 'batch'],
+  ['POST', '/api/batch-predictions', { model: 'ports', datasetVersionId: NO_DATASET }, 'batch'],
+  ['GET', `/api/batch-predictions/${NO_JOB}`, undefined, 'batch'],
+  ['POST', `/api/batch-predictions/${NO_JOB}/cancel`, undefined, 'batch'],
   ['GET', '/api/inference/repository', undefined, 'inference'],
   ['GET', '/api/inference/models/ports/stats', undefined, 'inference'],
   ['POST', '/api/inference/models/ports/load', undefined, 'inference'],
@@ -69,6 +77,8 @@ const ERRORS: Array<[method: string, path: string, body: unknown, status: number
   ['GET', `/api/datasets/${NO_DATASET}`, undefined, 404],
   ['POST', '/api/datasets', { name: 'ports-taken' }, 409],
   ['GET', `/api/datasets/${NO_DATASET}/versions/${NO_JOB}`, undefined, 404],
+  ['GET', `/api/datasets/${NO_DATASET}/versions/${NO_JOB}/download?format=csv`, undefined, 404],
+  ['GET', '/api/audit/predictions/export?version=1', undefined, 400],
   ['POST', `/api/datasets/${NO_DATASET}/versions`, { records: [{ a: 1 }] }, 404],
   ['POST', '/api/training-jobs', { datasetVersionId: NO_DATASET, target: 'y', modelName: 'ports' }, 404],
   ['GET', `/api/training-jobs/${NO_JOB}`, undefined, 404],
@@ -83,6 +93,9 @@ const ERRORS: Array<[method: string, path: string, body: unknown, status: number
   ['GET', '/api/models/ports/monitoring?window=forever', undefined, 400],
   ['GET', '/api/models/ports/drift', undefined, 404],
   ['POST', '/api/inference/models/ports/load', undefined, 404],
+  ['POST', '/api/batch-predictions', { model: 'ports', datasetVersionId: NO_DATASET }, 404],
+  ['GET', `/api/batch-predictions/${NO_JOB}`, undefined, 404],
+  ['POST', `/api/batch-predictions/${NO_JOB}/cancel`, undefined, 404],
 ];
 
 const withoutRequest = ({ requestId: _id, ...rest }: Record<string, unknown>) => rest;
@@ -157,7 +170,18 @@ describe('ports: every gateway use case crosses KILN_TRANSPORT=tcp, errors keep 
       models: 'up',
       audit: 'up',
       inference: 'up',
+      batch: 'up',
     });
+    // Key management is the gateway's: a domain process does not serve /api/keys (it still authenticates).
+    assert.equal((await call(domains!.url, ['GET', '/api/keys'])).status, 404);
+    assert.equal((await call(gateway!.url, ['GET', '/api/keys'])).status, 200);
+    // The signed checkpoints come from the audit service: the same public key as the domain process publishes.
+    const [keysDirect, keysThrough] = [
+      await call(domains!.url, ['GET', '/api/audit/checkpoints']),
+      await call(gateway!.url, ['GET', '/api/audit/checkpoints']),
+    ];
+    assert.equal(keysThrough.status, 200, keysThrough.text);
+    assert.deepEqual(keysThrough.body, keysDirect.body);
   });
 
   it('answers 503/504 naming the service on every route once the domain process is gone', { skip }, async () => {

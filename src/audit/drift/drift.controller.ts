@@ -8,7 +8,8 @@ import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import type { AuditDriftCheckResult } from '../../contracts';
 import type { DriftReportView, DriftSettingsView } from './drift-report';
 import { DriftHistoryQuery, PutDriftSettingsDto } from './drift.dto';
-import { DriftService, MAX_CHECK_WAIT_SECONDS } from './drift.service';
+import { MAX_CHECK_WAIT_SECONDS } from './drift.service';
+import { pollUntil } from '../../platform/util/poll';
 import { AuditPort } from '../audit.port';
 
 const DRIFT_SETTINGS = objectSchema({
@@ -28,10 +29,7 @@ function preferredWaitSeconds(prefer: string | undefined): number {
 @ApiTags('drift')
 @Controller('api/models/:name')
 export class DriftController {
-  constructor(
-    private readonly audit: AuditPort,
-    private readonly drift: DriftService,
-  ) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Get('drift')
   @Roles('auditor', 'developer')
@@ -102,8 +100,8 @@ export class DriftController {
     const jobId = await this.audit.driftCheck(name, actorOf(req));
     if (!waitSeconds) return { jobId, status: 'queued' };
     void reply.header('preference-applied', `wait=${waitSeconds}`);
-    // The wait follows the job on the shared queue (no transport call held open for up to a minute).
-    const outcome = await this.drift.waitForCheck(jobId, waitSeconds * 1000);
+    // The gateway polls the audit service (no transport call held open for up to a minute).
+    const outcome = await pollUntil(() => this.audit.driftCheckOutcome(jobId), waitSeconds * 1000, 250);
     if (!outcome) return { jobId, status: 'queued' };
     void reply.status(200);
     return { jobId, ...outcome };

@@ -5,18 +5,17 @@ import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { Audited } from '../../platform/audit-trail/audited.decorator';
 import { Roles, type AuthenticatedRequest } from '../../platform/auth';
 import type { PublishedKey } from './checkpoint-key';
-import { AuditCheckpoints, type SignedCheckpoint } from './checkpoints.service';
+import { AuditPort, type CheckpointListing } from '../audit.port';
+import type { SignedCheckpoint } from './checkpoints.service';
 
 const PUBLISHED_KEY = objectSchema({ algorithm: S.string, keyId: S.string, publicKeyPem: S.string });
-
-const LISTED = 50;
 
 /** Signed checkpoints of the chain heads and the public key that verifies them. */
 @ApiTags('audit')
 @Roles('auditor')
 @Controller('api/audit/checkpoints')
 export class AuditCheckpointsController {
-  constructor(private readonly checkpoints: AuditCheckpoints) {}
+  constructor(private readonly audit: AuditPort) {}
 
   @Get()
   @ApiOperation({
@@ -34,13 +33,8 @@ export class AuditCheckpointsController {
       checkpoints: S.array(S.object('signed checkpoint: chain, seq, hash, signedAt, signature')),
     }),
   })
-  async list(): Promise<{ publicKey: PublishedKey; latest: Record<string, SignedCheckpoint | null>; checkpoints: SignedCheckpoint[] }> {
-    const [predictions, events, checkpoints] = await Promise.all([
-      this.checkpoints.newest('predictions'),
-      this.checkpoints.newest('events'),
-      this.checkpoints.list(LISTED),
-    ]);
-    return { publicKey: this.checkpoints.publicKey(), latest: { predictions, events }, checkpoints };
+  list(): Promise<CheckpointListing> {
+    return this.audit.checkpoints();
   }
 
   @Post()
@@ -55,7 +49,7 @@ export class AuditCheckpointsController {
       checkpoints: S.array(S.object('signed checkpoint: chain, seq, hash, signedAt, signature')),
     }),
   })
-  async create(@Req() req: AuthenticatedRequest): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
-    return { publicKey: this.checkpoints.publicKey(), checkpoints: await this.checkpoints.create(false, actorOf(req)) };
+  create(@Req() req: AuthenticatedRequest): Promise<{ publicKey: PublishedKey; checkpoints: SignedCheckpoint[] }> {
+    return this.audit.createCheckpoints(actorOf(req));
   }
 }

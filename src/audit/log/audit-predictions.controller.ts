@@ -1,17 +1,16 @@
-import { Readable } from 'node:stream';
 import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { objectSchema, S } from '../../platform/http/openapi';
 import { Roles } from '../../platform/auth';
-import { AuditLogReader } from './audit-log.reader';
+import { ArtifactStore, storedFileAnswer } from '../../platform/artifacts';
 import { PageDto, PredictionFilterQuery, PredictionsQueryDto } from './audit-log.dto';
-import { AuditPort, predictionFilterOf } from '../audit.port';
+import { AuditPort } from '../audit.port';
 
 const auditPage = (items: string) => objectSchema({ items: S.array(S.object(items)), nextCursor: S.nullable(S.string) });
 
 /**
  * The prediction log for auditors: keyset pages (by seq, newest first unless order=asc), one
- * record by request id, and a streamed NDJSON export in chain order. Each record carries its
+ * record by request id, and an NDJSON export in chain order (a file in the artifact store, streamed). Each record carries its
  * `prevHash` and `hash` (see chain-content.ts for how to re-verify them offline).
  */
 @ApiTags('audit')
@@ -20,7 +19,7 @@ const auditPage = (items: string) => objectSchema({ items: S.array(S.object(item
 export class AuditPredictionsController {
   constructor(
     private readonly audit: AuditPort,
-    private readonly reader: AuditLogReader,
+    private readonly artifacts: ArtifactStore,
   ) {}
 
   @Get()
@@ -43,13 +42,9 @@ export class AuditPredictionsController {
     description: 'One JSON record per line',
     content: { 'application/x-ndjson': { schema: { type: 'string' } } },
   })
-  export(@Query() q: PredictionFilterQuery): StreamableFile {
-    // A stream: read by the gateway from the shared database, never over the transport.
-    const stream = Readable.from(this.reader.exportPredictions(predictionFilterOf(q)));
-    return new StreamableFile(stream, {
-      type: 'application/x-ndjson; charset=utf-8',
-      disposition: 'attachment; filename="audit-predictions.ndjson"',
-    });
+  async export(@Query() q: PredictionFilterQuery): Promise<StreamableFile> {
+    // Written to the artifact store by the audit side; only the reference crosses the transport.
+    return storedFileAnswer(this.artifacts, await this.audit.exportPredictions(q));
   }
 
   @Get(':requestId')

@@ -12,8 +12,8 @@ import { objectSchema, S } from '../../platform/http/openapi';
 import type { AuthenticatedRequest } from '../../platform/auth';
 import { Roles } from '../../platform/auth';
 import { announceNextPage, JOB_PAGE_HEADERS } from '../../platform/queues/job-list';
-import { BatchPredictionListQuery, batchPredictionDto, CreateBatchPredictionDto } from './batch-predictions.dto';
-import { BatchPredictionsService } from './batch-predictions.service';
+import { BatchPredictionListQuery, CreateBatchPredictionDto } from './batch-predictions.dto';
+import { BatchPredictionsPort } from './batch-predictions.port';
 
 const BATCH_JOB = objectSchema(
   {
@@ -44,7 +44,7 @@ const BATCH_JOB = objectSchema(
 @Roles('developer')
 @Controller('api/batch-predictions')
 export class BatchPredictionsController {
-  constructor(private readonly jobs: BatchPredictionsService) {}
+  constructor(private readonly jobs: BatchPredictionsPort) {}
 
   @Post()
   @Audited('batch-prediction.started')
@@ -63,7 +63,7 @@ export class BatchPredictionsController {
   @ApiResponse({ status: 202, schema: BATCH_JOB })
   @ApiResponse({ status: 409, description: 'The idempotency key was used with another body' })
   async create(@Body() body: CreateBatchPredictionDto, @Req() req: AuthenticatedRequest, @Headers('idempotency-key') key?: string) {
-    return batchPredictionDto(await this.jobs.create(body, req.principal?.name ?? null, actorOf(req), key));
+    return this.jobs.create(body, req.principal?.name ?? null, actorOf(req), key);
   }
 
   @Get()
@@ -76,14 +76,14 @@ export class BatchPredictionsController {
   async list(@Query() q: BatchPredictionListQuery, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { jobs, nextCursor } = await this.jobs.list(q);
     announceNextPage(req, reply, '/api/batch-predictions', nextCursor);
-    return jobs.map(batchPredictionDto);
+    return jobs;
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'A batch prediction: status, phase, resolved model version, progress, output dataset version, error' })
   @ApiResponse({ status: 200, schema: BATCH_JOB })
   async get(@Param('id') id: string) {
-    return batchPredictionDto(await this.jobs.get(id));
+    return this.jobs.get(id);
   }
 
   @Post(':id/cancel')
@@ -96,6 +96,6 @@ export class BatchPredictionsController {
   @ApiResponse({ status: 202, schema: BATCH_JOB })
   @ApiResponse({ status: 409, description: 'The batch prediction has already finished' })
   async cancel(@Param('id') id: string, @Req() req: AuthenticatedRequest) {
-    return batchPredictionDto(await this.jobs.cancel(id, actorOf(req)));
+    return this.jobs.cancel(id, actorOf(req));
   }
 }

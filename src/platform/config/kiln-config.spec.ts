@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     const all = loadConfig({ KILN_TRANSPORT: 'tcp', KILN_RPC_PORT: '4001' }).rpc;
     assert.equal(all.serve, true);
     assert.equal(all.targets, undefined, 'one process calls its own services');
-    assert.deepEqual(all.serves, ['ingestion', 'training', 'models', 'audit', 'inference']);
+    assert.deepEqual(all.serves, ['ingestion', 'training', 'models', 'audit', 'inference', 'batch']);
     const gateway = loadConfig({
       KILN_ROLES: 'gateway',
       KILN_TRANSPORT: 'tcp',
@@ -56,7 +56,14 @@ describe('loadConfig', () => {
     assert.equal(gateway.rpc.serve, false);
     assert.equal(gateway.rpc.timeoutMs, 500);
     const nats = loadConfig({ KILN_ROLES: 'gateway', KILN_TRANSPORT: 'nats', NATS_URL: 'nats://127.0.0.1:4222' }).rpc;
-    assert.deepEqual(nats.targets, { ingestion: 'broker', training: 'broker', models: 'broker', audit: 'broker', inference: 'broker' });
+    assert.deepEqual(nats.targets, {
+      ingestion: 'broker',
+      training: 'broker',
+      models: 'broker',
+      audit: 'broker',
+      inference: 'broker',
+      batch: 'broker',
+    });
     const tcpGateway = loadConfig({
       KILN_ROLES: 'gateway',
       KILN_TRANSPORT: 'tcp',
@@ -67,6 +74,7 @@ describe('loadConfig', () => {
     }).rpc;
     assert.deepEqual(tcpGateway.targets?.models, { host: 'training', port: 4002 }, 'the registry is the training app');
     assert.deepEqual(tcpGateway.targets?.inference, { host: 'inference', port: 4004 });
+    assert.deepEqual(tcpGateway.targets?.batch, { host: 'inference', port: 4004 });
     const training = loadConfig({ KILN_ROLES: 'training', KILN_TRANSPORT: 'tcp', KILN_RPC_PORT: '4002' }).rpc;
     assert.deepEqual(training.serves, ['training', 'models']);
     assert.equal(loadConfig({ KILN_ROLES: 'audit', KILN_TRANSPORT: 'tcp' }).rpc.serve, false, 'TCP serves only with KILN_RPC_PORT');

@@ -148,13 +148,14 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export type Transport = 'tcp' | 'redis' | 'nats';
 
-/** The role whose app answers each domain service's message patterns (the model registry lives with training). */
+/** The role whose app answers each domain service's patterns (the registry lives with training, batch predictions with inference). */
 export const RPC_SERVED_BY: Readonly<Record<RpcService, Role>> = {
   ingestion: 'ingestion',
   training: 'training',
   models: 'training',
   audit: 'audit',
   inference: 'inference',
+  batch: 'inference',
 };
 
 /** The variable naming where a gateway reaches a service over TCP (`models` is the training app's). */
@@ -166,6 +167,7 @@ export const RPC_TARGET_VARIABLE: Readonly<
   models: 'KILN_RPC_TRAINING',
   audit: 'KILN_RPC_AUDIT',
   inference: 'KILN_RPC_INFERENCE',
+  batch: 'KILN_RPC_INFERENCE',
 };
 
 /**

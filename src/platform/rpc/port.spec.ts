@@ -14,6 +14,7 @@ import type { KilnConfig } from '../config/kiln-config';
 import { toProblem } from '../http/http-error.filter';
 import { freeLoopbackPort } from '../util/free-port';
 import { rpcPortClient, rpcPortController, type PortOf } from './port';
+import { bool, int, optional, text } from './port-args';
 import { RpcClients } from './rpc-clients';
 
 abstract class FakeInferencePort implements PortOf<'inference'> {
@@ -42,7 +43,14 @@ class FakeInference extends FakeInferencePort {
 }
 
 @Module({
-  controllers: [rpcPortController(FakeInferencePort, 'inference', 'FakeInferenceRpcController')],
+  controllers: [
+    rpcPortController(FakeInferencePort, 'inference', 'FakeInferenceRpcController', {
+      repositoryIndex: { readyOnly: bool() },
+      statistics: { name: optional(text()), version: optional(int(1)) },
+      load: { name: text() },
+      unload: { name: text() },
+    }),
+  ],
   providers: [FakeInference, { provide: FakeInferencePort, useExisting: FakeInference }],
 })
 class FakeInferenceModule {}

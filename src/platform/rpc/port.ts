@@ -1,6 +1,7 @@
 import { Controller, Inject, ServiceUnavailableException, type Abstract, type Provider, type Type } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
 import { RpcPatterns, type RpcCallPayload, type RpcService, type RpcUseCase } from '../../contracts/rpc';
+import { checkedArgs, type ArgRule, type PortArgs } from './port-args';
 import { answerRpc } from './rpc';
 import { RpcClients } from './rpc-clients';
 
@@ -64,22 +65,27 @@ export function unreachablePort<S extends RpcService>(service: S, why: string): 
 /**
  * The message handlers answering `RpcPatterns[service]` with the implementation bound to `port` in the
  * serving process (a generated class, as `rpcHealthController`: one handler per use case, no copy per
- * pattern). Arguments come from the caller's own port signature; the transport is internal, so they are
- * not validated again here beyond what each use case checks itself.
+ * pattern). The transport is a network endpoint, so each call's arguments are checked again against
+ * `args` (the port's argument rules, `port-args.ts`) before the use case runs: a malformed payload is a
+ * 400 naming the argument, carried back like any HTTP error (`answerRpc`).
  */
-export function rpcPortController<S extends RpcService>(port: Abstract<PortOf<S>>, service: S, name: string): Type<unknown> {
+export function rpcPortController<S extends RpcService>(
+  port: Abstract<PortOf<S>>,
+  service: S,
+  name: string,
+  args: PortArgs<S>,
+): Type<unknown> {
   @Controller()
   class PortRpcController {
     constructor(@Inject(port) readonly local: PortOf<S>) {}
   }
   Object.defineProperty(PortRpcController, 'name', { value: name });
+  const rules = args as Record<string, Record<string, ArgRule>>;
   for (const [method, useCase] of Object.entries(RpcPatterns[service] as Record<string, { pattern: string }>)) {
     const handler = function (this: PortRpcController, payload: RpcCallPayload | undefined): Promise<unknown> {
-      return answerRpc(() => {
+      return answerRpc(async () => {
         const impl = (this.local as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]!;
-        const args = Array.isArray(payload?.args) ? [...payload.args] : [];
-        for (const i of payload?.absent ?? []) args[i] = undefined;
-        return impl.apply(this.local, args);
+        return impl.apply(this.local, await checkedArgs(rules[method]!, payload));
       });
     };
     Object.defineProperty(PortRpcController.prototype, method, { value: handler, writable: true, configurable: true });

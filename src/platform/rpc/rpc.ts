@@ -15,6 +15,7 @@ import {
   ServerRedis,
   Transport,
 } from '@nestjs/microservices';
+import { hostname } from 'node:os';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import type { RpcHttpError, RpcService, RpcUseCase } from '../../contracts/rpc';
 import type { KilnConfig, RpcConfig } from '../config/kiln-config';
@@ -51,12 +52,44 @@ function prefixedServerNats(prefix: string, options: NonNullable<NatsOptions['op
   })(options);
 }
 
-function prefixedServerRedis(prefix: string, options: NonNullable<RedisOptions['options']>): ServerRedis {
-  return new (class extends ServerRedis {
-    protected override normalizePattern(pattern: MsPattern): string {
-      return withPrefix(super.normalizePattern(pattern), prefix);
+/** How long a request id stays claimed: far longer than a publish takes to reach every subscriber. */
+export const REDIS_CLAIM_TTL_MS = 5 * 60_000;
+
+/**
+ * Redis pub/sub has no queue group: every replica subscribed to a channel receives each request, so
+ * with Nest's ServerRedis a write would run once per replica (two ingestion apps → two dataset versions
+ * for one upload). Here each replica first claims the request's id with `SET <prefix>rpc-claim:<id> NX
+ * PX <ttl>` on its publisher connection; only the one that set it handles the request and replies, the
+ * others drop it. Events (no id) are still delivered to every replica. Nest offers no hook for this, so
+ * it is the one override of `handleMessage` (the message is parsed again by the base class: a few
+ * hundred bytes).
+ */
+export class ClaimOnceServerRedis extends ServerRedis {
+  constructor(
+    private readonly prefix: string,
+    options: NonNullable<RedisOptions['options']>,
+    private readonly claimTtlMs = REDIS_CLAIM_TTL_MS,
+  ) {
+    super(options);
+  }
+
+  protected override normalizePattern(pattern: MsPattern): string {
+    return withPrefix(super.normalizePattern(pattern), this.prefix);
+  }
+
+  override async handleMessage(
+    channel: string,
+    buffer: string,
+    pub: Parameters<ServerRedis['handleMessage']>[2],
+    pattern: string,
+  ): Promise<unknown> {
+    const id = (this.parseMessage(buffer) as { id?: unknown }).id;
+    if (typeof id === 'string') {
+      const claimed = await pub.set(`${this.prefix}rpc-claim:${id}`, `${hostname()}:${process.pid}`, 'PX', this.claimTtlMs, 'NX');
+      if (claimed !== 'OK') return undefined; // another replica handles (and answers) this request
     }
-  })(options);
+    return super.handleMessage(channel, buffer, pub, pattern);
+  }
 }
 
 function prefixedClientNats(prefix: string): typeof ClientNats {
@@ -93,7 +126,8 @@ export function rpcServerOptions(config: KilnConfig): ClientOptions | CustomStra
       return { strategy: prefixedServerNats(prefix, options) };
     }
     case 'redis': {
-      return { strategy: prefixedServerRedis(prefix, redisOptions(rpc.redisUrl!) as NonNullable<RedisOptions['options']>) };
+      // Every replica receives each request on Redis: only the one that claims its id answers (see ClaimOnceServerRedis).
+      return { strategy: new ClaimOnceServerRedis(prefix, redisOptions(rpc.redisUrl!) as NonNullable<RedisOptions['options']>) };
     }
     default:
       throw new Error('RPC is off (KILN_TRANSPORT unset)');
