@@ -18,7 +18,7 @@ import { createRootLogger } from '../../src/platform/logging/logging';
 import { RpcCaller, rpcClientOptions } from '../../src/platform/rpc/rpc';
 import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { skipUnless, testEnvironment } from '../utils/test-kiln';
-import { natsUnavailable, NATS_URL } from './split-helpers';
+import { natsUnavailable, NATS_URL } from '../utils/nats';
 
 const UUID = '00000000-0000-4000-8000-000000000000';
 const ACTOR = { requestId: 'rpc-validation', actorKeyId: null };
