@@ -35,6 +35,7 @@ import {
   type ServingEngine,
 } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
+import { SystemSharedMemory } from './runtime/system-shared-memory';
 import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
@@ -79,6 +80,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly stats = new ModelStatistics();
   /** The OIP model repository and statistics extensions on this runtime. */
   readonly repository: ModelRepository;
+  /** Triton's system shared memory regions registered with this process. */
+  readonly sharedMemory = new SystemSharedMemory();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   /** A change event arrived while a refresh was reading: read again once it is done (it may have read too early). */
@@ -134,6 +137,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.cache.clear();
+    void this.sharedMemory.close();
   }
 
   /** Reads the registry's routing snapshot and applies it when it changed (coalesced). */
@@ -215,7 +219,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     selector: ModelSelector,
     inputs: HostTensor[],
     call: InferenceCall,
-    opts: { outputs?: string[]; signature?: string } = {},
+    opts: {
+      outputs?: string[];
+      signature?: string;
+      /** Places the outputs before the call counts as answered (shared memory): its refusal is the call's, audited. */
+      deliver?: (outputs: HostTensor[]) => Promise<void>;
+    } = {},
   ): Promise<InferenceResult> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
@@ -234,6 +243,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
           return { values: firstValues(out), outputs: out.map(tensorForAudit) };
         });
       const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      if (opts.deliver) await audit.step(() => opts.deliver!(result.outputs));
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;
     } finally {
