@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
-import { OnnxModel, type OnnxHostTensor, type OnnxSessionOptions } from '../../ml/onnx';
+import { OnnxInputError, OnnxModel, type OnnxHostTensor, type OnnxSessionOptions } from '../../ml/onnx';
 import type { ComputeTimes } from './model-statistics';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
@@ -62,12 +62,16 @@ export class LoadedModel {
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
     const t0 = process.hrtime.bigint();
     if (this.model.format === 'onnx') {
-      // ONNX imports take float32, int32 and bool tensors only (onnx-import.ts), so no string reaches here.
-      if (inputs.some((t) => t.dtype === 'string')) throw new Error(`model ${this.served.name}: ONNX Runtime is given no string tensors`);
-      const ys = await this.model.model.run(
-        inputs as OnnxHostTensor[],
-        this.served.outputs.map((s) => s.name),
-      );
+      let ys: OnnxHostTensor[];
+      try {
+        ys = await this.model.model.run(
+          inputs as OnnxHostTensor[],
+          this.served.outputs.map((s) => s.name),
+        );
+      } catch (e) {
+        if (e instanceof OnnxInputError) throw new BadRequestException(`the model cannot take these inputs: ${e.message}`);
+        throw e;
+      }
       if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
       return ys.map((y, i) => ({ ...y, name: this.served.outputs[i]!.name }));
     }
@@ -189,7 +193,7 @@ export function zeros(spec: TensorSpec, rows: number): HostTensor {
         : spec.dtype === 'int64' || spec.dtype === 'float64'
           ? new Float64Array(n)
           : spec.dtype === 'string'
-            ? Array.from({ length: n }, () => new Uint8Array(0))
+            ? Array.from({ length: n }, () => Uint8Array.of(0x30)) // "0": the zero of text models that parse numbers too
             : new Uint8Array(n);
   return { name: spec.name, dtype: spec.dtype, shape, data };
 }

@@ -166,3 +166,11 @@ export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
     expected: JSON.parse(readFileSync(join(HERE, 'dtypes.expected.json'), 'utf8')) as DtypesExpected,
   };
 }
+
+/**
+ * Triton's `simple_string` as ONNX (make-simple-string-fixture.py): INPUT0, INPUT1 string [batch, 16] of
+ * decimal numbers → OUTPUT0 = their sum, OUTPUT1 = their difference, as strings.
+ */
+export function simpleStringGraph(): Buffer {
+  return readFileSync(join(HERE, 'simple-string.onnx'));
+}
