@@ -563,14 +563,17 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Audits a /v1, /v2 or gRPC inference call that was answered without reaching the runtime's audit
-   * (refused by the body parser, the content type, the JSON depth guard, the codec, or an unknown
-   * model), unless the runtime recorded it: each answered call is audited exactly once. Resolves
-   * once the record is durable (the answer waits for it, as for every other record). Returns
-   * whether a record was written here.
+   * Audits a record API, /v1, /v2 or gRPC inference call that was answered without reaching the
+   * runtime's audit (refused by the body parser, the content type, the JSON depth guard, auth, the
+   * codec, or an unknown model), unless the runtime recorded it: each answered call is audited
+   * exactly once, with its latency (`elapsedMs` since the call arrived), and counted in
+   * kiln_inference_requests_total with its status as the outcome. Resolves once the record is
+   * durable (the answer waits for it, as for every other record). Returns whether a record was written here.
    */
-  async auditIfUnrecorded(name: string, call: InferenceCall, status: number, error: string): Promise<boolean> {
+  async auditIfUnrecorded(name: string, call: InferenceCall, status: number, error: string, elapsedMs = 0): Promise<boolean> {
     if (this.auditedCalls.delete(call.requestId)) return false;
+    this.metrics.requests.inc({ model: this.modelLabel(name), version: 'none', protocol: call.protocol, outcome: String(status) });
+    const started = performance.now() - Math.max(0, elapsedMs);
     await new CallAudit(
       this.audit,
       this.logger,
@@ -579,8 +582,19 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       () => null,
       true,
       () => undefined,
+      undefined,
+      started,
     ).refused(status, error);
     return this.audit.enabled;
+  }
+
+  /**
+   * The metrics label of a model name from a request: itself when this process routes or holds the
+   * model, else `(unknown)`, so made-up names in URLs cannot grow the metrics without bound.
+   */
+  private modelLabel(name: string): string {
+    const known = this.routing.referencedVersions(name).length > 0 || this.repository.heldRoute(name) !== undefined;
+    return known ? name : UNKNOWN_MODEL_LABEL;
   }
 
   /** Forgets that the runtime audited a call (its answer succeeded: nothing left to record). */
@@ -664,13 +678,16 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
 
   private observe(name: string, served: ServedModel | null, call: InferenceCall, outcome: string, started: number): void {
     if (served) this.stats.request(name, served.version, outcome === 'ok', (performance.now() - started) * 1e6);
-    this.metrics.requests.inc({ model: name, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
+    const model = served ? name : this.modelLabel(name);
+    this.metrics.requests.inc({ model, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
     if (outcome === 'ok') this.metrics.duration.observe({ model: name, protocol: call.protocol }, (performance.now() - started) / 1000);
   }
 }
 
 /** The protocols whose answers (HTTP hook, gRPC handler) audit the calls the runtime did not. */
-const ANSWER_AUDITED_PROTOCOLS: ReadonlySet<InferenceCall['protocol']> = new Set(['oip', 'tfserving', 'oip-grpc']);
+const ANSWER_AUDITED_PROTOCOLS: ReadonlySet<InferenceCall['protocol']> = new Set(['record', 'oip', 'tfserving', 'oip-grpc']);
+/** The model label of refusals that name no model this process routes (kiln_inference_requests_total). */
+const UNKNOWN_MODEL_LABEL = '(unknown)';
 /** At most this many audited request ids wait for their answer (an answer normally takes its id within the call). */
 const MAX_PENDING_AUDITED = 10_000;
 

@@ -217,6 +217,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     handle: (request: Req, ctx: CallContext) => Res | Promise<Res>,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const started = performance.now();
       const requestId = randomUUID();
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', requestId);
@@ -232,7 +233,8 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
         },
         async (error: unknown) => {
           const status = this.toStatus(error, method, requestId);
-          if (method === 'ModelInfer') await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status);
+          if (method === 'ModelInfer')
+            await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status, started);
           callback(status);
         },
       );
@@ -265,6 +267,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       });
       call.on('data', (req: GrpcInferRequest) => {
         if (failed) return;
+        const started = performance.now();
         const requestId = randomUUID();
         const answer = principal.then(
           (p) =>
@@ -275,7 +278,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
               },
               async (error: unknown): Promise<StreamInferResponse> => {
                 const status = this.toStatus(error, 'ModelStreamInfer', requestId);
-                await this.auditRefusal(req, requestId, p, error, status);
+                await this.auditRefusal(req, requestId, p, error, status, started);
                 return { error_message: status.details ?? '' };
               },
             ),
@@ -304,10 +307,11 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     principal: Principal | null,
     error: unknown,
     status: Partial<grpc.StatusObject>,
+    started: number,
   ): Promise<void> {
     const call = { protocol: 'oip-grpc' as const, requestId, clientRequestId: req?.id || null, callerKeyId: principal?.keyId ?? null };
     await this.inference
-      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '')
+      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '', performance.now() - started)
       .catch((err: unknown) => this.logger.error({ err, requestId }, 'could not audit a refused gRPC call'));
   }
 
