@@ -188,6 +188,15 @@ async function main(): Promise<void> {
       });
       assert.equal(latin1.error?.code, grpc.status.INVALID_ARGUMENT);
       assert.match(latin1.error!.details, /input 'INPUT0' element 0 is not UTF-8 text/);
+      // tritonclient's "he\x00llo": onnxruntime-node would cut it to "he"; refused instead of answered wrong
+      const nul = await infer({
+        inputs: [
+          { name: 'INPUT0', datatype: 'BYTES', shape: [1, 16], data: [...A.slice(0, 15), '1\u00002'] },
+          { name: 'INPUT1', datatype: 'BYTES', shape: [1, 16], data: B },
+        ],
+      });
+      assert.equal(nul.status, 400, nul.text);
+      assert.match(nul.body.error, /input 'INPUT0' element 15 holds a NUL byte/);
       const record = await eventually(async () => {
         const r = await kiln.request('GET', `/api/audit/predictions/${words.headers.get('x-request-id')}`);
         return r.status === 200 ? r.body : undefined;

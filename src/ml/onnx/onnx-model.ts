@@ -11,7 +11,8 @@ import * as ort from 'onnxruntime-node';
  * (exact within ±2^53, what a JSON number holds) and converted to and from ONNX Runtime's
  * BigInt64Array in `run`. A string tensor is held as the bytes of each element (as the OIP's BYTES);
  * onnxruntime-node takes and gives string tensors as JS strings (UTF-8 on the native side), so
- * elements must be UTF-8 text: anything else is refused with an OnnxInputError naming the element.
+ * elements must be UTF-8 text without NUL bytes (its string copies end at the first NUL): anything
+ * else is refused with an OnnxInputError naming the element.
  * A graph whose inputs or outputs use another type (float16, uint8 …, sequences, maps) is refused
  * by `fromBytes` with the name of the tensor.
  */
@@ -178,6 +179,9 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** A string tensor's elements as text (ONNX Runtime's string tensors are UTF-8): a byte string that is not UTF-8 is refused. */
 function textOf(elements: Uint8Array[], name: string): string[] {
   return elements.map((b, i) => {
+    // onnxruntime-node copies each string up to its first NUL (C strings): refused rather than cut short.
+    if (b.includes(0))
+      throw new OnnxInputError(`input '${name}' element ${i} holds a NUL byte: ONNX Runtime's string tensors end at the first NUL`);
     try {
       return STRICT_UTF8.decode(b);
     } catch {
