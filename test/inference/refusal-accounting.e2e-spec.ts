@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { importGraphModel } from '../models/model-import-helpers';
+import { servingReady } from './triton-test-client';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel } from '../support/tfjs/graph-model-fixture';
 
 const SIMPLE = 'simple';
@@ -66,11 +67,7 @@ async function main(): Promise<void> {
       kiln = await startTestKiln('postgres');
       await importGraphModel(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
       auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-        100,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       await kiln?.close();

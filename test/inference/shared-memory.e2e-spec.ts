@@ -12,11 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference.grpc-server';
-import { loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { importGraphModel } from '../models/model-import-helpers';
+import { servingReady, tritonGrpcClient, type TritonGrpcClient } from './triton-test-client';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel } from '../support/tfjs/graph-model-fixture';
 
 const SIMPLE = 'simple';
@@ -30,17 +29,11 @@ function int32Bytes(values: number[]): Buffer {
   return Buffer.from(new Int32Array(values).buffer);
 }
 
-type Rpc = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  callback: (err: grpc.ServiceError | null, res: unknown) => void,
-) => grpc.ClientUnaryCall;
-
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');
   describe('system shared memory on configuration "postgres"', { skip }, () => {
     let kiln: TestKiln;
-    let triton: grpc.Client & Record<string, Rpc>;
+    let triton: TritonGrpcClient;
     let predictorKey: string;
     const tag = `kiln-test-${randomBytes(6).toString('hex')}`;
     const inKey = `/${tag}-in`;
@@ -59,18 +52,25 @@ async function main(): Promise<void> {
       name,
       parameters: { shared_memory_region: region, shared_memory_byte_size: byteSize, ...(offset ? { shared_memory_offset: offset } : {}) },
     });
+    /** OUTPUT0 (sums) then OUTPUT1 (differences) in the output object, as the examples read them back. */
+    const assertSumsAndDifferencesWritten = () => {
+      const out = readFileSync(objects[1]!);
+      assert.deepEqual(
+        int32s(out.subarray(0, BYTES)),
+        a.map((x, i) => x + b[i]!),
+      );
+      assert.deepEqual(
+        int32s(out.subarray(BYTES)),
+        a.map((x, i) => x - b[i]!),
+      );
+    };
     const infer = (body: object, key?: string) => kiln.request('POST', `/v2/models/${SIMPLE}/infer`, { body, ...(key ? { key } : {}) });
     const auditOf = (id: string) =>
       eventually(async () => {
         const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
         return r.status === 200 ? r.body : undefined;
       });
-    const call = <T = any>(method: string, request: unknown): Promise<{ response?: T; error?: grpc.ServiceError }> =>
-      new Promise((resolve) => {
-        const metadata = new grpc.Metadata();
-        metadata.set('authorization', `Bearer ${kiln.adminKey}`);
-        triton[method]!.call(triton, request, metadata, (err, res) => resolve(err ? { error: err } : { response: res as T }));
-      });
+    const call = <T = any>(method: string, request: unknown) => triton.call<T>(method, request);
 
     before(async () => {
       await TfRuntime.initForTests();
@@ -80,14 +80,8 @@ async function main(): Promise<void> {
       // What shm.create_shared_memory_region + set_shared_memory_region do: INPUT0 then INPUT1 in one object.
       writeFileSync(objects[0]!, Buffer.concat([int32Bytes(a), int32Bytes(b)]));
       writeFileSync(objects[1]!, Buffer.alloc(2 * BYTES));
-      const port = kiln.app.get(OpenInferenceGrpcServer).port!;
-      const Triton = loadTritonGrpcPackage().GRPCInferenceService;
-      triton = new Triton(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-        100,
-      );
+      triton = tritonGrpcClient(kiln);
+      await servingReady(kiln);
     });
     after(async () => {
       triton?.close();
@@ -129,15 +123,7 @@ async function main(): Promise<void> {
           parameters: { shared_memory_region: 'output_data', shared_memory_byte_size: BYTES, shared_memory_offset: BYTES },
         },
       ]);
-      const out = readFileSync(objects[1]!);
-      assert.deepEqual(
-        int32s(out.subarray(0, BYTES)),
-        a.map((x, i) => x + b[i]!),
-      );
-      assert.deepEqual(
-        int32s(out.subarray(BYTES)),
-        a.map((x, i) => x - b[i]!),
-      );
+      assertSumsAndDifferencesWritten();
       const record = await auditOf(res.headers.get('x-request-id')!);
       assert.deepEqual([record.route, record.status, record.rows], ['oip', 200, 1]);
       assert.deepEqual(record.inputs[0].data, a, 'the audit keeps the inputs read from shared memory');
@@ -282,15 +268,7 @@ async function main(): Promise<void> {
           ['OUTPUT1', [1, 16], null],
         ],
       );
-      const out = readFileSync(objects[1]!);
-      assert.deepEqual(
-        int32s(out.subarray(0, BYTES)),
-        a.map((x, i) => x + b[i]!),
-      );
-      assert.deepEqual(
-        int32s(out.subarray(BYTES)),
-        a.map((x, i) => x - b[i]!),
-      );
+      assertSumsAndDifferencesWritten();
       const status = await call('SystemSharedMemoryStatus', {});
       assert.deepEqual(Object.keys(status.response.regions).sort(), ['input_data', 'output_data']);
       assert.equal(Number(status.response.regions.input_data.byte_size), 2 * BYTES);

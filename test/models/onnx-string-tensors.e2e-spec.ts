@@ -9,29 +9,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference.grpc-server';
-import { loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
 import { simpleStringGraph } from '../support/onnx/onnx-fixtures';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { importOnnx } from './onnx-import-helpers';
+import { lengthPrefixed, tritonGrpcClient, type TritonGrpcClient } from '../inference/triton-test-client';
 
 const MODEL = 'simple_string';
 const A = Array.from({ length: 16 }, (_, i) => String(i));
 const B = Array.from({ length: 16 }, () => '1');
 const SUMS = A.map((a) => String(Number(a) + 1));
 const DIFFERENCES = A.map((a) => String(Number(a) - 1));
-
-/** tritonclient's serialize_byte_tensor: each element a 4-byte little-endian length, then its bytes. */
-function lengthPrefixed(elements: Array<string | Buffer>): Buffer {
-  return Buffer.concat(
-    elements.flatMap((e) => {
-      const bytes = Buffer.isBuffer(e) ? e : Buffer.from(e, 'utf8');
-      const n = Buffer.alloc(4);
-      n.writeUInt32LE(bytes.length);
-      return [n, bytes];
-    }),
-  );
-}
 
 function elementsOf(bytes: Buffer): string[] {
   const out: string[] = [];
@@ -43,30 +30,17 @@ function elementsOf(bytes: Buffer): string[] {
   return out;
 }
 
-type Rpc = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  callback: (err: grpc.ServiceError | null, res: unknown) => void,
-) => grpc.ClientUnaryCall;
-
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');
   describe('string tensors of an imported ONNX graph (Triton simple_string)', { skip }, () => {
     let kiln: TestKiln;
-    let triton: grpc.Client & Record<string, Rpc>;
+    let triton: TritonGrpcClient;
     const infer = (body: object) => kiln.request('POST', `/v2/models/${MODEL}/infer`, { body });
-    const call = <T = any>(method: string, request: unknown): Promise<{ response?: T; error?: grpc.ServiceError }> =>
-      new Promise((resolve) => {
-        const metadata = new grpc.Metadata();
-        metadata.set('authorization', `Bearer ${kiln.adminKey}`);
-        triton[method]!.call(triton, request, metadata, (err, res) => resolve(err ? { error: err } : { response: res as T }));
-      });
+    const call = <T = any>(method: string, request: unknown) => triton.call<T>(method, request);
 
     before(async () => {
       kiln = await startTestKiln('postgres', { KILN_LOG_LEVEL: 'error', KILN_GRPC_PORT: '0' });
-      const Triton = loadTritonGrpcPackage().GRPCInferenceService;
-      const port = kiln.app.get(OpenInferenceGrpcServer).port!;
-      triton = new Triton(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
+      triton = tritonGrpcClient(kiln);
     });
     after(async () => {
       triton?.close();
