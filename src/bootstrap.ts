@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger as NestLogger } from '@nestjs/common';
+import { Logger as NestLogger, type ValidationPipe } from '@nestjs/common';
 import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -15,6 +15,7 @@ import { registerConsoleAssets } from './platform/console/console-assets';
 import { consoleBundleDir } from './platform/console/console-bundle';
 import type { KilnConfig } from './platform/config/kiln-config';
 import { EmbeddedPostgresServer } from './platform/database/embedded-postgres';
+import { serveDirectRoutes } from './platform/http/direct-routes';
 import { HttpErrorFilter, sendProblem } from './platform/http/http-error.filter';
 import { installJsonBodyParser, JsonBodyDialects } from './platform/http/json-body';
 import { createOpenApiDocument } from './platform/http/openapi';
@@ -110,7 +111,10 @@ export async function startKiln(config: KilnConfig, logger: Logger): Promise<Run
       app.get(JsonBodyDialects),
     );
     const lifecycle = { draining: false };
-    configureHttp(app, config, lifecycle);
+    const validationPipe = kilnValidationPipe();
+    configureHttp(app, config, lifecycle, validationPipe);
+    // The data plane's controllers (after the OpenAPI document, which reads them): Fastify routes without Nest's pipeline.
+    serveDirectRoutes(app, validationPipe);
     installAccessLog(app.getHttpAdapter().getInstance(), logger);
     await installQueueDashboard(app);
     // Split deployment: a domain app also answers its message patterns over KILN_TRANSPORT (a hybrid app).
@@ -165,11 +169,16 @@ function isInferenceRoute(url: string, method: string | string[]): boolean {
   return post && (/^\/v2\/models\/.+\/infer$/.test(url) || url.startsWith('/v1/'));
 }
 
-function configureHttp(app: NestFastifyApplication, config: KilnConfig, lifecycle: { draining: boolean }): void {
+function configureHttp(
+  app: NestFastifyApplication,
+  config: KilnConfig,
+  lifecycle: { draining: boolean },
+  validationPipe: ValidationPipe,
+): void {
   const fastify = app.getHttpAdapter().getInstance();
   const formats = app.get(ErrorFormats);
   const logger = new NestLogger('Http');
-  app.useGlobalPipes(kilnValidationPipe());
+  app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new HttpErrorFilter(formats));
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

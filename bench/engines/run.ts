@@ -2,7 +2,7 @@
  * bench/engines — TF.js (wasm) vs ONNX Runtime on the same weights:
  *
  *   npm run bench:engines            (= npm run build --silent && node dist/bench/engines/run.js)
- *   BENCH_SECONDS=5 BENCH_CLIENTS=1,16,64 BENCH_PARTS=inproc,http npm run bench:engines
+ *   BENCH_SECONDS=5 BENCH_CLIENTS=1,16,64 BENCH_PARTS=inproc,isolation,http npm run bench:engines
  *
  * 1. In process (`inproc`): the serve bench's two networks (small 30 → 64 → 32 → 1, large
  *    100 → 512 → 512 → 512 → 1, sigmoid output) built by Kiln's `mlp` template with seeded weights,
@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
-import { exportDenseStackToOnnx, OnnxModel, onnxRuntimeInfo } from '../../src/ml/onnx';
+import { exportDenseStackToOnnx, IsolatedOnnxModel, OnnxModel, onnxRuntimeInfo, onnxSessionChildFile } from '../../src/ml/onnx';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { featureNames, generateTable, predictBody, seededRandom } from '../serve/fixture';
 import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
@@ -36,7 +36,7 @@ import { descendants } from '../serve/proc-stats';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
-const PARTS = (process.env.BENCH_PARTS ?? 'inproc,http').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'inproc,isolation,http').split(',');
 const THREADS = Number(process.env.KILN_ONNX_THREADS ?? 1);
 const BATCHES = [1, 8, 32, 128];
 const ROUNDS = 5;
@@ -58,6 +58,36 @@ interface InprocRow {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
+/**
+ * Rows/s of each engine at each batch size: a warm-up, then ROUNDS rounds in which the engines take
+ * turns (order alternating) for an equal slice of BENCH_SECONDS; the median round's ms per call counts.
+ */
+async function alternating(engines: Record<string, (batch: number) => unknown>): Promise<(engine: string, batch: number) => number> {
+  const timed = async (call: (batch: number) => unknown, b: number, ms: number): Promise<number> => {
+    let calls = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      await call(b);
+      calls++;
+    }
+    return (performance.now() - t0) / calls;
+  };
+  const names = Object.keys(engines);
+  for (const b of BATCHES) for (const name of names) await timed(engines[name]!, b, 200);
+  const per = new Map<string, number[]>();
+  const slice = (SECONDS * 1000) / ROUNDS / BATCHES.length;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const b of BATCHES) {
+      for (const name of r % 2 === 0 ? names : [...names].reverse()) {
+        const k = `${name}:${b}`;
+        per.set(k, [...(per.get(k) ?? []), await timed(engines[name]!, b, slice)]);
+      }
+    }
+  }
+  // rows/s of an engine at a batch size (median round)
+  return (engine, b) => Math.round((b * 1000) / median(per.get(`${engine}:${b}`)!));
+}
+
 async function inProcess(): Promise<InprocRow[]> {
   const rows: InprocRow[] = [];
   for (const net of NETWORKS) {
@@ -77,17 +107,6 @@ async function inProcess(): Promise<InprocRow[]> {
       const [y] = await onnx.run([{ name: 'features', dtype: 'float32', shape: [b, net.features], data: inputs.get(b)! }]);
       return y!.data as Float32Array;
     };
-    /** ms per call over `ms` milliseconds. */
-    const timed = async (engine: 'tfjs' | 'onnx', b: number, ms: number): Promise<number> => {
-      let calls = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < ms) {
-        if (engine === 'tfjs') tfjsCall(b);
-        else await onnxCall(b);
-        calls++;
-      }
-      return (performance.now() - t0) / calls;
-    };
     const diffs = new Map<number, number>();
     for (const b of BATCHES) {
       const a = tfjsCall(b);
@@ -96,35 +115,60 @@ async function inProcess(): Promise<InprocRow[]> {
         b,
         a.reduce((m, v, i) => Math.max(m, Math.abs(v - o[i]!)), 0),
       );
-      await timed('tfjs', b, 200);
-      await timed('onnx', b, 200);
     }
-    const per = new Map<string, number[]>();
-    const slice = (SECONDS * 1000) / ROUNDS / BATCHES.length;
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const b of BATCHES) {
-        for (const engine of r % 2 === 0 ? (['tfjs', 'onnx'] as const) : (['onnx', 'tfjs'] as const)) {
-          const k = `${engine}:${b}`;
-          per.set(k, [...(per.get(k) ?? []), await timed(engine, b, slice)]);
-        }
-      }
-    }
+    const rate = await alternating({ tfjs: tfjsCall, onnx: onnxCall });
     for (const b of BATCHES) {
-      const tfjsRowsPerSec = Math.round((b * 1000) / median(per.get(`tfjs:${b}`)!));
-      const onnxRowsPerSec = Math.round((b * 1000) / median(per.get(`onnx:${b}`)!));
-      const row = {
-        model: net.key,
-        batch: b,
-        tfjsRowsPerSec,
-        onnxRowsPerSec,
-        ratio: Number((onnxRowsPerSec / tfjsRowsPerSec).toFixed(2)),
-        maxAbsDiff: diffs.get(b)!,
-      };
+      const [tfjsRowsPerSec, onnxRowsPerSec] = [rate('tfjs', b), rate('onnx', b)];
+      const ratio = Number((onnxRowsPerSec / tfjsRowsPerSec).toFixed(2));
+      const row = { model: net.key, batch: b, tfjsRowsPerSec, onnxRowsPerSec, ratio, maxAbsDiff: diffs.get(b)! };
       rows.push(row);
       console.log(`in process ${JSON.stringify(row)}`);
     }
     await onnx.dispose();
     model.dispose();
+  }
+  return rows;
+}
+
+interface IsolationRow {
+  model: string;
+  batch: number;
+  inProcessRowsPerSec: number;
+  isolatedRowsPerSec: number;
+  /** isolated ÷ in process: what serving an imported graph from its capped process costs. */
+  ratio: number;
+}
+
+/**
+ * 3. `isolation`: the same ONNX graphs in this process (OnnxModel, how Kiln's own exports are served)
+ *    and in a memory-capped session process (IsolatedOnnxModel, how imported graphs are served: the
+ *    tensors cross an IPC channel each way per call).
+ */
+async function isolation(): Promise<IsolationRow[]> {
+  const childFile = onnxSessionChildFile();
+  if (!childFile) throw new Error('no compiled onnx-session.child.js: run the bench from dist (npm run bench:engines)');
+  const rows: IsolationRow[] = [];
+  for (const net of NETWORKS) {
+    const hp = resolveHyperparameters('mlp', { hiddenUnits: [...net.hiddenUnits], dropout: 0, seed: 7 });
+    const model: tfl.LayersModel = buildModel('mlp', { inputWidth: net.features, task: 'binary' }, hp, false);
+    const graph = exportDenseStackToOnnx(model, 'features', 'probability');
+    model.dispose();
+    const local = await OnnxModel.fromBytes(graph, { intraOpThreads: THREADS });
+    const isolated = await IsolatedOnnxModel.start(childFile, graph, { intraOpThreads: THREADS, memoryLimitMb: 1024 });
+    const rand = seededRandom(99);
+    const inputs = new Map(BATCHES.map((b) => [b, Float32Array.from({ length: b * net.features }, () => rand() * 2 - 1)]));
+    const call = (m: OnnxModel | IsolatedOnnxModel) => (b: number) =>
+      m.run([{ name: 'features', dtype: 'float32', shape: [b, net.features], data: inputs.get(b)! }]);
+    const rate = await alternating({ local: call(local), isolated: call(isolated) });
+    for (const b of BATCHES) {
+      const [inProcessRowsPerSec, isolatedRowsPerSec] = [rate('local', b), rate('isolated', b)];
+      const ratio = Number((isolatedRowsPerSec / inProcessRowsPerSec).toFixed(2));
+      const row = { model: net.key, batch: b, inProcessRowsPerSec, isolatedRowsPerSec, ratio };
+      rows.push(row);
+      console.log(`isolation ${JSON.stringify(row)} (launcher ${isolated.launcher})`);
+    }
+    await local.dispose();
+    await isolated.dispose();
   }
   return rows;
 }
@@ -241,6 +285,7 @@ async function main(): Promise<void> {
     seconds: SECONDS,
   };
   if (PARTS.includes('inproc')) result.inProcess = await inProcess();
+  if (PARTS.includes('isolation')) result.isolation = await isolation();
   if (PARTS.includes('http')) {
     const http = await overHttp();
     result.http = http;
@@ -249,6 +294,7 @@ async function main(): Promise<void> {
     console.table(http.summary);
   }
   if (result.inProcess) console.table(result.inProcess);
+  if (result.isolation) console.table(result.isolation);
   result.loadAverageAtEnd = loadavg();
   const out = process.env.BENCH_OUT ?? resolve(__dirname, '..', '..', '..', 'bench', 'results', 'engines.json');
   mkdirSync(resolve(out, '..'), { recursive: true });

@@ -52,11 +52,11 @@ export interface KilnChild {
 }
 
 /**
- * Spawns `node [nodeArgs] dist/src/main.js` (as test/utils/spawn-kiln.ts does, plus Node flags:
+ * Spawns `node [nodeArgs] dist/src/main.js` (or another build's `main`; as test/utils/spawn-kiln.ts does, plus Node flags:
  * `--cpu-prof` is not allowed in NODE_OPTIONS) and waits for /health/ready.
  */
-export async function startKilnChild(env: Record<string, string>, nodeArgs: string[] = []): Promise<KilnChild> {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+export async function startKilnChild(env: Record<string, string>, nodeArgs: string[] = [], main = MAIN): Promise<KilnChild> {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

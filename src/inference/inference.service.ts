@@ -40,6 +40,7 @@ import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
 import { signatureView } from './runtime/signatures';
+import { recordInputDtype, type RecordInput } from './runtime/record-input';
 
 /** One record's answer on the record API. */
 export interface RecordPrediction extends ml.RecordPrediction {
@@ -350,7 +351,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Attaches attributions to each prediction (synchronous TF.js work: bounded by MAX_EXPLAIN_ROWS). */
-  private explain(model: LoadedModel, x: Float32Array, predictions: RecordPrediction[]): void {
+  private explain(model: LoadedModel, x: RecordInput, predictions: RecordPrediction[]): void {
     const { served } = model;
     const layers = model.layersModel;
     if (!layers) {
@@ -366,7 +367,9 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     }
     let explanations: Explanation[];
     try {
-      explanations = explainRecords(layers, served.preprocessing!, served.target!, x, predictions.length);
+      // a layers model's input is float32 (other element types are ONNX imports')
+      const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
+      explanations = explainRecords(layers, served.preprocessing!, served.target!, x32, predictions.length);
     } catch (e) {
       if (e instanceof ExplainInputError) throw new ValidationProblemException([{ field: `explain.${e.field}`, reason: e.reason }]);
       throw e;
@@ -374,7 +377,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     predictions.forEach((p, i) => (p.explanation = explanations[i]));
   }
 
-  private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: Float32Array; predictions: RecordPrediction[] }> {
+  private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: RecordInput; predictions: RecordPrediction[] }> {
     const { served } = model;
     if (served.task === 'recommendation') {
       throw new BadRequestException(
@@ -389,21 +392,22 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       );
     }
     const pre = this.preprocessor(model);
-    let x: Float32Array;
+    const input = served.inputs[0]!;
+    let x: RecordInput;
     try {
-      x = pre.transform(records);
+      // the input's element type decides the cast (imported ONNX graphs may take float64, int32 or int64)
+      x = pre.transform(records, { dtype: recordInputDtype(served, input.dtype) });
     } catch (e) {
       if (!(e instanceof ml.RecordValidationError)) throw e;
       throw new ValidationProblemException(
         e.issues.map((i) => ({ field: i.feature === null ? `records.${i.index}` : `records.${i.index}.${i.feature}`, reason: i.reason })),
       );
     }
-    const input = served.inputs[0]!;
     const [y] = await this.batcher(model).submit(
-      [{ name: input.name, dtype: 'float32', shape: [records.length, pre.width], data: x }],
+      [{ name: input.name, dtype: input.dtype, shape: [records.length, pre.width], data: x }],
       records.length,
     );
-    const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data as Float32Array, records.length);
+    const predictions: RecordPrediction[] = ml.decodeOutputs(served.target, y!.data as Float32Array | Float64Array, records.length);
     for (const p of predictions) {
       if (!p.probabilities || p.label === undefined) continue;
       p.score =
@@ -494,11 +498,25 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       target,
     };
     const started = performance.now();
+    // An imported graph is served from its own memory-capped process; Kiln's own exports in this one.
     const loaded = graph
-      ? await LoadedModel.loadOnnx(served, graph, { intraOpThreads: this.config.inference.onnxThreads })
+      ? await LoadedModel.loadOnnx(served, graph, {
+          intraOpThreads: this.config.inference.onnxThreads,
+          ...(v.format === 'onnx' ? { isolateMemoryMb: this.config.inference.onnxServingMaxMemoryMb } : {}),
+        })
       : await LoadedModel.load(served, await this.registry.loadBytes(v));
     await loaded.warmUp();
-    this.logger.log({ model: name, version, engine, ms: Math.round(performance.now() - started) }, 'model version loaded and warm');
+    const isolation = loaded.onnxIsolation;
+    this.logger.log(
+      { model: name, version, engine, ...(isolation ? { isolation } : {}), ms: Math.round(performance.now() - started) },
+      'model version loaded and warm',
+    );
+    if (isolation === 'none')
+      this.logger.warn(
+        { model: name, version },
+        'neither prlimit nor /bin/sh is on this machine: the imported graph runs in its own process without a memory cap ' +
+          '(KILN_ONNX_SERVING_MAX_MEMORY_MB is not applied). Install util-linux to cap it.',
+      );
     return loaded;
   }
 

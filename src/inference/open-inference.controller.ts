@@ -24,6 +24,7 @@ import {
   splitBody,
 } from './protocols/binary-tensors';
 import { readSharedMemoryInputs, sharedMemoryOutputs, withoutSharedMemoryOutputs } from './protocols/shared-memory-tensors';
+import { ServedDirectly } from '../platform/http/direct-routes';
 
 const TENSOR_META = objectSchema({ name: S.string, datatype: S.string, shape: S.array(S.integer) });
 const INFER_RESPONSE = objectSchema(
@@ -78,6 +79,7 @@ const INFER_SCHEMA = {
 };
 
 @ApiTags('serving: Open Inference Protocol v2')
+@ServedDirectly()
 @Controller('v2')
 export class OpenInferenceController {
   constructor(

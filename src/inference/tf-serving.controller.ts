@@ -32,6 +32,7 @@ import {
 } from './protocols/tf-serving';
 import { allowedMethods, methodNotAllowed } from './protocols/route-methods';
 import { checkMethod, signatureView } from './runtime/signatures';
+import { ServedDirectly } from '../platform/http/direct-routes';
 
 const PREFIX = '/v1/models/';
 
@@ -42,6 +43,7 @@ const PATH_DOC = {
 };
 
 @ApiTags('serving: TF Serving v1')
+@ServedDirectly()
 @Controller('v1/models')
 @Roles('predictor', 'developer')
 export class TfServingController {

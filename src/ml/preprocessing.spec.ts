@@ -100,6 +100,61 @@ describe('Preprocessor', () => {
   });
 });
 
+describe('Preprocessor: the input element type (imported ONNX graphs)', () => {
+  // an import's preprocessing: values go in unchanged (mean 0, std 1, a null becomes 0)
+  const identity = Preprocessor.fromJSON({
+    formatVersion: 1,
+    features: [
+      { name: 'id', type: 'integer', kind: 'numeric', mean: 0, std: 1, median: 0, missingIndicator: false },
+      { name: 'on', type: 'boolean', kind: 'boolean', fill: 0, missingIndicator: false },
+    ],
+    outputNames: ['id', 'on'],
+    width: 2,
+  });
+
+  it('int64 and float64 keep every integer within ±(2^53 − 1) and every double; float32 stays the default', () => {
+    const records = [
+      { id: Number.MAX_SAFE_INTEGER, on: true },
+      { id: null, on: false },
+    ];
+    const x64 = identity.transform(records, { dtype: 'int64' });
+    assert.ok(x64 instanceof Float64Array);
+    assert.deepEqual([...x64], [Number.MAX_SAFE_INTEGER, 1, 0, 0]);
+    assert.deepEqual([...identity.transform([{ id: 0.1, on: null }], { dtype: 'float64' })], [0.1, 0]);
+    assert.ok(identity.transform(records) instanceof Float32Array);
+    assert.ok(identity.transform([{ id: -7, on: true }], { dtype: 'int32' }) instanceof Int32Array);
+  });
+
+  it('an integer input refuses fractions and values it cannot hold exactly, naming record and feature', () => {
+    const refusal = (records: unknown[], dtype: 'int32' | 'int64') => {
+      try {
+        identity.transform(records, { dtype });
+      } catch (e) {
+        assert.ok(e instanceof RecordValidationError);
+        return e.issues.map((i) => `${i.index}.${i.feature}: ${i.reason}`);
+      }
+      assert.fail('expected a RecordValidationError');
+    };
+    assert.deepEqual(
+      refusal(
+        [
+          { id: 1, on: true },
+          { id: 2 ** 53, on: true },
+        ],
+        'int64',
+      ),
+      [
+        `1.id: ${2 ** 53} is beyond ±9007199254740991: ` +
+          "the model's int64 input is taken exactly within ±(2^53 − 1) only (what a JSON number holds)",
+      ],
+    );
+    assert.deepEqual(refusal([{ id: 2.5, on: true }], 'int64'), ["0.id: the model's input is int64: expected an integer, got 2.5"]);
+    assert.deepEqual(refusal([{ id: 2 ** 31, on: true }], 'int32'), [
+      `0.id: ${2 ** 31} is beyond ±2147483647: the model's int32 input cannot hold it`,
+    ]);
+  });
+});
+
 describe('split and target resolution', () => {
   it('split is deterministic, disjoint, complete and stratified', () => {
     const d = penguinsSpecies();

@@ -13,7 +13,11 @@ import { CellValue, ColumnSchema, ColumnType, DataRecord, TrainingSpecError } fr
  *   categorical, string         one-hot over the top-K most frequent training values (ties: value order)
  *                               plus one out-of-vocabulary column that also takes missing values
  *
- * Output: a row-major Float32Array, `rows × width`, columns named by `outputNames`.
+ * Output: a row-major Float32Array, `rows × width`, columns named by `outputNames` — or, for a model
+ * whose input tensor has another element type (imported ONNX graphs), the array of that type
+ * (`transform(records, {dtype})`, RECORD_INPUT_DTYPES): float64 keeps every double; int32 and int64
+ * (held as a Float64Array, exact within ±(2^53 − 1)) take integers only, and a value the input type
+ * cannot hold exactly is a RecordValidationError naming the feature, never rounded.
  */
 export const PREPROCESSING_FORMAT_VERSION = 1;
 export const DEFAULT_MAX_CATEGORIES = 32;
@@ -39,6 +43,18 @@ export interface PreprocessingSpec {
   outputNames: string[];
   width: number;
 }
+
+/** Element types of a model input the record API can fill (see the file comment). */
+export const RECORD_INPUT_DTYPES = ['float32', 'float64', 'int32', 'int64'] as const;
+export type RecordInputDtype = (typeof RECORD_INPUT_DTYPES)[number];
+
+/** Largest magnitude an integer input takes exactly: int32's range, or ±(2^53 − 1) for int64 (what a double holds). */
+const INTEGER_LIMIT: Record<RecordInputDtype, number | null> = {
+  float32: null,
+  float64: null,
+  int32: 2 ** 31 - 1,
+  int64: Number.MAX_SAFE_INTEGER,
+};
 
 export interface FeatureIssue {
   /** Index of the record in the request / batch. */
@@ -277,14 +293,26 @@ export class Preprocessor {
    * Records → row-major Float32Array (records.length × width). Validates first (unless
    * `validate: false`) and throws RecordValidationError naming record, feature and reason.
    */
-  transform(records: readonly unknown[], opts: ValidateOptions & { validate?: boolean } = {}): Float32Array {
+  transform(records: readonly unknown[], opts?: ValidateOptions & { validate?: boolean; dtype?: 'float32' }): Float32Array;
+  transform(
+    records: readonly unknown[],
+    opts: ValidateOptions & { validate?: boolean; dtype: RecordInputDtype },
+  ): Float32Array | Float64Array | Int32Array;
+  transform(
+    records: readonly unknown[],
+    opts: ValidateOptions & { validate?: boolean; dtype?: RecordInputDtype } = {},
+  ): Float32Array | Float64Array | Int32Array {
     if (opts.validate !== false) {
       const issues = this.validate(records, opts);
       if (issues.length) throw new RecordValidationError(issues);
     }
+    const dtype = opts.dtype ?? 'float32';
     const w = this.spec.width;
-    const out = new Float32Array(records.length * w);
-    for (let i = 0; i < records.length; i++) {
+    const n = records.length * w;
+    const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);
+    const limit = INTEGER_LIMIT[dtype];
+    const issues: FeatureIssue[] = [];
+    for (let i = 0; i < records.length && issues.length < 100; i++) {
       const rec = records[i] as Record<string, CellValue | undefined>;
       const base = i * w;
       this.spec.features.forEach((f, j) => {
@@ -295,6 +323,10 @@ export class Preprocessor {
           const miss = !Number.isFinite(x);
           out[o] = ((miss ? f.median : x) - f.mean) / f.std;
           if (f.missingIndicator) out[o + 1] = miss ? 1 : 0;
+          if (limit !== null) {
+            const problem = integerProblem(((miss ? f.median : x) - f.mean) / f.std, limit, dtype);
+            if (problem) issues.push({ index: i, feature: f.name, reason: problem });
+          }
         } else if (f.kind === 'boolean') {
           const miss = typeof v !== 'boolean';
           out[o] = miss ? f.fill : v ? 1 : 0;
@@ -305,6 +337,18 @@ export class Preprocessor {
         }
       });
     }
+    if (issues.length) throw new RecordValidationError(issues);
     return out;
   }
+}
+
+/** Why an integer input cannot take `v` exactly, or null when it can. */
+function integerProblem(v: number, limit: number, dtype: RecordInputDtype): string | null {
+  if (!Number.isInteger(v)) return `the model's input is ${dtype}: expected an integer, got ${v}`;
+  if (Math.abs(v) > limit)
+    return (
+      `${v} is beyond ±${limit}: the model's ${dtype} input ` +
+      (dtype === 'int64' ? 'is taken exactly within ±(2^53 − 1) only (what a JSON number holds)' : 'cannot hold it')
+    );
+  return null;
 }

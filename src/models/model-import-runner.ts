@@ -11,22 +11,24 @@
  *
  * ONNX imports are checked in a child process instead (`checkOnnxImport`, onnx-import.child.ts): ONNX
  * Runtime allocates natively, outside what a worker's resourceLimits bound, so the cap there is the
- * process's RLIMIT_DATA.
+ * process's RLIMIT_DATA (set by prlimit or a shell's ulimit, src/platform/util/capped-spawn.ts; on a
+ * machine with neither the check still runs, uncapped but for Node's heap, with a warning logged).
  *
  * At most MAX_RUNNING imports are checked at once per process and MAX_WAITING wait for a turn; past
  * that the call is refused with 503 (retry later) instead of queueing uploads in memory.
  */
-import { ServiceUnavailableException } from '@nestjs/common';
-import { spawn } from 'node:child_process';
+import { Logger, ServiceUnavailableException } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ValidationProblemException } from '../platform/http/validation';
+import { spawnCapped } from '../platform/util/capped-spawn';
 import type { Readable } from 'node:stream';
 import { ONNX_CHECK_ENV, type OnnxCheckReply, type OnnxCheckRequest } from './onnx-import.child';
 import { checkOnnxGraph, type CheckedOnnxGraph, type OnnxRecordContract } from './onnx-import';
 import { checkImportInThisThread, type CheckedImport, type ImportCheckReply, type ImportCheckRequest } from './model-import.worker';
 
+const logger = new Logger('ModelImport');
 const MAX_RUNNING = 1;
 const MAX_WAITING = 8;
 /** Longest check (load + dry prediction + storing); past it the thread is terminated and the import refused. */
@@ -141,20 +143,21 @@ export async function checkOnnxImport(
 const STDERR_KEEP = 4096;
 
 function inChildProcess(file: string, graph: Buffer, req: OnnxCheckRequest, timeoutMs: number): Promise<CheckedOnnxGraph> {
-  // Node has no setrlimit: a POSIX shell sets the caps and execs Node in its place. RLIMIT_DATA
-  // (ulimit -d) counts the heap and private writable mappings — what ONNX Runtime's allocations are —
-  // but not the address space V8 merely reserves, so a small cap still lets Node start (RLIMIT_AS
-  // would count those reservations too). CPU seconds are capped a little past the timeout as a backstop.
+  // The caps are set by a launcher (prlimit, else a shell's ulimit: src/platform/util/capped-spawn.ts);
+  // CPU seconds are capped a little past the timeout as a backstop.
   const cpuSeconds = Math.ceil(timeoutMs / 1000) + 5;
-  const child = spawn(
-    '/bin/sh',
-    ['-c', `ulimit -d ${req.memoryLimitMb * 1024} && ulimit -t ${cpuSeconds} && exec "$0" "$@"`, process.execPath, file],
+  const { child, launcher } = spawnCapped(file, {
+    memoryMb: req.memoryLimitMb,
+    cpuSeconds,
+    stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
     // Only what the check needs: none of the server's secrets (keys, database URL) reach the process.
-    {
-      stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [ONNX_CHECK_ENV]: JSON.stringify(req) },
-    },
-  );
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [ONNX_CHECK_ENV]: JSON.stringify(req) },
+  });
+  if (launcher === 'none')
+    logger.warn(
+      'neither prlimit nor /bin/sh is on this machine: the ONNX import check runs without a memory cap ' +
+        '(KILN_IMPORT_MAX_MEMORY_MB is not applied; only its Node heap is bounded). Install util-linux to cap it.',
+    );
   return new Promise<CheckedOnnxGraph>((resolve, reject) => {
     let settled = false;
     let reply = '';

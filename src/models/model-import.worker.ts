@@ -4,7 +4,9 @@
  * shards, loading the model, the dry prediction on zeros (model-import.ts) and, once every check
  * passed, storing model.json and the weights in the artifact store (hashing included). The thread
  * handles one import and is then terminated, so whatever the model allocated (the wasm heap never
- * shrinks) goes back with it. Imports platform and this domain's model-import.ts only: no Nest app.
+ * shrinks) goes back with it; meanwhile the thread's wasm memory is capped (KILN_IMPORT_MAX_WASM_MB,
+ * src/platform/tfjs/wasm-memory-cap.ts) as its JS heap is (model-import-runner.ts). Imports platform
+ * and this domain's model-import.ts only: no Nest app.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { openArtifactStore, type ArtifactStoreLocation } from '../platform/artifacts';
@@ -12,6 +14,7 @@ import type { FieldError } from '../platform/http/problem-details';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { ModelFormat } from '../platform/tfjs/artifact-io';
 import type { TfBackendChoice } from '../platform/tfjs/tf-runtime';
+import { capWasmMemory } from '../platform/tfjs/wasm-memory-cap';
 import { bytesFromUpload, dryRun, type TensorSignature } from './model-import';
 
 /** What the request handler hands the thread: the uploaded parts as they came, and where to store them. */
@@ -22,6 +25,8 @@ export interface ImportCheckRequest {
   signature: TensorSignature;
   tfBackend: TfBackendChoice;
   artifacts: ArtifactStoreLocation;
+  /** Cap on the thread's WebAssembly memory (TF.js wasm backend's tensors), MiB; applied in a worker thread only. */
+  wasmMemoryLimitMb: number;
 }
 
 /** A model that loaded, matched its signature and is stored (content-addressed). */
@@ -57,10 +62,31 @@ export async function checkImportInThisThread(req: ImportCheckRequest): Promise<
   };
 }
 
+/** The check in a worker thread whose wasm memory is capped: growing past the cap refuses the model (400 naming `model`). */
+async function checkImportUnderWasmCap(req: ImportCheckRequest): Promise<CheckedImport> {
+  const cap = capWasmMemory(req.wasmMemoryLimitMb);
+  const refusal = () =>
+    new ValidationProblemException([
+      {
+        field: 'model',
+        reason: `the dry prediction needs more than the ${cap.limitMb} MiB of wasm memory an import may use ` + '(KILN_IMPORT_MAX_WASM_MB)',
+      },
+    ]);
+  let result: CheckedImport;
+  try {
+    result = await checkImportInThisThread(req);
+  } catch (e) {
+    throw cap.exceeded ? refusal() : e;
+  }
+  // a kernel may "succeed" on the null pointer a refused allocation returned: its output is not trusted
+  if (cap.exceeded) throw refusal();
+  return result;
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
   port.once('message', (req: ImportCheckRequest) => {
-    checkImportInThisThread(req).then(
+    checkImportUnderWasmCap(req).then(
       (result) => port.postMessage({ type: 'done', result } satisfies ImportCheckReply),
       (e: unknown) =>
         port.postMessage(

@@ -169,6 +169,7 @@ export class ModelsController {
       signature,
       tfBackend: this.config.tfBackend,
       artifacts: this.artifacts.location(),
+      wasmMemoryLimitMb: this.config.importMaxWasmMb,
     });
     return this.registry.importVersion(
       {

@@ -1,7 +1,8 @@
 /**
  * Entry of an ONNX import check process (model-import-runner.ts `checkOnnxImport`): the graph the
  * client uploaded is decoded, loaded on ONNX Runtime and dry-run here, in a child process started
- * with a cap on its writable memory (`ulimit -d`) and CPU time (`ulimit -t`), never in the server.
+ * with a cap on its writable memory (RLIMIT_DATA) and CPU time (RLIMIT_CPU), set by prlimit or a
+ * shell's ulimit (src/platform/util/capped-spawn.ts), never in the server.
  *
  * Why a process and not a worker thread like TF.js imports: ONNX Runtime allocates natively (its
  * arena, outside V8's heap), which a worker's `resourceLimits` do not bound; a graph of a few bytes

@@ -14,7 +14,9 @@
  *    "input"?: "x", "output"?: "probabilities", "target"?: "label"}     // default: the only input, the first output
  *
  * Features are number, integer or boolean (booleans are sent as 0/1); the values go into the input
- * unchanged (a null becomes 0: the graph holds its own preprocessing, if any). A categorical feature
+ * unchanged (a null becomes 0: the graph holds its own preprocessing, if any), cast to the input's
+ * element type: float32, float64, int32 or int64 (an integer input takes integers only; int64 exactly
+ * within ±(2^53 − 1), a value past it is a 400 naming the feature, never rounded). A categorical feature
  * `{"name": "colour", "type": "categorical", "categories": ["red", "green"]}` takes categories + 1
  * columns of the input: one-hot in the order given, then one column for any other value or null
  * (Kiln's own one-hot encoding, so drift and the record API treat it as for trained models). Classification
@@ -25,7 +27,7 @@
  * reason; nothing is stored before the checks pass.
  */
 import type { ModelVersionSignature, ModelVersionTarget, ModelVersionPreprocessing } from '../contracts';
-import { MAX_CLASSES, OOV_TOKEN, PREPROCESSING_FORMAT_VERSION, type FeatureSpec } from '../ml';
+import { MAX_CLASSES, OOV_TOKEN, PREPROCESSING_FORMAT_VERSION, RECORD_INPUT_DTYPES, type FeatureSpec } from '../ml';
 import { OnnxModel, OnnxModelError, onnxRuntimeInfo, type OnnxHostTensor, type OnnxTensorInfo } from '../ml/onnx';
 import { ValidationProblemException } from '../platform/http/validation';
 import { LONE_SURROGATE, unstorableFieldIn } from '../platform/http/stored-strings';
@@ -282,7 +284,8 @@ export async function inspectOnnx(
     const engine = onnxRuntimeInfo();
     if (!contract) return { signature: { inputs, outputs }, task: null, preprocessing: null, target: null, engine };
 
-    // The record contract: one float32 [-1, features] input, one [-1, k] float32 output.
+    // The record contract: one [-1, columns] input (float32, float64, int32 or int64: the record API casts
+    // the features to it, integers exactly), one [-1, k] float32 or float64 output.
     let input = inputs[0]!;
     if (contract.input !== null) {
       const found = inputs.find((t) => t.name === contract.input);
@@ -295,10 +298,11 @@ export async function inspectOnnx(
         'signature.features',
         `the record API feeds one input; the graph takes ${inputs.length} (${inputs.map((t) => t.name).join(', ')})`,
       );
-    if (input.dtype !== 'float32' || input.shape.length !== 2)
+    if (!(RECORD_INPUT_DTYPES as readonly string[]).includes(input.dtype) || input.shape.length !== 2)
       bad(
         'signature.features',
-        `the graph's input '${input.name}' is ${input.dtype} ${fmt(input.shape)}; named features need a float32 [-1, n] input`,
+        `the graph's input '${input.name}' is ${input.dtype} ${fmt(input.shape)}; ` +
+          `named features need a [-1, n] input of ${RECORD_INPUT_DTYPES.join(', ')}`,
       );
     // a categorical feature takes its categories' one-hot columns and one for any other value
     const columns = contract.features.flatMap((f) =>
@@ -320,7 +324,7 @@ export async function inspectOnnx(
       bad('signature.output', `'${contract.output}' is not an output of the graph (outputs: ${outputs.map((t) => t.name).join(', ')})`);
     const output = outputs[oi]!;
     const width = contract.task === 'multiclass' ? contract.classes!.length : 1;
-    if (output.dtype !== 'float32' || output.shape.length !== 2 || output.shape[1] !== width) {
+    if ((output.dtype !== 'float32' && output.dtype !== 'float64') || output.shape.length !== 2 || output.shape[1] !== width) {
       const wanted =
         contract.task === 'multiclass'
           ? `one probability column per class (${width})`
@@ -330,7 +334,7 @@ export async function inspectOnnx(
       bad(
         contract.output === null ? 'signature.task' : 'signature.output',
         `the graph's output '${output.name}' is ${output.dtype} ${fmt(output.shape)}; ` +
-          `a ${contract.task} model needs a float32 [-1, ${width}] output (${wanted})`,
+          `a ${contract.task} model needs a float32 or float64 [-1, ${width}] output (${wanted})`,
       );
     }
     // The record API decodes the first output: put the chosen one first.

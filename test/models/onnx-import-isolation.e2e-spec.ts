@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { checkOnnxImport } from '../../src/models/model-import-runner';
+import { CAP_LAUNCHER_PATHS } from '../../src/platform/util/capped-spawn';
 import { hugeAllocationGraph, torchIrisMlp, type TorchExpected } from '../support/onnx/onnx-fixtures';
 import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { assertRefused, importOnnx } from './onnx-import-helpers';
@@ -88,6 +89,18 @@ async function main(): Promise<void> {
       const ok = await checkOnnxImport(bytes, null, { maxElements: 1000, memoryLimitMb: 512 });
       assert.deepEqual(ok.checked.signature.inputs, [{ name: 'features', dtype: 'float32', shape: [-1, 4] }]);
       assert.match(ok.manifest.producer ?? '', /^pytorch/);
+    });
+
+    it('checks the graph without prlimit and without /bin/sh (uncapped then, never a 500)', async () => {
+      const saved = { prlimit: CAP_LAUNCHER_PATHS.prlimit, shell: CAP_LAUNCHER_PATHS.shell };
+      CAP_LAUNCHER_PATHS.prlimit = ['/nonexistent/prlimit'];
+      CAP_LAUNCHER_PATHS.shell = ['/nonexistent/sh'];
+      try {
+        const ok = await checkOnnxImport(torchIrisMlp().bytes, null, { maxElements: 1000, memoryLimitMb: 512 });
+        assert.deepEqual(ok.checked.signature.outputs, [{ name: 'probabilities', dtype: 'float32', shape: [-1, 3] }]);
+      } finally {
+        Object.assign(CAP_LAUNCHER_PATHS, saved);
+      }
     });
   });
 }

@@ -7,6 +7,7 @@ import { parseVersionSelector } from '../../models';
 import { InferenceService } from '../inference.service';
 import type { ModelSelector } from '../runtime/served-model';
 import { PredictRequestDto, PredictResponseDto, ShadowSummaryDto } from './predict.dto';
+import { ServedDirectly } from '../../platform/http/direct-routes';
 
 /** Parses `?version=N` / `?alias=…` (exclusive); neither means the deployment routes, else `production`. */
 export function selectorFromQuery(version: string | undefined, alias: string | undefined): ModelSelector {
@@ -18,6 +19,7 @@ export function selectorFromQuery(version: string | undefined, alias: string | u
  * Hot path: the body is checked by hand (not by the DTO pipe, which would deep-copy every record).
  */
 @ApiTags('serving: record API')
+@ServedDirectly()
 @Controller('api/models')
 export class PredictController {
   constructor(private readonly inference: InferenceService) {}

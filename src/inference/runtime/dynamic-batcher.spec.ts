@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
 import { DynamicBatcher, type BatchingSettings, type BatchObserver } from './dynamic-batcher';
 import type { HostTensor } from './served-model';
 
@@ -154,6 +154,26 @@ describe('DynamicBatcher', () => {
     fail = false;
     const ok = await b.submit(rows(5), 1);
     assert.deepEqual(Array.from(ok[0]!.data as Float32Array), [5]);
+  });
+
+  it('runs a batch refused with a 4xx again request by request: only the culprit is refused', async () => {
+    const calls: number[] = [];
+    const b = new DynamicBatcher(
+      async (inputs) => {
+        const values = Array.from(inputs[0]!.data as Float32Array);
+        calls.push(values.length);
+        if (values.includes(666)) throw new BadRequestException("input 'x' is too large for the model's memory");
+        return inputs;
+      },
+      settings({}),
+      observer().o,
+    );
+    const results = await Promise.allSettled([b.submit(rows(1), 1), b.submit(rows(666), 1), b.submit(rows(3), 1)]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? Array.from(r.value[0]!.data as Float32Array) : (r.reason as Error).message)),
+      [[1], "input 'x' is too large for the model's memory", [3]],
+    );
+    assert.deepEqual(calls, [3, 1, 1, 1], 'the batch, then each request alone');
   });
 
   it('batches only requests whose inputs agree past the first dimension, and never one without a batch dimension', async () => {

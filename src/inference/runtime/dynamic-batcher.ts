@@ -1,4 +1,4 @@
-import { ServiceUnavailableException } from '@nestjs/common';
+import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import { elementCount, type HostTensor } from './served-model';
 
 /**
@@ -14,6 +14,7 @@ import { elementCount, type HostTensor } from './served-model';
  * parsed in the next I/O phase; the next batch is scheduled with setImmediate, which runs after that
  * phase and so takes all of them. Requests are never split: one larger than maxBatchSize runs alone.
  * Inputs are concatenated along the first (batch) dimension and outputs split back by row counts.
+ * A batch refused with a 4xx is run again request by request, so one client's request never fails others'.
  */
 export interface BatchingSettings {
   maxBatchSize: number;
@@ -155,6 +156,12 @@ export class DynamicBatcher {
         ),
       );
     } catch (e) {
+      // A batch refused as the request's fault (4xx: e.g. too large for the model's memory cap) may be
+      // one request's doing: each runs alone, so the others are answered and only the culprit refused.
+      if (e instanceof HttpException && e.getStatus() < 500) {
+        for (const p of batch) await this.execute(p.inputs).then(p.resolve, p.reject);
+        return;
+      }
       for (const p of batch) p.reject(e);
       return;
     }

@@ -3,14 +3,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
-import { OnnxInputError, OnnxModel, type OnnxHostTensor, type OnnxSessionOptions } from '../../ml/onnx';
+import {
+  IsolatedOnnxModel,
+  OnnxInputError,
+  OnnxModel,
+  OnnxOutOfMemoryError,
+  onnxSessionChildFile,
+  type OnnxHostTensor,
+  type OnnxSessionOptions,
+} from '../../ml/onnx';
 import type { ComputeTimes } from './model-statistics';
 import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from './served-model';
 
 type EngineModel =
   | { format: 'layers-model'; model: tfl.LayersModel }
   | { format: 'graph-model'; model: tfconv.GraphModel }
-  | { format: 'onnx'; model: OnnxModel };
+  | { format: 'onnx'; model: OnnxModel | IsolatedOnnxModel };
 
 /**
  * One model version in memory: the engine's model (TF.js layers or graph model, or an ONNX Runtime
@@ -36,10 +44,28 @@ export class LoadedModel {
     return new LoadedModel(served, model, bytes.weights.length);
   }
 
-  /** An ONNX graph on ONNX Runtime (`served.engine` is 'onnxruntime'); `graph` is the serialized ModelProto. */
-  static async loadOnnx(served: ServedModel, graph: Uint8Array, opts: OnnxSessionOptions = {}): Promise<LoadedModel> {
-    const model = await OnnxModel.fromBytes(graph, opts);
+  /**
+   * An ONNX graph on ONNX Runtime (`served.engine` is 'onnxruntime'); `graph` is the serialized
+   * ModelProto. With `isolateMemoryMb` (imported graphs) the session runs in its own process capped at
+   * that much writable memory (isolated-onnx-model.ts), else in this one (Kiln's own exports; also
+   * when running from sources, where there is no compiled child entry).
+   */
+  static async loadOnnx(
+    served: ServedModel,
+    graph: Uint8Array,
+    opts: OnnxSessionOptions & { isolateMemoryMb?: number } = {},
+  ): Promise<LoadedModel> {
+    const childFile = opts.isolateMemoryMb ? onnxSessionChildFile() : null;
+    const model = childFile
+      ? await IsolatedOnnxModel.start(childFile, graph, { intraOpThreads: opts.intraOpThreads, memoryLimitMb: opts.isolateMemoryMb! })
+      : await OnnxModel.fromBytes(graph, opts);
     return new LoadedModel(served, { format: 'onnx', model }, graph.length);
+  }
+
+  /** How an ONNX session's memory is capped: 'in-process' (not capped), or the launcher of its capped process. */
+  get onnxIsolation(): 'in-process' | IsolatedOnnxModel['launcher'] | null {
+    if (this.model.format !== 'onnx') return null;
+    return this.model.model instanceof IsolatedOnnxModel ? this.model.model.launcher : 'in-process';
   }
 
   /** Runs one dummy batch (zeros, batch 1) so the first real request does not pay for kernel set-up. */
@@ -70,7 +96,7 @@ export class LoadedModel {
         );
       } catch (e) {
         if (e instanceof OnnxInputError) throw new BadRequestException(`the model cannot take these inputs: ${e.message}`);
-        throw e;
+        throw e instanceof OnnxOutOfMemoryError ? memoryRefusal(e, inputs) : e;
       }
       if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
       return ys.map((y, i) => ({ ...y, name: this.served.outputs[i]!.name }));
@@ -170,6 +196,18 @@ function shapeRefusal(e: unknown): unknown {
   const message = e instanceof Error ? e.message : String(e);
   if (/shape|rank/i.test(message)) return new BadRequestException(`the model cannot take the inputs' shapes: ${message.slice(0, 300)}`);
   return e;
+}
+
+/**
+ * A model call that needed more memory than the model's process may use is the request's size's
+ * fault (the graph ran on smaller inputs at import): 400 naming the inputs and their shapes.
+ */
+function memoryRefusal(e: OnnxOutOfMemoryError, inputs: HostTensor[]): BadRequestException {
+  const named = inputs.map((t) => `'${t.name}' [${t.shape.join(', ')}]`).join(', ');
+  return new BadRequestException(
+    `input ${named}: the model cannot run on inputs this large: ${e.message} ` +
+      '(KILN_ONNX_SERVING_MAX_MEMORY_MB); send fewer rows or smaller dimensions',
+  );
 }
 
 function hostData(y: tf.Tensor, spec: TensorSpec): HostTensor['data'] {

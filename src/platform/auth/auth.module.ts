@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
-import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyAuthenticator, ApiKeyGuard } from './api-key.guard';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { SessionController } from './session.controller';
@@ -11,7 +11,7 @@ import { StreamTokensService } from './stream-tokens.service';
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
   controllers: [ApiKeysController, SessionController],
-  providers: [ApiKeysService, StreamTokensService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
-  exports: [ApiKeysService],
+  providers: [ApiKeysService, StreamTokensService, ApiKeyAuthenticator, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  exports: [ApiKeysService, ApiKeyAuthenticator],
 })
 export class AuthModule {}

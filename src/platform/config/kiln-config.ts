@@ -95,6 +95,8 @@ const envSchema = z.object({
   KILN_IMPORT_MAX_ELEMENTS: z.coerce.number().int().min(1).max(1e9).default(4_000_000),
   // Writable memory of the process an ONNX import is checked in (MiB); Node itself needs about 100.
   KILN_IMPORT_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
+  // WebAssembly memory of a TF.js import's worker thread (MiB; the wasm backend keeps tensors there).
+  KILN_IMPORT_MAX_WASM_MB: z.coerce.number().int().min(64).max(4096).default(1024),
   KILN_METRICS: exposure.default('public'),
   KILN_DOCS: exposure.default('public'),
   KILN_QUEUE_PREFIX: z
@@ -123,6 +125,8 @@ const envSchema = z.object({
   KILN_EVENTS: z.enum(['postgres', 'off']).default('postgres'),
   // ONNX Runtime's intra-op threads per loaded graph (1: like TF.js wasm, one core per model call).
   KILN_ONNX_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  // Writable memory of the process each imported ONNX graph is served from (MiB); a call needing more is a 400.
+  KILN_ONNX_SERVING_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
   KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
   KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
@@ -210,6 +214,8 @@ export interface KilnConfig {
   importMaxElements: number;
   /** ONNX import: the check process's cap on writable memory, in MiB. */
   importMaxMemoryMb: number;
+  /** TF.js import: the worker thread's cap on WebAssembly memory, in MiB. */
+  importMaxWasmMb: number;
   database: { mode: DatabaseMode; url?: string };
   queues: { backend: QueueBackendKind; redisUrl?: string; prefix: string };
   dataDir: string;
@@ -227,7 +233,14 @@ export interface KilnConfig {
   /** The Open Inference Protocol's gRPC listener (inference role): its port on `http.host`, or null for none (0 = any free port). */
   grpc: { port: number | null };
   /** Model runtime: LRU bounds on loaded versions (pinned ones excepted) and the routing poll interval. */
-  inference: { maxModels: number; maxModelBytes: number; routingRefreshMs: number; onnxThreads: number };
+  inference: {
+    maxModels: number;
+    maxModelBytes: number;
+    routingRefreshMs: number;
+    onnxThreads: number;
+    /** Cap on the writable memory of an imported ONNX graph's session process, MiB. */
+    onnxServingMaxMemoryMb: number;
+  };
   /**
    * Diagnostics-audit: `enabled` off only for benchmarks/trusted batch setups (no prediction log);
    * payloads `hash` stores only the SHA-256 of inputs; drift checks every `driftIntervalMs` over the
@@ -316,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     },
     importMaxElements: e.KILN_IMPORT_MAX_ELEMENTS,
     importMaxMemoryMb: e.KILN_IMPORT_MAX_MEMORY_MB,
+    importMaxWasmMb: e.KILN_IMPORT_MAX_WASM_MB,
     database: e.DATABASE_URL ? { mode: 'external', url: e.DATABASE_URL } : { mode: 'embedded' },
     queues: e.REDIS_URL
       ? { backend: 'redis', redisUrl: e.REDIS_URL, prefix: e.KILN_QUEUE_PREFIX }
@@ -336,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       maxModelBytes: Math.round(e.KILN_INFERENCE_MAX_MODEL_MB * 1024 * 1024),
       routingRefreshMs: e.KILN_ROUTING_REFRESH_MS,
       onnxThreads: e.KILN_ONNX_THREADS,
+      onnxServingMaxMemoryMb: e.KILN_ONNX_SERVING_MAX_MEMORY_MB,
     },
     audit: {
       enabled: e.KILN_AUDIT === 'on',

@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { PUBLIC_KEY, ROLES_KEY, type ApiRole } from '../auth/api-roles';
+import { routeAccess, type RouteAccess } from '../auth/api-key.guard';
 
 /** Security schemes: the same API key, either header. */
 export // @nestjs/swagger exports only the document type (its package exports hide the spec interfaces).
@@ -61,10 +61,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 /** What the guard enforces on one handler: public, or the roles allowed besides admin (undefined: any valid key). */
-interface HandlerAccess {
-  isPublic: boolean;
-  roles?: ApiRole[];
-}
+type HandlerAccess = Pick<RouteAccess, 'isPublic' | 'roles'>;
 
 function handlerAccess(app: NestFastifyApplication): Map<string, HandlerAccess> {
   const reflector = app.get(Reflector);
@@ -76,11 +73,7 @@ function handlerAccess(app: NestFastifyApplication): Map<string, HandlerAccess> 
       const handler = (cls.prototype as Record<string, unknown>)[name];
       if (name === 'constructor' || typeof handler !== 'function') continue;
       if ((Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined) === undefined) continue;
-      const targets = [handler, cls];
-      access.set(`${cls.name}_${name}`, {
-        isPublic: Boolean(reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)),
-        roles: reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets),
-      });
+      access.set(`${cls.name}_${name}`, routeAccess(reflector, [handler, cls]));
     }
   }
   return access;

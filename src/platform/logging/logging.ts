@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream, Logger, type LoggerOptions } from 'pino';
@@ -48,9 +48,24 @@ export function clientRequestIdOf(req: IncomingMessage): string | null {
   return clientIds.get(req) ?? null;
 }
 
+/**
+ * Random bytes for ids, drawn 4 KiB at a time: one `randomFillSync` per 256 ids rather than one per
+ * request (it was 3 % of the data plane's CPU at 64 clients). Node's own `crypto.randomUUID` batches the
+ * same way, but makes only version 4 ids; the `uuid` package's v7 pools too, for one function.
+ */
+const randomPool = Buffer.alloc(4096);
+let randomPoolUsed = randomPool.length;
+const idBytes = Buffer.alloc(16);
+
 /** RFC 9562 UUID version 7: 48-bit Unix milliseconds, then random bits. */
 export function uuidV7(now = Date.now()): string {
-  const b = randomBytes(16);
+  if (randomPoolUsed + 16 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomPoolUsed = 0;
+  }
+  const b = idBytes;
+  randomPool.copy(b, 0, randomPoolUsed, randomPoolUsed + 16);
+  randomPoolUsed += 16;
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

@@ -168,6 +168,99 @@ export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
 }
 
 /**
+ * `odd = float(sum(x, axis 1) mod 2)` for x int64 [batch, 2]: a binary "is the sum odd" model whose
+ * answer changes when an integer is rounded (2^53 − 1 is odd; as float32 it becomes 2^53, even).
+ */
+export function int64ParityGraph(): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'int64-parity',
+      node: [
+        { opType: 'ReduceSum', input: ['x', 'axes'], output: ['sum'] },
+        { opType: 'Mod', input: ['sum', 'two'], output: ['rem'] },
+        {
+          opType: 'Cast',
+          input: ['rem'],
+          output: ['odd'],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+        },
+      ],
+      initializer: [
+        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [1] },
+        { name: 'two', dims: [1], dataType: T.INT64, int64Data: [2] },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.INT64, shape: dims(2) } } }],
+      output: [{ name: 'odd', type: { tensorType: { elemType: T.FLOAT, shape: dims(1) } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+/** `y = x · [1, −1]` for x float64 [batch, 2], y float64 [batch, 1]: a difference float32 would lose. */
+export function float64DifferenceGraph(): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'float64-difference',
+      node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
+      initializer: [{ name: 'w', dims: [2, 1], dataType: T.DOUBLE, doubleData: [1, -1] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.DOUBLE, shape: dims(2) } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.DOUBLE, shape: dims(1) } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+/**
+ * A graph whose memory grows with the batch: `y = x · sum(ConstantOfShape([batch, 4, perRow]), axis 2)`
+ * for x float32 [batch, 4], so `y = x · perRow`. Each row costs 16 · perRow bytes: with perRow 2^16 a
+ * row is 1 MiB, so the import's dry run (2 rows) passes while a call of 1024 rows asks for 1 GiB.
+ */
+export function batchGrowingGraph(perRow: number): Buffer {
+  const T = onnx.TensorProto.DataType;
+  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
+  const INT = onnx.AttributeProto.AttributeType.INT;
+  const proto = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'kiln-tests',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'batch-growing',
+      node: [
+        { opType: 'Shape', input: ['x'], output: ['x_shape'] },
+        { opType: 'Concat', input: ['x_shape', 'per_row'], output: ['big_shape'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
+        {
+          opType: 'ConstantOfShape',
+          input: ['big_shape'],
+          output: ['big'],
+          attribute: [
+            { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [1] } },
+          ],
+        },
+        { opType: 'ReduceSum', input: ['big', 'axes'], output: ['sums'], attribute: [{ name: 'keepdims', type: INT, i: 0 }] },
+        { opType: 'Mul', input: ['x', 'sums'], output: ['y'] },
+      ],
+      initializer: [
+        { name: 'per_row', dims: [1], dataType: T.INT64, int64Data: [perRow] },
+        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [2] },
+      ],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
+    },
+  });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
+/**
  * Triton's `simple_string` as ONNX (make-simple-string-fixture.py): INPUT0, INPUT1 string [batch, 16] of
  * decimal numbers → OUTPUT0 = their sum, OUTPUT1 = their difference, as strings.
  */

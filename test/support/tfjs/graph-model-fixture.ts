@@ -152,3 +152,55 @@ export const TEXT_SIGNATURE = {
     { name: 'bucket', dtype: 'int32', shape: [-1] },
   ],
 };
+
+/**
+ * A graph model that allocates `side × side` float32s on every run (1 GiB for 16384):
+ * `y = x · sum(Fill([side, side], 1))` for x [-1, 4]. Its weights are 20 bytes (the dims, the fill
+ * value and the reduction axes), so only what it allocates is hostile.
+ */
+export function hugeFillGraphModel(side: number): ModelBytes {
+  const f32 = { type: 'DT_FLOAT' };
+  const i32 = { type: 'DT_INT32' };
+  const constant = (name: string, dtype: { type: string }, dims: number[]) => ({
+    name,
+    op: 'Const',
+    attr: { dtype, value: { tensor: { dtype: dtype.type, tensorShape: { dim: dims.map((d) => ({ size: String(d) })) } } } },
+  });
+  const weights = Buffer.alloc(20);
+  weights.writeInt32LE(side, 0);
+  weights.writeInt32LE(side, 4);
+  weights.writeFloatLE(1, 8);
+  weights.writeInt32LE(0, 12);
+  weights.writeInt32LE(1, 16);
+  return {
+    modelJson: {
+      format: 'graph-model',
+      generatedBy: 'kiln test fixture',
+      convertedBy: null,
+      modelTopology: {
+        node: [
+          { name: 'x', op: 'Placeholder', attr: { dtype: f32, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }] } } } },
+          constant('dims', i32, [2]),
+          constant('value', f32, []),
+          constant('axes', i32, [2]),
+          { name: 'big', op: 'Fill', input: ['dims', 'value'], attr: { T: f32, index_type: i32 } },
+          { name: 'total', op: 'Sum', input: ['big', 'axes'], attr: { T: f32, Tidx: i32, keep_dims: { b: false } } },
+          { name: 'y', op: 'Mul', input: ['x', 'total'], attr: { T: f32 } },
+        ],
+        library: {},
+        versions: { producer: 1 },
+      },
+      weightsManifest: [
+        {
+          paths: ['w.bin'],
+          weights: [
+            { name: 'dims', shape: [2], dtype: 'int32' },
+            { name: 'value', shape: [], dtype: 'float32' },
+            { name: 'axes', shape: [2], dtype: 'int32' },
+          ],
+        },
+      ],
+    },
+    weights,
+  };
+}

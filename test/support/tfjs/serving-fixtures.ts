@@ -114,3 +114,12 @@ export function kserveExample(): ModelBytes {
     Buffer.from(new Int32Array([0, 3, 1]).buffer),
   );
 }
+
+/** The multipart body of `POST /api/models/{name}/versions` importing a graph model with its signature. */
+export function graphImportForm(bytes: ModelBytes, signature: object): FormData {
+  const form = new FormData();
+  form.append('signature', JSON.stringify(signature));
+  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
+  form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
+  return form;
+}
