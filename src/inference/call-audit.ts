@@ -9,7 +9,6 @@ import type { InferenceCall, ServedModel } from './runtime/served-model';
  * durable, so the caller answers its client after the record is safe.
  */
 export class CallAudit {
-  private readonly started = performance.now();
   private served: ServedModel | null = null;
 
   constructor(
@@ -24,6 +23,8 @@ export class CallAudit {
     private readonly observe: (served: ServedModel | null, outcome: string, started: number) => void,
     /** Told once the call's record is written (answer hooks audit the calls nothing recorded). */
     private readonly recorded: () => void = () => undefined,
+    /** When the call arrived (performance.now()): the record's latencyMs counts from here. */
+    private readonly started: number = performance.now(),
   ) {}
 
   /** The version that answers (known once routed). */

@@ -5,6 +5,7 @@ import { JsonBodyDialects } from '../platform/http/json-body';
 import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details';
 import { OpenInferenceController } from './open-inference.controller';
 import { OpenInferenceExtensionsController } from './open-inference-extensions.controller';
+import { SharedMemoryController } from './shared-memory.controller';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installServingJsonReplies } from './protocols/serving-replies';
 import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
@@ -40,6 +41,7 @@ import { InferenceManagementRpcController } from './inference-management.rpc-con
     TfServingController,
     OpenInferenceController,
     OpenInferenceExtensionsController,
+    SharedMemoryController,
     InferenceManagementController,
   ],
   // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.

@@ -35,6 +35,7 @@ import {
   type ServingEngine,
 } from './runtime/served-model';
 import { compareOutputs, MAX_RECORDED_VALUES, ShadowLog } from './runtime/shadow-log';
+import { SystemSharedMemory } from './runtime/system-shared-memory';
 import { CallAudit } from './call-audit';
 import { ExplainInputError, explainRecords, MAX_EXPLAIN_ROWS, type Explanation } from './explain';
 import { MAX_ROWS_PER_REQUEST, validateInputs } from './runtime/validate-inputs';
@@ -80,6 +81,8 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly stats = new ModelStatistics();
   /** The OIP model repository and statistics extensions on this runtime. */
   readonly repository: ModelRepository;
+  /** Triton's system shared memory regions registered with this process. */
+  readonly sharedMemory = new SystemSharedMemory();
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
   /** A change event arrived while a refresh was reading: read again once it is done (it may have read too early). */
@@ -135,6 +138,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.cache.clear();
+    void this.sharedMemory.close();
   }
 
   /** Reads the registry's routing snapshot and applies it when it changed (coalesced). */
@@ -216,7 +220,12 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     selector: ModelSelector,
     inputs: HostTensor[],
     call: InferenceCall,
-    opts: { outputs?: string[]; signature?: string } = {},
+    opts: {
+      outputs?: string[];
+      signature?: string;
+      /** Places the outputs before the call counts as answered (shared memory): its refusal is the call's, audited. */
+      deliver?: (outputs: HostTensor[]) => Promise<void>;
+    } = {},
   ): Promise<InferenceResult> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
@@ -235,6 +244,7 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
           return { values: firstValues(out), outputs: out.map(tensorForAudit) };
         });
       const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      if (opts.deliver) await audit.step(() => opts.deliver!(result.outputs));
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;
     } finally {
@@ -571,14 +581,17 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Audits a /v1, /v2 or gRPC inference call that was answered without reaching the runtime's audit
-   * (refused by the body parser, the content type, the JSON depth guard, the codec, or an unknown
-   * model), unless the runtime recorded it: each answered call is audited exactly once. Resolves
-   * once the record is durable (the answer waits for it, as for every other record). Returns
-   * whether a record was written here.
+   * Audits a record API, /v1, /v2 or gRPC inference call that was answered without reaching the
+   * runtime's audit (refused by the body parser, the content type, the JSON depth guard, auth, the
+   * codec, or an unknown model), unless the runtime recorded it: each answered call is audited
+   * exactly once, with its latency (`elapsedMs` since the call arrived), and counted in
+   * kiln_inference_requests_total with its status as the outcome. Resolves once the record is
+   * durable (the answer waits for it, as for every other record). Returns whether a record was written here.
    */
-  async auditIfUnrecorded(name: string, call: InferenceCall, status: number, error: string): Promise<boolean> {
+  async auditIfUnrecorded(name: string, call: InferenceCall, status: number, error: string, elapsedMs = 0): Promise<boolean> {
     if (this.auditedCalls.delete(call.requestId)) return false;
+    this.metrics.requests.inc({ model: this.modelLabel(name), version: 'none', protocol: call.protocol, outcome: String(status) });
+    const started = performance.now() - Math.max(0, elapsedMs);
     await new CallAudit(
       this.audit,
       this.logger,
@@ -587,8 +600,19 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       () => null,
       true,
       () => undefined,
+      undefined,
+      started,
     ).refused(status, error);
     return this.audit.enabled;
+  }
+
+  /**
+   * The metrics label of a model name from a request: itself when this process routes or holds the
+   * model, else `(unknown)`, so made-up names in URLs cannot grow the metrics without bound.
+   */
+  private modelLabel(name: string): string {
+    const known = this.routing.referencedVersions(name).length > 0 || this.repository.heldRoute(name) !== undefined;
+    return known ? name : UNKNOWN_MODEL_LABEL;
   }
 
   /** Forgets that the runtime audited a call (its answer succeeded: nothing left to record). */
@@ -672,13 +696,16 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
 
   private observe(name: string, served: ServedModel | null, call: InferenceCall, outcome: string, started: number): void {
     if (served) this.stats.request(name, served.version, outcome === 'ok', (performance.now() - started) * 1e6);
-    this.metrics.requests.inc({ model: name, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
+    const model = served ? name : this.modelLabel(name);
+    this.metrics.requests.inc({ model, version: served ? String(served.version) : 'none', protocol: call.protocol, outcome });
     if (outcome === 'ok') this.metrics.duration.observe({ model: name, protocol: call.protocol }, (performance.now() - started) / 1000);
   }
 }
 
 /** The protocols whose answers (HTTP hook, gRPC handler) audit the calls the runtime did not. */
-const ANSWER_AUDITED_PROTOCOLS: ReadonlySet<InferenceCall['protocol']> = new Set(['oip', 'tfserving', 'oip-grpc']);
+const ANSWER_AUDITED_PROTOCOLS: ReadonlySet<InferenceCall['protocol']> = new Set(['record', 'oip', 'tfserving', 'oip-grpc']);
+/** The model label of refusals that name no model this process routes (kiln_inference_requests_total). */
+const UNKNOWN_MODEL_LABEL = '(unknown)';
 /** At most this many audited request ids wait for their answer (an answer normally takes its id within the call). */
 const MAX_PENDING_AUDITED = 10_000;
 

@@ -23,6 +23,7 @@ import {
   rawBinaryRequest,
   splitBody,
 } from './protocols/binary-tensors';
+import { readSharedMemoryInputs, sharedMemoryOutputs, withoutSharedMemoryOutputs } from './protocols/shared-memory-tensors';
 import { ServedDirectly } from '../platform/http/direct-routes';
 
 const TENSOR_META = objectSchema({ name: S.string, datatype: S.string, shape: S.array(S.integer) });
@@ -215,24 +216,30 @@ export class OpenInferenceController {
     const json = raw ?? split.json;
     // a raw BYTES element gets its length prefix: the binary part the request stands for
     const binary = raw?.[RAW_BYTES] ?? split.binary;
-    const binaryOutputs = binaryOutputChoice(json);
-    const request = parseInferRequest(inlineBinaryInputs(json, binary, name), model);
-    const result = await this.inference.infer(
-      name,
-      selector,
-      request.inputs,
-      {
-        protocol: 'oip',
-        requestId: req.id,
-        clientRequestId: request.id ?? clientRequestIdOf(req.raw),
-        callerKeyId: req.principal?.keyId ?? null,
-      },
-      request.outputs ? { outputs: request.outputs } : {},
-    );
-    const response = inferResponse(result, request);
-    const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs, writeServingJson);
-    if (!encoded) return response;
-    void reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
-    return encoded.body;
+    const shared = await readSharedMemoryInputs(json, this.inference.sharedMemory);
+    try {
+      const binaryOutputs = withoutSharedMemoryOutputs(binaryOutputChoice(json), shared?.outputs);
+      const request = parseInferRequest(inlineBinaryInputs(shared?.body ?? json, binary, name), model);
+      const result = await this.inference.infer(
+        name,
+        selector,
+        request.inputs,
+        {
+          protocol: 'oip',
+          requestId: req.id,
+          clientRequestId: request.id ?? clientRequestIdOf(req.raw),
+          callerKeyId: req.principal?.keyId ?? null,
+        },
+        { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
+      );
+      const plain = inferResponse(result, request);
+      const response = shared ? { ...plain, outputs: sharedMemoryOutputs(plain.outputs, shared.outputs, result.outputs) } : plain;
+      const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs, writeServingJson);
+      if (!encoded) return response;
+      void reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
+      return encoded.body;
+    } finally {
+      await shared?.release();
+    }
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Every answered /v1 and /v2 inference call is audited exactly once. The runtime audits the calls
- * that reach it; this hook audits the ones answered before that — refused by the body parser (bad
- * JSON, JSON nested too deep, a body too large, an unsupported content type or encoding), by auth,
- * by the protocol codec, or for an unknown model — with the answer's status and error text and no
- * inputs (none were read). It runs when the answer is sent and waits for the record to be durable,
- * as the runtime's records do.
+ * Every answered record API (`POST /api/models/{name}/predict`), /v1 and /v2 inference call is audited
+ * exactly once. The runtime audits the calls that reach it; this hook audits the ones answered before
+ * that — refused by the body parser (bad JSON, JSON nested too deep, a body too large, an unsupported
+ * content type or encoding), by auth, by the protocol codec or the controller's own checks, or for an
+ * unknown model — with the answer's status and error text and no inputs (none were read), the time
+ * since the request arrived as its latency, and a count in kiln_inference_requests_total. It runs when
+ * the answer is sent and waits for the record to be durable, as the runtime's records do.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../platform/auth';
@@ -12,22 +13,26 @@ import { clientRequestIdOf } from '../platform/logging/logging';
 import type { InferenceService } from './inference.service';
 import type { InferenceCall } from './runtime/served-model';
 
-const OIP_INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
-const TF_SERVING_CALL = /^\/v1\/models\/([^/:]+)(?:\/(?:versions|labels)\/[^/:]+)?:(?:predict|classify|regress)$/;
+const INFERENCE_ROUTES: ReadonlyArray<{ pattern: RegExp; protocol: 'oip' | 'tfserving' | 'record' }> = [
+  { pattern: /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/, protocol: 'oip' },
+  { pattern: /^\/v1\/models\/([^/:]+)(?:\/(?:versions|labels)\/[^/:]+)?:(?:predict|classify|regress)$/, protocol: 'tfserving' },
+  { pattern: /^\/api\/models\/([^/]+)\/predict$/, protocol: 'record' },
+];
 
 /** The model name and protocol of an inference route's path (percent-decoded), or null for any other path. */
-export function inferenceRoute(path: string): { name: string; protocol: 'oip' | 'tfserving' } | null {
-  const oip = OIP_INFER.exec(path);
-  const tf = oip ? null : TF_SERVING_CALL.exec(path);
-  const encoded = oip?.[1] ?? tf?.[1];
-  if (encoded === undefined) return null;
-  let name = encoded;
-  try {
-    name = decodeURIComponent(encoded);
-  } catch {
-    // a malformed escape: the name as sent
+export function inferenceRoute(path: string): { name: string; protocol: 'oip' | 'tfserving' | 'record' } | null {
+  for (const { pattern, protocol } of INFERENCE_ROUTES) {
+    const encoded = pattern.exec(path)?.[1];
+    if (encoded === undefined) continue;
+    let name = encoded;
+    try {
+      name = decodeURIComponent(encoded);
+    } catch {
+      // a malformed escape: the name as sent
+    }
+    return { name, protocol };
   }
-  return { name, protocol: oip ? 'oip' : 'tfserving' };
+  return null;
 }
 
 /** The error text of a serving answer (`{"error": "..."}`), or the status when it has none. */
@@ -60,7 +65,7 @@ export function installServingAnswerAudit(fastify: FastifyInstance, inference: I
       clientRequestId: clientRequestIdOf(request.raw),
       callerKeyId: (request as FastifyRequest & { principal?: Principal }).principal?.keyId ?? null,
     };
-    await inference.auditIfUnrecorded(route.name, call, reply.statusCode, answerError(payload, reply.statusCode));
+    await inference.auditIfUnrecorded(route.name, call, reply.statusCode, answerError(payload, reply.statusCode), reply.elapsedTime);
     return payload;
   });
 }

@@ -247,7 +247,9 @@ export async function inspectOnnx(
             ? new Int32Array(n)
             : t.dtype === 'bool'
               ? new Uint8Array(n)
-              : new Float64Array(n); // float64, int64 (held as float64)
+              : t.dtype === 'string'
+                ? Array.from({ length: n }, () => Uint8Array.of(0x30)) // "0", which graphs that Cast text to numbers read too
+                : new Float64Array(n); // float64, int64 (held as float64)
       return { name: t.name, dtype: t.dtype, shape, data };
     });
     let ys: OnnxHostTensor[];

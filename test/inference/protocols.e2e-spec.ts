@@ -113,7 +113,13 @@ async function main(): Promise<void> {
         assert.equal(meta.status, 200, meta.text);
         assertSchema('metadata_server_response', meta.body);
         assert.equal(meta.body.name, 'kiln');
-        assert.deepEqual(meta.body.extensions, ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics']);
+        assert.deepEqual(meta.body.extensions, [
+          'binary_tensor_data',
+          'model_repository',
+          'model_configuration',
+          'statistics',
+          'system_shared_memory',
+        ]);
         const live = await kiln.request('GET', '/v2/health/live', { key: null });
         assert.deepEqual([live.status, live.body], [200, { live: true }]);
         const ready = await kiln.request('GET', '/v2/health/ready', { key: null });

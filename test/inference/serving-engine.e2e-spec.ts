@@ -171,7 +171,13 @@ async function main(): Promise<void> {
       assert.match(onnxruntime.version, /^1\.\d+\.\d+/);
       const v2 = await kiln.request('GET', '/v2', { key: null });
       assert.deepEqual(v2.body.engines, platform.body.engines);
-      assert.deepEqual(v2.body.extensions, ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics']);
+      assert.deepEqual(v2.body.extensions, [
+        'binary_tensor_data',
+        'model_repository',
+        'model_configuration',
+        'statistics',
+        'system_shared_memory',
+      ]);
     });
 
     it('refuses an unknown engine with 400 naming engine and changes nothing', async () => {

@@ -44,3 +44,18 @@ export async function importLayersModel(
   assert.equal(res.status, 201, await res.text());
   return weights;
 }
+
+/** Imports a TF.js graph model (weights inline in model.json) with its signature and points `production` at version 1. */
+export async function importGraphModel(kiln: KilnClient, name: string, bytes: { modelJson: unknown }, signature: object): Promise<void> {
+  const form = new FormData();
+  form.append('signature', JSON.stringify(signature));
+  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
+  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kiln.adminKey}` },
+    body: form,
+  });
+  assert.equal(res.status, 201, await res.text());
+  const alias = await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } });
+  assert.equal(alias.status, 200, alias.text);
+}

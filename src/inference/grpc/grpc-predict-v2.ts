@@ -58,9 +58,9 @@ export function loadTritonGrpcPackage(path: string = protoPath(TRITON_PROTO_FILE
 
 /**
  * The service Kiln serves: the OIP proto's RPCs, plus Triton's ModelStreamInfer, ModelStatistics,
- * ModelConfig and RepositoryIndex. RepositoryModelLoad/Unload keep KServe's messages (`model_name` is field 1), and a
- * request with no field 1 is read again as Triton's (`repository_name` 1, `model_name` 2, `parameters`
- * 3), so both KServe's and tritonclient's load and unload reach the model.
+ * ModelConfig, RepositoryIndex and the shared memory RPCs. RepositoryModelLoad/Unload keep KServe's
+ * messages (`model_name` is field 1), and a request with no field 1 is read again as Triton's
+ * (`repository_name` 1, `model_name` 2, `parameters` 3), so both KServe's and tritonclient's load and unload reach the model.
  */
 export function servedServiceDefinition(): grpc.ServiceDefinition {
   const oip = loadOipGrpcPackage().GRPCInferenceService.service;
@@ -84,6 +84,12 @@ export function servedServiceDefinition(): grpc.ServiceDefinition {
     ModelStatistics: triton.ModelStatistics!,
     ModelConfig: triton.ModelConfig!,
     RepositoryIndex: triton.RepositoryIndex!,
+    SystemSharedMemoryStatus: triton.SystemSharedMemoryStatus!,
+    SystemSharedMemoryRegister: triton.SystemSharedMemoryRegister!,
+    SystemSharedMemoryUnregister: triton.SystemSharedMemoryUnregister!,
+    CudaSharedMemoryStatus: triton.CudaSharedMemoryStatus!,
+    CudaSharedMemoryRegister: triton.CudaSharedMemoryRegister!,
+    CudaSharedMemoryUnregister: triton.CudaSharedMemoryUnregister!,
     RepositoryModelLoad: either('RepositoryModelLoad'),
     RepositoryModelUnload: either('RepositoryModelUnload'),
   };

@@ -15,6 +15,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { decodeRawTensor, ELEMENT_BYTES } from '../protocols/binary-tensors';
 import { oipDatatype, type ParsedInferRequest } from '../protocols/open-inference';
+import { placedInSharedMemory } from '../protocols/shared-memory-tensors';
 import type { HostTensor, InferenceResult } from '../runtime/served-model';
 
 /** `InferParameter` as @grpc/proto-loader decodes it (oneofs: true). */
@@ -142,20 +143,28 @@ function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: stri
  */
 export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string, unknown>; raw: boolean } {
   const raw = req.raw_input_contents.length > 0;
-  if (raw && req.raw_input_contents.length !== req.inputs.length) {
+  // An input in shared memory has no contents of either kind (its parameters name the region).
+  const inShm = req.inputs.map((t) => placedInSharedMemory(parametersJson(t.parameters)));
+  const carried = inShm.filter((s) => !s).length;
+  if (raw && req.raw_input_contents.length !== carried) {
     throw bad(
-      `raw_input_contents: ${req.raw_input_contents.length} entries for ${req.inputs.length} inputs; ` +
-        'when raw contents are used every input must have one, in the order of inputs',
+      `raw_input_contents: ${req.raw_input_contents.length} entries for ${carried} inputs not in shared memory; ` +
+        'when raw contents are used every such input must have one, in the order of inputs',
     );
   }
+  let next = 0;
   const inputs = req.inputs.map((t, i) => {
     const where = `inputs[${i}]`;
     const filled = filledFields(t.contents);
     let datatype = t.datatype;
-    let data: unknown[];
-    if (raw) {
+    let data: unknown[] | undefined;
+    if (inShm[i]) {
+      if (filled.length > 0) throw bad(`${where}.contents: must be empty for an input in shared memory`);
+      data = undefined;
+    } else if (raw) {
       if (filled.length > 0) throw bad(`${where}.contents: must be empty when raw_input_contents is used`);
-      data = decodeRaw(req.raw_input_contents[i]!, t.datatype, t.shape, `raw_input_contents[${i}]`);
+      const k = next++;
+      data = decodeRaw(req.raw_input_contents[k]!, t.datatype, t.shape, `raw_input_contents[${k}]`);
       if (datatype === 'FP16' || datatype === 'BF16') datatype = 'FP32';
     } else {
       const field = CONTENTS_FIELD[t.datatype];
@@ -171,7 +180,7 @@ export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string,
       data = [...(values as unknown[])];
     }
     const parameters = parametersJson(t.parameters);
-    return { name: t.name, datatype, shape: t.shape, data, ...(parameters ? { parameters } : {}) };
+    return { name: t.name, datatype, shape: t.shape, ...(data ? { data } : {}), ...(parameters ? { parameters } : {}) };
   });
   const parameters = parametersJson(req.parameters);
   const body: Record<string, unknown> = {
@@ -228,6 +237,7 @@ export function grpcInferResponse(
   result: InferenceResult,
   request: Pick<ParsedInferRequest, 'id' | 'outputs'>,
   raw: boolean,
+  inSharedMemory: ReadonlySet<string> = new Set(),
 ): GrpcInferResponse {
   const wanted = request.outputs ? new Set(request.outputs) : null;
   const outputs = result.outputs.filter((t) => !wanted || wanted.has(t.name));
@@ -239,8 +249,9 @@ export function grpcInferResponse(
       name: t.name,
       datatype: oipDatatype(t.dtype),
       shape: [...t.shape],
-      ...(raw ? {} : { contents: contentsOf(t) }),
+      ...(raw || inSharedMemory.has(t.name) ? {} : { contents: contentsOf(t) }),
     })),
-    raw_output_contents: raw ? outputs.map(rawBytes) : [],
+    // Triton keeps one raw entry per output, empty for an output written to shared memory.
+    raw_output_contents: raw ? outputs.map((t) => (inSharedMemory.has(t.name) ? Buffer.alloc(0) : rawBytes(t))) : [],
   };
 }

@@ -5,8 +5,9 @@
  * inference answered, refusals before the runtime included, as on REST).
  *
  * Beside the OIP proto's RPCs it answers Triton's ModelStatistics, ModelConfig and RepositoryIndex
- * (proto/triton/grpc_service.proto), and tritonclient's RepositoryModelLoad/Unload (Triton numbers
- * their fields differently; see grpc-predict-v2.ts), with the REST extensions' answers.
+ * (proto/triton/grpc_service.proto), Triton's system and CUDA shared memory RPCs, and tritonclient's
+ * RepositoryModelLoad/Unload (Triton numbers their fields differently; see grpc-predict-v2.ts), with
+ * the REST extensions' answers. Shared memory registration needs developer, its status predictor or developer.
  *
  * Auth: call metadata `authorization: Bearer <key>` (or `x-api-key: <key>`), with the roles of the
  * REST routes: ServerLive, ServerReady and ServerMetadata are public; ModelReady, ModelMetadata,
@@ -42,6 +43,8 @@ import { ModelDeployments } from '../../models';
 import { actorOf } from '../../platform/audit-trail/admin-event-outbox';
 import { TfRuntime } from '../../platform/tfjs/tf-runtime';
 import { modelConfig, parseLoadRequest } from '../protocols/oip-extensions';
+import { readSharedMemoryInputs } from '../protocols/shared-memory-tensors';
+import { cudaSharedMemory } from '../runtime/system-shared-memory';
 
 const SERVICE = 'inference.GRPCInferenceService';
 
@@ -67,6 +70,14 @@ const DATA_PLANE: ApiRole[] = ['predictor', 'developer'];
 interface RepositoryLoadRequest {
   model_name?: string;
   parameters?: Record<string, { string_param?: string; bool_param?: boolean; int64_param?: number }>;
+}
+
+/** Triton's SystemSharedMemoryRegisterRequest (uint64 fields decoded as numbers). */
+interface SharedMemoryRegisterRequest {
+  name?: string;
+  key?: string;
+  offset?: number;
+  byte_size?: number;
 }
 
 interface CallContext {
@@ -158,6 +169,28 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
         if (req.repository_name) throw new BadRequestException("'repository_name' specification is not supported");
         return { models: await this.inference.repository.index(req.ready ?? false) };
       }),
+      // Triton's shared memory extensions, as on REST (shared-memory.controller.ts).
+      SystemSharedMemoryStatus: this.unary('SystemSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
+        regions: Object.fromEntries(this.inference.sharedMemory.status(req.name || undefined).map((r) => [r.name, r])),
+      })),
+      SystemSharedMemoryRegister: this.unary('SystemSharedMemoryRegister', ['developer'], async (req: SharedMemoryRegisterRequest) => {
+        await this.inference.sharedMemory.register(req.name ?? '', req.key, req.offset ?? 0, req.byte_size ?? 0);
+        return {};
+      }),
+      SystemSharedMemoryUnregister: this.unary('SystemSharedMemoryUnregister', ['developer'], async (req: { name?: string }) => {
+        await this.inference.sharedMemory.unregister(req.name || undefined);
+        return {};
+      }),
+      CudaSharedMemoryStatus: this.unary('CudaSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
+        regions: Object.fromEntries(cudaSharedMemory.status(req.name || undefined).map((r) => [r.name, r])),
+      })),
+      CudaSharedMemoryRegister: this.unary('CudaSharedMemoryRegister', ['developer'], (req: { name?: string }) =>
+        cudaSharedMemory.register(req.name ?? ''),
+      ),
+      CudaSharedMemoryUnregister: this.unary('CudaSharedMemoryUnregister', ['developer'], () => {
+        cudaSharedMemory.unregister();
+        return {};
+      }),
     };
   }
 
@@ -184,6 +217,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     handle: (request: Req, ctx: CallContext) => Res | Promise<Res>,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const started = performance.now();
       const requestId = randomUUID();
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', requestId);
@@ -199,7 +233,8 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
         },
         async (error: unknown) => {
           const status = this.toStatus(error, method, requestId);
-          if (method === 'ModelInfer') await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status);
+          if (method === 'ModelInfer')
+            await this.auditRefusal(call.request as GrpcInferRequest, requestId, principal, error, status, started);
           callback(status);
         },
       );
@@ -232,6 +267,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       });
       call.on('data', (req: GrpcInferRequest) => {
         if (failed) return;
+        const started = performance.now();
         const requestId = randomUUID();
         const answer = principal.then(
           (p) =>
@@ -242,7 +278,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
               },
               async (error: unknown): Promise<StreamInferResponse> => {
                 const status = this.toStatus(error, 'ModelStreamInfer', requestId);
-                await this.auditRefusal(req, requestId, p, error, status);
+                await this.auditRefusal(req, requestId, p, error, status, started);
                 return { error_message: status.details ?? '' };
               },
             ),
@@ -271,10 +307,11 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     principal: Principal | null,
     error: unknown,
     status: Partial<grpc.StatusObject>,
+    started: number,
   ): Promise<void> {
     const call = { protocol: 'oip-grpc' as const, requestId, clientRequestId: req?.id || null, callerKeyId: principal?.keyId ?? null };
     await this.inference
-      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '')
+      .auditIfUnrecorded(req?.model_name ?? '', call, httpStatusOf(error), status.details ?? '', performance.now() - started)
       .catch((err: unknown) => this.logger.error({ err, requestId }, 'could not audit a refused gRPC call'));
   }
 
@@ -328,15 +365,20 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     const selector = parseVersionSegment(name, req.model_version || undefined);
     const model = await this.inference.describe(name, selector);
     const { body, raw } = inferBodyFromGrpc(req);
-    const request = parseInferRequest(body, model);
-    const result = await this.inference.infer(
-      name,
-      selector,
-      request.inputs,
-      { protocol: 'oip-grpc', requestId: ctx.requestId, clientRequestId: request.id ?? null, callerKeyId: ctx.principal?.keyId ?? null },
-      request.outputs ? { outputs: request.outputs } : {},
-    );
-    return grpcInferResponse(result, request, raw);
+    const shared = await readSharedMemoryInputs(body, this.inference.sharedMemory);
+    try {
+      const request = parseInferRequest(shared?.body ?? body, model);
+      const result = await this.inference.infer(
+        name,
+        selector,
+        request.inputs,
+        { protocol: 'oip-grpc', requestId: ctx.requestId, clientRequestId: request.id ?? null, callerKeyId: ctx.principal?.keyId ?? null },
+        { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
+      );
+      return grpcInferResponse(result, request, raw, new Set(shared?.outputs.keys()));
+    } finally {
+      await shared?.release();
+    }
   }
 }
 

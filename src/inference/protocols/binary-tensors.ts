@@ -140,6 +140,33 @@ function decodeBytes(bytes: Buffer, where: string): Buffer[] {
 }
 
 /**
+ * An input whose tensor came as raw bytes (binary data, shared memory) in the JSON form the OIP codec
+ * checks: `data` decoded (FP16/BF16 as FP32), the byte count checked against the shape for fixed-size
+ * datatypes, and the parameters that located the bytes (`located_by`, the first named in messages) dropped.
+ * An unknown datatype is left as it is for the codec to name.
+ */
+export function inputWithRawData(raw: Record<string, unknown>, bytes: Buffer, where: string, locatedBy: string[]): Record<string, unknown> {
+  const datatype = typeof raw.datatype === 'string' ? raw.datatype : '';
+  const width = ELEMENT_BYTES[datatype];
+  const count = elementCountOf(raw.shape);
+  if (width !== undefined && count !== null && count * width !== bytes.length) {
+    throw bad(
+      `${where}.parameters.${locatedBy[0]}: unexpected total byte size ${bytes.length} for input '${String(raw.name)}', ` +
+        `expecting ${count * width}`,
+    );
+  }
+  if (width === undefined && datatype !== 'BYTES') return raw; // the OIP codec names the bad datatype
+  const parameters = Object.fromEntries(Object.entries(raw.parameters as Record<string, unknown>).filter(([k]) => !locatedBy.includes(k)));
+  const widened = datatype === 'FP16' || datatype === 'BF16';
+  return {
+    ...raw,
+    ...(widened ? { datatype: 'FP32' } : {}),
+    parameters,
+    data: decodeRawTensor(bytes, datatype, `${where}.data`),
+  };
+}
+
+/**
  * Replaces every binary input of an inference request by its JSON form (`data` decoded, FP16/BF16 as
  * FP32), checking the extension's rules; `binary` is the bytes after the JSON (absent for a plain
  * JSON body). Returns the body unchanged when nothing is binary. 400s name the field.
@@ -176,25 +203,9 @@ export function inlineBinaryInputs(body: unknown, binary: Buffer | undefined, mo
     }
     const bytes = binary.subarray(offset, offset + size);
     offset += size;
-    const datatype = typeof raw.datatype === 'string' ? raw.datatype : '';
-    const width = ELEMENT_BYTES[datatype];
-    const count = elementCountOf(raw.shape);
-    if (width !== undefined && count !== null && count * width !== size) {
-      throw bad(
-        `${where}.parameters.binary_data_size: unexpected total byte size ${size} for input '${String(raw.name)}', ` +
-          `expecting ${count * width}`,
-      );
-    }
-    if (width === undefined && datatype !== 'BYTES') return raw; // the OIP codec names the bad datatype
-    changed = true;
-    const { binary_data_size: _size, ...parameters } = raw.parameters as Record<string, unknown>;
-    const widened = datatype === 'FP16' || datatype === 'BF16';
-    return {
-      ...raw,
-      ...(widened ? { datatype: 'FP32' } : {}),
-      parameters,
-      data: decodeRawTensor(bytes, datatype, `${where}.data`),
-    };
+    const decoded = inputWithRawData(raw, bytes, where, ['binary_data_size']);
+    changed ||= decoded !== raw;
+    return decoded;
   });
   if (binary !== undefined && offset !== binary.length) {
     throw bad(
@@ -297,8 +308,8 @@ export function binaryOutputChoice(body: unknown): BinaryOutputChoice | null {
   return all || [...byName.values()].some(Boolean) ? { all, byName } : null;
 }
 
-/** The raw little-endian bytes of a host tensor (float32, int32, float64, int64, or bool as one byte each). */
-function tensorBytes(t: HostTensor): Buffer {
+/** The raw little-endian bytes of a host tensor (float32, int32, float64, int64, or bool as one byte each; BYTES length-prefixed). */
+export function tensorBytes(t: HostTensor): Buffer {
   if (Array.isArray(t.data)) {
     // BYTES: each element a 4-byte little-endian length, then its bytes
     const parts: Buffer[] = [];

@@ -5,6 +5,7 @@ import type * as tfconv from '@tensorflow/tfjs-converter';
 import { loadModelFromBytes, type ModelBytes } from '../../platform/tfjs/artifact-io';
 import {
   IsolatedOnnxModel,
+  OnnxInputError,
   OnnxModel,
   OnnxOutOfMemoryError,
   onnxSessionChildFile,
@@ -87,8 +88,6 @@ export class LoadedModel {
     if (this.disposed) throw new Error(`model ${this.served.name} version ${this.served.version} was unloaded`);
     const t0 = process.hrtime.bigint();
     if (this.model.format === 'onnx') {
-      // ONNX imports take float32, int32 and bool tensors only (onnx-import.ts), so no string reaches here.
-      if (inputs.some((t) => t.dtype === 'string')) throw new Error(`model ${this.served.name}: ONNX Runtime is given no string tensors`);
       let ys: OnnxHostTensor[];
       try {
         ys = await this.model.model.run(
@@ -96,6 +95,7 @@ export class LoadedModel {
           this.served.outputs.map((s) => s.name),
         );
       } catch (e) {
+        if (e instanceof OnnxInputError) throw new BadRequestException(`the model cannot take these inputs: ${e.message}`);
         throw e instanceof OnnxOutOfMemoryError ? memoryRefusal(e, inputs) : e;
       }
       if (times) times.inferNs = Number(process.hrtime.bigint() - t0);
@@ -231,7 +231,7 @@ export function zeros(spec: TensorSpec, rows: number): HostTensor {
         : spec.dtype === 'int64' || spec.dtype === 'float64'
           ? new Float64Array(n)
           : spec.dtype === 'string'
-            ? Array.from({ length: n }, () => new Uint8Array(0))
+            ? Array.from({ length: n }, () => Uint8Array.of(0x30)) // "0": the zero of text models that parse numbers too
             : new Uint8Array(n);
   return { name: spec.name, dtype: spec.dtype, shape, data };
 }

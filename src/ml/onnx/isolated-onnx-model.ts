@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { sendToChild, spawnCapped, type CapLauncher } from '../../platform/util/capped-spawn';
-import { OnnxModelError, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
+import { OnnxInputError, OnnxModelError, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
 import type { SessionReply, SessionRequest } from './onnx-session.child';
 
 /** A model call ONNX Runtime could not allocate for under the session process's cap (or that killed it). */
@@ -138,6 +138,7 @@ export class IsolatedOnnxModel {
       proc.pending.delete(m.id);
       if (proc.pending.size === 0) keepAlive(proc.child, false);
       if (m.type === 'result') p.resolve(m.outputs);
+      else if (m.input) p.reject(new OnnxInputError(m.message));
       else if (OUT_OF_MEMORY.test(m.message)) {
         // After a failed allocation ONNX Runtime may keep failing small ones (measured: a 3-row call after
         // a refused 1024-row one): the process is retired and the next call starts a fresh one.

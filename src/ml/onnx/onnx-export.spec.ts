@@ -32,7 +32,7 @@ async function maxDiff(model: tfl.LayersModel, width: number, rows: number): Pro
     const want = tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, width])) as tf.Tensor).dataSync().slice());
     assert.equal(y!.data.length, want.length);
     let diff = 0;
-    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(y!.data[i]! - want[i]!));
+    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs((y!.data[i] as number) - want[i]!));
     return { diff, units: y!.shape[1]! };
   } finally {
     await onnx.dispose();

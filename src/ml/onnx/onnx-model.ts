@@ -7,12 +7,16 @@ import * as ort from 'onnxruntime-node';
  * a TF.js model, and the model import uses `describe` + a dry run to check a graph before it is stored.
  *
  * Tensors are host arrays (row-major). Kiln's tensor types here are float32, int32, bool (0/1 bytes),
- * float64 and int64, the numeric types its serving protocols carry; int64 is held as a Float64Array
+ * float64, int64 and string, the types its serving protocols carry; int64 is held as a Float64Array
  * (exact within ±2^53, what a JSON number holds) and converted to and from ONNX Runtime's
- * BigInt64Array in `run`. A graph whose inputs or outputs use another type (strings, float16, uint8 …,
- * sequences, maps) is refused by `describe` with the name of the tensor.
+ * BigInt64Array in `run`. A string tensor is held as the bytes of each element (as the OIP's BYTES);
+ * onnxruntime-node takes and gives string tensors as JS strings (UTF-8 on the native side), so
+ * elements must be UTF-8 text without NUL bytes (its string copies end at the first NUL): anything
+ * else is refused with an OnnxInputError naming the element.
+ * A graph whose inputs or outputs use another type (float16, uint8 …, sequences, maps) is refused
+ * by `fromBytes` with the name of the tensor.
  */
-export type OnnxDtype = 'float32' | 'int32' | 'bool' | 'float64' | 'int64';
+export type OnnxDtype = 'float32' | 'int32' | 'bool' | 'float64' | 'int64' | 'string';
 
 export interface OnnxTensorInfo {
   name: string;
@@ -25,7 +29,7 @@ export interface OnnxHostTensor {
   name: string;
   dtype: OnnxDtype;
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array | Float64Array;
+  data: Float32Array | Int32Array | Uint8Array | Float64Array | Uint8Array[];
 }
 
 /** A graph ONNX Runtime cannot load, or one Kiln cannot serve; `message` says why (and names the tensor). */
@@ -37,6 +41,14 @@ export class OnnxModelError extends Error {
   ) {
     super(message);
     this.name = 'OnnxModelError';
+  }
+}
+
+/** Inputs the graph cannot take (a string element that is not UTF-8, a value an operator refuses): the caller's fault. */
+export class OnnxInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OnnxInputError';
   }
 }
 
@@ -56,6 +68,7 @@ const SERVABLE: Record<string, OnnxDtype | undefined> = {
   bool: 'bool',
   float64: 'float64',
   int64: 'int64',
+  string: 'string',
 };
 
 function infoOf(meta: ort.InferenceSession.ValueMetadata, where: string): OnnxTensorInfo {
@@ -63,7 +76,7 @@ function infoOf(meta: ort.InferenceSession.ValueMetadata, where: string): OnnxTe
   const dtype = SERVABLE[meta.type];
   if (!dtype) {
     throw new OnnxModelError(
-      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, float64, int32, int64 and bool tensors ` +
+      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, float64, int32, int64, bool and string tensors ` +
         `(export it as float32, e.g. cast inside the graph)`,
       where,
     );
@@ -118,21 +131,37 @@ export class OnnxModel {
     if (this.disposed) throw new Error('the ONNX session was released');
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) {
+      if (Array.isArray(t.data)) {
+        feeds[t.name] = new ort.Tensor('string', textOf(t.data, t.name), t.shape);
+        continue;
+      }
       const data = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
-      feeds[t.name] = new ort.Tensor(t.dtype, data, t.shape);
+      feeds[t.name] = new ort.Tensor(t.dtype as Exclude<OnnxDtype, 'string'>, data, t.shape);
     }
-    const result = await this.session.run(feeds, outputNames);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run(feeds, outputNames);
+    } catch (e) {
+      // An operator that fails on the values it was given (Cast of "abc" to a number, …): the inputs are at fault.
+      const message = firstLine(e);
+      if (/Non-zero status code returned while running/.test(message) && !/allocate|bad_alloc/i.test(message)) {
+        throw new OnnxInputError(withoutAnsiColours(message));
+      }
+      throw e;
+    }
     return outputNames.map((name) => {
       const y = result[name] as ort.Tensor | undefined;
       if (!y) throw new Error(`ONNX Runtime returned no output '${name}'`);
       const dtype = SERVABLE[y.type];
       if (!dtype) throw new Error(`output '${name}' came back as ${y.type}`);
       const data =
-        dtype === 'bool'
-          ? Uint8Array.from(y.data as Uint8Array)
-          : dtype === 'int64'
-            ? int64ToHost(y.data as BigInt64Array, name)
-            : (y.data as Float32Array | Int32Array | Float64Array);
+        dtype === 'string'
+          ? (y.data as string[]).map((v) => UTF8.encode(v))
+          : dtype === 'bool'
+            ? Uint8Array.from(y.data as Uint8Array)
+            : dtype === 'int64'
+              ? int64ToHost(y.data as BigInt64Array, name)
+              : (y.data as Float32Array | Int32Array | Float64Array);
       return { name, dtype, shape: y.dims.slice(), data };
     });
   }
@@ -142,6 +171,23 @@ export class OnnxModel {
     this.disposed = true;
     await this.session.release();
   }
+}
+
+const UTF8 = new TextEncoder();
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A string tensor's elements as text (ONNX Runtime's string tensors are UTF-8): a byte string that is not UTF-8 is refused. */
+function textOf(elements: Uint8Array[], name: string): string[] {
+  return elements.map((b, i) => {
+    // onnxruntime-node copies each string up to its first NUL (C strings): refused rather than cut short.
+    if (b.includes(0))
+      throw new OnnxInputError(`input '${name}' element ${i} holds a NUL byte: ONNX Runtime's string tensors end at the first NUL`);
+    try {
+      return STRICT_UTF8.decode(b);
+    } catch {
+      throw new OnnxInputError(`input '${name}' element ${i} is not UTF-8 text: ONNX Runtime takes string tensors as UTF-8`);
+    }
+  });
 }
 
 /** An int64 output as host data (Float64Array): exact within ±2^53; a value past that is an error, never rounded. */
@@ -156,6 +202,11 @@ function int64ToHost(data: BigInt64Array, name: string): Float64Array {
   return out;
 }
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** ONNX Runtime colours some messages for a terminal: the escape sequences go (ESC is code 27). */
+function withoutAnsiColours(text: string): string {
+  return text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+}
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);

@@ -9,7 +9,7 @@
  *   child → server   {type: 'loaded', inputs, outputs} | {type: 'load-failed', message}
  *                    {type: 'result', id, outputs} | {type: 'failed', id, message}
  */
-import { OnnxModel, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
+import { OnnxInputError, OnnxModel, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
 
 export type SessionRequest =
   | { type: 'load'; graph: Uint8Array; intraOpThreads: number }
@@ -19,7 +19,8 @@ export type SessionReply =
   | { type: 'loaded'; inputs: OnnxTensorInfo[]; outputs: OnnxTensorInfo[] }
   | { type: 'load-failed'; message: string }
   | { type: 'result'; id: number; outputs: OnnxHostTensor[] }
-  | { type: 'failed'; id: number; message: string };
+  /** `input`: the inputs were at fault (an OnnxInputError), not the session. */
+  | { type: 'failed'; id: number; message: string; input?: boolean };
 
 function main(): void {
   const reply = (m: SessionReply): void => void process.send?.(m);
@@ -38,7 +39,13 @@ function main(): void {
     if (!model) return reply({ type: 'failed', id: m.id, message: 'the graph is not loaded' });
     model.run(m.inputs, m.outputNames).then(
       (outputs) => reply({ type: 'result', id: m.id, outputs }),
-      (e: unknown) => reply({ type: 'failed', id: m.id, message: (e as Error)?.message ?? String(e) }),
+      (e: unknown) =>
+        reply({
+          type: 'failed',
+          id: m.id,
+          message: (e as Error)?.message ?? String(e),
+          ...(e instanceof OnnxInputError ? { input: true } : {}),
+        }),
     );
   });
   // the server went away (or unloaded the model): nothing to serve

@@ -259,3 +259,11 @@ export function batchGrowingGraph(perRow: number): Buffer {
   });
   return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
+
+/**
+ * Triton's `simple_string` as ONNX (make-simple-string-fixture.py): INPUT0, INPUT1 string [batch, 16] of
+ * decimal numbers → OUTPUT0 = their sum, OUTPUT1 = their difference, as strings.
+ */
+export function simpleStringGraph(): Buffer {
+  return readFileSync(join(HERE, 'simple-string.onnx'));
+}
