@@ -97,6 +97,11 @@ export class SharedMemoryController {
   @Get('cudasharedmemory/region/:region/status')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'One CUDA shared memory region: always 404' })
+  @ApiResponse({
+    status: 200,
+    schema: REGION_STATUS,
+    description: "The protocol's answer for a registered region (never given: Kiln registers none)",
+  })
   cudaRegionStatus(@Param('region') region: string) {
     return cudaSharedMemory.status(region);
   }
@@ -105,6 +110,11 @@ export class SharedMemoryController {
   @HttpCode(200)
   @Roles('developer')
   @ApiOperation({ summary: 'Register a CUDA shared memory region: 400, not supported without a GPU' })
+  @ApiResponse({
+    status: 200,
+    schema: S.object('empty on success'),
+    description: "The protocol's success answer (never given: Kiln serves without a GPU)",
+  })
   cudaRegister(@Param('region') region: string) {
     return cudaSharedMemory.register(region);
   }
@@ -113,6 +123,7 @@ export class SharedMemoryController {
   @HttpCode(200)
   @Roles('developer')
   @ApiOperation({ summary: 'Unregister every CUDA shared memory region: nothing to do' })
+  @ApiResponse({ status: 200, schema: S.object('empty on success') })
   cudaUnregisterAll() {
     cudaSharedMemory.unregister();
     return {};
@@ -122,6 +133,7 @@ export class SharedMemoryController {
   @HttpCode(200)
   @Roles('developer')
   @ApiOperation({ summary: 'Unregister a CUDA shared memory region: nothing to do' })
+  @ApiResponse({ status: 200, schema: S.object('empty on success') })
   cudaUnregister() {
     cudaSharedMemory.unregister();
     return {};

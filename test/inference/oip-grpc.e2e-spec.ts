@@ -13,9 +13,8 @@ import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference
 import { loadOipGrpcPackage, loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
-import { importLayersModel } from '../models/model-import-helpers';
+import { importGraphModel, importLayersModel } from '../models/model-import-helpers';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel, TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
-import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
 
 const ROUTED = 'grpc-routed';
 const LOOSE = 'grpc-loose';
@@ -27,19 +26,6 @@ const ROWS = [0.1, 0.2, 0.3, 1, -1, 0.5];
 /** Triton's `simple` (OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 − INPUT1, int32 [-1, 16]) and a string model. */
 const SIMPLE = 'simple';
 const TEXT = 'grpc-text';
-
-async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
-  const form = new FormData();
-  form.append('signature', JSON.stringify(signature));
-  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  assert.equal(res.status, 201, await res.text());
-  assert.equal((await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } })).status, 200);
-}
 
 /** tritonclient's serialize_byte_tensor: each element a 4-byte little-endian length, then its bytes. */
 function lengthPrefixed(elements: Buffer[]): Buffer {
@@ -135,8 +121,8 @@ async function main(): Promise<void> {
       await importLayersModel(kiln, ROUTED, denseModel(1), SIGNATURE);
       assert.equal((await kiln.request('PUT', `/api/models/${ROUTED}/aliases/production`, { body: { version: 1 } })).status, 200);
       await importLayersModel(kiln, LOOSE, denseModel(2), SIGNATURE);
-      await importGraph(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
-      await importGraph(kiln, TEXT, textGraphModel(), TEXT_SIGNATURE);
+      await importGraphModel(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
+      await importGraphModel(kiln, TEXT, textGraphModel(), TEXT_SIGNATURE);
       predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
       auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
       const port = kiln.app.get(OpenInferenceGrpcServer).port;

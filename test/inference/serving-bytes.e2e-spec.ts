@@ -15,7 +15,6 @@ import { request as httpRequest } from 'node:http';
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
-import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
 import {
   IDENTITY_SIGNATURE,
   identityGraphModel,
@@ -24,24 +23,11 @@ import {
   simpleAddSubGraphModel,
 } from '../support/tfjs/graph-model-fixture';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { importGraphModel } from '../models/model-import-helpers';
 
 const SIMPLE = 'simple';
 const IDENTITY = 'fp16-identity';
 const TWO_VARIABLE = 'identity-two-variable';
-
-async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes, signature: object): Promise<void> {
-  const form = new FormData();
-  form.append('signature', JSON.stringify(signature));
-  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  assert.equal(res.status, 201, await res.text());
-  const alias = await kiln.request('PUT', `/api/models/${name}/aliases/production`, { body: { version: 1 } });
-  assert.equal(alias.status, 200, alias.text);
-}
 
 interface RawResponse {
   status: number;
@@ -127,9 +113,9 @@ async function main(): Promise<void> {
       await TfRuntime.initForTests();
       // Small limits so the test does not move megabytes: the serving routes have their own, larger one.
       kiln = await startTestKiln('postgres', { KILN_BODY_LIMIT_BYTES: '65536', KILN_SERVING_BODY_LIMIT_BYTES: '262144' });
-      await importGraph(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
-      await importGraph(kiln, IDENTITY, identityGraphModel(), IDENTITY_SIGNATURE);
-      await importGraph(kiln, TWO_VARIABLE, identityGraphModel(-1), identitySignature(-1));
+      await importGraphModel(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
+      await importGraphModel(kiln, IDENTITY, identityGraphModel(), IDENTITY_SIGNATURE);
+      await importGraphModel(kiln, TWO_VARIABLE, identityGraphModel(-1), identitySignature(-1));
       await eventually(
         async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
         60_000,

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { importGraphModel } from '../models/model-import-helpers';
 
 const TEXT = 'text-model';
 
@@ -46,18 +47,7 @@ async function main(): Promise<void> {
       await TfRuntime.initForTests();
       buckets = Array.from(tf.string.stringToHashBucketFast(tf.tensor(words, [3], 'string'), 16).dataSync());
       kiln = await startTestKiln('postgres');
-      const bytes = textGraphModel();
-      const form = new FormData();
-      form.append('signature', JSON.stringify(TEXT_SIGNATURE));
-      form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-      const res = await fetch(`${kiln.url}/api/models/${TEXT}/versions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${kiln.adminKey}` },
-        body: form,
-      });
-      assert.equal(res.status, 201, await res.text());
-      const alias = await kiln.request('PUT', `/api/models/${TEXT}/aliases/production`, { body: { version: 1 } });
-      assert.equal(alias.status, 200, alias.text);
+      await importGraphModel(kiln, TEXT, textGraphModel(), TEXT_SIGNATURE);
       await eventually(
         async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
         60_000,
