@@ -406,12 +406,16 @@ async function main(): Promise<void> {
         });
         assert.deepEqual(rows, [{ route: 'oip-grpc', status, model_version: 1, error: null }]);
       }
-      const failed = (
-        await pg.query(
-          "SELECT status, error FROM audit_predictions WHERE route = 'oip-grpc' AND client_request_id = ANY($1) ORDER BY status",
-          [['s-bad', 's-unknown']],
-        )
-      ).rows;
+      // The log is chained off the request path: wait until both refusals' records are in it.
+      const failed = await eventually(async () => {
+        const rows = (
+          await pg.query(
+            "SELECT status, error FROM audit_predictions WHERE route = 'oip-grpc' AND client_request_id = ANY($1) ORDER BY status",
+            [['s-bad', 's-unknown']],
+          )
+        ).rows;
+        return rows.length >= 2 ? rows : undefined;
+      });
       assert.deepEqual(
         failed.map((r) => [r.status, r.error]),
         [
