@@ -16,12 +16,17 @@
  *    request) at BENCH_CLIENTS clients with `PUT …/serving {"engine"}` switched between `tfjs` and
  *    `onnxruntime` for neighbouring cells (bench/serve/load.ts: autocannon in this process, 1 s warm-up).
  *
+ *    BENCH_KILN_MAIN=<other build>/dist/src/main.js serves the http part from another build (a baseline
+ *    for before/after, e.g. a copy of dist under .build/); BENCH_PROFILE=1 starts it under `--cpu-prof`
+ *    and prints, per cell, where its main thread's CPU went (bench/serve/cpu-profile.ts; the profiler
+ *    costs some throughput, so compare req/s of unprofiled runs).
+ *
  * Ratios compare cells of the same run (the machine is shared: absolute numbers move with the load
  * average printed at the start). Goal: ONNX Runtime ≥ 3× TF.js req/s at 64 clients (large model).
  * Writes bench/results/engines.json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -34,6 +39,7 @@ import { featureNames, predictBody, seededRandom } from '../serve/fixture';
 import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
 import { runCell, type CellResult } from '../serve/load';
 import { descendants } from '../serve/proc-stats';
+import { summarise, type CpuProfile, type ProfileSummary } from '../serve/cpu-profile';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
@@ -42,6 +48,9 @@ const THREADS = Number(process.env.KILN_ONNX_THREADS ?? 1);
 const BATCHES = [1, 8, 32, 128];
 const ROUNDS = 5;
 const SEED = 20251201;
+const KILN_MAIN = process.env.BENCH_KILN_MAIN ? resolve(process.env.BENCH_KILN_MAIN) : undefined;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 const NETWORKS = [
   { key: 'small', features: 30, hiddenUnits: [64, 32] },
@@ -185,7 +194,23 @@ async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime')
   await until(async () => ((await api('GET', `/v2/models/${name}`)).platform === platform ? true : undefined), 100, 60_000);
 }
 
-async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<string, number>> }> {
+/** Each cell's window of the Kiln main thread's CPU profile (the process has exited and written it). */
+function profileWindows(dir: string, pid: number, windows: Array<{ name: string; from: number; to: number }>): Record<string, ProfileSummary> {
+  const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`));
+  if (!file) throw new Error(`no main-thread profile in ${dir}: ${readdirSync(dir).join(', ')}`);
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+  const out: Record<string, ProfileSummary> = {};
+  for (const w of windows) {
+    const p = summarise(prof, w.from, w.to, 15);
+    out[w.name] = p;
+    console.log(`\nprofile ${w.name} (${p.windowMs} ms, ${p.idlePct} % idle; raw profile ${join(dir, file)}):`);
+    console.log('  by owner: ' + p.byOwner.map((r) => `${r.name} ${r.pct}%`).join(', '));
+    console.log('  self:     ' + p.selfByFunction.map((r) => `${r.name} ${r.pct}%`).join(', '));
+  }
+  return out;
+}
+
+async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<string, number>>; profiles?: Record<string, ProfileSummary> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-engines-'));
   const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
   const env: Record<string, string> = {
@@ -200,8 +225,10 @@ async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<st
     KILN_ONNX_THREADS: String(THREADS),
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   };
-  const kiln = await startKilnChild(env);
+  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'kiln-bench-engines-prof-')) : null;
+  const kiln = await startKilnChild(env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], KILN_MAIN);
   const cells: HttpCell[] = [];
+  const windows: Array<{ name: string; from: number; to: number }> = [];
   try {
     const api = apiClient(kiln.url, adminKey);
     const large = NETWORKS[1];
@@ -227,9 +254,14 @@ async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<st
     for (const clients of CLIENTS) {
       for (const engine of ['tfjs', 'onnxruntime'] as const) {
         await setEngine(api, name, engine);
+        const from = nowUs();
         const r = await runCell({ url, body, headers, clients, seconds: SECONDS, warmupSeconds: 1, serverPids: pids });
+        windows.push({ name: `large ${clients} clients ${engine}`, from, to: nowUs() });
         cells.push({ clients, engine, ...r });
-        console.log(`http large ${clients} clients ${engine}: ${r.reqPerSec} req/s, p50 ${r.p50MsExact} ms, p99 ${r.p99MsExact} ms`);
+        console.log(
+          `http large ${clients} clients ${engine}: ${r.reqPerSec} req/s, p50 ${r.p50MsExact} ms, p99 ${r.p99MsExact} ms, ` +
+            `server CPU ${JSON.stringify(r.serverCpuMsPerReq)} ms/req`,
+        );
       }
     }
   } finally {
@@ -245,9 +277,11 @@ async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<st
       onnxReqPerSec: o.reqPerSec,
       onnxP99Ms: o.p99MsExact,
       ratio: Number((o.reqPerSec / t.reqPerSec).toFixed(2)),
+      tfjsNodeCpuMsPerReq: t.serverCpuMsPerReq.node ?? NaN,
+      onnxNodeCpuMsPerReq: o.serverCpuMsPerReq.node ?? NaN,
     };
   });
-  return { cells, summary };
+  return { cells, summary, ...(profileDir ? { profiles: profileWindows(profileDir, kiln.pid, windows) } : {}) };
 }
 
 async function main(): Promise<void> {

@@ -77,8 +77,13 @@ const SPECIFIC: Array<[string, (f: Frame) => boolean]> = [
   ['V8 (program: compiler, runtime)', (f) => f.functionName === '(program)'],
   [SOCKET_WRITES, (f) => f.url === '' && /^(writev|writeUtf8String|writeBuffer|writeLatin1String)$/.test(f.functionName)],
   [
-    'model (TF.js predict, tensors, wasm)',
-    (f) => /^@tensorflow\//.test(f.origin) || f.origin.startsWith('wasm://') || f.origin === 'kiln src/inference/runtime/loaded-model',
+    'model (TF.js predict, tensors, wasm; ONNX Runtime)',
+    (f) =>
+      /^@tensorflow\//.test(f.origin) ||
+      f.origin.startsWith('wasm://') ||
+      f.origin === 'kiln src/inference/runtime/loaded-model' ||
+      f.origin === 'onnxruntime-node' ||
+      f.origin.startsWith('kiln src/ml/onnx'),
   ],
   ['preprocessing (validate + transform records)', (f) => f.origin === 'kiln src/ml/preprocessing'],
   ['other src/ml code (output decoding)', (f) => f.origin.startsWith('kiln src/ml')],

@@ -1,4 +1,5 @@
 import { CellValue, ColumnSchema, ColumnType, DataRecord, TrainingSpecError } from './types';
+import { compileRecordReader, type CompiledRecordReader } from './compiled-preprocessing';
 
 /**
  * Feature preprocessing: fitted on the training split only, saved as JSON with the model and applied
@@ -233,6 +234,8 @@ export interface FitOptions {
 export class Preprocessor {
   private readonly categoryIndex: Array<Map<string, number> | null>;
   private readonly offsets: number[];
+  /** The fast path of `transform` for serving (compiled-preprocessing.ts), built on first use. */
+  private reader: CompiledRecordReader | null = null;
 
   private constructor(readonly spec: PreprocessingSpec) {
     this.categoryIndex = spec.features.map((f) => (f.kind === 'categorical' ? new Map(f.vocabulary.map((v, i) => [v, i])) : null));
@@ -302,11 +305,19 @@ export class Preprocessor {
     records: readonly unknown[],
     opts: ValidateOptions & { validate?: boolean; dtype?: RecordInputDtype } = {},
   ): Float32Array | Float64Array | Int32Array {
+    const dtype = opts.dtype ?? 'float32';
+    // Serving's case (strict records, a float input): one compiled pass that checks and writes; any record it
+    // does not take as it is goes to the general path below, which names the problems.
+    if (opts.validate !== false && !opts.allowExtra && !opts.allowAbsent && (dtype === 'float32' || dtype === 'float64')) {
+      this.reader ??= compileRecordReader(this.spec.features, this.offsets, this.spec.width, timestampMs);
+      const out =
+        dtype === 'float32' ? new Float32Array(records.length * this.spec.width) : new Float64Array(records.length * this.spec.width);
+      if (this.reader(records, out)) return out;
+    }
     if (opts.validate !== false) {
       const issues = this.validate(records, opts);
       if (issues.length) throw new RecordValidationError(issues);
     }
-    const dtype = opts.dtype ?? 'float32';
     const w = this.spec.width;
     const n = records.length * w;
     const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);

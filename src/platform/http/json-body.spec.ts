@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
-import { JsonBodyDialects, JsonWithBinary, parseBodyInDialect, parseJsonBody } from './json-body';
+import { JsonBodyDialects, JsonWithBinary, jsonDepthExceeds, parseBodyInDialect, parseJsonBody } from './json-body';
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => err instanceof BadRequestException && pattern.test(err.message));
@@ -31,6 +31,16 @@ describe('platform JSON body parser and dialects', () => {
   it('caps the depth and refuses an empty body whatever the dialect', () => {
     badRequest(() => parseJsonBody('[[[]]]', undefined, 2), /^body: JSON nesting depth exceeds maximum allowed limit \(2\)$/);
     badRequest(() => parseJsonBody('', { formIsJson: true }), /^body: empty/);
+  });
+
+  it('measures nesting, not the count of brackets: many shallow or quoted brackets pass, one level past the cap does not', () => {
+    assert.equal(jsonDepthExceeds('[[[]]]', 3), false);
+    assert.equal(jsonDepthExceeds('[[[[]]]]', 3), true);
+    assert.equal(jsonDepthExceeds('{"a":{"b":[{}]}}', 3), true);
+    // more openers than the cap (so the count alone cannot decide), none deeper than 2
+    assert.equal(jsonDepthExceeds(`[${'[],'.repeat(10)}{}]`, 2), false);
+    assert.equal(jsonDepthExceeds(`["${'[[[['.repeat(5)}", {"k": "{{{{"}}]`, 2), false);
+    assert.equal(jsonDepthExceeds(`["\\\\", [["x"]]]`, 2), true);
   });
 
   it("splits a body into JSON and bytes by the dialect's header; 0 means bytes only; a bad length is a 400 naming the header", () => {
