@@ -32,7 +32,15 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
-import { exportDenseStackToOnnx, IsolatedOnnxModel, OnnxModel, onnxRuntimeInfo, onnxSessionChildFile } from '../../src/ml/onnx';
+import {
+  exportDenseStackToOnnx,
+  IsolatedOnnxModel,
+  OnnxModel,
+  onnxRuntimeInfo,
+  onnxSessionChildFile,
+  onnxSessionThreadFile,
+  ThreadedOnnxModel,
+} from '../../src/ml/onnx';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
 import { featureNames, predictBody, seededRandom } from '../serve/fixture';
@@ -144,19 +152,24 @@ interface IsolationRow {
   model: string;
   batch: number;
   inProcessRowsPerSec: number;
+  /** The same session on the ONNX serving thread (threaded-onnx-model.ts, how Kiln's own exports are served from dist). */
+  threadedRowsPerSec: number;
   isolatedRowsPerSec: number;
   /** isolated ÷ in process: what serving an imported graph from its capped process costs. */
   ratio: number;
 }
 
 /**
- * 3. `isolation`: the same ONNX graphs in this process (OnnxModel, how Kiln's own exports are served)
- *    and in a memory-capped session process (IsolatedOnnxModel, how imported graphs are served: the
- *    tensors cross an IPC channel each way per call).
+ * 3. `isolation`: the same ONNX graphs on this thread (OnnxModel), on the ONNX serving thread
+ *    (ThreadedOnnxModel, how Kiln's own exports are served: inputs copied to the thread, outputs
+ *    transferred back) and in a memory-capped session process (IsolatedOnnxModel, how imported graphs
+ *    are served: the tensors cross an IPC channel each way per call). One call at a time: this
+ *    measures the cost of the hop, not the overlap the thread allows under concurrent load.
  */
 async function isolation(): Promise<IsolationRow[]> {
   const childFile = onnxSessionChildFile();
-  if (!childFile) throw new Error('no compiled onnx-session.child.js: run the bench from dist (npm run bench:engines)');
+  const threadFile = onnxSessionThreadFile();
+  if (!childFile || !threadFile) throw new Error('no compiled onnx-session.child.js: run the bench from dist (npm run bench:engines)');
   const rows: IsolationRow[] = [];
   for (const net of NETWORKS) {
     const hp = resolveHyperparameters('mlp', { hiddenUnits: [...net.hiddenUnits], dropout: 0, seed: 7 });
@@ -164,20 +177,22 @@ async function isolation(): Promise<IsolationRow[]> {
     const graph = exportDenseStackToOnnx(model, 'features', 'probability');
     model.dispose();
     const local = await OnnxModel.fromBytes(graph, { intraOpThreads: THREADS });
+    const threaded = await ThreadedOnnxModel.start(threadFile, graph, { intraOpThreads: THREADS });
     const isolated = await IsolatedOnnxModel.start(childFile, graph, { intraOpThreads: THREADS, memoryLimitMb: 1024 });
     const rand = seededRandom(99);
     const inputs = new Map(BATCHES.map((b) => [b, Float32Array.from({ length: b * net.features }, () => rand() * 2 - 1)]));
-    const call = (m: OnnxModel | IsolatedOnnxModel) => (b: number) =>
+    const call = (m: OnnxModel | ThreadedOnnxModel | IsolatedOnnxModel) => (b: number) =>
       m.run([{ name: 'features', dtype: 'float32', shape: [b, net.features], data: inputs.get(b)! }]);
-    const rate = await alternating({ local: call(local), isolated: call(isolated) });
+    const rate = await alternating({ local: call(local), threaded: call(threaded), isolated: call(isolated) });
     for (const b of BATCHES) {
-      const [inProcessRowsPerSec, isolatedRowsPerSec] = [rate('local', b), rate('isolated', b)];
+      const [inProcessRowsPerSec, threadedRowsPerSec, isolatedRowsPerSec] = [rate('local', b), rate('threaded', b), rate('isolated', b)];
       const ratio = Number((isolatedRowsPerSec / inProcessRowsPerSec).toFixed(2));
-      const row = { model: net.key, batch: b, inProcessRowsPerSec, isolatedRowsPerSec, ratio };
+      const row = { model: net.key, batch: b, inProcessRowsPerSec, threadedRowsPerSec, isolatedRowsPerSec, ratio };
       rows.push(row);
       console.log(`isolation ${JSON.stringify(row)} (launcher ${isolated.launcher})`);
     }
     await local.dispose();
+    await threaded.dispose();
     await isolated.dispose();
   }
   return rows;
@@ -195,7 +210,11 @@ async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime')
 }
 
 /** Each cell's window of the Kiln main thread's CPU profile (the process has exited and written it). */
-function profileWindows(dir: string, pid: number, windows: Array<{ name: string; from: number; to: number }>): Record<string, ProfileSummary> {
+function profileWindows(
+  dir: string,
+  pid: number,
+  windows: Array<{ name: string; from: number; to: number }>,
+): Record<string, ProfileSummary> {
   const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`));
   if (!file) throw new Error(`no main-thread profile in ${dir}: ${readdirSync(dir).join(', ')}`);
   const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
@@ -210,7 +229,11 @@ function profileWindows(dir: string, pid: number, windows: Array<{ name: string;
   return out;
 }
 
-async function overHttp(): Promise<{ cells: HttpCell[]; summary: Array<Record<string, number>>; profiles?: Record<string, ProfileSummary> }> {
+async function overHttp(): Promise<{
+  cells: HttpCell[];
+  summary: Array<Record<string, number>>;
+  profiles?: Record<string, ProfileSummary>;
+}> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kiln-bench-engines-'));
   const adminKey = `kiln_${randomBytes(6).toString('hex')}_${randomBytes(24).toString('base64url')}`;
   const env: Record<string, string> = {

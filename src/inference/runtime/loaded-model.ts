@@ -9,6 +9,8 @@ import {
   OnnxModel,
   OnnxOutOfMemoryError,
   onnxSessionChildFile,
+  onnxSessionThreadFile,
+  ThreadedOnnxModel,
   type OnnxHostTensor,
   type OnnxSessionOptions,
 } from '../../ml/onnx';
@@ -18,7 +20,7 @@ import { elementCount, type HostTensor, type ServedModel, type TensorSpec } from
 type EngineModel =
   | { format: 'layers-model'; model: tfl.LayersModel }
   | { format: 'graph-model'; model: tfconv.GraphModel }
-  | { format: 'onnx'; model: OnnxModel | IsolatedOnnxModel };
+  | { format: 'onnx'; model: OnnxModel | ThreadedOnnxModel | IsolatedOnnxModel };
 
 /**
  * One model version in memory: the engine's model (TF.js layers or graph model, or an ONNX Runtime
@@ -48,7 +50,9 @@ export class LoadedModel {
    * An ONNX graph on ONNX Runtime (`served.engine` is 'onnxruntime'); `graph` is the serialized
    * ModelProto. With `isolateMemoryMb` (imported graphs) the session runs in its own process capped at
    * that much writable memory (isolated-onnx-model.ts), else in this one (Kiln's own exports; also
-   * when running from sources, where there is no compiled child entry).
+   * when running from sources, where there is no compiled child entry): on the ONNX serving thread
+   * (threaded-onnx-model.ts: ONNX Runtime's run blocks the thread it runs on), or on the main thread
+   * when running from sources.
    */
   static async loadOnnx(
     served: ServedModel,
@@ -56,9 +60,12 @@ export class LoadedModel {
     opts: OnnxSessionOptions & { isolateMemoryMb?: number } = {},
   ): Promise<LoadedModel> {
     const childFile = opts.isolateMemoryMb ? onnxSessionChildFile() : null;
+    const threadFile = childFile ? null : onnxSessionThreadFile();
     const model = childFile
       ? await IsolatedOnnxModel.start(childFile, graph, { intraOpThreads: opts.intraOpThreads, memoryLimitMb: opts.isolateMemoryMb! })
-      : await OnnxModel.fromBytes(graph, opts);
+      : threadFile
+        ? await ThreadedOnnxModel.start(threadFile, graph, opts)
+        : await OnnxModel.fromBytes(graph, opts);
     return new LoadedModel(served, { format: 'onnx', model }, graph.length);
   }
 
