@@ -43,9 +43,9 @@ import {
   ThreadedOnnxModel,
 } from '../../src/ml/onnx';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
-import { trainSyntheticMlp, uploadSyntheticTable } from '../common/synthetic-mlp';
-import { featureNames, predictBody, seededRandom } from '../serve/fixture';
-import { apiClient, startKilnChild, until, type Api } from '../serve/kiln-server';
+import { seededRandom } from '../serve/fixture';
+import { apiClient, startKilnChild } from '../serve/kiln-server';
+import { NETWORKS, setEngine, trainRecordModel } from './record-model';
 import { runCell, type CellResult } from '../serve/load';
 import { descendants } from '../serve/proc-stats';
 import { summarise, type CpuProfile, type ProfileSummary } from '../serve/cpu-profile';
@@ -56,17 +56,11 @@ const PARTS = (process.env.BENCH_PARTS ?? 'inproc,isolation,http').split(',');
 const THREADS = Number(process.env.KILN_ONNX_THREADS ?? 1);
 const BATCHES = [1, 8, 32, 128];
 const ROUNDS = 5;
-const SEED = 20251201;
 const KILN_MAIN = process.env.BENCH_KILN_MAIN ? resolve(process.env.BENCH_KILN_MAIN) : undefined;
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** The networks the http part serves (BENCH_HTTP_MODELS, default large only: the goal's model). */
 const HTTP_MODELS = (process.env.BENCH_HTTP_MODELS ?? 'large').split(',');
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
-
-const NETWORKS = [
-  { key: 'small', features: 30, hiddenUnits: [64, 32] },
-  { key: 'large', features: 100, hiddenUnits: [512, 512, 512] },
-] as const;
 
 interface InprocRow {
   model: string;
@@ -207,12 +201,6 @@ interface HttpCell extends CellResult {
   engine: 'tfjs' | 'onnxruntime';
 }
 
-async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime'): Promise<void> {
-  await api('PUT', `/api/models/${name}/serving`, { engine, maxBatchSize: 32, maxQueueDelayMs: 0 });
-  const platform = engine === 'tfjs' ? 'tensorflowjs_layers' : 'onnxruntime_onnx';
-  await until(async () => ((await api('GET', `/v2/models/${name}`)).platform === platform ? true : undefined), 100, 60_000);
-}
-
 /** Each cell's window of the Kiln main thread's CPU profile (the process has exited and written it). */
 function profileWindows(
   dir: string,
@@ -267,16 +255,7 @@ async function overHttp(): Promise<{
         .map((p) => p.pid),
     });
     for (const net of NETWORKS.filter((n) => HTTP_MODELS.includes(n.key))) {
-      const { versionId } = await uploadSyntheticTable(api, `bench-engines-${randomBytes(3).toString('hex')}`, 3000, net.features, SEED);
-      const name = `bench-engines-${net.key}`;
-      await trainSyntheticMlp(api, {
-        datasetVersionId: versionId,
-        modelName: name,
-        features: net.features,
-        hyperparameters: { epochs: 1, batchSize: 64, hiddenUnits: [...net.hiddenUnits], dropout: 0, earlyStoppingPatience: 0, seed: 7 },
-      });
-      const body = predictBody(featureNames(net.features), SEED + net.features);
-      const url = `${kiln.url}/api/models/${name}/predict`;
+      const { name, url, body } = await trainRecordModel(api, kiln.url, net);
       for (const clients of CLIENTS) {
         for (const engine of ['tfjs', 'onnxruntime'] as const) {
           await setEngine(api, name, engine);
