@@ -1,5 +1,3 @@
-import type { FeatureSpec } from './preprocessing';
-
 /**
  * A model version's preprocessing compiled into one function: records (objects from JSON.parse) →
  * standardised / one-hot values written straight into the model's input array, in one pass that
@@ -19,6 +17,12 @@ import type { FeatureSpec } from './preprocessing';
  * Measured on the record API: preprocessing was ~10 % of the data plane's main thread at 64 clients
  * (bench/engines BENCH_PROFILE=1, docs/performance.md).
  */
+/** What the reader needs of a fitted feature: preprocessing.ts's FeatureSpec (not imported: that module imports this one). */
+type FeatureSpec =
+  | { name: string; type: string; kind: 'numeric'; mean: number; std: number; median: number; missingIndicator: boolean }
+  | { name: string; kind: 'boolean'; fill: 0 | 1; missingIndicator: boolean }
+  | { name: string; kind: 'categorical'; vocabulary: string[] };
+
 export type CompiledRecordReader = (records: readonly unknown[], out: Float32Array | Float64Array) => boolean;
 
 /** Parses a timestamp cell (string) to epoch ms; NaN when invalid. Same rule as preprocessing's timestampMs. */
