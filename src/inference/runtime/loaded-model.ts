@@ -10,6 +10,7 @@ import {
   OnnxOutOfMemoryError,
   onnxSessionChildFile,
   onnxSessionThreadFile,
+  ONNX_THREAD_MIN_GRAPH_BYTES,
   ThreadedOnnxModel,
   type OnnxHostTensor,
   type OnnxSessionOptions,
@@ -52,7 +53,8 @@ export class LoadedModel {
    * that much writable memory (isolated-onnx-model.ts), else in this one (Kiln's own exports; also
    * when running from sources, where there is no compiled child entry): on the ONNX serving thread
    * (threaded-onnx-model.ts: ONNX Runtime's run blocks the thread it runs on), or on the main thread
-   * when running from sources.
+   * for a small graph (ONNX_THREAD_MIN_GRAPH_BYTES: the hop costs more than its run) and when running
+   * from sources.
    */
   static async loadOnnx(
     served: ServedModel,
@@ -60,7 +62,7 @@ export class LoadedModel {
     opts: OnnxSessionOptions & { isolateMemoryMb?: number } = {},
   ): Promise<LoadedModel> {
     const childFile = opts.isolateMemoryMb ? onnxSessionChildFile() : null;
-    const threadFile = childFile ? null : onnxSessionThreadFile();
+    const threadFile = childFile || graph.length < ONNX_THREAD_MIN_GRAPH_BYTES ? null : onnxSessionThreadFile();
     const model = childFile
       ? await IsolatedOnnxModel.start(childFile, graph, { intraOpThreads: opts.intraOpThreads, memoryLimitMb: opts.isolateMemoryMb! })
       : threadFile

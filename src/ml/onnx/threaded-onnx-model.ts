@@ -19,6 +19,14 @@ import { Worker } from 'node:worker_threads';
 import { OnnxInputError, OnnxModelError, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
 import type { ThreadReply, ThreadRequest } from './onnx-session.worker';
 
+/**
+ * Graphs smaller than this (serialized bytes, nearly all weights) run on the main thread: the hop to the
+ * thread and back costs some 10–20 µs of CPU per model call, more than such a graph takes to run. Measured
+ * (bench/engines/record-api-ab.ts, 64 clients): the small network (30 → 64 → 32 → 1, 17 KB) cost ~10 %
+ * more CPU per request on the thread; the large one (100 → 512 → 512 → 512 → 1, 2.3 MB) less.
+ */
+export const ONNX_THREAD_MIN_GRAPH_BYTES = 256 * 1024;
+
 /** The compiled thread entry; null when running from sources (the caller then runs the session on the main thread). */
 export function onnxSessionThreadFile(): string | null {
   const js = join(__dirname, 'onnx-session.worker.js');
