@@ -6,6 +6,7 @@ import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details
 import { OpenInferenceController } from './open-inference.controller';
 import { OpenInferenceExtensionsController } from './open-inference-extensions.controller';
 import { SharedMemoryController } from './shared-memory.controller';
+import { SharedMemoryAdmin } from './shared-memory-admin';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installServingJsonReplies } from './protocols/serving-replies';
 import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
@@ -47,6 +48,7 @@ import { InferenceManagementRpcController } from './inference-management.rpc-con
   // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.
   providers: [
     OpenInferenceGrpcServer,
+    SharedMemoryAdmin,
     LocalInferenceManagement,
     { provide: InferenceManagementPort, useExisting: LocalInferenceManagement },
   ],

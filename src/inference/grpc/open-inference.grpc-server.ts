@@ -45,6 +45,7 @@ import { TfRuntime } from '../../platform/tfjs/tf-runtime';
 import { modelConfig, parseLoadRequest } from '../protocols/oip-extensions';
 import { readSharedMemoryInputs } from '../protocols/shared-memory-tensors';
 import { cudaSharedMemory } from '../runtime/system-shared-memory';
+import { SharedMemoryAdmin } from '../shared-memory-admin';
 
 const SERVICE = 'inference.GRPCInferenceService';
 
@@ -85,6 +86,11 @@ interface CallContext {
   principal: Principal | null;
 }
 
+/** The admin actor of an RPC: its request id and the calling key. */
+function actorOfCall(ctx: CallContext) {
+  return actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
+}
+
 @Injectable()
 export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OipGrpc');
@@ -96,6 +102,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     private readonly inference: InferenceService,
     private readonly keys: ApiKeysService,
     private readonly deployments: ModelDeployments,
+    private readonly sharedMemory: SharedMemoryAdmin,
   ) {}
 
   /** The port the listener is bound to (KILN_GRPC_PORT, or the one picked for 0); null when off. */
@@ -173,12 +180,17 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       SystemSharedMemoryStatus: this.unary('SystemSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
         regions: Object.fromEntries(this.inference.sharedMemory.status(req.name || undefined).map((r) => [r.name, r])),
       })),
-      SystemSharedMemoryRegister: this.unary('SystemSharedMemoryRegister', ['developer'], async (req: SharedMemoryRegisterRequest) => {
-        await this.inference.sharedMemory.register(req.name ?? '', req.key, req.offset ?? 0, req.byte_size ?? 0);
-        return {};
-      }),
-      SystemSharedMemoryUnregister: this.unary('SystemSharedMemoryUnregister', ['developer'], async (req: { name?: string }) => {
-        await this.inference.sharedMemory.unregister(req.name || undefined);
+      // Registering and unregistering are admin actions: one admin event per answered call, as on REST.
+      SystemSharedMemoryRegister: this.unary(
+        'SystemSharedMemoryRegister',
+        ['developer'],
+        async (req: SharedMemoryRegisterRequest, ctx) => {
+          await this.sharedMemory.register(req.name ?? '', req.key, req.offset ?? 0, req.byte_size ?? 0, actorOfCall(ctx));
+          return {};
+        },
+      ),
+      SystemSharedMemoryUnregister: this.unary('SystemSharedMemoryUnregister', ['developer'], async (req: { name?: string }, ctx) => {
+        await this.sharedMemory.unregister(req.name || undefined, actorOfCall(ctx));
         return {};
       }),
       CudaSharedMemoryStatus: this.unary('CudaSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
@@ -187,8 +199,8 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       CudaSharedMemoryRegister: this.unary('CudaSharedMemoryRegister', ['developer'], (req: { name?: string }) =>
         cudaSharedMemory.register(req.name ?? ''),
       ),
-      CudaSharedMemoryUnregister: this.unary('CudaSharedMemoryUnregister', ['developer'], () => {
-        cudaSharedMemory.unregister();
+      CudaSharedMemoryUnregister: this.unary('CudaSharedMemoryUnregister', ['developer'], async (req: { name?: string }, ctx) => {
+        await this.sharedMemory.unregisterCuda(req.name || undefined, actorOfCall(ctx));
         return {};
       }),
     };
@@ -203,8 +215,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     const { serving } = parseLoadRequest(name, Object.keys(parameters).length > 0 ? { parameters } : {});
     if (serving && Object.keys(serving).length > 0) {
       if (!(await this.inference.repository.exists(name))) throw new NotFoundException(`failed to load '${name}': no model of that name`);
-      const actor = actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
-      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actor);
+      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actorOfCall(ctx));
     }
     await this.inference.repository.load(name);
     return { model_name: name, isLoaded: true };
