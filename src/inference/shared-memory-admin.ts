@@ -1,7 +1,8 @@
 /**
- * Registering and unregistering shared memory regions are admin actions: each answered call, on REST
- * or gRPC, leaves exactly one admin event (`shared-memory.registered` / `shared-memory.unregistered`)
- * in the events chain, and a refused call leaves none.
+ * Registering and unregistering shared memory regions are admin actions: each answered call that
+ * changes something, on REST or gRPC, leaves exactly one admin event (`shared-memory.registered` /
+ * `shared-memory.unregistered`) in the events chain; a refused call, and an unregister that finds no
+ * region (Triton answers it with success; CUDA regions never exist here), leave none.
  *
  * The regions live in this process (runtime/system-shared-memory.ts), not in PostgreSQL, so the
  * change and its event cannot share a transaction. The order keeps "answered ⇔ audited":
@@ -20,9 +21,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { writeAdminEvent, type AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { InferenceService } from './inference.service';
-import { cudaSharedMemory, type RegionStatus } from './runtime/system-shared-memory';
-
-export type SharedMemoryKind = 'system' | 'cuda';
+import type { RegionStatus } from './runtime/system-shared-memory';
 
 @Injectable()
 export class SharedMemoryAdmin {
@@ -36,36 +35,30 @@ export class SharedMemoryAdmin {
     const regions = this.inference.sharedMemory;
     await regions.register(name, key, offset, byteSize);
     try {
-      await this.event(actor, 'shared-memory.registered', 'system', name, null, regions.status(name)[0]!);
+      await this.event(actor, 'shared-memory.registered', name, null, regions.status(name)[0]!);
     } catch (e) {
       await regions.unregister(name);
       throw e;
     }
   }
 
-  /** Unregisters one region (`name`), or all of them, and audits the call with the regions it removed (none is no error). */
+  /** Unregisters one region (`name`), or all of them, audited with the regions it removed (none: no error, no event). */
   async unregister(name: string | undefined, actor: AdminActor): Promise<void> {
     const regions = this.inference.sharedMemory;
     const removed = regions.status().filter((r) => !name || r.name === name);
-    await this.event(actor, 'shared-memory.unregistered', 'system', name ?? null, removed, null);
+    if (removed.length === 0) return;
+    await this.event(actor, 'shared-memory.unregistered', name ?? null, removed, null);
     await regions.unregister(name);
-  }
-
-  /** CUDA regions: there are none to unregister (Kiln serves without a GPU); the call is still an audited admin action. */
-  async unregisterCuda(name: string | undefined, actor: AdminActor): Promise<void> {
-    cudaSharedMemory.unregister();
-    await this.event(actor, 'shared-memory.unregistered', 'cuda', name ?? null, [], null);
   }
 
   private event(
     actor: AdminActor,
     action: string,
-    kind: SharedMemoryKind,
     region: string | null,
     before: RegionStatus[] | null,
     after: RegionStatus | null,
   ): Promise<string> {
-    const target = { kind, region, host: hostname(), pid: process.pid };
+    const target = { kind: 'system', region, host: hostname(), pid: process.pid };
     return this.db.transaction((m) => writeAdminEvent(m, actor, { action, target, before, after }));
   }
 }

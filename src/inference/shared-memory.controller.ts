@@ -3,8 +3,8 @@
  * register, unregister and status of system (POSIX) shared memory regions of this process, which
  * inference inputs and outputs may then name (protocols/shared-memory-tensors.ts). CUDA shared memory
  * answers as a server without GPUs would. Registering and unregistering is model management
- * (developer), and each answered register or unregister call is one admin event
- * (shared-memory-admin.ts); the status is readable by whoever may infer. Errors are `{"error": "..."}` as on all of /v2.
+ * (developer), and each answered register or unregister call that changes something is one admin
+ * event (shared-memory-admin.ts); the status is readable by whoever may infer. Errors are `{"error": "..."}` as on all of /v2.
  */
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -132,22 +132,20 @@ export class SharedMemoryController {
   @Post('cudasharedmemory/unregister')
   @HttpCode(200)
   @Roles('developer')
-  @Audited('shared-memory.unregistered')
   @ApiOperation({ summary: 'Unregister every CUDA shared memory region: nothing to do' })
   @ApiResponse({ status: 200, schema: S.object('empty on success') })
-  async cudaUnregisterAll(@Req() req: AuthenticatedRequest) {
-    await this.admin.unregisterCuda(undefined, actorOf(req));
+  cudaUnregisterAll() {
+    cudaSharedMemory.unregister();
     return {};
   }
 
   @Post('cudasharedmemory/region/:region/unregister')
   @HttpCode(200)
   @Roles('developer')
-  @Audited('shared-memory.unregistered')
   @ApiOperation({ summary: 'Unregister a CUDA shared memory region: nothing to do' })
   @ApiResponse({ status: 200, schema: S.object('empty on success') })
-  async cudaUnregister(@Param('region') region: string, @Req() req: AuthenticatedRequest) {
-    await this.admin.unregisterCuda(region, actorOf(req));
+  cudaUnregister() {
+    cudaSharedMemory.unregister();
     return {};
   }
 }

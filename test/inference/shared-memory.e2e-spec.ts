@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('POST', '/v2/cudasharedmemory/region/c/unregister')).status, 200);
     });
 
-    it('audits every answered register and unregister call once (REST and gRPC, system and CUDA); refused calls leave none', async () => {
+    it('audits every register and unregister call that changes something once (REST and gRPC); refusals and no-ops leave none', async () => {
       const sent = new Map<string, string>(); // REST request id → action
       const rest = async (path: string, status: number, action: string | null, body?: object) => {
         const r = await kiln.request('POST', path, body ? { body } : {});
@@ -240,13 +240,16 @@ async function main(): Promise<void> {
       await rest('/v2/systemsharedmemory/region/audited-rest/register', 400, null, { key: inKey, byte_size: BYTES }); // in use
       await rest('/v2/systemsharedmemory/region/audited-bad/register', 400, null, { key: '/no-such-object', byte_size: 4 });
       await rest('/v2/systemsharedmemory/region/audited-rest/unregister', 200, 'shared-memory.unregistered');
-      await rest('/v2/systemsharedmemory/region/audited-rest/unregister', 200, 'shared-memory.unregistered'); // already gone: no error
-      await rest('/v2/cudasharedmemory/region/audited-cuda/unregister', 200, 'shared-memory.unregistered');
-      assert.equal((await call('SystemSharedMemoryRegister', { name: 'audited-grpc', key: outKey, offset: 0, byte_size: BYTES })).error, undefined);
+      await rest('/v2/systemsharedmemory/region/audited-rest/unregister', 200, null); // already gone: no error, nothing changed
+      await rest('/v2/cudasharedmemory/region/audited-cuda/unregister', 200, null); // never any CUDA region
+      assert.equal(
+        (await call('SystemSharedMemoryRegister', { name: 'audited-grpc', key: outKey, offset: 0, byte_size: BYTES })).error,
+        undefined,
+      );
       assert.equal((await call('SystemSharedMemoryRegister', { name: 'audited-grpc', key: outKey, byte_size: BYTES })).error?.code, 3);
       assert.equal((await call('SystemSharedMemoryUnregister', { name: 'audited-grpc' })).error, undefined);
 
-      type Event = { seq: number; requestId: string; action: string; target: any; before: any; after: any };
+      type Event = { requestId: string; action: string; target: any; before: any; after: any };
       const ours = async (): Promise<Event[]> => {
         const out: Event[] = [];
         for (const action of ['shared-memory.registered', 'shared-memory.unregistered']) {
@@ -257,7 +260,8 @@ async function main(): Promise<void> {
         return out;
       };
       // gRPC calls' events reach the chain by the relay's timer; REST ones before the answer.
-      await eventually(async () => ((await ours()).length >= 6 ? true : undefined), 30_000, 100);
+      await eventually(async () => ((await ours()).length >= 4 ? true : undefined), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1500)); // the relay runs every second: a duplicate would be in by now
       const events = await ours();
       const summary = (e: Event) => [e.action, e.target.kind, e.target.region, e.target.pid === undefined ? null : 'pid'];
       assert.deepEqual(
@@ -265,24 +269,16 @@ async function main(): Promise<void> {
         [
           ['shared-memory.registered', 'system', 'audited-grpc', 'pid'],
           ['shared-memory.registered', 'system', 'audited-rest', 'pid'],
-          ['shared-memory.unregistered', 'cuda', 'audited-cuda', 'pid'],
           ['shared-memory.unregistered', 'system', 'audited-grpc', 'pid'],
           ['shared-memory.unregistered', 'system', 'audited-rest', 'pid'],
-          ['shared-memory.unregistered', 'system', 'audited-rest', 'pid'],
         ].sort(),
-        'one event per answered call, none for the refusals',
+        'one event per change, none for the refusals and no-ops',
       );
       for (const [id, action] of sent) assert.equal(events.filter((e) => e.requestId === id && e.action === action).length, 1, id);
       const registered = events.find((e) => e.action === 'shared-memory.registered' && e.target.region === 'audited-rest')!;
       assert.deepEqual(registered.after, { name: 'audited-rest', key: inKey, offset: 0, byte_size: BYTES });
-      const unregistered = events
-        .filter((e) => e.action === 'shared-memory.unregistered' && e.target.region === 'audited-rest')
-        .sort((x, y) => Number(x.seq) - Number(y.seq));
-      assert.deepEqual(
-        unregistered.map((e) => e.before),
-        [[{ name: 'audited-rest', key: inKey, offset: 0, byte_size: BYTES }], []],
-        'the region it removed, then none',
-      );
+      const unregistered = events.find((e) => e.action === 'shared-memory.unregistered' && e.target.region === 'audited-rest')!;
+      assert.deepEqual(unregistered.before, [{ name: 'audited-rest', key: inKey, offset: 0, byte_size: BYTES }], 'the region it removed');
     });
 
     it('gRPC: tritonclient.grpc registers, infers through shared memory (raw outputs empty for them), reads the status', async () => {
