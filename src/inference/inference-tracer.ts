@@ -141,7 +141,10 @@ export class InferenceTracer implements BeforeApplicationShutdown {
     return traceSettingsView(this.effective(model));
   }
 
-  /** Applies an update (a REST body, or gRPC's settings as one), audited; answers the new settings. The model is checked first, as Triton does. */
+  /**
+   * Applies an update (a REST body, or gRPC's settings as one), audited; answers the new settings.
+   * The model is checked before the body, as Triton does.
+   */
   async update(model: string | undefined, body: unknown, actor: AdminActor): Promise<TraceSettingsView> {
     if (model !== undefined) await this.known(model);
     const change = parseTraceSettingsUpdate(body);

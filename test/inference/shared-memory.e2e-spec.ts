@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('POST', '/v2/cudasharedmemory/region/c/unregister')).status, 200);
     });
 
-    it('audits every register and unregister call that changes something once (REST and gRPC); refusals and no-ops leave none', async () => {
+    it('audits each register and unregister that changes something once (REST and gRPC); refusals and no-ops leave none', async () => {
       const sent = new Map<string, string>(); // REST request id → action
       const rest = async (path: string, status: number, action: string | null, body?: object) => {
         const r = await kiln.request('POST', path, body ? { body } : {});
