@@ -6,6 +6,9 @@ import { ErrorFormats, errorMessageJson } from '../platform/http/problem-details
 import { OpenInferenceController } from './open-inference.controller';
 import { OpenInferenceExtensionsController } from './open-inference-extensions.controller';
 import { SharedMemoryController } from './shared-memory.controller';
+import { SharedMemoryAdmin } from './shared-memory-admin';
+import { TraceController } from './trace.controller';
+import { InferenceTracer } from './inference-tracer';
 import { registerServingBodyDialects } from './protocols/json-body';
 import { installServingJsonReplies } from './protocols/serving-replies';
 import { installTfServingUrlAnswers } from './protocols/tf-serving-urls';
@@ -42,11 +45,14 @@ import { InferenceManagementRpcController } from './inference-management.rpc-con
     OpenInferenceController,
     OpenInferenceExtensionsController,
     SharedMemoryController,
+    TraceController,
     InferenceManagementController,
   ],
   // The Open Inference Protocol over gRPC runs on KILN_GRPC_PORT when set.
   providers: [
     OpenInferenceGrpcServer,
+    SharedMemoryAdmin,
+    InferenceTracer,
     LocalInferenceManagement,
     { provide: InferenceManagementPort, useExisting: LocalInferenceManagement },
   ],

@@ -12,6 +12,7 @@ import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { servingEngines } from '../platform/tfjs/serving-engines';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import { InferenceService } from './inference.service';
+import { InferenceTracer, nowNs } from './inference-tracer';
 import { inferResponse, modelMetadata, parseInferRequest, parseVersionSegment, serverMetadata } from './protocols/open-inference';
 import { unknownModelInTritonWords } from './protocols/triton-errors';
 import { writeServingJson } from './protocols/serving-json';
@@ -85,6 +86,7 @@ export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,
     @Inject(KILN_CONFIG) private readonly config: KilnConfig,
+    private readonly tracer: InferenceTracer,
   ) {}
 
   @Get()
@@ -211,33 +213,43 @@ export class OpenInferenceController {
   private async runInference(name: string, version: string | undefined, body: unknown, req: AuthenticatedRequest, reply: FastifyReply) {
     const selector = parseVersionSegment(name, version);
     const model = await this.inference.describe(name, selector).catch(unknownModelInTritonWords(name));
-    const split = splitBody(body);
-    const raw = split.json === undefined && split.binary ? rawBinaryRequest(model, split.binary) : null;
-    const json = raw ?? split.json;
-    // a raw BYTES element gets its length prefix: the binary part the request stands for
-    const binary = raw?.[RAW_BYTES] ?? split.binary;
-    const shared = await readSharedMemoryInputs(json, this.inference.sharedMemory);
+    const trace = this.tracer.start(name, req.id, 'oip');
+    trace?.mark('HTTP_RECV_START', nowNs() - Math.round(reply.elapsedTime * 1e6));
+    trace?.mark('REQUEST_START');
+    let shared: Awaited<ReturnType<typeof readSharedMemoryInputs>> = null;
     try {
+      const split = splitBody(body);
+      const raw = split.json === undefined && split.binary ? rawBinaryRequest(model, split.binary) : null;
+      const json = raw ?? split.json;
+      // a raw BYTES element gets its length prefix: the binary part the request stands for
+      const binary = raw?.[RAW_BYTES] ?? split.binary;
+      shared = await readSharedMemoryInputs(json, this.inference.sharedMemory);
       const binaryOutputs = withoutSharedMemoryOutputs(binaryOutputChoice(json), shared?.outputs);
       const request = parseInferRequest(inlineBinaryInputs(shared?.body ?? json, binary, name), model);
-      const result = await this.inference.infer(
-        name,
-        selector,
-        request.inputs,
-        {
-          protocol: 'oip',
-          requestId: req.id,
-          clientRequestId: request.id ?? clientRequestIdOf(req.raw),
-          callerKeyId: req.principal?.keyId ?? null,
-        },
-        { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
-      );
+      const infer = () =>
+        this.inference.infer(
+          name,
+          selector,
+          request.inputs,
+          {
+            protocol: 'oip',
+            requestId: req.id,
+            clientRequestId: request.id ?? clientRequestIdOf(req.raw),
+            callerKeyId: req.principal?.keyId ?? null,
+          },
+          { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
+        );
+      const result = trace ? await trace.compute(request.inputs, infer) : await infer();
       const plain = inferResponse(result, request);
       const response = shared ? { ...plain, outputs: sharedMemoryOutputs(plain.outputs, shared.outputs, result.outputs) } : plain;
       const encoded = binaryOutputs && binaryInferResponse(response, result, binaryOutputs, writeServingJson);
+      trace?.end();
       if (!encoded) return response;
       void reply.header('Inference-Header-Content-Length', String(encoded.headerLength)).type('application/octet-stream');
       return encoded.body;
+    } catch (e) {
+      trace?.end(e);
+      throw e;
     } finally {
       await shared?.release();
     }

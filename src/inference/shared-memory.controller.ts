@@ -3,13 +3,17 @@
  * register, unregister and status of system (POSIX) shared memory regions of this process, which
  * inference inputs and outputs may then name (protocols/shared-memory-tensors.ts). CUDA shared memory
  * answers as a server without GPUs would. Registering and unregistering is model management
- * (developer); the status is readable by whoever may infer. Errors are `{"error": "..."}` as on all of /v2.
+ * (developer), and each answered register or unregister call that changes something is one admin
+ * event (shared-memory-admin.ts); the status is readable by whoever may infer. Errors are `{"error": "..."}` as on all of /v2.
  */
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { objectSchema, S } from '../platform/http/openapi';
-import { Roles } from '../platform/auth';
+import { Roles, type AuthenticatedRequest } from '../platform/auth';
+import { actorOf } from '../platform/audit-trail/admin-event-outbox';
+import { Audited } from '../platform/audit-trail/audited.decorator';
 import { InferenceService } from './inference.service';
+import { SharedMemoryAdmin } from './shared-memory-admin';
 import { isPlainObject } from './protocols/tensor-values';
 import { cudaSharedMemory } from './runtime/system-shared-memory';
 
@@ -31,7 +35,10 @@ function field(body: unknown, name: string): unknown {
 @ApiTags('serving: Open Inference Protocol v2')
 @Controller('v2')
 export class SharedMemoryController {
-  constructor(private readonly inference: InferenceService) {}
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly admin: SharedMemoryAdmin,
+  ) {}
 
   @Get('systemsharedmemory/status')
   @Roles('predictor', 'developer')
@@ -52,6 +59,7 @@ export class SharedMemoryController {
   @Post('systemsharedmemory/region/:region/register')
   @HttpCode(200)
   @Roles('developer')
+  @Audited('shared-memory.registered')
   @ApiOperation({
     summary: 'Register a system shared memory region',
     description:
@@ -61,28 +69,30 @@ export class SharedMemoryController {
   })
   @ApiBody({ schema: REGISTER_BODY })
   @ApiResponse({ status: 200, schema: S.object('empty on success') })
-  async register(@Param('region') region: string, @Body() body: unknown) {
-    await this.inference.sharedMemory.register(region, field(body, 'key'), field(body, 'offset'), field(body, 'byte_size'));
+  async register(@Param('region') region: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    await this.admin.register(region, field(body, 'key'), field(body, 'offset'), field(body, 'byte_size'), actorOf(req));
     return {};
   }
 
   @Post('systemsharedmemory/unregister')
   @HttpCode(200)
   @Roles('developer')
+  @Audited('shared-memory.unregistered')
   @ApiOperation({ summary: 'Unregister every system shared memory region (in-flight calls finish with theirs)' })
   @ApiResponse({ status: 200, schema: S.object('empty on success') })
-  async unregisterAll() {
-    await this.inference.sharedMemory.unregister();
+  async unregisterAll(@Req() req: AuthenticatedRequest) {
+    await this.admin.unregister(undefined, actorOf(req));
     return {};
   }
 
   @Post('systemsharedmemory/region/:region/unregister')
   @HttpCode(200)
   @Roles('developer')
+  @Audited('shared-memory.unregistered')
   @ApiOperation({ summary: 'Unregister one system shared memory region (an unknown name is no error, as in Triton)' })
   @ApiResponse({ status: 200, schema: S.object('empty on success') })
-  async unregister(@Param('region') region: string) {
-    await this.inference.sharedMemory.unregister(region);
+  async unregister(@Param('region') region: string, @Req() req: AuthenticatedRequest) {
+    await this.admin.unregister(region, actorOf(req));
     return {};
   }
 

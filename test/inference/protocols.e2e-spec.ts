@@ -119,6 +119,7 @@ async function main(): Promise<void> {
           'model_configuration',
           'statistics',
           'system_shared_memory',
+          'trace',
         ]);
         const live = await kiln.request('GET', '/v2/health/live', { key: null });
         assert.deepEqual([live.status, live.body], [200, { live: true }]);

@@ -177,6 +177,7 @@ async function main(): Promise<void> {
         'model_configuration',
         'statistics',
         'system_shared_memory',
+        'trace',
       ]);
     });
 

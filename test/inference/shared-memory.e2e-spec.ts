@@ -229,6 +229,58 @@ async function main(): Promise<void> {
       assert.equal((await kiln.request('POST', '/v2/cudasharedmemory/region/c/unregister')).status, 200);
     });
 
+    it('audits each register and unregister that changes something once (REST and gRPC); refusals and no-ops leave none', async () => {
+      const sent = new Map<string, string>(); // REST request id → action
+      const rest = async (path: string, status: number, action: string | null, body?: object) => {
+        const r = await kiln.request('POST', path, body ? { body } : {});
+        assert.equal(r.status, status, r.text);
+        if (action) sent.set(r.headers.get('x-request-id')!, action);
+      };
+      await rest('/v2/systemsharedmemory/region/audited-rest/register', 200, 'shared-memory.registered', { key: inKey, byte_size: BYTES });
+      await rest('/v2/systemsharedmemory/region/audited-rest/register', 400, null, { key: inKey, byte_size: BYTES }); // in use
+      await rest('/v2/systemsharedmemory/region/audited-bad/register', 400, null, { key: '/no-such-object', byte_size: 4 });
+      await rest('/v2/systemsharedmemory/region/audited-rest/unregister', 200, 'shared-memory.unregistered');
+      await rest('/v2/systemsharedmemory/region/audited-rest/unregister', 200, null); // already gone: no error, nothing changed
+      await rest('/v2/cudasharedmemory/region/audited-cuda/unregister', 200, null); // never any CUDA region
+      assert.equal(
+        (await call('SystemSharedMemoryRegister', { name: 'audited-grpc', key: outKey, offset: 0, byte_size: BYTES })).error,
+        undefined,
+      );
+      assert.equal((await call('SystemSharedMemoryRegister', { name: 'audited-grpc', key: outKey, byte_size: BYTES })).error?.code, 3);
+      assert.equal((await call('SystemSharedMemoryUnregister', { name: 'audited-grpc' })).error, undefined);
+
+      type Event = { requestId: string; action: string; target: any; before: any; after: any };
+      const ours = async (): Promise<Event[]> => {
+        const out: Event[] = [];
+        for (const action of ['shared-memory.registered', 'shared-memory.unregistered']) {
+          const page = await kiln.request('GET', `/api/audit/events?action=${action}&limit=200`);
+          assert.equal(page.status, 200, page.text);
+          out.push(...(page.body.items as Event[]).filter((e) => String(e.target.region).startsWith('audited-')));
+        }
+        return out;
+      };
+      // gRPC calls' events reach the chain by the relay's timer; REST ones before the answer.
+      await eventually(async () => ((await ours()).length >= 4 ? true : undefined), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1500)); // the relay runs every second: a duplicate would be in by now
+      const events = await ours();
+      const summary = (e: Event) => [e.action, e.target.kind, e.target.region, e.target.pid === undefined ? null : 'pid'];
+      assert.deepEqual(
+        events.map(summary).sort(),
+        [
+          ['shared-memory.registered', 'system', 'audited-grpc', 'pid'],
+          ['shared-memory.registered', 'system', 'audited-rest', 'pid'],
+          ['shared-memory.unregistered', 'system', 'audited-grpc', 'pid'],
+          ['shared-memory.unregistered', 'system', 'audited-rest', 'pid'],
+        ].sort(),
+        'one event per change, none for the refusals and no-ops',
+      );
+      for (const [id, action] of sent) assert.equal(events.filter((e) => e.requestId === id && e.action === action).length, 1, id);
+      const registered = events.find((e) => e.action === 'shared-memory.registered' && e.target.region === 'audited-rest')!;
+      assert.deepEqual(registered.after, { name: 'audited-rest', key: inKey, offset: 0, byte_size: BYTES });
+      const unregistered = events.find((e) => e.action === 'shared-memory.unregistered' && e.target.region === 'audited-rest')!;
+      assert.deepEqual(unregistered.before, [{ name: 'audited-rest', key: inKey, offset: 0, byte_size: BYTES }], 'the region it removed');
+    });
+
     it('gRPC: tritonclient.grpc registers, infers through shared memory (raw outputs empty for them), reads the status', async () => {
       writeFileSync(objects[1]!, Buffer.alloc(2 * BYTES));
       for (const [name, key] of [

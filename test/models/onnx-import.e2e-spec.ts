@@ -223,11 +223,11 @@ async function main(): Promise<void> {
         ['not protobuf', Buffer.from('\u0000garbage that is not a graph'), {}, 'model', /cannot load the graph/],
         ['unknown operator', oneNodeGraph({ op: 'NoSuchOp', inShape: ['n', 2], outShape: ['n', 2] }), {}, 'model', /cannot load/],
         [
-          'float16 input (no JSON form; Kiln serves float32, float64, int32, int64, bool)',
-          oneNodeGraph({ inType: ONNX_TYPES.FLOAT16, outType: ONNX_TYPES.FLOAT16, inShape: ['n', 2], outShape: ['n', 2] }),
+          'uint8 input (Kiln serves float32, float16, float64, int32, int64, bool, string)',
+          oneNodeGraph({ inType: ONNX_TYPES.UINT8, outType: ONNX_TYPES.UINT8, inShape: ['n', 2], outShape: ['n', 2] }),
           {},
           'model',
-          /float16/,
+          /element type uint8/,
         ],
         [
           'fixed batch dimension',

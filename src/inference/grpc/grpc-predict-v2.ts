@@ -90,6 +90,7 @@ export function servedServiceDefinition(): grpc.ServiceDefinition {
     CudaSharedMemoryStatus: triton.CudaSharedMemoryStatus!,
     CudaSharedMemoryRegister: triton.CudaSharedMemoryRegister!,
     CudaSharedMemoryUnregister: triton.CudaSharedMemoryUnregister!,
+    TraceSetting: triton.TraceSetting!,
     RepositoryModelLoad: either('RepositoryModelLoad'),
     RepositoryModelUnload: either('RepositoryModelUnload'),
   };

@@ -45,6 +45,9 @@ import { TfRuntime } from '../../platform/tfjs/tf-runtime';
 import { modelConfig, parseLoadRequest } from '../protocols/oip-extensions';
 import { readSharedMemoryInputs } from '../protocols/shared-memory-tensors';
 import { cudaSharedMemory } from '../runtime/system-shared-memory';
+import { SharedMemoryAdmin } from '../shared-memory-admin';
+import { InferenceTracer, nowNs } from '../inference-tracer';
+import { grpcTraceSettings, grpcTraceSettingsBody } from '../protocols/trace-settings';
 
 const SERVICE = 'inference.GRPCInferenceService';
 
@@ -83,6 +86,19 @@ interface SharedMemoryRegisterRequest {
 interface CallContext {
   requestId: string;
   principal: Principal | null;
+  /** When the request message was read (ns since the epoch; traces). */
+  receivedNs: number;
+}
+
+/** Triton's TraceSettingRequest: settings to change (none: a read), for a model or globally. */
+interface GrpcTraceSettingRequest {
+  settings?: Record<string, { value?: string[] }>;
+  model_name?: string;
+}
+
+/** The admin actor of an RPC: its request id and the calling key. */
+function actorOfCall(ctx: CallContext) {
+  return actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
 }
 
 @Injectable()
@@ -96,6 +112,8 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     private readonly inference: InferenceService,
     private readonly keys: ApiKeysService,
     private readonly deployments: ModelDeployments,
+    private readonly sharedMemory: SharedMemoryAdmin,
+    private readonly tracer: InferenceTracer,
   ) {}
 
   /** The port the listener is bound to (KILN_GRPC_PORT, or the one picked for 0); null when off. */
@@ -173,13 +191,24 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       SystemSharedMemoryStatus: this.unary('SystemSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
         regions: Object.fromEntries(this.inference.sharedMemory.status(req.name || undefined).map((r) => [r.name, r])),
       })),
-      SystemSharedMemoryRegister: this.unary('SystemSharedMemoryRegister', ['developer'], async (req: SharedMemoryRegisterRequest) => {
-        await this.inference.sharedMemory.register(req.name ?? '', req.key, req.offset ?? 0, req.byte_size ?? 0);
+      // Registering and unregistering are admin actions: one admin event per answered call, as on REST.
+      SystemSharedMemoryRegister: this.unary('SystemSharedMemoryRegister', ['developer'], async (req: SharedMemoryRegisterRequest, ctx) => {
+        await this.sharedMemory.register(req.name ?? '', req.key, req.offset ?? 0, req.byte_size ?? 0, actorOfCall(ctx));
         return {};
       }),
-      SystemSharedMemoryUnregister: this.unary('SystemSharedMemoryUnregister', ['developer'], async (req: { name?: string }) => {
-        await this.inference.sharedMemory.unregister(req.name || undefined);
+      SystemSharedMemoryUnregister: this.unary('SystemSharedMemoryUnregister', ['developer'], async (req: { name?: string }, ctx) => {
+        await this.sharedMemory.unregister(req.name || undefined, actorOfCall(ctx));
         return {};
+      }),
+      // Triton's trace extension, as on REST (trace.controller.ts): reading needs a data-plane role, changing developer.
+      TraceSetting: this.unary('TraceSetting', DATA_PLANE, async (req: GrpcTraceSettingRequest, ctx) => {
+        const model = req.model_name || undefined;
+        if (Object.keys(req.settings ?? {}).length === 0) return { settings: grpcTraceSettings(await this.tracer.view(model)) };
+        const role = ctx.principal?.role;
+        if (role !== 'admin' && role !== 'developer') {
+          throw new HttpStatusError(HttpStatus.FORBIDDEN, `role "${role}" may not change trace settings; allowed: admin, developer`);
+        }
+        return { settings: grpcTraceSettings(await this.tracer.update(model, grpcTraceSettingsBody(req.settings), actorOfCall(ctx))) };
       }),
       CudaSharedMemoryStatus: this.unary('CudaSharedMemoryStatus', DATA_PLANE, (req: { name?: string }) => ({
         regions: Object.fromEntries(cudaSharedMemory.status(req.name || undefined).map((r) => [r.name, r])),
@@ -203,8 +232,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     const { serving } = parseLoadRequest(name, Object.keys(parameters).length > 0 ? { parameters } : {});
     if (serving && Object.keys(serving).length > 0) {
       if (!(await this.inference.repository.exists(name))) throw new NotFoundException(`failed to load '${name}': no model of that name`);
-      const actor = actorOf({ id: ctx.requestId, ...(ctx.principal ? { principal: ctx.principal } : {}) });
-      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actor);
+      await this.deployments.setServing(name, serving, ctx.principal?.name ?? null, actorOfCall(ctx));
     }
     await this.inference.repository.load(name);
     return { model_name: name, isLoaded: true };
@@ -218,6 +246,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const started = performance.now();
+      const receivedNs = nowNs();
       const requestId = randomUUID();
       const metadata = new grpc.Metadata();
       metadata.set('x-request-id', requestId);
@@ -225,7 +254,7 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       let principal: Principal | null = null;
       (async () => {
         principal = await this.authorize(call.metadata, access);
-        return handle(call.request, { requestId, principal });
+        return handle(call.request, { requestId, principal, receivedNs });
       })().then(
         (response) => {
           if (method === 'ModelInfer') this.inference.forgetAudited(requestId);
@@ -268,10 +297,11 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
       call.on('data', (req: GrpcInferRequest) => {
         if (failed) return;
         const started = performance.now();
+        const receivedNs = nowNs();
         const requestId = randomUUID();
         const answer = principal.then(
           (p) =>
-            this.modelInfer(req, { requestId, principal: p }).then(
+            this.modelInfer(req, { requestId, principal: p, receivedNs }).then(
               (res): StreamInferResponse => {
                 this.inference.forgetAudited(requestId);
                 return { error_message: '', infer_response: finalResponse(res, req, requestId) };
@@ -364,18 +394,34 @@ export class OpenInferenceGrpcServer implements OnApplicationBootstrap, BeforeAp
     const name = requiredName(req.model_name, 'model_name');
     const selector = parseVersionSegment(name, req.model_version || undefined);
     const model = await this.inference.describe(name, selector);
-    const { body, raw } = inferBodyFromGrpc(req);
-    const shared = await readSharedMemoryInputs(body, this.inference.sharedMemory);
+    const trace = this.tracer.start(name, ctx.requestId, 'oip-grpc');
+    trace?.mark('GRPC_WAITREAD_END', ctx.receivedNs);
+    trace?.mark('REQUEST_START');
+    let shared: Awaited<ReturnType<typeof readSharedMemoryInputs>> = null;
     try {
+      const { body, raw } = inferBodyFromGrpc(req);
+      shared = await readSharedMemoryInputs(body, this.inference.sharedMemory);
       const request = parseInferRequest(shared?.body ?? body, model);
-      const result = await this.inference.infer(
-        name,
-        selector,
-        request.inputs,
-        { protocol: 'oip-grpc', requestId: ctx.requestId, clientRequestId: request.id ?? null, callerKeyId: ctx.principal?.keyId ?? null },
-        { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
-      );
-      return grpcInferResponse(result, request, raw, new Set(shared?.outputs.keys()));
+      const infer = () =>
+        this.inference.infer(
+          name,
+          selector,
+          request.inputs,
+          {
+            protocol: 'oip-grpc',
+            requestId: ctx.requestId,
+            clientRequestId: request.id ?? null,
+            callerKeyId: ctx.principal?.keyId ?? null,
+          },
+          { ...(request.outputs ? { outputs: request.outputs } : {}), ...(shared ? { deliver: shared.write } : {}) },
+        );
+      const result = trace ? await trace.compute(request.inputs, infer) : await infer();
+      const response = grpcInferResponse(result, request, raw, new Set(shared?.outputs.keys()));
+      trace?.end();
+      return response;
+    } catch (e) {
+      trace?.end(e);
+      throw e;
     } finally {
       await shared?.release();
     }

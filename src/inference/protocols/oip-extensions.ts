@@ -19,7 +19,7 @@ import type { RouteMethods } from './route-methods';
 import { isPlainObject } from './tensor-values';
 
 /** Names as Triton reports them in the server metadata's `extensions`. */
-export const OIP_EXTENSIONS = ['model_repository', 'model_configuration', 'statistics', 'system_shared_memory'] as const;
+export const OIP_EXTENSIONS = ['model_repository', 'model_configuration', 'statistics', 'system_shared_memory', 'trace'] as const;
 
 /** The extension routes and their methods (for 405 answers). */
 export const OIP_EXTENSION_ROUTES: RouteMethods[] = [
@@ -30,6 +30,7 @@ export const OIP_EXTENSION_ROUTES: RouteMethods[] = [
   { pattern: /^\/v2\/(system|cuda)sharedmemory(\/region\/[^/]+)?\/status$/, methods: ['GET'] },
   { pattern: /^\/v2\/(system|cuda)sharedmemory\/region\/[^/]+\/register$/, methods: ['POST'] },
   { pattern: /^\/v2\/(system|cuda)sharedmemory(\/region\/[^/]+)?\/unregister$/, methods: ['POST'] },
+  { pattern: /^\/v2\/(models\/[^/]+\/)?trace\/setting$/, methods: ['GET', 'POST'] },
 ];
 
 /** An absent or empty body counts as `{}` (Triton's clients send index and load requests without one). */

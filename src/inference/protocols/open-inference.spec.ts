@@ -280,7 +280,7 @@ describe('OIP v2 codec: responses', () => {
     assert.deepEqual(body, {
       name: 'kiln',
       version: '1.2.3',
-      extensions: ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics', 'system_shared_memory'],
+      extensions: ['binary_tensor_data', 'model_repository', 'model_configuration', 'statistics', 'system_shared_memory', 'trace'],
     });
     assert.deepEqual(oipSchemaErrors('metadata_server_response', body), []);
   });

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { Float16Array } from '@petamoriken/float16';
 
 /**
  * Kiln's second serving engine: an ONNX graph on ONNX Runtime (`onnxruntime-node`, CPU execution
@@ -13,7 +14,11 @@ import * as ort from 'onnxruntime-node';
  * onnxruntime-node takes and gives string tensors as JS strings (UTF-8 on the native side), so
  * elements must be UTF-8 text without NUL bytes (its string copies end at the first NUL): anything
  * else is refused with an OnnxInputError naming the element.
- * A graph whose inputs or outputs use another type (float16, uint8 …, sequences, maps) is refused
+ * A float16 input or output is served as float32 and converted at the boundary: Kiln's signature
+ * shows it as float32 (so FP32 JSON numbers, and FP16 binary data the protocols widen, both reach it),
+ * inputs are rounded to the nearest float16 (ties to even; beyond ±65504 → ±Infinity, as a cast
+ * does) just before ONNX Runtime, and outputs widened exactly to float32 just after it.
+ * A graph whose inputs or outputs use another type (uint8 …, sequences, maps) is refused
  * by `fromBytes` with the name of the tensor.
  */
 export type OnnxDtype = 'float32' | 'int32' | 'bool' | 'float64' | 'int64' | 'string';
@@ -23,6 +28,8 @@ export interface OnnxTensorInfo {
   dtype: OnnxDtype;
   /** -1 for a symbolic or unknown dimension; null when the graph does not state the rank. */
   shape: number[] | null;
+  /** The graph's own element type when Kiln converts at the boundary (float16 tensors, served as float32). */
+  graphType?: 'float16';
 }
 
 export interface OnnxHostTensor {
@@ -64,6 +71,7 @@ export function onnxRuntimeInfo(): { provider: 'onnxruntime-node'; version: stri
 
 const SERVABLE: Record<string, OnnxDtype | undefined> = {
   float32: 'float32',
+  float16: 'float32',
   int32: 'int32',
   bool: 'bool',
   float64: 'float64',
@@ -76,24 +84,39 @@ function infoOf(meta: ort.InferenceSession.ValueMetadata, where: string): OnnxTe
   const dtype = SERVABLE[meta.type];
   if (!dtype) {
     throw new OnnxModelError(
-      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, float64, int32, int64, bool and string tensors ` +
+      `'${meta.name}' has element type ${meta.type}; Kiln serves float32, float16, float64, int32, int64, bool and string tensors ` +
         `(export it as float32, e.g. cast inside the graph)`,
       where,
     );
   }
   const shape = meta.shape.length === 0 ? null : meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-  return { name: meta.name, dtype, shape };
+  return { name: meta.name, dtype, shape, ...(meta.type === 'float16' ? { graphType: 'float16' as const } : {}) };
+}
+
+/** float32 values → the bits of the nearest float16 each (ONNX Runtime's float16 tensors are Uint16Array). */
+function toFloat16Bits(values: Float32Array): Uint16Array {
+  return new Uint16Array(Float16Array.from(values).buffer);
+}
+
+/** float16 bits → float32 (exact: every float16 is a float32). */
+function fromFloat16Bits(bits: Uint16Array): Float32Array {
+  return Float32Array.from(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
 }
 
 /** One ONNX graph loaded into an ONNX Runtime session. */
 export class OnnxModel {
   private disposed = false;
 
+  /** Names of the float16 inputs and outputs (converted at the boundary). */
+  private readonly half: ReadonlySet<string>;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly inputs: OnnxTensorInfo[],
     readonly outputs: OnnxTensorInfo[],
-  ) {}
+  ) {
+    this.half = new Set([...inputs, ...outputs].filter((t) => t.graphType === 'float16').map((t) => t.name));
+  }
 
   /**
    * Loads a serialized ModelProto. Throws OnnxModelError when ONNX Runtime refuses it (not protobuf,
@@ -135,6 +158,10 @@ export class OnnxModel {
         feeds[t.name] = new ort.Tensor('string', textOf(t.data, t.name), t.shape);
         continue;
       }
+      if (this.half.has(t.name)) {
+        feeds[t.name] = new ort.Tensor('float16', toFloat16Bits(t.data as Float32Array), t.shape);
+        continue;
+      }
       const data = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
       feeds[t.name] = new ort.Tensor(t.dtype as Exclude<OnnxDtype, 'string'>, data, t.shape);
     }
@@ -161,7 +188,9 @@ export class OnnxModel {
             ? Uint8Array.from(y.data as Uint8Array)
             : dtype === 'int64'
               ? int64ToHost(y.data as BigInt64Array, name)
-              : (y.data as Float32Array | Int32Array | Float64Array);
+              : y.type === 'float16'
+                ? fromFloat16Bits(y.data as Uint16Array)
+                : (y.data as Float32Array | Int32Array | Float64Array);
       return { name, dtype, shape: y.dims.slice(), data };
     });
   }

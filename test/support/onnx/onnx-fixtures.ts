@@ -267,3 +267,17 @@ export function batchGrowingGraph(perRow: number): Buffer {
 export function simpleStringGraph(): Buffer {
   return readFileSync(join(HERE, 'simple-string.onnx'));
 }
+
+export interface Fp16Expected {
+  generatedBy: string;
+  inputs: { 'input-0': number[][]; fp16_data: number[][] };
+  outputs: { 'output-0': number[][]; fp16_echo: number[][]; fp16_out: number[][] };
+}
+
+/** float16 in and out beside an int32 identity (make-fp16-fixture.py; KServe's tensor names; outputs computed with numpy). */
+export function fp16Graph(): { bytes: Buffer; expected: Fp16Expected } {
+  return {
+    bytes: readFileSync(join(HERE, 'fp16.onnx')),
+    expected: JSON.parse(readFileSync(join(HERE, 'fp16.expected.json'), 'utf8')) as Fp16Expected,
+  };
+}
