@@ -25,19 +25,7 @@ async function importModel(kiln: TestKiln, name: string, u: Upload): Promise<Tes
   if (u.signature !== undefined) form.append('signature', typeof u.signature === 'string' ? u.signature : JSON.stringify(u.signature));
   form.append('model', new Blob([typeof u.modelJson === 'string' ? u.modelJson : JSON.stringify(u.modelJson)]), 'model.json');
   for (const s of u.shards) form.append('weights', new Blob([s.bytes]), s.name);
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
+  return kiln.request('POST', `/api/models/${name}/versions`, { body: form });
 }
 
 /** What TF.js's own save API hands a handler, written out as model.json + `shardCount` shard files. */
