@@ -6,38 +6,17 @@
  * checkpoints.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID, verify as verifySignature } from 'node:crypto';
+import { randomUUID, verify as verifySignature } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { canonicalJson, hashRecord } from '../../src/audit/chain';
+import { hashRecord } from '../../src/audit/chain';
 import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
 import { predictionContent } from '../../src/audit/log/chain-content';
-import type { AuditPredictionRecord } from '../../src/contracts';
 import { ArtifactStore } from '../../src/platform/artifacts';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
-
-function prediction(requestId: string): AuditPredictionRecord {
-  const inputs = [{ x: 1 }];
-  return {
-    requestId,
-    servedAt: new Date().toISOString(),
-    callerKeyId: null,
-    model: 'penguins',
-    version: 1,
-    route: 'record',
-    kind: 'live',
-    canary: false,
-    status: 200,
-    latencyMs: 1.5,
-    rows: 1,
-    inputs,
-    inputsSha256: createHash('sha256').update(canonicalJson(inputs)).digest('hex'),
-    outputs: [{ label: 'Adelie' }],
-    error: null,
-  };
-}
+import { livePrediction } from './audit-records';
 
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');
@@ -98,7 +77,11 @@ async function main(): Promise<void> {
       assert.equal(auditor.status, 201, auditor.text);
       auditorKey = auditor.body.key;
       const writer = kiln.app.get(AuditLogWriter);
-      await writer.writeBatch({ payloadVersion: 1, predictions: Array.from({ length: 5 }, (_, i) => prediction(`real-${i}`)), events: [] });
+      await writer.writeBatch({
+        payloadVersion: 1,
+        predictions: Array.from({ length: 5 }, (_, i) => livePrediction(`real-${i}`)),
+        events: [],
+      });
       assert.equal((await verify()).ok, true);
     });
 
