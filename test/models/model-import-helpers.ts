@@ -9,13 +9,10 @@ export interface TensorSignature {
   outputs: Array<{ name: string; dtype: string; shape: number[] }>;
 }
 
-/** Saves with TF.js's own save API and uploads model.json + one shard + the signature; returns the shard. */
-export async function importLayersModel(
-  kiln: KilnClient,
-  name: string,
-  model: tfl.LayersModel,
-  signature: TensorSignature,
-): Promise<Buffer> {
+/** What TF.js's own save API (not Kiln's) hands a save handler: the artifacts, and their weights as one buffer. */
+export async function savedByTfjsApi(model: {
+  save(h: tf.io.IOHandler): Promise<tf.io.SaveResult>;
+}): Promise<{ artifacts: tf.io.ModelArtifacts; weights: Buffer }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -24,7 +21,20 @@ export async function importLayersModel(
     }),
   );
   const a = artifacts!;
-  const weights = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
+  return {
+    artifacts: a,
+    weights: Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b))),
+  };
+}
+
+/** Saves with TF.js's own save API and uploads model.json + one shard + the signature; returns the shard. */
+export async function importLayersModel(
+  kiln: KilnClient,
+  name: string,
+  model: tfl.LayersModel,
+  signature: TensorSignature,
+): Promise<Buffer> {
+  const { artifacts: a, weights } = await savedByTfjsApi(model);
   const form = new FormData();
   form.append('signature', JSON.stringify(signature));
   const modelJson = {

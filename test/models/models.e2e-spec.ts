@@ -13,6 +13,7 @@ import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
+import { savedByTfjsApi } from './model-import-helpers';
 
 interface Upload {
   modelJson: object | string;
@@ -34,15 +35,7 @@ async function savedByTfjs(
   prefix: string,
   shardCount = 1,
 ): Promise<Upload> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const a = artifacts!;
-  const data = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
+  const { artifacts: a, weights: data } = await savedByTfjsApi(model);
   const cut = Math.ceil(data.length / shardCount / 4) * 4;
   const shards = Array.from({ length: shardCount }, (_, i) => ({
     name: `${prefix}-shard${i + 1}of${shardCount}.bin`,
