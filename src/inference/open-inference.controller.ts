@@ -28,6 +28,13 @@ import { readSharedMemoryInputs, sharedMemoryOutputs, withoutSharedMemoryOutputs
 import { ServedDirectly } from '../platform/http/direct-routes';
 
 const TENSOR_META = objectSchema({ name: S.string, datatype: S.string, shape: S.array(S.integer) });
+const MODEL_METADATA = objectSchema({
+  name: S.string,
+  versions: S.array(S.string),
+  platform: S.string,
+  inputs: S.array(TENSOR_META),
+  outputs: S.array(TENSOR_META),
+});
 const INFER_RESPONSE = objectSchema(
   {
     model_name: S.string,
@@ -117,16 +124,7 @@ export class OpenInferenceController {
   @Get('models/:name')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model metadata: versions, platform, input and output tensors (-1 = variable dimension)' })
-  @ApiResponse({
-    status: 200,
-    schema: objectSchema({
-      name: S.string,
-      versions: S.array(S.string),
-      platform: S.string,
-      inputs: S.array(TENSOR_META),
-      outputs: S.array(TENSOR_META),
-    }),
-  })
+  @ApiResponse({ status: 200, schema: MODEL_METADATA })
   metadata(@Param('name') name: string) {
     return this.modelMetadata(name, undefined);
   }
@@ -134,16 +132,7 @@ export class OpenInferenceController {
   @Get('models/:name/versions/:version')
   @Roles('predictor', 'developer')
   @ApiOperation({ summary: 'Model metadata of one version' })
-  @ApiResponse({
-    status: 200,
-    schema: objectSchema({
-      name: S.string,
-      versions: S.array(S.string),
-      platform: S.string,
-      inputs: S.array(TENSOR_META),
-      outputs: S.array(TENSOR_META),
-    }),
-  })
+  @ApiResponse({ status: 200, schema: MODEL_METADATA })
   versionMetadata(@Param('name') name: string, @Param('version') version: string) {
     return this.modelMetadata(name, version);
   }

@@ -6,38 +6,17 @@
  * checkpoints.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID, verify as verifySignature } from 'node:crypto';
+import { randomUUID, verify as verifySignature } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { canonicalJson, hashRecord } from '../../src/audit/chain';
+import { hashRecord } from '../../src/audit/chain';
 import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
-import { predictionContent } from '../../src/audit/log/chain-content';
-import type { AuditPredictionRecord } from '../../src/contracts';
+import { PREDICTION_COLUMNS, predictionContent, type StoredPrediction } from '../../src/audit/log/chain-content';
 import { ArtifactStore } from '../../src/platform/artifacts';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
-
-function prediction(requestId: string): AuditPredictionRecord {
-  const inputs = [{ x: 1 }];
-  return {
-    requestId,
-    servedAt: new Date().toISOString(),
-    callerKeyId: null,
-    model: 'penguins',
-    version: 1,
-    route: 'record',
-    kind: 'live',
-    canary: false,
-    status: 200,
-    latencyMs: 1.5,
-    rows: 1,
-    inputs,
-    inputsSha256: createHash('sha256').update(canonicalJson(inputs)).digest('hex'),
-    outputs: [{ label: 'Adelie' }],
-    error: null,
-  };
-}
+import { livePrediction } from './audit-records';
 
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');
@@ -53,35 +32,17 @@ async function main(): Promise<void> {
     };
     const head = async () => (await pg.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = 'predictions'`)).rows[0];
 
+    /** What the chain hashes for the stored row at `seq`, with `changes` (what a forger writes instead). */
+    const contentAt = async (seq: string | number, changes: Partial<StoredPrediction> = {}) => {
+      const { rows } = await pg.query(`SELECT ${PREDICTION_COLUMNS} FROM audit_predictions WHERE seq = $1`, [seq]);
+      return predictionContent({ ...(rows[0] as StoredPrediction), ...changes });
+    };
+
     /** Inserts a copy of the newest row at `seq`, linked to the head and with its hash recomputed. */
     async function forge(seq: string): Promise<string> {
       const h = await head();
       const requestId = `forged-${randomUUID()}`;
-      const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq = $1`, [h.seq]);
-      const r = rows[0];
-      const hash = hashRecord(
-        h.hash,
-        predictionContent({
-          seq,
-          loggedAt: r.logged_at,
-          requestId,
-          clientRequestId: null,
-          servedAt: r.served_at,
-          callerKeyId: r.caller_key_id,
-          model: r.model,
-          modelVersion: r.model_version,
-          route: r.route,
-          kind: r.kind,
-          canary: r.canary,
-          status: r.status,
-          latencyMs: r.latency_ms,
-          rows: r.rows,
-          inputs: r.inputs,
-          inputsSha256: r.inputs_sha256,
-          outputs: r.outputs,
-          error: r.error,
-        }),
-      );
+      const hash = hashRecord(h.hash, await contentAt(h.seq, { seq, requestId, clientRequestId: null }));
       await pg.query(
         `INSERT INTO audit_predictions SELECT $1::bigint, logged_at, $2, served_at, caller_key_id, model, model_version, route, kind,
            canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, $3, $4 FROM audit_predictions WHERE seq = $5`,
@@ -98,7 +59,11 @@ async function main(): Promise<void> {
       assert.equal(auditor.status, 201, auditor.text);
       auditorKey = auditor.body.key;
       const writer = kiln.app.get(AuditLogWriter);
-      await writer.writeBatch({ payloadVersion: 1, predictions: Array.from({ length: 5 }, (_, i) => prediction(`real-${i}`)), events: [] });
+      await writer.writeBatch({
+        payloadVersion: 1,
+        predictions: Array.from({ length: 5 }, (_, i) => livePrediction(`real-${i}`)),
+        events: [],
+      });
       assert.equal((await verify()).ok, true);
     });
 
@@ -136,29 +101,7 @@ async function main(): Promise<void> {
       const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq IN (2, 3, 4) ORDER BY seq`);
       const [r2, r3, r4] = rows;
       await pg.query(`DELETE FROM audit_predictions WHERE seq = 3`);
-      const relinked = hashRecord(
-        r2.hash,
-        predictionContent({
-          seq: 4,
-          loggedAt: r4.logged_at,
-          requestId: r4.request_id,
-          clientRequestId: r4.client_request_id,
-          servedAt: r4.served_at,
-          callerKeyId: r4.caller_key_id,
-          model: r4.model,
-          modelVersion: r4.model_version,
-          route: r4.route,
-          kind: r4.kind,
-          canary: r4.canary,
-          status: r4.status,
-          latencyMs: r4.latency_ms,
-          rows: r4.rows,
-          inputs: r4.inputs,
-          inputsSha256: r4.inputs_sha256,
-          outputs: r4.outputs,
-          error: r4.error,
-        }),
-      );
+      const relinked = hashRecord(r2.hash, await contentAt(4));
       await pg.query(`UPDATE audit_predictions SET prev_hash = $1, hash = $2 WHERE seq = 4`, [r2.hash, relinked]);
       const v = await verify();
       assert.deepEqual([v.ok, v.firstBroken?.seq, v.firstBroken?.reason], [false, 4, 'seq_gap']);
@@ -183,29 +126,7 @@ async function main(): Promise<void> {
       const { rows } = await pg.query(`SELECT * FROM audit_predictions WHERE seq = $1`, [h.seq]);
       const r = rows[0];
       const outputs = [{ label: 'Gentoo' }];
-      const rewritten = hashRecord(
-        r.prev_hash,
-        predictionContent({
-          seq: r.seq,
-          loggedAt: r.logged_at,
-          requestId: r.request_id,
-          clientRequestId: r.client_request_id,
-          servedAt: r.served_at,
-          callerKeyId: r.caller_key_id,
-          model: r.model,
-          modelVersion: r.model_version,
-          route: r.route,
-          kind: r.kind,
-          canary: r.canary,
-          status: r.status,
-          latencyMs: r.latency_ms,
-          rows: r.rows,
-          inputs: r.inputs,
-          inputsSha256: r.inputs_sha256,
-          outputs,
-          error: r.error,
-        }),
-      );
+      const rewritten = hashRecord(r.prev_hash, await contentAt(h.seq, { outputs }));
       await pg.query(`UPDATE audit_predictions SET outputs = $1::jsonb, hash = $2 WHERE seq = $3`, [
         JSON.stringify(outputs),
         rewritten,

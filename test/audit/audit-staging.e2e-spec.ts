@@ -19,31 +19,13 @@ import { DataSource } from 'typeorm';
 import { AuditChainer } from '../../src/audit/log/audit-chainer.service';
 import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
 import { StagedChainer } from '../../src/audit/log/staged-chainer';
-import type { AuditPredictionRecord, AuditRecordBatchPayload } from '../../src/contracts';
+import type { AuditRecordBatchPayload } from '../../src/contracts';
 import { dataSourceOptions } from '../../src/platform/database/data-source-options';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
 import { penguinRecords } from '../inference/inference-helpers';
+import { livePrediction } from './audit-records';
 
-function prediction(requestId: string, record: Record<string, unknown>): AuditPredictionRecord {
-  return {
-    requestId,
-    clientRequestId: null,
-    servedAt: new Date().toISOString(),
-    callerKeyId: null,
-    model: 'penguins',
-    version: 1,
-    route: 'record',
-    kind: 'live',
-    canary: false,
-    status: 200,
-    latencyMs: 1.25,
-    rows: 1,
-    inputs: [record],
-    inputsSha256: null,
-    outputs: [{ label: 'Adelie' }],
-    error: null,
-  };
-}
+const prediction = (requestId: string, record: Record<string, unknown>) => livePrediction(requestId, [record]);
 
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');

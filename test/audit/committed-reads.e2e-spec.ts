@@ -4,40 +4,22 @@
  * `audit_predictions` beyond the chain head (or at seq 0) is no prediction for any of them.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Client } from 'pg';
-import { canonicalJson } from '../../src/audit/chain';
 import { DriftStore } from '../../src/audit/drift/drift-store';
 import { AuditLogWriter } from '../../src/audit/log/audit-log.writer';
-import type { AuditPredictionRecord } from '../../src/contracts';
 import { importLayersModel } from '../models/model-import-helpers';
 import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { livePrediction } from './audit-records';
 
 const MODEL = 'committed';
 const REAL = 5;
 
-function prediction(requestId: string): AuditPredictionRecord {
-  const inputs = [[0, 0, 0]];
-  return {
-    requestId,
-    servedAt: new Date().toISOString(),
-    callerKeyId: null,
-    model: MODEL,
-    version: 1,
-    route: 'record',
-    kind: 'live',
-    canary: false,
-    status: 200,
-    latencyMs: 1.5,
-    rows: 1,
-    inputs,
-    inputsSha256: createHash('sha256').update(canonicalJson(inputs)).digest('hex'),
-    outputs: [{ label: 'a', probabilities: { a: 0.5, b: 0.5 }, score: 0.5 }],
-    error: null,
-  };
-}
+/** A logged call of the test's model: a valid classification output, so monitoring and drift read it. */
+const prediction = (requestId: string) =>
+  livePrediction(requestId, [[0, 0, 0]], { model: MODEL, outputs: [{ label: 'a', probabilities: { a: 0.5, b: 0.5 }, score: 0.5 }] });
 
 async function main(): Promise<void> {
   const skip = await skipUnless('postgres');

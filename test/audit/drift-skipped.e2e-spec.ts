@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
+import { importGraphVersion } from '../models/model-import-helpers';
 import { skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 
 async function suite(configuration: TestConfiguration): Promise<void> {
@@ -15,23 +16,10 @@ async function suite(configuration: TestConfiguration): Promise<void> {
 
     before(async () => {
       kiln = await startTestKiln(configuration);
-      const { modelJson, weights } = handWrittenGraphModel();
-      const form = new FormData();
-      form.append(
-        'signature',
-        JSON.stringify({
-          inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
-          outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
-        }),
-      );
-      form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
-      form.append('weights', new Blob([weights]), 'group1-shard1of1.bin');
-      const imported = await fetch(`${kiln.url}/api/models/${MODEL}/versions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${kiln.adminKey}` },
-        body: form,
+      await importGraphVersion(kiln, MODEL, handWrittenGraphModel(), {
+        inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
       });
-      assert.equal(imported.status, 201, await imported.text());
     });
 
     after(async () => {

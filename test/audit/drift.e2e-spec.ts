@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import { QueueName } from '../../src/contracts';
 import { DriftScheduler, schedulerId } from '../../src/audit/drift/drift-scheduler';
 import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
+import { importGraphVersion } from '../models/model-import-helpers';
 import { mulberry32 } from '../../src/platform/util/seeded-random';
 import { createDataset, penguinsRows, readyVersion, sampleStd, type JsonRow } from '../ingestion/ingestion-helpers';
 import { trainModel } from '../inference/inference-helpers';
@@ -348,23 +349,10 @@ async function main(): Promise<void> {
     });
 
     it('skips an imported model: it has no training dataset profile', async () => {
-      const { modelJson, weights } = handWrittenGraphModel();
-      const form = new FormData();
-      form.append(
-        'signature',
-        JSON.stringify({
-          inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
-          outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
-        }),
-      );
-      form.append('model', new Blob([JSON.stringify(modelJson)]), 'model.json');
-      form.append('weights', new Blob([weights]), 'group1-shard1of1.bin');
-      const imported = await fetch(`${kiln.url}/api/models/drift-imported/versions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${kiln.adminKey}` },
-        body: form,
+      await importGraphVersion(kiln, 'drift-imported', handWrittenGraphModel(), {
+        inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 3] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
       });
-      assert.equal(imported.status, 201, await imported.text());
       assert.equal((await kiln.request('PUT', '/api/models/drift-imported/aliases/production', { body: { version: 1 } })).status, 200);
       const res = await kiln.request('POST', '/api/models/drift-imported/drift/check', { headers: { prefer: 'wait=60' } });
       assert.equal(res.status, 200, res.text);

@@ -9,13 +9,14 @@
  * script, read here from the package) — a ROC AUC well above a constant score's 0.5.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rocAuc } from '../../src/ml/metrics';
 import { ROOT } from '../ingestion/ingestion-helpers';
 import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { explain, runProcess } from './run-process';
 
 const EXAMPLE = join(ROOT, 'examples', 'fraud-scoring', 'README.md');
 const EXPORT_LINE = 'export KILN_URL=http://127.0.0.1:3000 KILN_API_KEY=$(cat data/admin.key)';
@@ -46,18 +47,6 @@ function applicationOutcomes(): string[] {
   return execFileSync('Rscript', ['-e', script], { encoding: 'utf8' }).trim().split('\n');
 }
 
-function runBash(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 async function main(): Promise<void> {
   const missing = modeldataUnavailable();
   if (missing) console.warn(`SKIP fraud-scoring walkthrough: ${missing}`);
@@ -74,23 +63,24 @@ async function main(): Promise<void> {
     it('runs the example command block unchanged and each step says what the README says', async () => {
       const [first, ...commands] = exampleCommands();
       assert.equal(first, EXPORT_LINE, 'the first line only points the CLI at a local server');
-      const run = await runBash(['set -euo pipefail', ...commands].join('\n'), { KILN_URL: kiln.url, KILN_API_KEY: kiln.adminKey });
-      const explain = `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-      assert.equal(run.code, 0, explain);
+      const script = ['set -euo pipefail', ...commands].join('\n');
+      const run = await runProcess('bash', ['-c', script], { ...process.env, KILN_URL: kiln.url, KILN_API_KEY: kiln.adminKey });
+      const why = explain(run);
+      assert.equal(run.code, 0, why);
       const out = run.stdout;
-      assert.match(out, /wrote .+: loans\.csv \(8000 loans, 422 bad\) and applications\.json \(1857 applications\)/, explain);
-      assert.match(out, /^dataset loans \([0-9a-f-]{36}\) version 1 \([0-9a-f-]{36}\): ready, 8000 rows$/m, explain);
+      assert.match(out, /wrote .+: loans\.csv \(8000 loans, 422 bad\) and applications\.json \(1857 applications\)/, why);
+      assert.match(out, /^dataset loans \([0-9a-f-]{36}\) version 1 \([0-9a-f-]{36}\): ready, 8000 rows$/m, why);
       const trained = /^training job [0-9a-f-]{36} succeeded: model loan-risk v1, rocAuc (\d\.\d+)/m.exec(out);
-      assert.ok(trained, explain);
+      assert.ok(trained, why);
       assert.ok(Number(trained[1]) > 0.6, `test-split ROC AUC ${trained[1]} well above a constant score's 0.5`);
-      assert.match(out, /│ 1\s+│ active\s+│ binary\s+│ rocAuc 0\.\d+/, explain);
-      assert.match(out, /loan-risk production: \(none\) → v1/, explain);
-      assert.match(out, /^loan-risk v1: 1857 predictions \((good \d+, bad \d+|bad \d+, good \d+)\)$/m, explain);
-      assert.match(out, /^the highest scores of 10 of 1857; --all or --json prints every one$/m, explain);
-      assert.match(out, /^loan-risk v1: no dataset drift — 0 of 22 features drifted/m, explain);
-      assert.match(out, /^window .+: 1857 live rows against loans v1 \(8000 rows\)/m, explain);
-      assert.match(out, /^predictions: ok, \d+ records checked/m, explain);
-      assert.match(out, /^events: ok, \d+ records checked/m, explain);
+      assert.match(out, /│ 1\s+│ active\s+│ binary\s+│ rocAuc 0\.\d+/, why);
+      assert.match(out, /loan-risk production: \(none\) → v1/, why);
+      assert.match(out, /^loan-risk v1: 1857 predictions \((good \d+, bad \d+|bad \d+, good \d+)\)$/m, why);
+      assert.match(out, /^the highest scores of 10 of 1857; --all or --json prints every one$/m, why);
+      assert.match(out, /^loan-risk v1: no dataset drift — 0 of 22 features drifted/m, why);
+      assert.match(out, /^window .+: 1857 live rows against loans v1 \(8000 rows\)/m, why);
+      assert.match(out, /^predictions: ok, \d+ records checked/m, why);
+      assert.match(out, /^events: ok, \d+ records checked/m, why);
     });
 
     it('the promoted model ranks the held-out applications by their real outcome (ROC AUC > 0.6)', async () => {

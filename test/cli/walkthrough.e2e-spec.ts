@@ -6,41 +6,23 @@
  * exit codes, field errors, a job that does not succeed, rollback, keys.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../ingestion/ingestion-helpers';
 import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { explain, runProcess, type Run } from './run-process';
 
 const BIN = join(ROOT, 'bin', 'kiln.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function kilnCli(kiln: TestKiln, args: string[], options: { key?: string; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        KILN_URL: kiln.url,
-        KILN_API_KEY: options.key ?? kiln.adminKey,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    KILN_URL: kiln.url,
+    KILN_API_KEY: options.key ?? kiln.adminKey,
+  };
+  return runProcess(process.execPath, [BIN, ...args], env, options.input);
 }
 
 /** The `npx kiln …` lines of the README walkthrough, in order, as argument lists. */
@@ -54,8 +36,6 @@ function walkthroughCommands(): string[][] {
     .filter((l) => l.startsWith('npx kiln '))
     .map((l) => l.slice('npx kiln '.length).trim().split(/\s+/));
 }
-
-const explain = (r: Run): string => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 async function main(): Promise<void> {
   const skip = await skipUnless('embedded');

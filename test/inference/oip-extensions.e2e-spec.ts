@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
+import { servingReady } from './triton-test-client';
 import { importLayersModel } from '../models/model-import-helpers';
 
 const ROUTED = 'ext-routed';
@@ -53,10 +54,7 @@ async function main(): Promise<void> {
       await importLayersModel(kiln, LOOSE, denseModel(2), SIGNATURE);
       await importLayersModel(kiln, LOOSE, denseModel(3), SIGNATURE);
       predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       await kiln?.close();

@@ -13,6 +13,7 @@ import { OpenInferenceGrpcServer } from '../../src/inference/grpc/open-inference
 import { loadOipGrpcPackage, loadTritonGrpcPackage } from '../../src/inference/grpc/grpc-predict-v2';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { servingReady } from './triton-test-client';
 import { importGraphModel, importLayersModel } from '../models/model-import-helpers';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel, TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
 
@@ -133,10 +134,7 @@ async function main(): Promise<void> {
       triton = new Triton(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Rpc>;
       pg = new Client({ connectionString: kiln.databaseUrl });
       await pg.connect();
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       client?.close();

@@ -16,6 +16,7 @@ import { oipSchemaErrors, type OipSchemaName } from '../support/inference/oip-sc
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { parseJsonWithNonFinite } from '../../src/inference/protocols/json-body';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
+import { servingReady } from './triton-test-client';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
 import { importLayersModel } from '../models/model-import-helpers';
 
@@ -94,11 +95,7 @@ async function main(): Promise<void> {
       );
       predictorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'predictor', role: 'predictor' } })).body.key;
       auditorKey = (await kiln.request('POST', '/api/keys', { body: { name: 'auditor', role: 'auditor' } })).body.key;
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-        100,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       await kiln?.close();

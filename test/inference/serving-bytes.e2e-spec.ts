@@ -23,6 +23,7 @@ import {
   simpleAddSubGraphModel,
 } from '../support/tfjs/graph-model-fixture';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { servingReady } from './triton-test-client';
 import { importGraphModel } from '../models/model-import-helpers';
 
 const SIMPLE = 'simple';
@@ -116,11 +117,7 @@ async function main(): Promise<void> {
       await importGraphModel(kiln, SIMPLE, simpleAddSubGraphModel(), SIMPLE_SIGNATURE);
       await importGraphModel(kiln, IDENTITY, identityGraphModel(), IDENTITY_SIGNATURE);
       await importGraphModel(kiln, TWO_VARIABLE, identityGraphModel(-1), identitySignature(-1));
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-        100,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       await kiln?.close();

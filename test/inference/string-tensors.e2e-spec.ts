@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { servingReady } from './triton-test-client';
 import { importGraphModel } from '../models/model-import-helpers';
 
 const TEXT = 'text-model';
@@ -48,11 +49,7 @@ async function main(): Promise<void> {
       buckets = Array.from(tf.string.stringToHashBucketFast(tf.tensor(words, [3], 'string'), 16).dataSync());
       kiln = await startTestKiln('postgres');
       await importGraphModel(kiln, TEXT, textGraphModel(), TEXT_SIGNATURE);
-      await eventually(
-        async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-        60_000,
-        100,
-      );
+      await servingReady(kiln);
     });
     after(async () => {
       await kiln?.close();

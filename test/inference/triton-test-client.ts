@@ -47,11 +47,14 @@ export function lengthPrefixed(elements: Array<string | Buffer>): Buffer {
   );
 }
 
-/** Waits until `GET /v2/health/ready` answers 200 (every routed version loaded). */
+/**
+ * Waits until `GET /v2/health/ready` answers 200 (every routed version loaded). The cap is generous on
+ * purpose: loading takes longer on a loaded machine, which should make a test slower, not red.
+ */
 export async function servingReady(kiln: TestKiln): Promise<void> {
   await eventually(
     async () => ((await kiln.request('GET', '/v2/health/ready', { key: null })).status === 200 ? true : undefined),
-    60_000,
+    180_000,
     100,
   );
 }

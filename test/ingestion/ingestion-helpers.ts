@@ -52,19 +52,7 @@ export async function upload(kiln: KilnClient, datasetId: string, data: Buffer |
   for (const [k, v] of Object.entries(opts.fields ?? {})) form.append(k, v);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   form.append(opts.fieldName ?? 'file', new Blob([bytes]), opts.fileName ?? 'data.csv');
-  const res = await fetch(`${kiln.url}/api/datasets/${datasetId}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${opts.key ?? kiln.adminKey}`, ...(opts.headers ?? {}) },
-    body: form,
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
+  return kiln.request('POST', `/api/datasets/${datasetId}/versions`, { body: form, key: opts.key, headers: opts.headers });
 }
 
 export async function createDataset(kiln: KilnClient, name: string): Promise<string> {

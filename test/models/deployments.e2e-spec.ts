@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { ModelDeployments, type ModelRouting, type RoutingSnapshot } from '../../src/models';
 import { ValidationProblemException } from '../../src/platform/http/validation';
 import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
+import { importGraphVersion } from './model-import-helpers';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 
@@ -21,21 +22,7 @@ const SIGNATURE = {
   outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }],
 };
 
-async function importFixture(kiln: TestKiln, name: string): Promise<number> {
-  const bytes = handWrittenGraphModel();
-  const form = new FormData();
-  form.append('signature', JSON.stringify(SIGNATURE));
-  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-  form.append('weights', new Blob([bytes.weights]), 'group1-shard1of1.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const body = (await res.json()) as { version: number };
-  assert.equal(res.status, 201, JSON.stringify(body));
-  return body.version;
-}
+const importFixture = (kiln: TestKiln, name: string) => importGraphVersion(kiln, name, handWrittenGraphModel(), SIGNATURE);
 
 /** The first field error of a problem+json answer, after checking the status. */
 function fieldOf(res: TestResponse, status: number): string {

@@ -13,6 +13,7 @@ import { handWrittenGraphModel } from '../support/tfjs/graph-model-fixture';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { createDataset, readyVersion, vegaFile } from '../ingestion/ingestion-helpers';
+import { savedByTfjsApi } from './model-import-helpers';
 
 interface Upload {
   modelJson: object | string;
@@ -25,19 +26,7 @@ async function importModel(kiln: TestKiln, name: string, u: Upload): Promise<Tes
   if (u.signature !== undefined) form.append('signature', typeof u.signature === 'string' ? u.signature : JSON.stringify(u.signature));
   form.append('model', new Blob([typeof u.modelJson === 'string' ? u.modelJson : JSON.stringify(u.modelJson)]), 'model.json');
   for (const s of u.shards) form.append('weights', new Blob([s.bytes]), s.name);
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
+  return kiln.request('POST', `/api/models/${name}/versions`, { body: form });
 }
 
 /** What TF.js's own save API hands a handler, written out as model.json + `shardCount` shard files. */
@@ -46,15 +35,7 @@ async function savedByTfjs(
   prefix: string,
   shardCount = 1,
 ): Promise<Upload> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const a = artifacts!;
-  const data = Buffer.concat((Array.isArray(a.weightData) ? a.weightData : [a.weightData!]).map((b) => Buffer.from(b)));
+  const { artifacts: a, weights: data } = await savedByTfjsApi(model);
   const cut = Math.ceil(data.length / shardCount / 4) * 4;
   const shards = Array.from({ length: shardCount }, (_, i) => ({
     name: `${prefix}-shard${i + 1}of${shardCount}.bin`,

@@ -1,4 +1,7 @@
-/** Importing an ONNX graph through the registry API (a `model` part, optionally a `signature`), and reading refusals. */
+/**
+ * Importing a model file through the registry API (a `model` part, optionally a `signature` and a
+ * `weights` shard): an ONNX graph, or with `fileName: 'model.json'` a TF.js model; and reading refusals.
+ */
 import assert from 'node:assert/strict';
 import type { TestKiln, TestResponse } from '../utils/test-kiln';
 
@@ -13,19 +16,7 @@ export async function importOnnx(
   if (extra.signature !== undefined)
     form.append('signature', typeof extra.signature === 'string' ? extra.signature : JSON.stringify(extra.signature));
   if (extra.weights) form.append('weights', new Blob([extra.weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
+  return kiln.request('POST', `/api/models/${name}/versions`, { body: form });
 }
 
 /** A 400 whose problem+json names `field` with a reason matching `reason`. */

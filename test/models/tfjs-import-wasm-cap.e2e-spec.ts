@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelBytes } from '../../src/platform/tfjs/artifact-io';
 import { hugeFillGraphModel } from '../support/tfjs/graph-model-fixture';
 import { skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
-import { assertRefused } from './onnx-import-helpers';
+import { assertRefused, importOnnx } from './onnx-import-helpers';
 
 function peakRssMb(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -21,24 +21,10 @@ function peakRssMb(): number {
 
 const SIGNATURE = { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 4] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 4] }] };
 
-async function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes): Promise<TestResponse> {
-  const form = new FormData();
-  form.append('signature', JSON.stringify(SIGNATURE));
-  form.append('model', new Blob([JSON.stringify(bytes.modelJson)]), 'model.json');
-  form.append('weights', new Blob([bytes.weights]), 'w.bin');
-  const res = await fetch(`${kiln.url}/api/models/${name}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${kiln.adminKey}` },
-    body: form,
-  });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, headers: res.headers, body, text };
+/** The graph model's weights go as `w.bin`, the shard name hugeFillGraphModel's manifest uses. */
+function importGraph(kiln: TestKiln, name: string, bytes: ModelBytes): Promise<TestResponse> {
+  const modelJson = Buffer.from(JSON.stringify(bytes.modelJson));
+  return importOnnx(kiln, name, modelJson, { fileName: 'model.json', signature: SIGNATURE, weights: Buffer.from(bytes.weights) });
 }
 
 async function main(): Promise<void> {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { describe, it } from 'node:test';
-import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
-import { eventually, httpRequest, skipUnless, testEnvironment } from '../utils/test-kiln';
+import { readyUrl, SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
+import { httpRequest, skipUnless, testEnvironment } from '../utils/test-kiln';
 
 /** The repository (tests run from dist/test/platform). */
 const ROOT = join(__dirname, '..', '..', '..');
@@ -75,8 +75,7 @@ describe('the apps/ entries', () => {
         await Promise.all(
           APPS.map(async (app) => {
             const kiln = running.get(app)!;
-            const url = await kiln.url;
-            await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 25_000);
+            const url = await readyUrl(kiln);
             const info = await httpRequest(url, env.KILN_ADMIN_KEY!, 'GET', '/api/platform');
             assert.equal(info.status, 200, `${app}: ${info.text}`);
             assert.deepEqual(info.body.roles, [app], `${app} reports only its role`);

@@ -20,18 +20,9 @@ function assertRefused(res: TestResponse, field: string | RegExp, status = 400):
   assert.ok(named, `no error names ${String(field)}: ${res.text.slice(0, 300)}`);
 }
 
-async function raw(kiln: TestKiln, method: string, path: string, body: string | FormData, contentType?: string): Promise<TestResponse> {
-  const headers: Record<string, string> = { authorization: `Bearer ${kiln.adminKey}` };
-  if (contentType) headers['content-type'] = contentType;
-  const res = await fetch(`${kiln.url}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
+/** `body` as it is: a string under `contentType`, or a FormData as multipart. */
+function raw(kiln: TestKiln, method: string, path: string, body: string | FormData, contentType?: string): Promise<TestResponse> {
+  return kiln.request(method, path, { body, headers: contentType ? { 'content-type': contentType } : {} });
 }
 
 const SIGNATURE = { inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 1] }] };

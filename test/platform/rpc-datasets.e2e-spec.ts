@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
+import { readyUrl, SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
 import { NATS_URL, natsUnavailable } from '../utils/nats';
 import { eventually, httpRequest, skipUnless, testEnvironment } from '../utils/test-kiln';
 
@@ -57,16 +57,11 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
     running.push(kiln);
     return kiln;
   };
-  const ready = async (kiln: SpawnedKiln) => {
-    const url = await kiln.url;
-    await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 25_000);
-    return url;
-  };
   try {
     let ingestion = start('ingestion', ingestionEnv);
     const gateway = start('gateway', gatewayEnv);
-    let ingestionUrl = await ready(ingestion);
-    const gatewayUrl = await ready(gateway);
+    let ingestionUrl = await readyUrl(ingestion);
+    const gatewayUrl = await readyUrl(gateway);
 
     const created = await httpRequest(ingestionUrl, key, 'POST', '/api/datasets', { body: { name: `rpc-${transport}`, description: 'x' } });
     assert.equal(created.status, 201, created.text);
@@ -117,11 +112,11 @@ async function splitReads(t: TestContext, transport: (typeof TRANSPORTS)[number]
     assert.ok(Date.now() - t0 < 5_000, `readiness answers within 5 s with ingestion down (${Date.now() - t0} ms)`);
 
     ingestion = start('ingestion', ingestionEnv);
-    ingestionUrl = await ready(ingestion);
+    ingestionUrl = await readyUrl(ingestion);
     const again = await eventually(async () => {
       const res = await httpRequest(gatewayUrl, key, 'GET', '/api/datasets');
       return res.status === 200 ? res : undefined;
-    }, 15_000);
+    }, 60_000);
     assert.deepEqual(again.body, (await httpRequest(ingestionUrl, key, 'GET', '/api/datasets')).body);
     const back = await gatewayReadiness(gatewayUrl, transport);
     assert.equal(back.status, 'up', JSON.stringify(back));
@@ -142,7 +137,7 @@ describe('split gateway dataset reads over KILN_TRANSPORT', async () => {
   // The three transports in parallel (each its own database and processes) to keep the test short.
   it(
     'answers like the ingestion app, 503 while it is down, again after restart: tcp, redis, nats',
-    { skip, timeout: 120_000 },
+    { skip, timeout: 600_000 },
     async (t) => {
       const results = await Promise.allSettled(TRANSPORTS.map((transport) => splitReads(t, transport)));
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${TRANSPORTS[i]}: ${(r.reason as Error).stack}`] : []));

@@ -16,7 +16,7 @@ import { freeLoopbackPort } from '../../src/platform/util/free-port';
 import * as ml from '../../src/ml';
 import { irisSpecies } from '../support/public-datasets';
 import { toCsv, upload } from '../ingestion/ingestion-helpers';
-import { SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
+import { readyUrl, SpawnedKiln, spawnKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, kilnClient, skipUnless, testEnvironment } from '../utils/test-kiln';
 import { natsUnavailable, NATS_URL } from '../utils/nats';
 
@@ -40,12 +40,6 @@ interface Outcome {
 let shared: { env: Record<string, string>; cleanup(): Promise<void> } | undefined;
 const outcomes = new Map<Run, Outcome>();
 
-async function ready(kiln: SpawnedKiln): Promise<string> {
-  const url = await kiln.url;
-  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), 40_000, 200);
-  return url;
-}
-
 /** The processes of one run: the all-in-one, or the five apps wired for `transport`. */
 async function startRun(run: Run, env: Record<string, string>) {
   const base = { ...env, KILN_QUEUE_PREFIX: `${env.KILN_QUEUE_PREFIX}${run}` };
@@ -53,7 +47,7 @@ async function startRun(run: Run, env: Record<string, string>) {
   const envs: Record<string, Record<string, string>> = {};
   if (run === 'all') {
     running.all = spawnKiln(base);
-    return { running, envs, gateway: await ready(running.all), inference: await running.all.url };
+    return { running, envs, gateway: await readyUrl(running.all), inference: await running.all.url };
   }
   const common = { ...base, KILN_TRANSPORT: run, NATS_URL };
   const rpc: Record<string, number> = {};
@@ -69,7 +63,7 @@ async function startRun(run: Run, env: Record<string, string>) {
   for (const app of ['ingestion', 'training', 'audit', 'inference', 'gateway']) {
     running[app] = spawnKiln(envs[app]!, join(APPS, app, 'main.js'));
   }
-  const urls = await Promise.all(Object.values(running).map(ready));
+  const urls = await Promise.all(Object.values(running).map(readyUrl));
   return { running, envs, gateway: urls[4]!, inference: urls[3]! };
 }
 
@@ -153,7 +147,7 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
       const r = await predictor('POST', `/api/models/${name}/predict`, { records: RECORDS });
       return r.status === 200 ? r : undefined;
     },
-    15_000,
+    60_000,
     100,
   );
   const classes: string[] = model.body.target.classes;
@@ -185,7 +179,7 @@ async function flow(t: TestContext, run: Run, gateway: string, inference: string
       lastFeedback = `${f.status} ${f.text}`;
       return f.status === 201 || f.status === 200 ? f : undefined;
     },
-    15_000,
+    60_000,
     200,
   ).catch((e: Error) => assert.fail(`${e.message}: ${lastFeedback}`));
   assert.ok(feedback.body.created >= 1, feedback.text);
@@ -221,7 +215,7 @@ describe('split deployment acceptance: the five apps over each transport equal t
     await shared?.cleanup();
   });
 
-  it('all-in-one: the flow, as the baseline', { skip, timeout: 300_000 }, async (t) => {
+  it('all-in-one: the flow, as the baseline', { skip, timeout: 600_000 }, async (t) => {
     const { running, gateway, inference } = await startRun('all', shared!.env);
     try {
       outcomes.set('all', await flow(t, 'all', gateway, inference, shared!.env.KILN_ADMIN_KEY!));
@@ -233,7 +227,7 @@ describe('split deployment acceptance: the five apps over each transport equal t
   for (const transport of TRANSPORTS) {
     it(
       `${transport}: five apps, the same flow and predictions; ingestion down → 503 within 5 s, back after restart`,
-      { skip, timeout: 400_000 },
+      { skip, timeout: 600_000 },
       async (t) => {
         if (transport === 'nats') {
           const why = await natsUnavailable();
@@ -283,13 +277,13 @@ describe('split deployment acceptance: the five apps over each transport equal t
             assert.ok(ms < 5_000, `${method} ${path} answered within 5 s (${ms} ms)`);
           }
           running.ingestion = spawnKiln(envs.ingestion!, join(APPS, 'ingestion', 'main.js'));
-          await ready(running.ingestion);
+          await readyUrl(running.ingestion);
           const back = await eventually(
             async () => {
               const res = await httpRequest(gateway, key, 'GET', '/api/datasets');
               return res.status === 200 ? res : undefined;
             },
-            20_000,
+            60_000,
             200,
           );
           assert.ok(back.body.some((d: { name: string }) => d.name === `iris-${transport}`));

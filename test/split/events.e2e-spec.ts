@@ -12,10 +12,10 @@ import { Client } from 'pg';
 import { CHANGE_EVENTS_CHANNEL as MIGRATION_CHANNEL } from '../../migrations/1764920000000-platform-change-events';
 import { CHANGE_EVENTS_CHANNEL, parseChangeEvent } from '../../src/platform/events';
 import { VERIFIED_KEY_TTL_MS } from '../../src/platform/auth/api-keys.service';
-import { MAIN, spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
+import { MAIN, readyUrl, spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
 import { eventually, httpRequest, kilnClient, skipUnless, startTestKiln, testEnvironment, type TestKiln } from '../utils/test-kiln';
 import { penguinRecords, penguinsVersion, trainModel } from '../inference/inference-helpers';
-import { metric, servedVersion, startApp, stop, waitReady } from './faults-helpers';
+import { metric, servedVersion, startApp, stop } from './faults-helpers';
 
 const MODEL = 'events-penguins';
 
@@ -74,8 +74,7 @@ async function main(): Promise<void> {
       ({ env, cleanup } = await testEnvironment('postgres', { KILN_ROUTING_REFRESH_MS: '1500' }));
       const all = spawnKiln(env, MAIN);
       started.push(all);
-      const mainUrl = await all.url;
-      await waitReady(mainUrl, all);
+      const mainUrl = await readyUrl(all);
       const api = kilnClient(mainUrl, env.KILN_ADMIN_KEY!);
       const data = await penguinsVersion(api);
       for (let i = 0; i < 2; i++) await trainModel(api, { datasetVersionId: data.id, modelName: MODEL, target: 'Species' });

@@ -4,8 +4,8 @@
  * through the API.
  */
 import { join } from 'node:path';
-import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
-import { eventually, httpRequest } from '../utils/test-kiln';
+import { readyUrl, spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
+import { httpRequest } from '../utils/test-kiln';
 
 /** dist/test/split → dist/apps/<app>/main.js */
 export const APPS_DIR = join(__dirname, '..', '..', 'apps');
@@ -23,22 +23,7 @@ export async function startApp(
 ): Promise<{ kiln: SpawnedKiln; url: string }> {
   const kiln = spawnKiln(env, appEntry(app));
   started.push(kiln);
-  const url = await kiln.url;
-  await waitReady(url, kiln);
-  return { kiln, url };
-}
-
-export async function waitReady(url: string, kiln?: SpawnedKiln, timeoutMs = 60_000): Promise<void> {
-  await eventually(
-    async () => {
-      const r = await fetch(`${url}/health/ready`).catch(() => null);
-      return r?.status === 200 ? true : undefined;
-    },
-    timeoutMs,
-    100,
-  ).catch((err: Error) => {
-    throw new Error(`${url} not ready: ${err.message}\n${kiln?.output().slice(-3000) ?? ''}`);
-  });
+  return { kiln, url: await readyUrl(kiln) };
 }
 
 /** SIGKILL (or the given signal) and wait for the exit; harmless for a process already gone. */

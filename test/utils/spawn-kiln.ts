@@ -48,11 +48,24 @@ export function spawnKiln(env: Record<string, string>, entry = MAIN, options: { 
 }
 
 /**
- * Waits until the Kiln at `url` answers ready. The default cap is generous on purpose: how long
- * start-up takes depends on the machine's load (42 s was seen on a loaded 2-core machine), not on Kiln.
+ * Waits until the Kiln at `url` answers ready (a refused connection, e.g. while a restarted process
+ * binds, counts as not yet). The default cap is generous on purpose: how long start-up takes depends
+ * on the machine's load (42 s was seen on a loaded 2-core machine), not on Kiln, so a slow machine
+ * makes a test slower, not red. On timeout the error carries the tail of `kiln`'s output, if given.
  */
-export async function untilReady(url: string, timeoutMs = 180_000): Promise<void> {
-  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), timeoutMs, 100);
+export async function untilReady(url: string, kiln?: SpawnedKiln, timeoutMs = 180_000): Promise<void> {
+  await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined), timeoutMs, 100).catch(
+    (err: Error) => {
+      throw new Error(`${url} not ready: ${err.message}\n${kiln?.output().slice(-3000) ?? ''}`);
+    },
+  );
+}
+
+/** The URL of a spawned Kiln once it listens and answers ready (see `untilReady`). */
+export async function readyUrl(kiln: SpawnedKiln): Promise<string> {
+  const url = await kiln.url;
+  await untilReady(url, kiln);
+  return url;
 }
 
 /**

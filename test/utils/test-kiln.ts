@@ -44,7 +44,7 @@ export interface TestKiln {
   databaseUrl: string;
   dataDir: string;
   env: Record<string, string>;
-  /** JSON request; `key` defaults to the admin key, `null` sends none. */
+  /** JSON request (a FormData body goes as multipart); `key` defaults to the admin key, `null` sends none. */
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
   close(): Promise<void>;
 }
@@ -189,8 +189,10 @@ export async function httpRequest<T = any>(
   const key = options.key === undefined ? defaultKey : options.key;
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (key) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | FormData | undefined;
+  // A FormData body goes as multipart/form-data: fetch writes that content-type with its boundary.
+  if (options.body instanceof FormData) body = options.body;
+  else if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }

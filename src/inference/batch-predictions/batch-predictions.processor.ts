@@ -158,17 +158,7 @@ export class BatchPredictionsProcessor extends WorkerHost {
       );
     }
     const cols = this.columnsFor(served, input);
-    await this.jobs.update(
-      { id: row.id, status: 'running' },
-      {
-        modelVersion: served.version,
-        modelVersionId: served.versionId,
-        predictionColumns: cols,
-        phase: 'scoring',
-        rowsProcessed: 0,
-        totalRows: input.rowCount,
-      },
-    );
+    await this.startScoring(row, served, input.rowCount, { predictionColumns: cols });
 
     // acted on between chunks
     let cancelRequested = false;
@@ -176,16 +166,13 @@ export class BatchPredictionsProcessor extends WorkerHost {
     try {
       const reader = await this.catalog.openReader(input.id);
       const ref = await this.artifacts.put(this.scoredNdjson(job, row, served, reader, cols, () => cancelRequested));
-      const handoff = await this.jobs.update(
-        { id: row.id, status: 'running', cancelRequested: false, outputDatasetVersionId: IsNull() },
-        { outputDatasetVersionId: randomUUID(), outputArtifactSha256: ref.sha256, phase: 'ingesting', rowsProcessed: input.rowCount },
-      );
-      if (!handoff.affected) return null;
-      this.logger.log(
-        { batchPredictionId: row.id, rows: input.rowCount, model: served.name, version: served.version },
+      return await this.handOff(
+        row,
+        ref.sha256,
+        input.rowCount,
+        { rows: input.rowCount, model: served.name, version: served.version },
         'batch prediction scored; output handed to ingestion',
       );
-      return await this.jobs.findOneByOrFail({ id: row.id });
     } finally {
       stopWatching();
     }
@@ -223,31 +210,51 @@ export class BatchPredictionsProcessor extends WorkerHost {
     const stopWatching = this.rows.watchCancel(row.id, () => (cancelRequested = true));
     try {
       const users = await this.distinctUsers(input, userColumn, () => cancelRequested);
-      await this.jobs.update(
-        { id: row.id, status: 'running' },
-        {
-          modelVersion: served.version,
-          modelVersionId: served.versionId,
-          recommend: options,
-          phase: 'scoring',
-          rowsProcessed: 0,
-          totalRows: users.length,
-        },
-      );
+      await this.startScoring(row, served, users.length, { recommend: options });
       const ref = await this.artifacts.put(this.recommendedNdjson(job, row, served, users, options, () => cancelRequested));
-      const handoff = await this.jobs.update(
-        { id: row.id, status: 'running', cancelRequested: false, outputDatasetVersionId: IsNull() },
-        { outputDatasetVersionId: randomUUID(), outputArtifactSha256: ref.sha256, phase: 'ingesting', rowsProcessed: users.length },
-      );
-      if (!handoff.affected) return null;
-      this.logger.log(
-        { batchPredictionId: row.id, users: users.length, k: options.k, model: served.name, version: served.version },
+      return await this.handOff(
+        row,
+        ref.sha256,
+        users.length,
+        { users: users.length, k: options.k, model: served.name, version: served.version },
         'batch recommendations written; output handed to ingestion',
       );
-      return await this.jobs.findOneByOrFail({ id: row.id });
     } finally {
       stopWatching();
     }
+  }
+
+  /** The row enters scoring with its resolved version and `total` rows (or users) to go; `fields`: what the kind of job fixes now. */
+  private async startScoring(
+    row: BatchPredictionEntity,
+    served: ServedModel,
+    total: number,
+    fields: Pick<Partial<BatchPredictionEntity>, 'predictionColumns' | 'recommend'>,
+  ): Promise<void> {
+    await this.jobs.update(
+      { id: row.id, status: 'running' },
+      { modelVersion: served.version, modelVersionId: served.versionId, ...fields, phase: 'scoring', rowsProcessed: 0, totalRows: total },
+    );
+  }
+
+  /**
+   * Fixes the output version id on the row in one conditional UPDATE that a cancel cannot interleave
+   * with, `processed` rows (or users) done; null when a cancel came first. `logged`: what the log line adds.
+   */
+  private async handOff(
+    row: BatchPredictionEntity,
+    outputSha256: string,
+    processed: number,
+    logged: Record<string, unknown>,
+    message: string,
+  ): Promise<BatchPredictionEntity | null> {
+    const handoff = await this.jobs.update(
+      { id: row.id, status: 'running', cancelRequested: false, outputDatasetVersionId: IsNull() },
+      { outputDatasetVersionId: randomUUID(), outputArtifactSha256: outputSha256, phase: 'ingesting', rowsProcessed: processed },
+    );
+    if (!handoff.affected) return null;
+    this.logger.log({ batchPredictionId: row.id, ...logged }, message);
+    return this.jobs.findOneByOrFail({ id: row.id });
   }
 
   /** The item ids' output type: integer when the version's index holds numeric item ids (an integer item column). */

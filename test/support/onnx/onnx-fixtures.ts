@@ -27,6 +27,32 @@ export function torchIrisMlp(): { bytes: Buffer; expected: TorchExpected } {
 
 type Dim = number | string;
 
+const T = onnx.TensorProto.DataType;
+const ATTR = onnx.AttributeProto.AttributeType;
+export const ONNX_TYPES = T;
+
+/** A graph input or output `name` of element type `elemType` and `shape` (strings are symbolic axes). */
+function tensorValue(name: string, elemType: number, shape: Dim[]): onnx.IValueInfoProto {
+  const dim = shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d }));
+  return { name, type: { tensorType: { elemType, shape: { dim } } } };
+}
+
+const intAttribute = (name: string, i: number): onnx.IAttributeProto => ({ name, type: ATTR.INT, i });
+
+/** `ConstantOfShape(shape) = 1.0` (float32) into `output`: the allocation the hostile graphs make. */
+const onesOfShape = (shape: string, output: string): onnx.INodeProto => ({
+  opType: 'ConstantOfShape',
+  input: [shape],
+  output: [output],
+  attribute: [{ name: 'value', type: ATTR.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [1] } }],
+});
+
+/** The encoded model of one graph: IR 7, opset `opset` of the default domain, produced by kiln-tests. */
+function encodeModel(graph: onnx.IGraphProto, opset = 13): Buffer {
+  const proto = onnx.ModelProto.create({ irVersion: 7, producerName: 'kiln-tests', opsetImport: [{ domain: '', version: opset }], graph });
+  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+}
+
 /** A one-node graph `y = op(x)` with the given element types and shapes (strings are symbolic axes). */
 export function oneNodeGraph(opts: {
   op?: string;
@@ -36,51 +62,37 @@ export function oneNodeGraph(opts: {
   outShape: Dim[];
   opset?: number;
 }): Buffer {
-  const dims = (s: Dim[]) => ({ dim: s.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) });
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: opts.opset ?? 13 }],
-    graph: {
+  return encodeModel(
+    {
       name: 'g',
       node: [{ opType: opts.op ?? 'Identity', input: ['x'], output: ['y'] }],
-      input: [{ name: 'x', type: { tensorType: { elemType: opts.inType ?? FLOAT, shape: dims(opts.inShape) } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: opts.outType ?? FLOAT, shape: dims(opts.outShape) } } }],
+      input: [tensorValue('x', opts.inType ?? T.FLOAT, opts.inShape)],
+      output: [tensorValue('y', opts.outType ?? T.FLOAT, opts.outShape)],
     },
-  });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
+    opts.opset,
+  );
 }
-
-export const ONNX_TYPES = onnx.TensorProto.DataType;
 
 /** `y = x + w` whose initializer `w` points at an external data file (what an importer must refuse). */
 export function externalDataGraph(location: string): Buffer {
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const dims = { dim: [{ dimParam: 'n' }, { dimValue: 1 }] };
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'g',
-      node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }],
-      initializer: [
-        {
-          name: 'w',
-          dims: [1],
-          dataType: FLOAT,
-          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-          externalData: [
-            { key: 'location', value: location },
-            { key: 'length', value: '4' },
-          ],
-        },
-      ],
-      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
-    },
+  return encodeModel({
+    name: 'g',
+    node: [{ opType: 'Add', input: ['x', 'w'], output: ['y'] }],
+    initializer: [
+      {
+        name: 'w',
+        dims: [1],
+        dataType: T.FLOAT,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'length', value: '4' },
+        ],
+      },
+    ],
+    input: [tensorValue('x', T.FLOAT, ['n', 1])],
+    output: [tensorValue('y', T.FLOAT, ['n', 1])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /**
@@ -89,68 +101,36 @@ export function externalDataGraph(location: string): Buffer {
  * import check passes; only the memory it takes is hostile). 16384 × 16384 is 1 GiB.
  */
 export function hugeAllocationGraph(rows: number, cols: number): Buffer {
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
-  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'hostile',
-      node: [
-        {
-          opType: 'ConstantOfShape',
-          input: ['shape'],
-          output: ['big'],
-          attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: FLOAT, floatData: [1] } }],
-        },
-        {
-          opType: 'ReduceSum',
-          input: ['big'],
-          output: ['total'],
-          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
-        },
-        { opType: 'Mul', input: ['x', 'total'], output: ['y'] },
-      ],
-      initializer: [{ name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [rows, cols] }],
-      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims } } }],
-    },
+  return encodeModel({
+    name: 'hostile',
+    node: [
+      onesOfShape('shape', 'big'),
+      { opType: 'ReduceSum', input: ['big'], output: ['total'], attribute: [intAttribute('keepdims', 0)] },
+      { opType: 'Mul', input: ['x', 'total'], output: ['y'] },
+    ],
+    initializer: [{ name: 'shape', dims: [2], dataType: T.INT64, int64Data: [rows, cols] }],
+    input: [tensorValue('x', T.FLOAT, ['batch', 4])],
+    output: [tensorValue('y', T.FLOAT, ['batch', 4])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /** `probabilities = softmax(x · w + b)` for x [batch, w.length] (w is rows × classes), opset 13. */
 export function linearSoftmaxGraph(w: number[][], b: number[]): Buffer {
-  const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const k = b.length;
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'linear-softmax',
-      node: [
-        { opType: 'MatMul', input: ['x', 'w'], output: ['xw'] },
-        { opType: 'Add', input: ['xw', 'b'], output: ['logits'] },
-        {
-          opType: 'Softmax',
-          input: ['logits'],
-          output: ['probabilities'],
-          attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
-        },
-      ],
-      initializer: [
-        { name: 'w', dims: [w.length, k], dataType: FLOAT, floatData: w.flat() },
-        { name: 'b', dims: [k], dataType: FLOAT, floatData: b },
-      ],
-      input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: w.length }] } } } }],
-      output: [
-        { name: 'probabilities', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: k }] } } } },
-      ],
-    },
+  return encodeModel({
+    name: 'linear-softmax',
+    node: [
+      { opType: 'MatMul', input: ['x', 'w'], output: ['xw'] },
+      { opType: 'Add', input: ['xw', 'b'], output: ['logits'] },
+      { opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttribute('axis', 1)] },
+    ],
+    initializer: [
+      { name: 'w', dims: [w.length, k], dataType: T.FLOAT, floatData: w.flat() },
+      { name: 'b', dims: [k], dataType: T.FLOAT, floatData: b },
+    ],
+    input: [tensorValue('x', T.FLOAT, ['batch', w.length])],
+    output: [tensorValue('probabilities', T.FLOAT, ['batch', k])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 export interface DtypesExpected {
@@ -172,52 +152,31 @@ export function dtypesGraph(): { bytes: Buffer; expected: DtypesExpected } {
  * answer changes when an integer is rounded (2^53 − 1 is odd; as float32 it becomes 2^53, even).
  */
 export function int64ParityGraph(): Buffer {
-  const T = onnx.TensorProto.DataType;
-  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'int64-parity',
-      node: [
-        { opType: 'ReduceSum', input: ['x', 'axes'], output: ['sum'] },
-        { opType: 'Mod', input: ['sum', 'two'], output: ['rem'] },
-        {
-          opType: 'Cast',
-          input: ['rem'],
-          output: ['odd'],
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
-        },
-      ],
-      initializer: [
-        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [1] },
-        { name: 'two', dims: [1], dataType: T.INT64, int64Data: [2] },
-      ],
-      input: [{ name: 'x', type: { tensorType: { elemType: T.INT64, shape: dims(2) } } }],
-      output: [{ name: 'odd', type: { tensorType: { elemType: T.FLOAT, shape: dims(1) } } }],
-    },
+  return encodeModel({
+    name: 'int64-parity',
+    node: [
+      { opType: 'ReduceSum', input: ['x', 'axes'], output: ['sum'] },
+      { opType: 'Mod', input: ['sum', 'two'], output: ['rem'] },
+      { opType: 'Cast', input: ['rem'], output: ['odd'], attribute: [intAttribute('to', T.FLOAT)] },
+    ],
+    initializer: [
+      { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [1] },
+      { name: 'two', dims: [1], dataType: T.INT64, int64Data: [2] },
+    ],
+    input: [tensorValue('x', T.INT64, ['batch', 2])],
+    output: [tensorValue('odd', T.FLOAT, ['batch', 1])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /** `y = x · [1, −1]` for x float64 [batch, 2], y float64 [batch, 1]: a difference float32 would lose. */
 export function float64DifferenceGraph(): Buffer {
-  const T = onnx.TensorProto.DataType;
-  const dims = (k: number) => ({ dim: [{ dimParam: 'batch' }, { dimValue: k }] });
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'float64-difference',
-      node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
-      initializer: [{ name: 'w', dims: [2, 1], dataType: T.DOUBLE, doubleData: [1, -1] }],
-      input: [{ name: 'x', type: { tensorType: { elemType: T.DOUBLE, shape: dims(2) } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: T.DOUBLE, shape: dims(1) } } }],
-    },
+  return encodeModel({
+    name: 'float64-difference',
+    node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
+    initializer: [{ name: 'w', dims: [2, 1], dataType: T.DOUBLE, doubleData: [1, -1] }],
+    input: [tensorValue('x', T.DOUBLE, ['batch', 2])],
+    output: [tensorValue('y', T.DOUBLE, ['batch', 1])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /**
@@ -226,38 +185,22 @@ export function float64DifferenceGraph(): Buffer {
  * row is 1 MiB, so the import's dry run (2 rows) passes while a call of 1024 rows asks for 1 GiB.
  */
 export function batchGrowingGraph(perRow: number): Buffer {
-  const T = onnx.TensorProto.DataType;
-  const dims = { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] };
-  const INT = onnx.AttributeProto.AttributeType.INT;
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    producerName: 'kiln-tests',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'batch-growing',
-      node: [
-        { opType: 'Shape', input: ['x'], output: ['x_shape'] },
-        { opType: 'Concat', input: ['x_shape', 'per_row'], output: ['big_shape'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        {
-          opType: 'ConstantOfShape',
-          input: ['big_shape'],
-          output: ['big'],
-          attribute: [
-            { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: T.FLOAT, floatData: [1] } },
-          ],
-        },
-        { opType: 'ReduceSum', input: ['big', 'axes'], output: ['sums'], attribute: [{ name: 'keepdims', type: INT, i: 0 }] },
-        { opType: 'Mul', input: ['x', 'sums'], output: ['y'] },
-      ],
-      initializer: [
-        { name: 'per_row', dims: [1], dataType: T.INT64, int64Data: [perRow] },
-        { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [2] },
-      ],
-      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT, shape: dims } } }],
-    },
+  return encodeModel({
+    name: 'batch-growing',
+    node: [
+      { opType: 'Shape', input: ['x'], output: ['x_shape'] },
+      { opType: 'Concat', input: ['x_shape', 'per_row'], output: ['big_shape'], attribute: [intAttribute('axis', 0)] },
+      onesOfShape('big_shape', 'big'),
+      { opType: 'ReduceSum', input: ['big', 'axes'], output: ['sums'], attribute: [intAttribute('keepdims', 0)] },
+      { opType: 'Mul', input: ['x', 'sums'], output: ['y'] },
+    ],
+    initializer: [
+      { name: 'per_row', dims: [1], dataType: T.INT64, int64Data: [perRow] },
+      { name: 'axes', dims: [1], dataType: T.INT64, int64Data: [2] },
+    ],
+    input: [tensorValue('x', T.FLOAT, ['batch', 4])],
+    output: [tensorValue('y', T.FLOAT, ['batch', 4])],
   });
-  return Buffer.from(onnx.ModelProto.encode(proto).finish());
 }
 
 /**

@@ -13,28 +13,7 @@
  *    float(input1) as a column + the column sums of input0.
  */
 import type { ModelBytes } from '../../../src/platform/tfjs/artifact-io';
-
-const F32 = { type: 'DT_FLOAT' };
-const I32 = { type: 'DT_INT32' };
-const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
-const constNode = (name: string, dtype: 'DT_FLOAT' | 'DT_INT32', shape: number[]) => ({
-  name,
-  op: 'Const',
-  attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(...shape) } } },
-});
-
-function graph(nodes: object[], weights: Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32' }>, data: Buffer): ModelBytes {
-  return {
-    modelJson: {
-      format: 'graph-model',
-      generatedBy: 'kiln test fixture',
-      convertedBy: null,
-      modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
-      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights }],
-    },
-    weights: data,
-  };
-}
+import { constNode, F32, graphModel, I32, placeholder } from './graph-model-fixture';
 
 const f32 = (name: string, tensor?: string) => ({ name, dtype: 'float32', shape: [-1], ...(tensor ? { tensor } : {}) });
 
@@ -64,10 +43,10 @@ export const HALF_PLUS_THREE_SIGNATURE = {
 };
 
 export function halfPlusTwo(): ModelBytes {
-  return graph(
+  return graphModel(
     [
-      { name: 'x', op: 'Placeholder', attr: { dtype: F32, shape: { shape: { unknownRank: true } } } },
-      { name: 'x2', op: 'Placeholder', attr: { dtype: F32, shape: { shape: { unknownRank: true } } } },
+      placeholder('x', 'DT_FLOAT', 'unknown rank'),
+      placeholder('x2', 'DT_FLOAT', 'unknown rank'),
       constNode('a', 'DT_FLOAT', []),
       constNode('b', 'DT_FLOAT', []),
       constNode('c', 'DT_FLOAT', []),
@@ -95,10 +74,10 @@ export const KSERVE_EXAMPLE_SIGNATURE = {
 };
 
 export function kserveExample(): ModelBytes {
-  return graph(
+  return graphModel(
     [
-      { name: 'input0', op: 'Placeholder', attr: { dtype: I32, shape: { shape: dims(2, 2) } } },
-      { name: 'input1', op: 'Placeholder', attr: { dtype: { type: 'DT_BOOL' }, shape: { shape: dims(3) } } },
+      placeholder('input0', 'DT_INT32', [2, 2]),
+      placeholder('input1', 'DT_BOOL', [3]),
       constNode('axis', 'DT_INT32', [1]),
       constNode('column', 'DT_INT32', [2]),
       { name: 'f0', op: 'Cast', input: ['input0'], attr: { SrcT: I32, DstT: F32 } },
