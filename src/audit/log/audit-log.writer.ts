@@ -49,8 +49,12 @@ export class AuditLogWriter {
    * the batch is then written record by record, and such a record is stored without its payloads
    * (inputs / outputs, keeping inputsSha256, the error saying why) so its answered call still has a
    * record; only if even that is refused is it logged and named in the job's failure.
+   *
+   * `outer`: write inside the caller's transaction (each attempt a savepoint of it), so what is
+   * written commits or rolls back with the caller's own statements. The chainer's slow path uses it:
+   * a staged row's records and the row's delete (or refusal) are one commit, never one without the other.
    */
-  async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date()): Promise<AuditRecordBatchResult> {
+  async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date(), outer?: EntityManager): Promise<AuditRecordBatchResult> {
     const refused: string[] = [];
     const valid = <R, N>(records: R[], normalize: (r: R, i: number) => N): N[] =>
       records.flatMap((r, i) => {
@@ -71,9 +75,9 @@ export class AuditLogWriter {
       if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
       throw err;
     }
-    const writePredictions = (batch: NewPrediction[]) => this.writePredictions(batch, loggedAt);
+    const writePredictions = (batch: NewPrediction[]) => this.writePredictions(batch, loggedAt, outer);
     const p = predictions.length ? await this.isolating(predictions, writePredictions, withoutPayloads, refused) : NOTHING;
-    const writeEvents = (batch: NewEvent[]) => this.db.transaction((m) => this.appendEvents(m, batch, loggedAt));
+    const writeEvents = (batch: NewEvent[]) => this.inTransaction(outer, (m) => this.appendEvents(m, batch, loggedAt));
     const e = events.length ? await this.isolating(events, writeEvents, null, refused) : NOTHING;
     if (refused.length) {
       throw new UnrecoverableError(
@@ -203,16 +207,32 @@ export class AuditLogWriter {
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
 
-  private async writePredictions(records: NewPrediction[], loggedAt: Date): Promise<Appended> {
+  /** `work` in a transaction of its own, or (`outer` given) in a savepoint of the caller's transaction. */
+  private async inTransaction<T>(outer: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (!outer) return this.db.transaction(work);
+    await outer.query(`SAVEPOINT audit_write`);
+    try {
+      const result = await work(outer);
+      await outer.query(`RELEASE SAVEPOINT audit_write`);
+      return result;
+    } catch (err) {
+      await outer.query(`ROLLBACK TO SAVEPOINT audit_write`);
+      await outer.query(`RELEASE SAVEPOINT audit_write`);
+      throw err;
+    }
+  }
+
+  private async writePredictions(records: NewPrediction[], loggedAt: Date, outer?: EntityManager): Promise<Appended> {
     let ensured: string | null = null;
     try {
-      const result = await this.db.transaction((m) =>
+      const result = await this.inTransaction(outer, (m) =>
         this.appendPredictions(m, records, loggedAt, (name) => {
           ensured = name;
         }),
       );
-      // cached only once committed: a rolled-back transaction also rolls back the CREATE TABLE
-      if (ensured) this.lastPartition = ensured;
+      // cached only once committed (a rolled-back transaction also rolls back the CREATE TABLE): not
+      // yet when the caller's transaction holds it
+      if (ensured && !outer) this.lastPartition = ensured;
       return result;
     } catch (err) {
       this.lastPartition = null;

@@ -40,7 +40,8 @@ interface StagedRow {
  *
  * When a record breaks the contract or PostgreSQL refuses a value, the pass goes back to before its
  * claim (a savepoint), locks the same rows again and writes them one staged row at a time through
- * AuditLogWriter.writeBatch (record by record, a refused payload stored without it); a row with
+ * AuditLogWriter.writeBatch (record by record, a refused payload stored without it), still in the
+ * pass's transaction, so the whole pass commits as one; a row with
  * records that still cannot be stored keeps them in `audit_staging` with `refused_at` / `refused`
  * set (out of the backlog), the others are written.
  *
@@ -135,7 +136,7 @@ export class StagedChainer {
   async pass(): Promise<number> {
     let partition: string | null = null;
     let fallback = false;
-    const claimed = await this.db.transaction(async (m) => {
+    const claimed = await this.transaction(async (m) => {
       await m.query(`SAVEPOINT chain`);
       const rows = (
         (await m.query(
@@ -176,15 +177,27 @@ export class StagedChainer {
     return claimed;
   }
 
+  /** The pass's transaction; when it fails, a partition it created is gone with it. */
+  private async transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work);
+    } catch (err) {
+      this.writer.partitionUnknown();
+      throw err;
+    }
+  }
+
   /**
-   * The slow path, rows still locked by the caller's transaction `m`: each row through writeBatch (its
-   * own transactions, idempotent), then deleted — or marked refused with the writer's reason.
+   * The slow path, rows still locked by the caller's transaction `m`: each row through writeBatch, in
+   * `m` (savepoints), then deleted — or marked refused with the writer's reason. The row's records and
+   * its delete commit together: a crash in between leaves neither (never a record in the log whose
+   * staged row is still there to be chained again).
    */
   private async oneByOne(m: EntityManager, rows: StagedRow[]): Promise<void> {
     for (const row of rows) {
       let refused: string | null = null;
       try {
-        await this.writer.writeBatch(JSON.parse(row.batch) as AuditRecordBatchPayload);
+        await this.writer.writeBatch(JSON.parse(row.batch) as AuditRecordBatchPayload, new Date(), m);
       } catch (err) {
         if (!(err instanceof UnrecoverableError)) throw err;
         refused = err.message;
