@@ -7,6 +7,7 @@ import { hashCanonical, hashRecord } from '../chain';
 import { eventContent, predictionCanonical } from './chain-content';
 import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
 import { ensurePartition, partitionFor } from './partitions';
+import { preparedQuery } from './prepared-query';
 
 export type ChainName = 'predictions' | 'events';
 
@@ -284,15 +285,23 @@ export class AuditLogWriter {
     const unique = dedupe(records, (r) => r.requestId);
     const stored = new Set(
       (
-        (await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [
-          unique.map((r) => r.requestId),
-        ])) as IdRow[]
+        await preparedQuery<IdRow>(
+          m,
+          'kiln-audit-stored-predictions',
+          `SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`,
+          [unique.map((r) => r.requestId)],
+        )
       ).map((r) => r.id),
     );
     const fresh = unique.filter((r) => !stored.has(r.requestId));
     if (fresh.length > 0) {
       // ordered by the partition key: only the newest partition is read
-      const newest = (await m.query(`SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`)) as TimeRow[];
+      const newest = await preparedQuery<TimeRow>(
+        m,
+        'kiln-audit-newest-prediction',
+        `SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`,
+        [],
+      );
       const loggedAt = notBefore(requestedAt, newest[0]?.at);
       const partition = partitionFor(loggedAt);
       if (partition.name !== this.lastPartition) {
@@ -387,16 +396,18 @@ function notBefore(at: Date, floor: Date | undefined): Date {
 }
 
 export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
-  const rows = (await m.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`, [chain])) as Array<{
-    seq: string;
-    hash: string;
-  }>;
+  const rows = await preparedQuery<{ seq: string; hash: string }>(
+    m,
+    'kiln-audit-lock-head',
+    `SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
+    [chain],
+  );
   if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
   return rows[0]!;
 }
 
 async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<void> {
-  await m.query(`UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
+  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
 }
 
 /**
@@ -410,7 +421,9 @@ async function insertChunked(m: EntityManager, table: string, columns: string, t
   const sql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${arrays})`;
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
-    await m.query(
+    await preparedQuery(
+      m,
+      `kiln-audit-insert-${table}`,
       sql,
       types.map((_, i) => chunk.map((row) => row[i])),
     );

@@ -5,6 +5,7 @@ import type { AuditRecordBatchPayload } from '../../contracts';
 import type { AuditLogWriter } from './audit-log.writer';
 import { BUSY, CHAINER_FLAGS_BYTES, PAUSED, WAITING } from './chainer-thread';
 import { IncomingRecordError } from './incoming-records';
+import { preparedQuery } from './prepared-query';
 
 /** Staged rows claimed per pass (each holds one group commit: 1–500 records). */
 export const CLAIM_ROWS = 200;
@@ -19,6 +20,11 @@ export const CHAIN_POLL_MS = 100;
 export const CHAIN_INTERVAL_MS = 20;
 /** Pause after a pass failed for a reason other than the data (database down, lock timeout). */
 export const RETRY_MS = 1_000;
+
+/** Claims and deletes the oldest staged rows not taken by another chainer (run on every pass and idle poll). */
+const CLAIM_SQL = `DELETE FROM audit_staging WHERE id IN (
+  SELECT id FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, batch`;
 
 interface StagedRow {
   id: string;
@@ -138,14 +144,7 @@ export class StagedChainer {
     let fallback = false;
     const claimed = await this.transaction(async (m) => {
       await m.query(`SAVEPOINT chain`);
-      const rows = (
-        (await m.query(
-          `DELETE FROM audit_staging WHERE id IN (
-           SELECT id FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, batch`,
-          [CLAIM_ROWS],
-        )) as [StagedRow[], number]
-      )[0];
+      const rows = await preparedQuery<StagedRow>(m, 'kiln-audit-claim', CLAIM_SQL, [CLAIM_ROWS]);
       if (rows.length === 0) return 0;
       // RETURNING has no order: the records go into the chain in staging order
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
