@@ -284,13 +284,12 @@ export class AuditLogWriter {
     const head = await lockHead(m, 'predictions');
     const unique = dedupe(records, (r) => r.requestId);
     const stored = new Set(
+      // planned per call, not prepared: the generic plan of `= ANY($1)` over the partitions was 18×
+      // slower to execute (pg_stat_statements) than the custom plan is to plan
       (
-        await preparedQuery<IdRow>(
-          m,
-          'kiln-audit-stored-predictions',
-          `SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`,
-          [unique.map((r) => r.requestId)],
-        )
+        (await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [
+          unique.map((r) => r.requestId),
+        ])) as IdRow[]
       ).map((r) => r.id),
     );
     const fresh = unique.filter((r) => !stored.has(r.requestId));
