@@ -19,6 +19,7 @@ import { ModelsRecommender1764870000000 } from './1764870000000-models-recommend
 import { AuditStaging1764900000000 } from './1764900000000-audit-staging';
 import { PlatformChangeEvents1764920000000 } from './1764920000000-platform-change-events';
 import { BatchPredictionsRecommend1764970000000 } from './1764970000000-batch-predictions-recommend';
+import { AuditClientRequestIdPartial1765000000000 } from './1765000000000-audit-client-request-id-partial';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   AuditStaging1764900000000,
   PlatformChangeEvents1764920000000,
   BatchPredictionsRecommend1764970000000,
+  AuditClientRequestIdPartial1765000000000,
 ];

@@ -4,7 +4,6 @@ import type { AdminEventRecord, AuditPredictionRecord, AuditRecordBatchPayload }
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { AuditStaging } from './audit-staging';
 import { canonicalJson, escapeStrings, escapeText, toJsonSafe } from './chain';
-import { RecentRequestIds } from './recent-request-ids';
 
 /** Records in one staged batch at most; a larger burst becomes several batches. */
 const MAX_RECORDS_PER_BATCH = 500;
@@ -13,10 +12,6 @@ const MAX_RECORDS_PER_BATCH = 500;
  * batches under load (fewer commits per record) for one commit of latency.
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
-/** How long a live prediction's request id counts as "recorded here, maybe not in the log yet" (feedback waits for it). */
-export const RECENT_RECORD_MS = 10_000;
-/** Request ids remembered at most (10 s at 20 000 calls/s). */
-const MAX_RECENT_IDS = 200_000;
 
 type Pending = ({ kind: 'prediction'; record: AuditPredictionRecord } | { kind: 'event'; record: AdminEventRecord }) & {
   resolve(): void;
@@ -43,8 +38,6 @@ export class AuditSink {
   private pending: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
-  /** The live predictions recorded in the last RECENT_RECORD_MS (`recent.ttlMs`), whose feedback may wait. */
-  readonly recent = new RecentRequestIds(RECENT_RECORD_MS, MAX_RECENT_IDS);
 
   constructor(
     private readonly staging: AuditStaging,
@@ -68,18 +61,9 @@ export class AuditSink {
     return { inputs: null, inputsSha256: createHash('sha256').update(canonicalJson(safe)).digest('hex') };
   }
 
-  /**
-   * True when this process recorded a live prediction with this request id in the last
-   * RECENT_RECORD_MS: its record may still be on its way into the log.
-   */
-  recordedRecently(requestId: string): boolean {
-    return this.recent.has(requestId);
-  }
-
   /** Resolves once the record is durable (staged in PostgreSQL; rejects with 503 when it cannot be). */
   recordPrediction(given: AuditPredictionRecord): Promise<void> {
     if (!this.enabled) return Promise.resolve();
-    if (given.kind === 'live') this.recent.add(given.requestId);
     const record: AuditPredictionRecord = {
       ...given,
       inputs: escapeStrings(given.inputs),

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       });
       await stage({ payloadVersion: 1, predictions: [prediction(`${tag}-c-3`, penguins[3]!)], events: [] });
       chainer.resume();
-      // the slow path commits each row's records before the pass commits its deletes: wait for both
+      // chained by the kiln's own chainer: wait for its pass (records and staged-row changes commit together)
       const left = await eventually(async () => {
         assert.deepEqual(await storedIds(`${tag}-c-`), [`${tag}-c-0`, `${tag}-c-1`, `${tag}-c-3`]);
         const rows = (await pg.query(`SELECT id, refused_at, refused FROM audit_staging`)).rows;
@@ -159,6 +159,43 @@ async function main(): Promise<void> {
       const verify = await kiln.request('GET', '/api/audit/verify');
       assert.equal(verify.status, 200, verify.text);
       assert.equal(verify.body.ok, true, verify.text);
+    });
+
+    it('the slow path commits the records of a row and its refusal together: a failure in between leaves neither', async () => {
+      await chainer.pause();
+      const db = await new DataSource(dataSourceOptions(kiln.databaseUrl, { applicationName: 'slow-path-test', max: 2 })).initialize();
+      const pass = new StagedChainer(db, new AuditLogWriter(db));
+      try {
+        // a valid record and one breaking the contract: the pass takes the slow path, writes the first,
+        // then marks the row refused — which fails here (as a crash at that moment would end the pass)
+        const row = await stage({
+          payloadVersion: 1,
+          predictions: [prediction(`${tag}-s-0`, penguins[0]!), { ...prediction(`${tag}-s-1`, penguins[1]!), servedAt: 'soon' }],
+          events: [],
+        });
+        await pg.query(`CREATE OR REPLACE FUNCTION staging_refuse_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'connection lost for the test'; END $$`);
+        await pg.query(
+          `CREATE TRIGGER staging_refuse_fail BEFORE UPDATE ON audit_staging FOR EACH ROW EXECUTE FUNCTION staging_refuse_fail()`,
+        );
+        const headBefore = (await pg.query(`SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'`)).rows[0].seq;
+        await assert.rejects(pass.pass(), /connection lost for the test/);
+        assert.deepEqual(await storedIds(`${tag}-s-`), [], 'no record of a row that is still staged');
+        assert.equal((await pg.query(`SELECT seq FROM audit_chain_heads WHERE chain = 'predictions'`)).rows[0].seq, headBefore);
+        const staged = (await pg.query(`SELECT refused_at FROM audit_staging WHERE id = $1`, [row])).rows;
+        assert.equal(staged.length, 1);
+        assert.equal(staged[0].refused_at, null, 'still waiting for the chainer');
+        await pg.query(`DROP TRIGGER staging_refuse_fail ON audit_staging`);
+        assert.equal(await pass.pass(), 1);
+        assert.deepEqual(await storedIds(`${tag}-s-`), [`${tag}-s-0`], 'the valid record once');
+        const refused = (await pg.query(`SELECT refused FROM audit_staging WHERE id = $1`, [row])).rows[0].refused;
+        assert.match(refused, /predictions\[1\]\.servedAt: must be an ISO 8601 time/);
+        assert.equal(await verifies(), true);
+      } finally {
+        await pg.query(`DROP TRIGGER IF EXISTS staging_refuse_fail ON audit_staging`);
+        await db.destroy();
+        chainer.resume();
+      }
     });
 
     it('chains a backlog of 20 000 records while the serving event loop stays idle (the work is on its own thread)', async (t) => {

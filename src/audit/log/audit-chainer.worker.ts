@@ -49,8 +49,8 @@ const toHost: LoggerService = Object.fromEntries(
 async function main(): Promise<void> {
   Logger.overrideLogger(toHost);
   const data = workerData as ChainerWorkerData;
-  // Two connections: the pass's transaction, and writeBatch's own ones on the slow path.
-  const db = await new DataSource(dataSourceOptions(data.databaseUrl, { applicationName: 'kiln-audit-chainer', max: 2 })).initialize();
+  // One connection: every pass, its slow path included, is one transaction.
+  const db = await new DataSource(dataSourceOptions(data.databaseUrl, { applicationName: 'kiln-audit-chainer', max: 1 })).initialize();
   const chainer = new StagedChainer(db, new AuditLogWriter(db), new Int32Array(data.flags));
   parentPort!.on('message', (m: ChainerHostMessage) => {
     if (m.type === 'poke') chainer.poke();

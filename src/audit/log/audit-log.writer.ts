@@ -7,17 +7,52 @@ import { hashCanonical, hashRecord } from '../chain';
 import { eventContent, predictionCanonical } from './chain-content';
 import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
 import { ensurePartition, partitionFor } from './partitions';
+import { preparedQuery } from './prepared-query';
 
 export type ChainName = 'predictions' | 'events';
 
-/** Rows per multi-row INSERT (20 parameters each, far below PostgreSQL's 65 535). */
+/** Rows per INSERT (one array per column: the statement's size does not grow with the rows). */
 const INSERT_CHUNK = 500;
 
 const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model,
   model_version, route, kind, canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
-const PREDICTION_CASTS = ['', '', '', '', '', '', '', '', '', '', '', '', '', '', '::jsonb', '', '::jsonb', '', '', ''];
+const PREDICTION_TYPES = [
+  'bigint',
+  'timestamptz',
+  'varchar',
+  'varchar',
+  'timestamptz',
+  'varchar',
+  'varchar',
+  'integer',
+  'varchar',
+  'varchar',
+  'boolean',
+  'smallint',
+  'float8',
+  'integer',
+  'jsonb',
+  'text',
+  'jsonb',
+  'text',
+  'text',
+  'text',
+];
 const EVENT_INSERT_COLUMNS = `seq, event_id, at, logged_at, request_id, actor_key_id, action, target, before, after, prev_hash, hash`;
-const EVENT_CASTS = ['', '', '', '', '', '', '', '::jsonb', '::jsonb', '::jsonb', '', ''];
+const EVENT_TYPES = [
+  'bigint',
+  'uuid',
+  'timestamptz',
+  'timestamptz',
+  'varchar',
+  'varchar',
+  'varchar',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'text',
+  'text',
+];
 
 /**
  * Appends batches to the two hash chains, idempotently (the `audit.record-batch` worker).
@@ -49,8 +84,12 @@ export class AuditLogWriter {
    * the batch is then written record by record, and such a record is stored without its payloads
    * (inputs / outputs, keeping inputsSha256, the error saying why) so its answered call still has a
    * record; only if even that is refused is it logged and named in the job's failure.
+   *
+   * `outer`: write inside the caller's transaction (each attempt a savepoint of it), so what is
+   * written commits or rolls back with the caller's own statements. The chainer's slow path uses it:
+   * a staged row's records and the row's delete (or refusal) are one commit, never one without the other.
    */
-  async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date()): Promise<AuditRecordBatchResult> {
+  async writeBatch(payload: AuditRecordBatchPayload, loggedAt: Date = new Date(), outer?: EntityManager): Promise<AuditRecordBatchResult> {
     const refused: string[] = [];
     const valid = <R, N>(records: R[], normalize: (r: R, i: number) => N): N[] =>
       records.flatMap((r, i) => {
@@ -71,9 +110,9 @@ export class AuditLogWriter {
       if (err instanceof IncomingRecordError) throw new UnrecoverableError(`audit.record-batch: ${err.message}`);
       throw err;
     }
-    const writePredictions = (batch: NewPrediction[]) => this.writePredictions(batch, loggedAt);
+    const writePredictions = (batch: NewPrediction[]) => this.writePredictions(batch, loggedAt, outer);
     const p = predictions.length ? await this.isolating(predictions, writePredictions, withoutPayloads, refused) : NOTHING;
-    const writeEvents = (batch: NewEvent[]) => this.db.transaction((m) => this.appendEvents(m, batch, loggedAt));
+    const writeEvents = (batch: NewEvent[]) => this.inTransaction(outer, (m) => this.appendEvents(m, batch, loggedAt));
     const e = events.length ? await this.isolating(events, writeEvents, null, refused) : NOTHING;
     if (refused.length) {
       throw new UnrecoverableError(
@@ -197,22 +236,38 @@ export class AuditLogWriter {
         prev = hash;
         return row;
       });
-      await insertChunked(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_CASTS, rows);
+      await insertChunked(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, rows);
       await moveHead(m, 'events', seq, prev);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
 
-  private async writePredictions(records: NewPrediction[], loggedAt: Date): Promise<Appended> {
+  /** `work` in a transaction of its own, or (`outer` given) in a savepoint of the caller's transaction. */
+  private async inTransaction<T>(outer: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (!outer) return this.db.transaction(work);
+    await outer.query(`SAVEPOINT audit_write`);
+    try {
+      const result = await work(outer);
+      await outer.query(`RELEASE SAVEPOINT audit_write`);
+      return result;
+    } catch (err) {
+      await outer.query(`ROLLBACK TO SAVEPOINT audit_write`);
+      await outer.query(`RELEASE SAVEPOINT audit_write`);
+      throw err;
+    }
+  }
+
+  private async writePredictions(records: NewPrediction[], loggedAt: Date, outer?: EntityManager): Promise<Appended> {
     let ensured: string | null = null;
     try {
-      const result = await this.db.transaction((m) =>
+      const result = await this.inTransaction(outer, (m) =>
         this.appendPredictions(m, records, loggedAt, (name) => {
           ensured = name;
         }),
       );
-      // cached only once committed: a rolled-back transaction also rolls back the CREATE TABLE
-      if (ensured) this.lastPartition = ensured;
+      // cached only once committed (a rolled-back transaction also rolls back the CREATE TABLE): not
+      // yet when the caller's transaction holds it
+      if (ensured && !outer) this.lastPartition = ensured;
       return result;
     } catch (err) {
       this.lastPartition = null;
@@ -229,6 +284,8 @@ export class AuditLogWriter {
     const head = await lockHead(m, 'predictions');
     const unique = dedupe(records, (r) => r.requestId);
     const stored = new Set(
+      // planned per call, not prepared: the generic plan of `= ANY($1)` over the partitions was 18×
+      // slower to execute (pg_stat_statements) than the custom plan is to plan
       (
         (await m.query(`SELECT request_id AS id FROM audit_predictions WHERE request_id = ANY($1::varchar[])`, [
           unique.map((r) => r.requestId),
@@ -238,7 +295,12 @@ export class AuditLogWriter {
     const fresh = unique.filter((r) => !stored.has(r.requestId));
     if (fresh.length > 0) {
       // ordered by the partition key: only the newest partition is read
-      const newest = (await m.query(`SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`)) as TimeRow[];
+      const newest = await preparedQuery<TimeRow>(
+        m,
+        'kiln-audit-newest-prediction',
+        `SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`,
+        [],
+      );
       const loggedAt = notBefore(requestedAt, newest[0]?.at);
       const partition = partitionFor(loggedAt);
       if (partition.name !== this.lastPartition) {
@@ -275,7 +337,7 @@ export class AuditLogWriter {
         prev = hash;
         return row;
       });
-      await insertChunked(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_CASTS, rows);
+      await insertChunked(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, rows);
       await moveHead(m, 'predictions', seq, prev);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
@@ -333,23 +395,36 @@ function notBefore(at: Date, floor: Date | undefined): Date {
 }
 
 export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
-  const rows = (await m.query(`SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`, [chain])) as Array<{
-    seq: string;
-    hash: string;
-  }>;
+  const rows = await preparedQuery<{ seq: string; hash: string }>(
+    m,
+    'kiln-audit-lock-head',
+    `SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
+    [chain],
+  );
   if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
   return rows[0]!;
 }
 
 async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<void> {
-  await m.query(`UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
+  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
 }
 
-async function insertChunked(m: EntityManager, table: string, columns: string, casts: string[], rows: unknown[][]): Promise<void> {
+/**
+ * `rows` in chunks, each one INSERT … SELECT FROM unnest(one array per column): a statement of one
+ * parameter per column, whatever the rows. A multi-row VALUES list (a parameter per value, 10 000 for
+ * 500 records) cost PostgreSQL more to parse and plan than to execute (pg_stat_statements: planning
+ * 64 % of the log INSERT's time; docs/performance.md).
+ */
+async function insertChunked(m: EntityManager, table: string, columns: string, types: string[], rows: unknown[][]): Promise<void> {
+  const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+  const sql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${arrays})`;
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
     const chunk = rows.slice(start, start + INSERT_CHUNK);
-    const params: unknown[] = [];
-    const tuples = chunk.map((row) => `(${row.map((value, i) => `$${params.push(value)}${casts[i]}`).join(', ')})`);
-    await m.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, params);
+    await preparedQuery(
+      m,
+      `kiln-audit-insert-${table}`,
+      sql,
+      types.map((_, i) => chunk.map((row) => row[i])),
+    );
   }
 }

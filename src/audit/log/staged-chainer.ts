@@ -5,6 +5,7 @@ import type { AuditRecordBatchPayload } from '../../contracts';
 import type { AuditLogWriter } from './audit-log.writer';
 import { BUSY, CHAINER_FLAGS_BYTES, PAUSED, WAITING } from './chainer-thread';
 import { IncomingRecordError } from './incoming-records';
+import { preparedQuery } from './prepared-query';
 
 /** Staged rows claimed per pass (each holds one group commit: 1–500 records). */
 export const CLAIM_ROWS = 200;
@@ -19,6 +20,11 @@ export const CHAIN_POLL_MS = 100;
 export const CHAIN_INTERVAL_MS = 20;
 /** Pause after a pass failed for a reason other than the data (database down, lock timeout). */
 export const RETRY_MS = 1_000;
+
+/** Claims and deletes the oldest staged rows not taken by another chainer (run on every pass and idle poll). */
+const CLAIM_SQL = `DELETE FROM audit_staging WHERE id IN (
+  SELECT id FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, batch`;
 
 interface StagedRow {
   id: string;
@@ -40,7 +46,8 @@ interface StagedRow {
  *
  * When a record breaks the contract or PostgreSQL refuses a value, the pass goes back to before its
  * claim (a savepoint), locks the same rows again and writes them one staged row at a time through
- * AuditLogWriter.writeBatch (record by record, a refused payload stored without it); a row with
+ * AuditLogWriter.writeBatch (record by record, a refused payload stored without it), still in the
+ * pass's transaction, so the whole pass commits as one; a row with
  * records that still cannot be stored keeps them in `audit_staging` with `refused_at` / `refused`
  * set (out of the backlog), the others are written.
  *
@@ -135,16 +142,9 @@ export class StagedChainer {
   async pass(): Promise<number> {
     let partition: string | null = null;
     let fallback = false;
-    const claimed = await this.db.transaction(async (m) => {
+    const claimed = await this.transaction(async (m) => {
       await m.query(`SAVEPOINT chain`);
-      const rows = (
-        (await m.query(
-          `DELETE FROM audit_staging WHERE id IN (
-           SELECT id FROM audit_staging WHERE refused_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, batch`,
-          [CLAIM_ROWS],
-        )) as [StagedRow[], number]
-      )[0];
+      const rows = await preparedQuery<StagedRow>(m, 'kiln-audit-claim', CLAIM_SQL, [CLAIM_ROWS]);
       if (rows.length === 0) return 0;
       // RETURNING has no order: the records go into the chain in staging order
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
@@ -176,15 +176,27 @@ export class StagedChainer {
     return claimed;
   }
 
+  /** The pass's transaction; when it fails, a partition it created is gone with it. */
+  private async transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work);
+    } catch (err) {
+      this.writer.partitionUnknown();
+      throw err;
+    }
+  }
+
   /**
-   * The slow path, rows still locked by the caller's transaction `m`: each row through writeBatch (its
-   * own transactions, idempotent), then deleted — or marked refused with the writer's reason.
+   * The slow path, rows still locked by the caller's transaction `m`: each row through writeBatch, in
+   * `m` (savepoints), then deleted — or marked refused with the writer's reason. The row's records and
+   * its delete commit together: a crash in between leaves neither (never a record in the log whose
+   * staged row is still there to be chained again).
    */
   private async oneByOne(m: EntityManager, rows: StagedRow[]): Promise<void> {
     for (const row of rows) {
       let refused: string | null = null;
       try {
-        await this.writer.writeBatch(JSON.parse(row.batch) as AuditRecordBatchPayload);
+        await this.writer.writeBatch(JSON.parse(row.batch) as AuditRecordBatchPayload, new Date(), m);
       } catch (err) {
         if (!(err instanceof UnrecoverableError)) throw err;
         refused = err.message;

@@ -1,34 +1,27 @@
 /**
  * Attaches ground truth to logged live predictions. A call is all or nothing: every item is checked
- * (400 naming `items.N.…`), every request id must be a logged live prediction (404 naming the items),
+ * (400 naming `items.N.…`), every request id must be a recorded live prediction (404 naming the items),
  * and every label must agree with any label already stored (409 naming the items) before one
  * transaction stores them; the same label again is a no-op, so retries are safe.
  *
- * A client may label a prediction as soon as it has the answer, while the audit worker may still be
- * writing its record (the record is durable in the queue before the call is answered, in the log a
- * moment later). So a request id whose live prediction THIS process recorded in the last few seconds
- * (AuditSink.recordedRecently) and that is not in the log yet is waited for, up to RECORD_WAIT_MS;
- * any other unknown id is a 404 at once, so ids the server never issued hold no request open. At most
- * MAX_WAITING_CALLS calls wait at once per process; past that a call that would wait gets 503 (retry).
- * In a split deployment, send feedback to the process that served the prediction, or retry a 404.
+ * A client may label a prediction as soon as it has the answer, while the chainer may not have moved
+ * its record into the hash-chained log yet (however far behind it is, in whichever process). The
+ * answer was sent only once the record was durable in `audit_staging`, and the chainer moves records
+ * from there into the log in one transaction; so one statement reading both (one snapshot) finds
+ * every answered prediction in exactly one of them, with no wait. A row the chainer refused
+ * (refused_at set) is not looked at: its valid records are in the log. Unknown ids are a 404 at once.
  * An id that is no request id may be the client's own (x-request-id / OIP `id` it sent): accepted
  * when exactly one live prediction carries it.
  */
-import { ConflictException, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import type { AuditPredictionRecord, AuditRecordBatchPayload } from '../../contracts';
 import type { FieldError } from '../../platform/http/problem-details';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { FeedbackItem, Normalised, normaliseActual, parseFeedbackBody } from './feedback-input';
 import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
 import { LabelSpecs } from './label-specs';
-import { AuditSink } from '../audit-sink';
-
-/** Longest wait for the audit record of a just-answered prediction. */
-export const RECORD_WAIT_MS = 5_000;
-/** Feedback calls waiting for records at once per process. */
-export const MAX_WAITING_CALLS = 64;
-const POLL_MS = 50;
 
 export interface FeedbackOutcome {
   created: number;
@@ -38,11 +31,16 @@ export interface FeedbackOutcome {
 
 interface LoggedPrediction {
   request_id: string;
+  client_request_id: string | null;
   model: string;
   model_version: number | null;
   rows: number;
   status: number;
 }
+
+/** The record fields a staged batch is searched by, as AuditSink's JSON.stringify writes them. */
+type IdField = 'requestId' | 'clientRequestId';
+const COLUMN: Record<IdField, string> = { requestId: 'request_id', clientRequestId: 'client_request_id' };
 
 interface Row {
   /** Prefix of error fields (`items.3` or ''). */
@@ -62,19 +60,7 @@ export class FeedbackService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly specs: LabelSpecs,
-    private readonly sink: AuditSink,
   ) {}
-
-  private waitingCalls = 0;
-  /** Calls that waited for records since start. */
-  private waitedCalls = 0;
-  /** How long a call waits for records this process just recorded (tests lengthen it: a loaded machine is slow). */
-  recordWaitMs = RECORD_WAIT_MS;
-
-  /** Calls waiting for records now, and calls that waited since start (tests assert on them, not on time). */
-  get waits(): { now: number; total: number } {
-    return { now: this.waitingCalls, total: this.waitedCalls };
-  }
 
   async submit(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome> {
     const { items, errors } = parseFeedbackBody(body);
@@ -130,48 +116,42 @@ export class FeedbackService {
     };
   }
 
-  /** The logged live predictions among `ids`, waiting (bounded) for those this process recorded just now. */
+  /** The recorded live predictions among `ids`: by request id, else by the client's own id when exactly one carries it. */
   private async logged(ids: string[]): Promise<Map<string, LoggedPrediction>> {
     const byId = new Map<string, LoggedPrediction>();
-    const lookUp = async (wanted: string[]): Promise<void> => {
-      const rows: LoggedPrediction[] = await this.db.query(
-        `SELECT request_id, model, model_version, rows, status FROM ${COMMITTED_PREDICTIONS} p ` +
-          `WHERE request_id = ANY($1::varchar[]) AND kind = 'live'`,
-        [wanted],
-      );
-      for (const p of rows) byId.set(p.request_id, p);
-    };
-    await lookUp(ids);
-    const inFlight = (): string[] => ids.filter((id) => !byId.has(id) && this.sink.recordedRecently(id));
-    let wanted = inFlight();
-    if (wanted.length > 0) {
-      if (this.waitingCalls >= MAX_WAITING_CALLS) {
-        throw new ServiceUnavailableException(
-          `${MAX_WAITING_CALLS} feedback calls are already waiting for their predictions' audit records; retry in a moment`,
-        );
-      }
-      this.waitingCalls++;
-      this.waitedCalls++;
-      try {
-        const deadline = Date.now() + this.recordWaitMs;
-        while (wanted.length > 0 && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-          await lookUp(wanted);
-          wanted = inFlight();
-        }
-      } finally {
-        this.waitingCalls--;
-      }
-    }
+    for (const p of await this.recorded('requestId', ids)) byId.set(p.request_id, p);
     const unknown = ids.filter((id) => !byId.has(id));
     if (unknown.length === 0) return byId;
-    const byClientId: Array<LoggedPrediction & { client_request_id: string; n: number }> = await this.db.query(
-      `SELECT request_id, model, model_version, rows, status, client_request_id, count(*) OVER (PARTITION BY client_request_id)::int AS n
-         FROM ${COMMITTED_PREDICTIONS} p WHERE client_request_id = ANY($1::varchar[]) AND kind = 'live'`,
-      [unknown],
-    );
-    for (const p of byClientId) if (p.n === 1) byId.set(p.client_request_id, p);
+    const byClientId = new Map<string, LoggedPrediction[]>();
+    for (const p of await this.recorded('clientRequestId', unknown)) {
+      byClientId.set(p.client_request_id!, [...(byClientId.get(p.client_request_id!) ?? []), p]);
+    }
+    for (const [id, ps] of byClientId) if (ps.length === 1) byId.set(id, ps[0]!);
     return byId;
+  }
+
+  /**
+   * The live predictions whose `field` is one of `values`, chained or staged (one statement, so one
+   * snapshot: a record the chainer moves meanwhile is seen once), each request id once. A staged
+   * batch is a text column: it is matched by its JSON text, then parsed here.
+   */
+  private async recorded(field: IdField, values: string[]): Promise<LoggedPrediction[]> {
+    const rows: Array<LoggedPrediction & { batch: string | null }> = await this.db.query(
+      `SELECT request_id, client_request_id, model, model_version, rows, status, NULL::text AS batch
+         FROM ${COMMITTED_PREDICTIONS} p WHERE ${COLUMN[field]} = ANY($1::varchar[]) AND kind = 'live'
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, s.batch FROM audit_staging s
+        WHERE s.refused_at IS NULL AND EXISTS (SELECT 1 FROM unnest($2::text[]) n WHERE strpos(s.batch, n) > 0)`,
+      [values, values.map((v) => `"${field}":${JSON.stringify(v)}`)],
+    );
+    const wanted = new Set(values);
+    const found = new Map<string, LoggedPrediction>();
+    for (const { batch } of rows) {
+      if (batch !== null) for (const r of livePredictions(batch)) if (wanted.has(r[field] as string)) found.set(r.requestId, loggedForm(r));
+    }
+    // a chained record wins over a copy a producer's retry may have staged again
+    for (const { batch, ...logged } of rows) if (batch === null) found.set(logged.request_id, logged);
+    return [...found.values()];
   }
 
   /** Inserts new labels and checks the others against what is stored; any conflict rolls the call back. */
@@ -208,4 +188,21 @@ export class FeedbackService {
       return new Set(inserted.map((r) => r.request_id));
     });
   }
+}
+
+function livePredictions(batch: string): AuditPredictionRecord[] {
+  const payload = JSON.parse(batch) as AuditRecordBatchPayload;
+  return Array.isArray(payload.predictions) ? payload.predictions.filter((r) => r?.kind === 'live') : [];
+}
+
+/** A staged record as the log will hold it (the log's text columns keep what AuditSink staged). */
+function loggedForm(r: AuditPredictionRecord): LoggedPrediction {
+  return {
+    request_id: r.requestId,
+    client_request_id: r.clientRequestId ?? null,
+    model: r.model,
+    model_version: r.version ?? null,
+    rows: r.rows,
+    status: r.status,
+  };
 }
