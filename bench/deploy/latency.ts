@@ -10,7 +10,10 @@
  *                GET /api/datasets/:id (ingestion), GET /api/models/:name (registry, in the training app),
  *                GET /api/training-jobs/:id (training), GET /api/audit/events?limit=1 (audit); median and p95 ms;
  *   predict    — sequential single-record POST /api/models/:name/predict on the inference app (all-in-one:
- *                the process); median and p95 ms.
+ *                the process); median and p95 ms, and the CPU time per call (/proc) of the serving process
+ *                and of each other app meanwhile (what else runs per request or per interval);
+ *   predict alone — the control cell: the same again once the other four apps are stopped (all-in-one: a
+ *                second sample), so a difference that is the machine's cores being shared shows as such.
  * Each process's warm-up calls are not counted.
  *   npm run bench:split   (npm run build && node dist/bench/deploy/latency.js [calls per route, default 200])
  * Writes bench/results/split-latency.json (with --pin: split-latency-pinned.json).
@@ -29,7 +32,10 @@ import { apiClient, until } from '../serve/kiln-server';
 const APPS_DIR = join(__dirname, '..', '..', 'apps');
 const args = process.argv.slice(2);
 const CALLS = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
-/** `--pin`: the serving process (all-in-one, or the split inference app) on CPU 1, everything else (this bench, the other apps) on CPU 0. */
+/**
+ * `--pin`: the serving process (all-in-one, or the split inference app) on CPU 1, everything else (this
+ * bench, the other apps) on CPU 0.
+ */
 const PIN = args.includes('--pin');
 const pinned = (cpu: number): { prefix?: string[] } => (PIN ? { prefix: ['taskset', '-c', String(cpu)] } : {});
 const WARMUP = 20;
@@ -191,7 +197,8 @@ async function main(): Promise<void> {
   }
   const base = results['all-in-one']!;
   console.log(
-    '\nsetup        management median / p95 ms (× all-in-one)     predict median / p95 ms (×), CPU ms/call serving + others     predict alone',
+    '\nsetup        management median / p95 ms (× all-in-one)     ' +
+      'predict median / p95 ms (×), CPU ms/call serving + others     predict alone',
   );
   for (const setup of SETUPS) {
     const r = results[setup]!;
