@@ -42,8 +42,16 @@ export class InvalidTransientIdError extends Error {
   }
 }
 
-/** How a transient file's writer ended: every part written, or failed (the reader fails too). */
-export type TransientEnd = { parts: number; size: number } | { error: string };
+/** How a transient file's writer ended after `parts` parts: every part written, or failed (the reader fails too). */
+export type TransientEnd = { parts: number; size: number } | { parts: number; error: string };
+
+/** The transient file was deleted after its first write (its reader went away): stop writing it. */
+export class TransientFileGoneError extends Error {
+  constructor(readonly id: string) {
+    super(`transient file ${id} was deleted while being written (its reader went away)`);
+    this.name = 'TransientFileGoneError';
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -109,9 +117,13 @@ export abstract class ArtifactStore {
   // the parts while the writer still writes, and deleting one can never remove an artifact that
   // happens to have the same bytes. Not fsync'd: a crash loses the download it was for anyway.
 
-  /** Writes part `index` (0, 1, …) of transient file `id`; it appears whole or not at all. */
+  /**
+   * Writes part `index` (0, 1, …) of transient file `id`; it appears whole or not at all. Part 0 creates
+   * the file; a later part rejects with TransientFileGoneError once the file was deleted (so a reader
+   * that went away does not leave the rest of the file behind).
+   */
   abstract putTransientPart(id: string, index: number, bytes: Buffer): Promise<void>;
-  /** Marks transient file `id` finished (or failed), after its last part. */
+  /** Marks transient file `id` finished (or failed) after `end.parts` parts; TransientFileGoneError as putTransientPart. */
   abstract endTransient(id: string, end: TransientEnd): Promise<void>;
   /** Part `index` of transient file `id`, or null when it is not (yet) there. */
   abstract getTransientPart(id: string, index: number): Promise<Readable | null>;

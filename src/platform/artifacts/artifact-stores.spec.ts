@@ -162,6 +162,33 @@ for (const [name, open] of kinds) {
       assert.deepEqual(await h.transient(), [], 'the transient file is deleted once streamed');
     });
 
+    it('stops writing a transient file whose reader went away, and leaves nothing behind', { timeout: 30_000 }, async () => {
+      let readerGone!: () => void;
+      const gone = new Promise<void>((resolve) => (readerGone = resolve));
+      async function* source() {
+        yield randomBytes(3000);
+        await gone;
+        yield randomBytes(3000);
+        yield randomBytes(3000);
+      }
+      let ended!: (err: Error | null) => void;
+      const writerEnded = new Promise<Error | null>((resolve) => (ended = resolve));
+      const stream = await followTransientFile(store, startTransientFile(store, source(), { partBytes: 2048, onEnd: ended }));
+      for await (const chunk of stream) {
+        assert.ok((chunk as Buffer).length > 0);
+        break; // the client goes away after its first bytes: the stream is destroyed
+      }
+      await eventuallyEmpty();
+      readerGone();
+      assert.match(String(await writerEnded), /deleted while being written/);
+      assert.deepEqual(await h.transient(), [], 'the writer did not write the rest of the file after its reader left');
+
+      async function eventuallyEmpty(): Promise<void> {
+        for (let i = 0; i < 200 && (await h.transient()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(await h.transient(), [], 'deleted when its reader went away');
+      }
+    });
+
     it('never deletes an artifact with the same bytes as a transient file', async () => {
       const bytes = Buffer.from(`a dataset file and its download are the same bytes ${name}`);
       const ref = await store.put(bytes);

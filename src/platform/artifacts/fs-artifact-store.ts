@@ -13,6 +13,7 @@ import {
   checkTransientId,
   InvalidArtifactIdError,
   TRANSIENT_END_NAME,
+  TransientFileGoneError,
   transientPartName,
   PutOptions,
   type TransientEnd,
@@ -109,11 +110,11 @@ export class FsArtifactStore extends ArtifactStore {
   }
 
   async putTransientPart(id: string, index: number, bytes: Buffer): Promise<void> {
-    await this.writeTransient(id, transientPartName(index), bytes);
+    await this.writeTransient(id, transientPartName(index), bytes, index === 0);
   }
 
   async endTransient(id: string, end: TransientEnd): Promise<void> {
-    await this.writeTransient(id, TRANSIENT_END_NAME, Buffer.from(JSON.stringify(end)));
+    await this.writeTransient(id, TRANSIENT_END_NAME, Buffer.from(JSON.stringify(end)), end.parts === 0);
   }
 
   async getTransientPart(id: string, index: number): Promise<Readable | null> {
@@ -149,13 +150,22 @@ export class FsArtifactStore extends ArtifactStore {
     return swept;
   }
 
-  /** Writes `<dir>/<name>` through a temporary name in the same directory, so readers see it whole or not at all. */
-  private async writeTransient(id: string, name: string, bytes: Buffer): Promise<void> {
+  /**
+   * Writes `<dir>/<name>` through a temporary name in the same directory, so readers see it whole or not
+   * at all. Only the first write (`create`) makes the directory: a later one finding it gone means the
+   * file was deleted meanwhile.
+   */
+  private async writeTransient(id: string, name: string, bytes: Buffer, create: boolean): Promise<void> {
     const dir = this.transientDir(id);
-    await mkdir(dir, { recursive: true });
+    if (create) await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
-    await writeFile(tmp, bytes, { flag: 'wx', mode: 0o640 });
-    await rename(tmp, join(dir, name));
+    try {
+      await writeFile(tmp, bytes, { flag: 'wx', mode: 0o640 });
+      await rename(tmp, join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TransientFileGoneError(id);
+      throw err;
+    }
   }
 
   private transientDir(id: string): string {

@@ -25,6 +25,7 @@ import {
   InvalidArtifactIdError,
   PutOptions,
   TRANSIENT_END_NAME,
+  TransientFileGoneError,
   transientPartName,
   type S3ArtifactStoreLocation,
   type TransientEnd,
@@ -185,6 +186,7 @@ export class S3ArtifactStore extends ArtifactStore {
   }
 
   async putTransientPart(id: string, index: number, bytes: Buffer): Promise<void> {
+    if (index > 0) await this.requireTransientPart(id, index - 1);
     // PutObject: the object appears whole or not at all.
     await this.client.send(
       new PutObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, transientPartName(index)), Body: bytes }),
@@ -192,6 +194,7 @@ export class S3ArtifactStore extends ArtifactStore {
   }
 
   async endTransient(id: string, end: TransientEnd): Promise<void> {
+    if (end.parts > 0) await this.requireTransientPart(id, end.parts - 1);
     await this.client.send(
       new PutObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, TRANSIENT_END_NAME), Body: JSON.stringify(end) }),
     );
@@ -229,6 +232,16 @@ export class S3ArtifactStore extends ArtifactStore {
       swept.push(id);
     }
     return swept;
+  }
+
+  /** A write after the first checks the previous part is still there (no directories on S3 to go missing). */
+  private async requireTransientPart(id: string, index: number): Promise<void> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, transientPartName(index)) }));
+    } catch (err) {
+      if (isNotFound(err)) throw new TransientFileGoneError(id);
+      throw err;
+    }
   }
 
   /** Every object under `prefix` (paged by ListObjectsV2), with its last-modified time in ms. */

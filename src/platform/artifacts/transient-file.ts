@@ -8,7 +8,8 @@
  *   slow query's first rows leave early), then an end marker (or an error marker if the source failed);
  * - the gateway (`followTransientFile`) streams part after part as they appear, polling for the next
  *   one with a short backoff, and deletes the file once the stream is over (sent, failed or abandoned
- *   by the client); a writer that stops adding parts for `stallMs` (its process died) fails the stream.
+ *   by the client); a writer that stops adding parts for `stallMs` (its process died) fails the stream,
+ *   and a writer whose file was deleted under it (the client went away) stops at its next part.
  *
  * Memory stays at one part on the writing side (the source is pulled only after the previous part is
  * stored) and at the stream's buffers on the gateway's. Files never fetched, or left behind by a client
@@ -18,14 +19,14 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { ArtifactStore } from './artifact-store';
+import { ArtifactStore, TransientFileGoneError } from './artifact-store';
 
 export interface TransientWriteOptions {
   /** A part is written once this many bytes are pending (default 4 MiB). */
   partBytes?: number;
   /** …or once the source paused this long with bytes pending (default 200 ms). */
   idleFlushMs?: number;
-  /** Called when the writing is over (tests; the id's end marker is written by then). */
+  /** Called when the writing is over (tests): null once the end marker is written, else why it stopped. */
   onEnd?: (error: Error | null) => void;
 }
 
@@ -57,13 +58,20 @@ export function startTransientFile(
   options: TransientWriteOptions = {},
 ): string {
   const id = randomUUID();
-  writeParts(store, id, source, options).then(
+  const progress = { parts: 0 };
+  writeParts(store, id, source, options, progress).then(
     () => options.onEnd?.(null),
     async (err: Error) => {
-      logger.error({ err, transientFile: id }, `transient file ${id}: writing failed`);
-      await store
-        .endTransient(id, { error: err.message })
-        .catch((e: Error) => logger.error({ err: e, transientFile: id }, `transient file ${id}: could not record the failure`));
+      if (err instanceof TransientFileGoneError) {
+        // the reader went away (client gone) and deleted the file: nothing to finish or record
+        logger.log({ transientFile: id }, `transient file ${id}: its reader went away; writing stopped`);
+      } else {
+        logger.error({ err, transientFile: id }, `transient file ${id}: writing failed`);
+        await store.endTransient(id, { parts: progress.parts, error: err.message }).catch((e: Error) => {
+          if (!(e instanceof TransientFileGoneError))
+            logger.error({ err: e, transientFile: id }, `transient file ${id}: could not record the failure`);
+        });
+      }
       options.onEnd?.(err);
     },
   );
@@ -75,17 +83,17 @@ async function writeParts(
   id: string,
   source: AsyncIterable<Uint8Array | string>,
   { partBytes = DEFAULT_PART_BYTES, idleFlushMs = DEFAULT_IDLE_FLUSH_MS }: TransientWriteOptions,
+  progress: { parts: number },
 ): Promise<void> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let parts = 0;
   let size = 0;
   const flush = async (): Promise<void> => {
     const bytes = Buffer.concat(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
-    await store.putTransientPart(id, parts, bytes);
-    parts += 1;
+    await store.putTransientPart(id, progress.parts, bytes);
+    progress.parts += 1;
     size += bytes.length;
   };
   const chunks = source[Symbol.asyncIterator]();
@@ -120,17 +128,18 @@ async function writeParts(
     next = chunks.next();
   }
   if (pendingBytes > 0) await flush();
-  await store.endTransient(id, { parts, size });
+  await store.endTransient(id, { parts: progress.parts, size });
 }
 
 /**
  * The bytes of transient file `id` as they are written. Resolves once the first part (or the end) is
  * there, so a writer that failed before writing anything rejects here (an error answer, not a 200 cut
  * short); later failures and stalls fail the stream. The file is deleted when the stream ends or is
- * destroyed.
+ * destroyed (the client went away).
  */
 export async function followTransientFile(store: ArtifactStore, id: string, options: TransientFollowOptions = {}): Promise<Readable> {
-  const parts = followParts(store, id, options.stallMs ?? DEFAULT_STALL_MS);
+  const follow = { stopped: false };
+  const parts = followParts(store, id, options.stallMs ?? DEFAULT_STALL_MS, follow);
   let first: IteratorResult<Buffer>;
   try {
     first = await parts.next();
@@ -138,25 +147,55 @@ export async function followTransientFile(store: ArtifactStore, id: string, opti
     await parts.return(undefined);
     throw err;
   }
-  async function* rest(): AsyncGenerator<Buffer> {
-    try {
-      if (first.done) return;
-      yield first.value;
-      for (let step = await parts.next(); !step.done; step = await parts.next()) yield step.value;
-    } finally {
-      // a destroyed stream (client gone) ends here too: the part generator's own finally deletes the file
-      await parts.return(undefined);
-    }
-  }
-  return Readable.from(rest(), { objectMode: false });
+  return new TransientFileStream(parts, first, follow);
 }
 
-async function* followParts(store: ArtifactStore, id: string, stallMs: number): AsyncGenerator<Buffer> {
+/**
+ * A Readable over the part generator that, when destroyed, first tells the generator to stop (its
+ * poll for the next part may be waiting on a writer that is slow or gone; `Readable.from` would only
+ * return the generator after that wait) and then returns it, which deletes the file.
+ */
+class TransientFileStream extends Readable {
+  private reading = false;
+
+  constructor(
+    private readonly parts: AsyncGenerator<Buffer>,
+    private first: IteratorResult<Buffer> | null,
+    private readonly follow: { stopped: boolean },
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.reading) return;
+    this.reading = true;
+    const step = this.first ? Promise.resolve(this.first) : this.parts.next();
+    this.first = null;
+    step.then(
+      ({ done, value }) => {
+        this.reading = false;
+        if (done) this.push(null);
+        else if (this.push(value)) this._read();
+      },
+      (err: Error) => this.destroy(err),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.follow.stopped = true;
+    this.parts.return(undefined).then(
+      () => callback(error),
+      (e: Error) => callback(error ?? e),
+    );
+  }
+}
+
+async function* followParts(store: ArtifactStore, id: string, stallMs: number, follow: { stopped: boolean }): AsyncGenerator<Buffer> {
   try {
     let index = 0;
     let progressAt = Date.now();
     let pollMs = POLL_MIN_MS;
-    for (;;) {
+    while (!follow.stopped) {
       const part = await store.getTransientPart(id, index);
       if (part) {
         for await (const chunk of part) yield chunk as Buffer;
