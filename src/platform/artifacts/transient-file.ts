@@ -99,33 +99,41 @@ async function writeParts(
   const chunks = source[Symbol.asyncIterator]();
   const IDLE = Symbol('idle');
   let next = chunks.next();
-  for (;;) {
-    let step: IteratorResult<Uint8Array | string> | typeof IDLE;
-    if (pendingBytes > 0) {
-      // A source that pauses with bytes pending gets them written meanwhile (`next` stays pending and is awaited again).
-      let timer: NodeJS.Timeout | undefined;
-      const idle = new Promise<typeof IDLE>((resolve) => (timer = setTimeout(() => resolve(IDLE), idleFlushMs)));
-      try {
-        step = await Promise.race([next, idle]);
-      } finally {
-        clearTimeout(timer);
+  try {
+    for (;;) {
+      let step: IteratorResult<Uint8Array | string> | typeof IDLE;
+      if (pendingBytes > 0) {
+        // A source that pauses with bytes pending gets them written meanwhile (`next` stays pending and is awaited again).
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<typeof IDLE>((resolve) => (timer = setTimeout(() => resolve(IDLE), idleFlushMs)));
+        try {
+          step = await Promise.race([next, idle]);
+        } finally {
+          clearTimeout(timer);
+        }
+      } else {
+        step = await next;
       }
-    } else {
-      step = await next;
+      if (step === IDLE) {
+        await flush();
+        continue;
+      }
+      if (step.done) break;
+      const chunk =
+        typeof step.value === 'string'
+          ? Buffer.from(step.value)
+          : Buffer.from(step.value.buffer, step.value.byteOffset, step.value.byteLength);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= partBytes) await flush();
+      next = chunks.next();
     }
-    if (step === IDLE) {
-      await flush();
-      continue;
-    }
-    if (step.done) break;
-    const chunk =
-      typeof step.value === 'string'
-        ? Buffer.from(step.value)
-        : Buffer.from(step.value.buffer, step.value.byteOffset, step.value.byteLength);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= partBytes) await flush();
-    next = chunks.next();
+  } catch (err) {
+    // Close the source (a query's cursor, a file) rather than leave it open; not awaited: a read of it
+    // may still be pending, and the source closes once that read is over.
+    next.catch(() => undefined);
+    chunks.return?.(undefined).catch(() => undefined);
+    throw err;
   }
   if (pendingBytes > 0) await flush();
   await store.endTransient(id, { parts: progress.parts, size });
