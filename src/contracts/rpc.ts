@@ -40,7 +40,8 @@ export const RpcPatterns = {
     /**
      * (datasetId, versionId, format) → TransientFileDto: answered at once, the rows then rendered as
      * `format` into a transient file of the artifact store, which the gateway streams as it is written.
-     * v2: v1 answered a content-addressed StoredFileDto only once the whole file was written.
+     * v2: v1 answered a content-addressed StoredFileDto only once the whole file was written. A resent
+     * call (no answer to the first) starts a second file; the one never fetched is swept after its TTL.
      */
     download: read('ingestion.versions.download.v2'),
   },
