@@ -1,8 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { Readable } from 'node:stream';
 import type { AuditDriftCheckResult } from '../contracts';
-import type { StoredFileDto } from '../contracts/rpc';
-import { ArtifactStore } from '../platform/artifacts';
+import type { TransientFileDto } from '../contracts/rpc';
+import { ArtifactStore, startTransientFile } from '../platform/artifacts';
 import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import { ValidationProblemException } from '../platform/http/validation';
 import type { PortOf } from '../platform/rpc/port';
@@ -53,7 +52,7 @@ export function predictionFilterOf(q: PredictionFilterQuery): PredictionFilter {
 export abstract class AuditPort implements PortOf<'audit'> {
   abstract verify(chain: ChainName, from?: string, to?: string): Promise<ChainVerificationReport>;
   abstract listPredictions(query: PredictionsQueryDto): Promise<PageDto>;
-  abstract exportPredictions(query: PredictionFilterQuery): Promise<StoredFileDto>;
+  abstract exportPredictions(query: PredictionFilterQuery): Promise<TransientFileDto>;
   abstract getPrediction(requestId: string): Promise<unknown>;
   abstract listEvents(query: EventsQueryDto): Promise<PageDto>;
   abstract submitFeedback(body: unknown, callerKeyId: string | null): Promise<FeedbackOutcome>;
@@ -97,10 +96,13 @@ export class LocalAudit extends AuditPort {
     });
   }
 
-  /** The matching records as NDJSON, written to the artifact store (the gateway streams the file from there). */
-  async exportPredictions(q: PredictionFilterQuery): Promise<StoredFileDto> {
-    const { sha256, size } = await this.artifacts.put(Readable.from(this.reader.exportPredictions(predictionFilterOf(q))));
-    return { sha256, size, fileName: 'audit-predictions.ndjson', contentType: 'application/x-ndjson; charset=utf-8' };
+  /**
+   * The matching records as NDJSON, written to a transient file in the background (the gateway streams
+   * it as it is written); the filter is checked first, so a bad one is a 400 here.
+   */
+  async exportPredictions(q: PredictionFilterQuery): Promise<TransientFileDto> {
+    const id = startTransientFile(this.artifacts, this.reader.exportPredictions(predictionFilterOf(q)));
+    return { id, fileName: 'audit-predictions.ndjson', contentType: 'application/x-ndjson; charset=utf-8' };
   }
 
   async getPrediction(requestId: string): Promise<unknown> {

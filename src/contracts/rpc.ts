@@ -38,10 +38,12 @@ export const RpcPatterns = {
     /** (datasetId, versionId, offset, limit) → RowsPageDto */
     rows: read('ingestion.versions.rows.v1'),
     /**
-     * (datasetId, versionId, format) → StoredFileDto: the rows rendered as `format` into the artifact
-     * store (content-addressed, so a repeat stores nothing new); the gateway streams the file from there.
+     * (datasetId, versionId, format) → TransientFileDto: answered at once, the rows then rendered as
+     * `format` into a transient file of the artifact store, which the gateway streams as it is written.
+     * v2: v1 answered a content-addressed StoredFileDto only once the whole file was written. A resent
+     * call (no answer to the first) starts a second file; the one never fetched is swept after its TTL.
      */
-    download: read('ingestion.versions.download.v1'),
+    download: read('ingestion.versions.download.v2'),
   },
   /** `TrainingJobsPort` (src/training/training-jobs.port.ts), answered by the training app. */
   training: {
@@ -95,8 +97,11 @@ export const RpcPatterns = {
     verify: read('audit.chains.verify.v1'),
     /** (filter, page) → a page of logged predictions */
     listPredictions: read('audit.predictions.list.v1'),
-    /** (filter) → StoredFileDto: the matching records as NDJSON written to the artifact store, streamed from there by the gateway */
-    exportPredictions: read('audit.predictions.export.v1'),
+    /**
+     * (filter) → TransientFileDto: answered at once (a bad filter is a 400), the matching records then
+     * written as NDJSON into a transient file, which the gateway streams as it is written. v2: as download.
+     */
+    exportPredictions: read('audit.predictions.export.v2'),
     /** (requestId) → one logged prediction */
     getPrediction: read('audit.predictions.get.v1'),
     /** (filter, page) → a page of admin events */
@@ -151,12 +156,12 @@ export const RpcPatterns = {
 } as const satisfies Record<string, Record<string, RpcUseCase>>;
 
 /**
- * A file a domain service wrote to the shared artifact store for the gateway to stream (downloads,
- * exports): the data never crosses the transport, only this reference.
+ * A file a domain service is writing to the shared artifact store for the gateway to stream (downloads,
+ * exports; src/platform/artifacts/transient-file.ts): the data never crosses the transport, only this
+ * reference. `id` names a transient file (a UUID), never a content-addressed artifact.
  */
-export interface StoredFileDto {
-  sha256: string;
-  size: number;
+export interface TransientFileDto {
+  id: string;
   fileName: string;
   contentType: string;
 }

@@ -33,7 +33,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { ArtifactStore, storedFileAnswer } from '../platform/artifacts';
+import { ArtifactStore, transientFileAnswer } from '../platform/artifacts';
 import { Roles } from '../platform/auth';
 import { ValidationProblemException } from '../platform/http/validation';
 import { pollUntil } from '../platform/util/poll';
@@ -235,7 +235,7 @@ export class DatasetsController {
   ): Promise<StreamableFile> {
     // Rendered into the artifact store by the ingestion side; only the reference crosses the transport.
     const file = await this.port.download(id, versionId, query.format ?? 'ndjson');
-    return storedFileAnswer(this.artifacts, file);
+    return transientFileAnswer(this.artifacts, file);
   }
 
   /** The version once ready or failed (one short read per 100 ms through the port, `pollUntil`), or null at the deadline. */

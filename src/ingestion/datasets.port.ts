@@ -3,8 +3,8 @@ import type { AdminActor } from '../platform/audit-trail/admin-event-outbox';
 import type { PortOf } from '../platform/rpc/port';
 import type { NewVersion } from './datasets.service';
 import { acceptedVersion, DatasetsService } from './datasets.service';
-import type { StoredFileDto } from '../contracts/rpc';
-import { ArtifactStore } from '../platform/artifacts';
+import type { TransientFileDto } from '../contracts/rpc';
+import { ArtifactStore, startTransientFile } from '../platform/artifacts';
 import { DatasetVersionDto, type AcceptedVersionDto, type DatasetDto, type DownloadFormat, type RowsPageDto } from './datasets.dto';
 
 /** A stored upload handed to the ingestion service: the version's fields and the artifact reference (`rawSha256`, `rawSizeBytes`). */
@@ -15,7 +15,7 @@ export type VersionAcceptance = Omit<NewVersion, 'id' | 'lineage'>;
  * with the ingestion role it is `LocalDatasets`; on a gateway without it and with a transport target, a
  * client over KILN_TRANSPORT (`portProvider`). Uploads never cross it: the gateway streams the file
  * into the shared artifact store and passes the reference (`acceptVersion`); a download is rendered
- * into the store by the ingestion side and streamed from there by the gateway (`download`). Every
+ * into a transient file by the ingestion side and streamed by the gateway as it is written (`download`). Every
  * result is JSON-safe (DTOs with ISO 8601 times).
  */
 export abstract class DatasetsPort implements PortOf<'ingestion'> {
@@ -26,7 +26,7 @@ export abstract class DatasetsPort implements PortOf<'ingestion'> {
   abstract listVersions(datasetId: string): Promise<DatasetVersionDto[]>;
   abstract getVersion(datasetId: string, versionId: string): Promise<DatasetVersionDto>;
   abstract rows(datasetId: string, versionId: string, offset: number, limit: number): Promise<RowsPageDto>;
-  abstract download(datasetId: string, versionId: string, format: DownloadFormat): Promise<StoredFileDto>;
+  abstract download(datasetId: string, versionId: string, format: DownloadFormat): Promise<TransientFileDto>;
 }
 
 /** `DatasetsPort` on the local `DatasetsService` (the ingestion app, or one process). */
@@ -67,13 +67,12 @@ export class LocalDatasets extends DatasetsPort {
     return this.datasets.rows(datasetId, versionId, offset, limit);
   }
 
-  async download(datasetId: string, versionId: string, format: DownloadFormat): Promise<StoredFileDto> {
+  async download(datasetId: string, versionId: string, format: DownloadFormat): Promise<TransientFileDto> {
     const dataset = await this.datasets.requireDataset(datasetId);
+    // the checks (dataset, version ready) throw here, before anything is written: their 404/409 cross the hop
     const { stream, version } = await this.datasets.download(datasetId, versionId, format);
-    const { sha256, size } = await this.artifacts.put(stream);
     return {
-      sha256,
-      size,
+      id: startTransientFile(this.artifacts, stream),
       fileName: `${dataset.name}-v${version.version}.${format}`,
       contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     };

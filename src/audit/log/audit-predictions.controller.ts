@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { objectSchema, S } from '../../platform/http/openapi';
 import { Roles } from '../../platform/auth';
-import { ArtifactStore, storedFileAnswer } from '../../platform/artifacts';
+import { ArtifactStore, transientFileAnswer } from '../../platform/artifacts';
 import { PageDto, PredictionFilterQuery, PredictionsQueryDto } from './audit-log.dto';
 import { AuditPort } from '../audit.port';
 
@@ -44,7 +44,7 @@ export class AuditPredictionsController {
   })
   async export(@Query() q: PredictionFilterQuery): Promise<StreamableFile> {
     // Written to the artifact store by the audit side; only the reference crosses the transport.
-    return storedFileAnswer(this.artifacts, await this.audit.exportPredictions(q));
+    return transientFileAnswer(this.artifacts, await this.audit.exportPredictions(q));
   }
 
   @Get(':requestId')

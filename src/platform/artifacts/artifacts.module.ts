@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ArtifactStore, type ArtifactStoreLocation } from './artifact-store';
 import { openArtifactStore } from './open-artifact-store';
+import { TransientFileSweeper } from './transient-file';
 
 @Global()
 @Module({})
@@ -9,8 +10,8 @@ export class ArtifactsModule {
   static forRoot(location: ArtifactStoreLocation): DynamicModule {
     return {
       module: ArtifactsModule,
-      providers: [{ provide: ArtifactStore, useValue: openArtifactStore(location) }],
-      exports: [ArtifactStore],
+      providers: [{ provide: ArtifactStore, useValue: openArtifactStore(location) }, TransientFileSweeper],
+      exports: [ArtifactStore, TransientFileSweeper],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,8 +10,13 @@ import {
   ArtifactStore,
   FsArtifactStoreLocation,
   ArtifactTooLargeError,
+  checkTransientId,
   InvalidArtifactIdError,
+  TRANSIENT_END_NAME,
+  TransientFileGoneError,
+  transientPartName,
   PutOptions,
+  type TransientEnd,
 } from './artifact-store';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -20,7 +25,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * Filesystem artifact store: `<root>/sha256/ab/cd/<hash>`. Writes go to `<root>/tmp` first, are
  * hashed while streaming, fsync'd, then renamed into place (atomic on one filesystem) and the
  * directory fsync'd, so a crash leaves either the whole artifact or nothing. Paths are built only
- * from validated hex digests, so no input can reach outside the root.
+ * from validated hex digests (transient files: `<root>/transient/<uuid>/`, validated UUIDs), so no
+ * input can reach outside the root.
  */
 export class FsArtifactStore extends ArtifactStore {
   constructor(private readonly root: string) {
@@ -101,6 +107,69 @@ export class FsArtifactStore extends ArtifactStore {
 
   location(): FsArtifactStoreLocation {
     return { kind: 'filesystem', root: this.root };
+  }
+
+  async putTransientPart(id: string, index: number, bytes: Buffer): Promise<void> {
+    await this.writeTransient(id, transientPartName(index), bytes, index === 0);
+  }
+
+  async endTransient(id: string, end: TransientEnd): Promise<void> {
+    await this.writeTransient(id, TRANSIENT_END_NAME, Buffer.from(JSON.stringify(end)), end.parts === 0);
+  }
+
+  async getTransientPart(id: string, index: number): Promise<Readable | null> {
+    const handle = await open(join(this.transientDir(id), transientPartName(index)), 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    return handle ? handle.createReadStream({ autoClose: true }) : null;
+  }
+
+  async transientEnd(id: string): Promise<TransientEnd | null> {
+    const text = await readFile(join(this.transientDir(id), TRANSIENT_END_NAME), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    return text === null ? null : (JSON.parse(text) as TransientEnd);
+  }
+
+  async deleteTransient(id: string): Promise<void> {
+    await rm(this.transientDir(id), { recursive: true, force: true });
+  }
+
+  async sweepTransient(maxAgeMs: number): Promise<string[]> {
+    const ids = await readdir(join(this.root, 'transient')).catch(() => [] as string[]);
+    const swept: string[] = [];
+    for (const id of ids) {
+      // A part or the end marker landing renames into the directory, which updates its mtime: the last write.
+      const s = await stat(join(this.root, 'transient', id)).catch(() => null);
+      if (!s || Date.now() - s.mtimeMs < maxAgeMs) continue;
+      await rm(join(this.root, 'transient', id), { recursive: true, force: true });
+      swept.push(id);
+    }
+    return swept;
+  }
+
+  /**
+   * Writes `<dir>/<name>` through a temporary name in the same directory, so readers see it whole or not
+   * at all. Only the first write (`create`) makes the directory: a later one finding it gone means the
+   * file was deleted meanwhile.
+   */
+  private async writeTransient(id: string, name: string, bytes: Buffer, create: boolean): Promise<void> {
+    const dir = this.transientDir(id);
+    if (create) await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
+    try {
+      await writeFile(tmp, bytes, { flag: 'wx', mode: 0o640 });
+      await rename(tmp, join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TransientFileGoneError(id);
+      throw err;
+    }
+  }
+
+  private transientDir(id: string): string {
+    return join(this.root, 'transient', checkTransientId(id));
   }
 
   /** Absolute path for a digest; the only place a path is built, and only from 64 hex characters. */

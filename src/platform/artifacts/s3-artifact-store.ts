@@ -9,6 +9,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -20,9 +21,14 @@ import {
   ArtifactRef,
   ArtifactStore,
   ArtifactTooLargeError,
+  checkTransientId,
   InvalidArtifactIdError,
   PutOptions,
+  TRANSIENT_END_NAME,
+  TransientFileGoneError,
+  transientPartName,
   type S3ArtifactStoreLocation,
+  type TransientEnd,
 } from './artifact-store';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -177,6 +183,98 @@ export class S3ArtifactStore extends ArtifactStore {
 
   location(): S3ArtifactStoreLocation {
     return { ...this.where };
+  }
+
+  async putTransientPart(id: string, index: number, bytes: Buffer): Promise<void> {
+    if (index > 0) await this.requireTransientPart(id, index - 1);
+    // PutObject: the object appears whole or not at all.
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, transientPartName(index)), Body: bytes }),
+    );
+  }
+
+  async endTransient(id: string, end: TransientEnd): Promise<void> {
+    if (end.parts > 0) await this.requireTransientPart(id, end.parts - 1);
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, TRANSIENT_END_NAME), Body: JSON.stringify(end) }),
+    );
+  }
+
+  async getTransientPart(id: string, index: number): Promise<Readable | null> {
+    const res = await this.getKey(this.transientKey(id, transientPartName(index)));
+    return res ? (res.Body as Readable) : null;
+  }
+
+  async transientEnd(id: string): Promise<TransientEnd | null> {
+    const res = await this.getKey(this.transientKey(id, TRANSIENT_END_NAME));
+    return res ? (JSON.parse(await res.Body!.transformToString()) as TransientEnd) : null;
+  }
+
+  async deleteTransient(id: string): Promise<void> {
+    for (const o of await this.listKeys(this.transientKey(id, ''))) await this.deleteKey(o.key);
+  }
+
+  async sweepTransient(maxAgeMs: number): Promise<string[]> {
+    const base = `${this.prefix}transient/`;
+    // A transient file's last write is its newest object.
+    const newest = new Map<string, { at: number; keys: string[] }>();
+    for (const o of await this.listKeys(base)) {
+      const id = o.key.slice(base.length).split('/')[0]!;
+      const seen = newest.get(id) ?? { at: 0, keys: [] };
+      seen.at = Math.max(seen.at, o.modified);
+      seen.keys.push(o.key);
+      newest.set(id, seen);
+    }
+    const swept: string[] = [];
+    for (const [id, { at, keys }] of newest) {
+      if (Date.now() - at < maxAgeMs) continue;
+      for (const key of keys) await this.deleteKey(key);
+      swept.push(id);
+    }
+    return swept;
+  }
+
+  /** A write after the first checks the previous part is still there (no directories on S3 to go missing). */
+  private async requireTransientPart(id: string, index: number): Promise<void> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: this.transientKey(id, transientPartName(index)) }));
+    } catch (err) {
+      if (isNotFound(err)) throw new TransientFileGoneError(id);
+      throw err;
+    }
+  }
+
+  /** Every object under `prefix` (paged by ListObjectsV2), with its last-modified time in ms. */
+  private async listKeys(prefix: string): Promise<Array<{ key: string; modified: number }>> {
+    const out: Array<{ key: string; modified: number }> = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, modified: o.LastModified?.getTime() ?? 0 });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private async deleteKey(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key }));
+  }
+
+  /** GetObject, or null when there is no such key. */
+  private async getKey(key: string) {
+    try {
+      return await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: key }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** `<prefix>transient/<uuid>/<name>`: built only from a validated UUID. */
+  private transientKey(id: string, name: string): string {
+    return `${this.prefix}transient/${checkTransientId(id)}/${name}`;
   }
 
   private async getObject(sha256: string) {

@@ -1,15 +1,17 @@
 import { StreamableFile } from '@nestjs/common';
-import type { StoredFileDto } from '../../contracts/rpc';
+import type { TransientFileDto } from '../../contracts/rpc';
 import type { ArtifactStore } from './artifact-store';
+import { followTransientFile } from './transient-file';
 
 /**
- * The HTTP answer for a file a domain service wrote to the artifact store (a download, an export):
- * streamed from the store as an attachment, so the data never crosses the transport.
+ * The HTTP answer for a file a domain service writes to the artifact store (a download, an export):
+ * streamed from the store as an attachment while it is being written (transient-file.ts), so the data
+ * never crosses the transport and the first bytes leave before the last are written. No length: the
+ * size is known only at the end. The file is deleted from the store once streamed.
  */
-export async function storedFileAnswer(artifacts: ArtifactStore, file: StoredFileDto): Promise<StreamableFile> {
-  return new StreamableFile(await artifacts.get(file.sha256), {
+export async function transientFileAnswer(artifacts: ArtifactStore, file: TransientFileDto): Promise<StreamableFile> {
+  return new StreamableFile(await followTransientFile(artifacts, file.id), {
     type: file.contentType,
-    length: file.size,
     disposition: `attachment; filename="${file.fileName}"`,
   });
 }
