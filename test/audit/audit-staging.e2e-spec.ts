@@ -230,7 +230,12 @@ async function main(): Promise<void> {
         BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$`);
       await pg.query(`CREATE TRIGGER chainer_slow BEFORE INSERT ON audit_predictions FOR EACH STATEMENT EXECUTE FUNCTION chainer_slow()`);
       const prefix = `${tag}-died`;
+      // staged while paused, so that the pass that dies holds all three rows: rows staged after its
+      // claim would be chained by the new thread before the dead pass's (SKIP LOCKED), and the
+      // order asserted below is only promised for rows claimed together
+      await chainer.pause();
       const ids = await stageMany(prefix, 3, 50);
+      chainer.resume();
       await eventually(async () => {
         const busy = await pg.query(
           `SELECT 1 FROM pg_stat_activity WHERE application_name = 'kiln-audit-chainer' AND datname = current_database()
