@@ -7,12 +7,14 @@
  *   kept and searchable, v2 `id` is echoed and validated;
  * - feedback sent right after its prediction is accepted, also while the chainer is stopped (the record
  *   is staged, not chained yet), by request id or the client's own id; feedback for ids this server
- *   never issued is a 404, however fresh the UUIDv7 they look like.
+ *   never issued is a 404, however fresh the UUIDv7 they look like;
+ * - the record lookup by request id likewise finds a prediction right after its answer, marked not chained yet.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
+import { auditRecord, chainedAuditRecord } from '../utils/audit-lookup';
 import { eventually, skipUnless, startTestKiln, type TestConfiguration, type TestKiln } from '../utils/test-kiln';
 import { canonicalJson } from '../../src/audit/chain';
 import { AuditChainer } from '../../src/audit/log/audit-chainer.service';
@@ -53,15 +55,8 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
 
     const predict = (body: unknown, headers?: Record<string, string>) =>
       kiln.request('POST', `/api/models/${MODEL}/predict`, { key: predictor, body, ...(headers ? { headers } : {}) });
-    const stored = (id: string) =>
-      eventually(
-        async () => {
-          const r = await kiln.request('GET', `/api/audit/predictions/${encodeURIComponent(id)}`, { key: auditor });
-          return r.status === 200 ? r.body : undefined;
-        },
-        20_000,
-        50,
-      );
+    /** The record in the log (the tests below read the listing, or what the chainer stored). */
+    const stored = (id: string) => chainedAuditRecord(kiln, id, auditor);
 
     it('a client sending NUL or lone surrogates never fails the honest calls beside it; its record is exact', async () => {
       const hostileValues = ['Biscoe\u0000', '\ud800', 'Dream\udc00x', '\u0000\u0000', 'Torgersen\ue000' + '0041'];
@@ -287,6 +282,39 @@ export async function integritySuite(configuration: TestConfiguration): Promise<
       const verify = await kiln.request('GET', '/api/audit/verify?chain=predictions', { key: auditor });
       assert.equal(verify.status, 200, verify.text);
       assert.equal(verify.body.ok, true, verify.text);
+    });
+
+    it('a prediction is found by its request id right after its answer, the chainer stopped: not chained yet, same content', async () => {
+      const chainer = kiln.app.get(AuditChainer);
+      const sent = [{ ...records[3], Island: 'Dream\u0000' }];
+      const clientId = `lookup-${configuration}-${Date.now()}`;
+      let id = '';
+      let staged: Record<string, unknown> = {};
+      await chainer.pause();
+      try {
+        const p = await predict({ records: sent }, { 'x-request-id': clientId });
+        assert.equal(p.status, 200, p.text);
+        id = p.headers.get('x-request-id')!;
+        staged = await auditRecord(kiln, id, auditor);
+        assert.deepEqual([staged.seq, staged.loggedAt, staged.prevHash, staged.hash, staged.chained], [null, null, null, null, false]);
+        assert.deepEqual(
+          [staged.requestId, staged.clientRequestId, staged.model, staged.kind, staged.status],
+          [id, clientId, MODEL, 'live', 200],
+        );
+        assert.deepEqual(staged.inputs, sent);
+        assert.equal(staged.inputsSha256, sha256(canonicalJson(sent)));
+        const unknown = await kiln.request('GET', `/api/audit/predictions/${uuidV7()}`, { key: auditor });
+        assert.equal(unknown.status, 404, unknown.text);
+      } finally {
+        chainer.resume();
+      }
+      // once chained, the same lookup answers the log's record: the content the staged form showed, with its place in the chain
+      const chained = await stored(id);
+      assert.equal(typeof chained.seq, 'number');
+      assert.match(chained.hash, /^[0-9a-f]{64}$/);
+      assert.equal('chained' in chained, false, 'a chained record is its export line');
+      const content = (r: Record<string, unknown>) => ({ ...r, seq: 0, loggedAt: 0, prevHash: 0, hash: 0, chained: 0 });
+      assert.deepEqual(content(chained), content(staged));
     });
   });
 }

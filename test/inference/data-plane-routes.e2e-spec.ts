@@ -17,7 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { ApiKeyGuard } from '../../src/platform/auth/api-key.guard';
 import { AdminEventsInterceptor } from '../../src/audit/admin-events.interceptor';
 import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../support/tfjs/serving-fixtures';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord } from '../utils/audit-lookup';
 
 const MODEL = 'half_plus_two';
 
@@ -210,10 +211,7 @@ async function main(): Promise<void> {
             assert.equal(res.headers['www-authenticate'], challenge, what);
           }
           if (route.audited) {
-            const record = await eventually(async () => {
-              const a = await kiln.request('GET', `/api/audit/predictions/${String(id)}`);
-              return a.status === 200 ? a.body : undefined;
-            });
+            const record = await auditRecord(kiln, String(id));
             assert.deepEqual([record.status, record.error], [row.status, body.error], what);
           }
         }
@@ -255,11 +253,7 @@ async function main(): Promise<void> {
       assert.deepEqual(JSON.parse(v2.text).outputs[0].data, [2.5, 3]);
       for (const res of [v1, v2]) {
         const id = String(res.headers['x-request-id']);
-        const record = await eventually(async () => {
-          const a = await kiln.request('GET', `/api/audit/predictions/${id}`);
-          return a.status === 200 ? a.body : undefined;
-        });
-        assert.equal(record.status, 200);
+        assert.equal((await auditRecord(kiln, id)).status, 200);
       }
     });
   });

@@ -10,7 +10,8 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord, chainedAuditRecord } from '../utils/audit-lookup';
 import { importGraphModel } from '../models/model-import-helpers';
 import { servingReady } from './triton-test-client';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel } from '../support/tfjs/graph-model-fixture';
@@ -56,11 +57,6 @@ async function main(): Promise<void> {
   describe('refused calls: audited once with their latency, counted in Prometheus', { skip }, () => {
     let kiln: TestKiln;
     let auditorKey: string;
-    const auditOf = (id: string) =>
-      eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
-        return r.status === 200 ? r.body : undefined;
-      });
 
     before(async () => {
       await TfRuntime.initForTests();
@@ -103,7 +99,8 @@ async function main(): Promise<void> {
         });
         const text = await res.text();
         assert.equal(res.status, c.status, `${c.why}: ${text}`);
-        const record = await auditOf(res.headers.get('x-request-id')!);
+        // chained: the listing below must hold every one of these calls
+        const record = await chainedAuditRecord(kiln, res.headers.get('x-request-id')!);
         const unknown = /no-such-model/.test(c.path);
         assert.deepEqual(
           [record.route, record.status, record.model, record.rows],
@@ -123,7 +120,7 @@ async function main(): Promise<void> {
       for (const path of [`/v2/models/${SIMPLE}/infer`, `/v1/models/${SIMPLE}:predict`, `/api/models/${SIMPLE}/predict`]) {
         const res = await slowPost(kiln, path, '{"inputs": ', '[}');
         assert.equal(res.status, 400, path);
-        const record = await auditOf(res.id);
+        const record = await auditRecord(kiln, res.id);
         assert.equal(record.status, 400, path);
         assert.ok(
           record.latencyMs >= PAUSE_MS * 0.9,

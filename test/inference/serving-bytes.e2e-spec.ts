@@ -22,7 +22,8 @@ import {
   SIMPLE_SIGNATURE,
   simpleAddSubGraphModel,
 } from '../support/tfjs/graph-model-fixture';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord, chainedAuditRecord } from '../utils/audit-lookup';
 import { servingReady } from './triton-test-client';
 import { importGraphModel } from '../models/model-import-helpers';
 
@@ -334,13 +335,8 @@ async function main(): Promise<void> {
         assert.equal(res.status, 200);
         ids.push(res.headers.get('x-request-id')!);
       }
-      for (const id of ids) {
-        const record = await eventually(async () => {
-          const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
-          return r.status === 200 ? r.body : undefined;
-        });
-        assert.equal(record.requestId, id);
-      }
+      // chained: the listing below must hold each call once
+      for (const id of ids) assert.equal((await chainedAuditRecord(kiln, id)).requestId, id);
       const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
       for (const id of ids) assert.equal(listed.body.items.filter((p: { requestId: string }) => p.requestId === id).length, 1, id);
     });
@@ -436,10 +432,7 @@ async function main(): Promise<void> {
         const res = await exact(kiln, 'POST', r.path, r.body, r.headers ?? {});
         assert.equal(res.status, r.status, `${r.why}: ${res.bytes.toString()}`);
         const id = res.headers['x-request-id'] as string;
-        const record = await eventually(async () => {
-          const a = await kiln.request('GET', `/api/audit/predictions/${id}`);
-          return a.status === 200 ? a.body : undefined;
-        });
+        const record = await auditRecord(kiln, id);
         assert.deepEqual(
           [record.route, record.status, record.version, record.rows, record.inputs, record.error],
           [r.path.startsWith('/v1') ? 'tfserving' : 'oip', r.status, null, 0, null, JSON.parse(res.bytes.toString()).error],
@@ -458,9 +451,7 @@ async function main(): Promise<void> {
       );
       assert.deepEqual([ok.status, refusedInRuntime.status], [200, 400], refusedInRuntime.bytes.toString());
       const ids = [ok, refusedInRuntime].map((r) => r.headers['x-request-id'] as string);
-      for (const id of ids) {
-        await eventually(async () => ((await kiln.request('GET', `/api/audit/predictions/${id}`)).status === 200 ? true : undefined));
-      }
+      for (const id of ids) await chainedAuditRecord(kiln, id);
       await new Promise((r) => setTimeout(r, 300)); // a duplicate would be written by the same batch or the next one
       const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
       for (const id of ids) assert.equal(listed.body.items.filter((p: { requestId: string }) => p.requestId === id).length, 1, id);

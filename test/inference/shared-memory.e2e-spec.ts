@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord, chainedAuditRecord } from '../utils/audit-lookup';
 import { importGraphModel } from '../models/model-import-helpers';
 import { servingReady, tritonGrpcClient, type TritonGrpcClient } from './triton-test-client';
 import { SIMPLE_SIGNATURE, simpleAddSubGraphModel } from '../support/tfjs/graph-model-fixture';
@@ -65,11 +66,6 @@ async function main(): Promise<void> {
       );
     };
     const infer = (body: object, key?: string) => kiln.request('POST', `/v2/models/${SIMPLE}/infer`, { body, ...(key ? { key } : {}) });
-    const auditOf = (id: string) =>
-      eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
-        return r.status === 200 ? r.body : undefined;
-      });
     const call = <T = any>(method: string, request: unknown) => triton.call<T>(method, request);
 
     before(async () => {
@@ -124,7 +120,7 @@ async function main(): Promise<void> {
         },
       ]);
       assertSumsAndDifferencesWritten();
-      const record = await auditOf(res.headers.get('x-request-id')!);
+      const record = await auditRecord(kiln, res.headers.get('x-request-id')!);
       assert.deepEqual([record.route, record.status, record.rows], ['oip', 200, 1]);
       assert.deepEqual(record.inputs[0].data, a, 'the audit keeps the inputs read from shared memory');
 
@@ -209,7 +205,8 @@ async function main(): Promise<void> {
         const res = await infer(body);
         assert.equal(res.status, 400, `${why}: ${res.text}`);
         assert.match(res.body.error, pattern, why);
-        const record = await auditOf(res.headers.get('x-request-id')!);
+        // chained: the listing below must hold every one of these calls
+        const record = await chainedAuditRecord(kiln, res.headers.get('x-request-id')!);
         assert.deepEqual([record.route, record.status, record.error], ['oip', 400, res.body.error], why);
       }
       const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');

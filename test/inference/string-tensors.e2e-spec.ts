@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { TEXT_SIGNATURE, textGraphModel } from '../support/tfjs/graph-model-fixture';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord } from '../utils/audit-lookup';
 import { servingReady } from './triton-test-client';
 import { importGraphModel } from '../models/model-import-helpers';
 
@@ -151,10 +152,7 @@ async function main(): Promise<void> {
       });
       assert.equal(res.status, 200, res.text);
       const id = res.headers.get('x-request-id')!;
-      const record = await eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${id}`);
-        return r.status === 200 ? r.body : undefined;
-      });
+      const record = await auditRecord(kiln, id);
       assert.deepEqual(record.inputs[0].data, [{ b64: Buffer.from('audit me').toString('base64') }]);
     });
   });

@@ -16,7 +16,8 @@ import {
   type TorchExpected,
 } from '../support/onnx/onnx-fixtures';
 import { penguinsRows } from '../ingestion/ingestion-helpers';
-import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { chainedAuditRecord } from '../utils/audit-lookup';
 import { assertRefused, importOnnx } from './onnx-import-helpers';
 
 function assertClose(actual: number[], expected: number[], tol: number, what: string): void {
@@ -69,13 +70,10 @@ async function main(): Promise<void> {
       assert.deepEqual(res.body.outputs[0].shape, [rows.length, 3]);
       assertClose(res.body.outputs[0].data, expected.probabilities.flat(), 1e-5, '/v2 probabilities');
       const requestId = res.headers.get('x-request-id')!;
-      // The record is durable before the answer; the audit worker appends it to the chain soon after.
-      const record = await eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${requestId}`);
-        return r.status === 200 ? r : undefined;
-      });
-      assert.equal(record.body.model, 'torch-iris');
-      assert.equal(record.body.rows, rows.length);
+      // The record is durable before the answer; the listing below holds it once the chainer has moved it into the log.
+      const record = await chainedAuditRecord(kiln, requestId);
+      assert.equal(record.model, 'torch-iris');
+      assert.equal(record.rows, rows.length);
       const listed = await kiln.request('GET', '/api/audit/predictions?clientRequestId=torch-parity');
       assert.equal(listed.status, 200, listed.text);
       assert.equal((listed.body.items ?? listed.body).length, 1);

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { simpleStringGraph } from '../support/onnx/onnx-fixtures';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { auditRecord } from '../utils/audit-lookup';
 import { importOnnx } from './onnx-import-helpers';
 import { lengthPrefixed, tritonGrpcClient, type TritonGrpcClient } from '../inference/triton-test-client';
 
@@ -171,10 +172,7 @@ async function main(): Promise<void> {
       });
       assert.equal(nul.status, 400, nul.text);
       assert.match(nul.body.error, /input 'INPUT0' element 15 holds a NUL byte/);
-      const record = await eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${words.headers.get('x-request-id')}`);
-        return r.status === 200 ? r.body : undefined;
-      });
+      const record = await auditRecord(kiln, words.headers.get('x-request-id')!);
       assert.deepEqual([record.route, record.status, record.error], ['oip', 400, words.body.error]);
     });
   });

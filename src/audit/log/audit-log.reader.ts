@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { COMMITTED_PREDICTIONS } from './committed-predictions';
+import { stagedNeedles, stagedPredictionDto, stagedPredictions, stagedRowHolds, type StagedPredictionDto } from './staged-predictions';
 import { EVENT_COLUMNS, PREDICTION_COLUMNS, eventDto, predictionDto, type StoredEvent, type StoredPrediction } from './chain-content';
 
 export interface PredictionFilter {
@@ -66,11 +67,27 @@ export class AuditLogReader {
     return pageResult(rows.map(predictionDto), page.limit);
   }
 
-  async getPrediction(requestId: string): Promise<ReturnType<typeof predictionDto> | null> {
-    const where = new Where().add((p) => `request_id = ${p}`, requestId);
-    const sql = `SELECT ${PREDICTION_COLUMNS} FROM ${PREDICTIONS} ${where} LIMIT 1`;
-    const rows = (await this.db.query(sql, where.params)) as StoredPrediction[];
-    return rows[0] ? predictionDto(rows[0]) : null;
+  /**
+   * One record by the request id its response carried: from the log, or, while the chainer has not
+   * chained it yet, from `audit_staging` in the same statement (one snapshot, so an answered
+   * prediction is found in one of the two; staged-predictions.ts), in its not-chained form.
+   */
+  async getPrediction(requestId: string): Promise<ReturnType<typeof predictionDto> | StagedPredictionDto | null> {
+    const sql =
+      `SELECT p.*, ARRAY(SELECT s.batch FROM audit_staging s WHERE ${stagedRowHolds('s', '$2')} ORDER BY s.id) AS staged ` +
+      `FROM (SELECT 1) AS one LEFT JOIN (SELECT ${PREDICTION_COLUMNS} FROM ${PREDICTIONS} WHERE request_id = $1 LIMIT 1) p ON true`;
+    const rows = (await this.db.query(sql, [requestId, stagedNeedles('requestId', [requestId])])) as Array<
+      StoredPrediction & { staged: string[] }
+    >;
+    const row = rows[0]!;
+    // a chained record wins over a copy a producer's retry may have staged again
+    if (row.requestId !== null) return predictionDto(row);
+    for (const batch of row.staged) {
+      const record = stagedPredictions(batch).find((r) => r.requestId === requestId);
+      const dto = record && stagedPredictionDto(record);
+      if (dto) return dto;
+    }
+    return null;
   }
 
   /** NDJSON lines of the matching prediction records in seq order, one keyset page at a time. */

@@ -5,22 +5,21 @@
  * transaction stores them; the same label again is a no-op, so retries are safe.
  *
  * A client may label a prediction as soon as it has the answer, while the chainer may not have moved
- * its record into the hash-chained log yet (however far behind it is, in whichever process). The
- * answer was sent only once the record was durable in `audit_staging`, and the chainer moves records
- * from there into the log in one transaction; so one statement reading both (one snapshot) finds
- * every answered prediction in exactly one of them, with no wait. A row the chainer refused
- * (refused_at set) is not looked at: its valid records are in the log. Unknown ids are a 404 at once.
+ * its record into the hash-chained log yet (however far behind it is, in whichever process): it is
+ * looked up in the log and in `audit_staging` in one statement (log/staged-predictions.ts), with no
+ * wait. Unknown ids are a 404 at once.
  * An id that is no request id may be the client's own (x-request-id / OIP `id` it sent): accepted
  * when exactly one live prediction carries it.
  */
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { AuditPredictionRecord, AuditRecordBatchPayload } from '../../contracts';
+import type { AuditPredictionRecord } from '../../contracts';
 import type { FieldError } from '../../platform/http/problem-details';
 import { ValidationProblemException } from '../../platform/http/validation';
 import { FeedbackItem, Normalised, normaliseActual, parseFeedbackBody } from './feedback-input';
 import { COMMITTED_PREDICTIONS } from '../log/committed-predictions';
+import { stagedNeedles, stagedPredictions, stagedRowHolds, type StagedIdField } from '../log/staged-predictions';
 import { LabelSpecs } from './label-specs';
 
 export interface FeedbackOutcome {
@@ -38,9 +37,7 @@ interface LoggedPrediction {
   status: number;
 }
 
-/** The record fields a staged batch is searched by, as AuditSink's JSON.stringify writes them. */
-type IdField = 'requestId' | 'clientRequestId';
-const COLUMN: Record<IdField, string> = { requestId: 'request_id', clientRequestId: 'client_request_id' };
+const COLUMN: Record<StagedIdField, string> = { requestId: 'request_id', clientRequestId: 'client_request_id' };
 
 interface Row {
   /** Prefix of error fields (`items.3` or ''). */
@@ -135,14 +132,13 @@ export class FeedbackService {
    * snapshot: a record the chainer moves meanwhile is seen once), each request id once. A staged
    * batch is a text column: it is matched by its JSON text, then parsed here.
    */
-  private async recorded(field: IdField, values: string[]): Promise<LoggedPrediction[]> {
+  private async recorded(field: StagedIdField, values: string[]): Promise<LoggedPrediction[]> {
     const rows: Array<LoggedPrediction & { batch: string | null }> = await this.db.query(
       `SELECT request_id, client_request_id, model, model_version, rows, status, NULL::text AS batch
          FROM ${COMMITTED_PREDICTIONS} p WHERE ${COLUMN[field]} = ANY($1::varchar[]) AND kind = 'live'
        UNION ALL
-       SELECT NULL, NULL, NULL, NULL, NULL, NULL, s.batch FROM audit_staging s
-        WHERE s.refused_at IS NULL AND EXISTS (SELECT 1 FROM unnest($2::text[]) n WHERE strpos(s.batch, n) > 0)`,
-      [values, values.map((v) => `"${field}":${JSON.stringify(v)}`)],
+       SELECT NULL, NULL, NULL, NULL, NULL, NULL, s.batch FROM audit_staging s WHERE ${stagedRowHolds('s', '$2')}`,
+      [values, stagedNeedles(field, values)],
     );
     const wanted = new Set(values);
     const found = new Map<string, LoggedPrediction>();
@@ -191,8 +187,7 @@ export class FeedbackService {
 }
 
 function livePredictions(batch: string): AuditPredictionRecord[] {
-  const payload = JSON.parse(batch) as AuditRecordBatchPayload;
-  return Array.isArray(payload.predictions) ? payload.predictions.filter((r) => r?.kind === 'live') : [];
+  return stagedPredictions(batch).filter((r) => r.kind === 'live');
 }
 
 /** A staged record as the log will hold it (the log's text columns keep what AuditSink staged). */
