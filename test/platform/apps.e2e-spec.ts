@@ -82,6 +82,8 @@ describe('the apps/ entries', () => {
             assert.equal(info.body.database, 'external');
             assert.equal(info.body.queueBackend, 'redis');
             assert.equal(info.body.pid, kiln.child.pid, `${app} answered from its own process`);
+            // one Nest app, one TypeORM data source per process: @nestjs/typeorm's name registry never warns
+            assert.doesNotMatch(kiln.output(), /DataSourceNameRegistry/, `${app} starts without a data source name warning`);
           }),
         );
         for (const app of APPS) running.get(app)!.child.kill('SIGTERM');

@@ -26,6 +26,7 @@ describe('the all-in-one process on embedded PostgreSQL', () => {
     await untilReady(url);
     const adminKey = /\n\s+(kiln_[A-Za-z0-9]{12}_[A-Za-z0-9_-]+)\n/.exec(first.output())?.[1];
     assert.ok(adminKey, `the first start prints the admin key:\n${first.output().slice(0, 1500)}`);
+    assert.doesNotMatch(first.output(), /DataSourceNameRegistry/, 'one TypeORM data source registration per process');
     const created = await httpRequest(url, adminKey, 'POST', '/api/keys', { body: { name: 'survives kill -9', role: 'predictor' } });
     assert.equal(created.status, 201);
 
