@@ -14,6 +14,17 @@
  * Memory stays at one part on the writing side (the source is pulled only after the previous part is
  * stored) and at the stream's buffers on the gateway's. Files never fetched, or left behind by a client
  * that went away while the writer still wrote, are deleted by `TransientFileSweeper` after a TTL.
+ *
+ * A file nobody will read: the call that started it got no answer at the gateway, so no follower ever
+ * comes — the answer was lost or came after the call's timeout (the gateway answered 503/504), or the
+ * read was sent a second time (RpcCaller.read resends once when the first attempt got no answer; if
+ * that attempt did reach the owning app, it started a file too). The writer learns of a reader only when
+ * the reader deletes the file, so it writes such a file to its end, and the file stays until the first
+ * sweep after TRANSIENT_TTL_MS with no write: at most the writing time + TRANSIENT_TTL_MS +
+ * SWEEP_INTERVAL_MS (70 min after its last part), and at most the whole content (one export or download)
+ * per unanswered call. Deleting it sooner needs the follower to leave a mark the writer can check (a
+ * claim in the store, both backends), which is not there: unanswered calls are rare (the transport's
+ * timeout), and the bound holds across restarts because the sweep runs in every process at start.
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
