@@ -19,14 +19,10 @@ Writes, beside this script:
                                 big bool [-1, 1]         = flags or weighted > 10^12
   dtypes.expected.json  the input rows and the outputs for them
 """
-import json
-import os
-
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from onnx_fixture import save_expected, save_model
 
 W = np.array([1000, 1000000, 1], dtype=np.int64)
 SCALE = np.array(0.1, dtype=np.float64)
@@ -51,28 +47,15 @@ initializers = [
     numpy_helper.from_array(ONE, "one"),
     numpy_helper.from_array(LIMIT, "limit"),
 ]
-graph = helper.make_graph(
-    nodes,
+save_model(
+    __file__,
     "dtypes",
-    [
-        helper.make_tensor_value_info("counts", TensorProto.INT64, ["batch", 3]),
-        helper.make_tensor_value_info("amounts", TensorProto.DOUBLE, ["batch", 2]),
-        helper.make_tensor_value_info("ids", TensorProto.INT32, ["batch", 1]),
-        helper.make_tensor_value_info("flags", TensorProto.BOOL, ["batch", 1]),
-    ],
-    [
-        helper.make_tensor_value_info("weighted", TensorProto.INT64, ["batch", 1]),
-        helper.make_tensor_value_info("scaled", TensorProto.DOUBLE, ["batch", 2]),
-        helper.make_tensor_value_info("next_id", TensorProto.INT32, ["batch", 1]),
-        helper.make_tensor_value_info("big", TensorProto.BOOL, ["batch", 1]),
-    ],
+    "dtypes.onnx",
+    nodes,
+    [("counts", TensorProto.INT64, 3), ("amounts", TensorProto.DOUBLE, 2), ("ids", TensorProto.INT32, 1), ("flags", TensorProto.BOOL, 1)],
+    [("weighted", TensorProto.INT64, 1), ("scaled", TensorProto.DOUBLE, 2), ("next_id", TensorProto.INT32, 1), ("big", TensorProto.BOOL, 1)],
     initializers,
 )
-model = helper.make_model(graph, producer_name="kiln make-dtype-fixture.py", opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-path = os.path.join(HERE, "dtypes.onnx")
-onnx.save(model, path)
 
 # Values float32 or int32 could not carry: integers past 2^31 (and products past 2^32), doubles with 17 significant digits.
 counts = np.array([[123456789, 42, 7], [5000000000, 1, 2], [-3, 0, 9007199254], [0, 0, 0]], dtype=np.int64)
@@ -86,12 +69,8 @@ next_id = ids + ONE
 big = np.logical_or(flags, weighted > LIMIT)
 assert np.all(np.abs(weighted) <= 2**53), "the fixture stays within what JSON carries exactly"
 
-expected = {
-    "generatedBy": f"onnx {onnx.__version__}, numpy {np.__version__}",
-    "inputs": {"counts": counts.tolist(), "amounts": amounts.tolist(), "ids": ids.tolist(), "flags": flags.tolist()},
-    "outputs": {"weighted": weighted.tolist(), "scaled": scaled.tolist(), "next_id": next_id.tolist(), "big": big.tolist()},
-}
-with open(os.path.join(HERE, "dtypes.expected.json"), "w") as f:
-    json.dump(expected, f, indent=2)
-    f.write("\n")
-print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+save_expected(
+    "dtypes",
+    {"counts": counts.tolist(), "amounts": amounts.tolist(), "ids": ids.tolist(), "flags": flags.tolist()},
+    {"weighted": weighted.tolist(), "scaled": scaled.tolist(), "next_id": next_id.tolist(), "big": big.tolist()},
+)

@@ -17,14 +17,10 @@ Writes, beside this script:
                               fp16_out float16 [-1, 2]  = float16(float32(fp16_data) * 2 + 0.5)
   fp16.expected.json  the inputs (as float32 numbers a client sends) and the outputs for them
 """
-import json
-import os
-
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from onnx_fixture import save_expected, save_model
 
 nodes = [
     helper.make_node("Identity", ["input-0"], ["output-0"]),
@@ -38,25 +34,15 @@ initializers = [
     numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two"),
     numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half"),
 ]
-graph = helper.make_graph(
-    nodes,
+save_model(
+    __file__,
     "fp16",
-    [
-        helper.make_tensor_value_info("input-0", TensorProto.INT32, ["batch", 2]),
-        helper.make_tensor_value_info("fp16_data", TensorProto.FLOAT16, ["batch", 2]),
-    ],
-    [
-        helper.make_tensor_value_info("output-0", TensorProto.INT32, ["batch", 2]),
-        helper.make_tensor_value_info("fp16_echo", TensorProto.FLOAT16, ["batch", 2]),
-        helper.make_tensor_value_info("fp16_out", TensorProto.FLOAT16, ["batch", 2]),
-    ],
+    "fp16.onnx",
+    nodes,
+    [("input-0", TensorProto.INT32, 2), ("fp16_data", TensorProto.FLOAT16, 2)],
+    [("output-0", TensorProto.INT32, 2), ("fp16_echo", TensorProto.FLOAT16, 2), ("fp16_out", TensorProto.FLOAT16, 2)],
     initializers,
 )
-model = helper.make_model(graph, producer_name="kiln make-fp16-fixture.py", opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-path = os.path.join(HERE, "fp16.onnx")
-onnx.save(model, path)
 
 # KServe's values, and two that float16 cannot hold (2049 → 2048, a tie to even; 30001 → 30000).
 ints = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.int32)
@@ -64,16 +50,12 @@ fp32 = np.array([[1.1, 2.22], [3.345, 4.34343], [2049.0, 30001.0]], dtype=np.flo
 echo = fp32.astype(np.float16)
 out = (echo.astype(np.float32) * np.float32(2) + np.float32(0.5)).astype(np.float16)
 
-expected = {
-    "generatedBy": f"onnx {onnx.__version__}, numpy {np.__version__}",
-    "inputs": {"input-0": ints.tolist(), "fp16_data": [[float(v) for v in row] for row in fp32]},
-    "outputs": {
+save_expected(
+    "fp16",
+    {"input-0": ints.tolist(), "fp16_data": [[float(v) for v in row] for row in fp32]},
+    {
         "output-0": ints.tolist(),
         "fp16_echo": [[float(v) for v in row] for row in echo.astype(np.float32)],
         "fp16_out": [[float(v) for v in row] for row in out.astype(np.float32)],
     },
-}
-with open(os.path.join(HERE, "fp16.expected.json"), "w") as f:
-    json.dump(expected, f, indent=2)
-    f.write("\n")
-print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+)

@@ -15,13 +15,9 @@ examples) takes two BYTES tensors of decimal numbers and answers their sum and d
 Written with onnx's helper API: Cast string→int32, Add / Sub, Cast int32→string (ONNX Cast converts
 between strings and numbers in decimal). Writes simple-string.onnx beside this script.
 """
-import os
-
-import onnx
 from onnx import TensorProto, helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHAPE = ["batch", 16]
+from onnx_fixture import save_model
 
 nodes = [
     helper.make_node("Cast", ["INPUT0"], ["a"], to=TensorProto.INT32),
@@ -31,21 +27,11 @@ nodes = [
     helper.make_node("Cast", ["sum"], ["OUTPUT0"], to=TensorProto.STRING),
     helper.make_node("Cast", ["difference"], ["OUTPUT1"], to=TensorProto.STRING),
 ]
-graph = helper.make_graph(
-    nodes,
+save_model(
+    __file__,
     "simple_string",
-    [
-        helper.make_tensor_value_info("INPUT0", TensorProto.STRING, SHAPE),
-        helper.make_tensor_value_info("INPUT1", TensorProto.STRING, SHAPE),
-    ],
-    [
-        helper.make_tensor_value_info("OUTPUT0", TensorProto.STRING, SHAPE),
-        helper.make_tensor_value_info("OUTPUT1", TensorProto.STRING, SHAPE),
-    ],
+    "simple-string.onnx",
+    nodes,
+    [("INPUT0", TensorProto.STRING, 16), ("INPUT1", TensorProto.STRING, 16)],
+    [("OUTPUT0", TensorProto.STRING, 16), ("OUTPUT1", TensorProto.STRING, 16)],
 )
-model = helper.make_model(graph, producer_name="kiln make-simple-string-fixture.py", opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 7
-onnx.checker.check_model(model)
-path = os.path.join(HERE, "simple-string.onnx")
-onnx.save(model, path)
-print(f"wrote {path} ({os.path.getsize(path)} bytes)")
