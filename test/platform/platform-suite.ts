@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { dataSourceOptions, MIGRATIONS_TABLE } from '../../src/platform/database/data-source-options';
 import { runMigrationsLocked } from '../../src/platform/database/migrate';
-import { skipUnless, startTestKiln, TestConfiguration, TestKiln } from '../utils/test-kiln';
+import { eventually, skipUnless, startTestKiln, TestConfiguration, TestKiln } from '../utils/test-kiln';
 
 export async function platformSuite(configuration: TestConfiguration): Promise<void> {
   const skip = await skipUnless(configuration);
@@ -147,11 +147,16 @@ export async function platformSuite(configuration: TestConfiguration): Promise<v
 
     it('exports Prometheus metrics: process, HTTP by route and status, queue depth per queue', async () => {
       await kiln.request('GET', '/api/platform');
-      const res = await fetch(`${kiln.url}/metrics`);
-      assert.equal(res.status, 200);
-      const text = await res.text();
+      // the request is observed once its response has gone out (Fastify's onResponse), which may be after the client has it
+      const text = await eventually(async () => {
+        const res = await fetch(`${kiln.url}/metrics`);
+        assert.equal(res.status, 200);
+        const body = await res.text();
+        return /^kiln_http_request_duration_seconds_count\{method="GET",route="\/api\/platform",status_code="200"\} [1-9]/m.test(body)
+          ? body
+          : undefined;
+      });
       assert.match(text, /^kiln_process_cpu_user_seconds_total \d/m);
-      assert.match(text, /^kiln_http_request_duration_seconds_count\{method="GET",route="\/api\/platform",status_code="200"\} [1-9]/m);
       for (const queue of ['platform', 'ingestion', 'training', 'batch-inference', 'audit']) {
         assert.match(text, new RegExp(`^kiln_queue_jobs\\{queue="${queue}",state="waiting"\\} \\d+`, 'm'));
       }

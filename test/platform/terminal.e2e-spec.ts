@@ -120,7 +120,9 @@ describe('the terminal of `npm start`', () => {
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, any>);
-      return parsed.some((l) => l.req?.id === missing.headers.get('x-request-id') && l.res) ? parsed : undefined;
+      // an access line is written once the response has gone out (Fastify's onResponse): wait for both
+      const logged = (id: string | null) => parsed.some((l) => l.req?.id === id && l.res);
+      return logged(requestId) && logged(missing.headers.get('x-request-id')) ? parsed : undefined;
     });
     const access = lines.filter((l) => l.res && l.req?.id === requestId);
     assert.equal(access.length, 1, 'exactly one access line for the request');
