@@ -255,14 +255,21 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       if (explain) await audit.step(() => this.explainable(model, rows, explain.field));
       const wanted = opts.outputs ? await audit.step(() => this.outputIndices(view, opts.outputs!)) : null;
       const outputs = await audit.step(() => this.batcher(model, named).submit(ordered, rows, batchable));
-      const explanations = explain ? await audit.step(() => this.explanations(model, ordered[0]!.data as RecordInput, rows, explain.field)) : undefined;
+      const explanations = explain
+        ? await audit.step(() => this.explanations(model, ordered[0]!.data as RecordInput, rows, explain.field))
+        : undefined;
       if (named === undefined)
         this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
           const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
           const out = await this.batcher(shadow).submit(same, n, b);
           return { values: firstValues(out), outputs: out.map(tensorForAudit) };
         });
-      const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary, ...(explanations && { explanations }) };
+      const result = {
+        model: view,
+        outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs,
+        canary,
+        ...(explanations && { explanations }),
+      };
       if (opts.deliver) await audit.step(() => opts.deliver!(result.outputs));
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;

@@ -43,7 +43,7 @@ export class ConsoleController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string | typeof KSERVE_LIVENESS> {
     if (!wantsPage(accept)) {
-      void reply.header('content-type', 'application/json');
+      void reply.header('content-type', 'application/json; charset=utf-8');
       return KSERVE_LIVENESS;
     }
     void reply.header('content-type', 'text/html; charset=utf-8');
