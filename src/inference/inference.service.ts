@@ -413,7 +413,9 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     throw new ValidationProblemException([
       {
         field: 'explain',
-        reason: `model ${served.name} version ${served.version} is ${what}; explanations need a Kiln-trained layers model on the tfjs engine`,
+        reason:
+          `model ${served.name} version ${served.version} is ${what}; ` +
+          'explanations need a Kiln-trained layers model on the tfjs engine',
       },
     ]);
   }

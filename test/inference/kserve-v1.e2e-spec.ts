@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       }
     });
 
-    it("GET /v1/models/{name} carries KServe's name and ready before TF Serving's status; versions and labels stay TF Serving's", async () => {
+    it("GET /v1/models/{name} has KServe's name and ready before TF Serving's status; versions and labels stay TF Serving's", async () => {
       const available = [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }];
       const bare = await raw('GET', `/v1/models/${IDENTITY}`);
       assert.equal(bare.headers['content-type'], 'application/json');
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
       assert.equal((await raw('GET', `/v1/models/${NOT_READY}`)).json.ready, false);
     });
 
-    it(":explain answers {predictions, explanations}: the numbers of :predict and of the record API's explain=true, audited once", async () => {
+    it(":explain answers {predictions, explanations}: :predict's numbers, the record API's explanations; audited once", async () => {
       const explained = await raw('POST', `/v1/models/${TRAINED}:explain`, { body: JSON.stringify({ instances: rows }) });
       assert.equal(explained.status, 200, explained.text);
       assert.equal(explained.headers['content-type'], 'application/json');

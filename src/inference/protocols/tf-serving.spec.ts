@@ -363,7 +363,8 @@ describe('TF Serving v1 codec: status and metadata', () => {
     const body = modelStatusResponse([{ version: 3, state: 'AVAILABLE', error: null }], { name: 'm', ready: true });
     assert.equal(
       writeServingJson(body),
-      '{"name":"m","ready":true,"model_version_status":[{"version":"3","state":"AVAILABLE","status":{"error_code":"OK","error_message":""}}]}',
+      '{"name":"m","ready":true,' +
+        '"model_version_status":[{"version":"3","state":"AVAILABLE","status":{"error_code":"OK","error_message":""}}]}',
     );
     assert.deepEqual(modelStatusResponse([], { name: 'm', ready: false }), { name: 'm', ready: false, model_version_status: [] });
   });

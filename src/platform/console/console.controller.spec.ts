@@ -7,7 +7,8 @@ describe('GET / content negotiation', () => {
   it("browsers' navigation requests get the page", () => {
     for (const accept of [
       // Chromium, Firefox, Safari (their defaults for a top-level navigation)
-      'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+      'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,' +
+        'application/signed-exchange;v=b3;q=0.7',
       'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
       'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
       'text/html',
