@@ -278,7 +278,11 @@ async function main(): Promise<void> {
       assert.equal(neither.status, 400, neither.text);
       assert.match(neither.json.error, /exactly one of "instances" \(row form\) or "inputs"/);
 
-      assert.equal((await explain(TRAINED, JSON.stringify({ instances: rows }), null)).status, 401);
+      // refused before the runtime (no key): audited once by the answer hook, as a /v1 call
+      const noKey = await explain(TRAINED, JSON.stringify({ instances: rows }), null);
+      assert.equal(noKey.status, 401, noKey.text);
+      const refused = await auditedOnce(noKey.headers['x-request-id']);
+      assert.deepEqual([refused.route, refused.status, refused.model], ['tfserving', 401, TRAINED]);
       assert.equal((await explain(TRAINED, JSON.stringify({ instances: rows }), auditorKey)).status, 403);
       assert.equal((await explain('no-such-model', JSON.stringify({ instances: rows }))).status, 404);
       const get = await raw('GET', `/v1/models/${TRAINED}:explain`);
