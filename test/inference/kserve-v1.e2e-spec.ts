@@ -289,6 +289,21 @@ async function main(): Promise<void> {
       assert.equal(get.status, 400, get.text);
       assert.deepEqual(get.json, { error: `Malformed request: GET /v1/models/${TRAINED}:explain` });
     });
+
+    // Last: it moves the trained model to ONNX Runtime.
+    it(':explain on a version served by ONNX Runtime (no gradients): 400 naming the reason, :predict still answers', async () => {
+      const engine = await kiln.request('PUT', `/api/models/${TRAINED}/serving`, { body: { engine: 'onnxruntime' } });
+      assert.equal(engine.status, 200, engine.text);
+      await eventually(async () => {
+        const meta = await kiln.request('GET', `/v2/models/${TRAINED}`);
+        return meta.body.platform === 'onnxruntime_onnx' ? true : undefined;
+      }, 30_000);
+      const body = JSON.stringify({ instances: rows });
+      const refused = await raw('POST', `/v1/models/${TRAINED}:explain`, { body });
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.json.error, /^explain: model kserve-penguins version 1 is served by ONNX Runtime, which computes no gradients/);
+      assert.equal((await raw('POST', `/v1/models/${TRAINED}:predict`, { body })).status, 200);
+    });
   });
 }
 
