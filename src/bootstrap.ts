@@ -163,7 +163,7 @@ const SERVING_RESPONSE_COMPRESSION: Pick<FastifyCompressOptions, 'encodings' | '
   threshold: 1024,
 };
 
-/** The serving routes that answer inferences: /v2 …/infer, and POST under /v1 (:predict, :classify, :regress). */
+/** The serving routes that answer inferences: /v2 …/infer, and POST under /v1 (:predict, :classify, :regress, :explain). */
 function isInferenceRoute(url: string, method: string | string[]): boolean {
   const post = Array.isArray(method) ? method.includes('POST') : method === 'POST';
   return post && (/^\/v2\/models\/.+\/infer$/.test(url) || url.startsWith('/v1/'));

@@ -8,6 +8,7 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { AuditSink } from '../audit';
 import { KILN_CONFIG, type KilnConfig } from '../platform/config/kiln-config';
 import { ChangeEvents } from '../platform/events';
@@ -186,6 +187,15 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return !model.unloaded;
   }
 
+  /**
+   * Whether a call naming no version or alias is answered now from a loaded version (KServe V1's model
+   * readiness): the model has a deployment or a `production` alias (routed versions are loaded before
+   * they are routed to), or a version loaded through the model repository API.
+   */
+  servesByDefault(name: string): boolean {
+    return this.routing.hasDefaultRoute(name) || this.repository.heldRoute(name) !== undefined;
+  }
+
   /** Loading state of the selected version, or of every version the model's aliases and deployment reference. */
   async versionStatus(
     name: string,
@@ -225,8 +235,14 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       signature?: string;
       /** Places the outputs before the call counts as answered (shared memory): its refusal is the call's, audited. */
       deliver?: (outputs: HostTensor[]) => Promise<void>;
+      /**
+       * Also explain each row (KServe V1's `:explain`): integrated gradients per source feature, for a
+       * Kiln-trained layers model on the tfjs engine fed its preprocessed input (what /v1 :predict takes);
+       * anything else is a 400 before the model runs. `field` names the rows in errors (`instances`).
+       */
+      explain?: { field: string };
     } = {},
-  ): Promise<InferenceResult> {
+  ): Promise<InferenceResult & { explanations?: Explanation[] }> {
     const audit = this.startAudit(name, call, () => inputs.map(tensorForAudit), false);
     const { model, canary } = await audit.step(() => this.resolve(name, selector, call));
     audit.servedBy(model.served);
@@ -235,15 +251,25 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
       const view = await audit.step(() => signatureView(model.served, opts.signature));
       const named = view.inputs === model.served.inputs ? undefined : opts.signature;
       const { inputs: ordered, rows, batchable } = await audit.step(() => validateInputs(view, inputs));
+      const explain = opts.explain;
+      if (explain) await audit.step(() => this.explainable(model, rows, explain.field));
       const wanted = opts.outputs ? await audit.step(() => this.outputIndices(view, opts.outputs!)) : null;
       const outputs = await audit.step(() => this.batcher(model, named).submit(ordered, rows, batchable));
+      const explanations = explain
+        ? await audit.step(() => this.explanations(model, ordered[0]!.data as RecordInput, rows, explain.field))
+        : undefined;
       if (named === undefined)
         this.shadow(name, model, call, rows, firstValues(outputs), inputs.map(tensorForAudit), async (shadow) => {
           const { inputs: same, rows: n, batchable: b } = validateInputs(shadow.served, ordered);
           const out = await this.batcher(shadow).submit(same, n, b);
           return { values: firstValues(out), outputs: out.map(tensorForAudit) };
         });
-      const result = { model: view, outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs, canary };
+      const result = {
+        model: view,
+        outputs: wanted ? wanted.map((i) => outputs[i]!) : outputs,
+        canary,
+        ...(explanations && { explanations }),
+      };
       if (opts.deliver) await audit.step(() => opts.deliver!(result.outputs));
       await audit.succeeded(canary, rows, outputs.map(tensorForAudit));
       return result;
@@ -292,7 +318,10 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
           return { values: liveValues(p), outputs: p };
         });
       }
-      if (opts.explain) await audit.step(() => this.explain(model, x, predictions));
+      if (opts.explain) {
+        const explanations = await audit.step(() => this.explanations(model, x, records.length, 'explain.x'));
+        predictions.forEach((p, i) => (p.explanation = explanations[i]));
+      }
       await audit.succeeded(
         canary,
         records.length,
@@ -350,31 +379,63 @@ export class InferenceService implements OnApplicationBootstrap, OnModuleDestroy
     return b;
   }
 
-  /** Attaches attributions to each prediction (synchronous TF.js work: bounded by MAX_EXPLAIN_ROWS). */
-  private explain(model: LoadedModel, x: RecordInput, predictions: RecordPrediction[]): void {
+  /**
+   * Refuses with a 400 what the explanation engine cannot explain, before the model runs: more than
+   * MAX_EXPLAIN_ROWS rows (naming `field`), a model without named source features (imported models,
+   * recommenders) or one served without gradients (see `layersOf`).
+   */
+  private explainable(model: LoadedModel, rows: number, field: string): void {
     const { served } = model;
-    const layers = model.layersModel;
-    if (!layers) {
-      const what = served.engine === 'onnxruntime' ? 'served by ONNX Runtime, which computes no gradients' : 'a graph model';
+    if (rows > MAX_EXPLAIN_ROWS) {
+      throw new ValidationProblemException([
+        { field, reason: `explanations are computed for at most ${MAX_EXPLAIN_ROWS} rows per request; this one has ${rows}` },
+      ]);
+    }
+    if (!served.preprocessing || !served.target || served.task === 'recommendation') {
       throw new ValidationProblemException([
         {
           field: 'explain',
           reason:
-            `model ${served.name} version ${served.version} is ${what}; ` +
+            `model ${served.name} version ${served.version} has no named source features (an imported model or a recommender); ` +
             'explanations need a Kiln-trained layers model on the tfjs engine',
         },
       ]);
     }
-    let explanations: Explanation[];
+    this.layersOf(model);
+  }
+
+  /** The TF.js layers model that gradients are taken through; a 400 for ONNX Runtime and graph models. */
+  private layersOf(model: LoadedModel): tfl.LayersModel {
+    const layers = model.layersModel;
+    if (layers) return layers;
+    const { served } = model;
+    const what = served.engine === 'onnxruntime' ? 'served by ONNX Runtime, which computes no gradients' : 'a graph model';
+    throw new ValidationProblemException([
+      {
+        field: 'explain',
+        reason:
+          `model ${served.name} version ${served.version} is ${what}; ` +
+          'explanations need a Kiln-trained layers model on the tfjs engine',
+      },
+    ]);
+  }
+
+  /**
+   * Integrated-gradients attributions per source feature of `rows` preprocessed rows (synchronous TF.js
+   * work: bounded by MAX_EXPLAIN_ROWS). `field` names the rows in an input error (a non-finite value).
+   */
+  private explanations(model: LoadedModel, x: RecordInput, rows: number, field: string): Explanation[] {
+    const { served } = model;
+    const layers = this.layersOf(model);
     try {
       // a layers model's input is float32 (other element types are ONNX imports')
       const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
-      explanations = explainRecords(layers, served.preprocessing!, served.target!, x32, predictions.length);
+      return explainRecords(layers, served.preprocessing!, served.target!, x32, rows);
     } catch (e) {
-      if (e instanceof ExplainInputError) throw new ValidationProblemException([{ field: `explain.${e.field}`, reason: e.reason }]);
-      throw e;
+      if (!(e instanceof ExplainInputError)) throw e;
+      // `x` is the caller's rows; other fields are the engine's options
+      throw new ValidationProblemException([{ field: e.field === 'x' ? field : `explain.${e.field}`, reason: e.reason }]);
     }
-    predictions.forEach((p, i) => (p.explanation = explanations[i]));
   }
 
   private async scoreRecords(model: LoadedModel, records: unknown[]): Promise<{ x: RecordInput; predictions: RecordPrediction[] }> {

@@ -15,7 +15,7 @@ import type { InferenceCall } from './runtime/served-model';
 
 const INFERENCE_ROUTES: ReadonlyArray<{ pattern: RegExp; protocol: 'oip' | 'tfserving' | 'record' }> = [
   { pattern: /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/, protocol: 'oip' },
-  { pattern: /^\/v1\/models\/([^/:]+)(?:\/(?:versions|labels)\/[^/:]+)?:(?:predict|classify|regress)$/, protocol: 'tfserving' },
+  { pattern: /^\/v1\/models\/([^/:]+)(?:\/(?:versions|labels)\/[^/:]+)?:(?:predict|classify|regress|explain)$/, protocol: 'tfserving' },
   { pattern: /^\/api\/models\/([^/]+)\/predict$/, protocol: 'record' },
 ];
 

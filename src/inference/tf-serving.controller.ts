@@ -4,6 +4,11 @@
  * alias). TF Serving puts verbs after a colon (`/v1/models/m:predict`), which clashes with route
  * parameter syntax, so one GET and one POST wildcard route take everything under /v1/models/ and
  * the codec parses the rest. Errors are rendered as `{"error": "..."}` by the /v1 error format.
+ *
+ * KServe's V1 protocol shares these paths: its model-ready answer is folded into the status of
+ * `/v1/models/{name}` (`name`, `ready`), and its `:explain` verb is served here too. Where the two
+ * protocols answer the same request differently (columnar `inputs`), TF Serving's answer is kept
+ * (docs/protocols.md).
  */
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -17,6 +22,7 @@ import type { InferenceCall } from './runtime/served-model';
 import {
   classifyResponse,
   classifySignatureResponse,
+  explainResponse,
   modelMetadataResponse,
   modelStatusResponse,
   parseExamples,
@@ -50,13 +56,26 @@ export class TfServingController {
   constructor(private readonly inference: InferenceService) {}
 
   @Get('*')
-  @ApiOperation({ summary: 'Model status (`/v1/models/{name}[sel]`) or metadata (`/v1/models/{name}[sel]/metadata`)' })
+  @ApiOperation({
+    summary: 'Model status (`/v1/models/{name}[sel]`) or metadata (`/v1/models/{name}[sel]/metadata`)',
+    description:
+      "Without a version or label the status also carries KServe V1's model readiness, `name` and `ready` " +
+      '(a call naming no version would be answered now).',
+  })
   @ApiParam({ ...PATH_DOC, example: 'penguins/labels/production/metadata' })
   @ApiResponse({
     status: 200,
     schema: {
       oneOf: [
-        objectSchema({ model_version_status: S.array(S.object('{version, state, status: {error_code, error_message}}')) }),
+        objectSchema(
+          {
+            name: S.string,
+            ready: S.boolean,
+            model_version_status: S.array(S.object('{version, state, status: {error_code, error_message}}')),
+          },
+          'GetModelStatus; without a version or label also KServe V1 model readiness (name, ready)',
+          ['name', 'ready'],
+        ),
         objectSchema({ model_spec: S.object('{name, signature_name, version}'), metadata: S.object('{signature_def: …}') }),
       ],
     },
@@ -65,18 +84,22 @@ export class TfServingController {
     const target = this.target(req, reply, 'GET');
     if (target.action === 'metadata') return modelMetadataResponse(await this.describe(target.name, target.selector));
     if (target.selector.alias !== undefined) await this.describe(target.name, target.selector);
-    return modelStatusResponse(await this.inference.versionStatus(target.name, target.selector));
+    const states = await this.inference.versionStatus(target.name, target.selector);
+    const bare = target.selector.version === undefined && target.selector.alias === undefined;
+    return modelStatusResponse(states, bare ? { name: target.name, ready: this.inference.servesByDefault(target.name) } : undefined);
   }
 
   @Post('*')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Predict (`:predict`), classify (`:classify`) or regress (`:regress`)',
+    summary: 'Predict (`:predict`), classify (`:classify`), regress (`:regress`) or explain (`:explain`, KServe V1)',
     description:
       ':predict takes `instances` (row form) or `inputs` (columnar form) and answers `predictions` or `outputs`; ' +
       'NaN, Infinity and -Infinity are accepted as numbers. ' +
       ':classify / :regress take `{"examples": [...], "context"?}` of named features (Kiln-trained models, or the ' +
-      'classify/regress signatures of imported graph models, chosen by `signature_name`) and answer `{"results": ...}`.',
+      'classify/regress signatures of imported graph models, chosen by `signature_name`) and answer `{"results": ...}`. ' +
+      ':explain takes what :predict takes (a Kiln-trained model on the tfjs engine, at most 100 rows) and answers ' +
+      '`{"predictions": [...], "explanations": [...]}`: integrated-gradients attributions per source feature, one per row.',
   })
   @ApiParam(PATH_DOC)
   @ApiBody({
@@ -97,7 +120,11 @@ export class TfServingController {
       oneOf: [
         objectSchema({ predictions: { description: 'row form' } }),
         objectSchema({ outputs: { description: 'columnar form' } }),
-        objectSchema({ result: { description: ':classify / :regress' } }),
+        objectSchema({ results: { description: ':classify / :regress' } }),
+        objectSchema({
+          predictions: { description: ':explain, row form' },
+          explanations: S.array(S.object('{method, steps, output, baseline, prediction, attributions: {feature: number}, delta}')),
+        }),
       ],
     },
   })
@@ -115,6 +142,12 @@ export class TfServingController {
     if (action === 'predict') {
       const request = parsePredictRequest(body, view);
       return predictResponse(await this.inference.infer(name, selector, request.inputs, call, { signature }), request.form);
+    }
+    if (action === 'explain') {
+      const request = parsePredictRequest(body, view);
+      const field = request.form === 'row' ? 'instances' : 'inputs';
+      const result = await this.inference.infer(name, selector, request.inputs, call, { signature, explain: { field } });
+      return explainResponse(result, result.explanations ?? []);
     }
     const verb = action as 'classify' | 'regress';
     if (!model.features) {

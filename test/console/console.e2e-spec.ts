@@ -57,7 +57,8 @@ void (async () => {
     });
 
     it('serves the console at / with its bundled assets, and leaves the API routes alone', async () => {
-      const res = await fetch(`${kiln.url}/`);
+      // a browser's Accept (text/html first): other clients get KServe's liveness JSON there (kserve-v1.e2e-spec.ts)
+      const res = await fetch(`${kiln.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
       const html = await res.text();

@@ -232,7 +232,10 @@ async function main(): Promise<void> {
         for (const path of [`/v1/models/${IMPORTED}`, `/v1/models/${IMPORTED}/versions/1`, `/v1/models/${IMPORTED}/labels/production`]) {
           const res = await kiln.request('GET', path, { key: predictorKey });
           assert.equal(res.status, 200, res.text);
+          // by name alone, KServe V1's model readiness comes first (kserve-v1.e2e-spec.ts)
+          const readiness = path === `/v1/models/${IMPORTED}` ? { name: IMPORTED, ready: true } : {};
           assert.deepEqual(res.body, {
+            ...readiness,
             model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
           });
         }
@@ -386,7 +389,7 @@ async function main(): Promise<void> {
         );
         assertError(await kiln.request('POST', '/v1/models/no-such-model/labels/staging:predict', { body: { instances: rows } }), 404);
         assertError(await kiln.request('POST', '/v1/models/no-such-model:predict', { body: { instances: rows } }), 404);
-        assertError(await kiln.request('POST', `/v1/models/${IMPORTED}:explain`, { body: {} }), 400, /^Malformed request: POST/);
+        assertError(await kiln.request('POST', `/v1/models/${IMPORTED}:explains`, { body: {} }), 400, /^Malformed request: POST/);
         assertError(
           await kiln.request('GET', `/v1/models/${IMPORTED}:predict`),
           400,

@@ -40,4 +40,11 @@ describe('TF Serving URLs (http_rest_api_handler_test.cc UnsupportedApiCalls)', 
       assert.equal(tfServingUrlProblem(method, path), null, `${method} ${path}`);
     }
   });
+
+  it("lets KServe V1's :explain through on POST only", () => {
+    assert.equal(tfServingUrlProblem('POST', '/v1/models/foo:explain'), null);
+    assert.equal(tfServingUrlProblem('POST', '/v1/models/foo/versions/2:explain'), null);
+    assert.match(tfServingUrlProblem('GET', '/v1/models/foo:explain') ?? '', /^Malformed request: GET/);
+    assert.match(tfServingUrlProblem('POST', '/v1/models/foo:explains') ?? '', /^Malformed request: POST/);
+  });
 });

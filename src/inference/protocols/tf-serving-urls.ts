@@ -3,7 +3,7 @@
  * messages (http_rest_api_util.cc, http_rest_api_handler.cc), never 404 or 405, so that its clients
  * and its handler tests read the same errors from Kiln:
  *
- *  - a path that matches neither its POST regex (`…:classify|regress|predict`) nor its GET regex
+ *  - a path that matches neither its POST regex (`…:classify|regress|predict`, and KServe's `:explain`) nor its GET regex
  *    (status, `/metadata`) for the method used → `Malformed request: <METHOD> <path>`
  *    (e.g. `GET /v1/models/foo:predict`, `POST /v1/models/foo/metadata`, `/versions/HELLO`);
  *  - `GET /v1/models` → `Missing model name in request.`;
@@ -15,8 +15,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-// TF Serving's kPredictionApiGegex and kModelStatusApiRegex (http_rest_api_util.cc), without (?i).
-const PREDICT = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/;
+// TF Serving's kPredictionApiGegex and kModelStatusApiRegex (http_rest_api_util.cc), without (?i);
+// the POST one also takes KServe V1's `:explain`, which Kiln serves on the same paths.
+const PREDICT = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict|explain)$/;
 const STATUS = /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/;
 const INT64_MAX = 2n ** 63n - 1n;
 

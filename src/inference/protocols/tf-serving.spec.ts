@@ -4,6 +4,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import type { InferenceResult, ServedModel } from '../runtime/served-model';
 import {
   classifyResponse,
+  explainResponse,
   modelMetadataResponse,
   modelStatusResponse,
   parseExamples,
@@ -73,10 +74,11 @@ describe('TF Serving v1 codec: paths', () => {
     assert.deepEqual(parseTfServingPath('m.v1:predict'), { name: 'm.v1', selector: {}, action: 'predict' });
     assert.deepEqual(parseTfServingPath('m/versions/1:classify'), { name: 'm', selector: { version: 1 }, action: 'classify' });
     assert.deepEqual(parseTfServingPath('m/labels/canary:regress'), { name: 'm', selector: { alias: 'canary' }, action: 'regress' });
+    assert.deepEqual(parseTfServingPath('m:explain'), { name: 'm', selector: {}, action: 'explain' }, "KServe V1's verb");
   });
 
   it('refuses other paths (null → 404) and non-numeric versions (404)', () => {
-    for (const p of ['', 'm:explain', 'm/metadata:predict', 'm/versions', 'm/other/1', 'm/versions/1/labels/x'])
+    for (const p of ['', 'm:explains', 'm/metadata:predict', 'm/versions', 'm/other/1', 'm/versions/1/labels/x'])
       assert.equal(parseTfServingPath(p), null, p);
     assert.throws(() => parseTfServingPath('m/versions/latest'), NotFoundException);
     assert.throws(() => parseTfServingPath('m/versions/0:predict'), NotFoundException);
@@ -273,6 +275,17 @@ describe('TF Serving v1 codec: predict responses', () => {
       },
     });
   });
+
+  it("KServe V1's explain answer: the predictions in row form, then one explanation per instance", () => {
+    const explanations = [{ attributions: { a: 0.1 } }, { attributions: { a: -0.2 } }];
+    assert.deepEqual(wire(explainResponse(one, explanations)), {
+      predictions: [
+        [0.5, 0.5],
+        [0.25, 0.75],
+      ],
+      explanations,
+    });
+  });
 });
 
 describe('TF Serving v1 codec: classify and regress', () => {
@@ -344,6 +357,16 @@ describe('TF Serving v1 codec: status and metadata', () => {
         ],
       },
     );
+  });
+
+  it("the status of /v1/models/{name} also in KServe V1's model-ready shape: name and ready first", () => {
+    const body = modelStatusResponse([{ version: 3, state: 'AVAILABLE', error: null }], { name: 'm', ready: true });
+    assert.equal(
+      writeServingJson(body),
+      '{"name":"m","ready":true,' +
+        '"model_version_status":[{"version":"3","state":"AVAILABLE","status":{"error_code":"OK","error_message":""}}]}',
+    );
+    assert.deepEqual(modelStatusResponse([], { name: 'm', ready: false }), { name: 'm', ready: false, model_version_status: [] });
   });
 
   it('metadata in the GetModelMetadata JSON shape', () => {

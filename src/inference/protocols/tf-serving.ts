@@ -1,9 +1,10 @@
 /**
  * TensorFlow Serving REST v1 codec: URL paths (`/v1/models/{name}[/versions/{N}|/labels/{label}]`
- * + `/metadata` or `:predict|:classify|:regress`), predict bodies in row form (`instances`) or
- * columnar form (`inputs`) → HostTensors, results → `{"predictions"}` / `{"outputs"}`, classify and
- * regress examples → named-feature records, and the status and metadata answers in TF Serving's
- * own JSON shapes. Pure functions; bad input is a 400 naming the field.
+ * + `/metadata` or `:predict|:classify|:regress`, and KServe V1's `:explain`), predict bodies in row
+ * form (`instances`) or columnar form (`inputs`) → HostTensors, results → `{"predictions"}` /
+ * `{"outputs"}`, classify and regress examples → named-feature records, and the status and metadata
+ * answers in TF Serving's own JSON shapes (the status of `/v1/models/{name}` also in KServe V1's).
+ * Pure functions; bad input is a 400 naming the field.
  */
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { parseVersionNumber } from '../../models';
@@ -22,7 +23,7 @@ import type { RouteMethods } from './route-methods';
 import { Float32Value } from './serving-json';
 
 export const SIGNATURE_NAME = 'serving_default';
-export type TfServingAction = 'status' | 'metadata' | 'predict' | 'classify' | 'regress';
+export type TfServingAction = 'status' | 'metadata' | 'predict' | 'classify' | 'regress' | 'explain';
 
 export interface TfServingTarget {
   name: string;
@@ -33,10 +34,11 @@ export interface TfServingTarget {
 const SELECTOR = String.raw`(?:/versions/[^/:]+|/labels/[^/:]+)?`;
 export const TF_SERVING_ROUTES: RouteMethods[] = [
   { pattern: new RegExp(String.raw`^/v1/models/[^/:]+${SELECTOR}(?:/metadata)?$`), methods: ['GET'] },
-  { pattern: new RegExp(String.raw`^/v1/models/[^/:]+${SELECTOR}:(?:predict|classify|regress)$`), methods: ['POST'] },
+  { pattern: new RegExp(String.raw`^/v1/models/[^/:]+${SELECTOR}:(?:predict|classify|regress|explain)$`), methods: ['POST'] },
 ];
 
-const PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(?:(\/metadata)|:(predict|classify|regress))?$/;
+// `:explain` is KServe V1's verb (TF Serving has none): one more verb on the same paths.
+const PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(?:(\/metadata)|:(predict|classify|regress|explain))?$/;
 
 /**
  * Parses what follows `/v1/models/` (percent-decoded); null when it is no TF Serving route. 404 for
@@ -183,6 +185,16 @@ export function parsePredictRequest(body: unknown, model: Pick<ServedModel, 'nam
   return hasInstances
     ? { form: 'row', inputs: parseInstances(body.instances, model) }
     : { form: 'columnar', inputs: parseColumns(body.inputs, model) };
+}
+
+/**
+ * KServe V1's explain answer, `{"predictions": [...], "explanations": [...]}`: the predictions in row
+ * form (one per instance, whichever form the request used: the explanations are per instance too) and
+ * one explanation per instance.
+ */
+export function explainResponse<E>(result: InferenceResult, explanations: readonly E[]): { predictions: unknown[]; explanations: E[] } {
+  const { predictions } = predictResponse(result, 'row') as { predictions: unknown[] };
+  return { predictions, explanations: [...explanations] };
 }
 
 /** `{"predictions": [...]}` (row form) or `{"outputs": ...}` (columnar); a single output drops its name. */
@@ -354,9 +366,19 @@ export function regressResponse(predictions: readonly ml.RecordPrediction[]): { 
   return { results: predictions.map((p) => new Float32Value(p.value as number)) };
 }
 
-/** GetModelStatus: one entry per version. */
-export function modelStatusResponse(states: ReadonlyArray<{ version: number; state: string; error: string | null }>) {
+/**
+ * GetModelStatus: one entry per version. `readiness` is given for `/v1/models/{name}` without a version
+ * or label, which is also KServe V1's model-ready route: its `name` and `ready` come first, then TF
+ * Serving's `model_version_status`. The two protocols share the path and no header tells their clients
+ * apart, so the answer carries both; each client reads its own fields (KServe's `InferenceRESTClient`
+ * reads `ready`, TF Serving's clients `model_version_status`).
+ */
+export function modelStatusResponse(
+  states: ReadonlyArray<{ version: number; state: string; error: string | null }>,
+  readiness?: { name: string; ready: boolean },
+) {
   return {
+    ...readiness,
     model_version_status: states.map((s) => ({
       version: String(s.version),
       state: s.state,

@@ -168,6 +168,12 @@ export class RoutingTable {
     return production === undefined ? undefined : { version: production, canary: false };
   }
 
+  /** Whether `route` has an answer for this model: a deployment with routes, or a `production` alias. */
+  hasDefaultRoute(name: string): boolean {
+    const m = this.active.get(name);
+    return m !== undefined && ((m.routes?.length ?? 0) > 0 || m.aliases.has('production'));
+  }
+
   shadow(name: string): number | null {
     return this.active.get(name)?.shadow ?? null;
   }
