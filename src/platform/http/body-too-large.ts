@@ -2,8 +2,9 @@
  * The 413 text for a body past the route's limit. Fastify's own is "Request body is too large", which
  * says neither how large nor the limit; this one says both, in Triton's words (its HTTP server answers
  * `request JSON size of N bytes exceeds the maximum allowed input size of M bytes`, and Triton's
- * qa/L0_http tests look for those phrases), so a client past KILN_SERVING_BODY_LIMIT_BYTES or
- * KILN_BODY_LIMIT_BYTES learns which limit to raise.
+ * qa/L0_http tests look for those phrases), so a client learns how far past the limit it is
+ * (KILN_SERVING_BODY_LIMIT_BYTES on /v1 and /v2, KILN_BODY_LIMIT_BYTES elsewhere). The status stays 413
+ * (RFC 9110's Content Too Large) where Triton answers 400.
  *
  * The size is the Content-Length when the body is sent as is (Fastify refuses it before reading a
  * byte). A body sent in chunks or compressed is measured while it arrives (the limit bounds the
