@@ -164,7 +164,13 @@ async function main(): Promise<void> {
           },
           { why: 'not JSON', body: '{"a": [', headers: key(predictor), status: 400, message: /^body: not valid JSON/ },
           { why: 'too deep', body: deep, headers: key(predictor), status: 400, message: /JSON nesting depth exceeds/ },
-          { why: 'too large', body: big, headers: key(predictor), status: 413, message: /too large/i },
+          {
+            why: 'too large',
+            body: big,
+            headers: key(predictor),
+            status: 413,
+            message: /exceeds the maximum allowed input size of \d+ bytes/,
+          },
           {
             why: 'bad content type',
             body: route.good,

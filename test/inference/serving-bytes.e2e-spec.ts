@@ -479,10 +479,30 @@ async function main(): Promise<void> {
       const ok = await raw(kiln, `/v1/models/${IDENTITY}:predict`, big, { 'content-type': 'application/json' });
       assert.equal(ok.status, 200, ok.bytes.toString().slice(0, 300));
       assert.equal(json(ok).predictions.length, 4000);
-      const tooBig = await raw(kiln, `/v1/models/${IDENTITY}:predict`, big + ' '.repeat(262144), { 'content-type': 'application/json' });
+      // The 413 says the size and the limit, in Triton's words (qa/L0_http/http_test.py test_loading_large_invalid_model
+      // looks for "request JSON size" and " exceeds the maximum allowed input size").
+      const tooBigBody = big + ' '.repeat(262144);
+      const tooBig = await raw(kiln, `/v1/models/${IDENTITY}:predict`, tooBigBody, { 'content-type': 'application/json' });
       assert.equal(tooBig.status, 413);
+      assert.equal(
+        json(tooBig).error,
+        `body: request JSON size of ${Buffer.byteLength(tooBigBody)} bytes exceeds the maximum allowed input size of 262144 bytes`,
+      );
+      // Triton's test: a repository load whose file parameter is past the limit, sent by requests without a Content-Type
+      const load = await raw(
+        kiln,
+        `/v2/repository/models/${IDENTITY}/load`,
+        JSON.stringify({ parameters: { 'file:1/model.onnx': 'A'.repeat(300000) } }),
+      );
+      assert.equal(load.status, 413);
+      assert.equal(load.headers.get('content-type'), 'application/json');
+      assert.match(json(load).error, /^body: request JSON size of 300\d{3} bytes exceeds the maximum allowed input size of 262144 bytes$/);
       const api = await raw(kiln, '/api/keys', JSON.stringify({ name: 'x'.repeat(70000) }), { 'content-type': 'application/json' });
       assert.equal(api.status, 413);
+      assert.match(
+        api.bytes.toString(),
+        /"detail":"body: request JSON size of 700\d\d bytes exceeds the maximum allowed input size of 65536 bytes"/,
+      );
       // a gzip bomb is bounded by the limit on the inflated size
       const bomb = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
       const inflated = await raw(kiln, `/v1/models/${IDENTITY}:predict`, bomb, {
@@ -490,6 +510,10 @@ async function main(): Promise<void> {
         'content-encoding': 'gzip',
       });
       assert.equal(inflated.status, 413);
+      assert.equal(
+        json(inflated).error,
+        'body: request JSON size of more than 262144 bytes once inflated exceeds the maximum allowed input size of 262144 bytes',
+      );
     });
   });
 }

@@ -3,10 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ArtifactNotFoundError, ArtifactTooLargeError, InvalidArtifactIdError } from '../artifacts/artifact-store';
 import { ErrorFormats, problem, ProblemDetails } from './problem-details';
 import { ValidationProblemException } from './validation';
+import { bodyTooLargeDetail, type BodyLimitRequest } from './body-too-large';
 
 /** Maps any thrown value to problem details; unknown errors become a 500 without internals leaking. */
-export function toProblem(error: unknown, request: { url: string; id: string }): ProblemDetails {
+export function toProblem(error: unknown, request: { url: string; id: string } & BodyLimitRequest): ProblemDetails {
   const base = { instance: request.url.split('?')[0], requestId: request.id };
+  // Fastify's body limit, raised as is on direct routes and wrapped in an HttpException (its cause) by Nest's adapter.
+  if (isBodyTooLarge(error) || (error instanceof HttpException && isBodyTooLarge(error.cause))) {
+    return problem(413, bodyTooLargeDetail(request), base);
+  }
   if (error instanceof ValidationProblemException) {
     return problem(400, error.message, { ...base, errors: error.errors });
   }
@@ -41,6 +46,10 @@ export function toProblem(error: unknown, request: { url: string; id: string }):
     return problem(fastifyError.statusCode, detail, base);
   }
   return problem(HttpStatus.INTERNAL_SERVER_ERROR, 'internal server error', base);
+}
+
+function isBodyTooLarge(error: unknown): boolean {
+  return (error as { code?: unknown } | null | undefined)?.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
 }
 
 /**
