@@ -4,7 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditRecordBatchPayload, AuditRecordBatchResult } from '../../contracts';
 import { hashCanonical, hashRecord } from '../chain';
-import { eventContent, predictionCanonical } from './chain-content';
+import { eventContent, predictionCanonicalAt } from './chain-content';
 import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
 import { ensurePartition, partitionFor } from './partitions';
 import { preparedQuery } from './prepared-query';
@@ -236,7 +236,7 @@ export class AuditLogWriter {
         prev = hash;
         return row;
       });
-      await insertChunked(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, rows);
+      await insertColumns(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, byColumn(EVENT_TYPES.length, rows));
       await moveHead(m, 'events', seq, prev);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
@@ -307,38 +307,9 @@ export class AuditLogWriter {
         await ensurePartition(m, partition);
         onEnsured(partition.name);
       }
-      let prev = head.hash;
-      let seq = Number(head.seq);
-      const rows = fresh.map((r) => {
-        seq += 1;
-        const hash = hashCanonical(prev, predictionCanonical({ ...r, seq, loggedAt }, r.inputsCanonical));
-        const row = [
-          seq,
-          loggedAt,
-          r.requestId,
-          r.clientRequestId,
-          r.servedAt,
-          r.callerKeyId,
-          r.model,
-          r.modelVersion,
-          r.route,
-          r.kind,
-          r.canary,
-          r.status,
-          r.latencyMs,
-          r.rows,
-          r.inputsJson,
-          r.inputsSha256,
-          r.outputsJson,
-          r.error,
-          prev,
-          hash,
-        ];
-        prev = hash;
-        return row;
-      });
-      await insertChunked(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, rows);
-      await moveHead(m, 'predictions', seq, prev);
+      const chained = predictionInsertParams(fresh, head, loggedAt);
+      await insertColumns(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, chained.columns);
+      await moveHead(m, 'predictions', chained.seq, chained.hash);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -368,7 +339,16 @@ function isDataError(err: unknown): boolean {
 function withoutPayloads(r: NewPrediction, reason: string): NewPrediction {
   const note = `audit: inputs and outputs not stored (refused by PostgreSQL: ${reason.slice(0, 200)})`;
   const error = r.error ? `${r.error}; ${note}` : note;
-  return { ...r, inputs: null, inputsJson: null, inputsCanonical: undefined, outputs: null, outputsJson: null, error };
+  return {
+    ...r,
+    inputs: null,
+    inputsJson: null,
+    inputsCanonical: undefined,
+    outputs: null,
+    outputsJson: null,
+    outputsCanonical: undefined,
+    error,
+  };
 }
 
 function arrayOf<T>(value: T[] | undefined, field: string): T[] {
@@ -410,21 +390,58 @@ async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: s
 }
 
 /**
- * `rows` in chunks, each one INSERT … SELECT FROM unnest(one array per column): a statement of one
- * parameter per column, whatever the rows. A multi-row VALUES list (a parameter per value, 10 000 for
- * 500 records) cost PostgreSQL more to parse and plan than to execute (pg_stat_statements: planning
- * 64 % of the log INSERT's time; docs/performance.md).
+ * The chain positions and the INSERT's parameters (one array per column of PREDICTION_INSERT_COLUMNS)
+ * of `records`, appended after `head`: each record hashed over its canonical content and the previous
+ * hash. Pure (the bench measures it: bench/serve/chainer-cost.ts). Timestamps go as ISO 8601 text
+ * (what a timestamptz[] parses, exactly the Date's millisecond): node-postgres would format every
+ * Date of the array in the local time zone by hand.
  */
-async function insertChunked(m: EntityManager, table: string, columns: string, types: string[], rows: unknown[][]): Promise<void> {
-  const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-  const sql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${arrays})`;
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const chunk = rows.slice(start, start + INSERT_CHUNK);
-    await preparedQuery(
-      m,
-      `kiln-audit-insert-${table}`,
-      sql,
-      types.map((_, i) => chunk.map((row) => row[i])),
-    );
+export function predictionInsertParams(
+  records: NewPrediction[],
+  head: { seq: string | number; hash: string },
+  loggedAt: Date,
+): { columns: unknown[][]; seq: number; hash: string } {
+  const columns: unknown[][] = PREDICTION_TYPES.map(() => new Array<unknown>(records.length));
+  const loggedAtText = loggedAt.toISOString();
+  let prev = head.hash;
+  const at = { seq: Number(head.seq), loggedAt };
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    at.seq += 1;
+    const seq = at.seq;
+    const hash = hashCanonical(prev, predictionCanonicalAt(r, at, { inputs: r.inputsCanonical, outputs: r.outputsCanonical }));
+    // prettier-ignore
+    const row = [seq, loggedAtText, r.requestId, r.clientRequestId, r.servedAt.toISOString(), r.callerKeyId, r.model, r.modelVersion,
+      r.route, r.kind, r.canary, r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash];
+    for (let c = 0; c < row.length; c++) columns[c]![i] = row[c];
+    prev = hash;
+  }
+  return { columns, seq: at.seq, hash: prev };
+}
+
+/** Rows as one array per column. */
+function byColumn(columnCount: number, rows: unknown[][]): unknown[][] {
+  return Array.from({ length: columnCount }, (_, i) => rows.map((row) => row[i]));
+}
+
+/**
+ * `columns` (one array per column, equal lengths) in chunks, each one INSERT … SELECT FROM unnest(one
+ * array per column): a statement of one parameter per column, whatever the rows. A multi-row VALUES
+ * list (a parameter per value, 10 000 for 500 records) cost PostgreSQL more to parse and plan than to
+ * execute (pg_stat_statements: planning 64 % of the log INSERT's time; docs/performance.md).
+ */
+async function insertColumns(
+  m: EntityManager,
+  table: string,
+  columnNames: string,
+  columnTypes: string[],
+  columns: unknown[][],
+): Promise<void> {
+  const arrays = columnTypes.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+  const sql = `INSERT INTO ${table} (${columnNames}) SELECT * FROM unnest(${arrays})`;
+  const rows = columns[0]!.length;
+  for (let start = 0; start < rows; start += INSERT_CHUNK) {
+    const chunk = rows <= INSERT_CHUNK ? columns : columns.map((column) => column.slice(start, start + INSERT_CHUNK));
+    await preparedQuery(m, `kiln-audit-insert-${table}`, sql, chunk);
   }
 }
