@@ -212,8 +212,7 @@ export class AuditLogWriter {
     );
     const fresh = unique.filter((r) => !stored.has(r.eventId));
     if (fresh.length > 0) {
-      const newest = (await m.query(`SELECT logged_at AS at FROM audit_events ORDER BY seq DESC LIMIT 1`)) as TimeRow[];
-      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      const loggedAt = notBefore(requestedAt, head.loggedAt);
       let prev = head.hash;
       let seq = Number(head.seq);
       const rows = fresh.map((r) => {
@@ -237,7 +236,7 @@ export class AuditLogWriter {
         return row;
       });
       await insertColumns(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, byColumn(EVENT_TYPES.length, rows));
-      await moveHead(m, 'events', seq, prev);
+      await moveHead(m, 'events', seq, prev, loggedAt);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -294,14 +293,7 @@ export class AuditLogWriter {
     );
     const fresh = unique.filter((r) => !stored.has(r.requestId));
     if (fresh.length > 0) {
-      // ordered by the partition key: only the newest partition is read
-      const newest = await preparedQuery<TimeRow>(
-        m,
-        'kiln-audit-newest-prediction',
-        `SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`,
-        [],
-      );
-      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      const loggedAt = notBefore(requestedAt, head.loggedAt);
       const partition = partitionFor(loggedAt);
       if (partition.name !== this.lastPartition) {
         await ensurePartition(m, partition);
@@ -309,7 +301,7 @@ export class AuditLogWriter {
       }
       const chained = predictionInsertParams(fresh, head, loggedAt);
       await insertColumns(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, chained.columns);
-      await moveHead(m, 'predictions', chained.seq, chained.hash);
+      await moveHead(m, 'predictions', chained.seq, chained.hash, loggedAt);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -322,9 +314,6 @@ export interface Appended {
 
 interface IdRow {
   id: string;
-}
-interface TimeRow {
-  at: Date;
 }
 
 const NOTHING: Appended = { written: 0, duplicates: 0 };
@@ -369,24 +358,39 @@ function dedupe<T>(records: T[], key: (r: T) => string): T[] {
 }
 
 /** Whole milliseconds (what a timestamptz gives back to JS), and never before `floor`. */
-function notBefore(at: Date, floor: Date | undefined): Date {
+function notBefore(at: Date, floor: Date | null): Date {
   const ms = Math.floor(at.getTime());
   return new Date(floor && floor.getTime() > ms ? floor.getTime() : ms);
 }
 
-export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
-  const rows = await preparedQuery<{ seq: string; hash: string }>(
+/**
+ * Locks a chain's head: its seq, hash and newest logged_at (null while the chain is empty). The head
+ * keeps logged_at so that the writer need not look for the newest row (migration 1765300000000).
+ */
+export async function lockHead(m: EntityManager, chain: ChainName): Promise<ChainHead> {
+  const rows = await preparedQuery<ChainHead>(
     m,
     'kiln-audit-lock-head',
-    `SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
+    `SELECT seq, hash, logged_at AS "loggedAt" FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
     [chain],
   );
   if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
   return rows[0]!;
 }
 
-async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<void> {
-  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
+interface ChainHead {
+  seq: string;
+  hash: string;
+  loggedAt: Date | null;
+}
+
+async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string, loggedAt: Date): Promise<void> {
+  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3, logged_at = $4 WHERE chain = $1`, [
+    chain,
+    seq,
+    hash,
+    loggedAt.toISOString(),
+  ]);
 }
 
 /**
