@@ -17,10 +17,9 @@
  * BENCH_ROUNDS rounds of BENCH_MS each and the median round counts. Both builds' hashes and parameters
  * are compared first: they must be identical (same chain, same rows).
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { featureNames, predictBody } from './fixture';
+import { stagedBatchText } from './audit-fixture';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MS = Number(process.env.BENCH_MS ?? 300);
@@ -75,29 +74,7 @@ function legacyChainRows(dist: string): Build['chainRows'] {
   };
 }
 
-/** One staged batch text as AuditSink writes it: `BATCH` record-API predictions of the bench's small model. */
-function stagedBatch(): string {
-  const features = featureNames(30);
-  const predictions = Array.from({ length: BATCH }, (_, i) => ({
-    requestId: randomUUID(),
-    clientRequestId: null,
-    servedAt: new Date(Date.UTC(2026, 11, 7, 3, 0, 0, i)).toISOString(),
-    callerKeyId: 'k_bench',
-    model: 'bench-serve-small',
-    version: 1,
-    route: 'record',
-    kind: 'live',
-    latencyMs: 1.234 + i / 1000,
-    inputs: (JSON.parse(predictBody(features, i)) as { records: unknown[] }).records,
-    inputsSha256: null,
-    canary: false,
-    status: 200,
-    rows: 1,
-    outputs: [{ label: 'yes', probabilities: { no: 0.3130906820297241, yes: 0.6869093179702759 }, score: 0.6869093179702759 }],
-    error: null,
-  }));
-  return JSON.stringify({ payloadVersion: 1, predictions, events: [] });
-}
+const stagedBatch = (): string => stagedBatchText(BATCH);
 
 /** logged_at and served_at in PREDICTION_INSERT_COLUMNS. */
 const TIME_COLUMNS = [1, 4];
