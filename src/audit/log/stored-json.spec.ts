@@ -31,7 +31,7 @@ describe('storedJson', () => {
     assert.equal(cleanText('\0'), '\uE0000000');
   });
 
-  it('storedParsedJson stores what storedJson stores for parsed JSON, as canonical text, without a copy when nothing needs cleaning', () => {
+  it('storedParsedJson stores what storedJson stores for parsed JSON, as canonical text, without a copy when nothing needs it', () => {
     const texts = [
       '[{"b":1.5,"a":"é😀","c":[null,true,{"__proto__":2}]}]',
       '{"k":"x\\u0000y"}',
