@@ -12,7 +12,8 @@
  *   parse      JSON.parse of the staged batch text (StagedChainer.pass)
  *   normalize  normalizePrediction of each record (contract checks, stored JSON, inputs hash)
  *   chain      canonical JSON of each record's content + SHA-256 over it and the previous hash
- *   encode     the INSERT's parameters as node-postgres sends them (utils.prepareValue of each)
+ *   encode     the INSERT's parameters as node-postgres sends them (utils.prepareValue of each, after the
+ *              build's own wire form of its columns where it has one: jsonb columns as one JSON array)
  * Measured as CPU time of this process (`process.cpuUsage`) per record; the builds take turns for
  * BENCH_ROUNDS rounds of BENCH_MS each and the median round counts. Both builds' hashes and parameters
  * are compared first: they must be identical (same chain, same rows).
@@ -32,6 +33,8 @@ interface Build {
   /** Rows (one array of column values each) and the new head, as the writer inserts them. */
   chainRows(records: Normalized[], head: { seq: number; hash: string }, loggedAt: Date): { params: unknown[] };
   prepareValue(v: unknown): unknown;
+  /** The build's wire form of the chained columns (identity where it had none). */
+  wire(columns: unknown[]): unknown[];
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- another build's compiled modules, by path */
@@ -39,6 +42,8 @@ function load(label: string, dist: string): Build {
   const incoming = require(join(dist, 'src/audit/log/incoming-records.js')) as Pick<Build, 'normalizePrediction'>;
   const writer = require(join(dist, 'src/audit/log/audit-log.writer.js')) as {
     predictionInsertParams?: (rs: Normalized[], h: { seq: number; hash: string }, at: Date) => { columns: unknown[][] };
+    wireColumns?: (types: string[], columns: unknown[][]) => unknown[];
+    PREDICTION_TYPES?: string[];
   };
   const pg = require('pg/lib/utils') as { prepareValue(v: unknown): unknown };
   return {
@@ -48,6 +53,7 @@ function load(label: string, dist: string): Build {
       ? (rs, h, at) => ({ params: writer.predictionInsertParams!(rs, h, at).columns })
       : legacyChainRows(dist),
     prepareValue: pg.prepareValue,
+    wire: writer.wireColumns && writer.PREDICTION_TYPES ? (c) => writer.wireColumns!(writer.PREDICTION_TYPES!, c as unknown[][]) : (c) => c,
   };
 }
 
@@ -89,7 +95,7 @@ function stages(build: Build, text: string) {
     parse: () => (parsed = JSON.parse(text) as { predictions: unknown[] }),
     normalize: () => (normalized = parsed.predictions.map((r, i) => build.normalizePrediction(r, i, true))),
     chain: () => (params = build.chainRows(normalized, HEAD, LOGGED_AT).params),
-    encode: () => params.map((p) => build.prepareValue(p)),
+    encode: () => build.wire(params).map((p) => build.prepareValue(p)),
   };
 }
 
@@ -119,14 +125,13 @@ function main(): void {
       .join(' ')}`,
   );
 
-  // Same input, same chain (the hashes cover every column) and the same values on the wire (timestamps
+  // Same input, same chain (the hashes cover every column) and the same column values (timestamps
   // compared as instants: a build may send them as ISO text rather than node-postgres's local format).
   const outputs = builds.map((b) => {
     const s = stages(b, text);
     s.parse();
     s.normalize();
-    s.chain();
-    const params = s.encode() as string[];
+    const params = s.chain().map((p) => b.prepareValue(p)) as string[];
     const instants = (literal: string) =>
       literal
         .slice(1, -1)

@@ -16,7 +16,7 @@ const INSERT_CHUNK = 500;
 
 const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model,
   model_version, route, kind, canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
-const PREDICTION_TYPES = [
+export const PREDICTION_TYPES = [
   'bigint',
   'timestamptz',
   'varchar',
@@ -429,10 +429,15 @@ function byColumn(columnCount: number, rows: unknown[][]): unknown[][] {
 }
 
 /**
- * `columns` (one array per column, equal lengths) in chunks, each one INSERT … SELECT FROM unnest(one
- * array per column): a statement of one parameter per column, whatever the rows. A multi-row VALUES
- * list (a parameter per value, 10 000 for 500 records) cost PostgreSQL more to parse and plan than to
- * execute (pg_stat_statements: planning 64 % of the log INSERT's time; docs/performance.md).
+ * `columns` (one array per column, equal lengths) in chunks, each one INSERT … SELECT FROM ROWS FROM
+ * (one set-returning function per column): a statement of one parameter per column, whatever the rows.
+ * A multi-row VALUES list (a parameter per value, 10 000 for 500 records) cost PostgreSQL more to parse
+ * and plan than to execute (pg_stat_statements: planning 64 % of the log INSERT's time;
+ * docs/performance.md). Scalar columns go as arrays (`unnest($n::type[])`); a jsonb column (JSON text
+ * per row, or null) goes as ONE JSON array of its values (`jsonb_array_elements($n::jsonb)`, JSON null
+ * back to SQL NULL: a stored JSON value is never JSON null, storedJson maps it to NULL): its texts are
+ * joined as they are, where an array literal would escape every quote and backslash of every value in
+ * Node and unescape them again in PostgreSQL before parsing each as jsonb.
  */
 async function insertColumns(
   m: EntityManager,
@@ -441,11 +446,28 @@ async function insertColumns(
   columnTypes: string[],
   columns: unknown[][],
 ): Promise<void> {
-  const arrays = columnTypes.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-  const sql = `INSERT INTO ${table} (${columnNames}) SELECT * FROM unnest(${arrays})`;
+  const sources = columnTypes.map((type, i) =>
+    type === 'jsonb' ? `jsonb_array_elements($${i + 1}::jsonb)` : `unnest($${i + 1}::${type}[])`,
+  );
+  const values = columnTypes.map((type, i) => (type === 'jsonb' ? `NULLIF(c${i}, 'null'::jsonb)` : `c${i}`));
+  const sql =
+    `INSERT INTO ${table} (${columnNames}) SELECT ${values.join(', ')} ` +
+    `FROM ROWS FROM (${sources.join(', ')}) AS t(${columnTypes.map((_, i) => `c${i}`).join(', ')})`;
   const rows = columns[0]!.length;
   for (let start = 0; start < rows; start += INSERT_CHUNK) {
     const chunk = rows <= INSERT_CHUNK ? columns : columns.map((column) => column.slice(start, start + INSERT_CHUNK));
-    await preparedQuery(m, `kiln-audit-insert-${table}`, sql, chunk);
+    await preparedQuery(m, `kiln-audit-insert-${table}`, sql, wireColumns(columnTypes, chunk));
   }
+}
+
+/** The parameters insertColumns sends for `columns`: jsonb columns as one JSON array text each. */
+export function wireColumns(columnTypes: string[], columns: unknown[][]): unknown[] {
+  return columns.map((column, i) => (columnTypes[i] === 'jsonb' ? jsonArrayOf(column as Array<string | null>) : column));
+}
+
+/** One JSON array text of JSON texts (null → JSON null). */
+function jsonArrayOf(texts: Array<string | null>): string {
+  let out = '[';
+  for (let i = 0; i < texts.length; i++) out += (i > 0 ? ',' : '') + (texts[i] ?? 'null');
+  return out + ']';
 }
