@@ -20,6 +20,7 @@ import { AuditStaging1764900000000 } from './1764900000000-audit-staging';
 import { PlatformChangeEvents1764920000000 } from './1764920000000-platform-change-events';
 import { BatchPredictionsRecommend1764970000000 } from './1764970000000-batch-predictions-recommend';
 import { AuditClientRequestIdPartial1765000000000 } from './1765000000000-audit-client-request-id-partial';
+import { AuditPredictionsSeqKey1765300000000 } from './1765300000000-audit-predictions-seq-key';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   PlatformChangeEvents1764920000000,
   BatchPredictionsRecommend1764970000000,
   AuditClientRequestIdPartial1765000000000,
+  AuditPredictionsSeqKey1765300000000,
 ];

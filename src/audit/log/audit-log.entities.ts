@@ -7,6 +7,7 @@ import type { StoredEvent, StoredPrediction } from './chain-content';
 
 @Entity({ name: 'audit_predictions' })
 export class AuditPredictionEntity implements StoredPrediction {
+  // primary key (seq, logged_at): migration 1765300000000
   @PrimaryColumn({ type: 'bigint' }) seq!: string;
   @PrimaryColumn({ name: 'logged_at', type: 'timestamptz' }) loggedAt!: Date;
   @Column({ name: 'request_id', type: 'varchar', length: 200 }) requestId!: string;
@@ -50,4 +51,6 @@ export class AuditChainHeadEntity {
   @PrimaryColumn({ type: 'varchar', length: 32 }) chain!: 'predictions' | 'events';
   @Column({ type: 'bigint' }) seq!: string;
   @Column({ type: 'char', length: 64 }) hash!: string;
+  /** The chain's newest logged_at (null while it is empty), moved with seq and hash (migration 1765300000000). */
+  @Column({ name: 'logged_at', type: 'timestamptz', nullable: true }) loggedAt!: Date | null;
 }

@@ -4,7 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditRecordBatchPayload, AuditRecordBatchResult } from '../../contracts';
 import { hashCanonical, hashRecord } from '../chain';
-import { eventContent, predictionCanonical } from './chain-content';
+import { eventContent, predictionCanonicalAt } from './chain-content';
 import { IncomingRecordError, normalizeEvent, normalizePrediction, type NewEvent, type NewPrediction } from './incoming-records';
 import { ensurePartition, partitionFor } from './partitions';
 import { preparedQuery } from './prepared-query';
@@ -16,7 +16,7 @@ const INSERT_CHUNK = 500;
 
 const PREDICTION_INSERT_COLUMNS = `seq, logged_at, request_id, client_request_id, served_at, caller_key_id, model,
   model_version, route, kind, canary, status, latency_ms, rows, inputs, inputs_sha256, outputs, error, prev_hash, hash`;
-const PREDICTION_TYPES = [
+export const PREDICTION_TYPES = [
   'bigint',
   'timestamptz',
   'varchar',
@@ -212,8 +212,7 @@ export class AuditLogWriter {
     );
     const fresh = unique.filter((r) => !stored.has(r.eventId));
     if (fresh.length > 0) {
-      const newest = (await m.query(`SELECT logged_at AS at FROM audit_events ORDER BY seq DESC LIMIT 1`)) as TimeRow[];
-      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      const loggedAt = notBefore(requestedAt, head.loggedAt);
       let prev = head.hash;
       let seq = Number(head.seq);
       const rows = fresh.map((r) => {
@@ -236,8 +235,8 @@ export class AuditLogWriter {
         prev = hash;
         return row;
       });
-      await insertChunked(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, rows);
-      await moveHead(m, 'events', seq, prev);
+      await insertColumns(m, 'audit_events', EVENT_INSERT_COLUMNS, EVENT_TYPES, byColumn(EVENT_TYPES.length, rows));
+      await moveHead(m, 'events', seq, prev, loggedAt);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -294,51 +293,15 @@ export class AuditLogWriter {
     );
     const fresh = unique.filter((r) => !stored.has(r.requestId));
     if (fresh.length > 0) {
-      // ordered by the partition key: only the newest partition is read
-      const newest = await preparedQuery<TimeRow>(
-        m,
-        'kiln-audit-newest-prediction',
-        `SELECT logged_at AS at FROM audit_predictions ORDER BY logged_at DESC LIMIT 1`,
-        [],
-      );
-      const loggedAt = notBefore(requestedAt, newest[0]?.at);
+      const loggedAt = notBefore(requestedAt, head.loggedAt);
       const partition = partitionFor(loggedAt);
       if (partition.name !== this.lastPartition) {
         await ensurePartition(m, partition);
         onEnsured(partition.name);
       }
-      let prev = head.hash;
-      let seq = Number(head.seq);
-      const rows = fresh.map((r) => {
-        seq += 1;
-        const hash = hashCanonical(prev, predictionCanonical({ ...r, seq, loggedAt }, r.inputsCanonical));
-        const row = [
-          seq,
-          loggedAt,
-          r.requestId,
-          r.clientRequestId,
-          r.servedAt,
-          r.callerKeyId,
-          r.model,
-          r.modelVersion,
-          r.route,
-          r.kind,
-          r.canary,
-          r.status,
-          r.latencyMs,
-          r.rows,
-          r.inputsJson,
-          r.inputsSha256,
-          r.outputsJson,
-          r.error,
-          prev,
-          hash,
-        ];
-        prev = hash;
-        return row;
-      });
-      await insertChunked(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, rows);
-      await moveHead(m, 'predictions', seq, prev);
+      const chained = predictionInsertParams(fresh, head, loggedAt);
+      await insertColumns(m, 'audit_predictions', PREDICTION_INSERT_COLUMNS, PREDICTION_TYPES, chained.columns);
+      await moveHead(m, 'predictions', chained.seq, chained.hash, loggedAt);
     }
     return { written: fresh.length, duplicates: records.length - fresh.length };
   }
@@ -351,9 +314,6 @@ export interface Appended {
 
 interface IdRow {
   id: string;
-}
-interface TimeRow {
-  at: Date;
 }
 
 const NOTHING: Appended = { written: 0, duplicates: 0 };
@@ -368,7 +328,16 @@ function isDataError(err: unknown): boolean {
 function withoutPayloads(r: NewPrediction, reason: string): NewPrediction {
   const note = `audit: inputs and outputs not stored (refused by PostgreSQL: ${reason.slice(0, 200)})`;
   const error = r.error ? `${r.error}; ${note}` : note;
-  return { ...r, inputs: null, inputsJson: null, inputsCanonical: undefined, outputs: null, outputsJson: null, error };
+  return {
+    ...r,
+    inputs: null,
+    inputsJson: null,
+    inputsCanonical: undefined,
+    outputs: null,
+    outputsJson: null,
+    outputsCanonical: undefined,
+    error,
+  };
 }
 
 function arrayOf<T>(value: T[] | undefined, field: string): T[] {
@@ -389,42 +358,116 @@ function dedupe<T>(records: T[], key: (r: T) => string): T[] {
 }
 
 /** Whole milliseconds (what a timestamptz gives back to JS), and never before `floor`. */
-function notBefore(at: Date, floor: Date | undefined): Date {
+function notBefore(at: Date, floor: Date | null): Date {
   const ms = Math.floor(at.getTime());
   return new Date(floor && floor.getTime() > ms ? floor.getTime() : ms);
 }
 
-export async function lockHead(m: EntityManager, chain: ChainName): Promise<{ seq: string; hash: string }> {
-  const rows = await preparedQuery<{ seq: string; hash: string }>(
+/**
+ * Locks a chain's head: its seq, hash and newest logged_at (null while the chain is empty). The head
+ * keeps logged_at so that the writer need not look for the newest row (migration 1765300000000).
+ */
+export async function lockHead(m: EntityManager, chain: ChainName): Promise<ChainHead> {
+  const rows = await preparedQuery<ChainHead>(
     m,
     'kiln-audit-lock-head',
-    `SELECT seq, hash FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
+    `SELECT seq, hash, logged_at AS "loggedAt" FROM audit_chain_heads WHERE chain = $1 FOR UPDATE`,
     [chain],
   );
   if (rows.length !== 1) throw new Error(`audit_chain_heads has no '${chain}' row (migration AuditLog1764600000000 not applied?)`);
   return rows[0]!;
 }
 
-async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string): Promise<void> {
-  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE chain = $1`, [chain, seq, hash]);
+interface ChainHead {
+  seq: string;
+  hash: string;
+  loggedAt: Date | null;
+}
+
+async function moveHead(m: EntityManager, chain: ChainName, seq: number, hash: string, loggedAt: Date): Promise<void> {
+  await preparedQuery(m, 'kiln-audit-move-head', `UPDATE audit_chain_heads SET seq = $2, hash = $3, logged_at = $4 WHERE chain = $1`, [
+    chain,
+    seq,
+    hash,
+    loggedAt.toISOString(),
+  ]);
 }
 
 /**
- * `rows` in chunks, each one INSERT … SELECT FROM unnest(one array per column): a statement of one
- * parameter per column, whatever the rows. A multi-row VALUES list (a parameter per value, 10 000 for
- * 500 records) cost PostgreSQL more to parse and plan than to execute (pg_stat_statements: planning
- * 64 % of the log INSERT's time; docs/performance.md).
+ * The chain positions and the INSERT's parameters (one array per column of PREDICTION_INSERT_COLUMNS)
+ * of `records`, appended after `head`: each record hashed over its canonical content and the previous
+ * hash. Pure (the bench measures it: bench/serve/chainer-cost.ts). Timestamps go as ISO 8601 text
+ * (what a timestamptz[] parses, exactly the Date's millisecond): node-postgres would format every
+ * Date of the array in the local time zone by hand.
  */
-async function insertChunked(m: EntityManager, table: string, columns: string, types: string[], rows: unknown[][]): Promise<void> {
-  const arrays = types.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-  const sql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${arrays})`;
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const chunk = rows.slice(start, start + INSERT_CHUNK);
-    await preparedQuery(
-      m,
-      `kiln-audit-insert-${table}`,
-      sql,
-      types.map((_, i) => chunk.map((row) => row[i])),
-    );
+export function predictionInsertParams(
+  records: NewPrediction[],
+  head: { seq: string | number; hash: string },
+  loggedAt: Date,
+): { columns: unknown[][]; seq: number; hash: string } {
+  const columns: unknown[][] = PREDICTION_TYPES.map(() => new Array<unknown>(records.length));
+  const loggedAtText = loggedAt.toISOString();
+  let prev = head.hash;
+  const at = { seq: Number(head.seq), loggedAt };
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    at.seq += 1;
+    const seq = at.seq;
+    const hash = hashCanonical(prev, predictionCanonicalAt(r, at, { inputs: r.inputsCanonical, outputs: r.outputsCanonical }));
+    // prettier-ignore
+    const row = [seq, loggedAtText, r.requestId, r.clientRequestId, r.servedAt.toISOString(), r.callerKeyId, r.model, r.modelVersion,
+      r.route, r.kind, r.canary, r.status, r.latencyMs, r.rows, r.inputsJson, r.inputsSha256, r.outputsJson, r.error, prev, hash];
+    for (let c = 0; c < row.length; c++) columns[c]![i] = row[c];
+    prev = hash;
   }
+  return { columns, seq: at.seq, hash: prev };
+}
+
+/** Rows as one array per column. */
+function byColumn(columnCount: number, rows: unknown[][]): unknown[][] {
+  return Array.from({ length: columnCount }, (_, i) => rows.map((row) => row[i]));
+}
+
+/**
+ * `columns` (one array per column, equal lengths) in chunks, each one INSERT … SELECT FROM ROWS FROM
+ * (one set-returning function per column): a statement of one parameter per column, whatever the rows.
+ * A multi-row VALUES list (a parameter per value, 10 000 for 500 records) cost PostgreSQL more to parse
+ * and plan than to execute (pg_stat_statements: planning 64 % of the log INSERT's time;
+ * docs/performance.md). Scalar columns go as arrays (`unnest($n::type[])`); a jsonb column (JSON text
+ * per row, or null) goes as ONE JSON array of its values (`jsonb_array_elements($n::jsonb)`, JSON null
+ * back to SQL NULL: a stored JSON value is never JSON null, storedJson maps it to NULL): its texts are
+ * joined as they are, where an array literal would escape every quote and backslash of every value in
+ * Node and unescape them again in PostgreSQL before parsing each as jsonb.
+ */
+async function insertColumns(
+  m: EntityManager,
+  table: string,
+  columnNames: string,
+  columnTypes: string[],
+  columns: unknown[][],
+): Promise<void> {
+  const sources = columnTypes.map((type, i) =>
+    type === 'jsonb' ? `jsonb_array_elements($${i + 1}::jsonb)` : `unnest($${i + 1}::${type}[])`,
+  );
+  const values = columnTypes.map((type, i) => (type === 'jsonb' ? `NULLIF(c${i}, 'null'::jsonb)` : `c${i}`));
+  const sql =
+    `INSERT INTO ${table} (${columnNames}) SELECT ${values.join(', ')} ` +
+    `FROM ROWS FROM (${sources.join(', ')}) AS t(${columnTypes.map((_, i) => `c${i}`).join(', ')})`;
+  const rows = columns[0]!.length;
+  for (let start = 0; start < rows; start += INSERT_CHUNK) {
+    const chunk = rows <= INSERT_CHUNK ? columns : columns.map((column) => column.slice(start, start + INSERT_CHUNK));
+    await preparedQuery(m, `kiln-audit-insert-${table}`, sql, wireColumns(columnTypes, chunk));
+  }
+}
+
+/** The parameters insertColumns sends for `columns`: jsonb columns as one JSON array text each. */
+export function wireColumns(columnTypes: string[], columns: unknown[][]): unknown[] {
+  return columns.map((column, i) => (columnTypes[i] === 'jsonb' ? jsonArrayOf(column as Array<string | null>) : column));
+}
+
+/** One JSON array text of JSON texts (null → JSON null). */
+function jsonArrayOf(texts: Array<string | null>): string {
+  let out = '[';
+  for (let i = 0; i < texts.length; i++) out += (i > 0 ? ',' : '') + (texts[i] ?? 'null');
+  return out + ']';
 }

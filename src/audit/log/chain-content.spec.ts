@@ -90,9 +90,12 @@ describe('chain content', () => {
       inputs: [{ '"inputs":null': 'a\ue0000000', é: [1.5, -0, 1e21, { z: null, a: 'inputs' }] }],
       outputs: [{ label: '"inputs":null' }],
     };
-    for (const p of [stored, tricky, { ...stored, inputs: null }]) {
-      const inputsCanonical = p.inputs === null ? undefined : canonicalJson(unescapeStrings(p.inputs));
-      assert.equal(predictionCanonical(p, inputsCanonical), canonicalJson(predictionContent(p)));
+    for (const p of [stored, tricky, { ...stored, inputs: null }, { ...tricky, outputs: null }]) {
+      const canonical = (v: unknown) => (v === null ? undefined : canonicalJson(unescapeStrings(v)));
+      const whole = canonicalJson(predictionContent(p));
+      assert.equal(predictionCanonical(p, { inputs: canonical(p.inputs) }), whole);
+      assert.equal(predictionCanonical(p, { outputs: canonical(p.outputs) }), whole);
+      assert.equal(predictionCanonical(p, { inputs: canonical(p.inputs), outputs: canonical(p.outputs) }), whole);
     }
   });
 });

@@ -64,14 +64,29 @@ export const PREDICTION_COLUMNS = `seq, logged_at AS "loggedAt", request_id AS "
 export const EVENT_COLUMNS = `seq, event_id AS "eventId", at, logged_at AS "loggedAt", request_id AS "requestId",
   actor_key_id AS "actorKeyId", action, target, before, after, prev_hash AS "prevHash", hash`;
 
-const iso = (d: Date | string): string => new Date(d).toISOString();
+let lastDate: Date | null = null;
+let lastIso = '';
+/** ISO 8601 of a timestamp; the same Date object again (a chainer pass's loggedAt) is formatted once. */
+const iso = (d: Date | string): string => {
+  if (d === lastDate) return lastIso;
+  const text = new Date(d).toISOString();
+  if (d instanceof Date) [lastDate, lastIso] = [d, text];
+  return text;
+};
 /** double precision may hold NaN / ±Infinity, which have no JSON form. */
 const jsonNumber = (n: number): number | string => (Number.isFinite(n) ? n : String(n));
 
-export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>) {
+type PredictionFields = Omit<StoredPrediction, 'prevHash' | 'hash'>;
+
+export function predictionContent(p: PredictionFields) {
+  return contentOf(p, true, true);
+}
+
+/** predictionContent, with `inputs` / `outputs` left null when not wanted (their canonical text is known). */
+function contentOf(p: PredictionFields, withInputs: boolean, withOutputs: boolean, at?: ChainPosition) {
   return {
-    seq: Number(p.seq),
-    loggedAt: iso(p.loggedAt),
+    seq: Number(at ? at.seq : p.seq),
+    loggedAt: iso(at ? at.loggedAt : p.loggedAt),
     requestId: p.requestId,
     ...(p.clientRequestId != null ? { clientRequestId: p.clientRequestId } : {}),
     servedAt: iso(p.servedAt),
@@ -84,29 +99,66 @@ export function predictionContent(p: Omit<StoredPrediction, 'prevHash' | 'hash'>
     status: p.status,
     latencyMs: jsonNumber(p.latencyMs),
     rows: p.rows,
-    inputs: unescapeStrings(p.inputs ?? null),
+    inputs: withInputs ? unescapeStrings(p.inputs ?? null) : null,
     inputsSha256: p.inputsSha256,
-    outputs: unescapeStrings(p.outputs ?? null),
+    outputs: withOutputs ? unescapeStrings(p.outputs ?? null) : null,
     error: p.error === null ? null : unescapeText(p.error),
   };
 }
 
-/**
- * canonicalJson(predictionContent(p)), reusing the canonical JSON of the unescaped inputs when the
- * caller has it (the writer computed it for inputsSha256): the inputs are canonicalised once.
- * RFC 8785 serialises a member's value independently of its siblings, so the record's canonical
- * text with `"inputs":null` is that of the real content once the canonical inputs are put in their
- * place; no other member can hold that text (every quote inside a JSON string is escaped, and the
- * members sorted before `inputs` are strings).
- */
-export function predictionCanonical(p: Omit<StoredPrediction, 'prevHash' | 'hash'>, inputsCanonical?: string): string {
-  if (inputsCanonical === undefined || p.inputs === null || p.inputs === undefined) return canonicalJson(predictionContent(p));
-  const skeleton = canonicalJson(predictionContent({ ...p, inputs: null }));
-  const at = skeleton.indexOf(INPUTS_NULL);
-  if (at < 0) throw new Error('predictionCanonical: no inputs member');
-  return skeleton.slice(0, at) + '"inputs":' + inputsCanonical + skeleton.slice(at + INPUTS_NULL.length);
+/** Every member predictionContent can have, by UTF-16 code units (RFC 8785 §3.2.3), with its JSON name. */
+const SORTED_MEMBERS = Object.keys(
+  contentOf({ clientRequestId: 'x', loggedAt: new Date(0), servedAt: new Date(0), error: null } as PredictionFields, false, false),
+)
+  .sort()
+  .map((key) => [key, JSON.stringify(key) + ':'] as const);
+
+/** Canonical JSON (of the unescaped values) the caller already has, so they are not serialised twice. */
+export interface KnownCanonical {
+  inputs?: string;
+  outputs?: string;
 }
-const INPUTS_NULL = '"inputs":null';
+
+/**
+ * canonicalJson(predictionContent(p)), reusing the canonical JSON of the unescaped inputs / outputs
+ * when the caller has it (the writer computed it while checking the record: incoming-records.ts), in
+ * one pass over the record's members in their canonical order. RFC 8785 serialises a member's value
+ * independently of its siblings, so a member's canonical text put in its place is the canonical text
+ * of the whole.
+ */
+export function predictionCanonical(p: PredictionFields, known: KnownCanonical = {}): string {
+  return canonicalAt(p, known);
+}
+
+/** Where a record goes in its chain (the writer's view before the row exists). */
+export interface ChainPosition {
+  seq: number;
+  loggedAt: Date;
+}
+
+/** predictionCanonical of a new record at `at` (its own seq and loggedAt ignored): no copy of the record per call. */
+export function predictionCanonicalAt(
+  p: Omit<PredictionFields, 'seq' | 'loggedAt'>,
+  at: ChainPosition,
+  known: KnownCanonical = {},
+): string {
+  return canonicalAt(p as PredictionFields, known, at);
+}
+
+function canonicalAt(p: PredictionFields, known: KnownCanonical, at?: ChainPosition): string {
+  const inputs = p.inputs === null || p.inputs === undefined ? undefined : known.inputs;
+  const outputs = p.outputs === null || p.outputs === undefined ? undefined : known.outputs;
+  const content: Record<string, unknown> = contentOf(p, inputs === undefined, outputs === undefined, at);
+  let out = '{';
+  for (const [key, name] of SORTED_MEMBERS) {
+    const value = content[key];
+    if (value === undefined) continue;
+    if (out.length > 1) out += ',';
+    const text = key === 'inputs' ? inputs : key === 'outputs' ? outputs : undefined;
+    out += name + (text ?? canonicalJson(value));
+  }
+  return out + '}';
+}
 
 export function eventContent(e: Omit<StoredEvent, 'prevHash' | 'hash'>) {
   return {

@@ -259,19 +259,21 @@ export class ChainVerifier {
     return ok ? { ...base, ok } : { ...base, ok, reason: 'hash_mismatch', actual: stored[0]!.hash };
   }
 
-  /** First seq of the range: the seq itself, or the first record logged at or after the time. */
+  /**
+   * First seq of the range: the seq itself, or the first record logged at or after the time. In seq
+   * order (the primary key's), which is logged_at order along a chain (the writer never moves logged_at
+   * back): the time prunes the partitions, the key is read from the time's day on.
+   */
   private async seqFrom(qr: QueryRunner, chain: ChainName, bound: ChainBound, headSeq: number): Promise<number> {
     if ('seq' in bound) return Math.max(bound.seq, 1);
-    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at >= $1 ORDER BY logged_at, seq LIMIT 1`, [
-      bound.time,
-    ])) as SeqRow[];
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at >= $1 ORDER BY seq LIMIT 1`, [bound.time])) as SeqRow[];
     return rows.length ? Number(rows[0]!.seq) : headSeq + 1;
   }
 
-  /** Last seq of the range: the seq itself, or the last record logged before the time. */
+  /** Last seq of the range: the seq itself, or the last record logged before the time (in seq order, as seqFrom). */
   private async seqTo(qr: QueryRunner, chain: ChainName, bound: ChainBound): Promise<number> {
     if ('seq' in bound) return bound.seq;
-    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at < $1 ORDER BY logged_at DESC, seq DESC LIMIT 1`, [
+    const rows = (await qr.query(`SELECT seq FROM ${TABLE[chain]} WHERE logged_at < $1 ORDER BY seq DESC LIMIT 1`, [
       bound.time,
     ])) as SeqRow[];
     return rows.length ? Number(rows[0]!.seq) : 0;

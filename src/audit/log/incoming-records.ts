@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AdminEventRecord, AuditPredictionRecord } from '../../contracts';
 import type { StoredEvent, StoredPrediction } from './chain-content';
 import { canonicalJson, unescapeStrings } from '../chain';
-import { cleanText, storedJson, storedParsedJson } from './stored-json';
+import { cleanText, storedJson, storedParsedJson, type StoredJson } from './stored-json';
 
 export class IncomingRecordError extends Error {}
 
@@ -19,6 +19,8 @@ export type NewPrediction = Omit<StoredPrediction, 'seq' | 'loggedAt' | 'prevHas
   outputsJson: string | null;
   /** canonicalJson(unescapeStrings(inputs)) when it was computed here (for inputsSha256): the chain hash reuses it. */
   inputsCanonical?: string;
+  /** canonicalJson(unescapeStrings(outputs)) when it came for free (outputsJson, nothing escaped): the chain hash reuses it. */
+  outputsCanonical?: string;
 };
 
 /** An admin event ready to be chained. */
@@ -103,13 +105,14 @@ function reader(where: string, value: unknown): FieldReader {
 /** `parsedJson`: the record comes straight from JSON.parse (a staged batch), so its payloads need no JSON-safe pass. */
 export function normalizePrediction(record: AuditPredictionRecord, index: number, parsedJson = false): NewPrediction {
   const r = reader(`predictions[${index}]`, record);
-  const stored = parsedJson ? storedParsedJson : storedJson;
+  const stored: (v: unknown) => StoredJson & { canonical?: string } = parsedJson ? storedParsedJson : storedJson;
   const inputs = stored(record.inputs);
   const outputs = stored(record.outputs);
   // Producers that keep the inputs leave the hash to the writer (off the request path): SHA-256 of
   // the canonical JSON (RFC 8785) of the inputs as the model received them (unescaped), as a
   // producer computes it; canonical, so the queue backend's key order (jsonb) cannot change it.
-  const inputsCanonical = record.inputsSha256 == null && inputs.text !== null ? canonicalJson(unescapeStrings(inputs.value)) : undefined;
+  const inputsCanonical =
+    record.inputsSha256 == null && inputs.text !== null ? (inputs.canonical ?? canonicalJson(unescapeStrings(inputs.value))) : undefined;
   return {
     requestId: r.text('requestId', 200, false),
     clientRequestId: r.text('clientRequestId', 200, true),
@@ -132,6 +135,7 @@ export function normalizePrediction(record: AuditPredictionRecord, index: number
     inputsCanonical,
     outputs: outputs.value,
     outputsJson: outputs.text,
+    outputsCanonical: outputs.canonical,
     error: r.text('error', Number.MAX_SAFE_INTEGER, true),
   };
 }

@@ -31,12 +31,29 @@ describe('storedJson', () => {
     assert.equal(cleanText('\0'), '\uE0000000');
   });
 
-  it('storedParsedJson gives what storedJson gives for parsed JSON, without a copy when nothing needs cleaning', () => {
-    const texts = ['[{"a":1.5,"b":"é😀","c":[null,true,{"__proto__":2}]}]', '{"k":"x\\u0000y"}', '["\\ud800","\\udc00z"]', '"s"', '0'];
+  it('storedParsedJson stores what storedJson stores for parsed JSON, as canonical text, without a copy when nothing needs it', () => {
+    const texts = [
+      '[{"b":1.5,"a":"é😀","c":[null,true,{"__proto__":2}]}]',
+      '{"k":"x\\u0000y"}',
+      '["\\ud800","\\udc00z"]',
+      '{"z":"a\ue0000000","y":1}',
+      '"s"',
+      '0',
+    ];
     for (const t of texts) {
       const v = JSON.parse(t) as unknown;
-      assert.deepEqual(storedParsedJson(v), storedJson(v), t);
+      const parsed = storedParsedJson(v);
+      const reference = storedJson(v);
+      assert.deepEqual(parsed.value, reference.value, t);
+      // the same jsonb value, in canonical form
+      assert.deepEqual(JSON.parse(parsed.text!), JSON.parse(reference.text!), t);
+      assert.equal(parsed.text, canonicalJson(parsed.value), t);
+      // the canonical JSON of the original value, when it is the text itself (no escaped string)
+      if (parsed.canonical !== undefined) assert.equal(parsed.canonical, canonicalJson(unescapeStrings(parsed.value)), t);
+      else assert.ok(parsed.text!.includes('\ue000') || reference !== parsed, t);
     }
+    assert.equal(storedParsedJson(JSON.parse(texts[3]!)).canonical, undefined, 'an escaped string: the hash needs the unescaped text');
+    assert.equal(storedParsedJson(JSON.parse(texts[0]!)).canonical, '[{"a":"é😀","b":1.5,"c":[null,true,{"__proto__":2}]}]');
     const clean = JSON.parse(texts[0]!) as unknown;
     assert.equal(storedParsedJson(clean).value, clean);
     assert.deepEqual(storedParsedJson(null), { text: null, value: null });
