@@ -20,6 +20,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as ml from '../../src/ml';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln } from '../utils/test-kiln';
+import { chainedAuditRecord } from '../utils/audit-lookup';
 import { importLayersModel } from '../models/model-import-helpers';
 import { servingReady } from './triton-test-client';
 import { penguinRecords, penguinsVersion, trainModel } from './inference-helpers';
@@ -109,10 +110,8 @@ async function main(): Promise<void> {
     /** The audit records of one request id: each answered call has exactly one. */
     async function auditedOnce(requestId: unknown): Promise<any> {
       assert.equal(typeof requestId, 'string');
-      const record = await eventually(async () => {
-        const r = await kiln.request('GET', `/api/audit/predictions/${requestId as string}`);
-        return r.status === 200 ? r.body : undefined;
-      });
+      // the listing shows chained records only: wait for this one to be chained
+      const record = await chainedAuditRecord(kiln, requestId as string);
       const listed = await kiln.request('GET', '/api/audit/predictions?limit=500');
       const ids = (listed.body.items ?? listed.body).map((r: { requestId: string }) => r.requestId);
       assert.equal(ids.filter((id: string) => id === requestId).length, 1, `request ${requestId as string} audited once`);

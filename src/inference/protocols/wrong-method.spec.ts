@@ -22,12 +22,13 @@ describe('405 for a protocol path under another method', () => {
       ['/v1/models/m/labels/production/metadata', ['GET', 'HEAD']],
       ['/v1/models/m:predict', ['POST']],
       ['/v1/models/m/versions/3:regress', ['POST']],
+      ['/v1/models/m:explain', ['POST']],
     ];
     for (const [path, methods] of cases) assert.deepEqual(allowedMethods(path, ROUTES).sort(), methods.sort(), path);
   });
 
   it('knows no methods for paths that are no protocol route (those stay 404)', () => {
-    for (const path of ['/v2/models', '/v2/models/m/versions', '/v2/health', '/v1/models/m:explain', '/v1/models', '/v3/models/m']) {
+    for (const path of ['/v2/models', '/v2/models/m/versions', '/v2/health', '/v1/models/m:foo', '/v1/models', '/v3/models/m']) {
       assert.deepEqual(allowedMethods(path, ROUTES), [], path);
     }
   });
