@@ -81,9 +81,10 @@ export class JsonBodyDialects {
   }
 }
 
-/** A prefix matches itself and what lies below it. */
-function underPrefix(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+/** A prefix matches itself and what lies below it (asked on every request: no string is built). */
+export function underPrefix(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || prefix.endsWith('/') || path.charCodeAt(prefix.length) === 0x2f;
 }
 
 const STRUCTURE = /[[\]{}"]/g;
