@@ -56,7 +56,10 @@ export function clientRequestIdOf(req: IncomingMessage): string | null {
  */
 const randomPool = Buffer.alloc(4096);
 let randomPoolUsed = randomPool.length;
-/** Two hex digits per byte value: an id is 16 table reads, where `Buffer#toString('hex')` and five slices cost a call into C++ and six strings. */
+/**
+ * Two hex digits per byte value: an id is 16 table reads, where `Buffer#toString('hex')` and five slices
+ * cost a call into C++ and six strings per request.
+ */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** RFC 9562 UUID version 7: 48-bit Unix milliseconds, then random bits. */
