@@ -8,17 +8,17 @@
  * A data-plane request runs 23 hooks today (13 onRequest, preParsing, preValidation, preSerialization,
  * 3 onSend, 4 onResponse: Nest's adapter, middie, multipart, compress and Kiln's own; docs/performance.md,
  * "The hooks every data-plane request runs"). This isolates the hook machinery from what the hooks do:
- * each server is a child process (this file with `serve <mode> <hooks>`): `bare` (node:http, reads and
- * JSON-parses the body, answers a fixed JSON body), or Fastify 5 with one POST route answering the same
- * object and N no-op onRequest hooks (callback style, the cheapest kind). The cells take turns for
+ * each server is a child process: `bare` (the serve bench's bare-http.ts: node:http, reads and JSON-parses
+ * the body, answers a fixed JSON body), or Fastify 5 (this file with `serve <hooks>`) with one POST route
+ * answering the same object and N no-op onRequest hooks (callback style, the cheapest kind). The cells take turns for
  * BENCH_ROUNDS rounds at BENCH_CLIENTS (default 64) clients (bench/serve/load.ts: autocannon in this
  * process, server CPU from /proc); medians of the server's CPU µs per request, which stays steadier
  * than req/s on a shared machine. Prints the load average.
  */
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { runCell } from './load';
 
@@ -30,43 +30,38 @@ const ANSWER = {
 };
 const BODY = JSON.stringify({ records: [Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, i / 7]))] });
 
-function serve(mode: string, hooks: number): void {
-  const ready = (port: number) => process.send!({ port });
-  if (mode === 'bare') {
-    const answer = Buffer.from(JSON.stringify(ANSWER));
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': answer.length });
-        res.end(answer);
-      });
-    });
-    server.listen(0, '127.0.0.1', () => ready((server.address() as AddressInfo).port));
-    return;
-  }
+/** A Fastify server child: one POST route answering the record API's shape, behind `hooks` no-op onRequest hooks. */
+function serveFastify(hooks: number): void {
   const app = Fastify();
   for (let i = 0; i < hooks; i++) app.addHook('onRequest', (_request, _reply, done) => done());
   app.post('/predict', async () => ANSWER);
-  void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready((app.server.address() as AddressInfo).port));
+  void app.listen({ port: 0, host: '127.0.0.1' }).then(() => process.send!({ port: (app.server.address() as AddressInfo).port }));
+}
+
+/** Forks a server child (the serve bench's bare-http.ts for `bare`, this file for Fastify) and learns its port. */
+async function startServer(mode: 'bare' | 'fastify', hooks: number) {
+  const child =
+    mode === 'bare'
+      ? fork(join(__dirname, 'bare-http.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(__filename, ['serve', String(hooks)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  if (mode === 'bare') {
+    child.send({ body: JSON.stringify(ANSWER) });
+    await new Promise((resolve) => child.once('message', resolve));
+  }
+  return { label: mode === 'bare' ? 'bare node:http' : `fastify, ${hooks} hooks`, child, url: `http://127.0.0.1:${port}/predict` };
 }
 
 async function main(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const seconds = Number(process.env.BENCH_SECONDS ?? 3);
   const clients = Number(process.env.BENCH_CLIENTS ?? 64);
-  const cells = [['bare', 0], ...(process.env.BENCH_HOOKS ?? '0,11,23,40').split(',').map((n) => ['fastify', Number(n)])] as Array<
-    [string, number]
-  >;
+  const cells: Array<['bare' | 'fastify', number]> = [
+    ['bare', 0],
+    ...(process.env.BENCH_HOOKS ?? '0,11,23,40').split(',').map((n): ['fastify', number] => ['fastify', Number(n)]),
+  ];
   const started = loadavg();
-  const servers = await Promise.all(
-    cells.map(async ([mode, hooks]) => {
-      const child = fork(__filename, ['serve', mode, String(hooks)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
-      return { label: mode === 'bare' ? 'bare node:http' : `fastify, ${hooks} hooks`, child, url: `http://127.0.0.1:${port}/predict` };
-    }),
-  );
+  const servers = await Promise.all(cells.map(([mode, hooks]) => startServer(mode, hooks)));
   const cpu = new Map<string, number[]>();
   try {
     for (let round = 0; round < rounds; round++) {
@@ -103,7 +98,7 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[2] === 'serve') serve(process.argv[3]!, Number(process.argv[4]));
+if (process.argv[2] === 'serve') serveFastify(Number(process.argv[3]));
 else
   main().then(
     () => process.exit(0),
