@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../platform/auth';
+import { urlPath } from '../platform/http/url-path';
 import { clientRequestIdOf } from '../platform/logging/logging';
 import type { InferenceService } from './inference.service';
 import type { InferenceCall } from './runtime/served-model';
@@ -53,12 +54,13 @@ export function answerError(payload: unknown, status: number): string {
 export function installServingAnswerAudit(fastify: FastifyInstance, inference: InferenceService): void {
   fastify.addHook('onSend', async (request, reply, payload) => {
     if (request.method !== 'POST') return payload;
-    const route = inferenceRoute(request.url.split('?')[0] ?? request.url);
-    if (!route) return payload;
     if (reply.statusCode < 400) {
+      // The runtime audited this call (only inference calls are noted, so no need to match the path first).
       inference.forgetAudited(request.id);
       return payload;
     }
+    const route = inferenceRoute(urlPath(request.url));
+    if (!route) return payload;
     const call: InferenceCall = {
       protocol: route.protocol,
       requestId: request.id,

@@ -10,13 +10,14 @@
  * Replies that are not JSON (the binary tensor extension's octet streams) pass untouched.
  */
 import type { FastifyInstance } from 'fastify';
+import { urlPath } from '../../platform/http/url-path';
 import { isServingPath } from './json-body';
 import { writeServingJson } from './serving-json';
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 export function installServingJsonReplies(fastify: FastifyInstance): void {
-  const onServingPath = (url: string) => isServingPath(url.split('?')[0] ?? url);
+  const onServingPath = (url: string) => isServingPath(urlPath(url));
   fastify.addHook('preSerialization', async (request, reply, payload) => {
     if (onServingPath(request.url)) reply.serializer(writeServingJson);
     return payload;

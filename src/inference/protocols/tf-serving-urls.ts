@@ -14,6 +14,7 @@
  * expressions here are too (an upper-case path would be answered as malformed, never misrouted).
  */
 import type { FastifyInstance } from 'fastify';
+import { urlPath } from '../../platform/http/url-path';
 
 // TF Serving's kPredictionApiGegex and kModelStatusApiRegex (http_rest_api_util.cc), without (?i);
 // the POST one also takes KServe V1's `:explain`, which Kiln serves on the same paths.
@@ -42,7 +43,7 @@ function decoded(path: string): string {
 /** An `onRequest` hook answering TF Serving's 400s under /v1 before routing, auth or body parsing. */
 export function installTfServingUrlAnswers(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', async (request, reply) => {
-    const raw = request.url.split('?')[0] ?? request.url;
+    const raw = urlPath(request.url);
     if (raw !== '/v1' && !raw.startsWith('/v1/')) return;
     const problem = tfServingUrlProblem(request.method, decoded(raw));
     if (problem === null) return;

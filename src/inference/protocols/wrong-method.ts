@@ -7,6 +7,7 @@
  * take both GET and POST, uses `allowedMethods` itself for the other mismatches.
  */
 import type { FastifyInstance } from 'fastify';
+import { urlPath } from '../../platform/http/url-path';
 import { isServingPath } from './json-body';
 import { OIP_ROUTES } from './open-inference';
 import { OIP_EXTENSION_ROUTES } from './oip-extensions';
@@ -20,7 +21,7 @@ export function installWrongMethodAnswer(
 ): void {
   fastify.addHook('onRequest', async (request, reply) => {
     if (!request.is404) return;
-    const path = request.url.split('?')[0] ?? request.url;
+    const path = urlPath(request.url);
     if (!isServingPath(path)) return;
     const allow = allowedMethods(path, routes);
     if (allow.length === 0 || allow.includes(request.method)) return;

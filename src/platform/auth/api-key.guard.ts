@@ -7,10 +7,13 @@ import { StreamTokensService } from './stream-tokens.service';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
+const BEARER = /^bearer\s+/i;
+
 /** The presented key: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
 export function presentedKey(headers: FastifyRequest['headers']): string | undefined {
   const auth = headers.authorization;
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  const scheme = typeof auth === 'string' ? BEARER.exec(auth) : null;
+  if (scheme) return auth!.slice(scheme[0].length).trim() || undefined;
   const key = headers['x-api-key'];
   return typeof key === 'string' && key.trim() ? key.trim() : undefined;
 }

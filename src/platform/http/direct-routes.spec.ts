@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import { Body, Headers, Param, ParseIntPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { argumentPlan } from './direct-routes';
+import { argumentPlan, routeParams } from './direct-routes';
 
 class Handlers {
   @Post(':name')
@@ -53,5 +53,14 @@ describe('direct routes: the handler arguments', () => {
   it('refuses to start on what Nest would run and a direct route would not (other decorators, parameter pipes)', () => {
     assert.throws(() => argumentPlan(Handlers, 'headers'), /Handlers\.headers argument 0: parameter decorator HEADERS is not supported/);
     assert.throws(() => argumentPlan(Handlers, 'piped'), /Handlers\.piped argument 0: parameter pipes are not supported/);
+  });
+});
+
+describe('direct routes: the parameters a matched-empty check looks at', () => {
+  it('are the named parameters of the path, in order, and never the wildcard', () => {
+    assert.deepEqual(routeParams('/v2/models/:name/versions/:version/infer'), ['name', 'version']);
+    assert.deepEqual(routeParams('/api/models/:name/predict'), ['name']);
+    assert.deepEqual(routeParams('/v1/*'), []);
+    assert.deepEqual(routeParams('/v2'), []);
   });
 });

@@ -64,6 +64,11 @@ function joinPath(...parts: unknown[]): string {
   );
 }
 
+/** The named parameters of a route path (`/v2/models/:name/versions/:version/infer` → name, version); not the `*` wildcard. */
+export function routeParams(url: string): string[] {
+  return [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+}
+
 interface ArgumentPlan {
   /** The handler's arguments, each read from the request (and through the pipe where Nest pipes it). */
   args: Array<{ read: ArgumentOf; pipe?: { type: 'body' | 'query' | 'param' | 'custom'; data?: string; metatype?: Type } }>;
@@ -144,15 +149,14 @@ export function serveDirectRoutes(app: NestFastifyApplication, pipe: PipeTransfo
         const status = (Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined) ?? (method === 'POST' ? 201 : 200);
         const plan = argumentPlan(cls, name);
         const call = controller[name]!.bind(controller);
+        const params = routeParams(url);
         fastify.route({
           method,
           url,
           errorHandler,
           handler: async (request, reply) => {
             // Nest's adapter sends a route parameter matched empty ("/v2/models//infer") to the not-found handler.
-            for (const [param, value] of Object.entries(request.params as Record<string, string>)) {
-              if (value === '' && param !== '*') return reply.callNotFound();
-            }
+            for (const param of params) if ((request.params as Record<string, string>)[param] === '') return reply.callNotFound();
             await auth.authenticate(request as AuthenticatedRequest, reply, access);
             const args: unknown[] = new Array(plan.args.length);
             for (let i = 0; i < plan.args.length; i++) {

@@ -17,6 +17,10 @@ describe('platform JSON body parser and dialects', () => {
     assert.equal(dialects.forPath('/v1/models/m:predict'), b);
     assert.equal(dialects.forPath('/v1x'), undefined);
     assert.equal(dialects.forPath('/api/v1'), undefined);
+    assert.equal(dialects.forPath('/v1/modelsx'), a, 'a longer prefix matches only at a path segment');
+    const slashed = new JsonBodyDialects().register('/v2/', b);
+    assert.equal(slashed.forPath('/v2/models'), b);
+    assert.equal(slashed.forPath('/v2x'), undefined);
   });
 
   it("tries a dialect's lenient reading only when strict JSON fails and it applies, and still guards prototypes", () => {

@@ -21,6 +21,7 @@ import { parse as parseQueryString } from 'node:querystring';
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { parse as secureParse, scan as secureScan } from 'secure-json-parse';
+import { urlPath } from './url-path';
 
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
@@ -80,9 +81,10 @@ export class JsonBodyDialects {
   }
 }
 
-/** A prefix matches itself and what lies below it. */
-function underPrefix(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+/** A prefix matches itself and what lies below it (asked on every request: no string is built). */
+export function underPrefix(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || prefix.endsWith('/') || path.charCodeAt(prefix.length) === 0x2f;
 }
 
 const STRUCTURE = /[[\]{}"]/g;
@@ -198,32 +200,32 @@ function unsupportedMediaType(type: string | undefined): UnsupportedMediaTypeExc
  */
 export function installJsonBodyParser(app: NestFastifyApplication, options: JsonBodyParserOptions, dialects: JsonBodyDialects): void {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  const pathOf = (url: string) => url.split('?')[0] ?? url;
   const fastify = app.getHttpAdapter().getInstance();
   const limits = Object.entries(options.bodyLimitByPrefix ?? {});
   // A route's own limit wins over its parser's (Fastify reads it when the route is added, before any dialect is registered).
   fastify.addHook('onRoute', (route) => {
-    const limit = limits.find(([prefix]) => underPrefix(pathOf(route.url), prefix))?.[1];
+    const limit = limits.find(([prefix]) => underPrefix(urlPath(route.url), prefix))?.[1];
     if (limit !== undefined) route.bodyLimit = limit;
   });
   // No Content-Type: Fastify would look for a catch-all parser and answer 415; where the dialect says so, the body is JSON.
   fastify.addHook('onRequest', (request, _reply, done) => {
     const { headers } = request;
+    if (headers['content-type'] !== undefined) return done();
     const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
-    if (headers['content-type'] === undefined && hasBody && dialects.forPath(pathOf(request.url))?.untypedIsJson) {
+    if (hasBody && dialects.forPath(urlPath(request.url))?.untypedIsJson) {
       headers['content-type'] = 'application/json';
     }
     done();
   });
   app.useBodyParser('application/json', { bodyLimit: options.bodyLimit }, (request, body, done) => {
     try {
-      done(null, parseBodyInDialect(body, request.headers, dialects.forPath(pathOf(request.url)), maxDepth));
+      done(null, parseBodyInDialect(body, request.headers, dialects.forPath(urlPath(request.url)), maxDepth));
     } catch (err) {
       done(err as Error, undefined);
     }
   });
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: options.bodyLimit }, (request, body, done) => {
-    const dialect = dialects.forPath(pathOf(request.url));
+    const dialect = dialects.forPath(urlPath(request.url));
     try {
       done(
         null,
@@ -235,7 +237,7 @@ export function installJsonBodyParser(app: NestFastifyApplication, options: Json
   });
   // Octet-stream is read (within the route's limit) only to be refused where no dialect takes binary bodies.
   app.useBodyParser('application/octet-stream', { bodyLimit: options.bodyLimit }, (request, body, done) => {
-    const dialect = dialects.forPath(pathOf(request.url));
+    const dialect = dialects.forPath(urlPath(request.url));
     try {
       if (!dialect?.binaryHeader) throw unsupportedMediaType('application/octet-stream');
       done(null, parseBodyInDialect(body, request.headers, dialect, maxDepth));

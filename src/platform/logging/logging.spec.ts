@@ -28,6 +28,17 @@ describe('request ids', () => {
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(uuidV7Time(id), 1_764_700_000_123);
     assert.equal(uuidV7Time('0b4c1a52-0d2e-4f55-8a43-0a5f6d6f7c11'), null, 'a v4 UUID is not a server-issued id');
+    for (const ms of [0, 1, 0xff_ffff_ffff, 0x1_0000_0000, 2 ** 48 - 1]) assert.equal(uuidV7Time(uuidV7(ms)), ms, `time ${ms}`);
+  });
+
+  it('UUIDv7 fills its 74 random bits from the pool: ids of one millisecond differ, every random hex digit varies', () => {
+    const ids = Array.from({ length: 600 }, () => uuidV7(1_764_700_000_123)); // more than one 4 KiB pool refill
+    assert.equal(new Set(ids).size, ids.length);
+    const random = ids.map((id) => id.slice(15).replace(/-/g, '')); // rand_a (3 digits), variant + rand_b
+    for (let digit = 0; digit < random[0]!.length; digit++) {
+      const seen = new Set(random.map((r) => r[digit]));
+      assert.ok(seen.size >= (digit === 3 ? 4 : 12), `digit ${digit} took ${[...seen].join('')}`);
+    }
   });
 
   it('validates client ids: ≤ 200 characters, no control characters, no lone surrogates; "" is fine', () => {

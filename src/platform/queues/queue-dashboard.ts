@@ -10,6 +10,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { authenticateRequest } from '../auth/request-principal';
 import { sendProblem } from '../http/http-error.filter';
 import { ErrorFormats } from '../http/problem-details';
+import { urlPath } from '../http/url-path';
 
 /** Where the queue dashboard is served. */
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
@@ -32,7 +33,7 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
   const formats = app.get(ErrorFormats);
   const logger = new Logger('QueueDashboard');
   fastify.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0]!;
+    const path = urlPath(request.url);
     if (path !== QUEUE_DASHBOARD_PATH && !path.startsWith(`${QUEUE_DASHBOARD_PATH}/`)) return;
     const auth = await authenticateRequest(request, keys, []);
     if ('principal' in auth) return;
