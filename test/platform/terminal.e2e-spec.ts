@@ -16,6 +16,14 @@ async function ctrlC(kiln: SpawnedKiln): Promise<number | null> {
   return kiln.exited;
 }
 
+/** The JSON log entries of a process's output (KILN_LOG_FORMAT=json), in order. */
+function jsonLines(output: string): Array<Record<string, any>> {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
 /** Lines that would alarm a person: stack frames, error entries (JSON level ≥ 50 or pretty ERROR/FATAL), `Error`. */
 function alarming(output: string): string[] {
   return output.split('\n').filter((line) => {
@@ -115,11 +123,7 @@ describe('the terminal of `npm start`', () => {
     const missing = await httpRequest(url, env.KILN_ADMIN_KEY!, 'GET', '/api/training-jobs/00000000-0000-4000-8000-000000000000');
     assert.equal(missing.status, 404);
     const lines = await eventually(async () => {
-      const parsed = kiln
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, any>);
+      const parsed = jsonLines(kiln.output());
       // an access line is written once the response has gone out (Fastify's onResponse): wait for both
       const logged = (id: string | null) => parsed.some((l) => l.req?.id === id && l.res);
       return logged(requestId) && logged(missing.headers.get('x-request-id')) ? parsed : undefined;
@@ -143,11 +147,7 @@ describe('the terminal of `npm start`', () => {
     // The upload's ingestion: one line when it starts, one when the version is ready (the ready line
     // may reach the process's output just after the API already answers the version as ready).
     const versionLines = await eventually(async () => {
-      const mine = kiln
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, any>)
+      const mine = jsonLines(kiln.output())
         .filter((l) => l.versionId === version.id)
         .map((l) => l.msg as string);
       return mine.some((m) => m.includes(' ready: ')) ? mine : undefined;
@@ -161,12 +161,7 @@ describe('the terminal of `npm start`', () => {
     assert.equal(created.status, 202, created.text);
     const id = created.body.id as string;
     const jobLines = await eventually(async () => {
-      const mine = kiln
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, any>)
-        .filter((l) => l.trainingJobId === id);
+      const mine = jsonLines(kiln.output()).filter((l) => l.trainingJobId === id);
       return mine.some((l) => /succeeded/.test(l.msg)) ? mine : undefined;
     }, 120_000);
     const messages = jobLines.map((l) => l.msg as string);
