@@ -16,3 +16,9 @@ declare module 's3rver' {
   }
   export = S3rver;
 }
+
+// Its object model, for the metadata keys it keeps (test/support/s3-server.ts makes its writes atomic).
+declare module 's3rver/lib/models/object' {
+  const S3Object: { ALLOWED_METADATA: string[] };
+  export = S3Object;
+}
