@@ -10,8 +10,11 @@
  * message event, promises) and the whole process's CPU µs, read from /proc/self/task/<tid>/schedstat
  * (nanoseconds, so short slices count exactly). Medians over the rounds. The main thread's CPU is the
  * number that bounds the record API at 64 clients (that thread parses and answers every request).
+ * Then `postMessage` alone: a burst of posts to a thread that only counts them (the wake-ups coalesce,
+ * so this is the message's serialisation), with the serving thread's run message and with a flat array.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { loadavg } from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
@@ -40,6 +43,39 @@ interface Sample {
   wallUs: number;
   mainCpuUs: number;
   allCpuUs: number;
+}
+
+/** Main-thread CPU µs per `postMessage` of each message shape, bursts of 20 000, median of 5. */
+async function postCost(): Promise<Record<string, number>> {
+  const counter = new Worker(
+    `const { parentPort } = require('node:worker_threads'); let n = 0;
+     parentPort.on('message', (m) => { n++; if (m === 'done') parentPort.postMessage(n); });`,
+    { eval: true },
+  );
+  const data = new Float32Array(8 * WIDTH);
+  const shapes: Record<string, (i: number) => unknown> = {
+    'run message (8 rows)': (i) => ({
+      type: 'run',
+      call: i,
+      session: 1,
+      inputs: [{ name: 'features', dtype: 'float32', shape: [8, WIDTH], data }],
+      outputNames: ['probability'],
+    }),
+    'flat array (8 rows)': (i) => [i, 1, 8, WIDTH, data],
+  };
+  const per = new Map<string, number[]>();
+  for (let round = 0; round < 5; round++) {
+    for (const [name, make] of Object.entries(shapes)) {
+      const n = 20_000;
+      const t0 = mainNs();
+      for (let i = 0; i < n; i++) counter.postMessage(make(i));
+      per.set(name, [...(per.get(name) ?? []), (mainNs() - t0) / 1000 / n]);
+      counter.postMessage('done');
+      await new Promise((r) => counter.once('message', r));
+    }
+  }
+  await counter.terminate();
+  return Object.fromEntries([...per].map(([k, v]) => [k, Number(median(v).toFixed(2))]));
 }
 
 async function main(): Promise<void> {
@@ -97,6 +133,7 @@ async function main(): Promise<void> {
   rows.sort((a, b) => a.batch - b.batch);
   console.table(rows);
   for (const v of Object.values(variants)) await v.dispose();
+  console.log('postMessage alone, main-thread µs per post:', await postCost());
   console.log(
     `${ROUNDS} rounds of ${SECONDS} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ` +
       loadavg()
