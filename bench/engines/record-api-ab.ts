@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { apiClient, benchKilnEnv, startKilnChild, type KilnChild } from '../serve/kiln-server';
 import { runCell } from '../serve/load';
+import { scrapeMetrics, serverView } from '../serve/kiln-metrics';
 import { NETWORKS, setEngine, trainRecordModel } from './record-model';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -47,12 +48,13 @@ async function main(): Promise<void> {
     }
     for (const net of NETWORKS.filter((n) => MODELS.includes(n.key))) {
       const calls = await Promise.all(servers.map((s) => trainRecordModel(s.api, s.kiln.url, net)));
-      const results = new Map<string, { reqPerSec: number[]; cpuMsPerReq: number[] }>();
+      const results = new Map<string, { reqPerSec: number[]; cpuMsPerReq: number[]; rowsPerCall: number[] }>();
       for (const engine of ENGINES) {
         await Promise.all(servers.map((s, i) => setEngine(s.api, calls[i]!.name, engine)));
         for (let round = 0; round < ROUNDS; round++) {
           for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
             const { kiln, key } = servers[i]!;
+            const before = await scrapeMetrics(kiln.url);
             const r = await runCell({
               url: calls[i]!.url,
               body: calls[i]!.body,
@@ -61,22 +63,26 @@ async function main(): Promise<void> {
               seconds: SECONDS,
               warmupSeconds: 1,
               serverPids: () => ({ node: [kiln.pid] }),
+              serverMainThreadOf: kiln.pid,
             });
+            const rowsPerCall = serverView(before, await scrapeMetrics(kiln.url), calls[i]!.name).meanBatchRows ?? NaN;
             const k = `${engine}:${i}`;
-            const acc = results.get(k) ?? { reqPerSec: [], cpuMsPerReq: [] };
+            const acc = results.get(k) ?? { reqPerSec: [], cpuMsPerReq: [], rowsPerCall: [] };
             acc.reqPerSec.push(r.reqPerSec);
             acc.cpuMsPerReq.push(r.serverCpuMsPerReq.node ?? NaN);
+            acc.rowsPerCall.push(rowsPerCall);
             results.set(k, acc);
             console.log(
               `${net.key} ${engine} round ${round + 1} ${builds[i]!.label}: ${r.reqPerSec} req/s, ` +
-                `${r.serverCpuMsPerReq.node} ms CPU/req, p99 ${r.p99MsExact} ms`,
+                `${r.serverCpuMsPerReq.node} ms CPU/req (main thread ${r.serverMainThreadCpuMsPerReq}), p99 ${r.p99MsExact} ms, ` +
+                `${rowsPerCall.toFixed(1)} rows per model call`,
             );
           }
         }
       }
       const m = (engine: string, i: number) => {
         const r = results.get(`${engine}:${i}`)!;
-        return { reqPerSec: median(r.reqPerSec), cpuMsPerReq: median(r.cpuMsPerReq) };
+        return { reqPerSec: median(r.reqPerSec), cpuMsPerReq: median(r.cpuMsPerReq), rowsPerCall: median(r.rowsPerCall) };
       };
       for (const engine of ENGINES) {
         const [base, mine] = [m(engine, 0), m(engine, 1)];
@@ -89,6 +95,8 @@ async function main(): Promise<void> {
           baselineCpuMsPerReq: fixed(base.cpuMsPerReq, 4),
           thisCpuMsPerReq: fixed(mine.cpuMsPerReq, 4),
           cpuRatio: fixed(mine.cpuMsPerReq / base.cpuMsPerReq),
+          baselineRowsPerCall: fixed(base.rowsPerCall, 1),
+          thisRowsPerCall: fixed(mine.rowsPerCall, 1),
         });
       }
       for (const [i, build] of builds.entries()) {

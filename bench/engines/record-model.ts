@@ -26,9 +26,12 @@ export async function trainRecordModel(api: Api, baseUrl: string, net: Network):
   return { name, url: `${baseUrl}/api/models/${name}/predict`, body: predictBody(featureNames(net.features), SEED + net.features) };
 }
 
-/** Switches the model's engine (batching on: at most 32 rows, no added delay) and waits until it answers on it. */
-export async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime'): Promise<void> {
-  await api('PUT', `/api/models/${name}/serving`, { engine, maxBatchSize: 32, maxQueueDelayMs: 0 });
+/**
+ * Switches the model's engine (batching on: at most `maxBatchSize` rows, 32 unless told, no added delay)
+ * and waits until it answers on it.
+ */
+export async function setEngine(api: Api, name: string, engine: 'tfjs' | 'onnxruntime', maxBatchSize = 32): Promise<void> {
+  await api('PUT', `/api/models/${name}/serving`, { engine, maxBatchSize, maxQueueDelayMs: 0 });
   const platform = engine === 'tfjs' ? 'tensorflowjs_layers' : 'onnxruntime_onnx';
   await until(async () => ((await api('GET', `/v2/models/${name}`)).platform === platform ? true : undefined), 100, 60_000);
 }

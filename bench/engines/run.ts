@@ -47,6 +47,7 @@ import { seededRandom } from '../serve/fixture';
 import { apiClient, startKilnChild } from '../serve/kiln-server';
 import { NETWORKS, setEngine, trainRecordModel } from './record-model';
 import { runCell, type CellResult } from '../serve/load';
+import { scrapeMetrics, serverView, type ServerView } from '../serve/kiln-metrics';
 import { descendants } from '../serve/proc-stats';
 import { summarise, type CpuProfile, type ProfileSummary } from '../serve/cpu-profile';
 
@@ -60,6 +61,8 @@ const KILN_MAIN = process.env.BENCH_KILN_MAIN ? resolve(process.env.BENCH_KILN_M
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** The networks the http part serves (BENCH_HTTP_MODELS, default large only: the goal's model). */
 const HTTP_MODELS = (process.env.BENCH_HTTP_MODELS ?? 'large').split(',');
+/** Further ONNX Runtime cells at these batcher caps (BENCH_ONNX_MAX_BATCH=64,128; the tfjs/onnxruntime pair runs at 32). */
+const ONNX_MAX_BATCH = (process.env.BENCH_ONNX_MAX_BATCH ?? '').split(',').filter(Boolean).map(Number);
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 interface InprocRow {
@@ -199,6 +202,9 @@ interface HttpCell extends CellResult {
   model: string;
   clients: number;
   engine: 'tfjs' | 'onnxruntime';
+  maxBatchSize: number;
+  /** Kiln's /metrics over the cell (warm-up included): mean rows per model call, model calls. */
+  server: ServerView;
 }
 
 /** Each cell's window of the Kiln main thread's CPU profile (the process has exited and written it). */
@@ -257,15 +263,34 @@ async function overHttp(): Promise<{
     for (const net of NETWORKS.filter((n) => HTTP_MODELS.includes(n.key))) {
       const { name, url, body } = await trainRecordModel(api, kiln.url, net);
       for (const clients of CLIENTS) {
-        for (const engine of ['tfjs', 'onnxruntime'] as const) {
-          await setEngine(api, name, engine);
+        const variants = [
+          { engine: 'tfjs' as const, maxBatchSize: 32 },
+          { engine: 'onnxruntime' as const, maxBatchSize: 32 },
+          ...ONNX_MAX_BATCH.map((maxBatchSize) => ({ engine: 'onnxruntime' as const, maxBatchSize })),
+        ];
+        for (const { engine, maxBatchSize } of variants) {
+          await setEngine(api, name, engine, maxBatchSize);
+          const cell = `${net.key} ${clients} clients ${engine}${maxBatchSize === 32 ? '' : ` max batch ${maxBatchSize}`}`;
           const from = nowUs();
-          const r = await runCell({ url, body, headers, clients, seconds: SECONDS, warmupSeconds: 1, serverPids: pids });
-          windows.push({ name: `${net.key} ${clients} clients ${engine}`, from, to: nowUs() });
-          cells.push({ model: net.key, clients, engine, ...r });
+          const before = await scrapeMetrics(kiln.url);
+          const r = await runCell({
+            url,
+            body,
+            headers,
+            clients,
+            seconds: SECONDS,
+            warmupSeconds: 1,
+            serverPids: pids,
+            serverMainThreadOf: kiln.pid,
+          });
+          const server = serverView(before, await scrapeMetrics(kiln.url), name);
+          windows.push({ name: cell, from, to: nowUs() });
+          cells.push({ model: net.key, clients, engine, maxBatchSize, ...r, server });
           console.log(
-            `http ${net.key} ${clients} clients ${engine}: ${r.reqPerSec} req/s, p50 ${r.p50MsExact} ms, p99 ${r.p99MsExact} ms, ` +
-              `server CPU ${JSON.stringify(r.serverCpuMsPerReq)} ms/req`,
+            `http ${cell}: ${r.reqPerSec} req/s, p50 ${r.p50MsExact} ms, p99 ${r.p99MsExact} ms, ` +
+              `server CPU ${JSON.stringify(r.serverCpuMsPerReq)} ms/req (main thread ${r.serverMainThreadCpuMsPerReq}), ` +
+              `${server.meanBatchRows?.toFixed(1)} rows per model call, load generator ${r.loadGeneratorCoreShare} cores, ` +
+              `others ${r.otherProcessesCores} cores`,
           );
         }
       }
@@ -277,7 +302,7 @@ async function overHttp(): Promise<{
   const summary = models.flatMap((model) =>
     CLIENTS.map((clients) => {
       const t = cells.find((c) => c.model === model && c.clients === clients && c.engine === 'tfjs')!;
-      const o = cells.find((c) => c.model === model && c.clients === clients && c.engine === 'onnxruntime')!;
+      const o = cells.find((c) => c.model === model && c.clients === clients && c.engine === 'onnxruntime' && c.maxBatchSize === 32)!;
       return {
         model,
         clients,
@@ -288,6 +313,8 @@ async function overHttp(): Promise<{
         ratio: Number((o.reqPerSec / t.reqPerSec).toFixed(2)),
         tfjsNodeCpuMsPerReq: t.serverCpuMsPerReq.node ?? NaN,
         onnxNodeCpuMsPerReq: o.serverCpuMsPerReq.node ?? NaN,
+        tfjsMainThreadCpuMsPerReq: t.serverMainThreadCpuMsPerReq ?? NaN,
+        onnxMainThreadCpuMsPerReq: o.serverMainThreadCpuMsPerReq ?? NaN,
       };
     }),
   );

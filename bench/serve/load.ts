@@ -6,7 +6,7 @@
  * during the measured run, so a cell shows what a request costs and whether the generator saturated.
  */
 import autocannon from 'autocannon';
-import { cpuSecondsBetween, cpuSnapshot, machineBusyTicks, ticksToSeconds } from './proc-stats';
+import { cpuSecondsBetween, cpuSnapshot, machineBusyTicks, mainThreadCpuNs, ticksToSeconds } from './proc-stats';
 
 export interface CellSpec {
   url: string;
@@ -17,6 +17,8 @@ export interface CellSpec {
   warmupSeconds: number;
   /** Pids whose CPU time is charged to the server (re-read at each snapshot: PostgreSQL backends come and go). */
   serverPids: () => Record<string, number[]>;
+  /** The server's pid, when its main thread's CPU should be reported on its own (the thread that parses and answers every request). */
+  serverMainThreadOf?: number;
 }
 
 export interface CellResult {
@@ -35,6 +37,8 @@ export interface CellResult {
   seconds: number;
   /** CPU ms per successful request, per server process group (e.g. node, postgres). */
   serverCpuMsPerReq: Record<string, number>;
+  /** CPU ms per successful request of the server's main thread alone (with `serverMainThreadOf`). */
+  serverMainThreadCpuMsPerReq?: number;
   /** Share of one core the load generator (this process) used during the run. */
   loadGeneratorCoreShare: number;
   /** Cores' worth of CPU the rest of the machine (other users, not server nor generator) used during the run. */
@@ -51,6 +55,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   if (spec.warmupSeconds > 0) await autocannon({ ...opts, duration: spec.warmupSeconds });
   const groups = spec.serverPids();
   const before = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, cpuSnapshot(pids)]));
+  const mainBefore = spec.serverMainThreadOf === undefined ? 0 : mainThreadCpuNs(spec.serverMainThreadOf);
   const machineBefore = machineBusyTicks();
   const selfBefore = process.cpuUsage();
   const times: number[] = [];
@@ -59,6 +64,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   });
   const self = process.cpuUsage(selfBefore);
   const machineSeconds = ticksToSeconds(machineBusyTicks() - machineBefore);
+  const mainNs = spec.serverMainThreadOf === undefined ? null : mainThreadCpuNs(spec.serverMainThreadOf) - mainBefore;
   const after = Object.fromEntries(Object.entries(spec.serverPids()).map(([k, pids]) => [k, cpuSnapshot(pids)]));
   const ok = r['2xx'];
   const serverSeconds = Object.fromEntries(Object.keys(after).map((k) => [k, cpuSecondsBetween(before[k] ?? new Map(), after[k]!)]));
@@ -81,6 +87,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     errors: r.errors,
     seconds: r.duration,
     serverCpuMsPerReq,
+    ...(mainNs === null ? {} : { serverMainThreadCpuMsPerReq: ok > 0 ? Number((mainNs / 1e6 / ok).toFixed(4)) : 0 }),
     loadGeneratorCoreShare: Number((selfSeconds / r.duration).toFixed(2)),
     otherProcessesCores: Number((Math.max(0, others) / r.duration).toFixed(2)),
   };

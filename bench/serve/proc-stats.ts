@@ -74,3 +74,8 @@ export function machineBusyTicks(): number {
 }
 
 export const ticksToSeconds = (ticks: number): number => ticks / TICKS_PER_SECOND;
+
+/** CPU nanoseconds of a process's main thread alone (its task whose id is the pid; schedstat counts in ns). */
+export function mainThreadCpuNs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
+}

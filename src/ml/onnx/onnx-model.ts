@@ -62,6 +62,12 @@ export class OnnxInputError extends Error {
 export interface OnnxSessionOptions {
   /** Threads of one operator (ONNX Runtime's intra-op pool); default 1 (see KILN_ONNX_THREADS). */
   intraOpThreads?: number;
+  /** ONNX Runtime's CPU memory arena (default on, as ONNX Runtime's own default). */
+  cpuMemArena?: boolean;
+  /** ONNX Runtime's memory pattern: plans the buffers of a run from earlier runs of the same shapes (default on). */
+  memPattern?: boolean;
+  /** Whether idle intra-op threads spin waiting for work (ONNX Runtime's default) rather than sleep; no effect with 1 thread. */
+  intraOpSpinning?: boolean;
 }
 
 /** What engine this is, for logs, /api/platform, server metadata and lineage. */
@@ -130,6 +136,9 @@ export class OnnxModel {
         graphOptimizationLevel: 'all',
         intraOpNumThreads: opts.intraOpThreads ?? 1,
         interOpNumThreads: 1,
+        enableCpuMemArena: opts.cpuMemArena ?? true,
+        enableMemPattern: opts.memPattern ?? true,
+        ...(opts.intraOpSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
         executionMode: 'sequential',
         // Fatal only: a refused graph's reason reaches the caller (400 or the load error), not stderr.
         logSeverityLevel: 4,

@@ -3,16 +3,16 @@
  * process, each an OnnxModel, run here so that the main thread keeps reading and answering requests
  * while a graph runs. Messages (structured clone; output arrays are transferred, not copied):
  *
- *   main → thread   {type: 'load', session, graph, intraOpThreads} | {type: 'run', call, session, inputs, outputNames}
+ *   main → thread   {type: 'load', session, graph, options} | {type: 'run', call, session, inputs, outputNames}
  *                   {type: 'release', session}
  *   thread → main   {type: 'loaded', session, inputs, outputs} | {type: 'load-failed', session, message, tensor}
  *                   {type: 'result', call, outputs} | {type: 'failed', call, message, input?}
  */
 import { parentPort } from 'node:worker_threads';
-import { OnnxInputError, OnnxModel, OnnxModelError, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
+import { OnnxInputError, OnnxModel, OnnxModelError, type OnnxHostTensor, type OnnxSessionOptions, type OnnxTensorInfo } from './onnx-model';
 
 export type ThreadRequest =
-  | { type: 'load'; session: number; graph: Uint8Array; intraOpThreads: number }
+  | { type: 'load'; session: number; graph: Uint8Array; options: OnnxSessionOptions }
   | { type: 'run'; call: number; session: number; inputs: OnnxHostTensor[]; outputNames: string[] }
   | { type: 'release'; session: number };
 
@@ -42,7 +42,7 @@ function main(port: NonNullable<typeof parentPort>): void {
   port.on('message', (m: ThreadRequest) => {
     switch (m.type) {
       case 'load':
-        OnnxModel.fromBytes(m.graph, { intraOpThreads: m.intraOpThreads }).then(
+        OnnxModel.fromBytes(m.graph, m.options).then(
           (model) => {
             sessions.set(m.session, model);
             reply({ type: 'loaded', session: m.session, inputs: model.inputs, outputs: model.outputs });

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { OnnxInputError, OnnxModelError, type OnnxHostTensor, type OnnxTensorInfo } from './onnx-model';
+import { OnnxInputError, OnnxModelError, type OnnxHostTensor, type OnnxSessionOptions, type OnnxTensorInfo } from './onnx-model';
 import type { ThreadReply, ThreadRequest } from './onnx-session.worker';
 
 /**
@@ -94,11 +94,11 @@ function servingThread(file: string): ServingThread {
   return shared;
 }
 
-async function load(thread: ServingThread, graph: Uint8Array, intraOpThreads: number) {
+async function load(thread: ServingThread, graph: Uint8Array, options: OnnxSessionOptions) {
   const session = nextId++;
   const info = await new Promise<{ inputs: OnnxTensorInfo[]; outputs: OnnxTensorInfo[] }>((resolve, reject) => {
     thread.loads.set(session, { resolve, reject });
-    thread.post({ type: 'load', session, graph, intraOpThreads });
+    thread.post({ type: 'load', session, graph, options });
   });
   return { session, ...info };
 }
@@ -110,7 +110,7 @@ export class ThreadedOnnxModel {
   private constructor(
     private readonly file: string,
     private readonly graph: Uint8Array,
-    private readonly intraOpThreads: number,
+    private readonly options: OnnxSessionOptions,
     private thread: ServingThread,
     private session: number,
     readonly inputs: OnnxTensorInfo[],
@@ -118,11 +118,11 @@ export class ThreadedOnnxModel {
   ) {}
 
   /** Loads the graph into a session on the serving thread; OnnxModelError when ONNX Runtime refuses it. */
-  static async start(file: string, graph: Uint8Array, opts: { intraOpThreads?: number } = {}): Promise<ThreadedOnnxModel> {
+  static async start(file: string, graph: Uint8Array, opts: OnnxSessionOptions = {}): Promise<ThreadedOnnxModel> {
     const thread = servingThread(file);
-    const intraOpThreads = opts.intraOpThreads ?? 1;
-    const { session, inputs, outputs } = await load(thread, graph, intraOpThreads);
-    return new ThreadedOnnxModel(file, graph, intraOpThreads, thread, session, inputs, outputs);
+    const options: OnnxSessionOptions = { ...opts, intraOpThreads: opts.intraOpThreads ?? 1 };
+    const { session, inputs, outputs } = await load(thread, graph, options);
+    return new ThreadedOnnxModel(file, graph, options, thread, session, inputs, outputs);
   }
 
   /** Same contract as OnnxModel.run. */
@@ -148,7 +148,7 @@ export class ThreadedOnnxModel {
     this.reloading ??= (async () => {
       try {
         const thread = servingThread(this.file);
-        const { session } = await load(thread, this.graph, this.intraOpThreads);
+        const { session } = await load(thread, this.graph, this.options);
         this.thread = thread;
         this.session = session;
       } finally {
