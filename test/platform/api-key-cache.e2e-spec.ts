@@ -15,7 +15,7 @@ import type { KilnConfig } from '../../src/platform/config/kiln-config';
 import type { ChangeEvent, ChangeEvents } from '../../src/platform/events/change-events';
 import { dataSourceOptions } from '../../src/platform/database/data-source-options';
 import { runMigrationsLocked } from '../../src/platform/database/migrate';
-import { createScratchDatabase, skipUnless } from '../utils/test-kiln';
+import { createScratchDatabase, eventually, skipUnless } from '../utils/test-kiln';
 
 const CLIENTS = 64;
 
@@ -42,6 +42,28 @@ void (async () => {
     const revokeBySql = (id: string) => db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
     /** Lets the background refresh's query finish (it runs on the real database; Date is mocked, timers are not). */
     const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    /**
+     * Holds lookups in PostgreSQL: their SELECT waits for this table lock until `release()`; `waiting()`
+     * resolves once one is queued behind it.
+     */
+    const holdKeysTable = async () => {
+      const holder = db.createQueryRunner();
+      await holder.connect();
+      await holder.startTransaction();
+      await holder.query('LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE');
+      return {
+        waiting: () =>
+          eventually(async () => {
+            const rows = (await db.query(`SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'api_keys'::regclass`)) as unknown[];
+            return rows.length > 0 ? true : undefined;
+          }),
+        release: async () => {
+          if (holder.isReleased) return;
+          await holder.commitTransaction();
+          await holder.release();
+        },
+      };
+    };
     const verifyAll = (key: string) => Promise.all(Array.from({ length: CLIENTS }, () => service.verify(key)));
 
     before(async () => {
@@ -147,12 +169,37 @@ void (async () => {
 
     it('a revocation event during a lookup: later requests look again, and the old answer is not cached', async () => {
       const { key, id } = await insertKey();
-      const inFlight = service.verify(key);
-      await revokeBySql(id);
-      publish({ topic: 'api-key', id });
-      assert.equal(await service.verify(key), null, 'a request after the event does not join the earlier lookup');
-      await inFlight;
-      assert.equal(await service.verify(key), null, 'the earlier lookup did not cache its answer');
+      const held = await holdKeysTable();
+      try {
+        const early = service.verify(key);
+        await held.waiting();
+        publish({ topic: 'api-key', id });
+        const late = service.verify(key);
+        await held.release();
+        assert.equal((await early)?.id, id, 'the request that was waiting gets the answer read for it');
+        assert.equal((await late)?.id, id);
+        assert.equal(lookups, 2, 'a request after the event does not join the earlier lookup');
+        await service.verify(key);
+        assert.equal(lookups, 2, 'the later lookup cached its answer');
+      } finally {
+        await held.release();
+      }
+    });
+
+    it('an answer read before a revocation event is not cached', async () => {
+      const { key, id } = await insertKey();
+      const held = await holdKeysTable();
+      try {
+        const early = service.verify(key);
+        await held.waiting();
+        publish({ topic: 'api-key', id });
+        await held.release();
+        assert.equal((await early)?.id, id);
+        await service.verify(key);
+        assert.equal(lookups, 2, 'the next request looked the key up again');
+      } finally {
+        await held.release();
+      }
     });
 
     it('a cached key is refused at once after its revocation event, and after a resync every key is looked up again', async () => {
