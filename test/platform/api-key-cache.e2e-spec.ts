@@ -146,6 +146,27 @@ void (async () => {
       assert.equal(lookups, 1);
     });
 
+    it('a refresh that fails is not retried by every request: the entry serves until its TTL, then a lookup', async () => {
+      const { key, id } = await insertKey();
+      await service.verify(key);
+      mock.timers.tick(VERIFIED_KEY_REFRESH_MS);
+      lookups = 0;
+      // a real failure: the table is gone for a moment
+      await db.query('ALTER TABLE api_keys RENAME TO api_keys_away');
+      try {
+        for (let i = 0; i < 3; i++) {
+          assert.equal((await service.verify(key))?.id, id);
+          await settle();
+        }
+        assert.equal(lookups, 1);
+      } finally {
+        await db.query('ALTER TABLE api_keys_away RENAME TO api_keys');
+      }
+      mock.timers.tick(VERIFIED_KEY_TTL_MS - VERIFIED_KEY_REFRESH_MS);
+      assert.equal((await service.verify(key))?.id, id);
+      assert.equal(lookups, 2);
+    });
+
     it('a key revoked by SQL (no event) stops working within the TTL, refreshed or not', async () => {
       const { key, id } = await insertKey();
       await service.verify(key);

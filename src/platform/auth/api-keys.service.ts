@@ -35,6 +35,8 @@ export const VERIFIED_KEY_REFRESH_MS = 4_000;
 interface VerifiedKey {
   principal: Principal;
   verifiedAt: number;
+  /** Its background refresh has started: one per entry, so a database that fails fast is not retried per request. */
+  refreshing: boolean;
 }
 
 export interface CreatedApiKey {
@@ -182,8 +184,9 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicat
     if (cached) {
       const age = Date.now() - cached.verifiedAt;
       if (age < VERIFIED_KEY_TTL_MS) {
-        if (age >= VERIFIED_KEY_REFRESH_MS && !this.lookups.has(presented)) {
+        if (age >= VERIFIED_KEY_REFRESH_MS && !cached.refreshing && !this.lookups.has(presented)) {
           // Served from the cache meanwhile; a failed refresh leaves the entry to expire on its own.
+          cached.refreshing = true;
           this.lookup(presented).catch((err: unknown) => this.logger.warn({ err }, 'could not re-verify an API key'));
         }
         return cached.principal;
@@ -199,7 +202,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicat
     const pending = this.find(presented)
       .then((principal) => {
         if (!principal) this.verified.delete(presented);
-        else if (generation === this.generation) this.verified.set(presented, { principal, verifiedAt });
+        else if (generation === this.generation) this.verified.set(presented, { principal, verifiedAt, refreshing: false });
         return principal;
       })
       .finally(() => {
