@@ -23,6 +23,21 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * event, on every other within milliseconds; this TTL bounds it when events are off or the listener is down.
  */
 export const VERIFIED_KEY_TTL_MS = 5_000;
+/**
+ * A key used after this much of its TTL is re-verified in the background while the cached answer is
+ * still served, so a hot key never expires under load (which made every in-flight request look it up
+ * at once). The refresh never extends the bound above: an entry is served only within
+ * VERIFIED_KEY_TTL_MS of the start of the lookup that produced it.
+ */
+export const VERIFIED_KEY_REFRESH_MS = 4_000;
+
+/** A verified key and when the lookup that verified it started (Date.now()). */
+interface VerifiedKey {
+  principal: Principal;
+  verifiedAt: number;
+  /** Its background refresh has started: one per entry, so a database that fails fast is not retried per request. */
+  refreshing: boolean;
+}
 
 export interface CreatedApiKey {
   key: string;
@@ -42,8 +57,20 @@ function sha256(value: string): string {
 export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly lastUsedWritten = new Map<string, number>();
-  /** Presented key → principal, for keys verified within VERIFIED_KEY_TTL_MS (the key itself is the cache key: no hash per request). */
-  private readonly verified = new LRUCache<string, Principal>({ max: 10_000, ttl: VERIFIED_KEY_TTL_MS });
+  /**
+   * Presented key → principal, for keys verified within VERIFIED_KEY_TTL_MS (the key itself is the cache
+   * key: no hash per request). The age is checked here rather than by lru-cache's `ttl`, whose clock
+   * cannot be read or moved: refreshing ahead needs the age, and the tests need to move time.
+   */
+  private readonly verified = new LRUCache<string, VerifiedKey>({ max: 10_000 });
+  /** Lookups under way, by presented key: concurrent misses of one key share one query (single-flight). */
+  private readonly lookups = new Map<string, Promise<Principal | null>>();
+  /**
+   * Bumped whenever keys are forgotten (revoked, changed, listener resync): a lookup that started before
+   * may have read the row as it was, so its answer goes to the requests that were already waiting for it
+   * but is never cached, and requests that arrive later start a lookup of their own.
+   */
+  private generation = 0;
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -58,7 +85,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicat
   onModuleInit(): void {
     this.unsubscribe = this.events.subscribe((event) => {
       if (event.topic === 'api-key') this.forget(event.id);
-      else if (event.topic === 'resync') this.verified.clear();
+      else if (event.topic === 'resync') this.forgetAll();
     });
   }
 
@@ -140,13 +167,52 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicat
   }
 
   private forget(id: string): void {
-    for (const [presented, p] of this.verified.entries()) if (p.id === id) this.verified.delete(presented);
+    this.generation++;
+    this.lookups.clear();
+    for (const [presented, v] of this.verified.entries()) if (v.principal.id === id) this.verified.delete(presented);
+  }
+
+  private forgetAll(): void {
+    this.generation++;
+    this.lookups.clear();
+    this.verified.clear();
   }
 
   /** Returns the caller for a presented key, or null when it is unknown, malformed or revoked. */
   async verify(presented: string): Promise<Principal | null> {
     const cached = this.verified.get(presented);
-    if (cached) return cached;
+    if (cached) {
+      const age = Date.now() - cached.verifiedAt;
+      if (age < VERIFIED_KEY_TTL_MS) {
+        if (age >= VERIFIED_KEY_REFRESH_MS && !cached.refreshing && !this.lookups.has(presented)) {
+          // Served from the cache meanwhile; a failed refresh leaves the entry to expire on its own.
+          cached.refreshing = true;
+          this.lookup(presented).catch((err: unknown) => this.logger.warn({ err }, 'could not re-verify an API key'));
+        }
+        return cached.principal;
+      }
+    }
+    return this.lookups.get(presented) ?? this.lookup(presented);
+  }
+
+  /** Looks a presented key up once for every caller that asks while it runs, and caches a valid one. */
+  private lookup(presented: string): Promise<Principal | null> {
+    const generation = this.generation;
+    const verifiedAt = Date.now();
+    const pending = this.find(presented)
+      .then((principal) => {
+        if (!principal) this.verified.delete(presented);
+        else if (generation === this.generation) this.verified.set(presented, { principal, verifiedAt, refreshing: false });
+        return principal;
+      })
+      .finally(() => {
+        if (this.lookups.get(presented) === pending) this.lookups.delete(presented);
+      });
+    this.lookups.set(presented, pending);
+    return pending;
+  }
+
+  private async find(presented: string): Promise<Principal | null> {
     const presentedHash = sha256(presented);
     const match = KEY_PATTERN.exec(presented);
     const keyId = match ? match[1]! : sha256(presented).slice(0, 12);
@@ -159,9 +225,7 @@ export class ApiKeysService implements OnModuleInit, OnModuleDestroy, OnApplicat
     const actual = Buffer.from(presentedHash, 'hex');
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
     this.touch(row.id);
-    const principal = { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
-    this.verified.set(presented, principal);
-    return principal;
+    return { id: row.id, keyId: row.keyId, name: row.name, role: row.role };
   }
 
   private touch(id: string): void {
