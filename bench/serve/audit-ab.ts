@@ -16,7 +16,7 @@
  * Per server and client count: medians over the rounds. Then, with BENCH_PROFILE_SECONDS > 0, each
  * log-on build once more under --cpu-prof at the largest client count: the main thread's CPU by owner.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -56,10 +56,18 @@ interface Server {
   audit: 'on' | 'off';
   kiln?: KilnChild;
   key?: string;
+  dataDir?: string;
+}
+
+/** Stops the server and removes its data dir (its embedded PostgreSQL is tens of MB). */
+async function stop(s: Server): Promise<void> {
+  await s.kiln?.stop();
+  if (s.dataDir) rmSync(s.dataDir, { recursive: true, force: true });
 }
 
 async function start(s: Server, nodeArgs: string[] = []): Promise<void> {
-  const { env, adminKey } = benchKilnEnv('audit-ab', 'kaa');
+  const { env, adminKey, dataDir } = benchKilnEnv('audit-ab', 'kaa');
+  s.dataDir = dataDir;
   s.kiln = await startKilnChild({ ...env, KILN_AUDIT: s.audit }, nodeArgs, s.main);
   s.key = adminKey;
   await importModel(s.kiln.url, adminKey);
@@ -99,7 +107,7 @@ async function profileOf(s: Server, clients: number): Promise<void> {
   await autocannon({ url, method: 'POST', body: BODY, headers, connections: clients, duration: PROFILE_SECONDS });
   const to = Number(process.hrtime.bigint() / 1000n);
   const pid = s.kiln!.pid;
-  await s.kiln!.stop();
+  await stop(s);
   const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`));
   if (!file) throw new Error(`no main-thread profile in ${dir}`);
   const sum = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, from, to, 25);
@@ -163,7 +171,7 @@ async function main(): Promise<void> {
       console.log(`  p50 added: baseline ${ms(base.p50 - off.p50)}, this build ${ms(mine.p50 - off.p50)}`);
     }
   } finally {
-    for (const s of servers) await s.kiln?.stop();
+    for (const s of servers) await stop(s);
   }
   if (PROFILE_SECONDS > 0) for (const s of servers.slice(0, 2)) await profileOf(s, Math.max(...CLIENTS));
 }
