@@ -21,6 +21,7 @@ import { PlatformChangeEvents1764920000000 } from './1764920000000-platform-chan
 import { BatchPredictionsRecommend1764970000000 } from './1764970000000-batch-predictions-recommend';
 import { AuditClientRequestIdPartial1765000000000 } from './1765000000000-audit-client-request-id-partial';
 import { AuditPredictionsSeqKey1765300000000 } from './1765300000000-audit-predictions-seq-key';
+import { AuditStagingUncompressed1765410000000 } from './1765410000000-audit-staging-uncompressed';
 
 /**
  * Every migration, oldest first. Listed explicitly (not globbed) so the same list works from
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   BatchPredictionsRecommend1764970000000,
   AuditClientRequestIdPartial1765000000000,
   AuditPredictionsSeqKey1765300000000,
+  AuditStagingUncompressed1765410000000,
 ];

@@ -46,8 +46,25 @@ describe('canonicalJson against the json-canonicalize package it replaced', () =
     for (const v of values) assert.equal(canonicalJson(v), canonicalize(v), JSON.stringify(v));
   });
 
+  it('writes lists of finite numbers (the fast path) as the package does, and lists with anything else too', () => {
+    const numbers = [-0, 0, 1e21, 1e-7, 0.1 + 0.2, 5e-324, -1.7976931348623157e308, Math.fround(0.3), 123456789012345680000];
+    const values: unknown[] = [
+      numbers,
+      { data: Array.from({ length: 10_000 }, (_, i) => Math.fround(Math.sin(i) * 4)), shape: [1, 10_000] },
+      [[1, 2], [3]],
+      [1, 'two', 3],
+      [1, null, 3],
+      [1, { a: 1 }],
+      [],
+      [1, undefined, 2],
+    ];
+    for (const v of values) assert.equal(canonicalJson(v), canonicalize(v), JSON.stringify(v).slice(0, 80));
+    // eslint-disable-next-line no-sparse-arrays
+    assert.equal(canonicalJson([1, , 2]), '[1,null,2]');
+  });
+
   it('refuses what has no JSON form', () => {
-    for (const v of [NaN, Infinity, { x: -Infinity }, [1n]]) assert.throws(() => canonicalJson(v));
+    for (const v of [NaN, Infinity, { x: -Infinity }, [1n], [1, 2, NaN], [Infinity]]) assert.throws(() => canonicalJson(v));
     assert.throws(() => canonicalJson(undefined), TypeError);
   });
 });

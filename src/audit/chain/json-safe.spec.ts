@@ -43,6 +43,9 @@ describe('the stored-form escaping of audit strings', () => {
       t: [1, 2],
       d: '1970-01-01T00:00:00.000Z',
     });
+    assert.deepEqual(toJsonSafe(new Float32Array([NaN, -Infinity, 0.5, -0])), ['NaN', '-Infinity', 0.5, -0]);
+    assert.deepEqual(toJsonSafe(new BigInt64Array([-5n])), ['-5']);
+    assert.deepEqual(toJsonSafe(new DataView(new ArrayBuffer(4))), []);
   });
 
   it('copies only what changes: clean values come back as they are, a changed one leaves the original untouched', () => {

@@ -34,11 +34,22 @@ export function toJsonSafe(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') return value;
-  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>, (v) => toJsonSafe(v));
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return typedJsonSafe(value as unknown as ArrayLike<number | bigint>);
+  if (ArrayBuffer.isView(value)) return [];
   if (Array.isArray(value)) return value.map((v) => toJsonSafe(v));
   if (value instanceof Date) return value.toISOString();
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonSafe(v);
+  return out;
+}
+
+/** A typed array's elements as JSON values: a plain loop (a large tensor has millions; no callback per element). */
+function typedJsonSafe(a: ArrayLike<number | bigint>): unknown[] {
+  const out = new Array<unknown>(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    out[i] = typeof v === 'number' && Number.isFinite(v) ? v : String(v);
+  }
   return out;
 }
 

@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
 import type { HostTensor } from '../runtime/served-model';
-import { binaryInferResponse, binaryOutputChoice, inlineBinaryInputs, RAW_BYTES, rawBinaryRequest } from './binary-tensors';
+import {
+  binaryInferResponse,
+  binaryOutputChoice,
+  decodeRawTensor,
+  inlineBinaryInputs,
+  RAW_BYTES,
+  rawBinaryRequest,
+} from './binary-tensors';
+import { parseInferRequest } from './open-inference';
 
 function badRequest(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -26,14 +34,16 @@ const KSERVE_FP32_JSON = [
   6.800000190734863, 2.799999952316284, 4.800000190734863, 1.399999976158142, 6.0, 3.4000000953674316, 4.5, 1.600000023841858,
 ];
 
-type Inlined = { inputs: Array<{ name: string; datatype: string; shape: number[]; data: unknown[]; parameters: object }> };
+type Inlined = { inputs: Array<{ name: string; datatype: string; shape: number[]; data: ArrayLike<unknown>; parameters: object }> };
+/** An inlined input's values (number datatypes decode to a typed array). */
+const values = (data: ArrayLike<unknown>) => Array.from(data);
 
 describe('binary tensor extension: inputs', () => {
   it('decodes FP16 binary input to the FP32 values it denotes (KServe test_fp16_input_as_binary_data)', () => {
     const body = { inputs: [{ name: 'fp16_input', shape: [2, 4], datatype: 'FP16', parameters: { binary_data_size: 16 } }] };
     const out = inlineBinaryInputs(body, KSERVE_FP16_BYTES, 'm') as Inlined;
     // KServe's expected fp32_output of that test: the float16 values widened.
-    assert.deepEqual(out.inputs[0]!.data, [6.80078125, 2.80078125, 4.80078125, 1.400390625, 6.0, 3.400390625, 4.5, 1.599609375]);
+    assert.deepEqual(values(out.inputs[0]!.data), [6.80078125, 2.80078125, 4.80078125, 1.400390625, 6.0, 3.400390625, 4.5, 1.599609375]);
     assert.equal(out.inputs[0]!.datatype, 'FP32');
     assert.deepEqual(out.inputs[0]!.parameters, {});
   });
@@ -55,12 +65,13 @@ describe('binary tensor extension: inputs', () => {
       ],
     };
     const out = inlineBinaryInputs(body, Buffer.concat([KSERVE_FP32_BYTES, int32, bool, int64, bf16]), 'm') as Inlined;
-    assert.deepEqual(out.inputs[0]!.data, KSERVE_FP32_JSON);
-    assert.deepEqual(out.inputs[1]!.data, [1, -2, 3, 2147483647]);
+    assert.deepEqual(values(out.inputs[0]!.data), KSERVE_FP32_JSON);
+    assert.ok(out.inputs[0]!.data instanceof Float32Array, 'FP32 decodes to a Float32Array (one copy of the bytes)');
+    assert.deepEqual(values(out.inputs[1]!.data), [1, -2, 3, 2147483647]);
     assert.deepEqual(out.inputs[2], body.inputs[2]);
     assert.deepEqual(out.inputs[3]!.data, [true, false, true]);
     assert.deepEqual(out.inputs[4]!.data, [-5, 9007199254740991]);
-    assert.deepEqual(out.inputs[5]!.data, [1.5, -2]);
+    assert.deepEqual(values(out.inputs[5]!.data), [1.5, -2]);
     assert.equal(out.inputs[5]!.datatype, 'FP32');
   });
 
@@ -124,6 +135,59 @@ describe('binary tensor extension: inputs', () => {
         ),
       /^inputs\[0\]\.data\[0\]: 1152921504606846976 is beyond/,
     );
+  });
+
+  it('reads a binary input into the same tensor (or the same 400) as its values sent as JSON, for every number datatype and dtype', () => {
+    // Bytes chosen to reach each datatype's edges: NaN, ±Infinity, -0, values past int32 (UINT32), past float32 (FP64).
+    const bytes = Buffer.from(
+      new Float64Array([1.5, -0, NaN, Infinity, -Infinity, 3e38, 1e39, -2147483649, 4294967295, 7, 0.1, -1e-45]).buffer,
+    );
+    const spec = (dtype: 'float32' | 'int32' | 'int64' | 'float64') => ({
+      name: 'm',
+      inputs: [{ name: 'x', dtype, shape: [-1] }],
+      outputs: [{ name: 'y', dtype: 'float32' as const, shape: [-1] }],
+    });
+    const outcome = (f: () => ReturnType<typeof parseInferRequest>) => {
+      try {
+        const t = f().inputs[0]!;
+        return { dtype: t.dtype, shape: t.shape, type: t.data.constructor.name, data: Array.from(t.data as Float32Array) };
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+    const widths: Record<string, number> = {
+      UINT8: 1,
+      INT8: 1,
+      UINT16: 2,
+      INT16: 2,
+      FP16: 2,
+      BF16: 2,
+      UINT32: 4,
+      INT32: 4,
+      FP32: 4,
+      FP64: 8,
+    };
+    let refusals = 0;
+    for (const [datatype, width] of Object.entries(widths)) {
+      const raw = bytes.subarray(0, Math.floor(bytes.length / width) * width);
+      const n = raw.length / width;
+      for (const dtype of ['float32', 'int32', 'int64', 'float64'] as const) {
+        const model = spec(dtype);
+        const binary = outcome(() =>
+          parseInferRequest(
+            inlineBinaryInputs({ inputs: [{ name: 'x', shape: [n], datatype, parameters: { binary_data_size: raw.length } }] }, raw, 'm'),
+            model,
+          ),
+        );
+        const values = decodeRawTensor(raw, datatype, 'x');
+        const widened = datatype === 'FP16' || datatype === 'BF16' ? 'FP32' : datatype;
+        const json = outcome(() => parseInferRequest({ inputs: [{ name: 'x', shape: [n], datatype: widened, data: values }] }, model));
+        // The JSON form may be refused where binary is not only for values JSON cannot carry (none here: NaN etc. are numbers).
+        assert.deepEqual(binary, json, `${datatype} → ${dtype}`);
+        if ('error' in binary) refusals++;
+      }
+    }
+    assert.ok(refusals > 0, 'some conversions are refused (e.g. fractions into int32), and with the same message');
   });
 
   it('leaves a plain JSON body as it is', () => {

@@ -147,6 +147,17 @@ describe('OIP v2 codec: inference requests', () => {
         ),
       /^inputs\[0\]\.data\[1\]\[1\]: the string "four" is not a number \(datatype FP32\)$/,
     );
+    // a flat FP32 list (read without the nested walk): a finite value past float32 is refused, NaN and ±Infinity kept
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ data: [1, 2, 1e39, 4] })] }, model),
+      /^inputs\[0\]\.data\[2\]: 1e\+39 is out of the FP32 range$/,
+    );
+    badRequest(
+      () => parseInferRequest({ inputs: [x({ data: [1, null, 3, 4] })] }, model),
+      /^inputs\[0\]\.data\[1\]: null is not a number \(datatype FP32\)$/,
+    );
+    const tokens = parseInferRequest({ inputs: [x({ data: [NaN, Infinity, -Infinity, 3.4028234663852886e38] })] }, model);
+    assert.deepEqual(Array.from(tokens.inputs[0]!.data as Float32Array), [NaN, Infinity, -Infinity, 3.4028234663852886e38]);
     badRequest(
       () => parseInferRequest({ inputs: [x({ datatype: 'UINT8', data: [1, 2, 3, 256] })] }, model),
       /^inputs\[0\]\.data\[3\]: 256 is not a valid UINT8$/,

@@ -176,15 +176,65 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   if ((dtype === 'bool') !== (dt === 'BOOL') || (dtype === 'string') !== (dt === 'BYTES')) {
     throw bad(`${where}.datatype: input '${name}' is ${oipDatatype(dtype)}; ${dt} data cannot be converted to it`);
   }
-  if (!Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);
+  // A typed array: a binary input decoded by binary-tensors.ts (decodeRawNumbers), never JSON.
+  const typed = ArrayBuffer.isView(data) && !(data instanceof DataView) ? (data as unknown as ArrayLike<number>) : null;
+  if (!typed && !Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);
   const count = elementCount(shape);
-  const leaves = data.every((v) => !Array.isArray(v)) ? data.length : leafCount(data);
+  const flatList = typed ?? (data as unknown[]);
+  const leaves = typed || isFlat(flatList as unknown[]) ? flatList.length : leafCount(data);
   if (leaves !== count) {
     throw bad(`${where}.data: ${leaves} elements for shape ${fmt(shape)}, which needs ${count}`);
   }
   const out = allocate(dtype, count);
-  fillAny(data, dt, dtype, out, `${where}.data`);
+  if (typed) fillTyped(typed, dtype, out, `${where}.data`);
+  else if (leaves === flatList.length) fillFlat(flatList as unknown[], dt, dtype, out, `${where}.data`);
+  else fillAny(data as unknown[], dt, dtype, out, `${where}.data`);
   return { name, dtype, shape, data: out };
+}
+
+/** No element is a list (a loop, not `every` and its callback: this runs over every element of large tensors). */
+function isFlat(data: unknown[]): boolean {
+  for (let i = 0; i < data.length; i++) if (Array.isArray(data[i])) return false;
+  return true;
+}
+
+/**
+ * A binary input's typed array (every value valid for its datatype) into `out`: one copy when the
+ * target is floating point (assignment converts as `store` does), else each value checked for the
+ * target dtype with `scalarProblem`'s reasons.
+ */
+function fillTyped(data: ArrayLike<number>, dtype: TensorDtype, out: TypedData, where: string): void {
+  if (out instanceof Float32Array || out instanceof Float64Array) {
+    if (dtype === 'float32' || dtype === 'float64') {
+      out.set(data);
+      return;
+    }
+  }
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const problem = scalarProblem(v, dtype);
+    if (problem) throw bad(`${where}[${i}]: ${problem}`);
+    (out as Exclude<TypedData, Uint8Array[]>)[i] = v;
+  }
+}
+
+/**
+ * A flat JSON list into `out`, each element checked as `fillAny` does (same reasons, same location),
+ * without its path bookkeeping and recursion: the common form of a large JSON tensor.
+ */
+function fillFlat(data: unknown[], datatype: OipDatatype, dtype: TensorDtype, out: TypedData, where: string): void {
+  // float32/float64 targets from an FP32/FP64 list: a finite number in range, NaN or ±Infinity is all there is to check.
+  const floats = (dtype === 'float32' || dtype === 'float64') && (datatype === 'FP32' || datatype === 'FP64') && !Array.isArray(out);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (floats && typeof v === 'number' && (datatype === 'FP64' || !(Math.abs(v) > 3.4028234663852886e38) || !Number.isFinite(v))) {
+      (out as Float32Array | Float64Array)[i] = v;
+      continue;
+    }
+    const problem = datatypeProblem(v, datatype) ?? scalarProblem(v, dtype);
+    if (problem) throw bad(`${where}[${i}]: ${problem}`);
+    store(out, i, v);
+  }
 }
 
 /** Flattens nested or flat `data` into `out`, checking each element for the datatype and the target dtype. */
