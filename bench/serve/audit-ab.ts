@@ -20,11 +20,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
 import { MAIN } from '../../test/utils/spawn-kiln';
 import { summarise, type CpuProfile } from './cpu-profile';
 import { scrapeMetrics, sum } from './kiln-metrics';
-import { apiClient, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
+import { importHalfPlusTwo, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
 import { runCell } from './load';
 import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
 
@@ -35,16 +34,6 @@ const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 0);
 const MODEL = 'half_plus_two';
 const BODY = JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] });
 
-async function importModel(url: string, key: string): Promise<void> {
-  const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
-  const res = await fetch(`${url}/api/models/${MODEL}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
-    body: form,
-  });
-  if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);
-  await apiClient(url, key)('PUT', `/api/models/${MODEL}/aliases/production`, { version: 1 });
-}
 
 const backlog = async (url: string) => sum(await scrapeMetrics(url), 'kiln_audit_staged_records', {});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -70,7 +59,7 @@ async function start(s: Server, nodeArgs: string[] = []): Promise<void> {
   s.dataDir = dataDir;
   s.kiln = await startKilnChild({ ...env, KILN_AUDIT: s.audit }, nodeArgs, s.main);
   s.key = adminKey;
-  await importModel(s.kiln.url, adminKey);
+  await importHalfPlusTwo(s.kiln.url, adminKey);
   const opts = { url: `${s.kiln.url}/v2/models/${MODEL}/infer`, method: 'POST', body: BODY, connections: 16, duration: 2 };
   await autocannon({ ...opts, headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' } });
   await until(async () => ((await backlog(s.kiln!.url)) === 0 ? true : undefined), 50);

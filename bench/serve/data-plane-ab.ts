@@ -16,8 +16,7 @@
  */
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
-import { apiClient, benchKilnEnv, startKilnChild, type KilnChild } from './kiln-server';
+import { importHalfPlusTwo, benchKilnEnv, startKilnChild, type KilnChild } from './kiln-server';
 import { runCell } from './load';
 import { descendants } from './proc-stats';
 
@@ -27,14 +26,6 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 const MODEL = 'half_plus_two';
 const BODY = JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] });
 
-/** Imports half_plus_two as version 1 behind the alias production. */
-async function importModel(url: string, key: string): Promise<void> {
-  const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
-  const auth = { authorization: `Bearer ${key}` };
-  const res = await fetch(`${url}/api/models/${MODEL}/versions`, { method: 'POST', headers: auth, body: form });
-  if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);
-  await apiClient(url, key)('PUT', `/api/models/${MODEL}/aliases/production`, { version: 1 });
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -49,7 +40,7 @@ async function main(): Promise<void> {
       const { env, adminKey } = benchKilnEnv('data-plane-ab', 'kab');
       const kiln = await startKilnChild(env, [], build.main);
       servers.push({ kiln, key: adminKey });
-      await importModel(kiln.url, adminKey);
+      await importHalfPlusTwo(kiln.url, adminKey);
     }
     const results = builds.map(() => ({ reqPerSec: [] as number[], cpuMsPerReq: [] as number[] }));
     for (let round = 0; round < ROUNDS; round++) {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
 import { MAIN } from '../../test/utils/spawn-kiln';
 
 /**
@@ -113,4 +114,16 @@ export async function until<T>(f: () => Promise<T | undefined>, intervalMs: numb
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Imports TF Serving's half_plus_two (a trivial graph: the model's time is next to nothing) as `model`
+ * version 1 behind the alias production.
+ */
+export async function importHalfPlusTwo(url: string, key: string, model = 'half_plus_two'): Promise<void> {
+  const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
+  const headers = { authorization: `Bearer ${key}` };
+  const res = await fetch(`${url}/api/models/${model}/versions`, { method: 'POST', headers, body: form });
+  if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);
+  await apiClient(url, key)('PUT', `/api/models/${model}/aliases/production`, { version: 1 });
 }

@@ -32,8 +32,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { graphImportForm, HALF_PLUS_TWO_SIGNATURE, halfPlusTwo } from '../../test/support/tfjs/serving-fixtures';
-import { apiClient, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
+import { importHalfPlusTwo, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
 import { scrapeMetrics, sum } from './kiln-metrics';
 import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
 
@@ -87,17 +86,6 @@ function request(form: 'binary' | 'json', data: Float32Array, key: string): Requ
   };
 }
 
-/** Imports half_plus_two as version 1 behind the alias production. */
-async function importModel(url: string, key: string): Promise<void> {
-  const form = graphImportForm(halfPlusTwo(), HALF_PLUS_TWO_SIGNATURE);
-  const res = await fetch(`${url}/api/models/${MODEL}/versions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
-    body: form,
-  });
-  if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);
-  await apiClient(url, key)('PUT', `/api/models/${MODEL}/aliases/production`, { version: 1 });
-}
 
 async function auditBacklog(url: string): Promise<number> {
   return sum(await scrapeMetrics(url), 'kiln_audit_staged_records', {});
@@ -163,7 +151,7 @@ async function main(): Promise<void> {
         const env = { ...envs[i]!.env, KILN_AUDIT: audit, KILN_SERVING_BODY_LIMIT_BYTES: BODY_LIMIT };
         servers.push(await startKilnChild(env, b.nodeArgs, b.main));
       }
-      if (!imported) for (const [i, s] of servers.entries()) await importModel(s.url, envs[i]!.adminKey);
+      if (!imported) for (const [i, s] of servers.entries()) await importHalfPlusTwo(s.url, envs[i]!.adminKey);
       imported = true;
       for (const mb of SIZES_MB) {
         for (const form of FORMS) {
