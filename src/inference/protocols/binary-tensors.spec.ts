@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
 import type { HostTensor } from '../runtime/served-model';
 import {
+  ELEMENT_BYTES,
   binaryInferResponse,
   binaryOutputChoice,
   decodeRawTensor,
@@ -155,20 +156,10 @@ describe('binary tensor extension: inputs', () => {
         return { error: (e as Error).message };
       }
     };
-    const widths: Record<string, number> = {
-      UINT8: 1,
-      INT8: 1,
-      UINT16: 2,
-      INT16: 2,
-      FP16: 2,
-      BF16: 2,
-      UINT32: 4,
-      INT32: 4,
-      FP32: 4,
-      FP64: 8,
-    };
+    // the fixed-size number datatypes (BOOL is not a number; 64-bit integers read as exact integers elsewhere)
+    const widths = Object.entries(ELEMENT_BYTES).filter(([datatype]) => !['BOOL', 'UINT64', 'INT64'].includes(datatype));
     let refusals = 0;
-    for (const [datatype, width] of Object.entries(widths)) {
+    for (const [datatype, width] of widths) {
       const raw = bytes.subarray(0, Math.floor(bytes.length / width) * width);
       const n = raw.length / width;
       for (const dtype of ['float32', 'int32', 'int64', 'float64'] as const) {
