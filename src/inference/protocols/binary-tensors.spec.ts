@@ -138,6 +138,20 @@ describe('binary tensor extension: inputs', () => {
     );
   });
 
+  it('refuses a byte count that is no whole number of elements, whatever the shape says (it was a RangeError: a 500)', () => {
+    // With a shape the size check cannot use (malformed, missing), the bytes alone decide the element count.
+    for (const [datatype, width] of Object.entries(ELEMENT_BYTES).filter(([, w]) => w > 1)) {
+      for (const shape of ['x', undefined, [1.5]]) {
+        badRequest(
+          () => inlineBinaryInputs({ inputs: [{ name: 'x', shape, datatype, parameters: { binary_data_size: 3 } }] }, Buffer.alloc(3), 'm'),
+          new RegExp(
+            `^inputs\\[0\\]\\.parameters\\.binary_data_size: 3 bytes are not a whole number of ${datatype} elements \\(${width} bytes`,
+          ),
+        );
+      }
+    }
+  });
+
   it('reads a binary input into the same tensor (or the same 400) as its values sent as JSON, for every number datatype and dtype', () => {
     // Bytes chosen to reach each datatype's edges: NaN, ±Infinity, -0, values past int32 (UINT32), past float32 (FP64).
     const bytes = Buffer.from(

@@ -197,6 +197,12 @@ export function inputWithRawData(raw: Record<string, unknown>, bytes: Buffer, wh
         `expecting ${count * width}`,
     );
   }
+  if (width !== undefined && bytes.length % width !== 0) {
+    // a shape the check above cannot use leaves the element count to the bytes: they must hold whole elements
+    throw bad(
+      `${where}.parameters.${locatedBy[0]}: ${bytes.length} bytes are not a whole number of ${datatype} elements (${width} bytes each)`,
+    );
+  }
   if (width === undefined && datatype !== 'BYTES') return raw; // the OIP codec names the bad datatype
   const parameters = Object.fromEntries(Object.entries(raw.parameters as Record<string, unknown>).filter(([k]) => !locatedBy.includes(k)));
   const widened = datatype === 'FP16' || datatype === 'BF16';
