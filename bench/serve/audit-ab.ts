@@ -34,7 +34,6 @@ const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 0);
 const MODEL = 'half_plus_two';
 const BODY = JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] });
 
-
 const backlog = async (url: string) => sum(await scrapeMetrics(url), 'kiln_audit_staged_records', {});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const serverPids = (pid: number) => [pid, ...descendants(pid).map((p) => p.pid)];

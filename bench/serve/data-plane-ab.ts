@@ -26,7 +26,6 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 const MODEL = 'half_plus_two';
 const BODY = JSON.stringify({ inputs: [{ name: 'x', shape: [2], datatype: 'FP32', data: [1, 2] }] });
 
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {

@@ -86,7 +86,6 @@ function request(form: 'binary' | 'json', data: Float32Array, key: string): Requ
   };
 }
 
-
 async function auditBacklog(url: string): Promise<number> {
   return sum(await scrapeMetrics(url), 'kiln_audit_staged_records', {});
 }
