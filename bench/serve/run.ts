@@ -46,7 +46,8 @@
  * auditing comparison (auditComparison), per configuration (embedded PostgreSQL alone; PostgreSQL +
  * Redis queues): the small model, batching on, at BENCH_AUDIT_CLIENTS (default 1 and 64): bare
  * node:http, Kiln audit off, Kiln audit on (answered, and sustained = until the log has caught up, with
- * the catch-up time), BENCH_AUDIT_REPS times (default 2), medians.
+ * the catch-up time), BENCH_AUDIT_REPS times (default 2), medians. Each configuration runs on its own
+ * copy of the data directory as the serving cells left it, so neither inherits the other's log.
  *
  * Targets (printed pass/fail, not asserted): small at 64 clients ≥ 40 % of bare-HTTP req/s with
  * p99 ≤ 20 ms; large at 64 clients, batching on ≥ 2× off at equal or lower p99; at 1 client,
@@ -323,7 +324,15 @@ async function auditComparison(
   backend: 'postgres' | 'postgres+redis',
 ) {
   const { REDIS_URL: _ignored, ...withoutRedis } = baseEnv;
-  const env = backend === 'postgres+redis' ? { ...withoutRedis, REDIS_URL: REDIS_FOR_BENCH } : withoutRedis;
+  // Each configuration starts from the same state: a copy of the data directory as the serving cells
+  // left it (Kiln stopped, so the embedded PostgreSQL's files are consistent). On one directory the second
+  // configuration inherited the first's log, staging churn and autovacuum work, and paid for them
+  // (docs/performance.md, "an order effect"). With DATABASE_URL the database is shared and this cannot help.
+  const dataDir = mkdtempSync(join(tmpdir(), `kiln-bench-audit-${backend.replace('+', '-')}-`));
+  // cp -a: owners kept (as root the embedded PostgreSQL runs as another user, who owns its files)
+  execFileSync('cp', ['-a', `${baseEnv.KILN_DATA_DIR!}/.`, dataDir]);
+  const common: Record<string, string> = { ...withoutRedis, KILN_DATA_DIR: dataDir };
+  const env = backend === 'postgres+redis' ? { ...common, REDIS_URL: REDIS_FOR_BENCH } : common;
   const runs: AuditRun[] = [];
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const cellOf = (url: string, clients: number, serverPids: () => Record<string, number[]>) =>
@@ -368,6 +377,7 @@ async function auditComparison(
       }
     }
   }
+  rmSync(dataDir, { recursive: true, force: true });
   const median = (xs: AuditRun[]) => [...xs].sort((a, b) => a.sustainedReqPerSec - b.sustainedReqPerSec)[Math.floor(xs.length / 2)]!;
   const r3 = (x: number) => Number(x.toFixed(3));
   const summary = AUDIT_CLIENTS.map((clients) => {
