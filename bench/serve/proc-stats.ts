@@ -79,3 +79,28 @@ export const ticksToSeconds = (ticks: number): number => ticks / TICKS_PER_SECON
 export function mainThreadCpuNs(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
 }
+
+/**
+ * CPU nanoseconds of each thread of a process (schedstat), keyed by the thread's name as the kernel
+ * sees it (`comm`; Kiln names its worker threads, src/platform/util/thread-name.ts): `main` for the
+ * thread whose id is the pid, threads of one name summed (Node's unnamed helpers are all "node").
+ */
+export function threadCpuNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      out.set(name, (out.get(name) ?? 0) + ns);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}

@@ -6,7 +6,8 @@ import { canonicalJson } from './chain';
 import type { AuditPredictionRecord, AuditRecordBatchPayload } from '../contracts';
 import type { KilnConfig } from '../platform/config/kiln-config';
 
-const sink = (payloads: 'full' | 'hash') => new AuditSink(null as never, { audit: { enabled: true, payloads } } as KilnConfig);
+const config = (payloads: 'full' | 'hash', commitsInFlight = 4) => ({ audit: { enabled: true, payloads, commitsInFlight } }) as KilnConfig;
+const sink = (payloads: 'full' | 'hash') => new AuditSink(null as never, config(payloads));
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('AuditSink.payload', () => {
@@ -56,7 +57,7 @@ describe('AuditSink group commit', () => {
         jobs.push(payload);
       },
     };
-    const s = new AuditSink(staging as never, { audit: { enabled: true, payloads: 'full' } } as KilnConfig);
+    const s = new AuditSink(staging as never, config('full'));
     const outcomes = await Promise.allSettled([
       s.recordPrediction(record('a', 'x\0')),
       s.recordPrediction(record('refused', 'y')),
@@ -71,5 +72,39 @@ describe('AuditSink group commit', () => {
     const text = JSON.stringify(stored);
     assert.ok(!/\\u0000|\\ud800/.test(text), text);
     assert.deepEqual(stored.find((p) => p.requestId === 'a')!.inputs, [{ Island: 'x\ue0000000' }]);
+  });
+
+  it('writes at most KILN_AUDIT_COMMITS_IN_FLIGHT group commits at once; records arriving meanwhile wait for the next', async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    for (const limit of [1, 3]) {
+      let running = 0;
+      let most = 0;
+      const releases: Array<() => void> = [];
+      const staged: string[] = [];
+      const staging = {
+        stage: (payload: AuditRecordBatchPayload) => {
+          most = Math.max(most, ++running);
+          staged.push(...payload.predictions!.map((p) => p.requestId));
+          return new Promise<void>((resolve) => releases.push(() => (running--, resolve())));
+        },
+      };
+      const s = new AuditSink(staging as never, config('full', limit));
+      const calls: Array<Promise<void>> = [];
+      // one record per event-loop turn: each turn would start a group commit of its own if it could
+      for (let i = 0; i < 6; i++) {
+        calls.push(s.recordPrediction(record(`r${i}`, 'x')));
+        await turn();
+        await turn();
+      }
+      assert.equal(running, limit, `commits running with ${limit} allowed`);
+      let done = false;
+      void Promise.all(calls).then(() => (done = true));
+      while (!done) {
+        for (const release of releases.splice(0)) release();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      assert.equal(most, limit);
+      assert.deepEqual(staged.sort(), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    }
   });
 });

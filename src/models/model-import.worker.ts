@@ -15,6 +15,7 @@ import { ValidationProblemException } from '../platform/http/validation';
 import type { ModelFormat } from '../platform/tfjs/artifact-io';
 import type { TfBackendChoice } from '../platform/tfjs/tf-runtime';
 import { capWasmMemory } from '../platform/tfjs/wasm-memory-cap';
+import { nameThisThread } from '../platform/util/thread-name';
 import { bytesFromUpload, dryRun, type TensorSignature } from './model-import';
 
 /** What the request handler hands the thread: the uploaded parts as they came, and where to store them. */
@@ -84,6 +85,7 @@ async function checkImportUnderWasmCap(req: ImportCheckRequest): Promise<Checked
 }
 
 if (!isMainThread && parentPort) {
+  nameThisThread('kiln-import');
   const port = parentPort;
   port.once('message', (req: ImportCheckRequest) => {
     checkImportUnderWasmCap(req).then(

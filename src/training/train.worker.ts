@@ -23,6 +23,7 @@ import {
 import { openArtifactStore, type ArtifactStore, type ArtifactStoreLocation } from '../platform/artifacts';
 import { readModelBytes, saveModelToBytes } from '../platform/tfjs/artifact-io';
 import { TfRuntime } from '../platform/tfjs/tf-runtime';
+import { nameThisThread } from '../platform/util/thread-name';
 import { decidePromotion } from './promotion-decision';
 import {
   asBuffer,
@@ -150,6 +151,7 @@ export async function trainInThisThread(data: TrainWorkerData, hooks: ThreadHook
 }
 
 if (!isMainThread && parentPort) {
+  nameThisThread('kiln-train');
   const port = parentPort;
   const post = (m: WorkerOutbound, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   let current: AbortController | null = null;

@@ -17,6 +17,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../platform/database/data-source-options';
 import { AuditLogWriter } from './audit-log.writer';
 import { type ChainerHostMessage, type ChainerWorkerData, type ChainerWorkerMessage } from './chainer-thread';
+import { nameThisThread } from '../../platform/util/thread-name';
 import { StagedChainer } from './staged-chainer';
 
 /** A log call's first argument as something structured clone can carry (errors keep message, code and stack). */
@@ -47,6 +48,7 @@ const toHost: LoggerService = Object.fromEntries(
 ) as unknown as LoggerService;
 
 async function main(): Promise<void> {
+  nameThisThread('kiln-chainer');
   Logger.overrideLogger(toHost);
   const data = workerData as ChainerWorkerData;
   // One connection: every pass, its slow path included, is one transaction.

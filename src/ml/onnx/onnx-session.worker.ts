@@ -9,6 +9,7 @@
  *                   {type: 'result', call, outputs} | {type: 'failed', call, message, input?}
  */
 import { parentPort } from 'node:worker_threads';
+import { nameThisThread } from '../../platform/util/thread-name';
 import { OnnxInputError, OnnxModel, OnnxModelError, type OnnxHostTensor, type OnnxSessionOptions, type OnnxTensorInfo } from './onnx-model';
 
 export type ThreadRequest =
@@ -31,6 +32,7 @@ function transferablesOf(outputs: OnnxHostTensor[]): ArrayBuffer[] {
 }
 
 function main(port: NonNullable<typeof parentPort>): void {
+  nameThisThread('kiln-onnx');
   const sessions = new Map<number, OnnxModel>();
   const reply = (m: ThreadReply, transfer: ArrayBuffer[] = []) => {
     try {

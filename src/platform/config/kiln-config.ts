@@ -129,6 +129,7 @@ const envSchema = z.object({
   KILN_ONNX_SERVING_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
   KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
+  KILN_AUDIT_COMMITS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   KILN_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   KILN_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
@@ -251,6 +252,11 @@ export interface KilnConfig {
   audit: {
     enabled: boolean;
     payloads: 'full' | 'hash';
+    /**
+     * Group commits of audit records (audit-sink.ts) written to PostgreSQL at once by one process; records
+     * that arrive meanwhile wait for the next.
+     */
+    commitsInFlight: number;
     retentionDays: number;
     driftIntervalMs: number;
     driftWindowRows: number;
@@ -357,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     audit: {
       enabled: e.KILN_AUDIT === 'on',
       payloads: e.KILN_AUDIT_PAYLOADS,
+      commitsInFlight: e.KILN_AUDIT_COMMITS_IN_FLIGHT,
       retentionDays: e.KILN_AUDIT_RETENTION_DAYS,
       driftIntervalMs: e.KILN_DRIFT_INTERVAL_MS,
       driftWindowRows: e.KILN_DRIFT_WINDOW_ROWS,
