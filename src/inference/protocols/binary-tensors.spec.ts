@@ -17,6 +17,7 @@ import {
   inlineBinaryInputs,
   RAW_BYTES,
   rawBinaryRequest,
+  tensorBytes,
 } from './binary-tensors';
 import { parseInferRequest } from './open-inference';
 
@@ -237,10 +238,10 @@ describe('binary tensor extension: inputs', () => {
     // unaligned on purpose: a body's bytes start anywhere
     const unaligned = (b: Buffer) => Buffer.concat([Buffer.alloc(1), b]).subarray(1);
     for (const [datatype, width] of Object.entries(ELEMENT_BYTES)) {
-      const samples = [unaligned(bytesOf(width * 4096))];
-      if (width === 2) samples.push(unaligned(every16));
-      if (width === 8) samples.length = 0; // 64-bit integers: random bytes are mostly past ±2^53 (below)
-      if (datatype === 'FP64') samples.push(bytesOf(8 * 4096));
+      // a view of aligned bytes, a copy of unaligned ones
+      const samples = [bytesOf(width * 4096), unaligned(bytesOf(width * 4096))];
+      if (width === 2) samples.push(every16, unaligned(every16));
+      if (datatype === 'INT64' || datatype === 'UINT64') samples.length = 0; // random bytes are mostly past ±2^53 (below)
       for (const raw of samples) {
         const typed = decodeRawNumbers(raw, datatype, 'x')!;
         const reference = decodeRawTensor(raw, datatype, 'x');
@@ -253,8 +254,11 @@ describe('binary tensor extension: inputs', () => {
     const ints = [...edges, ...Array.from({ length: 4096 }, () => BigInt(Math.floor((random() * 2 - 1) * Number.MAX_SAFE_INTEGER)))];
     const int64 = Buffer.from(BigInt64Array.from(ints).buffer);
     const uint64 = Buffer.from(BigUint64Array.from(ints.filter((v) => v >= 0n)).buffer);
-    assert.deepEqual(Array.from(decodeRawNumbers(unaligned(int64), 'INT64', 'x')!), decodeRawTensor(int64, 'INT64', 'x'));
-    assert.deepEqual(Array.from(decodeRawNumbers(unaligned(uint64), 'UINT64', 'x')!), decodeRawTensor(uint64, 'UINT64', 'x'));
+    for (const raw of [int64, unaligned(int64)])
+      assert.deepEqual(Array.from(decodeRawNumbers(raw, 'INT64', 'x')!), decodeRawTensor(raw, 'INT64', 'x'));
+    for (const raw of [uint64, unaligned(uint64)]) {
+      assert.deepEqual(Array.from(decodeRawNumbers(raw, 'UINT64', 'x')!), decodeRawTensor(raw, 'UINT64', 'x'));
+    }
     const refusals: Array<[string, bigint]> = [
       ['INT64', 2n ** 53n],
       ['INT64', -(2n ** 53n)],
@@ -441,6 +445,29 @@ describe('binary tensor extension: outputs', () => {
       outputs: [{ name: 'fp32_output', parameters: { binary_data: false } }],
     })!;
     assert.equal(binaryInferResponse({ ...response(), outputs: [response().outputs[1]!] }, { outputs: [int32, fp32] }, none), null);
+  });
+
+  it("int64 outputs (held as float64) in binary: the 64-bit two's complement integers, as BigInt64Array writes them", () => {
+    const random = seeded(5);
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** 32,
+      -(2 ** 32),
+      2 ** 32 - 1,
+      -(2 ** 32) + 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      2 ** 60,
+      -(2 ** 63),
+      2 ** 63, // past int64: wraps, as BigInt64Array does
+      2 ** 64 + 2 ** 12,
+      ...Array.from({ length: 4096 }, () => Math.floor((random() * 2 - 1) * Number.MAX_SAFE_INTEGER)),
+    ];
+    const bytes = tensorBytes({ name: 'y', dtype: 'int64', shape: [values.length], data: Float64Array.from(values) });
+    assert.deepEqual(bytes, Buffer.from(BigInt64Array.from(values, (v) => BigInt(v)).buffer));
   });
 
   it('BYTES outputs in binary: each element a 4-byte little-endian length, then its bytes', () => {

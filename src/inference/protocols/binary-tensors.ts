@@ -126,12 +126,15 @@ export function decodeRawTensor(bytes: Buffer, datatype: string, where: string):
   return out;
 }
 
+/** A typed array class (its view constructor). */
+type TypedArrayOf<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
+
 /**
  * The typed array each fixed-size datatype decodes into at once: the number datatypes their own (FP16/BF16
  * the float32 values they denote), BOOL its bytes (any non-zero byte is true: the codec reads them so),
  * INT64/UINT64 float64 (the values checked to be within ±2^53, what a double holds exactly).
  */
-const TYPED: Readonly<Record<string, new (n: number) => RawNumbers>> = {
+const TYPED: Readonly<Record<string, TypedArrayOf<RawNumbers>>> = {
   BOOL: Uint8Array,
   UINT8: Uint8Array,
   INT8: Int8Array,
@@ -152,8 +155,8 @@ export type RawNumbers = Uint8Array | Int8Array | Uint16Array | Int16Array | Uin
 
 /**
  * Decodes one input's little-endian bytes into a typed array of its datatype (see `TYPED`), or null for
- * BYTES (and unknown datatypes), which `decodeRawTensor` reads. A large raw tensor is then one copy of its
- * bytes (or one pass over them for FP16/BF16/INT64/UINT64), not millions of JS values: the
+ * BYTES (and unknown datatypes), which `decodeRawTensor` reads. A large raw tensor is then a view of its
+ * bytes (a copy when unaligned; one pass over them for FP16/BF16/INT64/UINT64), not millions of JS values: the
  * element-by-element decode (DataView call, switch, boxed number) cost ~0.1 µs per element and the
  * JSON-like list ~9 bytes per element more. Shared by the binary tensor extension, shared memory and
  * gRPC's `raw_input_contents`. A 64-bit integer beyond ±2^53 is a 400 naming `where[i]`. Trailing bytes
@@ -162,16 +165,9 @@ export type RawNumbers = Uint8Array | Int8Array | Uint16Array | Int16Array | Uin
 export function decodeRawNumbers(bytes: Buffer, datatype: string, where: string): RawNumbers | null {
   const Typed = TYPED[datatype];
   if (Typed === undefined) return null;
-  const width = ELEMENT_BYTES[datatype]!;
-  const n = Math.floor(bytes.byteLength / width);
-  // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is
-  // little-endian, so the wire bytes are the elements. Copied: the body's bytes need not be aligned.
-  const aligned = <T extends RawNumbers>(out: T): T => {
-    new Uint8Array(out.buffer, out.byteOffset, n * width).set(bytes.subarray(0, n * width));
-    return out;
-  };
+  const n = Math.floor(bytes.byteLength / ELEMENT_BYTES[datatype]!);
   if (datatype === 'FP16' || datatype === 'BF16') {
-    const halves = aligned(new Uint16Array(n));
+    const halves = elementsOf(bytes, Uint16Array, n);
     const out = new Float32Array(n);
     if (datatype === 'FP16') {
       const table = fp16Table();
@@ -183,8 +179,20 @@ export function decodeRawNumbers(bytes: Buffer, datatype: string, where: string)
     }
     return out;
   }
-  if (datatype === 'INT64' || datatype === 'UINT64') return exactInt64(aligned(new Int32Array(2 * n)), bytes, datatype, where);
-  return aligned(new Typed(n));
+  if (datatype === 'INT64' || datatype === 'UINT64') return exactInt64(elementsOf(bytes, Int32Array, 2 * n), bytes, datatype, where);
+  return elementsOf(bytes, Typed, n);
+}
+
+/**
+ * The first `n` elements of `bytes` as a `Typed` array: a view of them when they are aligned for it, else
+ * a copy (a body's or a protobuf message's bytes start anywhere). Typed arrays hold the platform's byte
+ * order; every platform Node supports for Kiln (x64, arm64) is little-endian, so the wire bytes are the
+ * elements. A view shares the request's bytes: the codec only reads it (into the tensor it allocates).
+ */
+function elementsOf<T>(bytes: Buffer, Typed: TypedArrayOf<T>, n: number): T {
+  const offset = bytes.byteOffset;
+  if (offset % Typed.BYTES_PER_ELEMENT === 0) return new Typed(bytes.buffer, offset, n);
+  return new Typed(bytes.buffer.slice(offset, offset + n * Typed.BYTES_PER_ELEMENT), 0, n);
 }
 
 let FP16_TABLE: Float32Array | null = null;
@@ -436,9 +444,25 @@ export function tensorBytes(t: HostTensor): Buffer {
     return Buffer.concat(parts);
   }
   // int64 is held as float64 (served-model.ts): its wire form is the 64-bit integer.
-  const d = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
+  const d = t.dtype === 'int64' ? int64Words(t.data as Float64Array) : t.data;
   // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is little-endian.
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * Integers held as float64 → their 64-bit two's complement words (low, high), without a BigInt per
+ * element: high = ⌊v / 2^32⌋ and low = v − high·2^32 are exact for every integer a double holds, and an
+ * Int32Array keeps both modulo 2^32 (as BigInt64Array wraps modulo 2^64).
+ */
+function int64Words(data: Float64Array): Int32Array {
+  const words = new Int32Array(2 * data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const high = Math.floor(v / 4294967296);
+    words[2 * i] = v - high * 4294967296;
+    words[2 * i + 1] = high;
+  }
+  return words;
 }
 
 export interface BinaryInferResponse {
