@@ -190,9 +190,13 @@ export function decodeRawNumbers(bytes: Buffer, datatype: string, where: string)
  * elements. A view shares the request's bytes: the codec only reads it (into the tensor it allocates).
  */
 function elementsOf<T>(bytes: Buffer, Typed: TypedArrayOf<T>, n: number): T {
-  const offset = bytes.byteOffset;
-  if (offset % Typed.BYTES_PER_ELEMENT === 0) return new Typed(bytes.buffer, offset, n);
-  return new Typed(bytes.buffer.slice(offset, offset + n * Typed.BYTES_PER_ELEMENT), 0, n);
+  const width = Typed.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % width === 0) return new Typed(bytes.buffer, bytes.byteOffset, n);
+  // Buffer.allocUnsafe: small ones come from Node's pool (8-byte aligned slices), no ArrayBuffer per call.
+  const copy = Buffer.allocUnsafe(n * width);
+  bytes.copy(copy, 0, 0, n * width);
+  if (copy.byteOffset % width === 0) return new Typed(copy.buffer, copy.byteOffset, n);
+  return new Typed(copy.buffer.slice(copy.byteOffset, copy.byteOffset + n * width), 0, n);
 }
 
 let FP16_TABLE: Float32Array | null = null;
