@@ -14,8 +14,9 @@
  *      and INT64.
  *    CPU per call (process.cpuUsage over a batch of calls: 1 for 16 MB, 50 000 for 30 floats), median
  *    over the rounds per build, and the ratio. Both builds' results must be equal (compared each round).
- * 2. End to end: a Kiln child of each build (embedded PostgreSQL each, audit off, gRPC on a free port,
- *    KILN_SERVING_BODY_LIMIT_BYTES=256 MiB), half_plus_two imported, one ModelInfer of a 16 MB FP32
+ * 2. End to end: a Kiln child of each build (embedded PostgreSQL each, in a data dir removed at the end;
+ *    audit off, gRPC on a free port, KILN_SERVING_BODY_LIMIT_BYTES=256 MiB), half_plus_two imported,
+ *    one ModelInfer of a 16 MB FP32
  *    [1, N] tensor as raw contents at a time, the builds in turn: wall ms until the answer is decoded by
  *    the client and CPU ms of the Kiln process (from /proc, 10 ms ticks: the mean is shown too), and the
  *    answers' SHA-256 compared.
@@ -23,6 +24,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { runBench } from '../common/run-bench';
@@ -217,10 +219,12 @@ async function e2eBench(dists: Array<{ label: string; dist: string }>): Promise<
   /* eslint-disable-next-line @typescript-eslint/no-require-imports */
   const { loadOipGrpcPackage } = require(join(dists[1]!.dist, 'src/inference/grpc/grpc-predict-v2.js'));
   const servers: Array<{ kiln: KilnChild; client: grpc.Client & Record<string, Rpc>; key: string }> = [];
+  const dataDirs: string[] = [];
   try {
     for (const { dist } of dists) {
       const port = await freePort();
-      const { env, adminKey } = benchKilnEnv('grpc-raw', 'bench-grpc-raw-');
+      const { env, adminKey, dataDir } = benchKilnEnv('grpc-raw', 'bench-grpc-raw-');
+      dataDirs.push(dataDir);
       Object.assign(env, { KILN_GRPC_PORT: String(port), KILN_SERVING_BODY_LIMIT_BYTES: String(256 * MB) });
       const kiln = await startKilnChild(env, [], join(dist, 'src/main.js'));
       await importHalfPlusTwo(kiln.url, adminKey);
@@ -272,6 +276,7 @@ async function e2eBench(dists: Array<{ label: string; dist: string }>): Promise<
       s.client.close();
       await s.kiln.stop();
     }
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
