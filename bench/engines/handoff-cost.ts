@@ -15,12 +15,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { loadavg } from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, resolveHyperparameters } from '../../src/ml/templates';
 import { exportDenseStackToOnnx, OnnxModel, onnxSessionThreadFile, ThreadedOnnxModel, type OnnxSessionOptions } from '../../src/ml/onnx';
 import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { seededRandom } from '../serve/fixture';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -79,7 +79,6 @@ async function postCost(): Promise<Record<string, number>> {
 }
 
 async function main(): Promise<void> {
-  const started = loadavg();
   await TfRuntime.init('wasm');
   const file = onnxSessionThreadFile();
   if (!file) throw new Error('run from dist: no compiled onnx-session.worker.js');
@@ -134,18 +133,7 @@ async function main(): Promise<void> {
   console.table(rows);
   for (const v of Object.values(variants)) await v.dispose();
   console.log('postMessage alone, main-thread µs per post:', await postCost());
-  console.log(
-    `${ROUNDS} rounds of ${SECONDS} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ` +
-      loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' '),
-  );
+  console.log(`${ROUNDS} rounds of ${SECONDS} s`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -12,12 +12,12 @@
  * (bench/serve/load.ts). Medians over the rounds; ratios this build ÷ baseline, and ONNX Runtime ÷
  * TF.js within each build. Prints the load average.
  */
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { apiClient, benchKilnEnv, startKilnChild, type KilnChild } from '../serve/kiln-server';
 import { runCell } from '../serve/load';
 import { scrapeMetrics, serverView } from '../serve/kiln-metrics';
 import { NETWORKS, setEngine, trainRecordModel } from './record-model';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -35,7 +35,6 @@ async function main(): Promise<void> {
     { label: `baseline (${other})`, main: resolve(other) },
     { label: 'this build', main: undefined },
   ];
-  const started = loadavg();
   const servers: Array<{ kiln: KilnChild; key: string; api: ReturnType<typeof apiClient> }> = [];
   const rows: Array<Record<string, string | number>> = [];
   try {
@@ -109,18 +108,7 @@ async function main(): Promise<void> {
     for (const { kiln } of servers) await kiln.stop();
   }
   console.table(rows);
-  console.log(
-    `${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ` +
-      loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' '),
-  );
+  console.log(`${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

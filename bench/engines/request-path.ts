@@ -14,9 +14,9 @@
  * builds take turns (A, B, B, A …) for BENCH_ROUNDS rounds of BENCH_MS each; the median round counts.
  * Both builds' outputs are compared element by element first (they must be identical).
  */
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { featureNames, predictBody, seededRandom } from '../serve/fixture';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MS = Number(process.env.BENCH_MS ?? 300);
@@ -67,11 +67,6 @@ function main(): void {
   const other = process.argv[2];
   if (!other) throw new Error('usage: node dist/bench/engines/request-path.js <other build>/dist');
   const builds = [load(`baseline (${other})`, resolve(other)), load('this build', resolve(__dirname, '..', '..'))];
-  console.log(
-    `node ${process.version}, load average ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
   const rows: Array<Record<string, string | number>> = [];
   for (const width of [30, 100]) {
     const features = featureNames(width);
@@ -106,11 +101,6 @@ function main(): void {
     }
   }
   console.table(rows);
-  console.log(
-    `load average at the end ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
 }
 
-main();
+runBench(main);

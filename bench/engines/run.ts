@@ -50,6 +50,7 @@ import { runCell, type CellResult } from '../serve/load';
 import { scrapeMetrics, serverView, type ServerView } from '../serve/kiln-metrics';
 import { descendants } from '../serve/proc-stats';
 import { summarise, type CpuProfile, type ProfileSummary } from '../serve/cpu-profile';
+import { runBench } from '../common/run-bench';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,16,64').split(',').map(Number);
@@ -326,10 +327,7 @@ async function main(): Promise<void> {
   process.env.KILN_TF_BACKEND ??= 'wasm';
   const backend = await TfRuntime.init(process.env.KILN_TF_BACKEND as 'wasm');
   const ort = onnxRuntimeInfo();
-  console.log(
-    `tfjs backend ${backend}, ${ort.provider} ${ort.version} (${THREADS} intra-op thread(s)), node ${process.version}, ` +
-      `${cpus().length} cpus, load average ${started.map((x) => x.toFixed(2)).join(' ')}`,
-  );
+  console.log(`tfjs backend ${backend}, ${ort.provider} ${ort.version} (${THREADS} intra-op thread(s))`);
   const result: Record<string, unknown> = {
     at: new Date().toISOString(),
     node: process.version,
@@ -360,10 +358,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -37,6 +37,7 @@ import { loadModelFromBytes, type ModelJson } from '../../src/platform/tfjs/arti
 import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runtime';
 import { mulberry32 } from '../../src/platform/util/seeded-random';
 import { apiClient, benchKilnEnv, startKilnChild, until, type Api } from '../serve/kiln-server';
+import { runBench } from '../common/run-bench';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
@@ -185,10 +186,8 @@ async function main(): Promise<void> {
   const kiln = await startKilnChild(env);
   try {
     console.log(
-      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, catalogue ${ITEMS} items × ${DIM} dims, ` +
-        `${SECONDS} s per cell, clients ${CLIENTS.join('/')}, audit ${env.KILN_AUDIT}, load average ${loadavg()
-          .map((x) => x.toFixed(2))
-          .join(' ')}`,
+      `backend ${backend}, catalogue ${ITEMS} items × ${DIM} dims, ` +
+        `${SECONDS} s per cell, clients ${CLIENTS.join('/')}, audit ${env.KILN_AUDIT}`,
     );
     const api = apiClient(kiln.url, adminKey);
     const { csv, seen } = interactionLog();
@@ -246,7 +245,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -17,7 +17,7 @@
  * log-on build once more under --cpu-prof at the largest client count: the main thread's CPU by owner.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { MAIN } from '../../test/utils/spawn-kiln';
@@ -26,6 +26,7 @@ import { scrapeMetrics, sum } from './kiln-metrics';
 import { importHalfPlusTwo, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
 import { runCell } from './load';
 import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -113,7 +114,6 @@ async function main(): Promise<void> {
     { label: 'this build on', main: MAIN, audit: 'on' },
     { label: 'this build off', main: MAIN, audit: 'off' },
   ];
-  const started = loadavg();
   try {
     for (const s of servers) await start(s);
     type Row = Awaited<ReturnType<typeof cell>>;
@@ -130,11 +130,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    console.log(
-      `\n${ROUNDS} rounds of ${SECONDS} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`\n${ROUNDS} rounds of ${SECONDS} s`);
     for (const clients of CLIENTS) {
       const med = (s: Server) => {
         const rs = rows.get(`${s.label}|${clients}`)!;
@@ -164,7 +160,4 @@ async function main(): Promise<void> {
   if (PROFILE_SECONDS > 0) for (const s of servers.slice(0, 2)) await profileOf(s, Math.max(...CLIENTS));
 }
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

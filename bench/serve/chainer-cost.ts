@@ -18,9 +18,9 @@
  * BENCH_ROUNDS rounds of BENCH_MS each and the median round counts. Both builds' hashes and parameters
  * are compared first: they must be identical (same chain, same rows).
  */
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stagedBatchText } from './audit-fixture';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MS = Number(process.env.BENCH_MS ?? 300);
@@ -120,11 +120,7 @@ function main(): void {
   if (!other) throw new Error('usage: node dist/bench/serve/chainer-cost.js <other build>/dist');
   const builds = [load(`baseline (${other})`, resolve(other)), load('this build', resolve(__dirname, '..', '..'))];
   const text = stagedBatch();
-  console.log(
-    `node ${process.version}, ${BATCH} records per staged batch (${text.length} B), load average ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`${BATCH} records per staged batch (${text.length} B)`);
 
   // Same input, same chain (the hashes cover every column) and the same column values (timestamps
   // compared as instants: a build may send them as ISO text rather than node-postgres's local format).
@@ -168,4 +164,4 @@ function main(): void {
   console.table(rows);
 }
 
-main();
+runBench(main);

@@ -17,12 +17,12 @@
  * machine, and what the chainer costs per record under load. Medians over the rounds.
  */
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 import { stagedBatchText } from './audit-fixture';
 import { cpuSnapshot, cpuSecondsBetween } from './proc-stats';
+import { runBench } from '../common/run-bench';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
@@ -113,7 +113,6 @@ async function main(): Promise<void> {
   const other = process.argv[2];
   if (!other) throw new Error('usage: node dist/bench/serve/chainer-drain.js <other build>/dist');
   const builds = [load(`baseline (${other})`, resolve(other)), load('this build', resolve(__dirname, '..', '..'))];
-  const load0 = loadavg()[0]!.toFixed(2);
   const runs: Drain[][] = builds.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (const b of round % 2 === 0 ? [0, 1] : [1, 0]) {
@@ -122,7 +121,7 @@ async function main(): Promise<void> {
       console.log(`round ${round + 1} ${builds[b]!.label}: ${JSON.stringify(r)}`);
     }
   }
-  console.log(`${RECORDS} records in rows of ${GROUP}, ${ROUNDS} rounds, load average ${load0} → ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`${RECORDS} records in rows of ${GROUP}, ${ROUNDS} rounds`);
   const cols = ['nodeUsPerRecord', 'postgresUsPerRecord', 'bytesPerRecord', 'recordsPerSecond'] as const;
   console.table(
     cols.map((k) => {
@@ -132,7 +131,4 @@ async function main(): Promise<void> {
   );
 }
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

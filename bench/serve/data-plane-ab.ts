@@ -14,11 +14,11 @@
  * bench/serve/run.ts's profile). Per build: median req/s and median server CPU ms per request over
  * the rounds, and the ratio of each. Prints the load average.
  */
-import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { importHalfPlusTwo, benchKilnEnv, startKilnChild, type KilnChild } from './kiln-server';
 import { runCell } from './load';
 import { descendants } from './proc-stats';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -32,7 +32,6 @@ async function main(): Promise<void> {
   const other = process.argv[2];
   if (!other) throw new Error('usage: node dist/bench/serve/data-plane-ab.js <other build>/dist/src/main.js');
   const builds: Array<{ label: string; main?: string }> = [{ label: `baseline (${other})`, main: resolve(other) }, { label: 'this build' }];
-  const started = loadavg();
   const servers: Array<{ kiln: KilnChild; key: string }> = [];
   try {
     for (const build of builds) {
@@ -60,11 +59,7 @@ async function main(): Promise<void> {
       }
     }
     const [a, b] = results.map((r) => ({ reqPerSec: median(r.reqPerSec), cpuMsPerReq: median(r.cpuMsPerReq) }));
-    console.log(
-      `\n${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`\n${CLIENTS} clients, ${ROUNDS} rounds of ${SECONDS} s`);
     for (const [i, r] of [a!, b!].entries())
       console.log(`${builds[i]!.label}: median ${r.reqPerSec} req/s, ${r.cpuMsPerReq.toFixed(4)} CPU ms/request`);
     const ratio = (x: number, y: number) => (x / y).toFixed(2);
@@ -76,7 +71,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -22,10 +22,10 @@
  */
 import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import { runCell } from './load';
+import { runBench } from '../common/run-bench';
 
 const ANSWER = {
   model: 'm',
@@ -77,7 +77,6 @@ async function main(): Promise<void> {
       .filter(Boolean)
       .map((dist): ['fastify', number, string] => ['fastify', 0, dist]),
   ];
-  const started = loadavg();
   const servers = await Promise.all(cells.map(([mode, hooks, idsFrom]) => startServer(mode, hooks, idsFrom)));
   const cpu = new Map<string, number[]>();
   try {
@@ -108,19 +107,8 @@ async function main(): Promise<void> {
       'vs bare': Number((median(cpu.get(s.label)!) / bare).toFixed(2)),
     })),
   );
-  console.log(
-    `${clients} clients, ${rounds} rounds of ${seconds} s; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`${clients} clients, ${rounds} rounds of ${seconds} s`);
 }
 
 if (process.argv[2] === 'serve') serveFastify(Number(process.argv[3]), process.argv[4]);
-else
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
+else runBench(main);

@@ -14,6 +14,7 @@
  * Median ms per step per build, and the ratio. The whole-server view is bench/serve/large-tensors.ts.
  */
 import { join, resolve } from 'node:path';
+import { runBench } from '../common/run-bench';
 
 const MB = Number(process.env.BENCH_MB ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -91,4 +92,4 @@ function main(): void {
   }
 }
 
-main();
+runBench(main);

@@ -35,6 +35,7 @@ import { dirname, resolve } from 'node:path';
 import { importHalfPlusTwo, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
 import { scrapeMetrics, sum } from './kiln-metrics';
 import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
+import { runBench } from '../common/run-bench';
 
 const list = (v: string | undefined, d: string) => (v ?? d).split(',').filter(Boolean);
 const SIZES_MB = list(process.env.BENCH_SIZES_MB, '1,4,16').map(Number);
@@ -195,9 +196,7 @@ async function main(): Promise<void> {
   }
   const ended = loadavg();
   const f = (x: unknown, d = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
-  console.log(
-    `\n${ROUNDS} rounds, medians; load average ${started.map((x) => x.toFixed(2)).join(' ')} → ${ended.map((x) => x.toFixed(2)).join(' ')}`,
-  );
+  console.log(`\n${ROUNDS} rounds, medians`);
   console.log(
     'audit | MB | form | baseline ms (MB/s) | this ms (MB/s) | ms ratio | ' +
       'baseline CPU ms node+pg | this CPU ms node+pg | chained: baseline CPU | this CPU',
@@ -225,7 +224,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -11,8 +11,8 @@
  * prom-client 15's child still validates the labels and builds the series key on every call, so the
  * child saves only the label object.
  */
-import { loadavg } from 'node:os';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const MS = Number(process.env.BENCH_MS ?? 400);
@@ -71,7 +71,6 @@ function main(): void {
       durationChild.observe(0.0022);
     },
   };
-  const started = loadavg();
   const results = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     const names = Object.keys(cases);
@@ -81,11 +80,6 @@ function main(): void {
   const base = median(results.get('label objects (as Kiln)')!);
   for (const [name, xs] of results)
     console.log(`${name}: ${median(xs).toFixed(0)} ns CPU per request (3 calls), ${(median(xs) / base).toFixed(2)}×`);
-  console.log(
-    `load average ${started.map((x) => x.toFixed(1)).join(' ')} → ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
-  );
 }
 
-main();
+runBench(main);

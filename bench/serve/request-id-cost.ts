@@ -12,8 +12,8 @@
  * request is an ephemeron it traces). Also `uuidV7` alone. CPU time of this process per call
  * (`process.cpuUsage`), the builds in turn (A, B, B, A …), median round; "garbage only" is the floor.
  */
-import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runBench } from '../common/run-bench';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const MS = Number(process.env.BENCH_MS ?? 400);
@@ -80,7 +80,6 @@ function main(): void {
       sink += ids.uuidV7().charCodeAt(20);
     },
   };
-  const started = loadavg();
   const floor: number[] = [];
   const results = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
@@ -102,12 +101,7 @@ function main(): void {
       `${name}: baseline ${base.toFixed(0)} ns, this build ${mine.toFixed(0)} ns, ${(base - mine).toFixed(0)} ns less (${ratio}×)`,
     );
   }
-  console.log(
-    `load average ${started.map((x) => x.toFixed(1)).join(' ')} → ${loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}`,
-  );
   if (sink === -1) console.log(sink);
 }
 
-main();
+runBench(main);

@@ -74,6 +74,7 @@ import { scrapeMetrics, serverView, sum, type ServerView } from './kiln-metrics'
 import { runCell, type CellResult } from './load';
 import { modelCeiling, type CeilingRow } from './model-ceiling';
 import { cpuSecondsBetween, cpuSnapshot, descendants } from './proc-stats';
+import { runBench } from '../common/run-bench';
 
 /** BENCH_QUICK=1: shorter defaults for iterating (small model only, 3 s cells, one audit repetition, no profile). */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -416,10 +417,9 @@ async function main(): Promise<void> {
   const bare = await startBare();
   try {
     console.log(
-      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, ${SECONDS} s per cell (+${WARMUP} s warm-up), ` +
+      `backend ${backend}, ${SECONDS} s per cell (+${WARMUP} s warm-up), ` +
         `clients ${CLIENTS.join('/')}, Kiln pid ${kiln.pid} at ${kiln.url}` +
-        `${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}` +
-        `, load average ${startedLoad.map((x) => x.toFixed(2)).join(' ')}`,
+        `${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
     );
     const api = apiClient(kiln.url, adminKey);
     const predictorKey: string = (await api('POST', '/api/keys', { name: 'bench-serve', role: 'predictor' })).key;
@@ -731,10 +731,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

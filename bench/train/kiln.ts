@@ -31,6 +31,7 @@ import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runt
 import { Hyperparameters, TrainSpec, prepareTraining } from '../../src/ml';
 import { PublicDataset, carsMpg, moviesHighlyRated, penguinsSpecies } from '../../test/support/public-datasets';
 import { rawFit } from './raw-fit';
+import { runBench } from '../common/run-bench';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const SAMPLES_PER_RUN = Number(process.env.BENCH_SAMPLES ?? 25_000);
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   try {
     const backend = await TfRuntime.init(backendChoiceFromEnv());
     console.log(
-      `backend ${backend}, node ${process.version}, ${cpus().length} cpus, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, ` +
+      `backend ${backend}, reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run, ` +
         `Kiln at ${kiln.url}${env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
     );
     const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
@@ -206,10 +207,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

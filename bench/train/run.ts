@@ -27,6 +27,7 @@ import { TfRuntime, backendChoiceFromEnv } from '../../src/platform/tfjs/tf-runt
 import { Hyperparameters, Metrics, TrainSpec, encodeCheckpoint, prepareTraining, train } from '../../src/ml';
 import { rawFit } from './raw-fit';
 import { PublicDataset, carsMpg, irisSpecies, moviesHighlyRated, penguinsSpecies } from '../../test/support/public-datasets';
+import { runBench } from '../common/run-bench';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 /** Training samples per timed run (rows × epochs); epochs = ceil(this / training rows), at least 10. */
@@ -102,10 +103,7 @@ function headline(task: string, m: Metrics): Record<string, number> {
 
 async function main(): Promise<void> {
   const backend = await TfRuntime.init(backendChoiceFromEnv());
-  console.log(
-    `backend ${backend} (${TfRuntime.info()?.provider}), node ${process.version}, ${cpus().length} cpus, ` +
-      `reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`,
-  );
+  console.log(`backend ${backend} (${TfRuntime.info()?.provider}), ` + `reps ${REPS}, ~${SAMPLES_PER_RUN} samples per run`);
   const only = process.env.BENCH_DATASETS?.split(',').map((s) => s.trim());
   const datasets: PublicDataset[] = [moviesHighlyRated(), penguinsSpecies(), carsMpg(), irisSpecies()].filter(
     (d) => !only || only.includes(d.name),
@@ -213,7 +211,4 @@ async function main(): Promise<void> {
     );
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

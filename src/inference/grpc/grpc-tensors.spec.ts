@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { grpcInferResponse, inferBodyFromGrpc, type GrpcInferRequest } from './grpc-tensors';
+import { decodeRawTensor } from '../protocols/binary-tensors';
+import { parseInferRequest } from '../protocols/open-inference';
 import type { InferenceResult, ServedModel } from '../runtime/served-model';
 
 const request = (over: Partial<GrpcInferRequest>): GrpcInferRequest => ({
@@ -57,7 +59,7 @@ describe('OIP gRPC tensor codec', () => {
     );
     assert.equal(raw, true);
     assert.deepEqual(
-      (body.inputs as Array<{ datatype: string; data: unknown[] }>).map((t) => [t.datatype, t.data]),
+      (body.inputs as Array<{ datatype: string; data: ArrayLike<unknown> }>).map((t) => [t.datatype, Array.from(t.data)]),
       [
         ['INT64', [-5, Number.MAX_SAFE_INTEGER]],
         ['FP32', [1]],
@@ -95,6 +97,42 @@ describe('OIP gRPC tensor codec', () => {
     );
   });
 
+  it('raw BOOL (one byte each, non-zero true) and FP16 (every bit pattern) read as the element-by-element decode reads them', () => {
+    const fp16 = Buffer.from(Uint16Array.from({ length: 65536 }, (_, h) => h).buffer);
+    const bool = Buffer.from([1, 0, 2, 255]);
+    const { body } = inferBodyFromGrpc(
+      request({
+        inputs: [
+          { name: 'h', datatype: 'FP16', shape: [256, 256] },
+          { name: 'b', datatype: 'BOOL', shape: [4] },
+        ],
+        // unaligned, as a protobuf message's bytes fields are
+        raw_input_contents: [Buffer.concat([Buffer.alloc(1), fp16]).subarray(1), bool],
+      }),
+    );
+    const [h, b] = body.inputs as Array<{ datatype: string; data: ArrayLike<number> }>;
+    assert.equal(h!.datatype, 'FP32');
+    assert.deepEqual(Array.from(h!.data), decodeRawTensor(fp16, 'FP16', 'x'));
+    const model = {
+      name: 'm',
+      inputs: [
+        { name: 'h', dtype: 'float32' as const, shape: [-1, 256] },
+        { name: 'b', dtype: 'bool' as const, shape: [-1] },
+      ],
+      outputs: [],
+    };
+    const parsed = parseInferRequest(body, model).inputs;
+    assert.deepEqual(parsed[1]!.data, new Uint8Array([1, 0, 1, 1]));
+    assert.deepEqual(
+      Array.from(b!.data, (v) => v !== 0),
+      decodeRawTensor(bool, 'BOOL', 'x'),
+    );
+    assert.throws(
+      () => inferBodyFromGrpc(request({ inputs: [{ name: 'b', datatype: 'BOOL', shape: [3] }], raw_input_contents: [bool] })),
+      /raw_input_contents\[0\]: 4 bytes for shape \[3\] of BOOL, which needs 3/,
+    );
+  });
+
   it('answers in the form the request used: raw bytes (little-endian) or typed contents; outputs filtered, id echoed', () => {
     const model = { name: 'm', version: 3 } as ServedModel;
     const result: InferenceResult = {
@@ -126,5 +164,23 @@ describe('OIP gRPC tensor codec', () => {
     assert.deepEqual(raw.raw_output_contents[0], Buffer.from(new Float32Array([0.25, -1]).buffer));
     assert.equal(raw.raw_output_contents[1]!.readInt32LE(0), 7);
     assert.deepEqual([...raw.raw_output_contents[2]!], [1]);
+    const wide = grpcInferResponse(
+      {
+        model,
+        canary: false,
+        outputs: [
+          { name: 'i', dtype: 'int64', shape: [2], data: new Float64Array([-5, Number.MAX_SAFE_INTEGER]) },
+          { name: 'd', dtype: 'float64', shape: [1], data: new Float64Array([0.1]) },
+          { name: 's', dtype: 'string', shape: [2], data: [Buffer.from('ab'), Buffer.alloc(0)] },
+        ],
+      },
+      {},
+      true,
+    );
+    assert.deepEqual(wide.raw_output_contents, [
+      Buffer.from(new BigInt64Array([-5n, BigInt(Number.MAX_SAFE_INTEGER)]).buffer),
+      Buffer.from(new Float64Array([0.1]).buffer),
+      Buffer.from([2, 0, 0, 0, 0x61, 0x62, 0, 0, 0, 0]),
+    ]);
   });
 });

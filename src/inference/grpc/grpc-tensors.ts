@@ -6,14 +6,16 @@
  * (little-endian, row-major bytes, one entry per input; BOOL one byte per element). Both are turned
  * into the `{name, datatype, shape, data}` inputs of the REST form and checked by the same OIP codec
  * (`parseInferRequest`), so /v2 over REST and over gRPC refuse the same things with the same messages.
- * FP16 and BF16, which have no `contents` field, are read from raw bytes into the FP32 numbers they
- * denote (exactly: both are subsets of float32).
+ * Raw contents are decoded as the binary tensor extension's bytes are (one typed array per input, see
+ * `decodeRawNumbers`); FP16 and BF16, which have no `contents` field, are read from raw bytes into the
+ * FP32 numbers they denote (exactly: both are subsets of float32).
  *
  * Outputs are answered the way the request came: raw in → `raw_output_contents` (what Triton always
- * does and what tritonclient reads), `contents` in → typed `contents` (what KServe's client reads).
+ * does and what tritonclient reads; the binary extension's bytes, `tensorBytes`), `contents` in → typed
+ * `contents` (what KServe's client reads).
  */
 import { BadRequestException } from '@nestjs/common';
-import { decodeRawTensor, ELEMENT_BYTES } from '../protocols/binary-tensors';
+import { decodeRawData, ELEMENT_BYTES, tensorBytes, type RawNumbers } from '../protocols/binary-tensors';
 import { oipDatatype, type ParsedInferRequest } from '../protocols/open-inference';
 import { placedInSharedMemory } from '../protocols/shared-memory-tensors';
 import type { HostTensor, InferenceResult } from '../runtime/served-model';
@@ -115,14 +117,16 @@ function filledFields(c: GrpcTensorContents | null | undefined): Array<keyof Grp
 }
 
 /**
- * Little-endian bytes → JSON values of `datatype` (FP16/BF16 widened to the float32 numbers they denote;
- * BYTES: each element a 4-byte little-endian length and its bytes, as tritonclient serializes them,
- * kept as bytes).
+ * Little-endian bytes → the values of `datatype`, decoded as the binary tensor extension's are
+ * (`decodeRawData`): a typed array for the fixed-size datatypes (FP16/BF16 widened to the float32
+ * numbers they denote, BOOL one byte per element, INT64/UINT64 checked within ±2^53), for BYTES each
+ * element a 4-byte little-endian length and its bytes, as tritonclient serializes them, kept as bytes.
+ * The byte count (BYTES: the element count) must be what the shape needs.
  */
-function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: string): unknown[] {
+function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: string): RawNumbers | unknown[] {
   const count = shape.reduce((a, b) => a * b, 1);
   if (datatype === 'BYTES') {
-    const elements = decodeRawTensor(bytes, datatype, where);
+    const elements = decodeRawData(bytes, datatype, where);
     if (elements.length !== count) {
       throw bad(`${where}: ${elements.length} BYTES elements for shape [${shape.join(', ')}], which needs ${count}`);
     }
@@ -133,7 +137,7 @@ function decodeRaw(bytes: Buffer, datatype: string, shape: number[], where: stri
   if (bytes.byteLength !== count * width) {
     throw bad(`${where}: ${bytes.byteLength} bytes for shape [${shape.join(', ')}] of ${datatype}, which needs ${count * width}`);
   }
-  return decodeRawTensor(bytes, datatype, where);
+  return decodeRawData(bytes, datatype, where);
 }
 
 /**
@@ -157,7 +161,7 @@ export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string,
     const where = `inputs[${i}]`;
     const filled = filledFields(t.contents);
     let datatype = t.datatype;
-    let data: unknown[] | undefined;
+    let data: RawNumbers | unknown[] | undefined;
     if (inShm[i]) {
       if (filled.length > 0) throw bad(`${where}.contents: must be empty for an input in shared memory`);
       data = undefined;
@@ -197,32 +201,6 @@ export function inferBodyFromGrpc(req: GrpcInferRequest): { body: Record<string,
   return { body, raw };
 }
 
-/** Little-endian bytes of a host tensor (BOOL: one byte per element; BYTES: 4-byte length + bytes per element, as Triton). */
-function rawBytes(t: HostTensor): Buffer {
-  const d = t.data;
-  if (Array.isArray(d)) {
-    return Buffer.concat(
-      d.flatMap((b) => {
-        const length = Buffer.alloc(4);
-        length.writeUInt32LE(b.byteLength);
-        return [length, Buffer.from(b.buffer, b.byteOffset, b.byteLength)];
-      }),
-    );
-  }
-  if (d instanceof Uint8Array) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  if (d instanceof Float64Array) {
-    // int64 is held as float64 (served-model.ts): its wire form is the 64-bit integer
-    const wide = Buffer.alloc(d.length * 8);
-    if (t.dtype === 'int64') d.forEach((v, i) => wide.writeBigInt64LE(BigInt(v), i * 8));
-    else d.forEach((v, i) => wide.writeDoubleLE(v, i * 8));
-    return wide;
-  }
-  const out = Buffer.alloc(d.length * 4);
-  if (d instanceof Float32Array) d.forEach((v, i) => out.writeFloatLE(v, i * 4));
-  else d.forEach((v, i) => out.writeInt32LE(v, i * 4));
-  return out;
-}
-
 function contentsOf(t: HostTensor): GrpcTensorContents {
   if (Array.isArray(t.data)) return { bytes_contents: t.data.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)) };
   if (t.dtype === 'bool') return { bool_contents: Array.from(t.data, (v) => v !== 0) };
@@ -252,6 +230,6 @@ export function grpcInferResponse(
       ...(raw || inSharedMemory.has(t.name) ? {} : { contents: contentsOf(t) }),
     })),
     // Triton keeps one raw entry per output, empty for an output written to shared memory.
-    raw_output_contents: raw ? outputs.map((t) => (inSharedMemory.has(t.name) ? Buffer.alloc(0) : rawBytes(t))) : [],
+    raw_output_contents: raw ? outputs.map((t) => (inSharedMemory.has(t.name) ? Buffer.alloc(0) : tensorBytes(t))) : [],
   };
 }

@@ -7,15 +7,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
-import type { HostTensor } from '../runtime/served-model';
+import type { HostTensor, TensorDtype } from '../runtime/served-model';
 import {
   ELEMENT_BYTES,
   binaryInferResponse,
   binaryOutputChoice,
+  decodeRawNumbers,
   decodeRawTensor,
   inlineBinaryInputs,
   RAW_BYTES,
   rawBinaryRequest,
+  tensorBytes,
 } from './binary-tensors';
 import { parseInferRequest } from './open-inference';
 
@@ -38,6 +40,28 @@ const KSERVE_FP32_JSON = [
 type Inlined = { inputs: Array<{ name: string; datatype: string; shape: number[]; data: ArrayLike<unknown>; parameters: object }> };
 /** An inlined input's values (number datatypes decode to a typed array). */
 const values = (data: ArrayLike<unknown>) => Array.from(data);
+
+/** The message of the 400 `fn` throws. */
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof BadRequestException, `not a 400: ${String(err)}`);
+    return err.message;
+  }
+  return 'no error';
+}
+
+/** A seeded PRNG (mulberry32): the random cases are the same on every run. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 describe('binary tensor extension: inputs', () => {
   it('decodes FP16 binary input to the FP32 values it denotes (KServe test_fp16_input_as_binary_data)', () => {
@@ -70,8 +94,20 @@ describe('binary tensor extension: inputs', () => {
     assert.ok(out.inputs[0]!.data instanceof Float32Array, 'FP32 decodes to a Float32Array (one copy of the bytes)');
     assert.deepEqual(values(out.inputs[1]!.data), [1, -2, 3, 2147483647]);
     assert.deepEqual(out.inputs[2], body.inputs[2]);
-    assert.deepEqual(out.inputs[3]!.data, [true, false, true]);
-    assert.deepEqual(out.inputs[4]!.data, [-5, 9007199254740991]);
+    // BOOL: the bytes (any non-zero byte is true, as the codec reads them); INT64: exact numbers
+    assert.deepEqual(values(out.inputs[3]!.data), [1, 0, 2]);
+    assert.deepEqual(values(out.inputs[4]!.data), [-5, 9007199254740991]);
+    const model = {
+      name: 'm',
+      inputs: [
+        { name: 'c', dtype: 'bool' as const, shape: [3] },
+        { name: 'd', dtype: 'int64' as const, shape: [2] },
+      ],
+      outputs: [],
+    };
+    const parsed = parseInferRequest({ inputs: out.inputs.slice(3, 5) }, model).inputs;
+    assert.deepEqual(parsed[0]!.data, new Uint8Array([1, 0, 1]));
+    assert.deepEqual(parsed[1]!.data, new Float64Array([-5, 9007199254740991]));
     assert.deepEqual(values(out.inputs[5]!.data), [1.5, -2]);
     assert.equal(out.inputs[5]!.datatype, 'FP32');
   });
@@ -195,6 +231,111 @@ describe('binary tensor extension: inputs', () => {
     assert.ok(refusals > 0, 'some conversions are refused (e.g. fractions into int32), and with the same message');
   });
 
+  it('decodes each fixed-size datatype at once into what the element-by-element decode reads (random bytes, all FP16 patterns)', () => {
+    const random = seeded(7);
+    const bytesOf = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+    const every16 = Buffer.from(Uint16Array.from({ length: 65536 }, (_, h) => h).buffer);
+    // unaligned on purpose: a body's bytes start anywhere
+    const unaligned = (b: Buffer) => Buffer.concat([Buffer.alloc(1), b]).subarray(1);
+    for (const [datatype, width] of Object.entries(ELEMENT_BYTES)) {
+      // a view of aligned bytes, a copy of unaligned ones
+      const samples = [bytesOf(width * 4096), unaligned(bytesOf(width * 4096))];
+      if (width === 2) samples.push(every16, unaligned(every16));
+      if (datatype === 'INT64' || datatype === 'UINT64') samples.length = 0; // random bytes are mostly past ±2^53 (below)
+      for (const raw of samples) {
+        const typed = decodeRawNumbers(raw, datatype, 'x')!;
+        const reference = decodeRawTensor(raw, datatype, 'x');
+        const expected = datatype === 'BOOL' ? reference.map((v) => (v ? 1 : 0)) : reference;
+        assert.deepEqual(datatype === 'BOOL' ? Array.from(typed, (v) => (v !== 0 ? 1 : 0)) : Array.from(typed), expected, datatype);
+      }
+    }
+    // INT64 / UINT64: random integers within ±2^53, the edges, and the first value past them (same 400 as before)
+    const edges = [0n, 1n, -1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 52n + 3n, -(2n ** 52n) - 3n];
+    const ints = [...edges, ...Array.from({ length: 4096 }, () => BigInt(Math.floor((random() * 2 - 1) * Number.MAX_SAFE_INTEGER)))];
+    const int64 = Buffer.from(BigInt64Array.from(ints).buffer);
+    const uint64 = Buffer.from(BigUint64Array.from(ints.filter((v) => v >= 0n)).buffer);
+    for (const raw of [int64, unaligned(int64)])
+      assert.deepEqual(Array.from(decodeRawNumbers(raw, 'INT64', 'x')!), decodeRawTensor(raw, 'INT64', 'x'));
+    for (const raw of [uint64, unaligned(uint64)]) {
+      assert.deepEqual(Array.from(decodeRawNumbers(raw, 'UINT64', 'x')!), decodeRawTensor(raw, 'UINT64', 'x'));
+    }
+    const refusals: Array<[string, bigint]> = [
+      ['INT64', 2n ** 53n],
+      ['INT64', -(2n ** 53n)],
+      ['INT64', 2n ** 63n - 1n],
+      ['INT64', -(2n ** 63n)],
+      ['INT64', -(2n ** 53n) - 2n ** 32n],
+      ['UINT64', 2n ** 53n],
+      ['UINT64', 2n ** 64n - 1n],
+    ];
+    for (const [datatype, value] of refusals) {
+      const raw = Buffer.alloc(24);
+      if (datatype === 'INT64') raw.writeBigInt64LE(value, 16);
+      else raw.writeBigUInt64LE(value, 16);
+      const message = `x[2]: ${value} is beyond what Kiln reads exactly as ${datatype} (±2^53)`;
+      assert.equal(
+        refusal(() => decodeRawTensor(raw, datatype, 'x')),
+        message,
+      );
+      assert.equal(
+        refusal(() => decodeRawNumbers(raw, datatype, 'x')),
+        message,
+      );
+    }
+    assert.equal(decodeRawNumbers(Buffer.from('abc'), 'BYTES', 'x'), null);
+  });
+
+  it('reads a binary input of an integer datatype or BOOL into the same tensor (or the same 400) as its values sent as JSON', () => {
+    const random = seeded(11);
+    const spec = (dtype: TensorDtype) => ({
+      name: 'm',
+      inputs: [{ name: 'x', dtype, shape: [-1] }],
+      outputs: [{ name: 'y', dtype: 'float32' as const, shape: [-1] }],
+    });
+    const outcome = (f: () => ReturnType<typeof parseInferRequest>) => {
+      try {
+        const t = f().inputs[0]!;
+        return { dtype: t.dtype, shape: t.shape, type: t.data.constructor.name, data: Array.from(t.data as Float32Array) };
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+    };
+    const integers = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64'];
+    const seen = { tensors: 0, refusals: 0 };
+    for (const datatype of integers) {
+      const width = ELEMENT_BYTES[datatype]!;
+      // small values (each fits every target) and full-width ones (some do not fit int32)
+      for (const small of [true, false]) {
+        const n = 64;
+        const raw = Buffer.alloc(n * width);
+        for (let i = 0; i < n; i++) {
+          if (width === 8) {
+            const v = BigInt(Math.floor(small ? random() * 100 : (random() * 2 - 1) * Number.MAX_SAFE_INTEGER));
+            if (datatype === 'INT64') raw.writeBigInt64LE(v, i * 8);
+            else raw.writeBigUInt64LE(v < 0n ? -v : v, i * 8);
+          } else {
+            for (let k = 0; k < width; k++) raw[i * width + k] = small && k > 0 ? 0 : Math.floor(random() * 256);
+          }
+        }
+        for (const dtype of ['float32', 'int32', 'int64', 'float64', 'bool'] as const) {
+          const model = spec(dtype);
+          const binary = outcome(() =>
+            parseInferRequest(
+              inlineBinaryInputs({ inputs: [{ name: 'x', shape: [n], datatype, parameters: { binary_data_size: raw.length } }] }, raw, 'm'),
+              model,
+            ),
+          );
+          const json = outcome(() =>
+            parseInferRequest({ inputs: [{ name: 'x', shape: [n], datatype, data: decodeRawTensor(raw, datatype, 'x') }] }, model),
+          );
+          assert.deepEqual(binary, json, `${datatype} (${small ? 'small' : 'full-width'} values) → ${dtype}`);
+          seen['error' in binary ? 'refusals' : 'tensors']++;
+        }
+      }
+    }
+    assert.ok(seen.tensors > 0 && seen.refusals > 0, 'both tensors and refusals (UINT32/64-bit values into int32, numbers into bool)');
+  });
+
   it('leaves a plain JSON body as it is', () => {
     const body = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
     assert.equal(inlineBinaryInputs(body, undefined, 'm'), body);
@@ -304,6 +445,29 @@ describe('binary tensor extension: outputs', () => {
       outputs: [{ name: 'fp32_output', parameters: { binary_data: false } }],
     })!;
     assert.equal(binaryInferResponse({ ...response(), outputs: [response().outputs[1]!] }, { outputs: [int32, fp32] }, none), null);
+  });
+
+  it("int64 outputs (held as float64) in binary: the 64-bit two's complement integers, as BigInt64Array writes them", () => {
+    const random = seeded(5);
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** 32,
+      -(2 ** 32),
+      2 ** 32 - 1,
+      -(2 ** 32) + 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      2 ** 60,
+      -(2 ** 63),
+      2 ** 63, // past int64: wraps, as BigInt64Array does
+      2 ** 64 + 2 ** 12,
+      ...Array.from({ length: 4096 }, () => Math.floor((random() * 2 - 1) * Number.MAX_SAFE_INTEGER)),
+    ];
+    const bytes = tensorBytes({ name: 'y', dtype: 'int64', shape: [values.length], data: Float64Array.from(values) });
+    assert.deepEqual(bytes, Buffer.from(BigInt64Array.from(values, (v) => BigInt(v)).buffer));
   });
 
   it('BYTES outputs in binary: each element a 4-byte little-endian length, then its bytes', () => {

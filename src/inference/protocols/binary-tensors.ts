@@ -66,8 +66,9 @@ function elementCountOf(shape: unknown): number | null {
 }
 
 /**
- * Decodes one input's little-endian bytes into JSON values of `datatype` (numbers, booleans, or strings
- * for BYTES): the binary tensor extension's inputs and gRPC's `raw_input_contents`.
+ * Decodes one input's little-endian bytes into JSON values of `datatype` (numbers, booleans, or bytes
+ * for BYTES), element by element: what BYTES inputs are read with (`decodeRawData`); the fixed-size
+ * datatypes are read at once by `decodeRawNumbers` (into the same values).
  */
 export function decodeRawTensor(bytes: Buffer, datatype: string, where: string): unknown[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -125,45 +126,123 @@ export function decodeRawTensor(bytes: Buffer, datatype: string, where: string):
   return out;
 }
 
-/** The typed array each fixed-size number datatype decodes into at once (FP16/BF16: the float32 values they denote). */
-const TYPED: Readonly<Record<string, new (n: number) => RawNumbers>> = {
+/** A typed array class (its view constructor). */
+type TypedArrayOf<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
+
+/**
+ * The typed array each fixed-size datatype decodes into at once: the number datatypes their own (FP16/BF16
+ * the float32 values they denote), BOOL its bytes (any non-zero byte is true: the codec reads them so),
+ * INT64/UINT64 float64 (the values checked to be within ±2^53, what a double holds exactly).
+ */
+const TYPED: Readonly<Record<string, TypedArrayOf<RawNumbers>>> = {
+  BOOL: Uint8Array,
   UINT8: Uint8Array,
   INT8: Int8Array,
   UINT16: Uint16Array,
   INT16: Int16Array,
   UINT32: Uint32Array,
   INT32: Int32Array,
+  UINT64: Float64Array,
+  INT64: Float64Array,
   FP32: Float32Array,
   FP64: Float64Array,
   FP16: Float32Array,
   BF16: Float32Array,
 };
 
-/** The decoded elements of a fixed-size number datatype (every value valid for it by construction). */
+/** The decoded elements of a fixed-size datatype (every value valid for it by construction; BOOL: bytes, non-zero = true). */
 export type RawNumbers = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
 
 /**
- * Decodes one input's little-endian bytes into a typed array of its datatype, or null for the datatypes
- * `decodeRawTensor` reads element by element (BOOL, INT64/UINT64 with their range check, BYTES). A large
- * binary tensor is then one copy of its bytes, not millions of JS values: the element-by-element decode
- * (DataView call, switch, boxed number) cost ~0.1 µs per element and the JSON-like list ~9 bytes per element
- * more. Every value of these typed arrays is a valid element of the datatype, so the codec checks only the
- * conversion to the signature's dtype.
+ * Decodes one input's little-endian bytes into a typed array of its datatype (see `TYPED`), or null for
+ * BYTES (and unknown datatypes), which `decodeRawTensor` reads. A large raw tensor is then a view of its
+ * bytes (a copy when unaligned; one pass over them for FP16/BF16/INT64/UINT64), not millions of JS values: the
+ * element-by-element decode (DataView call, switch, boxed number) cost ~0.1 µs per element and the
+ * JSON-like list ~9 bytes per element more. Shared by the binary tensor extension, shared memory and
+ * gRPC's `raw_input_contents`. A 64-bit integer beyond ±2^53 is a 400 naming `where[i]`. Trailing bytes
+ * short of an element are ignored (callers check the byte count first).
  */
-export function decodeRawNumbers(bytes: Buffer, datatype: string): RawNumbers | null {
+export function decodeRawNumbers(bytes: Buffer, datatype: string, where: string): RawNumbers | null {
   const Typed = TYPED[datatype];
   if (Typed === undefined) return null;
-  const width = ELEMENT_BYTES[datatype]!;
-  const out = new Typed(Math.floor(bytes.byteLength / width));
+  const n = Math.floor(bytes.byteLength / ELEMENT_BYTES[datatype]!);
   if (datatype === 'FP16' || datatype === 'BF16') {
-    const decoded = decodeRawTensor(bytes, datatype, '') as number[];
-    for (let i = 0; i < decoded.length; i++) out[i] = decoded[i]!;
+    const halves = elementsOf(bytes, Uint16Array, n);
+    const out = new Float32Array(n);
+    if (datatype === 'FP16') {
+      const table = fp16Table();
+      for (let i = 0; i < n; i++) out[i] = table[halves[i]!]!;
+    } else {
+      // bfloat16 is the upper half of a float32: no library needed to widen it.
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) bits[i] = halves[i]! << 16;
+    }
     return out;
   }
-  // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is
-  // little-endian, so the wire bytes are the elements. Copied: the body's bytes need not be aligned.
-  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes.subarray(0, out.byteLength));
+  if (datatype === 'INT64' || datatype === 'UINT64') return exactInt64(elementsOf(bytes, Int32Array, 2 * n), bytes, datatype, where);
+  return elementsOf(bytes, Typed, n);
+}
+
+/**
+ * The first `n` elements of `bytes` as a `Typed` array: a view of them when they are aligned for it, else
+ * a copy (a body's or a protobuf message's bytes start anywhere). Typed arrays hold the platform's byte
+ * order; every platform Node supports for Kiln (x64, arm64) is little-endian, so the wire bytes are the
+ * elements. A view shares the request's bytes: the codec only reads it (into the tensor it allocates).
+ */
+function elementsOf<T>(bytes: Buffer, Typed: TypedArrayOf<T>, n: number): T {
+  const width = Typed.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % width === 0) return new Typed(bytes.buffer, bytes.byteOffset, n);
+  // Buffer.allocUnsafe: small ones come from Node's pool (8-byte aligned slices), no ArrayBuffer per call.
+  const copy = Buffer.allocUnsafe(n * width);
+  bytes.copy(copy, 0, 0, n * width);
+  if (copy.byteOffset % width === 0) return new Typed(copy.buffer, copy.byteOffset, n);
+  return new Typed(copy.buffer.slice(copy.byteOffset, copy.byteOffset + n * width), 0, n);
+}
+
+let FP16_TABLE: Float32Array | null = null;
+
+/** The float32 value of each of the 65 536 float16 bit patterns (256 kB, built once with the float16 library). */
+function fp16Table(): Float32Array {
+  if (FP16_TABLE) return FP16_TABLE;
+  const view = new DataView(new ArrayBuffer(2));
+  const table = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    view.setUint16(0, h, true);
+    table[h] = getFloat16(view, 0, true);
+  }
+  return (FP16_TABLE = table);
+}
+
+/** 2^21: a 64-bit integer is within ±(2^53 − 1) when its high 32 bits are within ±2^21 (see `exactInt64`). */
+const HIGH_LIMIT = 0x200000;
+
+/**
+ * INT64/UINT64 elements (as pairs of 32-bit words, low first) → float64, each checked to be within
+ * ±(2^53 − 1) from its high word alone: with `hi·2^32 + lo` (lo unsigned), INT64 holds when
+ * −2^21 < hi < 2^21, or hi = −2^21 and lo > 0; UINT64 when hi (unsigned) < 2^21.
+ */
+function exactInt64(words: Int32Array, bytes: Buffer, datatype: string, where: string): Float64Array {
+  const n = words.length / 2;
+  const out = new Float64Array(n);
+  const signed = datatype === 'INT64';
+  for (let i = 0; i < n; i++) {
+    const lo = words[2 * i]! >>> 0;
+    const hi = signed ? words[2 * i + 1]! : words[2 * i + 1]! >>> 0;
+    if (!(hi < HIGH_LIMIT && (hi > -HIGH_LIMIT || (hi === -HIGH_LIMIT && lo > 0)))) {
+      const big = signed ? bytes.readBigInt64LE(i * 8) : bytes.readBigUInt64LE(i * 8);
+      throw bad(`${where}[${i}]: ${big} is beyond what Kiln reads exactly as ${datatype} (±2^53)`);
+    }
+    out[i] = hi * 4294967296 + lo;
+  }
   return out;
+}
+
+/**
+ * One input's raw bytes decoded: a typed array for the fixed-size datatypes (`decodeRawNumbers`), the
+ * elements for BYTES (`decodeRawTensor`: length-prefixed, kept as bytes; 400s name `where[i]`).
+ */
+export function decodeRawData(bytes: Buffer, datatype: string, where: string): RawNumbers | unknown[] {
+  return decodeRawNumbers(bytes, datatype, where) ?? decodeRawTensor(bytes, datatype, where);
 }
 
 /** BYTES: each element a 4-byte little-endian length and that many bytes (kept as bytes). */
@@ -182,7 +261,7 @@ function decodeBytes(bytes: Buffer, where: string): Buffer[] {
 
 /**
  * An input whose tensor came as raw bytes (binary data, shared memory) in the JSON form the OIP codec
- * checks: `data` decoded (FP16/BF16 as FP32; a typed array for the number datatypes, see
+ * checks: `data` decoded (FP16/BF16 as FP32; a typed array for the fixed-size datatypes, see
  * `decodeRawNumbers`), the byte count checked against the shape for fixed-size datatypes, and the
  * parameters that located the bytes (`located_by`, the first named in messages) dropped.
  * An unknown datatype is left as it is for the codec to name.
@@ -210,7 +289,7 @@ export function inputWithRawData(raw: Record<string, unknown>, bytes: Buffer, wh
     ...raw,
     ...(widened ? { datatype: 'FP32' } : {}),
     parameters,
-    data: decodeRawNumbers(bytes, datatype) ?? decodeRawTensor(bytes, datatype, `${where}.data`),
+    data: decodeRawData(bytes, datatype, `${where}.data`),
   };
 }
 
@@ -369,9 +448,25 @@ export function tensorBytes(t: HostTensor): Buffer {
     return Buffer.concat(parts);
   }
   // int64 is held as float64 (served-model.ts): its wire form is the 64-bit integer.
-  const d = t.dtype === 'int64' ? BigInt64Array.from(t.data as Float64Array, (v) => BigInt(v)) : t.data;
+  const d = t.dtype === 'int64' ? int64Words(t.data as Float64Array) : t.data;
   // Typed arrays hold the platform's byte order; every platform Node supports for Kiln (x64, arm64) is little-endian.
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * Integers held as float64 → their 64-bit two's complement words (low, high), without a BigInt per
+ * element: high = ⌊v / 2^32⌋ and low = v − high·2^32 are exact for every integer a double holds, and an
+ * Int32Array keeps both modulo 2^32 (as BigInt64Array wraps modulo 2^64).
+ */
+function int64Words(data: Float64Array): Int32Array {
+  const words = new Int32Array(2 * data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const high = Math.floor(v / 4294967296);
+    words[2 * i] = v - high * 4294967296;
+    words[2 * i + 1] = high;
+  }
+  return words;
 }
 
 export interface BinaryInferResponse {

@@ -176,7 +176,7 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   if ((dtype === 'bool') !== (dt === 'BOOL') || (dtype === 'string') !== (dt === 'BYTES')) {
     throw bad(`${where}.datatype: input '${name}' is ${oipDatatype(dtype)}; ${dt} data cannot be converted to it`);
   }
-  // A typed array: a binary input decoded by binary-tensors.ts (decodeRawNumbers), never JSON.
+  // A typed array: a raw input (binary data, shared memory, gRPC raw contents) decoded by binary-tensors.ts (decodeRawNumbers), never JSON.
   const typed = ArrayBuffer.isView(data) && !(data instanceof DataView) ? (data as unknown as ArrayLike<number>) : null;
   if (!typed && !Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);
   const count = elementCount(shape);
@@ -186,7 +186,7 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
     throw bad(`${where}.data: ${leaves} elements for shape ${fmt(shape)}, which needs ${count}`);
   }
   const out = allocate(dtype, count);
-  if (typed) fillTyped(typed, dtype, out, `${where}.data`);
+  if (typed) fillTyped(typed, dt, dtype, out, `${where}.data`);
   else if (leaves === flatList.length) fillFlat(flatList as unknown[], dt, dtype, out, `${where}.data`);
   else fillAny(data as unknown[], dt, dtype, out, `${where}.data`);
   return { name, dtype, shape, data: out };
@@ -198,23 +198,37 @@ function isFlat(data: unknown[]): boolean {
   return true;
 }
 
+/** The integer datatypes whose every value an int32 tensor holds (any integer datatype's fits int64: ±2^53). */
+const INT32_EXACT: ReadonlySet<OipDatatype> = new Set(['INT8', 'INT16', 'INT32', 'UINT8', 'UINT16']);
+
 /**
- * A binary input's typed array (every value valid for its datatype) into `out`: one copy when the
- * target is floating point (assignment converts as `store` does), else each value checked for the
- * target dtype with `scalarProblem`'s reasons.
+ * A raw input's typed array (every value valid for its datatype, see `decodeRawNumbers`) into `out`: one
+ * copy when every value of the datatype fits the target (floating point targets: assignment converts as
+ * `store` does; int32 and int64 targets from the integer datatypes that fit them), BOOL's bytes as
+ * true/false (any non-zero byte is true), else each value checked for the target dtype with
+ * `scalarProblem`'s reasons.
  */
-function fillTyped(data: ArrayLike<number>, dtype: TensorDtype, out: TypedData, where: string): void {
-  if (out instanceof Float32Array || out instanceof Float64Array) {
-    if (dtype === 'float32' || dtype === 'float64') {
-      out.set(data);
-      return;
-    }
+function fillTyped(data: ArrayLike<number>, datatype: OipDatatype, dtype: TensorDtype, typedOut: TypedData, where: string): void {
+  // parseInput pairs raw (non-BYTES) data with non-string inputs only, and BOOL data with bool inputs only
+  const out = typedOut as Exclude<TypedData, Uint8Array[]>;
+  if (dtype === 'bool') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0;
+    return;
+  }
+  const fits =
+    dtype === 'float32' ||
+    dtype === 'float64' ||
+    (dtype === 'int64' && INTEGER_RANGE[datatype] !== undefined) ||
+    (dtype === 'int32' && INT32_EXACT.has(datatype));
+  if (fits) {
+    out.set(data);
+    return;
   }
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     const problem = scalarProblem(v, dtype);
     if (problem) throw bad(`${where}[${i}]: ${problem}`);
-    (out as Exclude<TypedData, Uint8Array[]>)[i] = v;
+    out[i] = v;
   }
 }
 
