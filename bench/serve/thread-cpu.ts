@@ -15,6 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { runBench } from '../common/run-bench';
 import { scrapeMetrics, sum } from './kiln-metrics';
 import { benchKilnEnv, importHalfPlusTwo, startKilnChild, until } from './kiln-server';
 import { descendants, threadCpuNs } from './proc-stats';
@@ -67,14 +68,6 @@ async function cell(clients: number, audit: 'off' | 'on'): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+runBench(async () => {
   for (const clients of CLIENTS) for (const audit of ['off', 'on'] as const) await cell(clients, audit);
-}
-
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+});
