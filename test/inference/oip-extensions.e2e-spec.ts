@@ -13,6 +13,8 @@ import { TfRuntime } from '../../src/platform/tfjs/tf-runtime';
 import { eventually, skipUnless, startTestKiln, type TestKiln, type TestResponse } from '../utils/test-kiln';
 import { servingReady } from './triton-test-client';
 import { importLayersModel } from '../models/model-import-helpers';
+import { importOnnx } from '../models/onnx-import-helpers';
+import { oneNodeGraph } from '../support/onnx/onnx-fixtures';
 
 const ROUTED = 'ext-routed';
 const LOOSE = 'ext-loose';
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
         assert.equal(res.status, 200, res.text);
         assert.equal(res.body.name, ROUTED);
         assert.equal(res.body.platform, 'tensorflowjs_layers');
+        assert.equal(res.body.backend, 'tensorflowjs');
         assert.equal(res.body.max_batch_size, 32);
         assert.deepEqual(res.body.version_policy, { specific: { versions: [1] } });
         assert.deepEqual(res.body.input, [{ name: 'features', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [3] }]);
@@ -96,6 +99,17 @@ async function main(): Promise<void> {
           return r.body.max_batch_size === 8 ? r : undefined;
         });
         assert.equal(updated.body.dynamic_batching.max_queue_delay_microseconds, 3000);
+      });
+
+      it("an ONNX graph's configuration names Triton's onnxruntime backend beside its onnxruntime_onnx platform", async () => {
+        // Triton's ModelConfig for the same graph (simple_http_model_control.py's `simple`): "platform":
+        // "onnxruntime_onnx", "backend": "onnxruntime"
+        const imported = await importOnnx(kiln, 'ext-onnx', oneNodeGraph({ inShape: ['n', 2], outShape: ['n', 2] }));
+        assert.equal(imported.status, 201, imported.text);
+        const res = await kiln.request('GET', '/v2/models/ext-onnx/versions/1/config', { key: predictorKey });
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.body.platform, 'onnxruntime_onnx');
+        assert.equal(res.body.backend, 'onnxruntime');
       });
 
       it('404 for an unknown model or version, 405 for another method', async () => {

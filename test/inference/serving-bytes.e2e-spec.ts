@@ -472,6 +472,32 @@ async function main(): Promise<void> {
       assert.match(api.bytes.toString(), /JSON nesting depth exceeds maximum allowed limit \(64\)/);
     });
 
+    it('nested data whose lists each hold one element reads as nested (Triton http_test test_json_recursion_depth_limit)', async () => {
+      // Triton's case: shape [1, 1], the one value nested 50 levels deep → 200. [[1.5]] and [[1], [2]] have as many
+      // top-level entries as elements, which a flat list has too: they must still be walked as nested lists.
+      const infer = (shape: number[], data: unknown) =>
+        raw(kiln, `/v2/models/${TWO_VARIABLE}/infer`, JSON.stringify({ inputs: [{ name: 'fp32_input', datatype: 'FP32', shape, data }] }), {
+          'content-type': 'application/json',
+        });
+      let deep: unknown = 1.5;
+      for (let i = 0; i < 50; i++) deep = [deep];
+      for (const [shape, data, expected] of [
+        [[1, 1], deep, [1.5]],
+        [[1, 1], [[1.5]], [1.5]],
+        [
+          [2, 1],
+          [[1], [2]],
+          [1, 2],
+        ],
+      ] as Array<[number[], unknown, number[]]>) {
+        const res = await infer(shape, data);
+        assert.equal(res.status, 200, `${JSON.stringify(data).slice(0, 40)}: ${res.bytes.toString()}`);
+        assert.deepEqual(json(res).outputs[0].shape, shape);
+        assert.deepEqual(json(res).outputs[0].data, expected);
+      }
+      assertError(await infer([2, 1], [[1], [[2, 3]]]), 400, /3 elements for shape \[2, 1\], which needs 2/);
+    });
+
     it('the serving routes have their own body limit (KILN_SERVING_BODY_LIMIT_BYTES), larger than the rest of the API', async () => {
       const rows = Array.from({ length: 4000 }, (_, i) => [i, i + 0.5, -i, 1e-3 * i]);
       const big = JSON.stringify({ instances: rows }); // about 130 KB: past KILN_BODY_LIMIT_BYTES, within the serving limit

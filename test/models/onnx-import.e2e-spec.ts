@@ -216,6 +216,47 @@ async function main(): Promise<void> {
       assertRefused(res, 'explain', /ONNX Runtime/);
     });
 
+    it('a rank-1 graph input (shown as [-1], which takes any rank) given a rank-2 tensor is a 400 naming it, not a 500', async () => {
+      // KServe's test_inference_client.py test_infer[v2] sends input-0 INT32 [2, 2] to its TestModel; a graph
+      // whose input is [n] cannot take it, and ONNX Runtime's own feed check says so ("Invalid rank for input").
+      const rank1 = oneNodeGraph({ inType: ONNX_TYPES.INT32, outType: ONNX_TYPES.INT32, inShape: ['n'], outShape: ['n'] });
+      assert.equal((await importOnnx(kiln, 'rank-one', rank1)).status, 201);
+      assert.equal((await kiln.request('PUT', '/api/models/rank-one/aliases/production', { body: { version: 1 } })).status, 200);
+      const ok = await kiln.request('POST', '/v2/models/rank-one/infer', {
+        body: { inputs: [{ name: 'x', datatype: 'INT32', shape: [4], data: [1, 2, 3, 4] }] },
+      });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.body.outputs[0].data, [1, 2, 3, 4]);
+      const v2 = await kiln.request('POST', '/v2/models/rank-one/infer', {
+        body: {
+          id: '2ja0ls9j1309',
+          inputs: [
+            {
+              name: 'x',
+              datatype: 'INT32',
+              shape: [2, 2],
+              data: [
+                [1, 2],
+                [3, 4],
+              ],
+            },
+          ],
+        },
+      });
+      assert.equal(v2.status, 400, v2.text);
+      assert.match(v2.body.error, /Invalid rank for input: x Got: 2 Expected: 1/);
+      const v1 = await kiln.request('POST', '/v1/models/rank-one:predict', {
+        body: {
+          instances: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      });
+      assert.equal(v1.status, 400, v1.text);
+      assert.match(v1.body.error, /Invalid rank for input: x/);
+    });
+
     it('refuses bad and unsupported graphs with 400 naming the problem, storing nothing', async () => {
       const cases: Array<[string, Buffer, { signature?: unknown; weights?: Buffer }, string, RegExp]> = [
         ['not protobuf', Buffer.from('\u0000garbage that is not a graph'), {}, 'model', /cannot load the graph/],

@@ -25,6 +25,13 @@ void (async () => {
       const scrape = await kiln.request('GET', '/metrics', { key: auditor.body.key });
       assert.equal(scrape.status, 200);
       assert.match(scrape.text, /kiln_http_request_duration_seconds/);
+      // TF Serving's default Prometheus path (tensorflow_model_server_test.py testPrometheusEndpoint), same exposure
+      const tfServing = '/monitoring/prometheus/metrics';
+      assert.equal((await kiln.request('GET', tfServing, { key: null })).status, 401);
+      assert.equal((await kiln.request('GET', tfServing, { key: predictor.body.key })).status, 403);
+      const tfScrape = await kiln.request('GET', tfServing, { key: auditor.body.key });
+      assert.equal(tfScrape.status, 200);
+      assert.match(tfScrape.text, /# TYPE kiln_http_request_duration_seconds/);
     });
 
     it('serves no docs', async () => {
@@ -57,7 +64,7 @@ void (async () => {
     });
     after(() => kiln?.close());
 
-    it('asks for any valid key on /docs and /docs-json; /metrics does not exist', async () => {
+    it('asks for any valid key on /docs and /docs-json; /metrics (nor TF Serving’s path) does not exist', async () => {
       const anonymous = await kiln.request('GET', '/docs-json', { key: null });
       assert.equal(anonymous.status, 401);
       assert.equal(anonymous.headers.get('content-type'), 'application/problem+json; charset=utf-8');
@@ -66,6 +73,7 @@ void (async () => {
       assert.equal(withKey.status, 200);
       assert.ok(withKey.body.paths['/api/keys']);
       assert.equal((await kiln.request('GET', '/metrics')).status, 404);
+      assert.equal((await kiln.request('GET', '/monitoring/prometheus/metrics')).status, 404);
     });
   });
 })();

@@ -197,7 +197,8 @@ export function modelConfig(model: ServedModel, settings: BatchingSettings, gpu:
   return {
     name: model.name,
     platform: model.platform,
-    backend: 'tensorflowjs',
+    // Triton's backend for an ONNX graph is `onnxruntime`; TF.js has no Triton backend of its own name
+    backend: model.platform === 'onnxruntime_onnx' ? 'onnxruntime' : 'tensorflowjs',
     version_policy: { specific: { versions: [model.version] } },
     max_batch_size: batched ? settings.maxBatchSize : 0,
     input: model.inputs.map((t) => ({ name: t.name, data_type: TRITON_TYPE[t.dtype], format: 'FORMAT_NONE', dims: dims(t) })),

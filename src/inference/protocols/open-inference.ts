@@ -181,13 +181,15 @@ function parseInput(raw: unknown, index: number, specs: readonly TensorSpec[]): 
   if (!typed && !Array.isArray(data)) throw bad(`${where}.data: must be a list (flat or nested, row-major)`);
   const count = elementCount(shape);
   const flatList = typed ?? (data as unknown[]);
-  const leaves = typed || isFlat(flatList as unknown[]) ? flatList.length : leafCount(data);
+  // Flat only when no element is a list: [[1.5]] for [1, 1] has as many entries as elements and is still nested.
+  const isFlatList = typed !== null || isFlat(flatList as unknown[]);
+  const leaves = isFlatList ? flatList.length : leafCount(data);
   if (leaves !== count) {
     throw bad(`${where}.data: ${leaves} elements for shape ${fmt(shape)}, which needs ${count}`);
   }
   const out = allocate(dtype, count);
   if (typed) fillTyped(typed, dt, dtype, out, `${where}.data`);
-  else if (leaves === flatList.length) fillFlat(flatList as unknown[], dt, dtype, out, `${where}.data`);
+  else if (isFlatList) fillFlat(flatList as unknown[], dt, dtype, out, `${where}.data`);
   else fillAny(data as unknown[], dt, dtype, out, `${where}.data`);
   return { name, dtype, shape, data: out };
 }

@@ -183,6 +183,11 @@ export class OnnxModel {
       if (/Non-zero status code returned while running/.test(message) && !/allocate|bad_alloc/i.test(message)) {
         throw new OnnxInputError(withoutAnsiColours(message));
       }
+      // ONNX Runtime's own check of the feeds against the graph's declared ranks and dimensions: reached by
+      // inputs declared [-1], which take any rank (TF Serving's rule) and leave the graph to decide.
+      if (/(Invalid rank for input|Got invalid dimensions for input)/.test(message)) {
+        throw new OnnxInputError(withoutAnsiColours(oneLine(e)));
+      }
       throw e;
     }
     return outputNames.map((name) => {
@@ -248,4 +253,9 @@ function withoutAnsiColours(text: string): string {
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 500);
+}
+
+/** The whole message on one line (ONNX Runtime lists a dimension mismatch's indices on lines of their own). */
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim().slice(0, 500);
 }

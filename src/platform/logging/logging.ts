@@ -178,7 +178,7 @@ export function installAccessLog(fastify: FastifyInstance, logger: Logger): void
     const status = reply.statusCode;
     const level = status >= 500 ? 'error' : 'info';
     // Below the configured level (the benches run at warn) the line would be dropped: do not build it.
-    if (!log.isLevelEnabled(level) || /^\/(health|metrics)\b/.test(request.url)) return;
+    if (!log.isLevelEnabled(level) || /^\/(health|metrics|monitoring\/prometheus\/metrics)\b/.test(request.url)) return;
     const route = request.routeOptions.url ?? urlPath(request.url);
     const ms = Math.round(reply.elapsedTime);
     const fields = {

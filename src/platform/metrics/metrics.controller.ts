@@ -4,7 +4,13 @@ import type { FastifyReply } from 'fastify';
 import { Public, Roles } from '../auth/api-roles';
 import { MetricsService } from './metrics.service';
 
-/** `/metrics` in the Prometheus text format; exposure is chosen by KILN_METRICS (see MetricsModule). */
+/**
+ * `/metrics` in the Prometheus text format, also at TF Serving's `/monitoring/prometheus/metrics` (its
+ * monitoring config's default path, which TF Serving scrape configs and tensorflow_model_server_test.py use);
+ * exposure is chosen by KILN_METRICS (see MetricsModule).
+ */
+const METRICS_PATHS = ['metrics', 'monitoring/prometheus/metrics'];
+
 @Injectable() // so its constructor's parameter types are recorded for the subclasses below
 abstract class MetricsEndpoint {
   constructor(private readonly metrics: MetricsService) {}
@@ -19,10 +25,10 @@ abstract class MetricsEndpoint {
 
 @ApiExcludeController()
 @Public()
-@Controller('metrics')
+@Controller(METRICS_PATHS)
 export class PublicMetricsController extends MetricsEndpoint {}
 
 @ApiExcludeController()
 @Roles('auditor')
-@Controller('metrics')
+@Controller(METRICS_PATHS)
 export class ProtectedMetricsController extends MetricsEndpoint {}
