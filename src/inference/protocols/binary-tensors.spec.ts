@@ -63,6 +63,23 @@ function seeded(seed: number): () => number {
   };
 }
 
+/** A one-input signature of `dtype` (any shape) for the codec comparisons below. */
+const spec = (dtype: TensorDtype) => ({
+  name: 'm',
+  inputs: [{ name: 'x', dtype, shape: [-1] }],
+  outputs: [{ name: 'y', dtype: 'float32' as const, shape: [-1] }],
+});
+
+/** What the codec made of a request: the input tensor's dtype, shape, array type and values, or its 400. */
+function outcome(f: () => ReturnType<typeof parseInferRequest>) {
+  try {
+    const t = f().inputs[0]!;
+    return { dtype: t.dtype, shape: t.shape, type: t.data.constructor.name, data: Array.from(t.data as Float32Array) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
 describe('binary tensor extension: inputs', () => {
   it('decodes FP16 binary input to the FP32 values it denotes (KServe test_fp16_input_as_binary_data)', () => {
     const body = { inputs: [{ name: 'fp16_input', shape: [2, 4], datatype: 'FP16', parameters: { binary_data_size: 16 } }] };
@@ -193,19 +210,6 @@ describe('binary tensor extension: inputs', () => {
     const bytes = Buffer.from(
       new Float64Array([1.5, -0, NaN, Infinity, -Infinity, 3e38, 1e39, -2147483649, 4294967295, 7, 0.1, -1e-45]).buffer,
     );
-    const spec = (dtype: 'float32' | 'int32' | 'int64' | 'float64') => ({
-      name: 'm',
-      inputs: [{ name: 'x', dtype, shape: [-1] }],
-      outputs: [{ name: 'y', dtype: 'float32' as const, shape: [-1] }],
-    });
-    const outcome = (f: () => ReturnType<typeof parseInferRequest>) => {
-      try {
-        const t = f().inputs[0]!;
-        return { dtype: t.dtype, shape: t.shape, type: t.data.constructor.name, data: Array.from(t.data as Float32Array) };
-      } catch (e) {
-        return { error: (e as Error).message };
-      }
-    };
     // the fixed-size number datatypes (BOOL is not a number; 64-bit integers read as exact integers elsewhere)
     const widths = Object.entries(ELEMENT_BYTES).filter(([datatype]) => !['BOOL', 'UINT64', 'INT64'].includes(datatype));
     let refusals = 0;
@@ -287,19 +291,6 @@ describe('binary tensor extension: inputs', () => {
 
   it('reads a binary input of an integer datatype or BOOL into the same tensor (or the same 400) as its values sent as JSON', () => {
     const random = seeded(11);
-    const spec = (dtype: TensorDtype) => ({
-      name: 'm',
-      inputs: [{ name: 'x', dtype, shape: [-1] }],
-      outputs: [{ name: 'y', dtype: 'float32' as const, shape: [-1] }],
-    });
-    const outcome = (f: () => ReturnType<typeof parseInferRequest>) => {
-      try {
-        const t = f().inputs[0]!;
-        return { dtype: t.dtype, shape: t.shape, type: t.data.constructor.name, data: Array.from(t.data as Float32Array) };
-      } catch (e) {
-        return { error: (e as Error).message };
-      }
-    };
     const integers = ['BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64'];
     const seen = { tensors: 0, refusals: 0 };
     for (const datatype of integers) {
