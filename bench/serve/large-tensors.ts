@@ -29,7 +29,7 @@
  * with KILN_SERVING_BODY_LIMIT_BYTES=256 MiB.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { importHalfPlusTwo, benchKilnEnv, startKilnChild, until, type KilnChild } from './kiln-server';
@@ -194,6 +194,8 @@ async function main(): Promise<void> {
       for (const s of servers) await s.stop();
     }
   }
+  // each server's data dir (embedded PostgreSQL, tens of MB)
+  for (const e of envs) rmSync(e.dataDir, { recursive: true, force: true });
   const ended = loadavg();
   const f = (x: unknown, d = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
   console.log(`\n${ROUNDS} rounds, medians`);

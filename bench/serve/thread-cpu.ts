@@ -13,6 +13,7 @@
  * Printed per thread group: CPU µs per answered request, and CPU seconds per second of the cell (a
  * rate that falls when the requests wait, where a per-request cost rises). From schedstat (ns).
  */
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { runBench } from '../common/run-bench';
@@ -34,7 +35,7 @@ function groups(pid: number): Map<string, number> {
 }
 
 async function cell(clients: number, audit: 'off' | 'on'): Promise<void> {
-  const { env, adminKey } = benchKilnEnv(`threads-${audit}`, 'kbt');
+  const { env, adminKey, dataDir } = benchKilnEnv(`threads-${audit}`, 'kbt');
   const kiln = await startKilnChild({ ...env, KILN_AUDIT: audit });
   try {
     await importHalfPlusTwo(kiln.url, adminKey);
@@ -65,6 +66,7 @@ async function cell(clients: number, audit: 'off' | 'on'): Promise<void> {
     }
   } finally {
     await kiln.stop();
+    rmSync(dataDir, { recursive: true, force: true }); // its embedded PostgreSQL, tens of MB
   }
 }
 
