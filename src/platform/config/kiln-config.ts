@@ -129,7 +129,8 @@ const envSchema = z.object({
   KILN_ONNX_SERVING_MAX_MEMORY_MB: z.coerce.number().int().min(256).max(1_048_576).default(4096),
   KILN_AUDIT: z.enum(['on', 'off']).default('on'),
   KILN_AUDIT_PAYLOADS: z.enum(['full', 'hash']).default('full'),
-  KILN_AUDIT_COMMITS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  // at most 16: each commit in flight holds one of the pool's 20 connections (data-source-options.ts)
+  KILN_AUDIT_COMMITS_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(4),
   KILN_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   KILN_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   KILN_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
