@@ -81,6 +81,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ KILN_ROLES: 'ingestion', KILN_TRANSPORT: 'redis', REDIS_URL: 'redis://h:6379' }).rpc.serve, true);
   });
 
+  it('writes 4 audit group commits at once unless KILN_AUDIT_COMMITS_IN_FLIGHT says otherwise', () => {
+    assert.equal(loadConfig({}).audit.commitsInFlight, 4);
+    assert.equal(loadConfig({ KILN_AUDIT_COMMITS_IN_FLIGHT: '16' }).audit.commitsInFlight, 16);
+  });
+
   it('opens the gRPC listener only with KILN_GRPC_PORT', () => {
     assert.deepEqual(loadConfig({}).grpc, { port: null });
     assert.deepEqual(loadConfig({ KILN_GRPC_PORT: '8001' }).grpc, { port: 8001 });
@@ -157,6 +162,8 @@ describe('loadConfig', () => {
     [{ KILN_GRPC_PORT: '65536' }, /KILN_GRPC_PORT: /],
     [{ KILN_GRPC_PORT: '3000' }, /KILN_GRPC_PORT: must differ from PORT \(3000\)/],
     [{ KILN_GRPC_PORT: '4001', KILN_RPC_PORT: '4001' }, /KILN_GRPC_PORT: must differ from KILN_RPC_PORT/],
+    [{ KILN_AUDIT_COMMITS_IN_FLIGHT: '17' }, /KILN_AUDIT_COMMITS_IN_FLIGHT: /],
+    [{ KILN_AUDIT_COMMITS_IN_FLIGHT: '0' }, /KILN_AUDIT_COMMITS_IN_FLIGHT: /],
   ];
   for (const [env, message] of bad) {
     it(`stops on ${JSON.stringify(env)} naming the variable`, () => {
